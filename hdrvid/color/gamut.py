@@ -1,0 +1,65 @@
+"""Colour primaries and RGB <-> RGB conversion in linear light (ITU-R BT.709, BT.2020, DCI-P3 D65)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hdrvid.color._xp import Array, apply_matrix
+
+
+@dataclass(frozen=True)
+class Primaries:
+    """CIE 1931 xy chromaticities of red, green, blue and the white point."""
+
+    name: str
+    red: tuple[float, float]
+    green: tuple[float, float]
+    blue: tuple[float, float]
+    white: tuple[float, float]
+
+    def rgb_to_xyz(self) -> np.ndarray:
+        """Normalised primary matrix (RGB linear -> CIE XYZ, Y of white = 1)."""
+        xy = np.array([self.red, self.green, self.blue], dtype=np.float64)
+        xyz = np.stack([xy[:, 0] / xy[:, 1], np.ones(3), (1 - xy[:, 0] - xy[:, 1]) / xy[:, 1]], axis=0)
+        wx, wy = self.white
+        w = np.array([wx / wy, 1.0, (1 - wx - wy) / wy])
+        s = np.linalg.solve(xyz, w)
+        return xyz * s
+
+    def luminance_weights(self) -> np.ndarray:
+        """Y row of :meth:`rgb_to_xyz`: the luminance of unit R, G, B."""
+        return self.rgb_to_xyz()[1]
+
+
+D65 = (0.3127, 0.3290)
+BT709 = Primaries("bt709", (0.640, 0.330), (0.300, 0.600), (0.150, 0.060), D65)
+BT2020 = Primaries("bt2020", (0.708, 0.292), (0.170, 0.797), (0.131, 0.046), D65)
+P3_D65 = Primaries("p3-d65", (0.680, 0.320), (0.265, 0.690), (0.150, 0.060), D65)
+
+PRIMARIES = {p.name: p for p in (BT709, BT2020, P3_D65)}
+
+
+def rgb_to_rgb_matrix(src: Primaries, dst: Primaries) -> np.ndarray:
+    """3x3 matrix taking linear RGB in ``src`` primaries to ``dst`` primaries (same white, no adaptation)."""
+    return np.linalg.inv(dst.rgb_to_xyz()) @ src.rgb_to_xyz()
+
+
+BT709_TO_BT2020 = rgb_to_rgb_matrix(BT709, BT2020)
+BT2020_TO_BT709 = rgb_to_rgb_matrix(BT2020, BT709)
+
+
+def convert_primaries(rgb: Array, src: Primaries, dst: Primaries, axis: int = -1) -> Array:
+    """Linear RGB from ``src`` to ``dst`` primaries. Values outside the target gamut stay (may be < 0)."""
+    if src == dst:
+        return rgb
+    return apply_matrix(rgb, rgb_to_rgb_matrix(src, dst), axis=axis)
+
+
+def luminance(rgb: Array, primaries: Primaries = BT709, axis: int = -1) -> Array:
+    """Relative luminance Y of linear RGB; the channel ``axis`` is dropped."""
+    w = primaries.luminance_weights()
+    if isinstance(rgb, np.ndarray):
+        return np.tensordot(np.moveaxis(rgb, axis, -1), w.astype(rgb.dtype), axes=([-1], [0]))
+    return w[0] * rgb.select(axis, 0) + w[1] * rgb.select(axis, 1) + w[2] * rgb.select(axis, 2)

@@ -1,0 +1,109 @@
+"""HDR10 static metadata: SMPTE ST 2086 mastering display and CTA-861.3 content light level.
+
+MaxCLL is the largest max(R,G,B) of any pixel of any frame, MaxFALL the largest frame average of
+max(R,G,B), both in nits, measured on the BT.2020 linear frames as written (CTA-861.3 Annex P).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+from dataclasses import dataclass
+
+from hdrvid.color.gamut import P3_D65, Primaries
+
+
+@dataclass(frozen=True)
+class MasteringDisplay:
+    """The display the content was graded on (ST 2086). Luminances in nits."""
+
+    primaries: Primaries = P3_D65
+    max_nits: float = 1000.0
+    min_nits: float = 0.0001
+
+    def _xy(self) -> dict[str, tuple[int, int]]:
+        p = self.primaries
+        q = lambda xy: (round(xy[0] * 50000), round(xy[1] * 50000))  # noqa: E731 - units of 0.00002
+        return {"G": q(p.green), "B": q(p.blue), "R": q(p.red), "WP": q(p.white)}
+
+    def x265(self) -> str:
+        xy = "".join(f"{k}({x},{y})" for k, (x, y) in self._xy().items())
+        return f"{xy}L({round(self.max_nits * 10000)},{max(1, round(self.min_nits * 10000))})"
+
+    def svtav1(self) -> str:
+        p = self.primaries
+        f = lambda xy: f"({xy[0]:.4f},{xy[1]:.4f})"  # noqa: E731
+        return (
+            f"G{f(p.green)}B{f(p.blue)}R{f(p.red)}WP{f(p.white)}"
+            f"L({self.max_nits:.4f},{self.min_nits:.4f})"
+        )
+
+
+@dataclass
+class LightLevel:
+    """Running CTA-861.3 content light level. Feed each written frame's max and mean of max(R,G,B)."""
+
+    max_cll: float = 0.0
+    max_fall: float = 0.0
+
+    def update(self, frame_max_nits: float, frame_average_nits: float) -> None:
+        self.max_cll = max(self.max_cll, float(frame_max_nits))
+        self.max_fall = max(self.max_fall, float(frame_average_nits))
+
+    def values(self) -> tuple[int, int]:
+        """Integer (MaxCLL, MaxFALL) as signalled, rounded up (0 would mean "unknown")."""
+        cll = min(65535, max(1, math.ceil(self.max_cll)))
+        fall = min(cll, max(1, math.ceil(self.max_fall)))
+        return cll, fall
+
+
+# The encoder is opened before any frame is measured, so the stream first carries a placeholder
+# content-light-level message that is rewritten in place once the last frame is written.
+PLACEHOLDER_CLL = (65521, 65519)
+
+
+def _cll_patterns(codec: str, cll: tuple[int, int]) -> bytes:
+    payload = struct.pack(">HH", *cll)
+    if codec in ("hevc", "h264"):
+        return b"\x90\x04" + payload  # SEI payload type 144, size 4
+    if codec == "av1":
+        return b"\x01" + payload  # metadata OBU, METADATA_TYPE_HDR_CLL
+    raise ValueError(f"no content-light-level patching for codec {codec}")
+
+
+def safe_cll(cll: int, fall: int) -> tuple[int, int]:
+    """Nudge values so the 4 bytes never need H.26x emulation prevention (0x0000 followed by <= 3).
+
+    The bytes are MaxCLL then MaxFALL, big-endian. Only a MaxCLL that is a multiple of 256 together with
+    a MaxFALL below 4 nits can form that pattern; MaxFALL then moves up to 4 nits, still an upper bound.
+    """
+    cll, fall = max(cll, 1), max(fall, 1)
+    if cll % 256 == 0 and fall < 4:
+        fall = 4
+    return cll, fall
+
+
+def patch_content_light_level(path: str | os.PathLike[str], codec: str, cll: tuple[int, int]) -> int:
+    """Rewrite the placeholder MaxCLL/MaxFALL in an encoded file; returns how many copies were patched."""
+    old = _cll_patterns(codec, PLACEHOLDER_CLL)
+    new = _cll_patterns(codec, safe_cll(*cll) if codec != "av1" else cll)
+    count = 0
+    chunk = 1 << 22
+    with open(path, "r+b") as f:
+        offset = 0
+        while True:
+            f.seek(offset)
+            data = f.read(chunk + len(old))
+            if not data:
+                break
+            start = 0
+            while (i := data.find(old, start)) >= 0:
+                f.seek(offset + i)
+                f.write(new)
+                count += 1
+                start = i + len(old)
+            if len(data) <= chunk:
+                break
+            offset += chunk
+    return count

@@ -1,0 +1,108 @@
+"""Colour maths against colour-science (the independent reference), numpy and torch alike."""
+
+import numpy as np
+import pytest
+import torch
+
+colour = pytest.importorskip("colour")
+
+from hdrvid.color import gamut, tonemap, transfer, ycbcr  # noqa: E402
+
+X = np.linspace(0, 1, 1001)
+
+
+def both(fn, x, **kw):
+    """Run ``fn`` on numpy and torch (float64) and check they agree; return the numpy result."""
+    a = fn(x, **kw)
+    b = fn(torch.from_numpy(x), **kw).numpy()
+    np.testing.assert_allclose(a, b, atol=1e-9)
+    return a
+
+
+def test_pq_matches_colour():
+    nits = both(transfer.pq_eotf, X)
+    np.testing.assert_allclose(nits, colour.models.eotf_ST2084(X), rtol=1e-5, atol=1e-5)
+    lum = np.geomspace(1e-3, 10000, 500)
+    np.testing.assert_allclose(both(transfer.pq_inverse_eotf, lum), colour.models.eotf_inverse_ST2084(lum), atol=1e-6)
+    # round trip within one 12-bit code value
+    assert np.abs(transfer.pq_inverse_eotf(transfer.pq_eotf(X)) - X).max() < 1 / 4096
+
+
+def test_hlg_matches_colour():
+    np.testing.assert_allclose(both(transfer.hlg_oetf, X), colour.models.oetf_BT2100_HLG(X), atol=1e-6)
+    np.testing.assert_allclose(both(transfer.hlg_inverse_oetf, X), colour.models.oetf_inverse_BT2100_HLG(X), atol=1e-6)
+    rgb = np.random.default_rng(0).random((200, 3))
+    for peak in (1000.0, 2000.0):
+        ref = colour.models.ootf_BT2100_HLG(rgb, L_W=peak, L_B=0)
+        np.testing.assert_allclose(transfer.hlg_ootf(rgb, peak), ref, rtol=1e-5, atol=1e-5)
+        back = transfer.hlg_inverse_ootf(ref, peak)
+        np.testing.assert_allclose(back, rgb, rtol=1e-5, atol=1e-5)
+    # BT.2408: reference white 203 nits sits at 75% HLG on a 1000-nit display
+    e = transfer.hlg_inverse_ootf(np.array([[203.0, 203.0, 203.0]]), 1000.0)
+    assert abs(float(transfer.hlg_oetf(e)[0, 0]) - 0.75) < 0.002
+
+
+def test_sdr_curves_match_colour():
+    np.testing.assert_allclose(both(transfer.srgb_eotf, X), colour.models.eotf_sRGB(X), atol=1e-6)
+    np.testing.assert_allclose(both(transfer.srgb_inverse_eotf, X), colour.models.eotf_inverse_sRGB(X), atol=1e-6)
+    np.testing.assert_allclose(both(transfer.bt709_oetf, X), colour.models.oetf_BT709(X), atol=1e-6)
+    np.testing.assert_allclose(both(transfer.bt709_inverse_oetf, X), colour.models.oetf_inverse_BT709(X), atol=1e-6)
+    np.testing.assert_allclose(both(transfer.bt1886_eotf, X), colour.models.eotf_BT1886(X), atol=1e-6)
+
+
+def test_primaries_match_colour():
+    m = colour.matrix_RGB_to_RGB(colour.RGB_COLOURSPACES["ITU-R BT.709"], colour.RGB_COLOURSPACES["ITU-R BT.2020"])
+    np.testing.assert_allclose(gamut.BT709_TO_BT2020, m, atol=1e-5)
+    np.testing.assert_allclose(gamut.BT2020_TO_BT709 @ gamut.BT709_TO_BT2020, np.eye(3), atol=1e-9)
+    np.testing.assert_allclose(gamut.BT709.rgb_to_xyz(), colour.RGB_COLOURSPACES["ITU-R BT.709"].matrix_RGB_to_XYZ, atol=1e-4)
+    rgb = np.random.default_rng(1).random((4, 5, 3))
+    t = gamut.convert_primaries(torch.from_numpy(rgb).permute(2, 0, 1), gamut.BT709, gamut.BT2020, axis=0)
+    np.testing.assert_allclose(t.permute(1, 2, 0).numpy(), rgb @ m.T, atol=1e-9)
+    np.testing.assert_allclose(gamut.luminance(rgb), rgb @ [0.2126, 0.7152, 0.0722], atol=1e-4)
+
+
+@pytest.mark.parametrize("bits", [8, 10, 12])
+@pytest.mark.parametrize("full", [False, True])
+@pytest.mark.parametrize("matrix, name", [("bt709", "ITU-R BT.709"), ("bt2020nc", "ITU-R BT.2020")])
+def test_ycbcr_codes_match_colour(bits, full, matrix, name):
+    rgb = np.random.default_rng(bits).random((500, 3))
+    ours = ycbcr.quantize(ycbcr.rgb_to_ycbcr(rgb, matrix), bits, full)
+    ref = colour.RGB_to_YCbCr(
+        rgb, K=colour.WEIGHTS_YCBCR[name], out_bits=bits, out_legal=not full, out_int=True
+    )
+    assert np.abs(ours - ref).max() <= 1  # within one code value
+    tt = ycbcr.quantize(ycbcr.rgb_to_ycbcr(torch.from_numpy(rgb), matrix), bits, full).numpy()
+    np.testing.assert_array_equal(tt, ours)
+    back = ycbcr.ycbcr_to_rgb(
+        np.stack([ycbcr.dequantize_luma(ours[:, 0], bits, full), ycbcr.dequantize_chroma(ours[:, 1], bits, full),
+                  ycbcr.dequantize_chroma(ours[:, 2], bits, full)], -1), matrix)
+    assert np.abs(back - rgb).max() < 2.5 / 2 ** (bits - 2)
+
+
+def test_limited_range_anchor_codes():
+    assert ycbcr.quantize_luma(np.array([0.0, 1.0]), 10).tolist() == [64, 940]
+    assert ycbcr.quantize_chroma(np.array([-0.5, 0.0, 0.5]), 10).tolist() == [64, 512, 960]
+    assert ycbcr.quantize_luma(np.array([0.0, 1.0]), 8).tolist() == [16, 235]
+
+
+def test_bt2390_eetf_worked_values():
+    # Worked from the BT.2390 equations by hand: 4000 -> 1000 nit, the knee sits at
+    # KS = 1.5 * PQ(1000)/PQ(4000) - 0.5; below it luminance is unchanged, the peak lands on the target.
+    src, dst = 4000.0, 1000.0
+    ks = 1.5 * float(transfer.pq_inverse_eotf(dst)) / float(transfer.pq_inverse_eotf(src)) - 0.5
+    knee_nits = float(transfer.pq_eotf(ks * float(transfer.pq_inverse_eotf(src))))
+    x = np.array([0.0, 1.0, 100.0, knee_nits * 0.99, src])
+    y = tonemap.eetf_bt2390(x, src, dst)
+    np.testing.assert_allclose(y[:4], x[:4], rtol=1e-6, atol=1e-9)
+    assert abs(y[4] - dst) < 1e-6 * dst
+    curve = tonemap.eetf_bt2390(np.linspace(0, src, 2000), src, dst)
+    assert np.all(np.diff(curve) >= -1e-9)  # monotonic
+
+
+def test_reinhard_global_white_point():
+    rgb = np.array([[[0.5, 0.5, 0.5], [4.0, 4.0, 4.0], [8.0, 8.0, 8.0]]])
+    out = tonemap.reinhard_global(rgb, log_average=0.18, white=8.0)
+    assert abs(out[0, 2, 0] - 1.0) < 1e-9  # the white point maps to display white
+    assert out[0, 0, 0] < out[0, 1, 0] < out[0, 2, 0]
+    t = tonemap.reinhard_global(torch.from_numpy(rgb).permute(2, 0, 1), 0.18, 8.0, axis=0)
+    np.testing.assert_allclose(t.permute(1, 2, 0).numpy(), out, atol=1e-9)

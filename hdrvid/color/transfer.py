@@ -44,7 +44,8 @@ def bt709_oetf(lin: Array) -> Array:
 def bt709_inverse_oetf(v: Array) -> Array:
     """Inverse of the BT.709 OETF: signal [0,1] -> scene linear [0,1]."""
     v = asarray(v)
-    return where(v < 4.5 * _B709, v / 4.5, ((v.clip(min=4.5 * _B709) + (_A709 - 1)) / _A709) ** (1 / 0.45))
+    knee = _A709 * _B709**0.45 - (_A709 - 1)  # the upper branch at beta (continuous with it)
+    return where(v < knee, v / 4.5, ((v.clip(min=knee) + (_A709 - 1)) / _A709) ** (1 / 0.45))
 
 
 # --- BT.1886 display ------------------------------------------------------------------------------

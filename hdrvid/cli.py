@@ -1,0 +1,193 @@
+"""Command line: parse, call the library, print. No conversion logic lives here."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hdrvid import __version__
+from hdrvid.errors import HdrvidError, Interrupted
+
+TRANSFERS = ["srgb", "bt709", "bt1886", "gamma22", "linear", "pq", "hlg"]
+
+
+class _OneLine(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"hdrvid: {record.levelname.lower()}: {record.getMessage()}"
+
+
+def _setup_logging(verbose: bool, quiet: bool) -> None:
+    h = logging.StreamHandler(sys.stderr)
+    h.setFormatter(_OneLine())
+    log = logging.getLogger("hdrvid")
+    log.handlers[:] = [h]
+    log.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
+    log.propagate = False
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Map library errors to one line on stderr and an exit code; tracebacks only with --verbose."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        verbose = click.get_current_context().find_root().params.get("verbose", False)
+        try:
+            return fn(*args, **kwargs)
+        except Interrupted as e:
+            click.echo(f"hdrvid: {e}", err=True)
+            sys.exit(e.exit_code)
+        except KeyboardInterrupt:
+            click.echo("hdrvid: interrupted", err=True)
+            sys.exit(130)
+        except HdrvidError as e:
+            if verbose:
+                traceback.print_exc()
+            click.echo(f"hdrvid: error: {e}", err=True)
+            sys.exit(e.exit_code)
+        except click.exceptions.Exit:
+            raise
+        except Exception as e:  # a bug: say so, keep it to one line unless asked
+            if verbose:
+                traceback.print_exc()
+            click.echo(f"hdrvid: internal error: {type(e).__name__}: {e} (run with --verbose for a traceback)", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hdrvid")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging and tracebacks.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors; no progress bar.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
+    """hdrvid: SDR or alternating-exposure video to HDR10, HLG, SDR or EXR."""
+    _setup_logging(verbose, quiet)
+    ctx.obj = {"quiet": quiet}
+
+
+@main.command()
+@click.argument("input", type=click.Path(path_type=Path))
+@click.argument("output", type=click.Path(path_type=Path))
+@click.option("-m", "--model", default="itmo", show_default=True, help="Model name (see `hdrvid models`).")
+@click.option("--weights", type=click.Path(path_type=Path), help="Trained weights file (weights-only state dict).")
+@click.option("-f", "--format", "fmt", type=click.Choice(["hdr10", "hlg", "sdr", "exr", "hdr"]),
+              help="Output format; default from OUTPUT: .mp4/.mkv/.mov -> hdr10, folder or %05d.exr -> exr.")
+@click.option("--peak-nits", default=1000.0, show_default=True, help="Mastering peak (HDR10) / display peak (HLG).")
+@click.option("--reference-white", default=203.0, show_default=True, help="Nits of SDR reference white (BT.2408).")
+@click.option("--codec", help="Video encoder: libx265 (default for HDR), libsvtav1 (AV1), libx264 (SDR).")
+@click.option("--crf", type=int, help="Constant-quality value passed to the encoder.")
+@click.option("--preset", help="Encoder preset passed through (x265/x264 names, SVT-AV1 numbers).")
+@click.option("--input-transfer", type=click.Choice(TRANSFERS), help="Override the input's transfer tag.")
+@click.option("--deinterlace", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True)
+@click.option("--max-decode-errors", default=10, show_default=True, help="Fail above this many corrupt packets.")
+@click.option("--allow-short", is_flag=True, help="Accept a truncated input (fewer frames than declared).")
+@click.option("--start-number", default=0, show_default=True, help="First number of EXR sequence files.")
+@click.option("--batch-size", default=1, show_default=True, help="Frames per inference batch.")
+@click.option("--queue-size", default=8, show_default=True, help="Capacity of each queue between stages.")
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True)
+@click.option("--no-copy", is_flag=True, help="Do not copy audio and subtitle streams.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output.")
+@click.option("--report", "report_path", type=click.Path(path_type=Path), help="Write a JSON run report here.")
+@click.pass_context
+@handle_errors
+def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: Path | None, fmt: str | None,
+            peak_nits: float, reference_white: float, codec: str | None, crf: int | None, preset: str | None,
+            input_transfer: str | None, deinterlace: str, max_decode_errors: int, allow_short: bool,
+            start_number: int, batch_size: int, queue_size: int, device: str, precision: str, no_copy: bool,
+            overwrite: bool, report_path: Path | None) -> None:
+    """Convert INPUT (video, image or folder of images) to HDR OUTPUT."""
+    from hdrvid.engines import TorchConfig
+    from hdrvid.pipeline.convert import ConvertOptions
+    from hdrvid.pipeline.convert import convert as run_convert
+    from hdrvid.pipeline.decoder import DecodeOptions
+    from hdrvid.pipeline.encoder import EncodeOptions
+
+    opts = ConvertOptions(
+        input=input, output=output, model=model, weights=weights, format=fmt, peak_nits=peak_nits,
+        reference_white=reference_white,
+        encode=EncodeOptions(codec=codec, crf=crf, preset=preset, copy_streams=not no_copy),
+        decode=DecodeOptions(transfer=input_transfer, max_decode_errors=max_decode_errors,
+                             allow_short=allow_short, deinterlace=deinterlace),
+        engine=TorchConfig(device=device, precision=precision),
+        batch_size=batch_size, queue_size=queue_size, start_number=start_number, overwrite=overwrite,
+    )
+    report = run_convert(opts, progress=not ctx.obj["quiet"])
+    if report_path is not None:
+        report_path.write_text(json.dumps(report, indent=2) + "\n")
+    if not ctx.obj["quiet"]:
+        extra = f", MaxCLL {report['max_cll']} / MaxFALL {report['max_fall']} nits" if "max_cll" in report else ""
+        click.echo(f"{output}: {report['frames']} frames, {report['format']}, {report['fps']} fps{extra}", err=True)
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@handle_errors
+def info(file: Path, as_json: bool) -> None:
+    """Show streams, size, rate, colour tags, HDR metadata and frame count of FILE."""
+    from hdrvid.pipeline.probe import describe
+
+    d = describe(file)
+    if as_json:
+        click.echo(json.dumps(d, indent=2))
+        return
+    click.echo(f"{d['path']}  ({d['format']}, {d['duration_s'] or 0:.3f} s)")
+    for s in d["streams"]:
+        line = f"  #{s['index']} {s['type']:<8} {s['codec']:<10}"
+        if s["type"] == "video":
+            line += (f" {s['width']}x{s['height']} {s['pix_fmt']} {s.get('bit_depth', '?')}-bit @ {s['rate']} fps,"
+                     f" {s['frames']} frames | {s['primaries']} / {s['transfer']} / {s['matrix']} / {s['range']}")
+            if s.get("rotation"):
+                line += f" | rotation {s['rotation']}"
+            if s.get("interlaced"):
+                line += " | interlaced"
+        elif s["type"] == "audio":
+            line += f" {s.get('sample_rate')} Hz, {s['frames'] or '?'} packets"
+        click.echo(line)
+        md, cl = s.get("mastering_display"), s.get("content_light_level")
+        if md:
+            prim = " ".join(f"{k[0].upper()}({v[0]:.4f},{v[1]:.4f})" for k, v in md.items() if isinstance(v, tuple))
+            click.echo(f"      mastering display: {prim} L {md.get('min_nits', 0):g}-{md.get('max_nits', 0):g} nits")
+        if cl:
+            click.echo(f"      content light level: MaxCLL {cl['max_cll']} nits, MaxFALL {cl['max_fall']} nits")
+
+
+@main.command()
+def models() -> None:
+    """List the registered models."""
+    from hdrvid.models import get, names
+
+    for n in names():
+        s = get(n)
+        state = "" if (not s.learned or s.trained) else "  [no trained weights yet]"
+        click.echo(f"{n:<12} {s.kind:<16} {s.summary}{state}")
+
+
+@main.command()
+@click.argument("outdir", type=click.Path(path_type=Path), default=Path("hdrvid-demo"))
+@click.option("--frames", default=48, show_default=True)
+@click.option("--size", default="640x360", show_default=True, help="WxH of the generated input.")
+@click.pass_context
+@handle_errors
+def demo(ctx: click.Context, outdir: Path, frames: int, size: str) -> None:
+    """Generate a built-in scene, convert it to HDR10 and SDR, and write a side-by-side preview."""
+    from hdrvid.demo import run_demo
+
+    w, h = (int(v) for v in size.lower().split("x"))
+    result = run_demo(outdir, frames=frames, size=(w, h), progress=not ctx.obj["quiet"])
+    for k, v in result.items():
+        click.echo(f"{k:>10}: {v}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""Model architectures, the registry, shipped weights and model cards."""
+
+from hdrvid.models.registry import ModelSpec, build, get, names, register
+
+__all__ = ["ModelSpec", "build", "get", "names", "register"]

@@ -1,0 +1,31 @@
+"""The models that ship with hdrvid."""
+
+from hdrvid.models.expandnet import ExpandNet
+from hdrvid.models.itmo import ClassicalITMO, Linearise
+from hdrvid.models.registry import ModelSpec, register
+
+register(
+    ModelSpec(
+        name="itmo",
+        kind="classical",
+        factory=ClassicalITMO,
+        summary="classical inverse tone mapping: exact linearisation plus edge-aware highlight expansion",
+    )
+)
+register(
+    ModelSpec(
+        name="none",
+        kind="classical",
+        factory=Linearise,
+        summary="no expansion: the linearised input placed at reference white (plain transcode)",
+    )
+)
+register(
+    ModelSpec(
+        name="expandnet",
+        kind="single-exposure",
+        factory=ExpandNet,
+        summary="ExpandNet (Marnerides et al. 2018), published architecture",
+        trained=False,
+    )
+)

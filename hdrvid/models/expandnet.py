@@ -1,0 +1,53 @@
+"""ExpandNet (Marnerides et al., Eurographics 2018), exactly as published: 456,899 parameters.
+
+Three branches over the LDR input: local (two 3x3 convs, 128 features), dilated mid-level (four 3x3
+convs with dilation 2, 64 features) and global (the input resized to 256x256, six stride-2 convs and a
+4x4 conv to a 64-vector broadcast over the image); concatenated (256 features) and fused by two 1x1
+convs with a sigmoid. SELU activations throughout.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _layer(n_in: int, n_out: int, k: int, s: int, p: int, d: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(n_in, n_out, k, s, p, d), nn.SELU(inplace=True))
+
+
+class ExpandNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.local_net = nn.Sequential(_layer(3, 64, 3, 1, 1), _layer(64, 128, 3, 1, 1))
+        self.mid_net = nn.Sequential(
+            _layer(3, 64, 3, 1, 2, 2),
+            _layer(64, 64, 3, 1, 2, 2),
+            _layer(64, 64, 3, 1, 2, 2),
+            nn.Conv2d(64, 64, 3, 1, 2, 2),
+        )
+        self.glob_net = nn.Sequential(
+            _layer(3, 64, 3, 2, 1),
+            _layer(64, 64, 3, 2, 1),
+            _layer(64, 64, 3, 2, 1),
+            _layer(64, 64, 3, 2, 1),
+            _layer(64, 64, 3, 2, 1),
+            _layer(64, 64, 3, 2, 1),
+            nn.Conv2d(64, 64, 4, 1, 0),
+        )
+        self.end_net = nn.Sequential(_layer(256, 64, 1, 1, 0), nn.Conv2d(64, 3, 1, 1, 0), nn.Sigmoid())
+
+    def global_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The (N, 64, 1, 1) global branch output; computed once per frame even when tiling."""
+        resized = F.interpolate(x, (256, 256), mode="bilinear", align_corners=False)
+        return self.glob_net(resized)
+
+    def forward(self, x: torch.Tensor, glob: torch.Tensor | None = None) -> torch.Tensor:
+        local = self.local_net(x)
+        mid = self.mid_net(x)
+        if glob is None:
+            glob = self.global_features(x)
+        b, _, h, w = local.shape
+        fuse = torch.cat((local, mid, glob.expand(b, 64, h, w)), 1)
+        return self.end_net(fuse)

@@ -1,0 +1,84 @@
+"""Classical, parameter-free inverse tone mapping (the baseline learned models must beat).
+
+In the spirit of Akyuz et al. 2007 (a linear expansion is already a good HDR) and Kovaleski & Oliveira
+2014 (boost only the highlights, through a smooth, edge-aware brightness-enhancement map):
+
+1. the input is already linear light (the decoder undoes the transfer function);
+2. a highlight mask rises smoothly from 0 at ``threshold`` to 1 at clipping, on max(R,G,B) so that a
+   single clipped channel (a saturated blue sky) counts too;
+3. the mask is spread by a guided filter, guided by the image's own luminance, so the enhancement
+   grows smoothly around highlights but stops at strong edges (no halos into dark neighbours);
+4. each pixel is multiplied by 1 + (gain - 1) * map. Pixels far from clipping are untouched, so
+   well-exposed regions stay exactly linearised.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def box_filter(x: torch.Tensor, r: int) -> torch.Tensor:
+    """Mean over a (2r+1)^2 window with edge clamping, O(1) per pixel via cumulative sums."""
+    def along(t: torch.Tensor, dim: int) -> torch.Tensor:
+        n = t.shape[dim]
+        c = torch.cumsum(t, dim)
+        zero = torch.zeros_like(c.narrow(dim, 0, 1))
+        c = torch.cat([zero, c], dim)
+        idx = torch.arange(n, device=t.device)
+        hi = (idx + r + 1).clamp(max=n)
+        lo = (idx - r).clamp(min=0)
+        s = c.index_select(dim, hi) - c.index_select(dim, lo)
+        shape = [1] * t.dim()
+        shape[dim] = n
+        return s / (hi - lo).to(t.dtype).view(shape)
+
+    return along(along(x, -1), -2)
+
+
+def guided_filter(guide: torch.Tensor, src: torch.Tensor, r: int, eps: float) -> torch.Tensor:
+    """He et al. 2010 guided filter with a single-channel guide (N,1,H,W) and source (N,C,H,W)."""
+    mg, ms = box_filter(guide, r), box_filter(src, r)
+    cov = box_filter(guide * src, r) - mg * ms
+    var = box_filter(guide * guide, r) - mg * mg
+    a = cov / (var + eps)
+    b = ms - a * mg
+    return box_filter(a, r) * guide + box_filter(b, r)
+
+
+class ClassicalITMO(nn.Module):
+    """Highlight expansion on linear input; output relative linear light (1.0 = reference white)."""
+
+    def __init__(self, gain: float = 8.0, threshold: float = 0.6, radius_fraction: float = 0.02) -> None:
+        super().__init__()
+        self.gain = gain
+        self.threshold = threshold
+        self.radius_fraction = radius_fraction
+
+    def expansion_map(self, x: torch.Tensor) -> torch.Tensor:
+        peak = x.amax(1, keepdim=True).clamp(0, 1)
+        t = ((peak - self.threshold) / (1 - self.threshold)).clamp(0, 1)
+        mask = t * t * (3 - 2 * t)  # smoothstep
+        # edge-aware spreading at quarter resolution (cheap), back up bilinearly
+        h, w = x.shape[-2:]
+        f = 4 if min(h, w) >= 64 else 1
+        small_mask = F.avg_pool2d(mask, f) if f > 1 else mask
+        guide = F.avg_pool2d(peak, f) if f > 1 else peak
+        guide = guide.clamp(min=1e-4) ** (1 / 2.2)  # perceptual guide
+        r = max(1, round(self.radius_fraction * max(h, w) / f))
+        spread = guided_filter(guide, small_mask, r, 1e-3).clamp(0, 1)
+        if f > 1:
+            spread = F.interpolate(spread, size=(h, w), mode="bilinear", align_corners=False)
+        return torch.maximum(mask, spread)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.clamp(min=0)
+        return x * (1 + (self.gain - 1) * self.expansion_map(x))
+
+
+class Linearise(nn.Module):
+    """No expansion: the linearised input itself (plain transcode, and the "linearisation" baseline)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x

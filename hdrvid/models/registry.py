@@ -1,0 +1,134 @@
+"""Model registry: every model hdrvid can run, by name, with its weights file and conventions.
+
+A learned model is only ever built with its trained weights: :func:`build` refuses a model whose weights
+are not shipped, and checks the file's sha256 before loading it with ``torch.load(weights_only=True)``
+(tensors only, never pickled code).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from hdrvid.errors import ModelError
+
+KINDS = ("classical", "single-exposure", "multi-exposure", "diffusion")
+
+INPUT_LINEAR = "linear BT.709 RGB, relative (1.0 = SDR peak white), NCHW float32 in [0, 1]"
+OUTPUT_RELATIVE = "linear BT.709 RGB, relative (1.0 = SDR reference white, 203 nits in HDR10), NCHW float32"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the pipeline needs to know about a model."""
+
+    name: str
+    kind: str
+    factory: Callable[..., nn.Module]
+    summary: str
+    weights: str | None = None
+    """File name inside ``hdrvid/models/weights`` (a weights-only state dict), or None if parameter-free."""
+    sha256: str | None = None
+    card: str | None = None
+    """File name inside ``hdrvid/models/cards``."""
+    input_convention: str = INPUT_LINEAR
+    output_convention: str = OUTPUT_RELATIVE
+    trained: bool = True
+    """False while the architecture exists but no trained weights ship: building it is refused."""
+    factory_kwargs: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def learned(self) -> bool:
+        return self.kind != "classical"
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    if spec.kind not in KINDS:
+        raise ValueError(f"model kind must be one of {KINDS}, not {spec.kind!r}")
+    if spec.name in _REGISTRY:
+        raise ValueError(f"model {spec.name!r} is registered twice")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def names() -> list[str]:
+    _load_builtins()
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> ModelSpec:
+    _load_builtins()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ModelError(f"unknown model {name!r}; known models: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def weights_dir() -> Path:
+    return Path(str(resources.files("hdrvid.models") / "weights"))
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_state_dict(path: Path, expected_sha256: str | None) -> dict[str, torch.Tensor]:
+    """Load a weights-only state dict, refusing files whose checksum differs or that hold anything but tensors."""
+    if not path.is_file():
+        raise ModelError(f"{path}: weights file not found")
+    if expected_sha256 is not None:
+        got = sha256_file(path)
+        if got != expected_sha256:
+            raise ModelError(f"{path}: sha256 {got[:12]}... does not match the registry ({expected_sha256[:12]}...)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # pickle.UnpicklingError and friends: not a plain tensor file
+        raise ModelError(f"{path}: refused to load (not a weights-only tensor file: {type(e).__name__})") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ModelError(f"{path}: expected a flat state dict of tensors")
+    return state
+
+
+def build(name: str, weights: str | Path | None = None) -> nn.Module:
+    """The model ``name`` ready for inference (eval mode, on CPU). ``weights`` overrides the shipped file."""
+    spec = get(name)
+    model = spec.factory(**spec.factory_kwargs)
+    if spec.kind == "classical":
+        return model.eval()
+    if weights is not None:
+        state = load_state_dict(Path(weights), None)
+    elif not spec.trained or spec.weights is None:
+        raise ModelError(
+            f"model {name!r} has no trained weights in this release; it refuses to run with random weights "
+            f"(use --model itmo, or pass trained weights with --weights FILE)"
+        )
+    else:
+        state = load_state_dict(weights_dir() / spec.weights, spec.sha256)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise ModelError(f"weights do not fit model {name!r}: {str(e).splitlines()[0]}") from None
+    return model.eval()
+
+
+_loaded = False
+
+
+def _load_builtins() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        import hdrvid.models.builtin  # noqa: F401  (registers the built-in models)

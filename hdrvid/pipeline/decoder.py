@@ -1,0 +1,308 @@
+"""Decoder stage (the source): video via PyAV, or still images, to linear-light frames.
+
+Every frame leaves as (3, H, W) float32 linear light in BT.709 primaries, relative units (1.0 = SDR
+reference white). The stream's own tags decide the curve (untagged video: BT.709; untagged images:
+sRGB) unless ``transfer`` overrides them; limited/full range is honoured and 10/12-bit input keeps its
+precision (decoded through 16-bit RGB). PQ and HLG input is decoded to absolute light and divided by
+the reference white (203 nits, BT.2408).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+import torch
+from av.video.reformatter import ColorRange, Colorspace, Interpolation
+
+from hdrvid.color import REFERENCE_WHITE_NITS
+from hdrvid.color.gamut import BT709, BT2020, convert_primaries
+from hdrvid.color.transfer import DECODERS, hlg_inverse_oetf, hlg_ootf, pq_eotf
+from hdrvid.errors import InputError
+from hdrvid.pipeline.frame import Frame, VideoInfo
+from hdrvid.pipeline.probe import (
+    IMAGE_SUFFIXES, MATRIX, PRIMARIES, RANGE, TRANSFER_FROM_TAG, TRC, _name, hdr_side_data, open_input,
+    rotation_of, stream_rate, video_stream,
+)
+
+log = logging.getLogger("hdrvid")
+
+HIST_BINS = 64
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    transfer: str | None = None
+    """Override the input transfer: srgb, bt709, bt1886, gamma22, linear (or pq, hlg)."""
+    max_decode_errors: int = 10
+    """Fail when more packets than this cannot be decoded."""
+    allow_short: bool = False
+    """Accept fewer decoded frames than the container declares (warn instead of failing)."""
+    deinterlace: str = "auto"
+    """auto: deinterlace (bwdif, one frame per frame) when frames are flagged interlaced; on; off."""
+    threads: int = 0
+
+
+def signal_histogram(rgb_signal: np.ndarray) -> np.ndarray:
+    """64-bin histogram of the mean code value on a subsampled grid, normalised to sum 1 (scene cuts)."""
+    sub = rgb_signal[::4, ::4].mean(axis=-1)
+    h, _ = np.histogram(sub, bins=HIST_BINS, range=(0.0, 1.0))
+    return h.astype(np.float32) / max(1, sub.size)
+
+
+def linearise(signal: np.ndarray, transfer: str, primaries: str) -> np.ndarray:
+    """Signal (H, W, 3) in [0,1] -> relative linear BT.709 light (H, W, 3) float32."""
+    if transfer == "pq":
+        lin = pq_eotf(signal) / REFERENCE_WHITE_NITS
+    elif transfer == "hlg":
+        prim = BT2020 if primaries == "bt2020" else BT709
+        lin = hlg_ootf(hlg_inverse_oetf(signal), 1000.0) / REFERENCE_WHITE_NITS
+        primaries = prim.name
+    else:
+        lin = DECODERS[transfer](signal)
+    lin = np.asarray(lin, dtype=np.float32)
+    if primaries == "bt2020":
+        lin = convert_primaries(lin, BT2020, BT709).astype(np.float32)
+    return lin
+
+
+def resolve_transfer(tag: str, override: str | None, is_image: bool) -> str:
+    if override:
+        return override
+    if tag in TRANSFER_FROM_TAG:
+        return TRANSFER_FROM_TAG[tag]
+    return "srgb" if is_image else "bt709"
+
+
+class VideoDecoder:
+    """Source stage: demux + decode the first video stream, yield linear :class:`Frame` objects."""
+
+    name = "decode"
+
+    def __init__(self, path: Path, options: DecodeOptions = DecodeOptions()) -> None:
+        self.path = path
+        self.options = options
+        self.container = open_input(path)
+        self.stream = video_stream(self.container, path)
+        self.stream.thread_type = "AUTO"
+        if options.threads:
+            self.stream.thread_count = options.threads
+        self.info = self._probe()
+        self.decode_errors = 0
+        self.frames_out = 0
+        self.deinterlaced = False
+        self._graph: Any = None
+
+    def _probe(self) -> VideoInfo:
+        s = self.stream
+        cc = s.codec_context
+        first = None
+        try:
+            for first in self.container.decode(s):
+                break
+        except av.error.FFmpegError as e:
+            raise InputError(f"{self.path}: cannot decode the video stream ({e.strerror or e})") from None
+        if first is None:
+            raise InputError(f"{self.path}: truncated or invalid: the video stream has no decodable frames")
+        tag_of = lambda table, fv, cv: _name(table, fv) if _name(table, fv) != "unknown" else _name(table, cv)  # noqa: E731
+        trc_tag = tag_of(TRC, first.color_trc, cc.color_trc)
+        prim = tag_of(PRIMARIES, first.color_primaries, cc.color_primaries)
+        matrix = tag_of(MATRIX, first.colorspace, cc.colorspace)
+        rng = tag_of(RANGE, first.color_range, cc.color_range)
+        fmt = first.format
+        depth = fmt.components[0].bits
+        full = rng == "pc" or fmt.name.startswith("yuvj") or matrix == "gbr" or fmt.name.startswith(("rgb", "bgr", "gbr"))
+        md, cl = hdr_side_data(first)
+        tb = s.time_base or Fraction(1, 90000)
+        rate = stream_rate(s)
+        if first.pts is None:  # raw elementary stream: timestamps will come from the frame rate
+            tb = Fraction(1) / rate
+        info = VideoInfo(
+            path=self.path, width=first.width, height=first.height, rate=rate, time_base=Fraction(tb),
+            frames=int(s.frames or 0), codec=cc.name, pix_fmt=fmt.name, bit_depth=depth,
+            primaries="bt2020" if prim == "bt2020" else "bt709",
+            transfer=resolve_transfer(trc_tag, self.options.transfer, False), transfer_tag=trc_tag,
+            matrix=matrix if matrix in ("bt709", "bt2020nc", "smpte170m", "bt470bg", "gbr") else (
+                "bt2020nc" if prim == "bt2020" else "bt709"),
+            full_range=full, rotation=rotation_of(s, first), interlaced=bool(first.interlaced_frame),
+            mastering_display=md, content_light=cl, stream_index=s.index,
+        )
+        self._reopen()  # start again from the first packet (seeking is unreliable on raw streams)
+        return info
+
+    def _reopen(self) -> None:
+        self.container.close()
+        self.container = open_input(self.path)
+        self.stream = video_stream(self.container, self.path)
+        self.stream.thread_type = "AUTO"
+
+    # --- conversion ---------------------------------------------------------------------------------
+
+    def _to_signal(self, frame: Any) -> np.ndarray:
+        """Decoded frame -> non-linear R'G'B' in [0,1], (H, W, 3) float32, at full bit depth."""
+        info = self.info
+        high = info.bit_depth > 8
+        target = "rgb48le" if high else "rgb24"
+        cs = {"bt709": Colorspace.ITU709, "bt2020nc": Colorspace.BT2020, "smpte170m": Colorspace.ITU601,
+              "bt470bg": Colorspace.ITU601}.get(info.matrix, Colorspace.ITU709)
+        kw: dict[str, Any] = {}
+        if info.matrix != "gbr":
+            kw = dict(src_colorspace=cs, dst_colorspace=cs,
+                      src_color_range=ColorRange.JPEG if info.full_range else ColorRange.MPEG,
+                      dst_color_range=ColorRange.JPEG)
+        rgb = frame.reformat(format=target, interpolation=Interpolation.BILINEAR | Interpolation.ACCURATE_RND,
+                             **kw).to_ndarray()
+        return rgb.astype(np.float32) * np.float32(1 / (65535.0 if high else 255.0))
+
+    def _frame(self, frame: Any, index: int) -> Frame:
+        info = self.info
+        if frame.width != info.width or frame.height != info.height:
+            raise InputError(
+                f"{self.path}: resolution changes mid-stream at frame {index} "
+                f"({info.width}x{info.height} -> {frame.width}x{frame.height}); split the file at that point"
+            )
+        sig = self._to_signal(frame)
+        lin = linearise(sig, info.transfer, info.primaries)
+        pts, tb = frame.pts, frame.time_base
+        if pts is None:  # raw elementary streams: timestamps from the frame rate, monotonic
+            pts, tb = round(index / info.rate / info.time_base), info.time_base
+        t = torch.from_numpy(np.ascontiguousarray(lin.transpose(2, 0, 1)))
+        return Frame(index=index, pts=pts, time_base=Fraction(tb) if tb else info.time_base, data=t,
+                     stats={"hist": signal_histogram(sig)})
+
+    # --- iteration ----------------------------------------------------------------------------------
+
+    def _packets_decoded(self) -> Iterator[Any]:
+        for packet in self.container.demux(self.stream):
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError as e:
+                self.decode_errors += 1
+                log.warning("%s: decode error %d (%s)", self.path, self.decode_errors, e.strerror)
+                if self.decode_errors > self.options.max_decode_errors:
+                    raise InputError(
+                        f"{self.path}: {self.decode_errors} packets failed to decode (corrupt file); "
+                        f"raise --max-decode-errors to accept damaged input"
+                    ) from None
+                continue
+            for f in frames:
+                if f.is_corrupt:
+                    self.decode_errors += 1
+                yield f
+
+    def _deinterlaced(self, frames: Iterator[Any]) -> Iterator[Any]:
+        mode = self.options.deinterlace
+        if mode == "off" or (mode == "auto" and not self.info.interlaced):
+            if self.info.interlaced:
+                log.warning("%s: interlaced video left interlaced (--deinterlace off)", self.path)
+            yield from frames
+            return
+        if self.info.interlaced:
+            log.warning("%s: interlaced video detected; deinterlacing with bwdif (one frame per frame)", self.path)
+        self.deinterlaced = True
+        g = av.filter.Graph()
+        src = g.add_buffer(template=self.stream)
+        bw = g.add("bwdif", "mode=send_frame:parity=auto:deint=all")
+        sink = g.add("buffersink")
+        src.link_to(bw)
+        bw.link_to(sink)
+        g.configure()
+        self._graph = g
+
+        def drain() -> Iterator[Any]:
+            while True:
+                try:
+                    yield g.pull()
+                except (av.error.BlockingIOError, av.error.EOFError, BlockingIOError, EOFError):
+                    return
+
+        for f in frames:
+            g.push(f)
+            yield from drain()
+        g.push(None)
+        yield from drain()
+
+    def __iter__(self) -> Iterator[Frame]:
+        index = 0
+        for f in self._deinterlaced(self._packets_decoded()):
+            yield self._frame(f, index)
+            index += 1
+        self.frames_out = index
+        declared = self.info.frames
+        if declared and index < declared:
+            msg = f"{self.path}: truncated: decoded {index} of {declared} declared frames"
+            if not self.options.allow_short:
+                raise InputError(msg + "; re-download the file or pass --allow-short to convert what is there")
+            log.warning(msg)
+        if self.decode_errors:
+            log.warning("%s: %d decode errors concealed", self.path, self.decode_errors)
+
+    def close(self) -> None:
+        self.container.close()
+
+
+def list_images(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+        if not files:
+            raise InputError(f"{path}: folder has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        return files
+    return [path]
+
+
+def read_image(path: Path) -> tuple[np.ndarray, int, bool]:
+    """Image file -> (signal (H,W,3) float32 in [0,1] or linear float, bit depth, is_float)."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file; check the path")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: file is empty (0 bytes)")
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise InputError(f"{path}: not a readable image (truncated or unsupported format)")
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    if img.shape[2] == 4:
+        img = img[:, :, :3]
+    img = img[:, :, ::-1]  # BGR -> RGB
+    if img.dtype == np.uint8:
+        return img.astype(np.float32) / 255.0, 8, False
+    if img.dtype == np.uint16:
+        return img.astype(np.float32) / 65535.0, 16, False
+    return img.astype(np.float32), 32, True
+
+
+class ImageSource:
+    """Source stage for a still image or a folder of them (one frame per file, named by stem)."""
+
+    name = "decode"
+
+    def __init__(self, path: Path, options: DecodeOptions = DecodeOptions()) -> None:
+        self.path = path
+        self.files = list_images(path)
+        self.options = options
+        sig, depth, is_float = read_image(self.files[0])
+        h, w = sig.shape[:2]
+        self.info = VideoInfo(
+            path=path, width=w, height=h, rate=Fraction(1), time_base=Fraction(1), frames=len(self.files),
+            codec="image", pix_fmt=f"rgb{depth}", bit_depth=depth, transfer=options.transfer or (
+                "linear" if is_float else "srgb"), transfer_tag="unknown", is_image=True,
+        )
+
+    def __iter__(self) -> Iterator[Frame]:
+        for i, f in enumerate(self.files):
+            sig, _, is_float = read_image(f)
+            transfer = self.options.transfer or ("linear" if is_float else "srgb")
+            lin = linearise(sig if is_float else sig.clip(0, 1), transfer, "bt709")
+            t = torch.from_numpy(np.ascontiguousarray(lin.transpose(2, 0, 1)))
+            yield Frame(index=i, pts=i, time_base=Fraction(1), data=t, name=f.stem,
+                        stats={"hist": signal_histogram(sig.clip(0, 1))})
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,262 @@
+"""Encoder stages (the sink): PyAV encode + mux with stream copy, or EXR/HDR image files.
+
+Video: the new video stream keeps the input's time base and every frame's pts (VFR survives); audio
+and subtitle streams are copied packet for packet from a second demuxer of the input, interleaved by
+time with the encoded video; the display matrix (rotation) is carried over.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+import OpenEXR
+from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
+
+from hdrvid.color import REFERENCE_WHITE_NITS
+from hdrvid.color.gamut import BT709
+from hdrvid.color.metadata import PLACEHOLDER_CLL, LightLevel, MasteringDisplay
+from hdrvid.errors import OutputError
+from hdrvid.pipeline.frame import Frame, VideoInfo
+from hdrvid.pipeline.output import OutputSpec
+from hdrvid.pipeline.probe import open_input
+
+log = logging.getLogger("hdrvid")
+
+DEFAULT_CODEC = {"hdr10": "libx265", "hlg": "libx265", "sdr": "libx264"}
+DEFAULT_CRF = {"libx265": 18, "libx264": 18, "libsvtav1": 30}
+DEFAULT_PRESET = {"libx265": "fast", "libx264": "medium", "libsvtav1": "8"}
+TAGS = {
+    "hdr10": (ColorPrimaries.BT2020, ColorTrc.SMPTE2084, Colorspace.BT2020),
+    "hlg": (ColorPrimaries.BT2020, ColorTrc.ARIB_STD_B67, Colorspace.BT2020),
+    "sdr": (ColorPrimaries.BT709, ColorTrc.BT709, Colorspace.ITU709),
+}
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    codec: str | None = None
+    crf: int | None = None
+    preset: str | None = None
+    copy_streams: bool = True
+    """Copy audio and subtitle streams from the input (packet for packet)."""
+
+
+def codec_params(spec: OutputSpec, codec: str) -> dict[str, str]:
+    """Encoder-private options that put the colour description (and HDR10 metadata) in the bitstream."""
+    md = MasteringDisplay(max_nits=spec.peak_nits)
+    if codec == "libx265":
+        common = "log-level=error:repeat-headers=1:colormatrix=" + ("bt709" if spec.format == "sdr" else "bt2020nc")
+        if spec.format == "hdr10":
+            return {"x265-params": f"{common}:hdr10=1:hdr10-opt=1:colorprim=bt2020:transfer=smpte2084"
+                                   f":range=limited:master-display={md.x265()}:max-cll={PLACEHOLDER_CLL[0]},{PLACEHOLDER_CLL[1]}"}
+        if spec.format == "hlg":
+            return {"x265-params": f"{common}:colorprim=bt2020:transfer=arib-std-b67:range=limited"}
+        return {"x265-params": f"{common}:colorprim=bt709:transfer=bt709:range=limited"}
+    if codec == "libsvtav1":
+        if spec.format == "hdr10":
+            return {"svtav1-params": f"enable-hdr=1:mastering-display={md.svtav1()}"
+                                     f":content-light={PLACEHOLDER_CLL[0]},{PLACEHOLDER_CLL[1]}"}
+        return {}
+    if codec == "libx264":
+        if spec.format != "sdr":
+            raise OutputError(f"{codec} cannot carry {spec.format}; use --codec libx265 or libsvtav1")
+        return {}
+    raise OutputError(f"unsupported --codec {codec}; use libx265, libsvtav1 (HDR) or libx264 (SDR)")
+
+
+class VideoEncoder:
+    name = "encode"
+
+    def __init__(self, path: Path, container_format: str | None, spec: OutputSpec, info: VideoInfo,
+                 options: EncodeOptions = EncodeOptions()) -> None:
+        self.spec = spec
+        self.info = info
+        self.codec = options.codec or DEFAULT_CODEC[spec.format]
+        self.frames = 0
+        self.packets_copied = 0
+        self.light = LightLevel()
+        self.input: Any = None
+        self.copies: dict[int, Any] = {}
+        self._pending: Any = None
+        self._copy_iter: Iterator[Any] | None = None
+        try:
+            self.out = av.open(str(path), "w", format=container_format)
+        except (av.error.FFmpegError, ValueError) as e:
+            raise OutputError(f"{path}: cannot create the output container ({e})") from None
+        try:
+            self.width = info.width + info.width % 2
+            self.height = info.height + info.height % 2
+            s = self.out.add_stream(self.codec, rate=info.rate if info.rate else 25)
+            s.width, s.height = self.width, self.height
+            s.pix_fmt = "yuv420p" if spec.bits == 8 else "yuv420p10le"
+            s.time_base = info.time_base
+            crf = options.crf if options.crf is not None else DEFAULT_CRF.get(self.codec, 20)
+            preset = options.preset or DEFAULT_PRESET.get(self.codec, "medium")
+            s.options = {"crf": str(crf), "preset": str(preset), **codec_params(spec, self.codec)}
+            prim, trc, cs = TAGS[spec.format]
+            cc = s.codec_context
+            cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = prim, trc, cs, ColorRange.MPEG
+            if self.codec == "libx265" and self.out.format.name in ("mp4", "mov"):
+                s.codec_tag = "hvc1"
+            if info.rotation:
+                s.set_display_rotation(info.rotation)
+            self.stream = s
+            if options.copy_streams and not info.is_image:
+                self._add_copy_streams(path)
+        except BaseException:
+            self.close()
+            raise
+
+    # --- stream copy --------------------------------------------------------------------------------
+
+    def _add_copy_streams(self, out_path: Path) -> None:
+        self.input = open_input(self.info.path)
+        supported = getattr(self.out, "supported_codecs", None)
+        for st in self.input.streams:
+            if st.index == self.info.stream_index or st.type not in ("audio", "subtitle"):
+                if st.index != self.info.stream_index:
+                    log.warning("%s: stream %d (%s) not copied", self.info.path, st.index, st.type)
+                continue
+            name = st.codec_context.name
+            if supported is not None and name not in supported:
+                raise OutputError(
+                    f"{out_path.name}: {self.out.format.name} cannot hold {st.type} stream {st.index} ({name}); "
+                    f"use a .mkv output"
+                )
+            self.copies[st.index] = self.out.add_stream_from_template(st)
+        if self.copies:
+            streams = [self.input.streams[i] for i in self.copies]
+            self._copy_iter = (p for p in self.input.demux(*streams) if p.size)
+
+    def _mux_copies_until(self, seconds: float | None) -> None:
+        """Mux copied packets whose decode time is at or before ``seconds`` (None: all the rest)."""
+        if self._copy_iter is None:
+            return
+        while True:
+            p = self._pending
+            if p is None:
+                p = next(self._copy_iter, None)
+                if p is None:
+                    self._copy_iter = None
+                    return
+            if seconds is not None and p.dts is not None and float(p.dts * p.time_base) > seconds:
+                self._pending = p
+                return
+            self._pending = None
+            p.stream = self.copies[p.stream.index]
+            self._mux(p)
+            self.packets_copied += 1
+
+    def _mux(self, packet: Any) -> None:
+        try:
+            self.out.mux(packet)
+        except OSError as e:
+            if e.errno == errno.ENOSPC:
+                raise OutputError(f"{self.out.name}: no space left on device") from None
+            raise
+
+    def _mux_video(self, packets: list[Any]) -> None:
+        for p in packets:
+            if p.dts is not None:
+                self._mux_copies_until(float(p.dts * p.time_base))
+            self._mux(p)
+
+    # --- stage --------------------------------------------------------------------------------------
+
+    def process(self, frame: Frame) -> Iterator[None]:
+        assert frame.planes is not None
+        y, u, v = frame.planes
+        flat = np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(self.height * 3 // 2, self.width)
+        vf = av.VideoFrame.from_ndarray(flat, format=self.stream.pix_fmt)
+        vf.pts = frame.pts
+        vf.time_base = self.info.time_base if frame.time_base is None else frame.time_base
+        prim, trc, cs = TAGS[self.spec.format]
+        vf.color_primaries, vf.color_trc, vf.colorspace, vf.color_range = prim, trc, cs, ColorRange.MPEG
+        self._mux_video(self.stream.encode(vf))
+        if "max_nits" in frame.stats:
+            self.light.update(frame.stats["max_nits"], frame.stats["average_nits"])
+        self.frames += 1
+        return iter(())
+
+    def flush(self) -> Iterator[None]:
+        self._mux_video(self.stream.encode(None))
+        self._mux_copies_until(None)
+        return iter(())
+
+    def close(self) -> None:
+        if self.input is not None:
+            self.input.close()
+            self.input = None
+        out, self.out = getattr(self, "out", None), None
+        if out is not None:
+            try:
+                out.close()
+            except OSError as e:
+                if e.errno == errno.ENOSPC:
+                    raise OutputError(f"{out.name}: no space left on device") from None
+                raise
+
+
+def write_exr(path: Path, rgb: np.ndarray) -> None:
+    """Half-float linear OpenEXR with BT.709 chromaticities and whiteLuminance = 203 nits."""
+    p = BT709
+    header = {
+        "compression": OpenEXR.ZIP_COMPRESSION,
+        "type": OpenEXR.scanlineimage,
+        "chromaticities": (*p.red, *p.green, *p.blue, *p.white),
+        "whiteLuminance": REFERENCE_WHITE_NITS,
+    }
+    try:
+        OpenEXR.File(header, {"RGB": np.ascontiguousarray(rgb.astype(np.float16))}).write(str(path))
+    except Exception as e:  # the bindings raise plain RuntimeError/OSError
+        raise OutputError(f"{path}: cannot write EXR ({e})") from None
+
+
+def write_hdr(path: Path, rgb: np.ndarray) -> None:
+    """Radiance RGBE (.hdr), linear relative light."""
+    if not cv2.imwrite(str(path), np.ascontiguousarray(rgb[:, :, ::-1].astype(np.float32))):
+        raise OutputError(f"{path}: cannot write Radiance HDR")
+
+
+class ImageWriter:
+    """Writes each frame as an image file into ``folder``: named ``pattern % (start + index)`` for video
+    frames, or by the input's stem for still images."""
+
+    name = "encode"
+
+    def __init__(self, folder: Path, fmt: str, pattern: str | None, start_number: int = 0,
+                 single: Path | None = None) -> None:
+        self.folder = folder
+        self.fmt = fmt
+        self.pattern = pattern
+        self.start = start_number
+        self.single = single
+        self.frames = 0
+        self.write = write_exr if fmt == "exr" else write_hdr
+
+    def target(self, frame: Frame) -> Path:
+        if self.single is not None:
+            return self.single
+        if self.pattern is not None:
+            return self.folder / (self.pattern % (self.start + frame.index))
+        return self.folder / f"{frame.name}.{self.fmt}"
+
+    def process(self, frame: Frame) -> Iterator[None]:
+        assert frame.planes is not None
+        self.write(self.target(frame), frame.planes[0])
+        self.frames += 1
+        return iter(())
+
+    def flush(self) -> Iterator[None]:
+        return iter(())
+
+    def close(self) -> None:
+        pass

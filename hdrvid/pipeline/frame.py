@@ -1,0 +1,74 @@
+"""What travels through the pipeline: a ``Frame`` per picture, one ``VideoInfo`` per stream."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+@dataclass
+class VideoInfo:
+    """Stream-level facts the stages need. Colour tags are FFmpeg names ("bt709", "smpte2084", ...)."""
+
+    path: Path
+    width: int
+    height: int
+    rate: Fraction
+    time_base: Fraction
+    frames: int  # declared by the container, 0 if unknown
+    codec: str = ""
+    pix_fmt: str = ""
+    bit_depth: int = 8
+    primaries: str = "bt709"
+    transfer: str = "bt709"  # the SDR/HDR curve actually used to decode (tag, default or override)
+    transfer_tag: str = "unknown"  # what the stream said
+    matrix: str = "bt709"
+    full_range: bool = False
+    rotation: int = 0  # counter-clockwise degrees from the display matrix
+    interlaced: bool = False
+    is_image: bool = False
+    mastering_display: dict[str, Any] | None = None
+    content_light: dict[str, int] | None = None
+    stream_index: int = 0
+
+    @property
+    def is_hdr(self) -> bool:
+        return self.transfer in ("pq", "hlg")
+
+
+@dataclass
+class Frame:
+    """One picture. ``data`` is (3, H, W) float32 linear light in BT.709 primaries, relative units
+    (1.0 = SDR reference white) until the output transform replaces it by ``planes`` (code values)."""
+
+    index: int
+    pts: int | None
+    time_base: Fraction | None
+    data: torch.Tensor
+    exposure: float | None = None
+    name: str = ""  # file stem for still images
+    stats: dict[str, Any] = field(default_factory=dict)
+    planes: list[Any] | None = None
+
+
+@dataclass
+class Batch:
+    """Frames stacked for inference; the last batch is padded to full size and ``valid`` says how much."""
+
+    frames: list[Frame]
+    tensor: torch.Tensor
+    valid: int
+
+
+class EndOfStream:
+    """Sentinel put on a queue after the last item."""
+
+    def __repr__(self) -> str:
+        return "EOS"
+
+
+EOS = EndOfStream()

@@ -1,0 +1,163 @@
+"""Opening inputs safely and reading what a stream says about itself (size, rate, colour, HDR data)."""
+
+from __future__ import annotations
+
+import os
+import struct
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+
+from hdrvid.errors import InputError
+
+# FFmpeg enum values -> names (libavutil/pixfmt.h)
+TRC = {1: "bt709", 2: "unknown", 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte240m", 8: "linear",
+       13: "iec61966-2-1", 14: "bt2020-10", 15: "bt2020-12", 16: "smpte2084", 18: "arib-std-b67"}
+PRIMARIES = {1: "bt709", 2: "unknown", 5: "bt470bg", 6: "smpte170m", 9: "bt2020", 11: "smpte431", 12: "smpte432"}
+MATRIX = {0: "gbr", 1: "bt709", 2: "unknown", 5: "bt470bg", 6: "smpte170m", 9: "bt2020nc", 10: "bt2020c"}
+RANGE = {0: "unknown", 1: "tv", 2: "pc"}
+
+# transfer tag -> the decoding curve hdrvid applies (see color.transfer.DECODERS; pq/hlg handled apart)
+TRANSFER_FROM_TAG = {
+    "bt709": "bt709", "smpte170m": "bt709", "smpte240m": "bt709", "bt2020-10": "bt709", "bt2020-12": "bt709",
+    "iec61966-2-1": "srgb", "gamma22": "gamma22", "gamma28": "gamma28", "linear": "linear",
+    "smpte2084": "pq", "arib-std-b67": "hlg",
+}
+
+VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".m4v", ".webm", ".avi", ".ts", ".m2ts", ".mxf", ".h264", ".264",
+                  ".h265", ".265", ".hevc", ".y4m", ".nut", ".flv"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+
+
+def open_input(path: Path) -> Any:
+    """``av.open`` with the failures users meet turned into one-line :class:`InputError`."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file; check the path")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; pass a video file (folders are read as image sequences)")
+    if os.path.getsize(path) == 0:
+        raise InputError(f"{path}: file is empty (0 bytes); re-export or re-copy it")
+    try:
+        return av.open(str(path), metadata_errors="ignore")
+    except av.error.InvalidDataError:
+        raise InputError(
+            f"{path}: truncated or invalid media file (no readable header or index); re-download or re-export it"
+        ) from None
+    except av.error.FFmpegError as e:
+        raise InputError(f"{path}: cannot open ({e.strerror or e}); is it a video file?") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+
+
+def video_stream(container: Any, path: Path) -> Any:
+    if not container.streams.video:
+        kinds = ", ".join(f"{s.type} {s.codec_context.name}" for s in container.streams) or "none"
+        raise InputError(f"{path}: no video stream (found: {kinds}); hdrvid converts video or still images")
+    return container.streams.video[0]
+
+
+def _name(table: dict[int, str], value: Any) -> str:
+    try:
+        return table.get(int(value), "unknown")
+    except (TypeError, ValueError):
+        return "unknown"
+
+
+def stream_rate(stream: Any) -> Fraction:
+    for r in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if r and r > 0:
+            return Fraction(r)
+    return Fraction(25)
+
+
+def parse_mastering_display(raw: bytes) -> dict[str, Any] | None:
+    """AVMasteringDisplayMetadata -> {'red': (x, y), ..., 'max_nits', 'min_nits'}."""
+    if len(raw) < 88:
+        return None
+    v = struct.unpack("<20i", raw[:80]) + struct.unpack("<2i", raw[80:88])
+    q = lambda i: v[i] / v[i + 1] if v[i + 1] else 0.0  # noqa: E731
+    out: dict[str, Any] = {}
+    if v[20]:
+        out.update(red=(q(0), q(2)), green=(q(4), q(6)), blue=(q(8), q(10)), white=(q(12), q(14)))
+    if v[21]:
+        out.update(min_nits=q(16), max_nits=q(18))
+    return out or None
+
+
+def parse_content_light(raw: bytes) -> dict[str, int] | None:
+    if len(raw) < 8:
+        return None
+    cll, fall = struct.unpack("<2I", raw[:8])
+    return {"max_cll": cll, "max_fall": fall}
+
+
+def hdr_side_data(frame: Any) -> tuple[dict[str, Any] | None, dict[str, int] | None]:
+    md = cl = None
+    for sd in frame.side_data:
+        kind = getattr(sd.type, "name", str(sd.type))
+        if kind == "MASTERING_DISPLAY_METADATA":
+            md = parse_mastering_display(bytes(sd))
+        elif kind == "CONTENT_LIGHT_LEVEL":
+            cl = parse_content_light(bytes(sd))
+    return md, cl
+
+
+def rotation_of(stream: Any, frame: Any | None) -> int:
+    rot = getattr(frame, "rotation", 0) if frame is not None else 0
+    return int(round(rot or 0)) % 360
+
+
+def describe(path: Path) -> dict[str, Any]:
+    """Everything ``hdrvid info`` shows, as plain data."""
+    c = open_input(path)
+    try:
+        streams = []
+        for s in c.streams:
+            cc = s.codec_context
+            d: dict[str, Any] = {"index": s.index, "type": s.type, "codec": cc.name if cc else "?",
+                                 "time_base": str(s.time_base), "frames": s.frames or None,
+                                 "duration_s": float(s.duration * s.time_base) if s.duration and s.time_base else None}
+            if s.type == "video":
+                d.update(width=cc.width, height=cc.height, pix_fmt=cc.pix_fmt, rate=str(stream_rate(s)),
+                         primaries=_name(PRIMARIES, cc.color_primaries), transfer=_name(TRC, cc.color_trc),
+                         matrix=_name(MATRIX, cc.colorspace), range=_name(RANGE, cc.color_range))
+            elif s.type == "audio":
+                d.update(sample_rate=cc.sample_rate, channels=cc.channels if hasattr(cc, "channels") else None)
+            if s.language:
+                d["language"] = s.language
+            streams.append(d)
+        info: dict[str, Any] = {"path": str(path), "format": c.format.name, "streams": streams,
+                                "duration_s": c.duration / 1e6 if c.duration else None}
+        if c.streams.video:
+            v = c.streams.video[0]
+            first = None
+            try:
+                for first in c.decode(v):
+                    break
+            except av.error.FFmpegError:
+                first = None
+            if first is not None:
+                md, cl = hdr_side_data(first)
+                vs = streams[v.index]
+                vs["rotation"] = rotation_of(v, first)
+                vs["interlaced"] = bool(first.interlaced_frame)
+                vs["bit_depth"] = first.format.components[0].bits
+                vs["mastering_display"] = md
+                vs["content_light_level"] = cl
+            if not v.frames:
+                streams[v.index]["frames"] = count_packets(path, v.index)
+        return info
+    finally:
+        c.close()
+
+
+def count_packets(path: Path, index: int) -> int:
+    """Frame count by demuxing (no decoding) when the container does not say."""
+    c = open_input(path)
+    try:
+        s = c.streams[index]
+        return sum(1 for p in c.demux(s) if p.size)
+    finally:
+        c.close()

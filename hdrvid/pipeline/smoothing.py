@@ -1,0 +1,74 @@
+"""Temporal smoothing of the statistics that drive scaling and tone mapping.
+
+Per frame: log-average luminance and a high-percentile peak (99.9th percentile of max(R,G,B), robust to
+a few hot pixels) of the model's output. Both are smoothed by a first-order IIR filter in the log domain
+(time constant ``period`` frames, ~20 like libplacebo) that resets at scene cuts, detected when the input
+histogram moves by more than ``cut_threshold`` (half the L1 distance, 0..1) from the previous frame.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from hdrvid.color.gamut import luminance
+from hdrvid.pipeline.frame import Frame
+
+PEAK_PERCENTILE = 99.9
+
+
+def frame_statistics(data: torch.Tensor) -> tuple[float, float]:
+    """(log-average luminance, high-percentile peak of max(R,G,B)) of a (3,H,W) linear frame."""
+    x = data.unsqueeze(0)
+    h, w = x.shape[-2:]
+    f = max(1, min(h, w) // 135)  # ~135 px on the short side is plenty for global statistics
+    if f > 1:
+        x = F.avg_pool2d(x, f)
+    y = luminance(x[0], axis=0).clamp(min=1e-6)
+    log_avg = float(torch.exp(torch.log(y).mean()))
+    peak_map = x[0].amax(0).flatten()
+    k = max(1, int(round(peak_map.numel() * PEAK_PERCENTILE / 100)))
+    peak = float(peak_map.kthvalue(k).values)
+    return log_avg, max(peak, 1e-6)
+
+
+class TemporalSmoother:
+    name = "smooth"
+
+    def __init__(self, period: float = 20.0, cut_threshold: float = 0.3) -> None:
+        self.alpha = 1 - math.exp(-1 / period) if period > 0 else 1.0
+        self.cut_threshold = cut_threshold
+        self._state: tuple[float, float] | None = None
+        self._hist: np.ndarray | None = None
+        self.cuts: list[int] = []
+
+    def process(self, frame: Frame) -> Iterator[Frame]:
+        log_avg, peak = frame_statistics(frame.data)
+        hist = frame.stats.get("hist")
+        cut = False
+        if hist is not None and self._hist is not None:
+            cut = 0.5 * float(np.abs(hist - self._hist).sum()) > self.cut_threshold
+        self._hist = hist
+        la, pk = math.log(log_avg), math.log(peak)
+        if self._state is None or cut:
+            if cut:
+                self.cuts.append(frame.index)
+            self._state = (la, pk)
+        else:
+            s_la, s_pk = self._state
+            self._state = (s_la + self.alpha * (la - s_la), s_pk + self.alpha * (pk - s_pk))
+        frame.stats.update(
+            log_average=log_avg, peak=peak, scene_cut=cut,
+            log_average_smooth=math.exp(self._state[0]), peak_smooth=math.exp(self._state[1]),
+        )
+        yield frame
+
+    def flush(self) -> Iterator[Frame]:
+        return iter(())
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,1 @@
+"""Training data: HDR readers, procedural scenes, camera simulation (grows with the training issue)."""

@@ -98,6 +98,7 @@ class VideoEncoder:
             s.width, s.height = self.width, self.height
             s.pix_fmt = "yuv420p" if spec.bits == 8 else "yuv420p10le"
             s.time_base = info.time_base
+            s.codec_context.time_base = info.time_base  # else the encoder rounds VFR pts to 1/rate
             crf = options.crf if options.crf is not None else DEFAULT_CRF.get(self.codec, 20)
             preset = options.preset or DEFAULT_PRESET.get(self.codec, "medium")
             s.options = {"crf": str(crf), "preset": str(preset), **codec_params(spec, self.codec)}

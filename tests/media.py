@@ -1,0 +1,152 @@
+"""Small synthetic media for tests, written with PyAV (and Debian's ffmpeg where PyAV cannot)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+FFPROBE = shutil.which("ffprobe")
+FFMPEG = shutil.which("ffmpeg")
+needs_ffprobe = pytest.mark.skipif(FFPROBE is None, reason="ffprobe not installed (apt-get install ffmpeg)")
+needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="ffmpeg not installed (apt-get install ffmpeg)")
+
+
+def pattern(i: int, w: int, h: int, bright: bool = True) -> np.ndarray:
+    """A moving gradient with a clipped white patch: (H, W, 3) uint8 RGB."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    r = ((xx + 3 * i) % w) * 255 // max(1, w - 1)
+    g = (yy * 255 // max(1, h - 1))
+    b = np.full_like(r, (40 + 5 * i) % 256)
+    img = np.stack([r, g, b], -1).astype(np.uint8)
+    if bright:
+        img[h // 4: h // 4 + max(2, h // 6), w // 3: w // 3 + max(2, w // 6)] = 255
+    return img
+
+
+def make_clip(
+    path: Path,
+    frames: int = 12,
+    size: tuple[int, int] = (64, 48),
+    rate: int = 25,
+    codec: str = "libx264",
+    pix_fmt: str = "yuv420p",
+    audio: bool = False,
+    pts: list[int] | None = None,
+    time_base: Fraction | None = None,
+    rotation: int = 0,
+    interlaced: bool = False,
+    trc: int | None = 1,
+    gradient10: bool = False,
+    faststart: bool = False,
+) -> Path:
+    """Write a clip; ``pts`` gives explicit (e.g. variable-rate) timestamps in ``time_base`` units."""
+    w, h = size
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as out:
+        v = out.add_stream(codec, rate=rate)
+        v.width, v.height, v.pix_fmt = w, h, pix_fmt
+        v.options = {"preset": "ultrafast", "crf": "18"} if codec in ("libx264", "libx265") else {}
+        if codec == "libx265":
+            v.options["x265-params"] = "log-level=error"
+        if interlaced:
+            v.options = {**v.options, "flags": "+ildct+ilme", "x264-params": "interlaced=1:tff=1"}
+            v.codec_context.flags |= 0  # the x264 params set interlacing
+        if time_base is not None:
+            v.time_base = time_base
+            v.codec_context.time_base = time_base
+        cc = v.codec_context
+        if trc is not None:
+            cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = 1, trc, 1, 1
+        if rotation:
+            v.set_display_rotation(rotation)
+        a = None
+        if audio:
+            a = out.add_stream("aac", rate=48000)
+            a.layout = "stereo"
+        for i in range(frames):
+            if gradient10:
+                ramp = np.linspace(0, 1, w, dtype=np.float64)[None, :].repeat(h, 0)
+                y = (64 + ramp * 876).astype(np.uint16)
+                u = np.full((h // 2, w // 2), 512, np.uint16)
+                arr = np.concatenate([y.ravel(), u.ravel(), u.ravel()]).reshape(h * 3 // 2, w)
+                f = av.VideoFrame.from_ndarray(arr, format="yuv420p10le")
+            else:
+                f = av.VideoFrame.from_ndarray(pattern(i, w, h), format="rgb24").reformat(
+                    format=pix_fmt if pix_fmt != "yuv420p10le" else "yuv420p10le", dst_colorspace="ITU709",
+                    dst_color_range="MPEG")
+            f.pts = pts[i] if pts is not None else i
+            if time_base is not None:
+                f.time_base = time_base
+            for p in v.encode(f):
+                out.mux(p)
+        if a is not None:
+            n = int(48000 * frames / rate)
+            tone = (0.1 * np.sin(np.arange(n) * 0.05)).astype(np.float32)
+            for k in range(0, n - 1024 + 1, 1024):
+                af = av.AudioFrame.from_ndarray(np.stack([tone[k:k + 1024]] * 2), format="fltp", layout="stereo")
+                af.sample_rate, af.pts = 48000, k
+                for p in a.encode(af):
+                    out.mux(p)
+            for p in a.encode(None):
+                out.mux(p)
+        for p in v.encode(None):
+            out.mux(p)
+    return path
+
+
+def make_raw_h264(path: Path, frames: int = 10, size: tuple[int, int] = (64, 48)) -> Path:
+    """An Annex B elementary stream (.h264): no container, no timestamps."""
+    w, h = size
+    with av.open(str(path), "w", format="h264") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = w, h, "yuv420p"
+        v.options = {"preset": "ultrafast"}
+        for i in range(frames):
+            f = av.VideoFrame.from_ndarray(pattern(i, w, h), format="rgb24")
+            f.pts = i
+            for p in v.encode(f):
+                out.mux(p)
+        for p in v.encode(None):
+            out.mux(p)
+    return path
+
+
+def make_audio_only(path: Path) -> Path:
+    with av.open(str(path), "w") as out:
+        a = out.add_stream("aac", rate=48000)
+        a.layout = "stereo"
+        for k in range(10):
+            af = av.AudioFrame.from_ndarray(np.zeros((2, 1024), np.float32), format="fltp", layout="stereo")
+            af.sample_rate, af.pts = 48000, k * 1024
+            for p in a.encode(af):
+                out.mux(p)
+        for p in a.encode(None):
+            out.mux(p)
+    return path
+
+
+def ffprobe(path: Path, *args: str) -> dict:
+    assert FFPROBE is not None
+    r = subprocess.run([FFPROBE, "-v", "error", "-of", "json", *args, str(path)], capture_output=True, text=True,
+                       check=True)
+    return json.loads(r.stdout)
+
+
+def packets(path: Path, kind: str) -> list[tuple[int | None, bytes]]:
+    """(pts, payload) of every packet of the first stream of ``kind``."""
+    with av.open(str(path)) as c:
+        s = [st for st in c.streams if st.type == kind][0]
+        return [(p.pts, bytes(p)) for p in c.demux(s) if p.size]
+
+
+def video_pts_seconds(path: Path) -> list[float]:
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        return sorted(float(p.pts * p.time_base) for p in c.demux(s) if p.size and p.pts is not None)

@@ -1,0 +1,209 @@
+"""End-to-end conversion of video files, checked with ffprobe and by decoding again with PyAV."""
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from conftest import run_cli
+from media import ffprobe, make_clip, make_raw_h264, needs_ffprobe, packets, video_pts_seconds
+
+from hdrvid.pipeline.convert import ConvertOptions, convert
+from hdrvid.pipeline.decoder import VideoDecoder
+from hdrvid.pipeline.encoder import EncodeOptions
+
+
+def first_frame_side_data(path: Path) -> list[dict]:
+    d = ffprobe(path, "-show_frames", "-read_intervals", "%+#1", "-select_streams", "v")
+    return d["frames"][0].get("side_data_list", [])
+
+
+@needs_ffprobe
+def test_hdr10_from_h264_aac(clip: Path, tmp_path: Path):
+    out = tmp_path / "out.mp4"
+    report_file = tmp_path / "r.json"
+    r = run_cli("convert", clip, out, "--model", "itmo", "--report", report_file)
+    assert r.exit_code == 0, r.output
+    v = ffprobe(out, "-show_streams", "-select_streams", "v")["streams"][0]
+    assert (v["codec_name"], v["pix_fmt"], v["color_transfer"], v["color_primaries"], v["color_space"],
+            v["color_range"], v["codec_tag_string"]) == ("hevc", "yuv420p10le", "smpte2084", "bt2020", "bt2020nc",
+                                                          "tv", "hvc1")
+    sd = {s["side_data_type"]: s for s in first_frame_side_data(out)}
+    md = sd["Mastering display metadata"]
+    assert md["max_luminance"] == "10000000/10000"
+    cll = sd["Content light level metadata"]
+    import json
+
+    rep = json.loads(report_file.read_text())
+    assert cll["max_content"] == rep["max_cll"] and cll["max_average"] == rep["max_fall"]
+    assert 203 <= rep["max_cll"] <= 1000 and 0 < rep["max_fall"] <= rep["max_cll"]
+    # same frames and timestamps, audio packets byte-identical
+    assert video_pts_seconds(out) == video_pts_seconds(clip)
+    assert packets(out, "audio") == packets(clip, "audio")
+    for key in ("frames", "seconds", "fps", "stages", "queues"):
+        assert key in rep
+    assert rep["frames"] == 12 and set(rep["stages"]) >= {"decode", "infer", "smooth", "transform", "encode"}
+
+
+def test_maxcll_is_measured_from_written_frames(clip: Path, tmp_path: Path):
+    """A brighter mastering peak lets more highlight through, and the signalled MaxCLL follows it."""
+    r1 = convert(ConvertOptions(clip, tmp_path / "a.mp4", peak_nits=1000, encode=EncodeOptions(crf=0)))
+    r2 = convert(ConvertOptions(clip, tmp_path / "b.mp4", peak_nits=400))
+    r3 = convert(ConvertOptions(clip, tmp_path / "c.mp4", model="none"))
+    assert r2["max_cll"] <= 400 < r1["max_cll"]
+    assert r3["max_cll"] <= 204  # no expansion: the brightest pixel is reference white
+    # decode what was written and measure it independently: the brightest highlight is neutral (clipped
+    # white), so the largest luma code value, through the PQ EOTF, is its max(R,G,B) in nits (crf 0 keeps
+    # compression ringing out of the comparison)
+    from hdrvid.color.transfer import pq_eotf
+
+    with av.open(str(tmp_path / "a.mp4")) as c:
+        top = max(int(f.to_ndarray()[: f.height].max()) for f in c.decode(video=0))
+    peak = float(pq_eotf((top - 64) / 876))
+    assert abs(peak - r1["max_cll"]) / r1["max_cll"] < 0.05
+
+
+def test_hdr10_round_trip_is_exact_linearisation(tmp_path: Path):
+    """--model none: decoding the HDR10 output gives back the input's linear light (x reference white)."""
+    src = make_clip(tmp_path / "in.mp4", frames=4, size=(96, 64))
+    out = tmp_path / "out.mp4"
+    convert(ConvertOptions(src, out, model="none", encode=EncodeOptions(crf=4)))
+    a, b = VideoDecoder(src), VideoDecoder(out)
+    for fa, fb in zip(a, b):
+        x, y = fa.data.numpy(), fb.data.numpy()
+        assert abs(float(np.median(y / np.maximum(x, 1e-3))[()]) - 1.0) < 0.03  # the scale is preserved
+        assert np.abs(y - x).mean() < 0.01
+    a.close(), b.close()
+
+
+@needs_ffprobe
+def test_hlg_output(clip: Path, tmp_path: Path):
+    out = tmp_path / "hlg.mp4"
+    r = run_cli("convert", clip, out, "--format", "hlg", "--model", "none", "--crf", "4")
+    assert r.exit_code == 0, r.output
+    v = ffprobe(out, "-show_streams", "-select_streams", "v")["streams"][0]
+    assert (v["codec_name"], v["pix_fmt"], v["color_transfer"], v["color_primaries"]) == (
+        "hevc", "yuv420p10le", "arib-std-b67", "bt2020")
+    assert video_pts_seconds(out) == video_pts_seconds(clip)
+    # the clipped white patch is reference white: it comes back at 1.0 (203 nits) when decoded as HLG on a
+    # 1000-nit display, at 75% HLG signal (BT.2408)
+    firsts = []
+    for p in (clip, out):
+        dec = VideoDecoder(p)
+        firsts.append(next(iter(dec)).data[:, 14:18, 24:30])  # inside the white patch of media.pattern
+        dec.close()
+    assert abs(float(firsts[0].mean()) - 1.0) < 0.1  # the input patch is (nearly) clipped white...
+    assert abs(float(firsts[1].mean() / firsts[0].mean()) - 1.0) < 0.03  # ...and HLG brings it back at 1.0
+    with av.open(str(out)) as c:
+        y = next(c.decode(video=0)).to_ndarray()[14:18, 24:30]
+    assert abs((float(y.mean()) - 64) / 876 - 0.75) < 0.01
+
+
+@needs_ffprobe
+def test_sdr_output_tags(clip: Path, tmp_path: Path):
+    out = tmp_path / "sdr.mp4"
+    r = run_cli("convert", clip, out, "--format", "sdr")
+    assert r.exit_code == 0, r.output
+    v = ffprobe(out, "-show_streams", "-select_streams", "v")["streams"][0]
+    assert (v["codec_name"], v["pix_fmt"], v["color_transfer"], v["color_primaries"], v["color_space"]) == (
+        "h264", "yuv420p", "bt709", "bt709", "bt709")
+    assert packets(out, "audio") == packets(clip, "audio")
+
+
+@needs_ffprobe
+def test_av1_hdr10(clip: Path, tmp_path: Path):
+    out = tmp_path / "av1.mkv"
+    r = run_cli("convert", clip, out, "--codec", "libsvtav1", "--preset", "12")
+    assert r.exit_code == 0, r.output
+    v = ffprobe(out, "-show_streams", "-select_streams", "v")["streams"][0]
+    assert (v["codec_name"], v["color_transfer"], v["color_primaries"]) == ("av1", "smpte2084", "bt2020")
+    kinds = {s["side_data_type"] for s in first_frame_side_data(out)}
+    assert {"Mastering display metadata", "Content light level metadata"} <= kinds
+
+
+def test_variable_frame_rate_timestamps_survive(tmp_path: Path):
+    pts = [0, 40, 80, 200, 210, 220, 400, 440, 460, 900]  # ms, irregular
+    src = make_clip(tmp_path / "vfr.mkv", frames=len(pts), pts=pts, time_base=Fraction(1, 1000))
+    out = tmp_path / "out.mkv"
+    convert(ConvertOptions(src, out))
+    assert video_pts_seconds(out) == video_pts_seconds(src) == [p / 1000 for p in pts]
+
+
+def test_raw_h264_without_timestamps(tmp_path: Path):
+    src = make_raw_h264(tmp_path / "raw.h264", frames=10)
+    out = tmp_path / "out.mp4"
+    rep = convert(ConvertOptions(src, out))
+    assert rep["frames"] == 10
+    t = video_pts_seconds(out)
+    assert len(t) == 10 and t == sorted(set(t))
+    np.testing.assert_allclose(np.diff(t), 1 / 25, atol=1e-3)
+
+
+@needs_ffprobe
+def test_rotation_metadata_is_kept(tmp_path: Path):
+    src = make_clip(tmp_path / "rot.mp4", rotation=90)
+    out = tmp_path / "out.mp4"
+    convert(ConvertOptions(src, out))
+    sd = ffprobe(out, "-show_streams", "-select_streams", "v")["streams"][0]["side_data_list"]
+    assert any(s.get("rotation") == 90 for s in sd)
+
+
+@needs_ffprobe
+def test_odd_dimensions_are_padded(tmp_path: Path):
+    src = make_clip(tmp_path / "odd.mkv", size=(65, 49), codec="libx264rgb", pix_fmt="rgb24")
+    out = tmp_path / "out.mp4"
+    r = run_cli("convert", src, out)
+    assert r.exit_code == 0, r.output
+    assert "odd" in r.output  # the warning says what happened
+    v = ffprobe(out, "-show_streams", "-select_streams", "v")["streams"][0]
+    assert (v["width"], v["height"]) == (66, 50) and int(v["nb_frames"]) == 12
+
+
+def test_ten_bit_input_keeps_precision(tmp_path: Path):
+    src = make_clip(tmp_path / "ten.mkv", size=(1024, 16), codec="libx265", pix_fmt="yuv420p10le", gradient10=True,
+                    frames=2)
+    dec = VideoDecoder(src)
+    assert dec.info.bit_depth == 10
+    f = next(iter(dec))
+    dec.close()
+    row = f.data[1, 8].numpy()
+    assert len(np.unique(np.round(row, 7))) > 600  # far more than 8-bit's 220 levels
+
+
+def test_full_and_limited_range_are_honoured(tmp_path: Path):
+    for rng, name in ((1, "limited"), (2, "full")):
+        path = tmp_path / f"{name}.mkv"
+        with av.open(str(path), "w") as out:
+            s = out.add_stream("ffv1", rate=25)
+            s.width, s.height, s.pix_fmt = 16, 16, "yuv444p"
+            s.codec_context.color_range = rng
+            y = np.full((16, 16), 235 if rng == 1 else 255, np.uint8)
+            c = np.full((16, 16), 128, np.uint8)
+            f = av.VideoFrame.from_ndarray(np.stack([y, c, c]), format="yuv444p")
+            f.color_range = rng
+            f.pts = 0
+            for p in s.encode(f):
+                out.mux(p)
+            for p in s.encode(None):
+                out.mux(p)
+        dec = VideoDecoder(path)
+        fr = next(iter(dec))
+        dec.close()
+        assert abs(float(fr.data.mean()) - 1.0) < 0.01, name  # white is white in both ranges
+
+
+def test_interlaced_input_is_detected_and_deinterlaced(tmp_path: Path):
+    src = make_clip(tmp_path / "int.mp4", size=(64, 48), interlaced=True, frames=10)
+    dec = VideoDecoder(src)
+    assert dec.info.interlaced
+    dec.close()
+    rep = convert(ConvertOptions(src, tmp_path / "out.mp4"))
+    assert rep["deinterlaced"] is True and rep["frames"] == 10
+    assert video_pts_seconds(tmp_path / "out.mp4") == video_pts_seconds(src)
+
+
+def test_batches_pad_and_trim(clip: Path, tmp_path: Path):
+    rep = convert(ConvertOptions(clip, tmp_path / "o.mp4", batch_size=5))  # 12 = 5 + 5 + 2 (padded)
+    assert rep["frames"] == 12
+    assert video_pts_seconds(tmp_path / "o.mp4") == video_pts_seconds(clip)

@@ -207,3 +207,22 @@ def test_batches_pad_and_trim(clip: Path, tmp_path: Path):
     rep = convert(ConvertOptions(clip, tmp_path / "o.mp4", batch_size=5))  # 12 = 5 + 5 + 2 (padded)
     assert rep["frames"] == 12
     assert video_pts_seconds(tmp_path / "o.mp4") == video_pts_seconds(clip)
+
+
+@pytest.mark.skipif(__import__("media").FFMPEG is None, reason="ffmpeg not installed")
+def test_subtitles_and_audio_copied_packet_for_packet(tmp_path: Path):
+    import subprocess
+
+    from media import FFMPEG
+
+    srt = tmp_path / "s.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:00,200\nhello\n\n2\n00:00:00,240 --> 00:00:00,400\nworld\n")
+    src = make_clip(tmp_path / "v.mkv", frames=12, audio=True)
+    mkv = tmp_path / "subs.mkv"
+    subprocess.run([FFMPEG, "-v", "error", "-i", str(src), "-i", str(srt), "-map", "0", "-map", "1", "-c", "copy",
+                    "-c:s", "srt", str(mkv)], check=True)
+    out = tmp_path / "out.mkv"
+    rep = convert(ConvertOptions(mkv, out))
+    assert packets(out, "subtitle") == packets(mkv, "subtitle") and len(packets(mkv, "subtitle")) == 2
+    assert packets(out, "audio") == packets(mkv, "audio")
+    assert rep["packets_copied"] == len(packets(mkv, "subtitle")) + len(packets(mkv, "audio"))

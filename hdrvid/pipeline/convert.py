@@ -125,7 +125,7 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
                 log.warning("%s: %dx%d is odd; 4:2:0 output is padded to %dx%d by repeating the edge",
                             opts.input, info.width, info.height, info.width + info.width % 2, info.height + info.height % 2)
             target = AtomicFile(dest)
-            writer = VideoEncoder(target.path, plan.container, spec, info, opts.encode)
+            writer = VideoEncoder(target.path, plan.container, spec, info, opts.encode, dest=dest)
         elif plan.kind == "image":
             target = AtomicFile(dest)
             writer = ImageWriter(target.path.parent, plan.format, None, single=target.path)

@@ -179,22 +179,25 @@ class VideoDecoder:
 
     # --- iteration ----------------------------------------------------------------------------------
 
+    def _decode_error(self, what: str) -> None:
+        self.decode_errors += 1
+        log.debug("%s: decode error %d (%s)", self.path, self.decode_errors, what)
+        if self.decode_errors > self.options.max_decode_errors:
+            raise InputError(
+                f"{self.path}: more than {self.options.max_decode_errors} corrupt packets or frames (damaged file); "
+                f"pass --max-decode-errors N to accept damaged input"
+            )
+
     def _packets_decoded(self) -> Iterator[Any]:
         for packet in self.container.demux(self.stream):
             try:
                 frames = packet.decode()
             except av.error.InvalidDataError as e:
-                self.decode_errors += 1
-                log.warning("%s: decode error %d (%s)", self.path, self.decode_errors, e.strerror)
-                if self.decode_errors > self.options.max_decode_errors:
-                    raise InputError(
-                        f"{self.path}: {self.decode_errors} packets failed to decode (corrupt file); "
-                        f"raise --max-decode-errors to accept damaged input"
-                    ) from None
+                self._decode_error(e.strerror or "invalid data")
                 continue
             for f in frames:
                 if f.is_corrupt:
-                    self.decode_errors += 1
+                    self._decode_error(f"frame pts {f.pts} flagged corrupt")
                 yield f
 
     def _deinterlaced(self, frames: Iterator[Any]) -> Iterator[Any]:

@@ -76,7 +76,9 @@ class VideoEncoder:
     name = "encode"
 
     def __init__(self, path: Path, container_format: str | None, spec: OutputSpec, info: VideoInfo,
-                 options: EncodeOptions = EncodeOptions()) -> None:
+                 options: EncodeOptions = EncodeOptions(), dest: Path | None = None) -> None:
+        """Write to ``path`` (a temporary file); messages name ``dest``, the file the user asked for."""
+        self.dest = dest or path
         self.spec = spec
         self.info = info
         self.codec = options.codec or DEFAULT_CODEC[spec.format]
@@ -90,7 +92,7 @@ class VideoEncoder:
         try:
             self.out = av.open(str(path), "w", format=container_format)
         except (av.error.FFmpegError, ValueError) as e:
-            raise OutputError(f"{path}: cannot create the output container ({e})") from None
+            raise OutputError(f"{self.dest}: cannot create the output container ({e})") from None
         try:
             self.width = info.width + info.width % 2
             self.height = info.height + info.height % 2
@@ -111,14 +113,14 @@ class VideoEncoder:
                 s.set_display_rotation(info.rotation)
             self.stream = s
             if options.copy_streams and not info.is_image:
-                self._add_copy_streams(path)
+                self._add_copy_streams()
         except BaseException:
             self.close()
             raise
 
     # --- stream copy --------------------------------------------------------------------------------
 
-    def _add_copy_streams(self, out_path: Path) -> None:
+    def _add_copy_streams(self) -> None:
         self.input = open_input(self.info.path)
         supported = getattr(self.out, "supported_codecs", None)
         for st in self.input.streams:
@@ -129,7 +131,7 @@ class VideoEncoder:
             name = st.codec_context.name
             if supported is not None and name not in supported:
                 raise OutputError(
-                    f"{out_path.name}: {self.out.format.name} cannot hold {st.type} stream {st.index} ({name}); "
+                    f"{self.dest}: {self.out.format.name} cannot hold {st.type} stream {st.index} ({name}); "
                     f"use a .mkv output"
                 )
             self.copies[st.index] = self.out.add_stream_from_template(st)
@@ -161,7 +163,7 @@ class VideoEncoder:
             self.out.mux(packet)
         except OSError as e:
             if e.errno == errno.ENOSPC:
-                raise OutputError(f"{self.out.name}: no space left on device") from None
+                raise OutputError(f"{self.dest}: no space left on device") from None
             raise
 
     def _mux_video(self, packets: list[Any]) -> None:
@@ -202,7 +204,7 @@ class VideoEncoder:
                 out.close()
             except OSError as e:
                 if e.errno == errno.ENOSPC:
-                    raise OutputError(f"{out.name}: no space left on device") from None
+                    raise OutputError(f"{self.dest}: no space left on device") from None
                 raise
 
 

@@ -1,0 +1,138 @@
+"""Bad input and unsafe output: one line naming the file, a non-zero exit, nothing half-written."""
+
+import random
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from media import make_audio_only, make_clip
+
+
+def leftovers(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if ".partial" in p.name]
+
+
+def assert_one_line_error(result, name: str, code: int = 2):
+    assert result.exit_code == code, result.output
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1, result.output  # no traceback
+    assert lines[0].startswith("hdrvid: error:") and name in lines[0]
+
+
+def test_missing_input(tmp_path: Path):
+    r = run_cli("convert", tmp_path / "nope.mp4", tmp_path / "out.mp4")
+    assert_one_line_error(r, "nope.mp4")
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_zero_byte_input(tmp_path: Path):
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    r = run_cli("convert", tmp_path / "empty.mp4", tmp_path / "out.mp4")
+    assert_one_line_error(r, "empty.mp4")
+    assert "empty" in r.output and not leftovers(tmp_path)
+
+
+def test_garbage_input(tmp_path: Path):
+    (tmp_path / "garbage.mp4").write_bytes(bytes(random.Random(0).randrange(256) for _ in range(5000)))
+    r = run_cli("convert", tmp_path / "garbage.mp4", tmp_path / "out.mp4")
+    assert_one_line_error(r, "garbage.mp4")
+    assert not (tmp_path / "out.mp4").exists() and not leftovers(tmp_path)
+
+
+def test_mp4_cut_before_moov(tmp_path: Path):
+    src = make_clip(tmp_path / "full.mp4", frames=30)  # moov at the end
+    data = src.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 2])
+    r = run_cli("convert", tmp_path / "cut.mp4", tmp_path / "out.mp4")
+    assert_one_line_error(r, "cut.mp4")
+    assert "truncated or invalid" in r.output
+
+
+def test_truncated_mid_stream_fails_unless_allowed(tmp_path: Path):
+    src = make_clip(tmp_path / "full.mp4", frames=60, size=(128, 96), faststart=True)
+    data = src.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) * 2 // 3])
+    r = run_cli("convert", tmp_path / "cut.mp4", tmp_path / "out.mp4")
+    assert_one_line_error(r, "cut.mp4")
+    assert "truncated" in r.output and not (tmp_path / "out.mp4").exists() and not leftovers(tmp_path)
+    r = run_cli("convert", tmp_path / "cut.mp4", tmp_path / "out.mp4", "--allow-short")
+    assert r.exit_code == 0 and "truncated" in r.output  # converted, with a warning
+
+
+def test_corrupt_packets_counted_against_a_threshold(tmp_path: Path):
+    src = make_clip(tmp_path / "ok.mp4", frames=60, size=(128, 96), faststart=True)
+    data = bytearray(src.read_bytes())
+    rnd = random.Random(1)
+    for k in range(len(data) // 3, 2 * len(data) // 3, 97):
+        data[k] = rnd.randrange(256)
+    (tmp_path / "bad.mp4").write_bytes(bytes(data))
+    r = run_cli("convert", tmp_path / "bad.mp4", tmp_path / "out.mp4", "--max-decode-errors", "2")
+    assert_one_line_error(r, "bad.mp4")
+    assert "corrupt" in r.output
+    r = run_cli("convert", tmp_path / "bad.mp4", tmp_path / "out.mp4", "--max-decode-errors", "10000")
+    assert r.exit_code == 0 and "decode errors" in r.output
+
+
+def test_audio_only_input(tmp_path: Path):
+    src = make_audio_only(tmp_path / "sound.m4a")
+    r = run_cli("convert", src, tmp_path / "out.mp4")
+    assert_one_line_error(r, "sound.m4a")
+    assert "no video stream" in r.output
+
+
+def test_existing_output_needs_overwrite_and_survives_failure(clip: Path, tmp_path: Path):
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"precious")
+    r = run_cli("convert", clip, out)
+    assert_one_line_error(r, "out.mp4", code=3)
+    assert out.read_bytes() == b"precious"
+    # a failing run with --overwrite (model without weights) leaves the old output as it was
+    r = run_cli("convert", clip, out, "--overwrite", "--model", "expandnet")
+    assert r.exit_code == 4 and out.read_bytes() == b"precious" and not leftovers(tmp_path)
+    r = run_cli("convert", clip, out, "--overwrite")
+    assert r.exit_code == 0 and out.read_bytes() != b"precious"
+
+
+def test_output_equal_to_input_is_refused(clip: Path):
+    before = clip.read_bytes()
+    r = run_cli("convert", clip, clip, "--overwrite")
+    assert_one_line_error(r, clip.name, code=3)
+    assert clip.read_bytes() == before
+
+
+def test_unknown_model_lists_known_ones(clip: Path, tmp_path: Path):
+    r = run_cli("convert", clip, tmp_path / "o.mp4", "--model", "magic")
+    assert r.exit_code == 4 and "itmo" in r.output and "expandnet" in r.output
+
+
+def test_expandnet_without_weights_refuses(clip: Path, tmp_path: Path):
+    r = run_cli("convert", clip, tmp_path / "o.mp4", "--model", "expandnet")
+    assert r.exit_code == 4 and "no trained weights" in r.output
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_hdr_input_is_not_expanded_again(clip: Path, tmp_path: Path):
+    hdr = tmp_path / "hdr.mp4"
+    assert run_cli("convert", clip, hdr).exit_code == 0
+    r = run_cli("convert", hdr, tmp_path / "again.mp4")
+    assert r.exit_code == 2 and "already HDR" in r.output
+    assert run_cli("convert", hdr, tmp_path / "again.mp4", "--model", "none").exit_code == 0
+
+
+def test_unsupported_subtitle_codec_for_container_is_a_clear_error(tmp_path: Path):
+    pytest.importorskip("av")
+    from media import FFMPEG
+
+    if FFMPEG is None:
+        pytest.skip("ffmpeg not installed")
+    import subprocess
+
+    srt = tmp_path / "s.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:00,400\nhello\n")
+    src = make_clip(tmp_path / "v.mkv", frames=12)
+    mkv = tmp_path / "subs.mkv"
+    subprocess.run([FFMPEG, "-v", "error", "-i", str(src), "-i", str(srt), "-map", "0", "-map", "1", "-c", "copy",
+                    "-c:s", "srt", str(mkv)], check=True)
+    r = run_cli("convert", mkv, tmp_path / "out.mp4")
+    assert_one_line_error(r, "out.mp4", code=3)
+    assert ".mkv" in r.output

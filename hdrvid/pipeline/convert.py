@@ -63,6 +63,8 @@ class Plan:
     kind: str  # "video", "image", "folder", "sequence"
     container: str | None = None
     pattern: str | None = None
+    folder: Path | None = None
+    """For image sequences: the folder the numbered files go into."""
 
 
 def plan_output(opts: ConvertOptions, image_input: bool) -> Plan:
@@ -83,10 +85,10 @@ def plan_output(opts: ConvertOptions, image_input: bool) -> Plan:
         if fmt not in (None, "exr"):
             raise OutputError(f"{out}: --format {fmt} needs a video file output (.mp4, .mkv, .mov)")
         if is_pattern:
-            return Plan("exr", "sequence", pattern=out.name)
+            return Plan("exr", "sequence", pattern=out.name, folder=out.parent)
         if suffix == ".exr":
             raise OutputError(f"{out}: a video gives many frames; use a pattern like frames/{SEQUENCE_PATTERN} or a folder")
-        return Plan("exr", "sequence", pattern=SEQUENCE_PATTERN)
+        return Plan("exr", "sequence", pattern=SEQUENCE_PATTERN, folder=out)
     if suffix not in CONTAINERS:
         raise OutputError(f"{out}: unknown output type {suffix!r}; use .mp4, .mkv or .mov (or a folder for EXR)")
     return Plan(fmt or "hdr10", "video", container=CONTAINERS[suffix])
@@ -98,10 +100,10 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
     if not opts.input.exists():
         raise InputError(f"{opts.input}: no such file; check the path")
     plan = plan_output(opts, image_input)
-    dest = opts.output.parent if plan.kind == "sequence" else opts.output
+    dest = plan.folder if plan.folder is not None else opts.output
     if plan.kind == "sequence":
-        if opts.output.parent.exists() and any(opts.output.parent.glob("*.exr")) and not opts.overwrite:
-            raise OutputError(f"{opts.output.parent}: already holds .exr files; pass --overwrite to replace them")
+        if dest.exists() and any(dest.glob("*.exr")) and not opts.overwrite:
+            raise OutputError(f"{dest}: already holds .exr files; pass --overwrite to replace them")
         if opts.input.resolve() == dest.resolve():
             raise OutputError(f"{dest}: output is the input")
     else:

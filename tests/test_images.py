@@ -1,0 +1,88 @@
+"""Still images and EXR sequences: linear half-float output with the chromaticities attribute."""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import OpenEXR
+import pytest
+from conftest import run_cli
+from media import make_clip, pattern
+
+from hdrvid.color.transfer import srgb_eotf
+from hdrvid.pipeline.convert import ConvertOptions, convert
+from hdrvid.pipeline.decoder import VideoDecoder
+
+
+def read_exr(path: Path) -> tuple[dict, np.ndarray]:
+    f = OpenEXR.File(str(path))
+    return f.header(), f.channels()["RGB"].pixels
+
+
+def test_png_8bit_to_exr_is_exact_srgb_linearisation(tmp_path: Path):
+    img = pattern(0, 40, 30)
+    cv2.imwrite(str(tmp_path / "photo.png"), img[:, :, ::-1])
+    r = run_cli("convert", tmp_path / "photo.png", tmp_path / "photo.exr", "--model", "none")
+    assert r.exit_code == 0, r.output
+    header, px = read_exr(tmp_path / "photo.exr")
+    assert px.dtype == np.float16 and px.shape == (30, 40, 3)
+    np.testing.assert_allclose(header["chromaticities"], (0.64, 0.33, 0.30, 0.60, 0.15, 0.06, 0.3127, 0.3290), atol=1e-6)
+    assert header["whiteLuminance"] == pytest.approx(203.0)
+    np.testing.assert_allclose(px.astype(np.float32), srgb_eotf(img / 255.0), rtol=2e-3, atol=1e-4)
+
+
+def test_tiff_16bit_keeps_precision_and_itmo_expands_only_highlights(tmp_path: Path):
+    ramp = np.linspace(0, 65535, 256).astype(np.uint16)
+    img = np.stack([np.tile(ramp, (8, 1))] * 3, -1)
+    cv2.imwrite(str(tmp_path / "ramp.tif"), img)
+    convert(ConvertOptions(tmp_path / "ramp.tif", tmp_path / "ramp.exr", model="itmo"))
+    _, px = read_exr(tmp_path / "ramp.exr")
+    row = px[4, :, 1].astype(np.float32)
+    lin = srgb_eotf(ramp / 65535.0)
+    np.testing.assert_allclose(row[:100], lin[:100], rtol=2e-3, atol=1e-5)  # dark and mid: exact linearisation
+    assert row[-1] > 4 and np.all(np.diff(row) >= -1e-3)  # highlights expanded, monotonic
+
+
+def test_hdr_output_and_folder_in_folder_out(tmp_path: Path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i, name in enumerate(["a", "b", "c"]):
+        cv2.imwrite(str(src / f"{name}.jpg"), pattern(i, 32 + 8 * i, 24)[:, :, ::-1])
+    out = tmp_path / "out"
+    r = run_cli("convert", src, out)
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in out.iterdir()) == ["a.exr", "b.exr", "c.exr"]
+    assert read_exr(out / "c.exr")[1].shape == (24, 48, 3)  # sizes differ per file
+    r = run_cli("convert", src / "a.jpg", tmp_path / "a.hdr")
+    assert r.exit_code == 0, r.output
+    hdr = cv2.imread(str(tmp_path / "a.hdr"), cv2.IMREAD_UNCHANGED)
+    assert hdr.dtype == np.float32 and hdr.max() > 1.5
+
+
+def test_video_to_exr_sequence_pattern_and_start_number(tmp_path: Path):
+    src = make_clip(tmp_path / "in.mp4", frames=5, size=(48, 32))
+    r = run_cli("convert", src, tmp_path / "seq" / "f_%04d.exr", "--start-number", "10", "--model", "none")
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "seq").iterdir()) == [f"f_{i:04d}.exr" for i in range(10, 15)]
+    dec = VideoDecoder(src)
+    first = next(iter(dec)).data.permute(1, 2, 0).numpy()
+    dec.close()
+    np.testing.assert_allclose(read_exr(tmp_path / "seq" / "f_0010.exr")[1].astype(np.float32), first, rtol=2e-3,
+                               atol=1e-4)
+    r = run_cli("convert", src, tmp_path / "frames")  # a folder: numbered from 0
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == [f"{i:05d}.exr" for i in range(5)]
+    r = run_cli("convert", src, tmp_path / "frames")  # again: refused without --overwrite
+    assert r.exit_code == 3
+
+
+def test_exr_frames_are_rotated_to_display_orientation(tmp_path: Path):
+    src = make_clip(tmp_path / "rot.mp4", frames=2, size=(48, 32), rotation=90)
+    convert(ConvertOptions(src, tmp_path / "seq"))
+    assert read_exr(tmp_path / "seq" / "00000.exr")[1].shape == (48, 32, 3)
+
+
+def test_image_to_video_name_is_refused(tmp_path: Path):
+    cv2.imwrite(str(tmp_path / "p.png"), pattern(0, 16, 16))
+    r = run_cli("convert", tmp_path / "p.png", tmp_path / "p.mp4")
+    assert r.exit_code == 3 and ".exr or .hdr" in r.output

@@ -1,0 +1,154 @@
+"""The runner: failures anywhere stop everything quickly, with the original error; signals clean up."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from media import make_clip
+
+from hdrvid.pipeline.convert import ConvertOptions, convert
+from hdrvid.pipeline.frame import Frame
+from hdrvid.pipeline.runner import Runner
+
+
+class Boom(RuntimeError):
+    pass
+
+
+class FailOnFrame:
+    """A stage that raises on frame N (counts frames as they pass)."""
+
+    name = "fail"
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.seen = 0
+
+    def process(self, frame: Frame):
+        if self.seen == self.n:
+            raise Boom(f"frame {self.n}")
+        self.seen += 1
+        yield frame
+
+    def flush(self):
+        return iter(())
+
+    def close(self) -> None:
+        pass
+
+
+def hdrvid_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("hdrvid-")]
+
+
+def test_stage_failure_stops_all_stages_with_the_original_error(tmp_path: Path):
+    src = make_clip(tmp_path / "in.mp4", frames=40)
+    out = tmp_path / "out.mp4"
+    t0 = time.monotonic()
+    with pytest.raises(Boom, match="frame 5"):
+        convert(ConvertOptions(src, out, queue_size=2), extra_stages=[FailOnFrame(5)])
+    assert time.monotonic() - t0 < 10
+    assert not hdrvid_threads()
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if ".partial" in p.name]
+
+
+class SlowSource:
+    name = "source"
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def __iter__(self):
+        i = 0
+        while True:  # endless: only the stop event ends it
+            yield i
+            i += 1
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class Sink:
+    def __init__(self, name: str, fail_at: int | None = None, block: bool = False) -> None:
+        self.name, self.fail_at, self.block, self.n, self.closed = name, fail_at, block, 0, False
+
+    def process(self, item):
+        self.n += 1
+        if self.fail_at is not None and self.n >= self.fail_at:
+            raise ValueError(f"{self.name} failed")
+        if self.block:
+            time.sleep(0.01)
+        yield item
+
+    def flush(self):
+        return iter(())
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_no_thread_left_blocked_when_the_last_stage_fails():
+    """Upstream stages are blocked on full queues when the sink fails: all must still end."""
+    src, mid, sink = SlowSource(), Sink("mid"), Sink("sink", fail_at=50, block=True)
+    r = Runner(src, [mid, sink], queue_size=1)
+    t0 = time.monotonic()
+    with pytest.raises(ValueError, match="sink failed"):
+        r.run()
+    assert time.monotonic() - t0 < 10
+    assert r.failed_stage == "sink" and src.closed and mid.closed and sink.closed
+    assert not hdrvid_threads()
+
+
+def test_report_counts_flow_and_queue_occupancy(tmp_path: Path):
+    src = make_clip(tmp_path / "in.mp4", frames=20)
+    rep = convert(ConvertOptions(src, tmp_path / "o.mp4", queue_size=3))
+    assert rep["frames"] == 20 and rep["fps"] > 0
+    assert all(v["capacity"] == 3 and 0 <= v["mean"] <= v["max"] <= 3 for v in rep["queues"].values())
+    assert all(s >= 0 for s in rep["stages"].values())
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_during_encode_exits_cleanly(tmp_path: Path, sig: int, code: int):
+    src = make_clip(tmp_path / "in.mp4", frames=400, size=(320, 180))
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"old")
+    p = subprocess.Popen([sys.executable, "-m", "hdrvid", "-q", "convert", str(src), str(out), "--overwrite"],
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not [f for f in tmp_path.iterdir() if ".partial" in f.name]:  # wait until it is writing
+        assert time.monotonic() < deadline and p.poll() is None
+        time.sleep(0.05)
+    time.sleep(0.5)
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == code, err
+    assert "interrupted" in err
+    assert out.read_bytes() == b"old"
+    assert not [f for f in tmp_path.iterdir() if ".partial" in f.name]
+
+
+def test_memory_is_flat_in_video_length(tmp_path: Path):
+    """Peak RSS for 3,000 frames at 320x180 is at most 1.1x that of 300 frames (checks memory, not time)."""
+    short = make_clip(tmp_path / "short.mp4", frames=300, size=(320, 180))
+    long = make_clip(tmp_path / "long.mp4", frames=3000, size=(320, 180))
+    code = (
+        "import resource, sys; from pathlib import Path;"
+        "from hdrvid.pipeline.convert import ConvertOptions, convert;"
+        "from hdrvid.pipeline.encoder import EncodeOptions;"
+        "r = convert(ConvertOptions(Path(sys.argv[1]), Path(sys.argv[2]), encode=EncodeOptions(preset='ultrafast')));"
+        "print(r['frames'], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    rss = {}
+    for name, path in (("short", short), ("long", long)):
+        res = subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / f"{name}_out.mp4")],
+                             capture_output=True, text=True, timeout=900)
+        assert res.returncode == 0, res.stderr
+        frames, kb = (int(v) for v in res.stdout.split())
+        rss[name] = kb
+        assert frames == (300 if name == "short" else 3000)
+    assert rss["long"] <= 1.1 * rss["short"], rss

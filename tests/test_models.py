@@ -1,0 +1,87 @@
+"""Registry, ExpandNet as published, the classical itmo, and refusing unsafe or missing weights."""
+
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+
+from hdrvid.errors import ModelError
+from hdrvid.models import build, get, names
+from hdrvid.models.expandnet import ExpandNet
+from hdrvid.models.itmo import ClassicalITMO, box_filter
+from hdrvid.models.registry import load_state_dict, sha256_file
+
+
+def test_expandnet_is_the_published_architecture():
+    net = ExpandNet()
+    assert sum(p.numel() for p in net.parameters()) == 456_899
+    x = torch.rand(2, 3, 16, 24)
+    y = net(x)
+    assert y.shape == x.shape and 0 <= float(y.min()) and float(y.max()) <= 1
+    glob = net.global_features(x)
+    assert glob.shape == (2, 64, 1, 1)
+    torch.testing.assert_close(net(x, glob), y)
+
+
+def test_registry_knows_models_and_rejects_unknown():
+    assert {"itmo", "none", "expandnet"} <= set(names())
+    with pytest.raises(ModelError, match="known models: .*itmo"):
+        get("nope")
+
+
+def test_untrained_model_refuses_to_run():
+    with pytest.raises(ModelError, match="no trained weights"):
+        build("expandnet")
+
+
+def test_weights_round_trip_and_checksum(tmp_path: Path):
+    f = tmp_path / "w.pt"
+    torch.save(ExpandNet().state_dict(), f)
+    m = build("expandnet", weights=f)
+    assert isinstance(m, ExpandNet) and not m.training
+    with pytest.raises(ModelError, match="sha256"):
+        load_state_dict(f, "0" * 64)
+    assert load_state_dict(f, sha256_file(f))
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+def test_pickled_code_is_refused(tmp_path: Path, capsys):
+    f = tmp_path / "evil.pt"
+    with open(f, "wb") as fh:
+        pickle.dump({"w": Evil()}, fh)
+    with pytest.raises(ModelError, match="refused"):
+        build("expandnet", weights=f)
+    assert "pwned" not in capsys.readouterr().out
+
+
+def test_wrong_weights_shape_is_a_clear_error(tmp_path: Path):
+    f = tmp_path / "w.pt"
+    torch.save({"x": torch.zeros(3)}, f)
+    with pytest.raises(ModelError, match="do not fit"):
+        build("expandnet", weights=f)
+
+
+def test_box_filter_matches_direct_mean():
+    x = torch.rand(1, 1, 9, 11)
+    r = 2
+    got = box_filter(x, r)
+    i, j = 4, 5
+    assert torch.isclose(got[0, 0, i, j], x[0, 0, i - r:i + r + 1, j - r:j + r + 1].mean())
+    assert torch.isclose(got[0, 0, 0, 0], x[0, 0, 0:r + 1, 0:r + 1].mean())  # clamped at the border
+
+
+def test_itmo_keeps_well_exposed_pixels_and_expands_clipped_ones():
+    m = ClassicalITMO()
+    x = torch.full((1, 3, 64, 64), 0.05)
+    x[:, :, 20:40, 20:40] = 1.0  # a clipped highlight
+    x[:, 2, 50:60, 50:60] = 1.0  # one clipped channel (blue sky)
+    y = m(x)
+    assert torch.equal(y[:, :, :5, :5], x[:, :, :5, :5])  # far from highlights: exact
+    assert float(y[0, 0, 30, 30]) > 6  # centre of the clipped area: expanded to ~gain
+    assert float(y[0, 2, 55, 55]) > 2  # a single clipped channel counts too
+    assert float(y.min()) >= 0

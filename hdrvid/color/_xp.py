@@ -40,14 +40,28 @@ def where(cond: Array, a: Array, b: Array) -> Array:
     return torch.where(cond, a, b)
 
 
-def apply_matrix(x: Array, m: np.ndarray, axis: int = -1) -> Array:
-    """Multiply the 3-vectors along ``axis`` of ``x`` by the 3x3 matrix ``m`` (out = m @ v)."""
-    mod = xp(x)
-    if mod is np:
-        v = np.moveaxis(x, axis, -1)
-        return np.moveaxis(v @ np.asarray(m, dtype=v.dtype if v.dtype.kind == "f" else np.float64).T, -1, axis)
+def power(x: Array, p: float) -> Array:
+    """x ** p for x >= 0. On torch as exp(p log x): 2.5x faster than pow with a float exponent on CPU,
+    and exact at 0 (log 0 = -inf, exp(-inf) = 0) for p > 0."""
+    if xp(x) is np:
+        return x**p
     import torch
 
-    mt = torch.as_tensor(np.asarray(m).T, dtype=x.dtype, device=x.device)
-    v = torch.movedim(x, axis, -1)
-    return torch.movedim(v @ mt, -1, axis)
+    return torch.exp(torch.log(x) * p)
+
+
+def apply_matrix(x: Array, m: np.ndarray, axis: int = -1) -> Array:
+    """Multiply the 3-vectors along ``axis`` of ``x`` by the 3x3 matrix ``m`` (out = m @ v).
+
+    Planar data (axis 0 of a (3, H, W) frame) goes through one (3x3) @ (3xN) product.
+    """
+    mod = xp(x)
+    if mod is np:
+        v = np.moveaxis(x, axis, 0)
+        mm = np.asarray(m, dtype=v.dtype if v.dtype.kind == "f" else np.float64)
+        return np.moveaxis((mm @ v.reshape(3, -1)).reshape(v.shape), 0, axis)
+    import torch
+
+    mt = torch.as_tensor(np.asarray(m), dtype=x.dtype, device=x.device)
+    v = torch.movedim(x, axis, 0)
+    return torch.movedim((mt @ v.reshape(3, -1)).reshape(v.shape), 0, axis)

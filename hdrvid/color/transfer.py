@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from hdrvid.color._xp import Array, asarray, where, xp
+from hdrvid.color._xp import Array, asarray, power, where, xp
 
 # --- sRGB (IEC 61966-2-1) -------------------------------------------------------------------------
 
@@ -20,13 +20,13 @@ from hdrvid.color._xp import Array, asarray, where, xp
 def srgb_eotf(v: Array) -> Array:
     """sRGB code value [0,1] -> linear light [0,1] (the piecewise sRGB curve)."""
     v = asarray(v)
-    return where(v <= 0.04045, v / 12.92, ((v.clip(min=0.04045) + 0.055) / 1.055) ** 2.4)
+    return where(v <= 0.04045, v / 12.92, power((v.clip(min=0.04045) + 0.055) / 1.055, 2.4))
 
 
 def srgb_inverse_eotf(lin: Array) -> Array:
     """Linear light [0,1] -> sRGB code value [0,1]."""
     lin = asarray(lin)
-    return where(lin <= 0.0031308, lin * 12.92, 1.055 * lin.clip(min=0.0031308) ** (1 / 2.4) - 0.055)
+    return where(lin <= 0.0031308, lin * 12.92, 1.055 * power(lin.clip(min=0.0031308), 1 / 2.4) - 0.055)
 
 
 # --- BT.709 camera curve ---------------------------------------------------------------------------
@@ -38,14 +38,14 @@ _B709 = 0.018
 def bt709_oetf(lin: Array) -> Array:
     """ITU-R BT.709 OETF: scene linear [0,1] -> signal [0,1]."""
     lin = asarray(lin)
-    return where(lin < _B709, 4.5 * lin, _A709 * lin.clip(min=_B709) ** 0.45 - (_A709 - 1))
+    return where(lin < _B709, 4.5 * lin, _A709 * power(lin.clip(min=_B709), 0.45) - (_A709 - 1))
 
 
 def bt709_inverse_oetf(v: Array) -> Array:
     """Inverse of the BT.709 OETF: signal [0,1] -> scene linear [0,1]."""
     v = asarray(v)
     knee = _A709 * _B709**0.45 - (_A709 - 1)  # the upper branch at beta (continuous with it)
-    return where(v < knee, v / 4.5, ((v.clip(min=knee) + (_A709 - 1)) / _A709) ** (1 / 0.45))
+    return where(v < knee, v / 4.5, power((v.clip(min=knee) + (_A709 - 1)) / _A709, 1 / 0.45))
 
 
 # --- BT.1886 display ------------------------------------------------------------------------------
@@ -54,12 +54,12 @@ def bt709_inverse_oetf(v: Array) -> Array:
 def bt1886_eotf(v: Array, gamma: float = 2.4) -> Array:
     """ITU-R BT.1886 EOTF with black at 0: signal [0,1] -> relative display light [0,1]."""
     v = asarray(v)
-    return v.clip(min=0) ** gamma
+    return power(v.clip(min=0), gamma)
 
 
 def bt1886_inverse_eotf(lin: Array, gamma: float = 2.4) -> Array:
     lin = asarray(lin)
-    return lin.clip(min=0) ** (1 / gamma)
+    return power(lin.clip(min=0), 1 / gamma)
 
 
 def gamma_eotf(v: Array, gamma: float) -> Array:
@@ -80,15 +80,15 @@ _C3 = 2392 / 4096 * 32
 def pq_eotf(e: Array) -> Array:
     """PQ signal E' [0,1] -> absolute display luminance in nits [0, 10000]."""
     e = asarray(e)
-    p = e.clip(min=0, max=1) ** (1 / _M2)
-    return PQ_PEAK * ((p - _C1).clip(min=0) / (_C2 - _C3 * p)) ** (1 / _M1)
+    p = power(e.clip(min=0, max=1), 1 / _M2)
+    return PQ_PEAK * power((p - _C1).clip(min=0) / (_C2 - _C3 * p), 1 / _M1)
 
 
 def pq_inverse_eotf(nits: Array) -> Array:
     """Absolute luminance in nits -> PQ signal E' [0,1]."""
     nits = asarray(nits)
-    y = (nits / PQ_PEAK).clip(min=0, max=1) ** _M1
-    return ((_C1 + _C2 * y) / (1 + _C3 * y)) ** _M2
+    y = power((nits / PQ_PEAK).clip(min=0, max=1), _M1)
+    return power((_C1 + _C2 * y) / (1 + _C3 * y), _M2)
 
 
 # --- HLG (ARIB STD-B67 / BT.2100) -----------------------------------------------------------------
@@ -133,7 +133,7 @@ def hlg_ootf(e: Array, peak_nits: float = 1000.0, axis: int = -1) -> Array:
     e = asarray(e)
     ys = _luma2020(e, axis).clip(min=0)
     g = hlg_system_gamma(peak_nits)
-    return peak_nits * ys ** (g - 1) * e
+    return peak_nits * power(ys, g - 1) * e
 
 
 def hlg_inverse_ootf(fd: Array, peak_nits: float = 1000.0, axis: int = -1) -> Array:
@@ -141,7 +141,7 @@ def hlg_inverse_ootf(fd: Array, peak_nits: float = 1000.0, axis: int = -1) -> Ar
     fd = asarray(fd)
     yd = _luma2020(fd, axis).clip(min=1e-12)
     g = hlg_system_gamma(peak_nits)
-    return (yd / peak_nits) ** ((1 - g) / g) * fd / peak_nits
+    return power(yd / peak_nits, (1 - g) / g) * fd / peak_nits
 
 
 # --- names used on the command line and in stream tags --------------------------------------------

@@ -22,6 +22,8 @@ class Batcher:
         frames, self.pending = self.pending, []
         tensors = [f.data for f in frames]
         valid = len(tensors)
+        if self.size == 1:
+            return Batch(frames=frames, tensor=tensors[0].unsqueeze(0), valid=1)  # no copy
         tensors += [tensors[-1]] * (self.size - valid)  # pad by repeating the last frame
         return Batch(frames=frames, tensor=torch.stack(tensors), valid=valid)
 

@@ -51,20 +51,38 @@ class DecodeOptions:
 
 
 def signal_histogram(rgb_signal: np.ndarray) -> np.ndarray:
-    """64-bin histogram of the mean code value on a subsampled grid, normalised to sum 1 (scene cuts)."""
-    sub = rgb_signal[::4, ::4].mean(axis=-1)
+    """64-bin histogram of the mean code value (pass a subsampled (h, w, 3) signal), sums to 1 (scene cuts)."""
+    sub = rgb_signal.mean(axis=-1)
     h, _ = np.histogram(sub, bins=HIST_BINS, range=(0.0, 1.0))
     return h.astype(np.float32) / max(1, sub.size)
 
 
+def transfer_lut(transfer: str, bits: int) -> np.ndarray:
+    """Code value -> linear light table for an elementwise transfer (all but HLG's OOTF), float32."""
+    codes = np.arange(2**bits, dtype=np.float64) / (2**bits - 1)
+    if transfer == "pq":
+        return (pq_eotf(codes) / REFERENCE_WHITE_NITS).astype(np.float32)
+    if transfer == "hlg":
+        return hlg_inverse_oetf(codes).astype(np.float32)  # scene light; the OOTF follows per pixel
+    return np.asarray(DECODERS[transfer](codes), dtype=np.float32)
+
+
+def linearise_codes(codes: np.ndarray, lut: np.ndarray, transfer: str, primaries: str) -> np.ndarray:
+    """Integer R'G'B' codes (H, W, 3) -> relative linear BT.709 light, planar (3, H, W) float32."""
+    lin = lut[codes.transpose(2, 0, 1)]  # the table lookup also makes the planar copy
+    if transfer == "hlg":
+        lin = (hlg_ootf(lin, 1000.0, axis=0) / REFERENCE_WHITE_NITS).astype(np.float32)
+    if primaries == "bt2020":
+        lin = convert_primaries(lin, BT2020, BT709, axis=0).astype(np.float32)
+    return lin
+
+
 def linearise(signal: np.ndarray, transfer: str, primaries: str) -> np.ndarray:
-    """Signal (H, W, 3) in [0,1] -> relative linear BT.709 light (H, W, 3) float32."""
+    """Float signal (H, W, 3) in [0,1] -> relative linear BT.709 light (H, W, 3) float32."""
     if transfer == "pq":
         lin = pq_eotf(signal) / REFERENCE_WHITE_NITS
     elif transfer == "hlg":
-        prim = BT2020 if primaries == "bt2020" else BT709
         lin = hlg_ootf(hlg_inverse_oetf(signal), 1000.0) / REFERENCE_WHITE_NITS
-        primaries = prim.name
     else:
         lin = DECODERS[transfer](signal)
     lin = np.asarray(lin, dtype=np.float32)
@@ -99,6 +117,7 @@ class VideoDecoder:
         self.frames_out = 0
         self.deinterlaced = False
         self._graph: Any = None
+        self._lut: np.ndarray | None = None
 
     def _probe(self) -> VideoInfo:
         s = self.stream
@@ -145,11 +164,10 @@ class VideoDecoder:
 
     # --- conversion ---------------------------------------------------------------------------------
 
-    def _to_signal(self, frame: Any) -> np.ndarray:
-        """Decoded frame -> non-linear R'G'B' in [0,1], (H, W, 3) float32, at full bit depth."""
+    def _to_codes(self, frame: Any) -> np.ndarray:
+        """Decoded frame -> R'G'B' integer codes (H, W, 3): uint8, or uint16 for >8-bit input."""
         info = self.info
-        high = info.bit_depth > 8
-        target = "rgb48le" if high else "rgb24"
+        target = "rgb48le" if info.bit_depth > 8 else "rgb24"
         cs = {"bt709": Colorspace.ITU709, "bt2020nc": Colorspace.BT2020, "smpte170m": Colorspace.ITU601,
               "bt470bg": Colorspace.ITU601}.get(info.matrix, Colorspace.ITU709)
         kw: dict[str, Any] = {}
@@ -157,9 +175,8 @@ class VideoDecoder:
             kw = dict(src_colorspace=cs, dst_colorspace=cs,
                       src_color_range=ColorRange.JPEG if info.full_range else ColorRange.MPEG,
                       dst_color_range=ColorRange.JPEG)
-        rgb = frame.reformat(format=target, interpolation=Interpolation.BILINEAR | Interpolation.ACCURATE_RND,
-                             **kw).to_ndarray()
-        return rgb.astype(np.float32) * np.float32(1 / (65535.0 if high else 255.0))
+        return frame.reformat(format=target, interpolation=Interpolation.BILINEAR | Interpolation.ACCURATE_RND,
+                              **kw).to_ndarray()
 
     def _frame(self, frame: Any, index: int) -> Frame:
         info = self.info
@@ -168,14 +185,17 @@ class VideoDecoder:
                 f"{self.path}: resolution changes mid-stream at frame {index} "
                 f"({info.width}x{info.height} -> {frame.width}x{frame.height}); split the file at that point"
             )
-        sig = self._to_signal(frame)
-        lin = linearise(sig, info.transfer, info.primaries)
+        codes = self._to_codes(frame)
+        if self._lut is None:
+            self._lut = transfer_lut(info.transfer, 16 if codes.dtype == np.uint16 else 8)
+        lin = linearise_codes(codes, self._lut, info.transfer, info.primaries)
         pts, tb = frame.pts, frame.time_base
         if pts is None:  # raw elementary streams: timestamps from the frame rate, monotonic
             pts, tb = round(index / info.rate / info.time_base), info.time_base
-        t = torch.from_numpy(np.ascontiguousarray(lin.transpose(2, 0, 1)))
+        t = torch.from_numpy(np.ascontiguousarray(lin))
+        scale = np.float32(1 / (65535.0 if codes.dtype == np.uint16 else 255.0))
         return Frame(index=index, pts=pts, time_base=Fraction(tb) if tb else info.time_base, data=t,
-                     stats={"hist": signal_histogram(sig)})
+                     stats={"hist": signal_histogram(codes[::4, ::4] * scale)})
 
     # --- iteration ----------------------------------------------------------------------------------
 
@@ -305,7 +325,7 @@ class ImageSource:
             lin = linearise(sig if is_float else sig.clip(0, 1), transfer, "bt709")
             t = torch.from_numpy(np.ascontiguousarray(lin.transpose(2, 0, 1)))
             yield Frame(index=i, pts=i, time_base=Fraction(1), data=t, name=f.stem,
-                        stats={"hist": signal_histogram(sig.clip(0, 1))})
+                        stats={"hist": signal_histogram(sig.clip(0, 1)[::4, ::4])})
 
     def close(self) -> None:
         pass

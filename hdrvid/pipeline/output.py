@@ -23,8 +23,8 @@ import torch.nn.functional as F
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color.gamut import BT709_TO_BT2020
 from hdrvid.color.tonemap import eetf_bt2390, reinhard_global
-from hdrvid.color.transfer import bt1886_inverse_eotf, hlg_inverse_ootf, hlg_oetf, pq_inverse_eotf
-from hdrvid.color.ycbcr import quantize_chroma, quantize_luma, rgb_to_ycbcr
+from hdrvid.color.transfer import bt1886_inverse_eotf, hlg_inverse_ootf, hlg_oetf, pq_eotf, pq_inverse_eotf
+from hdrvid.color.ycbcr import quantize_chroma, quantize_luma, rgb_to_ycbcr_matrix
 from hdrvid.color._xp import apply_matrix
 from hdrvid.pipeline.frame import Frame
 
@@ -54,30 +54,53 @@ class OutputSpec:
 def to_yuv420(rgb_signal: torch.Tensor, matrix: str, bits: int) -> list[np.ndarray]:
     """Non-linear (3, H, W) in [0,1] -> limited-range Y, Cb, Cr planes (4:2:0, left-sited chroma).
 
-    Odd sizes are padded by one replicated row/column (4:2:0 needs even dimensions).
+    Chroma is filtered on R'G'B' before the matrix (the filter and the matrix are both linear, so this
+    equals filtering Cb/Cr and costs a quarter). Odd sizes are padded by one replicated row/column.
     """
     _, h, w = rgb_signal.shape
     x = rgb_signal.clamp(0, 1).unsqueeze(0)
     if h % 2 or w % 2:
         x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
-    ycc = rgb_to_ycbcr(x[0], matrix, axis=0)
-    y = quantize_luma(ycc[0], bits)
-    c = ycc[1:].unsqueeze(0)
-    c = 0.5 * (c[:, :, 0::2] + c[:, :, 1::2])  # vertical: between the two rows
-    c = F.pad(c, (1, 0, 0, 0), mode="replicate")  # horizontal [1 2 1]/4 centred on even columns
+    m = torch.as_tensor(rgb_to_ycbcr_matrix(matrix), dtype=x.dtype)
+    x = x[0]
+    y = quantize_luma(m[0, 0] * x[0] + m[0, 1] * x[1] + m[0, 2] * x[2], bits)
+    c = 0.5 * (x[:, 0::2] + x[:, 1::2])  # vertical: between the two rows
+    c = F.pad(c.unsqueeze(0), (1, 0, 0, 0), mode="replicate")[0]  # horizontal [1 2 1]/4 on even columns
     c = 0.25 * c[..., 0:-1:2] + 0.5 * c[..., 1::2] + 0.25 * c[..., 2::2]
-    cb = quantize_chroma(c[0, 0], bits)
-    cr = quantize_chroma(c[0, 1], bits)
-    dt = np.uint8 if bits == 8 else np.uint16
-    return [p.to(torch.int32).numpy().astype(dt) for p in (y, cb, cr)]
+    cbcr = (m[1:] @ c.reshape(3, -1)).reshape(2, *c.shape[1:])
+    cb = quantize_chroma(cbcr[0], bits)
+    cr = quantize_chroma(cbcr[1], bits)
+    if bits == 8:
+        return [p.to(torch.uint8).numpy() for p in (y, cb, cr)]
+    return [p.to(torch.int16).numpy().view(np.uint16) for p in (y, cb, cr)]
 
 
 def roll_off(nits: torch.Tensor, source_peak: float, target_peak: float) -> torch.Tensor:
-    """BT.2390 EETF on max(R,G,B), colour scaled by the same ratio (hue and saturation kept)."""
-    m = nits.amax(0, keepdim=True).clamp(min=1e-6)
+    """BT.2390 EETF on max(R,G,B), colour scaled by the same ratio (hue and saturation kept).
+
+    The EETF is the identity below its knee, so only the (usually few) pixels above it are computed.
+    """
+    m = nits.amax(0)
     if source_peak <= target_peak:
-        return nits * (m.clamp(max=target_peak) / m)
-    return nits * (eetf_bt2390(m, source_peak, target_peak) / m)
+        over = m > target_peak
+        if bool(over.any()):
+            nits = nits * torch.where(over, target_peak / m.clamp(min=1e-6), 1.0)
+        return nits
+    knee = knee_nits(source_peak, target_peak)
+    over = m > knee
+    if not bool(over.any()):
+        return nits
+    mo = m[over]
+    ratio = torch.ones_like(m)
+    ratio[over] = eetf_bt2390(mo, source_peak, target_peak) / mo
+    return nits * ratio
+
+
+def knee_nits(source_peak: float, target_peak: float) -> float:
+    """Luminance below which the BT.2390 EETF (black at 0) leaves light unchanged."""
+    span = float(pq_inverse_eotf(source_peak))
+    ks = 1.5 * float(pq_inverse_eotf(target_peak)) / span - 0.5
+    return float(pq_eotf(max(ks, 0.0) * span))
 
 
 class OutputTransform:

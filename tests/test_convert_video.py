@@ -114,12 +114,13 @@ def test_sdr_output_tags(clip: Path, tmp_path: Path):
 @needs_ffprobe
 def test_av1_hdr10(clip: Path, tmp_path: Path):
     out = tmp_path / "av1.mkv"
-    r = run_cli("convert", clip, out, "--codec", "libsvtav1", "--preset", "12")
-    assert r.exit_code == 0, r.output
+    rep = convert(ConvertOptions(clip, out, encode=EncodeOptions(codec="libsvtav1", preset="12")))
     v = ffprobe(out, "-show_streams", "-select_streams", "v")["streams"][0]
     assert (v["codec_name"], v["color_transfer"], v["color_primaries"]) == ("av1", "smpte2084", "bt2020")
-    kinds = {s["side_data_type"] for s in first_frame_side_data(out)}
-    assert {"Mastering display metadata", "Content light level metadata"} <= kinds
+    sd = {s["side_data_type"]: s for s in first_frame_side_data(out)}
+    assert Fraction(sd["Mastering display metadata"]["max_luminance"]) == 1000  # AV1 stores 24.8 fixed point
+    cll = sd["Content light level metadata"]
+    assert (cll["max_content"], cll["max_average"]) == (rep["max_cll"], rep["max_fall"])
 
 
 def test_variable_frame_rate_timestamps_survive(tmp_path: Path):

@@ -152,3 +152,64 @@ def test_memory_is_flat_in_video_length(tmp_path: Path):
         rss[name] = kb
         assert frames == (300 if name == "short" else 3000)
     assert rss["long"] <= 1.1 * rss["short"], rss
+
+
+def test_progress_bar_on_a_tty_and_quiet_silences_it(tmp_path: Path):
+    import pty
+
+    src = make_clip(tmp_path / "in.mp4", frames=30)
+    outputs = {}
+    for quiet in (False, True):
+        master, slave = pty.openpty()
+        args = [sys.executable, "-m", "hdrvid"] + (["-q"] if quiet else []) + ["convert", str(src),
+                                                                              str(tmp_path / f"o{quiet}.mp4")]
+        p = subprocess.Popen(args, stderr=slave, stdout=subprocess.DEVNULL)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        p.wait(timeout=60)
+        os.close(master)
+        assert p.returncode == 0
+        outputs[quiet] = b"".join(chunks).decode(errors="replace")
+    assert "30/30" in outputs[False] and "frame/s" in outputs[False]  # frames, rate (and ETA while running)
+    assert outputs[True].strip() == ""
+
+
+def test_disk_full_is_a_clear_error_and_leaves_nothing(clip: Path, tmp_path: Path, monkeypatch):
+    import errno
+
+    from hdrvid.errors import OutputError
+    from hdrvid.pipeline import encoder
+
+    class FullDisk:
+        def __init__(self, real):
+            self.real, self.n = real, 0
+
+        def mux(self, packet):
+            self.n += 1
+            if self.n > 3:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.real.mux(packet)
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+    real_init = encoder.VideoEncoder.__init__
+
+    def init(self, *a, **kw):
+        real_init(self, *a, **kw)
+        self.out = FullDisk(self.out)
+
+    monkeypatch.setattr(encoder.VideoEncoder, "__init__", init)
+    out = tmp_path / "out.mp4"
+    with pytest.raises(OutputError, match="no space left"):
+        convert(ConvertOptions(clip, out))
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if ".partial" in p.name]
+    assert not hdrvid_threads()

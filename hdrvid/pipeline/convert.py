@@ -185,6 +185,14 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
 def _progress(enabled: bool, total: int, desc: str) -> Any:
     if not enabled or not sys.stderr.isatty():
         return None
+    import os
+
     from tqdm import tqdm
 
-    return tqdm(total=total or None, unit="frame", desc=desc, file=sys.stderr, dynamic_ncols=True)
+    try:
+        size = os.get_terminal_size(sys.stderr.fileno())
+    except OSError:
+        size = os.terminal_size((0, 0))
+    # a terminal that reports no size (some ptys) would make tqdm hide the bar
+    return tqdm(total=total or None, unit="frame", desc=desc, file=sys.stderr,
+                ncols=size.columns if size.columns >= 40 else 100, nrows=size.lines if size.lines > 0 else 24)

@@ -227,3 +227,20 @@ def test_subtitles_and_audio_copied_packet_for_packet(tmp_path: Path):
     assert packets(out, "subtitle") == packets(mkv, "subtitle") and len(packets(mkv, "subtitle")) == 2
     assert packets(out, "audio") == packets(mkv, "audio")
     assert rep["packets_copied"] == len(packets(mkv, "subtitle")) + len(packets(mkv, "audio"))
+
+
+def test_untagged_video_is_bt709_and_input_transfer_overrides(tmp_path: Path):
+    from hdrvid.color.transfer import bt709_inverse_oetf, srgb_eotf
+
+    src = make_clip(tmp_path / "untagged.mkv", frames=2, size=(64, 48), codec="libx264rgb", pix_fmt="rgb24", trc=None)
+    rgb = av.open(str(src))
+    codes = next(rgb.decode(video=0)).to_ndarray()[:, :, 0] / 255.0
+    rgb.close()
+    from hdrvid.pipeline.decoder import DecodeOptions
+
+    for override, curve in ((None, bt709_inverse_oetf), ("srgb", srgb_eotf)):
+        dec = VideoDecoder(src, DecodeOptions(transfer=override))
+        assert dec.info.transfer == (override or "bt709") and dec.info.transfer_tag == "unknown"
+        f = next(iter(dec))
+        dec.close()
+        np.testing.assert_allclose(f.data[0].numpy(), curve(codes), atol=1e-5)

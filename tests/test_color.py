@@ -106,3 +106,25 @@ def test_reinhard_global_white_point():
     assert out[0, 0, 0] < out[0, 1, 0] < out[0, 2, 0]
     t = tonemap.reinhard_global(torch.from_numpy(rgb).permute(2, 0, 1), 0.18, 8.0, axis=0)
     np.testing.assert_allclose(t.permute(1, 2, 0).numpy(), out, atol=1e-9)
+
+
+def test_gamut_compress_keeps_hue_and_luminance_and_lands_inside():
+    # saturated BT.2020 colours, some outside BT.709
+    rgb2020 = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.2, 0.3, 0.9], [0.4, 0.4, 0.4], [0.5, 0.45, 0.4]])
+    rgb709 = rgb2020 @ gamut.BT2020_TO_BT709.T
+    assert (rgb709.min(1) < 0).tolist() == [True, True, False, False, False]
+    assert gamut.out_of_gamut_fraction(rgb709) == pytest.approx(0.4)
+    out = gamut.gamut_compress(rgb709)
+    assert out.min() >= 0 and gamut.out_of_gamut_fraction(out) == 0
+    np.testing.assert_allclose(gamut.luminance(out), gamut.luminance(rgb709), rtol=1e-9)  # luminance kept
+    np.testing.assert_allclose(out[3:], rgb709[3:], atol=1e-12)  # grey and mild colours untouched
+    assert gamut.chroma_distance(out[:2]).max() < 1  # the out-of-gamut ones now sit inside
+    # hue: the colour moved along the line to its grey, so (rgb - Y) keeps its direction
+    y_in = gamut.luminance(rgb709)[:, None]
+    for a, b in zip((rgb709 - y_in)[:3], (out - y_in)[:3]):  # (row 3 is grey: no direction)
+        cos = a @ b / np.linalg.norm(a) / np.linalg.norm(b)
+        assert cos > 1 - 1e-9
+    t = gamut.gamut_compress(torch.from_numpy(rgb709).T.reshape(3, 5, 1), axis=0)
+    np.testing.assert_allclose(t.reshape(3, 5).T.numpy(), out, atol=1e-9)
+    clipped = gamut.gamut_clip(rgb709)
+    assert np.abs(gamut.luminance(clipped) - gamut.luminance(rgb709)).max() > 0.01  # clipping changes luminance

@@ -63,3 +63,46 @@ def luminance(rgb: Array, primaries: Primaries = BT709, axis: int = -1) -> Array
     if isinstance(rgb, np.ndarray):
         return np.tensordot(np.moveaxis(rgb, axis, -1), w.astype(rgb.dtype), axes=([-1], [0]))
     return w[0] * rgb.select(axis, 0) + w[1] * rgb.select(axis, 1) + w[2] * rgb.select(axis, 2)
+
+
+def _lum_keep(rgb: Array, primaries: Primaries, axis: int) -> Array:
+    y = luminance(rgb, primaries, axis=axis)
+    return np.expand_dims(y, axis) if isinstance(rgb, np.ndarray) else y.unsqueeze(axis)
+
+
+def chroma_distance(rgb: Array, primaries: Primaries = BT709, axis: int = -1) -> Array:
+    """How far each linear colour sits from its grey (same luminance) towards the gamut boundary along its
+    own hue line: 0 = grey, 1 = on the boundary (a channel at 0), > 1 = outside (a channel negative)."""
+    y = _lum_keep(rgb, primaries, axis).clip(min=1e-9)
+    d = (y - rgb) / y
+    return d.max(axis=axis, keepdims=True) if isinstance(rgb, np.ndarray) else d.amax(axis, keepdim=True)
+
+
+def gamut_clip(rgb: Array) -> Array:
+    """Hard gamut mapping: negative channels set to 0 (shifts hue and luminance of saturated colours)."""
+    return rgb.clip(min=0)
+
+
+def gamut_compress(rgb: Array, primaries: Primaries = BT709, axis: int = -1, threshold: float = 0.8) -> Array:
+    """Soft, hue-preserving gamut compression: each colour keeps its luminance and its hue line (it moves
+    straight towards its own grey); distances past ``threshold`` are compressed smoothly (tanh) into
+    [threshold, 1), so out-of-gamut colours land just inside the boundary and in-gamut colours near
+    the boundary move only a little. Colours below ``threshold`` are untouched."""
+    y = _lum_keep(rgb, primaries, axis).clip(min=0)
+    d = chroma_distance(rgb, primaries, axis)
+    t = threshold
+    if isinstance(rgb, np.ndarray):
+        dc = np.where(d > t, t + (1 - t) * np.tanh((d - t) / (1 - t)), d)
+    else:
+        import torch
+
+        dc = torch.where(d > t, t + (1 - t) * torch.tanh((d - t) / (1 - t)), d)
+    scale = dc / d.clip(min=1e-9)
+    out = y + (rgb - y) * scale
+    return out.clip(min=0)
+
+
+def out_of_gamut_fraction(rgb: Array, primaries: Primaries = BT709, axis: int = -1, tolerance: float = 1e-3) -> float:
+    """Share of pixels with a channel below -tolerance x their luminance (outside ``primaries``)."""
+    return float((chroma_distance(rgb, primaries, axis) > 1 + tolerance).mean(dtype=None) if isinstance(rgb, np.ndarray)
+                 else (chroma_distance(rgb, primaries, axis) > 1 + tolerance).float().mean())

@@ -71,12 +71,9 @@ def tm_reinhard(x: torch.Tensor, s: ToneStats, key: float = 0.18) -> torch.Tenso
 
     The scene is keyed to ``key`` by the log-average and the (smoothed) peak is the white point.
     """
-    y = luminance(x.clamp(min=0), s.weights)
-    a = key / max(s.log_average, 1e-6)
-    lw = max(s.peak * a, 1e-6)
-    ly = y * a
-    ld = ly * (1 + ly / (lw * lw)) / (1 + ly)
-    return _ratio(x.clamp(min=0), y, ld)
+    from hdrvid.color.tonemap import reinhard_global
+
+    return reinhard_global(x.clamp(min=0), s.log_average, s.peak, key=key, axis=-3)
 
 
 def hable_curve(v: torch.Tensor) -> torch.Tensor:

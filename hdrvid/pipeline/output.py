@@ -6,8 +6,9 @@
   BT.2020 NCL, 4:2:0 (left-sited chroma), limited range, 10 bits.
 - ``hlg``: same light, then the inverse HLG OOTF for a ``peak_nits`` display and the HLG OETF
   (reference white lands at 75% signal on a 1000-nit display).
-- ``sdr``: Reinhard global (smoothed log-average and peak), BT.1886 (gamma 2.4) encoding, BT.709
-  Y'CbCr, limited range, 8 bits.
+- ``sdr``: gamut mapping to BT.709 (soft compression or clip), a tone mapping operator from
+  :mod:`hdrvid.color.operators` driven by the smoothed statistics (Reinhard global by default for
+  ``convert``, BT.2390 for ``tonemap``), BT.1886 (gamma 2.4) encoding, BT.709 Y'CbCr, limited, 8 bits.
 - ``exr``/``hdr``: linear relative BT.709 light, (H, W, 3) float, unrotated to display orientation.
 """
 
@@ -21,8 +22,9 @@ import torch
 import torch.nn.functional as F
 
 from hdrvid.color import REFERENCE_WHITE_NITS
-from hdrvid.color.gamut import BT709_TO_BT2020
-from hdrvid.color.tonemap import eetf_bt2390, reinhard_global
+from hdrvid.color.gamut import BT709_TO_BT2020, gamut_clip, gamut_compress, luminance, out_of_gamut_fraction
+from hdrvid.color.operators import OPERATORS, ToneStats
+from hdrvid.color.tonemap import eetf_bt2390
 from hdrvid.color.transfer import bt1886_inverse_eotf, hlg_inverse_ootf, hlg_oetf, pq_eotf, pq_inverse_eotf
 from hdrvid.color.ycbcr import quantize_chroma, quantize_luma, rgb_to_ycbcr_matrix
 from hdrvid.color._xp import apply_matrix
@@ -41,6 +43,16 @@ class OutputSpec:
     """Nits that relative 1.0 (SDR reference white) maps to."""
     rotation: int = 0
     """For image outputs: rotate pixels to display orientation (counter-clockwise degrees)."""
+    operator: str = "reinhard"
+    """SDR output: tone mapping operator (see hdrvid.color.operators.OPERATORS)."""
+    gamut: str = "compress"
+    """SDR output: "compress" (soft, hue-preserving) or "clip"."""
+    peak_mode: str = "auto"
+    """Source peak for tone mapping: "measure" (smoothed per-frame detection), "metadata" (the input's
+    MaxCLL or mastering peak, constant), "auto" (detection capped by the metadata when there is any)."""
+    metadata_peak: float | None = None
+    """The input's static peak in relative units (nits / reference white), if it declares one."""
+    measure_flicker: bool = False
 
     @property
     def bits(self) -> int:
@@ -107,17 +119,45 @@ class OutputTransform:
     name = "transform"
 
     def __init__(self, spec: OutputSpec) -> None:
+        if spec.operator not in OPERATORS:
+            raise ValueError(f"unknown operator {spec.operator!r}; choose from {', '.join(OPERATORS)}")
         self.spec = spec
+        self.out_of_gamut_sum = 0.0
+        self.frames = 0
+
+    def source_peak(self, frame: Frame) -> float:
+        """The source peak (relative units) that tone mapping works from, per ``peak_mode``."""
+        s = self.spec
+        measured = float(frame.stats.get("peak_smooth", frame.data.amax()))
+        if s.metadata_peak is None or s.peak_mode == "measure":
+            return measured
+        if s.peak_mode == "metadata":
+            return s.metadata_peak
+        return min(measured, s.metadata_peak)
 
     def _absolute_bt2020(self, frame: Frame) -> torch.Tensor:
         s = self.spec
         nits = frame.data.clamp(min=0) * s.reference_white
-        src_peak = float(frame.stats.get("peak_smooth", frame.data.amax())) * s.reference_white
+        src_peak = self.source_peak(frame) * s.reference_white
         nits = roll_off(nits, max(src_peak, s.peak_nits), s.peak_nits)
         return apply_matrix(nits, BT709_TO_BT2020, axis=0).clamp(0, s.peak_nits)
 
+    def _tone_map(self, frame: Frame) -> torch.Tensor:
+        """Relative HDR (BT.709, possibly out of gamut) -> display-linear SDR [0, 1]."""
+        s = self.spec
+        x = frame.data
+        oog = out_of_gamut_fraction(x, axis=0)
+        frame.stats["out_of_gamut"] = oog
+        self.out_of_gamut_sum += oog
+        if oog > 0:
+            x = gamut_compress(x, axis=0) if s.gamut == "compress" else gamut_clip(x)
+        stats = ToneStats(peak=self.source_peak(frame), log_average=frame.stats.get("log_average_smooth", 0.18),
+                          white_nits=s.reference_white)
+        return OPERATORS[s.operator](x.clamp(min=0), stats).clamp(0, 1)
+
     def process(self, frame: Frame) -> Iterator[Frame]:
         s = self.spec
+        self.frames += 1
         if s.format in ("hdr10", "hlg"):
             light = self._absolute_bt2020(frame)
             maxrgb = light.amax(0)
@@ -129,13 +169,11 @@ class OutputTransform:
                 signal = hlg_oetf(hlg_inverse_ootf(light, s.peak_nits, axis=0).clamp(0, 1))
             frame.planes = to_yuv420(signal, "bt2020nc", 10)
         elif s.format == "sdr":
-            disp = reinhard_global(
-                frame.data.clamp(min=0),
-                log_average=frame.stats.get("log_average_smooth", 0.18),
-                white=frame.stats.get("peak_smooth", 1.0),
-                axis=0,
-            )
-            frame.planes = to_yuv420(bt1886_inverse_eotf(disp), "bt709", 8)
+            disp = self._tone_map(frame)
+            encoded = bt1886_inverse_eotf(disp)
+            if s.measure_flicker:
+                self._keep_for_flicker(frame, disp, encoded)
+            frame.planes = to_yuv420(encoded, "bt709", 8)
         elif s.format in IMAGE_FORMATS:
             img = frame.data.permute(1, 2, 0).numpy()
             k = (s.rotation // 90) % 4
@@ -143,6 +181,47 @@ class OutputTransform:
         else:
             raise ValueError(f"unknown output format {s.format!r}")
         frame.data = torch.empty(0)  # the linear frame is no longer needed; keep memory flat
+        yield frame
+
+    def _keep_for_flicker(self, frame: Frame, disp: torch.Tensor, encoded: torch.Tensor) -> None:
+        """Small luminance images of input and output for the flicker meter (input in PQ, output as shown)."""
+        f = max(1, frame.data.shape[-2] // 270)
+        pool = (lambda t: F.avg_pool2d(t[None], f)[0]) if f > 1 else (lambda t: t)  # noqa: E731
+        y_in = pool(luminance(frame.data.clamp(min=0), axis=0)[None])[0]
+        y_out = pool(luminance(disp, axis=0)[None])[0]
+        frame.stats["flicker"] = (
+            pq_inverse_eotf(y_in * self.spec.reference_white).numpy(),
+            pool(luminance(encoded, axis=0)[None])[0].numpy(),
+            (y_in * self.spec.reference_white).numpy(),
+            y_out.numpy(),
+        )
+
+    def flush(self) -> Iterator[Frame]:
+        return iter(())
+
+    def close(self) -> None:
+        pass
+
+    def out_of_gamut_share(self) -> float:
+        return self.out_of_gamut_sum / max(1, self.frames)
+
+
+class FlickerStage:
+    """Feeds the flicker meter from what the output transform kept; passes frames on unchanged."""
+
+    name = "flicker"
+
+    def __init__(self) -> None:
+        from hdrvid.metrics.flicker import FlickerMeter
+
+        self.meter = FlickerMeter()
+
+    def process(self, frame: Frame) -> Iterator[Frame]:
+        kept = frame.stats.pop("flicker", None)
+        if kept is not None:
+            if frame.stats.get("scene_cut"):
+                self.meter.cuts.add(self.meter._index)
+            self.meter.add(*kept)
         yield frame
 
     def flush(self) -> Iterator[Frame]:

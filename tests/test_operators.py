@@ -67,7 +67,9 @@ def test_reinhard_2002_is_deliberately_not_opencvs_reinhard():
     a = 0.18 / 0.05
     ly = a * y
     ld = ly * (1 + ly / (a * 1.0) ** 2) / (1 + ly)
-    np.testing.assert_allclose(out @ np.array(ops.BT709_WEIGHTS, np.float32), ld, rtol=1e-4, atol=1e-6)
+    inside = out.max(-1) < 0.999  # (colours are clipped per channel at display white)
+    assert inside.mean() > 0.9
+    np.testing.assert_allclose((out @ np.array(ops.BT709_WEIGHTS, np.float32))[inside], ld[inside], rtol=1e-4, atol=1e-6)
     ref = cv2.createTonemapReinhard(1.0, 0.0, 1.0, 0.0).process(img.copy())
     assert np.abs(minmax(out) - ref).mean() > 0.02  # a different operator, by design
 

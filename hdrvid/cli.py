@@ -63,6 +63,23 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _set_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        root = ctx.find_root()
+        root.obj = root.obj or {}
+        root.obj[param.name] = True
+        root.params[param.name] = True
+        _setup_logging(root.params.get("verbose", False), root.params.get("quiet", False))
+
+
+def verbosity(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """-q/-v accepted after the command name too (`hdrvid convert -q ...`)."""
+    fn = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_flag,
+                      help="Only errors; no progress bar.")(fn)
+    return click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_set_flag,
+                        help="Debug logging and tracebacks.")(fn)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hdrvid")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging and tracebacks.")
@@ -71,10 +88,11 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
     """hdrvid: SDR or alternating-exposure video to HDR10, HLG, SDR or EXR."""
     _setup_logging(verbose, quiet)
-    ctx.obj = {"quiet": quiet}
+    ctx.obj = {"quiet": quiet, "verbose": verbose}
 
 
 @main.command()
+@verbosity
 @click.argument("input", type=click.Path(path_type=Path))
 @click.argument("output", type=click.Path(path_type=Path))
 @click.option("-m", "--model", default="itmo", show_default=True, help="Model name (see `hdrvid models`).")
@@ -97,6 +115,7 @@ def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
 @click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True)
 @click.option("--no-copy", is_flag=True, help="Do not copy audio and subtitle streams.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
+@click.option("--rate", default="24", show_default=True, help="Frame rate for image sequences written as video.")
 @click.option("--report", "report_path", type=click.Path(path_type=Path), help="Write a JSON run report here.")
 @click.pass_context
 @handle_errors
@@ -104,8 +123,10 @@ def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: 
             peak_nits: float, reference_white: float, codec: str | None, crf: int | None, preset: str | None,
             input_transfer: str | None, deinterlace: str, max_decode_errors: int, allow_short: bool,
             start_number: int, batch_size: int, queue_size: int, device: str, precision: str, no_copy: bool,
-            overwrite: bool, report_path: Path | None) -> None:
+            overwrite: bool, rate: str, report_path: Path | None) -> None:
     """Convert INPUT (video, image or folder of images) to HDR OUTPUT."""
+    from fractions import Fraction
+
     from hdrvid.engines import TorchConfig
     from hdrvid.pipeline.convert import ConvertOptions
     from hdrvid.pipeline.convert import convert as run_convert
@@ -120,6 +141,7 @@ def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: 
                              allow_short=allow_short, deinterlace=deinterlace),
         engine=TorchConfig(device=device, precision=precision),
         batch_size=batch_size, queue_size=queue_size, start_number=start_number, overwrite=overwrite,
+        rate=Fraction(rate),
     )
     report = run_convert(opts, progress=not ctx.obj["quiet"])
     if report_path is not None:
@@ -129,7 +151,68 @@ def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: 
         click.echo(f"{output}: {report['frames']} frames, {report['format']}, {report['fps']} fps{extra}", err=True)
 
 
+OPERATOR_NAMES = ["bt2390", "bt2446a", "hable", "mobius", "reinhard", "reinhard_local", "reinhard05", "drago",
+                  "durand", "mantiuk", "clip"]
+
+
 @main.command()
+@verbosity
+@click.argument("input", type=click.Path(path_type=Path))
+@click.argument("output", type=click.Path(path_type=Path), required=False)
+@click.option("-o", "--operator", type=click.Choice(OPERATOR_NAMES), default="bt2390", show_default=True)
+@click.option("--target-nits", type=float, help="Write HDR10 at this lower peak (BT.2390 EETF) instead of SDR.")
+@click.option("--gamut", type=click.Choice(["compress", "clip"]), default="compress", show_default=True,
+              help="BT.2020 -> BT.709: hue-preserving soft compression, or clip.")
+@click.option("--two-pass", is_flag=True, help="Analyse the whole input first; one tone curve per scene.")
+@click.option("--peak-source", "peak_mode", type=click.Choice(["auto", "metadata", "measure"]), default="auto",
+              show_default=True, help="auto: measured peak capped by MaxCLL/mastering metadata when present.")
+@click.option("--reference-white", default=203.0, show_default=True, help="Nits of SDR white (BT.2408).")
+@click.option("--rate", default="24", show_default=True, help="Frame rate for EXR sequence input.")
+@click.option("--preview", type=click.Path(path_type=Path), help="Write a contact sheet of all operators (PNG).")
+@click.option("--frame", "frame_index", type=int, help="Frame for --preview (default: the middle one).")
+@click.option("--codec", help="Encoder (libx264 for SDR, libx265/libsvtav1 for --target-nits).")
+@click.option("--crf", type=int)
+@click.option("--preset")
+@click.option("--overwrite", is_flag=True)
+@click.option("--report", "report_path", type=click.Path(path_type=Path), help="Write a JSON run report here.")
+@click.pass_context
+@handle_errors
+def tonemap(ctx: click.Context, input: Path, output: Path | None, operator: str, target_nits: float | None,
+            gamut: str, two_pass: bool, peak_mode: str, reference_white: float, rate: str, preview: Path | None,
+            frame_index: int | None, codec: str | None, crf: int | None, preset: str | None, overwrite: bool,
+            report_path: Path | None) -> None:
+    """Tone map HDR INPUT (HDR10, HLG, EXR folder) to SDR BT.709 OUTPUT, or to a lower-peak HDR10."""
+    from fractions import Fraction
+
+    from hdrvid.pipeline.encoder import EncodeOptions
+    from hdrvid.pipeline.tonemap import TonemapOptions, preview_sheet
+    from hdrvid.pipeline.tonemap import tonemap as run_tonemap
+
+    if output is None and preview is None:
+        raise click.UsageError("give an OUTPUT file, or --preview PNG")
+    if preview is not None:
+        timings = preview_sheet(input, preview, index=frame_index, reference_white=reference_white)
+        if not ctx.obj["quiet"]:
+            click.echo(f"{preview}: " + ", ".join(f"{k} {v:g} ms" for k, v in timings.items()), err=True)
+    if output is None:
+        return
+    opts = TonemapOptions(
+        input=input, output=output, operator=operator, gamut=gamut, target_nits=target_nits, two_pass=two_pass,
+        peak_mode=peak_mode, reference_white=reference_white, rate=Fraction(rate),
+        encode=EncodeOptions(codec=codec, crf=crf, preset=preset), overwrite=overwrite,
+    )
+    report = run_tonemap(opts, progress=not ctx.obj["quiet"])
+    if report_path is not None:
+        report_path.write_text(json.dumps(report, indent=2) + "\n")
+    if not ctx.obj["quiet"]:
+        f = report.get("flicker") or {}
+        click.echo(f"{output}: {report['frames']} frames, {report['format']} ({report['operator']}), "
+                   f"{report['fps']} fps, out of gamut {100 * report['out_of_gamut_share']:.2f}%"
+                   + (f", flicker ratio {f['log_change_ratio']}" if f.get("log_change_ratio") else ""), err=True)
+
+
+@main.command()
+@verbosity
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors
@@ -174,6 +257,7 @@ def models() -> None:
 
 
 @main.command()
+@verbosity
 @click.argument("outdir", type=click.Path(path_type=Path), default=Path("hdrvid-demo"))
 @click.option("--frames", default=48, show_default=True)
 @click.option("--size", default="640x360", show_default=True, help="WxH of the generated input.")

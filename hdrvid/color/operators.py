@@ -159,8 +159,12 @@ def tm_drago(x: torch.Tensor, s: ToneStats, bias: float = 0.85, saturation: floa
 
 
 def tm_reinhard05(x: torch.Tensor, s: ToneStats, intensity: float = 0.0, light_adapt: float = 1.0,
-                  color_adapt: float = 0.0) -> torch.Tensor:
-    """Reinhard & Devlin 2005 photoreceptor model (OpenCV's TonemapReinhard), statistics from ``x``."""
+                  color_adapt: float = 0.0, normalise: bool = True) -> torch.Tensor:
+    """Reinhard & Devlin 2005 photoreceptor model (OpenCV's TonemapReinhard), statistics from ``x``.
+
+    ``normalise``: divide by the response a grey at the source peak gets under global adaptation, so the
+    peak reaches white (OpenCV instead min-max normalises each image, which flickers in video).
+    """
     xc = x.clamp(min=0)
     gray = luminance(xc, s.weights)
     logg = torch.log(gray.clamp(min=1e-4))  # OpenCV's floor for log luminance
@@ -176,7 +180,11 @@ def tm_reinhard05(x: torch.Tensor, s: ToneStats, intensity: float = 0.0, light_a
     adapt = color_adapt * xc + (1 - color_adapt) * gray
     adapt = light_adapt * adapt + (1 - light_adapt) * glob
     adapt = torch.exp(torch.log((f * adapt).clamp(min=1e-12)) * map_key)
-    return xc / (adapt + xc).clamp(min=1e-12)
+    out = xc / (adapt + xc).clamp(min=1e-12)
+    if normalise:
+        peak = torch.tensor(max(s.peak, 1e-6), dtype=x.dtype)
+        out = out * ((peak + (f * gray_mean) ** map_key) / peak)
+    return out
 
 
 # --- local -------------------------------------------------------------------------------------------

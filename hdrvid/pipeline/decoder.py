@@ -24,7 +24,7 @@ from av.video.reformatter import ColorRange, Colorspace, Interpolation
 
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color.gamut import BT709, BT2020, convert_primaries
-from hdrvid.color.transfer import DECODERS, hlg_inverse_oetf, hlg_ootf, pq_eotf
+from hdrvid.color.transfer import DECODERS, hlg_inverse_oetf, hlg_ootf, pq_eotf, pq_inverse_eotf
 from hdrvid.errors import InputError
 from hdrvid.pipeline.frame import Frame, VideoInfo
 from hdrvid.pipeline.probe import (
@@ -280,12 +280,42 @@ def list_images(path: Path) -> list[Path]:
     return [path]
 
 
+def read_exr(path: Path, reference_white: float = REFERENCE_WHITE_NITS) -> np.ndarray:
+    """OpenEXR -> relative linear BT.709 (H, W, 3) float32. ``whiteLuminance`` (nits of RGB 1,1,1) and
+    ``chromaticities`` are honoured when present; otherwise 1.0 is taken as reference white, BT.709."""
+    import OpenEXR
+
+    try:
+        f = OpenEXR.File(str(path))
+    except Exception:  # the bindings raise RuntimeError for unreadable files
+        raise InputError(f"{path}: not a readable OpenEXR file (truncated or invalid)") from None
+    header, ch = f.header(), f.channels()
+    if "RGB" in ch:
+        img = ch["RGB"].pixels
+    elif all(k in ch for k in ("R", "G", "B")):
+        img = np.stack([ch[k].pixels for k in ("R", "G", "B")], -1)
+    elif "Y" in ch:
+        img = np.repeat(ch["Y"].pixels[..., None], 3, -1)
+    else:
+        raise InputError(f"{path}: EXR has no RGB or Y channels (found {', '.join(ch)})")
+    img = np.nan_to_num(img[..., :3].astype(np.float32), nan=0.0, posinf=65504.0)
+    white = header.get("whiteLuminance")
+    if white:
+        img *= np.float32(float(white) / reference_white)
+    chroma = header.get("chromaticities")
+    if chroma is not None and abs(chroma[0] - BT2020.red[0]) < 1e-3 and abs(chroma[3] - BT2020.green[1]) < 1e-3:
+        img = convert_primaries(img, BT2020, BT709).astype(np.float32)
+    return img
+
+
 def read_image(path: Path) -> tuple[np.ndarray, int, bool]:
-    """Image file -> (signal (H,W,3) float32 in [0,1] or linear float, bit depth, is_float)."""
+    """Image file -> (signal (H,W,3) float32 in [0,1], or linear float for EXR/HDR, bit depth, is_float)."""
     if not path.exists():
         raise InputError(f"{path}: no such file; check the path")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: file is empty (0 bytes)")
+    if path.suffix.lower() == ".exr":
+        return read_exr(path), 16, True
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise InputError(f"{path}: not a readable image (truncated or unsupported format)")
@@ -298,24 +328,27 @@ def read_image(path: Path) -> tuple[np.ndarray, int, bool]:
         return img.astype(np.float32) / 255.0, 8, False
     if img.dtype == np.uint16:
         return img.astype(np.float32) / 65535.0, 16, False
-    return img.astype(np.float32), 32, True
+    return np.ascontiguousarray(img.astype(np.float32)), 32, True
 
 
 class ImageSource:
-    """Source stage for a still image or a folder of them (one frame per file, named by stem)."""
+    """Source stage for a still image or a folder of them (one frame per file, named by stem).
+
+    A folder of frames (e.g. an EXR sequence) plays at ``rate`` frames per second when written as video.
+    """
 
     name = "decode"
 
-    def __init__(self, path: Path, options: DecodeOptions = DecodeOptions()) -> None:
+    def __init__(self, path: Path, options: DecodeOptions = DecodeOptions(), rate: Fraction = Fraction(24)) -> None:
         self.path = path
         self.files = list_images(path)
         self.options = options
         sig, depth, is_float = read_image(self.files[0])
         h, w = sig.shape[:2]
         self.info = VideoInfo(
-            path=path, width=w, height=h, rate=Fraction(1), time_base=Fraction(1), frames=len(self.files),
+            path=path, width=w, height=h, rate=Fraction(rate), time_base=1 / Fraction(rate), frames=len(self.files),
             codec="image", pix_fmt=f"rgb{depth}", bit_depth=depth, transfer=options.transfer or (
-                "linear" if is_float else "srgb"), transfer_tag="unknown", is_image=True,
+                "linear" if is_float else "srgb"), transfer_tag="unknown", is_image=True, scene_linear=is_float,
         )
 
     def __iter__(self) -> Iterator[Frame]:
@@ -324,8 +357,10 @@ class ImageSource:
             transfer = self.options.transfer or ("linear" if is_float else "srgb")
             lin = linearise(sig if is_float else sig.clip(0, 1), transfer, "bt709")
             t = torch.from_numpy(np.ascontiguousarray(lin.transpose(2, 0, 1)))
-            yield Frame(index=i, pts=i, time_base=Fraction(1), data=t, name=f.stem,
-                        stats={"hist": signal_histogram(sig.clip(0, 1)[::4, ::4])})
+            # scene cuts are judged on a fixed perceptual scale: the code values, or PQ for linear HDR
+            hist_src = np.clip(sig, 0, 1) if not is_float else pq_inverse_eotf(lin[::4, ::4].clip(min=0) * REFERENCE_WHITE_NITS)
+            yield Frame(index=i, pts=i, time_base=self.info.time_base, data=t, name=f.stem,
+                        stats={"hist": signal_histogram(hist_src if is_float else hist_src[::4, ::4])})
 
     def close(self) -> None:
         pass

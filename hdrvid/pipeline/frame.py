@@ -34,10 +34,11 @@ class VideoInfo:
     mastering_display: dict[str, Any] | None = None
     content_light: dict[str, int] | None = None
     stream_index: int = 0
+    scene_linear: bool = False  # float images (EXR, Radiance HDR): already linear HDR light
 
     @property
     def is_hdr(self) -> bool:
-        return self.transfer in ("pq", "hlg")
+        return self.transfer in ("pq", "hlg") or self.scene_linear
 
 
 @dataclass

@@ -184,14 +184,15 @@ class OutputTransform:
         yield frame
 
     def _keep_for_flicker(self, frame: Frame, disp: torch.Tensor, encoded: torch.Tensor) -> None:
-        """Small luminance images of input and output for the flicker meter (input in PQ, output as shown)."""
+        """Small luminance images of input and output for the flicker meter, both as PQ of absolute light
+        (the output on a display whose white is the reference white), so their changes compare."""
         f = max(1, frame.data.shape[-2] // 270)
         pool = (lambda t: F.avg_pool2d(t[None], f)[0]) if f > 1 else (lambda t: t)  # noqa: E731
         y_in = pool(luminance(frame.data.clamp(min=0), axis=0)[None])[0]
         y_out = pool(luminance(disp, axis=0)[None])[0]
         frame.stats["flicker"] = (
             pq_inverse_eotf(y_in * self.spec.reference_white).numpy(),
-            pool(luminance(encoded, axis=0)[None])[0].numpy(),
+            pq_inverse_eotf(y_out * self.spec.reference_white).numpy(),
             (y_in * self.spec.reference_white).numpy(),
             y_out.numpy(),
         )

@@ -28,7 +28,8 @@ TRANSFER_FROM_TAG = {
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".m4v", ".webm", ".avi", ".ts", ".m2ts", ".mxf", ".h264", ".264",
                   ".h265", ".265", ".hevc", ".y4m", ".nut", ".flv"}
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".hdr"}
+HDR_IMAGE_SUFFIXES = {".exr", ".hdr"}
 
 
 def open_input(path: Path) -> Any:

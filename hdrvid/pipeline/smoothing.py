@@ -36,23 +36,33 @@ def frame_statistics(data: torch.Tensor) -> tuple[float, float]:
     return log_avg, max(peak, 1e-6)
 
 
+class SceneCuts:
+    """Scene-cut detector: half the L1 distance between consecutive input histograms above a threshold."""
+
+    def __init__(self, threshold: float = 0.3) -> None:
+        self.threshold = threshold
+        self._hist: np.ndarray | None = None
+
+    def update(self, hist: np.ndarray | None) -> bool:
+        cut = False
+        if hist is not None and self._hist is not None:
+            cut = 0.5 * float(np.abs(hist - self._hist).sum()) > self.threshold
+        self._hist = hist
+        return cut
+
+
 class TemporalSmoother:
     name = "smooth"
 
     def __init__(self, period: float = 20.0, cut_threshold: float = 0.3) -> None:
         self.alpha = 1 - math.exp(-1 / period) if period > 0 else 1.0
-        self.cut_threshold = cut_threshold
+        self.detector = SceneCuts(cut_threshold)
         self._state: tuple[float, float] | None = None
-        self._hist: np.ndarray | None = None
         self.cuts: list[int] = []
 
     def process(self, frame: Frame) -> Iterator[Frame]:
         log_avg, peak = frame_statistics(frame.data)
-        hist = frame.stats.get("hist")
-        cut = False
-        if hist is not None and self._hist is not None:
-            cut = 0.5 * float(np.abs(hist - self._hist).sum()) > self.cut_threshold
-        self._hist = hist
+        cut = self.detector.update(frame.stats.get("hist"))
         la, pk = math.log(log_avg), math.log(peak)
         if self._state is None or cut:
             if cut:
@@ -65,6 +75,50 @@ class TemporalSmoother:
             log_average=log_avg, peak=peak, scene_cut=cut,
             log_average_smooth=math.exp(self._state[0]), peak_smooth=math.exp(self._state[1]),
         )
+        yield frame
+
+    def flush(self) -> Iterator[Frame]:
+        return iter(())
+
+    def close(self) -> None:
+        pass
+
+
+def scene_statistics(per_frame: list[tuple[float, float, bool]]) -> list[tuple[float, float]]:
+    """Two-pass statistics: one (log-average, peak) per scene, given per-frame (log_average, peak, cut).
+
+    Within a scene the log-average is the geometric mean of the frames' and the peak the 95th
+    percentile of the frames' peaks (robust to a single flash), so the tone curve is constant for the
+    whole scene: no adaptation, no pumping.
+    """
+    out: list[tuple[float, float]] = []
+    start = 0
+    bounds = [i for i, (_, _, cut) in enumerate(per_frame) if cut and i > 0] + [len(per_frame)]
+    for end in bounds:
+        scene = per_frame[start:end]
+        if scene:
+            la = math.exp(sum(math.log(a) for a, _, _ in scene) / len(scene))
+            pk = float(np.percentile([p for _, p, _ in scene], 95))
+            out.extend([(la, pk)] * len(scene))
+        start = end
+    return out
+
+
+class PrecomputedStats:
+    """Stands in for the smoother in two-pass mode: statistics from a first pass over the whole input."""
+
+    name = "smooth"
+
+    def __init__(self, per_frame: list[tuple[float, float, bool]]) -> None:
+        self.per_frame = per_frame
+        self.scene = scene_statistics(per_frame)
+        self.cuts = [i for i, (_, _, c) in enumerate(per_frame) if c]
+
+    def process(self, frame: Frame) -> Iterator[Frame]:
+        i = min(frame.index, len(self.scene) - 1)
+        la, pk = self.scene[i]
+        frame.stats.update(log_average=self.per_frame[i][0], peak=self.per_frame[i][1],
+                           scene_cut=self.per_frame[i][2], log_average_smooth=la, peak_smooth=pk)
         yield frame
 
     def flush(self) -> Iterator[Frame]:

@@ -1,0 +1,192 @@
+"""``tonemap``: HDR video (HDR10, HLG) or EXR sequences down to SDR, or to a lower-peak HDR10.
+
+Stages: decode -> statistics (streaming IIR smoother, or a first pass over the whole input with
+``two_pass``) -> output transform (gamut mapping, operator, encoding) -> [flicker meter] -> encode.
+The source peak the operators work from honours the input's HDR10 static metadata (MaxCLL, else the
+mastering display peak) when present, and is measured when absent (see ``OutputSpec.peak_mode``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from hdrvid.color import REFERENCE_WHITE_NITS
+from hdrvid.color.gamut import gamut_compress
+from hdrvid.color.operators import OPERATORS, ToneStats
+from hdrvid.color.transfer import bt1886_inverse_eotf
+from hdrvid.errors import InputError, OutputError
+from hdrvid.pipeline.atomic import AtomicFile, check_destination
+from hdrvid.pipeline.decoder import DecodeOptions
+from hdrvid.pipeline.encoder import EncodeOptions
+from hdrvid.pipeline.frame import Frame, VideoInfo
+from hdrvid.pipeline.job import CONTAINERS, base_report, execute, finish_hdr10, open_source, video_writer
+from hdrvid.pipeline.output import FlickerStage, OutputSpec, OutputTransform
+from hdrvid.pipeline.runner import Stage
+from hdrvid.pipeline.smoothing import PrecomputedStats, SceneCuts, TemporalSmoother, frame_statistics
+
+
+@dataclass(frozen=True)
+class TonemapOptions:
+    input: Path
+    output: Path
+    operator: str = "bt2390"
+    gamut: str = "compress"
+    target_nits: float | None = None
+    """Map to a lower-peak HDR10 output instead of SDR."""
+    two_pass: bool = False
+    peak_mode: str = "auto"
+    reference_white: float = REFERENCE_WHITE_NITS
+    smoothing_period: float = 20.0
+    cut_threshold: float = 0.3
+    measure_flicker: bool = True
+    rate: Fraction = Fraction(24)
+    encode: EncodeOptions = field(default_factory=EncodeOptions)
+    decode: DecodeOptions = field(default_factory=DecodeOptions)
+    queue_size: int = 8
+    overwrite: bool = False
+
+
+def metadata_peak(info: VideoInfo, reference_white: float) -> tuple[float | None, str]:
+    """The input's declared peak in relative units, and where it came from."""
+    cl = info.content_light or {}
+    md = info.mastering_display or {}
+    if cl.get("max_cll"):
+        return cl["max_cll"] / reference_white, f"MaxCLL {cl['max_cll']} nits"
+    if md.get("max_nits"):
+        return md["max_nits"] / reference_white, f"mastering display {md['max_nits']:g} nits"
+    return None, "none (measured)"
+
+
+def analyse(path: Path, decode: DecodeOptions, rate: Fraction, cut_threshold: float) -> list[tuple[float, float, bool]]:
+    """First pass of ``two_pass``: (log-average, peak, scene cut) of every frame."""
+    source = open_source(path, decode, rate)
+    cuts = SceneCuts(cut_threshold)
+    out = []
+    try:
+        for frame in source:
+            la, pk = frame_statistics(frame.data)
+            out.append((la, pk, cuts.update(frame.stats.get("hist"))))
+    finally:
+        source.close()
+    return out
+
+
+def tonemap(opts: TonemapOptions, progress: bool = False, extra_stages: list[Stage] | None = None) -> dict[str, Any]:
+    if opts.operator not in OPERATORS:
+        raise OutputError(f"unknown --operator {opts.operator}; choose from {', '.join(OPERATORS)}")
+    suffix = opts.output.suffix.lower()
+    if suffix not in CONTAINERS:
+        raise OutputError(f"{opts.output}: tonemap writes video; use .mp4, .mkv or .mov")
+    check_destination([opts.input], opts.output, opts.overwrite)
+    source: Any = open_source(opts.input, opts.decode, opts.rate)
+    target: AtomicFile | None = None
+    writer: Any = None
+    try:
+        info = source.info
+        if not info.is_hdr:
+            raise InputError(f"{opts.input}: is SDR ({info.transfer}); hdrvid tonemap reads HDR10, HLG or EXR "
+                             f"(use hdrvid convert to make HDR from SDR)")
+        meta_peak, meta_source = metadata_peak(info, opts.reference_white)
+        fmt = "hdr10" if opts.target_nits else "sdr"
+        spec = OutputSpec(fmt, opts.target_nits or 1000.0, opts.reference_white, operator=opts.operator,
+                          gamut=opts.gamut, peak_mode=opts.peak_mode, metadata_peak=meta_peak,
+                          measure_flicker=opts.measure_flicker and fmt == "sdr")
+        smoother: Any
+        if opts.two_pass:
+            smoother = PrecomputedStats(analyse(opts.input, opts.decode, opts.rate, opts.cut_threshold))
+        else:
+            smoother = TemporalSmoother(opts.smoothing_period, opts.cut_threshold)
+        transform = OutputTransform(spec)
+        flicker = FlickerStage() if spec.measure_flicker else None
+        target, writer = video_writer(opts.output, CONTAINERS[suffix], spec, info, opts.encode)
+        stages: list[Stage] = [smoother, transform, *([flicker] if flicker else []), *(extra_stages or []), writer]
+        stats = execute(source, stages, writer, opts.queue_size, progress, opts.input.name)
+        report: dict[str, Any] = {
+            "input": str(opts.input), "output": str(opts.output), "format": fmt,
+            "operator": opts.operator if fmt == "sdr" else "bt2390-eetf", "gamut": opts.gamut,
+            "two_pass": opts.two_pass, "peak_mode": opts.peak_mode, "metadata_peak": meta_source,
+            "out_of_gamut_share": round(transform.out_of_gamut_share(), 6),
+        }
+        report.update(base_report(stats, writer, source, opts.queue_size))
+        report["scene_cuts"] = smoother.cuts
+        if flicker is not None:
+            report["flicker"] = flicker.meter.summary()
+        if fmt == "hdr10":
+            report.update(finish_hdr10(writer, target, opts.output, spec.peak_nits))
+        target.commit()
+        return report
+    except BaseException:
+        if target is not None:
+            target.discard()
+        raise
+    finally:
+        source.close()
+        if writer is not None:
+            writer.close()
+
+
+def pick_frame(path: Path, decode: DecodeOptions, index: int | None, rate: Fraction = Fraction(24)) -> tuple[Frame, VideoInfo]:
+    """Frame ``index`` (default: the middle one) of a video or sequence, decoded to relative linear light."""
+    source = open_source(path, decode, rate)
+    try:
+        info = source.info
+        want = index if index is not None else max(0, info.frames // 2)
+        for frame in source:
+            if frame.index == want:
+                return frame, info
+        raise InputError(f"{path}: has no frame {want}")
+    finally:
+        source.close()
+
+
+def preview_sheet(path: Path, png: Path, decode: DecodeOptions = DecodeOptions(), index: int | None = None,
+                  reference_white: float = REFERENCE_WHITE_NITS, operators: list[str] | None = None,
+                  repeats: int = 3) -> dict[str, float]:
+    """Contact sheet of every operator on one frame; returns each operator's time in ms for that frame
+    (best of ``repeats``, operator only: gamut mapping and encoding excluded)."""
+    frame, info = pick_frame(path, decode, index)
+    meta, _ = metadata_peak(info, reference_white)
+    la, pk = frame_statistics(frame.data)
+    stats = ToneStats(peak=min(pk, meta) if meta else pk, log_average=la, white_nits=reference_white)
+    x = gamut_compress(frame.data, axis=0).clamp(min=0)
+    names = operators or list(OPERATORS)
+    tiles, timings = [], {}
+    for name in names:
+        op = OPERATORS[name]
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            out = op(x, stats)
+            best = min(best, time.perf_counter() - t0)
+        timings[name] = round(best * 1000, 1)
+        img = (bt1886_inverse_eotf(out.clamp(0, 1)) * 255 + 0.5).to(torch.uint8).permute(1, 2, 0).numpy()
+        tile = np.ascontiguousarray(img[:, :, ::-1])
+        scale = max(1.0, tile.shape[1] / 480)
+        if scale > 1:
+            tile = cv2.resize(tile, (round(tile.shape[1] / scale), round(tile.shape[0] / scale)), interpolation=cv2.INTER_AREA)
+        cv2.putText(tile, f"{name} ({timings[name]:.0f} ms)", (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3,
+                    cv2.LINE_AA)
+        cv2.putText(tile, f"{name} ({timings[name]:.0f} ms)", (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                    (255, 255, 255), 1, cv2.LINE_AA)
+        tiles.append(tile)
+    cols = 4
+    while len(tiles) % cols:
+        tiles.append(np.zeros_like(tiles[0]))
+    rows = [np.concatenate(tiles[i:i + cols], axis=1) for i in range(0, len(tiles), cols)]
+    target = AtomicFile(png)
+    try:
+        if not cv2.imwrite(str(target.path), np.concatenate(rows, axis=0)):
+            raise OutputError(f"{png}: cannot write PNG")
+        target.commit()
+    except BaseException:
+        target.discard()
+        raise
+    return timings

@@ -85,3 +85,12 @@ def test_itmo_keeps_well_exposed_pixels_and_expands_clipped_ones():
     assert float(y[0, 0, 30, 30]) > 6  # centre of the clipped area: expanded to ~gain
     assert float(y[0, 2, 55, 55]) > 2  # a single clipped channel counts too
     assert float(y.min()) >= 0
+
+
+def test_bt2446a_inverse_model_expands_by_the_standard_curve():
+    m = build("bt2446a")
+    x = torch.tensor([0.0, 0.18, 1.0]).view(1, 1, 3, 1).expand(1, 3, 3, 1).contiguous()  # greys
+    y = m(x)[0, 1, :, 0]
+    assert float(y[0]) == 0.0
+    assert abs(float(y[1]) * 203 - 71.5) < 0.5  # 18% grey -> 71.5 nits (worked in test_operators)
+    assert abs(float(y[2]) * 203 - 999.5) < 1.0  # SDR white -> the 1000-nit peak

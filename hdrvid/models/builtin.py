@@ -1,7 +1,7 @@
 """The models that ship with hdrvid."""
 
 from hdrvid.models.expandnet import ExpandNet
-from hdrvid.models.itmo import ClassicalITMO, Linearise
+from hdrvid.models.itmo import BT2446AInverse, ClassicalITMO, Linearise
 from hdrvid.models.registry import ModelSpec, register
 
 register(
@@ -18,6 +18,14 @@ register(
         kind="classical",
         factory=Linearise,
         summary="no expansion: the linearised input placed at reference white (plain transcode)",
+    )
+)
+register(
+    ModelSpec(
+        name="bt2446a",
+        kind="classical",
+        factory=BT2446AInverse,
+        summary="ITU-R BT.2446 Method A inverse tone mapping (libplacebo's inverse), SDR white to 1000 nits",
     )
 )
 register(

@@ -82,3 +82,21 @@ class Linearise(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x
+
+
+class BT2446AInverse(nn.Module):
+    """ITU-R BT.2446 Method A's inverse tone mapping (as libplacebo offers it): SDR luminance through the
+    standard's expansion curve to a ``peak_nits`` HDR display, colour by the luminance ratio. SDR white
+    lands at the peak (1000 nits by design of the standard); output relative to ``reference_white``."""
+
+    def __init__(self, peak_nits: float = 1000.0, reference_white: float = 203.0) -> None:
+        super().__init__()
+        self.scale = peak_nits / reference_white
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_inverse_curve, luminance
+
+        x = x.clamp(min=0)
+        y = luminance(x, BT709_WEIGHTS)
+        hdr = bt2446a_inverse_curve(y.clamp(0, 1)) * self.scale
+        return x * (hdr / y.clamp(min=1e-6))

@@ -1,0 +1,153 @@
+"""hdrvid tonemap: HDR10, HLG and EXR in; SDR (or lower-peak HDR10) out; temporal stability."""
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_cli
+from media import ffprobe, make_clip, needs_ffprobe, packets, video_pts_seconds
+
+from hdrvid.pipeline.convert import ConvertOptions, convert
+from hdrvid.pipeline.decoder import ImageSource
+from hdrvid.pipeline.encoder import write_exr
+from hdrvid.pipeline.output import FlickerStage, OutputSpec, OutputTransform
+from hdrvid.pipeline.runner import Runner
+from hdrvid.pipeline.smoothing import TemporalSmoother
+from hdrvid.pipeline.tonemap import TonemapOptions, tonemap
+from hdrvid.train.scenes import interior_with_window
+
+
+@pytest.fixture(scope="module")
+def hdr10(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("hdr")
+    src = make_clip(d / "sdr.mp4", frames=12, size=(96, 64), audio=True)
+    out = d / "hdr10.mp4"
+    convert(ConvertOptions(src, out))
+    return out
+
+
+@needs_ffprobe
+def test_hdr10_to_sdr_is_tagged_bt709(hdr10: Path, tmp_path: Path):
+    out = tmp_path / "sdr.mp4"
+    r = run_cli("tonemap", hdr10, out, "--operator", "hable", "--report", tmp_path / "r.json")
+    assert r.exit_code == 0, r.output
+    v = ffprobe(out, "-show_streams", "-select_streams", "v")["streams"][0]
+    assert (v["codec_name"], v["pix_fmt"], v["color_primaries"], v["color_transfer"], v["color_space"]) == (
+        "h264", "yuv420p", "bt709", "bt709", "bt709")
+    assert video_pts_seconds(out) == video_pts_seconds(hdr10)
+    assert packets(out, "audio") == packets(hdr10, "audio")
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["operator"] == "hable" and rep["metadata_peak"].startswith("MaxCLL")
+    assert 0 <= rep["out_of_gamut_share"] < 0.01 and rep["flicker"]["log_change_in"] is not None
+
+
+@needs_ffprobe
+def test_hlg_to_sdr(tmp_path: Path):
+    src = make_clip(tmp_path / "sdr.mp4", frames=6, size=(64, 48))
+    hlg = tmp_path / "hlg.mp4"
+    convert(ConvertOptions(src, hlg, format="hlg"))
+    out = tmp_path / "sdr.mp4".replace("sdr", "out")
+    rep = tonemap(TonemapOptions(hlg, out))
+    v = ffprobe(out, "-show_streams", "-select_streams", "v")["streams"][0]
+    assert (v["color_transfer"], v["pix_fmt"]) == ("bt709", "yuv420p") and rep["frames"] == 6
+    assert rep["input_transfer"] == "hlg"
+
+
+@needs_ffprobe
+def test_target_nits_writes_lower_peak_hdr10(hdr10: Path, tmp_path: Path):
+    out = tmp_path / "400.mp4"
+    rep = tonemap(TonemapOptions(hdr10, out, target_nits=400))
+    v = ffprobe(out, "-show_frames", "-read_intervals", "%+#1", "-select_streams", "v")["frames"][0]
+    sd = {s["side_data_type"]: s for s in v["side_data_list"]}
+    assert sd["Mastering display metadata"]["max_luminance"] == "4000000/10000"
+    assert sd["Content light level metadata"]["max_content"] == rep["max_cll"] <= 400
+    assert v["color_transfer"] == "smpte2084"
+
+
+def test_metadata_peak_is_honoured(hdr10: Path, tmp_path: Path):
+    a = tonemap(TonemapOptions(hdr10, tmp_path / "a.mp4", peak_mode="metadata"))
+    assert a["metadata_peak"].startswith("MaxCLL")
+    b = tonemap(TonemapOptions(hdr10, tmp_path / "b.mp4", peak_mode="measure"))
+    assert b["frames"] == a["frames"] == 12
+
+
+def test_two_pass(hdr10: Path, tmp_path: Path):
+    rep = tonemap(TonemapOptions(hdr10, tmp_path / "tp.mp4", two_pass=True))
+    assert rep["two_pass"] and rep["frames"] == 12
+
+
+def write_sequence(folder: Path, frames: list[np.ndarray]) -> Path:
+    folder.mkdir()
+    for i, f in enumerate(frames):
+        write_exr(folder / f"{i:05d}.exr", f)
+    return folder
+
+
+@needs_ffprobe
+def test_exr_sequence_in(tmp_path: Path):
+    seq = write_sequence(tmp_path / "seq", [interior_with_window(t, 96, 54) for t in np.linspace(0, 1, 5)])
+    out = tmp_path / "o.mp4"
+    r = run_cli("tonemap", seq, out, "--rate", "25")
+    assert r.exit_code == 0, r.output
+    assert np.allclose(video_pts_seconds(out), np.arange(5) / 25)
+
+
+def test_sdr_input_is_refused(tmp_path: Path):
+    src = make_clip(tmp_path / "sdr.mp4", frames=3)
+    r = run_cli("tonemap", src, tmp_path / "o.mp4")
+    assert r.exit_code == 2 and "is SDR" in r.output and r.output.count("\n") == 1
+
+
+def test_preview_contact_sheet(hdr10: Path, tmp_path: Path):
+    import cv2
+
+    r = run_cli("tonemap", hdr10, "--preview", tmp_path / "sheet.png")
+    assert r.exit_code == 0, r.output
+    sheet = cv2.imread(str(tmp_path / "sheet.png"))
+    assert sheet.shape == (3 * 64, 4 * 96, 3)  # 11 operators in a 4-column grid
+    for name in ("bt2390", "mantiuk", "durand", "drago"):
+        assert f"{name} " in r.output
+
+
+class Sink:
+    name = "sink"
+    frames = 0
+
+    def process(self, frame):
+        self.frames += 1
+        return iter(())
+
+    def flush(self):
+        return iter(())
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("operator", ["bt2390", "reinhard", "hable"])
+def test_stability_steady_flash_and_cut(tmp_path: Path, operator: str):
+    """A steady (slowly moving) scene, a one-frame 4x flash at 15, a hard cut to a darker scene at 30."""
+    frames = []
+    for i in range(45):
+        if i < 30:
+            f = interior_with_window(0.2 + 0.004 * i, 160, 90, seed=0)
+            if i == 15:
+                f = f * 4
+        else:
+            f = interior_with_window(0.7 + 0.004 * i, 160, 90, seed=5)[:, ::-1] * 0.08
+        frames.append(np.ascontiguousarray(f))
+    src = ImageSource(write_sequence(tmp_path / "seq", frames), rate=Fraction(25))
+    smoother = TemporalSmoother()
+    flicker = FlickerStage()
+    Runner(src, [smoother, OutputTransform(OutputSpec("sdr", operator=operator, measure_flicker=True)), flicker,
+                 Sink()]).run()
+    assert smoother.cuts[:1] == [15] and 30 in smoother.cuts  # flash and cut both detected
+    meter = flicker.meter
+    steady = [k for k in range(44) if k not in (14, 15, 29)]  # transitions k -> k+1 away from flash and cut
+    d_in, d_out = meter.log_changes(steady)
+    assert d_out.mean() <= 1.05 * d_in.mean(), (d_out.mean(), d_in.mean())
+    # adaptation: from 2 frames after the cut the output-vs-input gain is what it settles to
+    gain = np.array(meter.log_out) - np.array(meter.log_in)
+    assert abs(gain[32] - gain[44]) < 0.02

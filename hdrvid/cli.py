@@ -63,6 +63,22 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _tune_allocator() -> None:
+    """Keep glibc from returning every large frame buffer to the OS and faulting it back in on the next
+    frame (M_MMAP_THRESHOLD 32 MiB, M_TRIM_THRESHOLD 256 MiB): ~10% off the output transform at 1080p."""
+    import ctypes
+    import ctypes.util
+
+    if sys.platform != "linux":
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, 32 * 1024 * 1024)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 256 * 1024 * 1024)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
 def _set_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
         root = ctx.find_root()
@@ -88,6 +104,7 @@ def verbosity(fn: Callable[..., Any]) -> Callable[..., Any]:
 def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
     """hdrvid: SDR or alternating-exposure video to HDR10, HLG, SDR or EXR."""
     _setup_logging(verbose, quiet)
+    _tune_allocator()
     ctx.obj = {"quiet": quiet, "verbose": verbose}
 
 
@@ -168,6 +185,7 @@ OPERATOR_NAMES = ["bt2390", "bt2446a", "hable", "mobius", "reinhard", "reinhard_
               show_default=True, help="auto: measured peak capped by MaxCLL/mastering metadata when present.")
 @click.option("--reference-white", default=203.0, show_default=True, help="Nits of SDR white (BT.2408).")
 @click.option("--rate", default="24", show_default=True, help="Frame rate for EXR sequence input.")
+@click.option("--flicker-warp", is_flag=True, help="Also report the optical-flow warping error (slower).")
 @click.option("--preview", type=click.Path(path_type=Path), help="Write a contact sheet of all operators (PNG).")
 @click.option("--frame", "frame_index", type=int, help="Frame for --preview (default: the middle one).")
 @click.option("--codec", help="Encoder (libx264 for SDR, libx265/libsvtav1 for --target-nits).")
@@ -178,7 +196,8 @@ OPERATOR_NAMES = ["bt2390", "bt2446a", "hable", "mobius", "reinhard", "reinhard_
 @click.pass_context
 @handle_errors
 def tonemap(ctx: click.Context, input: Path, output: Path | None, operator: str, target_nits: float | None,
-            gamut: str, two_pass: bool, peak_mode: str, reference_white: float, rate: str, preview: Path | None,
+            gamut: str, two_pass: bool, peak_mode: str, reference_white: float, rate: str, flicker_warp: bool,
+            preview: Path | None,
             frame_index: int | None, codec: str | None, crf: int | None, preset: str | None, overwrite: bool,
             report_path: Path | None) -> None:
     """Tone map HDR INPUT (HDR10, HLG, EXR folder) to SDR BT.709 OUTPUT, or to a lower-peak HDR10."""
@@ -199,7 +218,7 @@ def tonemap(ctx: click.Context, input: Path, output: Path | None, operator: str,
     opts = TonemapOptions(
         input=input, output=output, operator=operator, gamut=gamut, target_nits=target_nits, two_pass=two_pass,
         peak_mode=peak_mode, reference_white=reference_white, rate=Fraction(rate),
-        encode=EncodeOptions(codec=codec, crf=crf, preset=preset), overwrite=overwrite,
+        encode=EncodeOptions(codec=codec, crf=crf, preset=preset), overwrite=overwrite, flicker_warp=flicker_warp,
     )
     report = run_tonemap(opts, progress=not ctx.obj["quiet"])
     if report_path is not None:

@@ -128,3 +128,18 @@ def test_gamut_compress_keeps_hue_and_luminance_and_lands_inside():
     np.testing.assert_allclose(t.reshape(3, 5).T.numpy(), out, atol=1e-9)
     clipped = gamut.gamut_clip(rgb709)
     assert np.abs(gamut.luminance(clipped) - gamut.luminance(rgb709)).max() > 0.01  # clipping changes luminance
+
+
+def test_gamut_map_touches_only_what_needs_it():
+    rng = np.random.default_rng(3)
+    x = torch.from_numpy(rng.random((3, 20, 30)))
+    x[:, 5, 5] = torch.tensor([1.2, -0.1, 0.3], dtype=x.dtype)  # one pixel outside BT.709
+    out, share = gamut.gamut_map(x, "compress", axis=0)
+    assert share == pytest.approx(1 / 600)
+    ref = gamut.gamut_compress(x, axis=0)
+    torch.testing.assert_close(out, ref)
+    clipped, _ = gamut.gamut_map(x, "clip", axis=0)
+    assert float(clipped.min()) == 0.0
+    inside = x.clamp(0.2, 0.8)
+    same, share = gamut.gamut_map(inside, "compress", axis=0)
+    assert share == 0.0

@@ -31,7 +31,7 @@ def hdr10(tmp_path_factory) -> Path:
 @needs_ffprobe
 def test_hdr10_to_sdr_is_tagged_bt709(hdr10: Path, tmp_path: Path):
     out = tmp_path / "sdr.mp4"
-    r = run_cli("tonemap", hdr10, out, "--operator", "hable", "--report", tmp_path / "r.json")
+    r = run_cli("tonemap", hdr10, out, "--operator", "hable", "--report", tmp_path / "r.json", "--flicker-warp")
     assert r.exit_code == 0, r.output
     v = ffprobe(out, "-show_streams", "-select_streams", "v")["streams"][0]
     assert (v["codec_name"], v["pix_fmt"], v["color_primaries"], v["color_transfer"], v["color_space"]) == (
@@ -41,6 +41,7 @@ def test_hdr10_to_sdr_is_tagged_bt709(hdr10: Path, tmp_path: Path):
     rep = json.loads((tmp_path / "r.json").read_text())
     assert rep["operator"] == "hable" and rep["metadata_peak"].startswith("MaxCLL")
     assert 0 <= rep["out_of_gamut_share"] < 0.01 and rep["flicker"]["log_change_in"] is not None
+    assert rep["flicker"]["warp_error_in"] is not None and rep["flicker"]["warp_error_out"] is not None
 
 
 @needs_ffprobe

@@ -106,3 +106,29 @@ def out_of_gamut_fraction(rgb: Array, primaries: Primaries = BT709, axis: int = 
     """Share of pixels with a channel below -tolerance x their luminance (outside ``primaries``)."""
     return float((chroma_distance(rgb, primaries, axis) > 1 + tolerance).mean(dtype=None) if isinstance(rgb, np.ndarray)
                  else (chroma_distance(rgb, primaries, axis) > 1 + tolerance).float().mean())
+
+
+def gamut_map(rgb: Array, mode: str = "compress", primaries: Primaries = BT709, axis: int = -1,
+              threshold: float = 0.8, tolerance: float = 1e-3) -> tuple[Array, float]:
+    """Bring linear colours into ``primaries``: ``compress`` (as :func:`gamut_compress`) or ``clip``.
+    Returns (mapped, share of pixels that were out of gamut). The distance to grey is computed once and
+    only the pixels that need it are touched, so in-gamut frames cost one pass."""
+    d = chroma_distance(rgb, primaries, axis)
+    is_np = isinstance(rgb, np.ndarray)
+    oog = float((d > 1 + tolerance).mean()) if is_np else float((d > 1 + tolerance).float().mean())
+    if mode == "clip":
+        return (gamut_clip(rgb) if oog > 0 else rgb), oog
+    if mode != "compress":
+        raise ValueError(f"gamut mode must be compress or clip, not {mode!r}")
+    need = d > threshold
+    if not bool(need.any()):
+        return rgb, oog
+    if is_np:
+        return gamut_compress(rgb, primaries, axis, threshold), oog
+    import torch
+
+    x = torch.movedim(rgb, axis, -1)  # (..., 3) view
+    sel = torch.movedim(need, axis, -1)[..., 0]
+    out = x.clone()
+    out[sel] = gamut_compress(x[sel], primaries, -1, threshold).to(out.dtype)
+    return torch.movedim(out, -1, axis), oog

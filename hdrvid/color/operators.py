@@ -1,6 +1,7 @@
 """Tone mapping operators for video (torch): HDR linear light -> display linear light in [0, 1].
 
-Every operator takes ``x``: linear BT.709 RGB with the channel axis at -3 ((3,H,W) or (N,3,H,W)),
+Every operator takes ``x``: non-negative linear BT.709 RGB (map the gamut first) with the channel axis
+at -3 ((3,H,W) or (N,3,H,W)),
 in relative units where 1.0 is SDR reference white (``white_nits``, 203 by default, BT.2408), and
 :class:`ToneStats` describing the frame (source peak and log-average, in the same units, usually
 temporally smoothed). The result is display-referred linear light, 1.0 = SDR display peak.
@@ -55,7 +56,7 @@ def _recolour(x: torch.Tensor, lum: torch.Tensor, new_lum: torch.Tensor, saturat
 
 
 def _maxrgb(x: torch.Tensor) -> torch.Tensor:
-    return x.amax(-3, keepdim=True).clamp(min=0)
+    return x.amax(-3, keepdim=True)
 
 
 # --- curves ------------------------------------------------------------------------------------------
@@ -73,7 +74,7 @@ def tm_reinhard(x: torch.Tensor, s: ToneStats, key: float = 0.18) -> torch.Tenso
     """
     from hdrvid.color.tonemap import reinhard_global
 
-    return reinhard_global(x.clamp(min=0), s.log_average, s.peak, key=key, axis=-3)
+    return reinhard_global(x, s.log_average, s.peak, key=key, axis=-3)
 
 
 def hable_curve(v: torch.Tensor) -> torch.Tensor:
@@ -86,7 +87,7 @@ def tm_hable(x: torch.Tensor, s: ToneStats) -> torch.Tensor:
     m = _maxrgb(x)
     peak = torch.tensor(max(s.peak, 1.0 + 1e-3), dtype=x.dtype)
     out = hable_curve(m) / hable_curve(peak)
-    return _ratio(x.clamp(min=0), m, out)
+    return _ratio(x, m, out)
 
 
 def tm_mobius(x: torch.Tensor, s: ToneStats, knee: float = 0.3) -> torch.Tensor:
@@ -97,17 +98,17 @@ def tm_mobius(x: torch.Tensor, s: ToneStats, knee: float = 0.3) -> torch.Tensor:
     a = -j * j * (peak - 1) / (j * j - 2 * j + peak)
     b = (j * j - 2 * j * peak + peak) / max(peak - 1, 1e-6)
     out = torch.where(m <= j, m, (b * b + 2 * b * j + j * j) / (b - a) * (m + a) / (m + b))
-    return _ratio(x.clamp(min=0), m, out)
+    return _ratio(x, m, out)
 
 
 def tm_bt2390(x: torch.Tensor, s: ToneStats) -> torch.Tensor:
-    """ITU-R BT.2390 EETF in PQ from the source peak to SDR white (``white_nits``), on max(R,G,B)."""
-    from hdrvid.color.tonemap import eetf_bt2390
+    """ITU-R BT.2390 EETF in PQ from the source peak to SDR white (``white_nits``), on max(R,G,B);
+    computed only for the pixels above the EETF's knee (it is the identity below)."""
+    from hdrvid.color.tonemap import roll_off
 
-    m = _maxrgb(x)
     src = max(s.peak, 1.0) * s.white_nits
-    out = eetf_bt2390(m * s.white_nits, src, s.white_nits) / s.white_nits
-    return _ratio(x.clamp(min=0), m, out)
+    w = s.white_nits
+    return roll_off(x * w, src, w, channel_axis=-3) * (1 / w)
 
 
 def bt2446a_curve(y: torch.Tensor, hdr_peak_nits: float, sdr_peak_nits: float = 100.0) -> torch.Tensor:
@@ -123,11 +124,11 @@ def bt2446a_curve(y: torch.Tensor, hdr_peak_nits: float, sdr_peak_nits: float = 
 
 def tm_bt2446a(x: torch.Tensor, s: ToneStats) -> torch.Tensor:
     """ITU-R BT.2446 Method A (HDR to SDR), on luminance: the source peak is the HDR peak."""
-    y = luminance(x.clamp(min=0), s.weights)
+    y = luminance(x, s.weights)
     hdr_peak = max(s.peak, 1.0) * s.white_nits
     y_sdr_signal = bt2446a_curve(y * s.white_nits / hdr_peak, hdr_peak)
     out = y_sdr_signal.clamp(min=0) ** 2.4  # BT.1886 display (black 0)
-    return _ratio(x.clamp(min=0), y, out)
+    return _ratio(x, y, out)
 
 
 def bt2446a_inverse_curve(y_sdr: torch.Tensor) -> torch.Tensor:

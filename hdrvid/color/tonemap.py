@@ -6,6 +6,8 @@ temporal filter can smooth them across frames instead of each frame measuring it
 
 from __future__ import annotations
 
+import torch
+
 from hdrvid.color._xp import Array, asarray, where, xp
 from hdrvid.color.gamut import BT709, Primaries, luminance
 from hdrvid.color.transfer import pq_eotf, pq_inverse_eotf
@@ -61,3 +63,30 @@ def eetf_bt2390(
     e2 = where(e1 < ks, e1, p)
     e3 = e2 + min_lum * (1 - e2).clip(min=0) ** 4
     return pq_eotf(e3 * span + pb)
+
+
+def roll_off(nits: torch.Tensor, source_peak: float, target_peak: float, channel_axis: int = 0) -> torch.Tensor:
+    """BT.2390 EETF on max(R,G,B) (absolute light in nits, torch), colour scaled by the same ratio so hue
+    and saturation are kept. The EETF is the identity below its knee, so only the pixels above it are
+    computed. Light above ``source_peak`` ends at ``target_peak``."""
+    m = nits.amax(channel_axis, keepdim=True)
+    if source_peak <= target_peak:
+        over = m > target_peak
+        if bool(over.any()):
+            nits = nits * torch.where(over, target_peak / m.clamp(min=1e-6), 1.0)
+        return nits
+    knee = knee_nits(source_peak, target_peak)
+    over = m > knee
+    if not bool(over.any()):
+        return nits
+    mo = m[over]
+    ratio = torch.ones_like(m)
+    ratio[over] = eetf_bt2390(mo, source_peak, target_peak) / mo
+    return nits * ratio
+
+
+def knee_nits(source_peak: float, target_peak: float) -> float:
+    """Luminance below which the BT.2390 EETF (black at 0) leaves light unchanged."""
+    span = float(pq_inverse_eotf(source_peak))
+    ks = 1.5 * float(pq_inverse_eotf(target_peak)) / span - 0.5
+    return float(pq_eotf(max(ks, 0.0) * span))

@@ -84,5 +84,8 @@ def quantize(ycc: Array, bits: int = 10, full_range: bool = False, axis: int = -
 
 
 def _round(x: Array) -> Array:
+    """Round half up (floor(x + 0.5)); in place on torch tensors, which are always temporaries here."""
     m = xp(x)
-    return m.floor(x + 0.5)
+    if m is np:
+        return np.floor(x + 0.5)
+    return x.add_(0.5).floor_()

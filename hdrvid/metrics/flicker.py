@@ -58,6 +58,8 @@ class FlickerMeter:
     """
 
     cuts: set[int] = field(default_factory=set)
+    warp: bool = True
+    """Also compute the optical-flow warping error (two DIS flows per frame: the costly part)."""
     log_in: list[float] = field(default_factory=list)
     log_out: list[float] = field(default_factory=list)
     warp_in: list[float] = field(default_factory=list)
@@ -72,7 +74,7 @@ class FlickerMeter:
         a, b = _small(sig_in), _small(sig_out)
         self.log_in.append(mean_log_luminance(lum_in))
         self.log_out.append(mean_log_luminance(lum_out))
-        if self._prev is not None and self._index not in self.cuts:
+        if self.warp and self._prev is not None and self._index not in self.cuts:
             pa, pb = self._prev
             f = _flow(pa, a, self._dis)
             back = _flow(a, pa, self._dis)

@@ -22,10 +22,10 @@ import torch
 import torch.nn.functional as F
 
 from hdrvid.color import REFERENCE_WHITE_NITS
-from hdrvid.color.gamut import BT709_TO_BT2020, gamut_clip, gamut_compress, luminance, out_of_gamut_fraction
+from hdrvid.color.gamut import BT709_TO_BT2020, gamut_map, luminance
 from hdrvid.color.operators import OPERATORS, ToneStats
-from hdrvid.color.tonemap import eetf_bt2390
-from hdrvid.color.transfer import bt1886_inverse_eotf, hlg_inverse_ootf, hlg_oetf, pq_eotf, pq_inverse_eotf
+from hdrvid.color.tonemap import roll_off
+from hdrvid.color.transfer import bt1886_inverse_eotf, hlg_inverse_ootf, hlg_oetf, pq_inverse_eotf
 from hdrvid.color.ycbcr import quantize_chroma, quantize_luma, rgb_to_ycbcr_matrix
 from hdrvid.color._xp import apply_matrix
 from hdrvid.pipeline.frame import Frame
@@ -75,7 +75,7 @@ def to_yuv420(rgb_signal: torch.Tensor, matrix: str, bits: int) -> list[np.ndarr
         x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
     m = torch.as_tensor(rgb_to_ycbcr_matrix(matrix), dtype=x.dtype)
     x = x[0]
-    y = quantize_luma(m[0, 0] * x[0] + m[0, 1] * x[1] + m[0, 2] * x[2], bits)
+    y = quantize_luma((m[0:1] @ x.reshape(3, -1)).reshape(x.shape[1:]), bits)
     c = 0.5 * (x[:, 0::2] + x[:, 1::2])  # vertical: between the two rows
     c = F.pad(c.unsqueeze(0), (1, 0, 0, 0), mode="replicate")[0]  # horizontal [1 2 1]/4 on even columns
     c = 0.25 * c[..., 0:-1:2] + 0.5 * c[..., 1::2] + 0.25 * c[..., 2::2]
@@ -85,34 +85,6 @@ def to_yuv420(rgb_signal: torch.Tensor, matrix: str, bits: int) -> list[np.ndarr
     if bits == 8:
         return [p.to(torch.uint8).numpy() for p in (y, cb, cr)]
     return [p.to(torch.int16).numpy().view(np.uint16) for p in (y, cb, cr)]
-
-
-def roll_off(nits: torch.Tensor, source_peak: float, target_peak: float) -> torch.Tensor:
-    """BT.2390 EETF on max(R,G,B), colour scaled by the same ratio (hue and saturation kept).
-
-    The EETF is the identity below its knee, so only the (usually few) pixels above it are computed.
-    """
-    m = nits.amax(0)
-    if source_peak <= target_peak:
-        over = m > target_peak
-        if bool(over.any()):
-            nits = nits * torch.where(over, target_peak / m.clamp(min=1e-6), 1.0)
-        return nits
-    knee = knee_nits(source_peak, target_peak)
-    over = m > knee
-    if not bool(over.any()):
-        return nits
-    mo = m[over]
-    ratio = torch.ones_like(m)
-    ratio[over] = eetf_bt2390(mo, source_peak, target_peak) / mo
-    return nits * ratio
-
-
-def knee_nits(source_peak: float, target_peak: float) -> float:
-    """Luminance below which the BT.2390 EETF (black at 0) leaves light unchanged."""
-    span = float(pq_inverse_eotf(source_peak))
-    ks = 1.5 * float(pq_inverse_eotf(target_peak)) / span - 0.5
-    return float(pq_eotf(max(ks, 0.0) * span))
 
 
 class OutputTransform:
@@ -143,17 +115,14 @@ class OutputTransform:
         return apply_matrix(nits, BT709_TO_BT2020, axis=0).clamp(0, s.peak_nits)
 
     def _tone_map(self, frame: Frame) -> torch.Tensor:
-        """Relative HDR (BT.709, possibly out of gamut) -> display-linear SDR [0, 1]."""
+        """Relative HDR (BT.709, possibly out of gamut) -> display-linear SDR (1.0 = white, not clipped)."""
         s = self.spec
-        x = frame.data
-        oog = out_of_gamut_fraction(x, axis=0)
+        x, oog = gamut_map(frame.data, s.gamut, axis=0)
         frame.stats["out_of_gamut"] = oog
         self.out_of_gamut_sum += oog
-        if oog > 0:
-            x = gamut_compress(x, axis=0) if s.gamut == "compress" else gamut_clip(x)
         stats = ToneStats(peak=self.source_peak(frame), log_average=frame.stats.get("log_average_smooth", 0.18),
                           white_nits=s.reference_white)
-        return OPERATORS[s.operator](x.clamp(min=0), stats).clamp(0, 1)
+        return OPERATORS[s.operator](x.clamp(min=0), stats)  # (> 1 is clipped by the Y'CbCr stage)
 
     def process(self, frame: Frame) -> Iterator[Frame]:
         s = self.spec
@@ -189,7 +158,7 @@ class OutputTransform:
         f = max(1, frame.data.shape[-2] // 270)
         pool = (lambda t: F.avg_pool2d(t[None], f)[0]) if f > 1 else (lambda t: t)  # noqa: E731
         y_in = pool(luminance(frame.data.clamp(min=0), axis=0)[None])[0]
-        y_out = pool(luminance(disp, axis=0)[None])[0]
+        y_out = pool(luminance(disp, axis=0)[None])[0].clamp(0, 1)
         frame.stats["flicker"] = (
             pq_inverse_eotf(y_in * self.spec.reference_white).numpy(),
             pq_inverse_eotf(y_out * self.spec.reference_white).numpy(),
@@ -212,10 +181,10 @@ class FlickerStage:
 
     name = "flicker"
 
-    def __init__(self) -> None:
+    def __init__(self, warp: bool = True) -> None:
         from hdrvid.metrics.flicker import FlickerMeter
 
-        self.meter = FlickerMeter()
+        self.meter = FlickerMeter(warp=warp)
 
     def process(self, frame: Frame) -> Iterator[Frame]:
         kept = frame.stats.pop("flicker", None)

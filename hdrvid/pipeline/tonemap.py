@@ -47,6 +47,9 @@ class TonemapOptions:
     smoothing_period: float = 20.0
     cut_threshold: float = 0.3
     measure_flicker: bool = True
+    """Report the frame-to-frame change of mean log luminance, input vs output (cheap)."""
+    flicker_warp: bool = False
+    """Also report the optical-flow warping error (DIS flow on every frame pair: slower)."""
     rate: Fraction = Fraction(24)
     encode: EncodeOptions = field(default_factory=EncodeOptions)
     decode: DecodeOptions = field(default_factory=DecodeOptions)
@@ -105,7 +108,7 @@ def tonemap(opts: TonemapOptions, progress: bool = False, extra_stages: list[Sta
         else:
             smoother = TemporalSmoother(opts.smoothing_period, opts.cut_threshold)
         transform = OutputTransform(spec)
-        flicker = FlickerStage() if spec.measure_flicker else None
+        flicker = FlickerStage(warp=opts.flicker_warp) if spec.measure_flicker else None
         target, writer = video_writer(opts.output, CONTAINERS[suffix], spec, info, opts.encode)
         stages: list[Stage] = [smoother, transform, *([flicker] if flicker else []), *(extra_stages or []), writer]
         stats = execute(source, stages, writer, opts.queue_size, progress, opts.input.name)

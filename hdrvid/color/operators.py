@@ -39,6 +39,12 @@ class ToneStats:
     white_nits: float = 203.0
     weights: tuple[float, float, float] = BT709_WEIGHTS
 
+    @classmethod
+    def for_frame(cls, peak: float, log_average: float, white_nits: float = 203.0) -> "ToneStats":
+        """Statistics with the peak capped at 10,000 nits, the most any HDR signal (PQ) can carry;
+        scene-linear EXR can hold a sun far above it."""
+        return cls(peak=min(peak, 10000.0 / white_nits), log_average=log_average, white_nits=white_nits)
+
 
 def luminance(x: torch.Tensor, w: tuple[float, float, float]) -> torch.Tensor:
     """Weighted sum over the channel axis (-3), kept as a size-1 axis."""
@@ -282,15 +288,17 @@ def bilateral_grid(guide: torch.Tensor, sigma_s: float, sigma_r: float) -> torch
 def tm_durand(x: torch.Tensor, s: ToneStats, contrast: float = 50.0, sigma_space: float = 0.02,
               sigma_range: float = 0.4, saturation: float = 1.0) -> torch.Tensor:
     """Durand & Dorsey 2002: log10 luminance split by a bilateral filter into base and detail; the base
-    is compressed to ``contrast`` (range, as a ratio), the detail kept; the peak maps to white."""
+    is compressed to ``contrast`` (range, as a ratio), the detail kept; the base's 99.5th percentile maps
+    to white (so a small sun or lamp clips rather than darkening the frame)."""
     x4, squeeze = _as4d(x)
     y = luminance(x4.clamp(min=0), s.weights).clamp(min=1e-6)
     logl = torch.log10(y)
     h, w = y.shape[-2:]
     base = bilateral_grid(logl, max(2.0, sigma_space * max(h, w)), sigma_range)
     detail = logl - base
-    hi = torch.quantile(base.flatten(1)[:, :: max(1, base[0].numel() // 65536)], 0.999, dim=1).view(-1, 1, 1, 1)
-    lo = torch.quantile(base.flatten(1)[:, :: max(1, base[0].numel() // 65536)], 0.001, dim=1).view(-1, 1, 1, 1)
+    sample = base.flatten(1)[:, :: max(1, base[0].numel() // 65536)]
+    hi = torch.quantile(sample, 0.995, dim=1).view(-1, 1, 1, 1)  # a small sun or lamp may clip
+    lo = torch.quantile(sample, 0.001, dim=1).view(-1, 1, 1, 1)
     scale = math.log10(contrast) / (hi - lo).clamp(min=math.log10(contrast))
     new = torch.pow(10.0, (base - hi) * scale + detail)
     out = _recolour(x4, y, new, saturation)
@@ -359,14 +367,14 @@ class _Mantiuk:
 
 
 def tm_mantiuk(x: torch.Tensor, s: ToneStats, scale: float = 0.7, saturation: float = 1.0) -> torch.Tensor:
-    """Mantiuk 2006 contrast mapping (one frame at a time); the 99.9th percentile maps to white."""
+    """Mantiuk 2006 contrast mapping (one frame at a time); the 99.5th percentile maps to white."""
     x4, squeeze = _as4d(x)
     outs = []
     solver = _Mantiuk()
     for img in x4:
         y = luminance(img.clamp(min=0), s.weights).clamp(min=1e-6)[0]
         new = torch.exp(solver.solve(torch.log(y.double()), scale)).float()
-        top = torch.quantile(new.flatten()[:: max(1, new.numel() // 65536)], 0.999)
+        top = torch.quantile(new.flatten()[:: max(1, new.numel() // 65536)], 0.995)
         outs.append(_recolour(img, y.unsqueeze(0), (new / top).unsqueeze(0), saturation))
     out = torch.stack(outs)
     return out[0] if squeeze else out

@@ -120,8 +120,8 @@ class OutputTransform:
         x, oog = gamut_map(frame.data, s.gamut, axis=0)
         frame.stats["out_of_gamut"] = oog
         self.out_of_gamut_sum += oog
-        stats = ToneStats(peak=self.source_peak(frame), log_average=frame.stats.get("log_average_smooth", 0.18),
-                          white_nits=s.reference_white)
+        stats = ToneStats.for_frame(self.source_peak(frame), frame.stats.get("log_average_smooth", 0.18),
+                                    s.reference_white)
         return OPERATORS[s.operator](x.clamp(min=0), stats)  # (> 1 is clipped by the Y'CbCr stage)
 
     def process(self, frame: Frame) -> Iterator[Frame]:

@@ -158,7 +158,7 @@ def preview_sheet(path: Path, png: Path, decode: DecodeOptions = DecodeOptions()
     frame, info = pick_frame(path, decode, index)
     meta, _ = metadata_peak(info, reference_white)
     la, pk = frame_statistics(frame.data)
-    stats = ToneStats(peak=min(pk, meta) if meta else pk, log_average=la, white_nits=reference_white)
+    stats = ToneStats.for_frame(min(pk, meta) if meta else pk, la, reference_white)
     x = gamut_compress(frame.data, axis=0).clamp(min=0)
     names = operators or list(OPERATORS)
     tiles, timings = [], {}

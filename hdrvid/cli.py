@@ -265,6 +265,34 @@ def info(file: Path, as_json: bool) -> None:
 
 
 @main.command()
+@verbosity
+@click.option("-m", "--model", default="expandnet", show_default=True)
+@click.option("--data", "data", multiple=True, required=True, type=click.Path(path_type=Path),
+              help="Folder(s) of .exr/.hdr images (repeat the option); the held-out set is never used.")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Run folder (resumes if present).")
+@click.option("--steps", default=2000, show_default=True)
+@click.option("--batch", default=8, show_default=True)
+@click.option("--patch", default=128, show_default=True)
+@click.option("--lr", default=3e-4, show_default=True)
+@click.option("--procedural", default=40, show_default=True, help="Procedural HDR scenes added to the data.")
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--fp32", is_flag=True, help="No bf16 autocast.")
+@click.option("--seed", default=0, show_default=True)
+@click.pass_context
+@handle_errors
+def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, steps: int, batch: int, patch: int,
+          lr: float, procedural: int, device: str, fp32: bool, seed: int) -> None:
+    """Train MODEL on HDR images through the camera simulation; checkpoints and resumes in --out."""
+    from hdrvid.train.trainer import TrainConfig
+    from hdrvid.train.trainer import train as run_train
+
+    cfg = TrainConfig(model=model, data=[str(d) for d in data], out=str(out), steps=steps, batch=batch, patch=patch,
+                      lr=lr, procedural=procedural, device=device, bf16=not fp32, seed=seed)
+    summary = run_train(cfg, progress=not ctx.obj["quiet"])
+    click.echo(json.dumps(summary, indent=2))
+
+
+@main.command()
 def models() -> None:
     """List the registered models."""
     from hdrvid.models import get, names

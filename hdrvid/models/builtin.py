@@ -1,6 +1,6 @@
 """The models that ship with hdrvid."""
 
-from hdrvid.models.expandnet import ExpandNet
+from hdrvid.models.expandnet import ExpandNetITM
 from hdrvid.models.itmo import BT2446AInverse, ClassicalITMO, Linearise
 from hdrvid.models.registry import ModelSpec, register
 
@@ -32,8 +32,8 @@ register(
     ModelSpec(
         name="expandnet",
         kind="single-exposure",
-        factory=ExpandNet,
-        summary="ExpandNet (Marnerides et al. 2018), published architecture",
+        factory=ExpandNetITM,
+        summary="ExpandNet (Marnerides et al. 2018, published architecture) filling in clipped highlights",
         trained=False,
     )
 )

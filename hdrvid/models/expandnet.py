@@ -8,6 +8,8 @@ convs with a sigmoid. SELU activations throughout.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -51,3 +53,36 @@ class ExpandNet(nn.Module):
         b, _, h, w = local.shape
         fuse = torch.cat((local, mid, glob.expand(b, 64, h, w)), 1)
         return self.end_net(fuse)
+
+
+class ExpandNetITM(nn.Module):
+    """hdrvid's inverse tone mapping wrapper around the published ExpandNet (no extra parameters).
+
+    Input: linear light in [0, 1] (the decoder has undone the file's transfer function). ExpandNet sees
+    the signal re-encoded with gamma 1/2.2 (it was designed for display-encoded LDR) and its sigmoid
+    output y is used as a per-channel log gain, applied only where the input was clipped:
+
+        m_c   = smoothstep(0.85, 0.97, signal_c)      soft, per channel: a lone clipped blue channel
+                                                       (sky) counts, and so do near-white H.264 codes
+        out_c = linear_c * exp(ln(max_gain) * m_c * y_c)
+
+    Pixels below the mask are returned exactly linearised, so the output stays proportional to the
+    input's radiance wherever the camera recorded it; the network only fills in what clipping lost.
+    """
+
+    def __init__(self, max_gain: float = 128.0) -> None:
+        super().__init__()
+        self.net = ExpandNet()
+        self.log_gain = math.log(max_gain)
+
+    @staticmethod
+    def clip_mask(signal: torch.Tensor) -> torch.Tensor:
+        t = ((signal - 0.85) / (0.97 - 0.85)).clamp(0, 1)
+        return t * t * (3 - 2 * t)
+
+    def forward(self, linear: torch.Tensor) -> torch.Tensor:
+        lin = linear.clamp(0, 1)
+        signal = lin.clamp(min=1e-8) ** (1 / 2.2)
+        y = self.net(signal)
+        m = self.clip_mask(signal)
+        return lin * torch.exp(self.log_gain * m * y.to(lin.dtype))

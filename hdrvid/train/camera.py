@@ -1,0 +1,96 @@
+"""Camera simulation: HDR radiance -> the 8-bit picture a camera would have recorded.
+
+Steps (each drawn from ``rng``, so a seed makes it repeatable): white-balance error, exposure (chosen so
+a target share of pixels clips), shot + read noise in linear light, a response curve (sRGB, BT.709, or a
+parametric family spanning real camera curves: power 1/1.6-1/2.8 with a filmic shoulder), clipping,
+8-bit quantisation, and optionally 4:2:0 chroma subsampling with JPEG compression.
+
+The model sees the 8-bit signal decoded with the *nominal* curve (what hdrvid's decoder does with the
+file's tag): exact for sRGB/BT.709 cameras, wrong in a realistic way for the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from hdrvid.color.transfer import bt709_inverse_oetf, bt709_oetf, srgb_eotf, srgb_inverse_eotf
+
+SETTINGS = ("srgb-mid", "hard", "broadcast", "consumer")
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One simulated picture."""
+
+    signal: np.ndarray  # (H, W, 3) uint8 as recorded
+    linear: np.ndarray  # (H, W, 3) float32: the signal decoded with the nominal curve
+    target: np.ndarray  # (H, W, 3) float32: ground-truth radiance x exposure (same scale as ``linear``)
+    clipped: np.ndarray  # (H, W) bool: pixels with any channel at or near 255
+    exposure: float
+    nominal: str  # the curve the decoder assumes ("srgb" or "bt709")
+
+
+def _response(kind: str, rng: np.random.Generator):
+    if kind == "srgb":
+        return srgb_inverse_eotf
+    if kind == "bt709":
+        return bt709_oetf
+    gamma = rng.uniform(1.6, 2.8)
+    shoulder = rng.uniform(0.0, 0.6)
+
+    def curve(x: np.ndarray) -> np.ndarray:
+        y = np.clip(x, 0, 1)
+        if shoulder > 0:
+            y = (1 + shoulder) * y / (y + shoulder)  # filmic shoulder, still 1 at 1
+        return y ** (1 / gamma)
+
+    return curve
+
+
+def expose_for_clipping(hdr: np.ndarray, clip_share: float) -> float:
+    """Exposure that makes ``clip_share`` of the pixels' max(R,G,B) reach 1."""
+    m = hdr.max(-1)
+    q = float(np.quantile(m, 1 - clip_share)) if clip_share > 0 else float(m.max())
+    return 1.0 / max(q, 1e-6)
+
+
+def shoot(hdr: np.ndarray, rng: np.random.Generator, setting: str = "random") -> Shot:
+    """Simulate a camera on ``hdr`` (linear radiance). ``setting``: one of SETTINGS, or "random"."""
+    if setting == "random":
+        setting = SETTINGS[int(rng.integers(0, len(SETTINGS)))]
+    h, w = hdr.shape[:2]
+    x = hdr.astype(np.float32)
+    nominal = "srgb"
+    jpeg = None
+    noise = False
+    if setting == "srgb-mid":
+        kind, clip = "srgb", rng.uniform(0.01, 0.08)
+    elif setting == "hard":
+        kind, clip = "srgb", rng.uniform(0.25, 0.40)
+    elif setting == "broadcast":
+        kind, clip, nominal, jpeg = "bt709", rng.uniform(0.02, 0.15), "bt709", int(rng.integers(75, 95))
+    elif setting == "consumer":
+        kind, clip, jpeg, noise = "param", rng.uniform(0.02, 0.20), int(rng.integers(60, 92)), True
+        x = x * rng.uniform(0.9, 1.1, 3).astype(np.float32)  # white-balance error
+    else:
+        raise ValueError(f"unknown camera setting {setting!r}; choose from {SETTINGS}")
+    exposure = expose_for_clipping(x, clip)
+    lin = x * np.float32(exposure)
+    if noise:
+        gain = rng.uniform(0.001, 0.004)
+        lin = lin + np.sqrt(np.clip(lin, 0, 1) * gain) * rng.standard_normal(lin.shape).astype(np.float32)
+        lin = lin + rng.uniform(0.0005, 0.002) * rng.standard_normal(lin.shape).astype(np.float32)
+    sig = np.asarray(_response(kind, rng)(np.clip(lin, 0, 1)), dtype=np.float32)
+    code = np.clip(np.round(sig * 255), 0, 255).astype(np.uint8)
+    if jpeg is not None:  # 4:2:0 + DCT artefacts (OpenCV's JPEG subsamples chroma by default)
+        ok, buf = cv2.imencode(".jpg", code[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, jpeg])
+        code = cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1] if ok else code
+    decode = srgb_eotf if nominal == "srgb" else bt709_inverse_oetf
+    linear = np.asarray(decode(code.astype(np.float32) / 255), dtype=np.float32)
+    clipped = code.max(-1) >= 250
+    target = (x if setting != "consumer" else hdr.astype(np.float32)) * np.float32(exposure)
+    return Shot(signal=np.ascontiguousarray(code), linear=linear, target=target.astype(np.float32),
+                clipped=clipped, exposure=exposure, nominal=nominal)

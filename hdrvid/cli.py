@@ -292,6 +292,33 @@ def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, ste
     click.echo(json.dumps(summary, indent=2))
 
 
+@main.command("eval")
+@verbosity
+@click.option("-m", "--model", "models", multiple=True, default=("expandnet",), show_default=True)
+@click.option("--data", "data", multiple=True, required=True, type=click.Path(path_type=Path),
+              help="Folder(s) of .exr/.hdr images; the project's held-out images are used from them.")
+@click.option("--weights", type=click.Path(path_type=Path), help="Weights for the (first) model instead of the shipped.")
+@click.option("--width", default=512, show_default=True, help="Images are resized to this width.")
+@click.option("--all-images", is_flag=True, help="Use every image, not only the held-out ones.")
+@click.option("--metric", default="pu21_psnr", show_default=True,
+              type=click.Choice(["psnr_mu", "psnr_l", "pu21_psnr", "pu21_ssim"]))
+@click.option("--json", "as_json", type=click.Path(path_type=Path), help="Write all scores as JSON here.")
+@handle_errors
+def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path | None, width: int, all_images: bool,
+                 metric: str, as_json: Path | None) -> None:
+    """Score models on simulated cameras over held-out HDR images, beside itmo and plain linearisation."""
+    from hdrvid.train.evaluate import evaluate, format_table
+
+    w = {models[0]: weights} if weights else None
+    result = evaluate(list(models), list(data), width=width, weights=w, all_images=all_images)
+    click.echo(f"{len(result['images'])} images: {', '.join(result['images'])}")
+    click.echo(format_table(result, metric))
+    if metric != "psnr_mu":
+        click.echo(format_table(result, "psnr_mu"))
+    if as_json is not None:
+        as_json.write_text(json.dumps(result, indent=2) + "\n")
+
+
 @main.command()
 def models() -> None:
     """List the registered models."""

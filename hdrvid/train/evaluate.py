@@ -1,0 +1,78 @@
+"""``hdrvid eval``: simulate cameras on held-out HDR images, run models, score them.
+
+Every model sees exactly what ``hdrvid convert photo.png out.exr`` would give it: the 8-bit picture
+decoded by the same function the image reader uses (sRGB, or BT.709 for the broadcast setting), through
+the same registry and weights. Baselines are always measured in the same run: ``none`` (exact
+linearisation) and ``itmo`` (classical expansion).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from hdrvid.metrics.hdr import hdr_metrics
+from hdrvid.models import build
+from hdrvid.pipeline.decoder import linearise
+from hdrvid.train.camera import SETTINGS, shoot
+from hdrvid.train.data import list_hdr, read_hdr, split
+
+REGIONS = ("all", "clipped", "unclipped")
+METRICS = ("psnr_mu", "psnr_l", "pu21_psnr", "pu21_ssim")
+
+
+def model_input(signal: np.ndarray, nominal: str) -> torch.Tensor:
+    """8-bit RGB -> the (1, 3, H, W) linear tensor hdrvid's image reader would hand the model."""
+    lin = linearise(signal.astype(np.float32) / 255.0, nominal, "bt709")
+    return torch.from_numpy(np.ascontiguousarray(lin.transpose(2, 0, 1)))[None]
+
+
+def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SETTINGS, width: int = 512,
+             seed: int = 0, weights: dict[str, Path] | None = None, all_images: bool = False) -> dict[str, Any]:
+    files = list_hdr(data)
+    if not all_images:
+        held = split(files)[1]
+        files = held or files  # a folder of the user's own images is all held out
+    names = list(dict.fromkeys(["none", "itmo", *models]))
+    nets = {n: build(n, (weights or {}).get(n)) for n in names}
+    scores: dict[str, dict[str, dict[str, list[float]]]] = {
+        n: {s: {f"{r}/{m}": [] for r in REGIONS for m in METRICS} for s in settings} for n in names}
+    for i, f in enumerate(files):
+        img = read_hdr(f)
+        if img.shape[1] != width:
+            h = max(8, round(img.shape[0] * width / img.shape[1]))
+            img = cv2.resize(img, (width, h), interpolation=cv2.INTER_AREA)
+        for j, setting in enumerate(settings):
+            shot = shoot(img, np.random.default_rng([seed, i, j]), setting)
+            x = model_input(shot.signal, shot.nominal)
+            for n, net in nets.items():
+                with torch.inference_mode():
+                    pred = net(x)[0].permute(1, 2, 0).double().numpy()
+                for region, mask in (("all", None), ("clipped", shot.clipped), ("unclipped", ~shot.clipped)):
+                    if mask is not None and not mask.any():
+                        continue
+                    for k, v in hdr_metrics(pred, shot.target, mask).items():
+                        if math.isfinite(v):
+                            scores[n][setting][f"{region}/{k}"].append(v)
+    table = {n: {s: {k: (float(np.mean(v)) if v else None) for k, v in per.items()} for s, per in sv.items()}
+             for n, sv in scores.items()}
+    return {"images": [f.stem for f in files], "settings": list(settings), "models": names, "scores": table,
+            "alignment": "one least-squares factor in log luminance per image (see hdrvid.metrics.hdr)"}
+
+
+def format_table(result: dict[str, Any], metric: str = "pu21_psnr") -> str:
+    lines = []
+    settings = result["settings"]
+    for region in REGIONS:
+        lines.append(f"{metric} ({region} pixels)".ljust(26) + "".join(s.rjust(12) for s in settings) + "mean".rjust(10))
+        for n in result["models"]:
+            vals = [result["scores"][n][s][f"{region}/{metric}"] for s in settings]
+            ok = [v for v in vals if v is not None]
+            lines.append(f"  {n}".ljust(26) + "".join((f"{v:12.2f}" if v is not None else "           -") for v in vals)
+                         + (f"{np.mean(ok):10.2f}" if ok else ""))
+    return "\n".join(lines)

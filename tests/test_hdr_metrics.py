@@ -1,0 +1,50 @@
+"""HDR metrics: known values, scale invariance, masks."""
+
+import math
+
+import numpy as np
+import pytest
+
+from hdrvid.metrics import hdr
+
+
+def test_pu21_matches_published_anchor_values():
+    # PU21 banding+glare maps its range [0.005, 10000] cd/m^2 to about [0, 595.4] (gfxdisp/pu21, p_max)
+    v = hdr.pu21_encode(np.array([0.005, 10000.0]))
+    assert abs(v[0]) < 1e-3 and v[1] == pytest.approx(595.3939, abs=1e-3)
+    assert np.all(np.diff(hdr.pu21_encode(np.geomspace(0.005, 10000, 100))) > 0)
+
+
+def test_identical_images_are_perfect_and_scale_is_aligned():
+    rng = np.random.default_rng(0)
+    ref = rng.random((32, 32, 3)) ** 4 * 100
+    m = hdr.hdr_metrics(ref * 7.3, ref)  # any global scale: inverse tone mapping has none
+    assert math.isinf(m["psnr_mu"]) or m["psnr_mu"] > 100
+    assert m["pu21_ssim"] == pytest.approx(1.0)
+    assert hdr.align_scale(ref * 7.3, ref) == pytest.approx(1 / 7.3)
+
+
+def test_metrics_rank_a_better_reconstruction_higher_and_masks_restrict():
+    rng = np.random.default_rng(1)
+    ref = rng.random((48, 48, 3)) ** 4 * 50 + 0.01
+    clipped = ref.max(-1) > 20
+    good = ref.copy()
+    good[clipped] *= 0.9
+    bad = ref.copy()
+    bad[clipped] = np.minimum(bad[clipped], 1.0)  # clipped highlights never recovered
+    mg, mb = hdr.hdr_metrics(good, ref, clipped), hdr.hdr_metrics(bad, ref, clipped)
+    for k in ("psnr_mu", "psnr_l", "pu21_psnr", "pu21_ssim"):
+        assert mg[k] > mb[k], k
+    # outside the mask both are exact up to the alignment scale
+    un = hdr.hdr_metrics(good, ref, ~clipped, align=False)
+    assert math.isinf(un["psnr_mu"]) or un["psnr_mu"] > 100
+
+
+def test_psnr_mu_worked_value():
+    ref = np.ones((4, 4, 3))
+    pred = ref.copy()
+    pred[0, 0] = 0.5  # one pixel at half: T(0.5) = log(2501)/log(5001) = 0.918637
+    m = hdr.hdr_metrics(pred, ref, align=False)
+    t = math.log1p(2500) / math.log1p(5000)
+    mse = (1 - t) ** 2 / 16
+    assert m["psnr_mu"] == pytest.approx(10 * math.log10(1 / mse), abs=1e-9)

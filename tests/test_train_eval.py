@@ -1,0 +1,100 @@
+"""Camera simulation, training loop (tiny), evaluation harness and its agreement with convert."""
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from hdrvid.color.transfer import srgb_eotf
+from hdrvid.pipeline.convert import ConvertOptions, convert
+from hdrvid.pipeline.encoder import write_exr
+from hdrvid.train.camera import SETTINGS, shoot
+from hdrvid.train.data import read_hdr
+from hdrvid.train.evaluate import evaluate, model_input
+from hdrvid.train.scenes import interior_with_window
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "hdri-train"
+
+
+@pytest.fixture
+def hdr_folder(tmp_path: Path) -> Path:
+    d = tmp_path / "hdr"
+    d.mkdir()
+    for i in range(2):
+        write_exr(d / f"scene{i}.exr", interior_with_window(0.3 + 0.4 * i, 96, 64, seed=i) / 203 * 203)
+    return d
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+def test_camera_is_deterministic_and_clips_as_asked(setting):
+    hdr = interior_with_window(0.5, 96, 64)
+    a = shoot(hdr, np.random.default_rng(7), setting)
+    b = shoot(hdr, np.random.default_rng(7), setting)
+    assert np.array_equal(a.signal, b.signal) and a.signal.dtype == np.uint8
+    share = a.clipped.mean()
+    lo, hi = {"srgb-mid": (0.005, 0.15), "hard": (0.2, 0.5), "broadcast": (0.01, 0.3), "consumer": (0.01, 0.45)}[setting]
+    assert lo <= share <= hi, share
+    if setting == "srgb-mid":  # a known curve: unclipped pixels decode back to the radiance (8-bit steps)
+        ok = ~a.clipped & (a.target.max(-1) > 0.05)
+        rel = np.abs(a.linear[ok] - a.target[ok]) / a.target[ok]
+        assert np.median(rel) < 0.02
+        np.testing.assert_allclose(a.linear, srgb_eotf(a.signal / 255.0), atol=1e-6)
+
+
+def test_training_runs_checkpoints_and_resumes(hdr_folder: Path, tmp_path: Path):
+    from hdrvid.train.trainer import TrainConfig, train
+
+    out = tmp_path / "run"
+    cfg = TrainConfig(data=[str(hdr_folder)], out=str(out), steps=3, batch=2, patch=32, procedural=2,
+                      checkpoint_every=2, bf16=False)
+    s = train(cfg, progress=False)
+    assert s["steps"] == 3 and s["train_images"] == 2
+    for name in ("checkpoint.pt", "expandnet.pt", "loss.png", "config.json", "summary.json"):
+        assert (out / name).is_file(), name
+    assert json.loads((out / "config.json").read_text())["patch"] == 32
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert int(state["step"]) == 3
+    cfg.steps = 5
+    s2 = train(cfg, progress=False)
+    assert s2["steps"] == 5 and int(torch.load(out / "checkpoint.pt", weights_only=True)["losses"].shape[0]) == 5
+    from hdrvid.models import build
+
+    net = build("expandnet", weights=out / "expandnet.pt")  # the EMA weights load into the model
+    y = net(torch.rand(1, 3, 32, 32))
+    assert torch.isfinite(y).all()
+
+
+def test_eval_reports_baselines_side_by_side(hdr_folder: Path):
+    r = evaluate(["itmo"], [hdr_folder], settings=("srgb-mid", "hard"), width=96, all_images=True)
+    assert r["models"] == ["none", "itmo"] and r["images"] == ["scene0", "scene1"]
+    for n in r["models"]:
+        for s in ("srgb-mid", "hard"):
+            assert r["scores"][n][s]["clipped/pu21_psnr"] is not None
+            assert r["scores"][n][s]["unclipped/psnr_mu"] is not None
+    # exact linearisation is exact where nothing clipped (up to 8-bit quantisation)
+    assert r["scores"]["none"]["srgb-mid"]["unclipped/psnr_mu"] > 40
+
+
+def test_eval_and_convert_see_the_same_image(tmp_path: Path):
+    """One HDR image through `hdrvid eval`'s path and through `hdrvid convert image.png out.exr`."""
+    shot = shoot(interior_with_window(0.4, 96, 64), np.random.default_rng(3), "srgb-mid")
+    png = tmp_path / "shot.png"
+    cv2.imwrite(str(png), shot.signal[:, :, ::-1])
+    convert(ConvertOptions(png, tmp_path / "shot.exr", model="itmo"))
+    via_convert = read_hdr(tmp_path / "shot.exr")
+    from hdrvid.models import build
+
+    via_eval = build("itmo")(model_input(shot.signal, shot.nominal))[0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(via_convert, via_eval, rtol=2e-3, atol=1e-4)  # half-float EXR
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/hdri-train not present")
+def test_held_out_split_on_the_shared_panoramas():
+    from hdrvid.train.data import list_hdr, split
+
+    train_files, held = split(list_hdr([SHARED]))
+    assert {f.stem for f in held} == {"bridge", "lobby", "venice", "park", "courtyard", "sunset"}
+    assert not ({f.stem for f in train_files} & {f.stem for f in held})

@@ -24,7 +24,7 @@ def hdr_folder(tmp_path: Path) -> Path:
     d = tmp_path / "hdr"
     d.mkdir()
     for i in range(2):
-        write_exr(d / f"scene{i}.exr", interior_with_window(0.3 + 0.4 * i, 96, 64, seed=i) / 203 * 203)
+        write_exr(d / f"scene{i}.exr", interior_with_window(0.3 + 0.4 * i, 96, 64, seed=i))
     return d
 
 

@@ -290,8 +290,8 @@ def read_exr(path: Path, reference_white: float = REFERENCE_WHITE_NITS) -> np.nd
     except Exception:  # the bindings raise RuntimeError for unreadable files
         raise InputError(f"{path}: not a readable OpenEXR file (truncated or invalid)") from None
     header, ch = f.header(), f.channels()
-    if "RGB" in ch:
-        img = ch["RGB"].pixels
+    if "RGB" in ch or "RGBA" in ch:
+        img = ch["RGB" if "RGB" in ch else "RGBA"].pixels
     elif all(k in ch for k in ("R", "G", "B")):
         img = np.stack([ch[k].pixels for k in ("R", "G", "B")], -1)
     elif "Y" in ch:

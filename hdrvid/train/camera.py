@@ -3,7 +3,8 @@
 Steps (each drawn from ``rng``, so a seed makes it repeatable): white-balance error, exposure (chosen so
 a target share of pixels clips), shot + read noise in linear light, a response curve (sRGB, BT.709, or a
 parametric family spanning real camera curves: power 1/1.6-1/2.8 with a filmic shoulder), clipping,
-8-bit quantisation, and optionally 4:2:0 chroma subsampling with JPEG compression.
+8-bit quantisation, and 4:2:0 chroma subsampling with H.264 (broadcast: one libx264 frame through
+PyAV, BT.709 limited range) or JPEG (consumer) compression.
 
 The model sees the 8-bit signal decoded with the *nominal* curve (what hdrvid's decoder does with the
 file's tag): exact for sRGB/BT.709 cameras, wrong in a realistic way for the rest.
@@ -50,6 +51,33 @@ def _response(kind: str, rng: np.random.Generator):
     return curve
 
 
+def h264_roundtrip(code: np.ndarray, crf: int) -> np.ndarray:
+    """8-bit RGB through BT.709 limited-range 4:2:0 and one libx264 intra frame (PyAV), and back."""
+    import av
+
+    h, w = code.shape[:2]
+    pad_h, pad_w = h % 2, w % 2
+    img = np.pad(code, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge") if pad_h or pad_w else code
+    ctx = av.CodecContext.create("libx264", "w")
+    ctx.width, ctx.height, ctx.pix_fmt = img.shape[1], img.shape[0], "yuv420p"
+    ctx.options = {"crf": str(crf), "preset": "veryfast", "tune": "stillimage"}
+    ctx.colorspace, ctx.color_range = 1, 1
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24").reformat(
+        format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
+    packets = list(ctx.encode(frame)) + list(ctx.encode(None))
+    dec = av.CodecContext.create("h264", "r")
+    out = None
+    for p in packets:
+        for f in dec.decode(p):
+            out = f
+    for f in dec.decode(None):
+        out = f
+    if out is None:
+        return code
+    rgb = out.reformat(format="rgb24", src_colorspace="ITU709", src_color_range="MPEG").to_ndarray()
+    return np.ascontiguousarray(rgb[:h, :w])
+
+
 def expose_for_clipping(hdr: np.ndarray, clip_share: float) -> float:
     """Exposure that makes ``clip_share`` of the pixels' max(R,G,B) reach 1."""
     m = hdr.max(-1)
@@ -71,7 +99,7 @@ def shoot(hdr: np.ndarray, rng: np.random.Generator, setting: str = "random") ->
     elif setting == "hard":
         kind, clip = "srgb", rng.uniform(0.25, 0.40)
     elif setting == "broadcast":
-        kind, clip, nominal, jpeg = "bt709", rng.uniform(0.02, 0.15), "bt709", int(rng.integers(75, 95))
+        kind, clip, nominal = "bt709", rng.uniform(0.02, 0.15), "bt709"
     elif setting == "consumer":
         kind, clip, jpeg, noise = "param", rng.uniform(0.02, 0.20), int(rng.integers(60, 92)), True
         x = x * rng.uniform(0.9, 1.1, 3).astype(np.float32)  # white-balance error
@@ -85,6 +113,8 @@ def shoot(hdr: np.ndarray, rng: np.random.Generator, setting: str = "random") ->
         lin = lin + rng.uniform(0.0005, 0.002) * rng.standard_normal(lin.shape).astype(np.float32)
     sig = np.asarray(_response(kind, rng)(np.clip(lin, 0, 1)), dtype=np.float32)
     code = np.clip(np.round(sig * 255), 0, 255).astype(np.uint8)
+    if setting == "broadcast":  # 4:2:0, limited range and H.264 artefacts
+        code = h264_roundtrip(code, int(rng.integers(18, 28)))
     if jpeg is not None:  # 4:2:0 + DCT artefacts (OpenCV's JPEG subsamples chroma by default)
         ok, buf = cv2.imencode(".jpg", code[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, jpeg])
         code = cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1] if ok else code

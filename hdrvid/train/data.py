@@ -14,10 +14,13 @@ HDR_SUFFIXES = (".exr", ".hdr")
 
 
 def read_hdr(path: Path) -> np.ndarray:
-    """.exr (OpenEXR bindings) or .hdr (Radiance, OpenCV) -> (H, W, 3) float32 linear, negatives clipped."""
+    """.exr (OpenEXR bindings; chromaticities and whiteLuminance honoured) or .hdr (Radiance, OpenCV) ->
+    (H, W, 3) float32 linear, negatives (DWAB compression leaves a few) clipped."""
     suffix = path.suffix.lower()
     if suffix == ".exr":
-        img = _read_exr_raw(path)
+        from hdrvid.pipeline.decoder import read_exr  # the same reader as conversion uses
+
+        img = read_exr(path)
     elif suffix == ".hdr":
         bgr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if bgr is None:
@@ -26,21 +29,6 @@ def read_hdr(path: Path) -> np.ndarray:
     else:
         raise InputError(f"{path}: not an HDR image (.exr or .hdr)")
     return np.ascontiguousarray(np.clip(np.nan_to_num(img, nan=0.0, posinf=0.0), 0, None), dtype=np.float32)
-
-
-def _read_exr_raw(path: Path) -> np.ndarray:
-    """EXR pixel values as stored (DWAB leaves small negatives: clipped by the caller)."""
-    import OpenEXR
-
-    try:
-        ch = OpenEXR.File(str(path)).channels()
-    except Exception:
-        raise InputError(f"{path}: not a readable OpenEXR file") from None
-    if "RGB" in ch:
-        return ch["RGB"].pixels[..., :3].astype(np.float32)
-    if "RGBA" in ch:
-        return ch["RGBA"].pixels[..., :3].astype(np.float32)
-    return np.stack([ch[k].pixels for k in ("R", "G", "B")], -1).astype(np.float32)
 
 
 def list_hdr(folders: list[Path]) -> list[Path]:

@@ -152,3 +152,17 @@ def test_stability_steady_flash_and_cut(tmp_path: Path, operator: str):
     # adaptation: from 2 frames after the cut the output-vs-input gain is what it settles to
     gain = np.array(meter.log_out) - np.array(meter.log_in)
     assert abs(gain[32] - gain[44]) < 0.02
+
+
+def test_source_peak_follows_peak_mode():
+    import torch
+
+    from hdrvid.pipeline.frame import Frame
+
+    f = Frame(index=0, pts=0, time_base=None, data=torch.zeros(3, 2, 2), stats={"peak_smooth": 5.0})
+    peak = lambda mode, meta: OutputTransform(OutputSpec("sdr", peak_mode=mode, metadata_peak=meta)).source_peak(f)  # noqa: E731
+    assert peak("auto", 2.0) == 2.0  # measured 5x white, but the file says its brightest pixel is 2x
+    assert peak("auto", 8.0) == 5.0  # the file's bound is looser than what is measured
+    assert peak("metadata", 8.0) == 8.0
+    assert peak("measure", 2.0) == 5.0
+    assert peak("auto", None) == 5.0  # no metadata: measured

@@ -24,7 +24,6 @@ import torch
 import torch.nn.functional as F
 
 from hdrvid.color.gamut import BT709
-from hdrvid.color.transfer import pq_eotf, pq_inverse_eotf
 
 BT709_WEIGHTS = tuple(float(w) for w in BT709.luminance_weights())
 BT601_WEIGHTS = (0.299, 0.587, 0.114)  # OpenCV's RGB2GRAY
@@ -396,9 +395,3 @@ OPERATORS: dict[str, Operator] = {
     "clip": tm_clip,
 }
 """Name -> operator. ``bt2390`` is the default for video (identity below its knee, no per-frame analysis)."""
-
-
-def pq_luminance_stats(nits: torch.Tensor) -> tuple[float, float]:
-    """(peak, mean) of a frame in PQ-perceptual terms; handy for reports."""
-    pq = pq_inverse_eotf(nits)
-    return float(pq_eotf(pq.max())), float(pq_eotf(pq.mean()))

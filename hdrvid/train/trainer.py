@@ -1,6 +1,7 @@
 """``hdrvid train``: train a model on HDR images through the camera simulation, on CPU or GPU.
 
-Adam with cosine decay, EMA of the weights (0.999), augmentation (random-scale crops, flips, 90-degree
+Adam with cosine decay, EMA of the weights (0.999, with the usual warm-up (1 + t) / (10 + t) so the random
+initialisation is forgotten), augmentation (random-scale crops, flips, 90-degree
 rotations, exposure through the simulated camera), the model's published loss (ExpandNet: L1 plus
 cosine similarity of RGB vectors, here on log(1 + HDR)), bf16 autocast on CPU, checkpoints every
 ``checkpoint_every`` steps and resume from the last one, a loss curve PNG and the run's config JSON.
@@ -137,9 +138,11 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict[str, Any]:
         sched.step()
         step += 1
         with torch.no_grad():
+            # warm-up so the average forgets the random initialisation (else 0.999^steps of it remains)
+            decay = min(cfg.ema, (1 + step) / (10 + step))
             for k, v in model.state_dict().items():
                 if v.dtype.is_floating_point:
-                    ema[k].mul_(cfg.ema).add_(v.detach(), alpha=1 - cfg.ema)
+                    ema[k].mul_(decay).add_(v.detach(), alpha=1 - decay)
                 else:
                     ema[k].copy_(v)
         losses.append((step, float(loss)))

@@ -62,22 +62,30 @@ class ExpandNetITM(nn.Module):
     the signal re-encoded with gamma 1/2.2 (it was designed for display-encoded LDR) and its sigmoid
     output y is used as a per-channel log gain, applied only where the input was clipped:
 
-        m_c   = smoothstep(0.85, 0.97, signal_c)      soft, per channel: a lone clipped blue channel
-                                                       (sky) counts, and so do near-white H.264 codes
+        m_c   = smoothstep(0.94, 0.985, signal_c)     soft, per channel (codes ~240-251 of 255): a lone
+                                                       clipped blue channel (sky) counts, and so do the
+                                                       near-white codes 250-253 H.264 leaves
         out_c = linear_c * exp(ln(max_gain) * m_c * y_c)
 
     Pixels below the mask are returned exactly linearised, so the output stays proportional to the
     input's radiance wherever the camera recorded it; the network only fills in what clipping lost.
     """
 
-    def __init__(self, max_gain: float = 128.0) -> None:
+    def __init__(self, max_gain: float = 128.0, initial_gain: float = 1.6) -> None:
         super().__init__()
         self.net = ExpandNet()
         self.log_gain = math.log(max_gain)
+        # start near the best uniform gain for clipped pixels (about 1.5x on the training data) instead
+        # of the sigmoid's 0.5 (11x), whose large early loss drives the sigmoid into saturation
+        y0 = math.log(initial_gain) / self.log_gain
+        with torch.no_grad():
+            last = self.net.end_net[1]
+            assert isinstance(last, nn.Conv2d)
+            last.bias.fill_(math.log(y0 / (1 - y0)))
 
     @staticmethod
     def clip_mask(signal: torch.Tensor) -> torch.Tensor:
-        t = ((signal - 0.85) / (0.97 - 0.85)).clamp(0, 1)
+        t = ((signal - 0.94) / (0.985 - 0.94)).clamp(0, 1)
         return t * t * (3 - 2 * t)
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:

@@ -244,3 +244,13 @@ def test_untagged_video_is_bt709_and_input_transfer_overrides(tmp_path: Path):
         f = next(iter(dec))
         dec.close()
         np.testing.assert_allclose(f.data[0].numpy(), curve(codes), atol=1e-5)
+
+
+def test_convert_with_trained_expandnet(clip: Path, tmp_path: Path):
+    out = tmp_path / "en.mp4"
+    r = run_cli("convert", clip, out, "--model", "expandnet", "--report", tmp_path / "r.json")
+    assert r.exit_code == 0, r.output
+    import json
+
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["model"] == "expandnet" and rep["frames"] == 12 and rep["max_cll"] > 203

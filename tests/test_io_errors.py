@@ -86,9 +86,10 @@ def test_existing_output_needs_overwrite_and_survives_failure(clip: Path, tmp_pa
     r = run_cli("convert", clip, out)
     assert_one_line_error(r, "out.mp4", code=3)
     assert out.read_bytes() == b"precious"
-    # a failing run with --overwrite (model without weights) leaves the old output as it was
-    r = run_cli("convert", clip, out, "--overwrite", "--model", "expandnet")
-    assert r.exit_code == 4 and out.read_bytes() == b"precious" and not leftovers(tmp_path)
+    # a run failing after its temporary file exists (HDR10 asked of an SDR-only encoder) leaves the old output
+    r = run_cli("convert", clip, out, "--overwrite", "--codec", "libx264")
+    assert r.exit_code == 3 and "libx264" in r.output
+    assert out.read_bytes() == b"precious" and not leftovers(tmp_path)
     r = run_cli("convert", clip, out, "--overwrite")
     assert r.exit_code == 0 and out.read_bytes() != b"precious"
 
@@ -105,9 +106,16 @@ def test_unknown_model_lists_known_ones(clip: Path, tmp_path: Path):
     assert r.exit_code == 4 and "itmo" in r.output and "expandnet" in r.output
 
 
-def test_expandnet_without_weights_refuses(clip: Path, tmp_path: Path):
-    r = run_cli("convert", clip, tmp_path / "o.mp4", "--model", "expandnet")
-    assert r.exit_code == 4 and "no trained weights" in r.output
+def test_model_without_weights_refuses(clip: Path, tmp_path: Path, monkeypatch):
+    from hdrvid.models import registry
+    from hdrvid.models.expandnet import ExpandNet
+
+    registry.names()  # built-ins loaded
+    spec = registry.ModelSpec(name="untrained", kind="single-exposure", factory=ExpandNet, summary="test",
+                              trained=False)
+    monkeypatch.setitem(registry._REGISTRY, "untrained", spec)
+    r = run_cli("convert", clip, tmp_path / "o.mp4", "--model", "untrained")
+    assert r.exit_code == 4 and "no trained weights" in r.output and "random weights" in r.output
     assert not (tmp_path / "o.mp4").exists()
 
 

@@ -34,6 +34,8 @@ register(
         kind="single-exposure",
         factory=ExpandNetITM,
         summary="ExpandNet (Marnerides et al. 2018, published architecture) filling in clipped highlights",
-        trained=False,
+        weights="expandnet.pt",
+        sha256="65f4db02aefc969f0cb9f491d03f5733b0e130a385303217ca5292c5bea6fd12",
+        card="expandnet.md",
     )
 )

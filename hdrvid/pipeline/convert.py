@@ -17,7 +17,9 @@ from hdrvid.pipeline.batcher import Batcher
 from hdrvid.pipeline.decoder import DecodeOptions
 from hdrvid.pipeline.encoder import EncodeOptions, ImageWriter, VideoEncoder
 from hdrvid.pipeline.inference import Inference
-from hdrvid.pipeline.job import CONTAINERS, base_report, execute, finish_hdr10, is_image_input, open_source, video_writer
+from hdrvid.pipeline.job import (
+    CONTAINERS, Job, base_report, execute, finish_hdr10, is_image_input, open_source, video_writer,
+)
 from hdrvid.pipeline.output import IMAGE_FORMATS, VIDEO_FORMATS, OutputSpec, OutputTransform
 from hdrvid.pipeline.runner import Stage
 from hdrvid.pipeline.smoothing import TemporalSmoother
@@ -107,10 +109,8 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
     else:
         check_destination([opts.input], dest, opts.overwrite)
 
-    source: Any = open_source(opts.input, opts.decode, opts.rate)
-    target: AtomicFile | AtomicFolder | None = None
-    writer: Any = None
-    try:
+    with Job(open_source(opts.input, opts.decode, opts.rate)) as job:
+        source = job.source
         info = source.info
         if info.is_hdr and opts.model != "none":
             raise InputError(
@@ -120,6 +120,8 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
         model = build(opts.model, opts.weights)
         engine = TorchEngine(model, opts.engine)
         spec = OutputSpec(plan.format, opts.peak_nits, opts.reference_white, rotation=info.rotation)
+        writer: Any
+        target: AtomicFile | AtomicFolder
         if plan.kind == "video":
             target, writer = video_writer(dest, plan.container, spec, info, opts.encode)
         elif plan.kind == "image":
@@ -128,6 +130,7 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
         else:
             target = AtomicFolder(dest)
             writer = ImageWriter(target.path, plan.format, plan.pattern, opts.start_number)
+        job.target, job.writer = target, writer
         batch = 1 if image_input else opts.batch_size
         smoother = TemporalSmoother(opts.smoothing_period, opts.cut_threshold)
         stages: list[Stage] = [Batcher(batch), Inference(engine), smoother, OutputTransform(spec),
@@ -142,11 +145,3 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
             report.update(finish_hdr10(writer, target, opts.output, opts.peak_nits))
         target.commit()
         return report
-    except BaseException:
-        if target is not None:
-            target.discard()
-        raise
-    finally:
-        source.close()
-        if writer is not None:
-            writer.close()

@@ -12,7 +12,7 @@ from typing import Any
 
 from hdrvid.color.metadata import patch_content_light_level
 from hdrvid.errors import OutputError
-from hdrvid.pipeline.atomic import AtomicFile
+from hdrvid.pipeline.atomic import AtomicFile, AtomicFolder
 from hdrvid.pipeline.decoder import DecodeOptions, ImageSource, VideoDecoder
 from hdrvid.pipeline.encoder import EncodeOptions, VideoEncoder
 from hdrvid.pipeline.frame import VideoInfo
@@ -23,6 +23,28 @@ from hdrvid.pipeline.runner import Runner, RunStats, Stage
 log = logging.getLogger("hdrvid")
 
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".ts": "mpegts"}
+
+
+class Job:
+    """Owns a run's source, writer and temporary output: on leaving the ``with`` block the source and
+    writer are closed, and on an exception (or interrupt) the temporary output is discarded."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self.target: AtomicFile | AtomicFolder | None = None
+        self.writer: Any = None
+
+    def __enter__(self) -> "Job":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        try:
+            if exc_type is not None and self.target is not None:
+                self.target.discard()
+        finally:
+            self.source.close()
+            if self.writer is not None:
+                self.writer.close()
 
 
 def is_image_input(path: Path) -> bool:

@@ -27,7 +27,7 @@ from hdrvid.pipeline.atomic import AtomicFile, check_destination
 from hdrvid.pipeline.decoder import DecodeOptions
 from hdrvid.pipeline.encoder import EncodeOptions
 from hdrvid.pipeline.frame import Frame, VideoInfo
-from hdrvid.pipeline.job import CONTAINERS, base_report, execute, finish_hdr10, open_source, video_writer
+from hdrvid.pipeline.job import CONTAINERS, Job, base_report, execute, finish_hdr10, open_source, video_writer
 from hdrvid.pipeline.output import FlickerStage, OutputSpec, OutputTransform
 from hdrvid.pipeline.runner import Stage
 from hdrvid.pipeline.smoothing import PrecomputedStats, SceneCuts, TemporalSmoother, frame_statistics
@@ -89,10 +89,8 @@ def tonemap(opts: TonemapOptions, progress: bool = False, extra_stages: list[Sta
     if suffix not in CONTAINERS:
         raise OutputError(f"{opts.output}: tonemap writes video; use .mp4, .mkv or .mov")
     check_destination([opts.input], opts.output, opts.overwrite)
-    source: Any = open_source(opts.input, opts.decode, opts.rate)
-    target: AtomicFile | None = None
-    writer: Any = None
-    try:
+    with Job(open_source(opts.input, opts.decode, opts.rate)) as job:
+        source = job.source
         info = source.info
         if not info.is_hdr:
             raise InputError(f"{opts.input}: is SDR ({info.transfer}); hdrvid tonemap reads HDR10, HLG or EXR "
@@ -110,6 +108,7 @@ def tonemap(opts: TonemapOptions, progress: bool = False, extra_stages: list[Sta
         transform = OutputTransform(spec)
         flicker = FlickerStage(warp=opts.flicker_warp) if spec.measure_flicker else None
         target, writer = video_writer(opts.output, CONTAINERS[suffix], spec, info, opts.encode)
+        job.target, job.writer = target, writer
         stages: list[Stage] = [smoother, transform, *([flicker] if flicker else []), *(extra_stages or []), writer]
         stats = execute(source, stages, writer, opts.queue_size, progress, opts.input.name)
         report: dict[str, Any] = {
@@ -126,14 +125,6 @@ def tonemap(opts: TonemapOptions, progress: bool = False, extra_stages: list[Sta
             report.update(finish_hdr10(writer, target, opts.output, spec.peak_nits))
         target.commit()
         return report
-    except BaseException:
-        if target is not None:
-            target.discard()
-        raise
-    finally:
-        source.close()
-        if writer is not None:
-            writer.close()
 
 
 def pick_frame(path: Path, decode: DecodeOptions, index: int | None, rate: Fraction = Fraction(24)) -> tuple[Frame, VideoInfo]:

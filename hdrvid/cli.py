@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -43,10 +44,17 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except Interrupted as e:
             click.echo(f"hdrvid: {e}", err=True)
-            sys.exit(e.exit_code)
+            # The temporary output is already gone. Leave without interpreter finalisation: native
+            # threads of codec or torch thread pools can abort the process ("terminate called without
+            # an active exception") if their owners are torn down while a signal cut them short.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(e.exit_code)
         except KeyboardInterrupt:
             click.echo("hdrvid: interrupted", err=True)
-            sys.exit(130)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
         except HdrvidError as e:
             if verbose:
                 traceback.print_exc()

@@ -3,9 +3,8 @@
 import random
 from pathlib import Path
 
-import pytest
 from conftest import run_cli
-from media import make_audio_only, make_clip
+from media import make_audio_only, make_clip, needs_ffmpeg
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -127,13 +126,11 @@ def test_hdr_input_is_not_expanded_again(clip: Path, tmp_path: Path):
     assert run_cli("convert", hdr, tmp_path / "again.mp4", "--model", "none").exit_code == 0
 
 
+@needs_ffmpeg
 def test_unsupported_subtitle_codec_for_container_is_a_clear_error(tmp_path: Path):
-    pytest.importorskip("av")
-    from media import FFMPEG
-
-    if FFMPEG is None:
-        pytest.skip("ffmpeg not installed")
     import subprocess
+
+    from media import FFMPEG
 
     srt = tmp_path / "s.srt"
     srt.write_text("1\n00:00:00,000 --> 00:00:00,400\nhello\n")

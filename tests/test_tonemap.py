@@ -49,7 +49,7 @@ def test_hlg_to_sdr(tmp_path: Path):
     src = make_clip(tmp_path / "sdr.mp4", frames=6, size=(64, 48))
     hlg = tmp_path / "hlg.mp4"
     convert(ConvertOptions(src, hlg, format="hlg"))
-    out = tmp_path / "sdr.mp4".replace("sdr", "out")
+    out = tmp_path / "out.mp4"
     rep = tonemap(TonemapOptions(hlg, out))
     v = ffprobe(out, "-show_streams", "-select_streams", "v")["streams"][0]
     assert (v["color_transfer"], v["pix_fmt"]) == ("bt709", "yuv420p") and rep["frames"] == 6

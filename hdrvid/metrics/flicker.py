@@ -70,6 +70,10 @@ class FlickerMeter:
     def __post_init__(self) -> None:
         self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
 
+    def mark_cut(self) -> None:
+        """The next frame added starts a new scene."""
+        self.cuts.add(self._index)
+
     def add(self, sig_in: np.ndarray, sig_out: np.ndarray, lum_in: np.ndarray, lum_out: np.ndarray) -> None:
         a, b = _small(sig_in), _small(sig_out)
         self.log_in.append(mean_log_luminance(lum_in))

@@ -190,7 +190,7 @@ class FlickerStage:
         kept = frame.stats.pop("flicker", None)
         if kept is not None:
             if frame.stats.get("scene_cut"):
-                self.meter.cuts.add(self.meter._index)
+                self.meter.mark_cut()
             self.meter.add(*kept)
         yield frame
 

@@ -116,6 +116,32 @@ def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
     ctx.obj = {"quiet": quiet, "verbose": verbose}
 
 
+def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--backend/--device/--precision/--threads/--tile/--infer-scale, shared by convert, eval and bench."""
+    for opt in reversed([
+        click.option("--backend", type=click.Choice(["torch", "onnxruntime", "tensorrt"]), default="torch",
+                     show_default=True, help="Inference backend (onnxruntime: exported once into the cache)."),
+        click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N]."),
+        click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True),
+        click.option("--threads", type=int, help="CPU threads for inference (default: all cores)."),
+        click.option("--tile", default=0, show_default=True,
+                     help="Run the network on tiles of this size (0: whole frames); for 4K inside a memory budget."),
+        click.option("--infer-scale", default=1.0, show_default=True,
+                     help="Fast mode: run the network at this fraction of the size (e.g. 0.25) and apply its result "
+                          "at full resolution through an edge-aware upsampled field."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+def _engine_options(backend: str, device: str, precision: str, threads: int | None, tile: int,
+                    infer_scale: float) -> Any:
+    from hdrvid.pipeline.inference import EngineOptions
+
+    return EngineOptions(backend=backend, device=device, precision=precision, threads=threads, tile=tile,
+                         infer_scale=infer_scale)
+
+
 @main.command()
 @verbosity
 @click.argument("input", type=click.Path(path_type=Path))
@@ -136,8 +162,7 @@ def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
 @click.option("--start-number", default=0, show_default=True, help="First number of EXR sequence files.")
 @click.option("--batch-size", default=1, show_default=True, help="Frames per inference batch.")
 @click.option("--queue-size", default=8, show_default=True, help="Capacity of each queue between stages.")
-@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
-@click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True)
+@engine_options
 @click.option("--no-copy", is_flag=True, help="Do not copy audio and subtitle streams.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @click.option("--rate", default="24", show_default=True, help="Frame rate for image sequences written as video.")
@@ -147,12 +172,12 @@ def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
 def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: Path | None, fmt: str | None,
             peak_nits: float, reference_white: float, codec: str | None, crf: int | None, preset: str | None,
             input_transfer: str | None, deinterlace: str, max_decode_errors: int, allow_short: bool,
-            start_number: int, batch_size: int, queue_size: int, device: str, precision: str, no_copy: bool,
-            overwrite: bool, rate: str, report_path: Path | None) -> None:
+            start_number: int, batch_size: int, queue_size: int, backend: str, device: str, precision: str,
+            threads: int | None, tile: int, infer_scale: float, no_copy: bool, overwrite: bool, rate: str,
+            report_path: Path | None) -> None:
     """Convert INPUT (video, image or folder of images) to HDR OUTPUT."""
     from fractions import Fraction
 
-    from hdrvid.engines import TorchConfig
     from hdrvid.pipeline.convert import ConvertOptions
     from hdrvid.pipeline.convert import convert as run_convert
     from hdrvid.pipeline.decoder import DecodeOptions
@@ -164,7 +189,7 @@ def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: 
         encode=EncodeOptions(codec=codec, crf=crf, preset=preset, copy_streams=not no_copy),
         decode=DecodeOptions(transfer=input_transfer, max_decode_errors=max_decode_errors,
                              allow_short=allow_short, deinterlace=deinterlace),
-        engine=TorchConfig(device=device, precision=precision),
+        engine=_engine_options(backend, device, precision, threads, tile, infer_scale),
         batch_size=batch_size, queue_size=queue_size, start_number=start_number, overwrite=overwrite,
         rate=Fraction(rate),
     )
@@ -325,6 +350,47 @@ def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path 
         click.echo(format_table(result, "psnr_mu"))
     if as_json is not None:
         as_json.write_text(json.dumps(result, indent=2) + "\n")
+
+
+@main.command("export")
+@verbosity
+@click.option("-m", "--model", required=True, help="A learned model (see `hdrvid models`).")
+@click.option("--format", "fmt", type=click.Choice(["onnx", "tensorrt"]), default="onnx", show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="File to write (.onnx or .engine); keep it in a folder of its own.")
+@click.option("--part", type=click.Choice(["full", "field", "context", "field_tile"]), default="full",
+              show_default=True, help="Whole model, or the network parts hdrvid runs (field; context + field_tile "
+                                      "for tiling).")
+@click.option("--opset", default=17, show_default=True)
+@click.option("--fp16", is_flag=True, help="fp16 weights and arithmetic (inputs and outputs stay fp32).")
+@click.option("--dynamic/--static", default=True, show_default=True, help="Dynamic batch, height and width.")
+@click.option("--weights", type=click.Path(path_type=Path), help="Trained weights instead of the shipped ones.")
+@click.option("--max-shape", default="1x1088x1920", show_default=True, help="TensorRT profile maximum NxHxW.")
+@handle_errors
+def export_cmd(model: str, fmt: str, output: Path, part: str, opset: int, fp16: bool, dynamic: bool,
+               weights: Path | None, max_shape: str) -> None:
+    """Export MODEL to ONNX (checked, with torch parity) or to a TensorRT engine."""
+    if fmt == "onnx":
+        from hdrvid.export.onnx import export_onnx, read_metadata
+
+        r = export_onnx(model, output, weights=weights, part=part, opset=opset, fp16=fp16, dynamic=dynamic)
+        click.echo(f"{r.path}: {r.bytes / 1e6:.2f} MB, opset {r.opset}, {r.precision}, "
+                   f"{'dynamic' if r.dynamic else 'static'} shapes; parity vs torch max |diff| {r.max_abs_diff:.2e} "
+                   f"({'ok' if r.parity_ok else 'FAILED'}, tolerance {r.tolerance:g})")
+        for k, v in read_metadata(output).items():
+            click.echo(f"  {k}: {v}")
+        if not r.parity_ok:
+            sys.exit(4)
+        return
+    from hdrvid.engines import TensorRTConfig
+    from hdrvid.export.tensorrt import export_tensorrt
+
+    n, h, w = (int(v) for v in max_shape.lower().split("x"))
+    cfg = TensorRTConfig(precision="fp16" if fp16 else "fp32", max_shape=(n, h, w),
+                         opt_shape=(1, min(h, 720), min(w, 1280)))
+    r2 = export_tensorrt(model, output, weights=weights, part=part, config=cfg)
+    click.echo(f"{r2['path']}: {r2['bytes'] / 1e6:.2f} MB TensorRT {r2['key']['tensorrt']} engine for "
+               f"{r2['key']['gpu']} (record: {Path(r2['path']).with_suffix('.json')})")
 
 
 @main.command()

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import torch
 
+BACKENDS = ("torch", "onnxruntime", "tensorrt")
+PRECISIONS = ("fp32", "fp16", "bf16")
+
 
 @runtime_checkable
 class Engine(Protocol):
-    """Runs one model on batches. ``infer`` takes and returns NCHW float32 CPU tensors."""
+    """Runs one network on batches. ``infer`` takes and returns NCHW float32 CPU tensors; networks split
+    into parts take extra inputs (a tile and its frame's context)."""
 
     name: str
 
-    def infer(self, batch: torch.Tensor) -> torch.Tensor: ...
+    def infer(self, *inputs: torch.Tensor) -> torch.Tensor: ...
 
     def close(self) -> None: ...
+
+
+def cache_dir() -> Path:
+    """Where exported ONNX files and TensorRT engines are kept: $HDRVID_CACHE, else $XDG_CACHE_HOME/hdrvid."""
+    env = os.environ.get("HDRVID_CACHE")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hdrvid"

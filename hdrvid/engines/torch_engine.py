@@ -52,12 +52,12 @@ class TorchEngine:
         return torch.autocast(self.device.type, dtype=_DTYPES[self.config.precision])
 
     @torch.inference_mode()
-    def infer(self, batch: torch.Tensor) -> torch.Tensor:
-        x = batch.to(self.device, non_blocking=True)
+    def infer(self, *inputs: torch.Tensor) -> torch.Tensor:
+        xs = [t.to(self.device, non_blocking=True) for t in inputs]
         if self.config.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
+            xs = [t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t for t in xs]
         with self._autocast():
-            y = self.model(x)
+            y = self.model(*xs)
         return y.float().contiguous().cpu()
 
     def close(self) -> None:

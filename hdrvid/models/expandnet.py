@@ -83,14 +83,37 @@ class ExpandNetITM(nn.Module):
             assert isinstance(last, nn.Conv2d)
             last.bias.fill_(math.log(y0 / (1 - y0)))
 
+    receptive_radius = 8
+    """Pixels of context each output pixel sees outside the global branch (mid branch: 4 convs, dilation 2)."""
+
     @staticmethod
     def clip_mask(signal: torch.Tensor) -> torch.Tensor:
         t = ((signal - 0.94) / (0.985 - 0.94)).clamp(0, 1)
         return t * t * (3 - 2 * t)
 
-    def forward(self, linear: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def _signal(linear: torch.Tensor) -> torch.Tensor:
+        return linear.clamp(1e-8, 1) ** (1 / 2.2)
+
+    # The model in parts, so that engines run only the network (``field``) and the pipeline can tile it
+    # (``context`` once per frame, ``field_tile`` per tile) or run it at reduced resolution and apply the
+    # upsampled field to the full-resolution frame (``apply``, cheap and per pixel).
+
+    def context(self, linear: torch.Tensor) -> torch.Tensor:
+        """The global branch, (N, 64, 1, 1): computed once per whole frame."""
+        return self.net.global_features(self._signal(linear))
+
+    def field_tile(self, linear: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        return self.net(self._signal(linear), context)
+
+    def field(self, linear: torch.Tensor) -> torch.Tensor:
+        """ExpandNet's sigmoid output y (N, 3, H, W) in (0, 1): the per-channel log-gain field."""
+        return self.net(self._signal(linear))
+
+    def apply(self, linear: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
         lin = linear.clamp(0, 1)
-        signal = lin.clamp(min=1e-8) ** (1 / 2.2)
-        y = self.net(signal)
-        m = self.clip_mask(signal)
-        return lin * torch.exp(self.log_gain * m * y.to(lin.dtype))
+        m = self.clip_mask(self._signal(lin))
+        return lin * torch.exp(self.log_gain * m * field.to(lin.dtype))
+
+    def forward(self, linear: torch.Tensor) -> torch.Tensor:
+        return self.apply(linear, self.field(linear))

@@ -9,14 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from hdrvid.color import REFERENCE_WHITE_NITS
-from hdrvid.engines import TorchConfig, TorchEngine
 from hdrvid.errors import InputError, OutputError
-from hdrvid.models import build
 from hdrvid.pipeline.atomic import AtomicFile, AtomicFolder, check_destination
 from hdrvid.pipeline.batcher import Batcher
 from hdrvid.pipeline.decoder import DecodeOptions
 from hdrvid.pipeline.encoder import EncodeOptions, ImageWriter, VideoEncoder
-from hdrvid.pipeline.inference import Inference
+from hdrvid.pipeline.inference import EngineOptions, Inference, make_executor
 from hdrvid.pipeline.job import (
     CONTAINERS, Job, base_report, execute, finish_hdr10, is_image_input, open_source, video_writer,
 )
@@ -42,7 +40,7 @@ class ConvertOptions:
     reference_white: float = REFERENCE_WHITE_NITS
     encode: EncodeOptions = field(default_factory=EncodeOptions)
     decode: DecodeOptions = field(default_factory=DecodeOptions)
-    engine: TorchConfig = field(default_factory=TorchConfig)
+    engine: EngineOptions = field(default_factory=EngineOptions)
     batch_size: int = 1
     queue_size: int = 8
     smoothing_period: float = 20.0
@@ -117,8 +115,7 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
                 f"{opts.input}: is already HDR ({'linear float' if info.scene_linear else info.transfer_tag}); "
                 f"use --model none to re-encode it, hdrvid tonemap to make SDR, or --input-transfer to override"
             )
-        model = build(opts.model, opts.weights)
-        engine = TorchEngine(model, opts.engine)
+        engine = make_executor(opts.model, opts.weights, opts.engine)
         spec = OutputSpec(plan.format, opts.peak_nits, opts.reference_white, rotation=info.rotation)
         writer: Any
         target: AtomicFile | AtomicFolder

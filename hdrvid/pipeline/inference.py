@@ -1,23 +1,103 @@
-"""Inference: runs the engine on each batch and hands frames on one by one (padding dropped)."""
+"""Inference: builds the engines for a model and backend, runs each batch, hands frames on one by one."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
-from hdrvid.engines.base import Engine
+from torch import nn
+
+from hdrvid.engines import (
+    BACKENDS, Engine, ExecutionPlan, Executor, ModelPart, OrtConfig, OrtEngine, TensorRTConfig, TensorRTEngine,
+    TorchConfig, TorchEngine,
+)
+from hdrvid.engines.tensorrt_engine import import_tensorrt
+from hdrvid.errors import BackendError
+from hdrvid.models import build, get
 from hdrvid.pipeline.frame import Batch, Frame
+
+log = logging.getLogger("hdrvid")
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How to run the model: backend, device, precision, and whole/tiled/reduced-scale execution."""
+
+    backend: str = "torch"
+    device: str = "cpu"
+    precision: str = "fp32"
+    threads: int | None = None
+    channels_last: bool = False
+    compile: bool = False
+    tile: int = 0
+    overlap: int | None = None
+    infer_scale: float = 1.0
+    max_size: tuple[int, int] = (2160, 3840)
+    """Largest frame (h, w) a TensorRT engine's optimisation profile must cover."""
+
+
+def make_executor(model_name: str, weights: Path | None = None, opts: EngineOptions = EngineOptions(),
+                  model: nn.Module | None = None) -> Executor:
+    """The model ``model_name`` on the chosen backend, ready to run full frames."""
+    if opts.backend not in BACKENDS:
+        raise BackendError(f"--backend must be one of {', '.join(BACKENDS)}, not {opts.backend!r}")
+    spec = get(model_name)
+    model = model if model is not None else build(model_name, weights)
+    plan = ExecutionPlan(tile=opts.tile, overlap=opts.overlap, infer_scale=opts.infer_scale)
+    parts = plan.parts(model)
+    backend = opts.backend
+    if not spec.learned and backend != "torch":
+        log.info("%s is classical and runs in torch whatever the backend", model_name)
+        backend = "torch"
+    engines: dict[str, Engine] = {}
+    for part in parts:
+        if backend == "torch":
+            cfg = TorchConfig(device=opts.device, precision=opts.precision, channels_last=opts.channels_last,
+                              compile=opts.compile, threads=opts.threads)
+            engines[part] = TorchEngine(ModelPart(model, part), cfg)
+            continue
+        from hdrvid.export.onnx import cached_onnx
+
+        fp16 = opts.precision == "fp16"
+        if backend == "onnxruntime":
+            if opts.device.startswith("cuda"):
+                cfg_o = OrtConfig(provider="cuda", device_id=_device_id(opts.device), precision=opts.precision)
+            else:
+                cfg_o = OrtConfig(provider="cpu", precision=opts.precision, threads=opts.threads)
+            if cfg_o.precision == "bf16":
+                raise BackendError("the onnxruntime backend runs fp32 or fp16; use --backend torch for bf16")
+            engines[part] = OrtEngine(cached_onnx(model_name, part, weights=weights, fp16=fp16), cfg_o)
+        else:
+            import_tensorrt()
+            if not opts.device.startswith("cuda"):
+                raise BackendError("the tensorrt backend runs on a CUDA GPU: add --device cuda")
+            h, w = (min(opts.tile, opts.max_size[0]), min(opts.tile, opts.max_size[1])) if opts.tile else opts.max_size
+            if opts.tile:
+                pad = 2 * (opts.overlap if opts.overlap is not None else 16)
+                h, w = h + pad, w + pad
+            cfg_t = TensorRTConfig(device_id=_device_id(opts.device), precision=opts.precision,
+                                   max_shape=(4, h, w), opt_shape=(1, min(h, 720), min(w, 1280)))
+            # TensorRT builds its own fp16 kernels from the fp32 graph
+            engines[part] = TensorRTEngine(cached_onnx(model_name, part, weights=weights), cfg_t)
+    return Executor(model, engines, plan)
+
+
+def _device_id(device: str) -> int:
+    return int(device.split(":", 1)[1]) if ":" in device else 0
 
 
 class Inference:
     name = "infer"
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
 
     def process(self, batch: Batch) -> Iterator[Frame]:
-        out = self.engine.infer(batch.tensor)
+        out = self.executor.infer(batch.tensor)
         if out.shape[0] != batch.tensor.shape[0]:
-            raise RuntimeError(f"engine {self.engine.name} returned {out.shape[0]} frames for {batch.tensor.shape[0]}")
+            raise RuntimeError(f"engine {self.executor.name} returned {out.shape[0]} frames for {batch.tensor.shape[0]}")
         for i, frame in enumerate(batch.frames[: batch.valid]):
             frame.data = out[i]
             yield frame
@@ -26,4 +106,4 @@ class Inference:
         return iter(())
 
     def close(self) -> None:
-        self.engine.close()
+        self.executor.close()

@@ -336,14 +336,19 @@ def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, ste
 @click.option("--metric", default="pu21_psnr", show_default=True,
               type=click.Choice(["psnr_mu", "psnr_l", "pu21_psnr", "pu21_ssim"]))
 @click.option("--json", "as_json", type=click.Path(path_type=Path), help="Write all scores as JSON here.")
+@engine_options
 @handle_errors
 def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path | None, width: int, all_images: bool,
-                 metric: str, as_json: Path | None) -> None:
-    """Score models on simulated cameras over held-out HDR images, beside itmo and plain linearisation."""
+                 metric: str, as_json: Path | None, backend: str, device: str, precision: str, threads: int | None,
+                 tile: int, infer_scale: float) -> None:
+    """Score models on simulated cameras over held-out HDR images, beside itmo and plain linearisation.
+
+    A model given as NAME@SCALE (e.g. expandnet@0.25) runs in the fast mode at that --infer-scale."""
     from hdrvid.train.evaluate import evaluate, format_table
 
-    w = {models[0]: weights} if weights else None
-    result = evaluate(list(models), list(data), width=width, weights=w, all_images=all_images)
+    w = {models[0].partition("@")[0]: weights} if weights else None
+    result = evaluate(list(models), list(data), width=width, weights=w, all_images=all_images,
+                      engine=_engine_options(backend, device, precision, threads, tile, infer_scale))
     click.echo(f"{len(result['images'])} images: {', '.join(result['images'])}")
     click.echo(format_table(result, metric))
     if metric != "psnr_mu":
@@ -391,6 +396,50 @@ def export_cmd(model: str, fmt: str, output: Path, part: str, opset: int, fp16: 
     r2 = export_tensorrt(model, output, weights=weights, part=part, config=cfg)
     click.echo(f"{r2['path']}: {r2['bytes'] / 1e6:.2f} MB TensorRT {r2['key']['tensorrt']} engine for "
                f"{r2['key']['gpu']} (record: {Path(r2['path']).with_suffix('.json')})")
+
+
+@main.command()
+@verbosity
+@click.argument("input", type=click.Path(path_type=Path), required=False)
+@click.option("-m", "--model", "models", multiple=True, default=("expandnet@0.25",), show_default=True,
+              help="Model(s) to measure (repeat); NAME@SCALE is the fast mode at that --infer-scale.")
+@click.option("--backend", "backends", multiple=True, default=("torch", "onnxruntime"), show_default=True,
+              type=click.Choice(["torch", "onnxruntime", "tensorrt"]))
+@click.option("--precision", "precisions", multiple=True, default=("fp32",), show_default=True,
+              type=click.Choice(["fp32", "fp16", "bf16"]))
+@click.option("--resolution", "resolutions", multiple=True, default=("1280x720",), show_default=True,
+              help="WxH of the generated input (repeat); ignored with INPUT.")
+@click.option("--frames", default=12, show_default=True, help="Frames of generated input.")
+@click.option("--mode", "modes", multiple=True, default=("model", "pipelined", "sequential"), show_default=True,
+              type=click.Choice(["model", "pipelined", "sequential"]))
+@click.option("--no-transcode", is_flag=True, help="Skip the plain-transcode ceiling.")
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--threads", type=int, help="CPU threads for inference.")
+@click.option("--preset", help="Encoder preset for all runs.")
+@click.option("--json", "as_json", type=click.Path(path_type=Path), help="Write the full results as JSON here.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path), help="Write a bar chart PNG here.")
+@click.pass_context
+@handle_errors
+def bench(ctx: click.Context, input: Path | None, models: tuple[str, ...], backends: tuple[str, ...],
+          precisions: tuple[str, ...], resolutions: tuple[str, ...], frames: int, modes: tuple[str, ...],
+          no_transcode: bool, device: str, threads: int | None, preset: str | None, as_json: Path | None,
+          plot_path: Path | None) -> None:
+    """Measure fps across models, backends, precisions and resolutions; pipelined vs sequential vs transcode."""
+    from hdrvid.pipeline.bench import BenchConfig, format_table, plot, run_bench
+    from hdrvid.pipeline.encoder import EncodeOptions
+
+    if input is not None and not input.is_file():
+        raise click.BadParameter(f"{input}: no such file", param_hint="INPUT")
+    res = tuple(tuple(int(v) for v in r.lower().split("x")) for r in resolutions)
+    cfg = BenchConfig(input=input, models=models, backends=backends, precisions=precisions,
+                      resolutions=res, frames=frames, modes=modes, transcode=not no_transcode,  # type: ignore[arg-type]
+                      device=device, threads=threads, encode=EncodeOptions(preset=preset))
+    result = run_bench(cfg, progress=not ctx.obj["quiet"])
+    click.echo(format_table(result))
+    if as_json is not None:
+        as_json.write_text(json.dumps(result, indent=2) + "\n")
+    if plot_path is not None:
+        plot(result, plot_path)
 
 
 @main.command()

@@ -71,7 +71,7 @@ def preview(sdr_in: Path, hdr10: Path, sdr_out: Path, png: Path, reference_white
     from hdrvid.color.transfer import bt709_oetf
 
     # SDR files decode through the inverse BT.709 OETF, so the OETF gives back their code values
-    signal = lambda x: (bt709_oetf(np.clip(x, 0, 1)) * 255 + 0.5).astype(np.uint8)[:, :, ::-1]  # noqa: E731
+    signal = lambda x: (bt709_oetf(np.clip(x, 0, 1)) * 255 + 0.5).astype(np.uint8)[:, :, ::-1]
     hdr = _middle_frame(hdr10)
     panels = [signal(_middle_frame(sdr_in)), _false_colour(luminance(hdr) * reference_white),
               signal(_middle_frame(sdr_out))]

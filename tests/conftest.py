@@ -5,7 +5,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from media import make_clip  # noqa: E402
+from media import make_clip
 
 
 @pytest.fixture

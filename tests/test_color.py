@@ -6,7 +6,7 @@ import torch
 
 colour = pytest.importorskip("colour")
 
-from hdrvid.color import gamut, tonemap, transfer, ycbcr  # noqa: E402
+from hdrvid.color import gamut, tonemap, transfer, ycbcr
 
 X = np.linspace(0, 1, 1001)
 

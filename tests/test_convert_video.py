@@ -7,7 +7,14 @@ import av
 import numpy as np
 import pytest
 from conftest import run_cli
-from media import ffprobe, make_clip, make_raw_h264, needs_ffprobe, packets, video_pts_seconds
+from media import (
+    ffprobe,
+    make_clip,
+    make_raw_h264,
+    needs_ffprobe,
+    packets,
+    video_pts_seconds,
+)
 
 from hdrvid.pipeline.convert import ConvertOptions, convert
 from hdrvid.pipeline.decoder import VideoDecoder

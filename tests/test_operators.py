@@ -140,7 +140,7 @@ def test_every_operator_is_sane_on_a_frame_and_a_batch(name):
     assert out.shape == img.shape and torch.isfinite(out).all() and float(out.min()) >= 0
     y_in = ops.luminance(img, ops.BT709_WEIGHTS).flatten()
     y_out = ops.luminance(out.clamp(0, 1), ops.BT709_WEIGHTS).flatten()
-    rank = lambda v: torch.argsort(torch.argsort(v)).double()  # noqa: E731
+    rank = lambda v: torch.argsort(torch.argsort(v)).double()
     # brighter in, brighter out: Spearman rank correlation (local operators may reorder a little)
     corr = float(torch.corrcoef(torch.stack([rank(y_in), rank(y_out)]))[0, 1])
     if name != "clip":  # clip ties everything above white

@@ -160,7 +160,7 @@ def test_source_peak_follows_peak_mode():
     from hdrvid.pipeline.frame import Frame
 
     f = Frame(index=0, pts=0, time_base=None, data=torch.zeros(3, 2, 2), stats={"peak_smooth": 5.0})
-    peak = lambda mode, meta: OutputTransform(OutputSpec("sdr", peak_mode=mode, metadata_peak=meta)).source_peak(f)  # noqa: E731
+    peak = lambda mode, meta: OutputTransform(OutputSpec("sdr", peak_mode=mode, metadata_peak=meta)).source_peak(f)
     assert peak("auto", 2.0) == 2.0  # measured 5x white, but the file says its brightest pixel is 2x
     assert peak("auto", 8.0) == 5.0  # the file's bound is looser than what is measured
     assert peak("metadata", 8.0) == 8.0

@@ -24,7 +24,7 @@ class MasteringDisplay:
 
     def _xy(self) -> dict[str, tuple[int, int]]:
         p = self.primaries
-        q = lambda xy: (round(xy[0] * 50000), round(xy[1] * 50000))  # noqa: E731 - units of 0.00002
+        q = lambda xy: (round(xy[0] * 50000), round(xy[1] * 50000))
         return {"G": q(p.green), "B": q(p.blue), "R": q(p.red), "WP": q(p.white)}
 
     def x265(self) -> str:
@@ -33,7 +33,7 @@ class MasteringDisplay:
 
     def svtav1(self) -> str:
         p = self.primaries
-        f = lambda xy: f"({xy[0]:.4f},{xy[1]:.4f})"  # noqa: E731
+        f = lambda xy: f"({xy[0]:.4f},{xy[1]:.4f})"
         return (
             f"G{f(p.green)}B{f(p.blue)}R{f(p.red)}WP{f(p.white)}"
             f"L({self.max_nits:.4f},{self.min_nits:.4f})"

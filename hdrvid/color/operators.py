@@ -39,7 +39,7 @@ class ToneStats:
     weights: tuple[float, float, float] = BT709_WEIGHTS
 
     @classmethod
-    def for_frame(cls, peak: float, log_average: float, white_nits: float = 203.0) -> "ToneStats":
+    def for_frame(cls, peak: float, log_average: float, white_nits: float = 203.0) -> ToneStats:
         """Statistics with the peak capped at 10,000 nits, the most any HDR signal (PQ) can carry;
         scene-linear EXR can hold a sun far above it."""
         return cls(peak=min(peak, 10000.0 / white_nits), log_average=log_average, white_nits=white_nits)

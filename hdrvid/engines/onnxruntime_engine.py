@@ -67,7 +67,11 @@ class OrtEngine:
         if config.provider in ("cuda", "tensorrt"):
             providers.append(("CUDAExecutionProvider", {"device_id": config.device_id}))
         providers.append("CPUExecutionProvider")
-        self.session = ort.InferenceSession(str(onnx_path), so, providers=providers)
+        try:
+            self.session = ort.InferenceSession(str(onnx_path), so, providers=providers)
+        except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph types
+            msg = str(e).splitlines()[0][:300]
+            raise BackendError(f"{onnx_path}: ONNX Runtime cannot load it ({msg}); re-export with hdrvid export") from None
         if wanted not in self.session.get_providers():
             raise BackendError(f"ONNX Runtime could not start {wanted} (it fell back to {self.session.get_providers()}); "
                                f"check the CUDA/TensorRT installation")

@@ -13,6 +13,7 @@ import io
 import logging
 import os
 import tempfile
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,8 @@ def export_onnx(name: str, path: Path, *, weights: Path | None = None, part: str
         if part == "context":
             axes[out_name] = {0: "batch"}
     buf = io.BytesIO()
-    with torch.inference_mode(False), torch.no_grad():
+    with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=DeprecationWarning)  # the TorchScript exporter's own notice
         torch.onnx.export(runnable, example, buf, input_names=in_names, output_names=[out_name], opset_version=opset,
                           dynamic_axes=axes or None, dynamo=False)
     proto = onnx.load_from_string(buf.getvalue())

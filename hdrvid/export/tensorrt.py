@@ -7,7 +7,13 @@ from typing import Any
 
 import torch
 
-from hdrvid.engines.tensorrt_engine import TensorRTConfig, build_serialized, engine_key, import_tensorrt, store
+from hdrvid.engines.tensorrt_engine import (
+    TensorRTConfig,
+    build_serialized,
+    engine_key,
+    import_tensorrt,
+    store,
+)
 from hdrvid.errors import BackendError
 from hdrvid.export.onnx import cached_onnx
 

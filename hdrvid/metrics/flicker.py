@@ -101,7 +101,7 @@ class FlickerMeter:
 
     def summary(self) -> dict[str, float | None]:
         d_in, d_out = self.log_changes()
-        ratio = lambda o, i: round(float(np.mean(o) / np.mean(i)), 4) if len(i) and np.mean(i) > 0 else None  # noqa: E731
+        ratio = lambda o, i: round(float(np.mean(o) / np.mean(i)), 4) if len(i) and np.mean(i) > 0 else None
         return {
             "log_change_in": round(float(d_in.mean()), 6) if len(d_in) else None,
             "log_change_out": round(float(d_out.mean()), 6) if len(d_out) else None,

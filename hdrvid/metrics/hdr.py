@@ -64,7 +64,7 @@ def ssim_map(a: np.ndarray, b: np.ndarray, dynamic_range: float) -> np.ndarray:
     k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=torch.float64) / 1.5) ** 2)
     k = (k / k.sum())
     w = (k[:, None] * k[None, :])[None, None]
-    blur = lambda t: F.conv2d(F.pad(t, (r, r, r, r), mode="replicate"), w)  # noqa: E731
+    blur = lambda t: F.conv2d(F.pad(t, (r, r, r, r), mode="replicate"), w)
     mx, my = blur(x), blur(y)
     sxx, syy, sxy = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
     c1, c2 = (0.01 * dynamic_range) ** 2, (0.03 * dynamic_range) ** 2
@@ -79,7 +79,7 @@ def hdr_metrics(pred: np.ndarray, ref: np.ndarray, mask: np.ndarray | None = Non
     if align:
         pred = pred * align_scale(pred, ref)
     top = max(float(ref.max()), 1e-12)
-    mu = lambda v: np.log1p(MU * v / top) / math.log1p(MU)  # noqa: E731
+    mu = lambda v: np.log1p(MU * v / top) / math.log1p(MU)
     out = {"psnr_mu": _psnr(_masked_mean((mu(pred) - mu(ref)) ** 2, mask), 1.0)}
     yr, yp = luminance(ref), luminance(pred)
     floor = 1e-5 * top

@@ -94,7 +94,11 @@ class BT2446AInverse(nn.Module):
         self.scale = peak_nits / reference_white
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_inverse_curve, luminance
+        from hdrvid.color.operators import (
+            BT709_WEIGHTS,
+            bt2446a_inverse_curve,
+            luminance,
+        )
 
         x = x.clamp(min=0)
         y = luminance(x, BT709_WEIGHTS)

@@ -16,9 +16,21 @@ from hdrvid.pipeline.decoder import DecodeOptions
 from hdrvid.pipeline.encoder import EncodeOptions, ImageWriter, VideoEncoder
 from hdrvid.pipeline.inference import EngineOptions, Inference, make_executor
 from hdrvid.pipeline.job import (
-    CONTAINERS, Job, base_report, execute, finish_hdr10, is_image_input, open_source, video_writer,
+    CONTAINERS,
+    Job,
+    base_report,
+    execute,
+    finish_hdr10,
+    is_image_input,
+    open_source,
+    video_writer,
 )
-from hdrvid.pipeline.output import IMAGE_FORMATS, VIDEO_FORMATS, OutputSpec, OutputTransform
+from hdrvid.pipeline.output import (
+    IMAGE_FORMATS,
+    VIDEO_FORMATS,
+    OutputSpec,
+    OutputTransform,
+)
 from hdrvid.pipeline.runner import Stage
 from hdrvid.pipeline.smoothing import TemporalSmoother
 
@@ -49,6 +61,8 @@ class ConvertOptions:
     overwrite: bool = False
     rate: Fraction = Fraction(24)
     """Frame rate for image sequences written as video."""
+    sequential: bool = False
+    """Run the stages one frame at a time in one thread (the benchmark's no-pipelining baseline)."""
 
 
 @dataclass
@@ -132,7 +146,7 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
         smoother = TemporalSmoother(opts.smoothing_period, opts.cut_threshold)
         stages: list[Stage] = [Batcher(batch), Inference(engine), smoother, OutputTransform(spec),
                                *(extra_stages or []), writer]
-        stats = execute(source, stages, writer, opts.queue_size, progress, opts.input.name)
+        stats = execute(source, stages, writer, opts.queue_size, progress, opts.input.name, opts.sequential)
         report: dict[str, Any] = {"input": str(opts.input), "output": str(opts.output), "model": opts.model,
                                   "format": plan.format, "engine": engine.name, "batch_size": batch}
         report.update(base_report(stats, writer, source, opts.queue_size))

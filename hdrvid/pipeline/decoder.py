@@ -24,12 +24,28 @@ from av.video.reformatter import ColorRange, Colorspace, Interpolation
 
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color.gamut import BT709, BT2020, convert_primaries
-from hdrvid.color.transfer import DECODERS, hlg_inverse_oetf, hlg_ootf, pq_eotf, pq_inverse_eotf
+from hdrvid.color.transfer import (
+    DECODERS,
+    hlg_inverse_oetf,
+    hlg_ootf,
+    pq_eotf,
+    pq_inverse_eotf,
+)
 from hdrvid.errors import InputError
 from hdrvid.pipeline.frame import Frame, VideoInfo
 from hdrvid.pipeline.probe import (
-    IMAGE_SUFFIXES, MATRIX, PRIMARIES, RANGE, TRANSFER_FROM_TAG, TRC, _name, hdr_side_data, open_input,
-    rotation_of, stream_rate, video_stream,
+    IMAGE_SUFFIXES,
+    MATRIX,
+    PRIMARIES,
+    RANGE,
+    TRANSFER_FROM_TAG,
+    TRC,
+    _name,
+    hdr_side_data,
+    open_input,
+    rotation_of,
+    stream_rate,
+    video_stream,
 )
 
 log = logging.getLogger("hdrvid")
@@ -130,7 +146,7 @@ class VideoDecoder:
             raise InputError(f"{self.path}: cannot decode the video stream ({e.strerror or e})") from None
         if first is None:
             raise InputError(f"{self.path}: truncated or invalid: the video stream has no decodable frames")
-        tag_of = lambda table, fv, cv: _name(table, fv) if _name(table, fv) != "unknown" else _name(table, cv)  # noqa: E731
+        tag_of = lambda table, fv, cv: _name(table, fv) if _name(table, fv) != "unknown" else _name(table, cv)
         trc_tag = tag_of(TRC, first.color_trc, cc.color_trc)
         prim = tag_of(PRIMARIES, first.color_primaries, cc.color_primaries)
         matrix = tag_of(MATRIX, first.colorspace, cc.colorspace)

@@ -10,8 +10,17 @@ from pathlib import Path
 from torch import nn
 
 from hdrvid.engines import (
-    BACKENDS, Engine, ExecutionPlan, Executor, ModelPart, OrtConfig, OrtEngine, TensorRTConfig, TensorRTEngine,
-    TorchConfig, TorchEngine,
+    BACKENDS,
+    Engine,
+    ExecutionPlan,
+    Executor,
+    ModelPart,
+    OrtConfig,
+    OrtEngine,
+    TensorRTConfig,
+    TensorRTEngine,
+    TorchConfig,
+    TorchEngine,
 )
 from hdrvid.engines.tensorrt_engine import import_tensorrt
 from hdrvid.errors import BackendError

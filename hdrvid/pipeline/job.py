@@ -18,7 +18,7 @@ from hdrvid.pipeline.encoder import EncodeOptions, VideoEncoder
 from hdrvid.pipeline.frame import VideoInfo
 from hdrvid.pipeline.output import OutputSpec
 from hdrvid.pipeline.probe import IMAGE_SUFFIXES
-from hdrvid.pipeline.runner import Runner, RunStats, Stage
+from hdrvid.pipeline.runner import Runner, RunStats, Stage, run_sequential
 
 log = logging.getLogger("hdrvid")
 
@@ -34,7 +34,7 @@ class Job:
         self.target: AtomicFile | AtomicFolder | None = None
         self.writer: Any = None
 
-    def __enter__(self) -> "Job":
+    def __enter__(self) -> Job:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -69,9 +69,13 @@ def video_writer(dest: Path, container: str | None, spec: OutputSpec, info: Vide
         raise
 
 
-def execute(source: Any, stages: list[Stage], writer: Any, queue_size: int, progress: bool, label: str) -> RunStats:
-    """Run the stages to the end with a progress bar on a TTY; re-raises the first failure."""
+def execute(source: Any, stages: list[Stage], writer: Any, queue_size: int, progress: bool, label: str,
+            sequential: bool = False) -> RunStats:
+    """Run the stages to the end with a progress bar on a TTY; re-raises the first failure.
+    ``sequential``: one frame at a time through every stage in this thread (benchmark baseline)."""
     runner = Runner(source, stages, queue_size)
+    if sequential:
+        return run_sequential(runner)
     bar = _progress(progress, source.info.frames, label)
     try:
         stats = runner.run(on_tick=(lambda: bar.update(writer.frames - bar.n)) if bar else None)

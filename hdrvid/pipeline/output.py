@@ -22,12 +22,17 @@ import torch
 import torch.nn.functional as F
 
 from hdrvid.color import REFERENCE_WHITE_NITS
+from hdrvid.color._xp import apply_matrix
 from hdrvid.color.gamut import BT709_TO_BT2020, gamut_map, luminance
 from hdrvid.color.operators import OPERATORS, ToneStats
 from hdrvid.color.tonemap import roll_off
-from hdrvid.color.transfer import bt1886_inverse_eotf, hlg_inverse_ootf, hlg_oetf, pq_inverse_eotf
+from hdrvid.color.transfer import (
+    bt1886_inverse_eotf,
+    hlg_inverse_ootf,
+    hlg_oetf,
+    pq_inverse_eotf,
+)
 from hdrvid.color.ycbcr import quantize_chroma, quantize_luma, rgb_to_ycbcr_matrix
-from hdrvid.color._xp import apply_matrix
 from hdrvid.pipeline.frame import Frame
 
 VIDEO_FORMATS = ("hdr10", "hlg", "sdr")
@@ -156,7 +161,7 @@ class OutputTransform:
         """Small luminance images of input and output for the flicker meter, both as PQ of absolute light
         (the output on a display whose white is the reference white), so their changes compare."""
         f = max(1, frame.data.shape[-2] // 270)
-        pool = (lambda t: F.avg_pool2d(t[None], f)[0]) if f > 1 else (lambda t: t)  # noqa: E731
+        pool = (lambda t: F.avg_pool2d(t[None], f)[0]) if f > 1 else (lambda t: t)
         y_in = pool(luminance(frame.data.clamp(min=0), axis=0)[None])[0]
         y_out = pool(luminance(disp, axis=0)[None])[0].clamp(0, 1)
         frame.stats["flicker"] = (

@@ -78,7 +78,7 @@ def parse_mastering_display(raw: bytes) -> dict[str, Any] | None:
     if len(raw) < 88:
         return None
     v = struct.unpack("<20i", raw[:80]) + struct.unpack("<2i", raw[80:88])
-    q = lambda i: v[i] / v[i + 1] if v[i + 1] else 0.0  # noqa: E731
+    q = lambda i: v[i] / v[i + 1] if v[i + 1] else 0.0
     out: dict[str, Any] = {}
     if v[20]:
         out.update(red=(q(0), q(2)), green=(q(4), q(6)), blue=(q(8), q(10)), white=(q(12), q(14)))

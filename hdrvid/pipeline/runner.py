@@ -224,6 +224,50 @@ class Runner:
         return self.stats
 
 
+def run_sequential(runner: Runner) -> RunStats:
+    """The same stages one item at a time in the calling thread, with no overlap: the baseline that shows
+    what the pipelining gains (``hdrvid bench``). Errors propagate as they are; no signal handling."""
+    stats = runner.stats
+    stages = runner.stages
+
+    def push(k: int, item: Any) -> None:
+        if k == len(stages):
+            return
+        st = stats.stages[k + 1]
+        t0 = time.perf_counter()
+        if item is EOS:
+            outs = list(stages[k].flush())
+        else:
+            st.items_in += 1
+            outs = list(stages[k].process(item))
+        st.busy_seconds += time.perf_counter() - t0
+        st.items_out += len(outs)
+        for out in outs:
+            push(k + 1, out)
+        if item is EOS:
+            push(k + 1, EOS)
+
+    t_start = time.perf_counter()
+    try:
+        it = iter(runner.source)
+        while True:
+            t0 = time.perf_counter()
+            try:
+                item = next(it)
+            except StopIteration:
+                break
+            finally:
+                stats.stages[0].busy_seconds += time.perf_counter() - t0
+            stats.stages[0].items_out += 1
+            push(0, item)
+        push(0, EOS)
+    finally:
+        for stage in [runner.source, *stages]:
+            stage.close()
+    stats.seconds = time.perf_counter() - t_start
+    return stats
+
+
 def _join_all(threads: list[threading.Thread], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     for t in threads:
@@ -244,6 +288,6 @@ class _signals_as_exceptions:
         for s in (signal.SIGINT, signal.SIGTERM):
             self.saved[s] = signal.signal(s, handler)
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         for s, h in self.saved.items():
             signal.signal(s, h)

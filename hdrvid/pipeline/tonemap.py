@@ -27,10 +27,23 @@ from hdrvid.pipeline.atomic import AtomicFile, check_destination
 from hdrvid.pipeline.decoder import DecodeOptions
 from hdrvid.pipeline.encoder import EncodeOptions
 from hdrvid.pipeline.frame import Frame, VideoInfo
-from hdrvid.pipeline.job import CONTAINERS, Job, base_report, execute, finish_hdr10, open_source, video_writer
+from hdrvid.pipeline.job import (
+    CONTAINERS,
+    Job,
+    base_report,
+    execute,
+    finish_hdr10,
+    open_source,
+    video_writer,
+)
 from hdrvid.pipeline.output import FlickerStage, OutputSpec, OutputTransform
 from hdrvid.pipeline.runner import Stage
-from hdrvid.pipeline.smoothing import PrecomputedStats, SceneCuts, TemporalSmoother, frame_statistics
+from hdrvid.pipeline.smoothing import (
+    PrecomputedStats,
+    SceneCuts,
+    TemporalSmoother,
+    frame_statistics,
+)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from hdrvid.color.transfer import bt709_inverse_oetf, bt709_oetf, srgb_eotf, srgb_inverse_eotf
+from hdrvid.color.transfer import (
+    bt709_inverse_oetf,
+    bt709_oetf,
+    srgb_eotf,
+    srgb_inverse_eotf,
+)
 
 SETTINGS = ("srgb-mid", "hard", "broadcast", "consumer")
 

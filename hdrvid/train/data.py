@@ -18,7 +18,9 @@ def read_hdr(path: Path) -> np.ndarray:
     (H, W, 3) float32 linear, negatives (DWAB compression leaves a few) clipped."""
     suffix = path.suffix.lower()
     if suffix == ".exr":
-        from hdrvid.pipeline.decoder import read_exr  # the same reader as conversion uses
+        from hdrvid.pipeline.decoder import (
+            read_exr,  # the same reader as conversion uses
+        )
 
         img = read_exr(path)
     elif suffix == ".hdr":
@@ -92,7 +94,7 @@ class HDRPool:
     names: list[str]
 
     @classmethod
-    def load(cls, files: list[Path], procedural: int = 0, seed: int = 0) -> "HDRPool":
+    def load(cls, files: list[Path], procedural: int = 0, seed: int = 0) -> HDRPool:
         imgs = [read_hdr(f) for f in files]
         names = [f.stem for f in files]
         if procedural:

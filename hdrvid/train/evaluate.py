@@ -17,8 +17,9 @@ import numpy as np
 import torch
 
 from hdrvid.metrics.hdr import hdr_metrics
-from hdrvid.models import build
+from hdrvid.models import get
 from hdrvid.pipeline.decoder import linearise
+from hdrvid.pipeline.inference import EngineOptions, make_executor
 from hdrvid.train.camera import SETTINGS, shoot
 from hdrvid.train.data import list_hdr, read_hdr, split
 
@@ -32,14 +33,24 @@ def model_input(signal: np.ndarray, nominal: str) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(lin.transpose(2, 0, 1)))[None]
 
 
+def executor_for(label: str, weights: Path | None, engine: EngineOptions) -> Any:
+    """``name`` or ``name@scale`` (the fast mode at that --infer-scale); engine options apply to learned models."""
+    name, _, scale = label.partition("@")
+    if not get(name).learned:
+        return make_executor(name)
+    opts = EngineOptions(**{**engine.__dict__, "infer_scale": float(scale) if scale else engine.infer_scale})
+    return make_executor(name, weights, opts)
+
+
 def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SETTINGS, width: int = 512,
-             seed: int = 0, weights: dict[str, Path] | None = None, all_images: bool = False) -> dict[str, Any]:
+             seed: int = 0, weights: dict[str, Path] | None = None, all_images: bool = False,
+             engine: EngineOptions = EngineOptions()) -> dict[str, Any]:
     files = list_hdr(data)
     if not all_images:
         held = split(files)[1]
         files = held or files  # a folder of the user's own images is all held out
     names = list(dict.fromkeys(["none", "itmo", *models]))
-    nets = {n: build(n, (weights or {}).get(n)) for n in names}
+    nets = {n: executor_for(n, (weights or {}).get(n.partition("@")[0]), engine) for n in names}
     scores: dict[str, dict[str, dict[str, list[float]]]] = {
         n: {s: {f"{r}/{m}": [] for r in REGIONS for m in METRICS} for s in settings} for n in names}
     for i, f in enumerate(files):
@@ -52,7 +63,7 @@ def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SE
             x = model_input(shot.signal, shot.nominal)
             for n, net in nets.items():
                 with torch.inference_mode():
-                    pred = net(x)[0].permute(1, 2, 0).double().numpy()
+                    pred = net.infer(x)[0].permute(1, 2, 0).double().numpy()
                 for region, mask in (("all", None), ("clipped", shot.clipped), ("unclipped", ~shot.clipped)):
                     if mask is not None and not mask.any():
                         continue

@@ -1,0 +1,190 @@
+"""``hdrvid bench``: frames per second across models, backends, precisions, resolutions and modes.
+
+Everything in one report comes from one run on one machine, so ratios between rows are meaningful:
+
+- ``model``: the executor alone (network + fast-mode upsampling) on one decoded frame, repeated;
+- ``pipelined``: ``convert`` end to end (decode -> batch -> infer -> smooth -> output -> encode, one thread
+  per stage, bounded queues) with per-stage busy time; ``vs_slowest`` = end-to-end fps / the slowest
+  stage's fps (stage busy time includes waiting for a core when threads outnumber cores);
+- ``sequential``: the same stages one frame at a time in one thread (the pipelining gain);
+- ``transcode``: the same chain with no model (``--model none``): the ceiling.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hdrvid.errors import BackendError, HdrvidError
+from hdrvid.models import get
+from hdrvid.pipeline.convert import ConvertOptions, convert
+from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
+from hdrvid.pipeline.encoder import EncodeOptions
+from hdrvid.pipeline.inference import EngineOptions, make_executor
+
+log = logging.getLogger("hdrvid")
+
+MODES = ("model", "pipelined", "sequential")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    input: Path | None = None
+    """A video to convert; None generates the built-in scene at each resolution."""
+    models: tuple[str, ...] = ("expandnet@0.25",)
+    """Model names; NAME@SCALE runs the fast mode at that --infer-scale."""
+    backends: tuple[str, ...] = ("torch", "onnxruntime")
+    precisions: tuple[str, ...] = ("fp32",)
+    resolutions: tuple[tuple[int, int], ...] = ((1280, 720),)
+    frames: int = 12
+    modes: tuple[str, ...] = MODES
+    transcode: bool = True
+    device: str = "cpu"
+    threads: int | None = None
+    encode: EncodeOptions = field(default_factory=EncodeOptions)
+
+
+def _first_frame(path: Path) -> torch.Tensor:
+    dec = VideoDecoder(path, DecodeOptions())
+    try:
+        frame = next(iter(dec))
+        return frame.data[None].contiguous()
+    finally:
+        dec.close()
+
+
+def _model_fps(label: str, opts: EngineOptions, x: torch.Tensor, repeats: int) -> float:
+    name, _, scale = label.partition("@")
+    ex = make_executor(name, None, replace(opts, infer_scale=float(scale) if scale else 1.0))
+    try:
+        ex.infer(x)  # warm-up: first-call allocations, ORT graph preparation
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            ex.infer(x)
+        return repeats / (time.perf_counter() - t0)
+    finally:
+        ex.close()
+
+
+def _row(report: dict[str, Any], **keys: Any) -> dict[str, Any]:
+    busy = {k: v for k, v in report["stages"].items() if v}
+    slowest = max(busy, key=busy.get) if busy else None  # type: ignore[arg-type]
+    slowest_fps = report["stage_fps"].get(slowest) if slowest else None
+    fps = report["fps"]
+    return {**keys, "fps": fps, "engine": report.get("engine"), "stages_busy_s": report["stages"],
+            "stage_fps": report["stage_fps"], "slowest_stage": slowest, "slowest_stage_fps": slowest_fps,
+            "vs_slowest": round(fps / slowest_fps, 3) if fps and slowest_fps else None,
+            "queues": report["queues"], "frames": report["frames"]}
+
+
+def run_bench(cfg: BenchConfig, progress: bool = False) -> dict[str, Any]:
+    from hdrvid.demo import write_demo_input
+
+    rows: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="hdrvid-bench-") as tmp:
+        for w, h in cfg.resolutions:
+            res = f"{w}x{h}"
+            src = cfg.input
+            if src is None:
+                src = Path(tmp) / f"input-{res}.mp4"
+                write_demo_input(src, frames=cfg.frames, size=(w, h))
+            out = Path(tmp) / "out.mp4"
+
+            def run(model: str, engine: EngineOptions, sequential: bool = False, _src: Path = src,
+                    _out: Path = out) -> dict[str, Any]:
+                name, _, scale = model.partition("@")
+                eng = replace(engine, infer_scale=float(scale) if scale else 1.0)
+                opts = ConvertOptions(input=_src, output=_out, model=name, engine=eng, encode=cfg.encode,
+                                      overwrite=True, sequential=sequential)
+                return convert(opts, progress=progress)
+
+            base = EngineOptions(device=cfg.device, threads=cfg.threads)
+            if cfg.transcode:
+                r = run("none", base)
+                rows.append(_row(r, resolution=res, model="none", backend="-", precision="-", mode="transcode"))
+                log.info("%s transcode: %.2f fps", res, r["fps"])
+            x = _first_frame(src) if "model" in cfg.modes else None
+            for model in cfg.models:
+                classical = not get(model.partition("@")[0]).learned
+                for backend in (("torch",) if classical else cfg.backends):
+                    for precision in (("fp32",) if classical else cfg.precisions):
+                        eng = replace(base, backend=backend, precision=precision)
+                        keys = {"resolution": res, "model": model, "backend": backend, "precision": precision}
+                        try:
+                            for mode in cfg.modes:
+                                if mode == "model":
+                                    assert x is not None
+                                    fps = _model_fps(model, eng, x, repeats=max(2, min(cfg.frames, 5)))
+                                    rows.append({**keys, "mode": "model", "fps": round(fps, 3)})
+                                else:
+                                    r = run(model, eng, sequential=mode == "sequential")
+                                    rows.append(_row(r, **keys, mode=mode))
+                                log.info("%s %s %s %s %s: %.2f fps", res, model, backend, precision, mode,
+                                         rows[-1]["fps"])
+                        except (BackendError, HdrvidError) as e:
+                            skipped.append({**keys, "reason": str(e)})
+    _ratios(rows)
+    return {"rows": rows, "skipped": skipped, "config": {
+        "input": str(cfg.input) if cfg.input else "generated (hdrvid demo scene, H.264 BT.709)",
+        "frames": cfg.frames, "device": cfg.device, "threads": cfg.threads or torch.get_num_threads(),
+        "torch": torch.__version__, "encoder": cfg.encode.codec or "libx265", "preset": cfg.encode.preset}}
+
+
+def _ratios(rows: list[dict[str, Any]]) -> None:
+    """vs_transcode for pipelined rows; pipelining gain (pipelined / sequential) for each configuration."""
+    transcode = {r["resolution"]: r["fps"] for r in rows if r["mode"] == "transcode"}
+    seq = {(r["resolution"], r["model"], r["backend"], r["precision"]): r["fps"] for r in rows if r["mode"] == "sequential"}
+    for r in rows:
+        key = (r["resolution"], r["model"], r["backend"], r["precision"])
+        if r["mode"] == "pipelined":
+            t = transcode.get(r["resolution"])
+            r["vs_transcode"] = round(r["fps"] / t, 3) if t else None
+            s = seq.get(key)
+            r["vs_sequential"] = round(r["fps"] / s, 3) if s else None
+
+
+def format_table(result: dict[str, Any]) -> str:
+    head = f"{'resolution':<11}{'model':<17}{'backend':<13}{'prec':<6}{'mode':<11}{'fps':>8}  {'slowest stage':<20}{'e2e/slowest':>12}{'e2e/transcode':>15}{'vs seq':>8}"
+    lines = [head, "-" * len(head)]
+    for r in result["rows"]:
+        slow = f"{r['slowest_stage']} {r['slowest_stage_fps']:.2f}" if r.get("slowest_stage") else ""
+        def f(v: Any) -> str:
+            return f"{v:.2f}" if isinstance(v, (int, float)) else "-"
+        lines.append(f"{r['resolution']:<11}{r['model']:<17}{r['backend']:<13}{r['precision']:<6}{r['mode']:<11}"
+                     f"{r['fps']:>8.2f}  {slow:<20}{f(r.get('vs_slowest')):>12}{f(r.get('vs_transcode')):>15}"
+                     f"{f(r.get('vs_sequential')):>8}")
+    for s in result["skipped"]:
+        lines.append(f"skipped {s['resolution']} {s['model']} {s['backend']} {s['precision']}: {s['reason']}")
+    return "\n".join(lines)
+
+
+def plot(result: dict[str, Any], png: Path) -> None:
+    """A horizontal bar chart of fps per row (OpenCV drawing; no plotting dependency)."""
+    import cv2
+
+    rows = result["rows"]
+    bar_h, left, width = 22, 420, 900
+    img = np.full((bar_h * len(rows) + 60, width, 3), 255, np.uint8)
+    top = max((r["fps"] for r in rows), default=1.0) or 1.0
+    colours = {"transcode": (150, 150, 150), "pipelined": (200, 110, 30), "sequential": (60, 160, 230),
+               "model": (90, 170, 90)}
+    cv2.putText(img, "frames per second (one run)", (10, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
+    for i, r in enumerate(rows):
+        y = 40 + i * bar_h
+        label = f"{r['resolution']} {r['model']} {r['backend']} {r['precision']} {r['mode']}"
+        cv2.putText(img, label[:58], (6, y + 15), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
+        length = int((width - left - 70) * r["fps"] / top)
+        cv2.rectangle(img, (left, y + 3), (left + max(1, length), y + bar_h - 3), colours.get(r["mode"], (0, 0, 0)), -1)
+        cv2.putText(img, f"{r['fps']:.2f}", (left + length + 6, y + 15), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1,
+                    cv2.LINE_AA)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(png), img):
+        raise OSError(f"{png}: could not write the plot")

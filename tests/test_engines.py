@@ -1,0 +1,283 @@
+"""Engines, execution plans (tiling, fast mode), ONNX export and its safety, TensorRT cache rules."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from onnx import TensorProto, helper, numpy_helper
+
+from hdrvid.engines import (
+    ExecutionPlan,
+    Executor,
+    ModelPart,
+    OrtConfig,
+    OrtEngine,
+    TorchConfig,
+    TorchEngine,
+    check_onnx_file,
+)
+from hdrvid.engines.tensorrt_engine import (
+    TensorRTConfig,
+    cached_engine_path,
+    load_cached,
+    store,
+)
+from hdrvid.errors import BackendError, ModelError
+from hdrvid.export.onnx import export_onnx, parity_input, read_metadata
+from hdrvid.models import build
+from hdrvid.pipeline.inference import EngineOptions, make_executor
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.fixture(scope="module")
+def expandnet():
+    return build("expandnet")
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return torch.nn.functional.interpolate(parity_input(), size=(150, 230), mode="bilinear", align_corners=False)
+
+
+@pytest.fixture(scope="module")
+def onnx_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("onnx")
+    results = {part: export_onnx("expandnet", d / part / "model.onnx", part=part)
+               for part in ("full", "field", "context", "field_tile")}
+    return d, results
+
+
+def test_export_checks_parity_and_embeds_metadata(onnx_dir):
+    d, results = onnx_dir
+    for part, r in results.items():
+        assert r.parity_ok and r.max_abs_diff < 1e-4, (part, r)
+        onnx.checker.check_model(onnx.load(str(d / part / "model.onnx")))
+    meta = read_metadata(d / "full" / "model.onnx")
+    assert meta["hdrvid.model"] == "expandnet" and meta["hdrvid.part"] == "full"
+    assert meta["hdrvid.weights_sha256"].startswith("65f4db02")
+    assert "linear" in meta["hdrvid.input"] and meta["hdrvid.inputs"] == "linear"
+
+
+def test_onnxruntime_matches_torch_on_a_frame(onnx_dir, expandnet, frame):
+    d, _ = onnx_dir
+    ort_out = OrtEngine(d / "full" / "model.onnx", OrtConfig(threads=2)).infer(frame)
+    torch_out = TorchEngine(expandnet).infer(frame)
+    assert ort_out.shape == torch_out.shape == frame.shape
+    assert float((ort_out - torch_out).abs().max()) < 1e-4
+    assert float((torch_out - frame).abs().max()) > 0.05  # the model does expand the clipped window
+
+
+def test_fp16_export_is_close(tmp_path):
+    r = export_onnx("expandnet", tmp_path / "m.onnx", part="field", fp16=True)
+    assert r.parity_ok and r.precision == "fp16" and r.max_abs_diff < 2e-2
+    assert r.bytes < 1.1e6  # half the fp32 weights
+
+
+def test_tiled_equals_untiled_and_context_runs_once_per_frame(expandnet, frame):
+    calls = {"context": 0, "field_tile": 0}
+
+    class Counting:
+        def __init__(self, part):
+            self.part, self.inner = part, TorchEngine(ModelPart(expandnet, part))
+            self.name = "counting"
+
+        def infer(self, *xs):
+            calls[self.part] += 1
+            return self.inner.infer(*xs)
+
+        def close(self):
+            pass
+
+    whole = Executor(expandnet, {"field": TorchEngine(ModelPart(expandnet, "field"))}).infer(frame)
+    tiled = Executor(expandnet, {p: Counting(p) for p in calls}, ExecutionPlan(tile=64)).infer(frame)
+    assert float((whole - tiled).abs().max()) < 1e-5
+    assert calls["context"] == 1 and calls["field_tile"] == 3 * 4  # 150x230 in 64-pixel tiles
+
+
+def test_tiling_through_onnxruntime(frame):
+    whole = make_executor("expandnet").infer(frame)
+    tiled = make_executor("expandnet", opts=EngineOptions(backend="onnxruntime", tile=96)).infer(frame)
+    assert float((whole - tiled).abs().max()) < 1e-4
+
+
+def test_a_4k_frame_runs_tiled_with_the_global_branch_on_the_whole_frame(expandnet):
+    """Peak memory of a tile is bounded by the tile size; check the stitching at 3840x2160 on the cheap
+    context and a stand-in field (the real network on 4K costs minutes on 2 cores)."""
+    x = torch.nn.functional.interpolate(parity_input(), size=(2160, 3840), mode="nearest")
+    seen = []
+
+    class Field:
+        name = "stand-in"
+
+        def infer(self, tile, ctx):
+            seen.append(tuple(tile.shape[-2:]))
+            return tile.mean(1, keepdim=True).expand(-1, 3, -1, -1) * 0 + ctx.mean()
+
+        def close(self):
+            pass
+
+    ex = Executor(expandnet, {"context": TorchEngine(ModelPart(expandnet, "context")), "field_tile": Field()},
+                  ExecutionPlan(tile=512))
+    y = ex.infer(x)
+    assert y.shape == x.shape and torch.isfinite(y).all()
+    assert max(h for h, _ in seen) <= 512 + 16 and max(w for _, w in seen) <= 512 + 16
+    assert len(seen) == 5 * 8
+
+
+def test_fast_mode_keeps_unclipped_pixels_exact_and_highlights_close(expandnet, frame):
+    full = make_executor("expandnet").infer(frame)
+    fast = make_executor("expandnet", opts=EngineOptions(infer_scale=0.5)).infer(frame)
+    mask = expandnet.clip_mask(frame.clamp(1e-8, 1) ** (1 / 2.2)) == 0
+    assert torch.equal(fast[mask], frame[mask])  # exactly linearised wherever the input was not clipped
+    err = (torch.log(fast.clamp(min=1e-4)) - torch.log(full.clamp(min=1e-4))).abs()
+    assert float(err[~mask].mean()) < 0.25  # log-gain field brought back from half resolution
+    assert float((fast - frame).abs().max()) > 0.05
+
+
+def test_plans_that_cannot_work_are_refused(expandnet):
+    itmo = build("itmo")
+    with pytest.raises(BackendError, match="whole frames only"):
+        make_executor("itmo", opts=EngineOptions(tile=256))
+    with pytest.raises(BackendError, match="infer-scale"):
+        Executor(expandnet, {"field": TorchEngine(ModelPart(expandnet, "field"))}, ExecutionPlan(infer_scale=1.5))
+    with pytest.raises(BackendError, match="not built in parts"):
+        ModelPart(itmo, "field")
+    with pytest.raises(BackendError, match="receptive radius"):
+        Executor(expandnet, {"context": None, "field_tile": None}, ExecutionPlan(tile=64, overlap=4))
+
+
+def test_missing_backends_and_devices_name_the_fix():
+    with pytest.raises(BackendError, match=r"hdrvid\[tensorrt\]") if not _has("tensorrt") else _nothing():
+        make_executor("expandnet", opts=EngineOptions(backend="tensorrt", device="cuda"))
+    if not torch.cuda.is_available():
+        with pytest.raises(BackendError, match="CUDA"):
+            TorchEngine(torch.nn.Identity(), TorchConfig(device="cuda"))
+        with pytest.raises(BackendError, match="hdrvid\\[gpu\\]"):
+            make_executor("expandnet", opts=EngineOptions(backend="onnxruntime", device="cuda"))
+    with pytest.raises(BackendError, match="bf16"):
+        make_executor("expandnet", opts=EngineOptions(backend="onnxruntime", precision="bf16"))
+    with pytest.raises(BackendError, match="fp16 needs"):
+        TorchEngine(torch.nn.Identity(), TorchConfig(precision="fp16"))
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+# --- ONNX external data: only from the model's own folder ----------------------------------------------------
+
+def _external_model(folder: Path, location: str) -> Path:
+    """A one-node model whose weight lives in an external file at ``location`` (relative to folder)."""
+    w = numpy_helper.from_array(np.full((3,), 2.0, np.float32), "w")
+    w.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", location), ("offset", "0"), ("length", "12")):
+        e = w.external_data.add()
+        e.key, e.value = k, v
+    w.ClearField("raw_data")
+    graph = helper.make_graph([helper.make_node("Mul", ["x", "w"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3])], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "model.onnx"
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+def test_external_data_inside_the_folder_loads_and_runs(tmp_path):
+    path = _external_model(tmp_path / "m", "weights.bin")
+    (tmp_path / "m" / "weights.bin").write_bytes(np.full((3,), 2.0, np.float32).tobytes())
+    check_onnx_file(path)
+    out = OrtEngine(path).infer(torch.ones(3))
+    assert torch.allclose(out, torch.full((3,), 2.0))
+
+
+@pytest.mark.parametrize("where", ["parent", "absolute", "symlink", "missing"])
+def test_external_data_outside_the_folder_is_refused_before_loading(tmp_path, where):
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(b"\0" * 12)
+    folder = tmp_path / "m"
+    if where == "parent":
+        path = _external_model(folder, "../secret.bin")
+    elif where == "absolute":
+        path = _external_model(folder, str(secret))
+    elif where == "symlink":
+        path = _external_model(folder, "link.bin")
+        os.symlink(secret, folder / "link.bin")
+    else:
+        path = _external_model(folder, "gone.bin")
+    with pytest.raises(ModelError, match="outside the model's folder" if where != "missing" else "missing"):
+        check_onnx_file(path)
+    with pytest.raises(ModelError):
+        OrtEngine(path)
+
+
+# --- TensorRT engine cache (pure Python; the build itself needs a GPU) ---------------------------------------
+
+def test_tensorrt_cache_loads_only_matching_untampered_engines(tmp_path):
+    key = {"onnx_sha256": "ab", "min": [1, 64, 64], "opt": [1, 720, 1280], "max": [1, 1088, 1920],
+           "precision": "fp16", "tensorrt": "10.3", "gpu": "Test GPU", "capability": "8.9"}
+    path = cached_engine_path(key, tmp_path)
+    assert load_cached(path, key) is None  # nothing cached yet
+    store(path, key, b"engine-bytes")
+    assert load_cached(path, key) == b"engine-bytes"
+    assert load_cached(path, {**key, "gpu": "Other GPU"}) is None  # another GPU: rebuild
+    assert load_cached(path, {**key, "tensorrt": "10.4"}) is None  # another TensorRT: rebuild
+    path.write_bytes(b"foreign engine")  # replaced behind our back: rebuild, never deserialise
+    assert load_cached(path, key) is None
+    record = json.loads(path.with_suffix(".json").read_text())
+    assert record["key"] == key and len(record["engine_sha256"]) == 64
+    assert not list(tmp_path.glob(".tmp-*"))  # written atomically
+    assert cached_engine_path(key, tmp_path) != cached_engine_path({**key, "precision": "fp32"}, tmp_path)
+
+
+# --- GPU paths (skipped on machines without CUDA) --------------------------------------------------------------
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("precision,tol", [("fp32", 1e-3), ("fp16", 3e-2)])
+def test_torch_cuda_matches_cpu(expandnet, frame, precision, tol):
+    cpu = make_executor("expandnet").infer(frame)
+    gpu = make_executor("expandnet", opts=EngineOptions(device="cuda", precision=precision)).infer(frame)
+    assert float((cpu - gpu).abs().max()) < tol
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_onnxruntime_cuda_matches_cpu(frame):
+    pytest.importorskip("onnxruntime")
+    cpu = make_executor("expandnet").infer(frame)
+    gpu = make_executor("expandnet", opts=EngineOptions(backend="onnxruntime", device="cuda")).infer(frame)
+    assert float((cpu - gpu).abs().max()) < 1e-3
+
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("precision,tol", [("fp32", 1e-3), ("fp16", 3e-2)])
+def test_tensorrt_matches_torch_and_reuses_its_cache(frame, tmp_path, monkeypatch, precision, tol):
+    pytest.importorskip("tensorrt")
+    monkeypatch.setenv("HDRVID_CACHE", str(tmp_path))
+    cpu = make_executor("expandnet").infer(frame)
+    trt = make_executor("expandnet", opts=EngineOptions(backend="tensorrt", device="cuda", precision=precision))
+    assert float((cpu - trt.infer(frame)).abs().max()) < tol
+    engines = list((tmp_path / "tensorrt").glob("*.engine"))
+    assert len(engines) == 1
+    stamp = engines[0].stat().st_mtime_ns
+    make_executor("expandnet", opts=EngineOptions(backend="tensorrt", device="cuda", precision=precision))
+    assert engines[0].stat().st_mtime_ns == stamp  # loaded from the cache, not rebuilt
+    assert TensorRTConfig().max_shape[1] >= 1080

@@ -163,6 +163,13 @@ def _engine_options(backend: str, device: str, precision: str, threads: int | No
 @click.option("--batch-size", default=1, show_default=True, help="Frames per inference batch.")
 @click.option("--queue-size", default=8, show_default=True, help="Capacity of each queue between stages.")
 @engine_options
+@click.option("--mode", type=click.Choice(["single", "alternating"]), default="single", show_default=True,
+              help="alternating: frames cycle through 2 or 3 exposures; merge each with its neighbours.")
+@click.option("--exposures", default="auto", show_default=True,
+              help="Alternating mode: EV of each frame in the cycle, e.g. -2,+2 or -2,0,+2; auto measures it. "
+                   "The phase (which frame is which) is always measured.")
+@click.option("--merge", "merge_method", type=click.Choice(["debevec", "flowmerge", "ahdr", "kalantari"]),
+              default="flowmerge", show_default=True, help="Alternating mode: how neighbours are merged.")
 @click.option("--no-copy", is_flag=True, help="Do not copy audio and subtitle streams.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @click.option("--rate", default="24", show_default=True, help="Frame rate for image sequences written as video.")
@@ -173,8 +180,8 @@ def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: 
             peak_nits: float, reference_white: float, codec: str | None, crf: int | None, preset: str | None,
             input_transfer: str | None, deinterlace: str, max_decode_errors: int, allow_short: bool,
             start_number: int, batch_size: int, queue_size: int, backend: str, device: str, precision: str,
-            threads: int | None, tile: int, infer_scale: float, no_copy: bool, overwrite: bool, rate: str,
-            report_path: Path | None) -> None:
+            threads: int | None, tile: int, infer_scale: float, mode: str, exposures: str, merge_method: str,
+            no_copy: bool, overwrite: bool, rate: str, report_path: Path | None) -> None:
     """Convert INPUT (video, image or folder of images) to HDR OUTPUT."""
     from fractions import Fraction
 
@@ -191,7 +198,7 @@ def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: 
                              allow_short=allow_short, deinterlace=deinterlace),
         engine=_engine_options(backend, device, precision, threads, tile, infer_scale),
         batch_size=batch_size, queue_size=queue_size, start_number=start_number, overwrite=overwrite,
-        rate=Fraction(rate),
+        rate=Fraction(rate), mode=mode, exposures=_parse_exposures(exposures), merge=merge_method,
     )
     report = run_convert(opts, progress=not ctx.obj["quiet"])
     if report_path is not None:
@@ -199,6 +206,19 @@ def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: 
     if not ctx.obj["quiet"]:
         extra = f", MaxCLL {report['max_cll']} / MaxFALL {report['max_fall']} nits" if "max_cll" in report else ""
         click.echo(f"{output}: {report['frames']} frames, {report['format']}, {report['fps']} fps{extra}", err=True)
+
+
+def _parse_exposures(text: str) -> tuple[float, ...] | None:
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        evs = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: give EVs separated by commas, like -2,+2 or -2,0,+2",
+                                 param_hint="--exposures") from None
+    if len(evs) not in (2, 3):
+        raise click.BadParameter("alternating footage cycles through 2 or 3 exposures", param_hint="--exposures")
+    return evs
 
 
 OPERATOR_NAMES = ["bt2390", "bt2446a", "hable", "mobius", "reinhard", "reinhard_local", "reinhard05", "drago",

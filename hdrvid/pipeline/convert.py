@@ -10,6 +10,7 @@ from typing import Any
 
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.errors import InputError, OutputError
+from hdrvid.pipeline.alternating import AlternatingMerge, detect_cycle, make_merger
 from hdrvid.pipeline.atomic import AtomicFile, AtomicFolder, check_destination
 from hdrvid.pipeline.batcher import Batcher
 from hdrvid.pipeline.decoder import DecodeOptions
@@ -61,6 +62,12 @@ class ConvertOptions:
     overwrite: bool = False
     rate: Fraction = Fraction(24)
     """Frame rate for image sequences written as video."""
+    mode: str = "single"
+    """"single": one exposure per frame (inverse tone mapping); "alternating": exposures cycle frame to frame."""
+    exposures: tuple[float, ...] | None = None
+    """Alternating mode: EV of each frame in the cycle (the phase is measured); None measures the cycle too."""
+    merge: str = "flowmerge"
+    """Alternating mode: debevec, flowmerge, ahdr or kalantari."""
     sequential: bool = False
     """Run the stages one frame at a time in one thread (the benchmark's no-pipelining baseline)."""
 
@@ -124,12 +131,24 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
     with Job(open_source(opts.input, opts.decode, opts.rate)) as job:
         source = job.source
         info = source.info
+        if opts.mode not in ("single", "alternating"):
+            raise InputError(f"--mode must be single or alternating, not {opts.mode!r}")
+        if opts.mode == "alternating" and image_input:
+            raise InputError(f"{opts.input}: alternating mode takes a video; merge still brackets with hdrvid merge")
         if info.is_hdr and opts.model != "none":
             raise InputError(
                 f"{opts.input}: is already HDR ({'linear float' if info.scene_linear else info.transfer_tag}); "
                 f"use --model none to re-encode it, hdrvid tonemap to make SDR, or --input-transfer to override"
             )
-        engine = make_executor(opts.model, opts.weights, opts.engine)
+        if opts.mode == "alternating":
+            cycle = detect_cycle(opts.input, opts.decode, opts.exposures)
+            log.info("exposure cycle %s (measured %s)", cycle.exposures, [round(v, 2) for v in cycle.measured])
+            first: list[Stage] = [AlternatingMerge(make_merger(opts.merge, engine=opts.engine), cycle)]
+            engine_name = opts.merge
+        else:
+            engine = make_executor(opts.model, opts.weights, opts.engine)
+            first = [Batcher(1 if image_input else opts.batch_size), Inference(engine)]
+            engine_name = engine.name
         spec = OutputSpec(plan.format, opts.peak_nits, opts.reference_white, rotation=info.rotation)
         writer: Any
         target: AtomicFile | AtomicFolder
@@ -144,11 +163,13 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
         job.target, job.writer = target, writer
         batch = 1 if image_input else opts.batch_size
         smoother = TemporalSmoother(opts.smoothing_period, opts.cut_threshold)
-        stages: list[Stage] = [Batcher(batch), Inference(engine), smoother, OutputTransform(spec),
+        stages: list[Stage] = [*first, smoother, OutputTransform(spec),
                                *(extra_stages or []), writer]
         stats = execute(source, stages, writer, opts.queue_size, progress, opts.input.name, opts.sequential)
         report: dict[str, Any] = {"input": str(opts.input), "output": str(opts.output), "model": opts.model,
-                                  "format": plan.format, "engine": engine.name, "batch_size": batch}
+                                  "format": plan.format, "engine": engine_name, "batch_size": batch}
+        if opts.mode == "alternating":
+            report.update(mode="alternating", merge=opts.merge, exposures=list(cycle.exposures), model=opts.merge)
         report.update(base_report(stats, writer, source, opts.queue_size))
         report["scene_cuts"] = smoother.cuts
         if isinstance(writer, VideoEncoder) and plan.format == "hdr10":

@@ -1,0 +1,142 @@
+"""Merging differently exposed pictures of one scene into radiance: the classical methods.
+
+Conventions: pictures are linear light, planar (3, H, W) float32, as the decoder gives them; a picture
+taken at exposure value ``ev`` holds ``radiance * 2**ev`` (clipped at 1), so radiance is relative to an
+EV 0 picture (1.0 = its white). Weights are computed on the display-encoded signal (gamma 2.2).
+
+- :func:`weighted_merge` (``debevec``): Debevec & Malik's weighted average of per-picture radiance
+  estimates, with a hat weight that is zero at clipping and in the noise floor. No alignment.
+- :func:`flow_merge` (``flowmerge``): the reference picture's neighbours are aligned to it with dense
+  optical flow (OpenCV DIS) computed both ways between exposure-matched versions; pixels where the
+  forward and backward flows disagree, or where the warped neighbour's radiance contradicts a
+  well-exposed reference, are masked as ghosts. The reference keeps its well-exposed pixels; clipped or
+  dark regions take radiance only from neighbours valid there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+GAMMA = 2.2
+
+
+def signal(lin: np.ndarray) -> np.ndarray:
+    return np.clip(lin, 0, 1) ** (1 / GAMMA)
+
+
+def smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    t = np.clip((x - lo) / (hi - lo), 0, 1)
+    return t * t * (3 - 2 * t)
+
+
+def well_exposed(lin: np.ndarray, low: float = 0.04, high: tuple[float, float] = (0.86, 0.97)) -> np.ndarray:
+    """Hat weight (H, W) in [0, 1]: 0 where any channel clips or everything sits in the noise floor."""
+    s = signal(lin)
+    top = 1 - smoothstep(s.max(0), *high)
+    bottom = smoothstep(s.mean(0), 0.0, low * 2) if low > 0 else np.ones_like(top)
+    return (top * bottom).astype(np.float32)
+
+
+def radiance(lin: np.ndarray, ev: float) -> np.ndarray:
+    return lin * np.float32(2.0 ** -ev)
+
+
+def fallback(pictures: Sequence[np.ndarray], evs: Sequence[float]) -> np.ndarray:
+    """Where no picture is well exposed: the shortest exposure where it is bright, the longest where dark."""
+    short, long_ = int(np.argmin(evs)), int(np.argmax(evs))
+    bright = signal(pictures[short]).max(0) > 0.5
+    return np.where(bright[None], radiance(pictures[short], evs[short]), radiance(pictures[long_], evs[long_]))
+
+
+def weighted_merge(pictures: Sequence[np.ndarray], evs: Sequence[float],
+                   weights: Sequence[np.ndarray] | None = None) -> np.ndarray:
+    """Σ w_i radiance_i / Σ w_i, with :func:`fallback` where Σ w_i vanishes."""
+    ws = list(weights) if weights is not None else [well_exposed(p) for p in pictures]
+    num = np.zeros_like(pictures[0])
+    den = np.zeros(pictures[0].shape[1:], np.float32)
+    for p, ev, w in zip(pictures, evs, ws):
+        num += w[None] * radiance(p, ev)
+        den += w
+    fb = fallback(pictures, evs)
+    alpha = np.clip(den / 1e-2, 0, 1)[None]  # blend smoothly into the fallback as the weights vanish
+    return (alpha * num / np.maximum(den, 1e-6)[None] + (1 - alpha) * fb).astype(np.float32)
+
+
+# --- alignment --------------------------------------------------------------------------------------------
+
+def exposure_matched_gray(lin: np.ndarray, ev: float, common_ev: float) -> np.ndarray:
+    """8-bit grey of the picture as if taken at ``common_ev`` (clipping included) for flow estimation."""
+    y = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    y = np.clip(y * np.float32(2.0 ** (common_ev - ev)), 0, 1) ** (1 / GAMMA)
+    return np.round(y * 255).astype(np.uint8)
+
+
+@dataclass
+class FlowPair:
+    """Flows between two pictures a and b: ``ab`` maps a's pixels to b, ``ba`` b's to a (pixels, (H, W, 2))."""
+
+    ab: np.ndarray
+    ba: np.ndarray
+
+
+class DISFlow:
+    """OpenCV's DIS optical flow (Kroeger et al. 2016) on exposure-matched pictures, both ways."""
+
+    def __init__(self, preset: str = "medium") -> None:
+        presets = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+                   "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+        self.dis = cv2.DISOpticalFlow_create(presets[preset])
+
+    def pair(self, a: np.ndarray, ev_a: float, b: np.ndarray, ev_b: float) -> FlowPair:
+        common = max(ev_a, ev_b)  # both as the longer exposure: they clip in the same places
+        ga, gb = exposure_matched_gray(a, ev_a, common), exposure_matched_gray(b, ev_b, common)
+        return FlowPair(self.dis.calc(ga, gb, None), self.dis.calc(gb, ga, None))
+
+
+def warp(picture: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Backward warp: out(p) = picture(p + flow(p)), planar (C, H, W), edges replicated."""
+    h, w = flow.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    mx, my = gx + flow[..., 0], gy + flow[..., 1]
+    hwc = np.ascontiguousarray(picture.transpose(1, 2, 0))
+    out = cv2.remap(hwc, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return np.ascontiguousarray(out.reshape(h, w, -1).transpose(2, 0, 1))
+
+
+def flow_consistency(fwd: np.ndarray, bwd: np.ndarray) -> np.ndarray:
+    """(H, W) in [0, 1]: 1 where following fwd then bwd comes back (Sundaram et al. 2010's test)."""
+    back = warp(bwd.transpose(2, 0, 1), fwd).transpose(1, 2, 0)
+    err = np.sum((fwd + back) ** 2, -1)
+    tol = 0.01 * (np.sum(fwd**2, -1) + np.sum(back**2, -1)) + 1.0
+    return (1 - smoothstep(err / tol, 1.0, 4.0)).astype(np.float32)
+
+
+def ghost_mask(ref: np.ndarray, ev_ref: float, warped: np.ndarray, ev_n: float, threshold: float = 0.35) -> np.ndarray:
+    """(H, W) in [0, 1]: 1 where the warped neighbour agrees with the reference (in log radiance) wherever
+    both are well exposed; disagreement there means motion the flow missed."""
+    both = np.minimum(well_exposed(ref), well_exposed(warped))
+    lr = np.log(np.maximum(radiance(ref, ev_ref).mean(0), 1e-6))
+    ln = np.log(np.maximum(radiance(warped, ev_n).mean(0), 1e-6))
+    bad = smoothstep(np.abs(lr - ln), threshold, 2 * threshold) * (both > 0.5)
+    bad = cv2.dilate(bad.astype(np.float32), np.ones((5, 5), np.uint8))
+    bad = cv2.GaussianBlur(bad, (0, 0), 2.0)
+    return np.clip(1 - bad, 0, 1).astype(np.float32)
+
+
+def flow_merge(ref: np.ndarray, ev_ref: float, neighbours: Sequence[tuple[np.ndarray, float, FlowPair]]) -> np.ndarray:
+    """Reference-guided merge of ``ref`` with neighbours given as (picture, ev, flows ref<->neighbour)."""
+    w_ref = well_exposed(ref)
+    pictures, evs, weights = [ref], [ev_ref], [w_ref]
+    for pic, ev, flows in neighbours:
+        warped = warp(pic, flows.ab)
+        valid = flow_consistency(flows.ab, flows.ba) * ghost_mask(ref, ev_ref, warped, ev)
+        # well-exposed reference pixels stay mostly the reference's own (no ghosts, no warping blur)
+        pictures.append(warped)
+        evs.append(ev)
+        weights.append(well_exposed(warped) * valid * (1 - 0.5 * w_ref))
+    weights[0] = np.maximum(w_ref, 1e-4)  # where nothing else is valid, the reference (even clipped) wins
+    return weighted_merge(pictures, evs, weights)

@@ -1,0 +1,211 @@
+"""Alternating-exposure footage: find the exposure cycle, then merge each frame with its neighbours.
+
+Output frame t uses frame t as the reference and frames t-1 and t+1 (the other exposure(s) of a 2- or
+3-exposure cycle) as neighbours: exposure-matched DIS flow both ways, warping, ghost masks and a merge
+(classical or learned). Flows between consecutive frames are computed once and used for both frames of
+the pair. The stage holds three frames: memory stays constant however long the video.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from hdrvid.errors import InputError
+from hdrvid.models.merge import DISFlow, FlowPair, flow_merge, weighted_merge, well_exposed
+from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
+from hdrvid.pipeline.frame import Frame
+
+log = logging.getLogger("hdrvid")
+
+CLASSICAL_MERGES = ("debevec", "flowmerge")
+
+
+class Merger(Protocol):
+    """Merges a reference picture with neighbours: (picture, ev, flows reference<->neighbour or None)."""
+
+    name: str
+    needs_flow: bool
+
+    def merge(self, ref: np.ndarray, ev_ref: float,
+              neighbours: Sequence[tuple[np.ndarray, float, FlowPair | None]]) -> np.ndarray: ...
+
+
+class DebevecMerge:
+    name, needs_flow = "debevec", False
+
+    def merge(self, ref: np.ndarray, ev_ref: float,
+              neighbours: Sequence[tuple[np.ndarray, float, FlowPair | None]]) -> np.ndarray:
+        return weighted_merge([ref] + [n[0] for n in neighbours], [ev_ref] + [n[1] for n in neighbours])
+
+
+class FlowMerge:
+    name, needs_flow = "flowmerge", True
+
+    def merge(self, ref: np.ndarray, ev_ref: float,
+              neighbours: Sequence[tuple[np.ndarray, float, FlowPair | None]]) -> np.ndarray:
+        return flow_merge(ref, ev_ref, [(p, e, f) for p, e, f in neighbours if f is not None])
+
+
+def make_merger(name: str, **kwargs: Any) -> Merger:
+    if name == "debevec":
+        return DebevecMerge()
+    if name == "flowmerge":
+        return FlowMerge()
+    from hdrvid.models.merge_nets import LEARNED_MERGES, LearnedMerge
+
+    if name in LEARNED_MERGES:
+        return LearnedMerge(name, **kwargs)
+    raise InputError(f"unknown merge {name!r}; choose from {', '.join(CLASSICAL_MERGES + LEARNED_MERGES)}")
+
+
+# --- the exposure cycle ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cycle:
+    """exposures[i] is the EV of frames i, i + len, i + 2 len, ... (frame 0 first)."""
+
+    exposures: tuple[float, ...]
+    measured: tuple[float, ...] = ()
+    """Relative EV measured for each analysed frame."""
+
+    def ev(self, index: int) -> float:
+        return self.exposures[index % len(self.exposures)]
+
+
+def relative_evs(pictures: Sequence[np.ndarray]) -> list[float]:
+    """EV of each picture relative to the first, from the median log ratio of pixels well exposed in both
+    neighbours (robust to motion and to the clipping of the longer exposure)."""
+    evs = [0.0]
+    for a, b in zip(pictures, pictures[1:]):
+        ya, yb = a.mean(0), b.mean(0)
+        ok = (well_exposed(a) > 0.5) & (well_exposed(b) > 0.5) & (ya > 1e-3) & (yb > 1e-3)
+        if ok.sum() < 50:
+            raise InputError("too few pixels are well exposed in two consecutive frames to measure the exposure "
+                             "cycle; give it with --exposures")
+        evs.append(evs[-1] + float(np.median(np.log2(yb[ok] / ya[ok]))))
+    return evs
+
+
+def fit_cycle(measured: Sequence[float], exposures: Sequence[float] | None = None) -> Cycle:
+    """The cycle (2 or 3 exposures, any phase) that best explains the measured EVs.
+
+    With ``exposures`` given, only the phase is found (rotations of the given cycle). Without, the period
+    is the one whose frames of equal phase agree best, and the EVs are relative to the cycle's mean."""
+    m = np.asarray(measured, np.float64)
+    if exposures is not None:
+        p = len(exposures)
+        best, best_err = tuple(exposures), float("inf")
+        for shift in range(p):
+            cand = np.array([exposures[(i + shift) % p] for i in range(len(m))], np.float64)
+            err = float(np.mean(np.abs((m - m.mean()) - (cand - cand.mean()))))
+            if err < best_err:
+                best, best_err = tuple(exposures[(i + shift) % p] for i in range(p)), err
+        if best_err > 0.75:
+            log.warning("the measured exposures (%s) fit the given cycle %s poorly (mean error %.2f EV)",
+                        ", ".join(f"{v:+.2f}" for v in m - m.mean()), list(exposures), best_err)
+        return Cycle(tuple(float(v) for v in best), tuple(float(v) for v in m))
+    scores = {}
+    for p in (2, 3):
+        if len(m) < 2 * p + 1:
+            continue
+        phases = [m[i::p] for i in range(p)]
+        spread = float(np.mean([np.std(ph) for ph in phases]))
+        means = np.array([ph.mean() for ph in phases])
+        scores[p] = (spread, means)
+    if not scores:
+        raise InputError("too few frames to find the exposure cycle; give it with --exposures")
+    p = min(scores, key=lambda k: scores[k][0])
+    spread, means = scores[p]
+    means = means - means.mean()
+    if np.ptp(means) < 0.5:
+        raise InputError("the frames do not alternate in exposure (less than half a stop apart); "
+                         "use the normal mode, or give --exposures")
+    if spread > 0.5:
+        log.warning("exposure cycle of %d found, but frames of one phase differ by %.2f EV", p, spread)
+    evs = tuple(round(float(v) * 3) / 3 for v in means)  # to the nearest third of a stop
+    return Cycle(evs, tuple(float(v) for v in m))
+
+
+def detect_cycle(path: Path, decode: DecodeOptions, exposures: Sequence[float] | None = None,
+                 frames: int = 18) -> Cycle:
+    """Read the first ``frames`` frames (at low resolution) and fit the exposure cycle."""
+    dec = VideoDecoder(path, decode)
+    pictures = []
+    try:
+        for f in dec:
+            x = f.data.numpy()
+            scale = max(1, x.shape[2] // 320)
+            pictures.append(np.ascontiguousarray(x[:, ::scale, ::scale]))
+            if len(pictures) >= frames:
+                break
+    finally:
+        dec.close()
+    if len(pictures) < 3:
+        raise InputError(f"{path}: alternating mode needs at least 3 frames")
+    return fit_cycle(relative_evs(pictures), exposures)
+
+
+# --- the stage -------------------------------------------------------------------------------------------
+
+class AlternatingMerge:
+    """Pipeline stage: frames (linear, one exposure each) in, merged radiance frames (EV 0 scale) out."""
+
+    name = "merge"
+
+    def __init__(self, merger: Merger, cycle: Cycle, flow_preset: str = "medium") -> None:
+        self.merger = merger
+        self.cycle = cycle
+        self.flow = DISFlow(flow_preset) if merger.needs_flow else None
+        self.window: list[Frame] = []
+        self.flows: dict[tuple[int, int], FlowPair] = {}
+
+    def _pair(self, a: Frame, b: Frame) -> FlowPair:
+        key = (a.index, b.index)
+        if key not in self.flows:
+            assert self.flow is not None
+            ab = self.flow.pair(a.data.numpy(), self.cycle.ev(a.index), b.data.numpy(), self.cycle.ev(b.index))
+            self.flows[key] = ab
+            self.flows[(b.index, a.index)] = FlowPair(ab.ba, ab.ab)
+        return self.flows[key]
+
+    def _emit(self, ref: Frame, neighbours: list[Frame]) -> Frame:
+        ev = self.cycle.ev(ref.index)
+        nb = [(n.data.numpy(), self.cycle.ev(n.index), self._pair(ref, n) if self.flow else None) for n in neighbours]
+        out = self.merger.merge(ref.data.numpy(), ev, nb)
+        ref.data = torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32))
+        ref.exposure = ev
+        # flows involving frames that can no longer be a neighbour are dropped (constant memory)
+        self.flows = {k: v for k, v in self.flows.items() if min(k) >= ref.index}
+        return ref
+
+    def process(self, frame: Frame) -> Iterator[Frame]:
+        self.window.append(frame)
+        if len(self.window) == 2 and self.window[0].index == 0:
+            yield self._emit_copy(self.window[0], [self.window[1]])
+        if len(self.window) == 3:
+            prev, ref, nxt = self.window
+            yield self._emit_copy(ref, [prev, nxt])
+            self.window = self.window[1:]
+
+    def _emit_copy(self, ref: Frame, neighbours: list[Frame]) -> Frame:
+        """Emit a merged copy of ``ref`` (the original stays in the window as a neighbour)."""
+        clone = Frame(index=ref.index, pts=ref.pts, time_base=ref.time_base, data=ref.data, name=ref.name,
+                      stats=dict(ref.stats))
+        return self._emit(clone, neighbours)
+
+    def flush(self) -> Iterator[Frame]:
+        if len(self.window) == 2:  # the last frame: only its previous neighbour
+            yield self._emit_copy(self.window[1], [self.window[0]])
+        elif len(self.window) == 1:
+            yield self._emit_copy(self.window[0], [])
+
+    def close(self) -> None:
+        self.window, self.flows = [], {}
+

@@ -17,6 +17,11 @@ import click
 from hdrvid import __version__
 from hdrvid.errors import HdrvidError, Interrupted
 
+# Stages run in parallel threads and several of them call torch: with OpenMP's default busy-waiting, idle
+# worker threads of one stage spin on the cores another stage needs (measured: fast mode at 720p pipelined
+# 1.16 fps with spinning, 1.89 fps with passive waiting, on 2 cores). Set before torch loads OpenMP.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 TRANSFERS = ["srgb", "bt709", "bt1886", "gamma22", "linear", "pq", "hlg"]
 
 
@@ -60,8 +65,8 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
                 traceback.print_exc()
             click.echo(f"hdrvid: error: {e}", err=True)
             sys.exit(e.exit_code)
-        except click.exceptions.Exit:
-            raise
+        except (click.exceptions.Exit, click.ClickException):
+            raise  # usage errors: click prints them with the usage line and exits 2
         except Exception as e:  # a bug: say so, keep it to one line unless asked
             if verbose:
                 traceback.print_exc()
@@ -331,16 +336,19 @@ def info(file: Path, as_json: bool) -> None:
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--fp32", is_flag=True, help="No bf16 autocast.")
 @click.option("--seed", default=0, show_default=True)
+@click.option("--minutes", type=float, help="Stop after this many minutes (the schedule still spans --steps).")
+@click.option("--samples", default=600, show_default=True, help="Merge models: rendered samples kept in memory.")
 @click.pass_context
 @handle_errors
 def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, steps: int, batch: int, patch: int,
-          lr: float, procedural: int, device: str, fp32: bool, seed: int) -> None:
+          lr: float, procedural: int, device: str, fp32: bool, seed: int, minutes: float | None, samples: int) -> None:
     """Train MODEL on HDR images through the camera simulation; checkpoints and resumes in --out."""
     from hdrvid.train.trainer import TrainConfig
     from hdrvid.train.trainer import train as run_train
 
     cfg = TrainConfig(model=model, data=[str(d) for d in data], out=str(out), steps=steps, batch=batch, patch=patch,
-                      lr=lr, procedural=procedural, device=device, bf16=not fp32, seed=seed)
+                      lr=lr, procedural=procedural, device=device, bf16=not fp32, seed=seed, minutes=minutes,
+                      samples=samples)
     summary = run_train(cfg, progress=not ctx.obj["quiet"])
     click.echo(json.dumps(summary, indent=2))
 
@@ -356,19 +364,46 @@ def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, ste
 @click.option("--metric", default="pu21_psnr", show_default=True,
               type=click.Choice(["psnr_mu", "psnr_l", "pu21_psnr", "pu21_ssim"]))
 @click.option("--json", "as_json", type=click.Path(path_type=Path), help="Write all scores as JSON here.")
+@click.option("--mode", type=click.Choice(["single", "alternating"]), default="single", show_default=True,
+              help="alternating: merges (-m debevec/flowmerge/ahdr/kalantari) on semi-synthetic moving clips.")
+@click.option("--dataset", type=click.Choice(["hdri", "kalantari"]), default="hdri", show_default=True,
+              help="kalantari: DATA folders in the Kalantari 2017 layout (short/medium/long .tif, HDRImg.hdr).")
+@click.option("--frames", default=24, show_default=True, help="Alternating mode: frames per clip.")
+@click.option("--size", default="480x270", show_default=True, help="Alternating mode: clip size WxH.")
 @engine_options
 @handle_errors
 def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path | None, width: int, all_images: bool,
-                 metric: str, as_json: Path | None, backend: str, device: str, precision: str, threads: int | None,
-                 tile: int, infer_scale: float) -> None:
+                 metric: str, as_json: Path | None, mode: str, dataset: str, frames: int, size: str, backend: str,
+                 device: str, precision: str, threads: int | None, tile: int, infer_scale: float) -> None:
     """Score models on simulated cameras over held-out HDR images, beside itmo and plain linearisation.
 
-    A model given as NAME@SCALE (e.g. expandnet@0.25) runs in the fast mode at that --infer-scale."""
+    A model given as NAME@SCALE (e.g. expandnet@0.25) runs in the fast mode at that --infer-scale.
+    With --mode alternating, score merges against ground truth on moving alternating-exposure clips;
+    with --dataset kalantari, on still brackets in the Kalantari 2017 layout."""
     from hdrvid.train.evaluate import evaluate, format_table
 
+    engine = _engine_options(backend, device, precision, threads, tile, infer_scale)
+    if dataset == "kalantari" or mode == "alternating":
+        merges = [m for m in models if m != "expandnet"]
+        if dataset == "kalantari":
+            from hdrvid.train.merge_eval import evaluate_kalantari, format_kalantari
+
+            result = evaluate_kalantari(merges, list(data), engine=engine)
+            click.echo(format_kalantari(result))
+        else:
+            from hdrvid.train.merge_eval import evaluate_alternating
+            from hdrvid.train.merge_eval import format_table as format_alt
+
+            w, h = (int(v) for v in size.lower().split("x"))
+            result = evaluate_alternating(merges, list(data), frames=frames, size=(w, h), all_images=all_images,
+                                          engine=engine)
+            click.echo(format_alt(result))
+        if as_json is not None:
+            as_json.write_text(json.dumps(result, indent=2) + "\n")
+        return
+
     w = {models[0].partition("@")[0]: weights} if weights else None
-    result = evaluate(list(models), list(data), width=width, weights=w, all_images=all_images,
-                      engine=_engine_options(backend, device, precision, threads, tile, infer_scale))
+    result = evaluate(list(models), list(data), width=width, weights=w, all_images=all_images, engine=engine)
     click.echo(f"{len(result['images'])} images: {', '.join(result['images'])}")
     click.echo(format_table(result, metric))
     if metric != "psnr_mu":
@@ -433,6 +468,8 @@ def export_cmd(model: str, fmt: str, output: Path, part: str, opset: int, fp16: 
 @click.option("--mode", "modes", multiple=True, default=("model", "pipelined", "sequential"), show_default=True,
               type=click.Choice(["model", "pipelined", "sequential"]))
 @click.option("--no-transcode", is_flag=True, help="Skip the plain-transcode ceiling.")
+@click.option("--merge", "merges", multiple=True, type=click.Choice(["debevec", "flowmerge", "ahdr", "kalantari"]),
+              help="Also measure alternating-exposure merges on a generated EV -2/+2 clip (repeat).")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--threads", type=int, help="CPU threads for inference.")
 @click.option("--preset", help="Encoder preset for all runs.")
@@ -442,8 +479,8 @@ def export_cmd(model: str, fmt: str, output: Path, part: str, opset: int, fp16: 
 @handle_errors
 def bench(ctx: click.Context, input: Path | None, models: tuple[str, ...], backends: tuple[str, ...],
           precisions: tuple[str, ...], resolutions: tuple[str, ...], frames: int, modes: tuple[str, ...],
-          no_transcode: bool, device: str, threads: int | None, preset: str | None, as_json: Path | None,
-          plot_path: Path | None) -> None:
+          no_transcode: bool, merges: tuple[str, ...], device: str, threads: int | None, preset: str | None,
+          as_json: Path | None, plot_path: Path | None) -> None:
     """Measure fps across models, backends, precisions and resolutions; pipelined vs sequential vs transcode."""
     from hdrvid.pipeline.bench import BenchConfig, format_table, plot, run_bench
     from hdrvid.pipeline.encoder import EncodeOptions
@@ -453,13 +490,82 @@ def bench(ctx: click.Context, input: Path | None, models: tuple[str, ...], backe
     res = tuple(tuple(int(v) for v in r.lower().split("x")) for r in resolutions)
     cfg = BenchConfig(input=input, models=models, backends=backends, precisions=precisions,
                       resolutions=res, frames=frames, modes=modes, transcode=not no_transcode,  # type: ignore[arg-type]
-                      device=device, threads=threads, encode=EncodeOptions(preset=preset))
+                      device=device, threads=threads, encode=EncodeOptions(preset=preset), merges=merges)
     result = run_bench(cfg, progress=not ctx.obj["quiet"])
     click.echo(format_table(result))
     if as_json is not None:
         as_json.write_text(json.dumps(result, indent=2) + "\n")
     if plot_path is not None:
         plot(result, plot_path)
+
+
+@main.command("merge")
+@verbosity
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Merged HDR image (.exr or .hdr).")
+@click.option("--exposures", help="EV of each image (e.g. -2,0,2), or a Kalantari exposure.txt; default: measured.")
+@click.option("--method", type=click.Choice(["flowmerge", "debevec", "robertson", "mertens", "ahdr", "kalantari"]),
+              default="flowmerge", show_default=True,
+              help="robertson/mertens: OpenCV's (mertens is exposure fusion: a display-referred image, not radiance).")
+@click.option("--crf", "crf", type=click.Choice(["srgb", "gamma22", "bt709", "linear", "calibrate"]), default="srgb",
+              show_default=True, help="Camera response: a known curve, or calibrated from the brackets (Debevec).")
+@click.option("--reference", type=int, help="Index of the reference image (default: the middle one).")
+@click.option("--overwrite", is_flag=True)
+@handle_errors
+def merge_cmd(images: tuple[Path, ...], output: Path, exposures: str | None, method: str, crf: str,
+              reference: int | None, overwrite: bool) -> None:
+    """Merge bracketed IMAGES (or one folder in the Kalantari layout) into one HDR image."""
+    from hdrvid.pipeline.merge_stills import merge_stills
+
+    r = merge_stills(list(images), output, exposures=exposures, method=method, crf=crf, reference=reference,
+                     overwrite=overwrite)
+    click.echo(f"{output}: {r['width']}x{r['height']}, {r['method']}, exposures {r['exposures']} EV, "
+               f"reference #{r['reference']}, peak {r['peak']:.3g} x reference white")
+
+
+@main.group()
+def synth() -> None:
+    """Generate test footage with ground truth."""
+
+
+@synth.command("alternating")
+@verbosity
+@click.option("--hdri", type=click.Path(path_type=Path), help="HDR image (.exr/.hdr); default: a procedural room.")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="The alternating clip (.mp4).")
+@click.option("--gt", "gt_dir", type=click.Path(path_type=Path), help="Folder for ground-truth EXR frames.")
+@click.option("--exposures", default="-2,2", show_default=True, help="EV cycle, e.g. -2,2 or -2,0,2.")
+@click.option("--frames", default=48, show_default=True)
+@click.option("--size", default="480x270", show_default=True)
+@click.option("--fps", default=24, show_default=True)
+@click.option("--pan", default=2.0, show_default=True, help="Camera speed, pixels per frame.")
+@click.option("--objects", default=2, show_default=True, help="Independently moving objects.")
+@click.option("--object-speed", default=4.0, show_default=True)
+@click.option("--crf", default=18, show_default=True, help="H.264 quality.")
+@click.option("--seed", default=0, show_default=True)
+@handle_errors
+def synth_alternating_cmd(hdri: Path | None, output: Path, gt_dir: Path | None, exposures: str, frames: int, size: str,
+                          fps: int, pan: float, objects: int, object_speed: float, crf: int, seed: int) -> None:
+    """A moving alternating-exposure clip (semi-synthetic) rendered from an HDR image, with ground truth."""
+    from hdrvid.train.alternating import SynthConfig, synth_alternating
+
+    evs = _parse_exposures(exposures)
+    if evs is None:
+        raise click.BadParameter("give the cycle, e.g. -2,2", param_hint="--exposures")
+    w, h = (int(v) for v in size.lower().split("x"))
+    if hdri is not None:
+        from hdrvid.train.data import read_hdr
+
+        if not hdri.is_file():
+            raise click.BadParameter(f"{hdri}: no such file", param_hint="--hdri")
+        img = read_hdr(hdri)
+    else:
+        from hdrvid.train.scenes import interior_with_window
+
+        img = interior_with_window(0.5, 2 * w, 2 * h, seed=seed)
+    cfg = SynthConfig(exposures=evs, frames=frames, size=(w, h), fps=fps, pan=pan, objects=objects,
+                      object_speed=object_speed, crf=crf, seed=seed)
+    synth_alternating(img, output, gt_dir, cfg)
+    click.echo(f"{output}: {frames} frames {w}x{h}, exposures {list(evs)} EV" + (f", ground truth in {gt_dir}" if gt_dir else ""))
 
 
 @main.command()

@@ -93,8 +93,8 @@ def test_tiled_equals_untiled_and_context_runs_once_per_frame(expandnet, frame):
         def close(self):
             pass
 
-    whole = Executor(expandnet, {"field": TorchEngine(ModelPart(expandnet, "field"))}).infer(frame)
-    tiled = Executor(expandnet, {p: Counting(p) for p in calls}, ExecutionPlan(tile=64)).infer(frame)
+    whole = Executor(expandnet, {"field": TorchEngine(ModelPart(expandnet, "field"))}, ExecutionPlan(sparse=False)).infer(frame)
+    tiled = Executor(expandnet, {p: Counting(p) for p in calls}, ExecutionPlan(tile=64, sparse=False)).infer(frame)
     assert float((whole - tiled).abs().max()) < 1e-5
     assert calls["context"] == 1 and calls["field_tile"] == 3 * 4  # 150x230 in 64-pixel tiles
 
@@ -122,7 +122,7 @@ def test_a_4k_frame_runs_tiled_with_the_global_branch_on_the_whole_frame(expandn
             pass
 
     ex = Executor(expandnet, {"context": TorchEngine(ModelPart(expandnet, "context")), "field_tile": Field()},
-                  ExecutionPlan(tile=512))
+                  ExecutionPlan(tile=512, sparse=False))
     y = ex.infer(x)
     assert y.shape == x.shape and torch.isfinite(y).all()
     assert max(h for h, _ in seen) <= 512 + 16 and max(w for _, w in seen) <= 512 + 16
@@ -281,3 +281,21 @@ def test_tensorrt_matches_torch_and_reuses_its_cache(frame, tmp_path, monkeypatc
     make_executor("expandnet", opts=EngineOptions(backend="tensorrt", device="cuda", precision=precision))
     assert engines[0].stat().st_mtime_ns == stamp  # loaded from the cache, not rebuilt
     assert TensorRTConfig().max_shape[1] >= 1080
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.5])
+def test_sparse_execution_equals_dense(expandnet, scale):
+    """Tiles with no clipped pixel (grown by the upsampling's reach) are skipped; the result is unchanged."""
+    x = torch.full((1, 3, 192, 256), 0.2)
+    x[:, :, 20:50, 30:70] = 1.0  # one clipped window in a dull frame
+    x[:, 2, 150:160, 200:210] = 1.0  # a lone clipped blue patch
+    x = x + 0.05 * torch.rand_like(x)
+    sparse = make_executor("expandnet", opts=EngineOptions(infer_scale=scale))
+    dense = make_executor("expandnet", opts=EngineOptions(infer_scale=scale))
+    dense.sparse = False
+    a, b = dense.infer(x), sparse.infer(x)
+    assert float((a - b).abs().max()) < 1e-5
+    assert sparse.active_share is not None and sparse.active_share < 0.7
+    assert "sparse" in sparse.name
+    flat = torch.full((1, 3, 96, 128), 0.3)  # nothing clipped: no network run at all, output = input
+    assert torch.equal(sparse.infer(flat), flat)

@@ -64,13 +64,19 @@ class ModelPart(nn.Module):
 @dataclass(frozen=True)
 class ExecutionPlan:
     """tile: tile edge in pixels (0 = whole frames). overlap: border discarded around each tile (None: the
-    model's receptive radius, rounded up to 8). infer_scale: run the network at this fraction of the frame size."""
+    model's receptive radius, rounded up to 8). infer_scale: run the network at this fraction of the frame size.
+    sparse: for models with an ``active_mask``, run the network only on tiles (``sparse_tile`` pixels at the
+    inference resolution) that hold pixels whose output depends on it; frames where too many tiles are active
+    (``sparse_limit``) run whole. The result is the same as running everything (tested)."""
 
     tile: int = 0
     overlap: int | None = None
     infer_scale: float = 1.0
     guide_radius: int = 2
     guide_eps: float = 1e-3
+    sparse: bool = True
+    sparse_tile: int = 64
+    sparse_limit: float = 0.7
 
     def parts(self, model: nn.Module) -> tuple[str, ...]:
         """The model parts the engines must provide for this plan."""
@@ -80,7 +86,11 @@ class ExecutionPlan:
                 raise BackendError(f"{type(model).__name__} runs on whole frames only: drop --tile and --infer-scale "
                                    f"(classical models are cheap at full resolution)")
             return ("full",)
-        return ("context", "field_tile") if self.tile else ("field",)
+        if self.tile:
+            return ("context", "field_tile")
+        if self.sparse and hasattr(model, "active_mask"):
+            return ("field", "context", "field_tile")
+        return ("field",)
 
 
 class Executor:
@@ -102,7 +112,12 @@ class Executor:
         self.overlap = plan.overlap if plan.overlap is not None else -(-radius // 8) * 8
         if plan.tile and self.overlap < radius:
             raise BackendError(f"tile overlap {self.overlap} is below the model's receptive radius {radius}")
+        self.sparse = plan.sparse and hasattr(model, "active_mask") and "field_tile" in engines
+        self.tiles_run = 0
+        self.tiles_total = 0
         self.name = next(iter(engines.values())).name
+        if self.sparse and not plan.tile:
+            self.name += " sparse"
         if plan.tile:
             self.name += f" tile {plan.tile}+{self.overlap}"
         if plan.infer_scale != 1:
@@ -112,37 +127,75 @@ class Executor:
         if "full" in self.engines and len(self.engines) == 1:
             return self.engines["full"].infer(x)
         small = downscale(x, self.plan.infer_scale)
-        field = self._field(small)
-        if small.shape[-2:] != x.shape[-2:]:
+        scaled = small.shape[-2:] != x.shape[-2:]
+        active = None
+        if self.sparse:
+            with torch.inference_mode():
+                full_mask = self.model.active_mask(x).any(0, keepdim=True).float()  # type: ignore[operator]
+                # at the inference resolution, grown by what the guided upsampling reaches (2 box radii + 1)
+                active = F.adaptive_max_pool2d(full_mask, small.shape[-2:]) if scaled else full_mask
+                if scaled:
+                    k = 2 * self.plan.guide_radius + 2
+                    active = F.max_pool2d(active, 2 * k + 1, stride=1, padding=k)
+        field = self._field(small, active)
+        if scaled:
             field = guided_upsample(field, guide(small), guide(x), self.plan.guide_radius, self.plan.guide_eps)
         with torch.inference_mode():
             return self.model.apply(x, field)  # type: ignore[operator]
 
-    def _field(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.plan.tile:
+    def _field(self, x: torch.Tensor, active: torch.Tensor | None) -> torch.Tensor:
+        tile = self.plan.tile
+        if active is not None and not tile:
+            n_total = _tile_count(x.shape[-2:], self.plan.sparse_tile)
+            n_active = _tile_count(x.shape[-2:], self.plan.sparse_tile, active)
+            self.tiles_total += n_total
+            if n_active == 0:
+                return torch.zeros((x.shape[0], 3, *x.shape[-2:]))
+            if n_active > self.plan.sparse_limit * n_total:
+                self.tiles_run += n_total
+                return self.engines["field"].infer(x)
+            self.tiles_run += n_active
+            tile = self.plan.sparse_tile
+        elif not tile:
             return self.engines["field"].infer(x)
         context = self.engines["context"].infer(x)  # once per frame, from the whole frame
-        return tiled(lambda t: self.engines["field_tile"].infer(t, context), x, self.plan.tile, self.overlap)
+        return tiled(lambda t: self.engines["field_tile"].infer(t, context), x, tile, self.overlap, active)
+
+    @property
+    def active_share(self) -> float | None:
+        """Share of tiles the sparse path ran the network on (None: not sparse)."""
+        return self.tiles_run / self.tiles_total if self.tiles_total else None
 
     def close(self) -> None:
         for e in self.engines.values():
             e.close()
 
 
-def tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, overlap: int) -> torch.Tensor:
-    """Run ``fn`` on overlapping tiles of x and keep only each tile's core (discard-border stitching)."""
+def _tile_count(size: tuple[int, ...], tile: int, active: torch.Tensor | None = None) -> int:
+    h, w = size
+    if active is None:
+        return -(-h // tile) * -(-w // tile)
+    return int(F.max_pool2d(active, tile, stride=tile, ceil_mode=True).gt(0).sum())
+
+
+def tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, overlap: int,
+          active: torch.Tensor | None = None) -> torch.Tensor:
+    """Run ``fn`` on overlapping tiles of x and keep only each tile's core (discard-border stitching).
+    With ``active`` ((1, 1, H, W), nonzero where the result matters), tiles without any are left at 0."""
     n, _, h, w = x.shape
-    if h <= tile and w <= tile:
+    if h <= tile and w <= tile and active is None:
         return fn(x)
     out: torch.Tensor | None = None
     for y0 in range(0, h, tile):
         for x0 in range(0, w, tile):
             y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
+            if active is not None and not bool(active[..., y0:y1, x0:x1].any()):
+                continue
             ya, xa = max(0, y0 - overlap), max(0, x0 - overlap)
             yb, xb = min(h, y1 + overlap), min(w, x1 + overlap)
             r = fn(x[:, :, ya:yb, xa:xb])
             if out is None:
-                out = torch.empty((n, r.shape[1], h, w), dtype=r.dtype)
+                out = torch.zeros((n, r.shape[1], h, w), dtype=r.dtype)
             out[:, :, y0:y1, x0:x1] = r[:, :, y0 - ya:y1 - ya, x0 - xa:x1 - xa]
     assert out is not None
     return out

@@ -1,6 +1,7 @@
 """The models that ship with hdrvid."""
 
 from hdrvid.models.expandnet import ExpandNetITM
+from hdrvid.models.merge_nets import AHDRMerge, KalantariMerge
 from hdrvid.models.itmo import BT2446AInverse, ClassicalITMO, Linearise
 from hdrvid.models.registry import ModelSpec, register
 
@@ -37,5 +38,30 @@ register(
         weights="expandnet.pt",
         sha256="65f4db02aefc969f0cb9f491d03f5733b0e130a385303217ca5292c5bea6fd12",
         card="expandnet.md",
+    )
+)
+
+MERGE_INPUT = "packed reference + two neighbours (hdrvid.models.merge_nets.pack), NCHW float32"
+MERGE_OUTPUT = "mu-law radiance normalised by the shortest exposure's white, NCHW float32 in [0, 1]"
+register(
+    ModelSpec(
+        name="ahdr",
+        kind="multi-exposure",
+        factory=AHDRMerge,
+        summary="alternating-exposure merge: attention + dilated residual dense blocks (AHDRNet style)",
+        input_convention=MERGE_INPUT,
+        output_convention=MERGE_OUTPUT,
+        trained=False,
+    )
+)
+register(
+    ModelSpec(
+        name="kalantari",
+        kind="multi-exposure",
+        factory=KalantariMerge,
+        summary="alternating-exposure merge: CNN-refined DIS flow + merge CNN (Kalantari 2017/2019 style)",
+        input_convention=MERGE_INPUT,
+        output_convention=MERGE_OUTPUT,
+        trained=False,
     )
 )

@@ -95,6 +95,11 @@ class ExpandNetITM(nn.Module):
     def _signal(linear: torch.Tensor) -> torch.Tensor:
         return linear.clamp(1e-8, 1) ** (1 / 2.2)
 
+    def active_mask(self, linear: torch.Tensor) -> torch.Tensor:
+        """(N, 1, H, W) bool: where the output depends on the network at all (anywhere else the output is
+        the exactly linearised input), so engines may skip tiles with no such pixel."""
+        return self.clip_mask(self._signal(linear)).amax(1, keepdim=True) > 0
+
     # The model in parts, so that engines run only the network (``field``) and the pipeline can tile it
     # (``context`` once per frame, ``field_tile`` per tile) or run it at reduced resolution and apply the
     # upsampled field to the full-resolution frame (``apply``, cheap and per pixel).

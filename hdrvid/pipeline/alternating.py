@@ -19,8 +19,10 @@ import torch
 
 from hdrvid.errors import InputError
 from hdrvid.models.merge import DISFlow, FlowPair, flow_merge, weighted_merge, well_exposed
+from hdrvid.models.merge_nets import LEARNED_MERGES, pack, unpack_output
 from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.frame import Frame
+from hdrvid.pipeline.inference import EngineOptions, make_executor
 
 log = logging.getLogger("hdrvid")
 
@@ -53,13 +55,29 @@ class FlowMerge:
         return flow_merge(ref, ev_ref, [(p, e, f) for p, e, f in neighbours if f is not None])
 
 
+class LearnedMerge:
+    """A trained merge network (ahdr, kalantari) on any backend; flows and packing stay outside it."""
+
+    needs_flow = True
+
+    def __init__(self, name: str, engine: EngineOptions | None = None, weights: Path | None = None) -> None:
+        self.name = name
+        self.executor = make_executor(name, weights, engine or EngineOptions())
+
+    def merge(self, ref: np.ndarray, ev_ref: float,
+              neighbours: Sequence[tuple[np.ndarray, float, FlowPair | None]]) -> np.ndarray:
+        nb = [(p, e, f) for p, e, f in neighbours if f is not None]
+        ev_min = min([ev_ref] + [e for _, e, _ in nb])
+        x = torch.from_numpy(pack(self.name, ref, ev_ref, nb, ev_min))[None]
+        y = self.executor.infer(x)
+        return unpack_output(y, ev_min)[0].numpy()
+
+
 def make_merger(name: str, **kwargs: Any) -> Merger:
     if name == "debevec":
         return DebevecMerge()
     if name == "flowmerge":
         return FlowMerge()
-    from hdrvid.models.merge_nets import LEARNED_MERGES, LearnedMerge
-
     if name in LEARNED_MERGES:
         return LearnedMerge(name, **kwargs)
     raise InputError(f"unknown merge {name!r}; choose from {', '.join(CLASSICAL_MERGES + LEARNED_MERGES)}")
@@ -80,16 +98,23 @@ class Cycle:
 
 
 def relative_evs(pictures: Sequence[np.ndarray]) -> list[float]:
-    """EV of each picture relative to the first, from the median log ratio of pixels well exposed in both
-    neighbours (robust to motion and to the clipping of the longer exposure)."""
+    """EV of each picture relative to the first, from the intensity mapping between neighbours.
+
+    Neighbouring frames see (nearly) the same scene, so matching quantiles of their luminance pairs
+    the same scene points even when things move (Grossberg & Nayar's comparagram by histogram
+    specification). The ratio is the median over quantiles where both pictures are in their reliable
+    range: above the noise floor and 8-bit steps, below clipping."""
+    qs = np.linspace(0.01, 0.99, 99)
     evs = [0.0]
     for a, b in zip(pictures, pictures[1:]):
-        ya, yb = a.mean(0), b.mean(0)
-        ok = (well_exposed(a) > 0.5) & (well_exposed(b) > 0.5) & (ya > 1e-3) & (yb > 1e-3)
-        if ok.sum() < 50:
-            raise InputError("too few pixels are well exposed in two consecutive frames to measure the exposure "
+        qa = np.quantile(np.clip(a, 0, 1).mean(0), qs)
+        qb = np.quantile(np.clip(b, 0, 1).mean(0), qs)
+        lo, hi = 0.08**2.2, 0.9**2.2  # signal 0.08 .. 0.9
+        ok = (qa > lo) & (qa < hi) & (qb > lo) & (qb < hi)
+        if ok.sum() < 3:
+            raise InputError("too few well-exposed tones in two consecutive frames to measure the exposure "
                              "cycle; give it with --exposures")
-        evs.append(evs[-1] + float(np.median(np.log2(yb[ok] / ya[ok]))))
+        evs.append(evs[-1] + float(np.median(np.log2(qb[ok] / qa[ok]))))
     return evs
 
 
@@ -129,8 +154,13 @@ def fit_cycle(measured: Sequence[float], exposures: Sequence[float] | None = Non
                          "use the normal mode, or give --exposures")
     if spread > 0.5:
         log.warning("exposure cycle of %d found, but frames of one phase differ by %.2f EV", p, spread)
-    evs = tuple(round(float(v) * 3) / 3 for v in means)  # to the nearest third of a stop
+    evs = tuple(_snap(float(v)) for v in means)
     return Cycle(evs, tuple(float(v) for v in m))
+
+
+def _snap(ev: float) -> float:
+    """To the nearest third or half stop (the steps cameras offer)."""
+    return min((round(ev * 3) / 3, round(ev * 2) / 2), key=lambda c: abs(c - ev))
 
 
 def detect_cycle(path: Path, decode: DecodeOptions, exposures: Sequence[float] | None = None,

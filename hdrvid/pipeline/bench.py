@@ -49,6 +49,8 @@ class BenchConfig:
     device: str = "cpu"
     threads: int | None = None
     encode: EncodeOptions = field(default_factory=EncodeOptions)
+    merges: tuple[str, ...] = ()
+    """Alternating-exposure merges to measure on a generated EV -2/+2 clip at each resolution."""
 
 
 def _first_frame(path: Path) -> torch.Tensor:
@@ -78,7 +80,7 @@ def _row(report: dict[str, Any], **keys: Any) -> dict[str, Any]:
     slowest = max(busy, key=busy.get) if busy else None  # type: ignore[arg-type]
     slowest_fps = report["stage_fps"].get(slowest) if slowest else None
     fps = report["fps"]
-    return {**keys, "fps": fps, "engine": report.get("engine"), "stages_busy_s": report["stages"],
+    return {**keys, "fps": fps, "engine": report.get("engine"), "network_tile_share": report.get("network_tile_share"), "stages_busy_s": report["stages"],
             "stage_fps": report["stage_fps"], "slowest_stage": slowest, "slowest_stage_fps": slowest_fps,
             "vs_slowest": round(fps / slowest_fps, 3) if fps and slowest_fps else None,
             "queues": report["queues"], "frames": report["frames"]}
@@ -107,6 +109,7 @@ def run_bench(cfg: BenchConfig, progress: bool = False) -> dict[str, Any]:
                 return convert(opts, progress=progress)
 
             base = EngineOptions(device=cfg.device, threads=cfg.threads)
+            run("none", base)  # warm-up (thread pools, encoder, page cache); not reported
             if cfg.transcode:
                 r = run("none", base)
                 rows.append(_row(r, resolution=res, model="none", backend="-", precision="-", mode="transcode"))
@@ -131,11 +134,37 @@ def run_bench(cfg: BenchConfig, progress: bool = False) -> dict[str, Any]:
                                          rows[-1]["fps"])
                         except (BackendError, HdrvidError) as e:
                             skipped.append({**keys, "reason": str(e)})
+            for merge in cfg.merges:
+                rows += _bench_merge(merge, (w, h), cfg, Path(tmp), skipped, progress)
     _ratios(rows)
     return {"rows": rows, "skipped": skipped, "config": {
         "input": str(cfg.input) if cfg.input else "generated (hdrvid demo scene, H.264 BT.709)",
         "frames": cfg.frames, "device": cfg.device, "threads": cfg.threads or torch.get_num_threads(),
         "torch": torch.__version__, "encoder": cfg.encode.codec or "libx265", "preset": cfg.encode.preset}}
+
+
+def _bench_merge(merge: str, size: tuple[int, int], cfg: BenchConfig, tmp: Path, skipped: list[dict[str, str]],
+                 progress: bool) -> list[dict[str, Any]]:
+    from hdrvid.train.alternating import SynthConfig, synth_alternating
+    from hdrvid.train.scenes import interior_with_window
+
+    w, h = size
+    src = tmp / f"alternating-{w}x{h}.mp4"
+    if not src.exists():
+        synth_alternating(interior_with_window(0.5, 2 * w, 2 * h), src, None, SynthConfig(frames=cfg.frames, size=size))
+    keys = {"resolution": f"{w}x{h}", "model": f"merge:{merge}", "backend": "torch", "precision": "fp32"}
+    rows = []
+    try:
+        for mode in [m for m in cfg.modes if m != "model"]:
+            opts = ConvertOptions(input=src, output=tmp / "alt-out.mp4", mode="alternating", merge=merge,
+                                  exposures=(-2.0, 2.0), encode=cfg.encode, overwrite=True,
+                                  sequential=mode == "sequential",
+                                  engine=EngineOptions(device=cfg.device, threads=cfg.threads))
+            rows.append(_row(convert(opts, progress=progress), **keys, mode=mode))
+            log.info("%s merge %s %s: %.2f fps", keys["resolution"], merge, mode, rows[-1]["fps"])
+    except HdrvidError as e:
+        skipped.append({**keys, "reason": str(e)})
+    return rows
 
 
 def _ratios(rows: list[dict[str, Any]]) -> None:

@@ -168,6 +168,8 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
         stats = execute(source, stages, writer, opts.queue_size, progress, opts.input.name, opts.sequential)
         report: dict[str, Any] = {"input": str(opts.input), "output": str(opts.output), "model": opts.model,
                                   "format": plan.format, "engine": engine_name, "batch_size": batch}
+        if opts.mode != "alternating" and engine.active_share is not None:
+            report["network_tile_share"] = round(engine.active_share, 3)
         if opts.mode == "alternating":
             report.update(mode="alternating", merge=opts.merge, exposures=list(cycle.exposures), model=opts.merge)
         report.update(base_report(stats, writer, source, opts.queue_size))

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from hdrvid.color.transfer import pq_inverse_eotf
+from hdrvid.errors import InputError
 from hdrvid.metrics.flicker import FlickerMeter
 from hdrvid.metrics.hdr import hdr_metrics, luminance
 from hdrvid.models.merge import radiance
@@ -127,3 +128,39 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+
+
+def evaluate_kalantari(merges: list[str], folders: list[Path], engine: Any = None) -> dict[str, Any]:
+    """Still brackets in the Kalantari 2017 layout: each folder is a scene, or holds scene folders."""
+    from hdrvid.pipeline.merge_stills import kalantari_scene, merge_stills
+
+    scenes = []
+    for folder in folders:
+        cands = [folder] if (folder / "exposure.txt").is_file() else sorted(p for p in folder.iterdir() if p.is_dir())
+        scenes += [c for c in cands if (c / "exposure.txt").is_file()]
+    if not scenes:
+        raise InputError(f"no Kalantari-layout scenes (folders with exposure.txt) under {', '.join(map(str, folders))}")
+    names = list(dict.fromkeys(["debevec", "flowmerge", *merges]))
+    scores: dict[str, list[dict[str, float]]] = {n: [] for n in names}
+    with tempfile.TemporaryDirectory(prefix="hdrvid-kal-") as tmp:
+        for scene in scenes:
+            _, _, gt_path = kalantari_scene(scene)
+            if gt_path is None:
+                raise InputError(f"{scene}: no HDRImg.hdr ground truth")
+            gt = read_hdr(gt_path)
+            for n in names:
+                out = Path(tmp) / f"{scene.name}-{n}.exr"
+                merge_stills([scene], out, method=n, engine=engine)
+                scores[n].append(hdr_metrics(read_hdr(out), gt))
+    table = {n: {k: float(np.mean([s[k] for s in v])) for k in v[0]} for n, v in scores.items()}
+    return {"scenes": [s.name for s in scenes], "merges": names, "scores": table,
+            "alignment": "one least-squares factor in log luminance per image (see hdrvid.metrics.hdr)"}
+
+
+def format_kalantari(result: dict[str, Any]) -> str:
+    lines = [f"{'merge':<12}{'PSNR-mu':>10}{'PSNR-L':>10}{'PU21-PSNR':>11}{'PU21-SSIM':>11}"]
+    for n in result["merges"]:
+        s = result["scores"][n]
+        lines.append(f"{n:<12}{s['psnr_mu']:>10.2f}{s['psnr_l']:>10.2f}{s['pu21_psnr']:>11.2f}{s['pu21_ssim']:>11.4f}")
+    lines.append(f"({len(result['scenes'])} scenes)")
+    return "\n".join(lines)

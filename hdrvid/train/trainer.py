@@ -46,6 +46,12 @@ class TrainConfig:
     checkpoint_every: int = 100
     seed: int = 0
     threads: int | None = None
+    samples: int = 600
+    """Multi-exposure models: rendered samples held in memory (an eighth re-rendered every 100 steps)."""
+    validation: int = 48
+    minutes: float | None = None
+    """Stop after this many minutes of training (the schedule still spans ``steps``)."""
+    """Multi-exposure models: fixed validation samples from validation images (never trained on)."""
 
 
 def expandnet_loss(pred: torch.Tensor, target: torch.Tensor, cosine_weight: float) -> torch.Tensor:
@@ -102,9 +108,13 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict[str, Any]:
     files, held = split(list_hdr([Path(d) for d in cfg.data]))
     if not files and cfg.procedural == 0:
         raise InputError("no training images left after holding out the evaluation set")
-    pool = HDRPool.load(files, procedural=cfg.procedural, seed=cfg.seed)
     torch.manual_seed(cfg.seed)
     model = spec.factory(**spec.factory_kwargs).to(cfg.device)
+    if spec.kind == "multi-exposure":
+        from hdrvid.train.merge_train import train_merge
+
+        return train_merge(cfg, model, files, held, progress)
+    pool = HDRPool.load(files, procedural=cfg.procedural, seed=cfg.seed)
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(1.0, s / cfg.steps))))

@@ -1,0 +1,144 @@
+"""``hdrvid merge``: bracketed still images (or a Kalantari 2017 scene folder) to one HDR image.
+
+The reference image (the middle exposure by default) defines the geometry and EV 0 of the output:
+1.0 in the result is the white of the reference exposure.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from hdrvid.color.transfer import DECODERS
+from hdrvid.errors import InputError, OutputError
+from hdrvid.models.merge import DISFlow, weighted_merge
+from hdrvid.pipeline.alternating import fit_cycle, make_merger, relative_evs
+from hdrvid.pipeline.atomic import AtomicFile, check_destination
+from hdrvid.pipeline.decoder import read_image
+from hdrvid.pipeline.encoder import write_exr, write_hdr
+
+log = logging.getLogger("hdrvid")
+
+METHODS = ("flowmerge", "debevec", "robertson", "mertens", "ahdr", "kalantari")
+
+
+def kalantari_scene(folder: Path) -> tuple[list[Path], list[float] | None, Path | None]:
+    """(images ordered short to long, EVs from exposure.txt or None, ground truth HDRImg.hdr or None)."""
+    tifs = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".tif", ".tiff"))
+    if len(tifs) < 2:
+        raise InputError(f"{folder}: expected the bracketed .tif images of a Kalantari-layout scene")
+    exp_file = folder / "exposure.txt"
+    evs = read_exposures(exp_file) if exp_file.is_file() else None
+    gt = next((p for p in folder.iterdir() if p.name.lower() == "hdrimg.hdr"), None)
+    return tifs, evs, gt
+
+
+def read_exposures(path: Path) -> list[float]:
+    """EV per image, one number per line (Kalantari's exposure.txt gives stops)."""
+    try:
+        vals = [float(v) for v in path.read_text().split()]
+    except (OSError, ValueError):
+        raise InputError(f"{path}: expected one exposure value (in stops) per line") from None
+    return vals
+
+
+def parse_exposures(text: str | None, count: int) -> list[float] | None:
+    if text is None:
+        return None
+    p = Path(text)
+    vals = read_exposures(p) if p.is_file() else [float(v) for v in text.split(",")]
+    if len(vals) != count:
+        raise InputError(f"--exposures gives {len(vals)} values for {count} images")
+    return vals
+
+
+def _linearise(signals: list[np.ndarray], evs: list[float] | None, crf: str, bits: int) -> list[np.ndarray]:
+    if crf != "calibrate":
+        return [np.asarray(DECODERS[crf](s), np.float32) for s in signals]
+    if evs is None:
+        raise InputError("--crf calibrate needs --exposures (the calibration solves for the curve given the times)")
+    codes = [np.clip(np.round(s * 255), 0, 255).astype(np.uint8)[:, :, ::-1].copy() for s in signals]
+    times = np.array([2.0**e for e in evs], np.float32)
+    response = cv2.createCalibrateDebevec().process(codes, times)  # (256, 1, 3) BGR, arbitrary scale
+    curve = response[:, 0, ::-1] / response[255, 0, ::-1]  # RGB, white = 1
+    xs = np.linspace(0, 1, 256)
+    out = []
+    for s in signals:
+        lin = np.stack([np.interp(s[..., c], xs, curve[:, c]) for c in range(3)], -1)
+        out.append(lin.astype(np.float32))
+    log.info("calibrated camera response (Debevec & Malik) from %d images at %d-bit", len(signals), bits)
+    return out
+
+
+def merge_stills(images: Sequence[Path], output: Path, exposures: str | None = None, method: str = "flowmerge",
+                 crf: str = "srgb", reference: int | None = None, overwrite: bool = False,
+                 engine: Any = None) -> dict[str, Any]:
+    if method not in METHODS:
+        raise InputError(f"unknown merge method {method!r}; choose from {', '.join(METHODS)}")
+    paths = [Path(p) for p in images]
+    evs: list[float] | None = None
+    if len(paths) == 1 and paths[0].is_dir():
+        paths, evs, _ = kalantari_scene(paths[0])
+        if crf == "srgb":
+            crf = "gamma22"  # the Kalantari dataset's images are gamma 2.2 encoded
+    if len(paths) < 2:
+        raise InputError("give two or more bracketed images (or one Kalantari-layout folder)")
+    if output.suffix.lower() not in (".exr", ".hdr"):
+        raise OutputError(f"{output}: write the merged HDR image as .exr or .hdr")
+    check_destination(paths, output, overwrite)
+    read = [read_image(p) for p in paths]
+    if any(r[2] for r in read):
+        raise InputError("the brackets must be LDR images (8- or 16-bit); these are already HDR")
+    shapes = {r[0].shape for r in read}
+    if len(shapes) != 1:
+        raise InputError(f"the brackets differ in size: {sorted(shapes)}")
+    evs = parse_exposures(exposures, len(paths)) if exposures is not None else evs
+    lins_hwc = _linearise([r[0] for r in read], evs, crf, max(r[1] for r in read))
+    lins = [np.ascontiguousarray(x.transpose(2, 0, 1)) for x in lins_hwc]
+    if evs is None:
+        evs = list(fit_cycle(relative_evs(lins), None).measured) if len(lins) > 2 else relative_evs(lins)
+    ref = len(paths) // 2 if reference is None else reference
+    if not 0 <= ref < len(paths):
+        raise InputError(f"--reference {ref} is not an image index (0..{len(paths) - 1})")
+    evs = [e - evs[ref] for e in evs]  # the reference is EV 0
+    hdr = _merge(method, lins, evs, ref, [r[0] for r in read], engine)
+    target = AtomicFile(output)
+    try:
+        (write_exr if output.suffix.lower() == ".exr" else write_hdr)(target.path, hdr)
+        target.commit()
+    except BaseException:
+        target.discard()
+        raise
+    return {"output": str(output), "method": method, "exposures": [round(e, 3) for e in evs], "reference": ref,
+            "width": hdr.shape[1], "height": hdr.shape[0], "peak": float(hdr.max())}
+
+
+def _merge(method: str, lins: list[np.ndarray], evs: list[float], ref: int, signals: list[np.ndarray],
+           engine: Any) -> np.ndarray:
+    """(H, W, 3) radiance at the reference's EV 0."""
+    if method == "debevec":
+        return weighted_merge(lins, evs).transpose(1, 2, 0)
+    if method in ("robertson", "mertens"):
+        codes = [np.clip(np.round(s * 255), 0, 255).astype(np.uint8)[:, :, ::-1].copy() for s in signals]
+        if method == "mertens":  # exposure fusion: a display-referred picture; stored linearised (sRGB)
+            fused = cv2.createMergeMertens().process(codes)[:, :, ::-1]
+            return np.asarray(DECODERS["srgb"](np.clip(fused, 0, 1)), np.float32)
+        times = np.array([2.0**e for e in evs], np.float32)
+        rad = cv2.createMergeRobertson().process(codes, times)[:, :, ::-1]  # relative radiance (per second)
+        return np.ascontiguousarray(rad, np.float32)
+    others = [i for i in range(len(lins)) if i != ref]
+    flow = DISFlow("medium")
+    nb = [(lins[i], evs[i], flow.pair(lins[ref], evs[ref], lins[i], evs[i])) for i in others]
+    if method == "flowmerge":
+        from hdrvid.models.merge import flow_merge
+
+        return flow_merge(lins[ref], evs[ref], nb).transpose(1, 2, 0)
+    merger = make_merger(method, engine=engine)
+    if len(nb) > 2:
+        raise InputError(f"{method} merges a reference with two neighbours; give 2 or 3 images")
+    return merger.merge(lins[ref], evs[ref], nb).transpose(1, 2, 0)

@@ -1,0 +1,190 @@
+"""Alternating-exposure footage: cycle detection, merges against ground truth, CLI paths, still brackets."""
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from conftest import run_cli
+from media import ffprobe, needs_ffprobe
+
+from hdrvid.errors import InputError
+from hdrvid.pipeline.alternating import AlternatingMerge, Cycle, detect_cycle, fit_cycle, make_merger
+from hdrvid.pipeline.decoder import DecodeOptions, ImageSource, VideoDecoder
+from hdrvid.pipeline.frame import Frame
+from hdrvid.train.alternating import SynthConfig, frames_hdr, synth_alternating
+from hdrvid.train.merge_eval import ReferenceOnly, score_clip
+from hdrvid.train.scenes import interior_with_window
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return interior_with_window(0.4, 480, 270, seed=3)
+
+
+def _clip(tmp: Path, scene: np.ndarray, exposures, frames=12, size=(160, 96), **kw):
+    cfg = SynthConfig(exposures=tuple(exposures), frames=frames, size=size, seed=5, **kw)
+    video = tmp / f"alt{len(exposures)}.mp4"
+    synth_alternating(scene, video, None, cfg)
+    return video, cfg
+
+
+def test_fit_cycle_finds_period_values_and_phase():
+    two = [0, 4.1, 0.1, 3.9, 0.0, 4.0, 0.2, 4.1, 0.1]
+    assert fit_cycle(two).exposures == (-2.0, 2.0)
+    assert fit_cycle([4.0 + v for v in [0, -4, 0.1, -3.9, 0, -4, 0.1, -4, 0]]).exposures == (2.0, -2.0)  # long first
+    three = [0, 2, 4, 0.1, 2.1, 3.9, 0, 2, 4, 0.1]
+    assert fit_cycle(three).exposures == (-2.0, 0.0, 2.0)
+    shifted = three[1:] + [2.0]  # starts on the middle exposure
+    assert fit_cycle(shifted).exposures == (0.0, 2.0, -2.0)
+    # given values: only the phase is measured
+    assert fit_cycle([5, 1, 5, 1, 5, 1, 5], (-2.0, 2.0)).exposures == (2.0, -2.0)
+    with pytest.raises(InputError, match="do not alternate"):
+        fit_cycle([0.0, 0.05, 0.0, -0.05, 0.0, 0.02, 0.01])
+
+
+def test_cycle_and_phase_are_measured_from_a_clip(tmp_path, scene):
+    video, _ = _clip(tmp_path, scene, (2.0, -2.0))  # the first frame is the long exposure
+    cyc = detect_cycle(video, DecodeOptions())
+    assert cyc.exposures == (2.0, -2.0)
+    video3, _ = _clip(tmp_path, scene, (-2.0, 0.0, 2.0))
+    assert detect_cycle(video3, DecodeOptions()).exposures == (-2.0, 0.0, 2.0)
+
+
+def _merge_clip(merger, video: Path, cycle: Cycle) -> list[np.ndarray]:
+    dec = VideoDecoder(video, DecodeOptions())
+    stage = AlternatingMerge(merger, cycle)
+    out = []
+    try:
+        for f in dec:
+            out += [g.data.numpy() for g in stage.process(f)]
+            assert len(stage.window) <= 3 and len(stage.flows) <= 4  # constant memory
+        out += [g.data.numpy() for g in stage.flush()]
+    finally:
+        dec.close()
+    return out
+
+
+@pytest.mark.parametrize("exposures", [(-2.0, 2.0), (-2.0, 0.0, 2.0)])
+def test_aligned_merge_beats_unaligned_and_reference_on_moving_content(tmp_path, scene, exposures):
+    video, cfg = _clip(tmp_path, scene, exposures, pan=3.0, objects=2, object_speed=5.0)
+    gts = list(frames_hdr(scene, cfg)[0])
+    cycle = Cycle(exposures)
+    scores = {}
+    for name, merger in (("reference", ReferenceOnly()), ("debevec", make_merger("debevec")),
+                         ("flowmerge", make_merger("flowmerge"))):
+        preds = _merge_clip(merger, video, cycle)
+        assert len(preds) == cfg.frames and preds[0].shape == (3, 96, 160)
+        scores[name] = score_clip(preds, gts)
+    assert scores["flowmerge"]["psnr_mu"] > scores["debevec"]["psnr_mu"] + 0.3, scores
+    assert scores["flowmerge"]["psnr_mu"] > scores["reference"]["psnr_mu"] + 1.0, scores
+    assert scores["flowmerge"]["pu21_psnr"] > scores["reference"]["pu21_psnr"], scores
+
+
+def test_saturated_reference_takes_radiance_from_the_short_neighbour():
+    from hdrvid.models.merge import DISFlow, flow_merge
+
+    rng = np.random.default_rng(0)
+    rad = (rng.random((3, 64, 64)).astype(np.float32) * 0.2 + 0.05)
+    rad[:, 20:40, 20:40] = 3.0  # a highlight 3x white at EV 0
+    long_ = np.clip(rad * 4, 0, 1)  # EV +2: clipped there
+    short = np.clip(rad / 4, 0, 1)  # EV -2: 0.75, measured
+    pair = DISFlow().pair(long_, 2.0, short, -2.0)
+    out = flow_merge(long_, 2.0, [(short, -2.0, pair)])
+    assert abs(float(out[:, 25:35, 25:35].mean()) - 3.0) < 0.15
+    well = out[:, 50:, 50:] / rad[:, 50:, 50:]
+    assert abs(float(np.median(well)) - 1.0) < 0.02  # well-exposed pixels keep the reference's radiance
+
+
+@needs_ffprobe
+def test_convert_alternating_to_hdr10_end_to_end(tmp_path, scene):
+    video, cfg = _clip(tmp_path, scene, (-2.0, 2.0), frames=10, size=(96, 64))
+    out = tmp_path / "hdr.mp4"
+    r = run_cli("convert", video, out, "--mode", "alternating", "--exposures", "+2,-2", "-q",
+                "--report", tmp_path / "r.json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["exposures"] == [-2.0, 2.0] and rep["frames"] == 10  # values given, phase measured and rep["merge"] == "flowmerge"
+    v = ffprobe(out, "-count_frames", "-show_streams", "-select_streams", "v")["streams"][0]
+    assert v["nb_read_frames"] == "10" and v["color_transfer"] == "smpte2084" and v["pix_fmt"] == "yuv420p10le"
+    # given EVs with a wrong count is a usage error; an image input is refused with the fix named
+    r = run_cli("convert", video, tmp_path / "x.mp4", "--mode", "alternating", "--exposures", "-2")
+    assert r.exit_code == 2 and "2 or 3 exposures" in r.output
+
+
+def test_convert_alternating_exr_output_matches_ground_truth(tmp_path, scene):
+    video, cfg = _clip(tmp_path, scene, (-2.0, 0.0, 2.0), frames=9, size=(128, 72), pan=1.0, objects=0)
+    r = run_cli("convert", video, tmp_path / "exr", "--mode", "alternating", "--exposures", "-2,0,2", "-q")
+    assert r.exit_code == 0, r.output
+    src = ImageSource(tmp_path / "exr")
+    written = [f.data.numpy() for f in src]
+    src.close()
+    direct = _merge_clip(make_merger("flowmerge"), video, Cycle((-2.0, 0.0, 2.0)))
+    assert len(written) == len(direct) == 9
+    for w, d in zip(written, direct):  # what convert wrote is the merge itself (half-float EXR)
+        np.testing.assert_allclose(w, d, rtol=2e-3, atol=1e-4)
+    gts = list(frames_hdr(scene, cfg)[0])
+    ref_only = _merge_clip(ReferenceOnly(), video, Cycle((-2.0, 0.0, 2.0)))
+    assert score_clip(written, gts)["psnr_mu"] > score_clip(ref_only, gts)["psnr_mu"] + 1.0
+
+
+def test_synth_cli_writes_clip_and_ground_truth(tmp_path):
+    r = run_cli("synth", "alternating", "-o", tmp_path / "a.mp4", "--gt", tmp_path / "gt", "--frames", "6",
+                "--size", "96x64", "--exposures", "-2,0,2")
+    assert r.exit_code == 0, r.output
+    assert len(list((tmp_path / "gt").glob("*.exr"))) == 6
+    meta = json.loads((tmp_path / "gt" / "synth.json").read_text())
+    assert meta["exposures"] == [-2.0, 0.0, 2.0] and "semi-synthetic" in meta["note"]
+    dec = VideoDecoder(tmp_path / "a.mp4", DecodeOptions())
+    assert len(list(dec)) == 6
+    dec.close()
+
+
+def _kalantari_scene(folder: Path, scene: np.ndarray) -> None:
+    """A scene in the Kalantari 2017 layout: 16-bit gamma-2.2 tifs at EV -2/0/+2 with a small shift."""
+    from hdrvid.pipeline.encoder import write_hdr
+
+    folder.mkdir(parents=True)
+    # within what the brackets can record (the EV -2 picture clips at 4x the reference's white)
+    hdr = np.minimum(cv2.resize(scene, (160, 96), interpolation=cv2.INTER_AREA), 3.5)
+    for i, ev in enumerate((-2.0, 0.0, 2.0)):
+        shifted = np.roll(hdr, 2 * (i - 1), axis=1)  # the camera moved a little between brackets
+        sig = np.clip(shifted * 2.0**ev, 0, 1) ** (1 / 2.2)
+        cv2.imwrite(str(folder / f"img{i}.tif"), np.round(sig * 65535).astype(np.uint16)[:, :, ::-1])
+    (folder / "exposure.txt").write_text("-2\n0\n2\n")
+    write_hdr(folder / "HDRImg.hdr", hdr)
+
+
+def test_merge_cli_and_kalantari_layout_eval(tmp_path, scene):
+    _kalantari_scene(tmp_path / "scenes" / "001", scene)
+    out = tmp_path / "merged.exr"
+    r = run_cli("merge", tmp_path / "scenes" / "001", "-o", out)
+    assert r.exit_code == 0, r.output
+    assert "exposures [-2.0, 0.0, 2.0]" in r.output
+    from hdrvid.metrics.hdr import hdr_metrics
+    from hdrvid.train.data import read_hdr
+
+    assert hdr_metrics(read_hdr(out), read_hdr(tmp_path / "scenes" / "001" / "HDRImg.hdr"))["psnr_mu"] > 30
+    for method in ("debevec", "robertson", "mertens"):
+        r = run_cli("merge", tmp_path / "scenes" / "001" / "img0.tif", tmp_path / "scenes" / "001" / "img1.tif",
+                    tmp_path / "scenes" / "001" / "img2.tif", "--exposures", "-2,0,2", "--crf", "gamma22",
+                    "--method", method, "-o", tmp_path / f"{method}.exr")
+        assert r.exit_code == 0, r.output
+    r = run_cli("eval", "--dataset", "kalantari", "--data", tmp_path / "scenes", "-m", "flowmerge")
+    assert r.exit_code == 0, r.output
+    assert "flowmerge" in r.output and "(1 scenes)" in r.output
+    r = run_cli("merge", tmp_path / "scenes" / "001" / "img0.tif", "-o", tmp_path / "one.exr")
+    assert r.exit_code == 2 and "two or more" in r.output
+
+
+def test_alternating_stage_edges_and_single_frame():
+    stage = AlternatingMerge(make_merger("debevec"), Cycle((-1.0, 1.0)))
+    frames = [Frame(index=i, pts=i, time_base=None, data=torch.full((3, 8, 8), 0.3)) for i in range(3)]
+    out = [g for f in frames for g in stage.process(f)] + list(stage.flush())
+    assert [f.index for f in out] == [0, 1, 2]
+    # radiance is consistent across exposures: 0.3 at EV -1 and EV +1 are different radiances, merged per frame
+    assert all(torch.isfinite(f.data).all() for f in out)
+    single = AlternatingMerge(make_merger("debevec"), Cycle((-1.0, 1.0)))
+    assert [f.index for f in list(single.process(frames[0])) + list(single.flush())] == [0]

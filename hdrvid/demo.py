@@ -10,6 +10,7 @@ import numpy as np
 
 from hdrvid.pipeline.convert import ConvertOptions, convert
 from hdrvid.pipeline.decoder import VideoDecoder
+from hdrvid.pipeline.inference import EngineOptions
 from hdrvid.train.scenes import camera, dynamic_range_stops, interior_with_window
 
 
@@ -90,14 +91,16 @@ def preview(sdr_in: Path, hdr10: Path, sdr_out: Path, png: Path, reference_white
 
 
 def run_demo(outdir: Path, frames: int = 48, size: tuple[int, int] = (640, 360), progress: bool = False,
-             model: str = "itmo") -> dict[str, str]:
+             model: str = "expandnet") -> dict[str, str]:
     outdir.mkdir(parents=True, exist_ok=True)
     src = outdir / "demo_input_sdr.mp4"
     stops = write_demo_input(src, frames, size)
     hdr = outdir / "demo_hdr10.mp4"
     sdr = outdir / "demo_sdr.mp4"
-    r1 = convert(ConvertOptions(input=src, output=hdr, model=model, overwrite=True), progress=progress)
-    r2 = convert(ConvertOptions(input=src, output=sdr, model=model, format="sdr", overwrite=True), progress=progress)
+    auto = EngineOptions(infer_scale=None)  # the fast mode on a CPU, as `hdrvid convert` does by default
+    r1 = convert(ConvertOptions(input=src, output=hdr, model=model, overwrite=True, engine=auto), progress=progress)
+    r2 = convert(ConvertOptions(input=src, output=sdr, model=model, format="sdr", overwrite=True, engine=auto),
+                 progress=progress)
     png = outdir / "demo_preview.png"
     preview(src, hdr, sdr, png)
     return {

@@ -188,3 +188,25 @@ def test_alternating_stage_edges_and_single_frame():
     assert all(torch.isfinite(f.data).all() for f in out)
     single = AlternatingMerge(make_merger("debevec"), Cycle((-1.0, 1.0)))
     assert [f.index for f in list(single.process(frames[0])) + list(single.flush())] == [0]
+
+
+@pytest.mark.parametrize("name", ["ahdr", "kalantari"])
+def test_learned_merges_ship_run_and_export(tmp_path, scene, name):
+    from hdrvid.export.onnx import export_onnx
+    from hdrvid.models import build, get
+
+    assert get(name).trained and build(name) is not None  # shipped weights, sha256-checked
+    r = export_onnx(name, tmp_path / name / "model.onnx")  # warping (grid_sample) inside the graph
+    assert r.parity_ok and r.max_abs_diff < 1e-4
+    video, cfg = _clip(tmp_path, scene, (-2.0, 2.0), frames=6, size=(96, 64))
+    out = tmp_path / f"{name}_exr"
+    res = run_cli("convert", video, out, "--mode", "alternating", "--exposures", "-2,2", "--merge", name,
+                  "--backend", "onnxruntime", "-q")
+    assert res.exit_code == 0, res.output
+    src = ImageSource(out)
+    preds = [f.data.numpy() for f in src]
+    src.close()
+    assert len(preds) == 6 and all(np.isfinite(p).all() and p.min() >= 0 for p in preds)
+    gts = list(frames_hdr(scene, cfg)[0])
+    ref_only = _merge_clip(ReferenceOnly(), video, Cycle((-2.0, 2.0)))
+    assert score_clip(preds, gts)["psnr_mu"] > score_clip(ref_only, gts)["psnr_mu"]

@@ -55,8 +55,8 @@ def test_hdr10_from_h264_aac(clip: Path, tmp_path: Path):
 
 def test_maxcll_is_measured_from_written_frames(clip: Path, tmp_path: Path):
     """A brighter mastering peak lets more highlight through, and the signalled MaxCLL follows it."""
-    r1 = convert(ConvertOptions(clip, tmp_path / "a.mp4", peak_nits=1000, encode=EncodeOptions(crf=0)))
-    r2 = convert(ConvertOptions(clip, tmp_path / "b.mp4", peak_nits=400))
+    r1 = convert(ConvertOptions(clip, tmp_path / "a.mp4", model="itmo", peak_nits=1000, encode=EncodeOptions(crf=0)))
+    r2 = convert(ConvertOptions(clip, tmp_path / "b.mp4", model="itmo", peak_nits=400))
     r3 = convert(ConvertOptions(clip, tmp_path / "c.mp4", model="none"))
     assert r2["max_cll"] <= 400 < r1["max_cll"]
     assert r3["max_cll"] <= 204  # no expansion: the brightest pixel is reference white

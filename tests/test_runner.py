@@ -51,7 +51,7 @@ def test_stage_failure_stops_all_stages_with_the_original_error(tmp_path: Path):
     out = tmp_path / "out.mp4"
     t0 = time.monotonic()
     with pytest.raises(Boom, match="frame 5"):
-        convert(ConvertOptions(src, out, queue_size=2), extra_stages=[FailOnFrame(5)])
+        convert(ConvertOptions(src, out, model="itmo", queue_size=2), extra_stages=[FailOnFrame(5)])
     assert time.monotonic() - t0 < 10
     assert not hdrvid_threads()
     assert not out.exists() and not [p for p in tmp_path.iterdir() if ".partial" in p.name]
@@ -106,7 +106,7 @@ def test_no_thread_left_blocked_when_the_last_stage_fails():
 
 def test_report_counts_flow_and_queue_occupancy(tmp_path: Path):
     src = make_clip(tmp_path / "in.mp4", frames=20)
-    rep = convert(ConvertOptions(src, tmp_path / "o.mp4", queue_size=3))
+    rep = convert(ConvertOptions(src, tmp_path / "o.mp4", model="itmo", queue_size=3))
     assert rep["frames"] == 20 and rep["fps"] > 0
     assert all(v["capacity"] == 3 and 0 <= v["mean"] <= v["max"] <= 3 for v in rep["queues"].values())
     assert all(s >= 0 for s in rep["stages"].values())
@@ -140,7 +140,7 @@ def test_memory_is_flat_in_video_length(tmp_path: Path):
         "import resource, sys; from pathlib import Path;"
         "from hdrvid.pipeline.convert import ConvertOptions, convert;"
         "from hdrvid.pipeline.encoder import EncodeOptions;"
-        "r = convert(ConvertOptions(Path(sys.argv[1]), Path(sys.argv[2]), encode=EncodeOptions(preset='ultrafast')));"
+        "r = convert(ConvertOptions(Path(sys.argv[1]), Path(sys.argv[2]), model='itmo', encode=EncodeOptions(preset='ultrafast')));"
         "print(r['frames'], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
     rss = {}
@@ -210,6 +210,6 @@ def test_disk_full_is_a_clear_error_and_leaves_nothing(clip: Path, tmp_path: Pat
     monkeypatch.setattr(encoder.VideoEncoder, "__init__", init)
     out = tmp_path / "out.mp4"
     with pytest.raises(OutputError, match="no space left"):
-        convert(ConvertOptions(clip, out))
+        convert(ConvertOptions(clip, out, model="itmo"))
     assert not out.exists() and not [p for p in tmp_path.iterdir() if ".partial" in p.name]
     assert not hdrvid_threads()

@@ -51,7 +51,9 @@ register(
         summary="alternating-exposure merge: attention + dilated residual dense blocks (AHDRNet style)",
         input_convention=MERGE_INPUT,
         output_convention=MERGE_OUTPUT,
-        trained=False,
+        weights="ahdr.pt",
+        sha256="481cf47b7a45b3216f5340e19297bdcb9f1afc75181957361c41004259c4be52",
+        card="ahdr.md",
     )
 )
 register(
@@ -62,6 +64,8 @@ register(
         summary="alternating-exposure merge: CNN-refined DIS flow + merge CNN (Kalantari 2017/2019 style)",
         input_convention=MERGE_INPUT,
         output_convention=MERGE_OUTPUT,
-        trained=False,
+        weights="kalantari.pt",
+        sha256="5cb1c580d3808dfe7dd2c16fe35e7d361c8901482d2a8d38f715c3a719bbdec4",
+        card="kalantari.md",
     )
 )

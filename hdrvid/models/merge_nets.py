@@ -35,7 +35,7 @@ def mu_law(x: torch.Tensor) -> torch.Tensor:
 
 
 def inverse_mu_law(t: torch.Tensor) -> torch.Tensor:
-    return torch.expm1(t * math.log1p(MU)) / MU
+    return (torch.exp(t * math.log1p(MU)) - 1) / MU  # not expm1: ONNX has no such operator
 
 
 # --- input packing (numpy, outside the network) ----------------------------------------------------------

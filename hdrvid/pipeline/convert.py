@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from hdrvid.pipeline.atomic import AtomicFile, AtomicFolder, check_destination
 from hdrvid.pipeline.batcher import Batcher
 from hdrvid.pipeline.decoder import DecodeOptions
 from hdrvid.pipeline.encoder import EncodeOptions, ImageWriter, VideoEncoder
-from hdrvid.pipeline.inference import EngineOptions, Inference, make_executor
+from hdrvid.pipeline.inference import EngineOptions, Inference, auto_scale, make_executor
 from hdrvid.pipeline.job import (
     CONTAINERS,
     Job,
@@ -46,7 +46,7 @@ class ConvertOptions:
 
     input: Path
     output: Path
-    model: str = "itmo"
+    model: str = "expandnet"
     weights: Path | None = None
     format: str | None = None
     peak_nits: float = 1000.0
@@ -146,7 +146,10 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
             first: list[Stage] = [AlternatingMerge(make_merger(opts.merge, engine=opts.engine), cycle)]
             engine_name = opts.merge
         else:
-            engine = make_executor(opts.model, opts.weights, opts.engine)
+            eng = opts.engine
+            if eng.infer_scale is None:
+                eng = replace(eng, infer_scale=auto_scale(eng.device, info.width))
+            engine = make_executor(opts.model, opts.weights, eng)
             first = [Batcher(1 if image_input else opts.batch_size), Inference(engine)]
             engine_name = engine.name
         spec = OutputSpec(plan.format, opts.peak_nits, opts.reference_white, rotation=info.rotation)

@@ -42,7 +42,8 @@ class EngineOptions:
     compile: bool = False
     tile: int = 0
     overlap: int | None = None
-    infer_scale: float = 1.0
+    infer_scale: float | None = 1.0
+    """Fraction of the frame size the network runs at; None = automatic (:func:`auto_scale`)."""
     max_size: tuple[int, int] = (2160, 3840)
     """Largest frame (h, w) a TensorRT engine's optimisation profile must cover."""
 
@@ -54,7 +55,8 @@ def make_executor(model_name: str, weights: Path | None = None, opts: EngineOpti
         raise BackendError(f"--backend must be one of {', '.join(BACKENDS)}, not {opts.backend!r}")
     spec = get(model_name)
     model = model if model is not None else build(model_name, weights)
-    plan = ExecutionPlan(tile=opts.tile, overlap=opts.overlap, infer_scale=opts.infer_scale)
+    scale = 1.0 if opts.infer_scale is None or not spec.learned else opts.infer_scale
+    plan = ExecutionPlan(tile=opts.tile, overlap=opts.overlap, infer_scale=scale)
     parts = plan.parts(model)
     backend = opts.backend
     if not spec.learned and backend != "torch":
@@ -91,6 +93,14 @@ def make_executor(model_name: str, weights: Path | None = None, opts: EngineOpti
             # TensorRT builds its own fp16 kernels from the fp32 graph
             engines[part] = TensorRTEngine(cached_onnx(model_name, part, weights=weights), cfg_t)
     return Executor(model, engines, plan)
+
+
+def auto_scale(device: str, width: int) -> float:
+    """``--infer-scale auto``: full resolution on a GPU; on a CPU the fast mode, by frame width
+    (>= 1280: 0.25, >= 640: 0.5, else 1). Measured cost: -0.1 dB PU21 at 0.25 (BENCHMARKS.md)."""
+    if device.startswith("cuda"):
+        return 1.0
+    return 0.25 if width >= 1280 else 0.5 if width >= 640 else 1.0
 
 
 def _device_id(device: str) -> int:

@@ -38,7 +38,7 @@ def executor_for(label: str, weights: Path | None, engine: EngineOptions) -> Any
     name, _, scale = label.partition("@")
     if not get(name).learned:
         return make_executor(name)
-    opts = EngineOptions(**{**engine.__dict__, "infer_scale": float(scale) if scale else engine.infer_scale})
+    opts = EngineOptions(**{**engine.__dict__, "infer_scale": float(scale) if scale else (engine.infer_scale or 1.0)})
     return make_executor(name, weights, opts)
 
 

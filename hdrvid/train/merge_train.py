@@ -68,6 +68,8 @@ def train_merge(cfg: Any, model: nn.Module, files: list[Path], held: list[Path],
         step = int(state["step"])
         best = float(state["best"])
         losses = [(int(s), float(v)) for s, v in state["losses"].tolist()]
+        if (out / "validation.json").is_file():
+            scores = json.loads((out / "validation.json").read_text())
     bar = None
     if progress:
         from tqdm import tqdm
@@ -92,7 +94,7 @@ def train_merge(cfg: Any, model: nn.Module, files: list[Path], held: list[Path],
             decay = min(cfg.ema, (1 + step) / (10 + step))
             for k, v in model.state_dict().items():
                 ema[k].mul_(decay).add_(v.detach(), alpha=1 - decay) if v.dtype.is_floating_point else ema[k].copy_(v)
-        losses.append((step, float(loss)))
+        losses.append((step, float(loss.detach())))
         if bar is not None:
             bar.set_postfix(loss=f"{float(loss):.4f}")
             bar.update(1)

@@ -179,7 +179,15 @@ def detect_cycle(path: Path, decode: DecodeOptions, exposures: Sequence[float] |
         dec.close()
     if len(pictures) < 3:
         raise InputError(f"{path}: alternating mode needs at least 3 frames")
-    return fit_cycle(relative_evs(pictures), exposures)
+    try:
+        measured = relative_evs(pictures)
+    except InputError:
+        if exposures is None:
+            raise
+        log.warning("%s: could not measure which frame has which exposure; assuming frame 0 is %+g EV",
+                    path, exposures[0])
+        return Cycle(tuple(float(v) for v in exposures))
+    return fit_cycle(measured, exposures)
 
 
 # --- the stage -------------------------------------------------------------------------------------------

@@ -133,8 +133,8 @@ class AHDRMerge(nn.Module):
 
     kind = "ahdr"
 
-    def example_input(self) -> torch.Tensor:
-        return example_input(self.kind)
+    def example_input(self, h: int = 64, w: int = 96) -> torch.Tensor:
+        return example_input(self.kind, h, w)
 
     def __init__(self, features: int = 32, growth: int = 16, blocks: int = 3) -> None:
         super().__init__()
@@ -170,8 +170,9 @@ def flow_warp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     n, _, h, w = img.shape
     ys = torch.arange(h, dtype=img.dtype, device=img.device).view(1, h, 1).expand(n, h, w)
     xs = torch.arange(w, dtype=img.dtype, device=img.device).view(1, 1, w).expand(n, h, w)
-    gx = (xs + flow[:, 0]) * (2.0 / max(w - 1, 1)) - 1
-    gy = (ys + flow[:, 1]) * (2.0 / max(h - 1, 1)) - 1
+    # sizes stay symbolic when traced (no Python max/int here, or ONNX would bake in the example's size)
+    gx = (xs + flow[:, 0]) * 2.0 / (w - 1) - 1
+    gy = (ys + flow[:, 1]) * 2.0 / (h - 1) - 1
     grid = torch.stack([gx, gy], -1)
     return F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=True)
 
@@ -205,8 +206,8 @@ class KalantariMerge(nn.Module):
 
     kind = "kalantari"
 
-    def example_input(self) -> torch.Tensor:
-        return example_input(self.kind)
+    def example_input(self, h: int = 64, w: int = 96) -> torch.Tensor:
+        return example_input(self.kind, h, w)
 
     def __init__(self, features: int = 48) -> None:
         super().__init__()

@@ -211,3 +211,25 @@ def test_learned_merges_ship_run_and_export(tmp_path, scene, name, monkeypatch):
     gts = list(frames_hdr(scene, cfg)[0])
     ref_only = _merge_clip(ReferenceOnly(), video, Cycle((-2.0, 2.0)))
     assert score_clip(preds, gts)["psnr_mu"] > score_clip(ref_only, gts)["psnr_mu"]
+
+
+def test_eval_alternating_cli_and_bench_merge(tmp_path, scene):
+    from hdrvid.pipeline.encoder import write_hdr
+
+    data = tmp_path / "hdr"
+    data.mkdir()
+    write_hdr(data / "room.hdr", np.minimum(cv2.resize(scene, (240, 136), interpolation=cv2.INTER_AREA), 3.5))
+    r = run_cli("eval", "--mode", "alternating", "-m", "flowmerge", "--data", data, "--frames", "5", "--size",
+                "96x64", "--json", tmp_path / "alt.json")
+    assert r.exit_code == 0, r.output
+    res = json.loads((tmp_path / "alt.json").read_text())
+    assert res["merges"] == ["reference", "debevec", "flowmerge"] and res["cycles"] == ["-2/+2", "-2/+0/+2"]
+    s = res["scores"]
+    assert s["flowmerge"]["-2/+2"]["psnr_mu"] > s["reference"]["-2/+2"]["psnr_mu"]
+    assert "semi-synthetic" in r.output
+    r = run_cli("bench", "--resolution", "96x64", "--frames", "6", "-m", "itmo", "--backend", "torch",
+                "--merge", "flowmerge", "--mode", "pipelined", "--no-transcode", "--json", tmp_path / "b.json", "-q")
+    assert r.exit_code == 0, r.output
+    rows = json.loads((tmp_path / "b.json").read_text())["rows"]
+    merge_rows = [row for row in rows if row["model"] == "merge:flowmerge"]
+    assert merge_rows and merge_rows[0]["fps"] > 0 and "merge" in merge_rows[0]["stages_busy_s"]

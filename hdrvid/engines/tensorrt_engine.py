@@ -23,6 +23,7 @@ import torch
 from hdrvid.engines.base import cache_dir
 from hdrvid.engines.onnx_file import check_onnx_file
 from hdrvid.errors import BackendError
+from hdrvid.models.registry import sha256_file
 
 log = logging.getLogger("hdrvid")
 
@@ -49,16 +50,8 @@ def import_tensorrt() -> Any:
     return trt
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def engine_key(onnx_path: Path, config: TensorRTConfig, trt_version: str, gpu: str, capability: str) -> dict[str, Any]:
-    return {"onnx_sha256": _sha256(onnx_path), "min": list(config.min_shape), "opt": list(config.opt_shape),
+    return {"onnx_sha256": sha256_file(onnx_path), "min": list(config.min_shape), "opt": list(config.opt_shape),
             "max": list(config.max_shape), "precision": config.precision, "tensorrt": trt_version, "gpu": gpu,
             "capability": capability}
 

@@ -37,7 +37,7 @@ def _images(files: list[Path], procedural: int, seed: int) -> list[np.ndarray]:
 
 
 def train_merge(cfg: Any, model: nn.Module, files: list[Path], held: list[Path], progress: bool) -> dict[str, Any]:
-    from hdrvid.train.trainer import plot_curve
+    from hdrvid.train.trainer import optimise, plot_curve, save_checkpoint
 
     kind = model.kind  # type: ignore[attr-defined]
     out = Path(cfg.out)
@@ -85,15 +85,8 @@ def train_merge(cfg: Any, model: nn.Module, files: list[Path], held: list[Path],
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
             y = model(x)
         loss = merge_loss(y.float(), t)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
         step += 1
-        with torch.no_grad():
-            decay = min(cfg.ema, (1 + step) / (10 + step))
-            for k, v in model.state_dict().items():
-                ema[k].mul_(decay).add_(v.detach(), alpha=1 - decay) if v.dtype.is_floating_point else ema[k].copy_(v)
+        optimise(model, opt, sched, loss, ema, step, cfg.ema)
         losses.append((step, float(loss.detach())))
         if bar is not None:
             bar.set_postfix(loss=f"{float(loss):.4f}")
@@ -109,11 +102,7 @@ def train_merge(cfg: Any, model: nn.Module, files: list[Path], held: list[Path],
             if v < best:
                 best = v
                 torch.save(ema, out / f"{cfg.model}.pt")
-            tmp = ckpt.with_suffix(".tmp")
-            torch.save({"model": model.state_dict(), "ema": ema, "optimizer": opt.state_dict(),
-                        "scheduler": sched.state_dict(), "step": step, "best": best,
-                        "losses": torch.tensor(losses, dtype=torch.float64)}, tmp)
-            tmp.replace(ckpt)
+            save_checkpoint(ckpt, model, ema, opt, sched, step, losses, best=best)
             plot_curve(losses, out / "loss.png")
             (out / "validation.json").write_text(json.dumps(scores, indent=2) + "\n")
     if bar is not None:

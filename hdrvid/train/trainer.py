@@ -61,6 +61,33 @@ def expandnet_loss(pred: torch.Tensor, target: torch.Tensor, cosine_weight: floa
     return (p - t).abs().mean() + cosine_weight * (1 - cos).mean()
 
 
+def optimise(model: torch.nn.Module, opt: torch.optim.Optimizer, sched: Any, loss: torch.Tensor,
+             ema: dict[str, torch.Tensor], step: int, ema_decay: float) -> None:
+    """One optimiser step, then the EMA of the weights, with the usual warm-up so the average forgets the
+    random initialisation (else ema_decay^steps of it remains)."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    sched.step()
+    with torch.no_grad():
+        decay = min(ema_decay, (1 + step) / (10 + step))
+        for k, v in model.state_dict().items():
+            if v.dtype.is_floating_point:
+                ema[k].mul_(decay).add_(v.detach(), alpha=1 - decay)
+            else:
+                ema[k].copy_(v)
+
+
+def save_checkpoint(path: Path, model: torch.nn.Module, ema: dict[str, torch.Tensor], opt: torch.optim.Optimizer,
+                    sched: Any, step: int, losses: list[tuple[int, float]], **extra: Any) -> None:
+    """Everything needed to resume, written to a temporary file and renamed (a crash leaves the last one)."""
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": model.state_dict(), "ema": ema, "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(), "step": step,
+                "losses": torch.tensor(losses, dtype=torch.float64), **extra}, tmp)
+    tmp.replace(path)
+
+
 def make_batch(pool: HDRPool, cfg: TrainConfig, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     xs, ts = [], []
     for _ in range(cfg.batch):
@@ -142,29 +169,14 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict[str, Any]:
         with torch.autocast(torch.device(cfg.device).type, dtype=torch.bfloat16, enabled=cfg.bf16):
             y = model(x)
         loss = expandnet_loss(y.float(), t, cfg.cosine_weight)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
         step += 1
-        with torch.no_grad():
-            # warm-up so the average forgets the random initialisation (else 0.999^steps of it remains)
-            decay = min(cfg.ema, (1 + step) / (10 + step))
-            for k, v in model.state_dict().items():
-                if v.dtype.is_floating_point:
-                    ema[k].mul_(decay).add_(v.detach(), alpha=1 - decay)
-                else:
-                    ema[k].copy_(v)
+        optimise(model, opt, sched, loss, ema, step, cfg.ema)
         losses.append((step, float(loss)))
         if bar is not None:
             bar.set_postfix(loss=f"{float(loss):.4f}", lr=f"{sched.get_last_lr()[0]:.2e}")
             bar.update(1)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            tmp = ckpt.with_suffix(".tmp")
-            torch.save({"model": model.state_dict(), "ema": ema, "optimizer": opt.state_dict(),
-                        "scheduler": sched.state_dict(), "step": step,
-                        "losses": torch.tensor(losses, dtype=torch.float64)}, tmp)
-            tmp.replace(ckpt)
+            save_checkpoint(ckpt, model, ema, opt, sched, step, losses)
             torch.save(ema, out / f"{cfg.model}.pt")
             plot_curve(losses, out / "loss.png")
     if bar is not None:

@@ -92,8 +92,9 @@ def merge_stills(images: Sequence[Path], output: Path, exposures: str | None = N
         raise OutputError(f"{output}: write the merged HDR image as .exr or .hdr")
     check_destination(paths, output, overwrite)
     read = [read_image(p) for p in paths]
-    if any(r[2] for r in read):
-        raise InputError("the brackets must be LDR images (8- or 16-bit); these are already HDR")
+    hdr_inputs = [p for p, r in zip(paths, read) if r[2]]
+    if hdr_inputs:
+        raise InputError(f"{hdr_inputs[0]}: is already HDR; hdrvid merge takes LDR brackets (8- or 16-bit images)")
     shapes = {r[0].shape for r in read}
     if len(shapes) != 1:
         raise InputError(f"the brackets differ in size: {sorted(shapes)}")

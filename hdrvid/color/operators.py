@@ -227,8 +227,15 @@ def tm_reinhard_local(x: torch.Tensor, s: ToneStats, key: float = 0.18, phi: flo
                       scales: int = 8, saturation: float = 1.0) -> torch.Tensor:
     """Reinhard et al. 2002 photographic operator with dodging and burning (their eqs. 5-9): for each pixel
     the largest centre-surround scale whose normalised difference stays below ``eps`` sets the local
-    adaptation luminance V1, and Ld = L / (1 + V1)."""
+    adaptation luminance V1, and Ld = L / (1 + V1).
+
+    Each picture of a batch is processed on its own: the scale is chosen by a threshold, and a convolution
+    run on a batch may round differently from the same one run on a single picture (another kernel), which
+    flipped borderline pixels between a frame and the same frame in a batch."""
     x4, squeeze = _as4d(x)
+    if x4.shape[0] > 1:
+        return torch.cat([tm_reinhard_local(x4[i:i + 1], s, key, phi, eps, scales, saturation)
+                          for i in range(x4.shape[0])])
     y = luminance(x4.clamp(min=0), s.weights)
     a = key / max(s.log_average, 1e-6)
     l = y * a

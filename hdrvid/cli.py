@@ -199,8 +199,8 @@ def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: 
     """Convert INPUT (video, image or folder of images) to HDR OUTPUT."""
     from fractions import Fraction
 
-    from hdrvid.pipeline.convert import ConvertOptions
-    from hdrvid.pipeline.convert import convert as run_convert
+    from hdrvid.jobs.convert import ConvertOptions
+    from hdrvid.jobs.convert import convert as run_convert
     from hdrvid.pipeline.decoder import DecodeOptions
     from hdrvid.pipeline.encoder import EncodeOptions
 
@@ -271,8 +271,8 @@ def tonemap(ctx: click.Context, input: Path, output: Path | None, operator: str,
     from fractions import Fraction
 
     from hdrvid.pipeline.encoder import EncodeOptions
-    from hdrvid.pipeline.tonemap import TonemapOptions, preview_sheet
-    from hdrvid.pipeline.tonemap import tonemap as run_tonemap
+    from hdrvid.jobs.tonemap import TonemapOptions, preview_sheet
+    from hdrvid.jobs.tonemap import tonemap as run_tonemap
 
     if output is None and preview is None:
         raise click.UsageError("give an OUTPUT file, or --preview PNG")
@@ -304,7 +304,7 @@ def tonemap(ctx: click.Context, input: Path, output: Path | None, operator: str,
 @handle_errors
 def info(file: Path, as_json: bool) -> None:
     """Show streams, size, rate, colour tags, HDR metadata and frame count of FILE."""
-    from hdrvid.pipeline.probe import describe
+    from hdrvid.io.probe import describe
 
     d = describe(file)
     if as_json:
@@ -389,19 +389,19 @@ def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path 
     A model given as NAME@SCALE (e.g. expandnet@0.25) runs in the fast mode at that --infer-scale.
     With --mode alternating, score merges against ground truth on moving alternating-exposure clips;
     with --dataset kalantari, on still brackets in the Kalantari 2017 layout."""
-    from hdrvid.train.evaluate import evaluate, format_table
+    from hdrvid.jobs.evaluate import evaluate, format_table
 
     engine = _engine_options(backend, device, precision, threads, tile, infer_scale)
     if dataset == "kalantari" or mode == "alternating":
         merges = [m for m in models if m != "expandnet"]
         if dataset == "kalantari":
-            from hdrvid.train.merge_eval import evaluate_kalantari, format_kalantari
+            from hdrvid.jobs.merge_eval import evaluate_kalantari, format_kalantari
 
             result = evaluate_kalantari(merges, list(data), engine=engine)
             click.echo(format_kalantari(result))
         else:
-            from hdrvid.train.merge_eval import evaluate_alternating
-            from hdrvid.train.merge_eval import format_table as format_alt
+            from hdrvid.jobs.merge_eval import evaluate_alternating
+            from hdrvid.jobs.merge_eval import format_table as format_alt
 
             w, h = (int(v) for v in size.lower().split("x"))
             result = evaluate_alternating(merges, list(data), frames=frames, size=(w, h), all_images=all_images,
@@ -491,7 +491,7 @@ def bench(ctx: click.Context, input: Path | None, models: tuple[str, ...], backe
           no_transcode: bool, merges: tuple[str, ...], device: str, threads: int | None, preset: str | None,
           as_json: Path | None, plot_path: Path | None) -> None:
     """Measure fps across models, backends, precisions and resolutions; pipelined vs sequential vs transcode."""
-    from hdrvid.pipeline.bench import BenchConfig, format_table, plot, run_bench
+    from hdrvid.jobs.bench import BenchConfig, format_table, plot, run_bench
     from hdrvid.pipeline.encoder import EncodeOptions
 
     if input is not None and not input.is_file():
@@ -524,7 +524,7 @@ def bench(ctx: click.Context, input: Path | None, models: tuple[str, ...], backe
 def merge_cmd(images: tuple[Path, ...], output: Path, exposures: str | None, method: str, crf: str,
               reference: int | None, overwrite: bool) -> None:
     """Merge bracketed IMAGES (or one folder in the Kalantari layout) into one HDR image."""
-    from hdrvid.pipeline.merge_stills import merge_stills
+    from hdrvid.jobs.merge_stills import merge_stills
 
     r = merge_stills(list(images), output, exposures=exposures, method=method, crf=crf, reference=reference,
                      overwrite=overwrite)
@@ -555,20 +555,20 @@ def synth() -> None:
 def synth_alternating_cmd(hdri: Path | None, output: Path, gt_dir: Path | None, exposures: str, frames: int, size: str,
                           fps: int, pan: float, objects: int, object_speed: float, crf: int, seed: int) -> None:
     """A moving alternating-exposure clip (semi-synthetic) rendered from an HDR image, with ground truth."""
-    from hdrvid.train.alternating import SynthConfig, synth_alternating
+    from hdrvid.synth.alternating import SynthConfig, synth_alternating
 
     evs = _parse_exposures(exposures)
     if evs is None:
         raise click.BadParameter("give the cycle, e.g. -2,2", param_hint="--exposures")
     w, h = (int(v) for v in size.lower().split("x"))
     if hdri is not None:
-        from hdrvid.train.data import read_hdr
+        from hdrvid.io.images import read_hdr
 
         if not hdri.is_file():
             raise click.BadParameter(f"{hdri}: no such file", param_hint="--hdri")
         img = read_hdr(hdri)
     else:
-        from hdrvid.train.scenes import interior_with_window
+        from hdrvid.synth.scenes import interior_with_window
 
         img = interior_with_window(0.5, 2 * w, 2 * h, seed=seed)
     cfg = SynthConfig(exposures=evs, frames=frames, size=(w, h), fps=fps, pan=pan, objects=objects,
@@ -597,7 +597,7 @@ def models() -> None:
 @handle_errors
 def demo(ctx: click.Context, outdir: Path, frames: int, size: str) -> None:
     """Generate a built-in scene, convert it to HDR10 and SDR, and write a side-by-side preview."""
-    from hdrvid.demo import run_demo
+    from hdrvid.jobs.demo import run_demo
 
     w, h = (int(v) for v in size.lower().split("x"))
     result = run_demo(outdir, frames=frames, size=(w, h), progress=not ctx.obj["quiet"])

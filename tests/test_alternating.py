@@ -14,9 +14,9 @@ from hdrvid.errors import InputError
 from hdrvid.pipeline.alternating import AlternatingMerge, Cycle, detect_cycle, fit_cycle, make_merger
 from hdrvid.pipeline.decoder import DecodeOptions, ImageSource, VideoDecoder
 from hdrvid.pipeline.frame import Frame
-from hdrvid.train.alternating import SynthConfig, frames_hdr, synth_alternating
-from hdrvid.train.merge_eval import ReferenceOnly, score_clip
-from hdrvid.train.scenes import interior_with_window
+from hdrvid.synth.alternating import SynthConfig, frames_hdr, synth_alternating
+from hdrvid.jobs.merge_eval import ReferenceOnly, score_clip
+from hdrvid.synth.scenes import interior_with_window
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +144,7 @@ def test_synth_cli_writes_clip_and_ground_truth(tmp_path):
 
 def _kalantari_scene(folder: Path, scene: np.ndarray) -> None:
     """A scene in the Kalantari 2017 layout: 16-bit gamma-2.2 tifs at EV -2/0/+2 with a small shift."""
-    from hdrvid.pipeline.encoder import write_hdr
+    from hdrvid.io.images import write_hdr
 
     folder.mkdir(parents=True)
     # within what the brackets can record (the EV -2 picture clips at 4x the reference's white)
@@ -164,7 +164,7 @@ def test_merge_cli_and_kalantari_layout_eval(tmp_path, scene):
     assert r.exit_code == 0, r.output
     assert "exposures [-2.0, 0.0, 2.0]" in r.output
     from hdrvid.metrics.hdr import hdr_metrics
-    from hdrvid.train.data import read_hdr
+    from hdrvid.io.images import read_hdr
 
     assert hdr_metrics(read_hdr(out), read_hdr(tmp_path / "scenes" / "001" / "HDRImg.hdr"))["psnr_mu"] > 30
     for method in ("debevec", "robertson", "mertens"):
@@ -214,7 +214,7 @@ def test_learned_merges_ship_run_and_export(tmp_path, scene, name, monkeypatch):
 
 
 def test_eval_alternating_cli_and_bench_merge(tmp_path, scene):
-    from hdrvid.pipeline.encoder import write_hdr
+    from hdrvid.io.images import write_hdr
 
     data = tmp_path / "hdr"
     data.mkdir()

@@ -9,7 +9,7 @@ import pytest
 from conftest import run_cli
 from media import make_clip
 
-from hdrvid.pipeline.convert import ConvertOptions, convert
+from hdrvid.jobs.convert import ConvertOptions, convert
 from hdrvid.pipeline.decoder import ImageSource
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from conftest import run_cli
 from media import make_clip, needs_ffprobe
 
-from hdrvid.pipeline.convert import ConvertOptions, convert
+from hdrvid.jobs.convert import ConvertOptions, convert
 
 
 def test_info_table_and_json_with_hdr_side_data(clip: Path, tmp_path: Path):

@@ -16,7 +16,7 @@ from media import (
     video_pts_seconds,
 )
 
-from hdrvid.pipeline.convert import ConvertOptions, convert
+from hdrvid.jobs.convert import ConvertOptions, convert
 from hdrvid.pipeline.decoder import VideoDecoder
 from hdrvid.pipeline.encoder import EncodeOptions
 

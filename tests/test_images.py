@@ -10,7 +10,7 @@ from conftest import run_cli
 from media import make_clip, pattern
 
 from hdrvid.color.transfer import srgb_eotf
-from hdrvid.pipeline.convert import ConvertOptions, convert
+from hdrvid.jobs.convert import ConvertOptions, convert
 from hdrvid.pipeline.decoder import VideoDecoder
 
 

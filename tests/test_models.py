@@ -10,7 +10,8 @@ from hdrvid.errors import ModelError
 from hdrvid.models import build, get, names
 from hdrvid.models.expandnet import ExpandNet
 from hdrvid.models.itmo import ClassicalITMO, box_filter
-from hdrvid.models.registry import load_state_dict, sha256_file
+from hdrvid.models.registry import load_state_dict
+from hdrvid.io.hashing import sha256_file
 
 
 def test_expandnet_is_the_published_architecture():
@@ -106,7 +107,8 @@ def test_bt2446a_inverse_model_expands_by_the_standard_curve():
 def test_shipped_expandnet_weights_load_and_keep_well_exposed_pixels_exact():
     spec = get("expandnet")
     assert spec.trained and spec.sha256 and spec.card
-    from hdrvid.models.registry import sha256_file, weights_dir
+    from hdrvid.io.hashing import sha256_file
+    from hdrvid.models.registry import weights_dir
 
     assert sha256_file(weights_dir() / spec.weights) == spec.sha256
     m = build("expandnet")

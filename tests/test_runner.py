@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from media import make_clip
 
-from hdrvid.pipeline.convert import ConvertOptions, convert
+from hdrvid.jobs.convert import ConvertOptions, convert
 from hdrvid.pipeline.frame import Frame
 from hdrvid.pipeline.runner import Runner
 

@@ -9,14 +9,14 @@ import pytest
 from conftest import run_cli
 from media import ffprobe, make_clip, needs_ffprobe, packets, video_pts_seconds
 
-from hdrvid.pipeline.convert import ConvertOptions, convert
+from hdrvid.jobs.convert import ConvertOptions, convert
 from hdrvid.pipeline.decoder import ImageSource
-from hdrvid.pipeline.encoder import write_exr
+from hdrvid.io.images import write_exr
 from hdrvid.pipeline.output import FlickerStage, OutputSpec, OutputTransform
 from hdrvid.pipeline.runner import Runner
 from hdrvid.pipeline.smoothing import TemporalSmoother
-from hdrvid.pipeline.tonemap import TonemapOptions, tonemap
-from hdrvid.train.scenes import interior_with_window
+from hdrvid.jobs.tonemap import TonemapOptions, tonemap
+from hdrvid.synth.scenes import interior_with_window
 
 
 @pytest.fixture(scope="module")

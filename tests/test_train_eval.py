@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from hdrvid.color.transfer import srgb_eotf
-from hdrvid.pipeline.convert import ConvertOptions, convert
-from hdrvid.pipeline.encoder import write_exr
-from hdrvid.train.camera import SETTINGS, shoot
-from hdrvid.train.data import read_hdr
-from hdrvid.train.evaluate import evaluate, model_input
-from hdrvid.train.scenes import interior_with_window
+from hdrvid.jobs.convert import ConvertOptions, convert
+from hdrvid.io.images import write_exr
+from hdrvid.synth.camera import SETTINGS, shoot
+from hdrvid.io.images import read_hdr
+from hdrvid.jobs.evaluate import evaluate, model_input
+from hdrvid.synth.scenes import interior_with_window
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "hdri-train"
 
@@ -93,7 +93,8 @@ def test_eval_and_convert_see_the_same_image(tmp_path: Path):
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/hdri-train not present")
 def test_held_out_split_on_the_shared_panoramas():
-    from hdrvid.train.data import list_hdr, split
+    from hdrvid.io.images import list_hdr
+    from hdrvid.train.data import split
 
     train_files, held = split(list_hdr([SHARED]))
     assert {f.stem for f in held} == {"bridge", "lobby", "venice", "park", "courtyard", "sunset"}

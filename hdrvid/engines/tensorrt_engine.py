@@ -23,7 +23,7 @@ import torch
 from hdrvid.engines.base import cache_dir
 from hdrvid.engines.onnx_file import check_onnx_file
 from hdrvid.errors import BackendError
-from hdrvid.models.registry import sha256_file
+from hdrvid.io.hashing import sha256_file
 
 log = logging.getLogger("hdrvid")
 

@@ -26,7 +26,7 @@ from hdrvid.engines.base import cache_dir
 from hdrvid.engines.executor import ModelPart
 from hdrvid.errors import ModelError, OutputError
 from hdrvid.models import build, get
-from hdrvid.models.registry import sha256_file
+from hdrvid.io.hashing import sha256_file
 
 log = logging.getLogger("hdrvid")
 

@@ -7,7 +7,6 @@ are not shipped, and checks the file's sha256 before loading it with ``torch.loa
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -17,6 +16,7 @@ import torch
 from torch import nn
 
 from hdrvid.errors import ModelError
+from hdrvid.io.hashing import sha256_file
 
 KINDS = ("classical", "single-exposure", "multi-exposure", "diffusion")
 
@@ -75,14 +75,6 @@ def get(name: str) -> ModelSpec:
 
 def weights_dir() -> Path:
     return Path(str(resources.files("hdrvid.models") / "weights"))
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def load_state_dict(path: Path, expected_sha256: str | None) -> dict[str, torch.Tensor]:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from hdrvid.errors import InputError
-from hdrvid.models.merge import DISFlow, FlowPair, flow_merge, weighted_merge, well_exposed
+from hdrvid.models.merge import DISFlow, FlowPair, flow_merge, weighted_merge
 from hdrvid.models.merge_nets import LEARNED_MERGES, pack, unpack_output
 from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.frame import Frame

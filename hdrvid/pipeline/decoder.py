@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import av
-import cv2
 import numpy as np
 import torch
 from av.video.reformatter import ColorRange, Colorspace, Interpolation
@@ -33,20 +32,8 @@ from hdrvid.color.transfer import (
 )
 from hdrvid.errors import InputError
 from hdrvid.pipeline.frame import Frame, VideoInfo
-from hdrvid.pipeline.probe import (
-    IMAGE_SUFFIXES,
-    MATRIX,
-    PRIMARIES,
-    RANGE,
-    TRANSFER_FROM_TAG,
-    TRC,
-    _name,
-    hdr_side_data,
-    open_input,
-    rotation_of,
-    stream_rate,
-    video_stream,
-)
+from hdrvid.io.probe import MATRIX, PRIMARIES, RANGE, TRANSFER_FROM_TAG, TRC, _name, hdr_side_data, open_input, rotation_of, stream_rate, video_stream
+from hdrvid.io.images import list_images, read_image
 
 log = logging.getLogger("hdrvid")
 
@@ -285,66 +272,6 @@ class VideoDecoder:
 
     def close(self) -> None:
         self.container.close()
-
-
-def list_images(path: Path) -> list[Path]:
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
-        if not files:
-            raise InputError(f"{path}: folder has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        return files
-    return [path]
-
-
-def read_exr(path: Path, reference_white: float = REFERENCE_WHITE_NITS) -> np.ndarray:
-    """OpenEXR -> relative linear BT.709 (H, W, 3) float32. ``whiteLuminance`` (nits of RGB 1,1,1) and
-    ``chromaticities`` are honoured when present; otherwise 1.0 is taken as reference white, BT.709."""
-    import OpenEXR
-
-    try:
-        f = OpenEXR.File(str(path))
-    except Exception:  # the bindings raise RuntimeError for unreadable files
-        raise InputError(f"{path}: not a readable OpenEXR file (truncated or invalid)") from None
-    header, ch = f.header(), f.channels()
-    if "RGB" in ch or "RGBA" in ch:
-        img = ch["RGB" if "RGB" in ch else "RGBA"].pixels
-    elif all(k in ch for k in ("R", "G", "B")):
-        img = np.stack([ch[k].pixels for k in ("R", "G", "B")], -1)
-    elif "Y" in ch:
-        img = np.repeat(ch["Y"].pixels[..., None], 3, -1)
-    else:
-        raise InputError(f"{path}: EXR has no RGB or Y channels (found {', '.join(ch)})")
-    img = np.nan_to_num(img[..., :3].astype(np.float32), nan=0.0, posinf=65504.0)
-    white = header.get("whiteLuminance")
-    if white:
-        img *= np.float32(float(white) / reference_white)
-    chroma = header.get("chromaticities")
-    if chroma is not None and abs(chroma[0] - BT2020.red[0]) < 1e-3 and abs(chroma[3] - BT2020.green[1]) < 1e-3:
-        img = convert_primaries(img, BT2020, BT709).astype(np.float32)
-    return img
-
-
-def read_image(path: Path) -> tuple[np.ndarray, int, bool]:
-    """Image file -> (signal (H,W,3) float32 in [0,1], or linear float for EXR/HDR, bit depth, is_float)."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file; check the path")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: file is empty (0 bytes)")
-    if path.suffix.lower() == ".exr":
-        return read_exr(path), 16, True
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise InputError(f"{path}: not a readable image (truncated or unsupported format)")
-    if img.ndim == 2:
-        img = np.repeat(img[:, :, None], 3, axis=2)
-    if img.shape[2] == 4:
-        img = img[:, :, :3]
-    img = img[:, :, ::-1]  # BGR -> RGB
-    if img.dtype == np.uint8:
-        return img.astype(np.float32) / 255.0, 8, False
-    if img.dtype == np.uint16:
-        return img.astype(np.float32) / 65535.0, 16, False
-    return np.ascontiguousarray(img.astype(np.float32)), 32, True
 
 
 class ImageSource:

@@ -15,18 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import av
-import cv2
 import numpy as np
-import OpenEXR
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
 
-from hdrvid.color import REFERENCE_WHITE_NITS
-from hdrvid.color.gamut import BT709
 from hdrvid.color.metadata import PLACEHOLDER_CLL, LightLevel, MasteringDisplay
 from hdrvid.errors import OutputError
 from hdrvid.pipeline.frame import Frame, VideoInfo
 from hdrvid.pipeline.output import OutputSpec
-from hdrvid.pipeline.probe import open_input
+from hdrvid.io.probe import open_input
+from hdrvid.io.images import write_exr, write_hdr
 
 log = logging.getLogger("hdrvid")
 
@@ -206,27 +203,6 @@ class VideoEncoder:
                 if e.errno == errno.ENOSPC:
                     raise OutputError(f"{self.dest}: no space left on device") from None
                 raise
-
-
-def write_exr(path: Path, rgb: np.ndarray) -> None:
-    """Half-float linear OpenEXR with BT.709 chromaticities and whiteLuminance = 203 nits."""
-    p = BT709
-    header = {
-        "compression": OpenEXR.ZIP_COMPRESSION,
-        "type": OpenEXR.scanlineimage,
-        "chromaticities": (*p.red, *p.green, *p.blue, *p.white),
-        "whiteLuminance": REFERENCE_WHITE_NITS,
-    }
-    try:
-        OpenEXR.File(header, {"RGB": np.ascontiguousarray(rgb.astype(np.float16))}).write(str(path))
-    except Exception as e:  # the bindings raise plain RuntimeError/OSError
-        raise OutputError(f"{path}: cannot write EXR ({e})") from None
-
-
-def write_hdr(path: Path, rgb: np.ndarray) -> None:
-    """Radiance RGBE (.hdr), linear relative light."""
-    if not cv2.imwrite(str(path), np.ascontiguousarray(rgb[:, :, ::-1].astype(np.float32))):
-        raise OutputError(f"{path}: cannot write Radiance HDR")
 
 
 class ImageWriter:

@@ -8,42 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hdrvid.errors import InputError
-
-HDR_SUFFIXES = (".exr", ".hdr")
-
-
-def read_hdr(path: Path) -> np.ndarray:
-    """.exr (OpenEXR bindings; chromaticities and whiteLuminance honoured) or .hdr (Radiance, OpenCV) ->
-    (H, W, 3) float32 linear, negatives (DWAB compression leaves a few) clipped."""
-    suffix = path.suffix.lower()
-    if suffix == ".exr":
-        from hdrvid.pipeline.decoder import (
-            read_exr,  # the same reader as conversion uses
-        )
-
-        img = read_exr(path)
-    elif suffix == ".hdr":
-        bgr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if bgr is None:
-            raise InputError(f"{path}: not a readable Radiance HDR file")
-        img = bgr[:, :, ::-1].astype(np.float32)
-    else:
-        raise InputError(f"{path}: not an HDR image (.exr or .hdr)")
-    return np.ascontiguousarray(np.clip(np.nan_to_num(img, nan=0.0, posinf=0.0), 0, None), dtype=np.float32)
-
-
-def list_hdr(folders: list[Path]) -> list[Path]:
-    files: list[Path] = []
-    for f in folders:
-        if f.is_file() and f.suffix.lower() in HDR_SUFFIXES:
-            files.append(f)
-        elif f.is_dir():
-            files += sorted(p for p in f.rglob("*") if p.suffix.lower() in HDR_SUFFIXES)
-    if not files:
-        raise InputError(f"no .exr or .hdr images in {', '.join(map(str, folders))}")
-    return files
-
+from hdrvid.io.images import read_hdr
+from hdrvid.synth.scenes import procedural_scenes
 
 # Held out from training, for `hdrvid eval` and the model card (chosen by name before any training, to
 # span interiors, city, nature, dusk): never seen by the trainer.
@@ -71,19 +37,6 @@ def random_crop(img: np.ndarray, size: int, rng: np.random.Generator, scale_rang
     k = int(rng.integers(0, 4))
     patch = np.rot90(patch, k) if k else patch
     return np.ascontiguousarray(patch)
-
-
-def procedural_scenes(count: int, size: tuple[int, int] = (320, 180), seed: int = 0) -> list[np.ndarray]:
-    """Rendered rooms with windows, sun, lamps and glossy objects (hdrvid.train.scenes), varied by seed."""
-    from hdrvid.train.scenes import interior_with_window
-
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in range(count):
-        img = interior_with_window(float(rng.random()), size[0], size[1], seed=int(rng.integers(0, 10_000)))
-        tint = rng.uniform(0.7, 1.3, 3).astype(np.float32)
-        out.append(np.ascontiguousarray(img * tint * np.float32(rng.uniform(0.3, 3.0))))
-    return out
 
 
 @dataclass

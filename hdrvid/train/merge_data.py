@@ -17,8 +17,8 @@ import torch
 from hdrvid.color.transfer import bt709_inverse_oetf
 from hdrvid.models.merge import DISFlow, FlowPair
 from hdrvid.models.merge_nets import MU, pack
-from hdrvid.train.alternating import Scene, SynthConfig, shoot_frame
-from hdrvid.train.camera import expose_for_clipping, h264_roundtrip
+from hdrvid.synth.alternating import Scene, SynthConfig, shoot_frame
+from hdrvid.synth.camera import expose_for_clipping, h264_roundtrip
 
 TRAIN_CYCLES = ((-2.0, 2.0), (-2.0, 2.0), (-2.0, 0.0, 2.0), (-2.0, 0.0, 2.0), (-3.0, 3.0), (-1.5, 1.5),
                 (-3.0, 0.0, 3.0), (-2.0, 1.0))

@@ -23,8 +23,9 @@ import torch.nn.functional as F
 
 from hdrvid.errors import InputError
 from hdrvid.models.registry import get
-from hdrvid.train.camera import shoot
-from hdrvid.train.data import HDRPool, list_hdr, split
+from hdrvid.synth.camera import shoot
+from hdrvid.train.data import HDRPool, split
+from hdrvid.io.images import list_hdr
 
 
 @dataclass

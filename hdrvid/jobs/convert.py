@@ -11,21 +11,12 @@ from typing import Any
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.errors import InputError, OutputError
 from hdrvid.pipeline.alternating import AlternatingMerge, detect_cycle, make_merger
-from hdrvid.pipeline.atomic import AtomicFile, AtomicFolder, check_destination
+from hdrvid.io.atomic import AtomicFile, AtomicFolder, check_destination
 from hdrvid.pipeline.batcher import Batcher
 from hdrvid.pipeline.decoder import DecodeOptions
 from hdrvid.pipeline.encoder import EncodeOptions, ImageWriter, VideoEncoder
 from hdrvid.pipeline.inference import EngineOptions, Inference, auto_scale, make_executor
-from hdrvid.pipeline.job import (
-    CONTAINERS,
-    Job,
-    base_report,
-    execute,
-    finish_hdr10,
-    is_image_input,
-    open_source,
-    video_writer,
-)
+from hdrvid.jobs.job import CONTAINERS, Job, base_report, execute, finish_hdr10, is_image_input, open_source, video_writer
 from hdrvid.pipeline.output import (
     IMAGE_FORMATS,
     VIDEO_FORMATS,

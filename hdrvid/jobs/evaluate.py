@@ -20,8 +20,9 @@ from hdrvid.metrics.hdr import hdr_metrics
 from hdrvid.models import get
 from hdrvid.pipeline.decoder import linearise
 from hdrvid.pipeline.inference import EngineOptions, make_executor
-from hdrvid.train.camera import SETTINGS, shoot
-from hdrvid.train.data import list_hdr, read_hdr, split
+from hdrvid.synth.camera import SETTINGS, shoot
+from hdrvid.io.images import list_hdr, read_hdr
+from hdrvid.train.data import split
 
 REGIONS = ("all", "clipped", "unclipped")
 METRICS = ("psnr_mu", "psnr_l", "pu21_psnr", "pu21_ssim")

@@ -78,3 +78,14 @@ def dynamic_range_stops(hdr: np.ndarray) -> float:
     y = hdr.mean(-1)
     lo = float(np.percentile(y, 0.5))
     return math.log2(float(y.max()) / max(lo, 1e-6))
+
+
+def procedural_scenes(count: int, size: tuple[int, int] = (320, 180), seed: int = 0) -> list[np.ndarray]:
+    """Rendered rooms with windows, sun, lamps and glossy objects, varied by seed."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(count):
+        img = interior_with_window(float(rng.random()), size[0], size[1], seed=int(rng.integers(0, 10_000)))
+        tint = rng.uniform(0.7, 1.3, 3).astype(np.float32)
+        out.append(np.ascontiguousarray(img * tint * np.float32(rng.uniform(0.3, 3.0))))
+    return out

@@ -8,10 +8,10 @@ import av
 import cv2
 import numpy as np
 
-from hdrvid.pipeline.convert import ConvertOptions, convert
+from hdrvid.jobs.convert import ConvertOptions, convert
 from hdrvid.pipeline.decoder import VideoDecoder
 from hdrvid.pipeline.inference import EngineOptions
-from hdrvid.train.scenes import camera, dynamic_range_stops, interior_with_window
+from hdrvid.synth.scenes import camera, dynamic_range_stops, interior_with_window
 
 
 def write_demo_input(path: Path, frames: int = 48, size: tuple[int, int] = (640, 360), fps: int = 24) -> float:

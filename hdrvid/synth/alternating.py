@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from hdrvid.color.transfer import bt709_oetf
-from hdrvid.train.camera import expose_for_clipping
+from hdrvid.synth.camera import expose_for_clipping
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def frames_hdr(hdri: np.ndarray, cfg: SynthConfig) -> tuple[Iterator[np.ndarray]
 
 def synth_alternating(hdri: np.ndarray, video: Path, gt_dir: Path | None, cfg: SynthConfig) -> dict[str, object]:
     """Write the alternating-exposure clip (H.264, BT.709) and, if asked, its ground truth as EXR frames."""
-    from hdrvid.pipeline.encoder import write_exr
+    from hdrvid.io.images import write_exr
 
     rng = np.random.default_rng([cfg.seed, 1])
     frames, k = frames_hdr(hdri, cfg)

@@ -26,8 +26,9 @@ from hdrvid.models.merge import radiance
 from hdrvid.pipeline.alternating import AlternatingMerge, Cycle, fit_cycle, make_merger, relative_evs
 from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.frame import Frame
-from hdrvid.train.alternating import SynthConfig, frames_hdr, synth_alternating
-from hdrvid.train.data import list_hdr, read_hdr, split
+from hdrvid.synth.alternating import SynthConfig, frames_hdr, synth_alternating
+from hdrvid.io.images import list_hdr, read_hdr
+from hdrvid.train.data import split
 
 CYCLES = ((-2.0, 2.0), (-2.0, 0.0, 2.0))
 
@@ -132,7 +133,7 @@ def format_table(result: dict[str, Any]) -> str:
 
 def evaluate_kalantari(merges: list[str], folders: list[Path], engine: Any = None) -> dict[str, Any]:
     """Still brackets in the Kalantari 2017 layout: each folder is a scene, or holds scene folders."""
-    from hdrvid.pipeline.merge_stills import kalantari_scene, merge_stills
+    from hdrvid.jobs.merge_stills import kalantari_scene, merge_stills
 
     scenes = []
     for folder in folders:

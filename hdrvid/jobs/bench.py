@@ -24,7 +24,7 @@ import torch
 
 from hdrvid.errors import BackendError, HdrvidError
 from hdrvid.models import get
-from hdrvid.pipeline.convert import ConvertOptions, convert
+from hdrvid.jobs.convert import ConvertOptions, convert
 from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.encoder import EncodeOptions
 from hdrvid.pipeline.inference import EngineOptions, make_executor
@@ -87,7 +87,7 @@ def _row(report: dict[str, Any], **keys: Any) -> dict[str, Any]:
 
 
 def run_bench(cfg: BenchConfig, progress: bool = False) -> dict[str, Any]:
-    from hdrvid.demo import write_demo_input
+    from hdrvid.jobs.demo import write_demo_input
 
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
@@ -145,8 +145,8 @@ def run_bench(cfg: BenchConfig, progress: bool = False) -> dict[str, Any]:
 
 def _bench_merge(merge: str, size: tuple[int, int], cfg: BenchConfig, tmp: Path, skipped: list[dict[str, str]],
                  progress: bool) -> list[dict[str, Any]]:
-    from hdrvid.train.alternating import SynthConfig, synth_alternating
-    from hdrvid.train.scenes import interior_with_window
+    from hdrvid.synth.alternating import SynthConfig, synth_alternating
+    from hdrvid.synth.scenes import interior_with_window
 
     w, h = size
     src = tmp / f"alternating-{w}x{h}.mp4"

@@ -18,9 +18,9 @@ from hdrvid.color.transfer import DECODERS
 from hdrvid.errors import InputError, OutputError
 from hdrvid.models.merge import DISFlow, weighted_merge
 from hdrvid.pipeline.alternating import fit_cycle, make_merger, relative_evs
-from hdrvid.pipeline.atomic import AtomicFile, check_destination
-from hdrvid.pipeline.decoder import read_image
-from hdrvid.pipeline.encoder import write_exr, write_hdr
+from hdrvid.io.atomic import AtomicFile, check_destination
+from hdrvid.io.images import read_image
+from hdrvid.io.images import write_exr, write_hdr
 
 log = logging.getLogger("hdrvid")
 

@@ -1,0 +1,127 @@
+"""Image files: reading and writing stills, EXR and Radiance HDR (the one reader training and conversion share).
+
+Readers return (H, W, 3) float32: code values in [0, 1] for 8/16-bit images, relative linear BT.709 light
+(1.0 = SDR reference white) for EXR/HDR. Writers take relative linear light.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import OpenEXR
+
+from hdrvid.color import REFERENCE_WHITE_NITS
+from hdrvid.color.gamut import BT709, BT2020, convert_primaries
+from hdrvid.errors import InputError, OutputError
+from hdrvid.io.probe import IMAGE_SUFFIXES
+
+HDR_SUFFIXES = (".exr", ".hdr")
+
+
+def list_images(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+        if not files:
+            raise InputError(f"{path}: folder has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        return files
+    return [path]
+
+
+def read_exr(path: Path, reference_white: float = REFERENCE_WHITE_NITS) -> np.ndarray:
+    """OpenEXR -> relative linear BT.709 (H, W, 3) float32. ``whiteLuminance`` (nits of RGB 1,1,1) and
+    ``chromaticities`` are honoured when present; otherwise 1.0 is taken as reference white, BT.709."""
+    try:
+        f = OpenEXR.File(str(path))
+    except Exception:  # the bindings raise RuntimeError for unreadable files
+        raise InputError(f"{path}: not a readable OpenEXR file (truncated or invalid)") from None
+    header, ch = f.header(), f.channels()
+    if "RGB" in ch or "RGBA" in ch:
+        img = ch["RGB" if "RGB" in ch else "RGBA"].pixels
+    elif all(k in ch for k in ("R", "G", "B")):
+        img = np.stack([ch[k].pixels for k in ("R", "G", "B")], -1)
+    elif "Y" in ch:
+        img = np.repeat(ch["Y"].pixels[..., None], 3, -1)
+    else:
+        raise InputError(f"{path}: EXR has no RGB or Y channels (found {', '.join(ch)})")
+    img = np.nan_to_num(img[..., :3].astype(np.float32), nan=0.0, posinf=65504.0)
+    white = header.get("whiteLuminance")
+    if white:
+        img *= np.float32(float(white) / reference_white)
+    chroma = header.get("chromaticities")
+    if chroma is not None and abs(chroma[0] - BT2020.red[0]) < 1e-3 and abs(chroma[3] - BT2020.green[1]) < 1e-3:
+        img = convert_primaries(img, BT2020, BT709).astype(np.float32)
+    return img
+
+
+def read_image(path: Path) -> tuple[np.ndarray, int, bool]:
+    """Image file -> (signal (H,W,3) float32 in [0,1], or linear float for EXR/HDR, bit depth, is_float)."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file; check the path")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: file is empty (0 bytes)")
+    if path.suffix.lower() == ".exr":
+        return read_exr(path), 16, True
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise InputError(f"{path}: not a readable image (truncated or unsupported format)")
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    if img.shape[2] == 4:
+        img = img[:, :, :3]
+    img = img[:, :, ::-1]  # BGR -> RGB
+    if img.dtype == np.uint8:
+        return img.astype(np.float32) / 255.0, 8, False
+    if img.dtype == np.uint16:
+        return img.astype(np.float32) / 65535.0, 16, False
+    return np.ascontiguousarray(img.astype(np.float32)), 32, True
+
+
+def read_hdr(path: Path) -> np.ndarray:
+    """.exr (OpenEXR bindings; chromaticities and whiteLuminance honoured) or .hdr (Radiance, OpenCV) ->
+    (H, W, 3) float32 linear, negatives (DWAB compression leaves a few) clipped."""
+    suffix = path.suffix.lower()
+    if suffix == ".exr":
+        img = read_exr(path)
+    elif suffix == ".hdr":
+        bgr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if bgr is None:
+            raise InputError(f"{path}: not a readable Radiance HDR file")
+        img = bgr[:, :, ::-1].astype(np.float32)
+    else:
+        raise InputError(f"{path}: not an HDR image (.exr or .hdr)")
+    return np.ascontiguousarray(np.clip(np.nan_to_num(img, nan=0.0, posinf=0.0), 0, None), dtype=np.float32)
+
+
+def list_hdr(folders: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for f in folders:
+        if f.is_file() and f.suffix.lower() in HDR_SUFFIXES:
+            files.append(f)
+        elif f.is_dir():
+            files += sorted(p for p in f.rglob("*") if p.suffix.lower() in HDR_SUFFIXES)
+    if not files:
+        raise InputError(f"no .exr or .hdr images in {', '.join(map(str, folders))}")
+    return files
+
+
+def write_exr(path: Path, rgb: np.ndarray) -> None:
+    """Half-float linear OpenEXR with BT.709 chromaticities and whiteLuminance = 203 nits."""
+    p = BT709
+    header = {
+        "compression": OpenEXR.ZIP_COMPRESSION,
+        "type": OpenEXR.scanlineimage,
+        "chromaticities": (*p.red, *p.green, *p.blue, *p.white),
+        "whiteLuminance": REFERENCE_WHITE_NITS,
+    }
+    try:
+        OpenEXR.File(header, {"RGB": np.ascontiguousarray(rgb.astype(np.float16))}).write(str(path))
+    except Exception as e:  # the bindings raise plain RuntimeError/OSError
+        raise OutputError(f"{path}: cannot write EXR ({e})") from None
+
+
+def write_hdr(path: Path, rgb: np.ndarray) -> None:
+    """Radiance RGBE (.hdr), linear relative light."""
+    if not cv2.imwrite(str(path), np.ascontiguousarray(rgb[:, :, ::-1].astype(np.float32))):
+        raise OutputError(f"{path}: cannot write Radiance HDR")

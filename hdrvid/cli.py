@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from hdrvid import __version__
+from hdrvid.engines.backends import BACKENDS, PRECISIONS
 from hdrvid.errors import HdrvidError, Interrupted
 
 # Stages run in parallel threads and several of them call torch: with OpenMP's default busy-waiting, idle
@@ -124,10 +125,10 @@ def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
 def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--backend/--device/--precision/--threads/--tile/--infer-scale, shared by convert, eval and bench."""
     for opt in reversed([
-        click.option("--backend", type=click.Choice(["torch", "onnxruntime", "tensorrt"]), default="torch",
+        click.option("--backend", type=click.Choice(list(BACKENDS)), default="torch",
                      show_default=True, help="Inference backend (onnxruntime: exported once into the cache)."),
         click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N]."),
-        click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True),
+        click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True),
         click.option("--threads", type=int, help="CPU threads for inference (default: all cores)."),
         click.option("--tile", default=0, show_default=True,
                      help="Run the network on tiles of this size (0: whole frames); for 4K inside a memory budget."),
@@ -142,7 +143,8 @@ def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _engine_options(backend: str, device: str, precision: str, threads: int | None, tile: int,
                     infer_scale: str) -> Any:
-    from hdrvid.pipeline.inference import EngineOptions
+    from hdrvid.engines import backend_from_options
+    from hdrvid.runtime import EngineOptions
 
     if infer_scale.strip().lower() == "auto":
         scale = None
@@ -152,7 +154,7 @@ def _engine_options(backend: str, device: str, precision: str, threads: int | No
         except ValueError:
             raise click.BadParameter(f"{infer_scale!r}: give a number in (0, 1] or auto",
                                      param_hint="--infer-scale") from None
-    return EngineOptions(backend=backend, device=device, precision=precision, threads=threads, tile=tile,
+    return EngineOptions(backend=backend_from_options(backend, device, precision, threads), tile=tile,
                          infer_scale=scale)
 
 
@@ -270,9 +272,9 @@ def tonemap(ctx: click.Context, input: Path, output: Path | None, operator: str,
     """Tone map HDR INPUT (HDR10, HLG, EXR folder) to SDR BT.709 OUTPUT, or to a lower-peak HDR10."""
     from fractions import Fraction
 
-    from hdrvid.pipeline.encoder import EncodeOptions
     from hdrvid.jobs.tonemap import TonemapOptions, preview_sheet
     from hdrvid.jobs.tonemap import tonemap as run_tonemap
+    from hdrvid.pipeline.encoder import EncodeOptions
 
     if output is None and preview is None:
         raise click.UsageError("give an OUTPUT file, or --preview PNG")
@@ -451,11 +453,11 @@ def export_cmd(model: str, fmt: str, output: Path, part: str, opset: int, fp16: 
         if not r.parity_ok:
             sys.exit(4)
         return
-    from hdrvid.engines import TensorRTConfig
+    from hdrvid.engines import TensorRTBackend
     from hdrvid.export.tensorrt import export_tensorrt
 
     n, h, w = (int(v) for v in max_shape.lower().split("x"))
-    cfg = TensorRTConfig(precision="fp16" if fp16 else "fp32", max_shape=(n, h, w),
+    cfg = TensorRTBackend(precision="fp16" if fp16 else "fp32", max_shape=(n, h, w),
                          opt_shape=(1, min(h, 720), min(w, 1280)))
     r2 = export_tensorrt(model, output, weights=weights, part=part, config=cfg)
     click.echo(f"{r2['path']}: {r2['bytes'] / 1e6:.2f} MB TensorRT {r2['key']['tensorrt']} engine for "
@@ -468,9 +470,9 @@ def export_cmd(model: str, fmt: str, output: Path, part: str, opset: int, fp16: 
 @click.option("-m", "--model", "models", multiple=True, default=("expandnet@0.25",), show_default=True,
               help="Model(s) to measure (repeat); NAME@SCALE is the fast mode at that --infer-scale.")
 @click.option("--backend", "backends", multiple=True, default=("torch", "onnxruntime"), show_default=True,
-              type=click.Choice(["torch", "onnxruntime", "tensorrt"]))
+              type=click.Choice(list(BACKENDS)))
 @click.option("--precision", "precisions", multiple=True, default=("fp32",), show_default=True,
-              type=click.Choice(["fp32", "fp16", "bf16"]))
+              type=click.Choice(PRECISIONS))
 @click.option("--resolution", "resolutions", multiple=True, default=("1280x720",), show_default=True,
               help="WxH of the generated input (repeat); ignored with INPUT.")
 @click.option("--frames", default=12, show_default=True, help="Frames of generated input.")

@@ -11,11 +11,11 @@ from conftest import run_cli
 from media import ffprobe, needs_ffprobe
 
 from hdrvid.errors import InputError
+from hdrvid.jobs.merge_eval import ReferenceOnly, score_clip
 from hdrvid.pipeline.alternating import AlternatingMerge, Cycle, detect_cycle, fit_cycle, make_merger
 from hdrvid.pipeline.decoder import DecodeOptions, ImageSource, VideoDecoder
 from hdrvid.pipeline.frame import Frame
 from hdrvid.synth.alternating import SynthConfig, frames_hdr, synth_alternating
-from hdrvid.jobs.merge_eval import ReferenceOnly, score_clip
 from hdrvid.synth.scenes import interior_with_window
 
 
@@ -163,8 +163,8 @@ def test_merge_cli_and_kalantari_layout_eval(tmp_path, scene):
     r = run_cli("merge", tmp_path / "scenes" / "001", "-o", out)
     assert r.exit_code == 0, r.output
     assert "exposures [-2.0, 0.0, 2.0]" in r.output
-    from hdrvid.metrics.hdr import hdr_metrics
     from hdrvid.io.images import read_hdr
+    from hdrvid.metrics.hdr import hdr_metrics
 
     assert hdr_metrics(read_hdr(out), read_hdr(tmp_path / "scenes" / "001" / "HDRImg.hdr"))["psnr_mu"] > 30
     for method in ("debevec", "robertson", "mertens"):

@@ -14,22 +14,18 @@ from hdrvid.engines import (
     ExecutionPlan,
     Executor,
     ModelPart,
-    OrtConfig,
+    OrtBackend,
     OrtEngine,
-    TorchConfig,
+    TensorRTBackend,
+    TorchBackend,
     TorchEngine,
     check_onnx_file,
 )
-from hdrvid.engines.tensorrt_engine import (
-    TensorRTConfig,
-    cached_engine_path,
-    load_cached,
-    store,
-)
+from hdrvid.engines.tensorrt_engine import cached_engine_path, load_cached, store
 from hdrvid.errors import BackendError, ModelError
 from hdrvid.export.onnx import export_onnx, parity_input, read_metadata
 from hdrvid.models import build
-from hdrvid.pipeline.inference import EngineOptions, make_executor
+from hdrvid.runtime import EngineOptions, make_executor
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -65,7 +61,7 @@ def test_export_checks_parity_and_embeds_metadata(onnx_dir):
 
 def test_onnxruntime_matches_torch_on_a_frame(onnx_dir, expandnet, frame):
     d, _ = onnx_dir
-    ort_out = OrtEngine(d / "full" / "model.onnx", OrtConfig(threads=2)).infer(frame)
+    ort_out = OrtEngine(d / "full" / "model.onnx", OrtBackend(threads=2)).infer(frame)
     torch_out = TorchEngine(expandnet).infer(frame)
     assert ort_out.shape == torch_out.shape == frame.shape
     assert float((ort_out - torch_out).abs().max()) < 1e-4
@@ -101,7 +97,7 @@ def test_tiled_equals_untiled_and_context_runs_once_per_frame(expandnet, frame):
 
 def test_tiling_through_onnxruntime(frame):
     whole = make_executor("expandnet").infer(frame)
-    tiled = make_executor("expandnet", opts=EngineOptions(backend="onnxruntime", tile=96)).infer(frame)
+    tiled = make_executor("expandnet", opts=EngineOptions(backend=OrtBackend(), tile=96)).infer(frame)
     assert float((whole - tiled).abs().max()) < 1e-4
 
 
@@ -153,16 +149,16 @@ def test_plans_that_cannot_work_are_refused(expandnet):
 
 def test_missing_backends_and_devices_name_the_fix():
     with pytest.raises(BackendError, match=r"hdrvid\[tensorrt\]") if not _has("tensorrt") else _nothing():
-        make_executor("expandnet", opts=EngineOptions(backend="tensorrt", device="cuda"))
+        make_executor("expandnet", opts=EngineOptions(backend=TensorRTBackend()))
     if not torch.cuda.is_available():
         with pytest.raises(BackendError, match="CUDA"):
-            TorchEngine(torch.nn.Identity(), TorchConfig(device="cuda"))
+            TorchEngine(torch.nn.Identity(), TorchBackend(device="cuda"))
         with pytest.raises(BackendError, match="hdrvid\\[gpu\\]"):
-            make_executor("expandnet", opts=EngineOptions(backend="onnxruntime", device="cuda"))
+            make_executor("expandnet", opts=EngineOptions(backend=OrtBackend(provider="cuda")))
     with pytest.raises(BackendError, match="bf16"):
-        make_executor("expandnet", opts=EngineOptions(backend="onnxruntime", precision="bf16"))
+        make_executor("expandnet", opts=EngineOptions(backend=OrtBackend(precision="bf16")))
     with pytest.raises(BackendError, match="fp16 needs"):
-        TorchEngine(torch.nn.Identity(), TorchConfig(precision="fp16"))
+        TorchEngine(torch.nn.Identity(), TorchBackend(precision="fp16"))
 
 
 def _has(module: str) -> bool:
@@ -253,7 +249,7 @@ def test_tensorrt_cache_loads_only_matching_untampered_engines(tmp_path):
 @pytest.mark.parametrize("precision,tol", [("fp32", 1e-3), ("fp16", 3e-2)])
 def test_torch_cuda_matches_cpu(expandnet, frame, precision, tol):
     cpu = make_executor("expandnet").infer(frame)
-    gpu = make_executor("expandnet", opts=EngineOptions(device="cuda", precision=precision)).infer(frame)
+    gpu = make_executor("expandnet", opts=EngineOptions(backend=TorchBackend(device="cuda", precision=precision))).infer(frame)
     assert float((cpu - gpu).abs().max()) < tol
 
 
@@ -262,7 +258,7 @@ def test_torch_cuda_matches_cpu(expandnet, frame, precision, tol):
 def test_onnxruntime_cuda_matches_cpu(frame):
     pytest.importorskip("onnxruntime")
     cpu = make_executor("expandnet").infer(frame)
-    gpu = make_executor("expandnet", opts=EngineOptions(backend="onnxruntime", device="cuda")).infer(frame)
+    gpu = make_executor("expandnet", opts=EngineOptions(backend=OrtBackend(provider="cuda"))).infer(frame)
     assert float((cpu - gpu).abs().max()) < 1e-3
 
 
@@ -273,14 +269,14 @@ def test_tensorrt_matches_torch_and_reuses_its_cache(frame, tmp_path, monkeypatc
     pytest.importorskip("tensorrt")
     monkeypatch.setenv("HDRVID_CACHE", str(tmp_path))
     cpu = make_executor("expandnet").infer(frame)
-    trt = make_executor("expandnet", opts=EngineOptions(backend="tensorrt", device="cuda", precision=precision))
+    trt = make_executor("expandnet", opts=EngineOptions(backend=TensorRTBackend(precision=precision)))
     assert float((cpu - trt.infer(frame)).abs().max()) < tol
     engines = list((tmp_path / "tensorrt").glob("*.engine"))
     assert len(engines) == 1
     stamp = engines[0].stat().st_mtime_ns
-    make_executor("expandnet", opts=EngineOptions(backend="tensorrt", device="cuda", precision=precision))
+    make_executor("expandnet", opts=EngineOptions(backend=TensorRTBackend(precision=precision)))
     assert engines[0].stat().st_mtime_ns == stamp  # loaded from the cache, not rebuilt
-    assert TensorRTConfig().max_shape[1] >= 1080
+    assert TensorRTBackend().max_shape[1] >= 1080
 
 
 @pytest.mark.parametrize("scale", [1.0, 0.5])

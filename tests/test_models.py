@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from hdrvid.errors import ModelError
+from hdrvid.io.hashing import sha256_file
 from hdrvid.models import build, get, names
 from hdrvid.models.expandnet import ExpandNet
 from hdrvid.models.itmo import ClassicalITMO, box_filter
 from hdrvid.models.registry import load_state_dict
-from hdrvid.io.hashing import sha256_file
 
 
 def test_expandnet_is_the_published_architecture():

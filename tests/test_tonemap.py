@@ -9,13 +9,13 @@ import pytest
 from conftest import run_cli
 from media import ffprobe, make_clip, needs_ffprobe, packets, video_pts_seconds
 
-from hdrvid.jobs.convert import ConvertOptions, convert
-from hdrvid.pipeline.decoder import ImageSource
 from hdrvid.io.images import write_exr
+from hdrvid.jobs.convert import ConvertOptions, convert
+from hdrvid.jobs.tonemap import TonemapOptions, tonemap
+from hdrvid.pipeline.decoder import ImageSource
 from hdrvid.pipeline.output import FlickerStage, OutputSpec, OutputTransform
 from hdrvid.pipeline.runner import Runner
 from hdrvid.pipeline.smoothing import TemporalSmoother
-from hdrvid.jobs.tonemap import TonemapOptions, tonemap
 from hdrvid.synth.scenes import interior_with_window
 
 

@@ -9,11 +9,10 @@ import pytest
 import torch
 
 from hdrvid.color.transfer import srgb_eotf
+from hdrvid.io.images import read_hdr, write_exr
 from hdrvid.jobs.convert import ConvertOptions, convert
-from hdrvid.io.images import write_exr
-from hdrvid.synth.camera import SETTINGS, shoot
-from hdrvid.io.images import read_hdr
 from hdrvid.jobs.evaluate import evaluate, model_input
+from hdrvid.synth.camera import SETTINGS, shoot
 from hdrvid.synth.scenes import interior_with_window
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "hdri-train"

@@ -1,12 +1,22 @@
 """Inference backends behind one protocol: torch, ONNX Runtime, TensorRT; plus whole/tiled/scaled execution."""
 
-from hdrvid.engines.base import BACKENDS, PRECISIONS, Engine, cache_dir
+from hdrvid.engines.backends import (
+    BACKENDS,
+    PRECISIONS,
+    Backend,
+    OrtBackend,
+    TensorRTBackend,
+    TorchBackend,
+    backend_device,
+    backend_from_options,
+)
+from hdrvid.engines.base import Engine, cache_dir
 from hdrvid.engines.executor import ExecutionPlan, Executor, ModelPart, PartedModel
 from hdrvid.engines.onnx_file import check_onnx_file
-from hdrvid.engines.onnxruntime_engine import OrtConfig, OrtEngine
-from hdrvid.engines.tensorrt_engine import TensorRTConfig, TensorRTEngine
-from hdrvid.engines.torch_engine import TorchConfig, TorchEngine
+from hdrvid.engines.onnxruntime_engine import OrtEngine
+from hdrvid.engines.tensorrt_engine import TensorRTEngine
+from hdrvid.engines.torch_engine import TorchEngine
 
-__all__ = ["BACKENDS", "PRECISIONS", "Engine", "ExecutionPlan", "Executor", "ModelPart", "OrtConfig", "OrtEngine",
-           "PartedModel", "TensorRTConfig", "TensorRTEngine", "TorchConfig", "TorchEngine", "cache_dir",
-           "check_onnx_file"]
+__all__ = ["BACKENDS", "PRECISIONS", "Backend", "Engine", "ExecutionPlan", "Executor", "ModelPart", "OrtBackend",
+           "OrtEngine", "PartedModel", "TensorRTBackend", "TensorRTEngine", "TorchBackend", "TorchEngine",
+           "backend_device", "backend_from_options", "cache_dir", "check_onnx_file"]

@@ -8,9 +8,6 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
-BACKENDS = ("torch", "onnxruntime", "tensorrt")
-PRECISIONS = ("fp32", "fp16", "bf16")
-
 
 @runtime_checkable
 class Engine(Protocol):

@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from hdrvid.engines.backends import OrtBackend
 from hdrvid.engines.base import cache_dir
 from hdrvid.engines.onnx_file import check_onnx_file
 from hdrvid.errors import BackendError
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
-
-
-@dataclass(frozen=True)
-class OrtConfig:
-    """ONNX Runtime settings.
-
-    provider: "cpu", "cuda" or "tensorrt" (the last two need ``pip install hdrvid[gpu]``).
-    precision: "fp32" or "fp16" (fp16: give an fp16 ONNX file, or let the TensorRT provider build fp16).
-    threads: intra-op threads on CPU (None: one per core). io_binding: keep tensors on the GPU between calls.
-    """
-
-    provider: str = "cpu"
-    device_id: int = 0
-    precision: str = "fp32"
-    threads: int | None = None
-    io_binding: bool = True
-    trt_cache: Path | None = None
 
 
 def import_ort() -> Any:
@@ -43,12 +26,8 @@ def import_ort() -> Any:
 
 
 class OrtEngine:
-    def __init__(self, onnx_path: Path, config: OrtConfig = OrtConfig()) -> None:
+    def __init__(self, onnx_path: Path, config: OrtBackend = OrtBackend()) -> None:
         ort = import_ort()
-        if config.provider not in PROVIDERS:
-            raise BackendError(f"ONNX Runtime provider must be one of {sorted(PROVIDERS)}, not {config.provider!r}")
-        if config.precision == "bf16":
-            raise BackendError("the onnxruntime backend runs fp32 or fp16; use --backend torch for bf16")
         check_onnx_file(onnx_path)
         wanted = PROVIDERS[config.provider]
         if wanted not in ort.get_available_providers():
@@ -80,7 +59,7 @@ class OrtEngine:
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.input_types = [i.type for i in self.session.get_inputs()]
         self.outputs = [o.name for o in self.session.get_outputs()]
-        self.name = f"onnxruntime-{config.provider}-{config.precision}"
+        self.name = config.label
 
     def infer(self, *inputs: torch.Tensor) -> torch.Tensor:
         if len(inputs) != len(self.inputs):

@@ -14,31 +14,17 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from hdrvid.engines.backends import TensorRTBackend
 from hdrvid.engines.base import cache_dir
 from hdrvid.engines.onnx_file import check_onnx_file
 from hdrvid.errors import BackendError
-from hdrvid.io.hashing import sha256_file
 
 log = logging.getLogger("hdrvid")
-
-
-@dataclass(frozen=True)
-class TensorRTConfig:
-    """TensorRT settings. Shapes are (batch, height, width) of the image input; other input dims are fixed."""
-
-    device_id: int = 0
-    precision: str = "fp16"
-    min_shape: tuple[int, int, int] = (1, 64, 64)
-    opt_shape: tuple[int, int, int] = (1, 720, 1280)
-    max_shape: tuple[int, int, int] = (1, 1088, 1920)
-    workspace_mib: int = 2048
-    cache: Path | None = None
 
 
 def import_tensorrt() -> Any:
@@ -48,12 +34,6 @@ def import_tensorrt() -> Any:
         raise BackendError("the tensorrt backend needs NVIDIA TensorRT: pip install 'hdrvid[tensorrt]' on a machine "
                            "with a CUDA GPU (or use --backend onnxruntime)") from None
     return trt
-
-
-def engine_key(onnx_path: Path, config: TensorRTConfig, trt_version: str, gpu: str, capability: str) -> dict[str, Any]:
-    return {"onnx_sha256": sha256_file(onnx_path), "min": list(config.min_shape), "opt": list(config.opt_shape),
-            "max": list(config.max_shape), "precision": config.precision, "tensorrt": trt_version, "gpu": gpu,
-            "capability": capability}
 
 
 def cached_engine_path(key: dict[str, Any], cache: Path) -> Path:
@@ -97,7 +77,7 @@ def store(path: Path, key: dict[str, Any], data: bytes) -> None:
             raise
 
 
-def build_serialized(trt: Any, onnx_path: Path, config: TensorRTConfig) -> bytes:
+def build_serialized(trt: Any, onnx_path: Path, config: TensorRTBackend) -> bytes:
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
     network = builder.create_network(0)
@@ -131,16 +111,14 @@ def _fill(dims: tuple[int, ...], nhw: tuple[int, int, int]) -> tuple[int, ...]:
 
 
 class TensorRTEngine:
-    def __init__(self, onnx_path: Path, config: TensorRTConfig = TensorRTConfig()) -> None:
+    def __init__(self, onnx_path: Path, config: TensorRTBackend = TensorRTBackend()) -> None:
         trt = import_tensorrt()
         if not torch.cuda.is_available():
             raise BackendError("the tensorrt backend needs a CUDA GPU; torch sees none on this machine")
-        if config.precision not in ("fp32", "fp16"):
-            raise BackendError("the tensorrt backend builds fp32 or fp16 engines")
         check_onnx_file(onnx_path)
         self.device = torch.device("cuda", config.device_id)
         props = torch.cuda.get_device_properties(self.device)
-        key = engine_key(Path(onnx_path), config, trt.__version__, props.name, f"{props.major}.{props.minor}")
+        key = config.cache_key(Path(onnx_path), trt.__version__, props.name, f"{props.major}.{props.minor}")
         path = cached_engine_path(key, config.cache or cache_dir() / "tensorrt")
         data = load_cached(path, key)
         if data is None:
@@ -160,7 +138,7 @@ class TensorRTEngine:
         self.dtypes = {n: _torch_dtype(trt, self.engine.get_tensor_dtype(n)) for n in names}
         self.stream = torch.cuda.Stream(self.device)
         self.config = config
-        self.name = f"tensorrt-cuda-{config.precision}"
+        self.name = config.label
 
     def infer(self, *inputs: torch.Tensor) -> torch.Tensor:
         if len(inputs) != len(self.inputs):

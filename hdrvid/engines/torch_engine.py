@@ -3,42 +3,23 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from hdrvid.engines.backends import TorchBackend
 from hdrvid.errors import BackendError
 
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
-@dataclass(frozen=True)
-class TorchConfig:
-    """PyTorch backend settings.
-
-    device: "cpu" or "cuda" (or "cuda:N"). precision: "fp32"; "bf16" uses autocast (AMX CPUs gain ~1.5x);
-    "fp16" needs CUDA. threads: intra-op threads on CPU (None keeps torch's default).
-    """
-
-    device: str = "cpu"
-    precision: str = "fp32"
-    channels_last: bool = False
-    compile: bool = False
-    threads: int | None = None
-
-
 class TorchEngine:
-    def __init__(self, model: nn.Module, config: TorchConfig = TorchConfig()) -> None:
-        if config.precision not in _DTYPES:
-            raise BackendError(f"precision must be one of {sorted(_DTYPES)}, not {config.precision!r}")
+    def __init__(self, model: nn.Module, config: TorchBackend = TorchBackend()) -> None:
         if config.device.startswith("cuda") and not torch.cuda.is_available():
             raise BackendError("--device cuda asked for, but torch sees no CUDA GPU on this machine")
-        if config.precision == "fp16" and not config.device.startswith("cuda"):
-            raise BackendError("fp16 needs --device cuda; on CPU use bf16 or fp32")
         if config.threads:
             torch.set_num_threads(config.threads)
-        self.name = f"torch-{config.device}-{config.precision}"
+        self.name = config.label
         self.config = config
         self.device = torch.device(config.device)
         model = model.to(self.device).eval()

@@ -25,8 +25,8 @@ from hdrvid import __version__
 from hdrvid.engines.base import cache_dir
 from hdrvid.engines.executor import ModelPart
 from hdrvid.errors import ModelError, OutputError
-from hdrvid.models import build, get
 from hdrvid.io.hashing import sha256_file
+from hdrvid.models import build, get
 
 log = logging.getLogger("hdrvid")
 
@@ -140,9 +140,9 @@ def export_onnx(name: str, path: Path, *, weights: Path | None = None, part: str
 
 def parity(path: Path, reference: nn.Module, inputs: tuple[torch.Tensor, ...]) -> float:
     """max |onnxruntime(path) - torch| on ``inputs`` (CPU)."""
-    from hdrvid.engines.onnxruntime_engine import OrtConfig, OrtEngine
+    from hdrvid.engines import OrtBackend, OrtEngine
 
-    engine = OrtEngine(path, OrtConfig(provider="cpu"))
+    engine = OrtEngine(path, OrtBackend(provider="cpu"))
     try:
         got = engine.infer(*inputs)
     finally:

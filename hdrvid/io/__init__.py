@@ -1,0 +1,1 @@
+"""Ground-floor file handling: probing media, atomic outputs, image files, checksums, reports."""

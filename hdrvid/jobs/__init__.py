@@ -1,0 +1,1 @@
+"""Jobs: each assembles stages (or a whole evaluation) for one command and returns its typed report."""

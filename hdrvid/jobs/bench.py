@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from hdrvid.engines import TorchBackend, backend_from_options
 from hdrvid.errors import BackendError, HdrvidError
-from hdrvid.models import get
 from hdrvid.jobs.convert import ConvertOptions, convert
+from hdrvid.models import get
 from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.encoder import EncodeOptions
-from hdrvid.pipeline.inference import EngineOptions, make_executor
+from hdrvid.runtime import EngineOptions, make_executor
 
 log = logging.getLogger("hdrvid")
 
@@ -108,7 +109,7 @@ def run_bench(cfg: BenchConfig, progress: bool = False) -> dict[str, Any]:
                                       overwrite=True, sequential=sequential)
                 return convert(opts, progress=progress)
 
-            base = EngineOptions(device=cfg.device, threads=cfg.threads)
+            base = EngineOptions(backend=TorchBackend(device=cfg.device, threads=cfg.threads))
             run("none", base)  # warm-up (thread pools, encoder, page cache); not reported
             if cfg.transcode:
                 r = run("none", base)
@@ -119,9 +120,10 @@ def run_bench(cfg: BenchConfig, progress: bool = False) -> dict[str, Any]:
                 classical = not get(model.partition("@")[0]).learned
                 for backend in (("torch",) if classical else cfg.backends):
                     for precision in (("fp32",) if classical else cfg.precisions):
-                        eng = replace(base, backend=backend, precision=precision)
                         keys = {"resolution": res, "model": model, "backend": backend, "precision": precision}
                         try:
+                            eng = replace(base, backend=backend_from_options(backend, cfg.device, precision,
+                                                                             cfg.threads))
                             for mode in cfg.modes:
                                 if mode == "model":
                                     assert x is not None
@@ -159,7 +161,7 @@ def _bench_merge(merge: str, size: tuple[int, int], cfg: BenchConfig, tmp: Path,
             opts = ConvertOptions(input=src, output=tmp / "alt-out.mp4", mode="alternating", merge=merge,
                                   exposures=(-2.0, 2.0), encode=cfg.encode, overwrite=True,
                                   sequential=mode == "sequential",
-                                  engine=EngineOptions(device=cfg.device, threads=cfg.threads))
+                                  engine=EngineOptions(backend=TorchBackend(device=cfg.device, threads=cfg.threads)))
             rows.append(_row(convert(opts, progress=progress), **keys, mode=mode))
             log.info("%s merge %s %s: %.2f fps", keys["resolution"], merge, mode, rows[-1]["fps"])
     except HdrvidError as e:

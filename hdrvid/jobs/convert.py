@@ -10,13 +10,22 @@ from typing import Any
 
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.errors import InputError, OutputError
-from hdrvid.pipeline.alternating import AlternatingMerge, detect_cycle, make_merger
 from hdrvid.io.atomic import AtomicFile, AtomicFolder, check_destination
+from hdrvid.jobs.job import (
+    CONTAINERS,
+    Job,
+    base_report,
+    execute,
+    finish_hdr10,
+    is_image_input,
+    open_source,
+    video_writer,
+)
+from hdrvid.pipeline.alternating import AlternatingMerge, detect_cycle, make_merger
 from hdrvid.pipeline.batcher import Batcher
 from hdrvid.pipeline.decoder import DecodeOptions
 from hdrvid.pipeline.encoder import EncodeOptions, ImageWriter, VideoEncoder
-from hdrvid.pipeline.inference import EngineOptions, Inference, auto_scale, make_executor
-from hdrvid.jobs.job import CONTAINERS, Job, base_report, execute, finish_hdr10, is_image_input, open_source, video_writer
+from hdrvid.pipeline.inference import Inference
 from hdrvid.pipeline.output import (
     IMAGE_FORMATS,
     VIDEO_FORMATS,
@@ -25,6 +34,7 @@ from hdrvid.pipeline.output import (
 )
 from hdrvid.pipeline.runner import Stage
 from hdrvid.pipeline.smoothing import TemporalSmoother
+from hdrvid.runtime import EngineOptions, auto_scale, make_executor
 
 log = logging.getLogger("hdrvid")
 

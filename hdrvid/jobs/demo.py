@@ -10,7 +10,7 @@ import numpy as np
 
 from hdrvid.jobs.convert import ConvertOptions, convert
 from hdrvid.pipeline.decoder import VideoDecoder
-from hdrvid.pipeline.inference import EngineOptions
+from hdrvid.runtime import EngineOptions
 from hdrvid.synth.scenes import camera, dynamic_range_stops, interior_with_window
 
 

@@ -9,6 +9,7 @@ linearisation) and ``itmo`` (classical expansion).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,12 @@ import cv2
 import numpy as np
 import torch
 
+from hdrvid.io.images import list_hdr, read_hdr
 from hdrvid.metrics.hdr import hdr_metrics
 from hdrvid.models import get
 from hdrvid.pipeline.decoder import linearise
-from hdrvid.pipeline.inference import EngineOptions, make_executor
+from hdrvid.runtime import EngineOptions, make_executor
 from hdrvid.synth.camera import SETTINGS, shoot
-from hdrvid.io.images import list_hdr, read_hdr
 from hdrvid.train.data import split
 
 REGIONS = ("all", "clipped", "unclipped")
@@ -39,7 +40,7 @@ def executor_for(label: str, weights: Path | None, engine: EngineOptions) -> Any
     name, _, scale = label.partition("@")
     if not get(name).learned:
         return make_executor(name)
-    opts = EngineOptions(**{**engine.__dict__, "infer_scale": float(scale) if scale else (engine.infer_scale or 1.0)})
+    opts = replace(engine, infer_scale=float(scale) if scale else (engine.infer_scale or 1.0))
     return make_executor(name, weights, opts)
 
 

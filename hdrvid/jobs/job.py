@@ -13,11 +13,11 @@ from typing import Any
 from hdrvid.color.metadata import patch_content_light_level
 from hdrvid.errors import OutputError
 from hdrvid.io.atomic import AtomicFile, AtomicFolder
+from hdrvid.io.probe import IMAGE_SUFFIXES
 from hdrvid.pipeline.decoder import DecodeOptions, ImageSource, VideoDecoder
 from hdrvid.pipeline.encoder import EncodeOptions, VideoEncoder
 from hdrvid.pipeline.frame import VideoInfo
 from hdrvid.pipeline.output import OutputSpec
-from hdrvid.io.probe import IMAGE_SUFFIXES
 from hdrvid.pipeline.runner import Runner, RunStats, Stage, run_sequential
 
 log = logging.getLogger("hdrvid")

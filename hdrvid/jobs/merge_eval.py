@@ -20,6 +20,7 @@ import numpy as np
 
 from hdrvid.color.transfer import pq_inverse_eotf
 from hdrvid.errors import InputError
+from hdrvid.io.images import list_hdr, read_hdr
 from hdrvid.metrics.flicker import FlickerMeter
 from hdrvid.metrics.hdr import hdr_metrics, luminance
 from hdrvid.models.merge import radiance
@@ -27,7 +28,6 @@ from hdrvid.pipeline.alternating import AlternatingMerge, Cycle, fit_cycle, make
 from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.frame import Frame
 from hdrvid.synth.alternating import SynthConfig, frames_hdr, synth_alternating
-from hdrvid.io.images import list_hdr, read_hdr
 from hdrvid.train.data import split
 
 CYCLES = ((-2.0, 2.0), (-2.0, 0.0, 2.0))

@@ -16,11 +16,10 @@ import numpy as np
 
 from hdrvid.color.transfer import DECODERS
 from hdrvid.errors import InputError, OutputError
+from hdrvid.io.atomic import AtomicFile, check_destination
+from hdrvid.io.images import read_image, write_exr, write_hdr
 from hdrvid.models.merge import DISFlow, weighted_merge
 from hdrvid.pipeline.alternating import fit_cycle, make_merger, relative_evs
-from hdrvid.io.atomic import AtomicFile, check_destination
-from hdrvid.io.images import read_image
-from hdrvid.io.images import write_exr, write_hdr
 
 log = logging.getLogger("hdrvid")
 

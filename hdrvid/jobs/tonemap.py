@@ -24,10 +24,10 @@ from hdrvid.color.operators import OPERATORS, ToneStats
 from hdrvid.color.transfer import bt1886_inverse_eotf
 from hdrvid.errors import InputError, OutputError
 from hdrvid.io.atomic import AtomicFile, check_destination
+from hdrvid.jobs.job import CONTAINERS, Job, base_report, execute, finish_hdr10, open_source, video_writer
 from hdrvid.pipeline.decoder import DecodeOptions
 from hdrvid.pipeline.encoder import EncodeOptions
 from hdrvid.pipeline.frame import Frame, VideoInfo
-from hdrvid.jobs.job import CONTAINERS, Job, base_report, execute, finish_hdr10, open_source, video_writer
 from hdrvid.pipeline.output import FlickerStage, OutputSpec, OutputTransform
 from hdrvid.pipeline.runner import Stage
 from hdrvid.pipeline.smoothing import (

@@ -1,5 +1,6 @@
 """Model architectures, the registry, shipped weights and model cards."""
 
+from hdrvid.models import builtin  # noqa: F401  (the built-in models register themselves)
 from hdrvid.models.registry import ModelSpec, build, get, names, register
 
 __all__ = ["ModelSpec", "build", "get", "names", "register"]

@@ -1,8 +1,8 @@
 """The models that ship with hdrvid."""
 
 from hdrvid.models.expandnet import ExpandNetITM
-from hdrvid.models.merge_nets import AHDRMerge, KalantariMerge
 from hdrvid.models.itmo import BT2446AInverse, ClassicalITMO, Linearise
+from hdrvid.models.merge_nets import AHDRMerge, KalantariMerge
 from hdrvid.models.registry import ModelSpec, register
 
 register(

@@ -1,5 +1,8 @@
 """Model registry: every model hdrvid can run, by name, with its weights file and conventions.
 
+The registry knows no model: model modules register themselves (``hdrvid.models.builtin``), and the
+package's ``__init__`` imports them, so ``get`` sees every built-in model (BasicSR's pattern).
+
 A learned model is only ever built with its trained weights: :func:`build` refuses a model whose weights
 are not shipped, and checks the file's sha256 before loading it with ``torch.load(weights_only=True)``
 (tensors only, never pickled code).
@@ -61,12 +64,10 @@ def register(spec: ModelSpec) -> ModelSpec:
 
 
 def names() -> list[str]:
-    _load_builtins()
     return sorted(_REGISTRY)
 
 
 def get(name: str) -> ModelSpec:
-    _load_builtins()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -114,13 +115,3 @@ def build(name: str, weights: str | Path | None = None) -> nn.Module:
     except RuntimeError as e:
         raise ModelError(f"weights do not fit model {name!r}: {str(e).splitlines()[0]}") from None
     return model.eval()
-
-
-_loaded = False
-
-
-def _load_builtins() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        import hdrvid.models.builtin  # noqa: F401  (registers the built-in models)

@@ -22,7 +22,7 @@ from hdrvid.models.merge import DISFlow, FlowPair, flow_merge, weighted_merge
 from hdrvid.models.merge_nets import LEARNED_MERGES, pack, unpack_output
 from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.frame import Frame
-from hdrvid.pipeline.inference import EngineOptions, make_executor
+from hdrvid.runtime import EngineOptions, make_executor
 
 log = logging.getLogger("hdrvid")
 

@@ -31,9 +31,21 @@ from hdrvid.color.transfer import (
     pq_inverse_eotf,
 )
 from hdrvid.errors import InputError
-from hdrvid.pipeline.frame import Frame, VideoInfo
-from hdrvid.io.probe import MATRIX, PRIMARIES, RANGE, TRANSFER_FROM_TAG, TRC, _name, hdr_side_data, open_input, rotation_of, stream_rate, video_stream
 from hdrvid.io.images import list_images, read_image
+from hdrvid.io.probe import (
+    MATRIX,
+    PRIMARIES,
+    RANGE,
+    TRANSFER_FROM_TAG,
+    TRC,
+    _name,
+    hdr_side_data,
+    open_input,
+    rotation_of,
+    stream_rate,
+    video_stream,
+)
+from hdrvid.pipeline.frame import Frame, VideoInfo
 
 log = logging.getLogger("hdrvid")
 

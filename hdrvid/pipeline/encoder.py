@@ -20,10 +20,10 @@ from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTr
 
 from hdrvid.color.metadata import PLACEHOLDER_CLL, LightLevel, MasteringDisplay
 from hdrvid.errors import OutputError
+from hdrvid.io.images import write_exr, write_hdr
+from hdrvid.io.probe import open_input
 from hdrvid.pipeline.frame import Frame, VideoInfo
 from hdrvid.pipeline.output import OutputSpec
-from hdrvid.io.probe import open_input
-from hdrvid.io.images import write_exr, write_hdr
 
 log = logging.getLogger("hdrvid")
 

@@ -1,0 +1,1 @@
+"""Synthetic footage: procedural scenes, camera simulation, alternating-exposure clips with ground truth."""

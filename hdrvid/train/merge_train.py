@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from hdrvid.synth.scenes import procedural_scenes
 from hdrvid.io.images import read_hdr
+from hdrvid.synth.scenes import procedural_scenes
 from hdrvid.train.merge_data import merge_loss, raw_sample, to_tensors
 
 

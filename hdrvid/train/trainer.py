@@ -22,10 +22,10 @@ import torch
 import torch.nn.functional as F
 
 from hdrvid.errors import InputError
+from hdrvid.io.images import list_hdr
 from hdrvid.models.registry import get
 from hdrvid.synth.camera import shoot
 from hdrvid.train.data import HDRPool, split
-from hdrvid.io.images import list_hdr
 
 
 @dataclass

@@ -1,0 +1,106 @@
+"""The executor factory: a model plus a backend value plus an execution plan -> an :class:`Executor`.
+
+``EngineOptions`` is what every job is told about running a model: the backend (a value from
+:mod:`hdrvid.engines.backends`) and how frames are fed to it (whole, tiled, or at a reduced scale).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from torch import nn
+
+from hdrvid.engines import (
+    Backend,
+    Engine,
+    ExecutionPlan,
+    Executor,
+    ModelPart,
+    OrtBackend,
+    OrtEngine,
+    TensorRTBackend,
+    TensorRTEngine,
+    TorchBackend,
+    TorchEngine,
+    backend_device,
+)
+from hdrvid.engines.tensorrt_engine import import_tensorrt
+from hdrvid.errors import BackendError
+from hdrvid.export.onnx import cached_onnx
+from hdrvid.models import build, get
+
+log = logging.getLogger("hdrvid")
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How to run the model: a backend value, and whole / tiled / reduced-scale execution."""
+
+    backend: Backend = field(default_factory=TorchBackend)
+    tile: int = 0
+    overlap: int | None = None
+    infer_scale: float | None = 1.0
+    """Fraction of the frame size the network runs at; None = automatic (:func:`auto_scale`)."""
+    max_size: tuple[int, int] = (2160, 3840)
+    """Largest frame (h, w) a TensorRT engine's optimisation profile must cover."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.backend, (TorchBackend, OrtBackend, TensorRTBackend)):
+            raise BackendError(f"backend must be a backend value (see hdrvid.engines.backends), not {self.backend!r}")
+        if self.tile < 0:
+            raise BackendError(f"--tile must be 0 (whole frames) or a tile size in pixels, not {self.tile}")
+        if self.overlap is not None and self.overlap < 0:
+            raise BackendError(f"tile overlap must be >= 0, not {self.overlap}")
+        if self.infer_scale is not None and not 0 < self.infer_scale <= 1:
+            raise BackendError(f"--infer-scale must be in (0, 1] or auto, not {self.infer_scale}")
+
+    @property
+    def device(self) -> str:
+        """The torch device the backend computes on ("cpu" or "cuda:N")."""
+        return backend_device(self.backend)
+
+
+def make_executor(model_name: str, weights: Path | None = None, opts: EngineOptions = EngineOptions(),
+                  model: nn.Module | None = None) -> Executor:
+    """The model ``model_name`` on the chosen backend, ready to run full frames."""
+    spec = get(model_name)
+    model = model if model is not None else build(model_name, weights)
+    scale = 1.0 if opts.infer_scale is None or not spec.learned else opts.infer_scale
+    plan = ExecutionPlan(tile=opts.tile, overlap=opts.overlap, infer_scale=scale)
+    parts = plan.parts(model)
+    backend = opts.backend
+    if not spec.learned and not isinstance(backend, TorchBackend):
+        log.info("%s is classical and runs in torch whatever the backend", model_name)
+        backend = TorchBackend(device=opts.device)
+    if isinstance(backend, TensorRTBackend):
+        import_tensorrt()
+        backend = _profile_for(backend, opts)
+    engines: dict[str, Engine] = {}
+    for part in parts:
+        if isinstance(backend, TorchBackend):
+            engines[part] = TorchEngine(ModelPart(model, part), backend)
+        elif isinstance(backend, OrtBackend):
+            engines[part] = OrtEngine(cached_onnx(model_name, part, weights=weights, fp16=backend.fp16_export), backend)
+        else:  # TensorRT builds its own fp16 kernels from the fp32 graph
+            engines[part] = TensorRTEngine(cached_onnx(model_name, part, weights=weights), backend)
+    return Executor(model, engines, plan)
+
+
+def _profile_for(backend: TensorRTBackend, opts: EngineOptions) -> TensorRTBackend:
+    """The optimisation profile that covers what the plan will feed: whole frames up to ``max_size``, or
+    tiles with their overlap border."""
+    h, w = (min(opts.tile, opts.max_size[0]), min(opts.tile, opts.max_size[1])) if opts.tile else opts.max_size
+    if opts.tile:
+        pad = 2 * (opts.overlap if opts.overlap is not None else 16)
+        h, w = h + pad, w + pad
+    return replace(backend, max_shape=(4, h, w), opt_shape=(1, min(h, 720), min(w, 1280)))
+
+
+def auto_scale(device: str, width: int) -> float:
+    """``--infer-scale auto``: full resolution on a GPU; on a CPU the fast mode, by frame width
+    (>= 1280: 0.25, >= 640: 0.5, else 1). Measured cost: -0.1 dB PU21 at 0.25 (BENCHMARKS.md)."""
+    if device.startswith("cuda"):
+        return 1.0
+    return 0.25 if width >= 1280 else 0.5 if width >= 640 else 1.0

@@ -138,7 +138,7 @@ def test_memory_is_flat_in_video_length(tmp_path: Path):
     long = make_clip(tmp_path / "long.mp4", frames=3000, size=(320, 180))
     code = (
         "import resource, sys; from pathlib import Path;"
-        "from hdrvid.pipeline.convert import ConvertOptions, convert;"
+        "from hdrvid.jobs.convert import ConvertOptions, convert;"
         "from hdrvid.pipeline.encoder import EncodeOptions;"
         "r = convert(ConvertOptions(Path(sys.argv[1]), Path(sys.argv[2]), model='itmo', encode=EncodeOptions(preset='ultrafast')));"
         "print(r['frames'], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"

@@ -157,9 +157,9 @@ def test_stability_steady_flash_and_cut(tmp_path: Path, operator: str):
 def test_source_peak_follows_peak_mode():
     import torch
 
-    from hdrvid.pipeline.frame import Frame
+    from hdrvid.pipeline.frame import Frame, FrameStats
 
-    f = Frame(index=0, pts=0, time_base=None, data=torch.zeros(3, 2, 2), stats={"peak_smooth": 5.0})
+    f = Frame(index=0, pts=0, time_base=None, data=torch.zeros(3, 2, 2), stats=FrameStats(peak_smooth=5.0))
     peak = lambda mode, meta: OutputTransform(OutputSpec("sdr", peak_mode=mode, metadata_peak=meta)).source_peak(f)
     assert peak("auto", 2.0) == 2.0  # measured 5x white, but the file says its brightest pixel is 2x
     assert peak("auto", 8.0) == 5.0  # the file's bound is looser than what is measured

@@ -1,7 +1,7 @@
 """``hdrvid eval --mode alternating``: merges scored against ground truth on semi-synthetic clips.
 
 For each held-out HDR image and each exposure cycle, a clip with camera and object motion is rendered
-(:mod:`hdrvid.train.alternating`), written as H.264 and decoded again by hdrvid's own decoder; the cycle's
+(:mod:`hdrvid.synth.alternating`), written as H.264 and decoded again by hdrvid's own decoder; the cycle's
 phase is measured as ``convert --mode alternating`` does. Every merge runs through the same pipeline
 stage convert uses. Per clip: PSNR-mu and PU21-PSNR over all frames (one log-luminance scale factor per
 frame, as in :mod:`hdrvid.metrics.hdr`), the output's temporal flicker against the ground truth's

@@ -81,7 +81,7 @@ def analyse(path: Path, decode: DecodeOptions, rate: Fraction, cut_threshold: fl
     try:
         for frame in source:
             la, pk = frame_statistics(frame.data)
-            out.append((la, pk, cuts.update(frame.stats.get("hist"))))
+            out.append((la, pk, cuts.update(frame.stats.hist)))
     finally:
         source.close()
     return out

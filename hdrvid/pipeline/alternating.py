@@ -8,6 +8,7 @@ the pair. The stage holds three frames: memory stays constant however long the v
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -235,7 +236,7 @@ class AlternatingMerge:
     def _emit_copy(self, ref: Frame, neighbours: list[Frame]) -> Frame:
         """Emit a merged copy of ``ref`` (the original stays in the window as a neighbour)."""
         clone = Frame(index=ref.index, pts=ref.pts, time_base=ref.time_base, data=ref.data, name=ref.name,
-                      stats=dict(ref.stats))
+                      stats=dataclasses.replace(ref.stats))
         return self._emit(clone, neighbours)
 
     def flush(self) -> Iterator[Frame]:

@@ -45,7 +45,7 @@ from hdrvid.io.probe import (
     stream_rate,
     video_stream,
 )
-from hdrvid.pipeline.frame import Frame, VideoInfo
+from hdrvid.pipeline.frame import Frame, FrameStats, VideoInfo
 
 log = logging.getLogger("hdrvid")
 
@@ -210,7 +210,7 @@ class VideoDecoder:
         t = torch.from_numpy(np.ascontiguousarray(lin))
         scale = np.float32(1 / (65535.0 if codes.dtype == np.uint16 else 255.0))
         return Frame(index=index, pts=pts, time_base=Fraction(tb) if tb else info.time_base, data=t,
-                     stats={"hist": signal_histogram(codes[::4, ::4] * scale)})
+                     stats=FrameStats(hist=signal_histogram(codes[::4, ::4] * scale)))
 
     # --- iteration ----------------------------------------------------------------------------------
 
@@ -315,7 +315,7 @@ class ImageSource:
             # scene cuts are judged on a fixed perceptual scale: the code values, or PQ for linear HDR
             hist_src = np.clip(sig, 0, 1) if not is_float else pq_inverse_eotf(lin[::4, ::4].clip(min=0) * REFERENCE_WHITE_NITS)
             yield Frame(index=i, pts=i, time_base=self.info.time_base, data=t, name=f.stem,
-                        stats={"hist": signal_histogram(hist_src if is_float else hist_src[::4, ::4])})
+                        stats=FrameStats(hist=signal_histogram(hist_src if is_float else hist_src[::4, ::4])))
 
     def close(self) -> None:
         pass

@@ -181,8 +181,8 @@ class VideoEncoder:
         prim, trc, cs = TAGS[self.spec.format]
         vf.color_primaries, vf.color_trc, vf.colorspace, vf.color_range = prim, trc, cs, ColorRange.MPEG
         self._mux_video(self.stream.encode(vf))
-        if "max_nits" in frame.stats:
-            self.light.update(frame.stats["max_nits"], frame.stats["average_nits"])
+        if frame.stats.max_nits is not None and frame.stats.average_nits is not None:
+            self.light.update(frame.stats.max_nits, frame.stats.average_nits)
         self.frames += 1
         return iter(())
 

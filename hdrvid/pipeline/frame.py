@@ -7,6 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 
@@ -42,6 +43,41 @@ class VideoInfo:
 
 
 @dataclass
+class FlickerSample:
+    """Small luminance images of one frame's input and output, kept for the flicker meter: PQ signals of
+    absolute light (input; output on a display whose white is the reference white), and the same in nits /
+    display-relative units."""
+
+    pq_in: np.ndarray
+    pq_out: np.ndarray
+    nits_in: np.ndarray
+    display_out: np.ndarray
+
+
+@dataclass
+class FrameStats:
+    """Per-frame measurements a stage hands on to later ones. None (or False) until a stage sets them."""
+
+    hist: np.ndarray | None = None
+    """Decoder: 64-bin histogram of the mean code value, sums to 1 (scene cuts)."""
+    log_average: float | None = None
+    """Smoother: this frame's log-average luminance (relative units)."""
+    peak: float | None = None
+    """Smoother: this frame's 99.9th percentile of max(R,G,B) (relative units)."""
+    scene_cut: bool = False
+    log_average_smooth: float | None = None
+    peak_smooth: float | None = None
+    """Smoother: the statistics after the temporal filter (or per scene in two-pass mode)."""
+    out_of_gamut: float | None = None
+    """Output transform (SDR): share of pixels outside BT.709 before gamut mapping."""
+    max_nits: float | None = None
+    average_nits: float | None = None
+    """Output transform (HDR): max and mean of max(R,G,B) in nits, for MaxCLL / MaxFALL (CTA-861.3)."""
+    flicker: FlickerSample | None = None
+    """Output transform (when measuring flicker): what the flicker stage consumes."""
+
+
+@dataclass
 class Frame:
     """One picture. ``data`` is (3, H, W) float32 linear light in BT.709 primaries, relative units
     (1.0 = SDR reference white) until the output transform replaces it by ``planes`` (code values)."""
@@ -52,7 +88,7 @@ class Frame:
     data: torch.Tensor
     exposure: float | None = None
     name: str = ""  # file stem for still images
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: FrameStats = field(default_factory=FrameStats)
     planes: list[Any] | None = None
 
 

@@ -33,7 +33,7 @@ from hdrvid.color.transfer import (
     pq_inverse_eotf,
 )
 from hdrvid.color.ycbcr import quantize_chroma, quantize_luma, rgb_to_ycbcr_matrix
-from hdrvid.pipeline.frame import Frame
+from hdrvid.pipeline.frame import FlickerSample, Frame
 
 VIDEO_FORMATS = ("hdr10", "hlg", "sdr")
 IMAGE_FORMATS = ("exr", "hdr")
@@ -105,7 +105,8 @@ class OutputTransform:
     def source_peak(self, frame: Frame) -> float:
         """The source peak (relative units) that tone mapping works from, per ``peak_mode``."""
         s = self.spec
-        measured = float(frame.stats.get("peak_smooth", frame.data.amax()))
+        smooth = frame.stats.peak_smooth
+        measured = float(smooth if smooth is not None else frame.data.amax())
         if s.metadata_peak is None or s.peak_mode == "measure":
             return measured
         if s.peak_mode == "metadata":
@@ -123,9 +124,10 @@ class OutputTransform:
         """Relative HDR (BT.709, possibly out of gamut) -> display-linear SDR (1.0 = white, not clipped)."""
         s = self.spec
         x, oog = gamut_map(frame.data, s.gamut, axis=0)
-        frame.stats["out_of_gamut"] = oog
+        frame.stats.out_of_gamut = oog
         self.out_of_gamut_sum += oog
-        stats = ToneStats.for_frame(self.source_peak(frame), frame.stats.get("log_average_smooth", 0.18),
+        la = frame.stats.log_average_smooth
+        stats = ToneStats.for_frame(self.source_peak(frame), la if la is not None else 0.18,
                                     s.reference_white)
         return OPERATORS[s.operator](x.clamp(min=0), stats)  # (> 1 is clipped by the Y'CbCr stage)
 
@@ -135,8 +137,8 @@ class OutputTransform:
         if s.format in ("hdr10", "hlg"):
             light = self._absolute_bt2020(frame)
             maxrgb = light.amax(0)
-            frame.stats["max_nits"] = float(maxrgb.max())
-            frame.stats["average_nits"] = float(maxrgb.mean())
+            frame.stats.max_nits = float(maxrgb.max())
+            frame.stats.average_nits = float(maxrgb.mean())
             if s.format == "hdr10":
                 signal = pq_inverse_eotf(light)
             else:
@@ -164,11 +166,11 @@ class OutputTransform:
         pool = (lambda t: F.avg_pool2d(t[None], f)[0]) if f > 1 else (lambda t: t)
         y_in = pool(luminance(frame.data.clamp(min=0), axis=0)[None])[0]
         y_out = pool(luminance(disp, axis=0)[None])[0].clamp(0, 1)
-        frame.stats["flicker"] = (
-            pq_inverse_eotf(y_in * self.spec.reference_white).numpy(),
-            pq_inverse_eotf(y_out * self.spec.reference_white).numpy(),
-            (y_in * self.spec.reference_white).numpy(),
-            y_out.numpy(),
+        frame.stats.flicker = FlickerSample(
+            pq_in=pq_inverse_eotf(y_in * self.spec.reference_white).numpy(),
+            pq_out=pq_inverse_eotf(y_out * self.spec.reference_white).numpy(),
+            nits_in=(y_in * self.spec.reference_white).numpy(),
+            display_out=y_out.numpy(),
         )
 
     def flush(self) -> Iterator[Frame]:
@@ -192,11 +194,11 @@ class FlickerStage:
         self.meter = FlickerMeter(warp=warp)
 
     def process(self, frame: Frame) -> Iterator[Frame]:
-        kept = frame.stats.pop("flicker", None)
+        kept, frame.stats.flicker = frame.stats.flicker, None
         if kept is not None:
-            if frame.stats.get("scene_cut"):
+            if frame.stats.scene_cut:
                 self.meter.mark_cut()
-            self.meter.add(*kept)
+            self.meter.add(kept.pq_in, kept.pq_out, kept.nits_in, kept.display_out)
         yield frame
 
     def flush(self) -> Iterator[Frame]:

@@ -62,7 +62,7 @@ class TemporalSmoother:
 
     def process(self, frame: Frame) -> Iterator[Frame]:
         log_avg, peak = frame_statistics(frame.data)
-        cut = self.detector.update(frame.stats.get("hist"))
+        cut = self.detector.update(frame.stats.hist)
         la, pk = math.log(log_avg), math.log(peak)
         if self._state is None or cut:
             if cut:
@@ -71,10 +71,9 @@ class TemporalSmoother:
         else:
             s_la, s_pk = self._state
             self._state = (s_la + self.alpha * (la - s_la), s_pk + self.alpha * (pk - s_pk))
-        frame.stats.update(
-            log_average=log_avg, peak=peak, scene_cut=cut,
-            log_average_smooth=math.exp(self._state[0]), peak_smooth=math.exp(self._state[1]),
-        )
+        st = frame.stats
+        st.log_average, st.peak, st.scene_cut = log_avg, peak, cut
+        st.log_average_smooth, st.peak_smooth = math.exp(self._state[0]), math.exp(self._state[1])
         yield frame
 
     def flush(self) -> Iterator[Frame]:
@@ -117,8 +116,9 @@ class PrecomputedStats:
     def process(self, frame: Frame) -> Iterator[Frame]:
         i = min(frame.index, len(self.scene) - 1)
         la, pk = self.scene[i]
-        frame.stats.update(log_average=self.per_frame[i][0], peak=self.per_frame[i][1],
-                           scene_cut=self.per_frame[i][2], log_average_smooth=la, peak_smooth=pk)
+        st = frame.stats
+        st.log_average, st.peak, st.scene_cut = self.per_frame[i]
+        st.log_average_smooth, st.peak_smooth = la, pk
         yield frame
 
     def flush(self) -> Iterator[Frame]:

@@ -1,6 +1,6 @@
 """Training samples for the learned merges: three consecutive alternating-exposure frames with motion.
 
-Each sample renders frames t-1, t, t+1 of a :class:`hdrvid.train.alternating.Scene` over a training
+Each sample renders frames t-1, t, t+1 of a :class:`hdrvid.synth.alternating.Scene` over a training
 image (random cycle, phase, camera path, objects, clipping share, noise, H.264 strength), shoots them
 through the camera model and H.264, decodes them as hdrvid's decoder would (BT.709 inverse OETF),
 computes the DIS flows the pipeline computes, and crops a patch. The target is the ground-truth

@@ -1,0 +1,50 @@
+"""Typed reports: every job returns a dataclass that knows its JSON form and its one-line summary.
+
+``as_dict()`` is what ``--report``/``--json`` files hold (paths as strings, fields that do not apply to a
+run left out); ``str(report)`` is what the command line prints. :func:`write_report` is the one writer.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from hdrvid.io.atomic import write_text_atomic
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Report):
+        return value.as_dict()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    return value
+
+
+@dataclass
+class Report:
+    """Base of every job's report. Fields set to None are left out of the JSON form."""
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if v is not None:
+                out[f.name] = _plain(v)
+        return out
+
+    def __str__(self) -> str:
+        return json.dumps(self.as_dict(), indent=2)
+
+
+def write_report(report: Report | dict[str, Any], path: Path) -> None:
+    """The report as indented JSON at ``path``, written atomically."""
+    data = report.as_dict() if isinstance(report, Report) else _plain(report)
+    write_text_atomic(Path(path), json.dumps(data, indent=2) + "\n")

@@ -217,11 +217,17 @@ def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: 
         rate=Fraction(rate), mode=mode, exposures=_parse_exposures(exposures), merge=merge_method,
     )
     report = run_convert(opts, progress=not ctx.obj["quiet"])
+    _finish(ctx, report, report_path)
+
+
+def _finish(ctx: click.Context, report: Any, report_path: Path | None) -> None:
+    """Write the run's report (if asked) and print its one-line summary."""
+    from hdrvid.io.report import write_report
+
     if report_path is not None:
-        report_path.write_text(json.dumps(report, indent=2) + "\n")
+        write_report(report, report_path)
     if not ctx.obj["quiet"]:
-        extra = f", MaxCLL {report['max_cll']} / MaxFALL {report['max_fall']} nits" if "max_cll" in report else ""
-        click.echo(f"{output}: {report['frames']} frames, {report['format']}, {report['fps']} fps{extra}", err=True)
+        click.echo(str(report), err=True)
 
 
 def _parse_exposures(text: str) -> tuple[float, ...] | None:
@@ -290,13 +296,7 @@ def tonemap(ctx: click.Context, input: Path, output: Path | None, operator: str,
         encode=EncodeOptions(codec=codec, crf=crf, preset=preset), overwrite=overwrite, flicker_warp=flicker_warp,
     )
     report = run_tonemap(opts, progress=not ctx.obj["quiet"])
-    if report_path is not None:
-        report_path.write_text(json.dumps(report, indent=2) + "\n")
-    if not ctx.obj["quiet"]:
-        f = report.get("flicker") or {}
-        click.echo(f"{output}: {report['frames']} frames, {report['format']} ({report['operator']}), "
-                   f"{report['fps']} fps, out of gamut {100 * report['out_of_gamut_share']:.2f}%"
-                   + (f", flicker ratio {f['log_change_ratio']}" if f.get("log_change_ratio") else ""), err=True)
+    _finish(ctx, report, report_path)
 
 
 @main.command()
@@ -354,14 +354,14 @@ def info(file: Path, as_json: bool) -> None:
 def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, steps: int, batch: int, patch: int,
           lr: float, procedural: int, device: str, fp32: bool, seed: int, minutes: float | None, samples: int) -> None:
     """Train MODEL on HDR images through the camera simulation; checkpoints and resumes in --out."""
-    from hdrvid.train.trainer import TrainConfig
-    from hdrvid.train.trainer import train as run_train
+    from hdrvid.train import TrainConfig
+    from hdrvid.train import train as run_train
 
     cfg = TrainConfig(model=model, data=[str(d) for d in data], out=str(out), steps=steps, batch=batch, patch=patch,
                       lr=lr, procedural=procedural, device=device, bf16=not fp32, seed=seed, minutes=minutes,
                       samples=samples)
     summary = run_train(cfg, progress=not ctx.obj["quiet"])
-    click.echo(json.dumps(summary, indent=2))
+    click.echo(json.dumps(summary.as_dict(), indent=2))
 
 
 @main.command("eval")
@@ -391,36 +391,30 @@ def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path 
     A model given as NAME@SCALE (e.g. expandnet@0.25) runs in the fast mode at that --infer-scale.
     With --mode alternating, score merges against ground truth on moving alternating-exposure clips;
     with --dataset kalantari, on still brackets in the Kalantari 2017 layout."""
-    from hdrvid.jobs.evaluate import evaluate, format_table
+    from hdrvid.io.report import write_report
+    from hdrvid.jobs.evaluate import evaluate
+    from hdrvid.jobs.merge_eval import evaluate_alternating, evaluate_kalantari
 
     engine = _engine_options(backend, device, precision, threads, tile, infer_scale)
+    result: Any
     if dataset == "kalantari" or mode == "alternating":
         merges = [m for m in models if m != "expandnet"]
         if dataset == "kalantari":
-            from hdrvid.jobs.merge_eval import evaluate_kalantari, format_kalantari
-
             result = evaluate_kalantari(merges, list(data), engine=engine)
-            click.echo(format_kalantari(result))
         else:
-            from hdrvid.jobs.merge_eval import evaluate_alternating
-            from hdrvid.jobs.merge_eval import format_table as format_alt
-
             w, h = (int(v) for v in size.lower().split("x"))
             result = evaluate_alternating(merges, list(data), frames=frames, size=(w, h), all_images=all_images,
                                           engine=engine)
-            click.echo(format_alt(result))
-        if as_json is not None:
-            as_json.write_text(json.dumps(result, indent=2) + "\n")
-        return
-
-    w = {models[0].partition("@")[0]: weights} if weights else None
-    result = evaluate(list(models), list(data), width=width, weights=w, all_images=all_images, engine=engine)
-    click.echo(f"{len(result['images'])} images: {', '.join(result['images'])}")
-    click.echo(format_table(result, metric))
-    if metric != "psnr_mu":
-        click.echo(format_table(result, "psnr_mu"))
+        click.echo(str(result))
+    else:
+        wts = {models[0].partition("@")[0]: weights} if weights else None
+        result = evaluate(list(models), list(data), width=width, weights=wts, all_images=all_images, engine=engine)
+        click.echo(f"{len(result.images)} images: {', '.join(result.images)}")
+        click.echo(result.table(metric))
+        if metric != "psnr_mu":
+            click.echo(result.table("psnr_mu"))
     if as_json is not None:
-        as_json.write_text(json.dumps(result, indent=2) + "\n")
+        write_report(result, as_json)
 
 
 @main.command("export")
@@ -493,7 +487,8 @@ def bench(ctx: click.Context, input: Path | None, models: tuple[str, ...], backe
           no_transcode: bool, merges: tuple[str, ...], device: str, threads: int | None, preset: str | None,
           as_json: Path | None, plot_path: Path | None) -> None:
     """Measure fps across models, backends, precisions and resolutions; pipelined vs sequential vs transcode."""
-    from hdrvid.jobs.bench import BenchConfig, format_table, plot, run_bench
+    from hdrvid.io.report import write_report
+    from hdrvid.jobs.bench import BenchConfig, plot, run_bench
     from hdrvid.pipeline.encoder import EncodeOptions
 
     if input is not None and not input.is_file():
@@ -503,9 +498,9 @@ def bench(ctx: click.Context, input: Path | None, models: tuple[str, ...], backe
                       resolutions=res, frames=frames, modes=modes, transcode=not no_transcode,  # type: ignore[arg-type]
                       device=device, threads=threads, encode=EncodeOptions(preset=preset), merges=merges)
     result = run_bench(cfg, progress=not ctx.obj["quiet"])
-    click.echo(format_table(result))
+    click.echo(str(result))
     if as_json is not None:
-        as_json.write_text(json.dumps(result, indent=2) + "\n")
+        write_report(result, as_json)
     if plot_path is not None:
         plot(result, plot_path)
 
@@ -530,8 +525,7 @@ def merge_cmd(images: tuple[Path, ...], output: Path, exposures: str | None, met
 
     r = merge_stills(list(images), output, exposures=exposures, method=method, crf=crf, reference=reference,
                      overwrite=overwrite)
-    click.echo(f"{output}: {r['width']}x{r['height']}, {r['method']}, exposures {r['exposures']} EV, "
-               f"reference #{r['reference']}, peak {r['peak']:.3g} x reference white")
+    click.echo(str(r))
 
 
 @main.group()

@@ -44,7 +44,7 @@ def test_camera_is_deterministic_and_clips_as_asked(setting):
 
 
 def test_training_runs_checkpoints_and_resumes(hdr_folder: Path, tmp_path: Path):
-    from hdrvid.train.trainer import TrainConfig, train
+    from hdrvid.train import TrainConfig, train
 
     out = tmp_path / "run"
     cfg = TrainConfig(data=[str(hdr_folder)], out=str(out), steps=3, batch=2, patch=32, procedural=2,

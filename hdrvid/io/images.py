@@ -15,6 +15,7 @@ import OpenEXR
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color.gamut import BT709, BT2020, convert_primaries
 from hdrvid.errors import InputError, OutputError
+from hdrvid.io.atomic import write_bytes_atomic
 from hdrvid.io.probe import IMAGE_SUFFIXES
 
 HDR_SUFFIXES = (".exr", ".hdr")
@@ -125,3 +126,11 @@ def write_hdr(path: Path, rgb: np.ndarray) -> None:
     """Radiance RGBE (.hdr), linear relative light."""
     if not cv2.imwrite(str(path), np.ascontiguousarray(rgb[:, :, ::-1].astype(np.float32))):
         raise OutputError(f"{path}: cannot write Radiance HDR")
+
+
+def write_png(path: Path, bgr: np.ndarray) -> None:
+    """An 8-bit BGR (OpenCV order) picture as PNG, written atomically (previews, contact sheets, plots)."""
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(bgr))
+    if not ok:
+        raise OutputError(f"{path}: cannot encode the picture as PNG")
+    write_bytes_atomic(Path(path), buf.tobytes())

@@ -43,6 +43,13 @@ class Report:
     def __str__(self) -> str:
         return json.dumps(self.as_dict(), indent=2)
 
+    def __getitem__(self, key: str) -> Any:
+        """Read a field as its JSON form reads (``report["frames"]``)."""
+        d = self.as_dict()
+        if key not in d:
+            raise KeyError(key)
+        return d[key]
+
 
 def write_report(report: Report | dict[str, Any], path: Path) -> None:
     """The report as indented JSON at ``path``, written atomically."""

@@ -24,7 +24,9 @@ import torch
 
 from hdrvid.engines import TorchBackend, backend_from_options
 from hdrvid.errors import BackendError, HdrvidError
-from hdrvid.jobs.convert import ConvertOptions, convert
+from hdrvid.io.images import write_png
+from hdrvid.io.report import Report
+from hdrvid.jobs.convert import ConvertOptions, ConvertReport, convert
 from hdrvid.models import get
 from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.encoder import EncodeOptions
@@ -76,18 +78,30 @@ def _model_fps(label: str, opts: EngineOptions, x: torch.Tensor, repeats: int) -
         ex.close()
 
 
-def _row(report: dict[str, Any], **keys: Any) -> dict[str, Any]:
-    busy = {k: v for k, v in report["stages"].items() if v}
-    slowest = max(busy, key=busy.get) if busy else None  # type: ignore[arg-type]
-    slowest_fps = report["stage_fps"].get(slowest) if slowest else None
-    fps = report["fps"]
-    return {**keys, "fps": fps, "engine": report.get("engine"), "network_tile_share": report.get("network_tile_share"), "stages_busy_s": report["stages"],
-            "stage_fps": report["stage_fps"], "slowest_stage": slowest, "slowest_stage_fps": slowest_fps,
-            "vs_slowest": round(fps / slowest_fps, 3) if fps and slowest_fps else None,
-            "queues": report["queues"], "frames": report["frames"]}
+def _row(report: ConvertReport, **keys: Any) -> dict[str, Any]:
+    busy = {k: v for k, v in report.stages.items() if v}
+    slowest = max(busy, key=busy.__getitem__) if busy else None
+    slowest_fps = report.stage_fps.get(slowest) if slowest else None
+    fps = report.fps
+    return {**keys, "fps": fps, "engine": report.engine, "network_tile_share": report.network_tile_share,
+            "stages_busy_s": report.stages, "stage_fps": report.stage_fps, "slowest_stage": slowest,
+            "slowest_stage_fps": slowest_fps, "vs_slowest": round(fps / slowest_fps, 3) if fps and slowest_fps else None,
+            "queues": report.queues, "frames": report.frames}
 
 
-def run_bench(cfg: BenchConfig, progress: bool = False) -> dict[str, Any]:
+@dataclass
+class BenchReport(Report):
+    """``hdrvid bench``: one row per (resolution, model, backend, precision, mode), all from one run."""
+
+    rows: list[dict[str, Any]]
+    skipped: list[dict[str, str]]
+    config: dict[str, Any]
+
+    def __str__(self) -> str:
+        return format_table(self)
+
+
+def run_bench(cfg: BenchConfig, progress: bool = False) -> BenchReport:
     from hdrvid.jobs.demo import write_demo_input
 
     rows: list[dict[str, Any]] = []
@@ -102,7 +116,7 @@ def run_bench(cfg: BenchConfig, progress: bool = False) -> dict[str, Any]:
             out = Path(tmp) / "out.mp4"
 
             def run(model: str, engine: EngineOptions, sequential: bool = False, _src: Path = src,
-                    _out: Path = out) -> dict[str, Any]:
+                    _out: Path = out) -> ConvertReport:
                 name, _, scale = model.partition("@")
                 eng = replace(engine, infer_scale=float(scale) if scale else 1.0)
                 opts = ConvertOptions(input=_src, output=_out, model=name, engine=eng, encode=cfg.encode,
@@ -114,7 +128,7 @@ def run_bench(cfg: BenchConfig, progress: bool = False) -> dict[str, Any]:
             if cfg.transcode:
                 r = run("none", base)
                 rows.append(_row(r, resolution=res, model="none", backend="-", precision="-", mode="transcode"))
-                log.info("%s transcode: %.2f fps", res, r["fps"])
+                log.info("%s transcode: %.2f fps", res, r.fps)
             x = _first_frame(src) if "model" in cfg.modes else None
             for model in cfg.models:
                 classical = not get(model.partition("@")[0]).learned
@@ -139,10 +153,10 @@ def run_bench(cfg: BenchConfig, progress: bool = False) -> dict[str, Any]:
             for merge in cfg.merges:
                 rows += _bench_merge(merge, (w, h), cfg, Path(tmp), skipped, progress)
     _ratios(rows)
-    return {"rows": rows, "skipped": skipped, "config": {
+    return BenchReport(rows=rows, skipped=skipped, config={
         "input": str(cfg.input) if cfg.input else "generated (hdrvid demo scene, H.264 BT.709)",
         "frames": cfg.frames, "device": cfg.device, "threads": cfg.threads or torch.get_num_threads(),
-        "torch": torch.__version__, "encoder": cfg.encode.codec or "libx265", "preset": cfg.encode.preset}}
+        "torch": torch.__version__, "encoder": cfg.encode.codec or "libx265", "preset": cfg.encode.preset})
 
 
 def _bench_merge(merge: str, size: tuple[int, int], cfg: BenchConfig, tmp: Path, skipped: list[dict[str, str]],
@@ -182,26 +196,26 @@ def _ratios(rows: list[dict[str, Any]]) -> None:
             r["vs_sequential"] = round(r["fps"] / s, 3) if s else None
 
 
-def format_table(result: dict[str, Any]) -> str:
+def format_table(result: BenchReport) -> str:
     head = f"{'resolution':<11}{'model':<17}{'backend':<13}{'prec':<6}{'mode':<11}{'fps':>8}  {'slowest stage':<20}{'e2e/slowest':>12}{'e2e/transcode':>15}{'vs seq':>8}"
     lines = [head, "-" * len(head)]
-    for r in result["rows"]:
+    for r in result.rows:
         slow = f"{r['slowest_stage']} {r['slowest_stage_fps']:.2f}" if r.get("slowest_stage") else ""
         def f(v: Any) -> str:
             return f"{v:.2f}" if isinstance(v, (int, float)) else "-"
         lines.append(f"{r['resolution']:<11}{r['model']:<17}{r['backend']:<13}{r['precision']:<6}{r['mode']:<11}"
                      f"{r['fps']:>8.2f}  {slow:<20}{f(r.get('vs_slowest')):>12}{f(r.get('vs_transcode')):>15}"
                      f"{f(r.get('vs_sequential')):>8}")
-    for s in result["skipped"]:
+    for s in result.skipped:
         lines.append(f"skipped {s['resolution']} {s['model']} {s['backend']} {s['precision']}: {s['reason']}")
     return "\n".join(lines)
 
 
-def plot(result: dict[str, Any], png: Path) -> None:
+def plot(result: BenchReport, png: Path) -> None:
     """A horizontal bar chart of fps per row (OpenCV drawing; no plotting dependency)."""
     import cv2
 
-    rows = result["rows"]
+    rows = result.rows
     bar_h, left, width = 22, 420, 900
     img = np.full((bar_h * len(rows) + 60, width, 3), 255, np.uint8)
     top = max((r["fps"] for r in rows), default=1.0) or 1.0
@@ -216,6 +230,4 @@ def plot(result: dict[str, Any], png: Path) -> None:
         cv2.rectangle(img, (left, y + 3), (left + max(1, length), y + bar_h - 3), colours.get(r["mode"], (0, 0, 0)), -1)
         cv2.putText(img, f"{r['fps']:.2f}", (left + length + 6, y + 15), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1,
                     cv2.LINE_AA)
-    png.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(png), img):
-        raise OSError(f"{png}: could not write the plot")
+    write_png(png, img)

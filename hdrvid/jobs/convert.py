@@ -14,7 +14,7 @@ from hdrvid.io.atomic import AtomicFile, AtomicFolder, check_destination
 from hdrvid.jobs.job import (
     CONTAINERS,
     Job,
-    base_report,
+    RunReport,
     execute,
     finish_hdr10,
     is_image_input,
@@ -74,6 +74,19 @@ class ConvertOptions:
 
 
 @dataclass
+class ConvertReport(RunReport):
+    """``hdrvid convert``'s report (``--report`` writes :meth:`as_dict`)."""
+
+    model: str = ""
+    engine: str = ""
+    batch_size: int = 1
+    network_tile_share: float | None = None
+    mode: str | None = None
+    merge: str | None = None
+    exposures: list[float] | None = None
+
+
+@dataclass
 class Plan:
     """Where and how the output is written, decided before anything runs."""
 
@@ -114,7 +127,7 @@ def plan_output(opts: ConvertOptions, image_input: bool) -> Plan:
     return Plan(fmt or "hdr10", "video", container=CONTAINERS[suffix])
 
 
-def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Stage] | None = None) -> dict[str, Any]:
+def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Stage] | None = None) -> ConvertReport:
     """Convert one input to one output; returns the run report. Raises HdrvidError subclasses."""
     image_input = is_image_input(opts.input)
     if not opts.input.exists():
@@ -157,29 +170,28 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
         writer: Any
         target: AtomicFile | AtomicFolder
         if plan.kind == "video":
-            target, writer = video_writer(dest, plan.container, spec, info, opts.encode)
+            target, writer = video_writer(job, dest, plan.container, spec, info, opts.encode)
         elif plan.kind == "image":
-            target = AtomicFile(dest)
-            writer = ImageWriter(target.path.parent, plan.format, None, single=target.path)
+            target = job.output(AtomicFile(dest))
+            writer = job.writer(ImageWriter(target.path.parent, plan.format, None, single=target.path))
         else:
-            target = AtomicFolder(dest)
-            writer = ImageWriter(target.path, plan.format, plan.pattern, opts.start_number)
-        job.target, job.writer = target, writer
+            target = job.output(AtomicFolder(dest))
+            writer = job.writer(ImageWriter(target.path, plan.format, plan.pattern, opts.start_number))
         batch = 1 if image_input else opts.batch_size
         smoother = TemporalSmoother(opts.smoothing_period, opts.cut_threshold)
         stages: list[Stage] = [*first, smoother, OutputTransform(spec),
                                *(extra_stages or []), writer]
         stats = execute(source, stages, writer, opts.queue_size, progress, opts.input.name, opts.sequential)
-        report: dict[str, Any] = {"input": str(opts.input), "output": str(opts.output), "model": opts.model,
-                                  "format": plan.format, "engine": engine_name, "batch_size": batch}
+        report = ConvertReport(input=str(opts.input), output=str(opts.output), model=opts.model, format=plan.format,
+                               engine=engine_name, batch_size=batch)
         if opts.mode != "alternating" and engine.active_share is not None:
-            report["network_tile_share"] = round(engine.active_share, 3)
+            report.network_tile_share = round(engine.active_share, 3)
         if opts.mode == "alternating":
-            report.update(mode="alternating", merge=opts.merge, exposures=list(cycle.exposures), model=opts.merge)
-        report.update(base_report(stats, writer, source, opts.queue_size))
-        report["scene_cuts"] = smoother.cuts
+            report.mode, report.merge, report.exposures, report.model = ("alternating", opts.merge,
+                                                                          list(cycle.exposures), opts.merge)
+        report.add_run(stats, writer, source, opts.queue_size)
+        report.scene_cuts = smoother.cuts
         if isinstance(writer, VideoEncoder) and plan.format == "hdr10":
             assert isinstance(target, AtomicFile)
-            report.update(finish_hdr10(writer, target, opts.output, opts.peak_nits))
-        target.commit()
-        return report
+            finish_hdr10(writer, target, report, opts.peak_nits)
+    return report

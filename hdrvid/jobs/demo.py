@@ -8,6 +8,7 @@ import av
 import cv2
 import numpy as np
 
+from hdrvid.io.images import write_png
 from hdrvid.jobs.convert import ConvertOptions, convert
 from hdrvid.pipeline.decoder import VideoDecoder
 from hdrvid.runtime import EngineOptions
@@ -87,7 +88,7 @@ def preview(sdr_in: Path, hdr10: Path, sdr_out: Path, png: Path, reference_white
     for nit in (1, 10, 100, 203, 1000):
         x = int((np.log10(nit) + 1) / 4 * (strip.shape[1] - 1))
         cv2.putText(bar, str(nit), (min(x, strip.shape[1] - 40), 11), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 0), 1)
-    cv2.imwrite(str(png), np.concatenate([strip, bar], axis=0))
+    write_png(png, np.concatenate([strip, bar], axis=0))
 
 
 def run_demo(outdir: Path, frames: int = 48, size: tuple[int, int] = (640, 360), progress: bool = False,
@@ -105,7 +106,7 @@ def run_demo(outdir: Path, frames: int = 48, size: tuple[int, int] = (640, 360),
     preview(src, hdr, sdr, png)
     return {
         "input": f"{src} ({frames} frames, scene dynamic range {stops:.1f} stops, clipped by the camera)",
-        "hdr10": f"{hdr} (MaxCLL {r1['max_cll']} nits, MaxFALL {r1['max_fall']} nits, {r1['fps']} fps)",
-        "sdr": f"{sdr} ({r2['fps']} fps)",
+        "hdr10": f"{hdr} (MaxCLL {r1.max_cll} nits, MaxFALL {r1.max_fall} nits, {r1.fps} fps)",
+        "sdr": f"{sdr} ({r2.fps} fps)",
         "preview": str(png),
     }

@@ -9,7 +9,7 @@ linearisation) and ``itmo`` (classical expansion).
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from hdrvid.io.images import list_hdr, read_hdr
+from hdrvid.io.report import Report
 from hdrvid.metrics.hdr import hdr_metrics
 from hdrvid.models import get
 from hdrvid.pipeline.decoder import linearise
@@ -46,7 +47,7 @@ def executor_for(label: str, weights: Path | None, engine: EngineOptions) -> Any
 
 def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SETTINGS, width: int = 512,
              seed: int = 0, weights: dict[str, Path] | None = None, all_images: bool = False,
-             engine: EngineOptions = EngineOptions()) -> dict[str, Any]:
+             engine: EngineOptions = EngineOptions()) -> EvalReport:
     files = list_hdr(data)
     if not all_images:
         held = split(files)[1]
@@ -74,18 +75,30 @@ def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SE
                             scores[n][setting][f"{region}/{k}"].append(v)
     table = {n: {s: {k: (float(np.mean(v)) if v else None) for k, v in per.items()} for s, per in sv.items()}
              for n, sv in scores.items()}
-    return {"images": [f.stem for f in files], "settings": list(settings), "models": names, "scores": table,
-            "alignment": "one least-squares factor in log luminance per image (see hdrvid.metrics.hdr)"}
+    return EvalReport(images=[f.stem for f in files], settings=list(settings), models=names, scores=table)
 
 
-def format_table(result: dict[str, Any], metric: str = "pu21_psnr") -> str:
-    lines = []
-    settings = result["settings"]
-    for region in REGIONS:
-        lines.append(f"{metric} ({region} pixels)".ljust(26) + "".join(s.rjust(12) for s in settings) + "mean".rjust(10))
-        for n in result["models"]:
-            vals = [result["scores"][n][s][f"{region}/{metric}"] for s in settings]
-            ok = [v for v in vals if v is not None]
-            lines.append(f"  {n}".ljust(26) + "".join((f"{v:12.2f}" if v is not None else "           -") for v in vals)
-                         + (f"{np.mean(ok):10.2f}" if ok else ""))
-    return "\n".join(lines)
+@dataclass
+class EvalReport(Report):
+    """``hdrvid eval`` (single exposure): scores per model, camera setting and region/metric."""
+
+    images: list[str]
+    settings: list[str]
+    models: list[str]
+    scores: dict[str, dict[str, dict[str, float | None]]]
+    alignment: str = "one least-squares factor in log luminance per image (see hdrvid.metrics.hdr)"
+
+    def table(self, metric: str = "pu21_psnr") -> str:
+        lines = []
+        for region in REGIONS:
+            lines.append(f"{metric} ({region} pixels)".ljust(26) + "".join(s.rjust(12) for s in self.settings)
+                         + "mean".rjust(10))
+            for n in self.models:
+                vals = [self.scores[n][s][f"{region}/{metric}"] for s in self.settings]
+                ok = [v for v in vals if v is not None]
+                lines.append(f"  {n}".ljust(26) + "".join((f"{v:12.2f}" if v is not None else "           -")
+                                                          for v in vals) + (f"{np.mean(ok):10.2f}" if ok else ""))
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return f"{len(self.images)} images: {', '.join(self.images)}\n{self.table('pu21_psnr')}\n{self.table('psnr_mu')}"

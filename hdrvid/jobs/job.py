@@ -6,14 +6,17 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hdrvid.color.metadata import patch_content_light_level
 from hdrvid.errors import OutputError
-from hdrvid.io.atomic import AtomicFile, AtomicFolder
+from hdrvid.io.atomic import AtomicFile
 from hdrvid.io.probe import IMAGE_SUFFIXES
+from hdrvid.io.report import Report
 from hdrvid.pipeline.decoder import DecodeOptions, ImageSource, VideoDecoder
 from hdrvid.pipeline.encoder import EncodeOptions, VideoEncoder
 from hdrvid.pipeline.frame import VideoInfo
@@ -22,29 +25,36 @@ from hdrvid.pipeline.runner import Runner, RunStats, Stage, run_sequential
 
 log = logging.getLogger("hdrvid")
 
+T = TypeVar("T")
+W = TypeVar("W")
+
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".ts": "mpegts"}
 
 
 class Job:
-    """Owns a run's source, writer and temporary output: on leaving the ``with`` block the source and
-    writer are closed, and on an exception (or interrupt) the temporary output is discarded."""
+    """Owns a run's source, writer and temporary output. Leaving the ``with`` block closes the writer and
+    the source, then commits the output (renamed into place) - or, on an exception or interrupt, discards it
+    and leaves an existing output as it was."""
 
     def __init__(self, source: Any) -> None:
         self.source = source
-        self.target: AtomicFile | AtomicFolder | None = None
-        self.writer: Any = None
+        self._stack = ExitStack()
+        self._stack.callback(source.close)
 
     def __enter__(self) -> Job:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        try:
-            if exc_type is not None and self.target is not None:
-                self.target.discard()
-        finally:
-            self.source.close()
-            if self.writer is not None:
-                self.writer.close()
+        self._stack.__exit__(exc_type, exc, tb)
+
+    def output(self, target: T) -> T:
+        """Enter ``target`` (an AtomicFile or AtomicFolder): committed when the job ends well."""
+        return self._stack.enter_context(target)  # type: ignore[no-any-return]
+
+    def writer(self, writer: W) -> W:
+        """Close ``writer`` when the job ends (before its output is committed)."""
+        self._stack.callback(writer.close)
+        return writer
 
 
 def is_image_input(path: Path) -> bool:
@@ -56,17 +66,13 @@ def open_source(path: Path, decode: DecodeOptions, rate: Fraction = Fraction(24)
     return ImageSource(path, decode, rate) if is_image_input(path) else VideoDecoder(path, decode)
 
 
-def video_writer(dest: Path, container: str | None, spec: OutputSpec, info: VideoInfo,
+def video_writer(job: Job, dest: Path, container: str | None, spec: OutputSpec, info: VideoInfo,
                  encode: EncodeOptions) -> tuple[AtomicFile, VideoEncoder]:
     if info.width % 2 or info.height % 2:
         log.warning("%s: %dx%d is odd; 4:2:0 output is padded to %dx%d by repeating the edge",
                     info.path, info.width, info.height, info.width + info.width % 2, info.height + info.height % 2)
-    target = AtomicFile(dest)
-    try:
-        return target, VideoEncoder(target.path, container, spec, info, encode, dest=dest)
-    except BaseException:
-        target.discard()
-        raise
+    target = job.output(AtomicFile(dest))
+    return target, job.writer(VideoEncoder(target.path, container, spec, info, encode, dest=dest))
 
 
 def execute(source: Any, stages: list[Stage], writer: Any, queue_size: int, progress: bool, label: str,
@@ -87,32 +93,61 @@ def execute(source: Any, stages: list[Stage], writer: Any, queue_size: int, prog
             bar.close()
 
 
-def base_report(stats: RunStats, writer: Any, source: Any, queue_size: int) -> dict[str, Any]:
-    info = source.info
-    report: dict[str, Any] = {
-        "width": info.width, "height": info.height, "frames": writer.frames, "queue_size": queue_size,
-        "seconds": round(stats.seconds, 4),
-        "fps": round(writer.frames / stats.seconds, 3) if stats.seconds > 0 else None,
-        "stages": {s.name: round(s.busy_seconds, 4) for s in stats.stages},
-        "stage_fps": {s.name: round(max(s.items_in, s.items_out) / s.busy_seconds, 2) if s.busy_seconds > 0 else None
-                      for s in stats.stages},
-        "queues": {q.name: q.as_dict() for q in stats.queues},
-    }
-    if isinstance(source, VideoDecoder):
-        report.update(decode_errors=source.decode_errors, deinterlaced=source.deinterlaced,
-                      input_transfer=info.transfer, input_transfer_tag=info.transfer_tag)
-    if isinstance(writer, VideoEncoder):
-        report["packets_copied"] = writer.packets_copied
-    return report
+@dataclass
+class RunReport(Report):
+    """What every pipeline run reports (convert, tonemap); fields that do not apply stay None."""
+
+    input: str
+    output: str
+    format: str
+    width: int = 0
+    height: int = 0
+    frames: int = 0
+    queue_size: int = 0
+    seconds: float = 0.0
+    fps: float | None = None
+    stages: dict[str, float] = field(default_factory=dict)
+    stage_fps: dict[str, float | None] = field(default_factory=dict)
+    queues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    decode_errors: int | None = None
+    deinterlaced: bool | None = None
+    input_transfer: str | None = None
+    input_transfer_tag: str | None = None
+    packets_copied: int | None = None
+    scene_cuts: list[int] = field(default_factory=list)
+    max_cll: int | None = None
+    max_fall: int | None = None
+    mastering_peak_nits: float | None = None
+
+    def add_run(self, stats: RunStats, writer: Any, source: Any, queue_size: int) -> None:
+        """The measured run: sizes, frames, time, per-stage busy time and queue occupancy."""
+        info = source.info
+        self.width, self.height, self.frames, self.queue_size = info.width, info.height, writer.frames, queue_size
+        self.seconds = round(stats.seconds, 4)
+        self.fps = round(writer.frames / stats.seconds, 3) if stats.seconds > 0 else None
+        self.stages = {s.name: round(s.busy_seconds, 4) for s in stats.stages}
+        self.stage_fps = {s.name: round(max(s.items_in, s.items_out) / s.busy_seconds, 2) if s.busy_seconds > 0
+                          else None for s in stats.stages}
+        self.queues = {q.name: q.as_dict() for q in stats.queues}
+        if isinstance(source, VideoDecoder):
+            self.decode_errors, self.deinterlaced = source.decode_errors, source.deinterlaced
+            self.input_transfer, self.input_transfer_tag = info.transfer, info.transfer_tag
+        if isinstance(writer, VideoEncoder):
+            self.packets_copied = writer.packets_copied
+
+    def __str__(self) -> str:
+        extra = f", MaxCLL {self.max_cll} / MaxFALL {self.max_fall} nits" if self.max_cll is not None else ""
+        return f"{self.output}: {self.frames} frames, {self.format}, {self.fps} fps{extra}"
 
 
-def finish_hdr10(writer: VideoEncoder, target: AtomicFile, output: Path, peak_nits: float) -> dict[str, Any]:
+def finish_hdr10(writer: VideoEncoder, target: AtomicFile, report: RunReport, peak_nits: float) -> None:
     """Write the measured MaxCLL/MaxFALL over the placeholder in the finished (temporary) file."""
+    writer.close()  # the container is complete before its bytes are patched
     cll = writer.light.values()
     patched = patch_content_light_level(target.path, "av1" if "av1" in writer.codec else "hevc", cll)
     if patched == 0:
-        raise OutputError(f"{output}: content light level metadata not found in the encoded stream")
-    return {"max_cll": cll[0], "max_fall": cll[1], "mastering_peak_nits": peak_nits}
+        raise OutputError(f"{target.dest}: content light level metadata not found in the encoded stream")
+    report.max_cll, report.max_fall, report.mastering_peak_nits = cll[0], cll[1], peak_nits
 
 
 def _progress(enabled: bool, total: int, desc: str) -> Any:

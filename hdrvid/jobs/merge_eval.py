@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ import numpy as np
 from hdrvid.color.transfer import pq_inverse_eotf
 from hdrvid.errors import InputError
 from hdrvid.io.images import list_hdr, read_hdr
+from hdrvid.io.report import Report
+from hdrvid.jobs.merge_stills import kalantari_scene, merge_stills
 from hdrvid.metrics.flicker import FlickerMeter
 from hdrvid.metrics.hdr import hdr_metrics, luminance
 from hdrvid.models.merge import radiance
@@ -78,7 +81,7 @@ def score_clip(preds: list[np.ndarray], gts: list[np.ndarray]) -> dict[str, floa
 
 def evaluate_alternating(merges: list[str], data: list[Path], cycles: tuple[tuple[float, ...], ...] = CYCLES,
                          frames: int = 24, size: tuple[int, int] = (480, 270), seed: int = 0,
-                         all_images: bool = False, engine: Any = None) -> dict[str, Any]:
+                         all_images: bool = False, engine: Any = None) -> AlternatingEvalReport:
     files = list_hdr(data)
     if not all_images:
         files = split(files)[1] or files
@@ -104,37 +107,64 @@ def evaluate_alternating(merges: list[str], data: list[Path], cycles: tuple[tupl
                     timing[n].append(sec)
     table = {n: {c: {k: float(np.nanmean([s[k] for s in v])) for k in v[0]} if v else {} for c, v in cv.items()}
              for n, cv in per.items()}
-    return {"images": [f.stem for f in files], "cycles": [_label(c) for c in cycles], "merges": names,
-            "scores": table, "ms_per_frame": {n: round(1000 * float(np.mean(t)), 1) for n, t in timing.items()},
-            "size": list(size), "frames": frames,
-            "note": "semi-synthetic clips (real HDR images, simulated camera and object motion, H.264)"}
+    return AlternatingEvalReport(
+        images=[f.stem for f in files], cycles=[_label(c) for c in cycles], merges=names, scores=table,
+        ms_per_frame={n: round(1000 * float(np.mean(t)), 1) for n, t in timing.items()}, size=list(size), frames=frames)
 
 
 def _label(cycle: tuple[float, ...]) -> str:
     return "/".join(f"{v:+g}" for v in cycle)
 
 
-def format_table(result: dict[str, Any]) -> str:
-    cycles = result["cycles"]
-    head = f"{'merge':<12}" + "".join(f"{c + ' ' + k:>22}" for c in cycles for k in ("PSNR-mu", "PU21")) + \
-        "".join(f"{c + ' flicker':>16}" for c in cycles) + f"{'ms/frame':>10}"
-    lines = [head]
-    for n in result["merges"]:
-        s = result["scores"][n]
-        row = f"{n:<12}" + "".join(f"{s[c]['psnr_mu']:>22.2f}{s[c]['pu21_psnr']:>22.2f}" for c in cycles)
-        row += "".join(f"{s[c]['flicker_warp_ratio']:>16.2f}" for c in cycles)
-        lines.append(row + f"{result['ms_per_frame'][n]:>10.1f}")
-    lines.append(f"({len(result['images'])} images, {result['frames']} frames at {result['size'][0]}x{result['size'][1]}; "
-                 f"flicker = output/ground-truth warping error; {result['note']})")
-    return "\n".join(lines)
+@dataclass
+class AlternatingEvalReport(Report):
+    """``hdrvid eval --mode alternating``: scores per merge and exposure cycle, and the time per frame."""
+
+    images: list[str]
+    cycles: list[str]
+    merges: list[str]
+    scores: dict[str, dict[str, dict[str, float]]]
+    ms_per_frame: dict[str, float]
+    size: list[int]
+    frames: int
+    note: str = "semi-synthetic clips (real HDR images, simulated camera and object motion, H.264)"
+
+    def __str__(self) -> str:
+        cycles = self.cycles
+        head = f"{'merge':<12}" + "".join(f"{c + ' ' + k:>22}" for c in cycles for k in ("PSNR-mu", "PU21")) + \
+            "".join(f"{c + ' flicker':>16}" for c in cycles) + f"{'ms/frame':>10}"
+        lines = [head]
+        for n in self.merges:
+            s = self.scores[n]
+            row = f"{n:<12}" + "".join(f"{s[c]['psnr_mu']:>22.2f}{s[c]['pu21_psnr']:>22.2f}" for c in cycles)
+            row += "".join(f"{s[c]['flicker_warp_ratio']:>16.2f}" for c in cycles)
+            lines.append(row + f"{self.ms_per_frame[n]:>10.1f}")
+        lines.append(f"({len(self.images)} images, {self.frames} frames at {self.size[0]}x{self.size[1]}; "
+                     f"flicker = output/ground-truth warping error; {self.note})")
+        return "\n".join(lines)
 
 
+@dataclass
+class KalantariEvalReport(Report):
+    """``hdrvid eval --dataset kalantari``: scores per merge over still brackets with ground truth."""
+
+    scenes: list[str]
+    merges: list[str]
+    scores: dict[str, dict[str, float]]
+    alignment: str = "one least-squares factor in log luminance per image (see hdrvid.metrics.hdr)"
+
+    def __str__(self) -> str:
+        lines = [f"{'merge':<12}{'PSNR-mu':>10}{'PSNR-L':>10}{'PU21-PSNR':>11}{'PU21-SSIM':>11}"]
+        for n in self.merges:
+            s = self.scores[n]
+            lines.append(f"{n:<12}{s['psnr_mu']:>10.2f}{s['psnr_l']:>10.2f}{s['pu21_psnr']:>11.2f}"
+                         f"{s['pu21_ssim']:>11.4f}")
+        lines.append(f"({len(self.scenes)} scenes)")
+        return "\n".join(lines)
 
 
-def evaluate_kalantari(merges: list[str], folders: list[Path], engine: Any = None) -> dict[str, Any]:
+def evaluate_kalantari(merges: list[str], folders: list[Path], engine: Any = None) -> KalantariEvalReport:
     """Still brackets in the Kalantari 2017 layout: each folder is a scene, or holds scene folders."""
-    from hdrvid.jobs.merge_stills import kalantari_scene, merge_stills
-
     scenes = []
     for folder in folders:
         cands = [folder] if (folder / "exposure.txt").is_file() else sorted(p for p in folder.iterdir() if p.is_dir())
@@ -154,14 +184,4 @@ def evaluate_kalantari(merges: list[str], folders: list[Path], engine: Any = Non
                 merge_stills([scene], out, method=n, engine=engine)
                 scores[n].append(hdr_metrics(read_hdr(out), gt))
     table = {n: {k: float(np.mean([s[k] for s in v])) for k in v[0]} for n, v in scores.items()}
-    return {"scenes": [s.name for s in scenes], "merges": names, "scores": table,
-            "alignment": "one least-squares factor in log luminance per image (see hdrvid.metrics.hdr)"}
-
-
-def format_kalantari(result: dict[str, Any]) -> str:
-    lines = [f"{'merge':<12}{'PSNR-mu':>10}{'PSNR-L':>10}{'PU21-PSNR':>11}{'PU21-SSIM':>11}"]
-    for n in result["merges"]:
-        s = result["scores"][n]
-        lines.append(f"{n:<12}{s['psnr_mu']:>10.2f}{s['psnr_l']:>10.2f}{s['pu21_psnr']:>11.2f}{s['pu21_ssim']:>11.4f}")
-    lines.append(f"({len(result['scenes'])} scenes)")
-    return "\n".join(lines)
+    return KalantariEvalReport(scenes=[s.name for s in scenes], merges=names, scores=table)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,31 @@ from hdrvid.color.transfer import DECODERS
 from hdrvid.errors import InputError, OutputError
 from hdrvid.io.atomic import AtomicFile, check_destination
 from hdrvid.io.images import read_image, write_exr, write_hdr
+from hdrvid.io.report import Report
 from hdrvid.models.merge import DISFlow, weighted_merge
 from hdrvid.pipeline.alternating import fit_cycle, make_merger, relative_evs
 
 log = logging.getLogger("hdrvid")
 
 METHODS = ("flowmerge", "debevec", "robertson", "mertens", "ahdr", "kalantari")
+
+
+@dataclass
+class MergeReport(Report):
+    """``hdrvid merge``'s report: the merged image and how it was made."""
+
+    output: str
+    method: str
+    exposures: list[float]
+    reference: int
+    width: int
+    height: int
+    peak: float
+    """Brightest value, relative to the reference exposure's white."""
+
+    def __str__(self) -> str:
+        return (f"{self.output}: {self.width}x{self.height}, {self.method}, exposures {self.exposures} EV, "
+                f"reference #{self.reference}, peak {self.peak:.3g} x reference white")
 
 
 def kalantari_scene(folder: Path) -> tuple[list[Path], list[float] | None, Path | None]:
@@ -76,7 +96,7 @@ def _linearise(signals: list[np.ndarray], evs: list[float] | None, crf: str, bit
 
 def merge_stills(images: Sequence[Path], output: Path, exposures: str | None = None, method: str = "flowmerge",
                  crf: str = "srgb", reference: int | None = None, overwrite: bool = False,
-                 engine: Any = None) -> dict[str, Any]:
+                 engine: Any = None) -> MergeReport:
     if method not in METHODS:
         raise InputError(f"unknown merge method {method!r}; choose from {', '.join(METHODS)}")
     paths = [Path(p) for p in images]
@@ -107,15 +127,10 @@ def merge_stills(images: Sequence[Path], output: Path, exposures: str | None = N
         raise InputError(f"--reference {ref} is not an image index (0..{len(paths) - 1})")
     evs = [e - evs[ref] for e in evs]  # the reference is EV 0
     hdr = _merge(method, lins, evs, ref, [r[0] for r in read], engine)
-    target = AtomicFile(output)
-    try:
+    with AtomicFile(output) as target:
         (write_exr if output.suffix.lower() == ".exr" else write_hdr)(target.path, hdr)
-        target.commit()
-    except BaseException:
-        target.discard()
-        raise
-    return {"output": str(output), "method": method, "exposures": [round(e, 3) for e in evs], "reference": ref,
-            "width": hdr.shape[1], "height": hdr.shape[0], "peak": float(hdr.max())}
+    return MergeReport(output=str(output), method=method, exposures=[round(e, 3) for e in evs], reference=ref,
+                       width=hdr.shape[1], height=hdr.shape[0], peak=float(hdr.max()))
 
 
 def _merge(method: str, lins: list[np.ndarray], evs: list[float], ref: int, signals: list[np.ndarray],

@@ -23,8 +23,9 @@ from hdrvid.color.gamut import gamut_compress
 from hdrvid.color.operators import OPERATORS, ToneStats
 from hdrvid.color.transfer import bt1886_inverse_eotf
 from hdrvid.errors import InputError, OutputError
-from hdrvid.io.atomic import AtomicFile, check_destination
-from hdrvid.jobs.job import CONTAINERS, Job, base_report, execute, finish_hdr10, open_source, video_writer
+from hdrvid.io.atomic import check_destination
+from hdrvid.io.images import write_png
+from hdrvid.jobs.job import CONTAINERS, Job, RunReport, execute, finish_hdr10, open_source, video_writer
 from hdrvid.pipeline.decoder import DecodeOptions
 from hdrvid.pipeline.encoder import EncodeOptions
 from hdrvid.pipeline.frame import Frame, VideoInfo
@@ -62,6 +63,25 @@ class TonemapOptions:
     overwrite: bool = False
 
 
+@dataclass
+class TonemapReport(RunReport):
+    """``hdrvid tonemap``'s report."""
+
+    operator: str = ""
+    gamut: str = ""
+    two_pass: bool = False
+    peak_mode: str = ""
+    metadata_peak: str = ""
+    out_of_gamut_share: float = 0.0
+    flicker: dict[str, Any] | None = None
+
+    def __str__(self) -> str:
+        f = self.flicker or {}
+        return (f"{self.output}: {self.frames} frames, {self.format} ({self.operator}), {self.fps} fps, "
+                f"out of gamut {100 * self.out_of_gamut_share:.2f}%"
+                + (f", flicker ratio {f['log_change_ratio']}" if f.get("log_change_ratio") else ""))
+
+
 def metadata_peak(info: VideoInfo, reference_white: float) -> tuple[float | None, str]:
     """The input's declared peak in relative units, and where it came from."""
     cl = info.content_light or {}
@@ -87,7 +107,7 @@ def analyse(path: Path, decode: DecodeOptions, rate: Fraction, cut_threshold: fl
     return out
 
 
-def tonemap(opts: TonemapOptions, progress: bool = False, extra_stages: list[Stage] | None = None) -> dict[str, Any]:
+def tonemap(opts: TonemapOptions, progress: bool = False, extra_stages: list[Stage] | None = None) -> TonemapReport:
     if opts.operator not in OPERATORS:
         raise OutputError(f"unknown --operator {opts.operator}; choose from {', '.join(OPERATORS)}")
     suffix = opts.output.suffix.lower()
@@ -112,24 +132,21 @@ def tonemap(opts: TonemapOptions, progress: bool = False, extra_stages: list[Sta
             smoother = TemporalSmoother(opts.smoothing_period, opts.cut_threshold)
         transform = OutputTransform(spec)
         flicker = FlickerStage(warp=opts.flicker_warp) if spec.measure_flicker else None
-        target, writer = video_writer(opts.output, CONTAINERS[suffix], spec, info, opts.encode)
-        job.target, job.writer = target, writer
+        target, writer = video_writer(job, opts.output, CONTAINERS[suffix], spec, info, opts.encode)
         stages: list[Stage] = [smoother, transform, *([flicker] if flicker else []), *(extra_stages or []), writer]
         stats = execute(source, stages, writer, opts.queue_size, progress, opts.input.name)
-        report: dict[str, Any] = {
-            "input": str(opts.input), "output": str(opts.output), "format": fmt,
-            "operator": opts.operator if fmt == "sdr" else "bt2390-eetf", "gamut": opts.gamut,
-            "two_pass": opts.two_pass, "peak_mode": opts.peak_mode, "metadata_peak": meta_source,
-            "out_of_gamut_share": round(transform.out_of_gamut_share(), 6),
-        }
-        report.update(base_report(stats, writer, source, opts.queue_size))
-        report["scene_cuts"] = smoother.cuts
+        report = TonemapReport(
+            input=str(opts.input), output=str(opts.output), format=fmt,
+            operator=opts.operator if fmt == "sdr" else "bt2390-eetf", gamut=opts.gamut, two_pass=opts.two_pass,
+            peak_mode=opts.peak_mode, metadata_peak=meta_source,
+            out_of_gamut_share=round(transform.out_of_gamut_share(), 6))
+        report.add_run(stats, writer, source, opts.queue_size)
+        report.scene_cuts = smoother.cuts
         if flicker is not None:
-            report["flicker"] = flicker.meter.summary()
+            report.flicker = flicker.meter.summary()
         if fmt == "hdr10":
-            report.update(finish_hdr10(writer, target, opts.output, spec.peak_nits))
-        target.commit()
-        return report
+            finish_hdr10(writer, target, report, spec.peak_nits)
+    return report
 
 
 def pick_frame(path: Path, decode: DecodeOptions, index: int | None, rate: Fraction = Fraction(24)) -> tuple[Frame, VideoInfo]:
@@ -180,12 +197,5 @@ def preview_sheet(path: Path, png: Path, decode: DecodeOptions = DecodeOptions()
     while len(tiles) % cols:
         tiles.append(np.zeros_like(tiles[0]))
     rows = [np.concatenate(tiles[i:i + cols], axis=1) for i in range(0, len(tiles), cols)]
-    target = AtomicFile(png)
-    try:
-        if not cv2.imwrite(str(target.path), np.concatenate(rows, axis=0)):
-            raise OutputError(f"{png}: cannot write PNG")
-        target.commit()
-    except BaseException:
-        target.discard()
-        raise
+    write_png(png, np.concatenate(rows, axis=0))
     return timings

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,6 +23,8 @@ import cv2
 import numpy as np
 
 from hdrvid.color.transfer import bt709_oetf
+from hdrvid.io.atomic import AtomicFile, AtomicFolder
+from hdrvid.io.images import write_exr
 from hdrvid.synth.camera import expose_for_clipping
 
 
@@ -137,34 +140,34 @@ def frames_hdr(hdri: np.ndarray, cfg: SynthConfig) -> tuple[Iterator[np.ndarray]
 
 
 def synth_alternating(hdri: np.ndarray, video: Path, gt_dir: Path | None, cfg: SynthConfig) -> dict[str, object]:
-    """Write the alternating-exposure clip (H.264, BT.709) and, if asked, its ground truth as EXR frames."""
-    from hdrvid.io.images import write_exr
-
+    """Write the alternating-exposure clip (H.264, BT.709) and, if asked, its ground truth as EXR frames
+    (both appear only when complete)."""
     rng = np.random.default_rng([cfg.seed, 1])
     frames, k = frames_hdr(hdri, cfg)
     w, h = cfg.size
-    if gt_dir is not None:
-        gt_dir.mkdir(parents=True, exist_ok=True)
     video.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(video), "w") as out:
-        v = out.add_stream("libx264", rate=cfg.fps)
-        v.width, v.height, v.pix_fmt = w, h, "yuv420p"
-        v.options = {"crf": str(cfg.crf), "preset": "fast"}
-        cc = v.codec_context
-        cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = 1, 1, 1, 1  # BT.709, limited
-        for t, hdr in enumerate(frames):
-            code = shoot_frame(hdr, exposure_of(t, cfg.exposures), rng, cfg.noise)
-            f = av.VideoFrame.from_ndarray(code, format="rgb24").reformat(
-                format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
-            f.pts = t
-            for p in v.encode(f):
-                out.mux(p)
-            if gt_dir is not None:
-                write_exr(gt_dir / f"{t:05d}.exr", hdr)
-        for p in v.encode(None):
-            out.mux(p)
     meta = {**asdict(cfg), "scale": k, "phase": 0, "note": "semi-synthetic: real HDR radiance, simulated motion "
             "and camera; ground truth at EV 0 scale (1.0 = white of the EV 0 picture)"}
-    if gt_dir is not None:
-        (gt_dir / "synth.json").write_text(json.dumps(meta, indent=2) + "\n")
+    with ExitStack() as stack:
+        clip = stack.enter_context(AtomicFile(video))
+        gt = stack.enter_context(AtomicFolder(gt_dir)) if gt_dir is not None else None
+        with av.open(str(clip.path), "w") as out:
+            v = out.add_stream("libx264", rate=cfg.fps)
+            v.width, v.height, v.pix_fmt = w, h, "yuv420p"
+            v.options = {"crf": str(cfg.crf), "preset": "fast"}
+            cc = v.codec_context
+            cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = 1, 1, 1, 1  # BT.709, limited
+            for t, hdr in enumerate(frames):
+                code = shoot_frame(hdr, exposure_of(t, cfg.exposures), rng, cfg.noise)
+                f = av.VideoFrame.from_ndarray(code, format="rgb24").reformat(
+                    format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
+                f.pts = t
+                for p in v.encode(f):
+                    out.mux(p)
+                if gt is not None:
+                    write_exr(gt.path / f"{t:05d}.exr", hdr)
+            for p in v.encode(None):
+                out.mux(p)
+        if gt is not None:
+            (gt.path / "synth.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta

@@ -1,1 +1,6 @@
-"""Training data: HDR readers, procedural scenes, camera simulation (grows with the training issue)."""
+"""Training: one loop (loop.py), model families that plug into it (single.py, merge.py), losses, data."""
+
+from hdrvid.train.loop import TrainConfig, TrainSummary
+from hdrvid.train.run import train
+
+__all__ = ["TrainConfig", "TrainSummary", "train"]

@@ -22,6 +22,21 @@ def split(files: list[Path]) -> tuple[list[Path], list[Path]]:
     return train, held
 
 
+def validation_split(files: list[Path]) -> tuple[list[Path], list[Path]]:
+    """Training images minus a fixed validation set: every 7th image by sorted name (deterministic, by scene).
+    Checkpoints are chosen on validation only; the held-out set (:data:`HELD_OUT`) is never seen."""
+    files = sorted(files, key=lambda f: f.stem)
+    return [f for i, f in enumerate(files) if i % 7 != 3], [f for i, f in enumerate(files) if i % 7 == 3]
+
+
+def load_images(files: list[Path], procedural: int, seed: int, size: tuple[int, int] = (320, 180)) -> list[np.ndarray]:
+    """The images of ``files`` (negatives clipped) plus ``procedural`` rendered rooms."""
+    imgs = [np.clip(read_hdr(f), 0, None) for f in files]
+    if procedural:
+        imgs += procedural_scenes(procedural, size=size, seed=seed)
+    return imgs
+
+
 def random_crop(img: np.ndarray, size: int, rng: np.random.Generator, scale_range: tuple[float, float] = (0.5, 1.0)) -> np.ndarray:
     """A ``size``-square crop at a random scale, with random flips and 90-degree rotations."""
     h, w = img.shape[:2]

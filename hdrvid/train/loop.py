@@ -36,6 +36,7 @@ from torch import nn
 
 from hdrvid.errors import InputError
 from hdrvid.io.atomic import AtomicFile, write_text_atomic
+from hdrvid.io.images import write_png
 from hdrvid.io.report import Report
 
 GENERATOR = "generator"
@@ -101,6 +102,8 @@ class TrainContext:
     autocast: Callable[[], AbstractContextManager[Any]]
     generator: torch.Generator
     """Seeded random numbers on the CPU for anything the step samples (timesteps, noise)."""
+    nets: dict[str, nn.Module] = field(default_factory=dict)
+    """The networks being trained (``generator``, and ``discriminator`` when adversarial)."""
 
     def timesteps(self, n: int, count: int) -> torch.Tensor:
         """One timestep per example, uniform in [0, count): (n,) int64 on the training device."""
@@ -209,7 +212,7 @@ class TrainLoop:
                  "schedulers": {k: s.state_dict() for k, s in self.scheds.items()},
                  "step": self.step, "best": self.best,
                  "losses": torch.tensor(self.losses, dtype=torch.float64).reshape(-1, 2)}
-        with AtomicFile(self.checkpoint_path) as f:
+        with AtomicFile(self.checkpoint_path, durable=True) as f:
             torch.save(state, f.path)
 
     def resume(self) -> bool:
@@ -292,7 +295,7 @@ class TrainLoop:
                 stopped_by = "deadline"
                 break
             batch = to_device(self.family.batch(rng), self.device)
-            ctx = TrainContext(self.step, self.device, self.autocast, gen)
+            ctx = TrainContext(self.step, self.device, self.autocast, gen, self.nets)
             losses = self.family.step(batch, ctx)
             self.step += 1
             self.optimise(losses)
@@ -345,7 +348,4 @@ def plot_curve(losses: list[tuple[int, float]], png: Path) -> None:
         cv2.putText(img, f"{10**lo:.3g}", (4, h - pad + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1)
         cv2.putText(img, f"step {int(steps[-1])}", (w - 120, h - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1)
     cv2.rectangle(img, (pad, pad), (w - pad, h - pad), (0, 0, 0), 1)
-    ok, buf = cv2.imencode(".png", img)
-    if ok:
-        with AtomicFile(png) as f:
-            f.path.write_bytes(buf.tobytes())
+    write_png(png, img)

@@ -1,0 +1,141 @@
+"""Multi-exposure family (learned alternating-exposure merges: ``ahdr``, ``kalantari``).
+
+Samples: three consecutive alternating-exposure frames with motion. Each sample renders frames t-1, t, t+1
+of a :class:`hdrvid.synth.alternating.Scene` over a training image (random cycle, phase, camera path,
+objects, clipping share, noise, H.264 strength), shoots them through the camera model and H.264, decodes
+them as hdrvid's decoder would (BT.709 inverse OETF), computes the DIS flows the pipeline computes, and crops
+a patch. The target is the ground-truth radiance of frame t, normalised and mu-law compressed exactly as the
+networks' output. Samples are rendered up front into a pool (an eighth re-rendered every 100 batches), so
+the CPU spends most of its time on gradient steps. Validation: fixed samples from validation images.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from hdrvid.color.transfer import bt709_inverse_oetf
+from hdrvid.models.merge import DISFlow, FlowPair
+from hdrvid.models.merge_nets import MU, pack
+from hdrvid.synth.alternating import Scene, SynthConfig, shoot_frame
+from hdrvid.synth.camera import expose_for_clipping, h264_roundtrip
+from hdrvid.train.adversarial import add_adversarial, discriminator_for
+from hdrvid.train.data import load_images, validation_split
+from hdrvid.train.loop import GENERATOR, TrainConfig, TrainContext
+from hdrvid.train.losses import get_loss
+
+TRAIN_CYCLES = ((-2.0, 2.0), (-2.0, 2.0), (-2.0, 0.0, 2.0), (-2.0, 0.0, 2.0), (-3.0, 3.0), (-1.5, 1.5),
+                (-3.0, 0.0, 3.0), (-2.0, 1.0))
+
+
+@dataclass
+class RawSample:
+    ref: np.ndarray
+    ev_ref: float
+    neighbours: list[tuple[np.ndarray, float, FlowPair]]
+    ev_min: float
+    gt: np.ndarray  # (3, H, W) radiance at EV 0 scale
+
+
+_dis: DISFlow | None = None
+
+
+def raw_sample(img: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = (256, 144)) -> RawSample:
+    global _dis
+    cycle = TRAIN_CYCLES[int(rng.integers(0, len(TRAIN_CYCLES)))]
+    cfg = SynthConfig(exposures=cycle, frames=24, size=size, pan=float(rng.uniform(0, 4)),
+                      zoom=float(rng.uniform(0, 0.2)), shake=float(rng.uniform(0, 2.5)),
+                      objects=int(rng.integers(0, 4)), object_speed=float(rng.uniform(0, 8)),
+                      seed=int(rng.integers(0, 1 << 30)))
+    scene = Scene(img, cfg)
+    t = int(rng.integers(1, cfg.frames - 1))
+    hdr = [scene.frame(i) for i in (t - 1, t, t + 1)]
+    k = np.float32(expose_for_clipping(hdr[1], float(rng.uniform(0.02, 0.15))))
+    phase = int(rng.integers(0, len(cycle)))
+    evs = [cycle[(i + phase) % len(cycle)] for i in (t - 1, t, t + 1)]
+    crf = int(rng.integers(14, 27))
+    noise = float(rng.uniform(0.3, 1.6))
+    pics = []
+    for h_, ev in zip(hdr, evs):
+        code = shoot_frame(h_ * k, ev, rng, noise)
+        if rng.random() < 0.8:
+            code = h264_roundtrip(code, crf)
+        lin = np.asarray(bt709_inverse_oetf(code.astype(np.float32) / 255), np.float32)
+        pics.append(np.ascontiguousarray(lin.transpose(2, 0, 1)))
+    if _dis is None:
+        _dis = DISFlow("medium")
+    neighbours = [(pics[i], evs[i], _dis.pair(pics[1], evs[1], pics[i], evs[i])) for i in (0, 2)]
+    gt = np.ascontiguousarray((hdr[1] * k).transpose(2, 0, 1))
+    return RawSample(pics[1], evs[1], neighbours, min(cycle), gt)
+
+
+def to_tensors(kind: str, s: RawSample, patch: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    x = pack(kind, s.ref, s.ev_ref, s.neighbours, s.ev_min)
+    target = np.log1p(MU * np.clip(s.gt, 0, None) * np.float32(2.0**s.ev_min)) / np.log1p(MU)
+    h, w = x.shape[1:]
+    y0, x0 = int(rng.integers(0, h - patch + 1)), int(rng.integers(0, w - patch + 1))
+    xs = torch.from_numpy(np.ascontiguousarray(x[:, y0:y0 + patch, x0:x0 + patch]))
+    ts = torch.from_numpy(np.ascontiguousarray(np.minimum(target, 1)[:, y0:y0 + patch, x0:x0 + patch]).astype(np.float32))
+    return xs, ts
+
+
+class MergeFamily:
+    def __init__(self, cfg: TrainConfig, model: nn.Module, files: list[Path], held: list[Path]) -> None:
+        self.cfg = cfg
+        self.model = model
+        self.kind: str = model.kind  # type: ignore[assignment]
+        self.train_files, self.val_files = validation_split(files)
+        self.held = held
+        self.images = load_images(self.train_files, cfg.procedural, cfg.seed, size=(480, 270))
+        if not self.images:
+            raise ValueError("no training images")
+        val_images = load_images(self.val_files, 0, cfg.seed) or load_images([], 4, cfg.seed + 99, size=(480, 270))
+        t0 = time.perf_counter()
+        rng = np.random.default_rng([cfg.seed, 7])
+        self.pool = [raw_sample(self._image(rng), rng) for _ in range(cfg.samples)]
+        vrng = np.random.default_rng([cfg.seed, 1234])
+        val = [to_tensors(self.kind, raw_sample(val_images[i % len(val_images)], vrng), cfg.patch, vrng)
+               for i in range(cfg.validation)]
+        self.val = torch.stack([v[0] for v in val]), torch.stack([v[1] for v in val])
+        self.data_seconds = round(time.perf_counter() - t0, 1)
+        self.batches = 0
+        self.loss = get_loss("l1")
+
+    def _image(self, rng: np.random.Generator) -> np.ndarray:
+        return self.images[int(rng.integers(0, len(self.images)))]
+
+    def networks(self) -> dict[str, nn.Module]:
+        return {GENERATOR: self.model, **discriminator_for(self.cfg)}
+
+    def batch(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        self.batches += 1
+        if self.batches % 100 == 0:  # refresh an eighth of the pool: fresh motion, exposures and noise
+            for _ in range(len(self.pool) // 8):
+                self.pool[int(rng.integers(0, len(self.pool)))] = raw_sample(self._image(rng), rng)
+        items = [to_tensors(self.kind, self.pool[int(rng.integers(0, len(self.pool)))], self.cfg.patch, rng)
+                 for _ in range(self.cfg.batch)]
+        return torch.stack([b[0] for b in items]), torch.stack([b[1] for b in items])
+
+    def step(self, batch: tuple[torch.Tensor, torch.Tensor], ctx: TrainContext) -> dict[str, torch.Tensor]:
+        x, t = batch
+        with ctx.autocast():
+            y = self.model(x)
+        losses = {GENERATOR: self.loss(y.float(), t)}
+        with ctx.autocast():  # the output and target are already mu-law tone-mapped radiance
+            return add_adversarial(losses, ctx.nets, y.float(), t, self.cfg.adversarial_weight)
+
+    def validate(self, model: nn.Module, device: torch.device) -> float:
+        vx, vt = self.val
+        pred = torch.cat([model(vx[i:i + 8].to(device)).float() for i in range(0, len(vx), 8)])
+        return float(self.loss(pred, vt.to(device)))
+
+    def describe(self) -> dict[str, Any]:
+        return {"train_images": [f.stem for f in self.train_files],
+                "validation_images": [f.stem for f in self.val_files], "held_out": [f.stem for f in self.held],
+                "procedural": self.cfg.procedural, "data_seconds": self.data_seconds}

@@ -1,0 +1,35 @@
+"""``hdrvid train``: pick the family for a model's kind, build the model, run the one loop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from hdrvid.errors import InputError
+from hdrvid.io.images import list_hdr
+from hdrvid.models import get
+from hdrvid.train.data import split
+from hdrvid.train.loop import Family, TrainConfig, TrainLoop, TrainSummary
+from hdrvid.train.merge import MergeFamily
+from hdrvid.train.single import SingleExposureFamily
+
+FAMILIES = {"single-exposure": SingleExposureFamily, "multi-exposure": MergeFamily}
+"""Model kind -> the family that trains it."""
+
+
+def train(cfg: TrainConfig, progress: bool = True) -> TrainSummary:
+    spec = get(cfg.model)
+    if spec.kind not in FAMILIES:
+        raise InputError(f"model {cfg.model!r} is {spec.kind}: nothing to train here "
+                         f"(trainable kinds: {', '.join(FAMILIES)})")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    files: list[Path] = list_hdr([Path(d) for d in cfg.data]) if cfg.data else []
+    files, held = split(files)
+    if not files and cfg.procedural == 0:
+        raise InputError("no training images left after holding out the evaluation set")
+    torch.manual_seed(cfg.seed)
+    model = spec.factory(**{**spec.factory_kwargs, **cfg.model_kwargs})
+    family: Family = FAMILIES[spec.kind](cfg, model, files, held)
+    return TrainLoop(cfg, family).run(progress)

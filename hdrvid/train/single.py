@@ -1,0 +1,83 @@
+"""Single-exposure family (ExpandNet and its successors): one 8-bit picture in, relative radiance out.
+
+Data: random crops of HDR images (real scenes and procedural rooms) shot through the camera simulation
+(:mod:`hdrvid.synth.camera`: four settings, clipping, noise, codecs); a share of crops is redrawn until
+it holds clipped highlights. Loss: the model's published one (ExpandNet: L1 + cosine on log(1 + HDR)).
+Validation: a fixed batch shot from the validation images (never trained on), scored with the same loss.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from hdrvid.models.merge_nets import mu_law
+from hdrvid.synth.camera import shoot
+from hdrvid.train.adversarial import add_adversarial, discriminator_for
+from hdrvid.train.data import HDRPool, load_images, validation_split
+from hdrvid.train.loop import GENERATOR, TrainConfig, TrainContext
+from hdrvid.train.losses import get_loss
+
+
+def _shots(images: list[np.ndarray], count: int, cfg: TrainConfig, rng: np.random.Generator,
+           pool: HDRPool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    pool = pool or HDRPool(images, [str(i) for i in range(len(images))])
+    xs, ts = [], []
+    for _ in range(count):
+        want_highlights = rng.random() < cfg.highlight_focus
+        for _attempt in range(8):
+            shot = shoot(pool.crop(cfg.patch, rng), rng)
+            if not want_highlights or shot.clipped.mean() > 0.01:
+                break
+        xs.append(shot.linear)
+        ts.append(shot.target)
+    x = torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).contiguous()
+    t = torch.from_numpy(np.stack(ts)).permute(0, 3, 1, 2).contiguous()
+    return x, t
+
+
+def tone_map(hdr: torch.Tensor) -> torch.Tensor:
+    """Relative radiance -> [0, 1] for the discriminator (mu-law over 64x reference white)."""
+    return mu_law(hdr.clamp(min=0) / 64.0)
+
+
+class SingleExposureFamily:
+    def __init__(self, cfg: TrainConfig, model: nn.Module, files: list[Path], held: list[Path]) -> None:
+        self.cfg = cfg
+        self.model = model
+        self.train_files, self.val_files = validation_split(files)
+        self.held = held
+        self.pool = HDRPool.load(self.train_files, procedural=cfg.procedural, seed=cfg.seed)
+        val_images = load_images(self.val_files, 0, cfg.seed) or load_images([], 4, cfg.seed + 99)
+        self.val = _shots(val_images, cfg.validation, cfg, np.random.default_rng([cfg.seed, 1234]))
+        self.loss = get_loss("expandnet")
+
+    def networks(self) -> dict[str, nn.Module]:
+        return {GENERATOR: self.model, **discriminator_for(self.cfg)}
+
+    def batch(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        return _shots([], self.cfg.batch, self.cfg, rng, self.pool)
+
+    def step(self, batch: tuple[torch.Tensor, torch.Tensor], ctx: TrainContext) -> dict[str, torch.Tensor]:
+        x, t = batch
+        with ctx.autocast():
+            y = self.model(x)
+        losses = {GENERATOR: self.loss(y.float(), t, self.cfg.cosine_weight)}
+        with ctx.autocast():
+            return add_adversarial(losses, ctx.nets, tone_map(y.float()), tone_map(t), self.cfg.adversarial_weight)
+
+    def validate(self, model: nn.Module, device: torch.device) -> float:
+        x, t = self.val
+        total = 0.0
+        for i in range(0, len(x), 8):
+            y = model(x[i:i + 8].to(device)).float()
+            total += float(self.loss(y, t[i:i + 8].to(device), self.cfg.cosine_weight)) * len(y)
+        return total / len(x)
+
+    def describe(self) -> dict[str, Any]:
+        return {"train_images": len(self.train_files), "validation_images": [f.stem for f in self.val_files],
+                "held_out": [f.stem for f in self.held], "procedural": self.cfg.procedural}

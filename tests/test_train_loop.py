@@ -1,0 +1,167 @@
+"""The one training loop: deadlines for every model, devices, EMA copies built from the factory's arguments,
+two optimisers in the right order, a timestep per example, resume."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from hdrvid.models import get, names
+from hdrvid.train import TrainConfig, train
+from hdrvid.train.loop import DISCRIMINATOR, GENERATOR, TrainContext, TrainLoop, to_device
+from hdrvid.train.run import FAMILIES
+
+TINY = {"expandnet": {}, "ahdr": {"features": 8, "growth": 4, "blocks": 1}, "kalantari": {"features": 8}}
+
+
+def _cfg(tmp_path: Path, model: str, **kw) -> TrainConfig:
+    base = dict(model=model, out=str(tmp_path / model), steps=10_000, batch=2, patch=32, procedural=1, samples=2,
+                validation=2, checkpoint_every=10_000, bf16=False, model_kwargs=TINY.get(model, {}))
+    return TrainConfig(**{**base, **kw})
+
+
+def test_every_trainable_model_has_a_tiny_config_here():
+    trainable = [n for n in names() if get(n).kind in FAMILIES]
+    assert sorted(trainable) == sorted(TINY)
+
+
+@pytest.mark.parametrize("model", sorted(TINY))
+def test_minutes_stop_every_model_and_keep_its_state(tmp_path: Path, model: str):
+    """--minutes used to be ignored for expandnet (only the merge trainer looked at a deadline)."""
+    s = train(_cfg(tmp_path, model, minutes=0.002), progress=False)
+    assert s.stopped_by == "deadline" and 1 <= s.steps < 10_000
+    out = tmp_path / model
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert int(state["step"]) == s.steps  # stopped between checkpoints: the state is still saved
+    assert (out / f"{model}.pt").is_file() and json.loads((out / "validation.json").read_text())[-1]["step"] == s.steps
+
+
+def test_ema_copy_is_built_with_the_factorys_arguments(tmp_path: Path):
+    """The merge EMA shadow used to be ``type(model)()``: a default-sized network that a tiny (or any
+    non-default) model's weights cannot load into."""
+    s = train(_cfg(tmp_path, "ahdr", steps=2, checkpoint_every=1), progress=False)
+    assert s.steps == 2 and s.best_validation is not None
+    weights = torch.load(tmp_path / "ahdr" / "ahdr.pt", weights_only=True)
+    model = get("ahdr").factory(**TINY["ahdr"])
+    model.load_state_dict(weights)
+
+
+def test_to_device_moves_nested_batches():
+    batch = {"x": torch.zeros(2), "pair": (torch.ones(1), [torch.ones(3)]), "name": "a"}
+    moved = to_device(batch, torch.device("meta"))
+    assert moved["x"].is_meta and moved["pair"][0].is_meta and moved["pair"][1][0].is_meta
+    assert moved["name"] == "a"
+
+
+class _Probe:
+    """A tiny family that records what the loop hands its step."""
+
+    def __init__(self, adversarial: bool = False, timesteps: int = 0) -> None:
+        torch.manual_seed(0)
+        self.g = nn.Conv2d(3, 3, 3, padding=1)
+        self.d = nn.Conv2d(3, 1, 3) if adversarial else None
+        self.timesteps = timesteps
+        self.seen: list[dict] = []
+
+    def networks(self):
+        return {GENERATOR: self.g, **({DISCRIMINATOR: self.d} if self.d is not None else {})}
+
+    def batch(self, rng):
+        return {"x": torch.from_numpy(rng.random((4, 3, 8, 8), dtype=np.float32)), "meta": ["a"]}
+
+    def step(self, batch, ctx: TrainContext):
+        x = batch["x"]
+        rec = {"x_device": x.device, "model_device": next(self.g.parameters()).device,
+               "autocast": torch.is_autocast_enabled(ctx.device.type)}
+        with ctx.autocast():
+            rec["autocast_inside"] = torch.is_autocast_enabled(ctx.device.type)
+            y = self.g(x).float()
+        losses = {GENERATOR: (y - x).abs().mean()}
+        if self.timesteps:
+            rec["t"] = ctx.timesteps(x.shape[0], self.timesteps)
+        if DISCRIMINATOR in ctx.nets:
+            d = ctx.nets[DISCRIMINATOR]
+            losses[GENERATOR] = losses[GENERATOR] + nn.functional.softplus(-d(y)).mean()
+            losses[DISCRIMINATOR] = nn.functional.softplus(-d(x)).mean() + nn.functional.softplus(d(y.detach())).mean()
+        self.seen.append(rec)
+        return losses
+
+    def validate(self, model, device):
+        return float(model(torch.ones(1, 3, 8, 8, device=device)).abs().mean())
+
+    def describe(self):
+        return {}
+
+
+def _probe_cfg(tmp_path: Path, **kw) -> TrainConfig:
+    return TrainConfig(**{**dict(model="probe", out=str(tmp_path / "run"), steps=3, checkpoint_every=2), **kw})
+
+
+def test_batches_and_model_are_on_the_configured_device_with_its_autocast(tmp_path: Path):
+    fam = _Probe()
+    TrainLoop(_probe_cfg(tmp_path, device="cpu", bf16=True), fam).run()
+    assert all(r["x_device"].type == "cpu" and r["model_device"].type == "cpu" for r in fam.seen)
+    assert all(r["autocast_inside"] for r in fam.seen)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_training_on_cuda_moves_model_and_batches(tmp_path: Path):
+    """The merge trainer used to hard-code autocast("cpu") and leave batches on the CPU."""
+    fam = _Probe()
+    TrainLoop(_probe_cfg(tmp_path, device="cuda", bf16=True), fam).run()
+    assert all(r["x_device"].type == "cuda" and r["model_device"].type == "cuda" for r in fam.seen)
+    assert all(r["autocast_inside"] for r in fam.seen)
+
+
+def test_two_optimisers_step_in_order_and_timesteps_are_per_example(tmp_path: Path):
+    fam = _Probe(adversarial=True, timesteps=1000)
+    g0 = [p.detach().clone() for p in fam.g.parameters()]
+    d0 = [p.detach().clone() for p in fam.d.parameters()]
+    loop = TrainLoop(_probe_cfg(tmp_path, steps=4), fam)
+    assert set(loop.opts) == {GENERATOR, DISCRIMINATOR}
+    loop.run()
+    assert any(not torch.equal(a, b) for a, b in zip(g0, fam.g.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(d0, fam.d.parameters()))
+    ts = [r["t"] for r in fam.seen]
+    assert all(t.shape == (4,) and t.dtype == torch.int64 and 0 <= int(t.min()) and int(t.max()) < 1000 for t in ts)
+    assert len({tuple(t.tolist()) for t in ts}) > 1  # drawn afresh each step
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert set(state["optimizers"]) == {GENERATOR, DISCRIMINATOR}
+
+
+def test_discriminator_gradients_are_its_own(tmp_path: Path):
+    """The generator's loss reaches the discriminator through D(fake); the loop must clear that before the
+    discriminator's own step, so one step equals a step on the discriminator's loss alone."""
+    fam = _Probe(adversarial=True)
+    loop = TrainLoop(_probe_cfg(tmp_path, steps=1), fam)
+    ref = _Probe(adversarial=True)  # same seed, same initial weights
+    rng = np.random.default_rng([0, 0])
+    batch = ref.batch(rng)
+    losses = ref.step(batch, TrainContext(0, torch.device("cpu"), loop.autocast, torch.Generator(), ref.networks()))
+    opt = torch.optim.Adam(ref.d.parameters(), lr=loop.cfg.lr_discriminator, betas=(0.5, 0.999))
+    opt.zero_grad()
+    losses[DISCRIMINATOR].backward()
+    opt.step()
+    loop.run()
+    for a, b in zip(fam.d.parameters(), ref.d.parameters()):
+        torch.testing.assert_close(a, b)
+
+
+def test_resume_continues_the_step_count_and_curve(tmp_path: Path):
+    TrainLoop(_probe_cfg(tmp_path, steps=3), _Probe()).run()
+    s = TrainLoop(_probe_cfg(tmp_path, steps=5), _Probe()).run()
+    assert s.steps == 5
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert state["losses"].shape[0] == 5
+
+
+def test_bad_settings_are_refused_before_anything_runs(tmp_path: Path):
+    from hdrvid.errors import InputError
+
+    for bad in (dict(steps=0), dict(minutes=-1.0), dict(device="gpu0"), dict(ema=1.5), dict(batch=0)):
+        with pytest.raises(InputError):
+            TrainConfig(**{**dict(out=str(tmp_path)), **bad})

@@ -15,16 +15,24 @@ from typing import Any
 import click
 
 from hdrvid import __version__
+from hdrvid.color.gamut import GAMUT_MODES
+from hdrvid.color.operators import OPERATORS
+from hdrvid.color.transfer import INPUT_TRANSFERS
 from hdrvid.engines.backends import BACKENDS, PRECISIONS
 from hdrvid.errors import HdrvidError, Interrupted
+from hdrvid.export.onnx import PARTS
+from hdrvid.jobs.bench import MODES as BENCH_MODES
+from hdrvid.jobs.convert import MODES
+from hdrvid.jobs.evaluate import METRICS
+from hdrvid.jobs.merge_stills import METHODS, RESPONSES
+from hdrvid.pipeline.alternating import VIDEO_MERGES
+from hdrvid.pipeline.decoder import DEINTERLACE
+from hdrvid.pipeline.output import OUTPUT_FORMATS, PEAK_MODES
 
 # Stages run in parallel threads and several of them call torch: with OpenMP's default busy-waiting, idle
 # worker threads of one stage spin on the cores another stage needs (measured: fast mode at 720p pipelined
 # 1.16 fps with spinning, 1.89 fps with passive waiting, on 2 cores). Set before torch loads OpenMP.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-TRANSFERS = ["srgb", "bt709", "bt1886", "gamma22", "linear", "pq", "hlg"]
-
 
 class _OneLine(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -164,27 +172,27 @@ def _engine_options(backend: str, device: str, precision: str, threads: int | No
 @click.argument("output", type=click.Path(path_type=Path))
 @click.option("-m", "--model", default="expandnet", show_default=True, help="Model name (see `hdrvid models`).")
 @click.option("--weights", type=click.Path(path_type=Path), help="Trained weights file (weights-only state dict).")
-@click.option("-f", "--format", "fmt", type=click.Choice(["hdr10", "hlg", "sdr", "exr", "hdr"]),
+@click.option("-f", "--format", "fmt", type=click.Choice(OUTPUT_FORMATS),
               help="Output format; default from OUTPUT: .mp4/.mkv/.mov -> hdr10, folder or %05d.exr -> exr.")
 @click.option("--peak-nits", default=1000.0, show_default=True, help="Mastering peak (HDR10) / display peak (HLG).")
 @click.option("--reference-white", default=203.0, show_default=True, help="Nits of SDR reference white (BT.2408).")
 @click.option("--codec", help="Video encoder: libx265 (default for HDR), libsvtav1 (AV1), libx264 (SDR).")
 @click.option("--crf", type=int, help="Constant-quality value passed to the encoder.")
 @click.option("--preset", help="Encoder preset passed through (x265/x264 names, SVT-AV1 numbers).")
-@click.option("--input-transfer", type=click.Choice(TRANSFERS), help="Override the input's transfer tag.")
-@click.option("--deinterlace", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True)
+@click.option("--input-transfer", type=click.Choice(INPUT_TRANSFERS), help="Override the input's transfer tag.")
+@click.option("--deinterlace", type=click.Choice(DEINTERLACE), default="auto", show_default=True)
 @click.option("--max-decode-errors", default=10, show_default=True, help="Fail above this many corrupt packets.")
 @click.option("--allow-short", is_flag=True, help="Accept a truncated input (fewer frames than declared).")
 @click.option("--start-number", default=0, show_default=True, help="First number of EXR sequence files.")
 @click.option("--batch-size", default=1, show_default=True, help="Frames per inference batch.")
 @click.option("--queue-size", default=8, show_default=True, help="Capacity of each queue between stages.")
 @engine_options
-@click.option("--mode", type=click.Choice(["single", "alternating"]), default="single", show_default=True,
+@click.option("--mode", type=click.Choice(MODES), default="single", show_default=True,
               help="alternating: frames cycle through 2 or 3 exposures; merge each with its neighbours.")
 @click.option("--exposures", default="auto", show_default=True,
               help="Alternating mode: EV of each frame in the cycle, e.g. -2,+2 or -2,0,+2; auto measures it. "
                    "The phase (which frame is which) is always measured.")
-@click.option("--merge", "merge_method", type=click.Choice(["debevec", "flowmerge", "ahdr", "kalantari"]),
+@click.option("--merge", "merge_method", type=click.Choice(VIDEO_MERGES),
               default="flowmerge", show_default=True, help="Alternating mode: how neighbours are merged.")
 @click.option("--no-copy", is_flag=True, help="Do not copy audio and subtitle streams.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
@@ -243,20 +251,16 @@ def _parse_exposures(text: str) -> tuple[float, ...] | None:
     return evs
 
 
-OPERATOR_NAMES = ["bt2390", "bt2446a", "hable", "mobius", "reinhard", "reinhard_local", "reinhard05", "drago",
-                  "durand", "mantiuk", "clip"]
-
-
 @main.command()
 @verbosity
 @click.argument("input", type=click.Path(path_type=Path))
 @click.argument("output", type=click.Path(path_type=Path), required=False)
-@click.option("-o", "--operator", type=click.Choice(OPERATOR_NAMES), default="bt2390", show_default=True)
+@click.option("-o", "--operator", type=click.Choice(list(OPERATORS)), default="bt2390", show_default=True)
 @click.option("--target-nits", type=float, help="Write HDR10 at this lower peak (BT.2390 EETF) instead of SDR.")
-@click.option("--gamut", type=click.Choice(["compress", "clip"]), default="compress", show_default=True,
+@click.option("--gamut", type=click.Choice(GAMUT_MODES), default="compress", show_default=True,
               help="BT.2020 -> BT.709: hue-preserving soft compression, or clip.")
 @click.option("--two-pass", is_flag=True, help="Analyse the whole input first; one tone curve per scene.")
-@click.option("--peak-source", "peak_mode", type=click.Choice(["auto", "metadata", "measure"]), default="auto",
+@click.option("--peak-source", "peak_mode", type=click.Choice(PEAK_MODES), default="auto",
               show_default=True, help="auto: measured peak capped by MaxCLL/mastering metadata when present.")
 @click.option("--reference-white", default=203.0, show_default=True, help="Nits of SDR white (BT.2408).")
 @click.option("--rate", default="24", show_default=True, help="Frame rate for EXR sequence input.")
@@ -349,17 +353,20 @@ def info(file: Path, as_json: bool) -> None:
 @click.option("--seed", default=0, show_default=True)
 @click.option("--minutes", type=float, help="Stop after this many minutes (the schedule still spans --steps).")
 @click.option("--samples", default=600, show_default=True, help="Merge models: rendered samples kept in memory.")
+@click.option("--adversarial", is_flag=True, help="Add a patch discriminator on tone-mapped HDR (non-saturating GAN loss).")
+@click.option("--checkpoint-every", default=100, show_default=True, help="Validate and checkpoint every N steps.")
 @click.pass_context
 @handle_errors
 def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, steps: int, batch: int, patch: int,
-          lr: float, procedural: int, device: str, fp32: bool, seed: int, minutes: float | None, samples: int) -> None:
+          lr: float, procedural: int, device: str, fp32: bool, seed: int, minutes: float | None, samples: int,
+          adversarial: bool, checkpoint_every: int) -> None:
     """Train MODEL on HDR images through the camera simulation; checkpoints and resumes in --out."""
     from hdrvid.train import TrainConfig
     from hdrvid.train import train as run_train
 
     cfg = TrainConfig(model=model, data=[str(d) for d in data], out=str(out), steps=steps, batch=batch, patch=patch,
                       lr=lr, procedural=procedural, device=device, bf16=not fp32, seed=seed, minutes=minutes,
-                      samples=samples)
+                      samples=samples, adversarial=adversarial, checkpoint_every=checkpoint_every)
     summary = run_train(cfg, progress=not ctx.obj["quiet"])
     click.echo(json.dumps(summary.as_dict(), indent=2))
 
@@ -373,9 +380,9 @@ def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, ste
 @click.option("--width", default=512, show_default=True, help="Images are resized to this width.")
 @click.option("--all-images", is_flag=True, help="Use every image, not only the held-out ones.")
 @click.option("--metric", default="pu21_psnr", show_default=True,
-              type=click.Choice(["psnr_mu", "psnr_l", "pu21_psnr", "pu21_ssim"]))
+              type=click.Choice(METRICS))
 @click.option("--json", "as_json", type=click.Path(path_type=Path), help="Write all scores as JSON here.")
-@click.option("--mode", type=click.Choice(["single", "alternating"]), default="single", show_default=True,
+@click.option("--mode", type=click.Choice(MODES), default="single", show_default=True,
               help="alternating: merges (-m debevec/flowmerge/ahdr/kalantari) on semi-synthetic moving clips.")
 @click.option("--dataset", type=click.Choice(["hdri", "kalantari"]), default="hdri", show_default=True,
               help="kalantari: DATA folders in the Kalantari 2017 layout (short/medium/long .tif, HDRImg.hdr).")
@@ -423,7 +430,7 @@ def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path 
 @click.option("--format", "fmt", type=click.Choice(["onnx", "tensorrt"]), default="onnx", show_default=True)
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
               help="File to write (.onnx or .engine); keep it in a folder of its own.")
-@click.option("--part", type=click.Choice(["full", "field", "context", "field_tile"]), default="full",
+@click.option("--part", type=click.Choice(PARTS), default="full",
               show_default=True, help="Whole model, or the network parts hdrvid runs (field; context + field_tile "
                                       "for tiling).")
 @click.option("--opset", default=17, show_default=True)
@@ -471,9 +478,9 @@ def export_cmd(model: str, fmt: str, output: Path, part: str, opset: int, fp16: 
               help="WxH of the generated input (repeat); ignored with INPUT.")
 @click.option("--frames", default=12, show_default=True, help="Frames of generated input.")
 @click.option("--mode", "modes", multiple=True, default=("model", "pipelined", "sequential"), show_default=True,
-              type=click.Choice(["model", "pipelined", "sequential"]))
+              type=click.Choice(BENCH_MODES))
 @click.option("--no-transcode", is_flag=True, help="Skip the plain-transcode ceiling.")
-@click.option("--merge", "merges", multiple=True, type=click.Choice(["debevec", "flowmerge", "ahdr", "kalantari"]),
+@click.option("--merge", "merges", multiple=True, type=click.Choice(VIDEO_MERGES),
               help="Also measure alternating-exposure merges on a generated EV -2/+2 clip (repeat).")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--threads", type=int, help="CPU threads for inference.")
@@ -510,10 +517,10 @@ def bench(ctx: click.Context, input: Path | None, models: tuple[str, ...], backe
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Merged HDR image (.exr or .hdr).")
 @click.option("--exposures", help="EV of each image (e.g. -2,0,2), or a Kalantari exposure.txt; default: measured.")
-@click.option("--method", type=click.Choice(["flowmerge", "debevec", "robertson", "mertens", "ahdr", "kalantari"]),
+@click.option("--method", type=click.Choice(METHODS),
               default="flowmerge", show_default=True,
               help="robertson/mertens: OpenCV's (mertens is exposure fusion: a display-referred image, not radiance).")
-@click.option("--crf", "crf", type=click.Choice(["srgb", "gamma22", "bt709", "linear", "calibrate"]), default="srgb",
+@click.option("--crf", "crf", type=click.Choice(RESPONSES), default="srgb",
               show_default=True, help="Camera response: a known curve, or calibrated from the brackets (Debevec).")
 @click.option("--reference", type=int, help="Index of the reference image (default: the middle one).")
 @click.option("--overwrite", is_flag=True)

@@ -239,6 +239,7 @@ def test_tensorrt_cache_loads_only_matching_untampered_engines(tmp_path):
     record = json.loads(path.with_suffix(".json").read_text())
     assert record["key"] == key and len(record["engine_sha256"]) == 64
     assert not list(tmp_path.glob(".tmp-*"))  # written atomically
+    assert not list(tmp_path.glob(".*partial*"))  # (the temporary names AtomicFile uses)
     assert cached_engine_path(key, tmp_path) != cached_engine_path({**key, "precision": "fp32"}, tmp_path)
 
 

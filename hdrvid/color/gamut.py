@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -106,6 +107,10 @@ def out_of_gamut_fraction(rgb: Array, primaries: Primaries = BT709, axis: int = 
     """Share of pixels with a channel below -tolerance x their luminance (outside ``primaries``)."""
     return float((chroma_distance(rgb, primaries, axis) > 1 + tolerance).mean(dtype=None) if isinstance(rgb, np.ndarray)
                  else (chroma_distance(rgb, primaries, axis) > 1 + tolerance).float().mean())
+
+
+GamutMode = Literal["compress", "clip"]
+GAMUT_MODES: tuple[str, ...] = get_args(GamutMode)
 
 
 def gamut_map(rgb: Array, mode: str = "compress", primaries: Primaries = BT709, axis: int = -1,

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from hdrvid.color.gamut import BT709
+from hdrvid.color.tonemap import reinhard_global, roll_off
 
 BT709_WEIGHTS = tuple(float(w) for w in BT709.luminance_weights())
 BT601_WEIGHTS = (0.299, 0.587, 0.114)  # OpenCV's RGB2GRAY
@@ -77,8 +78,6 @@ def tm_reinhard(x: torch.Tensor, s: ToneStats, key: float = 0.18) -> torch.Tenso
 
     The scene is keyed to ``key`` by the log-average and the (smoothed) peak is the white point.
     """
-    from hdrvid.color.tonemap import reinhard_global
-
     return reinhard_global(x, s.log_average, s.peak, key=key, axis=-3)
 
 
@@ -109,8 +108,6 @@ def tm_mobius(x: torch.Tensor, s: ToneStats, knee: float = 0.3) -> torch.Tensor:
 def tm_bt2390(x: torch.Tensor, s: ToneStats) -> torch.Tensor:
     """ITU-R BT.2390 EETF in PQ from the source peak to SDR white (``white_nits``), on max(R,G,B);
     computed only for the pixels above the EETF's knee (it is the identity below)."""
-    from hdrvid.color.tonemap import roll_off
-
     src = max(s.peak, 1.0) * s.white_nits
     w = s.white_nits
     return roll_off(x * w, src, w, channel_axis=-3) * (1 / w)

@@ -9,6 +9,7 @@ SMPTE ST 2084 (PQ).
 from __future__ import annotations
 
 import math
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -155,6 +156,10 @@ DECODERS = {
     "linear": lambda v: v,
 }
 """SDR transfer name -> function from signal [0,1] to relative linear light (1.0 = reference white)."""
+
+InputTransfer = Literal["srgb", "bt709", "bt1886", "gamma22", "linear", "pq", "hlg"]
+INPUT_TRANSFERS: tuple[str, ...] = get_args(InputTransfer)
+"""What ``--input-transfer`` may say: the SDR curves above, or PQ/HLG."""
 
 ENCODERS = {
     "srgb": srgb_inverse_eotf,

@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from hdrvid.engines.backends import TensorRTBackend
 from hdrvid.engines.base import cache_dir
 from hdrvid.engines.onnx_file import check_onnx_file
 from hdrvid.errors import BackendError
+from hdrvid.io.atomic import write_bytes_atomic
 
 log = logging.getLogger("hdrvid")
 
@@ -61,20 +60,10 @@ def load_cached(path: Path, key: dict[str, Any]) -> bytes | None:
 
 
 def store(path: Path, key: dict[str, Any], data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for target, payload in ((path, data),
-                            (path.with_suffix(".json"),
-                             json.dumps({"key": key, "engine_sha256": hashlib.sha256(data).hexdigest()}).encode())):
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=target.suffix)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(payload)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    """The engine, then its record (a record never describes a half-written engine)."""
+    write_bytes_atomic(path, data, durable=True)
+    record = {"key": key, "engine_sha256": hashlib.sha256(data).hexdigest()}
+    write_bytes_atomic(path.with_suffix(".json"), json.dumps(record).encode(), durable=True)
 
 
 def build_serialized(trt: Any, onnx_path: Path, config: TensorRTBackend) -> bytes:

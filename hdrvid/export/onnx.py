@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
-import tempfile
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,9 +20,11 @@ import torch
 from torch import nn
 
 from hdrvid import __version__
+from hdrvid.engines import OrtBackend, OrtEngine
 from hdrvid.engines.base import cache_dir
 from hdrvid.engines.executor import ModelPart
-from hdrvid.errors import ModelError, OutputError
+from hdrvid.errors import ModelError
+from hdrvid.io.atomic import write_bytes_atomic
 from hdrvid.io.hashing import sha256_file
 from hdrvid.models import build, get
 
@@ -37,6 +37,8 @@ PARITY_TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2}
 """Largest accepted |onnx - torch| on the parity input (outputs are O(1) fields or relative radiance)."""
 
 _INPUTS = {"full": ["linear"], "field": ["linear"], "context": ["linear"], "field_tile": ["linear", "context"]}
+PARTS: tuple[str, ...] = tuple(_INPUTS)
+"""What ``hdrvid export --part`` can write: the whole model, or the parts hdrvid runs for tiling/fast mode."""
 _OUTPUTS = {"full": "hdr", "field": "field", "context": "context", "field_tile": "field"}
 
 
@@ -128,7 +130,7 @@ def export_onnx(name: str, path: Path, *, weights: Path | None = None, part: str
     proto.producer_name = "hdrvid"
     onnx.checker.check_model(proto, full_check=True)
     path = Path(path)
-    _write_atomic(path, proto.SerializeToString())
+    write_bytes_atomic(path, proto.SerializeToString())
     diff = parity(path, module, example) if check_parity else float("nan")
     if check_parity and dynamic:  # a second size: catches sizes baked into the graph while tracing
         x2 = model.example_input(72, 120) if hasattr(model, "example_input") else parity_input(72, 120)
@@ -140,8 +142,6 @@ def export_onnx(name: str, path: Path, *, weights: Path | None = None, part: str
 
 def parity(path: Path, reference: nn.Module, inputs: tuple[torch.Tensor, ...]) -> float:
     """max |onnxruntime(path) - torch| on ``inputs`` (CPU)."""
-    from hdrvid.engines import OrtBackend, OrtEngine
-
     engine = OrtEngine(path, OrtBackend(provider="cpu"))
     try:
         got = engine.infer(*inputs)
@@ -150,18 +150,6 @@ def parity(path: Path, reference: nn.Module, inputs: tuple[torch.Tensor, ...]) -
     with torch.inference_mode():
         want = reference(*inputs).float()
     return float((got - want).abs().max())
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"{path}: could not write ({e.strerror}); check the folder and free space") from None
 
 
 def cached_onnx(name: str, part: str, *, weights: Path | None = None, fp16: bool = False,

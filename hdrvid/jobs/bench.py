@@ -22,15 +22,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from hdrvid.engines import TorchBackend, backend_from_options
-from hdrvid.errors import BackendError, HdrvidError
+from hdrvid.engines import BACKENDS, PRECISIONS, TorchBackend, backend_from_options
+from hdrvid.errors import BackendError, HdrvidError, check_choice, check_range
 from hdrvid.io.images import write_png
 from hdrvid.io.report import Report
 from hdrvid.jobs.convert import ConvertOptions, ConvertReport, convert
+from hdrvid.jobs.demo import write_demo_input
 from hdrvid.models import get
+from hdrvid.pipeline.alternating import VIDEO_MERGES
 from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.encoder import EncodeOptions
 from hdrvid.runtime import EngineOptions, make_executor
+from hdrvid.synth.alternating import SynthConfig, synth_alternating
+from hdrvid.synth.scenes import interior_with_window
 
 log = logging.getLogger("hdrvid")
 
@@ -54,6 +58,20 @@ class BenchConfig:
     encode: EncodeOptions = field(default_factory=EncodeOptions)
     merges: tuple[str, ...] = ()
     """Alternating-exposure merges to measure on a generated EV -2/+2 clip at each resolution."""
+
+    def __post_init__(self) -> None:
+        for m in self.modes:
+            check_choice(m, MODES, "--mode")
+        for b in self.backends:
+            check_choice(b, BACKENDS, "--backend")
+        for p in self.precisions:
+            check_choice(p, PRECISIONS, "--precision")
+        for m in self.merges:
+            check_choice(m, VIDEO_MERGES, "--merge")
+        check_range(self.frames, "--frames", 1)
+        for w, h in self.resolutions:
+            check_range(w, "--resolution width", 16, 8192)
+            check_range(h, "--resolution height", 16, 8192)
 
 
 def _first_frame(path: Path) -> torch.Tensor:
@@ -102,8 +120,6 @@ class BenchReport(Report):
 
 
 def run_bench(cfg: BenchConfig, progress: bool = False) -> BenchReport:
-    from hdrvid.jobs.demo import write_demo_input
-
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="hdrvid-bench-") as tmp:
@@ -161,9 +177,6 @@ def run_bench(cfg: BenchConfig, progress: bool = False) -> BenchReport:
 
 def _bench_merge(merge: str, size: tuple[int, int], cfg: BenchConfig, tmp: Path, skipped: list[dict[str, str]],
                  progress: bool) -> list[dict[str, Any]]:
-    from hdrvid.synth.alternating import SynthConfig, synth_alternating
-    from hdrvid.synth.scenes import interior_with_window
-
     w, h = size
     src = tmp / f"alternating-{w}x{h}.mp4"
     if not src.exists():

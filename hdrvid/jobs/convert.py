@@ -6,10 +6,10 @@ import logging
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from hdrvid.color import REFERENCE_WHITE_NITS
-from hdrvid.errors import InputError, OutputError
+from hdrvid.errors import InputError, OptionError, OutputError, check_choice, check_range
 from hdrvid.io.atomic import AtomicFile, AtomicFolder, check_destination
 from hdrvid.jobs.job import (
     CONTAINERS,
@@ -21,13 +21,16 @@ from hdrvid.jobs.job import (
     open_source,
     video_writer,
 )
-from hdrvid.pipeline.alternating import AlternatingMerge, detect_cycle, make_merger
+from hdrvid.models import get
+from hdrvid.pipeline.alternating import VIDEO_MERGES, AlternatingMerge, detect_cycle, make_merger
 from hdrvid.pipeline.batcher import Batcher
 from hdrvid.pipeline.decoder import DecodeOptions
 from hdrvid.pipeline.encoder import EncodeOptions, ImageWriter, VideoEncoder
 from hdrvid.pipeline.inference import Inference
 from hdrvid.pipeline.output import (
     IMAGE_FORMATS,
+    MAX_PEAK_NITS,
+    MIN_PEAK_NITS,
     VIDEO_FORMATS,
     OutputSpec,
     OutputTransform,
@@ -40,6 +43,11 @@ log = logging.getLogger("hdrvid")
 
 SEQUENCE_PATTERN = "%05d.exr"
 
+Mode = Literal["single", "alternating"]
+MODES: tuple[str, ...] = get_args(Mode)
+"""single: one exposure per frame (inverse tone mapping); alternating: exposures cycle frame to frame."""
+OutputFormat = Literal["hdr10", "hlg", "sdr", "exr", "hdr"]
+
 
 @dataclass(frozen=True)
 class ConvertOptions:
@@ -49,7 +57,7 @@ class ConvertOptions:
     output: Path
     model: str = "expandnet"
     weights: Path | None = None
-    format: str | None = None
+    format: OutputFormat | None = None
     peak_nits: float = 1000.0
     reference_white: float = REFERENCE_WHITE_NITS
     encode: EncodeOptions = field(default_factory=EncodeOptions)
@@ -63,7 +71,7 @@ class ConvertOptions:
     overwrite: bool = False
     rate: Fraction = Fraction(24)
     """Frame rate for image sequences written as video."""
-    mode: str = "single"
+    mode: Mode = "single"
     """"single": one exposure per frame (inverse tone mapping); "alternating": exposures cycle frame to frame."""
     exposures: tuple[float, ...] | None = None
     """Alternating mode: EV of each frame in the cycle (the phase is measured); None measures the cycle too."""
@@ -71,6 +79,27 @@ class ConvertOptions:
     """Alternating mode: debevec, flowmerge, ahdr or kalantari."""
     sequential: bool = False
     """Run the stages one frame at a time in one thread (the benchmark's no-pipelining baseline)."""
+
+    def __post_init__(self) -> None:
+        get(self.model)  # an unknown model names the known ones
+        if self.format is not None:
+            check_choice(self.format, VIDEO_FORMATS + IMAGE_FORMATS, "--format")
+        check_choice(self.mode, MODES, "--mode")
+        check_choice(self.merge, VIDEO_MERGES, "--merge")
+        check_range(self.peak_nits, "--peak-nits", MIN_PEAK_NITS, MAX_PEAK_NITS)
+        check_range(self.reference_white, "--reference-white", 0, self.peak_nits, low_open=True)
+        check_range(self.batch_size, "--batch-size", 1, 64)
+        check_range(self.queue_size, "--queue-size", 1, 1024)
+        check_range(self.smoothing_period, "smoothing period", 0)
+        check_range(self.cut_threshold, "scene-cut threshold", 0, 1)
+        check_range(self.start_number, "--start-number", 0)
+        if not self.rate > 0:
+            raise OptionError(f"--rate must be a positive frame rate, not {self.rate}")
+        if self.exposures is not None:
+            if len(self.exposures) not in (2, 3):
+                raise OptionError("--exposures: alternating footage cycles through 2 or 3 exposures")
+            for ev in self.exposures:
+                check_range(ev, "--exposures (EV)", -16, 16)
 
 
 @dataclass
@@ -145,8 +174,6 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
     with Job(open_source(opts.input, opts.decode, opts.rate)) as job:
         source = job.source
         info = source.info
-        if opts.mode not in ("single", "alternating"):
-            raise InputError(f"--mode must be single or alternating, not {opts.mode!r}")
         if opts.mode == "alternating" and image_input:
             raise InputError(f"{opts.input}: alternating mode takes a video; merge still brackets with hdrvid merge")
         if info.is_hdr and opts.model != "none":

@@ -8,6 +8,8 @@ import av
 import cv2
 import numpy as np
 
+from hdrvid.color.gamut import luminance
+from hdrvid.color.transfer import bt709_oetf
 from hdrvid.io.images import write_png
 from hdrvid.jobs.convert import ConvertOptions, convert
 from hdrvid.pipeline.decoder import VideoDecoder
@@ -69,9 +71,6 @@ def _middle_frame(path: Path) -> np.ndarray:
 
 def preview(sdr_in: Path, hdr10: Path, sdr_out: Path, png: Path, reference_white: float = 203.0) -> None:
     """Side by side: the SDR input, the HDR10 output's luminance (false colour) and the tone-mapped SDR."""
-    from hdrvid.color.gamut import luminance
-    from hdrvid.color.transfer import bt709_oetf
-
     # SDR files decode through the inverse BT.709 OETF, so the OETF gives back their code values
     signal = lambda x: (bt709_oetf(np.clip(x, 0, 1)) * 255 + 0.5).astype(np.uint8)[:, :, ::-1]
     hdr = _middle_frame(hdr10)

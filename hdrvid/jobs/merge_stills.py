@@ -16,16 +16,18 @@ import cv2
 import numpy as np
 
 from hdrvid.color.transfer import DECODERS
-from hdrvid.errors import InputError, OutputError
+from hdrvid.errors import InputError, OutputError, check_choice
 from hdrvid.io.atomic import AtomicFile, check_destination
 from hdrvid.io.images import read_image, write_exr, write_hdr
 from hdrvid.io.report import Report
-from hdrvid.models.merge import DISFlow, weighted_merge
+from hdrvid.models.merge import DISFlow, flow_merge, weighted_merge
 from hdrvid.pipeline.alternating import fit_cycle, make_merger, relative_evs
 
 log = logging.getLogger("hdrvid")
 
 METHODS = ("flowmerge", "debevec", "robertson", "mertens", "ahdr", "kalantari")
+RESPONSES = ("srgb", "gamma22", "bt709", "linear", "calibrate")
+"""Camera response for ``hdrvid merge --crf``: a known curve, or calibrated from the brackets (Debevec)."""
 
 
 @dataclass
@@ -97,8 +99,8 @@ def _linearise(signals: list[np.ndarray], evs: list[float] | None, crf: str, bit
 def merge_stills(images: Sequence[Path], output: Path, exposures: str | None = None, method: str = "flowmerge",
                  crf: str = "srgb", reference: int | None = None, overwrite: bool = False,
                  engine: Any = None) -> MergeReport:
-    if method not in METHODS:
-        raise InputError(f"unknown merge method {method!r}; choose from {', '.join(METHODS)}")
+    check_choice(method, METHODS, "--method")
+    check_choice(crf, RESPONSES, "--crf")
     paths = [Path(p) for p in images]
     evs: list[float] | None = None
     if len(paths) == 1 and paths[0].is_dir():
@@ -150,8 +152,6 @@ def _merge(method: str, lins: list[np.ndarray], evs: list[float], ref: int, sign
     flow = DISFlow("medium")
     nb = [(lins[i], evs[i], flow.pair(lins[ref], evs[ref], lins[i], evs[i])) for i in others]
     if method == "flowmerge":
-        from hdrvid.models.merge import flow_merge
-
         return flow_merge(lins[ref], evs[ref], nb).transpose(1, 2, 0)
     merger = make_merger(method, engine=engine)
     if len(nb) > 2:

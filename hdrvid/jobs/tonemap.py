@@ -19,17 +19,25 @@ import numpy as np
 import torch
 
 from hdrvid.color import REFERENCE_WHITE_NITS
-from hdrvid.color.gamut import gamut_compress
+from hdrvid.color.gamut import GAMUT_MODES, GamutMode, gamut_compress
 from hdrvid.color.operators import OPERATORS, ToneStats
 from hdrvid.color.transfer import bt1886_inverse_eotf
-from hdrvid.errors import InputError, OutputError
+from hdrvid.errors import InputError, OptionError, OutputError, check_choice, check_range
 from hdrvid.io.atomic import check_destination
 from hdrvid.io.images import write_png
 from hdrvid.jobs.job import CONTAINERS, Job, RunReport, execute, finish_hdr10, open_source, video_writer
 from hdrvid.pipeline.decoder import DecodeOptions
 from hdrvid.pipeline.encoder import EncodeOptions
 from hdrvid.pipeline.frame import Frame, VideoInfo
-from hdrvid.pipeline.output import FlickerStage, OutputSpec, OutputTransform
+from hdrvid.pipeline.output import (
+    MAX_PEAK_NITS,
+    MIN_PEAK_NITS,
+    PEAK_MODES,
+    FlickerStage,
+    OutputSpec,
+    OutputTransform,
+    PeakMode,
+)
 from hdrvid.pipeline.runner import Stage
 from hdrvid.pipeline.smoothing import (
     PrecomputedStats,
@@ -44,11 +52,11 @@ class TonemapOptions:
     input: Path
     output: Path
     operator: str = "bt2390"
-    gamut: str = "compress"
+    gamut: GamutMode = "compress"
     target_nits: float | None = None
     """Map to a lower-peak HDR10 output instead of SDR."""
     two_pass: bool = False
-    peak_mode: str = "auto"
+    peak_mode: PeakMode = "auto"
     reference_white: float = REFERENCE_WHITE_NITS
     smoothing_period: float = 20.0
     cut_threshold: float = 0.3
@@ -61,6 +69,17 @@ class TonemapOptions:
     decode: DecodeOptions = field(default_factory=DecodeOptions)
     queue_size: int = 8
     overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        check_choice(self.operator, OPERATORS, "--operator")
+        check_choice(self.gamut, GAMUT_MODES, "--gamut")
+        check_choice(self.peak_mode, PEAK_MODES, "--peak-source")
+        if self.target_nits is not None:
+            check_range(self.target_nits, "--target-nits", MIN_PEAK_NITS, MAX_PEAK_NITS)
+        check_range(self.reference_white, "--reference-white", 0, MAX_PEAK_NITS, low_open=True)
+        check_range(self.queue_size, "--queue-size", 1, 1024)
+        if not self.rate > 0:
+            raise OptionError(f"--rate must be a positive frame rate, not {self.rate}")
 
 
 @dataclass
@@ -108,8 +127,6 @@ def analyse(path: Path, decode: DecodeOptions, rate: Fraction, cut_threshold: fl
 
 
 def tonemap(opts: TonemapOptions, progress: bool = False, extra_stages: list[Stage] | None = None) -> TonemapReport:
-    if opts.operator not in OPERATORS:
-        raise OutputError(f"unknown --operator {opts.operator}; choose from {', '.join(OPERATORS)}")
     suffix = opts.output.suffix.lower()
     if suffix not in CONTAINERS:
         raise OutputError(f"{opts.output}: tonemap writes video; use .mp4, .mkv or .mov")

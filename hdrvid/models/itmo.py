@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_inverse_curve, luminance
+
 
 def box_filter(x: torch.Tensor, r: int) -> torch.Tensor:
     """Mean over a (2r+1)^2 window with edge clamping, O(1) per pixel via cumulative sums."""
@@ -94,12 +96,6 @@ class BT2446AInverse(nn.Module):
         self.scale = peak_nits / reference_white
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        from hdrvid.color.operators import (
-            BT709_WEIGHTS,
-            bt2446a_inverse_curve,
-            luminance,
-        )
-
         x = x.clamp(min=0)
         y = luminance(x, BT709_WEIGHTS)
         hdr = bt2446a_inverse_curve(y.clamp(0, 1)) * self.scale

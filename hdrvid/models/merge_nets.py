@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hdrvid.models.merge import FlowPair, flow_consistency, warp
+
 MU = 5000.0
 LEARNED_MERGES = ("ahdr", "kalantari")
 
@@ -51,8 +53,6 @@ def pack(kind: str, ref: np.ndarray, ev_ref: float, neighbours: list[tuple[np.nd
          ev_min: float) -> np.ndarray:
     """(C, H, W) network input. ``neighbours``: (picture, ev, FlowPair) for t-1 and t+1 (one may be
     missing at the ends of a clip: the other is used twice; with none, the reference stands in)."""
-    from hdrvid.models.merge import FlowPair, flow_consistency, warp
-
     nb = list(neighbours)
     if not nb:
         zero = np.zeros(ref.shape[1:] + (2,), np.float32)

@@ -28,6 +28,8 @@ from hdrvid.runtime import EngineOptions, make_executor
 log = logging.getLogger("hdrvid")
 
 CLASSICAL_MERGES = ("debevec", "flowmerge")
+VIDEO_MERGES: tuple[str, ...] = CLASSICAL_MERGES + LEARNED_MERGES
+"""``--merge`` choices for alternating-exposure video."""
 
 
 class Merger(Protocol):

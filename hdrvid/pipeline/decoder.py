@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import av
 import numpy as np
@@ -25,12 +25,14 @@ from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color.gamut import BT709, BT2020, convert_primaries
 from hdrvid.color.transfer import (
     DECODERS,
+    INPUT_TRANSFERS,
+    InputTransfer,
     hlg_inverse_oetf,
     hlg_ootf,
     pq_eotf,
     pq_inverse_eotf,
 )
-from hdrvid.errors import InputError
+from hdrvid.errors import InputError, check_choice, check_range
 from hdrvid.io.images import list_images, read_image
 from hdrvid.io.probe import (
     MATRIX,
@@ -52,17 +54,28 @@ log = logging.getLogger("hdrvid")
 HIST_BINS = 64
 
 
+Deinterlace = Literal["auto", "on", "off"]
+DEINTERLACE: tuple[str, ...] = get_args(Deinterlace)
+
+
 @dataclass(frozen=True)
 class DecodeOptions:
-    transfer: str | None = None
+    transfer: InputTransfer | None = None
     """Override the input transfer: srgb, bt709, bt1886, gamma22, linear (or pq, hlg)."""
     max_decode_errors: int = 10
     """Fail when more packets than this cannot be decoded."""
     allow_short: bool = False
     """Accept fewer decoded frames than the container declares (warn instead of failing)."""
-    deinterlace: str = "auto"
+    deinterlace: Deinterlace = "auto"
     """auto: deinterlace (bwdif, one frame per frame) when frames are flagged interlaced; on; off."""
     threads: int = 0
+
+    def __post_init__(self) -> None:
+        if self.transfer is not None:
+            check_choice(self.transfer, INPUT_TRANSFERS, "--input-transfer")
+        check_choice(self.deinterlace, DEINTERLACE, "--deinterlace")
+        check_range(self.max_decode_errors, "--max-decode-errors", 0)
+        check_range(self.threads, "decoder threads", 0)
 
 
 def signal_histogram(rgb_signal: np.ndarray) -> np.ndarray:

@@ -12,14 +12,14 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import av
 import numpy as np
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
 
 from hdrvid.color.metadata import PLACEHOLDER_CLL, LightLevel, MasteringDisplay
-from hdrvid.errors import OutputError
+from hdrvid.errors import OutputError, check_choice, check_range
 from hdrvid.io.images import write_exr, write_hdr
 from hdrvid.io.probe import open_input
 from hdrvid.pipeline.frame import Frame, VideoInfo
@@ -27,6 +27,8 @@ from hdrvid.pipeline.output import OutputSpec
 
 log = logging.getLogger("hdrvid")
 
+Codec = Literal["libx265", "libsvtav1", "libx264"]
+CODECS: tuple[str, ...] = get_args(Codec)
 DEFAULT_CODEC = {"hdr10": "libx265", "hlg": "libx265", "sdr": "libx264"}
 DEFAULT_CRF = {"libx265": 18, "libx264": 18, "libsvtav1": 30}
 DEFAULT_PRESET = {"libx265": "fast", "libx264": "medium", "libsvtav1": "8"}
@@ -39,11 +41,18 @@ TAGS = {
 
 @dataclass(frozen=True)
 class EncodeOptions:
-    codec: str | None = None
+    codec: Codec | None = None
+    """None: libx265 for HDR10/HLG, libx264 for SDR."""
     crf: int | None = None
     preset: str | None = None
     copy_streams: bool = True
     """Copy audio and subtitle streams from the input (packet for packet)."""
+
+    def __post_init__(self) -> None:
+        if self.codec is not None:
+            check_choice(self.codec, CODECS, "--codec")
+        if self.crf is not None:
+            check_range(self.crf, "--crf", 0, 63 if self.codec == "libsvtav1" else 51)
 
 
 def codec_params(spec: OutputSpec, codec: str) -> dict[str, str]:

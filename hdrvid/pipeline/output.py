@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 import torch
@@ -23,7 +24,7 @@ import torch.nn.functional as F
 
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color._xp import apply_matrix
-from hdrvid.color.gamut import BT709_TO_BT2020, gamut_map, luminance
+from hdrvid.color.gamut import BT709_TO_BT2020, GAMUT_MODES, GamutMode, gamut_map, luminance
 from hdrvid.color.operators import OPERATORS, ToneStats
 from hdrvid.color.tonemap import roll_off
 from hdrvid.color.transfer import (
@@ -33,15 +34,28 @@ from hdrvid.color.transfer import (
     pq_inverse_eotf,
 )
 from hdrvid.color.ycbcr import quantize_chroma, quantize_luma, rgb_to_ycbcr_matrix
+from hdrvid.errors import check_choice, check_range
+from hdrvid.metrics.flicker import FlickerMeter
 from hdrvid.pipeline.frame import FlickerSample, Frame
 
-VIDEO_FORMATS = ("hdr10", "hlg", "sdr")
-IMAGE_FORMATS = ("exr", "hdr")
+VideoFormat = Literal["hdr10", "hlg", "sdr"]
+ImageFormat = Literal["exr", "hdr"]
+VIDEO_FORMATS: tuple[str, ...] = get_args(VideoFormat)
+IMAGE_FORMATS: tuple[str, ...] = get_args(ImageFormat)
+OUTPUT_FORMATS = VIDEO_FORMATS + IMAGE_FORMATS
+PeakMode = Literal["auto", "metadata", "measure"]
+PEAK_MODES: tuple[str, ...] = get_args(PeakMode)
+
+
+MIN_PEAK_NITS, MAX_PEAK_NITS = 100.0, 10_000.0
+"""Display / mastering peaks hdrvid writes: from an SDR-class display to PQ's ceiling (SMPTE ST 2084)."""
 
 
 @dataclass(frozen=True)
 class OutputSpec:
-    format: str = "hdr10"
+    """What the output transform makes (user settings, validated when built; plus the input's static peak)."""
+
+    format: VideoFormat | ImageFormat = "hdr10"
     peak_nits: float = 1000.0
     """Mastering peak (HDR10), nominal display peak (HLG)."""
     reference_white: float = REFERENCE_WHITE_NITS
@@ -50,14 +64,25 @@ class OutputSpec:
     """For image outputs: rotate pixels to display orientation (counter-clockwise degrees)."""
     operator: str = "reinhard"
     """SDR output: tone mapping operator (see hdrvid.color.operators.OPERATORS)."""
-    gamut: str = "compress"
+    gamut: GamutMode = "compress"
     """SDR output: "compress" (soft, hue-preserving) or "clip"."""
-    peak_mode: str = "auto"
+    peak_mode: PeakMode = "auto"
     """Source peak for tone mapping: "measure" (smoothed per-frame detection), "metadata" (the input's
     MaxCLL or mastering peak, constant), "auto" (detection capped by the metadata when there is any)."""
     metadata_peak: float | None = None
     """The input's static peak in relative units (nits / reference white), if it declares one."""
     measure_flicker: bool = False
+
+    def __post_init__(self) -> None:
+        check_choice(self.format, OUTPUT_FORMATS, "--format")
+        check_choice(self.operator, OPERATORS, "--operator")
+        check_choice(self.gamut, GAMUT_MODES, "--gamut")
+        check_choice(self.peak_mode, PEAK_MODES, "--peak-source")
+        check_range(self.peak_nits, "--peak-nits" if self.format != "sdr" else "--target-nits", MIN_PEAK_NITS,
+                    MAX_PEAK_NITS)
+        check_range(self.reference_white, "--reference-white", 0, MAX_PEAK_NITS, low_open=True)
+        if self.metadata_peak is not None:
+            check_range(self.metadata_peak, "the input's peak metadata", 0, low_open=True)
 
     @property
     def bits(self) -> int:
@@ -189,8 +214,6 @@ class FlickerStage:
     name = "flicker"
 
     def __init__(self, warp: bool = True) -> None:
-        from hdrvid.metrics.flicker import FlickerMeter
-
         self.meter = FlickerMeter(warp=warp)
 
     def process(self, frame: Frame) -> Iterator[Frame]:

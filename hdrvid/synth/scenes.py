@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from hdrvid.color.transfer import bt709_oetf
+
 
 def _value_noise(h: int, w: int, scale: float, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
@@ -68,8 +70,6 @@ def interior_with_window(t: float, width: int = 640, height: int = 360, seed: in
 
 def camera(hdr: np.ndarray, exposure: float = 1.0) -> np.ndarray:
     """A plain SDR camera: exposure, clipping at 1, BT.709 OETF, 8-bit RGB."""
-    from hdrvid.color.transfer import bt709_oetf
-
     lin = np.clip(hdr * exposure, 0, 1)
     return (bt709_oetf(lin) * 255 + 0.5).astype(np.uint8)
 

@@ -7,7 +7,6 @@ max(R,G,B), both in nits, measured on the BT.2020 linear frames as written (CTA-
 from __future__ import annotations
 
 import math
-import os
 import struct
 from dataclasses import dataclass
 
@@ -84,26 +83,16 @@ def safe_cll(cll: int, fall: int) -> tuple[int, int]:
     return cll, fall
 
 
-def patch_content_light_level(path: str | os.PathLike[str], codec: str, cll: tuple[int, int]) -> int:
-    """Rewrite the placeholder MaxCLL/MaxFALL in an encoded file; returns how many copies were patched."""
-    old = _cll_patterns(codec, PLACEHOLDER_CLL)
-    new = _cll_patterns(codec, safe_cll(*cll) if codec != "av1" else cll)
+def patch_light_level_bytes(data: bytes, codec: str, cll: tuple[int, int]) -> tuple[bytes, int]:
+    """``data`` (one video packet or the stream header) with the placeholder MaxCLL/MaxFALL replaced by ``cll``,
+    in the SEI/metadata OBU and in x265's own settings string; and how many were replaced."""
+    values = safe_cll(*cll) if codec != "av1" else cll
+    pairs = [(_cll_patterns(codec, PLACEHOLDER_CLL), _cll_patterns(codec, values)),
+             (b"cll=%d,%d" % PLACEHOLDER_CLL, b"cll=%05d,%05d" % values)]  # same length: the SEI's size is kept
     count = 0
-    chunk = 1 << 22
-    with open(path, "r+b") as f:
-        offset = 0
-        while True:
-            f.seek(offset)
-            data = f.read(chunk + len(old))
-            if not data:
-                break
-            start = 0
-            while (i := data.find(old, start)) >= 0:
-                f.seek(offset + i)
-                f.write(new)
-                count += 1
-                start = i + len(old)
-            if len(data) <= chunk:
-                break
-            offset += chunk
-    return count
+    for old, new in pairs:
+        n = data.count(old)
+        if n:
+            data = data.replace(old, new)
+            count += n
+    return data, count

@@ -52,11 +52,27 @@ def open_input(path: Path) -> Any:
         raise InputError(f"{path}: permission denied") from None
 
 
+def is_attached_picture(stream: Any) -> bool:
+    """Cover art: a one-picture "video" stream that is really metadata (MP4 covr, Matroska attachment)."""
+    return stream.type == "video" and bool(stream.disposition & av.stream.Disposition.attached_pic)
+
+
 def video_stream(container: Any, path: Path) -> Any:
-    if not container.streams.video:
-        kinds = ", ".join(f"{s.type} {s.codec_context.name}" for s in container.streams) or "none"
+    """The stream to convert: a real video stream (never cover art), the one marked default if several,
+    else the longest."""
+    videos = [s for s in container.streams.video if not is_attached_picture(s)]
+    if not videos:
+        kinds = ", ".join(f"{s.type} {s.codec_context.name}" + (" (cover picture)" if is_attached_picture(s) else "")
+                          for s in container.streams) or "none"
         raise InputError(f"{path}: no video stream (found: {kinds}); hdrvid converts video or still images")
-    return container.streams.video[0]
+
+    def length(s: Any) -> float:
+        if s.duration and s.time_base:
+            return float(s.duration * s.time_base)
+        return float(s.frames or 0)
+
+    default = [s for s in videos if s.disposition & av.stream.Disposition.default]
+    return max(default or videos, key=length)
 
 
 def _name(table: dict[int, str], value: Any) -> str:
@@ -67,7 +83,12 @@ def _name(table: dict[int, str], value: Any) -> str:
 
 
 def stream_rate(stream: Any) -> Fraction:
-    for r in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+    """The nominal frame rate: FFmpeg's guess (r_frame_rate: the codec's own rate for raw streams, the
+    container's otherwise), else the average. Timestamps, not this rate, place frames in time."""
+    guessed = stream.guessed_rate
+    if guessed and 0 < guessed <= 240:
+        return Fraction(guessed)
+    for r in (stream.average_rate, stream.base_rate):
         if r and r > 0:
             return Fraction(r)
     return Fraction(25)

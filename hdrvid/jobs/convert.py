@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -15,6 +16,9 @@ from hdrvid.jobs.job import (
     CONTAINERS,
     Job,
     RunReport,
+    check_free_space,
+    estimate_exr_bytes,
+    estimate_video_bytes,
     execute,
     finish_hdr10,
     is_image_input,
@@ -25,7 +29,7 @@ from hdrvid.models import get
 from hdrvid.pipeline.alternating import VIDEO_MERGES, AlternatingMerge, detect_cycle, make_merger
 from hdrvid.pipeline.batcher import Batcher
 from hdrvid.pipeline.decoder import DecodeOptions
-from hdrvid.pipeline.encoder import EncodeOptions, ImageWriter, VideoEncoder
+from hdrvid.pipeline.encoder import EncodeOptions, ImageWriter, VideoEncoder, codec_for
 from hdrvid.pipeline.inference import Inference
 from hdrvid.pipeline.output import (
     IMAGE_FORMATS,
@@ -81,7 +85,13 @@ class ConvertOptions:
     """Run the stages one frame at a time in one thread (the benchmark's no-pipelining baseline)."""
 
     def __post_init__(self) -> None:
-        get(self.model)  # an unknown model names the known ones
+        spec = get(self.model)  # an unknown model names the known ones
+        if self.mode == "single" and spec.kind == "multi-exposure":
+            raise OptionError(f"--model {self.model} merges alternating exposures: use --mode alternating "
+                              f"--merge {self.model}")
+        if self.weights is not None and (not spec.learned or self.mode == "alternating"):
+            raise OptionError(f"--weights: {'--mode alternating uses the shipped merge weights' if spec.learned else f'{self.model} is classical and has no weights'}; "
+                              f"drop --weights or choose a learned --model")
         if self.format is not None:
             check_choice(self.format, VIDEO_FORMATS + IMAGE_FORMATS, "--format")
         check_choice(self.mode, MODES, "--mode")
@@ -143,17 +153,45 @@ def plan_output(opts: ConvertOptions, image_input: bool) -> Plan:
         if suffix in (".exr", ".hdr"):
             return Plan(fmt or suffix[1:], "image")
         raise OutputError(f"{out}: a still image converts to .exr or .hdr; change the output name")
+    if fmt == "exr" and suffix in CONTAINERS:
+        raise OutputError(f"{out}: --format exr writes a folder of frames; give a folder name or a pattern like "
+                          f"{out.with_suffix('')}/{SEQUENCE_PATTERN}")
     if is_pattern or suffix == ".exr" or fmt == "exr" or (out.is_dir() or suffix == ""):
         if fmt not in (None, "exr"):
             raise OutputError(f"{out}: --format {fmt} needs a video file output (.mp4, .mkv, .mov)")
         if is_pattern:
+            sequence_regex(out.name)  # exactly one integer field
             return Plan("exr", "sequence", pattern=out.name, folder=out.parent)
         if suffix == ".exr":
             raise OutputError(f"{out}: a video gives many frames; use a pattern like frames/{SEQUENCE_PATTERN} or a folder")
         return Plan("exr", "sequence", pattern=SEQUENCE_PATTERN, folder=out)
     if suffix not in CONTAINERS:
         raise OutputError(f"{out}: unknown output type {suffix!r}; use .mp4, .mkv or .mov (or a folder for EXR)")
-    return Plan(fmt or "hdr10", "video", container=CONTAINERS[suffix])
+    plan = Plan(fmt or "hdr10", "video", container=CONTAINERS[suffix])
+    codec_for(plan.container, plan.format, opts.encode.codec, out)  # e.g. .webm refuses x265 before any work
+    return plan
+
+
+def sequence_regex(pattern: str) -> re.Pattern[str]:
+    """The file names an image-sequence pattern writes. The pattern must hold exactly one integer field
+    (``%d``, ``%05d``, ``%5d``); ``%%`` is a literal percent sign; anything else with ``%`` is refused."""
+    fields, parts, pos = 0, [], 0
+    for m in re.finditer(r"%(%|0?\d*d)|%", pattern):
+        parts.append(re.escape(pattern[pos:m.start()]))
+        token = m.group(0)
+        if token == "%%":
+            parts.append("%")
+        elif m.group(1):
+            fields += 1
+            parts.append(r"\d+")
+        else:
+            fields = -99
+        pos = m.end()
+    parts.append(re.escape(pattern[pos:]))
+    if fields != 1 or "/" in pattern:
+        raise OutputError(f"{pattern}: an image-sequence name needs exactly one frame-number field such as %05d "
+                          f"(write a literal % as %%), e.g. frame_%05d.exr")
+    return re.compile("".join(parts))
 
 
 def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Stage] | None = None) -> ConvertReport:
@@ -168,6 +206,8 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
             raise OutputError(f"{dest}: already holds .exr files; pass --overwrite to replace them")
         if opts.input.resolve() == dest.resolve():
             raise OutputError(f"{dest}: output is the input")
+        if dest.exists() and not dest.is_dir():
+            raise OutputError(f"{dest}: is a file, not a folder for EXR frames; choose a folder name")
     else:
         check_destination([opts.input], dest, opts.overwrite)
 
@@ -197,12 +237,15 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
         writer: Any
         target: AtomicFile | AtomicFolder
         if plan.kind == "video":
-            target, writer = video_writer(job, dest, plan.container, spec, info, opts.encode)
+            check_free_space(dest, estimate_video_bytes(opts.input, info))
+            target, writer = video_writer(job, dest, plan.container, spec, info, opts.encode, opts.overwrite)
         elif plan.kind == "image":
-            target = job.output(AtomicFile(dest))
+            target = job.output(AtomicFile(dest, overwrite=opts.overwrite))
             writer = job.writer(ImageWriter(target.path.parent, plan.format, None, single=target.path))
         else:
-            target = job.output(AtomicFolder(dest))
+            check_free_space(dest, estimate_exr_bytes(info))
+            replace_names = sequence_regex(plan.pattern) if plan.pattern else None
+            target = job.output(AtomicFolder(dest, overwrite=opts.overwrite, replace=replace_names))
             writer = job.writer(ImageWriter(target.path, plan.format, plan.pattern, opts.start_number))
         batch = 1 if image_input else opts.batch_size
         smoother = TemporalSmoother(opts.smoothing_period, opts.cut_threshold)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -12,13 +13,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hdrvid.color.metadata import patch_content_light_level
 from hdrvid.errors import OutputError
 from hdrvid.io.atomic import AtomicFile
 from hdrvid.io.probe import IMAGE_SUFFIXES
 from hdrvid.io.report import Report
 from hdrvid.pipeline.decoder import DecodeOptions, ImageSource, VideoDecoder
-from hdrvid.pipeline.encoder import EncodeOptions, VideoEncoder
+from hdrvid.pipeline.encoder import EncodeOptions, VideoEncoder, remux_with_light_level
 from hdrvid.pipeline.frame import VideoInfo
 from hdrvid.pipeline.output import OutputSpec
 from hdrvid.pipeline.runner import Runner, RunStats, Stage, run_sequential
@@ -67,12 +67,38 @@ def open_source(path: Path, decode: DecodeOptions, rate: Fraction = Fraction(24)
 
 
 def video_writer(job: Job, dest: Path, container: str | None, spec: OutputSpec, info: VideoInfo,
-                 encode: EncodeOptions) -> tuple[AtomicFile, VideoEncoder]:
+                 encode: EncodeOptions, overwrite: bool = True) -> tuple[AtomicFile, VideoEncoder]:
     if info.width % 2 or info.height % 2:
         log.warning("%s: %dx%d is odd; 4:2:0 output is padded to %dx%d by repeating the edge",
                     info.path, info.width, info.height, info.width + info.width % 2, info.height + info.height % 2)
-    target = job.output(AtomicFile(dest))
+    target = job.output(AtomicFile(dest, overwrite=overwrite))
     return target, job.writer(VideoEncoder(target.path, container, spec, info, encode, dest=dest))
+
+
+def estimate_video_bytes(path: Path, info: VideoInfo) -> int:
+    """A lower bound on a video output's size: a quarter of the input's (10-bit HEVC at crf 18 is rarely
+    smaller), so the free-space check only fails when the output clearly cannot fit."""
+    try:
+        return path.stat().st_size // 4
+    except OSError:
+        return 0
+
+
+def estimate_exr_bytes(info: VideoInfo) -> int:
+    """A lower bound on an EXR sequence's size: half-float RGB at 3:1 ZIP compression."""
+    return info.width * info.height * 6 * max(1, info.frames) // 3
+
+
+def check_free_space(dest: Path, needed: int) -> None:
+    """Fail at the start, not 170 s in, when the destination's file system clearly cannot hold the output."""
+    folder = dest if dest.is_dir() else (dest.parent if str(dest.parent) else Path("."))
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return
+    if needed > free:
+        raise OutputError(f"{dest}: needs at least {needed / 1e9:.2f} GB but {folder} has {free / 1e9:.2f} GB free; "
+                          f"free some space or write elsewhere")
 
 
 def execute(source: Any, stages: list[Stage], writer: Any, queue_size: int, progress: bool, label: str,
@@ -141,12 +167,14 @@ class RunReport(Report):
 
 
 def finish_hdr10(writer: VideoEncoder, target: AtomicFile, report: RunReport, peak_nits: float) -> None:
-    """Write the measured MaxCLL/MaxFALL over the placeholder in the finished (temporary) file."""
-    writer.close()  # the container is complete before its bytes are patched
+    """Put the measured MaxCLL/MaxFALL in the finished (temporary) file: a remux that rewrites the placeholder
+    in the video stream's header and packets only (copied streams stay byte-identical)."""
+    writer.close()  # the container is complete before it is read again
     cll = writer.light.values()
-    patched = patch_content_light_level(target.path, "av1" if "av1" in writer.codec else "hevc", cll)
-    if patched == 0:
-        raise OutputError(f"{target.dest}: content light level metadata not found in the encoded stream")
+    with AtomicFile(target.path) as final:
+        patched = remux_with_light_level(target.path, final.path, writer.out_format, writer.codec, cll, target.dest)
+        if patched == 0:
+            raise OutputError(f"{target.dest}: content light level metadata not found in the encoded stream")
     report.max_cll, report.max_fall, report.mastering_peak_nits = cll[0], cll[1], peak_nits
 
 

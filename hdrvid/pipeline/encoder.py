@@ -18,7 +18,7 @@ import av
 import numpy as np
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
 
-from hdrvid.color.metadata import PLACEHOLDER_CLL, LightLevel, MasteringDisplay
+from hdrvid.color.metadata import PLACEHOLDER_CLL, LightLevel, MasteringDisplay, patch_light_level_bytes
 from hdrvid.errors import OutputError, check_choice, check_range
 from hdrvid.io.images import write_exr, write_hdr
 from hdrvid.io.probe import open_input
@@ -55,6 +55,36 @@ class EncodeOptions:
             check_range(self.crf, "--crf", 0, 63 if self.codec == "libsvtav1" else 51)
 
 
+def codec_for(container: str | None, fmt: str, codec: str | None, dest: Path) -> str:
+    """The encoder for this container and format: the one asked for, or the default; WebM takes AV1 only."""
+    if container == "webm":
+        chosen = codec or "libsvtav1"
+        if chosen != "libsvtav1":
+            raise OutputError(f"{dest}: WebM holds VP8, VP9 or AV1 video only; use --codec libsvtav1, or a .mkv/.mp4 "
+                              f"output for {chosen}")
+        return chosen
+    return codec or DEFAULT_CODEC[fmt]
+
+
+def copy_stream_properties(src: Any, dst: Any) -> None:
+    """Language, title and other tags, and the default/forced/attached-picture flags of a stream."""
+    dst.metadata.update({k: v for k, v in src.metadata.items() if k.lower() not in ("encoder", "duration")})
+    try:
+        dst.disposition = src.disposition
+    except (AttributeError, ValueError, TypeError):
+        pass
+
+
+def copy_container_properties(src: Any, dst: Any) -> None:
+    """The global tags (title, ...) and chapters."""
+    dst.metadata.update({k: v for k, v in src.metadata.items() if k.lower() not in ("encoder", "major_brand",
+                                                                                    "minor_version",
+                                                                                    "compatible_brands")})
+    chapters = src.chapters()
+    if chapters:
+        dst.set_chapters(chapters)
+
+
 def codec_params(spec: OutputSpec, codec: str) -> dict[str, str]:
     """Encoder-private options that put the colour description (and HDR10 metadata) in the bitstream."""
     md = MasteringDisplay(max_nits=spec.peak_nits)
@@ -87,16 +117,18 @@ class VideoEncoder:
         self.dest = dest or path
         self.spec = spec
         self.info = info
-        self.codec = options.codec or DEFAULT_CODEC[spec.format]
+        self.codec = codec_for(container_format, spec.format, options.codec, self.dest)
         self.frames = 0
         self.packets_copied = 0
         self.light = LightLevel()
         self.input: Any = None
         self.copies: dict[int, Any] = {}
         self._pending: Any = None
+        self._offset = 0.0
         self._copy_iter: Iterator[Any] | None = None
         try:
             self.out = av.open(str(path), "w", format=container_format)
+            self.out_format: str = self.out.format.name
         except (av.error.FFmpegError, ValueError) as e:
             raise OutputError(f"{self.dest}: cannot create the output container ({e})") from None
         try:
@@ -118,6 +150,9 @@ class VideoEncoder:
             if info.rotation:
                 s.set_display_rotation(info.rotation)
             self.stream = s
+            if not info.is_image:
+                self._offset = self._start_offset()
+                self._copy_video_properties()
             if options.copy_streams and not info.is_image:
                 self._add_copy_streams()
         except BaseException:
@@ -126,21 +161,41 @@ class VideoEncoder:
 
     # --- stream copy --------------------------------------------------------------------------------
 
+    def _start_offset(self) -> float:
+        """Seconds subtracted from every timestamp so the output starts at 0 (a transport stream can start
+        anywhere, even just before its 33-bit clock wraps; an MP4 edit list made from that plays half)."""
+        with open_input(self.info.path) as c:
+            start = c.start_time
+            return float(start) / 1e6 if start is not None and start > 0 else 0.0
+
+    def _copy_video_properties(self) -> None:
+        with open_input(self.info.path) as c:
+            copy_container_properties(c, self.out)
+            src = c.streams[self.info.stream_index]
+            self.stream.metadata.update({k: v for k, v in src.metadata.items()
+                                         if k.lower() in ("language", "title", "handler_name")})
+
     def _add_copy_streams(self) -> None:
         self.input = open_input(self.info.path)
         supported = getattr(self.out, "supported_codecs", None)
         for st in self.input.streams:
-            if st.index == self.info.stream_index or st.type not in ("audio", "subtitle"):
+            attached = st.type == "video" and bool(st.disposition & av.stream.Disposition.attached_pic)
+            if st.index == self.info.stream_index or not (st.type in ("audio", "subtitle") or attached):
                 if st.index != self.info.stream_index:
                     log.warning("%s: stream %d (%s) not copied", self.info.path, st.index, st.type)
                 continue
             name = st.codec_context.name
             if supported is not None and name not in supported:
+                if attached:
+                    log.warning("%s: the cover picture (stream %d) cannot go into %s; not copied", self.info.path,
+                                st.index, self.out.format.name)
+                    continue
                 raise OutputError(
                     f"{self.dest}: {self.out.format.name} cannot hold {st.type} stream {st.index} ({name}); "
                     f"use a .mkv output"
                 )
             self.copies[st.index] = self.out.add_stream_from_template(st)
+            copy_stream_properties(st, self.copies[st.index])
         if self.copies:
             streams = [self.input.streams[i] for i in self.copies]
             self._copy_iter = (p for p in self.input.demux(*streams) if p.size)
@@ -156,10 +211,16 @@ class VideoEncoder:
                 if p is None:
                     self._copy_iter = None
                     return
-            if seconds is not None and p.dts is not None and float(p.dts * p.time_base) > seconds:
+            if seconds is not None and p.dts is not None and float(p.dts * p.time_base) - self._offset > seconds:
                 self._pending = p
                 return
             self._pending = None
+            if self._offset:
+                shift = round(self._offset / p.time_base)
+                if p.pts is not None:
+                    p.pts -= shift
+                if p.dts is not None:
+                    p.dts -= shift
             p.stream = self.copies[p.stream.index]
             self._mux(p)
             self.packets_copied += 1
@@ -185,8 +246,8 @@ class VideoEncoder:
         y, u, v = frame.planes
         flat = np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(self.height * 3 // 2, self.width)
         vf = av.VideoFrame.from_ndarray(flat, format=self.stream.pix_fmt)
-        vf.pts = frame.pts
         vf.time_base = self.info.time_base if frame.time_base is None else frame.time_base
+        vf.pts = frame.pts - round(self._offset / vf.time_base) if frame.pts is not None else None
         prim, trc, cs = TAGS[self.spec.format]
         vf.color_primaries, vf.color_trc, vf.colorspace, vf.color_range = prim, trc, cs, ColorRange.MPEG
         self._mux_video(self.stream.encode(vf))
@@ -248,3 +309,48 @@ class ImageWriter:
 
     def close(self) -> None:
         pass
+
+
+def remux_with_light_level(src: Path, dst: Path, container_format: str, codec: str, cll: tuple[int, int],
+                           dest_name: Path) -> int:
+    """Copy ``src`` to ``dst`` packet for packet, writing the measured MaxCLL/MaxFALL over the placeholder in
+    the video stream only: its header (extradata) and its packets. Copied audio/subtitle packets pass through
+    byte for byte, whatever bytes they hold. Returns how many placeholders were replaced."""
+    count = 0
+    codec = "av1" if "av1" in codec else "hevc"
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format=container_format) as out:
+        copy_container_properties(inp, out)
+        video = inp.streams.video[0]
+        streams = {}
+        for st in inp.streams:
+            # (opaque: no decoder needed; this build of FFmpeg has an AV1 encoder but no AV1 decoder)
+            o = out.add_stream_from_template(st, opaque=st.type != "video" or codec == "av1")
+            copy_stream_properties(st, o)
+            if st.index == video.index and st.codec_tag in ("hvc1", "hev1"):
+                o.codec_tag = st.codec_tag  # (the mp4 muxer would pick hev1 by itself: Apple players want hvc1)
+            streams[st.index] = o
+        extradata = bytes(video.codec_context.extradata or b"") if codec == "hevc" else b""  # (av1C holds no metadata)
+        if extradata:
+            patched, n = patch_light_level_bytes(extradata, codec, cll)
+            if n:
+                streams[video.index].codec_context.extradata = patched
+                count += n
+        try:
+            for p in inp.demux():
+                if p.size == 0:
+                    continue
+                index = p.stream.index
+                if index == video.index:
+                    data, n = patch_light_level_bytes(bytes(p), codec, cll)
+                    if n:
+                        count += n
+                        q = av.Packet(data)
+                        q.pts, q.dts, q.time_base, q.is_keyframe = p.pts, p.dts, p.time_base, p.is_keyframe
+                        p = q
+                p.stream = streams[index]
+                out.mux(p)
+        except OSError as e:
+            if e.errno == errno.ENOSPC:
+                raise OutputError(f"{dest_name}: no space left on device") from None
+            raise
+    return count

@@ -31,9 +31,16 @@ from hdrvid.color.transfer import (
     bt1886_inverse_eotf,
     hlg_inverse_ootf,
     hlg_oetf,
+    pq_eotf,
     pq_inverse_eotf,
 )
-from hdrvid.color.ycbcr import quantize_chroma, quantize_luma, rgb_to_ycbcr_matrix
+from hdrvid.color.ycbcr import (
+    dequantize_chroma,
+    dequantize_luma,
+    quantize_chroma,
+    quantize_luma,
+    rgb_to_ycbcr_matrix,
+)
 from hdrvid.errors import check_choice, check_range
 from hdrvid.metrics.flicker import FlickerMeter
 from hdrvid.pipeline.frame import FlickerSample, Frame
@@ -93,11 +100,30 @@ class OutputSpec:
         return "bt709" if self.format == "sdr" else "bt2020nc"
 
 
-def to_yuv420(rgb_signal: torch.Tensor, matrix: str, bits: int) -> list[np.ndarray]:
+def upsample_chroma(c: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """(C, h/2, w/2) chroma -> (C, h, w) the way a decoder's bilinear upsampler reads it: horizontally
+    co-sited with the even luma columns (left siting, BT.2020/BT.709 default), vertically between rows."""
+    x = c.unsqueeze(0)
+    # horizontal: sample k sits on luma column 2k; odd columns are the mean of their neighbours
+    right = torch.cat([x[..., 1:], x[..., -1:]], dim=-1)
+    x = torch.stack([x, 0.5 * (x + right)], dim=-1).flatten(-2)[..., :w]
+    # vertical: sample k sits between rows 2k and 2k+1 (centre): bilinear with half-pixel offset
+    x = F.interpolate(x, size=(h, x.shape[-1]), mode="bilinear", align_corners=False)
+    return x[0]
+
+
+def to_yuv420(rgb_signal: torch.Tensor, matrix: str, bits: int, ceiling: float | None = None
+              ) -> tuple[list[np.ndarray], torch.Tensor | None]:
     """Non-linear (3, H, W) in [0,1] -> limited-range Y, Cb, Cr planes (4:2:0, left-sited chroma).
 
     Chroma is filtered on R'G'B' before the matrix (the filter and the matrix are both linear, so this
     equals filtering Cb/Cr and costs a quarter). Odd sizes are padded by one replicated row/column.
+
+    ``ceiling`` (a signal value, e.g. PQ of the mastering peak): a simple luma adjustment (after Strom et al.
+    2016): where the decoded picture (chroma upsampled back) would have a component above the ceiling, or
+    above the frame's brightest component, Y' is lowered by the overshoot, so saturated colours next to other
+    colours never decode brighter than the picture's peak, nor above the mastering peak. The decoded
+    max(R',G',B') of the quantised planes is returned then (for MaxCLL/MaxFALL), else None.
     """
     _, h, w = rgb_signal.shape
     x = rgb_signal.clamp(0, 1).unsqueeze(0)
@@ -105,16 +131,32 @@ def to_yuv420(rgb_signal: torch.Tensor, matrix: str, bits: int) -> list[np.ndarr
         x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
     m = torch.as_tensor(rgb_to_ycbcr_matrix(matrix), dtype=x.dtype)
     x = x[0]
-    y = quantize_luma((m[0:1] @ x.reshape(3, -1)).reshape(x.shape[1:]), bits)
+    hh, ww = x.shape[1:]
+    y = (m[0:1] @ x.reshape(3, -1)).reshape(x.shape[1:])
     c = 0.5 * (x[:, 0::2] + x[:, 1::2])  # vertical: between the two rows
     c = F.pad(c.unsqueeze(0), (1, 0, 0, 0), mode="replicate")[0]  # horizontal [1 2 1]/4 on even columns
     c = 0.25 * c[..., 0:-1:2] + 0.5 * c[..., 1::2] + 0.25 * c[..., 2::2]
     cbcr = (m[1:] @ c.reshape(3, -1)).reshape(2, *c.shape[1:])
     cb = quantize_chroma(cbcr[0], bits)
     cr = quantize_chroma(cbcr[1], bits)
+    decoded_max = None
+    if ceiling is not None:
+        inv = torch.as_tensor(np.linalg.inv(rgb_to_ycbcr_matrix(matrix)), dtype=x.dtype)
+        cq = upsample_chroma(torch.stack([dequantize_chroma(cb, bits), dequantize_chroma(cr, bits)]), hh, ww)
+        # R'G'B' = Y' + (columns 1-2 of the inverse matrix) . (Cb, Cr): the largest chroma term per pixel
+        lift = (inv[:, 1:] @ cq.reshape(2, -1)).reshape(3, hh, ww).amax(0)
+        half_step = 0.5 / (219 * 2 ** (bits - 8))  # rounding Y' to a code must not lift it over the ceiling
+        # never above the mastering peak, nor above the frame's own brightest component (chroma fringes
+        # would otherwise decode brighter than anything in the picture)
+        limit = min(ceiling, float(x.amax())) - half_step
+        y = torch.minimum(y, limit - lift)
+        yq = quantize_luma(y, bits)
+        decoded_max = (dequantize_luma(yq, bits) + lift).clamp(0, 1)[:h, :w]
+    else:
+        yq = quantize_luma(y, bits)
     if bits == 8:
-        return [p.to(torch.uint8).numpy() for p in (y, cb, cr)]
-    return [p.to(torch.int16).numpy().view(np.uint16) for p in (y, cb, cr)]
+        return [p.to(torch.uint8).numpy() for p in (yq, cb, cr)], decoded_max
+    return [p.to(torch.int16).numpy().view(np.uint16) for p in (yq, cb, cr)], decoded_max
 
 
 class OutputTransform:
@@ -161,20 +203,23 @@ class OutputTransform:
         self.frames += 1
         if s.format in ("hdr10", "hlg"):
             light = self._absolute_bt2020(frame)
-            maxrgb = light.amax(0)
-            frame.stats.max_nits = float(maxrgb.max())
-            frame.stats.average_nits = float(maxrgb.mean())
             if s.format == "hdr10":
-                signal = pq_inverse_eotf(light)
+                frame.planes, decoded = to_yuv420(pq_inverse_eotf(light), "bt2020nc", 10,
+                                                  ceiling=float(pq_inverse_eotf(torch.tensor(s.peak_nits))))
+                assert decoded is not None
+                maxrgb = pq_eotf(decoded)  # CTA-861.3 on the frame as a decoder reconstructs it
             else:
                 signal = hlg_oetf(hlg_inverse_ootf(light, s.peak_nits, axis=0).clamp(0, 1))
-            frame.planes = to_yuv420(signal, "bt2020nc", 10)
+                frame.planes, _ = to_yuv420(signal, "bt2020nc", 10)
+                maxrgb = light.amax(0)
+            frame.stats.max_nits = float(maxrgb.max())
+            frame.stats.average_nits = float(maxrgb.mean())
         elif s.format == "sdr":
             disp = self._tone_map(frame)
             encoded = bt1886_inverse_eotf(disp)
             if s.measure_flicker:
                 self._keep_for_flicker(frame, disp, encoded)
-            frame.planes = to_yuv420(encoded, "bt709", 8)
+            frame.planes, _ = to_yuv420(encoded, "bt709", 8)
         elif s.format in IMAGE_FORMATS:
             img = frame.data.permute(1, 2, 0).numpy()
             k = (s.rotation // 90) % 4

@@ -198,6 +198,8 @@ def _engine_options(backend: str, device: str, precision: str, threads: int | No
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @click.option("--rate", default="24", show_default=True, help="Frame rate for image sequences written as video.")
 @click.option("--report", "report_path", type=click.Path(path_type=Path), help="Write a JSON run report here.")
+@click.option("--max-pixels", default=7680 * 4320, show_default=True,
+              help="Refuse pictures larger than this many pixels (width x height) before decoding them.")
 @click.pass_context
 @handle_errors
 def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: Path | None, fmt: str | None,
@@ -205,10 +207,8 @@ def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: 
             input_transfer: str | None, deinterlace: str, max_decode_errors: int, allow_short: bool,
             start_number: int, batch_size: int, queue_size: int, backend: str, device: str, precision: str,
             threads: int | None, tile: int, infer_scale: str, mode: str, exposures: str, merge_method: str,
-            no_copy: bool, overwrite: bool, rate: str, report_path: Path | None) -> None:
+            no_copy: bool, overwrite: bool, rate: str, report_path: Path | None, max_pixels: int) -> None:
     """Convert INPUT (video, image or folder of images) to HDR OUTPUT."""
-    from fractions import Fraction
-
     from hdrvid.jobs.convert import ConvertOptions
     from hdrvid.jobs.convert import convert as run_convert
     from hdrvid.pipeline.decoder import DecodeOptions
@@ -219,21 +219,44 @@ def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: 
         reference_white=reference_white,
         encode=EncodeOptions(codec=codec, crf=crf, preset=preset, copy_streams=not no_copy),
         decode=DecodeOptions(transfer=input_transfer, max_decode_errors=max_decode_errors,
-                             allow_short=allow_short, deinterlace=deinterlace),
+                             allow_short=allow_short, deinterlace=deinterlace, max_pixels=max_pixels),
         engine=_engine_options(backend, device, precision, threads, tile, infer_scale),
         batch_size=batch_size, queue_size=queue_size, start_number=start_number, overwrite=overwrite,
-        rate=Fraction(rate), mode=mode, exposures=_parse_exposures(exposures), merge=merge_method,
+        rate=_parse_rate(rate), mode=mode, exposures=_parse_exposures(exposures), merge=merge_method,
     )
+    _check_report(report_path, [input, output], overwrite)
     report = run_convert(opts, progress=not ctx.obj["quiet"])
-    _finish(ctx, report, report_path)
+    _finish(ctx, report, report_path, overwrite)
 
 
-def _finish(ctx: click.Context, report: Any, report_path: Path | None) -> None:
-    """Write the run's report (if asked) and print its one-line summary."""
+def _parse_rate(text: str) -> Any:
+    from fractions import Fraction
+
+    try:
+        rate = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise click.BadParameter(f"{text!r}: give frames per second, like 24, 23.976 or 24000/1001",
+                                 param_hint="--rate") from None
+    if rate <= 0 or rate > 1000:
+        raise click.BadParameter(f"{text!r}: a frame rate must be above 0 and at most 1000", param_hint="--rate")
+    return rate
+
+
+def _check_report(report_path: Path | None, files: list[Path], overwrite: bool) -> None:
+    """A report obeys the rules of outputs, checked before the run: never the input or the output, never an
+    existing file without --overwrite."""
+    from hdrvid.io.atomic import check_destination
+
+    if report_path is not None:
+        check_destination(files, report_path, overwrite)
+
+
+def _finish(ctx: click.Context, report: Any, report_path: Path | None, overwrite: bool) -> None:
+    """Write the run's report (if asked; exclusive unless --overwrite) and print its one-line summary."""
     from hdrvid.io.report import write_report
 
     if report_path is not None:
-        write_report(report, report_path)
+        write_report(report, report_path, overwrite=overwrite)
     if not ctx.obj["quiet"]:
         click.echo(str(report), err=True)
 
@@ -280,7 +303,6 @@ def tonemap(ctx: click.Context, input: Path, output: Path | None, operator: str,
             frame_index: int | None, codec: str | None, crf: int | None, preset: str | None, overwrite: bool,
             report_path: Path | None) -> None:
     """Tone map HDR INPUT (HDR10, HLG, EXR folder) to SDR BT.709 OUTPUT, or to a lower-peak HDR10."""
-    from fractions import Fraction
 
     from hdrvid.jobs.tonemap import TonemapOptions, preview_sheet
     from hdrvid.jobs.tonemap import tonemap as run_tonemap
@@ -296,11 +318,12 @@ def tonemap(ctx: click.Context, input: Path, output: Path | None, operator: str,
         return
     opts = TonemapOptions(
         input=input, output=output, operator=operator, gamut=gamut, target_nits=target_nits, two_pass=two_pass,
-        peak_mode=peak_mode, reference_white=reference_white, rate=Fraction(rate),
+        peak_mode=peak_mode, reference_white=reference_white, rate=_parse_rate(rate),
         encode=EncodeOptions(codec=codec, crf=crf, preset=preset), overwrite=overwrite, flicker_warp=flicker_warp,
     )
+    _check_report(report_path, [input, output], overwrite)
     report = run_tonemap(opts, progress=not ctx.obj["quiet"])
-    _finish(ctx, report, report_path)
+    _finish(ctx, report, report_path, overwrite)
 
 
 @main.command()

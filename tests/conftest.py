@@ -20,3 +20,12 @@ def run_cli(*args: str):
     from hdrvid.cli import main
 
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_signing_key(tmp_path_factory):
+    """Tests sign cached artefacts with a key of their own, never the user's."""
+    import os
+
+    os.environ["HDRVID_KEY_FILE"] = str(tmp_path_factory.mktemp("key") / "cache.key")
+    yield

@@ -36,6 +36,9 @@ def check_onnx_file(path: Path) -> None:
     from onnx.external_data_helper import uses_external_data
 
     path = Path(path)
+    if path.is_symlink():
+        raise ModelError(f"{path}: refused: the ONNX file is a symbolic link; copy the model and its data into "
+                         f"a folder of their own")
     if not path.is_file():
         raise ModelError(f"{path}: ONNX file not found")
     try:
@@ -52,5 +55,8 @@ def check_onnx_file(path: Path) -> None:
         if not loc or Path(loc).is_absolute() or not target.is_relative_to(folder):
             raise ModelError(f"{path}: refused: tensor {t.name!r} reads external data from {loc!r}, outside the "  # type: ignore[attr-defined]
                              f"model's folder {folder}; keep the .onnx and its data files together")
+        if (path.parent / loc).is_symlink():  # (a link inside the folder: the runtime would follow it)
+            raise ModelError(f"{path}: refused: external data file {loc!r} is a symbolic link; keep the real file "
+                             f"beside the model")
         if not target.is_file():
             raise ModelError(f"{path}: external data file {loc!r} is missing from {folder}")

@@ -22,6 +22,7 @@ from hdrvid.engines.base import cache_dir
 from hdrvid.engines.onnx_file import check_onnx_file
 from hdrvid.errors import BackendError
 from hdrvid.io.atomic import write_bytes_atomic
+from hdrvid.io.hashing import sign, verify
 
 log = logging.getLogger("hdrvid")
 
@@ -52,17 +53,32 @@ def load_cached(path: Path, key: dict[str, Any]) -> bytes | None:
     if meta.get("key") != key:
         log.warning("%s: TensorRT engine was built for %s; rebuilding", path, meta.get("key"))
         return None
+    if path.is_symlink() or path.with_suffix(".json").is_symlink():
+        log.warning("%s: TensorRT engine or its record is a link; rebuilding", path)
+        return None
     data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != meta.get("engine_sha256"):
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != meta.get("engine_sha256"):
         log.warning("%s: TensorRT engine does not match its record; rebuilding", path)
         return None
+    if not verify(SIGN_PURPOSE, _signed(key, digest), meta.get("signature")):
+        log.warning("%s: TensorRT engine record is not signed by this user's key (planted?); rebuilding", path)
+        return None
     return data
+
+
+SIGN_PURPOSE = "hdrvid-tensorrt-cache"
+
+
+def _signed(key: dict[str, Any], digest: str) -> str:
+    return json.dumps({"key": key, "engine_sha256": digest}, sort_keys=True)
 
 
 def store(path: Path, key: dict[str, Any], data: bytes) -> None:
     """The engine, then its record (a record never describes a half-written engine)."""
     write_bytes_atomic(path, data, durable=True)
-    record = {"key": key, "engine_sha256": hashlib.sha256(data).hexdigest()}
+    digest = hashlib.sha256(data).hexdigest()
+    record = {"key": key, "engine_sha256": digest, "signature": sign(SIGN_PURPOSE, _signed(key, digest))}
     write_bytes_atomic(path.with_suffix(".json"), json.dumps(record).encode(), durable=True)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import warnings
 from dataclasses import asdict, dataclass
@@ -24,8 +25,8 @@ from hdrvid.engines import OrtBackend, OrtEngine
 from hdrvid.engines.base import cache_dir
 from hdrvid.engines.executor import ModelPart
 from hdrvid.errors import ModelError
-from hdrvid.io.atomic import write_bytes_atomic
-from hdrvid.io.hashing import sha256_file
+from hdrvid.io.atomic import write_bytes_atomic, write_text_atomic
+from hdrvid.io.hashing import sha256_file, sign, verify
 from hdrvid.models import build, get
 
 log = logging.getLogger("hdrvid")
@@ -160,14 +161,41 @@ def cached_onnx(name: str, part: str, *, weights: Path | None = None, fp16: bool
     key = f"{name}|{part}|{sha}|{fp16}|{opset}|{__version__}|{torch.__version__}|{EXPORT_REVISION}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     path = (root or cache_dir() / "onnx") / f"{name}-{part}-{'fp16' if fp16 else 'fp32'}-{digest}" / "model.onnx"
-    if not path.is_file():
-        log.info("exporting %s (%s) to %s", name, part, path)
-        result = export_onnx(name, path, weights=weights, part=part, opset=opset, fp16=fp16)
-        if not result.parity_ok:
-            path.unlink(missing_ok=True)
-            raise ModelError(f"{name}: the ONNX export differs from torch by {result.max_abs_diff:.3g} "
-                             f"(> {result.tolerance}); use --backend torch")
+    if _verified(path):
+        return path
+    if path.exists() or path.is_symlink():
+        log.warning("%s: cached ONNX file failed verification (changed, planted or a link); exporting it again", path)
+    log.info("exporting %s (%s) to %s", name, part, path)
+    if path.is_symlink():
+        path.unlink()
+    result = export_onnx(name, path, weights=weights, part=part, opset=opset, fp16=fp16)
+    if not result.parity_ok:
+        path.unlink(missing_ok=True)
+        raise ModelError(f"{name}: the ONNX export differs from torch by {result.max_abs_diff:.3g} "
+                         f"(> {result.tolerance}); use --backend torch")
+    record = {"sha256": sha256_file(path), "signature": sign(SIGN_PURPOSE, sha256_file(path))}
+    write_text_atomic(_record(path), json.dumps(record) + "\n")
     return path
+
+
+SIGN_PURPOSE = "hdrvid-onnx-cache"
+
+
+def _record(path: Path) -> Path:
+    return path.with_name(path.name + ".sig.json")
+
+
+def _verified(path: Path) -> bool:
+    """A cached export is used only if it is a regular file (no link), its sha256 matches the record written
+    when hdrvid exported it, and that record carries this user's signature (a planted file and record cannot)."""
+    if path.is_symlink() or path.parent.is_symlink() or not path.is_file():
+        return False
+    try:
+        record = json.loads(_record(path).read_text())
+    except (OSError, ValueError):
+        return False
+    digest = sha256_file(path)
+    return record.get("sha256") == digest and verify(SIGN_PURPOSE, digest, record.get("signature"))
 
 
 def read_metadata(path: Path) -> dict[str, str]:

@@ -6,6 +6,8 @@ Readers return (H, W, 3) float32: code values in [0, 1] for 8/16-bit images, rel
 
 from __future__ import annotations
 
+import math
+import struct
 from pathlib import Path
 
 import cv2
@@ -19,6 +21,35 @@ from hdrvid.io.atomic import write_bytes_atomic
 from hdrvid.io.probe import IMAGE_SUFFIXES
 
 HDR_SUFFIXES = (".exr", ".hdr")
+MAX_PIXELS = 7680 * 4320
+"""Default picture-size limit (8K UHD): a small file can declare a huge picture."""
+
+
+def image_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from a PNG, JPEG or BMP header without decoding the picture; None for other formats."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(32)
+            if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+                return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+            if head[:2] == b"BM" and len(head) >= 26:
+                return int.from_bytes(head[18:22], "little", signed=True), abs(int.from_bytes(head[22:26], "little", signed=True))
+            if head[:2] == b"\xff\xd8":
+                f.seek(2)
+                while True:
+                    marker = f.read(2)
+                    if len(marker) < 2 or marker[0] != 0xFF:
+                        return None
+                    if marker[1] in (0xD8, 0x01) or 0xD0 <= marker[1] <= 0xD7:
+                        continue
+                    size = int.from_bytes(f.read(2), "big")
+                    if 0xC0 <= marker[1] <= 0xCF and marker[1] not in (0xC4, 0xC8, 0xCC):
+                        seg = f.read(5)
+                        return int.from_bytes(seg[3:5], "big"), int.from_bytes(seg[1:3], "big")
+                    f.seek(size - 2, 1)
+    except OSError:
+        return None
+    return None
 
 
 def list_images(path: Path) -> list[Path]:
@@ -56,12 +87,16 @@ def read_exr(path: Path, reference_white: float = REFERENCE_WHITE_NITS) -> np.nd
     return img
 
 
-def read_image(path: Path) -> tuple[np.ndarray, int, bool]:
+def read_image(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, int, bool]:
     """Image file -> (signal (H,W,3) float32 in [0,1], or linear float for EXR/HDR, bit depth, is_float)."""
     if not path.exists():
         raise InputError(f"{path}: no such file; check the path")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: file is empty (0 bytes)")
+    size = image_size(path)
+    if size is not None and size[0] * size[1] > max_pixels:
+        raise InputError(f"{path}: {size[0]}x{size[1]} is {size[0] * size[1] / 1e6:.0f} megapixels, above the "
+                         f"{max_pixels / 1e6:.0f}-megapixel limit; pass --max-pixels {size[0] * size[1]} if you mean it")
     if path.suffix.lower() == ".exr":
         return read_exr(path), 16, True
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
@@ -134,3 +169,66 @@ def write_png(path: Path, bgr: np.ndarray) -> None:
     if not ok:
         raise OutputError(f"{path}: cannot encode the picture as PNG")
     write_bytes_atomic(Path(path), buf.tobytes())
+
+
+def read_exif_exposure(path: Path) -> float | None:
+    """log2 of the exposure a picture recorded (time x ISO / f-number^2) from its EXIF block, or None.
+
+    Reads ExposureTime (0x829A), FNumber (0x829D) and ISO (0x8827) from a JPEG's APP1 "Exif" segment or a
+    TIFF's header. Only the ratio between brackets matters, so the f-number and ISO default to 1 if absent."""
+    try:
+        data = Path(path).read_bytes()[: 1 << 20]
+    except OSError:
+        return None
+    if data[:2] == b"\xff\xd8":
+        i = data.find(b"Exif\x00\x00")
+        if i < 0:
+            return None
+        tiff = data[i + 6:]
+    elif data[:4] in (b"II*\x00", b"MM\x00*"):
+        tiff = data
+    else:
+        return None
+    end = "<" if tiff[:2] == b"II" else ">"
+    def u16(o: int) -> int:
+        return struct.unpack_from(end + "H", tiff, o)[0]
+
+    def u32(o: int) -> int:
+        return struct.unpack_from(end + "I", tiff, o)[0]
+
+    def ifd(offset: int) -> dict[int, tuple[int, int, int]]:
+        out = {}
+        try:
+            for k in range(u16(offset)):
+                e = offset + 2 + 12 * k
+                out[u16(e)] = (u16(e + 2), u32(e + 4), e + 8)
+        except struct.error:
+            pass
+        return out
+
+    def value(entry: tuple[int, int, int]) -> float | None:
+        typ, count, at = entry
+        try:
+            if typ == 5:  # RATIONAL
+                num, den = u32(u32(at)), u32(u32(at) + 4)
+                return num / den if den else None
+            if typ == 3:  # SHORT
+                return float(u16(at))
+            if typ == 4:  # LONG
+                return float(u32(at))
+        except struct.error:
+            return None
+        return None
+
+    try:
+        tags = ifd(u32(4))
+        if 0x8769 in tags:
+            tags = {**tags, **ifd(int(value(tags[0x8769]) or 0))}
+    except struct.error:
+        return None
+    t = value(tags[0x829A]) if 0x829A in tags else None
+    if not t or t <= 0:
+        return None
+    f = (value(tags[0x829D]) if 0x829D in tags else None) or 1.0
+    iso = (value(tags[0x8827]) if 0x8827 in tags else None) or 1.0
+    return math.log2(t * iso / (f * f))

@@ -57,12 +57,22 @@ def is_attached_picture(stream: Any) -> bool:
     return stream.type == "video" and bool(stream.disposition & av.stream.Disposition.attached_pic)
 
 
+def is_cover_picture(stream: Any) -> bool:
+    """Cover art, flagged or not: an attached picture, or a one-frame still-image track (MJPEG/PNG)."""
+    if stream.type != "video":
+        return False
+    if is_attached_picture(stream):
+        return True
+    name = stream.codec_context.name if stream.codec_context is not None else ""
+    return name in ("mjpeg", "png", "bmp", "gif", "webp") and (stream.frames or 0) <= 1
+
+
 def video_stream(container: Any, path: Path) -> Any:
     """The stream to convert: a real video stream (never cover art), the one marked default if several,
     else the longest."""
-    videos = [s for s in container.streams.video if not is_attached_picture(s)]
+    videos = [s for s in container.streams.video if not is_cover_picture(s)]
     if not videos:
-        kinds = ", ".join(f"{s.type} {s.codec_context.name}" + (" (cover picture)" if is_attached_picture(s) else "")
+        kinds = ", ".join(f"{s.type} {s.codec_context.name}" + (" (cover picture)" if is_cover_picture(s) else "")
                           for s in container.streams) or "none"
         raise InputError(f"{path}: no video stream (found: {kinds}); hdrvid converts video or still images")
 

@@ -51,7 +51,6 @@ class Report:
         return d[key]
 
 
-def write_report(report: Report | dict[str, Any], path: Path) -> None:
-    """The report as indented JSON at ``path``, written atomically."""
-    data = report.as_dict() if isinstance(report, Report) else _plain(report)
-    write_text_atomic(Path(path), json.dumps(data, indent=2) + "\n")
+def write_report(report: Report, path: Path, overwrite: bool = True) -> None:
+    """The report as indented JSON at ``path``, written atomically (exclusively unless ``overwrite``)."""
+    write_text_atomic(Path(path), json.dumps(report.as_dict(), indent=2) + "\n", overwrite=overwrite)

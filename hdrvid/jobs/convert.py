@@ -139,6 +139,8 @@ class Plan:
 
 def plan_output(opts: ConvertOptions, image_input: bool) -> Plan:
     out, fmt = opts.output, opts.format
+    if out.exists() and not (out.is_file() or out.is_dir()):
+        raise OutputError(f"{out}: is a device or special file, not a place for an output; give a file name")
     suffix = out.suffix.lower()
     is_pattern = "%" in out.name
     if fmt is not None and fmt not in VIDEO_FORMATS + IMAGE_FORMATS:
@@ -211,7 +213,7 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
     else:
         check_destination([opts.input], dest, opts.overwrite)
 
-    with Job(open_source(opts.input, opts.decode, opts.rate)) as job:
+    with Job(open_source(opts.input, opts.decode, opts.rate, to_video=plan.kind == "video")) as job:
         source = job.source
         info = source.info
         if opts.mode == "alternating" and image_input:
@@ -231,7 +233,8 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
             if eng.infer_scale is None:
                 eng = replace(eng, infer_scale=auto_scale(eng.device, info.width))
             engine = make_executor(opts.model, opts.weights, eng)
-            first = [Batcher(1 if image_input else opts.batch_size), Inference(engine)]
+            weights = str(opts.weights) if opts.weights else f"the shipped {opts.model} weights"
+            first = [Batcher(1 if image_input else opts.batch_size), Inference(engine, weights)]
             engine_name = engine.name
         spec = OutputSpec(plan.format, opts.peak_nits, opts.reference_white, rotation=info.rotation)
         writer: Any

@@ -18,7 +18,7 @@ from hdrvid.io.atomic import AtomicFile
 from hdrvid.io.probe import IMAGE_SUFFIXES
 from hdrvid.io.report import Report
 from hdrvid.pipeline.decoder import DecodeOptions, ImageSource, VideoDecoder
-from hdrvid.pipeline.encoder import EncodeOptions, VideoEncoder, remux_with_light_level
+from hdrvid.pipeline.encoder import EncodeOptions, VideoEncoder, decoded_light_level, remux_with_light_level
 from hdrvid.pipeline.frame import VideoInfo
 from hdrvid.pipeline.output import OutputSpec
 from hdrvid.pipeline.runner import Runner, RunStats, Stage, run_sequential
@@ -61,9 +61,10 @@ def is_image_input(path: Path) -> bool:
     return path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES
 
 
-def open_source(path: Path, decode: DecodeOptions, rate: Fraction = Fraction(24)) -> Any:
-    """A video decoder, or an image source for stills, folders and EXR sequences (played at ``rate``)."""
-    return ImageSource(path, decode, rate) if is_image_input(path) else VideoDecoder(path, decode)
+def open_source(path: Path, decode: DecodeOptions, rate: Fraction = Fraction(24), to_video: bool = False) -> Any:
+    """A video decoder, or an image source for stills, folders and EXR sequences (played at ``rate``; all one
+    size when they become a video)."""
+    return ImageSource(path, decode, rate, uniform=to_video) if is_image_input(path) else VideoDecoder(path, decode)
 
 
 def video_writer(job: Job, dest: Path, container: str | None, spec: OutputSpec, info: VideoInfo,
@@ -167,10 +168,12 @@ class RunReport(Report):
 
 
 def finish_hdr10(writer: VideoEncoder, target: AtomicFile, report: RunReport, peak_nits: float) -> None:
-    """Put the measured MaxCLL/MaxFALL in the finished (temporary) file: a remux that rewrites the placeholder
-    in the video stream's header and packets only (copied streams stay byte-identical)."""
+    """Put MaxCLL/MaxFALL in the finished (temporary) file: measured on the frames decoded back from it (so
+    they describe what players show, codec included), written by a remux that rewrites the placeholder in the
+    video stream's header and packets only (copied streams stay byte-identical)."""
     writer.close()  # the container is complete before it is read again
-    cll = writer.light.values()
+    decoded = decoded_light_level(target.path, writer.info.width, writer.info.height)
+    cll = (decoded or writer.light).values()
     with AtomicFile(target.path) as final:
         patched = remux_with_light_level(target.path, final.path, writer.out_format, writer.codec, cll, target.dest)
         if patched == 0:

@@ -18,10 +18,10 @@ import numpy as np
 from hdrvid.color.transfer import DECODERS
 from hdrvid.errors import InputError, OutputError, check_choice
 from hdrvid.io.atomic import AtomicFile, check_destination
-from hdrvid.io.images import read_image, write_exr, write_hdr
+from hdrvid.io.images import read_exif_exposure, read_image, write_exr, write_hdr
 from hdrvid.io.report import Report
 from hdrvid.models.merge import DISFlow, flow_merge, weighted_merge
-from hdrvid.pipeline.alternating import fit_cycle, make_merger, relative_evs
+from hdrvid.pipeline.alternating import make_merger, relative_evs
 
 log = logging.getLogger("hdrvid")
 
@@ -46,6 +46,18 @@ class MergeReport(Report):
     def __str__(self) -> str:
         return (f"{self.output}: {self.width}x{self.height}, {self.method}, exposures {self.exposures} EV, "
                 f"reference #{self.reference}, peak {self.peak:.3g} x reference white")
+
+
+def exif_evs(paths: Sequence[Path]) -> list[float] | None:
+    """EVs relative to the first image from the EXIF exposure time, f-number and ISO of each (JPEG/TIFF),
+    or None when any image lacks an exposure time."""
+    evs = []
+    for p in paths:
+        e = read_exif_exposure(p)
+        if e is None:
+            return None
+        evs.append(e)
+    return [e - evs[0] for e in evs]
 
 
 def kalantari_scene(folder: Path) -> tuple[list[Path], list[float] | None, Path | None]:
@@ -123,7 +135,9 @@ def merge_stills(images: Sequence[Path], output: Path, exposures: str | None = N
     lins_hwc = _linearise([r[0] for r in read], evs, crf, max(r[1] for r in read))
     lins = [np.ascontiguousarray(x.transpose(2, 0, 1)) for x in lins_hwc]
     if evs is None:
-        evs = list(fit_cycle(relative_evs(lins), None).measured) if len(lins) > 2 else relative_evs(lins)
+        evs = exif_evs(paths)  # the camera's own record, when every image has one
+        if evs is None:  # still brackets are not a repeating cycle: measure each against its neighbour
+            evs = relative_evs(lins)
     ref = len(paths) // 2 if reference is None else reference
     if not 0 <= ref < len(paths):
         raise InputError(f"--reference {ref} is not an image index (0..{len(paths) - 1})")

@@ -33,7 +33,7 @@ from hdrvid.color.transfer import (
     pq_inverse_eotf,
 )
 from hdrvid.errors import InputError, check_choice, check_range
-from hdrvid.io.images import list_images, read_image
+from hdrvid.io.images import MAX_PIXELS, list_images, read_image
 from hdrvid.io.probe import (
     MATRIX,
     PRIMARIES,
@@ -54,6 +54,15 @@ log = logging.getLogger("hdrvid")
 HIST_BINS = 64
 
 
+def check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:
+    """One-line refusal of a picture too large to convert within ``--max-pixels``."""
+    if width * height > max_pixels:
+        raise InputError(f"{path}: {width}x{height} is {width * height / 1e6:.0f} megapixels, above the "
+                         f"{max_pixels / 1e6:.0f}-megapixel limit; pass --max-pixels {width * height} if you mean it")
+    if width < 2 or height < 2:
+        raise InputError(f"{path}: {width}x{height} is too small to convert (at least 2x2 pixels)")
+
+
 Deinterlace = Literal["auto", "on", "off"]
 DEINTERLACE: tuple[str, ...] = get_args(Deinterlace)
 
@@ -69,6 +78,9 @@ class DecodeOptions:
     deinterlace: Deinterlace = "auto"
     """auto: deinterlace (bwdif, one frame per frame) when frames are flagged interlaced; on; off."""
     threads: int = 0
+    max_pixels: int = MAX_PIXELS
+    """Refuse pictures larger than this (width x height) before decoding one: a tiny file can declare a
+    huge picture (a decompression bomb). Default: 8K UHD (7680 x 4320)."""
 
     def __post_init__(self) -> None:
         if self.transfer is not None:
@@ -76,6 +88,7 @@ class DecodeOptions:
         check_choice(self.deinterlace, DEINTERLACE, "--deinterlace")
         check_range(self.max_decode_errors, "--max-decode-errors", 0)
         check_range(self.threads, "decoder threads", 0)
+        check_range(self.max_pixels, "--max-pixels", 1)
 
 
 def signal_histogram(rgb_signal: np.ndarray) -> np.ndarray:
@@ -137,10 +150,15 @@ class VideoDecoder:
         self.options = options
         self.container = open_input(path)
         self.stream = video_stream(self.container, path)
+        cc = self.stream.codec_context
+        check_pixels(path, cc.width, cc.height, options.max_pixels)  # from the headers, before any decode
         self.stream.thread_type = "AUTO"
         if options.threads:
             self.stream.thread_count = options.threads
         self.info = self._probe()
+        self.packets = 0
+        self._last_pts: int | None = None
+        self._rebuilt = False
         self.decode_errors = 0
         self.frames_out = 0
         self.deinterlaced = False
@@ -220,10 +238,26 @@ class VideoDecoder:
         pts, tb = frame.pts, frame.time_base
         if pts is None:  # raw elementary streams: timestamps from the frame rate, monotonic
             pts, tb = round(index / info.rate / info.time_base), info.time_base
+        elif tb and Fraction(tb) != info.time_base:
+            pts, tb = round(pts * Fraction(tb) / info.time_base), info.time_base
+        pts = self._monotonic(int(pts), index)
         t = torch.from_numpy(np.ascontiguousarray(lin))
         scale = np.float32(1 / (65535.0 if codes.dtype == np.uint16 else 255.0))
         return Frame(index=index, pts=pts, time_base=Fraction(tb) if tb else info.time_base, data=t,
                      stats=FrameStats(hist=signal_histogram(codes[::4, ::4] * scale)))
+
+    def _monotonic(self, pts: int, index: int) -> int:
+        """Strictly increasing timestamps. Sources whose timestamps go backwards or repeat (B-frames in AVI,
+        transport-stream discontinuities, duplicated pts) get them rebuilt from the frame rate, said once."""
+        step = max(1, round(1 / (self.info.rate * self.info.time_base)))
+        if self._last_pts is not None and pts <= self._last_pts:
+            if not self._rebuilt:
+                log.warning("%s: timestamps go backwards or repeat at frame %d; rebuilding them from the frame "
+                            "rate (%s fps)", self.path, index, self.info.rate)
+                self._rebuilt = True
+            pts = self._last_pts + step
+        self._last_pts = pts
+        return pts
 
     # --- iteration ----------------------------------------------------------------------------------
 
@@ -238,6 +272,8 @@ class VideoDecoder:
 
     def _packets_decoded(self) -> Iterator[Any]:
         for packet in self.container.demux(self.stream):
+            if packet.size or packet.pts is not None or packet.dts is not None:
+                self.packets += 1  # (the flush packet at the end is neither)
             try:
                 frames = packet.decode()
             except av.error.InvalidDataError as e:
@@ -286,9 +322,11 @@ class VideoDecoder:
             yield self._frame(f, index)
             index += 1
         self.frames_out = index
+        # the container's frame count is a hint (edit lists trim it, AVI indexes list empty packets): the
+        # file is short only when fewer packets could be read than its index lists
         declared = self.info.frames
-        if declared and index < declared:
-            msg = f"{self.path}: truncated: decoded {index} of {declared} declared frames"
+        if declared and self.packets < declared:
+            msg = f"{self.path}: truncated: read {self.packets} of {declared} packets its index lists ({index} frames)"
             if not self.options.allow_short:
                 raise InputError(msg + "; re-download the file or pass --allow-short to convert what is there")
             log.warning(msg)
@@ -307,11 +345,14 @@ class ImageSource:
 
     name = "decode"
 
-    def __init__(self, path: Path, options: DecodeOptions = DecodeOptions(), rate: Fraction = Fraction(24)) -> None:
+    def __init__(self, path: Path, options: DecodeOptions = DecodeOptions(), rate: Fraction = Fraction(24),
+                 uniform: bool = False) -> None:
+        """``uniform``: every image must have the first one's size (a sequence made into a video)."""
         self.path = path
+        self.uniform = uniform
         self.files = list_images(path)
         self.options = options
-        sig, depth, is_float = read_image(self.files[0])
+        sig, depth, is_float = read_image(self.files[0], options.max_pixels)
         h, w = sig.shape[:2]
         self.info = VideoInfo(
             path=path, width=w, height=h, rate=Fraction(rate), time_base=1 / Fraction(rate), frames=len(self.files),
@@ -321,7 +362,10 @@ class ImageSource:
 
     def __iter__(self) -> Iterator[Frame]:
         for i, f in enumerate(self.files):
-            sig, _, is_float = read_image(f)
+            sig, _, is_float = read_image(f, self.options.max_pixels)
+            if self.uniform and sig.shape[:2] != (self.info.height, self.info.width):
+                raise InputError(f"{f}: is {sig.shape[1]}x{sig.shape[0]} but {self.files[0].name} is "
+                                 f"{self.info.width}x{self.info.height}; a sequence needs one size for all its images")
             transfer = self.options.transfer or ("linear" if is_float else "srgb")
             lin = linearise(sig if is_float else sig.clip(0, 1), transfer, "bt709")
             t = torch.from_numpy(np.ascontiguousarray(lin.transpose(2, 0, 1)))

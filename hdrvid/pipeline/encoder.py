@@ -16,17 +16,22 @@ from typing import Any, Literal, get_args
 
 import av
 import numpy as np
+import torch
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
 
 from hdrvid.color.metadata import PLACEHOLDER_CLL, LightLevel, MasteringDisplay, patch_light_level_bytes
-from hdrvid.errors import OutputError, check_choice, check_range
+from hdrvid.color.transfer import pq_eotf
+from hdrvid.color.ycbcr import dequantize_chroma, dequantize_luma, rgb_to_ycbcr_matrix
+from hdrvid.errors import OptionError, OutputError, check_choice, check_range
 from hdrvid.io.images import write_exr, write_hdr
-from hdrvid.io.probe import open_input
+from hdrvid.io.probe import is_cover_picture, open_input
 from hdrvid.pipeline.frame import Frame, VideoInfo
-from hdrvid.pipeline.output import OutputSpec
+from hdrvid.pipeline.output import OutputSpec, upsample_chroma
 
 log = logging.getLogger("hdrvid")
 
+X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                "placebo")
 Codec = Literal["libx265", "libsvtav1", "libx264"]
 CODECS: tuple[str, ...] = get_args(Codec)
 DEFAULT_CODEC = {"hdr10": "libx265", "hlg": "libx265", "sdr": "libx264"}
@@ -53,6 +58,13 @@ class EncodeOptions:
             check_choice(self.codec, CODECS, "--codec")
         if self.crf is not None:
             check_range(self.crf, "--crf", 0, 63 if self.codec == "libsvtav1" else 51)
+        if self.preset is not None:
+            svt = self.preset.lstrip("-").isdigit() and -1 <= int(self.preset) <= 13
+            if self.codec == "libsvtav1" and not svt:
+                raise OptionError(f"--preset for libsvtav1 is a number from -1 (slowest) to 13, not {self.preset!r}")
+            if self.codec != "libsvtav1":
+                allowed = X26X_PRESETS + (() if self.codec else tuple(str(i) for i in range(-1, 14)))
+                check_choice(self.preset, allowed, "--preset")
 
 
 def codec_for(container: str | None, fmt: str, codec: str | None, dest: Path) -> str:
@@ -179,8 +191,8 @@ class VideoEncoder:
         self.input = open_input(self.info.path)
         supported = getattr(self.out, "supported_codecs", None)
         for st in self.input.streams:
-            attached = st.type == "video" and bool(st.disposition & av.stream.Disposition.attached_pic)
-            if st.index == self.info.stream_index or not (st.type in ("audio", "subtitle") or attached):
+            attached = is_cover_picture(st)
+            if st.index == self.info.stream_index or not (st.type in ("audio", "subtitle", "attachment") or attached):
                 if st.index != self.info.stream_index:
                     log.warning("%s: stream %d (%s) not copied", self.info.path, st.index, st.type)
                 continue
@@ -354,3 +366,28 @@ def remux_with_light_level(src: Path, dst: Path, container_format: str, codec: s
                 raise OutputError(f"{dest_name}: no space left on device") from None
             raise
     return count
+
+
+def decoded_light_level(path: Path, width: int, height: int) -> LightLevel | None:
+    """CTA-861.3 MaxCLL/MaxFALL of the video as a decoder reconstructs it: every frame of the (temporary)
+    file decoded again, chroma upsampled bilinearly, BT.2020 R'G'B' through the PQ EOTF, max(R,G,B) per pixel.
+    Codec overshoot is included, which a measure taken before encoding cannot see. None if this FFmpeg build
+    cannot decode the codec (AV1 here: the measure from before encoding is used then)."""
+    light = LightLevel()
+    inv = torch.as_tensor(np.linalg.inv(rgb_to_ycbcr_matrix("bt2020nc"))[:, 1:], dtype=torch.float32)
+    try:
+        with av.open(str(path)) as c:
+            st = c.streams.video[0]
+            st.thread_type = "AUTO"
+            for f in c.decode(st):
+                planes = f.to_ndarray(format="yuv420p10le")
+                h, w = f.height, f.width
+                y = dequantize_luma(torch.from_numpy(planes[:h].astype(np.float32)), 10)
+                cc = torch.from_numpy(planes[h:].astype(np.float32)).reshape(2, h // 2, w // 2)
+                chroma = upsample_chroma(dequantize_chroma(cc, 10), h, w)
+                lift = (inv @ chroma.reshape(2, -1)).reshape(3, h, w).amax(0)
+                nits = pq_eotf((y + lift)[:height, :width].clamp(0, 1))
+                light.update(float(nits.max()), float(nits.mean()))
+    except (av.error.FFmpegError, av.codec.codec.UnknownCodecError):
+        return None
+    return light

@@ -120,9 +120,9 @@ def to_yuv420(rgb_signal: torch.Tensor, matrix: str, bits: int, ceiling: float |
     equals filtering Cb/Cr and costs a quarter). Odd sizes are padded by one replicated row/column.
 
     ``ceiling`` (a signal value, e.g. PQ of the mastering peak): a simple luma adjustment (after Strom et al.
-    2016): where the decoded picture (chroma upsampled back) would have a component above the ceiling, or
-    above the frame's brightest component, Y' is lowered by the overshoot, so saturated colours next to other
-    colours never decode brighter than the picture's peak, nor above the mastering peak. The decoded
+    2016): where the decoded picture (chroma upsampled back by any of nearest, bilinear or bicubic) would have a
+    component above the ceiling, Y' is lowered by the overshoot, so saturated colours next to highlights never
+    decode above the mastering peak (codec error aside). The decoded
     max(R',G',B') of the quantised planes is returned then (for MaxCLL/MaxFALL), else None.
     """
     _, h, w = rgb_signal.shape
@@ -142,16 +142,20 @@ def to_yuv420(rgb_signal: torch.Tensor, matrix: str, bits: int, ceiling: float |
     decoded_max = None
     if ceiling is not None:
         inv = torch.as_tensor(np.linalg.inv(rgb_to_ycbcr_matrix(matrix)), dtype=x.dtype)
-        cq = upsample_chroma(torch.stack([dequantize_chroma(cb, bits), dequantize_chroma(cr, bits)]), hh, ww)
-        # R'G'B' = Y' + (columns 1-2 of the inverse matrix) . (Cb, Cr): the largest chroma term per pixel
-        lift = (inv[:, 1:] @ cq.reshape(2, -1)).reshape(3, hh, ww).amax(0)
+        cdq = torch.stack([dequantize_chroma(cb, bits), dequantize_chroma(cr, bits)])
+        # R'G'B' = Y' + (columns 1-2 of the inverse matrix) . (Cb, Cr): the largest chroma term per sample
+        lift_c = (inv[:, 1:] @ cdq.reshape(2, -1)).reshape(3, *cdq.shape[1:]).amax(0)
+        # a decoder may upsample chroma by nearest, bilinear or bicubic: any of the chroma samples around a
+        # pixel can end up on it, so bound Y' by the largest lift among its neighbours
+        worst = F.max_pool2d(lift_c[None, None], 3, stride=1, padding=1)[0, 0]
+        worst = worst.repeat_interleave(2, 0).repeat_interleave(2, 1)
         half_step = 0.5 / (219 * 2 ** (bits - 8))  # rounding Y' to a code must not lift it over the ceiling
-        # never above the mastering peak, nor above the frame's own brightest component (chroma fringes
-        # would otherwise decode brighter than anything in the picture)
-        limit = min(ceiling, float(x.amax())) - half_step
-        y = torch.minimum(y, limit - lift)
+        lift = (inv[:, 1:] @ upsample_chroma(cdq, hh, ww).reshape(2, -1)).reshape(3, hh, ww).amax(0)
+        # never above the mastering peak whatever the decoder's chroma filter; and, as a bilinear decoder
+        # sees it, never above the frame's own brightest component (4:2:0 fringes of saturated colours)
+        y = torch.minimum(y, torch.minimum(ceiling - worst, float(x.amax()) - lift) - half_step)
         yq = quantize_luma(y, bits)
-        decoded_max = (dequantize_luma(yq, bits) + lift).clamp(0, 1)[:h, :w]
+        decoded_max = (dequantize_luma(yq, bits) + lift).clamp(0, 1)[:h, :w]  # as a bilinear decoder sees it
     else:
         yq = quantize_luma(y, bits)
     if bits == 8:

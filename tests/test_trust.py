@@ -494,6 +494,43 @@ def test_18_bad_inputs_and_outputs_are_one_line_errors(clip: Path, tmp_path: Pat
         ro.chmod(0o755)
 
 
+@needs_ffprobe
+def test_18_transport_stream_discontinuity_and_corruption_convert_or_fail_cleanly(tmp_path: Path):
+    src = make_clip(tmp_path / "v.mp4", frames=50, audio=True, size=(96, 64))
+    a, b = tmp_path / "a.ts", tmp_path / "b.ts"
+    ffmpeg("-i", src, "-t", "1", "-c", "copy", a)
+    ffmpeg("-i", src, "-ss", "1", "-c", "copy", "-output_ts_offset", "50", b)
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(a.read_bytes() + b.read_bytes())  # a timestamp jump of ~50 s in the middle
+    out = tmp_path / "joined.mp4"
+    r = run_cli("convert", joined, out, "-m", "none", "-q")
+    assert r.exit_code == 0, r.output
+    assert frame_count(out) == frame_count(joined)
+    t = [float(x) for x in subprocess.run([FFMPEG.replace("ffmpeg", "ffprobe"), "-v", "error", "-select_streams",
+                                           "v", "-show_entries", "packet=pts_time", "-of", "csv=p=0", out],
+                                          capture_output=True, text=True).stdout.split()]
+    assert sorted(t) == sorted(set(t))  # no duplicate timestamps
+    data = bytearray(joined.read_bytes())
+    rng = np.random.default_rng(1)
+    mid = len(data) // 3
+    data[mid:mid + 6000] = rng.integers(0, 256, 6000, dtype=np.uint8).tobytes()
+    bad = tmp_path / "corrupt.ts"
+    bad.write_bytes(bytes(data))
+    r = run_cli("convert", bad, tmp_path / "c.mp4", "-m", "none")
+    if r.exit_code == 0:
+        assert frame_count(tmp_path / "c.mp4") > 0
+    else:
+        one_line_error(r, "corrupt.ts")
+    assert "internal error" not in r.output
+
+
+def test_18_too_small_for_hevc_is_a_clean_error(tmp_path: Path):
+    small = make_clip(tmp_path / "s.mkv", frames=2, size=(8, 8), codec="libx264rgb", pix_fmt="rgb24")
+    r = run_cli("convert", small, tmp_path / "s.mp4", "-m", "none")
+    one_line_error(r, "too small", "EXR", code=3)
+    assert not (tmp_path / "s.mp4").exists() and not [p for p in tmp_path.iterdir() if ".partial" in p.name]
+
+
 def test_18_merge_of_three_brackets_measures_or_reads_their_exposures(tmp_path: Path):
     import cv2
 

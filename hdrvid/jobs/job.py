@@ -141,6 +141,7 @@ class RunReport(Report):
     input_transfer: str | None = None
     input_transfer_tag: str | None = None
     packets_copied: int | None = None
+    packets_dropped: int | None = None
     scene_cuts: list[int] = field(default_factory=list)
     max_cll: int | None = None
     max_fall: int | None = None
@@ -161,6 +162,7 @@ class RunReport(Report):
             self.input_transfer, self.input_transfer_tag = info.transfer, info.transfer_tag
         if isinstance(writer, VideoEncoder):
             self.packets_copied = writer.packets_copied
+            self.packets_dropped = writer.copies_dropped
 
     def __str__(self) -> str:
         extra = f", MaxCLL {self.max_cll} / MaxFALL {self.max_fall} nits" if self.max_cll is not None else ""

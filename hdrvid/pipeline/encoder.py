@@ -35,6 +35,8 @@ X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"
 Codec = Literal["libx265", "libsvtav1", "libx264"]
 CODECS: tuple[str, ...] = get_args(Codec)
 DEFAULT_CODEC = {"hdr10": "libx265", "hlg": "libx265", "sdr": "libx264"}
+MIN_SIZE = {"libx265": 16, "libsvtav1": 16, "libx264": 2}
+"""Smallest picture side each encoder accepts (measured: x265 refuses 8x8)."""
 DEFAULT_CRF = {"libx265": 18, "libx264": 18, "libsvtav1": 30}
 DEFAULT_PRESET = {"libx265": "fast", "libx264": "medium", "libsvtav1": "8"}
 TAGS = {
@@ -137,6 +139,9 @@ class VideoEncoder:
         self.copies: dict[int, Any] = {}
         self._pending: Any = None
         self._offset = 0.0
+        self._copy_dts: dict[int, int] = {}
+        self.copies_dropped = 0
+        """Packets of copied streams that could not be written (timestamps going backwards, damaged)."""
         self._copy_iter: Iterator[Any] | None = None
         try:
             self.out = av.open(str(path), "w", format=container_format)
@@ -146,6 +151,10 @@ class VideoEncoder:
         try:
             self.width = info.width + info.width % 2
             self.height = info.height + info.height % 2
+            smallest = MIN_SIZE.get(self.codec, 2)
+            if min(self.width, self.height) < smallest:
+                raise OutputError(f"{self.dest}: {info.width}x{info.height} is too small for {self.codec} (at least "
+                                  f"{smallest}x{smallest}); write EXR frames instead (a folder output)")
             s = self.out.add_stream(self.codec, rate=info.rate if info.rate else 25)
             s.width, s.height = self.width, self.height
             s.pix_fmt = "yuv420p" if spec.bits == 8 else "yuv420p10le"
@@ -233,8 +242,22 @@ class VideoEncoder:
                     p.pts -= shift
                 if p.dts is not None:
                     p.dts -= shift
-            p.stream = self.copies[p.stream.index]
-            self._mux(p)
+            index = p.stream.index
+            last = self._copy_dts.get(index)
+            if p.dts is not None and last is not None and p.dts <= last:  # damaged input: time went backwards
+                if p.pts is not None and p.pts > last:
+                    p.dts = last + 1
+                else:
+                    self.copies_dropped += 1
+                    continue
+            p.stream = self.copies[index]
+            try:
+                self._mux(p)
+            except av.error.InvalidDataError:  # a packet the muxer cannot take (damaged input)
+                self.copies_dropped += 1
+                continue
+            if p.dts is not None:
+                self._copy_dts[index] = p.dts
             self.packets_copied += 1
 
     def _mux(self, packet: Any) -> None:
@@ -271,6 +294,9 @@ class VideoEncoder:
     def flush(self) -> Iterator[None]:
         self._mux_video(self.stream.encode(None))
         self._mux_copies_until(None)
+        if self.copies_dropped:
+            log.warning("%s: %d damaged packets of audio/subtitle streams could not be copied (timestamps going "
+                        "backwards or unreadable); the report counts them", self.info.path, self.copies_dropped)
         return iter(())
 
     def close(self) -> None:

@@ -376,20 +376,24 @@ def info(file: Path, as_json: bool) -> None:
 @click.option("--seed", default=0, show_default=True)
 @click.option("--minutes", type=float, help="Stop after this many minutes (the schedule still spans --steps).")
 @click.option("--samples", default=600, show_default=True, help="Merge models: rendered samples kept in memory.")
+@click.option("--graded-share", default=0.4, show_default=True,
+              help="Single-exposure models: share of training pictures made as graded SDR (tone curve with a shoulder).")
+@click.option("--threads", type=int, help="CPU threads for training (default: all cores).")
 @click.option("--adversarial", is_flag=True, help="Add a patch discriminator on tone-mapped HDR (non-saturating GAN loss).")
 @click.option("--checkpoint-every", default=100, show_default=True, help="Validate and checkpoint every N steps.")
 @click.pass_context
 @handle_errors
 def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, steps: int, batch: int, patch: int,
           lr: float, procedural: int, device: str, fp32: bool, seed: int, minutes: float | None, samples: int,
-          adversarial: bool, checkpoint_every: int) -> None:
+          graded_share: float, threads: int | None, adversarial: bool, checkpoint_every: int) -> None:
     """Train MODEL on HDR images through the camera simulation; checkpoints and resumes in --out."""
     from hdrvid.train import TrainConfig
     from hdrvid.train import train as run_train
 
     cfg = TrainConfig(model=model, data=[str(d) for d in data], out=str(out), steps=steps, batch=batch, patch=patch,
                       lr=lr, procedural=procedural, device=device, bf16=not fp32, seed=seed, minutes=minutes,
-                      samples=samples, adversarial=adversarial, checkpoint_every=checkpoint_every)
+                      samples=samples, adversarial=adversarial, checkpoint_every=checkpoint_every,
+                      graded_share=graded_share, threads=threads)
     summary = run_train(cfg, progress=not ctx.obj["quiet"])
     click.echo(json.dumps(summary.as_dict(), indent=2))
 

@@ -1,6 +1,7 @@
 """The models that ship with hdrvid."""
 
 from hdrvid.models.expandnet import ExpandNetITM
+from hdrvid.models.hdrunet import HDRUNet
 from hdrvid.models.itmo import BT2446AInverse, ClassicalITMO, Linearise
 from hdrvid.models.merge_nets import AHDRMerge, KalantariMerge
 from hdrvid.models.registry import ModelSpec, register
@@ -38,6 +39,17 @@ register(
         weights="expandnet.pt",
         sha256="65f4db02aefc969f0cb9f491d03f5733b0e130a385303217ca5292c5bea6fd12",
         card="expandnet.md",
+    )
+)
+
+register(
+    ModelSpec(
+        name="hdrunet",
+        kind="single-exposure",
+        factory=HDRUNet,
+        summary="global inverse-response curve (HDRTVNet-style) + U-Net highlight expansion with mask blending "
+                "(HDRCNN-style), trained on rectilinear views and graded SDR",
+        trained=False,
     )
 )
 

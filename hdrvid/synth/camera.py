@@ -12,11 +12,14 @@ file's tag): exact for sRGB/BT.709 cameras, wrong in a realistic way for the res
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import torch
 
+from hdrvid.color.operators import BT709_WEIGHTS, OPERATORS, ToneStats, luminance
 from hdrvid.color.transfer import (
     bt709_inverse_oetf,
     bt709_oetf,
@@ -25,6 +28,12 @@ from hdrvid.color.transfer import (
 )
 
 SETTINGS = ("srgb-mid", "hard", "broadcast", "consumer")
+"""The clip-at-white cameras (`hdrvid eval`'s columns since the first release)."""
+GRADED = "graded"
+ALL_SETTINGS = SETTINGS + (GRADED,)
+"""Plus graded SDR: a tone curve with a shoulder (the project's own operators or a random S-curve), saturation
+roll-off, BT.709/BT.1886/sRGB encodings, H.264 or JPEG: what real SDR video looks like."""
+GRADES = ("hable", "bt2390", "reinhard", "bt2446a", "scurve")
 
 
 @dataclass(frozen=True)
@@ -90,10 +99,39 @@ def expose_for_clipping(hdr: np.ndarray, clip_share: float) -> float:
     return 1.0 / max(q, 1e-6)
 
 
-def shoot(hdr: np.ndarray, rng: np.random.Generator, setting: str = "random") -> Shot:
-    """Simulate a camera on ``hdr`` (linear radiance). ``setting``: one of SETTINGS, or "random"."""
+def grade(lin: np.ndarray, rng: np.random.Generator, curve: str | None = None) -> np.ndarray:
+    """Scene-linear (exposed; 1.0 = the exposure's white) -> display-linear SDR in [0, 1] through a tone
+    curve with a shoulder and a saturation roll-off in the highlights, as a colourist's SDR grade does."""
+    curve = curve or GRADES[int(rng.integers(0, len(GRADES)))]
+    t = torch.from_numpy(np.ascontiguousarray(lin.transpose(2, 0, 1))).clamp(min=0)
+    y = luminance(t[None], BT709_WEIGHTS)[0, 0]
+    if curve == "scurve":
+        mid = float(rng.uniform(0.12, 0.3))  # scene value that lands at display 0.5^2.2
+        c = float(rng.uniform(1.1, 1.8))  # contrast
+        w = float(rng.uniform(2.0, 12.0))  # scene value that reaches display white
+        z = torch.log2(y.clamp(min=1e-6) / mid)
+        zw = math.log2(w / mid)
+        d = torch.sigmoid(c * z) / torch.sigmoid(torch.tensor(c * zw))
+        disp = t * (d.clamp(max=1) / y.clamp(min=1e-6))
+    else:
+        la = float(torch.exp(torch.log(y.clamp(min=1e-5)).mean()))
+        peak = float(torch.quantile(t.amax(0).flatten()[::7], 0.999)) * float(rng.uniform(0.6, 1.5))
+        disp = OPERATORS[curve](t, ToneStats(peak=max(peak, 1.05), log_average=max(la, 1e-4)))
+    disp = disp.clamp(min=0)
+    yd = luminance(disp[None], BT709_WEIGHTS)[0]
+    roll = float(rng.uniform(0.0, 0.7))
+    k = ((yd - 0.55) / 0.45).clamp(0, 1)
+    disp = yd + (disp - yd) * (1 - roll * k * k)  # highlights lose saturation before they reach white
+    return np.ascontiguousarray(disp.clamp(0, 1).numpy().transpose(1, 2, 0), dtype=np.float32)
+
+
+def shoot(hdr: np.ndarray, rng: np.random.Generator, setting: str = "random", graded_share: float = 0.0) -> Shot:
+    """Simulate a camera on ``hdr`` (linear radiance). ``setting``: one of ALL_SETTINGS, or "random" (a
+    clip-at-white camera, or with probability ``graded_share`` a graded SDR picture)."""
     if setting == "random":
-        setting = SETTINGS[int(rng.integers(0, len(SETTINGS)))]
+        setting = GRADED if rng.random() < graded_share else SETTINGS[int(rng.integers(0, len(SETTINGS)))]
+    if setting == GRADED:
+        return _shoot_graded(hdr, rng)
     h, w = hdr.shape[:2]
     x = hdr.astype(np.float32)
     nominal = "srgb"
@@ -129,3 +167,27 @@ def shoot(hdr: np.ndarray, rng: np.random.Generator, setting: str = "random") ->
     target = (x if setting != "consumer" else hdr.astype(np.float32)) * np.float32(exposure)
     return Shot(signal=np.ascontiguousarray(code), linear=linear, target=target.astype(np.float32),
                 clipped=clipped, exposure=exposure, nominal=nominal)
+
+
+def _shoot_graded(hdr: np.ndarray, rng: np.random.Generator) -> Shot:
+    x = hdr.astype(np.float32)
+    exposure = expose_for_clipping(x, float(rng.uniform(0.02, 0.3)))  # the grade rolls these off, not clips
+    lin = x * np.float32(exposure)
+    disp = grade(lin, rng)
+    enc = int(rng.integers(0, 3))
+    if enc == 0:  # BT.1886 display encoding (what a video grade is), read back as BT.709 by hdrvid
+        sig, nominal = disp ** (1 / 2.4), "bt709"
+    elif enc == 1:
+        sig, nominal = np.asarray(bt709_oetf(disp), np.float32), "bt709"
+    else:
+        sig, nominal = np.asarray(srgb_inverse_eotf(disp), np.float32), "srgb"
+    code = np.clip(np.round(sig * 255), 0, 255).astype(np.uint8)
+    if rng.random() < 0.6:
+        code = h264_roundtrip(code, int(rng.integers(16, 28)))
+    else:
+        ok, buf = cv2.imencode(".jpg", code[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(70, 95))])
+        code = cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1] if ok else code
+    decode = srgb_eotf if nominal == "srgb" else bt709_inverse_oetf
+    linear = np.asarray(decode(code.astype(np.float32) / 255), dtype=np.float32)
+    return Shot(signal=np.ascontiguousarray(code), linear=linear, target=lin.astype(np.float32),
+                clipped=code.max(-1) >= 250, exposure=exposure, nominal=nominal)

@@ -10,6 +10,7 @@ import numpy as np
 
 from hdrvid.io.images import read_hdr
 from hdrvid.synth.scenes import procedural_scenes
+from hdrvid.synth.views import random_view
 
 # Held out from training, for `hdrvid eval` and the model card (chosen by name before any training, to
 # span interiors, city, nature, dusk): never seen by the trainer.
@@ -71,4 +72,10 @@ class HDRPool:
         return cls(imgs, names)
 
     def crop(self, size: int, rng: np.random.Generator) -> np.ndarray:
-        return random_crop(self.images[int(rng.integers(0, len(self.images)))], size, rng)
+        """A photograph-like view: a pinhole view of a panorama (2:1 equirectangular), or a random-scale crop
+        of anything else (procedural rooms, ordinary photographs)."""
+        img = self.images[int(rng.integers(0, len(self.images)))]
+        h, w = img.shape[:2]
+        if w == 2 * h:
+            return random_view(img, size, rng)
+        return random_crop(img, size, rng)

@@ -62,6 +62,9 @@ class TrainConfig:
     procedural: int = 40
     highlight_focus: float = 0.85
     """Share of crops required to contain clipping highlights (retry up to 8 times)."""
+    graded_share: float = 0.4
+    """Single-exposure models: share of training pictures made as graded SDR (tone curve with a shoulder)
+    instead of a clip-at-white camera."""
     checkpoint_every: int = 100
     seed: int = 0
     threads: int | None = None

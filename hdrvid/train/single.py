@@ -30,8 +30,8 @@ def _shots(images: list[np.ndarray], count: int, cfg: TrainConfig, rng: np.rando
     for _ in range(count):
         want_highlights = rng.random() < cfg.highlight_focus
         for _attempt in range(8):
-            shot = shoot(pool.crop(cfg.patch, rng), rng)
-            if not want_highlights or shot.clipped.mean() > 0.01:
+            shot = shoot(pool.crop(cfg.patch, rng), rng, graded_share=cfg.graded_share)
+            if not want_highlights or (shot.target.max(-1) > 1).mean() > 0.01:  # clipped or rolled off
                 break
         xs.append(shot.linear)
         ts.append(shot.target)

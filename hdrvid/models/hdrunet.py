@@ -1,0 +1,153 @@
+"""A single-exposure model with a frame-wide view: global inverse-response curve + U-Net highlight expansion.
+
+Why (issue 12): ExpandNet sees 8 pixels around each pixel plus one global vector, so a clipped sky or window
+gets one gain; and real SDR is graded (a shoulder rolls highlights off before white), so the inverse of the
+nominal transfer curve is wrong even where nothing clipped. The design takes the two best-known answers:
+
+- HDRTVNet's split (Chen et al. 2021): a tiny *global* colour mapping, conditioned on a frame-wide feature
+  vector, applied per pixel: here a monotone piecewise-linear inverse response ``c`` on linear light (12 knots
+  spaced evenly in the signal domain, slopes from softplus, so it is increasing by construction and starts as
+  the identity). It undoes shoulders and unknown camera curves in every pixel, clipped or not;
+- HDRCNN's U-Net with mask blending (Eilertsen et al. 2017): a 4-level U-Net (receptive field ~140 px at the
+  resolution it runs at) predicts a log gain for the highlights, blended in only where the input is clipped
+  (``alpha``: smoothstep on the signal between codes ~246 and ~252.5, per channel, so one clipped channel
+  counts). Pixels the camera recorded are ``c(x)``: nothing expands a pixel that was merely bright.
+
+    out = c(x) * exp(alpha(x) * g(x)),   g = ln(max_gain) * sigmoid(.)   (per channel)
+
+Built in parts for hdrvid's executor (``field`` = 3 log-gain channels + the curve's knot values as constant
+channels; ``apply`` is per pixel), so the CPU fast mode runs the network at a quarter of the frame size and
+applies its field at full resolution. Parameters: about 0.5 M (``width=16``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+KNOTS = 12
+
+
+def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, padding=dilation, dilation=dilation),
+                         nn.LeakyReLU(0.1, inplace=True))
+
+
+class HDRUNet(nn.Module):
+    receptive_radius = 72
+    """Pixels of context each output pixel of the U-Net sees (outside the frame-wide vector)."""
+
+    def __init__(self, width: int = 16, max_gain: float = 64.0, context: int = 64) -> None:
+        super().__init__()
+        w = width
+        chans = [w, 2 * w, 3 * w, 4 * w, 6 * w]
+        self.stem = nn.Sequential(_conv(4, chans[0]), _conv(chans[0], chans[0]))
+        self.down = nn.ModuleList(nn.Sequential(_conv(chans[i], chans[i + 1], stride=2),
+                                                _conv(chans[i + 1], chans[i + 1])) for i in range(4))
+        self.bottleneck = nn.Sequential(_conv(chans[4], chans[4], dilation=2), _conv(chans[4], chans[4], dilation=4))
+        self.film = nn.Linear(context, 2 * chans[4])
+        self.up = nn.ModuleList(nn.Sequential(_conv(chans[i + 1] + chans[i], chans[i]), _conv(chans[i], chans[i]))
+                                for i in reversed(range(4)))
+        self.head = nn.Conv2d(chans[0], 3, 3, padding=1)
+        # frame-wide branch: the whole frame at 64x64 -> a context vector
+        self.glob = nn.Sequential(_conv(4, 16, 2), _conv(16, 32, 2), _conv(32, 48, 2), _conv(48, context, 2),
+                                  nn.AdaptiveAvgPool2d(1))
+        self.curve = nn.Sequential(nn.Linear(context, 64), nn.LeakyReLU(0.1), nn.Linear(64, KNOTS))
+        self.log_gain = math.log(max_gain)
+        # start as the identity curve and a ~1.6x gain in clipped pixels
+        nn.init.zeros_(self.curve[2].weight)
+        with torch.no_grad():
+            self.curve[2].bias.copy_(self._identity_raw())
+            y0 = math.log(1.6) / self.log_gain
+            self.head.bias.fill_(math.log(y0 / (1 - y0)))
+        s = torch.linspace(0, 1, KNOTS + 1)
+        self.register_buffer("knots_x", s ** 2.2, persistent=False)  # knot positions in linear light
+
+    @staticmethod
+    def _identity_raw() -> torch.Tensor:
+        x = torch.linspace(0, 1, KNOTS + 1) ** 2.2
+        inc = (x[1:] - x[:-1]).clamp(min=1e-6)
+        return torch.log(torch.expm1(inc))  # softplus^-1
+
+    # --- inputs ---------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _signal(linear: torch.Tensor) -> torch.Tensor:
+        return linear.clamp(1e-8, 1) ** (1 / 2.2)
+
+    @staticmethod
+    def clip_mask(signal: torch.Tensor) -> torch.Tensor:
+        t = ((signal - 0.965) / (0.99 - 0.965)).clamp(0, 1)
+        return t * t * (3 - 2 * t)
+
+    def _features(self, linear: torch.Tensor) -> torch.Tensor:
+        s = self._signal(linear)
+        return torch.cat([s, self.clip_mask(s).amax(1, keepdim=True)], 1)
+
+    def active_mask(self, linear: torch.Tensor) -> torch.Tensor:
+        """The curve acts on every pixel: the whole frame depends on the network."""
+        return torch.ones_like(linear[:, :1], dtype=torch.bool)
+
+    # --- parts ----------------------------------------------------------------------------------------------
+
+    def context(self, linear: torch.Tensor) -> torch.Tensor:
+        """The frame-wide vector, (N, C, 1, 1): computed once per whole frame."""
+        small = F.interpolate(self._features(linear), size=(64, 64), mode="area")
+        return self.glob(small)
+
+    def field_tile(self, linear: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = linear.shape
+        mult = 16
+        ph, pw = (-h) % mult, (-w) % mult
+        x = self._features(linear)
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+        skips = [self.stem(x)]
+        for d in self.down:
+            skips.append(d(skips[-1]))
+        ctx = context.flatten(1)
+        scale, shift = self.film(ctx).chunk(2, 1)
+        y = self.bottleneck(skips[-1]) * (1 + scale[..., None, None]) + shift[..., None, None]
+        for i, u in enumerate(self.up):
+            skip = skips[-2 - i]
+            y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            y = u(torch.cat([y, skip], 1))
+        gain = torch.sigmoid(self.head(y))[..., :h, :w]
+        knots = self.knot_values(ctx)
+        return torch.cat([gain, knots[..., None, None].expand(n, KNOTS, h, w)], 1)
+
+    def field(self, linear: torch.Tensor) -> torch.Tensor:
+        """(N, 3 + KNOTS, H, W): the log-gain field in (0, 1) and the curve's knot values (constant)."""
+        return self.field_tile(linear, self.context(linear))
+
+    def knot_values(self, ctx: torch.Tensor) -> torch.Tensor:
+        """(N, KNOTS): c at the knots 1..KNOTS (c(0) = 0), increasing."""
+        return torch.cumsum(F.softplus(self.curve(ctx)), 1)
+
+    def inverse_response(self, linear: torch.Tensor, knots: torch.Tensor) -> torch.Tensor:
+        """Piecewise-linear c(x) through (knots_x, [0, knots]) per frame; x in [0, 1]."""
+        x = linear.clamp(0, 1)
+        xs = self.knots_x.to(x.dtype)
+        vals = torch.cat([torch.zeros_like(knots[:, :1]), knots.to(x.dtype)], 1)  # (N, K+1)
+        idx = torch.searchsorted(xs, x.flatten(1).contiguous(), right=True).clamp(1, KNOTS).view_as(x)
+        n = x.shape[0]
+        flat = idx.view(n, -1)
+        x0, x1 = xs[flat - 1].view_as(x), xs[flat].view_as(x)
+        v0 = torch.gather(vals, 1, flat - 1).view_as(x)
+        v1 = torch.gather(vals, 1, flat).view_as(x)
+        t = (x - x0) / (x1 - x0)
+        return v0 + t * (v1 - v0)
+
+    def apply(self, linear: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
+        lin = linear.clamp(0, 1)
+        field = field.to(lin.dtype)
+        knots = field[:, 3:].mean((-2, -1))  # constant channels (robust to the fast mode's upsampling)
+        base = self.inverse_response(lin, knots)
+        alpha = self.clip_mask(self._signal(lin))
+        return base * torch.exp(self.log_gain * alpha * field[:, :3])
+
+    def forward(self, linear: torch.Tensor) -> torch.Tensor:
+        return self.apply(linear, self.field(linear))

@@ -22,7 +22,7 @@ from hdrvid.engines.backends import BACKENDS, PRECISIONS
 from hdrvid.errors import HdrvidError, Interrupted
 from hdrvid.export.onnx import PARTS
 from hdrvid.jobs.bench import MODES as BENCH_MODES
-from hdrvid.jobs.convert import MODES
+from hdrvid.jobs.convert import LEVELS, MODES
 from hdrvid.jobs.evaluate import METRICS
 from hdrvid.jobs.merge_stills import METHODS, RESPONSES
 from hdrvid.pipeline.alternating import VIDEO_MERGES
@@ -176,6 +176,9 @@ def _engine_options(backend: str, device: str, precision: str, threads: int | No
               help="Output format; default from OUTPUT: .mp4/.mkv/.mov -> hdr10, folder or %05d.exr -> exr.")
 @click.option("--peak-nits", default=1000.0, show_default=True, help="Mastering peak (HDR10) / display peak (HLG).")
 @click.option("--reference-white", default=203.0, show_default=True, help="Nits of SDR reference white (BT.2408).")
+@click.option("--level", type=click.Choice(LEVELS), default="bt2446a", show_default=True,
+              help="Where SDR tones land in HDR10/HLG: bt2446a = BT.2446 Method A's mid-tone level (1.96x "
+                   "--reference-white, SDR white ~398 nits); bt2408 = SDR white at --reference-white.")
 @click.option("--codec", help="Video encoder: libx265 (default for HDR), libsvtav1 (AV1), libx264 (SDR).")
 @click.option("--crf", type=int, help="Constant-quality value passed to the encoder.")
 @click.option("--preset", help="Encoder preset passed through (x265/x264 names, SVT-AV1 numbers).")
@@ -203,7 +206,7 @@ def _engine_options(backend: str, device: str, precision: str, threads: int | No
 @click.pass_context
 @handle_errors
 def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: Path | None, fmt: str | None,
-            peak_nits: float, reference_white: float, codec: str | None, crf: int | None, preset: str | None,
+            peak_nits: float, reference_white: float, level: str, codec: str | None, crf: int | None, preset: str | None,
             input_transfer: str | None, deinterlace: str, max_decode_errors: int, allow_short: bool,
             start_number: int, batch_size: int, queue_size: int, backend: str, device: str, precision: str,
             threads: int | None, tile: int, infer_scale: str, mode: str, exposures: str, merge_method: str,
@@ -216,7 +219,7 @@ def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: 
 
     opts = ConvertOptions(
         input=input, output=output, model=model, weights=weights, format=fmt, peak_nits=peak_nits,
-        reference_white=reference_white,
+        reference_white=reference_white, level=level,
         encode=EncodeOptions(codec=codec, crf=crf, preset=preset, copy_streams=not no_copy),
         decode=DecodeOptions(transfer=input_transfer, max_decode_errors=max_decode_errors,
                              allow_short=allow_short, deinterlace=deinterlace, max_pixels=max_pixels),
@@ -413,12 +416,18 @@ def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, ste
               help="alternating: merges (-m debevec/flowmerge/ahdr/kalantari) on semi-synthetic moving clips.")
 @click.option("--dataset", type=click.Choice(["hdri", "kalantari"]), default="hdri", show_default=True,
               help="kalantari: DATA folders in the Kalantari 2017 layout (short/medium/long .tif, HDRImg.hdr).")
+@click.option("--split", "split_name", type=click.Choice(["held-out", "validation"]), default="held-out",
+              show_default=True, help="held-out panoramas, or the validation split checkpoints are chosen on.")
+@click.option("--views", default=0, show_default=True,
+              help="Score this many rectilinear views per panorama instead of the whole panorama.")
+@click.option("--graded", is_flag=True, help="Also score graded SDR (tone curve with a shoulder) as a camera setting.")
 @click.option("--frames", default=24, show_default=True, help="Alternating mode: frames per clip.")
 @click.option("--size", default="480x270", show_default=True, help="Alternating mode: clip size WxH.")
 @engine_options
 @handle_errors
 def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path | None, width: int, all_images: bool,
-                 metric: str, as_json: Path | None, mode: str, dataset: str, frames: int, size: str, backend: str,
+                 metric: str, as_json: Path | None, mode: str, dataset: str, split_name: str, views: int,
+                 graded: bool, frames: int, size: str, backend: str,
                  device: str, precision: str, threads: int | None, tile: int, infer_scale: str) -> None:
     """Score models on simulated cameras over held-out HDR images, beside itmo and plain linearisation.
 
@@ -442,7 +451,10 @@ def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path 
         click.echo(str(result))
     else:
         wts = {models[0].partition("@")[0]: weights} if weights else None
-        result = evaluate(list(models), list(data), width=width, weights=wts, all_images=all_images, engine=engine)
+        from hdrvid.synth.camera import ALL_SETTINGS, SETTINGS
+
+        result = evaluate(list(models), list(data), width=width, weights=wts, all_images=all_images, engine=engine,
+                          split_name=split_name, views=views, settings=ALL_SETTINGS if graded else SETTINGS)
         click.echo(f"{len(result.images)} images: {', '.join(result.images)}")
         click.echo(result.table(metric))
         if metric != "psnr_mu":

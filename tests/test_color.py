@@ -143,3 +143,35 @@ def test_gamut_map_touches_only_what_needs_it():
     inside = x.clamp(0.2, 0.8)
     same, share = gamut.gamut_map(inside, "compress", axis=0)
     assert share == 0.0
+
+
+@pytest.mark.parametrize("cb, cr", [(128, 128), (90, 240), (240, 16), (16, 128), (200, 60)])
+def test_8bit_decode_matches_colour_science_on_every_code(cb: int, cr: int):
+    """SDR decoding is exact: every luma code (superwhites included) with a given chroma gives the R'G'B' codes
+    colour-science computes (BT.709 matrix) up to the rounding of exact halves, not 1-2 codes low (swscale's
+    rgb24 + ACCURATE_RND path) nor wrapped (its planar path for saturated superwhites)."""
+    import warnings
+
+    import av
+    import colour
+
+    from hdrvid.pipeline.decoder import VideoDecoder
+
+    w, h = 256, 8
+    y = np.tile(np.arange(256, dtype=np.uint8), (h, 1))
+    u = np.full((h // 2, w // 2), cb, np.uint8)
+    v = np.full((h // 2, w // 2), cr, np.uint8)
+    frame = av.VideoFrame.from_ndarray(np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(h * 3 // 2, w),
+                                       format="yuv420p")
+    dec = VideoDecoder.__new__(VideoDecoder)
+    dec.info = type("I", (), {"bit_depth": 8, "matrix": "bt709", "full_range": False})()
+    codes = dec._to_codes(frame)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ycc = np.stack([np.arange(256), np.full(256, cb), np.full(256, cr)], -1)
+        want = colour.YCbCr_to_RGB(ycc, K=colour.WEIGHTS_YCBCR["ITU-R BT.709"], in_bits=8, in_legal=True, in_int=True,
+                                   out_bits=8, out_legal=False, out_int=True)
+    want = np.clip(want, 0, 255)
+    diff = codes.astype(int) - want
+    assert np.abs(diff).max() <= 1  # (rounding of exact halves only)
+    assert np.abs(diff[16:236]).mean() < 0.02 and abs(diff[16:236].mean()) < 0.01  # no bias

@@ -6,6 +6,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+import torch
 from conftest import run_cli
 from media import (
     ffprobe,
@@ -58,7 +59,7 @@ def test_maxcll_is_measured_from_written_frames(clip: Path, tmp_path: Path):
     """A brighter mastering peak lets more highlight through, and the signalled MaxCLL follows it."""
     r1 = convert(ConvertOptions(clip, tmp_path / "a.mp4", model="itmo", peak_nits=1000, encode=EncodeOptions(crf=0)))
     r2 = convert(ConvertOptions(clip, tmp_path / "b.mp4", model="itmo", peak_nits=400))
-    r3 = convert(ConvertOptions(clip, tmp_path / "c.mp4", model="none", encode=EncodeOptions(crf=0)))
+    r3 = convert(ConvertOptions(clip, tmp_path / "c.mp4", model="none", level="bt2408", encode=EncodeOptions(crf=0)))
     # (MaxCLL describes the decoded frames: chroma fringes and codec overshoot of this 64x48 clip included)
     assert r2["max_cll"] <= 400 * 1.35 < r1["max_cll"]
     assert r3["max_cll"] <= 204 * 1.1  # no expansion: the brightest pixel is reference white (crf 0: no ringing)
@@ -74,10 +75,11 @@ def test_maxcll_is_measured_from_written_frames(clip: Path, tmp_path: Path):
 
 
 def test_hdr10_round_trip_is_exact_linearisation(tmp_path: Path):
-    """--model none: decoding the HDR10 output gives back the input's linear light (x reference white)."""
+    """--model none --level bt2408: decoding the HDR10 output gives back the input's linear light (x reference
+    white)."""
     src = make_clip(tmp_path / "in.mp4", frames=4, size=(96, 64))
     out = tmp_path / "out.mp4"
-    convert(ConvertOptions(src, out, model="none", encode=EncodeOptions(crf=4)))
+    convert(ConvertOptions(src, out, model="none", level="bt2408", encode=EncodeOptions(crf=4)))
     a, b = VideoDecoder(src), VideoDecoder(out)
     for fa, fb in zip(a, b):
         x, y = fa.data.numpy(), fb.data.numpy()
@@ -89,7 +91,7 @@ def test_hdr10_round_trip_is_exact_linearisation(tmp_path: Path):
 @needs_ffprobe
 def test_hlg_output(clip: Path, tmp_path: Path):
     out = tmp_path / "hlg.mp4"
-    r = run_cli("convert", clip, out, "--format", "hlg", "--model", "none", "--crf", "4")
+    r = run_cli("convert", clip, out, "--format", "hlg", "--model", "none", "--crf", "4", "--level", "bt2408")
     assert r.exit_code == 0, r.output
     v = ffprobe(out, "-show_streams", "-select_streams", "v")["streams"][0]
     assert (v["codec_name"], v["pix_fmt"], v["color_transfer"], v["color_primaries"]) == (
@@ -263,3 +265,17 @@ def test_convert_with_trained_expandnet(clip: Path, tmp_path: Path):
 
     rep = json.loads((tmp_path / "r.json").read_text())
     assert rep["model"] == "expandnet" and rep["frames"] == 12 and rep["max_cll"] > 203
+
+
+def test_default_level_places_sdr_tones_at_bt2446a_mid_grey(clip: Path, tmp_path: Path):
+    """--level bt2446a (default): one gain of 1.96 on the BT.2408 placement, so decoded light is 1.96x that of
+    --level bt2408, pixel for pixel (recorded pixels keep their ratios)."""
+    a = convert(ConvertOptions(clip, tmp_path / "a.mp4", model="none", encode=EncodeOptions(crf=0)))
+    b = convert(ConvertOptions(clip, tmp_path / "b.mp4", model="none", level="bt2408", encode=EncodeOptions(crf=0)))
+    assert a["reference_white_nits"] == pytest.approx(203 * 1.96) and b["reference_white_nits"] == 203
+    da, db = VideoDecoder(tmp_path / "a.mp4"), VideoDecoder(tmp_path / "b.mp4")
+    fa, fb = next(iter(da)).data, next(iter(db)).data
+    da.close(), db.close()
+    mid = (fb > 0.05) & (fb < 0.8)
+    assert abs(float(torch.median(fa[mid] / fb[mid])) - 1.96) < 0.05
+    assert "pixels above reference white" in str(a)

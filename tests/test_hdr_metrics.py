@@ -48,3 +48,22 @@ def test_psnr_mu_worked_value():
     t = math.log1p(2500) / math.log1p(5000)
     mse = (1 - t) ** 2 / 16
     assert m["psnr_mu"] == pytest.approx(10 * math.log10(1 / mse), abs=1e-9)
+
+
+def test_pq_and_delta_e_itp_match_colour_science():
+    import warnings
+
+    colour = pytest.importorskip("colour")
+    from hdrvid.metrics.hdr import absolute_metrics, ictcp, pq
+
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0, 1000, (16, 16, 3))
+    b = a * rng.uniform(0.8, 1.2, a.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        np.testing.assert_allclose(pq(a), colour.models.eotf_inverse_ST2084(a), atol=1e-6)
+        np.testing.assert_allclose(ictcp(a), colour.RGB_to_ICtCp(a), atol=1e-4)  # (colour takes nits here)
+        want = colour.difference.delta_E_ITP(colour.RGB_to_ICtCp(a), colour.RGB_to_ICtCp(b)).mean()
+    got = absolute_metrics(b, a, bt709=False)
+    assert abs(got["delta_e_itp"] - want) < 1e-3 * max(1.0, want)
+    assert absolute_metrics(a, a, bt709=False)["delta_e_itp"] == 0

@@ -51,6 +51,18 @@ Mode = Literal["single", "alternating"]
 MODES: tuple[str, ...] = get_args(Mode)
 """single: one exposure per frame (inverse tone mapping); alternating: exposures cycle frame to frame."""
 OutputFormat = Literal["hdr10", "hlg", "sdr", "exr", "hdr"]
+Level = Literal["bt2446a", "bt2408"]
+LEVELS: tuple[str, ...] = get_args(Level)
+LEVEL_GAIN = {"bt2446a": 1.96, "bt2408": 1.0}
+"""Where SDR's tones land in an HDR10/HLG output, as a gain on ``--reference-white`` (203 nits):
+
+- ``bt2446a`` (default): the mid-tone level of ITU-R BT.2446 Method A's inverse mapping, which puts 18 % SDR grey
+  at 72 nits, 1.96x BT.2408's 203-nit convention (professional HDR grades also sit well above it in
+  mid-tones). Applied as one gain, so recorded pixels keep their ratios and the model's highlights go above;
+  SDR white lands at ~398 nits, highlights up to the mastering peak (BT.2390 roll-off).
+- ``bt2408``: SDR reference white at exactly ``--reference-white`` (ITU-R BT.2408's display-light convention).
+
+A convention, not something data can teach (scene radiance has no absolute scale)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,8 @@ class ConvertOptions:
     format: OutputFormat | None = None
     peak_nits: float = 1000.0
     reference_white: float = REFERENCE_WHITE_NITS
+    level: Level = "bt2446a"
+    """HDR10/HLG: where SDR tones land (see LEVEL_GAIN); EXR and SDR outputs stay relative to reference white."""
     encode: EncodeOptions = field(default_factory=EncodeOptions)
     decode: DecodeOptions = field(default_factory=DecodeOptions)
     engine: EngineOptions = field(default_factory=EngineOptions)
@@ -98,6 +112,7 @@ class ConvertOptions:
         check_choice(self.merge, VIDEO_MERGES, "--merge")
         check_range(self.peak_nits, "--peak-nits", MIN_PEAK_NITS, MAX_PEAK_NITS)
         check_range(self.reference_white, "--reference-white", 0, self.peak_nits, low_open=True)
+        check_choice(self.level, LEVELS, "--level")
         check_range(self.batch_size, "--batch-size", 1, 64)
         check_range(self.queue_size, "--queue-size", 1, 1024)
         check_range(self.smoothing_period, "smoothing period", 0)
@@ -123,6 +138,20 @@ class ConvertReport(RunReport):
     mode: str | None = None
     merge: str | None = None
     exposures: list[float] | None = None
+    level: str | None = None
+    reference_white_nits: float | None = None
+    """Nits of SDR reference white in the output (``--reference-white`` x the ``--level`` gain)."""
+    above_reference_white: float | None = None
+    """Share of output pixels brighter than SDR reference white."""
+
+    def __str__(self) -> str:
+        line = super().__str__()
+        if self.above_reference_white is not None and self.format in ("hdr10", "hlg"):
+            share = 100 * self.above_reference_white
+            line += f"; {share:.1f}% of pixels above reference white ({self.reference_white_nits:g} nits)"
+            if share < 0.5 and self.model not in ("none",):
+                line += " - almost nothing was expanded (no clipped highlights in this input?)"
+        return line
 
 
 @dataclass
@@ -236,7 +265,8 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
             weights = str(opts.weights) if opts.weights else f"the shipped {opts.model} weights"
             first = [Batcher(1 if image_input else opts.batch_size), Inference(engine, weights)]
             engine_name = engine.name
-        spec = OutputSpec(plan.format, opts.peak_nits, opts.reference_white, rotation=info.rotation)
+        white = opts.reference_white * (LEVEL_GAIN[opts.level] if plan.format in ("hdr10", "hlg") else 1.0)
+        spec = OutputSpec(plan.format, opts.peak_nits, min(white, opts.peak_nits), rotation=info.rotation)
         writer: Any
         target: AtomicFile | AtomicFolder
         if plan.kind == "video":
@@ -252,7 +282,8 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
             writer = job.writer(ImageWriter(target.path, plan.format, plan.pattern, opts.start_number))
         batch = 1 if image_input else opts.batch_size
         smoother = TemporalSmoother(opts.smoothing_period, opts.cut_threshold)
-        stages: list[Stage] = [*first, smoother, OutputTransform(spec),
+        transform = OutputTransform(spec)
+        stages: list[Stage] = [*first, smoother, transform,
                                *(extra_stages or []), writer]
         stats = execute(source, stages, writer, opts.queue_size, progress, opts.input.name, opts.sequential)
         report = ConvertReport(input=str(opts.input), output=str(opts.output), model=opts.model, format=plan.format,
@@ -264,6 +295,8 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
                                                                           list(cycle.exposures), opts.merge)
         report.add_run(stats, writer, source, opts.queue_size)
         report.scene_cuts = smoother.cuts
+        report.above_reference_white = round(transform.above_white_share(), 4)
+        report.level, report.reference_white_nits = opts.level, spec.reference_white
         if isinstance(writer, VideoEncoder) and plan.format == "hdr10":
             assert isinstance(target, AtomicFile)
             finish_hdr10(writer, target, report, opts.peak_nits)

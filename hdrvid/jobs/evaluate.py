@@ -24,10 +24,11 @@ from hdrvid.models import get
 from hdrvid.pipeline.decoder import linearise
 from hdrvid.runtime import EngineOptions, make_executor
 from hdrvid.synth.camera import SETTINGS, shoot
-from hdrvid.train.data import split
+from hdrvid.synth.views import perspective_view
+from hdrvid.train.data import split, validation_split
 
 REGIONS = ("all", "clipped", "unclipped")
-METRICS = ("psnr_mu", "psnr_l", "pu21_psnr", "pu21_ssim")
+METRICS = ("psnr_mu", "psnr_l", "pu21_psnr", "pu21_ssim", "pq_psnr", "delta_e_itp")
 
 
 def model_input(signal: np.ndarray, nominal: str) -> torch.Tensor:
@@ -47,20 +48,37 @@ def executor_for(label: str, weights: Path | None, engine: EngineOptions) -> Any
 
 def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SETTINGS, width: int = 512,
              seed: int = 0, weights: dict[str, Path] | None = None, all_images: bool = False,
-             engine: EngineOptions = EngineOptions()) -> EvalReport:
+             engine: EngineOptions = EngineOptions(), split_name: str = "held-out", views: int = 0) -> EvalReport:
+    """``split_name``: "held-out" (the project's held-out panoramas), or "validation" (every 7th training
+    image: what checkpoints and settings are chosen on). ``views``: score this many rectilinear views of each
+    panorama (width x 2/3 width, fixed seeds) instead of the whole resized panorama."""
     files = list_hdr(data)
     if not all_images:
-        held = split(files)[1]
-        files = held or files  # a folder of the user's own images is all held out
+        train_files, held = split(files)
+        if split_name == "validation":
+            files = validation_split(train_files)[1] or files
+        else:
+            files = held or files  # a folder of the user's own images is all held out
     names = list(dict.fromkeys(["none", "itmo", *models]))
     nets = {n: executor_for(n, (weights or {}).get(n.partition("@")[0]), engine) for n in names}
     scores: dict[str, dict[str, dict[str, list[float]]]] = {
         n: {s: {f"{r}/{m}": [] for r in REGIONS for m in METRICS} for s in settings} for n in names}
+    pictures: list[tuple[str, np.ndarray]] = []
     for i, f in enumerate(files):
-        img = read_hdr(f)
+        pano = read_hdr(f)
+        if views and pano.shape[1] == 2 * pano.shape[0]:
+            vrng = np.random.default_rng([seed, i, 99])
+            for _ in range(views):
+                yaw, pitch = float(vrng.uniform(-math.pi, math.pi)), math.radians(float(vrng.uniform(-15, 30)))
+                pictures.append((f.stem, perspective_view(pano, yaw, pitch, math.radians(float(vrng.uniform(50, 85))),
+                                                          (width, width * 2 // 3))))
+            continue
+        img = pano
         if img.shape[1] != width:
             h = max(8, round(img.shape[0] * width / img.shape[1]))
             img = cv2.resize(img, (width, h), interpolation=cv2.INTER_AREA)
+        pictures.append((f.stem, img))
+    for i, (_, img) in enumerate(pictures):
         for j, setting in enumerate(settings):
             shot = shoot(img, np.random.default_rng([seed, i, j]), setting)
             x = model_input(shot.signal, shot.nominal)
@@ -75,7 +93,8 @@ def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SE
                             scores[n][setting][f"{region}/{k}"].append(v)
     table = {n: {s: {k: (float(np.mean(v)) if v else None) for k, v in per.items()} for s, per in sv.items()}
              for n, sv in scores.items()}
-    return EvalReport(images=[f.stem for f in files], settings=list(settings), models=names, scores=table)
+    return EvalReport(images=[f.stem for f in files], settings=list(settings), models=names, scores=table,
+                      split=split_name if not all_images else "all", views=views)
 
 
 @dataclass
@@ -86,6 +105,8 @@ class EvalReport(Report):
     settings: list[str]
     models: list[str]
     scores: dict[str, dict[str, dict[str, float | None]]]
+    split: str = "held-out"
+    views: int = 0
     alignment: str = "one least-squares factor in log luminance per image (see hdrvid.metrics.hdr)"
 
     def table(self, metric: str = "pu21_psnr") -> str:

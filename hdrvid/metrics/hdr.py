@@ -8,6 +8,10 @@ Conventions (stated so numbers can be compared):
 - PU21 (Mantiuk & Azimi 2021, banding+glare): the reference maximum is placed at 4000 cd/m^2 (a bright
   HDR display, as in the SI-HDR literature), luminance clamped to [0.005, 10000], PSNR with peak 256 and
   SSIM (Gaussian window, sigma 1.5) with dynamic range 256, as gfxdisp/pu21's pu21_metric.
+- PQ-PSNR and deltaE_ITP (ITU-R BT.2124) compare absolute light, so they use the same placement as PU21
+  (reference maximum at 4000 cd/m^2) after the alignment: BT.709 -> BT.2020 primaries, then PQ (BT.2100) of
+  each component (PSNR with peak 1) and ICtCp (BT.2100), deltaE_ITP = 720 sqrt(dI^2 + (0.5 dCt)^2 + dCp^2).
+  Against a real HDR master (absolute nits, no alignment) call :func:`absolute_metrics`.
 - Masked variants average the squared error (or the SSIM map) over the pixels of the mask only.
 """
 
@@ -72,6 +76,37 @@ def ssim_map(a: np.ndarray, b: np.ndarray, dynamic_range: float) -> np.ndarray:
     return s[0, 0].numpy()
 
 
+_BT709_TO_BT2020 = np.array([[0.6274039, 0.32928304, 0.04331307], [0.06909729, 0.9195404, 0.01136232],
+                             [0.01639144, 0.08801331, 0.89559525]])
+_LMS = np.array([[1688, 2146, 262], [683, 2951, 462], [99, 309, 3688]], np.float64) / 4096
+_ICTCP = np.array([[2048, 2048, 0], [6610, -13613, 7003], [17933, -17390, -543]], np.float64) / 4096
+
+
+def pq(nits: np.ndarray) -> np.ndarray:
+    """SMPTE ST 2084 inverse EOTF: absolute nits -> signal in [0, 1]."""
+    m1, m2, c1, c2, c3 = 2610 / 16384, 2523 / 4096 * 128, 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
+    y = np.clip(nits / 10000.0, 0, 1) ** m1
+    return ((c1 + c2 * y) / (1 + c3 * y)) ** m2
+
+
+def ictcp(rgb2020_nits: np.ndarray) -> np.ndarray:
+    """BT.2100 ICtCp (PQ) of linear BT.2020 RGB in nits, (..., 3)."""
+    return pq(rgb2020_nits @ _LMS.T) @ _ICTCP.T
+
+
+def absolute_metrics(pred_nits: np.ndarray, ref_nits: np.ndarray, mask: np.ndarray | None = None,
+                     bt709: bool = True) -> dict[str, float]:
+    """PQ-PSNR (dB) and mean deltaE_ITP (BT.2124) of two linear RGB images in absolute nits (no alignment)."""
+    p, r = np.clip(pred_nits, 0, 10000), np.clip(ref_nits, 0, 10000)
+    if bt709:
+        p, r = p @ _BT709_TO_BT2020.T, r @ _BT709_TO_BT2020.T
+    out = {"pq_psnr": _psnr(_masked_mean((pq(p) - pq(r)) ** 2, mask), 1.0)}
+    d = ictcp(p) - ictcp(r)
+    de = 720 * np.sqrt(d[..., 0] ** 2 + (0.5 * d[..., 1]) ** 2 + d[..., 2] ** 2)
+    out["delta_e_itp"] = _masked_mean(de, mask)
+    return out
+
+
 def hdr_metrics(pred: np.ndarray, ref: np.ndarray, mask: np.ndarray | None = None, align: bool = True) -> dict[str, float]:
     """Metrics of ``pred`` against ``ref`` (both (H, W, 3) linear, any scale), over ``mask`` if given."""
     pred = np.clip(np.asarray(pred, np.float64), 0, None)
@@ -89,4 +124,5 @@ def hdr_metrics(pred: np.ndarray, ref: np.ndarray, mask: np.ndarray | None = Non
     pr, pp = pu21_encode(yr * scale), pu21_encode(yp * scale)
     out["pu21_psnr"] = _psnr(_masked_mean((pp - pr) ** 2, mask), PU21_PEAK)
     out["pu21_ssim"] = _masked_mean(ssim_map(pp, pr, PU21_PEAK), mask)
+    out.update(absolute_metrics(pred * scale, ref * scale, mask))
     return out

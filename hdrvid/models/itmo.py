@@ -4,12 +4,12 @@ In the spirit of Akyuz et al. 2007 (a linear expansion is already a good HDR) an
 2014 (boost only the highlights, through a smooth, edge-aware brightness-enhancement map):
 
 1. the input is already linear light (the decoder undoes the transfer function);
-2. a highlight mask rises smoothly from 0 at ``threshold`` to 1 at clipping, on max(R,G,B) so that a
-   single clipped channel (a saturated blue sky) counts too;
-3. the mask is spread by a guided filter, guided by the image's own luminance, so the enhancement
-   grows smoothly around highlights but stops at strong edges (no halos into dark neighbours);
-4. each pixel is multiplied by 1 + (gain - 1) * map. Pixels far from clipping are untouched, so
-   well-exposed regions stay exactly linearised.
+2. a highlight mask rises smoothly from 0 just below clipping (signal 0.94) to 1 at clipping, on
+   max(R,G,B) so that a single clipped channel (a saturated blue sky) counts too;
+3. inside the mask the enhancement grows with the local share of clipped pixels (a dome from a region's
+   edge to its centre: no flat plateau), and it never leaves the mask (no halo into the neighbours);
+4. each pixel is multiplied by 1 + (gain - 1) * map. Pixels below clipping are untouched, so
+   well-exposed regions (and merely bright ones) stay exactly linearised.
 """
 
 from __future__ import annotations
@@ -50,29 +50,33 @@ def guided_filter(guide: torch.Tensor, src: torch.Tensor, r: int, eps: float) ->
 
 
 class ClassicalITMO(nn.Module):
-    """Highlight expansion on linear input; output relative linear light (1.0 = reference white)."""
+    """Highlight expansion on linear input; output relative linear light (1.0 = reference white).
 
-    def __init__(self, gain: float = 8.0, threshold: float = 0.6, radius_fraction: float = 0.02) -> None:
+    Only pixels at the edge of clipping expand (smoothstep on max(R',G',B') between signal 0.94 and 0.99,
+    codes ~240-252), so bright but recorded pixels (a white wall, a floor in the sun, a pale sky) stay
+    where the camera put them. Inside a clipped region the gain rises from the region's edge to its
+    centre with the local share of clipped pixels (a wide box filter), so a clipped cloud or window becomes
+    a dome instead of a flat plateau, and the expansion never spreads into the unclipped neighbours (no halo).
+    """
+
+    def __init__(self, gain: float = 8.0, threshold: float = 0.94, radius_fraction: float = 0.03) -> None:
         super().__init__()
         self.gain = gain
         self.threshold = threshold
         self.radius_fraction = radius_fraction
 
     def expansion_map(self, x: torch.Tensor) -> torch.Tensor:
-        peak = x.amax(1, keepdim=True).clamp(0, 1)
-        t = ((peak - self.threshold) / (1 - self.threshold)).clamp(0, 1)
+        signal = x.amax(1, keepdim=True).clamp(1e-8, 1) ** (1 / 2.2)
+        t = ((signal - self.threshold) / (0.99 - self.threshold)).clamp(0, 1)
         mask = t * t * (3 - 2 * t)  # smoothstep
-        # edge-aware spreading at quarter resolution (cheap), back up bilinearly
         h, w = x.shape[-2:]
         f = 4 if min(h, w) >= 64 else 1
-        small_mask = F.avg_pool2d(mask, f) if f > 1 else mask
-        guide = F.avg_pool2d(peak, f) if f > 1 else peak
-        guide = guide.clamp(min=1e-4) ** (1 / 2.2)  # perceptual guide
+        small = F.avg_pool2d(mask, f) if f > 1 else mask
         r = max(1, round(self.radius_fraction * max(h, w) / f))
-        spread = guided_filter(guide, small_mask, r, 1e-3).clamp(0, 1)
+        depth = box_filter(small, r)
         if f > 1:
-            spread = F.interpolate(spread, size=(h, w), mode="bilinear", align_corners=False)
-        return torch.maximum(mask, spread)
+            depth = F.interpolate(depth, size=(h, w), mode="bilinear", align_corners=False)
+        return mask * depth.clamp(0, 1).sqrt()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.clamp(min=0)

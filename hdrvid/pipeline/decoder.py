@@ -32,6 +32,7 @@ from hdrvid.color.transfer import (
     pq_eotf,
     pq_inverse_eotf,
 )
+from hdrvid.color.ycbcr import rgb_to_ycbcr_matrix
 from hdrvid.errors import InputError, check_choice, check_range
 from hdrvid.io.images import MAX_PIXELS, list_images, read_image
 from hdrvid.io.probe import (
@@ -213,7 +214,9 @@ class VideoDecoder:
     def _to_codes(self, frame: Any) -> np.ndarray:
         """Decoded frame -> R'G'B' integer codes (H, W, 3): uint8, or uint16 for >8-bit input."""
         info = self.info
-        target = "rgb48le" if info.bit_depth > 8 else "rgb24"
+        # planar RGB: swscale's packed rgb24 path with ACCURATE_RND returns 8-bit codes 1-2 too low (SDR white
+        # 253 instead of 255); gbrp/gbrp16le are exact (tested against colour-science on every code value)
+        target = "gbrp16le" if info.bit_depth > 8 else "gbrp"
         cs = {"bt709": Colorspace.ITU709, "bt2020nc": Colorspace.BT2020, "smpte170m": Colorspace.ITU601,
               "bt470bg": Colorspace.ITU601}.get(info.matrix, Colorspace.ITU709)
         kw: dict[str, Any] = {}
@@ -221,8 +224,31 @@ class VideoDecoder:
             kw = dict(src_colorspace=cs, dst_colorspace=cs,
                       src_color_range=ColorRange.JPEG if info.full_range else ColorRange.MPEG,
                       dst_color_range=ColorRange.JPEG)
-        return frame.reformat(format=target, interpolation=Interpolation.BILINEAR | Interpolation.ACCURATE_RND,
-                              **kw).to_ndarray()
+        codes = frame.reformat(format=target, interpolation=Interpolation.BILINEAR | Interpolation.ACCURATE_RND,
+                               **kw).to_ndarray()
+        if target == "gbrp" and info.matrix != "gbr" and not info.full_range and frame.format.name == "yuv420p":
+            codes = self._fix_superwhite(frame, codes)
+        return codes
+
+    def _fix_superwhite(self, frame: Any, codes: np.ndarray) -> np.ndarray:
+        """swscale's accurate planar path wraps channels that overflow when luma is above legal white (codes
+        236-255) and chroma is extreme (a saturated superwhite's blue comes back 0, not 255): such pixels, rare,
+        are recomputed in floating point (chroma from the nearest sample)."""
+        planes = frame.to_ndarray(format="yuv420p")
+        h, w = codes.shape[:2]
+        y = planes[:h]
+        hot = y > 235
+        if not hot.any():
+            return codes
+        c = planes[h:].reshape(2, (h + 1) // 2, (w + 1) // 2)
+        yy, xx = np.nonzero(hot)
+        ycc = np.stack([(y[yy, xx] - 16.0) / 219, (c[0, yy // 2, xx // 2] - 128.0) / 224,
+                        (c[1, yy // 2, xx // 2] - 128.0) / 224], -1)
+        rgb = ycc @ np.linalg.inv(rgb_to_ycbcr_matrix(self.info.matrix if self.info.matrix in ("bt709", "bt2020nc")
+                                                      else "bt601")).T
+        codes = codes.copy()
+        codes[yy, xx] = np.clip(np.floor(rgb * 255 + 0.5), 0, 255).astype(np.uint8)
+        return codes
 
     def _frame(self, frame: Any, index: int) -> Frame:
         info = self.info

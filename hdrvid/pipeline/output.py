@@ -171,6 +171,7 @@ class OutputTransform:
             raise ValueError(f"unknown operator {spec.operator!r}; choose from {', '.join(OPERATORS)}")
         self.spec = spec
         self.out_of_gamut_sum = 0.0
+        self.above_white_sum = 0.0
         self.frames = 0
 
     def source_peak(self, frame: Frame) -> float:
@@ -205,6 +206,7 @@ class OutputTransform:
     def process(self, frame: Frame) -> Iterator[Frame]:
         s = self.spec
         self.frames += 1
+        self.above_white_sum += float((frame.data[:, ::2, ::2].amax(0) > 1.001).float().mean())
         if s.format in ("hdr10", "hlg"):
             light = self._absolute_bt2020(frame)
             if s.format == "hdr10":
@@ -252,6 +254,10 @@ class OutputTransform:
 
     def close(self) -> None:
         pass
+
+    def above_white_share(self) -> float:
+        """Share of pixels brighter than SDR reference white (relative 1.0): what the expansion added."""
+        return self.above_white_sum / max(1, self.frames)
 
     def out_of_gamut_share(self) -> float:
         return self.out_of_gamut_sum / max(1, self.frames)

@@ -1,0 +1,102 @@
+"""Look at real SDR footage converted to HDR: SDR input | HDR10 rendered for an SDR screen (BT.2390) | false-colour nits.
+
+    python tools/look.py OUT_DIR CLIP... [--model M ...] [--seconds 3]
+
+Cuts a few seconds from the middle of each clip, converts them with each model (hdrvid convert, defaults
+otherwise), decodes the middle frame of each HDR10 output with PyAV and renders a contact sheet per clip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import torch
+
+from hdrvid.color.operators import OPERATORS, ToneStats
+from hdrvid.color.transfer import bt1886_inverse_eotf, pq_eotf
+
+BANDS = [(0, (40, 40, 40)), (1, (90, 30, 30)), (10, (160, 60, 20)), (50, (30, 110, 40)), (100, (40, 170, 60)),
+         (203, (30, 200, 200)), (400, (20, 220, 255)), (1000, (0, 140, 255)), (4000, (30, 30, 255))]
+
+
+def false_colour(nits: np.ndarray) -> np.ndarray:
+    out = np.zeros((*nits.shape, 3), np.uint8)
+    for lo, col in BANDS:
+        out[nits >= lo] = col
+    return out
+
+
+def middle_frame_nits(path: Path) -> np.ndarray:
+    with av.open(str(path)) as c:
+        frames = [f for f in c.decode(video=0)]
+    f = frames[len(frames) // 2]
+    rgb = f.reformat(format="gbrpf32le", src_colorspace=9, src_color_range=1, dst_color_range=2).to_ndarray()
+    return pq_eotf(np.clip(rgb, 0, 1)).astype(np.float32)  # BT.2020 linear nits (close enough to look at)
+
+
+def middle_frame_sdr(path: Path) -> np.ndarray:
+    with av.open(str(path)) as c:
+        frames = [f for f in c.decode(video=0)]
+    return frames[len(frames) // 2].to_ndarray(format="rgb24")
+
+
+def render(nits: np.ndarray) -> np.ndarray:
+    t = torch.from_numpy(nits.transpose(2, 0, 1) / 203.0)
+    peak = float(np.percentile(nits.max(-1), 99.9)) / 203
+    la = float(np.exp(np.log(np.clip(nits.mean(-1), 1e-3, None) / 203).mean()))
+    disp = OPERATORS["bt2390"](t, ToneStats(peak=max(peak, 1.0), log_average=la)).clamp(0, 1)
+    return (bt1886_inverse_eotf(disp).numpy().transpose(1, 2, 0) * 255 + 0.5).astype(np.uint8)
+
+
+def label(img: np.ndarray, text: str) -> np.ndarray:
+    img = np.ascontiguousarray(img)
+    cv2.putText(img, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(img, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+    return img
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out", type=Path)
+    ap.add_argument("clips", nargs="+", type=Path)
+    ap.add_argument("--model", action="append", default=None)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--extra", default="")
+    a = ap.parse_args()
+    a.out.mkdir(parents=True, exist_ok=True)
+    models = a.model or ["none", "itmo", "expandnet"]
+    for clip in a.clips:
+        with av.open(str(clip)) as c:
+            dur = float(c.duration or 0) / 1e6
+        cut = a.out / f"{clip.stem}-cut.mp4"
+        if not cut.exists():
+            subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-ss", str(max(0.0, dur / 2 - a.seconds / 2)), "-i",
+                            str(clip), "-t", str(a.seconds), "-an", "-c:v", "libx264", "-crf", "14", str(cut)], check=True)
+        sdr = middle_frame_sdr(cut)
+        rows = []
+        for m in models:
+            out = a.out / f"{clip.stem}-{m}.mp4"
+            rep = a.out / f"{clip.stem}-{m}.json"
+            cmd = ["hdrvid", "convert", str(cut), str(out), "-m", m, "--overwrite", "-q", "--report", str(rep),
+                   *a.extra.split()]
+            subprocess.run(cmd, check=True)
+            nits = middle_frame_nits(out)
+            import json
+
+            r = json.loads(rep.read_text())
+            y = nits.mean(-1)
+            txt = f"{m}: MaxCLL {r['max_cll']} FALL {r['max_fall']} med {np.median(y):.0f} >203: {100 * (nits.max(-1) > 203).mean():.1f}%"
+            rows.append(np.concatenate([label(sdr.copy(), "SDR in"), label(render(nits), txt),
+                                        label(false_colour(nits.max(-1)), "max(RGB) nits")], 1))
+        sheet = np.concatenate(rows, 0)
+        cv2.imwrite(str(a.out / f"{clip.stem}-sheet.png"), sheet[:, :, ::-1])
+        print(a.out / f"{clip.stem}-sheet.png")
+
+
+if __name__ == "__main__":
+    main()

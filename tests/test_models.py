@@ -85,13 +85,19 @@ def test_box_filter_matches_direct_mean():
 
 def test_itmo_keeps_well_exposed_pixels_and_expands_clipped_ones():
     m = ClassicalITMO()
-    x = torch.full((1, 3, 64, 64), 0.05)
-    x[:, :, 20:40, 20:40] = 1.0  # a clipped highlight
-    x[:, 2, 50:60, 50:60] = 1.0  # one clipped channel (blue sky)
+    x = torch.full((1, 3, 256, 256), 0.05)
+    x[:, :, 100:104, 100:104] = 1.0  # a small clipped highlight (a lamp)
+    x[:, :, 150:250, 10:110] = 1.0  # a large clipped area (an overexposed wall)
+    x[:, 2, 20:30, 200:210] = 1.0  # one clipped channel (blue sky)
+    x[:, :, 20:60, 20:60] = 0.8  # bright but recorded
     y = m(x)
     assert torch.equal(y[:, :, :5, :5], x[:, :, :5, :5])  # far from highlights: exact
-    assert float(y[0, 0, 30, 30]) > 6  # centre of the clipped area: expanded to ~gain
-    assert float(y[0, 2, 55, 55]) > 2  # a single clipped channel counts too
+    assert torch.equal(y[:, :, 30:50, 30:50], x[:, :, 30:50, 30:50])  # merely bright: exact
+    assert float(y[0, 0, 102, 102]) > 4  # a small clipped spot: a light source, expanded strongly
+    centre, edge = float(y[0, 0, 200, 60]), float(y[0, 0, 151, 60])
+    assert 1.5 < centre < 3 and edge < centre  # a large clipped area: a moderate dome, no plateau at the peak
+    assert float(y[0, 2, 25, 205]) > 2  # a single clipped channel counts too
+    assert float(y[0, 0, 140, 60]) == pytest.approx(0.05)  # no halo into the unclipped neighbours
     assert float(y.min()) >= 0
 
 

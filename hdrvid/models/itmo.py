@@ -54,33 +54,47 @@ class ClassicalITMO(nn.Module):
 
     Only pixels at the edge of clipping expand (smoothstep on max(R',G',B') between signal 0.94 and 0.99,
     codes ~240-252), so bright but recorded pixels (a white wall, a floor in the sun, a pale sky) stay
-    where the camera put them. Inside a clipped region the gain rises from the region's edge to its
-    centre with the local share of clipped pixels (a wide box filter), so a clipped cloud or window becomes
-    a dome instead of a flat plateau, and the expansion never spreads into the unclipped neighbours (no halo).
+    where the camera put them, and the expansion never spreads into unclipped neighbours (no halo).
+    Inside a clipped region the gain rises from its edge to its centre (a dome from the local share of
+    clipped pixels; no flat plateau), and how far it rises depends on the region's size: small compact
+    regions are light sources and speculars (up to ``gain``), large ones are mostly overexposed sky, walls
+    and windows (up to ``large_gain``), so a clipped wall is not pushed to the mastering peak.
     """
 
-    def __init__(self, gain: float = 8.0, threshold: float = 0.94, radius_fraction: float = 0.03) -> None:
+    def __init__(self, gain: float = 8.0, large_gain: float = 2.5, threshold: float = 0.94,
+                 radius_fraction: float = 0.02, region_fraction: float = 0.12) -> None:
         super().__init__()
         self.gain = gain
+        self.large_gain = large_gain
         self.threshold = threshold
         self.radius_fraction = radius_fraction
+        self.region_fraction = region_fraction
 
     def expansion_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The per-pixel gain minus one."""
         signal = x.amax(1, keepdim=True).clamp(1e-8, 1) ** (1 / 2.2)
         t = ((signal - self.threshold) / (0.99 - self.threshold)).clamp(0, 1)
         mask = t * t * (3 - 2 * t)  # smoothstep
         h, w = x.shape[-2:]
+        side = max(h, w)
+        big = max(2, round(self.region_fraction * side))
+        # how large the clipped region around each pixel is (0: a lamp, 1: a wall), at quarter resolution
         f = 4 if min(h, w) >= 64 else 1
         small = F.avg_pool2d(mask, f) if f > 1 else mask
-        r = max(1, round(self.radius_fraction * max(h, w) / f))
-        depth = box_filter(small, r)
+        rq = max(1, big // f)
+        size = box_filter(small, rq).clamp(0, 1)
+        label = F.max_pool2d(size * small, 2 * rq + 1, stride=1, padding=rq)  # one label per region
+        dome = box_filter(small, max(1, rq // 3)).clamp(0, 1).sqrt()
         if f > 1:
-            depth = F.interpolate(depth, size=(h, w), mode="bilinear", align_corners=False)
-        return mask * depth.clamp(0, 1).sqrt()
+            label = F.interpolate(label, size=(h, w), mode="bilinear", align_corners=False)
+            dome = F.interpolate(dome, size=(h, w), mode="bilinear", align_corners=False)
+        spot = box_filter(mask, max(1, round(self.radius_fraction * side / 4))).clamp(0, 1).sqrt()
+        depth = spot * (1 - label) + dome * label
+        return mask * depth * ((self.gain - 1) - (self.gain - self.large_gain) * label)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.clamp(min=0)
-        return x * (1 + (self.gain - 1) * self.expansion_map(x))
+        return x * (1 + self.expansion_map(x))
 
 
 class Linearise(nn.Module):

@@ -5,9 +5,11 @@ gets one gain; and real SDR is graded (a shoulder rolls highlights off before wh
 nominal transfer curve is wrong even where nothing clipped. The design takes the two best-known answers:
 
 - HDRTVNet's split (Chen et al. 2021): a tiny *global* colour mapping, conditioned on a frame-wide feature
-  vector, applied per pixel: here a monotone piecewise-linear inverse response ``c`` on linear light (12 knots
-  spaced evenly in the signal domain, slopes from softplus, so it is increasing by construction and starts as
-  the identity). It undoes shoulders and unknown camera curves in every pixel, clipped or not;
+  vector, applied per pixel: here a monotone piecewise-linear inverse response ``c`` on linear light: the
+  identity below signal 0.5, then 8 knots spaced evenly in the signal domain up to 1 (slopes from softplus,
+  so it is increasing by construction and starts as the identity). It undoes the shoulders of graded SDR in
+  the bright tones, clipped or not, and leaves dark and mid tones exactly as decoded (a clip-at-white
+  camera's recorded pixels cannot be told from a grade's, and they must stay put);
 - HDRCNN's U-Net with mask blending (Eilertsen et al. 2017): a 4-level U-Net (receptive field ~140 px at the
   resolution it runs at) predicts a log gain for the highlights, blended in only where the input is clipped
   (``alpha``: smoothstep on the signal between codes ~246 and ~252.5, per channel, so one clipped channel
@@ -28,7 +30,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-KNOTS = 12
+KNOTS = 8
+KNEE = 0.5
+"""The inverse response is the identity below this signal value (linear 0.218): dark and mid tones are left
+exactly as decoded; the curve only undoes what grades do to the top (shoulders, highlight roll-off)."""
 
 
 def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
@@ -63,12 +68,12 @@ class HDRUNet(nn.Module):
             self.curve[2].bias.copy_(self._identity_raw())
             y0 = math.log(1.6) / self.log_gain
             self.head.bias.fill_(math.log(y0 / (1 - y0)))
-        s = torch.linspace(0, 1, KNOTS + 1)
+        s = torch.linspace(KNEE, 1, KNOTS + 1)
         self.register_buffer("knots_x", s ** 2.2, persistent=False)  # knot positions in linear light
 
     @staticmethod
     def _identity_raw() -> torch.Tensor:
-        x = torch.linspace(0, 1, KNOTS + 1) ** 2.2
+        x = torch.linspace(KNEE, 1, KNOTS + 1) ** 2.2
         inc = (x[1:] - x[:-1]).clamp(min=1e-6)
         return torch.log(torch.expm1(inc))  # softplus^-1
 
@@ -124,22 +129,22 @@ class HDRUNet(nn.Module):
         return self.field_tile(linear, self.context(linear))
 
     def knot_values(self, ctx: torch.Tensor) -> torch.Tensor:
-        """(N, KNOTS): c at the knots 1..KNOTS (c(0) = 0), increasing."""
-        return torch.cumsum(F.softplus(self.curve(ctx)), 1)
+        """(N, KNOTS): c at the knots 1..KNOTS (c at the knee = the knee), increasing."""
+        return KNEE ** 2.2 + torch.cumsum(F.softplus(self.curve(ctx)), 1)
 
     def inverse_response(self, linear: torch.Tensor, knots: torch.Tensor) -> torch.Tensor:
-        """Piecewise-linear c(x) through (knots_x, [0, knots]) per frame; x in [0, 1]."""
+        """The identity below the knee, then piecewise-linear through (knots_x, [knee, knots]) per frame."""
         x = linear.clamp(0, 1)
         xs = self.knots_x.to(x.dtype)
-        vals = torch.cat([torch.zeros_like(knots[:, :1]), knots.to(x.dtype)], 1)  # (N, K+1)
+        vals = torch.cat([torch.full_like(knots[:, :1], KNEE ** 2.2), knots.to(x.dtype)], 1)  # (N, K+1)
         idx = torch.searchsorted(xs, x.flatten(1).contiguous(), right=True).clamp(1, KNOTS).view_as(x)
         n = x.shape[0]
         flat = idx.view(n, -1)
         x0, x1 = xs[flat - 1].view_as(x), xs[flat].view_as(x)
         v0 = torch.gather(vals, 1, flat - 1).view_as(x)
         v1 = torch.gather(vals, 1, flat).view_as(x)
-        t = (x - x0) / (x1 - x0)
-        return v0 + t * (v1 - v0)
+        t = ((x - x0) / (x1 - x0)).clamp(0, 1)
+        return torch.where(x <= xs[0], x, v0 + t * (v1 - v0))
 
     def apply(self, linear: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
         lin = linear.clamp(0, 1)

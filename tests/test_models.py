@@ -132,3 +132,36 @@ def test_model_card_ships_with_the_package():
     card = resources.files("hdrvid.models") / "cards" / "expandnet.md"
     text = card.read_text()
     assert "held-out" in text and "not reached" in text and "456,899" in text
+
+
+def test_hdrunet_tiny_shapes_parts_and_recorded_pixels():
+    from hdrvid.models.hdrunet import KNOTS, HDRUNet
+
+    torch.manual_seed(0)
+    m = HDRUNet(width=4, context=8).eval()
+    x = torch.rand(2, 3, 16, 16) * 0.9
+    x[0, :, 4:8, 4:8] = 1.0  # clipped
+    with torch.inference_mode():
+        f = m.field(x)
+        assert f.shape == (2, 3 + KNOTS, 16, 16)
+        y = m(x)
+        assert torch.allclose(y, m.apply(x, m.field_tile(x, m.context(x))))
+    dark = x.amax(1, keepdim=True).expand_as(x) < 0.2
+    assert torch.allclose(y[dark], x[dark], atol=1e-6)  # below the knee: exactly as decoded
+    assert float(y[0, 0, 5, 5]) > 1.0  # clipped: expanded
+    ramp = torch.linspace(0, 1, 256).view(1, 1, 1, 256).expand(1, 3, 1, 256)
+    knots = torch.cumsum(torch.rand(1, KNOTS), 1) + 0.22
+    c = m.inverse_response(ramp, knots)[0, 0, 0]
+    assert bool((c[1:] >= c[:-1] - 1e-6).all())  # increasing
+
+
+def test_hdrunet_curve_moves_slowly_in_video_and_resets_at_cuts():
+    from hdrvid.models.hdrunet import KNOTS, HDRUNet
+
+    m = HDRUNet(width=4, context=8).eval()
+    m.enable_temporal(0.1)
+    a, b = torch.full((1, KNOTS), 1.0), torch.full((1, KNOTS), 2.0)
+    assert torch.equal(m._smoothed(a), a)
+    assert torch.allclose(m._smoothed(b), torch.full((1, KNOTS), 1.1))  # one step of the filter
+    m.reset_temporal()
+    assert torch.equal(m._smoothed(b), b)

@@ -263,7 +263,8 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
                 eng = replace(eng, infer_scale=auto_scale(eng.device, info.width))
             engine = make_executor(opts.model, opts.weights, eng)
             weights = str(opts.weights) if opts.weights else f"the shipped {opts.model} weights"
-            first = [Batcher(1 if image_input else opts.batch_size), Inference(engine, weights)]
+            first = [Batcher(1 if image_input else opts.batch_size),
+                     Inference(engine, weights, video=not image_input, cut_threshold=opts.cut_threshold)]
             engine_name = engine.name
         white = opts.reference_white * (LEVEL_GAIN[opts.level] if plan.format in ("hdr10", "hlg") else 1.0)
         spec = OutputSpec(plan.format, opts.peak_nits, min(white, opts.peak_nits), rotation=info.rotation)

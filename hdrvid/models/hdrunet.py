@@ -68,6 +68,8 @@ class HDRUNet(nn.Module):
             self.curve[2].bias.copy_(self._identity_raw())
             y0 = math.log(1.6) / self.log_gain
             self.head.bias.fill_(math.log(y0 / (1 - y0)))
+        self.curve_alpha: float | None = None
+        self._curve_state: torch.Tensor | None = None
         s = torch.linspace(KNEE, 1, KNOTS + 1)
         self.register_buffer("knots_x", s ** 2.2, persistent=False)  # knot positions in linear light
 
@@ -146,10 +148,32 @@ class HDRUNet(nn.Module):
         t = ((x - x0) / (x1 - x0)).clamp(0, 1)
         return torch.where(x <= xs[0], x, v0 + t * (v1 - v0))
 
+    # --- video: one inverse response that moves slowly --------------------------------------------------------
+
+    def enable_temporal(self, alpha: float) -> None:
+        """Video: the curve follows the frames through a first-order filter (weight ``alpha`` per frame), so
+        the frame-wide mapping cannot pump; :meth:`reset_temporal` at scene cuts."""
+        self.curve_alpha = alpha
+        self._curve_state = None
+
+    def reset_temporal(self) -> None:
+        self._curve_state = None
+
+    def _smoothed(self, knots: torch.Tensor) -> torch.Tensor:
+        if self.curve_alpha is None:
+            return knots
+        out = []
+        for k in knots:  # frames of a batch in order
+            s = self._curve_state
+            s = k if s is None else s + self.curve_alpha * (k - s)
+            self._curve_state = s.detach()
+            out.append(s)
+        return torch.stack(out)
+
     def apply(self, linear: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
         lin = linear.clamp(0, 1)
         field = field.to(lin.dtype)
-        knots = field[:, 3:].mean((-2, -1))  # constant channels (robust to the fast mode's upsampling)
+        knots = self._smoothed(field[:, 3:].mean((-2, -1)))  # constant channels (robust to the fast mode)
         base = self.inverse_response(lin, knots)
         alpha = self.clip_mask(self._signal(lin))
         return base * torch.exp(self.log_gain * alpha * field[:, :3])

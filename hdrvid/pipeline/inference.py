@@ -12,16 +12,27 @@ MAX_RELATIVE = 1e4
 """Largest plausible output (relative to reference white): PQ ends at 10,000 nits, about 49x of 203 nits;
 anything far beyond is a broken model, not a highlight."""
 from hdrvid.pipeline.frame import Batch, Frame
+from hdrvid.pipeline.smoothing import SceneCuts
 
 
 class Inference:
     name = "infer"
 
-    def __init__(self, executor: Executor, weights: str = "the model's weights") -> None:
+    def __init__(self, executor: Executor, weights: str = "the model's weights", video: bool = False,
+                 temporal_alpha: float = 0.1, cut_threshold: float = 0.3) -> None:
+        """``video``: models with frame-wide state that should move slowly (``enable_temporal``) get it, reset
+        at scene cuts (the same detector the smoother uses)."""
         self.executor = executor
         self.weights = weights
+        model = executor.model
+        self._temporal = video and hasattr(model, "enable_temporal")
+        self._cuts = SceneCuts(cut_threshold)
+        if self._temporal:
+            model.enable_temporal(temporal_alpha)
 
     def process(self, batch: Batch) -> Iterator[Frame]:
+        if self._temporal and any(self._cuts.update(f.stats.hist) for f in batch.frames[: batch.valid]):
+            self.executor.model.reset_temporal()  # type: ignore[operator]
         out = self.executor.infer(batch.tensor)
         if out.shape[0] != batch.tensor.shape[0]:
             raise RuntimeError(f"engine {self.executor.name} returned {out.shape[0]} frames for {batch.tensor.shape[0]}")

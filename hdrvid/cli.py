@@ -170,7 +170,7 @@ def _engine_options(backend: str, device: str, precision: str, threads: int | No
 @verbosity
 @click.argument("input", type=click.Path(path_type=Path))
 @click.argument("output", type=click.Path(path_type=Path))
-@click.option("-m", "--model", default="expandnet", show_default=True, help="Model name (see `hdrvid models`).")
+@click.option("-m", "--model", default="hdrunet", show_default=True, help="Model name (see `hdrvid models`).")
 @click.option("--weights", type=click.Path(path_type=Path), help="Trained weights file (weights-only state dict).")
 @click.option("-f", "--format", "fmt", type=click.Choice(OUTPUT_FORMATS),
               help="Output format; default from OUTPUT: .mp4/.mkv/.mov -> hdr10, folder or %05d.exr -> exr.")

@@ -71,7 +71,7 @@ class ConvertOptions:
 
     input: Path
     output: Path
-    model: str = "expandnet"
+    model: str = "hdrunet"
     weights: Path | None = None
     format: OutputFormat | None = None
     peak_nits: float = 1000.0

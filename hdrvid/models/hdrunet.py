@@ -42,11 +42,15 @@ def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequent
 
 
 class HDRUNet(nn.Module):
-    receptive_radius = 72
-    """Pixels of context each output pixel of the U-Net sees (outside the frame-wide vector)."""
+    receptive_radius = 160
+    """Pixels of context each output pixel of the U-Net sees (outside the frame-wide vector), rounded up: 4
+    stride-2 levels and a dilated bottleneck (about 140 px)."""
 
-    def __init__(self, width: int = 16, max_gain: float = 64.0, context: int = 64) -> None:
+    def __init__(self, width: int = 16, max_gain: float = 64.0, context: int = 64, curve: bool = True) -> None:
+        """``curve=False``: highlights only; every unclipped pixel stays exactly as decoded (the frame-wide
+        inverse response is not applied; same weights)."""
         super().__init__()
+        self.use_curve = curve
         w = width
         chans = [w, 2 * w, 3 * w, 4 * w, 6 * w]
         self.stem = nn.Sequential(_conv(4, chans[0]), _conv(chans[0], chans[0]))
@@ -95,8 +99,10 @@ class HDRUNet(nn.Module):
         return torch.cat([s, self.clip_mask(s).amax(1, keepdim=True)], 1)
 
     def active_mask(self, linear: torch.Tensor) -> torch.Tensor:
-        """The curve acts on every pixel: the whole frame depends on the network."""
-        return torch.ones_like(linear[:, :1], dtype=torch.bool)
+        """Where the output depends on the network: clipped pixels (every pixel when the curve is on)."""
+        if self.use_curve:
+            return torch.ones_like(linear[:, :1], dtype=torch.bool)
+        return self.clip_mask(self._signal(linear)).amax(1, keepdim=True) > 0
 
     # --- parts ----------------------------------------------------------------------------------------------
 
@@ -174,7 +180,7 @@ class HDRUNet(nn.Module):
         lin = linear.clamp(0, 1)
         field = field.to(lin.dtype)
         knots = self._smoothed(field[:, 3:].mean((-2, -1)))  # constant channels (robust to the fast mode)
-        base = self.inverse_response(lin, knots)
+        base = self.inverse_response(lin, knots) if self.use_curve else lin
         alpha = self.clip_mask(self._signal(lin))
         return base * torch.exp(self.log_gain * alpha * field[:, :3])
 

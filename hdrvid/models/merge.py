@@ -128,12 +128,20 @@ def ghost_mask(ref: np.ndarray, ev_ref: float, warped: np.ndarray, ev_n: float, 
 
 
 def flow_merge(ref: np.ndarray, ev_ref: float, neighbours: Sequence[tuple[np.ndarray, float, FlowPair]]) -> np.ndarray:
-    """Reference-guided merge of ``ref`` with neighbours given as (picture, ev, flows ref<->neighbour)."""
+    """Reference-guided merge of ``ref`` with neighbours given as (picture, ev, flows ref<->neighbour).
+
+    A neighbour may only be rejected (flow inconsistency, ghost) where the reference could contradict it,
+    i.e. where the reference itself is well exposed. Where the reference is clipped or crushed, the
+    neighbour that recorded the scene there is taken (weighted by its own exposure quality), so a clipped
+    sky in a long frame gets the short frame's sky: one scene point, one radiance, whichever frame is the
+    reference, and no brightness alternating at half the frame rate."""
     w_ref = well_exposed(ref)
+    can_judge = smoothstep(w_ref, 0.2, 0.6)  # the reference is reliable enough to veto a neighbour here
     pictures, evs, weights = [ref], [ev_ref], [w_ref]
     for pic, ev, flows in neighbours:
         warped = warp(pic, flows.ab)
-        valid = flow_consistency(flows.ab, flows.ba) * ghost_mask(ref, ev_ref, warped, ev)
+        agree = flow_consistency(flows.ab, flows.ba) * ghost_mask(ref, ev_ref, warped, ev)
+        valid = 1 - can_judge * (1 - agree)
         # well-exposed reference pixels stay mostly the reference's own (no ghosts, no warping blur)
         pictures.append(warped)
         evs.append(ev)

@@ -296,3 +296,18 @@ def test_sparse_execution_equals_dense(expandnet, scale):
     assert "sparse" in sparse.name
     flat = torch.full((1, 3, 96, 128), 0.3)  # nothing clipped: no network run at all, output = input
     assert torch.equal(sparse.infer(flat), flat)
+
+
+def test_hdrunet_sparse_tiles_equal_the_whole_frame():
+    """hdrunet's wide receptive field: a bordered tile is nearly the frame, so the executor runs the tile
+    only when that is cheaper, and the tile's core equals the whole-frame result."""
+    x = torch.full((1, 3, 448, 448), 0.2) + 0.05 * torch.rand(1, 3, 448, 448)
+    x[:, :, 200:220, 210:240] = 1.0  # one clipped lamp
+    sparse = make_executor("hdrunet", opts=EngineOptions(infer_scale=1.0))
+    dense = make_executor("hdrunet", opts=EngineOptions(infer_scale=1.0))
+    dense.sparse = False
+    a, b = dense.infer(x), sparse.infer(x)
+    assert sparse.active_share is not None and sparse.active_share < 0.2  # one tile of 49 ran
+    assert float((a - b).abs().max()) < 1e-4
+    flat = torch.full((1, 3, 96, 128), 0.3)
+    assert torch.equal(sparse.infer(flat), flat)  # nothing clipped: recorded pixels as decoded, no network

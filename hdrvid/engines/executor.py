@@ -110,6 +110,8 @@ class Executor:
         self.plan = plan
         radius = getattr(model, "receptive_radius", 0)
         self.overlap = plan.overlap if plan.overlap is not None else -(-radius // 8) * 8
+        self.field_channels = int(getattr(model, "field_channels", 3))
+        """Channels of the model's field (what an all-inactive frame gets as zeros)."""
         if plan.tile and self.overlap < radius:
             raise BackendError(f"tile overlap {self.overlap} is below the model's receptive radius {radius}")
         self.sparse = plan.sparse and hasattr(model, "active_mask") and "field_tile" in engines
@@ -150,8 +152,12 @@ class Executor:
             n_active = _tile_count(x.shape[-2:], self.plan.sparse_tile, active)
             self.tiles_total += n_total
             if n_active == 0:
-                return torch.zeros((x.shape[0], 3, *x.shape[-2:]))
-            if n_active > self.plan.sparse_limit * n_total:
+                return torch.zeros((x.shape[0], self.field_channels, *x.shape[-2:]))
+            h, w = x.shape[-2:]
+            span = self.plan.sparse_tile + 2 * self.overlap  # what one tile costs with its border
+            # whole when most tiles are active, or when the active tiles with their borders cost clearly more
+            # than the frame (a wide receptive field makes every bordered tile nearly the whole frame)
+            if n_active > self.plan.sparse_limit * n_total or n_active * min(h, span) * min(w, span) > 1.5 * h * w:
                 self.tiles_run += n_total
                 return self.engines["field"].infer(x)
             self.tiles_run += n_active

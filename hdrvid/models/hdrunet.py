@@ -42,6 +42,7 @@ def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequent
 
 
 class HDRUNet(nn.Module):
+    field_channels = 3 + KNOTS
     receptive_radius = 160
     """Pixels of context each output pixel of the U-Net sees (outside the frame-wide vector), rounded up: 4
     stride-2 levels and a dilated bottleneck (about 140 px)."""

@@ -43,32 +43,14 @@ register(
 )
 
 HDRUNET_SHA256 = "97dd5e0eb72d02ef17511c6e7cca4c37b485499e4bd27d3f62f27f558ff41ac3"
-register(
-    ModelSpec(
-        name="hdrunet",
-        kind="single-exposure",
-        factory=HDRUNet,
-        factory_kwargs={"curve": False},
-        summary="U-Net highlight expansion with mask blending (HDRCNN-style) and a frame-wide context; recorded "
-                "pixels stay exactly as decoded (the default)",
-        weights="hdrunet.pt",
-        sha256=HDRUNET_SHA256,
-        card="hdrunet.md",
-    )
-)
-register(
-    ModelSpec(
-        name="hdrunet-graded",
-        kind="single-exposure",
-        factory=HDRUNet,
-        factory_kwargs={"curve": True},
-        summary="hdrunet plus its learned frame-wide inverse response (undoes the shoulder of graded SDR in "
-                "bright tones; better on graded footage, worse on plain camera footage)",
-        weights="hdrunet.pt",
-        sha256=HDRUNET_SHA256,
-        card="hdrunet.md",
-    )
-)
+for _name, _curve, _summary in (
+    ("hdrunet", False, "U-Net highlight expansion with mask blending (HDRCNN-style) and a frame-wide context; "
+                       "recorded pixels stay exactly as decoded (the default)"),
+    ("hdrunet-graded", True, "hdrunet plus its learned frame-wide inverse response (undoes the shoulder of "
+                             "graded SDR in bright tones; better on graded footage, worse on plain camera footage)"),
+):  # one network and one weights file, two ways to apply it
+    register(ModelSpec(name=_name, kind="single-exposure", factory=HDRUNet, factory_kwargs={"curve": _curve},
+                       summary=_summary, weights="hdrunet.pt", sha256=HDRUNET_SHA256, card="hdrunet.md"))
 
 MERGE_INPUT = "packed reference + two neighbours (hdrvid.models.merge_nets.pack), NCHW float32"
 MERGE_OUTPUT = "mu-law radiance normalised by the shortest exposure's white, NCHW float32 in [0, 1]"

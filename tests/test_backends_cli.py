@@ -101,3 +101,10 @@ def test_bench_cli_table_json_and_plot(tmp_path: Path):
     assert any(s["backend"] == "tensorrt" for s in res["skipped"])  # not installed here: reported, not fatal
     assert (tmp_path / "b.png").stat().st_size > 1000
     assert "e2e/slowest" in r.output
+
+
+def test_a_model_without_onnx_export_says_so(bright_clip: Path, tmp_path: Path):
+    r = run_cli("convert", bright_clip, tmp_path / "o.mp4", "-m", "hdrunet", "--backend", "onnxruntime")
+    assert r.exit_code == 5 and "--backend torch" in r.output and "internal error" not in r.output
+    r = run_cli("export", "-m", "hdrunet", "-o", tmp_path / "x" / "m.onnx")
+    assert r.exit_code == 4 and "torch backend" in r.output

@@ -100,6 +100,9 @@ def export_onnx(name: str, path: Path, *, weights: Path | None = None, part: str
         raise ModelError(f"{name} is a classical model; it runs in torch and has nothing to export "
                          f"(export one of the learned models: see hdrvid models)")
     model = build(name, weights)
+    if not getattr(model, "exportable", True):
+        raise ModelError(f"{name} cannot be exported to ONNX in this release (it runs on the torch backend); "
+                         f"export expandnet, ahdr or kalantari")
     module = ModelPart(model, part).eval()
     runnable: nn.Module = _Cast(ModelPart(build(name, weights), part)).eval() if fp16 else module
     x = model.example_input() if hasattr(model, "example_input") else parity_input()

@@ -43,6 +43,9 @@ def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequent
 
 class HDRUNet(nn.Module):
     field_channels = 3 + KNOTS
+    exportable = False
+    """Not yet: its frame-wide branch resizes the frame to 64x64 by area averaging, which the ONNX exporter
+    cannot express for dynamic sizes; it runs on the torch backend (CPU or CUDA)."""
     receptive_radius = 160
     """Pixels of context each output pixel of the U-Net sees (outside the frame-wide vector), rounded up: 4
     stride-2 levels and a dilated bottleneck (about 140 px)."""

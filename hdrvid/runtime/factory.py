@@ -74,6 +74,9 @@ def make_executor(model_name: str, weights: Path | None = None, opts: EngineOpti
     if not spec.learned and not isinstance(backend, TorchBackend):
         log.info("%s is classical and runs in torch whatever the backend", model_name)
         backend = TorchBackend(device=opts.device)
+    if not isinstance(backend, TorchBackend) and not getattr(model, "exportable", True):
+        raise BackendError(f"model {model_name} runs on the torch backend only in this release (no ONNX export "
+                           f"yet); use --backend torch (CPU or --device cuda)")
     if isinstance(backend, TensorRTBackend):
         import_tensorrt()
         backend = _profile_for(backend, opts)

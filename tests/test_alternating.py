@@ -233,3 +233,15 @@ def test_eval_alternating_cli_and_bench_merge(tmp_path, scene):
     rows = json.loads((tmp_path / "b.json").read_text())["rows"]
     merge_rows = [row for row in rows if row["model"] == "merge:flowmerge"]
     assert merge_rows and merge_rows[0]["fps"] > 0 and "merge" in merge_rows[0]["stages_busy_s"]
+
+
+def test_log_flicker_is_zero_for_the_truth_and_positive_for_pumping():
+    from hdrvid.jobs.merge_eval import log_flicker
+
+    gts = [np.full((8, 8, 3), 0.5, np.float32) * (1 + 0.01 * i) for i in range(6)]
+    same = [g.transpose(2, 0, 1) for g in gts]
+    signed, unsigned = log_flicker(same, gts)
+    assert abs(signed) < 1e-9 and unsigned < 1e-9
+    pumping = [g.transpose(2, 0, 1) * (1.5 if i % 2 else 1.0) for i, g in enumerate(gts)]
+    signed, unsigned = log_flicker(pumping, gts)
+    assert signed > 0.5 and unsigned > 0.5  # log2(1.5) = 0.58 every transition

@@ -66,8 +66,24 @@ def _pq(rel: np.ndarray) -> np.ndarray:
     return np.asarray(pq_inverse_eotf(np.clip(luminance(rel) * 203.0, 0, 10000)), np.float32)
 
 
-def score_clip(preds: list[np.ndarray], gts: list[np.ndarray]) -> dict[str, float]:
+def log_flicker(preds: list[np.ndarray], gts: list[np.ndarray]) -> tuple[float, float]:
+    """(signed, unsigned) flicker against the truth, from the frame-to-frame change of mean log2 luminance:
+    signed = mean |change| of the output minus that of the truth (0 ideal, > 0 pumps); unsigned = mean
+    |change of the output - change of the truth| per transition."""
+    lo = np.array([np.log2(np.maximum(luminance(p.transpose(1, 2, 0)), 1e-6)).mean() for p in preds])
+    lt = np.array([np.log2(np.maximum(luminance(g), 1e-6)).mean() for g in gts])
+    do, dt = np.diff(lo), np.diff(lt)
+    if not len(do):
+        return float("nan"), float("nan")
+    return float(np.abs(do).mean() - np.abs(dt).mean()), float(np.abs(do - dt).mean())
+
+
+def score_clip(preds: list[np.ndarray], gts: list[np.ndarray],
+               clipped: list[np.ndarray] | None = None) -> dict[str, float]:
+    """``clipped``: per frame, (H, W) bool where the reference frame was clipped (for the clipped-pixel PSNR)."""
     ms = [hdr_metrics(p.transpose(1, 2, 0), g) for p, g in zip(preds, gts)]
+    mc = [hdr_metrics(p.transpose(1, 2, 0), g, m) for p, g, m in zip(preds, gts, clipped or []) if m.any()]
+    signed, unsigned = log_flicker(preds, gts)
     meter = FlickerMeter(warp=True)
     for p, g in zip(preds, gts):
         ph = p.transpose(1, 2, 0)
@@ -75,8 +91,10 @@ def score_clip(preds: list[np.ndarray], gts: list[np.ndarray]) -> dict[str, floa
     fl = meter.summary()
     return {"psnr_mu": float(np.mean([m["psnr_mu"] for m in ms])),
             "pu21_psnr": float(np.mean([m["pu21_psnr"] for m in ms])),
+            "psnr_mu_clipped": float(np.mean([m["psnr_mu"] for m in mc])) if mc else float("nan"),
             "flicker_log_ratio": fl["log_change_ratio"] or float("nan"),
-            "flicker_warp_ratio": fl["warp_error_ratio"] or float("nan")}
+            "flicker_warp_ratio": fl["warp_error_ratio"] or float("nan"),
+            "flicker_signed": signed, "flicker_unsigned": unsigned}
 
 
 def evaluate_alternating(merges: list[str], data: list[Path], cycles: tuple[tuple[float, ...], ...] = CYCLES,
@@ -103,7 +121,8 @@ def evaluate_alternating(merges: list[str], data: list[Path], cycles: tuple[tupl
                 cycle = fit_cycle(relative_evs(pics), cyc)
                 for n, m in mergers.items():
                     preds, sec = _run(m, decoded, cycle)
-                    per[n][_label(cyc)].append(score_clip(preds, gts))
+                    clipped = [d.data.numpy().max(0) ** (1 / 2.2) >= 0.98 for d in decoded]
+                    per[n][_label(cyc)].append(score_clip(preds, gts, clipped))
                     timing[n].append(sec)
     table = {n: {c: {k: float(np.nanmean([s[k] for s in v])) for k in v[0]} if v else {} for c, v in cv.items()}
              for n, cv in per.items()}
@@ -131,16 +150,20 @@ class AlternatingEvalReport(Report):
 
     def __str__(self) -> str:
         cycles = self.cycles
-        head = f"{'merge':<12}" + "".join(f"{c + ' ' + k:>22}" for c in cycles for k in ("PSNR-mu", "PU21")) + \
-            "".join(f"{c + ' flicker':>16}" for c in cycles) + f"{'ms/frame':>10}"
+        cols = (("psnr_mu", "PSNR-mu"), ("psnr_mu_clipped", "clipped"), ("pu21_psnr", "PU21"),
+                ("flicker_signed", "flicker"), ("flicker_unsigned", "|flicker|"), ("flicker_warp_ratio", "warp"))
+        head = f"{'merge':<12}" + "".join(f"{c + ' ' + name:>19}" for c in cycles for _, name in cols) + f"{'ms/frame':>10}"
         lines = [head]
         for n in self.merges:
             s = self.scores[n]
-            row = f"{n:<12}" + "".join(f"{s[c]['psnr_mu']:>22.2f}{s[c]['pu21_psnr']:>22.2f}" for c in cycles)
-            row += "".join(f"{s[c]['flicker_warp_ratio']:>16.2f}" for c in cycles)
+            row = f"{n:<12}" + "".join(
+                f"{s[c].get(k, float('nan')):>19.{4 if k.startswith('flicker_') and k != 'flicker_warp_ratio' else 2}f}"
+                for c in cycles for k, _ in cols)
             lines.append(row + f"{self.ms_per_frame[n]:>10.1f}")
-        lines.append(f"({len(self.images)} images, {self.frames} frames at {self.size[0]}x{self.size[1]}; "
-                     f"flicker = output/ground-truth warping error; {self.note})")
+        lines.append(f"({len(self.images)} images, {self.frames} frames at {self.size[0]}x{self.size[1]}; flicker = "
+                     f"mean |change of mean log2 luminance| minus the truth's (0 ideal), |flicker| = per transition; "
+                     f"warp = output/ground-truth warping error; clipped = PSNR-mu where the reference frame clipped; "
+                     f"{self.note})")
         return "\n".join(lines)
 
 

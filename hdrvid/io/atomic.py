@@ -10,7 +10,7 @@ leaving it by an exception (or an interrupt) removes it and leaves an existing `
   if ``dest`` appeared while this run was writing (another conversion to the same name), this run fails
   with a clear error and the other file is left alone.
 - ``durable=True`` also fsyncs the file before the move (engines and checkpoints).
-- Temporary names carry the writer's process id (``.NAME.hdrvid-PID-XXXX.partial.EXT``): a run killed
+- Temporary names carry the writer's process id (``.NAME.hdrvid-PID-RANDOM.partial.EXT``): a run killed
   with SIGKILL leaves one behind, and the next run writing into that folder removes those whose process
   is gone (:func:`remove_stale`).
 - Files and folders get the permissions the umask allows, like any other tool's output (not mkstemp's 0600).

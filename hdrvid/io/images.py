@@ -25,6 +25,16 @@ MAX_PIXELS = 7680 * 4320
 """Default picture-size limit (8K UHD): a small file can declare a huge picture."""
 
 
+def check_pixels(path: Path, width: int, height: int, max_pixels: int = MAX_PIXELS) -> None:
+    """One-line refusal of a picture too large (a decompression bomb) or too small to convert, from its
+    declared size, before anything is decoded."""
+    if width * height > max_pixels:
+        raise InputError(f"{path}: {width}x{height} is {width * height / 1e6:.0f} megapixels, above the "
+                         f"{max_pixels / 1e6:.0f}-megapixel limit; pass --max-pixels {width * height} if you mean it")
+    if width < 2 or height < 2:
+        raise InputError(f"{path}: {width}x{height} is too small to convert (at least 2x2 pixels)")
+
+
 def image_size(path: Path) -> tuple[int, int] | None:
     """(width, height) from a PNG, JPEG or BMP header without decoding the picture; None for other formats."""
     try:
@@ -94,9 +104,8 @@ def read_image(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, in
     if path.stat().st_size == 0:
         raise InputError(f"{path}: file is empty (0 bytes)")
     size = image_size(path)
-    if size is not None and size[0] * size[1] > max_pixels:
-        raise InputError(f"{path}: {size[0]}x{size[1]} is {size[0] * size[1] / 1e6:.0f} megapixels, above the "
-                         f"{max_pixels / 1e6:.0f}-megapixel limit; pass --max-pixels {size[0] * size[1]} if you mean it")
+    if size is not None:
+        check_pixels(path, size[0], size[1], max_pixels)
     if path.suffix.lower() == ".exr":
         return read_exr(path), 16, True
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)

@@ -39,16 +39,6 @@ def box_filter(x: torch.Tensor, r: int) -> torch.Tensor:
     return along(along(x, -1), -2)
 
 
-def guided_filter(guide: torch.Tensor, src: torch.Tensor, r: int, eps: float) -> torch.Tensor:
-    """He et al. 2010 guided filter with a single-channel guide (N,1,H,W) and source (N,C,H,W)."""
-    mg, ms = box_filter(guide, r), box_filter(src, r)
-    cov = box_filter(guide * src, r) - mg * ms
-    var = box_filter(guide * guide, r) - mg * mg
-    a = cov / (var + eps)
-    b = ms - a * mg
-    return box_filter(a, r) * guide + box_filter(b, r)
-
-
 class ClassicalITMO(nn.Module):
     """Highlight expansion on linear input; output relative linear light (1.0 = reference white).
 

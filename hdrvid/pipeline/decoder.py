@@ -34,7 +34,7 @@ from hdrvid.color.transfer import (
 )
 from hdrvid.color.ycbcr import rgb_to_ycbcr_matrix
 from hdrvid.errors import InputError, check_choice, check_range
-from hdrvid.io.images import MAX_PIXELS, list_images, read_image
+from hdrvid.io.images import MAX_PIXELS, check_pixels, list_images, read_image
 from hdrvid.io.probe import (
     MATRIX,
     PRIMARIES,
@@ -53,15 +53,6 @@ from hdrvid.pipeline.frame import Frame, FrameStats, VideoInfo
 log = logging.getLogger("hdrvid")
 
 HIST_BINS = 64
-
-
-def check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:
-    """One-line refusal of a picture too large to convert within ``--max-pixels``."""
-    if width * height > max_pixels:
-        raise InputError(f"{path}: {width}x{height} is {width * height / 1e6:.0f} megapixels, above the "
-                         f"{max_pixels / 1e6:.0f}-megapixel limit; pass --max-pixels {width * height} if you mean it")
-    if width < 2 or height < 2:
-        raise InputError(f"{path}: {width}x{height} is too small to convert (at least 2x2 pixels)")
 
 
 Deinterlace = Literal["auto", "on", "off"]

@@ -423,11 +423,14 @@ def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, ste
 @click.option("--graded", is_flag=True, help="Also score graded SDR (tone curve with a shoulder) as a camera setting.")
 @click.option("--frames", default=24, show_default=True, help="Alternating mode: frames per clip.")
 @click.option("--size", default="480x270", show_default=True, help="Alternating mode: clip size WxH.")
+@click.option("--realistic", is_flag=True,
+              help="Alternating mode: realistic clips (rectilinear views, exposure ratios 4-16, areas clipped in every "
+                   "exposure, objects from another scene, motion blur, other camera responses, H.264 crf 18-26).")
 @engine_options
 @handle_errors
 def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path | None, width: int, all_images: bool,
                  metric: str, as_json: Path | None, mode: str, dataset: str, split_name: str, views: int,
-                 graded: bool, frames: int, size: str, backend: str,
+                 graded: bool, frames: int, size: str, realistic: bool, backend: str,
                  device: str, precision: str, threads: int | None, tile: int, infer_scale: str) -> None:
     """Score models on simulated cameras over held-out HDR images, beside itmo and plain linearisation.
 
@@ -447,7 +450,7 @@ def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path 
         else:
             w, h = (int(v) for v in size.lower().split("x"))
             result = evaluate_alternating(merges, list(data), frames=frames, size=(w, h), all_images=all_images,
-                                          engine=engine)
+                                          engine=engine, realistic=realistic, split_name=split_name)
         click.echo(str(result))
     else:
         wts = {models[0].partition("@")[0]: weights} if weights else None

@@ -245,3 +245,50 @@ def test_log_flicker_is_zero_for_the_truth_and_positive_for_pumping():
     pumping = [g.transpose(2, 0, 1) * (1.5 if i % 2 else 1.0) for i, g in enumerate(gts)]
     signed, unsigned = log_flicker(pumping, gts)
     assert signed > 0.5 and unsigned > 0.5  # log2(1.5) = 0.58 every transition
+
+
+def test_realistic_clips_clip_in_every_exposure_and_use_other_responses():
+    from hdrvid.synth.alternating import RESPONSES, realistic_config, response_curve
+
+    rng = np.random.default_rng(0)
+    cfgs = [realistic_config(rng, 2, 4, (96, 64), seed) for seed in range(40)]
+    ratios = {2 ** (max(c.exposures) - min(c.exposures)) for c in cfgs}
+    assert ratios <= {4.0, 8.0, 16.0} and len(ratios) > 1
+    assert {c.response for c in cfgs} - {"bt709"}
+    assert any(c.short_clip > 0 for c in cfgs) and any(c.blur > 1 for c in cfgs)
+    ramp = np.linspace(0, 1, 64, dtype=np.float32)
+    for name in RESPONSES:  # every response is monotone, 0 -> 0 and 1 -> 1
+        r = response_curve(ramp, name)
+        assert np.all(np.diff(r) >= 0) and abs(r[0]) < 1e-6 and abs(r[-1] - 1) < 1e-6
+    hdr = interior_with_window(0.4, 240, 160, seed=1)
+    cfg = SynthConfig(exposures=(-2.0, 2.0), frames=2, size=(96, 64), short_clip=0.03, long_clip=0.3, blur=3)
+    first = next(frames_hdr(hdr, cfg, donor=hdr[::-1].copy())[0])
+    short_clipped = float((first * 0.25).max(-1).__ge__(1).mean())
+    long_clipped = float((first * 4).max(-1).__ge__(1).mean())
+    assert short_clipped >= 0.02 and 0.25 <= long_clipped <= 0.56
+
+
+def test_clip_scale_does_not_forgive_alternating_brightness():
+    gts = [np.full((24, 24, 3), 0.5, np.float32) for _ in range(6)]
+    steady = [np.full((3, 24, 24), 0.25, np.float32) for _ in range(6)]  # right up to one scale: perfect
+    pumping = [np.full((3, 24, 24), 0.25 * (1.3 if i % 2 else 1.0), np.float32) for i in range(6)]
+    assert score_clip(steady, gts)["psnr_mu"] == float("inf")
+    assert score_clip(pumping, gts)["psnr_mu"] < 40
+    assert score_clip(pumping, gts)["flicker_signed"] > 0.3
+
+
+def test_flow_at_reduced_resolution_matches_full_resolution_motion():
+    from hdrvid.models.merge import DISFlow, resize_flow, work_size
+
+    assert work_size((3, 720, 1280), 640) == (640, 360) and work_size((3, 180, 320), 640) == (320, 180)
+    f = np.zeros((4, 6, 2), np.float32)
+    f[..., 0] = 2.0
+    assert np.allclose(resize_flow(f, (12, 8))[..., 0], 4.0)
+    hdr = interior_with_window(0.4, 700, 420, seed=2)
+    a = np.ascontiguousarray(np.clip(hdr[:360, :640] * 0.5, 0, 1).transpose(2, 0, 1))
+    b = np.ascontiguousarray(np.clip(hdr[3:363, 5:645] * 0.5, 0, 1).transpose(2, 0, 1))  # moved by (-5, -3)
+    for side in (0, 320):
+        fp = DISFlow("medium", side).pair(a, 0.0, b, 0.0)
+        inner = fp.ab[40:-40, 40:-40]
+        assert fp.ab.shape == (360, 640, 2)
+        assert abs(float(np.median(inner[..., 0])) + 5) < 0.5 and abs(float(np.median(inner[..., 1])) + 3) < 0.5

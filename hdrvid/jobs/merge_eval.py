@@ -30,8 +30,9 @@ from hdrvid.models.merge import radiance
 from hdrvid.pipeline.alternating import AlternatingMerge, Cycle, fit_cycle, make_merger, relative_evs
 from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.frame import Frame
-from hdrvid.synth.alternating import SynthConfig, frames_hdr, synth_alternating
-from hdrvid.train.data import split
+from hdrvid.synth.alternating import SynthConfig, frames_hdr, realistic_config, synth_alternating
+from hdrvid.synth.views import perspective_view
+from hdrvid.train.data import split, validation_split
 
 CYCLES = ((-2.0, 2.0), (-2.0, 0.0, 2.0))
 
@@ -78,11 +79,27 @@ def log_flicker(preds: list[np.ndarray], gts: list[np.ndarray]) -> tuple[float, 
     return float(np.abs(do).mean() - np.abs(dt).mean()), float(np.abs(do - dt).mean())
 
 
+def clip_scale(preds: list[np.ndarray], gts: list[np.ndarray]) -> float:
+    """One factor for the whole clip (least squares in log luminance over every frame): a merge whose
+    brightness alternates from frame to frame is not forgiven by a per-frame scale."""
+    num, count = 0.0, 0
+    for p, g in zip(preds, gts):
+        yp, yg = luminance(p.transpose(1, 2, 0)), luminance(g)
+        ok = (yp > 1e-8) & (yg > 1e-8)
+        num += float(np.sum(np.log(yg[ok]) - np.log(yp[ok])))
+        count += int(ok.sum())
+    return float(np.exp(num / count)) if count else 1.0
+
+
 def score_clip(preds: list[np.ndarray], gts: list[np.ndarray],
                clipped: list[np.ndarray] | None = None) -> dict[str, float]:
-    """``clipped``: per frame, (H, W) bool where the reference frame was clipped (for the clipped-pixel PSNR)."""
-    ms = [hdr_metrics(p.transpose(1, 2, 0), g) for p, g in zip(preds, gts)]
-    mc = [hdr_metrics(p.transpose(1, 2, 0), g, m) for p, g, m in zip(preds, gts, clipped or []) if m.any()]
+    """``clipped``: per frame, (H, W) bool where the reference frame was clipped (for the clipped-pixel PSNR).
+    The prediction is scaled by one factor per clip (:func:`clip_scale`), then scored frame by frame."""
+    k = np.float32(clip_scale(preds, gts))
+    preds = [p * k for p in preds]
+    ms = [hdr_metrics(p.transpose(1, 2, 0), g, align=False) for p, g in zip(preds, gts)]
+    mc = [hdr_metrics(p.transpose(1, 2, 0), g, m, align=False)
+          for p, g, m in zip(preds, gts, clipped or []) if m.any()]
     signed, unsigned = log_flicker(preds, gts)
     meter = FlickerMeter(warp=True)
     for p, g in zip(preds, gts):
@@ -97,24 +114,49 @@ def score_clip(preds: list[np.ndarray], gts: list[np.ndarray],
             "flicker_signed": signed, "flicker_unsigned": unsigned}
 
 
+def _clip_source(img: np.ndarray, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A rectilinear (pinhole) view of a panorama with room for the camera to move, or the picture as is."""
+    if img.shape[1] != 2 * img.shape[0]:
+        return img
+    w, h = size
+    yaw, pitch = float(rng.uniform(-np.pi, np.pi)), np.radians(float(rng.uniform(-15, 30)))
+    fov = np.radians(float(rng.uniform(55, 90)))
+    return perspective_view(img, yaw, pitch, fov, (round(1.7 * w), round(1.7 * h)))
+
+
 def evaluate_alternating(merges: list[str], data: list[Path], cycles: tuple[tuple[float, ...], ...] = CYCLES,
                          frames: int = 24, size: tuple[int, int] = (480, 270), seed: int = 0,
-                         all_images: bool = False, engine: Any = None) -> AlternatingEvalReport:
+                         all_images: bool = False, engine: Any = None, realistic: bool = False,
+                         split_name: str = "held-out") -> AlternatingEvalReport:
+    """``realistic``: clips drawn by :func:`hdrvid.synth.alternating.realistic_config` (exposure ratios 4-16,
+    areas clipped in every exposure, objects cut from another scene, motion blur, other camera responses,
+    H.264 crf 18-26) from rectilinear views; ``cycles`` then only gives the number of exposures (the EVs are
+    drawn). ``split_name``: "held-out" or "validation" (what merges and checkpoints are chosen on)."""
     files = list_hdr(data)
     if not all_images:
-        files = split(files)[1] or files
+        train_files, held = split(files)
+        files = (validation_split(train_files)[1] if split_name == "validation" else held) or files
+    lab = (lambda c: f"{len(c)} exposures") if realistic else _label
     names = list(dict.fromkeys(["reference", "debevec", "flowmerge", *merges]))
     mergers = {n: ReferenceOnly() if n == "reference" else make_merger(n, engine=engine) for n in names}
-    per: dict[str, dict[str, list[dict[str, float]]]] = {n: {_label(c): [] for c in cycles} for n in names}
+    per: dict[str, dict[str, list[dict[str, float]]]] = {n: {lab(c): [] for c in cycles} for n in names}
     timing: dict[str, list[float]] = {n: [] for n in names}
     with tempfile.TemporaryDirectory(prefix="hdrvid-alt-") as tmp:
         for i, f in enumerate(files):
             img = read_hdr(f)
             for j, cyc in enumerate(cycles):
-                cfg = SynthConfig(exposures=cyc, frames=frames, size=size, seed=seed * 1000 + i * 10 + j)
+                clip_seed = seed * 1000 + i * 10 + j
+                donor = None
+                cfg = SynthConfig(exposures=cyc, frames=frames, size=size, seed=clip_seed)
+                if realistic:
+                    rng = np.random.default_rng([clip_seed, 13])
+                    cfg = realistic_config(rng, len(cyc), frames, size, clip_seed)
+                    img = _clip_source(read_hdr(f), size, rng)
+                    donor = _clip_source(read_hdr(files[(i + 1) % len(files)]), size, rng)
+                    cyc = cfg.exposures
                 video = Path(tmp) / f"{f.stem}-{j}.mp4"
-                synth_alternating(img, video, None, cfg)
-                gt_iter, _ = frames_hdr(img, cfg)
+                synth_alternating(img, video, None, cfg, donor)
+                gt_iter, _ = frames_hdr(img, cfg, donor)
                 gts = list(gt_iter)
                 decoded = _decode(video)
                 pics = [d.data.numpy()[:, ::2, ::2] for d in decoded[:18]]
@@ -122,12 +164,12 @@ def evaluate_alternating(merges: list[str], data: list[Path], cycles: tuple[tupl
                 for n, m in mergers.items():
                     preds, sec = _run(m, decoded, cycle)
                     clipped = [d.data.numpy().max(0) ** (1 / 2.2) >= 0.98 for d in decoded]
-                    per[n][_label(cyc)].append(score_clip(preds, gts, clipped))
+                    per[n][lab(cycles[j])].append(score_clip(preds, gts, clipped))
                     timing[n].append(sec)
     table = {n: {c: {k: float(np.nanmean([s[k] for s in v])) for k in v[0]} if v else {} for c, v in cv.items()}
              for n, cv in per.items()}
     return AlternatingEvalReport(
-        images=[f.stem for f in files], cycles=[_label(c) for c in cycles], merges=names, scores=table,
+        images=[f.stem for f in files], cycles=[lab(c) for c in cycles], merges=names, scores=table,
         ms_per_frame={n: round(1000 * float(np.mean(t)), 1) for n, t in timing.items()}, size=list(size), frames=frames)
 
 

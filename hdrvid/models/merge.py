@@ -83,18 +83,51 @@ class FlowPair:
     ba: np.ndarray
 
 
-class DISFlow:
-    """OpenCV's DIS optical flow (Kroeger et al. 2016) on exposure-matched pictures, both ways."""
+def resize_flow(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A flow field (H, W, 2) in pixels resampled to ``size`` = (w, h), its vectors scaled to match."""
+    h, w = flow.shape[:2]
+    if (w, h) == size:
+        return flow
+    interp = cv2.INTER_AREA if size[0] < w else cv2.INTER_LINEAR
+    out = cv2.resize(flow, size, interpolation=interp)
+    out[..., 0] *= size[0] / w
+    out[..., 1] *= size[1] / h
+    return out
 
-    def __init__(self, preset: str = "medium") -> None:
+
+def work_size(shape: tuple[int, ...], max_side: int) -> tuple[int, int]:
+    """(w, h) of a picture of ``shape`` (..., H, W) scaled down by a power of two until its longer side
+    is at most ``max_side`` (0: full size)."""
+    h, w = shape[-2:]
+    f = 1
+    while max_side and max(h, w) / f > max_side and min(h, w) / (2 * f) >= 32:
+        f *= 2
+    return (w + f - 1) // f, (h + f - 1) // f
+
+
+class DISFlow:
+    """OpenCV's DIS optical flow (Kroeger et al. 2016) on exposure-matched pictures, both ways.
+
+    ``max_side``: the flow is estimated on the pictures scaled down (by powers of two) until their longer
+    side is at most this, then scaled back up: DIS is coarse-to-fine, so at 720p and above the finest
+    levels add cost rather than accuracy (0 = full resolution)."""
+
+    def __init__(self, preset: str = "medium", max_side: int = 0) -> None:
         presets = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
                    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
         self.dis = cv2.DISOpticalFlow_create(presets[preset])
+        self.max_side = max_side
 
     def pair(self, a: np.ndarray, ev_a: float, b: np.ndarray, ev_b: float) -> FlowPair:
         common = max(ev_a, ev_b)  # both as the longer exposure: they clip in the same places
         ga, gb = exposure_matched_gray(a, ev_a, common), exposure_matched_gray(b, ev_b, common)
-        return FlowPair(self.dis.calc(ga, gb, None), self.dis.calc(gb, ga, None))
+        full = (ga.shape[1], ga.shape[0])
+        small = work_size(ga.shape, self.max_side)
+        if small != full:
+            ga = cv2.resize(ga, small, interpolation=cv2.INTER_AREA)
+            gb = cv2.resize(gb, small, interpolation=cv2.INTER_AREA)
+        ab, ba = self.dis.calc(ga, gb, None), self.dis.calc(gb, ga, None)
+        return FlowPair(resize_flow(ab, full), resize_flow(ba, full))
 
 
 def warp(picture: np.ndarray, flow: np.ndarray) -> np.ndarray:
@@ -127,20 +160,45 @@ def ghost_mask(ref: np.ndarray, ev_ref: float, warped: np.ndarray, ev_n: float, 
     return np.clip(1 - bad, 0, 1).astype(np.float32)
 
 
-def flow_merge(ref: np.ndarray, ev_ref: float, neighbours: Sequence[tuple[np.ndarray, float, FlowPair]]) -> np.ndarray:
+def _down(picture: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Planar (C, H, W) -> (C, h, w) by area averaging."""
+    if picture.shape[-1] == size[0] and picture.shape[-2] == size[1]:
+        return picture
+    hwc = np.ascontiguousarray(picture.transpose(1, 2, 0))
+    return np.ascontiguousarray(cv2.resize(hwc, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
+                                .transpose(2, 0, 1))
+
+
+def _up(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return mask if mask.shape[::-1] == size else cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR)
+
+
+def flow_merge(ref: np.ndarray, ev_ref: float, neighbours: Sequence[tuple[np.ndarray, float, FlowPair]],
+               mask_side: int = 0) -> np.ndarray:
     """Reference-guided merge of ``ref`` with neighbours given as (picture, ev, flows ref<->neighbour).
 
     A neighbour may only be rejected (flow inconsistency, ghost) where the reference could contradict it,
     i.e. where the reference itself is well exposed. Where the reference is clipped or crushed, the
     neighbour that recorded the scene there is taken (weighted by its own exposure quality), so a clipped
     sky in a long frame gets the short frame's sky: one scene point, one radiance, whichever frame is the
-    reference, and no brightness alternating at half the frame rate."""
+    reference, and no brightness alternating at half the frame rate.
+
+    ``mask_side``: the flow-consistency and ghost masks (smooth by construction) are computed on pictures
+    scaled down until their longer side is at most this and scaled back up; warping and the exposure
+    weights stay at full resolution (0 = everything at full resolution)."""
     w_ref = well_exposed(ref)
     can_judge = smoothstep(w_ref, 0.2, 0.6)  # the reference is reliable enough to veto a neighbour here
     pictures, evs, weights = [ref], [ev_ref], [w_ref]
+    full = (ref.shape[2], ref.shape[1])
+    small = work_size(ref.shape, mask_side)
+    ref_small = _down(ref, small)
     for pic, ev, flows in neighbours:
         warped = warp(pic, flows.ab)
-        agree = flow_consistency(flows.ab, flows.ba) * ghost_mask(ref, ev_ref, warped, ev)
+        if small == full:
+            agree = flow_consistency(flows.ab, flows.ba) * ghost_mask(ref, ev_ref, warped, ev)
+        else:
+            ab, ba = resize_flow(flows.ab, small), resize_flow(flows.ba, small)
+            agree = _up(flow_consistency(ab, ba) * ghost_mask(ref_small, ev_ref, _down(warped, small), ev), full)
         valid = 1 - can_judge * (1 - agree)
         # well-exposed reference pixels stay mostly the reference's own (no ghosts, no warping blur)
         pictures.append(warped)

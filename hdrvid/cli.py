@@ -16,13 +16,14 @@ import click
 
 from hdrvid import __version__
 from hdrvid.color.gamut import GAMUT_MODES
+from hdrvid.color.levels import LEVELS, SDR_MAPPINGS
 from hdrvid.color.operators import OPERATORS
 from hdrvid.color.transfer import INPUT_TRANSFERS
 from hdrvid.engines.backends import BACKENDS, PRECISIONS
 from hdrvid.errors import HdrvidError, Interrupted
 from hdrvid.export.onnx import PARTS
 from hdrvid.jobs.bench import MODES as BENCH_MODES
-from hdrvid.jobs.convert import LEVELS, MODES
+from hdrvid.jobs.convert import MODES
 from hdrvid.jobs.evaluate import METRICS
 from hdrvid.jobs.merge_stills import METHODS, RESPONSES
 from hdrvid.pipeline.alternating import VIDEO_MERGES
@@ -179,10 +180,16 @@ def _engine_options(backend: str, device: str, precision: str, threads: int | No
 @click.option("--level", type=click.Choice(LEVELS), default="bt2446a", show_default=True,
               help="Where SDR tones land in HDR10/HLG: bt2446a = BT.2446 Method A's mid-tone level (1.96x "
                    "--reference-white, SDR white ~398 nits); bt2408 = SDR white at --reference-white.")
+@click.option("--highlight-boost", default=1.0, show_default=True,
+              help="Strength of the model's highlight expansion: each gain raised to this power (0 = none, "
+                   "1 = as trained, 1.5 = stronger; see the model card).")
 @click.option("--codec", help="Video encoder: libx265 (default for HDR), libsvtav1 (AV1), libx264 (SDR).")
 @click.option("--crf", type=int, help="Constant-quality value passed to the encoder.")
 @click.option("--preset", help="Encoder preset passed through (x265/x264 names, SVT-AV1 numbers).")
 @click.option("--input-transfer", type=click.Choice(INPUT_TRANSFERS), help="Override the input's transfer tag.")
+@click.option("--sdr-mapping", type=click.Choice(SDR_MAPPINGS), default="scene", show_default=True,
+              help="BT.709 video as scene light (camera curve) or display light (BT.1886, as zscale/BT.2408); "
+                   "also how --format sdr is encoded.")
 @click.option("--deinterlace", type=click.Choice(DEINTERLACE), default="auto", show_default=True)
 @click.option("--max-decode-errors", default=10, show_default=True, help="Fail above this many corrupt packets.")
 @click.option("--allow-short", is_flag=True, help="Accept a truncated input (fewer frames than declared).")
@@ -206,9 +213,10 @@ def _engine_options(backend: str, device: str, precision: str, threads: int | No
 @click.pass_context
 @handle_errors
 def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: Path | None, fmt: str | None,
-            peak_nits: float, reference_white: float, level: str, codec: str | None, crf: int | None, preset: str | None,
-            input_transfer: str | None, deinterlace: str, max_decode_errors: int, allow_short: bool,
-            start_number: int, batch_size: int, queue_size: int, backend: str, device: str, precision: str,
+            peak_nits: float, reference_white: float, level: str, highlight_boost: float, codec: str | None,
+            crf: int | None, preset: str | None,
+            input_transfer: str | None, sdr_mapping: str, deinterlace: str, max_decode_errors: int,
+            allow_short: bool, start_number: int, batch_size: int, queue_size: int, backend: str, device: str, precision: str,
             threads: int | None, tile: int, infer_scale: str, mode: str, exposures: str, merge_method: str,
             no_copy: bool, overwrite: bool, rate: str, report_path: Path | None, max_pixels: int) -> None:
     """Convert INPUT (video, image or folder of images) to HDR OUTPUT."""
@@ -219,9 +227,9 @@ def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: 
 
     opts = ConvertOptions(
         input=input, output=output, model=model, weights=weights, format=fmt, peak_nits=peak_nits,
-        reference_white=reference_white, level=level,
+        reference_white=reference_white, level=level, highlight_boost=highlight_boost,
         encode=EncodeOptions(codec=codec, crf=crf, preset=preset, copy_streams=not no_copy),
-        decode=DecodeOptions(transfer=input_transfer, max_decode_errors=max_decode_errors,
+        decode=DecodeOptions(transfer=input_transfer, sdr_mapping=sdr_mapping, max_decode_errors=max_decode_errors,
                              allow_short=allow_short, deinterlace=deinterlace, max_pixels=max_pixels),
         engine=_engine_options(backend, device, precision, threads, tile, infer_scale),
         batch_size=batch_size, queue_size=queue_size, start_number=start_number, overwrite=overwrite,
@@ -289,6 +297,12 @@ def _parse_exposures(text: str) -> tuple[float, ...] | None:
 @click.option("--peak-source", "peak_mode", type=click.Choice(PEAK_MODES), default="auto",
               show_default=True, help="auto: measured peak capped by MaxCLL/mastering metadata when present.")
 @click.option("--reference-white", default=203.0, show_default=True, help="Nits of SDR white (BT.2408).")
+@click.option("--level", type=click.Choice(LEVELS), default="bt2446a", show_default=True,
+              help="The HDR level that becomes SDR white: --reference-white x 1.96 (bt2446a, the inverse of "
+                   "convert's default) or x 1 (bt2408).")
+@click.option("--sdr-mapping", type=click.Choice(SDR_MAPPINGS), default="scene", show_default=True,
+              help="SDR signal as the BT.709 camera curve of the light (scene, convert's inverse) or BT.1886 display "
+                   "light (display, as zscale).")
 @click.option("--rate", default="24", show_default=True, help="Frame rate for EXR sequence input.")
 @click.option("--flicker-warp", is_flag=True, help="Also report the optical-flow warping error (slower).")
 @click.option("--preview", type=click.Path(path_type=Path), help="Write a contact sheet of all operators (PNG).")
@@ -301,8 +315,8 @@ def _parse_exposures(text: str) -> tuple[float, ...] | None:
 @click.pass_context
 @handle_errors
 def tonemap(ctx: click.Context, input: Path, output: Path | None, operator: str, target_nits: float | None,
-            gamut: str, two_pass: bool, peak_mode: str, reference_white: float, rate: str, flicker_warp: bool,
-            preview: Path | None,
+            gamut: str, two_pass: bool, peak_mode: str, reference_white: float, level: str, sdr_mapping: str, rate: str,
+            flicker_warp: bool, preview: Path | None,
             frame_index: int | None, codec: str | None, crf: int | None, preset: str | None, overwrite: bool,
             report_path: Path | None) -> None:
     """Tone map HDR INPUT (HDR10, HLG, EXR folder) to SDR BT.709 OUTPUT, or to a lower-peak HDR10."""
@@ -321,7 +335,8 @@ def tonemap(ctx: click.Context, input: Path, output: Path | None, operator: str,
         return
     opts = TonemapOptions(
         input=input, output=output, operator=operator, gamut=gamut, target_nits=target_nits, two_pass=two_pass,
-        peak_mode=peak_mode, reference_white=reference_white, rate=_parse_rate(rate),
+        peak_mode=peak_mode, reference_white=reference_white, level=level, sdr_mapping=sdr_mapping,
+        rate=_parse_rate(rate),
         encode=EncodeOptions(codec=codec, crf=crf, preset=preset), overwrite=overwrite, flicker_warp=flicker_warp,
     )
     _check_report(report_path, [input, output], overwrite)
@@ -384,11 +399,14 @@ def info(file: Path, as_json: bool) -> None:
 @click.option("--threads", type=int, help="CPU threads for training (default: all cores).")
 @click.option("--adversarial", is_flag=True, help="Add a patch discriminator on tone-mapped HDR (non-saturating GAN loss).")
 @click.option("--checkpoint-every", default=100, show_default=True, help="Validate and checkpoint every N steps.")
+@click.option("--init", "init", type=click.Path(path_type=Path),
+              help="Start a new run from these weights (fine-tuning); new parts of the model keep their init.")
 @click.pass_context
 @handle_errors
 def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, steps: int, batch: int, patch: int,
           lr: float, procedural: int, device: str, fp32: bool, seed: int, minutes: float | None, samples: int,
-          graded_share: float, threads: int | None, adversarial: bool, checkpoint_every: int) -> None:
+          graded_share: float, threads: int | None, adversarial: bool, checkpoint_every: int,
+          init: Path | None) -> None:
     """Train MODEL on HDR images through the camera simulation; checkpoints and resumes in --out."""
     from hdrvid.train import TrainConfig
     from hdrvid.train import train as run_train
@@ -396,7 +414,7 @@ def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, ste
     cfg = TrainConfig(model=model, data=[str(d) for d in data], out=str(out), steps=steps, batch=batch, patch=patch,
                       lr=lr, procedural=procedural, device=device, bf16=not fp32, seed=seed, minutes=minutes,
                       samples=samples, adversarial=adversarial, checkpoint_every=checkpoint_every,
-                      graded_share=graded_share, threads=threads)
+                      graded_share=graded_share, threads=threads, init=str(init) if init else None)
     summary = run_train(cfg, progress=not ctx.obj["quiet"])
     click.echo(json.dumps(summary.as_dict(), indent=2))
 
@@ -453,7 +471,7 @@ def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path 
                                           engine=engine, realistic=realistic, split_name=split_name)
         click.echo(str(result))
     else:
-        wts = {models[0].partition("@")[0]: weights} if weights else None
+        wts = {models[0].partition("@")[0].partition("~")[0]: weights} if weights else None
         from hdrvid.synth.camera import ALL_SETTINGS, SETTINGS
 
         result = evaluate(list(models), list(data), width=width, weights=wts, all_images=all_images, engine=engine,

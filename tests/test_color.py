@@ -118,7 +118,7 @@ def test_gamut_compress_keeps_hue_and_luminance_and_lands_inside():
     assert out.min() >= 0 and gamut.out_of_gamut_fraction(out) == 0
     np.testing.assert_allclose(gamut.luminance(out), gamut.luminance(rgb709), rtol=1e-9)  # luminance kept
     np.testing.assert_allclose(out[3:], rgb709[3:], atol=1e-12)  # grey and mild colours untouched
-    assert gamut.chroma_distance(out[:2]).max() < 1  # the out-of-gamut ones now sit inside
+    assert gamut.chroma_distance(out[:2]).max() <= 1 + 1e-9  # the out-of-gamut ones now sit on or inside
     # hue: the colour moved along the line to its grey, so (rgb - Y) keeps its direction
     y_in = gamut.luminance(rgb709)[:, None]
     for a, b in zip((rgb709 - y_in)[:3], (out - y_in)[:3]):  # (row 3 is grey: no direction)
@@ -175,3 +175,34 @@ def test_8bit_decode_matches_colour_science_on_every_code(cb: int, cr: int):
     diff = codes.astype(int) - want
     assert np.abs(diff).max() <= 1  # (rounding of exact halves only)
     assert np.abs(diff[16:236]).mean() < 0.02 and abs(diff[16:236].mean()) < 0.01  # no bias
+
+
+@pytest.mark.parametrize("matrix,full_range", [("bt2020nc", False), ("bt709", False), ("bt2020nc", True)])
+def test_10bit_decode_matches_colour_science_on_every_code(matrix: str, full_range: bool):
+    """HDR decoding is exact: every 10-bit luma code with several chroma pairs gives the R'G'B' colour-science
+    computes (to 1/65535), not swscale's high-bit range conversion, which puts white at 1020/1023 (0.4 % of
+    PQ signal low: ~3 % of light at 400 nits)."""
+    import warnings
+
+    import av
+    import colour
+
+    from hdrvid.pipeline.decoder import VideoDecoder
+
+    w, h = 1024, 2
+    for cb, cr in ((512, 512), (400, 650), (300, 900)):
+        y = np.tile(np.arange(1024, dtype=np.uint16), (h, 1))
+        u = np.full((h // 2, w // 2), cb, np.uint16)
+        v = np.full((h // 2, w // 2), cr, np.uint16)
+        frame = av.VideoFrame.from_ndarray(np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(h * 3 // 2, w),
+                                           format="yuv420p10le")
+        dec = VideoDecoder.__new__(VideoDecoder)
+        dec.info = type("I", (), {"bit_depth": 10, "matrix": matrix, "full_range": full_range})()
+        got = dec._to_codes(frame)[0].astype(np.float64) / 65535
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            k = colour.WEIGHTS_YCBCR["ITU-R BT.2020" if matrix == "bt2020nc" else "ITU-R BT.709"]
+            ycc = np.stack([np.arange(1024), np.full(1024, cb), np.full(1024, cr)], -1)
+            want = colour.YCbCr_to_RGB(ycc, K=k, in_bits=10, in_legal=not full_range, in_int=True)
+        want = np.clip(want, 0, 1)
+        assert np.abs(got - want).max() < 2e-5, (cb, cr)

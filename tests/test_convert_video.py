@@ -4,6 +4,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -17,6 +18,7 @@ from media import (
     video_pts_seconds,
 )
 
+from hdrvid.io.images import read_exr
 from hdrvid.jobs.convert import ConvertOptions, convert
 from hdrvid.pipeline.decoder import VideoDecoder
 from hdrvid.pipeline.encoder import EncodeOptions
@@ -279,3 +281,28 @@ def test_default_level_places_sdr_tones_at_bt2446a_mid_grey(clip: Path, tmp_path
     mid = (fb > 0.05) & (fb < 0.8)
     assert abs(float(torch.median(fa[mid] / fb[mid])) - 1.96) < 0.05
     assert "pixels above reference white" in str(a)
+
+
+def test_highlight_boost_scales_the_models_expansion(tmp_path: Path):
+    """--highlight-boost 0 is plain linearisation whatever the model; boost 2 doubles each gain in stops;
+    a pixel the model left alone stays alone."""
+    from hdrvid.pipeline.inference import boost_expansion
+
+    lin = torch.tensor([0.5, 1.0, 1.0, 0.0]).view(1, 1, 1, 4)
+    out = torch.tensor([0.5, 4.0, 2.0, 0.3]).view(1, 1, 1, 4)
+    assert torch.equal(boost_expansion(lin, out, 1.0), out)
+    assert torch.allclose(boost_expansion(lin, out, 0.0)[..., :3], lin[..., :3])
+    assert torch.allclose(boost_expansion(lin, out, 2.0), torch.tensor([0.5, 16.0, 4.0, 0.3]).view(1, 1, 1, 4))
+    img = np.full((48, 64, 3), 120, np.uint8)
+    img[10:30, 10:40] = 255  # a clipped window hdrunet expands
+    src = tmp_path / "w.png"
+    cv2.imwrite(str(src), img)
+    outs = {}
+    for name, args in (("none", ["-m", "none"]), ("b0", ["--highlight-boost", "0"]), ("b1", [])):
+        r = run_cli("convert", src, tmp_path / f"{name}.exr", *args)
+        assert r.exit_code == 0, r.output
+        outs[name] = read_exr(tmp_path / f"{name}.exr")
+    np.testing.assert_allclose(outs["b0"], outs["none"], rtol=1e-5, atol=1e-6)
+    assert outs["b1"][20, 20].max() > 1.2 * outs["none"][20, 20].max()
+    r = run_cli("convert", src, tmp_path / "x.exr", "--highlight-boost", "9")
+    assert r.exit_code == 2 and "--highlight-boost" in r.output

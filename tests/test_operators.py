@@ -52,7 +52,7 @@ def test_drago_matches_opencv():
 def test_reinhard05_matches_opencv_reinhard():
     img = hdr_test_image(1)
     ref = cv2.createTonemapReinhard(gamma=1.0, intensity=0.0, light_adapt=0.8, color_adapt=0.3).process(img.copy())
-    s = ops.ToneStats(weights=ops.BT601_WEIGHTS)
+    s = ops.ToneStats(weights=ops.BT601_WEIGHTS, adapt_weights=ops.BT601_WEIGHTS)  # OpenCV adapts to BT.601 grey
     ours = minmax(to_np(ops.tm_reinhard05(to_t(img), s, intensity=0.0, light_adapt=0.8, color_adapt=0.3,
                                                 normalise=False)))
     assert np.abs(ours - ref).max() < 2e-3
@@ -151,3 +151,21 @@ def test_every_operator_is_sane_on_a_frame_and_a_batch(name):
     diff = (batch[1] - out).abs()
     # (reinhard_local picks a scale per pixel by a threshold: float noise may flip a few borderline pixels)
     assert float(diff.mean()) < 1e-5 and float(diff.max()) < 0.05
+
+
+@pytest.mark.parametrize("name", ["reinhard05", "durand", "mantiuk", "drago", "reinhard_local", "bt2390"])
+def test_noisy_neutral_shadows_stay_neutral(name: str):
+    """A neutral grey ramp stays neutral, and so do noisy near-black shadows on average: the local operators
+    once adapted to a green-weighted luminance, so their gain followed green's noise and shadows turned
+    magenta (red and blue up to 60 % above green)."""
+    from hdrvid.color.operators import OPERATORS, ToneStats
+
+    ramp = torch.logspace(-4, 1.5, 256).view(1, 1, 1, 256).expand(1, 3, 8, 256).contiguous()
+    y = OPERATORS[name](ramp, ToneStats(peak=float(ramp.max()), log_average=0.18))
+    assert float((y - y.mean(1, keepdim=True)).abs().max()) < 1e-4
+    gen = torch.Generator().manual_seed(0)
+    base = torch.rand(1, 1, 64, 64, generator=gen) ** 3 * 5
+    x = (base.expand(1, 3, 64, 64) + 0.002 * torch.randn(1, 3, 64, 64, generator=gen)).clamp(min=0)
+    y = OPERATORS[name](x, ToneStats(peak=float(x.max()), log_average=0.18))
+    m = y[0][:, base[0, 0] < 0.01].mean(1)
+    assert float((m.max() - m.min()) / m.mean()) < 0.05, m.tolist()

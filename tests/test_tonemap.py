@@ -166,3 +166,84 @@ def test_source_peak_follows_peak_mode():
     assert peak("metadata", 8.0) == 8.0
     assert peak("measure", 2.0) == 5.0
     assert peak("auto", None) == 5.0  # no metadata: measured
+
+
+def _colour_checker_codes() -> np.ndarray:
+    """The 24 ColorChecker patches (colour-science's 2014 values, Bradford-adapted to D65) as 8-bit BT.709
+    codes through the BT.1886 inverse EOTF (how a graded video stores them), (4, 6, 3) uint8."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import colour
+
+    cc = colour.CCS_COLOURCHECKERS["ColorChecker24 - After November 2014"]
+    xyy = np.array(list(cc.data.values()))
+    rgb = colour.XYZ_to_RGB(colour.xyY_to_XYZ(xyy), "ITU-R BT.709", illuminant=cc.illuminant,
+                            chromatic_adaptation_transform="Bradford")
+    sig = colour.models.eotf_inverse_BT1886(np.clip(rgb, 0, 1))
+    return np.round(sig * 255).astype(np.uint8).reshape(4, 6, 3)
+
+
+def _write_chart(path: Path, codes: np.ndarray, patch: int = 16, frames: int = 3) -> Path:
+    import av
+
+    img = np.repeat(np.repeat(codes, patch, 0), patch, 1)
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=24)
+        v.width, v.height, v.pix_fmt = img.shape[1], img.shape[0], "yuv444p"
+        v.options = {"qp": "0", "preset": "ultrafast"}
+        cc = v.codec_context
+        cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = 1, 1, 1, 1
+        for i in range(frames):
+            f = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(
+                format="yuv444p", dst_colorspace="ITU709", dst_color_range="MPEG")
+            f.pts = i
+            for p in v.encode(f):
+                out.mux(p)
+        for p in v.encode(None):
+            out.mux(p)
+    return path
+
+
+def _patch_centres(path: Path, patch: int = 16) -> np.ndarray:
+    import av
+
+    with av.open(str(path)) as c:
+        f = next(c.decode(video=0))
+        rgb = f.to_ndarray(format="rgb24", src_colorspace="ITU709", src_color_range="MPEG").astype(np.float64)
+    h, w = rgb.shape[:2]
+    return np.array([[rgb[r * patch + 4:r * patch + 12, c * patch + 4:c * patch + 12].reshape(-1, 3).mean(0)
+                      for c in range(w // patch)] for r in range(h // patch)])
+
+
+def test_sdr_to_hdr10_to_sdr_round_trip_returns_the_colour_chart(tmp_path: Path):
+    """convert --model none (defaults) then tonemap (defaults) gives back every ColorChecker patch within
+    3 code values: reference white x level comes back to SDR white, in-gamut colours are not compressed."""
+    codes = _colour_checker_codes()
+    src = _write_chart(tmp_path / "chart.mp4", codes)
+    ref = _patch_centres(src)
+    assert np.abs(ref - codes).max() <= 1.0  # the chart itself is stored exactly
+    r = run_cli("convert", src, tmp_path / "hdr.mp4", "-m", "none", "--crf", "0")
+    assert r.exit_code == 0, r.output
+    r = run_cli("tonemap", tmp_path / "hdr.mp4", tmp_path / "back.mp4", "--crf", "0", "--report", tmp_path / "r.json")
+    assert r.exit_code == 0, r.output
+    back = _patch_centres(tmp_path / "back.mp4")
+    err = np.abs(back - ref)
+    # (10-bit BT.2020 Y'CbCr alone moves a saturated colour by up to ~1 % of its light; 8-bit SDR by half a code)
+    assert err.max() <= 3.0 and err.mean() < 1.5, f"max {err.max():.2f}, mean {err.mean():.2f} code values"
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["out_of_gamut_share"] < 0.01  # BT.709 colours through BT.2020 PQ are not "out of gamut"
+
+
+@pytest.mark.parametrize("mapping", ["scene", "display"])
+def test_sdr_output_of_sdr_input_is_the_input(tmp_path: Path, mapping: str):
+    """convert --model none --format sdr does not re-expose SDR footage: whichever way BT.709 is mapped to
+    light, the SDR output is encoded the inverse way (within 2 code values of the input)."""
+    codes = _colour_checker_codes()
+    src = _write_chart(tmp_path / "chart.mp4", codes)
+    r = run_cli("convert", src, tmp_path / "sdr.mp4", "-m", "none", "--format", "sdr", "--crf", "0",
+                "--sdr-mapping", mapping)
+    assert r.exit_code == 0, r.output
+    err = np.abs(_patch_centres(tmp_path / "sdr.mp4") - _patch_centres(src))
+    assert err.max() <= 2.0, f"max {err.max():.2f} code values"

@@ -84,26 +84,40 @@ def gamut_clip(rgb: Array) -> Array:
     return rgb.clip(min=0)
 
 
-def gamut_compress(rgb: Array, primaries: Primaries = BT709, axis: int = -1, threshold: float = 0.8) -> Array:
+COMPRESS_THRESHOLD = 1.0
+"""Where gamut compression starts (distance to grey, 1 = the boundary). Colours that came from BT.709 and
+were never out of gamut must come back unchanged, to the code value: even a soft zone just inside the
+boundary (0.98) moved a cyan's red channel by 12 codes in a BT.1886 encoding (its dark channel sits where the
+curve is steepest). So by default only colours outside move: straight towards their own grey (luminance
+and hue kept) onto the boundary. A threshold below 1 gives the soft (tanh) roll-off from there."""
+OUT_OF_GAMUT_TOLERANCE = 0.02
+"""A pixel counts as out of gamut when a channel is below -2 % of its luminance: 10-bit PQ and 4:2:0
+chroma put BT.709 colours a little outside by rounding alone, which is not a gamut problem."""
+
+
+def gamut_compress(rgb: Array, primaries: Primaries = BT709, axis: int = -1,
+                   threshold: float = COMPRESS_THRESHOLD) -> Array:
     """Soft, hue-preserving gamut compression: each colour keeps its luminance and its hue line (it moves
     straight towards its own grey); distances past ``threshold`` are compressed smoothly (tanh) into
     [threshold, 1), so out-of-gamut colours land just inside the boundary and in-gamut colours near
     the boundary move only a little. Colours below ``threshold`` are untouched."""
     y = _lum_keep(rgb, primaries, axis).clip(min=0)
     d = chroma_distance(rgb, primaries, axis)
-    t = threshold
+    t = min(threshold, 1.0)
+    span = max(1 - t, 1e-9)
     if isinstance(rgb, np.ndarray):
-        dc = np.where(d > t, t + (1 - t) * np.tanh((d - t) / (1 - t)), d)
+        dc = np.where(d > t, t + (1 - t) * np.tanh((d - t) / span), d)
     else:
         import torch
 
-        dc = torch.where(d > t, t + (1 - t) * torch.tanh((d - t) / (1 - t)), d)
+        dc = torch.where(d > t, t + (1 - t) * torch.tanh((d - t) / span), d)
     scale = dc / d.clip(min=1e-9)
     out = y + (rgb - y) * scale
     return out.clip(min=0)
 
 
-def out_of_gamut_fraction(rgb: Array, primaries: Primaries = BT709, axis: int = -1, tolerance: float = 1e-3) -> float:
+def out_of_gamut_fraction(rgb: Array, primaries: Primaries = BT709, axis: int = -1,
+                          tolerance: float = OUT_OF_GAMUT_TOLERANCE) -> float:
     """Share of pixels with a channel below -tolerance x their luminance (outside ``primaries``)."""
     return float((chroma_distance(rgb, primaries, axis) > 1 + tolerance).mean(dtype=None) if isinstance(rgb, np.ndarray)
                  else (chroma_distance(rgb, primaries, axis) > 1 + tolerance).float().mean())
@@ -114,7 +128,7 @@ GAMUT_MODES: tuple[str, ...] = get_args(GamutMode)
 
 
 def gamut_map(rgb: Array, mode: str = "compress", primaries: Primaries = BT709, axis: int = -1,
-              threshold: float = 0.8, tolerance: float = 1e-3) -> tuple[Array, float]:
+              threshold: float = COMPRESS_THRESHOLD, tolerance: float = OUT_OF_GAMUT_TOLERANCE) -> tuple[Array, float]:
     """Bring linear colours into ``primaries``: ``compress`` (as :func:`gamut_compress`) or ``clip``.
     Returns (mapped, share of pixels that were out of gamut). The distance to grey is computed once and
     only the pixels that need it are touched, so in-gamut frames cost one pass."""

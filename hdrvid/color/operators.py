@@ -28,6 +28,11 @@ from hdrvid.color.tonemap import reinhard_global, roll_off
 
 BT709_WEIGHTS = tuple(float(w) for w in BT709.luminance_weights())
 BT601_WEIGHTS = (0.299, 0.587, 0.114)  # OpenCV's RGB2GRAY
+EQUAL_WEIGHTS = (1 / 3, 1 / 3, 1 / 3)
+"""The intensity the local operators (reinhard05, durand, mantiuk) adapt to. Their gain varies pixel by pixel
+with the intensity it is computed from; with luminance weights that intensity is mostly green, so in noisy
+shadows the gain is anti-correlated with green's noise only, lifting red and blue on average: shadows and
+rocks turned magenta. Equal weights make the gain correlate with every channel alike (neutral on average)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,8 @@ class ToneStats:
     log_average: float = 0.18
     white_nits: float = 203.0
     weights: tuple[float, float, float] = BT709_WEIGHTS
+    adapt_weights: tuple[float, float, float] = EQUAL_WEIGHTS
+    """What the local operators (reinhard05, durand, mantiuk) adapt to (see EQUAL_WEIGHTS)."""
 
     @classmethod
     def for_frame(cls, peak: float, log_average: float, white_nits: float = 203.0) -> ToneStats:
@@ -169,7 +176,7 @@ def tm_reinhard05(x: torch.Tensor, s: ToneStats, intensity: float = 0.0, light_a
     peak reaches white (OpenCV instead min-max normalises each image, which flickers in video).
     """
     xc = x.clamp(min=0)
-    gray = luminance(xc, s.weights)
+    gray = luminance(xc, s.adapt_weights)
     logg = torch.log(gray.clamp(min=1e-4))  # OpenCV's floor for log luminance
     dims = (-3, -2, -1)
     log_mean = logg.mean(dims, keepdim=True)
@@ -294,7 +301,7 @@ def tm_durand(x: torch.Tensor, s: ToneStats, contrast: float = 50.0, sigma_space
     is compressed to ``contrast`` (range, as a ratio), the detail kept; the base's 99.5th percentile maps
     to white (so a small sun or lamp clips rather than darkening the frame)."""
     x4, squeeze = _as4d(x)
-    y = luminance(x4.clamp(min=0), s.weights).clamp(min=1e-6)
+    y = luminance(x4.clamp(min=0), s.adapt_weights).clamp(min=1e-6)
     logl = torch.log10(y)
     h, w = y.shape[-2:]
     base = bilateral_grid(logl, max(2.0, sigma_space * max(h, w)), sigma_range)
@@ -375,7 +382,7 @@ def tm_mantiuk(x: torch.Tensor, s: ToneStats, scale: float = 0.7, saturation: fl
     outs = []
     solver = _Mantiuk()
     for img in x4:
-        y = luminance(img.clamp(min=0), s.weights).clamp(min=1e-6)[0]
+        y = luminance(img.clamp(min=0), s.adapt_weights).clamp(min=1e-6)[0]
         new = torch.exp(solver.solve(torch.log(y.double()), scale)).float()
         top = torch.quantile(new.flatten()[:: max(1, new.numel() // 65536)], 0.995)
         outs.append(_recolour(img, y.unsqueeze(0), (new / top).unsqueeze(0), saturation))

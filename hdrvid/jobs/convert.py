@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from hdrvid.color import REFERENCE_WHITE_NITS
+from hdrvid.color.levels import LEVEL_GAIN, LEVELS, Level
 from hdrvid.errors import InputError, OptionError, OutputError, check_choice, check_range
 from hdrvid.io.atomic import AtomicFile, AtomicFolder, check_destination
 from hdrvid.jobs.job import (
@@ -51,20 +52,6 @@ Mode = Literal["single", "alternating"]
 MODES: tuple[str, ...] = get_args(Mode)
 """single: one exposure per frame (inverse tone mapping); alternating: exposures cycle frame to frame."""
 OutputFormat = Literal["hdr10", "hlg", "sdr", "exr", "hdr"]
-Level = Literal["bt2446a", "bt2408"]
-LEVELS: tuple[str, ...] = get_args(Level)
-LEVEL_GAIN = {"bt2446a": 1.96, "bt2408": 1.0}
-"""Where SDR's tones land in an HDR10/HLG output, as a gain on ``--reference-white`` (203 nits):
-
-- ``bt2446a`` (default): the mid-tone level of ITU-R BT.2446 Method A's inverse mapping, which puts 18 % SDR grey
-  at 72 nits, 1.96x BT.2408's 203-nit convention (professional HDR grades also sit well above it in
-  mid-tones). Applied as one gain, so recorded pixels keep their ratios and the model's highlights go above;
-  SDR white lands at ~398 nits, highlights up to the mastering peak (BT.2390 roll-off).
-- ``bt2408``: SDR reference white at exactly ``--reference-white`` (ITU-R BT.2408's display-light convention).
-
-A convention, not something data can teach (scene radiance has no absolute scale)."""
-
-
 @dataclass(frozen=True)
 class ConvertOptions:
     """Everything ``hdrvid convert`` can be told. Units: nits for luminance."""
@@ -97,6 +84,10 @@ class ConvertOptions:
     """Alternating mode: debevec, flowmerge, ahdr or kalantari."""
     sequential: bool = False
     """Run the stages one frame at a time in one thread (the benchmark's no-pipelining baseline)."""
+    highlight_boost: float = 1.0
+    """Strength of the model's expansion: every gain it applies is raised to this power (1 = as trained,
+    0 = plain linearisation, 1.5 = half as many stops again). See the model card for what it does per kind of
+    footage."""
 
     def __post_init__(self) -> None:
         spec = get(self.model)  # an unknown model names the known ones
@@ -113,6 +104,7 @@ class ConvertOptions:
         check_range(self.peak_nits, "--peak-nits", MIN_PEAK_NITS, MAX_PEAK_NITS)
         check_range(self.reference_white, "--reference-white", 0, self.peak_nits, low_open=True)
         check_choice(self.level, LEVELS, "--level")
+        check_range(self.highlight_boost, "--highlight-boost", 0, 4)
         check_range(self.batch_size, "--batch-size", 1, 64)
         check_range(self.queue_size, "--queue-size", 1, 1024)
         check_range(self.smoothing_period, "smoothing period", 0)
@@ -264,10 +256,14 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
             engine = make_executor(opts.model, opts.weights, eng)
             weights = str(opts.weights) if opts.weights else f"the shipped {opts.model} weights"
             first = [Batcher(1 if image_input else opts.batch_size),
-                     Inference(engine, weights, video=not image_input, cut_threshold=opts.cut_threshold)]
+                     Inference(engine, weights, video=not image_input, cut_threshold=opts.cut_threshold,
+                               boost=opts.highlight_boost)]
             engine_name = engine.name
         white = opts.reference_white * (LEVEL_GAIN[opts.level] if plan.format in ("hdr10", "hlg") else 1.0)
-        spec = OutputSpec(plan.format, opts.peak_nits, min(white, opts.peak_nits), rotation=info.rotation)
+        # SDR output: BT.2390's EETF from the frame's peak to SDR white (the identity below its knee, so SDR
+        # input converted with --model none comes back unchanged; a model's highlights are rolled off)
+        spec = OutputSpec(plan.format, opts.peak_nits, min(white, opts.peak_nits), rotation=info.rotation,
+                          sdr_mapping=opts.decode.sdr_mapping, operator="bt2390")
         writer: Any
         target: AtomicFile | AtomicFolder
         if plan.kind == "video":

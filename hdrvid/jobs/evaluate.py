@@ -17,11 +17,13 @@ import cv2
 import numpy as np
 import torch
 
+from hdrvid.errors import OptionError
 from hdrvid.io.images import list_hdr, read_hdr
 from hdrvid.io.report import Report
 from hdrvid.metrics.hdr import hdr_metrics
 from hdrvid.models import get
 from hdrvid.pipeline.decoder import linearise
+from hdrvid.pipeline.inference import boost_expansion
 from hdrvid.runtime import EngineOptions, make_executor
 from hdrvid.synth.camera import SETTINGS, shoot
 from hdrvid.synth.views import perspective_view
@@ -37,9 +39,18 @@ def model_input(signal: np.ndarray, nominal: str) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(lin.transpose(2, 0, 1)))[None]
 
 
+def parse_label(label: str) -> tuple[str, float]:
+    """``name[@scale][~boost]`` -> (``name[@scale]``, boost): ``~1.5`` scores the model at --highlight-boost 1.5."""
+    name, _, boost = label.partition("~")
+    try:
+        return name, float(boost) if boost else 1.0
+    except ValueError:
+        raise OptionError(f"-m {label}: the part after ~ must be a --highlight-boost number") from None
+
+
 def executor_for(label: str, weights: Path | None, engine: EngineOptions) -> Any:
     """``name`` or ``name@scale`` (the fast mode at that --infer-scale); engine options apply to learned models."""
-    name, _, scale = label.partition("@")
+    name, _, scale = parse_label(label)[0].partition("@")
     if not get(name).learned:
         return make_executor(name)
     opts = replace(engine, infer_scale=float(scale) if scale else (engine.infer_scale or 1.0))
@@ -60,7 +71,7 @@ def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SE
         else:
             files = held or files  # a folder of the user's own images is all held out
     names = list(dict.fromkeys(["none", "itmo", *models]))
-    nets = {n: executor_for(n, (weights or {}).get(n.partition("@")[0]), engine) for n in names}
+    nets = {n: executor_for(n, (weights or {}).get(n.partition("@")[0].partition("~")[0]), engine) for n in names}
     scores: dict[str, dict[str, dict[str, list[float]]]] = {
         n: {s: {f"{r}/{m}": [] for r in REGIONS for m in METRICS} for s in settings} for n in names}
     pictures: list[tuple[str, np.ndarray]] = []
@@ -84,7 +95,7 @@ def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SE
             x = model_input(shot.signal, shot.nominal)
             for n, net in nets.items():
                 with torch.inference_mode():
-                    pred = net.infer(x)[0].permute(1, 2, 0).double().numpy()
+                    pred = boost_expansion(x, net.infer(x), parse_label(n)[1])[0].permute(1, 2, 0).double().numpy()
                 for region, mask in (("all", None), ("clipped", shot.clipped), ("unclipped", ~shot.clipped)):
                     if mask is not None and not mask.any():
                         continue

@@ -20,6 +20,7 @@ import torch
 
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color.gamut import GAMUT_MODES, GamutMode, gamut_compress
+from hdrvid.color.levels import LEVEL_GAIN, LEVELS, Level, SdrMapping
 from hdrvid.color.operators import OPERATORS, ToneStats
 from hdrvid.color.transfer import bt1886_inverse_eotf
 from hdrvid.errors import InputError, OptionError, OutputError, check_choice, check_range
@@ -58,6 +59,11 @@ class TonemapOptions:
     two_pass: bool = False
     peak_mode: PeakMode = "auto"
     reference_white: float = REFERENCE_WHITE_NITS
+    level: Level = "bt2446a"
+    """SDR output: the HDR level that becomes SDR white is ``reference_white`` x the level's gain (the inverse
+    of ``convert --level``; see :mod:`hdrvid.color.levels`)."""
+    sdr_mapping: SdrMapping = "scene"
+    """How the SDR output's signal relates to light (see :mod:`hdrvid.color.levels`)."""
     smoothing_period: float = 20.0
     cut_threshold: float = 0.3
     measure_flicker: bool = True
@@ -78,6 +84,7 @@ class TonemapOptions:
             check_range(self.target_nits, "--target-nits", MIN_PEAK_NITS, MAX_PEAK_NITS)
         check_range(self.reference_white, "--reference-white", 0, MAX_PEAK_NITS, low_open=True)
         check_range(self.queue_size, "--queue-size", 1, 1024)
+        check_choice(self.level, LEVELS, "--level")
         if not self.rate > 0:
             raise OptionError(f"--rate must be a positive frame rate, not {self.rate}")
 
@@ -141,7 +148,8 @@ def tonemap(opts: TonemapOptions, progress: bool = False, extra_stages: list[Sta
         fmt = "hdr10" if opts.target_nits else "sdr"
         spec = OutputSpec(fmt, opts.target_nits or 1000.0, opts.reference_white, operator=opts.operator,
                           gamut=opts.gamut, peak_mode=opts.peak_mode, metadata_peak=meta_peak,
-                          measure_flicker=opts.measure_flicker and fmt == "sdr")
+                          measure_flicker=opts.measure_flicker and fmt == "sdr",
+                          sdr_exposure=1.0 / LEVEL_GAIN[opts.level], sdr_mapping=opts.sdr_mapping)
         smoother: Any
         if opts.two_pass:
             smoother = PrecomputedStats(analyse(opts.input, opts.decode, opts.rate, opts.cut_threshold))

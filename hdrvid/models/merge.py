@@ -174,7 +174,7 @@ def _up(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def flow_merge(ref: np.ndarray, ev_ref: float, neighbours: Sequence[tuple[np.ndarray, float, FlowPair]],
-               mask_side: int = 0) -> np.ndarray:
+               mask_side: int = 0, snr: float = 0.0) -> np.ndarray:
     """Reference-guided merge of ``ref`` with neighbours given as (picture, ev, flows ref<->neighbour).
 
     A neighbour may only be rejected (flow inconsistency, ghost) where the reference could contradict it,
@@ -182,6 +182,11 @@ def flow_merge(ref: np.ndarray, ev_ref: float, neighbours: Sequence[tuple[np.nda
     neighbour that recorded the scene there is taken (weighted by its own exposure quality), so a clipped
     sky in a long frame gets the short frame's sky: one scene point, one radiance, whichever frame is the
     reference, and no brightness alternating at half the frame rate.
+
+    ``snr``: a neighbour's weight is multiplied by (its exposure / the reference's) ** snr: with 1, a longer
+    exposure that recorded a pixel (more light, less noise) outweighs a short reference in proportion, as
+    in a noise-optimal merge, so short reference frames are not noisier than long ones (no noise pumping at
+    half the frame rate); 0 keeps the reference's own pixels wherever it is well exposed.
 
     ``mask_side``: the flow-consistency and ghost masks (smooth by construction) are computed on pictures
     scaled down until their longer side is at most this and scaled back up; warping and the exposure
@@ -203,6 +208,6 @@ def flow_merge(ref: np.ndarray, ev_ref: float, neighbours: Sequence[tuple[np.nda
         # well-exposed reference pixels stay mostly the reference's own (no ghosts, no warping blur)
         pictures.append(warped)
         evs.append(ev)
-        weights.append(well_exposed(warped) * valid * (1 - 0.5 * w_ref))
+        weights.append(well_exposed(warped) * valid * (1 - 0.5 * w_ref) * np.float32(2.0 ** (snr * (ev - ev_ref))))
     weights[0] = np.maximum(w_ref, 1e-4)  # where nothing else is valid, the reference (even clipped) wins
     return weighted_merge(pictures, evs, weights)

@@ -59,12 +59,14 @@ halves the work of the two most expensive steps; quality measured in the alterna
 class FlowMerge:
     name, needs_flow = "flowmerge", True
 
-    def __init__(self, mask_side: int = WORK_SIDE) -> None:
+    def __init__(self, mask_side: int = WORK_SIDE, snr: float = 0.0) -> None:
         self.mask_side = mask_side
+        self.snr = snr
 
     def merge(self, ref: np.ndarray, ev_ref: float,
               neighbours: Sequence[tuple[np.ndarray, float, FlowPair | None]]) -> np.ndarray:
-        return flow_merge(ref, ev_ref, [(p, e, f) for p, e, f in neighbours if f is not None], self.mask_side)
+        return flow_merge(ref, ev_ref, [(p, e, f) for p, e, f in neighbours if f is not None], self.mask_side,
+                          self.snr)
 
 
 class LearnedMerge:

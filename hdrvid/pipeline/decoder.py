@@ -23,6 +23,7 @@ from av.video.reformatter import ColorRange, Colorspace, Interpolation
 
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color.gamut import BT709, BT2020, convert_primaries
+from hdrvid.color.levels import SDR_MAPPING_TRANSFER, SDR_MAPPINGS, SdrMapping
 from hdrvid.color.transfer import (
     DECODERS,
     INPUT_TRANSFERS,
@@ -63,6 +64,9 @@ DEINTERLACE: tuple[str, ...] = get_args(Deinterlace)
 class DecodeOptions:
     transfer: InputTransfer | None = None
     """Override the input transfer: srgb, bt709, bt1886, gamma22, linear (or pq, hlg)."""
+    sdr_mapping: SdrMapping = "scene"
+    """Video tagged (or assumed) BT.709: scene light (camera curve) or display light (BT.1886); see
+    :mod:`hdrvid.color.levels`."""
     max_decode_errors: int = 10
     """Fail when more packets than this cannot be decoded."""
     allow_short: bool = False
@@ -77,6 +81,7 @@ class DecodeOptions:
     def __post_init__(self) -> None:
         if self.transfer is not None:
             check_choice(self.transfer, INPUT_TRANSFERS, "--input-transfer")
+        check_choice(self.sdr_mapping, SDR_MAPPINGS, "--sdr-mapping")
         check_choice(self.deinterlace, DEINTERLACE, "--deinterlace")
         check_range(self.max_decode_errors, "--max-decode-errors", 0)
         check_range(self.threads, "decoder threads", 0)
@@ -124,12 +129,13 @@ def linearise(signal: np.ndarray, transfer: str, primaries: str) -> np.ndarray:
     return lin
 
 
-def resolve_transfer(tag: str, override: str | None, is_image: bool) -> str:
+def resolve_transfer(tag: str, override: str | None, is_image: bool, sdr_mapping: str = "scene") -> str:
+    """The transfer to decode with: ``override``, else the tag's, else sRGB (images) / BT.709 (video);
+    BT.709 means the camera curve for ``sdr_mapping`` "scene" and the BT.1886 display EOTF for "display"."""
     if override:
         return override
-    if tag in TRANSFER_FROM_TAG:
-        return TRANSFER_FROM_TAG[tag]
-    return "srgb" if is_image else "bt709"
+    found = TRANSFER_FROM_TAG.get(tag, "srgb" if is_image else "bt709")
+    return SDR_MAPPING_TRANSFER[sdr_mapping] if found == "bt709" else found
 
 
 class VideoDecoder:
@@ -185,7 +191,8 @@ class VideoDecoder:
             path=self.path, width=first.width, height=first.height, rate=rate, time_base=Fraction(tb),
             frames=int(s.frames or 0), codec=cc.name, pix_fmt=fmt.name, bit_depth=depth,
             primaries="bt2020" if prim == "bt2020" else "bt709",
-            transfer=resolve_transfer(trc_tag, self.options.transfer, False), transfer_tag=trc_tag,
+            transfer=resolve_transfer(trc_tag, self.options.transfer, False, self.options.sdr_mapping),
+            transfer_tag=trc_tag,
             matrix=matrix if matrix in ("bt709", "bt2020nc", "smpte170m", "bt470bg", "gbr") else (
                 "bt2020nc" if prim == "bt2020" else "bt709"),
             full_range=full, rotation=rotation_of(s, first), interlaced=bool(first.interlaced_frame),
@@ -207,6 +214,8 @@ class VideoDecoder:
         info = self.info
         # planar RGB: swscale's packed rgb24 path with ACCURATE_RND returns 8-bit codes 1-2 too low (SDR white
         # 253 instead of 255); gbrp/gbrp16le are exact (tested against colour-science on every code value)
+        if info.bit_depth > 8 and info.matrix != "gbr":
+            return self._high_bit_codes(frame)
         target = "gbrp16le" if info.bit_depth > 8 else "gbrp"
         cs = {"bt709": Colorspace.ITU709, "bt2020nc": Colorspace.BT2020, "smpte170m": Colorspace.ITU601,
               "bt470bg": Colorspace.ITU601}.get(info.matrix, Colorspace.ITU709)
@@ -220,6 +229,28 @@ class VideoDecoder:
         if target == "gbrp" and info.matrix != "gbr" and not info.full_range and frame.format.name == "yuv420p":
             codes = self._fix_superwhite(frame, codes)
         return codes
+
+    def _high_bit_codes(self, frame: Any) -> np.ndarray:
+        """10/12-bit Y'CbCr -> R'G'B' as uint16 codes (0-65535), in floating point.
+
+        swscale's limited -> full range conversion for more than 8 bits scales white to 1020/1023 (0.4 % low:
+        about 3 % of linear light at 400 nits in PQ), whatever the output format; its shift to 16-bit Y'CbCr is
+        exact, so only chroma upsampling is left to it and the matrix and range are applied here (BT.2100)."""
+        info = self.info
+        ycc = frame.reformat(format="yuv444p16le",
+                             interpolation=Interpolation.BILINEAR | Interpolation.ACCURATE_RND).to_ndarray()
+        bits = info.bit_depth
+        code = ycc.astype(np.float32) * np.float32(2.0 ** (bits - 16))  # back to the source's code values
+        if info.full_range:
+            top = np.float32(2 ** bits - 1)
+            y, c = code[..., 0] / top, (code[..., 1:] - 2 ** (bits - 1)) / top
+        else:
+            step = np.float32(2 ** (bits - 8))
+            y, c = (code[..., 0] - 16 * step) / (219 * step), (code[..., 1:] - 128 * step) / (224 * step)
+        matrix = info.matrix if info.matrix in ("bt709", "bt2020nc") else "bt601"
+        inv = np.linalg.inv(rgb_to_ycbcr_matrix(matrix)).astype(np.float32)
+        rgb = y[..., None] * inv[:, 0] + c[..., 0:1] * inv[:, 1] + c[..., 1:2] * inv[:, 2]
+        return np.clip(rgb * 65535 + 0.5, 0, 65535).astype(np.uint16)
 
     def _fix_superwhite(self, frame: Any, codes: np.ndarray) -> np.ndarray:
         """swscale's accurate planar path wraps channels that overflow when luma is above legal white (codes

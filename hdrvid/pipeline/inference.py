@@ -5,24 +5,39 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
+import torch
+
 from hdrvid.engines import Executor
 from hdrvid.errors import ModelError
+from hdrvid.pipeline.frame import Batch, Frame
+from hdrvid.pipeline.smoothing import SceneCuts
 
 MAX_RELATIVE = 1e4
 """Largest plausible output (relative to reference white): PQ ends at 10,000 nits, about 49x of 203 nits;
 anything far beyond is a broken model, not a highlight."""
-from hdrvid.pipeline.frame import Batch, Frame
-from hdrvid.pipeline.smoothing import SceneCuts
+
+
+def boost_expansion(linear: torch.Tensor, out: torch.Tensor, boost: float) -> torch.Tensor:
+    """``--highlight-boost``: the model's expansion of each pixel raised to ``boost`` (out = in x ratio^boost):
+    1 keeps the model as trained, 0 gives the plain linearised input, 2 doubles every gain in stops.
+    Pixels the model left alone stay alone whatever the boost."""
+    if boost == 1.0:
+        return out
+    lin = linear.to(out.dtype)
+    ok = lin > 1e-4
+    ratio = (out / lin.clamp(min=1e-4)).clamp(min=1e-6)
+    return torch.where(ok, lin * ratio.pow(boost), out)
 
 
 class Inference:
     name = "infer"
 
     def __init__(self, executor: Executor, weights: str = "the model's weights", video: bool = False,
-                 temporal_alpha: float = 0.1, cut_threshold: float = 0.3) -> None:
+                 temporal_alpha: float = 0.1, cut_threshold: float = 0.3, boost: float = 1.0) -> None:
         """``video``: models with frame-wide state that should move slowly (``enable_temporal``) get it, reset
-        at scene cuts (the same detector the smoother uses)."""
+        at scene cuts (the same detector the smoother uses). ``boost``: see :func:`boost_expansion`."""
         self.executor = executor
+        self.boost = boost
         self.weights = weights
         model = executor.model
         self._temporal = video and hasattr(model, "enable_temporal")
@@ -33,7 +48,7 @@ class Inference:
     def process(self, batch: Batch) -> Iterator[Frame]:
         if self._temporal and any(self._cuts.update(f.stats.hist) for f in batch.frames[: batch.valid]):
             self.executor.model.reset_temporal()  # type: ignore[operator]
-        out = self.executor.infer(batch.tensor)
+        out = boost_expansion(batch.tensor, self.executor.infer(batch.tensor), self.boost)
         if out.shape[0] != batch.tensor.shape[0]:
             raise RuntimeError(f"engine {self.executor.name} returned {out.shape[0]} frames for {batch.tensor.shape[0]}")
         peak = float(out.abs().amax()) if out.numel() else 0.0

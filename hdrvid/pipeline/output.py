@@ -25,10 +25,11 @@ import torch.nn.functional as F
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color._xp import apply_matrix
 from hdrvid.color.gamut import BT709_TO_BT2020, GAMUT_MODES, GamutMode, gamut_map, luminance
+from hdrvid.color.levels import SDR_MAPPING_TRANSFER, SDR_MAPPINGS, SdrMapping
 from hdrvid.color.operators import OPERATORS, ToneStats
 from hdrvid.color.tonemap import roll_off
 from hdrvid.color.transfer import (
-    bt1886_inverse_eotf,
+    ENCODERS,
     hlg_inverse_ootf,
     hlg_oetf,
     pq_eotf,
@@ -79,9 +80,16 @@ class OutputSpec:
     metadata_peak: float | None = None
     """The input's static peak in relative units (nits / reference white), if it declares one."""
     measure_flicker: bool = False
+    sdr_mapping: SdrMapping = "scene"
+    """SDR output: the signal is the BT.709 OETF of relative light ("scene", the inverse of how SDR input is
+    decoded by default) or the BT.1886 inverse EOTF ("display"); see :mod:`hdrvid.color.levels`."""
+    sdr_exposure: float = 1.0
+    """SDR output: relative input is multiplied by this before tone mapping (``hdrvid tonemap --level``:
+    1 / the level's gain, so the HDR level's reference white becomes SDR white)."""
 
     def __post_init__(self) -> None:
         check_choice(self.format, OUTPUT_FORMATS, "--format")
+        check_choice(self.sdr_mapping, SDR_MAPPINGS, "--sdr-mapping")
         check_choice(self.operator, OPERATORS, "--operator")
         check_choice(self.gamut, GAMUT_MODES, "--gamut")
         check_choice(self.peak_mode, PEAK_MODES, "--peak-source")
@@ -195,12 +203,13 @@ class OutputTransform:
     def _tone_map(self, frame: Frame) -> torch.Tensor:
         """Relative HDR (BT.709, possibly out of gamut) -> display-linear SDR (1.0 = white, not clipped)."""
         s = self.spec
-        x, oog = gamut_map(frame.data, s.gamut, axis=0)
+        k = s.sdr_exposure
+        x, oog = gamut_map(frame.data * k if k != 1.0 else frame.data, s.gamut, axis=0)
         frame.stats.out_of_gamut = oog
         self.out_of_gamut_sum += oog
         la = frame.stats.log_average_smooth
-        stats = ToneStats.for_frame(self.source_peak(frame), la if la is not None else 0.18,
-                                    s.reference_white)
+        stats = ToneStats.for_frame(self.source_peak(frame) * k, (la if la is not None else 0.18) * k,
+                                    s.reference_white / k)
         return OPERATORS[s.operator](x.clamp(min=0), stats)  # (> 1 is clipped by the Y'CbCr stage)
 
     def process(self, frame: Frame) -> Iterator[Frame]:
@@ -222,7 +231,7 @@ class OutputTransform:
             frame.stats.average_nits = float(maxrgb.mean())
         elif s.format == "sdr":
             disp = self._tone_map(frame)
-            encoded = bt1886_inverse_eotf(disp)
+            encoded = ENCODERS[SDR_MAPPING_TRANSFER[s.sdr_mapping]](disp.clamp(0, 1))
             if s.measure_flicker:
                 self._keep_for_flicker(frame, disp, encoded)
             frame.planes, _ = to_yuv420(encoded, "bt709", 8)

@@ -46,6 +46,7 @@ class Shot:
     clipped: np.ndarray  # (H, W) bool: pixels with any channel at or near 255
     exposure: float
     nominal: str  # the curve the decoder assumes ("srgb" or "bt709")
+    setting: str = ""  # the camera setting that made it (training labels only; models are never told)
 
 
 def _response(kind: str, rng: np.random.Generator):
@@ -166,7 +167,7 @@ def shoot(hdr: np.ndarray, rng: np.random.Generator, setting: str = "random", gr
     clipped = code.max(-1) >= 250
     target = (x if setting != "consumer" else hdr.astype(np.float32)) * np.float32(exposure)
     return Shot(signal=np.ascontiguousarray(code), linear=linear, target=target.astype(np.float32),
-                clipped=clipped, exposure=exposure, nominal=nominal)
+                clipped=clipped, exposure=exposure, nominal=nominal, setting=setting)
 
 
 def _shoot_graded(hdr: np.ndarray, rng: np.random.Generator) -> Shot:
@@ -190,4 +191,4 @@ def _shoot_graded(hdr: np.ndarray, rng: np.random.Generator) -> Shot:
     decode = srgb_eotf if nominal == "srgb" else bt709_inverse_oetf
     linear = np.asarray(decode(code.astype(np.float32) / 255), dtype=np.float32)
     return Shot(signal=np.ascontiguousarray(code), linear=linear, target=lin.astype(np.float32),
-                clipped=code.max(-1) >= 250, exposure=exposure, nominal=nominal)
+                clipped=code.max(-1) >= 250, exposure=exposure, nominal=nominal, setting=GRADED)

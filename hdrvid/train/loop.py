@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +39,8 @@ from hdrvid.errors import InputError
 from hdrvid.io.atomic import AtomicFile, write_text_atomic
 from hdrvid.io.images import write_png
 from hdrvid.io.report import Report
+
+log = logging.getLogger("hdrvid")
 
 GENERATOR = "generator"
 DISCRIMINATOR = "discriminator"
@@ -79,6 +82,9 @@ class TrainConfig:
     adversarial_weight: float = 0.01
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     """Overrides of the registered factory's arguments (tiny models in tests)."""
+    init: str | None = None
+    """Start a new run from these weights (fine-tuning); parts of the model they do not cover (a new head)
+    start from their initialisation and are listed in the log. Ignored when the run resumes."""
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch", "patch", "checkpoint_every", "samples", "validation"):
@@ -236,6 +242,20 @@ class TrainLoop:
         self.scores = json.loads(scores.read_text()) if scores.is_file() else []
         return True
 
+    def initialise(self, weights: Path) -> None:
+        """Fine-tuning: the generator (and its EMA copy) from ``weights``; new parameters keep their init."""
+        if not weights.is_file():
+            raise InputError(f"--init {weights}: no such weights file")
+        state = torch.load(weights, map_location=self.device, weights_only=True)
+        own = self.generator.state_dict()
+        fits = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+        if not fits:
+            raise InputError(f"--init {weights}: none of its tensors fit model {self.cfg.model!r}")
+        new = sorted(k for k in own if k not in fits)
+        self.generator.load_state_dict({**own, **fits})
+        self.ema = {k: v.detach().clone() for k, v in self.generator.state_dict().items()}
+        log.info("initialised from %s (%d tensors; new: %s)", weights, len(fits), ", ".join(new) or "none")
+
     # --- one step ------------------------------------------------------------------------------------------------
 
     def autocast(self) -> AbstractContextManager[Any]:
@@ -283,7 +303,8 @@ class TrainLoop:
         cfg = self.cfg
         self.out.mkdir(parents=True, exist_ok=True)
         write_text_atomic(self.out / "config.json", json.dumps(asdict(cfg), indent=2, default=str) + "\n")
-        self.resume()
+        if not self.resume() and cfg.init:
+            self.initialise(Path(cfg.init))
         rng = np.random.default_rng([cfg.seed, self.step])  # a resumed run draws new data, deterministically
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + self.step)
         t0 = time.perf_counter()

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from hdrvid.models.merge_nets import mu_law
@@ -22,11 +23,16 @@ from hdrvid.train.data import HDRPool, load_images, validation_split
 from hdrvid.train.loop import GENERATOR, TrainConfig, TrainContext
 from hdrvid.train.losses import get_loss
 
+UNKNOWN_RESPONSE = ("consumer", "graded")
+"""Camera settings whose pictures are not the nominal curve of a clip-at-white camera: a model's gate (if it
+has one) is trained to tell them apart, so the inverse response is learned for them and not applied to the
+rest."""
+
 
 def _shots(images: list[np.ndarray], count: int, cfg: TrainConfig, rng: np.random.Generator,
-           pool: HDRPool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+           pool: HDRPool | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     pool = pool or HDRPool(images, [str(i) for i in range(len(images))])
-    xs, ts = [], []
+    xs, ts, labels = [], [], []
     for _ in range(count):
         want_highlights = rng.random() < cfg.highlight_focus
         for _attempt in range(8):
@@ -35,14 +41,18 @@ def _shots(images: list[np.ndarray], count: int, cfg: TrainConfig, rng: np.rando
                 break
         xs.append(shot.linear)
         ts.append(shot.target)
+        labels.append(float(shot.setting in UNKNOWN_RESPONSE))
     x = torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).contiguous()
     t = torch.from_numpy(np.stack(ts)).permute(0, 3, 1, 2).contiguous()
-    return x, t
+    return x, t, torch.tensor(labels)
 
 
 def tone_map(hdr: torch.Tensor) -> torch.Tensor:
     """Relative radiance -> [0, 1] for the discriminator (mu-law over 64x reference white)."""
     return mu_law(hdr.clamp(min=0) / 64.0)
+
+
+GATE_WEIGHT = 0.05
 
 
 class SingleExposureFamily:
@@ -59,23 +69,37 @@ class SingleExposureFamily:
     def networks(self) -> dict[str, nn.Module]:
         return {GENERATOR: self.model, **discriminator_for(self.cfg)}
 
-    def batch(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return _shots([], self.cfg.batch, self.cfg, rng, self.pool)
 
-    def step(self, batch: tuple[torch.Tensor, torch.Tensor], ctx: TrainContext) -> dict[str, torch.Tensor]:
-        x, t = batch
+    def _gate_loss(self, model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor | None:
+        """Models with a gate (hdrunet): binary cross-entropy of "unknown response" against the camera label."""
+        if not hasattr(model, "gate_logit"):
+            return None
+        logit = model.gate_logit(model.context(x)).float()
+        return F.binary_cross_entropy_with_logits(logit, labels.to(logit.device))
+
+    def step(self, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor], ctx: TrainContext) -> dict[str, torch.Tensor]:
+        x, t, labels = batch
         with ctx.autocast():
             y = self.model(x)
-        losses = {GENERATOR: self.loss(y.float(), t, self.cfg.cosine_weight)}
+        loss = self.loss(y.float(), t, self.cfg.cosine_weight)
+        gate = self._gate_loss(self.model, x, labels)
+        if gate is not None:
+            loss = loss + GATE_WEIGHT * gate
+        losses = {GENERATOR: loss}
         with ctx.autocast():
             return add_adversarial(losses, ctx.nets, tone_map(y.float()), tone_map(t), self.cfg.adversarial_weight)
 
     def validate(self, model: nn.Module, device: torch.device) -> float:
-        x, t = self.val
+        x, t, labels = self.val
         total = 0.0
         for i in range(0, len(x), 8):
-            y = model(x[i:i + 8].to(device)).float()
-            total += float(self.loss(y, t[i:i + 8].to(device), self.cfg.cosine_weight)) * len(y)
+            xb = x[i:i + 8].to(device)
+            y = model(xb).float()
+            loss = self.loss(y, t[i:i + 8].to(device), self.cfg.cosine_weight)
+            gate = self._gate_loss(model, xb, labels[i:i + 8])
+            total += float(loss + (GATE_WEIGHT * gate if gate is not None else 0)) * len(y)
         return total / len(x)
 
     def describe(self) -> dict[str, Any]:

@@ -306,3 +306,61 @@ def test_highlight_boost_scales_the_models_expansion(tmp_path: Path):
     assert outs["b1"][20, 20].max() > 1.2 * outs["none"][20, 20].max()
     r = run_cli("convert", src, tmp_path / "x.exr", "--highlight-boost", "9")
     assert r.exit_code == 2 and "--highlight-boost" in r.output
+
+
+@needs_ffprobe
+@pytest.mark.parametrize("codec,ext,profile,pix_fmt", [("prores", ".mov", "HQ", "yuv422p10le"),
+                                                       ("prores4444", ".mov", "4444", "yuv444p12le"),  # (decodes as 12-bit)
+                                                       ("ffv1", ".mkv", None, "yuv420p10le")])
+def test_mezzanine_codecs_carry_the_hdr_colour_description(clip: Path, tmp_path: Path, codec, ext, profile, pix_fmt):
+    out = tmp_path / f"m{ext}"
+    r = run_cli("convert", clip, out, "-m", "none", "--codec", codec, "--report", tmp_path / "r.json")
+    assert r.exit_code == 0, r.output
+    v = [s for s in ffprobe(out, "-show_streams")["streams"] if s["codec_type"] == "video"][0]
+    assert v["codec_name"] == codec.rstrip("4") and v["pix_fmt"] == pix_fmt
+    if profile:
+        assert v["profile"] == profile
+    assert v["color_transfer"] == "smpte2084" and v["color_primaries"] == "bt2020" and v["color_space"] == "bt2020nc"
+    import json
+
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["frames"] == 12 and rep["max_cll"] > 0  # measured, in the report (no SEI in these bitstreams)
+    bad = run_cli("convert", clip, tmp_path / "x.mp4", "-m", "none", "--codec", codec)
+    assert bad.exit_code != 0 and ("--codec" in bad.output) and not (tmp_path / "x.mp4").exists()
+    bad = run_cli("convert", clip, tmp_path / f"y{ext}", "-m", "none", "--codec", codec, "--crf", "10")
+    assert bad.exit_code == 2 and "--crf" in bad.output
+
+
+def _libplacebo_sdr(src: Path, dst: Path) -> np.ndarray | None:
+    """``src`` rendered for a BT.709 SDR display by FFmpeg's libplacebo filter (Vulkan; Mesa's lavapipe on a
+    CPU), the first frame as RGB, or None when this FFmpeg/Vulkan cannot run it."""
+    import subprocess
+
+    from media import FFMPEG
+
+    if FFMPEG is None:
+        return None
+    vf = ("format=yuv420p10le,hwupload,libplacebo=colorspace=bt709:color_primaries=bt709:color_trc=bt709:"
+          "range=tv:format=yuv420p:tonemapping=bt.2390,hwdownload,format=yuv420p")
+    r = subprocess.run([FFMPEG, "-v", "error", "-init_hw_device", "vulkan", "-i", str(src), "-frames:v", "1",
+                        "-vf", vf, "-c:v", "ffv1", str(dst)], capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        return None
+    with av.open(str(dst)) as c:
+        return next(c.decode(video=0)).to_ndarray(format="rgb24").astype(np.float64)
+
+
+def test_hdr10_and_hlg_render_alike_through_libplacebo(clip: Path, tmp_path: Path):
+    """The same input written as HDR10 and as HLG, rendered for an SDR display by an independent renderer
+    (libplacebo), gives (nearly) the same picture: the two signals describe the same light."""
+    pics = []
+    for fmt in ("hdr10", "hlg"):
+        out = tmp_path / f"{fmt}.mp4"
+        r = run_cli("convert", clip, out, "-m", "none", "--format", fmt, "--crf", "4")
+        assert r.exit_code == 0, r.output
+        pics.append(_libplacebo_sdr(out, tmp_path / f"{fmt}-sdr.mkv"))
+    if pics[0] is None or pics[1] is None:
+        pytest.skip("FFmpeg's libplacebo filter cannot run here (needs Vulkan: apt-get install mesa-vulkan-drivers)")
+    diff = np.abs(pics[0] - pics[1])
+    print(f"libplacebo HDR10 vs HLG: mean {diff.mean():.2f}, p99 {np.percentile(diff, 99):.1f} code values")
+    assert diff.mean() < 3.0 and np.percentile(diff, 99) < 12, (diff.mean(), np.percentile(diff, 99))

@@ -18,7 +18,13 @@ from hdrvid.io.atomic import AtomicFile
 from hdrvid.io.probe import IMAGE_SUFFIXES
 from hdrvid.io.report import Report
 from hdrvid.pipeline.decoder import DecodeOptions, ImageSource, VideoDecoder
-from hdrvid.pipeline.encoder import EncodeOptions, VideoEncoder, decoded_light_level, remux_with_light_level
+from hdrvid.pipeline.encoder import (
+    MEZZANINE,
+    EncodeOptions,
+    VideoEncoder,
+    decoded_light_level,
+    remux_with_light_level,
+)
 from hdrvid.pipeline.frame import VideoInfo
 from hdrvid.pipeline.output import OutputSpec
 from hdrvid.pipeline.runner import Runner, RunStats, Stage, run_sequential
@@ -176,11 +182,13 @@ def finish_hdr10(writer: VideoEncoder, target: AtomicFile, report: RunReport, pe
     writer.close()  # the container is complete before it is read again
     decoded = decoded_light_level(target.path, writer.info.width, writer.info.height)
     cll = (decoded or writer.light).values()
+    report.max_cll, report.max_fall, report.mastering_peak_nits = cll[0], cll[1], peak_nits
+    if writer.codec in MEZZANINE:  # no SEI to carry them: the report does
+        return
     with AtomicFile(target.path) as final:
         patched = remux_with_light_level(target.path, final.path, writer.out_format, writer.codec, cll, target.dest)
         if patched == 0:
             raise OutputError(f"{target.dest}: content light level metadata not found in the encoded stream")
-    report.max_cll, report.max_fall, report.mastering_peak_nits = cll[0], cll[1], peak_nits
 
 
 def _progress(enabled: bool, total: int, desc: str) -> Any:

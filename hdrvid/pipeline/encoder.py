@@ -17,7 +17,7 @@ from typing import Any, Literal, get_args
 import av
 import numpy as np
 import torch
-from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
+from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc, Interpolation
 
 from hdrvid.color.metadata import PLACEHOLDER_CLL, LightLevel, MasteringDisplay, patch_light_level_bytes
 from hdrvid.color.transfer import pq_eotf
@@ -32,8 +32,17 @@ log = logging.getLogger("hdrvid")
 
 X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
                 "placebo")
-Codec = Literal["libx265", "libsvtav1", "libx264"]
+Codec = Literal["libx265", "libsvtav1", "libx264", "prores", "prores4444", "ffv1"]
 CODECS: tuple[str, ...] = get_args(Codec)
+MEZZANINE = {
+    # name: (FFmpeg encoder, pixel format, encoder options, containers that take it)
+    "prores": ("prores_ks", "yuv422p10le", {"profile": "3", "vendor": "apl0"}, ("mov",)),  # ProRes 422 HQ
+    "prores4444": ("prores_ks", "yuv444p10le", {"profile": "4", "vendor": "apl0"}, ("mov",)),  # ProRes 4444
+    "ffv1": ("ffv1", "yuv420p10le", {"level": "3", "slices": "4", "slicecrc": "1", "g": "1"}, ("matroska", "mov")),
+}
+"""Editing and archive codecs: no --crf/--preset (ProRes is constant-quality by profile, FFV1 is lossless).
+The pipeline's 4:2:0 planes are upsampled to 4:2:2/4:4:4 for ProRes (SDR sources are 4:2:0 anyway); HDR10
+static metadata (mastering display, MaxCLL) has no place in these bitstreams: it is in the report."""
 DEFAULT_CODEC = {"hdr10": "libx265", "hlg": "libx265", "sdr": "libx264"}
 MIN_SIZE = {"libx265": 16, "libsvtav1": 16, "libx264": 2}
 """Smallest picture side each encoder accepts (measured: x265 refuses 8x8)."""
@@ -58,6 +67,9 @@ class EncodeOptions:
     def __post_init__(self) -> None:
         if self.codec is not None:
             check_choice(self.codec, CODECS, "--codec")
+        if self.codec in MEZZANINE and (self.crf is not None or self.preset is not None):
+            raise OptionError(f"--crf/--preset do not apply to --codec {self.codec} (constant quality by profile or "
+                              f"lossless); drop them")
         if self.crf is not None:
             check_range(self.crf, "--crf", 0, 63 if self.codec == "libsvtav1" else 51)
         if self.preset is not None:
@@ -71,6 +83,12 @@ class EncodeOptions:
 
 def codec_for(container: str | None, fmt: str, codec: str | None, dest: Path) -> str:
     """The encoder for this container and format: the one asked for, or the default; WebM takes AV1 only."""
+    if codec in MEZZANINE:
+        allowed = MEZZANINE[codec][3]
+        if container not in allowed:
+            exts = " or ".join({"mov": ".mov", "matroska": ".mkv"}[c] for c in allowed)
+            raise OutputError(f"{dest}: --codec {codec} is written to {exts} files; change the output's extension")
+        return codec
     if container == "webm":
         chosen = codec or "libsvtav1"
         if chosen != "libsvtav1":
@@ -119,6 +137,8 @@ def codec_params(spec: OutputSpec, codec: str) -> dict[str, str]:
         if spec.format != "sdr":
             raise OutputError(f"{codec} cannot carry {spec.format}; use --codec libx265 or libsvtav1")
         return {}
+    if codec in MEZZANINE:
+        return dict(MEZZANINE[codec][2])
     raise OutputError(f"unsupported --codec {codec}; use libx265, libsvtav1 (HDR) or libx264 (SDR)")
 
 
@@ -155,14 +175,19 @@ class VideoEncoder:
             if min(self.width, self.height) < smallest:
                 raise OutputError(f"{self.dest}: {info.width}x{info.height} is too small for {self.codec} (at least "
                                   f"{smallest}x{smallest}); write EXR frames instead (a folder output)")
-            s = self.out.add_stream(self.codec, rate=info.rate if info.rate else 25)
+            mezz = MEZZANINE.get(self.codec)
+            s = self.out.add_stream(mezz[0] if mezz else self.codec, rate=info.rate if info.rate else 25)
             s.width, s.height = self.width, self.height
-            s.pix_fmt = "yuv420p" if spec.bits == 8 else "yuv420p10le"
+            self.planes_format = "yuv420p" if spec.bits == 8 else "yuv420p10le"
+            s.pix_fmt = mezz[1] if mezz else self.planes_format
             s.time_base = info.time_base
             s.codec_context.time_base = info.time_base  # else the encoder rounds VFR pts to 1/rate
-            crf = options.crf if options.crf is not None else DEFAULT_CRF.get(self.codec, 20)
-            preset = options.preset or DEFAULT_PRESET.get(self.codec, "medium")
-            s.options = {"crf": str(crf), "preset": str(preset), **codec_params(spec, self.codec)}
+            if mezz:
+                s.options = codec_params(spec, self.codec)
+            else:
+                crf = options.crf if options.crf is not None else DEFAULT_CRF.get(self.codec, 20)
+                preset = options.preset or DEFAULT_PRESET.get(self.codec, "medium")
+                s.options = {"crf": str(crf), "preset": str(preset), **codec_params(spec, self.codec)}
             prim, trc, cs = TAGS[spec.format]
             cc = s.codec_context
             cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = prim, trc, cs, ColorRange.MPEG
@@ -280,7 +305,9 @@ class VideoEncoder:
         assert frame.planes is not None
         y, u, v = frame.planes
         flat = np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(self.height * 3 // 2, self.width)
-        vf = av.VideoFrame.from_ndarray(flat, format=self.stream.pix_fmt)
+        vf = av.VideoFrame.from_ndarray(flat, format=self.planes_format)
+        if self.stream.pix_fmt != self.planes_format:  # ProRes: 4:2:2 / 4:4:4 (chroma upsampled, luma exact)
+            vf = vf.reformat(format=self.stream.pix_fmt, interpolation=Interpolation.BILINEAR)
         vf.time_base = self.info.time_base if frame.time_base is None else frame.time_base
         vf.pts = frame.pts - round(self._offset / vf.time_base) if frame.pts is not None else None
         prim, trc, cs = TAGS[self.spec.format]

@@ -20,7 +20,7 @@ from hdrvid.color.levels import LEVELS, SDR_MAPPINGS
 from hdrvid.color.operators import OPERATORS
 from hdrvid.color.transfer import INPUT_TRANSFERS
 from hdrvid.engines.backends import BACKENDS, PRECISIONS
-from hdrvid.errors import HdrvidError, Interrupted
+from hdrvid.errors import HdrvidError, Interrupted, OptionError
 from hdrvid.export.onnx import PARTS
 from hdrvid.jobs.bench import MODES as BENCH_MODES
 from hdrvid.jobs.convert import MODES
@@ -170,8 +170,11 @@ def _engine_options(backend: str, device: str, precision: str, threads: int | No
 @main.command()
 @verbosity
 @click.argument("input", type=click.Path(path_type=Path))
-@click.argument("output", type=click.Path(path_type=Path))
+@click.argument("output", type=click.Path(path_type=Path), required=False)
 @click.option("-m", "--model", default="hdrunet", show_default=True, help="Model name (see `hdrvid models`).")
+@click.option("--preview", "preview_png", type=click.Path(path_type=Path),
+              help="Write one converted frame as a PNG sheet (SDR input | HDR for an SDR screen | false-colour nits).")
+@click.option("--at", "at_time", help="--preview: the frame at this time (seconds or HH:MM:SS[.ms]; default: middle).")
 @click.option("--weights", type=click.Path(path_type=Path), help="Trained weights file (weights-only state dict).")
 @click.option("-f", "--format", "fmt", type=click.Choice(OUTPUT_FORMATS),
               help="Output format; default from OUTPUT: .mp4/.mkv/.mov -> hdr10, folder or %05d.exr -> exr.")
@@ -212,7 +215,8 @@ def _engine_options(backend: str, device: str, precision: str, threads: int | No
               help="Refuse pictures larger than this many pixels (width x height) before decoding them.")
 @click.pass_context
 @handle_errors
-def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: Path | None, fmt: str | None,
+def convert(ctx: click.Context, input: Path, output: Path | None, model: str, preview_png: Path | None,
+            at_time: str | None, weights: Path | None, fmt: str | None,
             peak_nits: float, reference_white: float, level: str, highlight_boost: float, codec: str | None,
             crf: int | None, preset: str | None,
             input_transfer: str | None, sdr_mapping: str, deinterlace: str, max_decode_errors: int,
@@ -225,8 +229,10 @@ def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: 
     from hdrvid.pipeline.decoder import DecodeOptions
     from hdrvid.pipeline.encoder import EncodeOptions
 
+    if output is None and preview_png is None:
+        raise click.UsageError("give an OUTPUT file, or --preview PNG")
     opts = ConvertOptions(
-        input=input, output=output, model=model, weights=weights, format=fmt, peak_nits=peak_nits,
+        input=input, output=output or preview_png, model=model, weights=weights, format=fmt, peak_nits=peak_nits,
         reference_white=reference_white, level=level, highlight_boost=highlight_boost,
         encode=EncodeOptions(codec=codec, crf=crf, preset=preset, copy_streams=not no_copy),
         decode=DecodeOptions(transfer=input_transfer, sdr_mapping=sdr_mapping, max_decode_errors=max_decode_errors,
@@ -235,9 +241,31 @@ def convert(ctx: click.Context, input: Path, output: Path, model: str, weights: 
         batch_size=batch_size, queue_size=queue_size, start_number=start_number, overwrite=overwrite,
         rate=_parse_rate(rate), mode=mode, exposures=_parse_exposures(exposures), merge=merge_method,
     )
+    if preview_png is not None:
+        from hdrvid.jobs.preview import preview
+
+        shown = preview(opts, preview_png, _parse_time(at_time, "--at") if at_time else None, overwrite)
+        if not ctx.obj["quiet"]:
+            click.echo(str(shown), err=output is not None)
+        if output is None:
+            return
     _check_report(report_path, [input, output], overwrite)
     report = run_convert(opts, progress=not ctx.obj["quiet"])
     _finish(ctx, report, report_path, overwrite)
+
+
+def _parse_time(text: str, option: str) -> float:
+    """Seconds from "12.5", "1:02" or "00:01:02.5"."""
+    try:
+        parts = [float(p) for p in text.strip().split(":")]
+        if not 1 <= len(parts) <= 3 or any(p < 0 for p in parts):
+            raise ValueError
+    except ValueError:
+        raise OptionError(f"{option} {text!r}: give seconds (62.5) or HH:MM:SS (00:01:02.5)") from None
+    seconds = 0.0
+    for p in parts:
+        seconds = seconds * 60 + p
+    return seconds
 
 
 def _parse_rate(text: str) -> Any:

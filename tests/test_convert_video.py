@@ -364,3 +364,20 @@ def test_hdr10_and_hlg_render_alike_through_libplacebo(clip: Path, tmp_path: Pat
     diff = np.abs(pics[0] - pics[1])
     print(f"libplacebo HDR10 vs HLG: mean {diff.mean():.2f}, p99 {np.percentile(diff, 99):.1f} code values")
     assert diff.mean() < 3.0 and np.percentile(diff, 99) < 12, (diff.mean(), np.percentile(diff, 99))
+
+
+def test_convert_preview_sheet(clip: Path, tmp_path: Path):
+    """--preview writes one frame as SDR input | HDR for an SDR screen | false colour, without a video."""
+    png = tmp_path / "p.png"
+    r = run_cli("convert", clip, "--preview", png, "--at", "0:00.2", "-m", "itmo")
+    assert r.exit_code == 0, r.output
+    img = cv2.imread(str(png))
+    assert img is not None and img.shape[1] == 3 * 64 and img.shape[0] == 48 + 22
+    assert "frame 5" in r.output and "above reference white" in r.output
+    assert [p.name for p in tmp_path.glob("*.mp4")] == [clip.name] if clip.parent == tmp_path else not list(tmp_path.glob("*.mp4"))
+    r = run_cli("convert", clip, "--preview", png, "--at", "0:30", "--overwrite")
+    assert r.exit_code != 0 and "past the end" in r.output
+    r = run_cli("convert", clip, "--preview", tmp_path / "q.png", "--at", "soon")
+    assert r.exit_code == 2 and "--at" in r.output
+    r = run_cli("convert", clip)
+    assert r.exit_code == 2 and "OUTPUT" in r.output

@@ -19,16 +19,7 @@ import torch
 
 from hdrvid.color.operators import OPERATORS, ToneStats
 from hdrvid.color.transfer import bt1886_inverse_eotf, pq_eotf
-
-BANDS = [(0, (40, 40, 40)), (1, (90, 30, 30)), (10, (160, 60, 20)), (50, (30, 110, 40)), (100, (40, 170, 60)),
-         (203, (30, 200, 200)), (400, (20, 220, 255)), (1000, (0, 140, 255)), (4000, (30, 30, 255))]
-
-
-def false_colour(nits: np.ndarray) -> np.ndarray:
-    out = np.zeros((*nits.shape, 3), np.uint8)
-    for lo, col in BANDS:
-        out[nits >= lo] = col
-    return out
+from hdrvid.jobs.preview import false_colour
 
 
 def middle_frame_nits(path: Path) -> np.ndarray:

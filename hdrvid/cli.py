@@ -175,6 +175,9 @@ def _engine_options(backend: str, device: str, precision: str, threads: int | No
 @click.option("--preview", "preview_png", type=click.Path(path_type=Path),
               help="Write one converted frame as a PNG sheet (SDR input | HDR for an SDR screen | false-colour nits).")
 @click.option("--at", "at_time", help="--preview: the frame at this time (seconds or HH:MM:SS[.ms]; default: middle).")
+@click.option("--start", "start_time", help="Convert from this time (seconds or HH:MM:SS[.ms]); audio and subtitles follow.")
+@click.option("--duration", "duration_time", help="Convert this long a part (seconds or HH:MM:SS[.ms]).")
+@click.option("--frames", "max_frames", type=int, help="Convert at most this many frames.")
 @click.option("--weights", type=click.Path(path_type=Path), help="Trained weights file (weights-only state dict).")
 @click.option("-f", "--format", "fmt", type=click.Choice(OUTPUT_FORMATS),
               help="Output format; default from OUTPUT: .mp4/.mkv/.mov -> hdr10, folder or %05d.exr -> exr.")
@@ -216,7 +219,8 @@ def _engine_options(backend: str, device: str, precision: str, threads: int | No
 @click.pass_context
 @handle_errors
 def convert(ctx: click.Context, input: Path, output: Path | None, model: str, preview_png: Path | None,
-            at_time: str | None, weights: Path | None, fmt: str | None,
+            at_time: str | None, start_time: str | None, duration_time: str | None, max_frames: int | None,
+            weights: Path | None, fmt: str | None,
             peak_nits: float, reference_white: float, level: str, highlight_boost: float, codec: str | None,
             crf: int | None, preset: str | None,
             input_transfer: str | None, sdr_mapping: str, deinterlace: str, max_decode_errors: int,
@@ -236,6 +240,9 @@ def convert(ctx: click.Context, input: Path, output: Path | None, model: str, pr
         reference_white=reference_white, level=level, highlight_boost=highlight_boost,
         encode=EncodeOptions(codec=codec, crf=crf, preset=preset, copy_streams=not no_copy),
         decode=DecodeOptions(transfer=input_transfer, sdr_mapping=sdr_mapping, max_decode_errors=max_decode_errors,
+                             start=_parse_time(start_time, "--start") if start_time else 0.0,
+                             duration=_parse_time(duration_time, "--duration") if duration_time else None,
+                             max_frames=max_frames,
                              allow_short=allow_short, deinterlace=deinterlace, max_pixels=max_pixels),
         engine=_engine_options(backend, device, precision, threads, tile, infer_scale),
         batch_size=batch_size, queue_size=queue_size, start_number=start_number, overwrite=overwrite,

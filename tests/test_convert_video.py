@@ -381,3 +381,29 @@ def test_convert_preview_sheet(clip: Path, tmp_path: Path):
     assert r.exit_code == 2 and "--at" in r.output
     r = run_cli("convert", clip)
     assert r.exit_code == 2 and "OUTPUT" in r.output
+
+
+@needs_ffprobe
+def test_start_duration_and_frames_convert_a_part(tmp_path: Path):
+    """--start/--duration/--frames: the part's frames only, timestamps from 0, audio trimmed to the part."""
+    src = make_clip(tmp_path / "in.mp4", frames=50, rate=25, audio=True)
+    out = tmp_path / "part.mp4"
+    r = run_cli("convert", src, out, "-m", "none", "--start", "0.4", "--duration", "1.0", "--report", tmp_path / "r.json")
+    assert r.exit_code == 0, r.output
+    pts = video_pts_seconds(out)
+    assert len(pts) == 25 and pts[0] == pytest.approx(0.0) and pts[-1] == pytest.approx(0.96)
+    a = ffprobe(out, "-show_streams", "-select_streams", "a")["streams"][0]
+    assert 0.9 <= float(a["duration"]) <= 1.1  # audio follows the part (packet granularity)
+    # the first converted frame is source frame 10: compare with the full conversion's frame 10
+    full = tmp_path / "full.mp4"
+    assert run_cli("convert", src, full, "-m", "none").exit_code == 0
+    d1, d2 = VideoDecoder(out), VideoDecoder(full)
+    first = next(iter(d1)).data
+    frames = [f.data for _, f in zip(range(12), iter(d2))]
+    d1.close(), d2.close()
+    diffs = [float((first - frames[i]).abs().mean()) for i in (9, 10, 11)]
+    assert diffs[1] == min(diffs) and diffs[1] < 0.5 * min(diffs[0], diffs[2])  # (both lossy: not equal)
+    r = run_cli("convert", src, tmp_path / "n.mp4", "-m", "none", "--frames", "7")
+    assert r.exit_code == 0 and len(video_pts_seconds(tmp_path / "n.mp4")) == 7
+    r = run_cli("convert", src, tmp_path / "late.mp4", "-m", "none", "--start", "9")
+    assert r.exit_code != 0 and "--start" in r.output and not (tmp_path / "late.mp4").exists()

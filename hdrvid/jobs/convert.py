@@ -268,7 +268,8 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
         target: AtomicFile | AtomicFolder
         if plan.kind == "video":
             check_free_space(dest, estimate_video_bytes(opts.input, info))
-            target, writer = video_writer(job, dest, plan.container, spec, info, opts.encode, opts.overwrite)
+            target, writer = video_writer(job, dest, plan.container, spec, info, opts.encode, opts.overwrite,
+                                          trimmed=opts.decode.trimmed and not info.is_image)
         elif plan.kind == "image":
             target = job.output(AtomicFile(dest, overwrite=opts.overwrite))
             writer = job.writer(ImageWriter(target.path.parent, plan.format, None, single=target.path))

@@ -74,12 +74,12 @@ def open_source(path: Path, decode: DecodeOptions, rate: Fraction = Fraction(24)
 
 
 def video_writer(job: Job, dest: Path, container: str | None, spec: OutputSpec, info: VideoInfo,
-                 encode: EncodeOptions, overwrite: bool = True) -> tuple[AtomicFile, VideoEncoder]:
+                 encode: EncodeOptions, overwrite: bool = True, trimmed: bool = False) -> tuple[AtomicFile, VideoEncoder]:
     if info.width % 2 or info.height % 2:
         log.warning("%s: %dx%d is odd; 4:2:0 output is padded to %dx%d by repeating the edge",
                     info.path, info.width, info.height, info.width + info.width % 2, info.height + info.height % 2)
     target = job.output(AtomicFile(dest, overwrite=overwrite))
-    return target, job.writer(VideoEncoder(target.path, container, spec, info, encode, dest=dest))
+    return target, job.writer(VideoEncoder(target.path, container, spec, info, encode, dest=dest, trimmed=trimmed))
 
 
 def estimate_video_bytes(path: Path, info: VideoInfo) -> int:

@@ -157,7 +157,8 @@ def tonemap(opts: TonemapOptions, progress: bool = False, extra_stages: list[Sta
             smoother = TemporalSmoother(opts.smoothing_period, opts.cut_threshold)
         transform = OutputTransform(spec)
         flicker = FlickerStage(warp=opts.flicker_warp) if spec.measure_flicker else None
-        target, writer = video_writer(job, opts.output, CONTAINERS[suffix], spec, info, opts.encode)
+        target, writer = video_writer(job, opts.output, CONTAINERS[suffix], spec, info, opts.encode,
+                                      trimmed=opts.decode.trimmed and not info.is_image)
         stages: list[Stage] = [smoother, transform, *([flicker] if flicker else []), *(extra_stages or []), writer]
         stats = execute(source, stages, writer, opts.queue_size, progress, opts.input.name)
         report = TonemapReport(

@@ -67,6 +67,20 @@ class DecodeOptions:
     sdr_mapping: SdrMapping = "scene"
     """Video tagged (or assumed) BT.709: scene light (camera curve) or display light (BT.1886); see
     :mod:`hdrvid.color.levels`."""
+    start: float = 0.0
+    """Video: skip frames shown before this many seconds from the start of the file (``--start``)."""
+    duration: float | None = None
+    """Video: stop after this many seconds from ``start`` (``--duration``)."""
+    max_frames: int | None = None
+    """Video: stop after this many frames (``--frames``)."""
+
+    @property
+    def trimmed(self) -> bool:
+        return self.start > 0 or self.duration is not None or self.max_frames is not None
+
+    @property
+    def end(self) -> float | None:
+        return None if self.duration is None else self.start + self.duration
     max_decode_errors: int = 10
     """Fail when more packets than this cannot be decoded."""
     allow_short: bool = False
@@ -82,6 +96,11 @@ class DecodeOptions:
         if self.transfer is not None:
             check_choice(self.transfer, INPUT_TRANSFERS, "--input-transfer")
         check_choice(self.sdr_mapping, SDR_MAPPINGS, "--sdr-mapping")
+        check_range(self.start, "--start", 0)
+        if self.duration is not None:
+            check_range(self.duration, "--duration", 0, low_open=True)
+        if self.max_frames is not None:
+            check_range(self.max_frames, "--frames", 1)
         check_choice(self.deinterlace, DEINTERLACE, "--deinterlace")
         check_range(self.max_decode_errors, "--max-decode-errors", 0)
         check_range(self.threads, "decoder threads", 0)
@@ -364,12 +383,42 @@ class VideoDecoder:
         g.push(None)
         yield from drain()
 
+    def origin(self) -> float:
+        """Seconds of the file's first timestamp (what --start counts from)."""
+        start = self.container.start_time
+        return float(start) / 1e6 if start is not None and start > 0 else 0.0
+
     def __iter__(self) -> Iterator[Frame]:
+        opts = self.options
+        origin = self.origin()
+        start, end = opts.start, opts.end
+        half = 0.5 / float(self.info.rate or 25)
+        if start > 10:  # jump near the start (to a keyframe before it) instead of decoding everything before
+            try:
+                self.container.seek(int((origin + start - 5) / self.stream.time_base), stream=self.stream,
+                                    backward=True)
+            except av.error.FFmpegError:
+                self._reopen()
         index = 0
+        stopped = False
         for f in self._deinterlaced(self._packets_decoded()):
+            if opts.trimmed and f.pts is not None:
+                t = float(f.pts * f.time_base) - origin
+                if t < start - half:
+                    continue
+                if end is not None and t >= end - half:
+                    stopped = True
+                    break
             yield self._frame(f, index)
             index += 1
+            if opts.max_frames is not None and index >= opts.max_frames:
+                stopped = True
+                break
         self.frames_out = index
+        if opts.trimmed and index == 0:
+            raise InputError(f"{self.path}: no frames between --start {start:g} s and the end of the part asked for")
+        if stopped or opts.start > 10:
+            return
         # the container's frame count is a hint (edit lists trim it, AVI indexes list empty packets): the
         # file is short only when fewer packets could be read than its index lists
         declared = self.info.frames

@@ -146,9 +146,13 @@ class VideoEncoder:
     name = "encode"
 
     def __init__(self, path: Path, container_format: str | None, spec: OutputSpec, info: VideoInfo,
-                 options: EncodeOptions = EncodeOptions(), dest: Path | None = None) -> None:
-        """Write to ``path`` (a temporary file); messages name ``dest``, the file the user asked for."""
+                 options: EncodeOptions = EncodeOptions(), dest: Path | None = None, trimmed: bool = False) -> None:
+        """Write to ``path`` (a temporary file); messages name ``dest``, the file the user asked for.
+        ``trimmed``: the source is a part of the input (--start/--duration/--frames): the output starts at its
+        first frame, and copied audio/subtitle packets outside the part are left out."""
         self.dest = dest or path
+        self.trimmed = trimmed
+        self._video_end: float | None = None
         self.spec = spec
         self.info = info
         self.codec = codec_for(container_format, spec.format, options.codec, self.dest)
@@ -257,10 +261,16 @@ class VideoEncoder:
                 if p is None:
                     self._copy_iter = None
                     return
+            if self.trimmed and seconds is None:
+                seconds = self._video_end if self._video_end is not None else 0.0
             if seconds is not None and p.dts is not None and float(p.dts * p.time_base) - self._offset > seconds:
                 self._pending = p
+                if self.trimmed and self._copy_iter is not None and seconds == self._video_end:
+                    self._copy_iter = None  # the part is over: the rest of the input is not copied
                 return
             self._pending = None
+            if self.trimmed and p.pts is not None and float(p.pts * p.time_base) < self._offset - 1e-3:
+                continue  # before the part
             if self._offset:
                 shift = round(self._offset / p.time_base)
                 if p.pts is not None:
@@ -309,7 +319,12 @@ class VideoEncoder:
         if self.stream.pix_fmt != self.planes_format:  # ProRes: 4:2:2 / 4:4:4 (chroma upsampled, luma exact)
             vf = vf.reformat(format=self.stream.pix_fmt, interpolation=Interpolation.BILINEAR)
         vf.time_base = self.info.time_base if frame.time_base is None else frame.time_base
+        if self.trimmed and self.frames == 0 and frame.pts is not None:
+            self._offset = float(frame.pts * vf.time_base)  # the part starts at 0
         vf.pts = frame.pts - round(self._offset / vf.time_base) if frame.pts is not None else None
+        if vf.pts is not None:
+            step = 1 / float(self.info.rate) if self.info.rate else 0.0
+            self._video_end = float(vf.pts * vf.time_base) + step
         prim, trc, cs = TAGS[self.spec.format]
         vf.color_primaries, vf.color_trc, vf.colorspace, vf.color_range = prim, trc, cs, ColorRange.MPEG
         self._mux_video(self.stream.encode(vf))

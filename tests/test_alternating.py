@@ -292,3 +292,19 @@ def test_flow_at_reduced_resolution_matches_full_resolution_motion():
         inner = fp.ab[40:-40, 40:-40]
         assert fp.ab.shape == (360, 640, 2)
         assert abs(float(np.median(inner[..., 0])) + 5) < 0.5 and abs(float(np.median(inner[..., 1])) + 3) < 0.5
+
+
+def test_response_self_calibration_stops_alternating_brightness(tmp_path, scene):
+    """A camera whose response is not its tag (gamma 2.6 tagged BT.709) makes the two exposures disagree on
+    every radiance; the cycle's response power (known spread / measured spread) puts them back in agreement,
+    so the merged frames stop alternating in brightness."""
+    from hdrvid.jobs.merge_eval import log_flicker
+
+    video, cfg = _clip(tmp_path, scene, (-2.0, 2.0), frames=10, response="gamma2.6", noise=0.3)
+    cyc = detect_cycle(video, DecodeOptions(), (-2.0, 2.0))
+    assert 1.15 < cyc.response_power < 1.8  # the toe of BT.709's inverse curve compresses dark ratios further
+    gts = list(frames_hdr(scene, cfg)[0])
+    plain = _merge_clip(make_merger("flowmerge"), video, Cycle(cyc.exposures))
+    calibrated = _merge_clip(make_merger("flowmerge"), video, cyc)
+    assert abs(log_flicker(calibrated, gts)[0]) < 0.5 * abs(log_flicker(plain, gts)[0])
+    assert fit_cycle([0, 4, 0, 4, 0, 4, 0], (-2.0, 2.0)).response_power == 1.0  # a camera that matches its tag

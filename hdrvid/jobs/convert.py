@@ -246,7 +246,8 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
             )
         if opts.mode == "alternating":
             cycle = detect_cycle(opts.input, opts.decode, opts.exposures)
-            log.info("exposure cycle %s (measured %s)", cycle.exposures, [round(v, 2) for v in cycle.measured])
+            log.info("exposure cycle %s (measured %s; response power %.2f)", cycle.exposures,
+                     [round(v, 2) for v in cycle.measured], cycle.response_power)
             first: list[Stage] = [AlternatingMerge(make_merger(opts.merge, engine=opts.engine), cycle)]
             engine_name = opts.merge
         else:

@@ -106,6 +106,13 @@ class Cycle:
     exposures: tuple[float, ...]
     measured: tuple[float, ...] = ()
     """Relative EV measured for each analysed frame."""
+    response_power: float = 1.0
+    """Radiometric self-calibration: decoded light is raised to this power before merging. A camera whose
+    response is not the curve the file is tagged with (a gamma 2.6 or filmic look tagged BT.709) makes the
+    decoded ratio between two exposures a power of the true one; the frames then disagree on every
+    scene point's radiance and the merge's brightness alternates at half the frame rate. The power that
+    maps the measured spread of exposures onto the known one puts them back in agreement (exact for power
+    law responses, close for others)."""
 
     def ev(self, index: int) -> float:
         return self.exposures[index % len(self.exposures)]
@@ -149,7 +156,7 @@ def fit_cycle(measured: Sequence[float], exposures: Sequence[float] | None = Non
         if best_err > 0.75:
             log.warning("the measured exposures (%s) fit the given cycle %s poorly (mean error %.2f EV)",
                         ", ".join(f"{v:+.2f}" for v in m - m.mean()), list(exposures), best_err)
-        return Cycle(tuple(float(v) for v in best), tuple(float(v) for v in m))
+        return Cycle(tuple(float(v) for v in best), tuple(float(v) for v in m), _power(m, best))
     scores = {}
     for p in (2, 3):
         if len(m) < 2 * p + 1:
@@ -169,7 +176,28 @@ def fit_cycle(measured: Sequence[float], exposures: Sequence[float] | None = Non
     if spread > 0.5:
         log.warning("exposure cycle of %d found, but frames of one phase differ by %.2f EV", p, spread)
     evs = tuple(_snap(float(v)) for v in means)
-    return Cycle(evs, tuple(float(v) for v in m))
+    return Cycle(evs, tuple(float(v) for v in m), _power(m, evs))
+
+
+POWER_RANGE = (0.6, 1.8)
+
+
+def _power(measured: np.ndarray, cycle: Sequence[float]) -> float:
+    """Response power = spread of the cycle's EVs / spread of the measured phase means (see Cycle)."""
+    p = len(cycle)
+    if len(measured) < 2 * p:
+        return 1.0
+    means = np.array([measured[i::p].mean() for i in range(p)])
+    got, want = float(np.ptp(means)), float(np.ptp(np.asarray(cycle, np.float64)))
+    if got < 0.25 or want <= 0:
+        return 1.0
+    g = want / got
+    if abs(g - 1) < 0.03:
+        return 1.0
+    if not POWER_RANGE[0] <= g <= POWER_RANGE[1]:
+        log.warning("the exposures measured in the frames are %.1fx the cycle's; the camera's response is far "
+                    "from its tag (calibration limited to %s)", 1 / g, POWER_RANGE)
+    return float(np.clip(g, *POWER_RANGE))
 
 
 def _snap(ev: float) -> float:
@@ -238,6 +266,9 @@ class AlternatingMerge:
         return ref
 
     def process(self, frame: Frame) -> Iterator[Frame]:
+        g = self.cycle.response_power
+        if g != 1.0:
+            frame.data = frame.data.clamp(min=0).pow(g)
         self.window.append(frame)
         if len(self.window) == 2 and self.window[0].index == 0:
             yield self._emit_copy(self.window[0], [self.window[1]])

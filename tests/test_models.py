@@ -143,7 +143,7 @@ def test_hdrunet_tiny_shapes_parts_and_recorded_pixels():
     x[0, :, 4:8, 4:8] = 1.0  # clipped
     with torch.inference_mode():
         f = m.field(x)
-        assert f.shape == (2, 3 + KNOTS, 16, 16)
+        assert f.shape == (2, 3 + KNOTS + 1, 16, 16)
         y = m(x)
         assert torch.allclose(y, m.apply(x, m.field_tile(x, m.context(x))))
     dark = x.amax(1, keepdim=True).expand_as(x) < 0.2
@@ -165,3 +165,23 @@ def test_hdrunet_curve_moves_slowly_in_video_and_resets_at_cuts():
     assert torch.allclose(m._smoothed(b), torch.full((1, KNOTS), 1.1))  # one step of the filter
     m.reset_temporal()
     assert torch.equal(m._smoothed(b), b)
+
+
+def test_hdrunet_gate_leaves_camera_footage_exactly_as_decoded():
+    """The learned inverse response is applied in proportion to the gate; a confident "camera" gate (p < 0.25)
+    gives exactly the identity curve, so recorded pixels are untouched."""
+    from hdrvid.models.hdrunet import HDRUNet
+
+    torch.manual_seed(0)
+    m = HDRUNet(width=4, context=8, curve=True).eval()
+    x = torch.rand(1, 3, 32, 32) * 0.8
+    with torch.inference_mode():
+        m.gate[2].bias.fill_(-10.0)
+        assert torch.equal(m(x), x.clamp(0, 1))  # nothing clipped, gate closed: the input itself
+        m.curve[2].bias.add_(0.5)  # a curve other than the identity
+        assert torch.equal(m(x), x.clamp(0, 1))
+        m.gate[2].bias.fill_(10.0)
+        assert not torch.allclose(m(x), x)  # gate open: the learned curve
+        tails = m.tail_shares(x)
+    assert tails.shape == (1, 17) and bool((tails[:, 1:] <= tails[:, :-1] + 1e-6).all())  # shares fall with level
+    assert HDRUNet.gate_weight(torch.tensor([-5.0, 5.0])).tolist() == [0.0, 1.0]

@@ -42,7 +42,7 @@ register(
     )
 )
 
-HDRUNET_SHA256 = "97dd5e0eb72d02ef17511c6e7cca4c37b485499e4bd27d3f62f27f558ff41ac3"
+HDRUNET_SHA256 = "42531aa57a12e511ef4efed04d4315aca1b58c3f1f333bd3463b784f8f128dbd"
 for _name, _curve, _summary in (
     ("hdrunet", False, "U-Net highlight expansion with mask blending (HDRCNN-style) and a frame-wide context; "
                        "recorded pixels stay exactly as decoded (the default)"),

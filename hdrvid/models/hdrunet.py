@@ -32,6 +32,9 @@ from torch import nn
 
 KNOTS = 8
 KNEE = 0.5
+TAIL_EDGES = 16
+"""The gate sees the share of pixels whose max(R, G, B) signal reaches each of these many levels between
+the knee and white: a grade's shoulder fills the top codes smoothly, a clip piles pixels up at 255."""
 """The inverse response is the identity below this signal value (linear 0.218): dark and mid tones are left
 exactly as decoded; the curve only undoes what grades do to the top (shoulders, highlight roll-off)."""
 
@@ -42,7 +45,7 @@ def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequent
 
 
 class HDRUNet(nn.Module):
-    field_channels = 3 + KNOTS
+    field_channels = 3 + KNOTS + 1
     exportable = False
     """Not yet: its frame-wide branch resizes the frame to 64x64 by area averaging, which the ONNX exporter
     cannot express for dynamic sizes; it runs on the torch backend (CPU or CUDA)."""
@@ -69,6 +72,9 @@ class HDRUNet(nn.Module):
         self.glob = nn.Sequential(_conv(4, 16, 2), _conv(16, 32, 2), _conv(32, 48, 2), _conv(48, context, 2),
                                   nn.AdaptiveAvgPool2d(1))
         self.curve = nn.Sequential(nn.Linear(context, 64), nn.LeakyReLU(0.1), nn.Linear(64, KNOTS))
+        # the gate: "was this frame graded / shot with an unknown response?" (trained with the camera's label);
+        # the learned curve is applied in proportion, so camera footage keeps its decoded values exactly
+        self.gate = nn.Sequential(nn.Linear(context + TAIL_EDGES + 1, 32), nn.LeakyReLU(0.1), nn.Linear(32, 1))
         self.log_gain = math.log(max_gain)
         # start as the identity curve and a ~1.6x gain in clipped pixels
         nn.init.zeros_(self.curve[2].weight)
@@ -76,6 +82,7 @@ class HDRUNet(nn.Module):
             self.curve[2].bias.copy_(self._identity_raw())
             y0 = math.log(1.6) / self.log_gain
             self.head.bias.fill_(math.log(y0 / (1 - y0)))
+            self.gate[2].bias.fill_(-3.0)  # start confident that the frame is plain camera footage
         self.curve_alpha: float | None = None
         self._curve_state: torch.Tensor | None = None
         s = torch.linspace(KNEE, 1, KNOTS + 1)
@@ -111,9 +118,28 @@ class HDRUNet(nn.Module):
     # --- parts ----------------------------------------------------------------------------------------------
 
     def context(self, linear: torch.Tensor) -> torch.Tensor:
-        """The frame-wide vector, (N, C, 1, 1): computed once per whole frame."""
+        """The frame-wide vector, (N, C + TAIL_EDGES + 1, 1, 1): computed once per whole frame."""
         small = F.interpolate(self._features(linear), size=(64, 64), mode="area")
-        return self.glob(small)
+        return torch.cat([self.glob(small), self.tail_shares(linear)[..., None, None]], 1)
+
+    def tail_shares(self, linear: torch.Tensor) -> torch.Tensor:
+        """(N, TAIL_EDGES + 1): log10 share of pixels (every 2nd row and column) whose max(R, G, B) signal
+        reaches each level from the knee to white, the last at code ~254.5."""
+        s = self._signal(linear[:, :, ::2, ::2]).amax(1).flatten(1)
+        edges = torch.cat([torch.linspace(KNEE, 0.99, TAIL_EDGES, device=s.device), s.new_tensor([0.998])])
+        share = (s[..., None] >= edges.to(s.dtype)).to(s.dtype).mean(1)
+        return torch.log10(share + 1e-4)
+
+    def gate_logit(self, ctx: torch.Tensor) -> torch.Tensor:
+        """(N,): the gate's logit from the frame-wide vector (the context plus the tail shares)."""
+        return self.gate(ctx.flatten(1)).squeeze(1)
+
+    @staticmethod
+    def gate_weight(logit: torch.Tensor) -> torch.Tensor:
+        """Sigmoid, then exactly 0 below probability 0.25 and 1 above 0.75 (a confident "camera" leaves
+        every recorded pixel exactly as decoded)."""
+        t = ((torch.sigmoid(logit) - 0.25) / 0.5).clamp(0, 1)
+        return t * t * (3 - 2 * t)
 
     def field_tile(self, linear: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         n, _, h, w = linear.shape
@@ -126,23 +152,24 @@ class HDRUNet(nn.Module):
         for d in self.down:
             skips.append(d(skips[-1]))
         ctx = context.flatten(1)
-        scale, shift = self.film(ctx).chunk(2, 1)
+        scale, shift = self.film(ctx[:, :self.film.in_features]).chunk(2, 1)
         y = self.bottleneck(skips[-1]) * (1 + scale[..., None, None]) + shift[..., None, None]
         for i, u in enumerate(self.up):
             skip = skips[-2 - i]
             y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             y = u(torch.cat([y, skip], 1))
         gain = torch.sigmoid(self.head(y))[..., :h, :w]
-        knots = self.knot_values(ctx)
-        return torch.cat([gain, knots[..., None, None].expand(n, KNOTS, h, w)], 1)
+        knots = torch.cat([self.knot_values(ctx), self.gate_weight(self.gate_logit(ctx))[:, None]], 1)
+        return torch.cat([gain, knots[..., None, None].expand(n, KNOTS + 1, h, w)], 1)
 
     def field(self, linear: torch.Tensor) -> torch.Tensor:
-        """(N, 3 + KNOTS, H, W): the log-gain field in (0, 1) and the curve's knot values (constant)."""
+        """(N, 3 + KNOTS + 1, H, W): the log-gain field in (0, 1), the learned curve's knot values and the
+        gate's weight (constant channels)."""
         return self.field_tile(linear, self.context(linear))
 
     def knot_values(self, ctx: torch.Tensor) -> torch.Tensor:
         """(N, KNOTS): c at the knots 1..KNOTS (c at the knee = the knee), increasing."""
-        return KNEE ** 2.2 + torch.cumsum(F.softplus(self.curve(ctx)), 1)
+        return KNEE ** 2.2 + torch.cumsum(F.softplus(self.curve(ctx[:, :self.film.in_features])), 1)
 
     def inverse_response(self, linear: torch.Tensor, knots: torch.Tensor) -> torch.Tensor:
         """The identity below the knee, then piecewise-linear through (knots_x, [knee, knots]) per frame."""
@@ -183,8 +210,10 @@ class HDRUNet(nn.Module):
     def apply(self, linear: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
         lin = linear.clamp(0, 1)
         field = field.to(lin.dtype)
-        knots = self._smoothed(field[:, 3:].mean((-2, -1)))  # constant channels (robust to the fast mode)
-        base = self.inverse_response(lin, knots) if self.use_curve else lin
+        state = self._smoothed(field[:, 3:].mean((-2, -1)))  # constant channels (robust to the fast mode)
+        knots, g = state[:, :KNOTS], state[:, KNOTS:].view(-1, 1, 1, 1)
+        # blended with the identity by the gate: a closed gate (g = 0) leaves every pixel exactly as decoded
+        base = lin + g * (self.inverse_response(lin, knots) - lin) if self.use_curve else lin
         alpha = self.clip_mask(self._signal(lin))
         return base * torch.exp(self.log_gain * alpha * field[:, :3])
 

@@ -57,9 +57,14 @@ halves the work of the two most expensive steps; quality measured in the alterna
 
 
 class FlowMerge:
+    """``snr=1`` (default): a longer neighbour that recorded a pixel outweighs a short reference in proportion
+    to its exposure (chosen on the realistic validation clips: 2 exposures 33.58 -> 34.26 dB PSNR-mu,
+    flicker +0.0153 -> +0.0142; 3 exposures 36.80 -> 37.18, +0.0042 -> +0.0028; short references no longer
+    noisier than long ones)."""
+
     name, needs_flow = "flowmerge", True
 
-    def __init__(self, mask_side: int = WORK_SIDE, snr: float = 0.0) -> None:
+    def __init__(self, mask_side: int = WORK_SIDE, snr: float = 1.0) -> None:
         self.mask_side = mask_side
         self.snr = snr
 

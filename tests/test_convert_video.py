@@ -325,6 +325,9 @@ def test_mezzanine_codecs_carry_the_hdr_colour_description(clip: Path, tmp_path:
 
     rep = json.loads((tmp_path / "r.json").read_text())
     assert rep["frames"] == 12 and rep["max_cll"] > 0  # measured, in the report (no SEI in these bitstreams)
+    if codec.startswith("prores"):  # ... and in the .mov's mdcv/clli boxes
+        side = {d["side_data_type"]: d for d in v.get("side_data_list", [])}
+        assert side["Content light level metadata"]["max_content"] == rep["max_cll"]
     bad = run_cli("convert", clip, tmp_path / "x.mp4", "-m", "none", "--codec", codec)
     assert bad.exit_code != 0 and ("--codec" in bad.output) and not (tmp_path / "x.mp4").exists()
     bad = run_cli("convert", clip, tmp_path / f"y{ext}", "-m", "none", "--codec", codec, "--crf", "10")
@@ -407,3 +410,53 @@ def test_start_duration_and_frames_convert_a_part(tmp_path: Path):
     assert r.exit_code == 0 and len(video_pts_seconds(tmp_path / "n.mp4")) == 7
     r = run_cli("convert", src, tmp_path / "late.mp4", "-m", "none", "--start", "9")
     assert r.exit_code != 0 and "--start" in r.output and not (tmp_path / "late.mp4").exists()
+
+
+@needs_ffprobe
+@pytest.mark.parametrize("ext", [".mp4", ".mov"])
+def test_container_level_hdr10_metadata_matches_the_bitstream(tmp_path: Path, ext: str):
+    """MP4/MOV carry mdcv + clli boxes with the SEI's values (players that read only the container see them);
+    the file still decodes whole, audio included."""
+    import json
+    import shutil
+    import subprocess
+
+    src = make_clip(tmp_path / "in.mp4", frames=12, audio=True)
+    out = tmp_path / f"o{ext}"
+    r = run_cli("convert", src, out, "-m", "none", "--report", tmp_path / "r.json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads((tmp_path / "r.json").read_text())
+    st = ffprobe(out, "-show_streams", "-select_streams", "v")["streams"][0]
+    side = {d["side_data_type"]: d for d in st.get("side_data_list", [])}
+    md, cl = side["Mastering display metadata"], side["Content light level metadata"]
+    assert md["red_x"] == "34000/50000" and md["green_y"] == "34500/50000" and md["max_luminance"] == "10000000/10000"
+    assert (cl["max_content"], cl["max_average"]) == (rep["max_cll"], rep["max_fall"])
+    frame = ffprobe(out, "-show_frames", "-select_streams", "v", "-read_intervals", "%+#1")["frames"][0]
+    sei = {d["side_data_type"]: d for d in frame.get("side_data_list", [])}
+    assert sei["Content light level metadata"]["max_content"] == cl["max_content"]  # same as the SEI
+    counts = ffprobe(out, "-count_packets", "-show_entries", "stream=nb_read_packets,codec_type")["streams"]
+    assert {s["codec_type"]: int(s["nb_read_packets"]) for s in counts}["video"] == 12
+    if shutil.which("mediainfo"):
+        mi = subprocess.run(["mediainfo", str(out)], capture_output=True, text=True).stdout
+        assert "Display P3" in mi and f"{rep['max_cll']} cd/m2" in mi
+
+
+@needs_ffprobe
+def test_hdr_boxes_in_a_fast_start_file_move_the_chunk_offsets(tmp_path: Path):
+    """moov before mdat: adding the boxes moves the media data, and every chunk offset follows."""
+    import subprocess
+
+    from media import FFMPEG
+
+    from hdrvid.io.mp4boxes import add_hdr_boxes
+    from hdrvid.jobs.job import hdr_boxes
+
+    src = make_clip(tmp_path / "in.mp4", frames=12, audio=True, faststart=True, codec="libx265")
+    before = packets(src, "audio")
+    add_hdr_boxes(src, hdr_boxes(1000.0, (600, 120)))
+    st = ffprobe(src, "-show_streams", "-select_streams", "v")["streams"][0]
+    assert any(d.get("max_content") == 600 for d in st.get("side_data_list", []))
+    assert packets(src, "audio") == before  # audio bytes found where the offsets now point
+    if FFMPEG:
+        r = subprocess.run([FFMPEG, "-v", "error", "-i", str(src), "-f", "null", "-"], capture_output=True, text=True)
+        assert r.returncode == 0 and not r.stderr.strip()

@@ -42,7 +42,7 @@ MEZZANINE = {
 }
 """Editing and archive codecs: no --crf/--preset (ProRes is constant-quality by profile, FFV1 is lossless).
 The pipeline's 4:2:0 planes are upsampled to 4:2:2/4:4:4 for ProRes (SDR sources are 4:2:0 anyway); HDR10
-static metadata (mastering display, MaxCLL) has no place in these bitstreams: it is in the report."""
+static metadata has no place in these bitstreams: ProRes .mov files get mdcv + clli boxes, and the report has it."""
 DEFAULT_CODEC = {"hdr10": "libx265", "hlg": "libx265", "sdr": "libx264"}
 MIN_SIZE = {"libx265": 16, "libsvtav1": 16, "libx264": 2}
 """Smallest picture side each encoder accepts (measured: x265 refuses 8x8)."""

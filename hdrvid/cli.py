@@ -192,6 +192,8 @@ def _engine_options(backend: str, device: str, precision: str, threads: int | No
 @click.option("--codec", help="Video encoder: libx265 (default for HDR), libsvtav1 (AV1), libx264 (SDR).")
 @click.option("--crf", type=int, help="Constant-quality value passed to the encoder.")
 @click.option("--preset", help="Encoder preset passed through (x265/x264 names, SVT-AV1 numbers).")
+@click.option("--hdr10plus", is_flag=True,
+              help="HDR10 (HEVC): add per-frame HDR10+ (SMPTE ST 2094-40) metadata measured on the written frames.")
 @click.option("--input-transfer", type=click.Choice(INPUT_TRANSFERS), help="Override the input's transfer tag.")
 @click.option("--sdr-mapping", type=click.Choice(SDR_MAPPINGS), default="scene", show_default=True,
               help="BT.709 video as scene light (camera curve) or display light (BT.1886, as zscale/BT.2408); "
@@ -222,7 +224,7 @@ def convert(ctx: click.Context, input: Path, output: Path | None, model: str, pr
             at_time: str | None, start_time: str | None, duration_time: str | None, max_frames: int | None,
             weights: Path | None, fmt: str | None,
             peak_nits: float, reference_white: float, level: str, highlight_boost: float, codec: str | None,
-            crf: int | None, preset: str | None,
+            crf: int | None, preset: str | None, hdr10plus: bool,
             input_transfer: str | None, sdr_mapping: str, deinterlace: str, max_decode_errors: int,
             allow_short: bool, start_number: int, batch_size: int, queue_size: int, backend: str, device: str, precision: str,
             threads: int | None, tile: int, infer_scale: str, mode: str, exposures: str, merge_method: str,
@@ -238,7 +240,7 @@ def convert(ctx: click.Context, input: Path, output: Path | None, model: str, pr
     opts = ConvertOptions(
         input=input, output=output or preview_png, model=model, weights=weights, format=fmt, peak_nits=peak_nits,
         reference_white=reference_white, level=level, highlight_boost=highlight_boost,
-        encode=EncodeOptions(codec=codec, crf=crf, preset=preset, copy_streams=not no_copy),
+        encode=EncodeOptions(codec=codec, crf=crf, preset=preset, copy_streams=not no_copy, hdr10plus=hdr10plus),
         decode=DecodeOptions(transfer=input_transfer, sdr_mapping=sdr_mapping, max_decode_errors=max_decode_errors,
                              start=_parse_time(start_time, "--start") if start_time else 0.0,
                              duration=_parse_time(duration_time, "--duration") if duration_time else None,

@@ -206,3 +206,20 @@ def test_10bit_decode_matches_colour_science_on_every_code(matrix: str, full_ran
             want = colour.YCbCr_to_RGB(ycc, K=k, in_bits=10, in_legal=not full_range, in_int=True)
         want = np.clip(want, 0, 1)
         assert np.abs(got - want).max() < 2e-5, (cb, cr)
+
+
+def test_hdr10plus_sei_bytes():
+    """ST 2094-40 SEI: emulation prevention, placement before the first slice, and the T.35 header."""
+    from hdrvid.color.hdr10plus import FrameLight, _emulation_prevention, hevc_sei_nal, insert_sei, t35_payload
+
+    assert _emulation_prevention(b"\x00\x00\x01\x00\x00\x00") == b"\x00\x00\x03\x01\x00\x00\x03\x00"
+    light = FrameLight.measure(np.full((3, 8, 8), 100.0, np.float32))
+    assert light.maxscl == (100.0, 100.0, 100.0) and light.percentiles[4] == 100.0 and light.fraction_bright == 0
+    assert t35_payload(light)[:7] == bytes([0xB5, 0x00, 0x3C, 0x00, 0x01, 4, 1])
+    nal = hevc_sei_nal(light)
+    assert nal[:2] == bytes([39 << 1, 1]) and nal[2] == 4 and nal[-1] == 0x80
+    vps = bytes([32 << 1, 1, 0xAA])
+    slice_ = bytes([1 << 1, 1, 0xBB, 0xCC])
+    au = len(vps).to_bytes(4, "big") + vps + len(slice_).to_bytes(4, "big") + slice_
+    out = insert_sei(au, nal)
+    assert out == len(vps).to_bytes(4, "big") + vps + len(nal).to_bytes(4, "big") + nal + au[7:]

@@ -460,3 +460,39 @@ def test_hdr_boxes_in_a_fast_start_file_move_the_chunk_offsets(tmp_path: Path):
     if FFMPEG:
         r = subprocess.run([FFMPEG, "-v", "error", "-i", str(src), "-f", "null", "-"], capture_output=True, text=True)
         assert r.returncode == 0 and not r.stderr.strip()
+
+
+@needs_ffprobe
+def test_hdr10plus_dynamic_metadata_describes_every_frame(tmp_path: Path):
+    """--hdr10plus: every frame carries an ST 2094-40 message FFmpeg parses, whose statistics agree with the
+    file's static MaxCLL/MaxFALL (both measured on the frames as decoded)."""
+    import json
+    import shutil
+    import subprocess
+
+    src = make_clip(tmp_path / "in.mp4", frames=10, audio=True)
+    out = tmp_path / "o.mp4"
+    r = run_cli("convert", src, out, "--hdr10plus", "--report", tmp_path / "r.json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads((tmp_path / "r.json").read_text())
+    from media import FFPROBE
+
+    # (ffprobe's JSON repeats the key "maxscl" three times in one object; its default output keeps every line)
+    text = subprocess.run([FFPROBE, "-v", "error", "-show_frames", "-select_streams", "v", str(out)],
+                          capture_output=True, text=True, check=True).stdout
+    blocks = text.split("side_data_type=HDR Dynamic Metadata SMPTE2094-40")[1:]
+    assert text.count("[FRAME]") == 10 and len(blocks) == 10
+    nits = lambda v: int(v.split("/")[0]) / int(v.split("/")[1]) * 10000
+    field = lambda b, k: [nits(line.split("=", 1)[1]) for line in b.split("[/SIDE_DATA]")[0].splitlines()
+                          if line.startswith(k + "=")]
+    top = max(max(field(b, "maxscl")) for b in blocks)
+    assert all(len(field(b, "maxscl")) == 3 for b in blocks)
+    assert abs(top - rep["max_cll"]) <= 0.02 * rep["max_cll"] + 2
+    fall = max(field(b, "average_maxrgb")[0] for b in blocks)
+    assert abs(fall - rep["max_fall"]) <= 0.02 * rep["max_fall"] + 2
+    if shutil.which("mediainfo"):
+        assert "2094" in subprocess.run(["mediainfo", str(out)], capture_output=True, text=True).stdout
+    bad = run_cli("convert", src, tmp_path / "a.mkv", "--hdr10plus", "--codec", "libsvtav1")
+    assert bad.exit_code == 2 and "--hdr10plus" in bad.output
+    bad = run_cli("convert", src, tmp_path / "h.mp4", "--hdr10plus", "--format", "hlg")
+    assert bad.exit_code != 0 and "--hdr10plus" in bad.output and not (tmp_path / "h.mp4").exists()

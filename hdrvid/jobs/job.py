@@ -13,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
+from hdrvid.color.hdr10plus import FrameLight
 from hdrvid.color.metadata import MasteringDisplay
 from hdrvid.errors import OutputError
 from hdrvid.io.atomic import AtomicFile
@@ -182,7 +183,8 @@ def finish_hdr10(writer: VideoEncoder, target: AtomicFile, report: RunReport, pe
     they describe what players show, codec included), written by a remux that rewrites the placeholder in the
     video stream's header and packets only (copied streams stay byte-identical)."""
     writer.close()  # the container is complete before it is read again
-    decoded = decoded_light_level(target.path, writer.info.width, writer.info.height)
+    dynamic: dict[int, FrameLight] | None = {} if writer.hdr10plus else None
+    decoded = decoded_light_level(target.path, writer.info.width, writer.info.height, dynamic)
     cll = (decoded or writer.light).values()
     report.max_cll, report.max_fall, report.mastering_peak_nits = cll[0], cll[1], peak_nits
     if writer.codec in MEZZANINE:  # no SEI to carry them: the container (.mov) and the report do
@@ -190,7 +192,8 @@ def finish_hdr10(writer: VideoEncoder, target: AtomicFile, report: RunReport, pe
             add_hdr_boxes(target.path, hdr_boxes(peak_nits, cll))
         return
     with AtomicFile(target.path) as final:
-        patched = remux_with_light_level(target.path, final.path, writer.out_format, writer.codec, cll, target.dest)
+        patched = remux_with_light_level(target.path, final.path, writer.out_format, writer.codec, cll, target.dest,
+                                         dynamic)
         if patched == 0:
             raise OutputError(f"{target.dest}: content light level metadata not found in the encoded stream")
         if writer.out_format in ("mp4", "mov"):  # the same values at container level (mdcv + clli boxes)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc, Interpolation
 
+from hdrvid.color.hdr10plus import FrameLight, hevc_sei_nal, insert_sei
 from hdrvid.color.metadata import PLACEHOLDER_CLL, LightLevel, MasteringDisplay, patch_light_level_bytes
 from hdrvid.color.transfer import pq_eotf
 from hdrvid.color.ycbcr import dequantize_chroma, dequantize_luma, rgb_to_ycbcr_matrix
@@ -63,10 +64,15 @@ class EncodeOptions:
     preset: str | None = None
     copy_streams: bool = True
     """Copy audio and subtitle streams from the input (packet for packet)."""
+    hdr10plus: bool = False
+    """HDR10 in HEVC: add per-frame SMPTE ST 2094-40 (HDR10+) dynamic metadata measured on the written frames."""
 
     def __post_init__(self) -> None:
         if self.codec is not None:
             check_choice(self.codec, CODECS, "--codec")
+        if self.hdr10plus and self.codec not in (None, "libx265"):
+            raise OptionError(f"--hdr10plus is written into HEVC (libx265) streams; drop --codec {self.codec} or "
+                              f"--hdr10plus")
         if self.codec in MEZZANINE and (self.crf is not None or self.preset is not None):
             raise OptionError(f"--crf/--preset do not apply to --codec {self.codec} (constant quality by profile or "
                               f"lossless); drop them")
@@ -156,6 +162,9 @@ class VideoEncoder:
         self.spec = spec
         self.info = info
         self.codec = codec_for(container_format, spec.format, options.codec, self.dest)
+        self.hdr10plus = options.hdr10plus
+        if self.hdr10plus and (spec.format != "hdr10" or self.codec != "libx265"):
+            raise OptionError(f"--hdr10plus needs --format hdr10 in HEVC (libx265), not {spec.format} in {self.codec}")
         self.frames = 0
         self.packets_copied = 0
         self.light = LightLevel()
@@ -392,10 +401,11 @@ class ImageWriter:
 
 
 def remux_with_light_level(src: Path, dst: Path, container_format: str, codec: str, cll: tuple[int, int],
-                           dest_name: Path) -> int:
+                           dest_name: Path, dynamic: dict[int, FrameLight] | None = None) -> int:
     """Copy ``src`` to ``dst`` packet for packet, writing the measured MaxCLL/MaxFALL over the placeholder in
     the video stream only: its header (extradata) and its packets. Copied audio/subtitle packets pass through
-    byte for byte, whatever bytes they hold. Returns how many placeholders were replaced."""
+    byte for byte, whatever bytes they hold. Returns how many placeholders were replaced. ``dynamic`` (HEVC):
+    each video packet also gets its frame's HDR10+ SEI (looked up by pts)."""
     count = 0
     codec = "av1" if "av1" in codec else "hevc"
     with av.open(str(src)) as inp, av.open(str(dst), "w", format=container_format) as out:
@@ -422,8 +432,11 @@ def remux_with_light_level(src: Path, dst: Path, container_format: str, codec: s
                 index = p.stream.index
                 if index == video.index:
                     data, n = patch_light_level_bytes(bytes(p), codec, cll)
+                    count += n
+                    if dynamic is not None and p.pts is not None and int(p.pts) in dynamic:
+                        data = insert_sei(data, hevc_sei_nal(dynamic[int(p.pts)]))
+                        n += 1
                     if n:
-                        count += n
                         q = av.Packet(data)
                         q.pts, q.dts, q.time_base, q.is_keyframe = p.pts, p.dts, p.time_base, p.is_keyframe
                         p = q
@@ -436,11 +449,13 @@ def remux_with_light_level(src: Path, dst: Path, container_format: str, codec: s
     return count
 
 
-def decoded_light_level(path: Path, width: int, height: int) -> LightLevel | None:
+def decoded_light_level(path: Path, width: int, height: int,
+                        per_frame: dict[int, FrameLight] | None = None) -> LightLevel | None:
     """CTA-861.3 MaxCLL/MaxFALL of the video as a decoder reconstructs it: every frame of the (temporary)
     file decoded again, chroma upsampled bilinearly, BT.2020 R'G'B' through the PQ EOTF, max(R,G,B) per pixel.
     Codec overshoot is included, which a measure taken before encoding cannot see. None if this FFmpeg build
-    cannot decode the codec (AV1 here: the measure from before encoding is used then)."""
+    cannot decode the codec (AV1 here: the measure from before encoding is used then). ``per_frame``: filled
+    with each frame's HDR10+ statistics, keyed by pts."""
     light = LightLevel()
     inv = torch.as_tensor(np.linalg.inv(rgb_to_ycbcr_matrix("bt2020nc"))[:, 1:], dtype=torch.float32)
     try:
@@ -453,9 +468,12 @@ def decoded_light_level(path: Path, width: int, height: int) -> LightLevel | Non
                 y = dequantize_luma(torch.from_numpy(planes[:h].astype(np.float32)), 10)
                 cc = torch.from_numpy(planes[h:].astype(np.float32)).reshape(2, h // 2, w // 2)
                 chroma = upsample_chroma(dequantize_chroma(cc, 10), h, w)
-                lift = (inv @ chroma.reshape(2, -1)).reshape(3, h, w).amax(0)
-                nits = pq_eotf((y + lift)[:height, :width].clamp(0, 1))
+                lift3 = (inv @ chroma.reshape(2, -1)).reshape(3, h, w)
+                nits = pq_eotf((y + lift3.amax(0))[:height, :width].clamp(0, 1))
                 light.update(float(nits.max()), float(nits.mean()))
+                if per_frame is not None and f.pts is not None:
+                    rgb = pq_eotf((y[None] + lift3)[:, :height, :width].clamp(0, 1))
+                    per_frame[int(f.pts)] = FrameLight.measure(rgb.numpy())
     except (av.error.FFmpegError, av.codec.codec.UnknownCodecError):
         return None
     return light

@@ -438,12 +438,14 @@ def info(file: Path, as_json: bool) -> None:
 @click.option("--checkpoint-every", default=100, show_default=True, help="Validate and checkpoint every N steps.")
 @click.option("--init", "init", type=click.Path(path_type=Path),
               help="Start a new run from these weights (fine-tuning); new parts of the model keep their init.")
+@click.option("--temporal-weight", default=0.0, show_default=True,
+              help="Merge models: train on realistic clips in consecutive pairs with this weight on the temporal loss.")
 @click.pass_context
 @handle_errors
 def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, steps: int, batch: int, patch: int,
           lr: float, procedural: int, device: str, fp32: bool, seed: int, minutes: float | None, samples: int,
           graded_share: float, threads: int | None, adversarial: bool, checkpoint_every: int,
-          init: Path | None) -> None:
+          init: Path | None, temporal_weight: float) -> None:
     """Train MODEL on HDR images through the camera simulation; checkpoints and resumes in --out."""
     from hdrvid.train import TrainConfig
     from hdrvid.train import train as run_train
@@ -451,7 +453,8 @@ def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, ste
     cfg = TrainConfig(model=model, data=[str(d) for d in data], out=str(out), steps=steps, batch=batch, patch=patch,
                       lr=lr, procedural=procedural, device=device, bf16=not fp32, seed=seed, minutes=minutes,
                       samples=samples, adversarial=adversarial, checkpoint_every=checkpoint_every,
-                      graded_share=graded_share, threads=threads, init=str(init) if init else None)
+                      graded_share=graded_share, threads=threads, init=str(init) if init else None,
+                      temporal_weight=temporal_weight)
     summary = run_train(cfg, progress=not ctx.obj["quiet"])
     click.echo(json.dumps(summary.as_dict(), indent=2))
 

@@ -165,3 +165,30 @@ def test_bad_settings_are_refused_before_anything_runs(tmp_path: Path):
     for bad in (dict(steps=0), dict(minutes=-1.0), dict(device="gpu0"), dict(ema=1.5), dict(batch=0)):
         with pytest.raises(InputError):
             TrainConfig(**{**dict(out=str(tmp_path)), **bad})
+
+
+def test_temporal_loss_trains_merges_on_consecutive_realistic_pairs(tmp_path: Path):
+    """--temporal-weight: batches are pairs of consecutive references from one realistic clip (same crop);
+    the loss adds the mismatch between the outputs' change and the truth's change."""
+    from hdrvid.train.merge import MergeFamily
+
+    cfg = _cfg(tmp_path, "kalantari", steps=2, checkpoint_every=1, temporal_weight=0.5, samples=4, batch=4)
+    s = train(cfg, progress=False)
+    assert s.steps == 2
+    fam = MergeFamily(cfg, build_tiny("kalantari"), [], [])
+    x, t = fam.batch(np.random.default_rng(0))
+    assert x.shape[0] == 4 and t.shape[0] == 4
+    steady = torch.rand(4, 3, 8, 8)
+    alternating = steady + torch.tensor([0.0, 0.1, 0.0, 0.1]).view(4, 1, 1, 1)
+    assert float(fam._loss(steady, steady)) == 0.0
+    fam.cfg.temporal_weight = 0.0
+    base = float(fam._loss(alternating, steady))
+    fam.cfg.temporal_weight = 1.0
+    assert float(fam._loss(alternating, steady)) > base + 0.09  # the change of 0.1 every pair is penalised
+
+
+def build_tiny(name: str):
+    from hdrvid.models import get
+
+    spec = get(name)
+    return spec.factory(**{**spec.factory_kwargs, **TINY[name]})

@@ -82,6 +82,9 @@ class TrainConfig:
     adversarial_weight: float = 0.01
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     """Overrides of the registered factory's arguments (tiny models in tests)."""
+    temporal_weight: float = 0.0
+    """Merge models: > 0 trains on realistic clips in consecutive pairs with this weight on the temporal loss
+    (the change between consecutive outputs must match the truth's)."""
     init: str | None = None
     """Start a new run from these weights (fine-tuning); parts of the model they do not cover (a new head)
     start from their initialisation and are listed in the log. Ignored when the run resumes."""
@@ -96,6 +99,8 @@ class TrainConfig:
             raise InputError(f"--lr must be positive, not {self.lr}")
         if not 0 <= self.ema < 1:
             raise InputError(f"--ema must be in [0, 1), not {self.ema}")
+        if not self.temporal_weight >= 0:
+            raise InputError(f"--temporal-weight must be >= 0, not {self.temporal_weight}")
         if self.minutes is not None and not self.minutes > 0:
             raise InputError(f"--minutes must be positive, not {self.minutes}")
         if not (self.device == "cpu" or self.device.startswith("cuda") or self.device == "meta"):

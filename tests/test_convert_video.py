@@ -240,6 +240,11 @@ def test_subtitles_and_audio_copied_packet_for_packet(tmp_path: Path):
     assert packets(out, "subtitle") == packets(mkv, "subtitle") and len(packets(mkv, "subtitle")) == 2
     assert packets(out, "audio") == packets(mkv, "audio")
     assert rep["packets_copied"] == len(packets(mkv, "subtitle")) + len(packets(mkv, "audio"))
+    # Matroska's own HDR elements (Colour/MasteringMetadata, MaxCLL/MaxFALL) carry the SEI's values
+    st = ffprobe(out, "-show_streams", "-select_streams", "v")["streams"][0]
+    side = {d["side_data_type"]: d for d in st.get("side_data_list", [])}
+    assert side["Content light level metadata"]["max_content"] == rep["max_cll"]
+    assert side["Mastering display metadata"]["max_luminance"] in ("1000/1", "10000000/10000")
 
 
 def test_untagged_video_is_bt709_and_input_transfer_overrides(tmp_path: Path):

@@ -26,6 +26,7 @@ from hdrvid.pipeline.encoder import (
     EncodeOptions,
     VideoEncoder,
     decoded_light_level,
+    matroska_with_hdr_metadata,
     remux_with_light_level,
 )
 from hdrvid.pipeline.frame import VideoInfo
@@ -198,6 +199,10 @@ def finish_hdr10(writer: VideoEncoder, target: AtomicFile, report: RunReport, pe
             raise OutputError(f"{target.dest}: content light level metadata not found in the encoded stream")
         if writer.out_format in ("mp4", "mov"):  # the same values at container level (mdcv + clli boxes)
             add_hdr_boxes(final.path, hdr_boxes(peak_nits, cll))
+    if writer.out_format in ("matroska", "webm"):  # ... or Matroska's Colour elements
+        with AtomicFile(target.path) as final, AtomicFile(target.path.with_suffix(".hdr.mp4")) as work:
+            matroska_with_hdr_metadata(target.path, final.path, hdr_boxes(peak_nits, cll), work.path)
+            work.discard()
 
 
 def hdr_boxes(peak_nits: float, cll: tuple[int, int]) -> HdrBoxes:

@@ -25,6 +25,7 @@ from hdrvid.color.transfer import pq_eotf
 from hdrvid.color.ycbcr import dequantize_chroma, dequantize_luma, rgb_to_ycbcr_matrix
 from hdrvid.errors import OptionError, OutputError, check_choice, check_range
 from hdrvid.io.images import write_exr, write_hdr
+from hdrvid.io.mp4boxes import HdrBoxes, add_hdr_boxes
 from hdrvid.io.probe import is_cover_picture, open_input
 from hdrvid.pipeline.frame import Frame, VideoInfo
 from hdrvid.pipeline.output import OutputSpec, upsample_chroma
@@ -447,6 +448,37 @@ def remux_with_light_level(src: Path, dst: Path, container_format: str, codec: s
                 raise OutputError(f"{dest_name}: no space left on device") from None
             raise
     return count
+
+
+def matroska_with_hdr_metadata(src: Path, dst: Path, boxes: HdrBoxes, work: Path) -> None:
+    """``src`` (Matroska/WebM) copied to ``dst`` with the video track's Colour/MasteringMetadata and
+    MaxCLL/MaxFALL elements. FFmpeg's Matroska muxer writes them from the stream's side data, which PyAV
+    cannot set but a stream template carries: so the video stream goes once through an MP4 (``work``) that
+    gets mdcv/clli boxes, the MP4 demuxer turns them into side data, and that stream is the template of the
+    final video track. Packets are copied from ``src`` unchanged, in its order."""
+    with av.open(str(src)) as inp, av.open(str(work), "w", format="mp4") as tmp:
+        st = inp.streams.video[0]
+        o = tmp.add_stream_from_template(st, opaque=True)
+        if st.codec_context.name == "hevc":
+            o.codec_tag = "hvc1"
+        for p in inp.demux(st):
+            if p.size:
+                p.stream = o
+                tmp.mux(p)
+    add_hdr_boxes(work, boxes)
+    with av.open(str(src)) as inp, av.open(str(work)) as tpl, av.open(str(dst), "w", format=inp.format.name.split(",")[0]) as out:
+        copy_container_properties(inp, out)
+        video = inp.streams.video[0]
+        streams = {}
+        for st in inp.streams:
+            o = out.add_stream_from_template(tpl.streams.video[0] if st.index == video.index else st, opaque=True)
+            copy_stream_properties(st, o)
+            streams[st.index] = o
+        for p in inp.demux():
+            if p.size == 0:
+                continue
+            p.stream = streams[p.stream.index]
+            out.mux(p)
 
 
 def decoded_light_level(path: Path, width: int, height: int,

@@ -167,7 +167,8 @@ def run_bench(cfg: BenchConfig, progress: bool = False) -> BenchReport:
                         except (BackendError, HdrvidError) as e:
                             skipped.append({**keys, "reason": str(e)})
             for merge in cfg.merges:
-                rows += _bench_merge(merge, (w, h), cfg, Path(tmp), skipped, progress)
+                for precision in (("fp32",) if merge in ("debevec", "flowmerge") else cfg.precisions):
+                    rows += _bench_merge(merge, (w, h), cfg, Path(tmp), skipped, progress, precision)
     _ratios(rows)
     return BenchReport(rows=rows, skipped=skipped, config={
         "input": str(cfg.input) if cfg.input else "generated (hdrvid demo scene, H.264 BT.709)",
@@ -176,19 +177,20 @@ def run_bench(cfg: BenchConfig, progress: bool = False) -> BenchReport:
 
 
 def _bench_merge(merge: str, size: tuple[int, int], cfg: BenchConfig, tmp: Path, skipped: list[dict[str, str]],
-                 progress: bool) -> list[dict[str, Any]]:
+                 progress: bool, precision: str = "fp32") -> list[dict[str, Any]]:
     w, h = size
     src = tmp / f"alternating-{w}x{h}.mp4"
     if not src.exists():
         synth_alternating(interior_with_window(0.5, 2 * w, 2 * h), src, None, SynthConfig(frames=cfg.frames, size=size))
-    keys = {"resolution": f"{w}x{h}", "model": f"merge:{merge}", "backend": "torch", "precision": "fp32"}
+    keys = {"resolution": f"{w}x{h}", "model": f"merge:{merge}", "backend": "torch", "precision": precision}
     rows = []
     try:
         for mode in [m for m in cfg.modes if m != "model"]:
             opts = ConvertOptions(input=src, output=tmp / "alt-out.mp4", mode="alternating", merge=merge,
                                   exposures=(-2.0, 2.0), encode=cfg.encode, overwrite=True,
                                   sequential=mode == "sequential",
-                                  engine=EngineOptions(backend=TorchBackend(device=cfg.device, threads=cfg.threads)))
+                                  engine=EngineOptions(backend=TorchBackend(device=cfg.device, threads=cfg.threads,
+                                                                            precision=precision)))
             rows.append(_row(convert(opts, progress=progress), **keys, mode=mode))
             log.info("%s merge %s %s: %.2f fps", keys["resolution"], merge, mode, rows[-1]["fps"])
     except HdrvidError as e:

@@ -58,8 +58,8 @@ def raw_pair(img: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = 
     cfg = realistic_config(rng, exposures, 24, size, int(rng.integers(0, 1 << 30)))
     cycle = cfg.exposures
     scene = Scene(img, cfg, donor)
-    t = int(rng.integers(1, cfg.frames - 3))
-    idx = list(range(t - 1, t + 3))
+    t = int(rng.integers(1, cfg.frames - 5))
+    idx = list(range(t - 1, t + 5))  # 6 frames: two whole 3-exposure cycles for the calibration, as the pipeline
     hdr = [scene.frame(i) for i in idx]
     k = np.float32(expose_for_clipping(hdr[1], cfg.long_clip) * 2.0 ** -max(cycle))
     if cfg.short_clip > 0:

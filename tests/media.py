@@ -101,6 +101,16 @@ def make_clip(
     return path
 
 
+def _encode_all(out, v, pictures) -> None:
+    """Encode and mux VideoFrames in order (pts = index), then flush."""
+    for i, f in enumerate(pictures):
+        f.pts = i
+        for p in v.encode(f):
+            out.mux(p)
+    for p in v.encode(None):
+        out.mux(p)
+
+
 def make_raw_h264(path: Path, frames: int = 10, size: tuple[int, int] = (64, 48)) -> Path:
     """An Annex B elementary stream (.h264): no container, no timestamps."""
     w, h = size
@@ -108,13 +118,21 @@ def make_raw_h264(path: Path, frames: int = 10, size: tuple[int, int] = (64, 48)
         v = out.add_stream("libx264", rate=25)
         v.width, v.height, v.pix_fmt = w, h, "yuv420p"
         v.options = {"preset": "ultrafast"}
-        for i in range(frames):
-            f = av.VideoFrame.from_ndarray(pattern(i, w, h), format="rgb24")
-            f.pts = i
-            for p in v.encode(f):
-                out.mux(p)
-        for p in v.encode(None):
-            out.mux(p)
+        _encode_all(out, v, (av.VideoFrame.from_ndarray(pattern(i, w, h), format="rgb24") for i in range(frames)))
+    return path
+
+
+def make_still_clip(path: Path, rgb: np.ndarray, frames: int = 3) -> Path:
+    """A lossless (x264 qp 0, 4:4:4) BT.709-tagged clip repeating one 8-bit RGB picture (a colour chart)."""
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=24)
+        v.width, v.height, v.pix_fmt = rgb.shape[1], rgb.shape[0], "yuv444p"
+        v.options = {"qp": "0", "preset": "ultrafast"}
+        cc = v.codec_context
+        cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = 1, 1, 1, 1
+        f = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+            format="yuv444p", dst_colorspace="ITU709", dst_color_range="MPEG")
+        _encode_all(out, v, (f for _ in range(frames)))
     return path
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import run_cli
-from media import ffprobe, make_clip, needs_ffprobe, packets, video_pts_seconds
+from media import ffprobe, make_clip, make_still_clip, needs_ffprobe, packets, video_pts_seconds
 
 from hdrvid.io.images import write_exr
 from hdrvid.jobs.convert import ConvertOptions, convert
@@ -186,24 +186,7 @@ def _colour_checker_codes() -> np.ndarray:
 
 
 def _write_chart(path: Path, codes: np.ndarray, patch: int = 16, frames: int = 3) -> Path:
-    import av
-
-    img = np.repeat(np.repeat(codes, patch, 0), patch, 1)
-    with av.open(str(path), "w") as out:
-        v = out.add_stream("libx264", rate=24)
-        v.width, v.height, v.pix_fmt = img.shape[1], img.shape[0], "yuv444p"
-        v.options = {"qp": "0", "preset": "ultrafast"}
-        cc = v.codec_context
-        cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = 1, 1, 1, 1
-        for i in range(frames):
-            f = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(
-                format="yuv444p", dst_colorspace="ITU709", dst_color_range="MPEG")
-            f.pts = i
-            for p in v.encode(f):
-                out.mux(p)
-        for p in v.encode(None):
-            out.mux(p)
-    return path
+    return make_still_clip(path, np.repeat(np.repeat(codes, patch, 0), patch, 1), frames)
 
 
 def _patch_centres(path: Path, patch: int = 16) -> np.ndarray:

@@ -211,7 +211,8 @@ def _engine_options(backend: str, device: str, precision: str, threads: int | No
               help="Alternating mode: EV of each frame in the cycle, e.g. -2,+2 or -2,0,+2; auto measures it. "
                    "The phase (which frame is which) is always measured.")
 @click.option("--merge", "merge_method", type=click.Choice(VIDEO_MERGES),
-              default="flowmerge", show_default=True, help="Alternating mode: how neighbours are merged.")
+              default="kalantari", show_default=True,
+              help="Alternating mode: how neighbours are merged (kalantari: best on the realistic validation clips; flowmerge: 10x faster).")
 @click.option("--no-copy", is_flag=True, help="Do not copy audio and subtitle streams.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @click.option("--rate", default="24", show_default=True, help="Frame rate for image sequences written as video.")

@@ -80,7 +80,7 @@ class ConvertOptions:
     """"single": one exposure per frame (inverse tone mapping); "alternating": exposures cycle frame to frame."""
     exposures: tuple[float, ...] | None = None
     """Alternating mode: EV of each frame in the cycle (the phase is measured); None measures the cycle too."""
-    merge: str = "flowmerge"
+    merge: str = "kalantari"
     """Alternating mode: debevec, flowmerge, ahdr or kalantari."""
     sequential: bool = False
     """Run the stages one frame at a time in one thread (the benchmark's no-pipelining baseline)."""

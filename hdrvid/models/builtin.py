@@ -76,7 +76,7 @@ register(
         input_convention=MERGE_INPUT,
         output_convention=MERGE_OUTPUT,
         weights="kalantari.pt",
-        sha256="5cb1c580d3808dfe7dd2c16fe35e7d361c8901482d2a8d38f715c3a719bbdec4",
+        sha256="c99dfce95e03fe275fe52d1f907d5ca6224b7f5c349b2f67bf374b89b2760136",
         card="kalantari.md",
     )
 )

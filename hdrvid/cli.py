@@ -366,7 +366,8 @@ def tonemap(ctx: click.Context, input: Path, output: Path | None, operator: str,
     if output is None and preview is None:
         raise click.UsageError("give an OUTPUT file, or --preview PNG")
     if preview is not None:
-        timings = preview_sheet(input, preview, index=frame_index, reference_white=reference_white)
+        timings = preview_sheet(input, preview, index=frame_index, reference_white=reference_white, level=level,
+                                sdr_mapping=sdr_mapping)
         if not ctx.obj["quiet"]:
             click.echo(f"{preview}: " + ", ".join(f"{k} {v:g} ms" for k, v in timings.items()), err=True)
     if output is None:

@@ -20,9 +20,9 @@ import torch
 
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color.gamut import GAMUT_MODES, GamutMode, gamut_compress
-from hdrvid.color.levels import LEVEL_GAIN, LEVELS, Level, SdrMapping
+from hdrvid.color.levels import LEVEL_GAIN, LEVELS, SDR_MAPPING_TRANSFER, Level, SdrMapping
 from hdrvid.color.operators import OPERATORS, ToneStats
-from hdrvid.color.transfer import bt1886_inverse_eotf
+from hdrvid.color.transfer import ENCODERS
 from hdrvid.errors import InputError, OptionError, OutputError, check_choice, check_range
 from hdrvid.io.atomic import check_destination
 from hdrvid.io.images import write_png
@@ -191,14 +191,16 @@ def pick_frame(path: Path, decode: DecodeOptions, index: int | None, rate: Fract
 
 def preview_sheet(path: Path, png: Path, decode: DecodeOptions = DecodeOptions(), index: int | None = None,
                   reference_white: float = REFERENCE_WHITE_NITS, operators: list[str] | None = None,
-                  repeats: int = 3) -> dict[str, float]:
+                  repeats: int = 3, level: str = "bt2446a", sdr_mapping: str = "scene") -> dict[str, float]:
     """Contact sheet of every operator on one frame; returns each operator's time in ms for that frame
     (best of ``repeats``, operator only: gamut mapping and encoding excluded)."""
     frame, info = pick_frame(path, decode, index)
     meta, _ = metadata_peak(info, reference_white)
     la, pk = frame_statistics(frame.data)
-    stats = ToneStats.for_frame(min(pk, meta) if meta else pk, la, reference_white)
-    x = gamut_compress(frame.data, axis=0).clamp(min=0)
+    k = 1.0 / LEVEL_GAIN[level]  # as the SDR output: the level's reference white becomes SDR white
+    stats = ToneStats.for_frame((min(pk, meta) if meta else pk) * k, la * k, reference_white / k)
+    x = gamut_compress(frame.data * k, axis=0).clamp(min=0)
+    encode = ENCODERS[SDR_MAPPING_TRANSFER[sdr_mapping]]
     names = operators or list(OPERATORS)
     tiles, timings = [], {}
     for name in names:
@@ -209,7 +211,7 @@ def preview_sheet(path: Path, png: Path, decode: DecodeOptions = DecodeOptions()
             out = op(x, stats)
             best = min(best, time.perf_counter() - t0)
         timings[name] = round(best * 1000, 1)
-        img = (bt1886_inverse_eotf(out.clamp(0, 1)) * 255 + 0.5).to(torch.uint8).permute(1, 2, 0).numpy()
+        img = (encode(out.clamp(0, 1)) * 255 + 0.5).to(torch.uint8).permute(1, 2, 0).numpy()
         tile = np.ascontiguousarray(img[:, :, ::-1])
         scale = max(1.0, tile.shape[1] / 480)
         if scale > 1:

@@ -12,13 +12,13 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
 from hdrvid.color.operators import OPERATORS, ToneStats
 from hdrvid.color.transfer import bt709_oetf
 from hdrvid.io.images import read_hdr, write_png
+from hdrvid.io.sheets import label
 from hdrvid.jobs.merge_eval import _clip_source, _decode, _run
 from hdrvid.metrics.hdr import align_scale
 from hdrvid.pipeline.alternating import fit_cycle, make_merger, relative_evs
@@ -59,10 +59,8 @@ def main() -> None:
         sdr = (np.clip(decoded[t].data.numpy().transpose(1, 2, 0), 0, 1) ** (1 / 2.2) * 255 + 0.5).astype(np.uint8)
         ev = cycle.ev(t)
         tiles = [sdr[:, :, ::-1].copy(), render(preds[t].transpose(1, 2, 0) * k, peak), render(gts[t], peak)]
-        for tile, text in zip(tiles, (f"frame {t} EV {ev:+g}", f"{a.merge} (one scale per clip)", "truth")):
-            cv2.putText(tile, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
-            cv2.putText(tile, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
-        rows.append(np.concatenate(tiles, 1))
+        texts = (f"frame {t} EV {ev:+g}", f"{a.merge} (one scale per clip)", "truth")
+        rows.append(np.concatenate([label(tile, text) for tile, text in zip(tiles, texts)], 1))
     write_png(a.out, np.concatenate(rows, 0))
     print(a.out, cfg, f"response power {cycle.response_power:.2f}")
 

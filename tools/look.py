@@ -19,7 +19,7 @@ import torch
 
 from hdrvid.color.operators import OPERATORS, ToneStats
 from hdrvid.color.transfer import bt1886_inverse_eotf, pq_eotf
-from hdrvid.jobs.preview import false_colour
+from hdrvid.io.sheets import false_colour, label
 
 
 def middle_frame_nits(path: Path) -> np.ndarray:
@@ -42,13 +42,6 @@ def render(nits: np.ndarray) -> np.ndarray:
     la = float(np.exp(np.log(np.clip(nits.mean(-1), 1e-3, None) / 203).mean()))
     disp = OPERATORS["bt2390"](t, ToneStats(peak=max(peak, 1.0), log_average=la)).clamp(0, 1)
     return (bt1886_inverse_eotf(disp).numpy().transpose(1, 2, 0) * 255 + 0.5).astype(np.uint8)
-
-
-def label(img: np.ndarray, text: str) -> np.ndarray:
-    img = np.ascontiguousarray(img)
-    cv2.putText(img, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(img, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
-    return img
 
 
 def main() -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 
 from hdrvid.color.gamut import luminance
 from hdrvid.color.transfer import bt709_oetf
 from hdrvid.io.images import write_png
+from hdrvid.io.sheets import false_colour, label, legend
 from hdrvid.jobs.convert import ConvertOptions, convert
 from hdrvid.pipeline.decoder import VideoDecoder
 from hdrvid.runtime import EngineOptions
@@ -54,12 +54,6 @@ def write_demo_input(path: Path, frames: int = 48, size: tuple[int, int] = (640,
     return stops
 
 
-def _false_colour(nits: np.ndarray) -> np.ndarray:
-    """Luminance in nits -> BGR heat map, log scale 0.1 .. 1000 nits."""
-    x = np.clip((np.log10(np.maximum(nits, 1e-3)) + 1) / 4, 0, 1)
-    return cv2.applyColorMap((x * 255).astype(np.uint8), cv2.COLORMAP_TURBO)
-
-
 def _middle_frame(path: Path) -> np.ndarray:
     dec = VideoDecoder(path)
     try:
@@ -74,20 +68,11 @@ def preview(sdr_in: Path, hdr10: Path, sdr_out: Path, png: Path, reference_white
     # SDR files decode through the inverse BT.709 OETF, so the OETF gives back their code values
     signal = lambda x: (bt709_oetf(np.clip(x, 0, 1)) * 255 + 0.5).astype(np.uint8)[:, :, ::-1]
     hdr = _middle_frame(hdr10)
-    panels = [signal(_middle_frame(sdr_in)), _false_colour(luminance(hdr) * reference_white),
+    panels = [signal(_middle_frame(sdr_in)), false_colour(luminance(hdr) * reference_white),
               signal(_middle_frame(sdr_out))]
-    labels = ["SDR input", "HDR10 output: nits (log, 0.1-1000)", "SDR tone-mapped"]
-    out = []
-    for p, label in zip(panels, labels):
-        p = np.ascontiguousarray(p)
-        cv2.putText(p, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1, cv2.LINE_AA)
-        out.append(p)
-    strip = np.concatenate(out, axis=1)
-    bar = _false_colour(np.geomspace(0.1, 1000, strip.shape[1])[None, :].repeat(14, 0))
-    for nit in (1, 10, 100, 203, 1000):
-        x = int((np.log10(nit) + 1) / 4 * (strip.shape[1] - 1))
-        cv2.putText(bar, str(nit), (min(x, strip.shape[1] - 40), 11), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 0), 1)
-    write_png(png, np.concatenate([strip, bar], axis=0))
+    labels = ["SDR input", "HDR10 output: nits", "SDR tone-mapped"]
+    strip = np.concatenate([label(p, t) for p, t in zip(panels, labels)], axis=1)
+    write_png(png, np.concatenate([strip, legend(strip.shape[1])], axis=0))
 
 
 def run_demo(outdir: Path, frames: int = 48, size: tuple[int, int] = (640, 360), progress: bool = False,

@@ -21,39 +21,12 @@ from hdrvid.color.transfer import ENCODERS
 from hdrvid.errors import InputError
 from hdrvid.io.atomic import check_destination
 from hdrvid.io.images import write_png
+from hdrvid.io.sheets import false_colour, label, legend
 from hdrvid.jobs.convert import ConvertOptions
 from hdrvid.jobs.job import open_source
 from hdrvid.pipeline.frame import Frame, VideoInfo
 from hdrvid.pipeline.inference import boost_expansion
 from hdrvid.runtime import auto_scale, make_executor
-
-NIT_BANDS = ((0, (40, 40, 40)), (1, (90, 30, 30)), (10, (160, 60, 20)), (50, (30, 110, 40)), (100, (40, 170, 60)),
-             (203, (30, 200, 200)), (400, (20, 220, 255)), (1000, (0, 140, 255)), (4000, (30, 30, 255)))
-"""False-colour bands: lower bound in nits -> BGR colour (dark grey below 1 nit ... red above 4000)."""
-
-
-def false_colour(nits: np.ndarray) -> np.ndarray:
-    """(H, W) nits -> (H, W, 3) BGR uint8 by :data:`NIT_BANDS`."""
-    out = np.zeros((*nits.shape, 3), np.uint8)
-    for lo, col in NIT_BANDS:
-        out[nits >= lo] = col
-    return out
-
-
-def legend(width: int) -> np.ndarray:
-    bar = np.full((22, width, 3), 255, np.uint8)
-    step = width // len(NIT_BANDS)
-    for i, (lo, col) in enumerate(NIT_BANDS):
-        bar[:, i * step:(i + 1) * step] = col
-        cv2.putText(bar, f"{lo}", (i * step + 3, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
-    return bar
-
-
-def _label(img: np.ndarray, text: str) -> np.ndarray:
-    img = np.ascontiguousarray(img)
-    for colour, thick in (((0, 0, 0), 3), ((255, 255, 255), 1)):
-        cv2.putText(img, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, thick, cv2.LINE_AA)
-    return img
 
 
 def _to_bgr8(signal: torch.Tensor) -> np.ndarray:
@@ -128,8 +101,8 @@ def preview(o: ConvertOptions, png: Path, at: float | None = None, overwrite: bo
     stats = ToneStats(peak=max(float(hdr.amax()), 1.0), log_average=la)
     rendered = ENCODERS["bt709"](OPERATORS["bt2390"](hdr.clamp(min=0), stats).clamp(0, 1))
     fc = false_colour(np.minimum(nits.amax(0).numpy(), o.peak_nits))
-    tiles = [_label(_to_bgr8(sdr_in), "SDR input"), _label(_to_bgr8(rendered), f"{o.model} for an SDR screen"),
-             _label(fc, f"nits (peak {peak:.0f})")]
+    tiles = [label(_to_bgr8(sdr_in), "SDR input"), label(_to_bgr8(rendered), f"{o.model} for an SDR screen"),
+             label(fc, f"nits (peak {peak:.0f})")]
     scale = max(1.0, tiles[0].shape[1] / 640)
     if scale > 1:
         size = (round(tiles[0].shape[1] / scale), round(tiles[0].shape[0] / scale))

@@ -26,6 +26,7 @@ from hdrvid.color.transfer import ENCODERS
 from hdrvid.errors import InputError, OptionError, OutputError, check_choice, check_range
 from hdrvid.io.atomic import check_destination
 from hdrvid.io.images import write_png
+from hdrvid.io.sheets import label
 from hdrvid.jobs.job import CONTAINERS, Job, RunReport, execute, finish_hdr10, open_source, video_writer
 from hdrvid.pipeline.decoder import DecodeOptions
 from hdrvid.pipeline.encoder import EncodeOptions
@@ -216,11 +217,7 @@ def preview_sheet(path: Path, png: Path, decode: DecodeOptions = DecodeOptions()
         scale = max(1.0, tile.shape[1] / 480)
         if scale > 1:
             tile = cv2.resize(tile, (round(tile.shape[1] / scale), round(tile.shape[0] / scale)), interpolation=cv2.INTER_AREA)
-        cv2.putText(tile, f"{name} ({timings[name]:.0f} ms)", (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3,
-                    cv2.LINE_AA)
-        cv2.putText(tile, f"{name} ({timings[name]:.0f} ms)", (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
-                    (255, 255, 255), 1, cv2.LINE_AA)
-        tiles.append(tile)
+        tiles.append(label(tile, f"{name} ({timings[name]:.0f} ms)"))
     cols = 4
     while len(tiles) % cols:
         tiles.append(np.zeros_like(tiles[0]))

@@ -453,12 +453,12 @@ def test_hdr_boxes_in_a_fast_start_file_move_the_chunk_offsets(tmp_path: Path):
 
     from media import FFMPEG
 
+    from hdrvid.color.metadata import MasteringDisplay
     from hdrvid.io.mp4boxes import add_hdr_boxes
-    from hdrvid.jobs.job import hdr_boxes
 
     src = make_clip(tmp_path / "in.mp4", frames=12, audio=True, faststart=True, codec="libx265")
     before = packets(src, "audio")
-    add_hdr_boxes(src, hdr_boxes(1000.0, (600, 120)))
+    add_hdr_boxes(src, MasteringDisplay(max_nits=1000.0), (600, 120))
     st = ffprobe(src, "-show_streams", "-select_streams", "v")["streams"][0]
     assert any(d.get("max_content") == 600 for d in st.get("side_data_list", []))
     assert packets(src, "audio") == before  # audio bytes found where the offsets now point

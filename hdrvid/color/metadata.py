@@ -21,14 +21,20 @@ class MasteringDisplay:
     max_nits: float = 1000.0
     min_nits: float = 0.0001
 
-    def _xy(self) -> dict[str, tuple[int, int]]:
+    def chromaticities(self) -> dict[str, tuple[int, int]]:
+        """x, y of G, B, R and the white point in ST 2086 units (0.00002), in the order SEI and boxes use."""
         p = self.primaries
         q = lambda xy: (round(xy[0] * 50000), round(xy[1] * 50000))
         return {"G": q(p.green), "B": q(p.blue), "R": q(p.red), "WP": q(p.white)}
 
+    def luminances(self) -> tuple[int, int]:
+        """(max, min) luminance in ST 2086 units (0.0001 cd/m^2); min at least 1 (0 would mean unknown)."""
+        return round(self.max_nits * 10000), max(1, round(self.min_nits * 10000))
+
     def x265(self) -> str:
-        xy = "".join(f"{k}({x},{y})" for k, (x, y) in self._xy().items())
-        return f"{xy}L({round(self.max_nits * 10000)},{max(1, round(self.min_nits * 10000))})"
+        xy = "".join(f"{k}({x},{y})" for k, (x, y) in self.chromaticities().items())
+        hi, lo = self.luminances()
+        return f"{xy}L({hi},{lo})"
 
     def svtav1(self) -> str:
         p = self.primaries

@@ -13,9 +13,9 @@ MP4 HDR signalling that FFmpeg's mov muxer and demuxer use (primaries in G, B, R
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from pathlib import Path
 
+from hdrvid.color.metadata import MasteringDisplay
 from hdrvid.errors import OutputError
 from hdrvid.io.atomic import write_bytes_atomic
 
@@ -24,27 +24,16 @@ SAMPLE_ENTRIES = (b"hvc1", b"hev1", b"av01", b"apch", b"ap4h", b"ap4x", b"apcn")
 VISUAL_SAMPLE_ENTRY_HEADER = 78  # bytes of a VisualSampleEntry before its child boxes (after size + type)
 
 
-@dataclass(frozen=True)
-class HdrBoxes:
-    """Values for the boxes: chromaticities as (x, y) in [0, 1], luminance in nits."""
+def mdcv_box(display: MasteringDisplay) -> bytes:
+    """The ``mdcv`` box: the same ST 2086 values (and units) as the bitstream's SEI."""
+    body = b"".join(struct.pack(">HH", x, y) for x, y in display.chromaticities().values())
+    body += struct.pack(">II", *display.luminances())
+    return struct.pack(">I", 8 + len(body)) + b"mdcv" + body
 
-    green: tuple[float, float]
-    blue: tuple[float, float]
-    red: tuple[float, float]
-    white: tuple[float, float]
-    max_nits: float
-    min_nits: float
-    max_cll: int
-    max_fall: int
 
-    def mdcv(self) -> bytes:
-        q = lambda v: round(v * 50000)
-        body = b"".join(struct.pack(">HH", q(x), q(y)) for x, y in (self.green, self.blue, self.red, self.white))
-        body += struct.pack(">II", round(self.max_nits * 10000), round(self.min_nits * 10000))
-        return struct.pack(">I", 8 + len(body)) + b"mdcv" + body
-
-    def clli(self) -> bytes:
-        return struct.pack(">I", 12) + b"clli" + struct.pack(">HH", self.max_cll, self.max_fall)
+def clli_box(cll: tuple[int, int]) -> bytes:
+    """The ``clli`` box: MaxCLL, MaxFALL in nits."""
+    return struct.pack(">I", 12) + b"clli" + struct.pack(">HH", *cll)
 
 
 def _boxes(data: bytes, start: int, end: int) -> list[tuple[int, int, bytes]]:
@@ -64,7 +53,7 @@ def _boxes(data: bytes, start: int, end: int) -> list[tuple[int, int, bytes]]:
     return out
 
 
-def add_hdr_boxes(path: Path, boxes: HdrBoxes) -> None:
+def add_hdr_boxes(path: Path, display: MasteringDisplay, cll: tuple[int, int]) -> None:
     """Rewrite ``path`` (an MP4/MOV hdrvid just wrote) with mdcv + clli in its video sample entry."""
     data = bytearray(path.read_bytes())
     top = _boxes(data, 0, len(data))
@@ -72,7 +61,7 @@ def add_hdr_boxes(path: Path, boxes: HdrBoxes) -> None:
     mdat = next((o for o, s, k in top if k == b"mdat"), None)
     if moov is None:
         raise OutputError(f"{path}: no moov box")
-    new = boxes.mdcv() + boxes.clli()
+    new = mdcv_box(display) + clli_box(cll)
     # find the video sample entry: moov/trak/mdia/minf/stbl/stsd/<entry>
     entry_path: list[int] | None = None
     for t_off, t_size, t_kind in _boxes(data, moov[0] + 8, moov[0] + moov[1]):

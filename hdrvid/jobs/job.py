@@ -17,7 +17,7 @@ from hdrvid.color.hdr10plus import FrameLight
 from hdrvid.color.metadata import MasteringDisplay
 from hdrvid.errors import OutputError
 from hdrvid.io.atomic import AtomicFile
-from hdrvid.io.mp4boxes import HdrBoxes, add_hdr_boxes
+from hdrvid.io.mp4boxes import add_hdr_boxes
 from hdrvid.io.probe import IMAGE_SUFFIXES
 from hdrvid.io.report import Report
 from hdrvid.pipeline.decoder import DecodeOptions, ImageSource, VideoDecoder
@@ -190,7 +190,7 @@ def finish_hdr10(writer: VideoEncoder, target: AtomicFile, report: RunReport, pe
     report.max_cll, report.max_fall, report.mastering_peak_nits = cll[0], cll[1], peak_nits
     if writer.codec in MEZZANINE:  # no SEI to carry them: the container (.mov) and the report do
         if writer.out_format in ("mp4", "mov") and writer.codec.startswith("prores"):
-            add_hdr_boxes(target.path, hdr_boxes(peak_nits, cll))
+            add_hdr_boxes(target.path, MasteringDisplay(max_nits=peak_nits), cll)
         return
     with AtomicFile(target.path) as final:
         patched = remux_with_light_level(target.path, final.path, writer.out_format, writer.codec, cll, target.dest,
@@ -198,19 +198,11 @@ def finish_hdr10(writer: VideoEncoder, target: AtomicFile, report: RunReport, pe
         if patched == 0:
             raise OutputError(f"{target.dest}: content light level metadata not found in the encoded stream")
         if writer.out_format in ("mp4", "mov"):  # the same values at container level (mdcv + clli boxes)
-            add_hdr_boxes(final.path, hdr_boxes(peak_nits, cll))
+            add_hdr_boxes(final.path, MasteringDisplay(max_nits=peak_nits), cll)
     if writer.out_format in ("matroska", "webm"):  # ... or Matroska's Colour elements
         with AtomicFile(target.path) as final, AtomicFile(target.path.with_suffix(".hdr.mp4")) as work:
-            matroska_with_hdr_metadata(target.path, final.path, hdr_boxes(peak_nits, cll), work.path)
+            matroska_with_hdr_metadata(target.path, final.path, MasteringDisplay(max_nits=peak_nits), cll, work.path)
             work.discard()
-
-
-def hdr_boxes(peak_nits: float, cll: tuple[int, int]) -> HdrBoxes:
-    """The container boxes with the same values as the bitstream's SEI (the encoder's MasteringDisplay)."""
-    md = MasteringDisplay(max_nits=peak_nits)
-    p = md.primaries
-    return HdrBoxes(green=p.green, blue=p.blue, red=p.red, white=p.white, max_nits=md.max_nits,
-                    min_nits=md.min_nits, max_cll=cll[0], max_fall=cll[1])
 
 
 def _progress(enabled: bool, total: int, desc: str) -> Any:

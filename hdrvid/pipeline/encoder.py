@@ -25,7 +25,7 @@ from hdrvid.color.transfer import pq_eotf
 from hdrvid.color.ycbcr import dequantize_chroma, dequantize_luma, rgb_to_ycbcr_matrix
 from hdrvid.errors import OptionError, OutputError, check_choice, check_range
 from hdrvid.io.images import write_exr, write_hdr
-from hdrvid.io.mp4boxes import HdrBoxes, add_hdr_boxes
+from hdrvid.io.mp4boxes import add_hdr_boxes
 from hdrvid.io.probe import is_cover_picture, open_input
 from hdrvid.pipeline.frame import Frame, VideoInfo
 from hdrvid.pipeline.output import OutputSpec, upsample_chroma
@@ -450,7 +450,8 @@ def remux_with_light_level(src: Path, dst: Path, container_format: str, codec: s
     return count
 
 
-def matroska_with_hdr_metadata(src: Path, dst: Path, boxes: HdrBoxes, work: Path) -> None:
+def matroska_with_hdr_metadata(src: Path, dst: Path, display: MasteringDisplay, cll: tuple[int, int],
+                               work: Path) -> None:
     """``src`` (Matroska/WebM) copied to ``dst`` with the video track's Colour/MasteringMetadata and
     MaxCLL/MaxFALL elements. FFmpeg's Matroska muxer writes them from the stream's side data, which PyAV
     cannot set but a stream template carries: so the video stream goes once through an MP4 (``work``) that
@@ -465,7 +466,7 @@ def matroska_with_hdr_metadata(src: Path, dst: Path, boxes: HdrBoxes, work: Path
             if p.size:
                 p.stream = o
                 tmp.mux(p)
-    add_hdr_boxes(work, boxes)
+    add_hdr_boxes(work, display, cll)
     with av.open(str(src)) as inp, av.open(str(work)) as tpl, av.open(str(dst), "w", format=inp.format.name.split(",")[0]) as out:
         copy_container_properties(inp, out)
         video = inp.streams.video[0]

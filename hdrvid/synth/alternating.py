@@ -193,17 +193,24 @@ def shoot_frame(hdr: np.ndarray, ev: float, rng: np.random.Generator, noise: flo
     return np.clip(np.round(sig * 255), 0, 255).astype(np.uint8)
 
 
-def frames_hdr(hdri: np.ndarray, cfg: SynthConfig, donor: np.ndarray | None = None) -> tuple[Iterator[np.ndarray], float]:
-    """Ground-truth frames at EV 0 scale, and the scale applied to the image's radiance."""
-    scene = Scene(hdri, cfg, donor)
-    first = scene.frame(0)
+def exposure_scale(first: np.ndarray, cfg: SynthConfig) -> float:
+    """The factor on the scene's radiance that gives ``cfg``'s clipping (measured on the clip's first frame):
+    ``long_clip`` of the pixels clipped in the longest exposure (else ``clip_share`` at EV 0), raised until
+    ``short_clip`` clip even in the shortest, as long as the long exposure keeps 45 % unclipped."""
     if cfg.long_clip > 0:
         k = expose_for_clipping(first, cfg.long_clip) * 2.0 ** -max(cfg.exposures)
     else:
         k = expose_for_clipping(first, cfg.clip_share)
-    if cfg.short_clip > 0:  # raised for clipping in the short exposure, but the long one keeps 45 % unclipped
+    if cfg.short_clip > 0:
         cap = expose_for_clipping(first, 0.55) * 2.0 ** -max(cfg.exposures)
         k = max(k, min(cap, expose_for_clipping(first, cfg.short_clip) * 2.0 ** -min(cfg.exposures)))
+    return float(k)
+
+
+def frames_hdr(hdri: np.ndarray, cfg: SynthConfig, donor: np.ndarray | None = None) -> tuple[Iterator[np.ndarray], float]:
+    """Ground-truth frames at EV 0 scale, and the scale applied to the image's radiance."""
+    scene = Scene(hdri, cfg, donor)
+    k = exposure_scale(scene.frame(0), cfg)
 
     def gen() -> Iterator[np.ndarray]:
         for t in range(cfg.frames):

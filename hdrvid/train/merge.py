@@ -25,7 +25,7 @@ from hdrvid.errors import InputError
 from hdrvid.models.cycle import fit_cycle, relative_evs
 from hdrvid.models.merge import DISFlow, FlowPair
 from hdrvid.models.merge_nets import MU, pack
-from hdrvid.synth.alternating import Scene, SynthConfig, realistic_config, shoot_frame
+from hdrvid.synth.alternating import Scene, SynthConfig, exposure_scale, realistic_config, shoot_frame
 from hdrvid.synth.camera import expose_for_clipping, h264_roundtrip
 from hdrvid.train.adversarial import add_adversarial, discriminator_for
 from hdrvid.train.data import load_images, validation_split
@@ -61,10 +61,7 @@ def raw_pair(img: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = 
     t = int(rng.integers(1, cfg.frames - 5))
     idx = list(range(t - 1, t + 5))  # 6 frames: two whole 3-exposure cycles for the calibration, as the pipeline
     hdr = [scene.frame(i) for i in idx]
-    k = np.float32(expose_for_clipping(hdr[1], cfg.long_clip) * 2.0 ** -max(cycle))
-    if cfg.short_clip > 0:
-        cap = expose_for_clipping(hdr[1], 0.55) * 2.0 ** -max(cycle)
-        k = np.float32(max(k, min(cap, expose_for_clipping(hdr[1], cfg.short_clip) * 2.0 ** -min(cycle))))
+    k = np.float32(exposure_scale(hdr[1], cfg))
     phase = int(rng.integers(0, len(cycle)))
     evs = [cycle[(i + phase) % len(cycle)] for i in idx]
     pics = []

@@ -155,7 +155,6 @@ def test_8bit_decode_matches_colour_science_on_every_code(cb: int, cr: int):
     import av
     import colour
 
-    from hdrvid.pipeline.decoder import VideoDecoder
 
     w, h = 256, 8
     y = np.tile(np.arange(256, dtype=np.uint8), (h, 1))
@@ -163,9 +162,7 @@ def test_8bit_decode_matches_colour_science_on_every_code(cb: int, cr: int):
     v = np.full((h // 2, w // 2), cr, np.uint8)
     frame = av.VideoFrame.from_ndarray(np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(h * 3 // 2, w),
                                        format="yuv420p")
-    dec = VideoDecoder.__new__(VideoDecoder)
-    dec.info = type("I", (), {"bit_depth": 8, "matrix": "bt709", "full_range": False})()
-    codes = dec._to_codes(frame)[0]
+    codes = _codes(frame, 8, "bt709", False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ycc = np.stack([np.arange(256), np.full(256, cb), np.full(256, cr)], -1)
@@ -175,6 +172,15 @@ def test_8bit_decode_matches_colour_science_on_every_code(cb: int, cr: int):
     diff = codes.astype(int) - want
     assert np.abs(diff).max() <= 1  # (rounding of exact halves only)
     assert np.abs(diff[16:236]).mean() < 0.02 and abs(diff[16:236].mean()) < 0.01  # no bias
+
+
+def _codes(frame, bit_depth: int, matrix: str, full_range: bool) -> np.ndarray:
+    """The decoder's R'G'B' codes of one PyAV frame (first row), for a stream of these properties."""
+    from hdrvid.pipeline.decoder import VideoDecoder
+
+    dec = VideoDecoder.__new__(VideoDecoder)
+    dec.info = type("I", (), {"bit_depth": bit_depth, "matrix": matrix, "full_range": full_range})()
+    return dec._to_codes(frame)[0]
 
 
 @pytest.mark.parametrize("matrix,full_range", [("bt2020nc", False), ("bt709", False), ("bt2020nc", True)])
@@ -187,7 +193,6 @@ def test_10bit_decode_matches_colour_science_on_every_code(matrix: str, full_ran
     import av
     import colour
 
-    from hdrvid.pipeline.decoder import VideoDecoder
 
     w, h = 1024, 2
     for cb, cr in ((512, 512), (400, 650), (300, 900)):
@@ -196,9 +201,7 @@ def test_10bit_decode_matches_colour_science_on_every_code(matrix: str, full_ran
         v = np.full((h // 2, w // 2), cr, np.uint16)
         frame = av.VideoFrame.from_ndarray(np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(h * 3 // 2, w),
                                            format="yuv420p10le")
-        dec = VideoDecoder.__new__(VideoDecoder)
-        dec.info = type("I", (), {"bit_depth": 10, "matrix": matrix, "full_range": full_range})()
-        got = dec._to_codes(frame)[0].astype(np.float64) / 65535
+        got = _codes(frame, 10, matrix, full_range).astype(np.float64) / 65535
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             k = colour.WEIGHTS_YCBCR["ITU-R BT.2020" if matrix == "bt2020nc" else "ITU-R BT.709"]

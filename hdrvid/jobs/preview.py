@@ -21,6 +21,7 @@ from hdrvid.color.transfer import ENCODERS
 from hdrvid.errors import InputError
 from hdrvid.io.atomic import check_destination
 from hdrvid.io.images import write_png
+from hdrvid.io.report import Report
 from hdrvid.io.sheets import false_colour, label, legend
 from hdrvid.jobs.convert import ConvertOptions
 from hdrvid.jobs.job import open_source
@@ -34,7 +35,9 @@ def _to_bgr8(signal: torch.Tensor) -> np.ndarray:
 
 
 @dataclass
-class PreviewReport:
+class PreviewReport(Report):
+    """``convert --preview``'s report: which frame was shown and what the model did to it."""
+
     output: str
     frame: int
     seconds: float

@@ -502,11 +502,13 @@ def decoded_light_level(path: Path, width: int, height: int,
                 cc = torch.from_numpy(planes[h:].astype(np.float32)).reshape(2, h // 2, w // 2)
                 chroma = upsample_chroma(dequantize_chroma(cc, 10), h, w)
                 lift3 = (inv @ chroma.reshape(2, -1)).reshape(3, h, w)
-                nits = pq_eotf((y + lift3.amax(0))[:height, :width].clamp(0, 1))
-                light.update(float(nits.max()), float(nits.mean()))
-                if per_frame is not None and f.pts is not None:
+                if per_frame is not None and f.pts is not None:  # HDR10+: every channel, once
                     rgb = pq_eotf((y[None] + lift3)[:, :height, :width].clamp(0, 1))
                     per_frame[int(f.pts)] = FrameLight.measure(rgb.numpy())
+                    nits = rgb.amax(0)
+                else:
+                    nits = pq_eotf((y + lift3.amax(0))[:height, :width].clamp(0, 1))
+                light.update(float(nits.max()), float(nits.mean()))
     except (av.error.FFmpegError, av.codec.codec.UnknownCodecError):
         return None
     return light

@@ -19,7 +19,7 @@ from hdrvid.color.operators import OPERATORS, ToneStats
 from hdrvid.color.transfer import bt709_oetf
 from hdrvid.io.images import read_hdr, write_png
 from hdrvid.io.sheets import label
-from hdrvid.jobs.merge_eval import _clip_source, _decode, _run
+from hdrvid.jobs.merge_eval import clip_source, decode_all, run_merge
 from hdrvid.metrics.hdr import align_scale
 from hdrvid.pipeline.alternating import fit_cycle, make_merger, relative_evs
 from hdrvid.synth.alternating import frames_hdr, realistic_config, synth_alternating
@@ -44,14 +44,14 @@ def main() -> None:
     w, h = (int(v) for v in a.size.split("x"))
     rng = np.random.default_rng([a.seed, 13])
     cfg = realistic_config(rng, a.exposures, a.start + 6, (w, h), a.seed)
-    img = _clip_source(read_hdr(a.scene), (w, h), rng)
+    img = clip_source(read_hdr(a.scene), (w, h), rng)
     with tempfile.TemporaryDirectory() as tmp:
         video = Path(tmp) / "clip.mp4"
         synth_alternating(img, video, None, cfg)
         gts = list(frames_hdr(img, cfg)[0])
-        decoded = _decode(video)
+        decoded = decode_all(video)
         cycle = fit_cycle(relative_evs([d.data.numpy()[:, ::2, ::2] for d in decoded]), cfg.exposures)
-        preds, _ = _run(make_merger(a.merge), decoded, cycle)
+        preds, _ = run_merge(make_merger(a.merge), decoded, cycle)
     k = align_scale(np.concatenate([p.transpose(1, 2, 0) for p in preds]), np.concatenate(gts))  # one per clip
     peak = float(np.percentile(np.concatenate(gts).max(-1), 99.5))
     rows = []

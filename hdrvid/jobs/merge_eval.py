@@ -44,7 +44,7 @@ class ReferenceOnly:
         return radiance(ref, ev_ref)
 
 
-def _decode(path: Path) -> list[Frame]:
+def decode_all(path: Path) -> list[Frame]:
     dec = VideoDecoder(path, DecodeOptions())
     try:
         return list(dec)
@@ -52,7 +52,7 @@ def _decode(path: Path) -> list[Frame]:
         dec.close()
 
 
-def _run(merger: Any, frames: list[Frame], cycle: Cycle) -> tuple[list[np.ndarray], float]:
+def run_merge(merger: Any, frames: list[Frame], cycle: Cycle) -> tuple[list[np.ndarray], float]:
     stage = AlternatingMerge(merger, cycle)
     out: list[np.ndarray] = []
     t0 = time.perf_counter()
@@ -114,7 +114,7 @@ def score_clip(preds: list[np.ndarray], gts: list[np.ndarray],
             "flicker_signed": signed, "flicker_unsigned": unsigned}
 
 
-def _clip_source(img: np.ndarray, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+def clip_source(img: np.ndarray, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     """A rectilinear (pinhole) view of a panorama with room for the camera to move, or the picture as is."""
     if img.shape[1] != 2 * img.shape[0]:
         return img
@@ -151,18 +151,18 @@ def evaluate_alternating(merges: list[str], data: list[Path], cycles: tuple[tupl
                 if realistic:
                     rng = np.random.default_rng([clip_seed, 13])
                     cfg = realistic_config(rng, len(cyc), frames, size, clip_seed)
-                    img = _clip_source(read_hdr(f), size, rng)
-                    donor = _clip_source(read_hdr(files[(i + 1) % len(files)]), size, rng)
+                    img = clip_source(read_hdr(f), size, rng)
+                    donor = clip_source(read_hdr(files[(i + 1) % len(files)]), size, rng)
                     cyc = cfg.exposures
                 video = Path(tmp) / f"{f.stem}-{j}.mp4"
                 synth_alternating(img, video, None, cfg, donor)
                 gt_iter, _ = frames_hdr(img, cfg, donor)
                 gts = list(gt_iter)
-                decoded = _decode(video)
+                decoded = decode_all(video)
                 pics = [d.data.numpy()[:, ::2, ::2] for d in decoded[:18]]
                 cycle = fit_cycle(relative_evs(pics), cyc)
                 for n, m in mergers.items():
-                    preds, sec = _run(m, decoded, cycle)
+                    preds, sec = run_merge(m, decoded, cycle)
                     clipped = [d.data.numpy().max(0) ** (1 / 2.2) >= 0.98 for d in decoded]
                     per[n][lab(cycles[j])].append(score_clip(preds, gts, clipped))
                     timing[n].append(sec)

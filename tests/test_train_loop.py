@@ -159,6 +159,14 @@ def test_resume_continues_the_step_count_and_curve(tmp_path: Path):
     assert state["losses"].shape[0] == 5
 
 
+def test_missing_init_weights_are_refused_before_anything_runs(tmp_path: Path):
+    from hdrvid.errors import InputError
+
+    with pytest.raises(InputError, match="--init"):
+        _cfg(tmp_path, "kalantari", init=str(tmp_path / "nope.pt"))
+    assert not (tmp_path / "kalantari").exists()
+
+
 def test_bad_settings_are_refused_before_anything_runs(tmp_path: Path):
     from hdrvid.errors import InputError
 

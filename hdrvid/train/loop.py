@@ -99,6 +99,8 @@ class TrainConfig:
             raise InputError(f"--lr must be positive, not {self.lr}")
         if not 0 <= self.ema < 1:
             raise InputError(f"--ema must be in [0, 1), not {self.ema}")
+        if self.init is not None and not Path(self.init).is_file():
+            raise InputError(f"--init {self.init}: no such weights file")
         if not self.temporal_weight >= 0:
             raise InputError(f"--temporal-weight must be >= 0, not {self.temporal_weight}")
         if self.minutes is not None and not self.minutes > 0:

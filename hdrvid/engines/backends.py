@@ -46,14 +46,16 @@ class TorchBackend:
 
     device: "cpu" or "cuda[:N]". precision: "fp32"; "bf16" runs under autocast (AMX CPUs gain ~1.5x);
     "fp16" needs CUDA. threads: intra-op threads on CPU (None keeps torch's default: one per core).
-    channels_last: measured slower on these CPUs; worth trying on GPUs.
+    channels_last: NHWC tensors for oneDNN's convolutions (default). On the 2-core AVX-512 CPU, 1280x720,
+    fp32 / bf16 seconds per frame, NCHW -> NHWC: kalantari 3.40 -> 2.32 / 1.71 -> 1.40, ahdr 11.9 -> 7.5 /
+    5.8 -> 3.8, hdrunet 1.25 -> 0.91 / 0.75 -> 0.46; expandnet and itmo unchanged (within 2 %).
     """
 
     name: ClassVar[str] = "torch"
     device: str = "cpu"
     precision: Precision = "fp32"
     threads: int | None = None
-    channels_last: bool = False
+    channels_last: bool = True
     compile: bool = False
 
     def __post_init__(self) -> None:

@@ -132,7 +132,7 @@ def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
 
 
 def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--backend/--device/--precision/--threads/--tile/--infer-scale, shared by convert, eval and bench."""
+    """--backend/--device/--precision/--threads/--tile/--infer-scale/--steps/--seed, shared by convert and eval."""
     for opt in reversed([
         click.option("--backend", type=click.Choice(list(BACKENDS)), default="torch",
                      show_default=True, help="Inference backend (onnxruntime: exported once into the cache)."),
@@ -145,13 +145,17 @@ def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Fast mode: run the network at this fraction of the size (e.g. 0.25) and apply its result "
                           "at full resolution through an edge-aware upsampled field. auto: 1 on a GPU; on a CPU "
                           "0.25 from 1280 px wide, 0.5 from 640, else 1."),
+        click.option("--steps", type=int, help="Diffusion models (diffhdr): DDIM steps; fewer is faster, more adds "
+                                               "detail (default: the model's, see its card)."),
+        click.option("--seed", default=0, show_default=True,
+                     help="Diffusion models: seed of the clip's noise field (one field for every frame)."),
     ]):
         fn = opt(fn)
     return fn
 
 
 def _engine_options(backend: str, device: str, precision: str, threads: int | None, tile: int,
-                    infer_scale: str) -> Any:
+                    infer_scale: str, steps: int | None = None, seed: int = 0) -> Any:
     from hdrvid.engines import backend_from_options
     from hdrvid.runtime import EngineOptions
 
@@ -163,8 +167,10 @@ def _engine_options(backend: str, device: str, precision: str, threads: int | No
         except ValueError:
             raise click.BadParameter(f"{infer_scale!r}: give a number in (0, 1] or auto",
                                      param_hint="--infer-scale") from None
+    if steps is not None and steps < 1:
+        raise click.BadParameter(f"{steps}: give at least 1", param_hint="--steps")
     return EngineOptions(backend=backend_from_options(backend, device, precision, threads), tile=tile,
-                         infer_scale=scale)
+                         infer_scale=scale, steps=steps, seed=seed)
 
 
 @main.command()
@@ -228,7 +234,8 @@ def convert(ctx: click.Context, input: Path, output: Path | None, model: str, pr
             crf: int | None, preset: str | None, hdr10plus: bool,
             input_transfer: str | None, sdr_mapping: str, deinterlace: str, max_decode_errors: int,
             allow_short: bool, start_number: int, batch_size: int, queue_size: int, backend: str, device: str, precision: str,
-            threads: int | None, tile: int, infer_scale: str, mode: str, exposures: str, merge_method: str,
+            threads: int | None, tile: int, infer_scale: str, steps: int | None, seed: int, mode: str, exposures: str,
+            merge_method: str,
             no_copy: bool, overwrite: bool, rate: str, report_path: Path | None, max_pixels: int) -> None:
     """Convert INPUT (video, image or folder of images) to HDR OUTPUT."""
     from hdrvid.jobs.convert import ConvertOptions
@@ -247,7 +254,7 @@ def convert(ctx: click.Context, input: Path, output: Path | None, model: str, pr
                              duration=_parse_time(duration_time, "--duration") if duration_time else None,
                              max_frames=max_frames,
                              allow_short=allow_short, deinterlace=deinterlace, max_pixels=max_pixels),
-        engine=_engine_options(backend, device, precision, threads, tile, infer_scale),
+        engine=_engine_options(backend, device, precision, threads, tile, infer_scale, steps, seed),
         batch_size=batch_size, queue_size=queue_size, start_number=start_number, overwrite=overwrite,
         rate=_parse_rate(rate), mode=mode, exposures=_parse_exposures(exposures), merge=merge_method,
     )
@@ -491,7 +498,8 @@ def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, ste
 def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path | None, width: int, all_images: bool,
                  metric: str, as_json: Path | None, mode: str, dataset: str, split_name: str, views: int,
                  graded: bool, frames: int, size: str, realistic: bool, backend: str,
-                 device: str, precision: str, threads: int | None, tile: int, infer_scale: str) -> None:
+                 device: str, precision: str, threads: int | None, tile: int, infer_scale: str, steps: int | None,
+                 seed: int) -> None:
     """Score models on simulated cameras over held-out HDR images, beside itmo and plain linearisation.
 
     A model given as NAME@SCALE (e.g. expandnet@0.25) runs in the fast mode at that --infer-scale.
@@ -501,7 +509,7 @@ def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path 
     from hdrvid.jobs.evaluate import evaluate
     from hdrvid.jobs.merge_eval import evaluate_alternating, evaluate_kalantari
 
-    engine = _engine_options(backend, device, precision, threads, tile, infer_scale)
+    engine = _engine_options(backend, device, precision, threads, tile, infer_scale, steps, seed)
     result: Any
     if dataset == "kalantari" or mode == "alternating":
         merges = [m for m in models if m != "expandnet"]

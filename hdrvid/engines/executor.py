@@ -28,7 +28,8 @@ from hdrvid.engines.base import Engine
 from hdrvid.errors import BackendError
 from hdrvid.models.itmo import box_filter
 
-PARTS = ("full", "field", "context", "field_tile")
+PARTS = ("full", "field", "context", "field_tile", "condition", "denoise")
+"""The last two: a diffusion model's parts (run by :class:`hdrvid.engines.diffusion.DiffusionExecutor`)."""
 
 
 @runtime_checkable
@@ -51,7 +52,10 @@ class ModelPart(nn.Module):
         super().__init__()
         if part not in PARTS:
             raise ValueError(f"part must be one of {PARTS}")
-        if part != "full" and not isinstance(model, PartedModel):
+        if part in ("condition", "denoise"):
+            if not getattr(model, "diffusion", False):
+                raise BackendError(f"model {type(model).__name__} is not a diffusion model; it has no part {part!r}")
+        elif part != "full" and not isinstance(model, PartedModel):
             raise BackendError(f"model {type(model).__name__} is not built in parts; it runs whole only")
         self.model = model
         self.part = part

@@ -37,10 +37,12 @@ EXPORT_REVISION = 2
 PARITY_TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2}
 """Largest accepted |onnx - torch| on the parity input (outputs are O(1) fields or relative radiance)."""
 
-_INPUTS = {"full": ["linear"], "field": ["linear"], "context": ["linear"], "field_tile": ["linear", "context"]}
+_INPUTS = {"full": ["linear"], "field": ["linear"], "context": ["linear"], "field_tile": ["linear", "context"],
+           "condition": ["linear"], "denoise": ["residual", "timestep", "condition"]}
 PARTS: tuple[str, ...] = tuple(_INPUTS)
 """What ``hdrvid export --part`` can write: the whole model, or the parts hdrvid runs for tiling/fast mode."""
-_OUTPUTS = {"full": "hdr", "field": "field", "context": "context", "field_tile": "field"}
+_OUTPUTS = {"full": "hdr", "field": "field", "context": "context", "field_tile": "field", "condition": "condition",
+            "denoise": "eps"}
 
 
 @dataclass
@@ -87,6 +89,11 @@ def _example_inputs(model: nn.Module, part: str, x: torch.Tensor) -> tuple[torch
     if part == "field_tile":
         with torch.inference_mode():
             return (x, model.context(x))  # type: ignore[operator]
+    if part == "denoise":  # a noisy residual at a mid timestep, and the frame's real condition
+        with torch.inference_mode():
+            cond = model.condition(x)  # type: ignore[operator]
+        g = torch.Generator().manual_seed(1)
+        return (torch.randn((x.shape[0], 3, *x.shape[-2:]), generator=g), torch.full((x.shape[0],), 500.0), cond)
     return (x,)
 
 
@@ -103,6 +110,9 @@ def export_onnx(name: str, path: Path, *, weights: Path | None = None, part: str
     if not getattr(model, "exportable", True):
         raise ModelError(f"{name} cannot be exported to ONNX in this release (it runs on the torch backend); "
                          f"export expandnet, ahdr or kalantari")
+    if getattr(model, "diffusion", False) and part == "full":
+        raise ModelError(f"{name} is a diffusion model: export its parts (--part condition and --part denoise); "
+                         f"the DDIM loop runs around them")
     module = ModelPart(model, part).eval()
     runnable: nn.Module = _Cast(ModelPart(build(name, weights), part)).eval() if fp16 else module
     x = model.example_input() if hasattr(model, "example_input") else parity_input()
@@ -116,6 +126,9 @@ def export_onnx(name: str, path: Path, *, weights: Path | None = None, part: str
             axes["context"] = {0: "batch"}
         if part == "context":
             axes[out_name] = {0: "batch"}
+        if part == "denoise":
+            axes = {n: {0: "batch", 2: "height", 3: "width"} for n in ("residual", "condition", out_name)}
+            axes["timestep"] = {0: "batch"}
     buf = io.BytesIO()
     with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", category=DeprecationWarning)  # the TorchScript exporter's own notice

@@ -1,5 +1,6 @@
 """The models that ship with hdrvid."""
 
+from hdrvid.models.diffhdr import DiffHDRMerge
 from hdrvid.models.expandnet import ExpandNetITM
 from hdrvid.models.hdrunet import HDRUNet
 from hdrvid.models.itmo import BT2446AInverse, ClassicalITMO, Linearise
@@ -78,5 +79,17 @@ register(
         weights="kalantari.pt",
         sha256="c99dfce95e03fe275fe52d1f907d5ca6224b7f5c349b2f67bf374b89b2760136",
         card="kalantari.md",
+    )
+)
+register(
+    ModelSpec(
+        name="diffhdr",
+        kind="diffusion",
+        factory=DiffHDRMerge,
+        summary="alternating-exposure merge: conditional diffusion (DiffHDR style) from the kalantari estimate, "
+                "few-step DDIM",
+        input_convention=MERGE_INPUT,
+        output_convention=MERGE_OUTPUT,
+        trained=False,
     )
 )

@@ -231,7 +231,8 @@ class KalantariMerge(nn.Module):
             nn.Conv2d(features, features // 2, 3, padding=1), nn.ReLU())
         self.head = WeightImageHead(features // 2)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def align(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+        """(reference views, the two neighbours' views warped by the refined flow, their masks)."""
         ref = x[:, :6]
         aligned, masks = [], []
         for k in range(2):
@@ -241,6 +242,10 @@ class KalantariMerge(nn.Module):
             flow = flow + self.refine(ref, warped, flow)
             aligned.append(flow_warp(views, flow))
             masks.append(mask)
+        return ref, aligned, masks
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ref, aligned, masks = self.align(x)
         z = self.merge(torch.cat([ref, *aligned, *masks], 1))
         return self.head(z, [_radiance(ref[:, 3:6]), _radiance(aligned[0][:, 3:6]), _radiance(aligned[1][:, 3:6])])
 

@@ -28,7 +28,8 @@ from hdrvid.runtime import EngineOptions, make_executor
 log = logging.getLogger("hdrvid")
 
 CLASSICAL_MERGES = ("debevec", "flowmerge")
-VIDEO_MERGES: tuple[str, ...] = CLASSICAL_MERGES + LEARNED_MERGES
+DIFFUSION_MERGES = ("diffhdr",)
+VIDEO_MERGES: tuple[str, ...] = CLASSICAL_MERGES + LEARNED_MERGES + DIFFUSION_MERGES
 """``--merge`` choices for alternating-exposure video."""
 
 
@@ -75,19 +76,21 @@ class FlowMerge:
 
 
 class LearnedMerge:
-    """A trained merge network (ahdr, kalantari) on any backend; flows and packing stay outside it."""
+    """A trained merge network (ahdr, kalantari, diffhdr) on any backend; flows and packing stay outside it."""
 
     needs_flow = True
 
     def __init__(self, name: str, engine: EngineOptions | None = None, weights: Path | None = None) -> None:
         self.name = name
         self.executor = make_executor(name, weights, engine or EngineOptions())
+        self.packing: str = getattr(self.executor.model, "kind", name)
+        """How the inputs are packed (``merge_nets.pack``): diffhdr takes kalantari's."""
 
     def merge(self, ref: np.ndarray, ev_ref: float,
               neighbours: Sequence[tuple[np.ndarray, float, FlowPair | None]]) -> np.ndarray:
         nb = [(p, e, f) for p, e, f in neighbours if f is not None]
         ev_min = min([ev_ref] + [e for _, e, _ in nb])
-        x = torch.from_numpy(pack(self.name, ref, ev_ref, nb, ev_min))[None]
+        x = torch.from_numpy(pack(self.packing, ref, ev_ref, nb, ev_min))[None]
         y = self.executor.infer(x)
         return unpack_output(y, ev_min)[0].numpy()
 
@@ -97,9 +100,9 @@ def make_merger(name: str, **kwargs: Any) -> Merger:
         return DebevecMerge()
     if name == "flowmerge":
         return FlowMerge()
-    if name in LEARNED_MERGES:
+    if name in LEARNED_MERGES + DIFFUSION_MERGES:
         return LearnedMerge(name, **kwargs)
-    raise InputError(f"unknown merge {name!r}; choose from {', '.join(CLASSICAL_MERGES + LEARNED_MERGES)}")
+    raise InputError(f"unknown merge {name!r}; choose from {', '.join(VIDEO_MERGES)}")
 
 
 # --- the exposure cycle (measured in hdrvid.models.cycle) ----------------------------------------------

@@ -26,6 +26,7 @@ from hdrvid.engines import (
     TorchEngine,
     backend_device,
 )
+from hdrvid.engines.diffusion import DIFFUSION_PARTS, DiffusionExecutor
 from hdrvid.engines.tensorrt_engine import import_tensorrt
 from hdrvid.errors import BackendError
 from hdrvid.export.onnx import cached_onnx
@@ -45,6 +46,10 @@ class EngineOptions:
     """Fraction of the frame size the network runs at; None = automatic (:func:`auto_scale`)."""
     max_size: tuple[int, int] = (2160, 3840)
     """Largest frame (h, w) a TensorRT engine's optimisation profile must cover."""
+    steps: int | None = None
+    """Diffusion models: DDIM steps (None: the model's default)."""
+    seed: int = 0
+    """Diffusion models: the seed of the clip's noise field."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.backend, (TorchBackend, OrtBackend, TensorRTBackend)):
@@ -63,10 +68,16 @@ class EngineOptions:
 
 
 def make_executor(model_name: str, weights: Path | None = None, opts: EngineOptions = EngineOptions(),
-                  model: nn.Module | None = None) -> Executor:
+                  model: nn.Module | None = None) -> Executor | DiffusionExecutor:
     """The model ``model_name`` on the chosen backend, ready to run full frames."""
     spec = get(model_name)
     model = model if model is not None else build(model_name, weights)
+    if spec.kind == "diffusion":
+        if opts.infer_scale not in (None, 1.0):
+            raise BackendError(f"{model_name} runs at full resolution: drop --infer-scale")
+        backend = _profile_for(opts.backend, opts) if isinstance(opts.backend, TensorRTBackend) else opts.backend
+        engines = {part: _engine(model_name, model, part, backend, weights) for part in DIFFUSION_PARTS}
+        return DiffusionExecutor(model, engines, opts.steps, opts.seed, opts.tile)
     scale = 1.0 if opts.infer_scale is None or not spec.learned else opts.infer_scale
     plan = ExecutionPlan(tile=opts.tile, overlap=opts.overlap, infer_scale=scale)
     parts = plan.parts(model)
@@ -78,17 +89,20 @@ def make_executor(model_name: str, weights: Path | None = None, opts: EngineOpti
         raise BackendError(f"model {model_name} runs on the torch backend only in this release (no ONNX export "
                            f"yet); use --backend torch (CPU or --device cuda)")
     if isinstance(backend, TensorRTBackend):
-        import_tensorrt()
         backend = _profile_for(backend, opts)
-    engines: dict[str, Engine] = {}
-    for part in parts:
-        if isinstance(backend, TorchBackend):
-            engines[part] = TorchEngine(ModelPart(model, part), backend)
-        elif isinstance(backend, OrtBackend):
-            engines[part] = OrtEngine(cached_onnx(model_name, part, weights=weights, fp16=backend.fp16_export), backend)
-        else:  # TensorRT builds its own fp16 kernels from the fp32 graph
-            engines[part] = TensorRTEngine(cached_onnx(model_name, part, weights=weights), backend)
+    engines = {part: _engine(model_name, model, part, backend, weights) for part in parts}
     return Executor(model, engines, plan)
+
+
+def _engine(model_name: str, model: nn.Module, part: str, backend: Backend, weights: Path | None) -> Engine:
+    if isinstance(backend, TorchBackend):
+        return TorchEngine(ModelPart(model, part), backend)
+    if isinstance(backend, OrtBackend):
+        return OrtEngine(cached_onnx(model_name, part, weights=weights, fp16=backend.fp16_export), backend)
+    if isinstance(backend, TensorRTBackend):  # builds its own fp16 kernels from the fp32 graph
+        import_tensorrt()
+        return TensorRTEngine(cached_onnx(model_name, part, weights=weights), backend)
+    raise BackendError(f"unknown backend {backend!r}")
 
 
 def _profile_for(backend: TensorRTBackend, opts: EngineOptions) -> TensorRTBackend:

@@ -10,11 +10,12 @@ from hdrvid.errors import InputError
 from hdrvid.io.images import list_hdr
 from hdrvid.models import get
 from hdrvid.train.data import split
+from hdrvid.train.diffusion import DiffusionMergeFamily
 from hdrvid.train.loop import Family, TrainConfig, TrainLoop, TrainSummary
 from hdrvid.train.merge import MergeFamily
 from hdrvid.train.single import SingleExposureFamily
 
-FAMILIES = {"single-exposure": SingleExposureFamily, "multi-exposure": MergeFamily}
+FAMILIES = {"single-exposure": SingleExposureFamily, "multi-exposure": MergeFamily, "diffusion": DiffusionMergeFamily}
 """Model kind -> the family that trains it."""
 
 

@@ -1,0 +1,108 @@
+"""The K-step DDIM loop around a diffusion model's two engine parts.
+
+``condition`` runs once per frame (the regression estimate and the condition features); ``denoise`` runs
+K times. The noise field is drawn once per clip from ``seed`` at the first frame's size and reused for every
+frame (a static scene gives identical frames; nothing moves with the noise). With ``window`` > 0 the
+denoiser is evaluated on p x p windows on a grid of stride r = 3p/4 and the noise estimates are averaged
+per pixel with feathered weights (DiffHDR's sliding-window noise estimation), so frames of any size run
+with bounded memory and without seams.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from hdrvid.engines.base import Engine
+from hdrvid.errors import BackendError
+from hdrvid.models.diffhdr import alpha_bar, sample
+
+DIFFUSION_PARTS = ("condition", "denoise")
+MAX_STEPS = 100
+
+
+class DiffusionExecutor:
+    def __init__(self, model: nn.Module, engines: dict[str, Engine], steps: int | None = None, seed: int = 0,
+                 window: int = 0) -> None:
+        missing = [p for p in DIFFUSION_PARTS if p not in engines]
+        if missing:
+            raise BackendError(f"no engine for diffusion part(s) {missing}")
+        self.steps = int(steps if steps is not None else getattr(model, "steps", 4))
+        if not 1 <= self.steps <= MAX_STEPS:
+            raise BackendError(f"--steps must be between 1 and {MAX_STEPS}, not {self.steps}")
+        if window and window < 32:
+            raise BackendError(f"--tile {window} is too small for the denoiser's windows; use 128 or more")
+        self.model = model.eval()
+        self.engines = engines
+        self.seed = seed
+        self.window = window
+        self.schedule = alpha_bar()
+        self.noise: torch.Tensor | None = None
+        self.name = f"{engines['denoise'].name} ddim {self.steps}"
+        if window:
+            self.name += f" window {window}"
+
+    def _noise(self, shape: tuple[int, ...]) -> torch.Tensor:
+        """(1, 3, H, W) standard normal from the seed; drawn once (at the largest size asked) and cropped."""
+        h, w = shape[-2:]
+        if self.noise is None or self.noise.shape[-2] < h or self.noise.shape[-1] < w:
+            g = torch.Generator().manual_seed(self.seed)
+            self.noise = torch.randn((1, 3, h, w), generator=g)
+        return self.noise[..., :h, :w]
+
+    def _denoise(self, r: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        engine = self.engines["denoise"]
+        h, w = r.shape[-2:]
+        p = self.window
+        if not p or (h <= p and w <= p):
+            return engine.infer(r, t, cond)
+        return sliding_windows(lambda a, c: engine.infer(a, t, c), r, cond, p, max(1, 3 * p // 4))
+
+    def infer(self, x: torch.Tensor) -> torch.Tensor:
+        cond = self.engines["condition"].infer(x)
+        noise = self._noise(x.shape).expand(x.shape[0], -1, -1, -1)
+        r = sample(lambda a, t: self._denoise(a, t, cond), noise, self.steps, self.schedule)
+        return self.model.finish(cond, r)  # type: ignore[operator]
+
+    def close(self) -> None:
+        for e in self.engines.values():
+            e.close()
+
+
+def _ramp(n: int, p: int, start: bool, end: bool) -> torch.Tensor:
+    """1-D feathering weights for a window of length n: linear ramps of p/4 at inner edges."""
+    f = max(1, p // 4)
+    w = torch.ones(n)
+    ramp = (torch.arange(f, dtype=torch.float32) + 0.5) / f
+    if not start:
+        w[:min(f, n)] = ramp[:min(f, n)]
+    if not end:
+        w[-min(f, n):] = torch.minimum(w[-min(f, n):], ramp.flip(0)[-min(f, n):])
+    return w
+
+
+def _starts(size: int, p: int, stride: int) -> list[int]:
+    if size <= p:
+        return [0]
+    s = list(range(0, size - p, stride))
+    return s + [size - p]
+
+
+def sliding_windows(fn: object, x: torch.Tensor, cond: torch.Tensor, p: int, stride: int) -> torch.Tensor:
+    """Sliding-window evaluation: ``fn(x_window, cond_window)`` on p x p windows on a grid of ``stride``,
+    outputs averaged per pixel with feathered weights (ramps only at inner edges, so the frame's border
+    keeps full weight)."""
+    n, _, h, w = x.shape
+    out = torch.zeros((n, 3, h, w))
+    acc = torch.zeros((1, 1, h, w))
+    ys, xs = _starts(h, p, stride), _starts(w, p, stride)
+    for y0 in ys:
+        for x0 in xs:
+            y1, x1 = min(h, y0 + p), min(w, x0 + p)
+            wy = _ramp(y1 - y0, p, y0 == 0, y1 == h)
+            wx = _ramp(x1 - x0, p, x0 == 0, x1 == w)
+            wt = (wy[:, None] * wx[None, :])[None, None]
+            e = fn(x[..., y0:y1, x0:x1], cond[..., y0:y1, x0:x1])  # type: ignore[operator]
+            out[..., y0:y1, x0:x1] += wt * e.float()
+            acc[..., y0:y1, x0:x1] += wt
+    return out / acc

@@ -1,0 +1,224 @@
+"""DiffHDR-style conditional diffusion merge (Yan et al., TCSVT), sized for a CPU and few DDIM steps.
+
+Parts (the reference design's names):
+
+- **Regression start.** The chain starts from the estimate of the project's Kalantari-style merge (frozen,
+  its shipped weights inside this model): the diffusion models the *residual* between the truth and that
+  estimate, in the networks' mu-law radiance domain, scaled by ``RES_SCALE`` (a residual bridge in the
+  InDI/ResShift family). x_T is pure noise on the residual, i.e. "the regression estimate plus noise".
+- **Feature condition generator (FCG).** The reference frame's views and the two neighbours aligned by the
+  merge's refined flow are encoded; AHDRNet-style attention of each neighbour against the reference gates
+  its features (what the flow still got wrong is suppressed instead of ghosting); a fusion conv gives the
+  condition features. Computed **once per frame** (:meth:`DiffHDRMerge.condition`), not once per step.
+- **Domain feature alignment (DFA).** At every level of the denoiser the condition features are mapped to
+  per-pixel scale and shift (spatial feature transform: ``feat * (1 + scale) + shift``).
+- **Denoiser.** A small noise-predicting U-Net (three levels) conditioned on the timestep (sinusoidal
+  embedding) and, through DFA, on the condition (:meth:`DiffHDRMerge.denoise`).
+- **Sampling.** Deterministic DDIM (eta = 0) over K steps of a cosine schedule
+  (:func:`ddim_timesteps`, :func:`ddim_step`); the K-step loop runs in the engine layer around the
+  ``condition`` and ``denoise`` parts (:mod:`hdrvid.engines.diffusion`), so ONNX Runtime and TensorRT run
+  it; the noise field comes from a seed and is the same for every frame of a clip.
+- **Sliding-window noise estimation (SWNE)** is the engine's windowed evaluation of ``denoise`` with
+  feathered averaging (``--tile``), for frames larger than memory allows.
+
+The training loss (``hdrvid.train.diffusion``) is the noise loss plus an image-space L1 on the x0 rebuilt
+from the predicted noise, in the mu-law (tone-mapped) domain, as DiffHDR does against colour shifts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hdrvid.models.merge_nets import KalantariMerge, example_input, inverse_mu_law
+
+TIMESTEPS = 1000
+RES_SCALE = 8.0
+"""The residual (truth - regression estimate, mu-law) is multiplied by this before diffusion: its spread on
+training crops is then ~0.3-1, comparable with the unit noise."""
+RES_CLAMP = 4.0
+ALPHA_BAR_MIN = 0.02
+"""The schedule's last alpha-bar: the chain's start keeps a trace of signal, so even one step is stable."""
+
+
+def alpha_bar(timesteps: int = TIMESTEPS) -> np.ndarray:
+    """Cosine schedule (Nichol & Dhariwal 2021), rescaled to end at ``ALPHA_BAR_MIN``: (timesteps,) float64."""
+    s = 0.008
+    t = np.arange(timesteps + 1, dtype=np.float64) / timesteps
+    f = np.cos((t + s) / (1 + s) * math.pi / 2) ** 2
+    ab = f[1:] / f[0]
+    return ALPHA_BAR_MIN + (1 - ALPHA_BAR_MIN) * ab
+
+
+def ddim_timesteps(steps: int, timesteps: int = TIMESTEPS) -> list[int]:
+    """``steps`` timesteps from the last down to the first, evenly spaced (DDIM's sub-sequence)."""
+    if steps < 1:
+        raise ValueError("steps must be at least 1")
+    return sorted({int(round(v)) for v in np.linspace(timesteps - 1, 0, steps)}, reverse=True)
+
+
+def ddim_step(x: torch.Tensor, eps: torch.Tensor, ab_t: float, ab_prev: float) -> torch.Tensor:
+    """One deterministic DDIM update (eta = 0) from alpha-bar ``ab_t`` to ``ab_prev`` (1.0: the end)."""
+    x0 = ((x - math.sqrt(1 - ab_t) * eps) / math.sqrt(ab_t)).clamp(-RES_CLAMP, RES_CLAMP)
+    return x0 if ab_prev >= 1.0 else math.sqrt(ab_prev) * x0 + math.sqrt(1 - ab_prev) * eps
+
+
+def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal embedding of (N,) float timesteps -> (N, dim)."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
+    a = t.float()[:, None] * freqs[None]
+    return torch.cat([torch.sin(a), torch.cos(a)], 1)
+
+
+class DFA(nn.Module):
+    """Domain feature alignment: condition features -> per-pixel scale and shift (SFT) at one level."""
+
+    def __init__(self, cond: int, features: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(cond, features, 1), nn.LeakyReLU(0.1), nn.Conv2d(features, 2 * features, 1))
+        with torch.no_grad():
+            last = self.net[-1]
+            assert isinstance(last, nn.Conv2d)
+            last.weight.mul_(0.1)
+            last.bias.zero_()
+
+    def forward(self, feat: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        scale, shift = self.net(cond).chunk(2, 1)
+        return feat * (1 + scale) + shift
+
+
+class ResBlock(nn.Module):
+    """conv - timestep bias - act - DFA - conv, residual."""
+
+    def __init__(self, features: int, cond: int, temb: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(features, features, 3, padding=1)
+        self.temb = nn.Linear(temb, features)
+        self.dfa = DFA(cond, features)
+        self.conv2 = nn.Conv2d(features, features, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, temb: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(x) + self.temb(temb)[:, :, None, None]
+        h = self.dfa(F.silu(h), cond)
+        return x + self.conv2(F.silu(h))
+
+
+class Denoiser(nn.Module):
+    """Noise-predicting U-Net: (x_t, t, condition) -> eps. Three levels (1, 1/2, 1/4)."""
+
+    def __init__(self, cond: int, features: tuple[int, int, int] = (24, 48, 64), temb: int = 64) -> None:
+        super().__init__()
+        f0, f1, f2 = features
+        self.temb_dim = temb
+        self.temb = nn.Sequential(nn.Linear(temb, temb), nn.SiLU(), nn.Linear(temb, temb))
+        self.inp = nn.Conv2d(3 + 3, f0, 3, padding=1)  # x_t and the regression estimate
+        self.enc0 = ResBlock(f0, cond, temb)
+        self.down1 = nn.Conv2d(f0, f1, 3, stride=2, padding=1)
+        self.enc1 = ResBlock(f1, cond, temb)
+        self.down2 = nn.Conv2d(f1, f2, 3, stride=2, padding=1)
+        self.mid = ResBlock(f2, cond, temb)
+        self.up2 = nn.Conv2d(f2, f1, 3, padding=1)
+        self.dec1 = ResBlock(f1, cond, temb)
+        self.up1 = nn.Conv2d(f1, f0, 3, padding=1)
+        self.dec0 = ResBlock(f0, cond, temb)
+        self.out = nn.Conv2d(f0, 3, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        temb = self.temb(timestep_embedding(t, self.temb_dim))
+        c0 = cond[:, 3:]  # the condition features at each level (sizes match the strided convs: ceil(n / 2))
+        c1 = F.avg_pool2d(c0, 2, ceil_mode=True)
+        c2 = F.avg_pool2d(c1, 2, ceil_mode=True)
+        h0 = self.enc0(self.inp(torch.cat([x, cond[:, :3]], 1)), temb, c0)
+        h1 = self.enc1(F.silu(self.down1(h0)), temb, c1)
+        h2 = self.mid(F.silu(self.down2(h1)), temb, c2)
+        u1 = F.interpolate(h2, size=h1.shape[-2:], mode="bilinear", align_corners=False)
+        d1 = self.dec1(h1 + F.silu(self.up2(u1)), temb, c1)
+        u0 = F.interpolate(d1, size=h0.shape[-2:], mode="bilinear", align_corners=False)
+        d0 = self.dec0(h0 + F.silu(self.up1(u0)), temb, c0)
+        return self.out(d0)
+
+
+class FCG(nn.Module):
+    """Feature condition generator: attention-gated features of the reference and its aligned neighbours."""
+
+    def __init__(self, features: int = 16) -> None:
+        super().__init__()
+        self.enc_ref = nn.Conv2d(6 + 3, features, 3, padding=1)  # views + the regression estimate
+        self.enc_nb = nn.Conv2d(6 + 1, features, 3, padding=1)  # aligned views + flow-consistency mask
+        self.att = nn.Sequential(nn.Conv2d(2 * features, features, 3, padding=1), nn.LeakyReLU(0.1),
+                                 nn.Conv2d(features, features, 3, padding=1), nn.Sigmoid())
+        self.fuse = nn.Sequential(nn.Conv2d(3 * features, features, 3, padding=1), nn.LeakyReLU(0.1),
+                                  nn.Conv2d(features, features, 3, padding=1))
+
+    def forward(self, ref: torch.Tensor, base: torch.Tensor, aligned: list[torch.Tensor],
+                masks: list[torch.Tensor]) -> torch.Tensor:
+        f_ref = F.leaky_relu(self.enc_ref(torch.cat([ref, base], 1)), 0.1)
+        gated = []
+        for a, m in zip(aligned, masks):
+            f = F.leaky_relu(self.enc_nb(torch.cat([a, m], 1)), 0.1)
+            gated.append(f * self.att(torch.cat([f_ref, f], 1)))
+        return self.fuse(torch.cat([f_ref, *gated], 1))
+
+
+class DiffHDRMerge(nn.Module):
+    """The alternating-exposure ``diffhdr``: Kalantari-style packed input (see ``merge_nets.pack``) in,
+    mu-law radiance out (the learned merges' conventions). Parts for the engines: ``condition(x)`` ->
+    (N, 3 + features, H, W) [regression estimate, condition features]; ``denoise(x_t, t, condition)`` ->
+    predicted noise; ``finish(condition, residual)`` -> output."""
+
+    kind = "kalantari"  # input packing (hdrvid.models.merge_nets.pack)
+    diffusion = True
+    exportable = True
+
+    def __init__(self, features: int = 16, unet: tuple[int, int, int] = (24, 48, 64), steps: int = 4) -> None:
+        super().__init__()
+        self.base = KalantariMerge()
+        self.fcg = FCG(features)
+        self.denoiser = Denoiser(features, unet)
+        self.steps = steps
+        """Default number of DDIM steps (``--steps``)."""
+
+    def example_input(self, h: int = 64, w: int = 96) -> torch.Tensor:
+        return example_input("kalantari", h, w)
+
+    def condition(self, x: torch.Tensor) -> torch.Tensor:
+        ref, aligned, masks = self.base.align(x)
+        z = self.base.merge(torch.cat([ref, *aligned, *masks], 1))
+        base = self.base.head(z, [inverse_mu_law(v[:, 3:6]) for v in (ref, *aligned)])
+        return torch.cat([base, self.fcg(ref, base, aligned, masks)], 1)
+
+    def denoise(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return self.denoiser(x, t, cond)
+
+    @staticmethod
+    def finish(cond: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        return (cond[:, :3] + residual / RES_SCALE).clamp(0, 1)
+
+    def forward(self, x: torch.Tensor, steps: int | None = None, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """The whole sampler in torch (training validation, tests); the pipeline runs the same loop in
+        ``hdrvid.engines.diffusion`` around the exported parts. ``noise``: (N, 3, H, W), default seed 0."""
+        cond = self.condition(x)
+        if noise is None:
+            g = torch.Generator().manual_seed(0)
+            noise = torch.randn((x.shape[0], 3, *x.shape[-2:]), generator=g).to(x.device)
+        return self.finish(cond, sample(lambda r, t: self.denoise(r, t, cond), noise, steps or self.steps))
+
+
+def sample(denoise: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], noise: torch.Tensor, steps: int,
+           schedule: np.ndarray | None = None) -> torch.Tensor:
+    """DDIM from pure noise on the residual (= the regression estimate plus noise) down to t = 0: the
+    residual to add to the estimate. ``denoise(residual, t (N,) float) -> eps``."""
+    ab = alpha_bar() if schedule is None else schedule
+    ts = ddim_timesteps(steps, len(ab))
+    r = math.sqrt(1 - ab[ts[0]]) * noise
+    for i, t in enumerate(ts):
+        prev = float(ab[ts[i + 1]]) if i + 1 < len(ts) else 1.0
+        eps = denoise(r, torch.full((noise.shape[0],), float(t), device=noise.device))
+        r = ddim_step(r, eps.float(), float(ab[t]), prev)
+    return r

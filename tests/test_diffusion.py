@@ -1,0 +1,98 @@
+"""diffhdr: the DDIM schedule and step, the K-step loop around the engine parts (torch and ONNX Runtime agree
+on the whole output), one noise field per clip, sliding-window noise estimation, the diffusion training step."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hdrvid.engines.backends import OrtBackend, TorchBackend
+from hdrvid.engines.diffusion import sliding_windows
+from hdrvid.errors import BackendError, ModelError
+from hdrvid.models import build
+from hdrvid.models.diffhdr import ALPHA_BAR_MIN, DiffHDRMerge, alpha_bar, ddim_step, ddim_timesteps
+from hdrvid.runtime import EngineOptions, make_executor
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Untrained diffhdr weights (the shipped kalantari estimate inside): enough to test the machinery."""
+    torch.manual_seed(0)
+    m = DiffHDRMerge()
+    m.base.load_state_dict(build("kalantari").state_dict())
+    path = tmp_path_factory.mktemp("diffhdr") / "diffhdr.pt"
+    torch.save(m.state_dict(), path)
+    return path
+
+
+def test_schedule_and_timesteps():
+    ab = alpha_bar()
+    assert ab.shape == (1000,) and np.all(np.diff(ab) < 0) and ab[0] > 0.999 and abs(ab[-1] - ALPHA_BAR_MIN) < 1e-3
+    assert ddim_timesteps(1) == [999] and ddim_timesteps(4) == [999, 666, 333, 0]
+    assert len(ddim_timesteps(25)) == 25 and ddim_timesteps(25)[-1] == 0
+    with pytest.raises(ValueError):
+        ddim_timesteps(0)
+
+
+def test_ddim_step_recovers_x0_from_the_true_noise():
+    g = torch.Generator().manual_seed(0)
+    x0, eps = torch.randn((1, 3, 8, 8), generator=g), torch.randn((1, 3, 8, 8), generator=g)
+    ab = alpha_bar()
+    xt = float(np.sqrt(ab[600])) * x0 + float(np.sqrt(1 - ab[600])) * eps
+    assert torch.allclose(ddim_step(xt, eps, float(ab[600]), 1.0), x0.clamp(-4, 4), atol=1e-5)
+    x_mid = ddim_step(xt, eps, float(ab[600]), float(ab[300]))
+    want = float(np.sqrt(ab[300])) * x0 + float(np.sqrt(1 - ab[300])) * eps
+    assert torch.allclose(x_mid, want, atol=1e-5)
+
+
+def test_untrained_diffhdr_refuses_to_run():
+    with pytest.raises(ModelError, match="no trained weights"):
+        build("diffhdr")
+
+
+def test_torch_and_onnxruntime_agree_on_the_whole_k_step_output(weights: Path):
+    m = build("diffhdr", weights)
+    x = m.example_input(40, 56)
+    for steps in (1, 4):
+        a = make_executor("diffhdr", weights, EngineOptions(backend=TorchBackend(), steps=steps)).infer(x)
+        b = make_executor("diffhdr", weights, EngineOptions(backend=OrtBackend(provider="cpu"), steps=steps)).infer(x)
+        with torch.inference_mode():
+            c = m(x, steps)
+        assert a.shape == (1, 3, 40, 56)
+        assert float((a - b).abs().max()) < 1e-4 and float((a - c).abs().max()) < 1e-5
+
+
+def test_one_noise_field_per_clip(weights: Path):
+    """Same seed, same frame -> identical output (a static scene does not boil); the seed matters."""
+    m = build("diffhdr", weights)
+    x = m.example_input(32, 48)
+    ex = make_executor("diffhdr", weights, EngineOptions(steps=2, seed=3))
+    first, again = ex.infer(x), ex.infer(x)
+    assert torch.equal(first, again)
+    other = make_executor("diffhdr", weights, EngineOptions(steps=2, seed=4)).infer(x)
+    assert not torch.equal(first, other)
+    assert ex.infer(m.example_input(24, 40)).shape[-2:] == (24, 40)  # other sizes crop the same field
+
+
+def test_steps_are_checked():
+    with pytest.raises(BackendError, match="--steps"):
+        from hdrvid.engines.diffusion import DiffusionExecutor
+
+        DiffusionExecutor(DiffHDRMerge(), {"condition": None, "denoise": None}, steps=0)  # type: ignore[dict-item]
+
+
+def test_sliding_windows_average_to_the_whole_frame_for_a_per_pixel_denoiser():
+    g = torch.Generator().manual_seed(0)
+    x, cond = torch.randn((1, 3, 50, 70), generator=g), torch.randn((1, 5, 50, 70), generator=g)
+    fn = lambda a, c: 2 * a + c[:, :3]  # noqa: E731
+    out = sliding_windows(fn, x, cond, 32, 24)
+    assert torch.allclose(out, fn(x, cond), atol=1e-5)
+
+
+def test_windowed_sampling_is_close_to_whole_frames(weights: Path):
+    m = build("diffhdr", weights)
+    x = m.example_input(72, 96)
+    whole = make_executor("diffhdr", weights, EngineOptions(steps=2)).infer(x)
+    windows = make_executor("diffhdr", weights, EngineOptions(steps=2, tile=48)).infer(x)
+    assert float((whole - windows).abs().mean()) < 0.02

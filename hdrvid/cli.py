@@ -592,6 +592,8 @@ def export_cmd(model: str, fmt: str, output: Path, part: str, opset: int, fp16: 
 @click.option("--no-transcode", is_flag=True, help="Skip the plain-transcode ceiling.")
 @click.option("--merge", "merges", multiple=True, type=click.Choice(VIDEO_MERGES),
               help="Also measure alternating-exposure merges on a generated EV -2/+2 clip (repeat).")
+@click.option("--steps", "steps", multiple=True, type=int,
+              help="Diffusion merges: measure at this many DDIM steps (repeat; default: the model's).")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--threads", type=int, help="CPU threads for inference.")
 @click.option("--preset", help="Encoder preset for all runs.")
@@ -601,8 +603,8 @@ def export_cmd(model: str, fmt: str, output: Path, part: str, opset: int, fp16: 
 @handle_errors
 def bench(ctx: click.Context, input: Path | None, models: tuple[str, ...], backends: tuple[str, ...],
           precisions: tuple[str, ...], resolutions: tuple[str, ...], frames: int, modes: tuple[str, ...],
-          no_transcode: bool, merges: tuple[str, ...], device: str, threads: int | None, preset: str | None,
-          as_json: Path | None, plot_path: Path | None) -> None:
+          no_transcode: bool, merges: tuple[str, ...], steps: tuple[int, ...], device: str, threads: int | None,
+          preset: str | None, as_json: Path | None, plot_path: Path | None) -> None:
     """Measure fps across models, backends, precisions and resolutions; pipelined vs sequential vs transcode."""
     from hdrvid.io.report import write_report
     from hdrvid.jobs.bench import BenchConfig, plot, run_bench
@@ -613,7 +615,8 @@ def bench(ctx: click.Context, input: Path | None, models: tuple[str, ...], backe
     res = tuple(tuple(int(v) for v in r.lower().split("x")) for r in resolutions)
     cfg = BenchConfig(input=input, models=models, backends=backends, precisions=precisions,
                       resolutions=res, frames=frames, modes=modes, transcode=not no_transcode,  # type: ignore[arg-type]
-                      device=device, threads=threads, encode=EncodeOptions(preset=preset), merges=merges)
+                      device=device, threads=threads, encode=EncodeOptions(preset=preset), merges=merges,
+                      steps=steps)
     result = run_bench(cfg, progress=not ctx.obj["quiet"])
     click.echo(str(result))
     if as_json is not None:

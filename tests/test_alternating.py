@@ -235,6 +235,14 @@ def test_eval_alternating_cli_and_bench_merge(tmp_path, scene):
     rows = json.loads((tmp_path / "b.json").read_text())["rows"]
     merge_rows = [row for row in rows if row["model"] == "merge:flowmerge"]
     assert merge_rows and merge_rows[0]["fps"] > 0 and "merge" in merge_rows[0]["stages_busy_s"]
+    # a learned merge: the network alone on both backends (classical merges have no model row)
+    r = run_cli("bench", "--resolution", "96x64", "--frames", "4", "-m", "none", "--backend", "torch", "--backend",
+                "onnxruntime", "--merge", "kalantari", "--merge", "flowmerge", "--mode", "model", "--no-transcode",
+                "--json", tmp_path / "m.json", "-q")
+    assert r.exit_code == 0, r.output
+    rows = json.loads((tmp_path / "m.json").read_text())["rows"]
+    got = {(row["model"], row["backend"], row["mode"]) for row in rows if row["model"].startswith("merge:")}
+    assert got == {("merge:kalantari", "torch", "model"), ("merge:kalantari", "onnxruntime", "model")}
 
 
 def test_log_flicker_is_zero_for_the_truth_and_positive_for_pumping():

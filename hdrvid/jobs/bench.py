@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from hdrvid.io.report import Report
 from hdrvid.jobs.convert import ConvertOptions, ConvertReport, convert
 from hdrvid.jobs.demo import write_demo_input
 from hdrvid.models import get
-from hdrvid.pipeline.alternating import VIDEO_MERGES
+from hdrvid.pipeline.alternating import CLASSICAL_MERGES, DIFFUSION_MERGES, VIDEO_MERGES
 from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.encoder import EncodeOptions
 from hdrvid.runtime import EngineOptions, make_executor
@@ -58,6 +59,8 @@ class BenchConfig:
     encode: EncodeOptions = field(default_factory=EncodeOptions)
     merges: tuple[str, ...] = ()
     """Alternating-exposure merges to measure on a generated EV -2/+2 clip at each resolution."""
+    steps: tuple[int, ...] = ()
+    """Diffusion merges (diffhdr): DDIM step counts to measure (empty: the model's default)."""
 
     def __post_init__(self) -> None:
         for m in self.modes:
@@ -69,6 +72,8 @@ class BenchConfig:
         for m in self.merges:
             check_choice(m, VIDEO_MERGES, "--merge")
         check_range(self.frames, "--frames", 1)
+        for k in self.steps:
+            check_range(k, "--steps", 1, 100)
         for w, h in self.resolutions:
             check_range(w, "--resolution width", 16, 8192)
             check_range(h, "--resolution height", 16, 8192)
@@ -87,13 +92,18 @@ def _model_fps(label: str, opts: EngineOptions, x: torch.Tensor, repeats: int) -
     name, _, scale = label.partition("@")
     ex = make_executor(name, None, replace(opts, infer_scale=float(scale) if scale else 1.0))
     try:
-        ex.infer(x)  # warm-up: first-call allocations, ORT graph preparation
-        t0 = time.perf_counter()
-        for _ in range(repeats):
-            ex.infer(x)
-        return repeats / (time.perf_counter() - t0)
+        return _timed(ex.infer, x, repeats)
     finally:
         ex.close()
+
+
+def _timed(fn: Callable[[torch.Tensor], object], x: torch.Tensor, repeats: int) -> float:
+    """Calls per second of ``fn(x)`` after one warm-up call (first-call allocations, ORT graph preparation)."""
+    fn(x)
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        fn(x)
+    return repeats / (time.perf_counter() - t0)
 
 
 def _row(report: ConvertReport, **keys: Any) -> dict[str, Any]:
@@ -167,8 +177,13 @@ def run_bench(cfg: BenchConfig, progress: bool = False) -> BenchReport:
                         except (BackendError, HdrvidError) as e:
                             skipped.append({**keys, "reason": str(e)})
             for merge in cfg.merges:
-                for precision in (("fp32",) if merge in ("debevec", "flowmerge") else cfg.precisions):
-                    rows += _bench_merge(merge, (w, h), cfg, Path(tmp), skipped, progress, precision)
+                learned = merge not in CLASSICAL_MERGES
+                diffusion = merge in DIFFUSION_MERGES
+                for backend in (cfg.backends if learned else ("torch",)):
+                    for precision in (cfg.precisions if learned else ("fp32",)):
+                        for steps in ((cfg.steps or (None,)) if diffusion else (None,)):
+                            rows += _bench_merge(merge, (w, h), cfg, Path(tmp), skipped, progress, backend,
+                                                 precision, steps)
     _ratios(rows)
     return BenchReport(rows=rows, skipped=skipped, config={
         "input": str(cfg.input) if cfg.input else "generated (hdrvid demo scene, H.264 BT.709)",
@@ -177,23 +192,37 @@ def run_bench(cfg: BenchConfig, progress: bool = False) -> BenchReport:
 
 
 def _bench_merge(merge: str, size: tuple[int, int], cfg: BenchConfig, tmp: Path, skipped: list[dict[str, str]],
-                 progress: bool, precision: str = "fp32") -> list[dict[str, Any]]:
+                 progress: bool, backend: str = "torch", precision: str = "fp32",
+                 steps: int | None = None) -> list[dict[str, Any]]:
+    """A merge's rows: the network alone on a packed frame (learned merges, mode ``model``) and end to end
+    through ``convert --mode alternating`` (flows, packing, merge, output transform and encoder)."""
     w, h = size
     src = tmp / f"alternating-{w}x{h}.mp4"
     if not src.exists():
         synth_alternating(interior_with_window(0.5, 2 * w, 2 * h), src, None, SynthConfig(frames=cfg.frames, size=size))
-    keys = {"resolution": f"{w}x{h}", "model": f"merge:{merge}", "backend": "torch", "precision": precision}
+    label = f"merge:{merge}" + (f" K={steps}" if steps is not None else "")
+    keys = {"resolution": f"{w}x{h}", "model": label, "backend": backend, "precision": precision}
     rows = []
     try:
-        for mode in [m for m in cfg.modes if m != "model"]:
-            opts = ConvertOptions(input=src, output=tmp / "alt-out.mp4", mode="alternating", merge=merge,
-                                  exposures=(-2.0, 2.0), encode=cfg.encode, overwrite=True,
-                                  sequential=mode == "sequential",
-                                  engine=EngineOptions(backend=TorchBackend(device=cfg.device, threads=cfg.threads,
-                                                                            precision=precision)))
-            rows.append(_row(convert(opts, progress=progress), **keys, mode=mode))
-            log.info("%s merge %s %s: %.2f fps", keys["resolution"], merge, mode, rows[-1]["fps"])
-    except HdrvidError as e:
+        engine = EngineOptions(backend=backend_from_options(backend, cfg.device, precision, cfg.threads), steps=steps)
+        for mode in cfg.modes:
+            if mode == "model":
+                if merge in CLASSICAL_MERGES:
+                    continue
+                ex = make_executor(merge, None, engine)
+                try:
+                    x = ex.model.example_input(h, w)
+                    fps = _timed(ex.infer, x, repeats=max(2, min(cfg.frames, 3)))
+                finally:
+                    ex.close()
+                rows.append({**keys, "mode": "model", "fps": round(fps, 3)})
+            else:
+                opts = ConvertOptions(input=src, output=tmp / "alt-out.mp4", mode="alternating", merge=merge,
+                                      exposures=(-2.0, 2.0), encode=cfg.encode, overwrite=True,
+                                      sequential=mode == "sequential", engine=engine)
+                rows.append(_row(convert(opts, progress=progress), **keys, mode=mode))
+            log.info("%s %s %s %s %s: %.2f fps", keys["resolution"], label, backend, precision, mode, rows[-1]["fps"])
+    except (BackendError, HdrvidError) as e:
         skipped.append({**keys, "reason": str(e)})
     return rows
 

@@ -12,8 +12,11 @@ Parts (the reference design's names):
   condition features. Computed **once per frame** (:meth:`DiffHDRMerge.condition`), not once per step.
 - **Domain feature alignment (DFA).** At every level of the denoiser the condition features are mapped to
   per-pixel scale and shift (spatial feature transform: ``feat * (1 + scale) + shift``).
-- **Denoiser.** A small noise-predicting U-Net (three levels) conditioned on the timestep (sinusoidal
-  embedding) and, through DFA, on the condition (:meth:`DiffHDRMerge.denoise`).
+- **Denoiser.** A small U-Net (three levels) conditioned on the timestep (sinusoidal embedding) and,
+  through DFA, on the condition; its head estimates the clean residual and :meth:`DiffHDRMerge.denoise`
+  returns the noise that implies (the DDIM update needs the noise). The head starts at zero: the chain
+  starts and, untrained, ends at the regression estimate (with eps-prediction from scratch a 1-hour CPU run
+  was still 50 % worse than that estimate after 300 steps).
 - **Sampling.** Deterministic DDIM (eta = 0) over K steps of a cosine schedule
   (:func:`ddim_timesteps`, :func:`ddim_step`); the K-step loop runs in the engine layer around the
   ``condition`` and ``denoise`` parts (:mod:`hdrvid.engines.diffusion`), so ONNX Runtime and TensorRT run
@@ -110,7 +113,8 @@ class ResBlock(nn.Module):
 
 
 class Denoiser(nn.Module):
-    """Noise-predicting U-Net: (x_t, t, condition) -> eps. Three levels (1, 1/2, 1/4)."""
+    """U-Net: (x_t, t, condition) -> the clean residual x0; three levels (1, 1/2, 1/4). The model turns it
+    into the predicted noise (:meth:`DiffHDRMerge.denoise`)."""
 
     def __init__(self, cond: int, features: tuple[int, int, int] = (24, 48, 64), temb: int = 64) -> None:
         super().__init__()
@@ -128,6 +132,9 @@ class Denoiser(nn.Module):
         self.up1 = nn.Conv2d(f1, f0, 3, padding=1)
         self.dec0 = ResBlock(f0, cond, temb)
         self.out = nn.Conv2d(f0, 3, 3, padding=1)
+        with torch.no_grad():  # starts at "no residual": the chain's output is the regression estimate
+            self.out.weight.zero_()
+            self.out.bias.zero_()
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         temb = self.temb(timestep_embedding(t, self.temb_dim))
@@ -183,6 +190,7 @@ class DiffHDRMerge(nn.Module):
         self.denoiser = Denoiser(features, unet)
         self.steps = steps
         """Default number of DDIM steps (``--steps``)."""
+        self.register_buffer("schedule", torch.tensor(alpha_bar(), dtype=torch.float32), persistent=False)
 
     def example_input(self, h: int = 64, w: int = 96) -> torch.Tensor:
         return example_input("kalantari", h, w)
@@ -194,7 +202,12 @@ class DiffHDRMerge(nn.Module):
         return torch.cat([base, self.fcg(ref, base, aligned, masks)], 1)
 
     def denoise(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        return self.denoiser(x, t, cond)
+        """Predicted noise. The U-Net's head estimates the clean residual x0 and the noise follows from the
+        forward process, eps = (x_t - sqrt(ab) x0) / sqrt(1 - ab) (in float32): a zero head predicts
+        "no residual", so an untrained or undecided denoiser leaves the regression estimate as it is."""
+        x0 = self.denoiser(x, t, cond).float()
+        ab = self.schedule[t.long()].view(-1, 1, 1, 1)
+        return (x.float() - ab.sqrt() * x0) / (1 - ab).sqrt()
 
     @staticmethod
     def finish(cond: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,7 @@ Data, validation samples and the temporal pairs are the multi-exposure family's
 (:class:`hdrvid.train.merge.MergeFamily`); the regression start (the Kalantari-style merge inside the model)
 is loaded from the shipped ``kalantari`` weights and frozen. One step: the residual r0 = (truth - estimate)
 x ``RES_SCALE`` (mu-law domain), a timestep per example (the loop's ``ctx.timesteps``), x_t = sqrt(ab) r0 +
-sqrt(1 - ab) eps; loss = MSE(eps_hat, eps) + ``IMAGE_WEIGHT`` x ab x L1 between the output rebuilt from
+sqrt(1 - ab) eps; loss = min-SNR-weighted MSE(eps_hat, eps) + ``IMAGE_WEIGHT`` x ab x L1 between the output rebuilt from
 eps_hat and the truth (the image-space loss), plus the temporal loss on consecutive outputs when training on
 pairs (both items of a pair get the same timestep and noise: the same noise field every frame, as at run
 time). Validation: the full K-step DDIM sampler (``VALIDATION_STEPS``) with a fixed noise field, scored with
@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from hdrvid.models import build
@@ -27,6 +26,9 @@ from hdrvid.train.loop import GENERATOR, TrainConfig, TrainContext
 from hdrvid.train.merge import MergeFamily
 
 IMAGE_WEIGHT = 1.0
+MIN_SNR = 5.0
+"""Min-SNR-gamma weighting of the noise loss (Hang et al. 2023): low-noise steps, where the noise is nearly
+invisible in x_t, do not dominate."""
 VALIDATION_STEPS = 4
 
 
@@ -59,7 +61,8 @@ class DiffusionMergeFamily(MergeFamily):
             eps_hat = model.denoise(xt, t.float(), cond).float()  # type: ignore[operator]
         x0 = ((xt - (1 - ab).sqrt() * eps_hat) / ab.sqrt()).clamp(-RES_CLAMP, RES_CLAMP)
         y = model.finish(cond, x0)  # type: ignore[operator]
-        noise_loss = F.mse_loss(eps_hat, eps)
+        snr = ab / (1 - ab)
+        noise_loss = (torch.clamp(MIN_SNR / snr, max=1.0) * (eps_hat - eps) ** 2).mean()
         image_loss = (ab * (y - target).abs()).mean() / ab.mean()
         loss = noise_loss + IMAGE_WEIGHT * image_loss
         if self.temporal and pairs:

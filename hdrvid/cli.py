@@ -502,7 +502,8 @@ def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path 
                  seed: int) -> None:
     """Score models on simulated cameras over held-out HDR images, beside itmo and plain linearisation.
 
-    A model given as NAME@SCALE (e.g. expandnet@0.25) runs in the fast mode at that --infer-scale.
+    A model given as NAME@SCALE (e.g. expandnet@0.25) runs in the fast mode at that --infer-scale; a diffusion
+    merge given as NAME@K (e.g. diffhdr@4) at K DDIM steps; --weights applies to the first model or merge.
     With --mode alternating, score merges against ground truth on moving alternating-exposure clips;
     with --dataset kalantari, on still brackets in the Kalantari 2017 layout."""
     from hdrvid.io.report import write_report
@@ -517,8 +518,9 @@ def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path 
             result = evaluate_kalantari(merges, list(data), engine=engine)
         else:
             w, h = (int(v) for v in size.lower().split("x"))
+            mw = {merges[0].partition("@")[0]: weights} if weights and merges else None
             result = evaluate_alternating(merges, list(data), frames=frames, size=(w, h), all_images=all_images,
-                                          engine=engine, realistic=realistic, split_name=split_name)
+                                          engine=engine, realistic=realistic, split_name=split_name, weights=mw)
         click.echo(str(result))
     else:
         wts = {models[0].partition("@")[0].partition("~")[0]: weights} if weights else None

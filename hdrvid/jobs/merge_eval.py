@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from hdrvid.models.merge import radiance
 from hdrvid.pipeline.alternating import AlternatingMerge, Cycle, fit_cycle, make_merger, relative_evs
 from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.frame import Frame
+from hdrvid.runtime import EngineOptions
 from hdrvid.synth.alternating import SynthConfig, frames_hdr, realistic_config, synth_alternating
 from hdrvid.synth.views import perspective_view
 from hdrvid.train.data import split, validation_split
@@ -124,11 +125,25 @@ def clip_source(img: np.ndarray, size: tuple[int, int], rng: np.random.Generator
     return perspective_view(img, yaw, pitch, fov, (round(1.7 * w), round(1.7 * h)))
 
 
+def _merger(label: str, engine: Any, weights: dict[str, Path]) -> Any:
+    """``name`` or ``name@K`` (a diffusion merge at K steps) -> the merger."""
+    name, _, steps = label.partition("@")
+    kwargs: dict[str, Any] = {}
+    if steps:
+        if not steps.isdigit() or int(steps) < 1:
+            raise InputError(f"{label}: give a diffusion merge as NAME@STEPS, e.g. diffhdr@4")
+        engine = replace(engine or EngineOptions(), steps=int(steps))
+    if name in weights:
+        kwargs["weights"] = weights[name]
+    return make_merger(name, engine=engine, **kwargs)
+
+
 def evaluate_alternating(merges: list[str], data: list[Path], cycles: tuple[tuple[float, ...], ...] = CYCLES,
                          frames: int = 24, size: tuple[int, int] = (480, 270), seed: int = 0,
                          all_images: bool = False, engine: Any = None, realistic: bool = False,
-                         split_name: str = "held-out") -> AlternatingEvalReport:
-    """``realistic``: clips drawn by :func:`hdrvid.synth.alternating.realistic_config` (exposure ratios 4-16,
+                         split_name: str = "held-out", weights: dict[str, Path] | None = None) -> AlternatingEvalReport:
+    """Merges are names (``--merge`` choices); a diffusion merge may be given as NAME@K (K DDIM steps).
+    ``weights``: merge name -> weights file instead of the shipped one. ``realistic``: clips drawn by :func:`hdrvid.synth.alternating.realistic_config` (exposure ratios 4-16,
     areas clipped in every exposure, objects cut from another scene, motion blur, other camera responses,
     H.264 crf 18-26) from rectilinear views; ``cycles`` then only gives the number of exposures (the EVs are
     drawn). ``split_name``: "held-out" or "validation" (what merges and checkpoints are chosen on)."""
@@ -138,7 +153,7 @@ def evaluate_alternating(merges: list[str], data: list[Path], cycles: tuple[tupl
         files = (validation_split(train_files)[1] if split_name == "validation" else held) or files
     lab = (lambda c: f"{len(c)} exposures") if realistic else _label
     names = list(dict.fromkeys(["reference", "debevec", "flowmerge", *merges]))
-    mergers = {n: ReferenceOnly() if n == "reference" else make_merger(n, engine=engine) for n in names}
+    mergers = {n: ReferenceOnly() if n == "reference" else _merger(n, engine, weights or {}) for n in names}
     per: dict[str, dict[str, list[dict[str, float]]]] = {n: {lab(c): [] for c in cycles} for n in names}
     timing: dict[str, list[float]] = {n: [] for n in names}
     with tempfile.TemporaryDirectory(prefix="hdrvid-alt-") as tmp:

@@ -64,7 +64,7 @@ register(
         input_convention=MERGE_INPUT,
         output_convention=MERGE_OUTPUT,
         weights="ahdr.pt",
-        sha256="481cf47b7a45b3216f5340e19297bdcb9f1afc75181957361c41004259c4be52",
+        sha256="c372d98169509259308dd449ebe0be49e5d7001b51dbf120e710f01669445861",
         card="ahdr.md",
     )
 )

@@ -149,13 +149,17 @@ def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                                                "detail (default: the model's, see its card)."),
         click.option("--seed", default=0, show_default=True,
                      help="Diffusion models: seed of the clip's noise field (one field for every frame)."),
+        click.option("--noise-scale", type=float,
+                     help="Diffusion models: temperature of the starting noise, 0-2 (0: refine the regression "
+                          "estimate deterministically; default: the model's, see its card)."),
     ]):
         fn = opt(fn)
     return fn
 
 
 def _engine_options(backend: str, device: str, precision: str, threads: int | None, tile: int,
-                    infer_scale: str, steps: int | None = None, seed: int = 0) -> Any:
+                    infer_scale: str, steps: int | None = None, seed: int = 0,
+                    noise_scale: float | None = None) -> Any:
     from hdrvid.engines import backend_from_options
     from hdrvid.runtime import EngineOptions
 
@@ -170,7 +174,7 @@ def _engine_options(backend: str, device: str, precision: str, threads: int | No
     if steps is not None and steps < 1:
         raise click.BadParameter(f"{steps}: give at least 1", param_hint="--steps")
     return EngineOptions(backend=backend_from_options(backend, device, precision, threads), tile=tile,
-                         infer_scale=scale, steps=steps, seed=seed)
+                         infer_scale=scale, steps=steps, seed=seed, noise_scale=noise_scale)
 
 
 @main.command()
@@ -234,7 +238,8 @@ def convert(ctx: click.Context, input: Path, output: Path | None, model: str, pr
             crf: int | None, preset: str | None, hdr10plus: bool,
             input_transfer: str | None, sdr_mapping: str, deinterlace: str, max_decode_errors: int,
             allow_short: bool, start_number: int, batch_size: int, queue_size: int, backend: str, device: str, precision: str,
-            threads: int | None, tile: int, infer_scale: str, steps: int | None, seed: int, mode: str, exposures: str,
+            threads: int | None, tile: int, infer_scale: str, steps: int | None, seed: int, noise_scale: float | None,
+            mode: str, exposures: str,
             merge_method: str,
             no_copy: bool, overwrite: bool, rate: str, report_path: Path | None, max_pixels: int) -> None:
     """Convert INPUT (video, image or folder of images) to HDR OUTPUT."""
@@ -254,7 +259,8 @@ def convert(ctx: click.Context, input: Path, output: Path | None, model: str, pr
                              duration=_parse_time(duration_time, "--duration") if duration_time else None,
                              max_frames=max_frames,
                              allow_short=allow_short, deinterlace=deinterlace, max_pixels=max_pixels),
-        engine=_engine_options(backend, device, precision, threads, tile, infer_scale, steps, seed),
+        engine=_engine_options(backend, device, precision, threads, tile, infer_scale, steps, seed,
+                               noise_scale),
         batch_size=batch_size, queue_size=queue_size, start_number=start_number, overwrite=overwrite,
         rate=_parse_rate(rate), mode=mode, exposures=_parse_exposures(exposures), merge=merge_method,
     )
@@ -499,18 +505,18 @@ def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path 
                  metric: str, as_json: Path | None, mode: str, dataset: str, split_name: str, views: int,
                  graded: bool, frames: int, size: str, realistic: bool, backend: str,
                  device: str, precision: str, threads: int | None, tile: int, infer_scale: str, steps: int | None,
-                 seed: int) -> None:
+                 seed: int, noise_scale: float | None) -> None:
     """Score models on simulated cameras over held-out HDR images, beside itmo and plain linearisation.
 
     A model given as NAME@SCALE (e.g. expandnet@0.25) runs in the fast mode at that --infer-scale; a diffusion
-    merge given as NAME@K (e.g. diffhdr@4) at K DDIM steps; --weights applies to the first model or merge.
+    merge given as NAME@K[:T] (e.g. diffhdr@4:0.5) at K DDIM steps and noise scale T; --weights applies to the first model or merge.
     With --mode alternating, score merges against ground truth on moving alternating-exposure clips;
     with --dataset kalantari, on still brackets in the Kalantari 2017 layout."""
     from hdrvid.io.report import write_report
     from hdrvid.jobs.evaluate import evaluate
     from hdrvid.jobs.merge_eval import evaluate_alternating, evaluate_kalantari
 
-    engine = _engine_options(backend, device, precision, threads, tile, infer_scale, steps, seed)
+    engine = _engine_options(backend, device, precision, threads, tile, infer_scale, steps, seed, noise_scale)
     result: Any
     if dataset == "kalantari" or mode == "alternating":
         merges = [m for m in models if m != "expandnet"]

@@ -106,3 +106,13 @@ def test_windowed_sampling_is_close_to_whole_frames(weights: Path):
     whole = make_executor("diffhdr", weights, EngineOptions(steps=2)).infer(x)
     windows = make_executor("diffhdr", weights, EngineOptions(steps=2, tile=48)).infer(x)
     assert float((whole - windows).abs().mean()) < 0.02
+
+
+def test_noise_scale_zero_starts_at_the_estimate_and_is_checked(weights: Path):
+    m = build("diffhdr", weights)
+    x = m.example_input(32, 48)
+    a = make_executor("diffhdr", weights, EngineOptions(steps=2, seed=1, noise_scale=0.0)).infer(x)
+    b = make_executor("diffhdr", weights, EngineOptions(steps=2, seed=2, noise_scale=0.0)).infer(x)
+    assert torch.equal(a, b)  # no noise: the seed no longer matters
+    with pytest.raises(BackendError, match="--noise-scale"):
+        make_executor("diffhdr", weights, EngineOptions(noise_scale=3.0))

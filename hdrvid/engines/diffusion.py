@@ -1,8 +1,8 @@
 """The K-step DDIM loop around a diffusion model's two engine parts.
 
 ``condition`` runs once per frame (the regression estimate and the condition features); ``denoise`` runs
-K times. The noise field is drawn once per clip from ``seed`` at the first frame's size and reused for every
-frame (a static scene gives identical frames; nothing moves with the noise). With ``window`` > 0 the
+K times. The noise field is drawn once per clip from ``seed`` (times ``noise_scale``) at the first frame's
+size and reused for every frame (a static scene gives identical frames; nothing moves with the noise). With ``window`` > 0 the
 denoiser is evaluated on p x p windows on a grid of stride r = 3p/4 and the noise estimates are averaged
 per pixel with feathered weights (DiffHDR's sliding-window noise estimation), so frames of any size run
 with bounded memory and without seams.
@@ -23,13 +23,16 @@ MAX_STEPS = 100
 
 class DiffusionExecutor:
     def __init__(self, model: nn.Module, engines: dict[str, Engine], steps: int | None = None, seed: int = 0,
-                 window: int = 0) -> None:
+                 window: int = 0, noise_scale: float | None = None) -> None:
         missing = [p for p in DIFFUSION_PARTS if p not in engines]
         if missing:
             raise BackendError(f"no engine for diffusion part(s) {missing}")
         self.steps = int(steps if steps is not None else getattr(model, "steps", 4))
         if not 1 <= self.steps <= MAX_STEPS:
             raise BackendError(f"--steps must be between 1 and {MAX_STEPS}, not {self.steps}")
+        self.noise_scale = float(noise_scale if noise_scale is not None else getattr(model, "noise_scale", 1.0))
+        if not 0 <= self.noise_scale <= 2:
+            raise BackendError(f"--noise-scale must be between 0 and 2, not {self.noise_scale}")
         if window and window < 32:
             raise BackendError(f"--tile {window} is too small for the denoiser's windows; use 128 or more")
         self.model = model.eval()
@@ -38,7 +41,7 @@ class DiffusionExecutor:
         self.window = window
         self.schedule = alpha_bar()
         self.noise: torch.Tensor | None = None
-        self.name = f"{engines['denoise'].name} ddim {self.steps}"
+        self.name = f"{engines['denoise'].name} ddim {self.steps} noise {self.noise_scale:g}"
         if window:
             self.name += f" window {window}"
 
@@ -47,7 +50,7 @@ class DiffusionExecutor:
         h, w = shape[-2:]
         if self.noise is None or self.noise.shape[-2] < h or self.noise.shape[-1] < w:
             g = torch.Generator().manual_seed(self.seed)
-            self.noise = torch.randn((1, 3, h, w), generator=g)
+            self.noise = self.noise_scale * torch.randn((1, 3, h, w), generator=g)
         return self.noise[..., :h, :w]
 
     def _denoise(self, r: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:

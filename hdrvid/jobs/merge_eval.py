@@ -126,13 +126,16 @@ def clip_source(img: np.ndarray, size: tuple[int, int], rng: np.random.Generator
 
 
 def _merger(label: str, engine: Any, weights: dict[str, Path]) -> Any:
-    """``name`` or ``name@K`` (a diffusion merge at K steps) -> the merger."""
-    name, _, steps = label.partition("@")
+    """``name``, or for a diffusion merge ``name@K`` (K DDIM steps) or ``name@K:T`` (and noise scale T)."""
+    name, _, spec = label.partition("@")
     kwargs: dict[str, Any] = {}
-    if steps:
-        if not steps.isdigit() or int(steps) < 1:
-            raise InputError(f"{label}: give a diffusion merge as NAME@STEPS, e.g. diffhdr@4")
-        engine = replace(engine or EngineOptions(), steps=int(steps))
+    if spec:
+        steps, _, temp = spec.partition(":")
+        try:
+            k, t = int(steps), float(temp) if temp else None
+        except ValueError:
+            raise InputError(f"{label}: give a diffusion merge as NAME@STEPS[:NOISE], e.g. diffhdr@4:0.5") from None
+        engine = replace(engine or EngineOptions(), steps=k, noise_scale=t)
     if name in weights:
         kwargs["weights"] = weights[name]
     return make_merger(name, engine=engine, **kwargs)
@@ -142,7 +145,8 @@ def evaluate_alternating(merges: list[str], data: list[Path], cycles: tuple[tupl
                          frames: int = 24, size: tuple[int, int] = (480, 270), seed: int = 0,
                          all_images: bool = False, engine: Any = None, realistic: bool = False,
                          split_name: str = "held-out", weights: dict[str, Path] | None = None) -> AlternatingEvalReport:
-    """Merges are names (``--merge`` choices); a diffusion merge may be given as NAME@K (K DDIM steps).
+    """Merges are names (``--merge`` choices); a diffusion merge may be given as NAME@K[:T] (K DDIM steps,
+    noise scale T).
     ``weights``: merge name -> weights file instead of the shipped one. ``realistic``: clips drawn by :func:`hdrvid.synth.alternating.realistic_config` (exposure ratios 4-16,
     areas clipped in every exposure, objects cut from another scene, motion blur, other camera responses,
     H.264 crf 18-26) from rectilinear views; ``cycles`` then only gives the number of exposures (the EVs are

@@ -183,13 +183,18 @@ class DiffHDRMerge(nn.Module):
     diffusion = True
     exportable = True
 
-    def __init__(self, features: int = 16, unet: tuple[int, int, int] = (24, 48, 64), steps: int = 4) -> None:
+    def __init__(self, features: int = 16, unet: tuple[int, int, int] = (24, 48, 64), steps: int = 4,
+                 noise_scale: float = 1.0) -> None:
         super().__init__()
         self.base = KalantariMerge()
         self.fcg = FCG(features)
         self.denoiser = Denoiser(features, unet)
         self.steps = steps
         """Default number of DDIM steps (``--steps``)."""
+        self.noise_scale = noise_scale
+        """Default temperature of the starting noise (``--noise-scale``): 1 samples the learned distribution
+        (detail that no exposure recorded, at some cost in fidelity); 0 starts exactly at the regression
+        estimate and refines it deterministically."""
         self.register_buffer("schedule", torch.tensor(alpha_bar(), dtype=torch.float32), persistent=False)
 
     def example_input(self, h: int = 64, w: int = 96) -> torch.Tensor:
@@ -219,7 +224,7 @@ class DiffHDRMerge(nn.Module):
         cond = self.condition(x)
         if noise is None:
             g = torch.Generator().manual_seed(0)
-            noise = torch.randn((x.shape[0], 3, *x.shape[-2:]), generator=g).to(x.device)
+            noise = self.noise_scale * torch.randn((x.shape[0], 3, *x.shape[-2:]), generator=g).to(x.device)
         return self.finish(cond, sample(lambda r, t: self.denoise(r, t, cond), noise, steps or self.steps))
 
 

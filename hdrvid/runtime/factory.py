@@ -50,6 +50,8 @@ class EngineOptions:
     """Diffusion models: DDIM steps (None: the model's default)."""
     seed: int = 0
     """Diffusion models: the seed of the clip's noise field."""
+    noise_scale: float | None = None
+    """Diffusion models: temperature of the starting noise (None: the model's default)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.backend, (TorchBackend, OrtBackend, TensorRTBackend)):
@@ -77,7 +79,7 @@ def make_executor(model_name: str, weights: Path | None = None, opts: EngineOpti
             raise BackendError(f"{model_name} runs at full resolution: drop --infer-scale")
         backend = _profile_for(opts.backend, opts) if isinstance(opts.backend, TensorRTBackend) else opts.backend
         engines = {part: _engine(model_name, model, part, backend, weights) for part in DIFFUSION_PARTS}
-        return DiffusionExecutor(model, engines, opts.steps, opts.seed, opts.tile)
+        return DiffusionExecutor(model, engines, opts.steps, opts.seed, opts.tile, opts.noise_scale)
     scale = 1.0 if opts.infer_scale is None or not spec.learned else opts.infer_scale
     plan = ExecutionPlan(tile=opts.tile, overlap=opts.overlap, infer_scale=scale)
     parts = plan.parts(model)

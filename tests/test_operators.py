@@ -149,8 +149,12 @@ def test_every_operator_is_sane_on_a_frame_and_a_batch(name):
         assert float(out.clamp(0, 1).max()) > 0.5  # uses the display range
     batch = ops.OPERATORS[name](torch.stack([img, img]), s)
     diff = (batch[1] - out).abs()
-    # (reinhard_local picks a scale per pixel by a threshold: float noise may flip a few borderline pixels)
-    assert float(diff.mean()) < 1e-5 and float(diff.max()) < 0.05
+    # A frame and the same frame in a batch tone-map alike. Not bit for bit: reinhard_local picks a scale per
+    # pixel by a threshold, and the float summation order (thread count, load) may flip a few borderline
+    # pixels by up to ~0.06 (a loaded 2-core CI machine measured 0.059); a real batch/frame mismatch changes
+    # many pixels, which this still catches.
+    changed = float((diff > 1e-4).float().mean())
+    assert changed < 0.005 and float(diff.mean()) < 1e-4, (changed, float(diff.max()))
 
 
 @pytest.mark.parametrize("name", ["reinhard05", "durand", "mantiuk", "drago", "reinhard_local", "bt2390"])

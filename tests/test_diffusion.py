@@ -56,19 +56,26 @@ def test_a_zero_head_leaves_the_regression_estimate():
         assert float((m(x, 4) - build("kalantari")(x)).abs().max()) < 1e-5
 
 
-def test_untrained_diffhdr_refuses_to_run():
-    with pytest.raises(ModelError, match="no trained weights"):
-        build("diffhdr")
+def test_shipped_diffhdr_starts_from_the_shipped_kalantari():
+    """The regression start inside diffhdr is the shipped kalantari, frozen during training."""
+    d, k = build("diffhdr"), build("kalantari")
+    assert all(torch.equal(v, k.state_dict()[name]) for name, v in d.base.state_dict().items())
+    with pytest.raises(ModelError, match="does not match"):
+        from hdrvid.models.registry import load_state_dict, weights_dir
+
+        load_state_dict(weights_dir() / "diffhdr.pt", "0" * 64)
 
 
 def test_torch_and_onnxruntime_agree_on_the_whole_k_step_output(weights: Path):
     m = build("diffhdr", weights)
     x = m.example_input(40, 56)
+    noise = torch.randn((1, 3, 40, 56), generator=torch.Generator().manual_seed(0))  # the executor's seed-0 field
     for steps in (1, 4):
-        a = make_executor("diffhdr", weights, EngineOptions(backend=TorchBackend(), steps=steps)).infer(x)
-        b = make_executor("diffhdr", weights, EngineOptions(backend=OrtBackend(provider="cpu"), steps=steps)).infer(x)
+        opts = dict(steps=steps, noise_scale=1.0)
+        a = make_executor("diffhdr", weights, EngineOptions(backend=TorchBackend(), **opts)).infer(x)
+        b = make_executor("diffhdr", weights, EngineOptions(backend=OrtBackend(provider="cpu"), **opts)).infer(x)
         with torch.inference_mode():
-            c = m(x, steps)
+            c = m(x, steps, noise)
         assert a.shape == (1, 3, 40, 56)
         assert float((a - b).abs().max()) < 1e-4 and float((a - c).abs().max()) < 1e-5
 
@@ -77,10 +84,10 @@ def test_one_noise_field_per_clip(weights: Path):
     """Same seed, same frame -> identical output (a static scene does not boil); the seed matters."""
     m = build("diffhdr", weights)
     x = m.example_input(32, 48)
-    ex = make_executor("diffhdr", weights, EngineOptions(steps=2, seed=3))
+    ex = make_executor("diffhdr", weights, EngineOptions(steps=2, seed=3, noise_scale=1.0))
     first, again = ex.infer(x), ex.infer(x)
     assert torch.equal(first, again)
-    other = make_executor("diffhdr", weights, EngineOptions(steps=2, seed=4)).infer(x)
+    other = make_executor("diffhdr", weights, EngineOptions(steps=2, seed=4, noise_scale=1.0)).infer(x)
     assert float((first - other).abs().max()) > 1e-3
     assert ex.infer(m.example_input(24, 40)).shape[-2:] == (24, 40)  # other sizes crop the same field
 
@@ -103,8 +110,8 @@ def test_sliding_windows_average_to_the_whole_frame_for_a_per_pixel_denoiser():
 def test_windowed_sampling_is_close_to_whole_frames(weights: Path):
     m = build("diffhdr", weights)
     x = m.example_input(72, 96)
-    whole = make_executor("diffhdr", weights, EngineOptions(steps=2)).infer(x)
-    windows = make_executor("diffhdr", weights, EngineOptions(steps=2, tile=48)).infer(x)
+    whole = make_executor("diffhdr", weights, EngineOptions(steps=2, noise_scale=1.0)).infer(x)
+    windows = make_executor("diffhdr", weights, EngineOptions(steps=2, tile=48, noise_scale=1.0)).infer(x)
     assert float((whole - windows).abs().mean()) < 0.02
 
 

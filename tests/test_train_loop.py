@@ -201,3 +201,14 @@ def build_tiny(name: str):
 
     spec = get(name)
     return spec.factory(**{**spec.factory_kwargs, **TINY[name]})
+
+
+def test_frozen_parts_stay_exact_through_the_ema(tmp_path: Path):
+    """diffhdr's regression start (the shipped kalantari) is frozen: the EMA copies it instead of averaging
+    it with itself (which drifted by float rounding)."""
+    from hdrvid.models import build
+
+    s = train(_cfg(tmp_path, "diffhdr", steps=3, checkpoint_every=3), progress=False)
+    weights = torch.load(tmp_path / "diffhdr" / "diffhdr.pt", weights_only=True)
+    k = build("kalantari").state_dict()
+    assert s.steps == 3 and all(torch.equal(weights["base." + n], v) for n, v in k.items())

@@ -90,6 +90,8 @@ register(
                 "few-step DDIM",
         input_convention=MERGE_INPUT,
         output_convention=MERGE_OUTPUT,
-        trained=False,
+        weights="diffhdr.pt",
+        sha256="8b7671809c64ae51801de0d3cddb903bc3027295ce193a9867bae490fbf4bb40",
+        card="diffhdr.md",
     )
 )

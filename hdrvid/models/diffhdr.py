@@ -183,7 +183,7 @@ class DiffHDRMerge(nn.Module):
     diffusion = True
     exportable = True
 
-    def __init__(self, features: int = 16, unet: tuple[int, int, int] = (24, 48, 64), steps: int = 1,
+    def __init__(self, features: int = 16, unet: tuple[int, int, int] = (24, 48, 64), steps: int = 2,
                  noise_scale: float = 0.0) -> None:
         """``steps`` and ``noise_scale``: the defaults chosen on the validation split (the model card)."""
         super().__init__()

@@ -241,13 +241,13 @@ def _ratios(rows: list[dict[str, Any]]) -> None:
 
 
 def format_table(result: BenchReport) -> str:
-    head = f"{'resolution':<11}{'model':<17}{'backend':<13}{'prec':<6}{'mode':<11}{'fps':>8}  {'slowest stage':<20}{'e2e/slowest':>12}{'e2e/transcode':>15}{'vs seq':>8}"
+    head = f"{'resolution':<11}{'model':<20}{'backend':<13}{'prec':<6}{'mode':<11}{'fps':>8}  {'slowest stage':<20}{'e2e/slowest':>12}{'e2e/transcode':>15}{'vs seq':>8}"
     lines = [head, "-" * len(head)]
     for r in result.rows:
         slow = f"{r['slowest_stage']} {r['slowest_stage_fps']:.2f}" if r.get("slowest_stage") else ""
         def f(v: Any) -> str:
             return f"{v:.2f}" if isinstance(v, (int, float)) else "-"
-        lines.append(f"{r['resolution']:<11}{r['model']:<17}{r['backend']:<13}{r['precision']:<6}{r['mode']:<11}"
+        lines.append(f"{r['resolution']:<11}{r['model']:<20}{r['backend']:<13}{r['precision']:<6}{r['mode']:<11}"
                      f"{r['fps']:>8.2f}  {slow:<20}{f(r.get('vs_slowest')):>12}{f(r.get('vs_transcode')):>15}"
                      f"{f(r.get('vs_sequential')):>8}")
     for s in result.skipped:

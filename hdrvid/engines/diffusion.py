@@ -2,13 +2,15 @@
 
 ``condition`` runs once per frame (the regression estimate and the condition features); ``denoise`` runs
 K times. The noise field is drawn once per clip from ``seed`` (times ``noise_scale``) at the first frame's
-size and reused for every frame (a static scene gives identical frames; nothing moves with the noise). With ``window`` > 0 the
-denoiser is evaluated on p x p windows on a grid of stride r = 3p/4 and the noise estimates are averaged
+size and reused for every frame (a static scene gives identical frames; nothing moves with the noise).
+With ``window`` > 0 the denoiser is evaluated on p x p windows on a grid of stride r = 3p/4 and the noise estimates are averaged
 per pixel with feathered weights (DiffHDR's sliding-window noise estimation), so frames of any size run
 with bounded memory and without seams.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -34,7 +36,7 @@ class DiffusionExecutor:
         if not 0 <= self.noise_scale <= 2:
             raise BackendError(f"--noise-scale must be between 0 and 2, not {self.noise_scale}")
         if window and window < 32:
-            raise BackendError(f"--tile {window} is too small for the denoiser's windows; use 128 or more")
+            raise BackendError(f"--tile {window} is too small for the denoiser's windows; use 32 or more (128+ is best)")
         self.model = model.eval()
         self.engines = engines
         self.seed = seed
@@ -91,7 +93,7 @@ def _starts(size: int, p: int, stride: int) -> list[int]:
     return s + [size - p]
 
 
-def sliding_windows(fn: object, x: torch.Tensor, cond: torch.Tensor, p: int, stride: int) -> torch.Tensor:
+def sliding_windows(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], x: torch.Tensor, cond: torch.Tensor, p: int, stride: int) -> torch.Tensor:
     """Sliding-window evaluation: ``fn(x_window, cond_window)`` on p x p windows on a grid of ``stride``,
     outputs averaged per pixel with feathered weights (ramps only at inner edges, so the frame's border
     keeps full weight)."""
@@ -105,7 +107,7 @@ def sliding_windows(fn: object, x: torch.Tensor, cond: torch.Tensor, p: int, str
             wy = _ramp(y1 - y0, p, y0 == 0, y1 == h)
             wx = _ramp(x1 - x0, p, x0 == 0, x1 == w)
             wt = (wy[:, None] * wx[None, :])[None, None]
-            e = fn(x[..., y0:y1, x0:x1], cond[..., y0:y1, x0:x1])  # type: ignore[operator]
+            e = fn(x[..., y0:y1, x0:x1], cond[..., y0:y1, x0:x1])
             out[..., y0:y1, x0:x1] += wt * e.float()
             acc[..., y0:y1, x0:x1] += wt
     return out / acc

@@ -17,7 +17,7 @@ from torch import nn
 
 from hdrvid.engines.base import Engine
 from hdrvid.errors import BackendError
-from hdrvid.models.diffhdr import alpha_bar, sample
+from hdrvid.models.diffhdr import alpha_bar, noise_field, sample
 
 DIFFUSION_PARTS = ("condition", "denoise")
 MAX_STEPS = 100
@@ -51,8 +51,7 @@ class DiffusionExecutor:
         """(1, 3, H, W) standard normal from the seed; drawn once (at the largest size asked) and cropped."""
         h, w = shape[-2:]
         if self.noise is None or self.noise.shape[-2] < h or self.noise.shape[-1] < w:
-            g = torch.Generator().manual_seed(self.seed)
-            self.noise = self.noise_scale * torch.randn((1, 3, h, w), generator=g)
+            self.noise = noise_field(self.seed, (1, 3, h, w), self.noise_scale)
         return self.noise[..., :h, :w]
 
     def _denoise(self, r: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:

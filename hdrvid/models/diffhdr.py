@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hdrvid.models.merge_nets import KalantariMerge, example_input, inverse_mu_law
+from hdrvid.models.merge_nets import KalantariMerge, example_input
 
 TIMESTEPS = 1000
 RES_SCALE = 8.0
@@ -65,10 +65,22 @@ def ddim_timesteps(steps: int, timesteps: int = TIMESTEPS) -> list[int]:
     return sorted({int(round(v)) for v in np.linspace(timesteps - 1, 0, steps)}, reverse=True)
 
 
+def predicted_x0(x: torch.Tensor, eps: torch.Tensor, ab: float | torch.Tensor) -> torch.Tensor:
+    """The clean residual implied by x_t and a noise estimate at alpha-bar ``ab`` (a number, or per example
+    (N, 1, 1, 1)), clamped to the residual's range."""
+    a = torch.as_tensor(ab, dtype=x.dtype, device=x.device)
+    return ((x - (1 - a).sqrt() * eps) / a.sqrt()).clamp(-RES_CLAMP, RES_CLAMP)
+
+
 def ddim_step(x: torch.Tensor, eps: torch.Tensor, ab_t: float, ab_prev: float) -> torch.Tensor:
     """One deterministic DDIM update (eta = 0) from alpha-bar ``ab_t`` to ``ab_prev`` (1.0: the end)."""
-    x0 = ((x - math.sqrt(1 - ab_t) * eps) / math.sqrt(ab_t)).clamp(-RES_CLAMP, RES_CLAMP)
+    x0 = predicted_x0(x, eps, ab_t)
     return x0 if ab_prev >= 1.0 else math.sqrt(ab_prev) * x0 + math.sqrt(1 - ab_prev) * eps
+
+
+def noise_field(seed: int, shape: tuple[int, ...], scale: float = 1.0) -> torch.Tensor:
+    """The starting noise of a clip: standard normal of ``shape`` from ``seed``, times ``scale``."""
+    return scale * torch.randn(shape, generator=torch.Generator().manual_seed(seed))
 
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
@@ -203,8 +215,7 @@ class DiffHDRMerge(nn.Module):
 
     def condition(self, x: torch.Tensor) -> torch.Tensor:
         ref, aligned, masks = self.base.align(x)
-        z = self.base.merge(torch.cat([ref, *aligned, *masks], 1))
-        base = self.base.head(z, [inverse_mu_law(v[:, 3:6]) for v in (ref, *aligned)])
+        base = self.base.merge_aligned(ref, aligned, masks)
         return torch.cat([base, self.fcg(ref, base, aligned, masks)], 1)
 
     def denoise(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
@@ -224,8 +235,7 @@ class DiffHDRMerge(nn.Module):
         ``hdrvid.engines.diffusion`` around the exported parts. ``noise``: (N, 3, H, W), default seed 0."""
         cond = self.condition(x)
         if noise is None:
-            g = torch.Generator().manual_seed(0)
-            noise = self.noise_scale * torch.randn((x.shape[0], 3, *x.shape[-2:]), generator=g).to(x.device)
+            noise = noise_field(0, (x.shape[0], 3, *x.shape[-2:]), self.noise_scale).to(x.device)
         return self.finish(cond, sample(lambda r, t: self.denoise(r, t, cond), noise, steps or self.steps))
 
 

@@ -244,10 +244,13 @@ class KalantariMerge(nn.Module):
             masks.append(mask)
         return ref, aligned, masks
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        ref, aligned, masks = self.align(x)
+    def merge_aligned(self, ref: torch.Tensor, aligned: list[torch.Tensor], masks: list[torch.Tensor]) -> torch.Tensor:
+        """The merge CNN and head on what :meth:`align` returned."""
         z = self.merge(torch.cat([ref, *aligned, *masks], 1))
         return self.head(z, [_radiance(ref[:, 3:6]), _radiance(aligned[0][:, 3:6]), _radiance(aligned[1][:, 3:6])])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.merge_aligned(*self.align(x))
 
 
 def unpack_output(out: torch.Tensor, ev_min: float) -> torch.Tensor:

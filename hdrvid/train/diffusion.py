@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from hdrvid.models import build
-from hdrvid.models.diffhdr import RES_CLAMP, RES_SCALE, TIMESTEPS, alpha_bar
+from hdrvid.models.diffhdr import RES_CLAMP, RES_SCALE, TIMESTEPS, alpha_bar, noise_field, predicted_x0
 from hdrvid.train.adversarial import add_adversarial
 from hdrvid.train.loop import GENERATOR, TrainConfig, TrainContext
 from hdrvid.train.merge import MergeFamily
@@ -59,13 +59,13 @@ class DiffusionMergeFamily(MergeFamily):
         xt = ab.sqrt() * r0 + (1 - ab).sqrt() * eps
         with ctx.autocast():
             eps_hat = model.denoise(xt, t.float(), cond).float()  # type: ignore[operator]
-        x0 = ((xt - (1 - ab).sqrt() * eps_hat) / ab.sqrt()).clamp(-RES_CLAMP, RES_CLAMP)
+        x0 = predicted_x0(xt, eps_hat, ab)
         y = model.finish(cond, x0)  # type: ignore[operator]
         snr = ab / (1 - ab)
         noise_loss = (torch.clamp(MIN_SNR / snr, max=1.0) * (eps_hat - eps) ** 2).mean()
         image_loss = (ab * (y - target).abs()).mean() / ab.mean()
         loss = noise_loss + IMAGE_WEIGHT * image_loss
-        if self.temporal and pairs:
+        if pairs:
             dy, dt = y[1::2] - y[0::2], target[1::2] - target[0::2]
             loss = loss + self.cfg.temporal_weight * (ab[0::2] * (dy - dt).abs()).mean() / ab.mean()
         losses = {GENERATOR: loss, "noise": noise_loss.detach(), "image": image_loss.detach()}
@@ -74,8 +74,7 @@ class DiffusionMergeFamily(MergeFamily):
 
     def validate(self, model: nn.Module, device: torch.device) -> float:
         vx, vt = self.val
-        g = torch.Generator().manual_seed(0)
-        noise = torch.randn((1, 3, *vx.shape[-2:]), generator=g)
+        noise = noise_field(0, (1, 3, *vx.shape[-2:]))
         preds = []
         for i in range(0, len(vx), 8):
             xb = vx[i:i + 8].to(device)

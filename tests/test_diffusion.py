@@ -11,7 +11,8 @@ from hdrvid.engines.backends import OrtBackend, TorchBackend
 from hdrvid.engines.diffusion import sliding_windows
 from hdrvid.errors import BackendError, ModelError
 from hdrvid.models import build
-from hdrvid.models.diffhdr import ALPHA_BAR_MIN, DiffHDRMerge, alpha_bar, ddim_step, ddim_timesteps
+from hdrvid.models.diffhdr import ALPHA_BAR_MIN, DiffHDRMerge, DiffHDRSingle, alpha_bar, ddim_step, ddim_timesteps
+from hdrvid.models.hdrunet import HDRUNet
 from hdrvid.runtime import EngineOptions, make_executor
 
 
@@ -123,3 +124,52 @@ def test_noise_scale_zero_starts_at_the_estimate_and_is_checked(weights: Path):
     assert torch.equal(a, b)  # no noise: the seed no longer matters
     with pytest.raises(BackendError, match="--noise-scale"):
         make_executor("diffhdr", weights, EngineOptions(noise_scale=3.0))
+
+
+@pytest.fixture(scope="module")
+def single_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Untrained single-exposure diffhdr weights (the shipped hdrunet inside), with a head that is not zero."""
+    torch.manual_seed(0)
+    m = DiffHDRSingle()
+    m.base.load_state_dict(build("hdrunet").state_dict())
+    torch.nn.init.normal_(m.denoiser.out.weight, std=0.05)
+    path = tmp_path_factory.mktemp("diffhdr-single") / "diffhdr-single.pt"
+    torch.save(m.state_dict(), path)
+    return path
+
+
+def test_single_exposure_diffhdr_changes_clipped_pixels_only(single_weights: Path):
+    """out = hdrunet's estimate x exp(alpha x residual): a zero head leaves the estimate; any head leaves every
+    pixel the camera recorded (alpha = 0) exactly at the estimate."""
+    zero = DiffHDRSingle().eval()
+    zero.base.load_state_dict(build("hdrunet").state_dict())
+    x = zero.example_input(48, 64)
+    with torch.inference_mode():
+        est = build("hdrunet")(x)
+        assert float((zero(x, 4) - est).abs().max()) < 1e-5
+        m = build("diffhdr-single", single_weights)
+        y = m(x, 2, torch.randn((1, 3, 48, 64), generator=torch.Generator().manual_seed(0)))
+        recorded = (HDRUNet.clip_mask(HDRUNet._signal(x)) == 0)
+    assert float((y - est)[recorded].abs().max()) < 1e-5 * float(est.max())
+    assert float((y - est)[~recorded].abs().max()) > 1e-3  # the clipped patch did move
+
+
+def test_single_exposure_diffhdr_torch_and_onnxruntime_agree(single_weights: Path):
+    """The condition part takes the frame and the regression estimate (run by hdrunet's own executor, torch);
+    ONNX Runtime runs condition and denoise; the whole K-step output agrees with torch."""
+    m = build("diffhdr-single", single_weights)
+    x = m.example_input(40, 56)
+    opts = dict(steps=2, noise_scale=1.0)
+    a = make_executor("diffhdr-single", single_weights, EngineOptions(backend=TorchBackend(), **opts))
+    b = make_executor("diffhdr-single", single_weights, EngineOptions(backend=OrtBackend(provider="cpu"), **opts))
+    assert "hdrunet" in b.name or "from" in b.name
+    ya, yb = a.infer(x), b.infer(x)
+    assert ya.shape == (1, 3, 40, 56)
+    assert float((ya - yb).abs().max()) < 1e-4 * max(1.0, float(ya.max()))
+
+
+def test_model_diffhdr_on_single_exposure_footage_is_the_single_exposure_version():
+    from hdrvid.models import for_single_exposure
+
+    assert for_single_exposure("diffhdr") == "diffhdr-single"
+    assert for_single_exposure("hdrunet") == "hdrunet"

@@ -1,7 +1,8 @@
 """The K-step DDIM loop around a diffusion model's two engine parts.
 
 ``condition`` runs once per frame (the regression estimate and the condition features); ``denoise`` runs
-K times. The noise field is drawn once per clip from ``seed`` (times ``noise_scale``) at the first frame's
+K times. A single-exposure model's regression estimate comes from its own executor (``base``: hdrunet in
+its fast mode) and enters ``condition`` as a second input. The noise field is drawn once per clip from ``seed`` (times ``noise_scale``) at the first frame's
 size and reused for every frame (a static scene gives identical frames; nothing moves with the noise).
 With ``window`` > 0 the denoiser is evaluated on p x p windows on a grid of stride r = 3p/4 and the noise estimates are averaged
 per pixel with feathered weights (DiffHDR's sliding-window noise estimation), so frames of any size run
@@ -11,6 +12,7 @@ with bounded memory and without seams.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -20,12 +22,22 @@ from hdrvid.errors import BackendError
 from hdrvid.models.diffhdr import alpha_bar, noise_field, sample
 
 DIFFUSION_PARTS = ("condition", "denoise")
+
+
+class BaseExecutor(Protocol):
+    """What runs a single-exposure model's regression start (an :class:`hdrvid.engines.executor.Executor`)."""
+
+    name: str
+
+    def infer(self, x: torch.Tensor) -> torch.Tensor: ...
+
+    def close(self) -> None: ...
 MAX_STEPS = 100
 
 
 class DiffusionExecutor:
     def __init__(self, model: nn.Module, engines: dict[str, Engine], steps: int | None = None, seed: int = 0,
-                 window: int = 0, noise_scale: float | None = None) -> None:
+                 window: int = 0, noise_scale: float | None = None, base: BaseExecutor | None = None) -> None:
         missing = [p for p in DIFFUSION_PARTS if p not in engines]
         if missing:
             raise BackendError(f"no engine for diffusion part(s) {missing}")
@@ -39,6 +51,7 @@ class DiffusionExecutor:
             raise BackendError(f"--tile {window} is too small for the denoiser's windows; use 32 or more (128+ is best)")
         self.model = model.eval()
         self.engines = engines
+        self.base = base
         self.seed = seed
         self.window = window
         self.schedule = alpha_bar()
@@ -46,6 +59,8 @@ class DiffusionExecutor:
         self.name = f"{engines['denoise'].name} ddim {self.steps} noise {self.noise_scale:g}"
         if window:
             self.name += f" window {window}"
+        if base is not None:
+            self.name += f" from {base.name}"
 
     def _noise(self, shape: tuple[int, ...]) -> torch.Tensor:
         """(1, 3, H, W) standard normal from the seed; drawn once (at the largest size asked) and cropped."""
@@ -63,7 +78,10 @@ class DiffusionExecutor:
         return sliding_windows(lambda a, c: engine.infer(a, t, c), r, cond, p, max(1, 3 * p // 4))
 
     def infer(self, x: torch.Tensor) -> torch.Tensor:
-        cond = self.engines["condition"].infer(x)
+        if self.base is not None:
+            cond = self.engines["condition"].infer(x, self.base.infer(x).float())
+        else:
+            cond = self.engines["condition"].infer(x)
         noise = self._noise(x.shape).expand(x.shape[0], -1, -1, -1)
         r = sample(lambda a, t: self._denoise(a, t, cond), noise, self.steps, self.schedule)
         return self.model.finish(cond, r)  # type: ignore[operator]
@@ -71,6 +89,8 @@ class DiffusionExecutor:
     def close(self) -> None:
         for e in self.engines.values():
             e.close()
+        if self.base is not None:
+            self.base.close()
 
 
 def _ramp(n: int, p: int, start: bool, end: bool) -> torch.Tensor:

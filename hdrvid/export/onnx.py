@@ -89,6 +89,9 @@ def _example_inputs(model: nn.Module, part: str, x: torch.Tensor) -> tuple[torch
     if part == "field_tile":
         with torch.inference_mode():
             return (x, model.context(x))  # type: ignore[operator]
+    if part == "condition" and getattr(model, "single", False):  # the frame and its regression estimate
+        with torch.inference_mode():
+            return (x, model.base(x))  # type: ignore[operator]
     if part == "denoise":  # a noisy residual at a mid timestep, and the frame's real condition
         with torch.inference_mode():
             cond = model.condition(x)  # type: ignore[operator]
@@ -117,7 +120,7 @@ def export_onnx(name: str, path: Path, *, weights: Path | None = None, part: str
     runnable: nn.Module = _Cast(ModelPart(build(name, weights), part)).eval() if fp16 else module
     x = model.example_input() if hasattr(model, "example_input") else parity_input()
     example = _example_inputs(model, part, x)
-    in_names = _INPUTS[part]
+    in_names = _INPUTS[part] + (["base"] if part == "condition" and getattr(model, "single", False) else [])
     out_name = _OUTPUTS[part]
     axes: dict[str, dict[int, str]] = {}
     if dynamic:
@@ -126,6 +129,8 @@ def export_onnx(name: str, path: Path, *, weights: Path | None = None, part: str
             axes["context"] = {0: "batch"}
         if part == "context":
             axes[out_name] = {0: "batch"}
+        if part == "condition":
+            axes.update({n: {0: "batch", 2: "height", 3: "width"} for n in in_names})
         if part == "denoise":
             axes = {n: {0: "batch", 2: "height", 3: "width"} for n in ("residual", "condition", out_name)}
             axes["timestep"] = {0: "batch"}

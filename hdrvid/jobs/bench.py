@@ -29,7 +29,7 @@ from hdrvid.io.images import write_png
 from hdrvid.io.report import Report
 from hdrvid.jobs.convert import ConvertOptions, ConvertReport, convert
 from hdrvid.jobs.demo import write_demo_input
-from hdrvid.models import get
+from hdrvid.models import for_single_exposure, get
 from hdrvid.pipeline.alternating import CLASSICAL_MERGES, DIFFUSION_MERGES, VIDEO_MERGES
 from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.encoder import EncodeOptions
@@ -90,7 +90,7 @@ def _first_frame(path: Path) -> torch.Tensor:
 
 def _model_fps(label: str, opts: EngineOptions, x: torch.Tensor, repeats: int) -> float:
     name, _, scale = label.partition("@")
-    ex = make_executor(name, None, replace(opts, infer_scale=float(scale) if scale else 1.0))
+    ex = make_executor(for_single_exposure(name), None, replace(opts, infer_scale=float(scale) if scale else 1.0))
     try:
         return _timed(ex.infer, x, repeats)
     finally:

@@ -26,7 +26,7 @@ from hdrvid.jobs.job import (
     open_source,
     video_writer,
 )
-from hdrvid.models import get
+from hdrvid.models import for_single_exposure, get
 from hdrvid.pipeline.alternating import VIDEO_MERGES, AlternatingMerge, detect_cycle, make_merger
 from hdrvid.pipeline.batcher import Batcher
 from hdrvid.pipeline.decoder import DecodeOptions
@@ -254,7 +254,7 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
             eng = opts.engine
             if eng.infer_scale is None:
                 eng = replace(eng, infer_scale=auto_scale(eng.device, info.width))
-            engine = make_executor(opts.model, opts.weights, eng)
+            engine = make_executor(for_single_exposure(opts.model), opts.weights, eng)
             weights = str(opts.weights) if opts.weights else f"the shipped {opts.model} weights"
             first = [Batcher(1 if image_input else opts.batch_size),
                      Inference(engine, weights, video=not image_input, cut_threshold=opts.cut_threshold,

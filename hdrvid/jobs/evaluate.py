@@ -21,7 +21,7 @@ from hdrvid.errors import OptionError
 from hdrvid.io.images import list_hdr, read_hdr
 from hdrvid.io.report import Report
 from hdrvid.metrics.hdr import hdr_metrics
-from hdrvid.models import get
+from hdrvid.models import for_single_exposure, get
 from hdrvid.pipeline.decoder import linearise
 from hdrvid.pipeline.inference import boost_expansion
 from hdrvid.runtime import EngineOptions, make_executor
@@ -51,8 +51,17 @@ def parse_label(label: str) -> tuple[str, float]:
 def executor_for(label: str, weights: Path | None, engine: EngineOptions) -> Any:
     """``name`` or ``name@scale`` (the fast mode at that --infer-scale); engine options apply to learned models."""
     name, _, scale = parse_label(label)[0].partition("@")
+    name = for_single_exposure(name)
     if not get(name).learned:
         return make_executor(name)
+    if get(name).kind == "diffusion":  # NAME@K[:T]: K DDIM steps, noise scale T
+        steps, _, noise = scale.partition(":")
+        try:
+            opts = replace(engine, infer_scale=engine.infer_scale or 1.0, steps=int(steps) if steps else None,
+                           noise_scale=float(noise) if noise else None)
+        except ValueError:
+            raise OptionError(f"-m {label}: give a diffusion model as NAME@STEPS[:NOISE], e.g. diffhdr@4:0") from None
+        return make_executor(name, weights, opts)
     opts = replace(engine, infer_scale=float(scale) if scale else (engine.infer_scale or 1.0))
     return make_executor(name, weights, opts)
 

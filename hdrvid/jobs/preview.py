@@ -25,6 +25,7 @@ from hdrvid.io.report import Report
 from hdrvid.io.sheets import false_colour, label, legend
 from hdrvid.jobs.convert import ConvertOptions
 from hdrvid.jobs.job import open_source
+from hdrvid.models import for_single_exposure
 from hdrvid.pipeline.frame import Frame, VideoInfo
 from hdrvid.pipeline.inference import boost_expansion
 from hdrvid.runtime import auto_scale, make_executor
@@ -92,7 +93,7 @@ def preview(o: ConvertOptions, png: Path, at: float | None = None, overwrite: bo
     eng = o.engine
     if eng.infer_scale is None:
         eng = replace(eng, infer_scale=auto_scale(eng.device, info.width))
-    executor = make_executor(o.model, o.weights, eng)
+    executor = make_executor(for_single_exposure(o.model), o.weights, eng)
     with torch.inference_mode():
         hdr = boost_expansion(lin[None], executor.infer(lin[None]), o.highlight_boost)[0].float()
     executor.close()

@@ -1,6 +1,6 @@
 """The models that ship with hdrvid."""
 
-from hdrvid.models.diffhdr import DiffHDRMerge
+from hdrvid.models.diffhdr import DiffHDRMerge, DiffHDRSingle
 from hdrvid.models.expandnet import ExpandNetITM
 from hdrvid.models.hdrunet import HDRUNet
 from hdrvid.models.itmo import BT2446AInverse, ClassicalITMO, Linearise
@@ -92,6 +92,20 @@ register(
         output_convention=MERGE_OUTPUT,
         weights="diffhdr.pt",
         sha256="8b7671809c64ae51801de0d3cddb903bc3027295ce193a9867bae490fbf4bb40",
+        card="diffhdr.md",
+        single_exposure="diffhdr-single",
+    )
+)
+register(
+    ModelSpec(
+        name="diffhdr-single",
+        kind="diffusion",
+        factory=DiffHDRSingle,
+        summary="single exposure: conditional diffusion (DiffHDR style) on the hdrunet estimate's clipped pixels, "
+                "few-step DDIM (also --model diffhdr)",
+        weights="diffhdr-single.pt",
+        sha256=None,
+        trained=False,
         card="diffhdr.md",
     )
 )

@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hdrvid.models.hdrunet import HDRUNet
 from hdrvid.models.merge_nets import KalantariMerge, example_input
 
 TIMESTEPS = 1000
@@ -194,6 +195,7 @@ class DiffHDRMerge(nn.Module):
     kind = "kalantari"  # input packing (hdrvid.models.merge_nets.pack)
     diffusion = True
     exportable = True
+    single = False
 
     def __init__(self, features: int = 16, unet: tuple[int, int, int] = (24, 48, 64), steps: int = 2,
                  noise_scale: float = 0.0) -> None:
@@ -227,12 +229,102 @@ class DiffHDRMerge(nn.Module):
         return (x.float() - ab.sqrt() * x0) / (1 - ab).sqrt()
 
     @staticmethod
+    def residual_target(cond: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """What the diffusion learns: (truth - estimate) x ``RES_SCALE`` in mu-law."""
+        return ((target - cond[:, :3]) * RES_SCALE).clamp(-RES_CLAMP, RES_CLAMP)
+
+    @staticmethod
     def finish(cond: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
         return (cond[:, :3] + residual / RES_SCALE).clamp(0, 1)
 
     def forward(self, x: torch.Tensor, steps: int | None = None, noise: torch.Tensor | None = None) -> torch.Tensor:
         """The whole sampler in torch (training validation, tests); the pipeline runs the same loop in
         ``hdrvid.engines.diffusion`` around the exported parts. ``noise``: (N, 3, H, W), default seed 0."""
+        cond = self.condition(x)
+        if noise is None:
+            noise = noise_field(0, (x.shape[0], 3, *x.shape[-2:]), self.noise_scale).to(x.device)
+        return self.finish(cond, sample(lambda r, t: self.denoise(r, t, cond), noise, steps or self.steps))
+
+
+LOG_WHITE = math.log1p(64.0)
+"""The single-exposure model encodes radiance as log(1 + x) / LOG_WHITE (64x reference white -> 1)."""
+
+
+class SingleFCG(nn.Module):
+    """The single-exposure condition generator: the frame itself (signal and clip mask) and the regression
+    estimate, through dilated convolutions (a ~15-pixel context around each pixel)."""
+
+    def __init__(self, features: int = 16) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(9, features, 3, padding=1), nn.LeakyReLU(0.1),
+                                 nn.Conv2d(features, features, 3, padding=2, dilation=2), nn.LeakyReLU(0.1),
+                                 nn.Conv2d(features, features, 3, padding=4, dilation=4), nn.LeakyReLU(0.1),
+                                 nn.Conv2d(features, features, 3, padding=1))
+
+    def forward(self, signal: torch.Tensor, alpha: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([signal, alpha, base], 1))
+
+
+class DiffHDRSingle(nn.Module):
+    """The single-exposure ``diffhdr`` (``convert --model diffhdr``): one linear frame in, relative radiance
+    out (the single-exposure models' conventions). The regression start is the shipped ``hdrunet`` (curve
+    off); the diffusion models the log ratio truth / estimate **in clipped pixels only**:
+
+        out = base * exp(alpha * r),   alpha = hdrunet's clip mask (per channel, codes ~246-252.5)
+
+    so every pixel the camera recorded leaves exactly as hdrunet leaves it (as decoded). Parts for the
+    engines: ``condition(x, base)`` -> (N, 6 + features, H, W) [log-encoded estimate, alpha, features]
+    (``base`` is the regression estimate, run by its own executor in the pipeline: hdrunet's fast mode and
+    sparse tiles); ``denoise`` and the DDIM loop are the merge's."""
+
+    diffusion = True
+    exportable = True
+    single = True
+    """Single exposure (``--model``), not a merge (``--merge``)."""
+    base_model = "hdrunet"
+    """The regression start's registry name (its executor computes ``base`` in the pipeline)."""
+
+    def __init__(self, features: int = 16, unet: tuple[int, int, int] = (24, 48, 64), steps: int = 2,
+                 noise_scale: float = 0.0) -> None:
+        super().__init__()
+        self.base = HDRUNet(curve=False)
+        self.fcg = SingleFCG(features)
+        self.denoiser = Denoiser(features + 3, unet)
+        self.steps = steps
+        self.noise_scale = noise_scale
+        self.register_buffer("schedule", torch.tensor(alpha_bar(), dtype=torch.float32), persistent=False)
+
+    def example_input(self, h: int = 64, w: int = 96) -> torch.Tensor:
+        g = torch.Generator().manual_seed(0)
+        x = torch.rand((1, 3, h, w), generator=g) ** 2.2
+        x[..., h // 4:h // 2, w // 3:w // 2] = 1.0  # a clipped patch
+        return x
+
+    def condition(self, x: torch.Tensor, base: torch.Tensor | None = None) -> torch.Tensor:
+        """``base``: the regression estimate of ``x`` (None: run the model's own hdrunet on the frame)."""
+        lin = x.clamp(0, 1)
+        if base is None:
+            base = self.base(lin)
+        signal = HDRUNet._signal(lin)
+        alpha = HDRUNet.clip_mask(signal)
+        enc = torch.log1p(base.float().clamp(min=0)) / LOG_WHITE
+        return torch.cat([enc, alpha, self.fcg(signal, alpha, enc)], 1)
+
+    denoise = DiffHDRMerge.denoise
+
+    @staticmethod
+    def residual_target(cond: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """What the diffusion learns: log(truth / estimate) where the frame is clipped, 0 elsewhere."""
+        base = torch.expm1(cond[:, :3] * LOG_WHITE)
+        r = torch.log((target.clamp(min=0) + 1e-3) / (base + 1e-3))
+        return torch.where(cond[:, 3:6] > 0, r, torch.zeros_like(r)).clamp(-RES_CLAMP, RES_CLAMP)
+
+    @staticmethod
+    def finish(cond: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        base = torch.expm1(cond[:, :3].float() * LOG_WHITE)
+        return base * torch.exp(cond[:, 3:6].float() * residual)
+
+    def forward(self, x: torch.Tensor, steps: int | None = None, noise: torch.Tensor | None = None) -> torch.Tensor:
         cond = self.condition(x)
         if noise is None:
             noise = noise_field(0, (x.shape[0], 3, *x.shape[-2:]), self.noise_scale).to(x.device)

@@ -45,6 +45,8 @@ class ModelSpec:
     trained: bool = True
     """False while the architecture exists but no trained weights ship: building it is refused."""
     factory_kwargs: dict[str, object] = field(default_factory=dict)
+    single_exposure: str | None = None
+    """A merge with a single-exposure sibling: the model ``--model NAME`` runs on single-exposure footage."""
 
     @property
     def learned(self) -> bool:
@@ -72,6 +74,12 @@ def get(name: str) -> ModelSpec:
         return _REGISTRY[name]
     except KeyError:
         raise ModelError(f"unknown model {name!r}; known models: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def for_single_exposure(name: str) -> str:
+    """The registry name that ``--model name`` runs on single-exposure footage (``diffhdr`` ->
+    ``diffhdr-single``; every other model is itself)."""
+    return get(name).single_exposure or name
 
 
 def weights_dir() -> Path:

@@ -75,11 +75,18 @@ def make_executor(model_name: str, weights: Path | None = None, opts: EngineOpti
     spec = get(model_name)
     model = model if model is not None else build(model_name, weights)
     if spec.kind == "diffusion":
-        if opts.infer_scale not in (None, 1.0):
-            raise BackendError(f"{model_name} runs at full resolution: drop --infer-scale")
         backend = _profile_for(opts.backend, opts) if isinstance(opts.backend, TensorRTBackend) else opts.backend
+        base = None
+        if getattr(model, "single", False):  # the regression start runs through its own executor (fast mode)
+            base_model = getattr(model, "base")
+            base_opts = replace(opts, tile=0)
+            if not getattr(base_model, "exportable", True):  # hdrunet: torch only (on the backend's device)
+                base_opts = replace(base_opts, backend=TorchBackend(device=opts.device))
+            base = make_executor(getattr(model, "base_model"), None, base_opts, model=base_model)
+        elif opts.infer_scale not in (None, 1.0):
+            raise BackendError(f"{model_name} runs at full resolution: drop --infer-scale")
         engines = {part: _engine(model_name, model, part, backend, weights) for part in DIFFUSION_PARTS}
-        return DiffusionExecutor(model, engines, opts.steps, opts.seed, opts.tile, opts.noise_scale)
+        return DiffusionExecutor(model, engines, opts.steps, opts.seed, opts.tile, opts.noise_scale, base=base)
     scale = 1.0 if opts.infer_scale is None or not spec.learned else opts.infer_scale
     plan = ExecutionPlan(tile=opts.tile, overlap=opts.overlap, infer_scale=scale)
     parts = plan.parts(model)

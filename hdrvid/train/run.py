@@ -10,13 +10,13 @@ from hdrvid.errors import InputError
 from hdrvid.io.images import list_hdr
 from hdrvid.models import get
 from hdrvid.train.data import split
-from hdrvid.train.diffusion import DiffusionMergeFamily
+from hdrvid.train.diffusion import DiffusionMergeFamily, DiffusionSingleFamily
 from hdrvid.train.loop import Family, TrainConfig, TrainLoop, TrainSummary
 from hdrvid.train.merge import MergeFamily
 from hdrvid.train.single import SingleExposureFamily
 
 FAMILIES = {"single-exposure": SingleExposureFamily, "multi-exposure": MergeFamily, "diffusion": DiffusionMergeFamily}
-"""Model kind -> the family that trains it."""
+"""Model kind -> the family that trains it (a single-exposure diffusion model: :class:`DiffusionSingleFamily`)."""
 
 
 def train(cfg: TrainConfig, progress: bool = True) -> TrainSummary:
@@ -32,5 +32,6 @@ def train(cfg: TrainConfig, progress: bool = True) -> TrainSummary:
         raise InputError("no training images left after holding out the evaluation set")
     torch.manual_seed(cfg.seed)
     model = spec.factory(**{**spec.factory_kwargs, **cfg.model_kwargs})
-    family: Family = FAMILIES[spec.kind](cfg, model, files, held)
+    cls = DiffusionSingleFamily if spec.kind == "diffusion" and getattr(model, "single", False) else FAMILIES[spec.kind]
+    family: Family = cls(cfg, model, files, held)
     return TrainLoop(cfg, family).run(progress)

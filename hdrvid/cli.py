@@ -177,104 +177,167 @@ def _engine_options(backend: str, device: str, precision: str, threads: int | No
                          infer_scale=scale, steps=steps, seed=seed, noise_scale=noise_scale)
 
 
+def conversion_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Every option of a conversion (model, output format and levels, encoder, decoder, engine, alternating
+    mode), shared by convert and batch; :func:`_conversion` turns them into ConvertOptions."""
+    options = [
+        click.option("-m", "--model", default="hdrunet", show_default=True, help="Model name (see `hdrvid models`)."),
+        click.option("--weights", type=click.Path(path_type=Path), help="Trained weights file (weights-only state dict)."),
+        click.option("-f", "--format", "fmt", type=click.Choice(OUTPUT_FORMATS),
+                     help="Output format; default from OUTPUT: .mp4/.mkv/.mov -> hdr10, folder or %05d.exr -> exr."),
+        click.option("--peak-nits", default=1000.0, show_default=True, help="Mastering peak (HDR10) / display peak (HLG)."),
+        click.option("--reference-white", default=203.0, show_default=True, help="Nits of SDR reference white (BT.2408)."),
+        click.option("--level", type=click.Choice(LEVELS), default="bt2446a", show_default=True,
+                     help="Where SDR tones land in HDR10/HLG: bt2446a = BT.2446 Method A's mid-tone level (1.96x "
+                          "--reference-white, SDR white ~398 nits); bt2408 = SDR white at --reference-white."),
+        click.option("--highlight-boost", default=1.0, show_default=True,
+                     help="Strength of the model's highlight expansion: each gain raised to this power (0 = none, "
+                          "1 = as trained, 1.5 = stronger; see the model card)."),
+        click.option("--codec", help="Video encoder: libx265 (default for HDR), libsvtav1 (AV1), libx264 (SDR)."),
+        click.option("--crf", type=int, help="Constant-quality value passed to the encoder."),
+        click.option("--preset", help="Encoder preset passed through (x265/x264 names, SVT-AV1 numbers)."),
+        click.option("--hdr10plus", is_flag=True,
+                     help="HDR10 (HEVC): add per-frame HDR10+ (SMPTE ST 2094-40) metadata measured on the written frames."),
+        click.option("--input-transfer", type=click.Choice(INPUT_TRANSFERS), help="Override the input's transfer tag."),
+        click.option("--sdr-mapping", type=click.Choice(SDR_MAPPINGS), default="scene", show_default=True,
+                     help="BT.709 video as scene light (camera curve) or display light (BT.1886, as zscale/BT.2408); "
+                          "also how --format sdr is encoded."),
+        click.option("--deinterlace", type=click.Choice(DEINTERLACE), default="auto", show_default=True),
+        click.option("--max-decode-errors", default=10, show_default=True, help="Fail above this many corrupt packets."),
+        click.option("--allow-short", is_flag=True, help="Accept a truncated input (fewer frames than declared)."),
+        click.option("--batch-size", default=1, show_default=True, help="Frames per inference batch."),
+        click.option("--queue-size", default=8, show_default=True, help="Capacity of each queue between stages."),
+        engine_options,
+        click.option("--mode", type=click.Choice(MODES), default="single", show_default=True,
+                     help="alternating: frames cycle through 2 or 3 exposures; merge each with its neighbours."),
+        click.option("--exposures", default="auto", show_default=True,
+                     help="Alternating mode: EV of each frame in the cycle, e.g. -2,+2 or -2,0,+2; auto measures it. "
+                          "The phase (which frame is which) is always measured."),
+        click.option("--merge", "merge_method", type=click.Choice(VIDEO_MERGES),
+                     default="kalantari", show_default=True,
+                     help="Alternating mode: how neighbours are merged (kalantari: best on the realistic validation "
+                          "clips; flowmerge: 10x faster)."),
+        click.option("--no-copy", is_flag=True, help="Do not copy audio and subtitle streams."),
+        click.option("--overwrite", is_flag=True, help="Replace an existing output."),
+        click.option("--max-pixels", default=7680 * 4320, show_default=True,
+                     help="Refuse pictures larger than this many pixels (width x height) before decoding them."),
+    ]
+    for opt in reversed(options):
+        fn = opt(fn)
+    return fn
+
+
+def _conversion(input: Path, output: Path, kw: dict[str, Any], *, start: float = 0.0, duration: float | None = None,
+                max_frames: int | None = None, start_number: int = 0, rate: Any = None) -> Any:
+    """ConvertOptions from the values of :func:`conversion_options` (``kw``) and the command's own."""
+    from hdrvid.jobs.convert import ConvertOptions
+    from hdrvid.pipeline.decoder import DecodeOptions
+    from hdrvid.pipeline.encoder import EncodeOptions
+
+    return ConvertOptions(
+        input=input, output=output, model=kw["model"], weights=kw["weights"], format=kw["fmt"],
+        peak_nits=kw["peak_nits"], reference_white=kw["reference_white"], level=kw["level"],
+        highlight_boost=kw["highlight_boost"],
+        encode=EncodeOptions(codec=kw["codec"], crf=kw["crf"], preset=kw["preset"], copy_streams=not kw["no_copy"],
+                             hdr10plus=kw["hdr10plus"]),
+        decode=DecodeOptions(transfer=kw["input_transfer"], sdr_mapping=kw["sdr_mapping"],
+                             max_decode_errors=kw["max_decode_errors"], start=start, duration=duration,
+                             max_frames=max_frames, allow_short=kw["allow_short"], deinterlace=kw["deinterlace"],
+                             max_pixels=kw["max_pixels"]),
+        engine=_engine_options(kw["backend"], kw["device"], kw["precision"], kw["threads"], kw["tile"],
+                               kw["infer_scale"], kw["steps"], kw["seed"], kw["noise_scale"]),
+        batch_size=kw["batch_size"], queue_size=kw["queue_size"], start_number=start_number,
+        overwrite=kw["overwrite"], rate=rate if rate is not None else _parse_rate("24"), mode=kw["mode"],
+        exposures=_parse_exposures(kw["exposures"]), merge=kw["merge_method"],
+    )
+
+
 @main.command()
 @verbosity
 @click.argument("input", type=click.Path(path_type=Path))
 @click.argument("output", type=click.Path(path_type=Path), required=False)
-@click.option("-m", "--model", default="hdrunet", show_default=True, help="Model name (see `hdrvid models`).")
 @click.option("--preview", "preview_png", type=click.Path(path_type=Path),
               help="Write one converted frame as a PNG sheet (SDR input | HDR for an SDR screen | false-colour nits).")
 @click.option("--at", "at_time", help="--preview: the frame at this time (seconds or HH:MM:SS[.ms]; default: middle).")
 @click.option("--start", "start_time", help="Convert from this time (seconds or HH:MM:SS[.ms]); audio and subtitles follow.")
 @click.option("--duration", "duration_time", help="Convert this long a part (seconds or HH:MM:SS[.ms]).")
 @click.option("--frames", "max_frames", type=int, help="Convert at most this many frames.")
-@click.option("--weights", type=click.Path(path_type=Path), help="Trained weights file (weights-only state dict).")
-@click.option("-f", "--format", "fmt", type=click.Choice(OUTPUT_FORMATS),
-              help="Output format; default from OUTPUT: .mp4/.mkv/.mov -> hdr10, folder or %05d.exr -> exr.")
-@click.option("--peak-nits", default=1000.0, show_default=True, help="Mastering peak (HDR10) / display peak (HLG).")
-@click.option("--reference-white", default=203.0, show_default=True, help="Nits of SDR reference white (BT.2408).")
-@click.option("--level", type=click.Choice(LEVELS), default="bt2446a", show_default=True,
-              help="Where SDR tones land in HDR10/HLG: bt2446a = BT.2446 Method A's mid-tone level (1.96x "
-                   "--reference-white, SDR white ~398 nits); bt2408 = SDR white at --reference-white.")
-@click.option("--highlight-boost", default=1.0, show_default=True,
-              help="Strength of the model's highlight expansion: each gain raised to this power (0 = none, "
-                   "1 = as trained, 1.5 = stronger; see the model card).")
-@click.option("--codec", help="Video encoder: libx265 (default for HDR), libsvtav1 (AV1), libx264 (SDR).")
-@click.option("--crf", type=int, help="Constant-quality value passed to the encoder.")
-@click.option("--preset", help="Encoder preset passed through (x265/x264 names, SVT-AV1 numbers).")
-@click.option("--hdr10plus", is_flag=True,
-              help="HDR10 (HEVC): add per-frame HDR10+ (SMPTE ST 2094-40) metadata measured on the written frames.")
-@click.option("--input-transfer", type=click.Choice(INPUT_TRANSFERS), help="Override the input's transfer tag.")
-@click.option("--sdr-mapping", type=click.Choice(SDR_MAPPINGS), default="scene", show_default=True,
-              help="BT.709 video as scene light (camera curve) or display light (BT.1886, as zscale/BT.2408); "
-                   "also how --format sdr is encoded.")
-@click.option("--deinterlace", type=click.Choice(DEINTERLACE), default="auto", show_default=True)
-@click.option("--max-decode-errors", default=10, show_default=True, help="Fail above this many corrupt packets.")
-@click.option("--allow-short", is_flag=True, help="Accept a truncated input (fewer frames than declared).")
+@conversion_options
 @click.option("--start-number", default=0, show_default=True, help="First number of EXR sequence files.")
-@click.option("--batch-size", default=1, show_default=True, help="Frames per inference batch.")
-@click.option("--queue-size", default=8, show_default=True, help="Capacity of each queue between stages.")
-@engine_options
-@click.option("--mode", type=click.Choice(MODES), default="single", show_default=True,
-              help="alternating: frames cycle through 2 or 3 exposures; merge each with its neighbours.")
-@click.option("--exposures", default="auto", show_default=True,
-              help="Alternating mode: EV of each frame in the cycle, e.g. -2,+2 or -2,0,+2; auto measures it. "
-                   "The phase (which frame is which) is always measured.")
-@click.option("--merge", "merge_method", type=click.Choice(VIDEO_MERGES),
-              default="kalantari", show_default=True,
-              help="Alternating mode: how neighbours are merged (kalantari: best on the realistic validation clips; flowmerge: 10x faster).")
-@click.option("--no-copy", is_flag=True, help="Do not copy audio and subtitle streams.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @click.option("--rate", default="24", show_default=True, help="Frame rate for image sequences written as video.")
 @click.option("--report", "report_path", type=click.Path(path_type=Path), help="Write a JSON run report here.")
-@click.option("--max-pixels", default=7680 * 4320, show_default=True,
-              help="Refuse pictures larger than this many pixels (width x height) before decoding them.")
 @click.pass_context
 @handle_errors
-def convert(ctx: click.Context, input: Path, output: Path | None, model: str, preview_png: Path | None,
-            at_time: str | None, start_time: str | None, duration_time: str | None, max_frames: int | None,
-            weights: Path | None, fmt: str | None,
-            peak_nits: float, reference_white: float, level: str, highlight_boost: float, codec: str | None,
-            crf: int | None, preset: str | None, hdr10plus: bool,
-            input_transfer: str | None, sdr_mapping: str, deinterlace: str, max_decode_errors: int,
-            allow_short: bool, start_number: int, batch_size: int, queue_size: int, backend: str, device: str, precision: str,
-            threads: int | None, tile: int, infer_scale: str, steps: int | None, seed: int, noise_scale: float | None,
-            mode: str, exposures: str,
-            merge_method: str,
-            no_copy: bool, overwrite: bool, rate: str, report_path: Path | None, max_pixels: int) -> None:
+def convert(ctx: click.Context, input: Path, output: Path | None, preview_png: Path | None, at_time: str | None,
+            start_time: str | None, duration_time: str | None, max_frames: int | None, start_number: int, rate: str,
+            report_path: Path | None, **kw: Any) -> None:
     """Convert INPUT (video, image or folder of images) to HDR OUTPUT."""
-    from hdrvid.jobs.convert import ConvertOptions
     from hdrvid.jobs.convert import convert as run_convert
-    from hdrvid.pipeline.decoder import DecodeOptions
-    from hdrvid.pipeline.encoder import EncodeOptions
 
     if output is None and preview_png is None:
         raise click.UsageError("give an OUTPUT file, or --preview PNG")
-    opts = ConvertOptions(
-        input=input, output=output or preview_png, model=model, weights=weights, format=fmt, peak_nits=peak_nits,
-        reference_white=reference_white, level=level, highlight_boost=highlight_boost,
-        encode=EncodeOptions(codec=codec, crf=crf, preset=preset, copy_streams=not no_copy, hdr10plus=hdr10plus),
-        decode=DecodeOptions(transfer=input_transfer, sdr_mapping=sdr_mapping, max_decode_errors=max_decode_errors,
-                             start=_parse_time(start_time, "--start") if start_time else 0.0,
-                             duration=_parse_time(duration_time, "--duration") if duration_time else None,
-                             max_frames=max_frames,
-                             allow_short=allow_short, deinterlace=deinterlace, max_pixels=max_pixels),
-        engine=_engine_options(backend, device, precision, threads, tile, infer_scale, steps, seed,
-                               noise_scale),
-        batch_size=batch_size, queue_size=queue_size, start_number=start_number, overwrite=overwrite,
-        rate=_parse_rate(rate), mode=mode, exposures=_parse_exposures(exposures), merge=merge_method,
-    )
+    opts = _conversion(input, output or preview_png, kw,
+                       start=_parse_time(start_time, "--start") if start_time else 0.0,
+                       duration=_parse_time(duration_time, "--duration") if duration_time else None,
+                       max_frames=max_frames, start_number=start_number, rate=_parse_rate(rate))
     if preview_png is not None:
         from hdrvid.jobs.preview import preview
 
-        shown = preview(opts, preview_png, _parse_time(at_time, "--at") if at_time else None, overwrite)
+        shown = preview(opts, preview_png, _parse_time(at_time, "--at") if at_time else None, kw["overwrite"])
         if not ctx.obj["quiet"]:
             click.echo(str(shown), err=output is not None)
         if output is None:
             return
-    _check_report(report_path, [input, output], overwrite)
+    _check_report(report_path, [input, output], kw["overwrite"])
     report = run_convert(opts, progress=not ctx.obj["quiet"])
-    _finish(ctx, report, report_path, overwrite)
+    _finish(ctx, report, report_path, kw["overwrite"])
+
+
+@main.command()
+@verbosity
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="Folder for the outputs (one per input, named after it), the work folder and the report.")
+@click.option("--engine", "engine_kind", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: this process; ray: Ray Core actors on this machine or a cluster (pip install \"hdrvid[ray]\").")
+@click.option("--address", help="Ray cluster to join (auto or HOST:PORT; default: start one on this machine).")
+@click.option("--workers", default=1, show_default=True, help="Ray actors (one per GPU on a GPU cluster).")
+@click.option("--gpus-per-worker", default=0.0, show_default=True, help="GPUs each Ray actor reserves.")
+@click.option("--segment-seconds", default=60.0, show_default=True,
+              help="Split files into keyframe-aligned segments of about this length (0: whole files).")
+@click.option("--max-retries", default=2, show_default=True, help="Retries of a unit whose worker died.")
+@click.option("--resume", is_flag=True, help="Skip segments a previous run finished (valid manifest).")
+@click.option("--shard", help="i/N: process every N-th unit from the i-th (Slurm arrays); join with --join.")
+@click.option("--join", "join_only", is_flag=True, help="Only join the segments earlier (sharded) runs made.")
+@click.option("--container", type=click.Choice([".mp4", ".mov", ".mkv"]), default=".mp4", show_default=True,
+              help="Output container (file suffix).")
+@click.option("--preroll", type=int, help="Frames decoded before each segment (default: from the smoothing period).")
+@conversion_options
+@click.option("--report", "report_path", type=click.Path(path_type=Path),
+              help="Write the batch report here (default: OUT/batch-report.json).")
+@click.pass_context
+@handle_errors
+def batch(ctx: click.Context, inputs: tuple[str, ...], out_dir: Path, engine_kind: str, address: str | None,
+          workers: int, gpus_per_worker: float, segment_seconds: float, max_retries: int, resume: bool,
+          shard: str | None, join_only: bool, container: str, preroll: int | None, report_path: Path | None,
+          **kw: Any) -> None:
+    """Convert many INPUTS (files, folders, globs) into --out, locally or on a Ray cluster, segment-parallel."""
+    from hdrvid.errors import OutputError
+    from hdrvid.io.report import write_report
+    from hdrvid.jobs.batch import REPORT_NAME, BatchConfig, parse_shard, run_batch
+
+    template = _conversion(Path("-"), Path("-"), kw)
+    cfg = BatchConfig(inputs=inputs, out=out_dir, convert=template, engine=engine_kind, address=address,
+                      workers=workers, gpus_per_worker=gpus_per_worker, segment_seconds=segment_seconds,
+                      max_retries=max_retries, resume=resume, shard=parse_shard(shard), join=join_only,
+                      container=container, preroll=preroll)
+    report = run_batch(cfg, progress=not ctx.obj["quiet"])
+    write_report(report, report_path or out_dir / REPORT_NAME)
+    if not ctx.obj["quiet"]:
+        click.echo(str(report), err=True)
+    if report.failed:
+        raise OutputError(f"{len(report.failed)} of {len(report.files)} file(s) failed: {', '.join(report.failed)} "
+                          f"(details in {report_path or out_dir / REPORT_NAME})")
 
 
 def _parse_time(text: str, option: str) -> float:

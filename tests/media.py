@@ -45,6 +45,7 @@ def make_clip(
     trc: int | None = 1,
     gradient10: bool = False,
     faststart: bool = False,
+    gop: int | None = None,
 ) -> Path:
     """Write a clip; ``pts`` gives explicit (e.g. variable-rate) timestamps in ``time_base`` units."""
     w, h = size
@@ -61,6 +62,10 @@ def make_clip(
         if time_base is not None:
             v.time_base = time_base
             v.codec_context.time_base = time_base
+        if gop is not None:  # a keyframe every ``gop`` frames (segment boundaries for hdrvid batch)
+            v.codec_context.gop_size = gop
+            if codec == "libx264":
+                v.options = {**v.options, "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0"}
         cc = v.codec_context
         if trc is not None:
             cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = 1, trc, 1, 1

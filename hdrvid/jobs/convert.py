@@ -27,10 +27,12 @@ from hdrvid.jobs.job import (
     video_writer,
 )
 from hdrvid.models import for_single_exposure, get
+from hdrvid.models.cycle import Cycle
 from hdrvid.pipeline.alternating import VIDEO_MERGES, AlternatingMerge, detect_cycle, make_merger
 from hdrvid.pipeline.batcher import Batcher
 from hdrvid.pipeline.decoder import DecodeOptions
 from hdrvid.pipeline.encoder import EncodeOptions, ImageWriter, VideoEncoder, codec_for
+from hdrvid.pipeline.frame import VideoInfo
 from hdrvid.pipeline.inference import Inference
 from hdrvid.pipeline.output import (
     IMAGE_FORMATS,
@@ -217,6 +219,44 @@ def sequence_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
+def model_stages(opts: ConvertOptions, info: VideoInfo, image_input: bool, executor: Any = None,
+                 owns_executor: bool = True) -> tuple[list[Stage], str, Any, Cycle | None]:
+    """The stages that turn decoded frames into HDR radiance (batching + inference, or the alternating
+    merge), the engine's name, the single-exposure executor (None in alternating mode) and the exposure
+    cycle (alternating mode). ``executor``: reuse this one (``hdrvid batch`` loads a model once per worker);
+    ``owns_executor``: the stage closes it at the end."""
+    if opts.mode == "alternating":
+        cycle = detect_cycle(opts.input, replace(opts.decode, pts_from=None, pts_to=None, first_index=0),
+                             opts.exposures)
+        log.info("exposure cycle %s (measured %s; response power %.2f)", cycle.exposures,
+                 [round(v, 2) for v in cycle.measured], cycle.response_power)
+        return [AlternatingMerge(make_merger(opts.merge, engine=opts.engine), cycle)], opts.merge, None, cycle
+    engine = executor if executor is not None else make_executor(for_single_exposure(opts.model), opts.weights,
+                                                                 single_engine_options(opts, info))
+    weights = str(opts.weights) if opts.weights else f"the shipped {opts.model} weights"
+    stages: list[Stage] = [Batcher(1 if image_input else opts.batch_size),
+                           Inference(engine, weights, video=not image_input, cut_threshold=opts.cut_threshold,
+                                     boost=opts.highlight_boost, owns_executor=owns_executor)]
+    return stages, engine.name, engine, None
+
+
+def output_spec(opts: ConvertOptions, fmt: str, info: VideoInfo) -> OutputSpec:
+    """The output transform's settings for format ``fmt``. SDR output: BT.2390's EETF from the frame's peak
+    to SDR white (the identity below its knee, so SDR input converted with --model none comes back
+    unchanged; a model's highlights are rolled off)."""
+    white = opts.reference_white * (LEVEL_GAIN[opts.level] if fmt in ("hdr10", "hlg") else 1.0)
+    return OutputSpec(fmt, opts.peak_nits, min(white, opts.peak_nits), rotation=info.rotation,
+                      sdr_mapping=opts.decode.sdr_mapping, operator="bt2390")
+
+
+def single_engine_options(opts: ConvertOptions, info: VideoInfo) -> EngineOptions:
+    """The engine options of a single-exposure run (``--infer-scale auto`` resolved for the frame size)."""
+    eng = opts.engine
+    if eng.infer_scale is None:
+        eng = replace(eng, infer_scale=auto_scale(eng.device, info.width))
+    return eng
+
+
 def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Stage] | None = None) -> ConvertReport:
     """Convert one input to one output; returns the run report. Raises HdrvidError subclasses."""
     image_input = is_image_input(opts.input)
@@ -244,27 +284,8 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
                 f"{opts.input}: is already HDR ({'linear float' if info.scene_linear else info.transfer_tag}); "
                 f"use --model none to re-encode it, hdrvid tonemap to make SDR, or --input-transfer to override"
             )
-        if opts.mode == "alternating":
-            cycle = detect_cycle(opts.input, opts.decode, opts.exposures)
-            log.info("exposure cycle %s (measured %s; response power %.2f)", cycle.exposures,
-                     [round(v, 2) for v in cycle.measured], cycle.response_power)
-            first: list[Stage] = [AlternatingMerge(make_merger(opts.merge, engine=opts.engine), cycle)]
-            engine_name = opts.merge
-        else:
-            eng = opts.engine
-            if eng.infer_scale is None:
-                eng = replace(eng, infer_scale=auto_scale(eng.device, info.width))
-            engine = make_executor(for_single_exposure(opts.model), opts.weights, eng)
-            weights = str(opts.weights) if opts.weights else f"the shipped {opts.model} weights"
-            first = [Batcher(1 if image_input else opts.batch_size),
-                     Inference(engine, weights, video=not image_input, cut_threshold=opts.cut_threshold,
-                               boost=opts.highlight_boost)]
-            engine_name = engine.name
-        white = opts.reference_white * (LEVEL_GAIN[opts.level] if plan.format in ("hdr10", "hlg") else 1.0)
-        # SDR output: BT.2390's EETF from the frame's peak to SDR white (the identity below its knee, so SDR
-        # input converted with --model none comes back unchanged; a model's highlights are rolled off)
-        spec = OutputSpec(plan.format, opts.peak_nits, min(white, opts.peak_nits), rotation=info.rotation,
-                          sdr_mapping=opts.decode.sdr_mapping, operator="bt2390")
+        first, engine_name, engine, cycle = model_stages(opts, info, image_input)
+        spec = output_spec(opts, plan.format, info)
         writer: Any
         target: AtomicFile | AtomicFolder
         if plan.kind == "video":
@@ -287,9 +308,9 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
         stats = execute(source, stages, writer, opts.queue_size, progress, opts.input.name, opts.sequential)
         report = ConvertReport(input=str(opts.input), output=str(opts.output), model=opts.model, format=plan.format,
                                engine=engine_name, batch_size=batch)
-        if opts.mode != "alternating" and engine.active_share is not None:
+        if engine is not None and engine.active_share is not None:
             report.network_tile_share = round(engine.active_share, 3)
-        if opts.mode == "alternating":
+        if cycle is not None:
             report.mode, report.merge, report.exposures, report.model = ("alternating", opts.merge,
                                                                           list(cycle.exposures), opts.merge)
         report.add_run(stats, writer, source, opts.queue_size)

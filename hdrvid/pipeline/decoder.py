@@ -73,10 +73,22 @@ class DecodeOptions:
     """Video: stop after this many seconds from ``start`` (``--duration``)."""
     max_frames: int | None = None
     """Video: stop after this many frames (``--frames``)."""
+    pts_from: int | None = None
+    """Video (segments of ``hdrvid batch``): the first frame is the one with this pts (stream time base);
+    frames are identified by pts, never by float time."""
+    pts_to: int | None = None
+    """Video: stop before the frame with this pts (None: to the end)."""
+    first_index: int = 0
+    """The frame index of the first frame decoded (a segment's frames keep their index in the whole file:
+    the alternating merge's exposure phase comes from it)."""
 
     @property
     def trimmed(self) -> bool:
         return self.start > 0 or self.duration is not None or self.max_frames is not None
+
+    @property
+    def segment(self) -> bool:
+        return self.pts_from is not None or self.pts_to is not None
 
     @property
     def end(self) -> float | None:
@@ -399,6 +411,9 @@ class VideoDecoder:
                                     backward=True)
             except av.error.FFmpegError:
                 self._reopen()
+        if opts.segment:
+            yield from self._segment()
+            return
         index = 0
         stopped = False
         for f in self._deinterlaced(self._packets_decoded()):
@@ -429,6 +444,30 @@ class VideoDecoder:
             log.warning(msg)
         if self.decode_errors:
             log.warning("%s: %d decode errors concealed", self.path, self.decode_errors)
+
+    def _segment(self) -> Iterator[Frame]:
+        """Frames with ``pts_from <= pts < pts_to`` (stream time base), indexed from ``first_index``: seek to
+        the keyframe at or before ``pts_from`` (indexed containers), decode from there, drop what comes
+        before. Refuses sources whose frames carry no timestamps (their segments cannot be identified)."""
+        opts = self.options
+        lo, hi = opts.pts_from, opts.pts_to
+        if lo is not None and self.container.format.name not in ("mpegts", "h264", "hevc", "mpeg"):
+            try:
+                self.container.seek(int(lo), stream=self.stream, backward=True, any_frame=False)
+            except av.error.FFmpegError:
+                self._reopen()
+        index = opts.first_index
+        for f in self._deinterlaced(self._packets_decoded()):
+            if f.pts is None:
+                raise InputError(f"{self.path}: frames without timestamps cannot be split into segments; "
+                                 f"use --segment-seconds 0 (whole files)")
+            if lo is not None and f.pts < lo:
+                continue
+            if hi is not None and f.pts >= hi:
+                break
+            yield self._frame(f, index)
+            index += 1
+        self.frames_out = index - opts.first_index
 
     def close(self) -> None:
         self.container.close()

@@ -40,7 +40,7 @@ MEZZANINE = {
     # name: (FFmpeg encoder, pixel format, encoder options, containers that take it)
     "prores": ("prores_ks", "yuv422p10le", {"profile": "3", "vendor": "apl0"}, ("mov",)),  # ProRes 422 HQ
     "prores4444": ("prores_ks", "yuv444p10le", {"profile": "4", "vendor": "apl0"}, ("mov",)),  # ProRes 4444
-    "ffv1": ("ffv1", "yuv420p10le", {"level": "3", "slices": "4", "slicecrc": "1", "g": "1"}, ("matroska", "mov")),
+    "ffv1": ("ffv1", "yuv420p10le", {"level": "3", "slices": "4", "slicecrc": "1", "g": "1"}, ("matroska",)),
 }
 """Editing and archive codecs: no --crf/--preset (ProRes is constant-quality by profile, FFV1 is lossless).
 The pipeline's 4:2:0 planes are upsampled to 4:2:2/4:4:4 for ProRes (SDR sources are 4:2:0 anyway); HDR10
@@ -189,22 +189,8 @@ class VideoEncoder:
             if min(self.width, self.height) < smallest:
                 raise OutputError(f"{self.dest}: {info.width}x{info.height} is too small for {self.codec} (at least "
                                   f"{smallest}x{smallest}); write EXR frames instead (a folder output)")
-            mezz = MEZZANINE.get(self.codec)
-            s = self.out.add_stream(mezz[0] if mezz else self.codec, rate=info.rate if info.rate else 25)
-            s.width, s.height = self.width, self.height
             self.planes_format = "yuv420p" if spec.bits == 8 else "yuv420p10le"
-            s.pix_fmt = mezz[1] if mezz else self.planes_format
-            s.time_base = info.time_base
-            s.codec_context.time_base = info.time_base  # else the encoder rounds VFR pts to 1/rate
-            if mezz:
-                s.options = codec_params(spec, self.codec)
-            else:
-                crf = options.crf if options.crf is not None else DEFAULT_CRF.get(self.codec, 20)
-                preset = options.preset or DEFAULT_PRESET.get(self.codec, "medium")
-                s.options = {"crf": str(crf), "preset": str(preset), **codec_params(spec, self.codec)}
-            prim, trc, cs = TAGS[spec.format]
-            cc = s.codec_context
-            cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = prim, trc, cs, ColorRange.MPEG
+            s = self._video_stream(options)
             if self.codec == "libx265" and self.out.format.name in ("mp4", "mov"):
                 s.codec_tag = "hvc1"
             if info.rotation:
@@ -218,6 +204,26 @@ class VideoEncoder:
         except BaseException:
             self.close()
             raise
+
+    def _video_stream(self, options: EncodeOptions) -> Any:
+        """The output's video stream: an encoder with the format's colour description and HDR metadata."""
+        info, spec = self.info, self.spec
+        mezz = MEZZANINE.get(self.codec)
+        s = self.out.add_stream(mezz[0] if mezz else self.codec, rate=info.rate if info.rate else 25)
+        s.width, s.height = self.width, self.height
+        s.pix_fmt = mezz[1] if mezz else self.planes_format
+        s.time_base = info.time_base
+        s.codec_context.time_base = info.time_base  # else the encoder rounds VFR pts to 1/rate
+        if mezz:
+            s.options = codec_params(spec, self.codec)
+        else:
+            crf = options.crf if options.crf is not None else DEFAULT_CRF.get(self.codec, 20)
+            preset = options.preset or DEFAULT_PRESET.get(self.codec, "medium")
+            s.options = {"crf": str(crf), "preset": str(preset), **codec_params(spec, self.codec)}
+        prim, trc, cs = TAGS[spec.format]
+        cc = s.codec_context
+        cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = prim, trc, cs, ColorRange.MPEG
+        return s
 
     # --- stream copy --------------------------------------------------------------------------------
 
@@ -363,6 +369,68 @@ class VideoEncoder:
                 if e.errno == errno.ENOSPC:
                     raise OutputError(f"{self.dest}: no space left on device") from None
                 raise
+
+
+class SegmentJoiner(VideoEncoder):
+    """Joins encoded segments (video only, each starting with an IDR frame, identical settings) into one
+    output, packet for packet, with the source's audio, subtitles and metadata copied once, interleaved as
+    :class:`VideoEncoder` does. ``segments``: the segment files in order. Refuses segments whose codec
+    parameters (extradata) differ: their streams cannot be one stream."""
+
+    def __init__(self, path: Path, container_format: str | None, spec: OutputSpec, info: VideoInfo,
+                 segments: list[Path], options: EncodeOptions = EncodeOptions(), dest: Path | None = None) -> None:
+        if not segments:
+            raise OutputError(f"{dest or path}: no segments to join")
+        self.segments = segments
+        self._template = open_input(segments[0])
+        try:
+            first = self._template.streams.video[0]
+            self._extradata = bytes(first.codec_context.extradata or b"")
+            for seg in segments[1:]:
+                with open_input(seg) as c:
+                    if bytes(c.streams.video[0].codec_context.extradata or b"") != self._extradata:
+                        raise OutputError(f"{seg}: its codec parameters differ from {segments[0].name}'s; the segments "
+                                          f"were encoded with different settings (delete the work folder and run again)")
+            super().__init__(path, container_format, spec, info, options, dest=dest)
+        finally:
+            self._template.close()
+
+    def _video_stream(self, options: EncodeOptions) -> Any:
+        s = self.out.add_stream_from_template(self._template.streams.video[0])
+        s.time_base = self.info.time_base
+        return s
+
+    def join(self) -> int:
+        """Mux every segment's packets (timestamps rescaled to the source's time base); returns the number of
+        video packets."""
+        count = 0
+        last_dts: int | None = None
+        for seg in self.segments:
+            with open_input(seg) as c:
+                st = c.streams.video[0]
+                for p in c.demux(st):
+                    if not p.size:
+                        continue
+                    if p.pts is not None:
+                        p.pts = round(p.pts * st.time_base / self.stream.time_base)
+                    if p.dts is not None:
+                        p.dts = round(p.dts * st.time_base / self.stream.time_base)
+                        if last_dts is not None and p.dts <= last_dts:
+                            raise OutputError(f"{seg}: its timestamps overlap the previous segment's; the segments "
+                                              f"do not follow each other (delete the work folder and run again)")
+                        last_dts = p.dts
+                    p.stream = self.stream
+                    self._mux_video([p])
+                    count += 1
+        self.frames = count
+        return count
+
+    def process(self, frame: Frame) -> Iterator[None]:
+        raise RuntimeError("SegmentJoiner joins encoded segments; it does not encode frames")
+
+    def flush(self) -> Iterator[None]:
+        self._mux_copies_until(None)
+        return iter(())
 
 
 class ImageWriter:

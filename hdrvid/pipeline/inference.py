@@ -33,10 +33,13 @@ class Inference:
     name = "infer"
 
     def __init__(self, executor: Executor, weights: str = "the model's weights", video: bool = False,
-                 temporal_alpha: float = 0.1, cut_threshold: float = 0.3, boost: float = 1.0) -> None:
+                 temporal_alpha: float = 0.1, cut_threshold: float = 0.3, boost: float = 1.0,
+                 owns_executor: bool = True) -> None:
         """``video``: models with frame-wide state that should move slowly (``enable_temporal``) get it, reset
         at scene cuts (the same detector the smoother uses). ``boost``: see :func:`boost_expansion`."""
         self.executor = executor
+        self.owns_executor = owns_executor
+        """False: the executor outlives this run (``hdrvid batch`` reuses a worker's model); not closed here."""
         self.boost = boost
         self.weights = weights
         model = executor.model
@@ -64,4 +67,5 @@ class Inference:
         return iter(())
 
     def close(self) -> None:
-        self.executor.close()
+        if self.owns_executor:
+            self.executor.close()

@@ -35,6 +35,8 @@ class SynthConfig:
     size: tuple[int, int] = (480, 270)
     fps: int = 24
     crf: int = 18
+    keyint: int = 0
+    """A keyframe every this many frames (0: the encoder's choice)."""
     pan: float = 2.0
     """Camera speed in output pixels per frame (direction random)."""
     zoom: float = 0.15
@@ -236,6 +238,8 @@ def synth_alternating(hdri: np.ndarray, video: Path, gt_dir: Path | None, cfg: S
             v = out.add_stream("libx264", rate=cfg.fps)
             v.width, v.height, v.pix_fmt = w, h, "yuv420p"
             v.options = {"crf": str(cfg.crf), "preset": "fast"}
+            if cfg.keyint:
+                v.options["x264-params"] = f"keyint={cfg.keyint}:min-keyint={cfg.keyint}:scenecut=0"
             cc = v.codec_context
             cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = 1, 1, 1, 1  # BT.709, limited
             for t, hdr in enumerate(frames):

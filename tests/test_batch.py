@@ -1,0 +1,218 @@
+"""hdrvid batch: segment planning, segment-parallel conversion equal to a single run (bit for bit with a
+lossless codec), the join (audio copied once, HDR10 light levels over the whole file), resume, shards, retries,
+bad inputs that fail alone, and the same worker on Ray Core actors."""
+
+import json
+import shutil
+import sys
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from conftest import run_cli
+from media import ffprobe, make_clip, needs_ffprobe
+
+from hdrvid.errors import OptionError
+from hdrvid.jobs.batch import BatchConfig, BatchWorker, LocalEngine, Unit, run_batch
+from hdrvid.jobs.convert import ConvertOptions, convert
+from hdrvid.pipeline.encoder import EncodeOptions
+from hdrvid.pipeline.segments import FrameIndex, index_frames, plan_segments, preroll_frames
+from hdrvid.synth.alternating import SynthConfig, synth_alternating
+from hdrvid.synth.scenes import interior_with_window
+
+
+def _frames(path: Path) -> list[tuple[int, np.ndarray]]:
+    with av.open(str(path)) as c:
+        return [(f.pts, f.reformat(format="gbrp10le").to_ndarray()) for f in c.decode(video=0)]
+
+
+def _audio(path: Path) -> list[tuple[int, bytes]]:
+    with av.open(str(path)) as c:
+        return [(p.pts, bytes(p)) for p in c.demux(c.streams.audio[0]) if p.size]
+
+
+def _same_pictures(a: Path, b: Path) -> int:
+    """Largest code difference between two videos' frames (asserting the same count and timestamps)."""
+    fa, fb = _frames(a), _frames(b)
+    assert len(fa) == len(fb) and [p for p, _ in fa] == [p for p, _ in fb]
+    return max(int(np.abs(x.astype(int) - y.astype(int)).max()) for (_, x), (_, y) in zip(fa, fb))
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    d = tmp_path_factory.mktemp("batch-in")
+    return [make_clip(d / f"clip{i}.mp4", frames=40 + 8 * i, size=(96, 64), rate=25, audio=True, gop=8)
+            for i in range(2)]
+
+
+def test_plan_segments_start_at_keyframes_with_pre_and_post_roll():
+    kf = [i % 8 == 0 for i in range(40)]
+    index = FrameIndex(tuple(range(0, 40 * 512, 512)), tuple(kf), Fraction(1, 12800))  # 25 fps
+    segs = plan_segments(index, 0.5, preroll=5, postroll=2)  # 0.5 s = 12.5 frames -> keyframes 16, 32
+    assert [(s.start, s.end) for s in segs] == [(0, 16), (16, 32), (32, 40)]
+    assert [(s.decode_start, s.decode_end) for s in segs] == [(0, 18), (11, 34), (27, 40)]
+    assert segs[1].pts_from == 11 * 512 and segs[1].pts_to == 34 * 512 and segs[2].pts_to is None
+    assert [(s.start, s.end) for s in plan_segments(index, 0, 5)] == [(0, 40)]
+    assert [(s.start, s.end) for s in plan_segments(index, 100, 5)] == [(0, 40)]
+    # the IIR filter's pre-roll: (1 - a)^P * ln(1000) <= 1e-3 with a = 1 - exp(-1/20)
+    p = preroll_frames(20)
+    assert np.exp(-p / 20) * np.log(1000) <= 1e-3 < np.exp(-(p - 1) / 20) * np.log(1000)
+
+
+def test_index_frames_reads_packets_in_presentation_order(clips):
+    index = index_frames(clips[0])
+    assert len(index.pts) == 40 and sum(index.keyframes) == 5 and list(index.pts) == sorted(index.pts)
+
+
+def _template(**kw) -> ConvertOptions:
+    return ConvertOptions(input=Path("-"), output=Path("-"), **{"model": "itmo", **kw})
+
+
+def test_segments_join_to_exactly_the_single_run(tmp_path, clips):
+    """FFV1 (lossless): every frame of the segment-parallel run equals the single run's, with the same
+    timestamps; the audio is copied once, packet for packet; a second run with --resume does nothing."""
+    opts = _template(encode=EncodeOptions(codec="ffv1"))
+    single = convert(replace(opts, input=clips[1], output=tmp_path / "single.mkv"))
+    cfg = BatchConfig(inputs=(str(clips[0].parent),), out=tmp_path / "out", convert=opts, segment_seconds=0.5,
+                      container=".mkv")
+    report = run_batch(cfg)
+    assert not report.failed and [f.segments for f in report.files] == [3, 4]
+    joined = tmp_path / "out" / "clip1.mkv"
+    assert _same_pictures(tmp_path / "single.mkv", joined) == 0
+    assert _audio(tmp_path / "single.mkv") == _audio(joined)
+    assert report.files[1].frames == single.frames == 48
+    assert not (tmp_path / "out" / ".hdrvid-work").exists()  # segments removed once joined
+    # without pre-roll the temporal statistics start afresh in every segment: the pictures differ
+    cut = run_batch(replace(cfg, out=tmp_path / "nopre", preroll=0))
+    assert _same_pictures(tmp_path / "single.mkv", tmp_path / "nopre" / "clip1.mkv") > 0 and not cut.failed
+
+
+@needs_ffprobe
+def test_hdr10_batch_signals_light_levels_of_the_whole_file(tmp_path, clips):
+    opts = _template()
+    single = convert(replace(opts, input=clips[0], output=tmp_path / "single.mp4"))
+    report = run_batch(BatchConfig(inputs=(str(clips[0]),), out=tmp_path / "out", convert=opts,
+                                   segment_seconds=0.5))
+    out = tmp_path / "out" / "clip0.mp4"
+    info = ffprobe(out, "-show_streams", "-show_frames", "-read_intervals", "%+#1")
+    v = next(s for s in info["streams"] if s["codec_type"] == "video")
+    assert (v["codec_name"], v["pix_fmt"], v["color_transfer"], v["color_primaries"]) == (
+        "hevc", "yuv420p10le", "smpte2084", "bt2020")
+    side = {d["side_data_type"]: d for d in info["frames"][0].get("side_data_list", [])}
+    cll = side["Content light level metadata"]
+    assert (cll["max_content"], cll["max_average"]) == (report.files[0].max_cll, report.files[0].max_fall)
+    assert "Mastering display metadata" in side
+    # measured on the joined stream: within a few nits of the single run's (the encodes differ slightly)
+    assert abs(report.files[0].max_cll - single.max_cll) <= 0.05 * single.max_cll
+    assert len(_frames(out)) == 40 and len(_audio(out)) == len(_audio(clips[0]))
+
+
+def test_alternating_segments_keep_the_exposure_phase(tmp_path):
+    """Alternating mode: a segment's frames keep their index in the file, so the exposure cycle's phase and
+    the neighbours (pre- and post-roll) are the single run's: identical pictures."""
+    scene = interior_with_window(0.4, 320, 180, seed=3)
+    clip = tmp_path / "alt.mp4"
+    synth_alternating(scene, clip, None, SynthConfig(frames=20, size=(96, 64), seed=5, keyint=6, fps=24))
+    opts = _template(mode="alternating", merge="flowmerge", encode=EncodeOptions(codec="ffv1"))
+    convert(replace(opts, input=clip, output=tmp_path / "single.mkv"))
+    report = run_batch(BatchConfig(inputs=(str(clip),), out=tmp_path / "out", convert=opts, segment_seconds=0.3,
+                                   container=".mkv"))
+    assert not report.failed and report.files[0].segments >= 3
+    assert _same_pictures(tmp_path / "single.mkv", tmp_path / "out" / "alt.mkv") == 0
+
+
+def test_shards_then_join_and_a_bad_file_fails_alone(tmp_path, clips):
+    bad = tmp_path / "in" / "broken.mp4"
+    bad.parent.mkdir()
+    bad.write_bytes(b"not a video at all" * 100)
+    good = tmp_path / "in" / "good.mp4"
+    shutil.copy(clips[0], good)
+    opts = _template()
+    common = dict(inputs=(str(tmp_path / "in"),), out=tmp_path / "out", convert=opts, segment_seconds=0.5)
+    r = run_batch(BatchConfig(**common, shard=(0, 2)))  # units 0 and 2 of 3
+    assert r.units == 2 and not (tmp_path / "out" / "good.mp4").exists() and r.failed == [str(bad)]
+    early = run_batch(BatchConfig(**common, join=True))  # unit 1 is missing: nothing is joined
+    assert not (tmp_path / "out" / "good.mp4").exists() and "segment 2 is missing" in early.files[1].errors[0]
+    r = run_batch(BatchConfig(**common, shard=(1, 2), resume=True))
+    assert r.units == 1
+    joined = run_batch(BatchConfig(**common, join=True))
+    assert joined.units == 0 and joined.failed == [str(bad)] and (tmp_path / "out" / "good.mp4").is_file()
+    assert "broken.mp4" in joined.files[0].errors[0] and len(_frames(tmp_path / "out" / "good.mp4")) == 40
+    assert not list((tmp_path / "out").glob(".*hdrvid-*"))  # no temporary outputs left
+
+
+class _FlakyWorker(BatchWorker):
+    """Crashes on the first attempt of every unit (a worker killed mid-segment)."""
+
+    def __init__(self, template, out):
+        super().__init__(template, out)
+        self.seen: set[tuple[str, int]] = set()
+
+    def run(self, unit: Unit):
+        key = (unit.key, unit.segment.number)
+        if key not in self.seen:
+            self.seen.add(key)
+            raise RuntimeError("worker crashed")
+        return super().run(unit)
+
+
+def test_crashed_units_are_retried_and_bad_options_are_not(tmp_path, clips):
+    opts = _template()
+    cfg = BatchConfig(inputs=(str(clips[0]),), out=tmp_path / "out", convert=opts, segment_seconds=0.5)
+    report = run_batch(cfg, engine=LocalEngine(cfg, _FlakyWorker(opts, cfg.out)))
+    assert not report.failed and report.files[0].retries == 3 and (tmp_path / "out" / "clip0.mp4").is_file()
+    report = run_batch(replace(cfg, out=tmp_path / "o2", max_retries=0),
+                       engine=LocalEngine(replace(cfg, max_retries=0), _FlakyWorker(opts, tmp_path / "o2")))
+    assert report.failed == [str(clips[0])] and "worker crashed" in report.files[0].errors[0]
+    with pytest.raises(OptionError, match="--shard"):
+        BatchConfig(inputs=("x",), out=tmp_path, convert=opts, shard=(2, 2))
+    with pytest.raises(OptionError, match="exr"):
+        BatchConfig(inputs=("x",), out=tmp_path, convert=replace(opts, format="exr"))
+
+
+def test_batch_cli_end_to_end(tmp_path, clips):
+    out = tmp_path / "out"
+    r = run_cli("-q", "batch", str(clips[0]), str(clips[1]), "--out", out, "--segment-seconds", "0.5",
+                "--model", "none")
+    assert r.exit_code == 0, r.output
+    report = json.loads((out / "batch-report.json").read_text())
+    assert [f["frames"] for f in report["files"]] == [40, 48] and report["failed"] == []
+    assert len(_frames(out / "clip1.mp4")) == 48
+    r = run_cli("-q", "batch", str(tmp_path / "missing.mp4"), "--out", out)
+    assert r.exit_code != 0 and "missing.mp4" in r.output and "no such file" in r.output
+
+
+class _DyingWorker(BatchWorker):
+    """Kills its own process on the first unit it is given (as an OOM kill would), once per batch."""
+
+    def run(self, unit: Unit):
+        import os
+
+        try:
+            os.close(os.open(self.out / "died-once", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return super().run(unit)
+        os._exit(1)
+        return super().run(unit)
+
+
+def test_ray_actors_run_the_same_units_and_replace_a_dead_worker(tmp_path, clips):
+    ray = pytest.importorskip("ray")
+    from ray import cloudpickle
+
+    from hdrvid.jobs.batch import RayEngine
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the test's worker class, by value
+    opts = _template(encode=EncodeOptions(codec="ffv1"))
+    cfg = BatchConfig(inputs=tuple(str(c) for c in clips), out=tmp_path / "out", convert=opts, segment_seconds=0.5,
+                      container=".mkv", engine="ray", workers=2)
+    try:
+        report = run_batch(cfg, engine=RayEngine(cfg, _DyingWorker))
+    finally:
+        ray.shutdown()
+    assert not report.failed and sum(f.retries for f in report.files) == 1
+    convert(replace(opts, input=clips[1], output=tmp_path / "single.mkv"))
+    assert _same_pictures(tmp_path / "single.mkv", tmp_path / "out" / "clip1.mkv") == 0

@@ -68,7 +68,7 @@ def test_index_frames_reads_packets_in_presentation_order(clips):
 
 
 def _template(**kw) -> ConvertOptions:
-    return ConvertOptions(input=Path("-"), output=Path("-"), **{"model": "itmo", **kw})
+    return ConvertOptions(**{"input": Path("-"), "output": Path("-"), "model": "itmo", **kw})
 
 
 def test_segments_join_to_exactly_the_single_run(tmp_path, clips):
@@ -216,3 +216,48 @@ def test_ray_actors_run_the_same_units_and_replace_a_dead_worker(tmp_path, clips
     assert not report.failed and sum(f.retries for f in report.files) == 1
     convert(replace(opts, input=clips[1], output=tmp_path / "single.mkv"))
     assert _same_pictures(tmp_path / "single.mkv", tmp_path / "out" / "clip1.mkv") == 0
+
+
+def test_join_refuses_segments_encoded_differently(tmp_path, clips):
+    from hdrvid.errors import OutputError
+    from hdrvid.pipeline.decoder import VideoDecoder
+    from hdrvid.pipeline.encoder import SegmentJoiner
+    from hdrvid.pipeline.output import OutputSpec
+
+    a = convert(_template(input=clips[0], output=tmp_path / "a.mp4", encode=EncodeOptions(copy_streams=False)))
+    b = convert(_template(input=clips[0], output=tmp_path / "b.mp4", encode=EncodeOptions(copy_streams=False,
+                                                                                           preset="slow")))
+    assert a.frames == b.frames
+    dec = VideoDecoder(clips[0])
+    info = dec.info
+    dec.close()
+    with pytest.raises(OutputError, match="codec parameters differ"):
+        SegmentJoiner(tmp_path / "j.mp4", "mp4", OutputSpec("hdr10", 1000, 203), info,
+                      [tmp_path / "a.mp4", tmp_path / "b.mp4"])
+
+
+def test_bad_input_in_a_worker_is_reported_not_retried(tmp_path, clips):
+    """An error that retrying cannot fix (here: an option the worker refuses) fails its file at once."""
+    opts = _template(model="hdrunet", weights=tmp_path / "missing.pt")
+    cfg = BatchConfig(inputs=(str(clips[0]),), out=tmp_path / "out", convert=opts, segment_seconds=0.5)
+    report = run_batch(cfg)
+    assert report.failed == [str(clips[0])] and report.files[0].retries == 0
+    assert "missing.pt" in report.files[0].errors[0] and not (tmp_path / "out" / "clip0.mp4").exists()
+
+
+def test_ray_engine_without_ray_says_how_to_get_it(tmp_path, monkeypatch):
+    import builtins
+
+    from hdrvid.jobs.batch import RayEngine
+
+    real = builtins.__import__
+
+    def no_ray(name, *a, **kw):
+        if name == "ray" or name.startswith("ray."):
+            raise ImportError("No module named 'ray'")
+        return real(name, *a, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    cfg = BatchConfig(inputs=("x",), out=tmp_path, convert=_template(), engine="ray")
+    with pytest.raises(OptionError, match=r'pip install "hdrvid\[ray\]"'):
+        RayEngine(cfg)

@@ -175,8 +175,8 @@ def test_crashed_units_are_retried_and_bad_options_are_not(tmp_path, clips):
 
 def test_batch_cli_end_to_end(tmp_path, clips):
     out = tmp_path / "out"
-    r = run_cli("-q", "batch", str(clips[0]), str(clips[1]), "--out", out, "--segment-seconds", "0.5",
-                "--model", "none")
+    r = run_cli("-q", "batch", str(clips[0].parent / "clip*.mp4"), "--out", out, "--segment-seconds", "0.5",
+                "--model", "none")  # a glob, as a shell would pass it quoted
     assert r.exit_code == 0, r.output
     report = json.loads((out / "batch-report.json").read_text())
     assert [f["frames"] for f in report["files"]] == [40, 48] and report["failed"] == []

@@ -16,8 +16,8 @@ MSE(eps_hat, eps) + ``IMAGE_WEIGHT`` x ab x the family's image loss between the 
 and the truth (the image-space loss: mu-law L1 for the merge, ExpandNet's log loss for single exposure),
 plus the temporal loss on consecutive outputs when training on pairs (both items of a pair get the same
 timestep and noise: the same noise field every frame, as at run time). Validation: the full K-step DDIM
-sampler (``VALIDATION_STEPS``) with a fixed noise field, scored with the family's own validation loss, so
-the number compares with the regression models' validation.
+sampler (``VALIDATION_STEPS``) with a fixed noise field at the model's default temperature, scored with the
+family's own validation loss, so the number compares with the regression models' validation.
 """
 
 from __future__ import annotations
@@ -84,8 +84,9 @@ def diffusion_step(model: nn.Module, x: torch.Tensor, target: torch.Tensor, ctx:
 
 
 def validate_sampler(model: nn.Module, x: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """The model's K-step sampler on validation inputs with a fixed noise field (seed 0)."""
-    noise = noise_field(0, (1, 3, *x.shape[-2:]))
+    """The model's K-step sampler on validation inputs with a fixed noise field (seed 0) at the model's
+    default temperature (what the pipeline runs; checkpoints are chosen on it)."""
+    noise = noise_field(0, (1, 3, *x.shape[-2:]), float(getattr(model, "noise_scale", 1.0)))
     preds = []
     for i in range(0, len(x), 8):
         xb = x[i:i + 8].to(device)

@@ -173,3 +173,9 @@ def test_model_diffhdr_on_single_exposure_footage_is_the_single_exposure_version
 
     assert for_single_exposure("diffhdr") == "diffhdr-single"
     assert for_single_exposure("hdrunet") == "hdrunet"
+
+
+def test_shipped_single_exposure_diffhdr_starts_from_the_shipped_hdrunet():
+    d, h = build("diffhdr-single"), build("hdrunet")
+    assert all(torch.equal(v, h.state_dict()[name]) for name, v in d.base.state_dict().items())
+    assert build("diffhdr-single").steps == 2 and build("diffhdr-single").noise_scale == 0.0

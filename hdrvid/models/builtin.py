@@ -104,8 +104,7 @@ register(
         summary="single exposure: conditional diffusion (DiffHDR style) on the hdrunet estimate's clipped pixels, "
                 "few-step DDIM (also --model diffhdr)",
         weights="diffhdr-single.pt",
-        sha256=None,
-        trained=False,
+        sha256="4a19755c723b82ec2acf8c82dd2029fe38936321835e1e480dca89a18ab2cc8f",
         card="diffhdr.md",
     )
 )

@@ -1,11 +1,14 @@
 """diffhdr: the DDIM schedule and step, the K-step loop around the engine parts (torch and ONNX Runtime agree
 on the whole output), one noise field per clip, sliding-window noise estimation, the diffusion training step."""
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import run_cli
+from media import ffprobe, make_clip, needs_ffprobe
 
 from hdrvid.engines.backends import OrtBackend, TorchBackend
 from hdrvid.engines.diffusion import sliding_windows
@@ -179,3 +182,17 @@ def test_shipped_single_exposure_diffhdr_starts_from_the_shipped_hdrunet():
     d, h = build("diffhdr-single"), build("hdrunet")
     assert all(torch.equal(v, h.state_dict()[name]) for name, v in d.base.state_dict().items())
     assert build("diffhdr-single").steps == 2 and build("diffhdr-single").noise_scale == 0.0
+
+
+@needs_ffprobe
+def test_convert_model_diffhdr_end_to_end(tmp_path):
+    """`hdrvid convert --model diffhdr` on single-exposure video runs the single-exposure diffusion (hdrunet's
+    estimate refined by 1 DDIM step here) to a valid HDR10 file with its report."""
+    clip = make_clip(tmp_path / "in.mp4", frames=3, size=(64, 48))
+    r = run_cli("-q", "convert", clip, tmp_path / "out.mp4", "--model", "diffhdr", "--steps", "1",
+                "--report", tmp_path / "r.json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["frames"] == 3 and "ddim 1" in rep["engine"] and "hdrunet" not in rep["model"]
+    v = ffprobe(tmp_path / "out.mp4", "-show_streams")["streams"][0]
+    assert (v["codec_name"], v["color_transfer"], int(v["nb_frames"])) == ("hevc", "smpte2084", 3)

@@ -29,6 +29,9 @@ class BaseExecutor(Protocol):
 
     name: str
 
+    @property
+    def active_share(self) -> float | None: ...
+
     def infer(self, x: torch.Tensor) -> torch.Tensor: ...
 
     def close(self) -> None: ...
@@ -85,6 +88,12 @@ class DiffusionExecutor:
         noise = self._noise(x.shape).expand(x.shape[0], -1, -1, -1)
         r = sample(lambda a, t: self._denoise(a, t, cond), noise, self.steps, self.schedule)
         return self.model.finish(cond, r)  # type: ignore[operator]
+
+    @property
+    def active_share(self) -> float | None:
+        """Share of tiles the regression start's sparse path ran its network on (None: not sparse); the
+        diffusion itself runs on every pixel."""
+        return getattr(self.base, "active_share", None) if self.base is not None else None
 
     def close(self) -> None:
         for e in self.engines.values():

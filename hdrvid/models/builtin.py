@@ -43,7 +43,7 @@ register(
     )
 )
 
-HDRUNET_SHA256 = "42531aa57a12e511ef4efed04d4315aca1b58c3f1f333bd3463b784f8f128dbd"
+HDRUNET_SHA256 = "aee06dabf0ba8ed533fc9cf7dbeb4ac3ecd2bd9f01a16aa65f575372b3ba3d87"
 for _name, _curve, _summary in (
     ("hdrunet", False, "U-Net highlight expansion with mask blending (HDRCNN-style) and a frame-wide context; "
                        "recorded pixels stay exactly as decoded (the default)"),

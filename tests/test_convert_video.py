@@ -501,3 +501,16 @@ def test_hdr10plus_dynamic_metadata_describes_every_frame(tmp_path: Path):
     assert bad.exit_code == 2 and "--hdr10plus" in bad.output
     bad = run_cli("convert", src, tmp_path / "h.mp4", "--hdr10plus", "--format", "hlg")
     assert bad.exit_code != 0 and "--hdr10plus" in bad.output and not (tmp_path / "h.mp4").exists()
+
+
+@needs_ffprobe
+@pytest.mark.parametrize("frames", [1, 2])
+def test_one_and_two_frame_clips_with_audio(tmp_path, frames):
+    """x265 gives a one-frame stream no decode time; the muxer must still take it, with the audio copied."""
+    clip = make_clip(tmp_path / "in.mp4", frames=frames, size=(64, 48), audio=True)
+    r = run_cli("-q", "convert", clip, tmp_path / "out.mp4", "--model", "none")
+    assert r.exit_code == 0, r.output
+    kinds = [s["codec_type"] for s in ffprobe(tmp_path / "out.mp4", "-show_streams")["streams"]]
+    assert kinds == ["video", "audio"]
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        assert len(list(c.decode(video=0))) == frames

@@ -157,25 +157,29 @@ def run_bench(cfg: BenchConfig, progress: bool = False) -> BenchReport:
                 log.info("%s transcode: %.2f fps", res, r.fps)
             x = _first_frame(src) if "model" in cfg.modes else None
             for model in cfg.models:
-                classical = not get(model.partition("@")[0]).learned
-                for backend in (("torch",) if classical else cfg.backends):
-                    for precision in (("fp32",) if classical else cfg.precisions):
-                        keys = {"resolution": res, "model": model, "backend": backend, "precision": precision}
-                        try:
-                            eng = replace(base, backend=backend_from_options(backend, cfg.device, precision,
-                                                                             cfg.threads))
-                            for mode in cfg.modes:
-                                if mode == "model":
-                                    assert x is not None
-                                    fps = _model_fps(model, eng, x, repeats=max(2, min(cfg.frames, 5)))
-                                    rows.append({**keys, "mode": "model", "fps": round(fps, 3)})
-                                else:
-                                    r = run(model, eng, sequential=mode == "sequential")
-                                    rows.append(_row(r, **keys, mode=mode))
-                                log.info("%s %s %s %s %s: %.2f fps", res, model, backend, precision, mode,
-                                         rows[-1]["fps"])
-                        except (BackendError, HdrvidError) as e:
-                            skipped.append({**keys, "reason": str(e)})
+                spec = get(model.partition("@")[0])
+                classical = not spec.learned
+                every_steps = (cfg.steps or (None,)) if spec.kind == "diffusion" else (None,)
+                for backend, precision, steps in ((b, p, k) for b in (("torch",) if classical else cfg.backends)
+                                                  for p in (("fp32",) if classical else cfg.precisions)
+                                                  for k in every_steps):  # diffusion models: per DDIM steps
+                    label = model + (f" K={steps}" if steps is not None else "")
+                    keys = {"resolution": res, "model": label, "backend": backend, "precision": precision}
+                    try:
+                        eng = replace(base, backend=backend_from_options(backend, cfg.device, precision,
+                                                                         cfg.threads), steps=steps)
+                        for mode in cfg.modes:
+                            if mode == "model":
+                                assert x is not None
+                                fps = _model_fps(model, eng, x, repeats=max(2, min(cfg.frames, 5)))
+                                rows.append({**keys, "mode": "model", "fps": round(fps, 3)})
+                            else:
+                                r = run(model, eng, sequential=mode == "sequential")
+                                rows.append(_row(r, **keys, mode=mode))
+                            log.info("%s %s %s %s %s: %.2f fps", res, model, backend, precision, mode,
+                                     rows[-1]["fps"])
+                    except (BackendError, HdrvidError) as e:
+                        skipped.append({**keys, "reason": str(e)})
             for merge in cfg.merges:
                 learned = merge not in CLASSICAL_MERGES
                 diffusion = merge in DIFFUSION_MERGES

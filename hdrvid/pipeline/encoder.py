@@ -178,6 +178,7 @@ class VideoEncoder:
         self.copies_dropped = 0
         """Packets of copied streams that could not be written (timestamps going backwards, damaged)."""
         self._copy_iter: Iterator[Any] | None = None
+        self._video_dts: int | None = None
         try:
             self.out = av.open(str(path), "w", format=container_format)
             self.out_format: str = self.out.format.name
@@ -322,7 +323,12 @@ class VideoEncoder:
 
     def _mux_video(self, packets: list[Any]) -> None:
         for p in packets:
+            if p.pts is not None and (p.dts is None or p.dts < -(1 << 50)):
+                # x265 gives a one-frame stream a decode time of "none" (rescaled, a huge negative number),
+                # which the MP4 muxer refuses: decode at the presentation time, after the previous packet
+                p.dts = p.pts if self._video_dts is None else self._video_dts + 1
             if p.dts is not None:
+                self._video_dts = p.dts
                 self._mux_copies_until(float(p.dts * p.time_base))
             self._mux(p)
 

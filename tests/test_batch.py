@@ -261,3 +261,26 @@ def test_ray_engine_without_ray_says_how_to_get_it(tmp_path, monkeypatch):
     cfg = BatchConfig(inputs=("x",), out=tmp_path, convert=_template(), engine="ray")
     with pytest.raises(OptionError, match=r'pip install "hdrvid\[ray\]"'):
         RayEngine(cfg)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
+def test_ray_actors_on_gpus_equal_the_single_run(tmp_path, clips):
+    """One Ray actor per GPU (--gpus-per-worker 1 --device cuda): the same pictures as a single run on it."""
+    ray = pytest.importorskip("ray")
+    import torch
+
+    from hdrvid.engines import backend_from_options
+    from hdrvid.runtime import EngineOptions
+
+    eng = EngineOptions(backend=backend_from_options("torch", "cuda", "fp32", None))
+    opts = _template(model="hdrunet", engine=eng, encode=EncodeOptions(codec="ffv1"))
+    cfg = BatchConfig(inputs=(str(clips[1]),), out=tmp_path / "out", convert=opts, segment_seconds=0.5,
+                      container=".mkv", engine="ray", workers=torch.cuda.device_count(), gpus_per_worker=1)
+    try:
+        report = run_batch(cfg)
+    finally:
+        ray.shutdown()
+    assert not report.failed
+    convert(replace(opts, input=clips[1], output=tmp_path / "single.mkv"))
+    assert _same_pictures(tmp_path / "single.mkv", tmp_path / "out" / "clip1.mkv") <= 1

@@ -323,14 +323,26 @@ class VideoEncoder:
 
     def _mux_video(self, packets: list[Any]) -> None:
         for p in packets:
-            if p.pts is not None and (p.dts is None or p.dts < -(1 << 50)):
-                # x265 gives a one-frame stream a decode time of "none" (rescaled, a huge negative number),
-                # which the MP4 muxer refuses: decode at the presentation time, after the previous packet
+            if p.pts is not None and not self._plausible_dts(p):
+                # x265 can give a one- or two-frame stream a decode time of "none" (rescaled: a huge negative
+                # number) or garbage, which the MP4 muxer refuses: decode at the presentation time, after
+                # the previous packet
+                log.debug("%s: video packet pts %s has decode time %s; using %s", self.dest, p.pts, p.dts,
+                          p.pts if self._video_dts is None else self._video_dts + 1)
                 p.dts = p.pts if self._video_dts is None else self._video_dts + 1
             if p.dts is not None:
                 self._video_dts = p.dts
                 self._mux_copies_until(float(p.dts * p.time_base))
             self._mux(p)
+
+    def _plausible_dts(self, p: Any) -> bool:
+        """A decode time an encoder can have produced: at or before the presentation time, at most 32 frames
+        before it (x265 reorders at most 16), after the previous packet's."""
+        if p.dts is None:
+            return False
+        step = max(1, round(1 / (self.info.rate * p.time_base))) if self.info.rate and p.time_base else 1
+        after = self._video_dts is None or p.dts > self._video_dts
+        return bool(after and p.pts - 32 * step <= p.dts <= p.pts)
 
     # --- stage --------------------------------------------------------------------------------------
 

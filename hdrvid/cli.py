@@ -769,10 +769,11 @@ def models() -> None:
     """List the registered models."""
     from hdrvid.models import get, names
 
+    width = max(len(n) for n in names())
     for n in names():
         s = get(n)
         state = "" if (not s.learned or s.trained) else "  [no trained weights yet]"
-        click.echo(f"{n:<12} {s.kind:<16} {s.summary}{state}")
+        click.echo(f"{n:<{width}}  {s.kind:<16} {s.summary}{state}")
 
 
 @main.command()

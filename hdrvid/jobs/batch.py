@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from hdrvid.errors import HdrvidError, InputError, OptionError, OutputError, check_choice, check_range
 from hdrvid.io.atomic import AtomicFile, check_destination, remove_stale, write_text_atomic
@@ -588,5 +588,3 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
         raise OptionError(f"--shard {text!r}: give i/N, e.g. 0/4") from None
     return i, n
 
-
-EngineName = Literal["local", "ray"]

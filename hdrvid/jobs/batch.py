@@ -35,7 +35,14 @@ from hdrvid.errors import HdrvidError, InputError, OptionError, OutputError, che
 from hdrvid.io.atomic import AtomicFile, check_destination, remove_stale, write_text_atomic
 from hdrvid.io.hashing import sha256_file
 from hdrvid.io.report import Report
-from hdrvid.jobs.convert import ConvertOptions, ConvertReport, model_stages, output_spec, single_engine_options
+from hdrvid.jobs.convert import (
+    ConvertOptions,
+    ConvertReport,
+    check_sdr_source,
+    model_stages,
+    output_spec,
+    single_engine_options,
+)
 from hdrvid.jobs.job import CONTAINERS, Job, execute, finish_hdr10
 from hdrvid.models import for_single_exposure
 from hdrvid.pipeline.decoder import VideoDecoder
@@ -297,8 +304,7 @@ class BatchWorker:
         t0 = time.perf_counter()
         with Job(VideoDecoder(unit.input, opts.decode)) as job:
             info = job.source.info
-            if info.is_hdr and opts.model != "none":
-                raise InputError(f"{unit.input}: is already HDR; use --model none to re-encode it")
+            check_sdr_source(opts, info)
             executor = self._single_executor(opts, info) if opts.mode == "single" else None
             first, _, _, _ = model_stages(opts, info, False, executor, owns_executor=False)
             spec = output_spec(opts, unit.fmt, info)

@@ -219,6 +219,15 @@ def sequence_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
+def check_sdr_source(opts: ConvertOptions, info: VideoInfo) -> None:
+    """Only --model none re-encodes an HDR source; every other model expands SDR."""
+    if info.is_hdr and opts.model != "none":
+        raise InputError(
+            f"{opts.input}: is already HDR ({'linear float' if info.scene_linear else info.transfer_tag}); "
+            f"use --model none to re-encode it, hdrvid tonemap to make SDR, or --input-transfer to override"
+        )
+
+
 def model_stages(opts: ConvertOptions, info: VideoInfo, image_input: bool, executor: Any = None,
                  owns_executor: bool = True) -> tuple[list[Stage], str, Any, Cycle | None]:
     """The stages that turn decoded frames into HDR radiance (batching + inference, or the alternating
@@ -279,11 +288,7 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
         info = source.info
         if opts.mode == "alternating" and image_input:
             raise InputError(f"{opts.input}: alternating mode takes a video; merge still brackets with hdrvid merge")
-        if info.is_hdr and opts.model != "none":
-            raise InputError(
-                f"{opts.input}: is already HDR ({'linear float' if info.scene_linear else info.transfer_tag}); "
-                f"use --model none to re-encode it, hdrvid tonemap to make SDR, or --input-transfer to override"
-            )
+        check_sdr_source(opts, info)
         first, engine_name, engine, cycle = model_stages(opts, info, image_input)
         spec = output_spec(opts, plan.format, info)
         writer: Any

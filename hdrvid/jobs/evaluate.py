@@ -54,16 +54,22 @@ def executor_for(label: str, weights: Path | None, engine: EngineOptions) -> Any
     name = for_single_exposure(name)
     if not get(name).learned:
         return make_executor(name)
-    if get(name).kind == "diffusion":  # NAME@K[:T]: K DDIM steps, noise scale T
-        steps, _, noise = scale.partition(":")
-        try:
-            opts = replace(engine, infer_scale=engine.infer_scale or 1.0, steps=int(steps) if steps else None,
-                           noise_scale=float(noise) if noise else None)
-        except ValueError:
-            raise OptionError(f"-m {label}: give a diffusion model as NAME@STEPS[:NOISE], e.g. diffhdr@4:0") from None
+    if get(name).kind == "diffusion":
+        opts = diffusion_options(label, scale, replace(engine, infer_scale=engine.infer_scale or 1.0))
         return make_executor(name, weights, opts)
     opts = replace(engine, infer_scale=float(scale) if scale else (engine.infer_scale or 1.0))
     return make_executor(name, weights, opts)
+
+
+def diffusion_options(label: str, spec: str, engine: EngineOptions) -> EngineOptions:
+    """A diffusion model given as NAME@K[:T] (``spec`` = "K[:T]", may be empty): K DDIM steps, noise scale T."""
+    if not spec:
+        return engine
+    steps, _, noise = spec.partition(":")
+    try:
+        return replace(engine, steps=int(steps), noise_scale=float(noise) if noise else None)
+    except ValueError:
+        raise OptionError(f"-m {label}: give a diffusion model as NAME@STEPS[:NOISE], e.g. diffhdr@4:0") from None
 
 
 def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SETTINGS, width: int = 512,

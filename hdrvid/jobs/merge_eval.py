@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from hdrvid.color.transfer import pq_inverse_eotf
 from hdrvid.errors import InputError
 from hdrvid.io.images import list_hdr, read_hdr
 from hdrvid.io.report import Report
+from hdrvid.jobs.evaluate import diffusion_options
 from hdrvid.jobs.merge_stills import kalantari_scene, merge_stills
 from hdrvid.metrics.flicker import FlickerMeter
 from hdrvid.metrics.hdr import hdr_metrics, luminance
@@ -130,12 +131,7 @@ def _merger(label: str, engine: Any, weights: dict[str, Path]) -> Any:
     name, _, spec = label.partition("@")
     kwargs: dict[str, Any] = {}
     if spec:
-        steps, _, temp = spec.partition(":")
-        try:
-            k, t = int(steps), float(temp) if temp else None
-        except ValueError:
-            raise InputError(f"{label}: give a diffusion merge as NAME@STEPS[:NOISE], e.g. diffhdr@4:0.5") from None
-        engine = replace(engine or EngineOptions(), steps=k, noise_scale=t)
+        engine = diffusion_options(label, spec, engine or EngineOptions())
     if name in weights:
         kwargs["weights"] = weights[name]
     return make_merger(name, engine=engine, **kwargs)

@@ -324,11 +324,7 @@ class DiffHDRSingle(nn.Module):
         base = torch.expm1(cond[:, :3].float() * LOG_WHITE)
         return base * torch.exp(cond[:, 3:6].float() * residual)
 
-    def forward(self, x: torch.Tensor, steps: int | None = None, noise: torch.Tensor | None = None) -> torch.Tensor:
-        cond = self.condition(x)
-        if noise is None:
-            noise = noise_field(0, (x.shape[0], 3, *x.shape[-2:]), self.noise_scale).to(x.device)
-        return self.finish(cond, sample(lambda r, t: self.denoise(r, t, cond), noise, steps or self.steps))
+    forward = DiffHDRMerge.forward
 
 
 def sample(denoise: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], noise: torch.Tensor, steps: int,

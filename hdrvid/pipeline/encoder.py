@@ -327,9 +327,9 @@ class VideoEncoder:
                 # x265 can give a one- or two-frame stream a decode time of "none" (rescaled: a huge negative
                 # number) or garbage, which the MP4 muxer refuses: decode at the presentation time, after
                 # the previous packet
-                log.debug("%s: video packet pts %s has decode time %s; using %s", self.dest, p.pts, p.dts,
-                          p.pts if self._video_dts is None else self._video_dts + 1)
-                p.dts = p.pts if self._video_dts is None else self._video_dts + 1
+                fixed = p.pts if self._video_dts is None else self._video_dts + 1
+                log.debug("%s: video packet pts %s has decode time %s; using %s", self.dest, p.pts, p.dts, fixed)
+                p.dts = fixed
             if p.dts is not None:
                 self._video_dts = p.dts
                 self._mux_copies_until(float(p.dts * p.time_base))

@@ -72,19 +72,13 @@ def plan_segments(index: FrameIndex, seconds: float, preroll: int, postroll: int
     n = len(index.pts)
     starts = [0]
     if seconds > 0 and n:
-        t0 = index.pts[0]
         step = seconds / index.time_base  # in pts units
-        k = 1
-        i = 0
-        while True:
-            target = t0 + k * step
-            while i < n and (index.pts[i] < target or not index.keyframes[i]):
-                i += 1
-            if i >= n:
-                break
-            if i > starts[-1]:
+        k = 1  # segment k starts at the first keyframe at or after k x S (several k may share one keyframe)
+        for i in range(1, n):
+            t = index.pts[i] - index.pts[0]
+            if index.keyframes[i] and t >= k * step:
                 starts.append(i)
-            k = max(k + 1, math.floor((index.pts[i] - t0) / step) + 1)
+                k = math.floor(t / step) + 1
     bounds = starts + [n]
     out = []
     for j, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):

@@ -193,6 +193,8 @@ def conversion_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--highlight-boost", default=1.0, show_default=True,
                      help="Strength of the model's highlight expansion: each gain raised to this power (0 = none, "
                           "1 = as trained, 1.5 = stronger; see the model card)."),
+        click.option("--upscale", type=click.Choice(["1", "2"]), default="1", show_default=True,
+                     help="2: output twice the width and height (models with a joint super-resolution variant: brackets)."),
         click.option("--codec", help="Video encoder: libx265 (default for HDR), libsvtav1 (AV1), libx264 (SDR)."),
         click.option("--crf", type=int, help="Constant-quality value passed to the encoder."),
         click.option("--preset", help="Encoder preset passed through (x265/x264 names, SVT-AV1 numbers)."),
@@ -237,7 +239,7 @@ def _conversion(input: Path, output: Path, kw: dict[str, Any], *, start: float =
     return ConvertOptions(
         input=input, output=output, model=kw["model"], weights=kw["weights"], format=kw["fmt"],
         peak_nits=kw["peak_nits"], reference_white=kw["reference_white"], level=kw["level"],
-        highlight_boost=kw["highlight_boost"],
+        highlight_boost=kw["highlight_boost"], upscale=int(kw["upscale"]),
         encode=EncodeOptions(codec=kw["codec"], crf=kw["crf"], preset=kw["preset"], copy_streams=not kw["no_copy"],
                              hdr10plus=kw["hdr10plus"]),
         decode=DecodeOptions(transfer=kw["input_transfer"], sdr_mapping=kw["sdr_mapping"],
@@ -518,12 +520,13 @@ def info(file: Path, as_json: bool) -> None:
               help="Start a new run from these weights (fine-tuning); new parts of the model keep their init.")
 @click.option("--temporal-weight", default=0.0, show_default=True,
               help="Merge models: train on realistic clips in consecutive pairs with this weight on the temporal loss.")
+@click.option("--stage", default="", help="Two-stage models (brackets): generator, fusion or fusion-2x.")
 @click.pass_context
 @handle_errors
 def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, steps: int, batch: int, patch: int,
           lr: float, procedural: int, device: str, fp32: bool, seed: int, minutes: float | None, samples: int,
           graded_share: float, threads: int | None, adversarial: bool, checkpoint_every: int,
-          init: Path | None, temporal_weight: float) -> None:
+          init: Path | None, temporal_weight: float, stage: str) -> None:
     """Train MODEL on HDR images through the camera simulation; checkpoints and resumes in --out."""
     from hdrvid.train import TrainConfig
     from hdrvid.train import train as run_train
@@ -532,7 +535,7 @@ def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, ste
                       lr=lr, procedural=procedural, device=device, bf16=not fp32, seed=seed, minutes=minutes,
                       samples=samples, adversarial=adversarial, checkpoint_every=checkpoint_every,
                       graded_share=graded_share, threads=threads, init=str(init) if init else None,
-                      temporal_weight=temporal_weight)
+                      temporal_weight=temporal_weight, stage=stage)
     summary = run_train(cfg, progress=not ctx.obj["quiet"])
     click.echo(json.dumps(summary.as_dict(), indent=2))
 
@@ -703,7 +706,8 @@ def bench(ctx: click.Context, input: Path | None, models: tuple[str, ...], backe
 @click.option("--exposures", help="EV of each image (e.g. -2,0,2), or a Kalantari exposure.txt; default: measured.")
 @click.option("--method", type=click.Choice(METHODS),
               default="flowmerge", show_default=True,
-              help="robertson/mertens: OpenCV's (mertens is exposure fusion: a display-referred image, not radiance).")
+              help="robertson/mertens: OpenCV's (mertens is exposure fusion: a display-referred image, not radiance); "
+                   "cfnet: the brackets model's fusion network on the darkest and brightest images.")
 @click.option("--crf", "crf", type=click.Choice(RESPONSES), default="srgb",
               show_default=True, help="Camera response: a known curve, or calibrated from the brackets (Debevec).")
 @click.option("--reference", type=int, help="Index of the reference image (default: the middle one).")
@@ -717,6 +721,21 @@ def merge_cmd(images: tuple[Path, ...], output: Path, exposures: str | None, met
     r = merge_stills(list(images), output, exposures=exposures, method=method, crf=crf, reference=reference,
                      overwrite=overwrite)
     click.echo(str(r))
+
+
+@main.command("brackets")
+@verbosity
+@click.argument("image", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Folder for the bracket.")
+@click.option("--ev", "evs", default="-3,-2,-1,1,2,3", show_default=True, help="Exposures to synthesise, in stops.")
+@click.option("--weights", type=click.Path(path_type=Path), help="Trained brackets weights instead of the shipped.")
+@click.option("--overwrite", is_flag=True)
+@handle_errors
+def brackets_cmd(image: Path, output: Path, evs: str, weights: Path | None, overwrite: bool) -> None:
+    """Synthesise an exposure bracket of one IMAGE (the brackets model's first stage)."""
+    from hdrvid.jobs.brackets import brackets, parse_evs
+
+    click.echo(str(brackets(image, output, parse_evs(evs), weights, overwrite)))
 
 
 @main.group()

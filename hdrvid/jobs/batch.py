@@ -40,11 +40,11 @@ from hdrvid.jobs.convert import (
     ConvertReport,
     check_sdr_source,
     model_stages,
+    output_info,
     output_spec,
     single_engine_options,
 )
 from hdrvid.jobs.job import CONTAINERS, Job, execute, finish_hdr10
-from hdrvid.models import for_single_exposure
 from hdrvid.pipeline.decoder import VideoDecoder
 from hdrvid.pipeline.encoder import SegmentJoiner, VideoEncoder
 from hdrvid.pipeline.output import OutputTransform
@@ -285,7 +285,7 @@ class BatchWorker:
 
     def _single_executor(self, opts: ConvertOptions, info: Any) -> Any:
         eng = single_engine_options(opts, info)
-        key = (for_single_exposure(opts.model), str(opts.weights), eng)
+        key = (opts.single_model, str(opts.weights), eng)
         if self._executor_key != key:
             if self._executor is not None:
                 self._executor.close()
@@ -309,7 +309,8 @@ class BatchWorker:
             first, _, _, _ = model_stages(opts, info, False, executor, owns_executor=False)
             spec = output_spec(opts, unit.fmt, info)
             target = job.output(AtomicFile(seg, overwrite=True))
-            writer = job.writer(VideoEncoder(target.path, segment_format(opts.encode.codec)[0], spec, info,
+            writer = job.writer(VideoEncoder(target.path, segment_format(opts.encode.codec)[0], spec,
+                                             output_info(opts, info),
                                              opts.encode, dest=seg))
             keep = KeepRange(s.start, s.end)
             stages = [*first, TemporalSmoother(opts.smoothing_period, opts.cut_threshold), OutputTransform(spec),
@@ -466,7 +467,8 @@ def join_file(plan: FilePlan, cfg: BatchConfig, fmt: str, result: FileResult, op
     spec = output_spec(opts, fmt, info)
     report = ConvertReport(input=str(plan.input), output=str(plan.output), format=fmt)
     with AtomicFile(plan.output, overwrite=opts.overwrite) as target:
-        joiner = SegmentJoiner(target.path, CONTAINERS[cfg.container], spec, info, segs, opts.encode, dest=plan.output)
+        joiner = SegmentJoiner(target.path, CONTAINERS[cfg.container], spec, output_info(opts, info), segs, opts.encode,
+                               dest=plan.output)
         try:
             joiner.join()
             joiner.flush()

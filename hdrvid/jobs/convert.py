@@ -26,7 +26,7 @@ from hdrvid.jobs.job import (
     open_source,
     video_writer,
 )
-from hdrvid.models import for_single_exposure, get
+from hdrvid.models import for_single_exposure, for_upscale, get
 from hdrvid.models.cycle import Cycle
 from hdrvid.pipeline.alternating import VIDEO_MERGES, AlternatingMerge, detect_cycle, make_merger
 from hdrvid.pipeline.batcher import Batcher
@@ -86,6 +86,8 @@ class ConvertOptions:
     """Alternating mode: debevec, flowmerge, ahdr or kalantari."""
     sequential: bool = False
     """Run the stages one frame at a time in one thread (the benchmark's no-pipelining baseline)."""
+    upscale: int = 1
+    """2: models with a super-resolution variant (``brackets``) output twice the input's width and height."""
     highlight_boost: float = 1.0
     """Strength of the model's expansion: every gain it applies is raised to this power (1 = as trained,
     0 = plain linearisation, 1.5 = half as many stops again). See the model card for what it does per kind of
@@ -107,6 +109,11 @@ class ConvertOptions:
         check_range(self.reference_white, "--reference-white", 0, self.peak_nits, low_open=True)
         check_choice(self.level, LEVELS, "--level")
         check_range(self.highlight_boost, "--highlight-boost", 0, 4)
+        check_choice(self.upscale, (1, 2), "--upscale")
+        if self.upscale != 1:
+            if self.mode == "alternating":
+                raise OptionError("--upscale works in single-exposure mode; drop it or --mode alternating")
+            self.single_model  # refuses models without a 2x variant
         check_range(self.batch_size, "--batch-size", 1, 64)
         check_range(self.queue_size, "--queue-size", 1, 1024)
         check_range(self.smoothing_period, "smoothing period", 0)
@@ -119,6 +126,20 @@ class ConvertOptions:
                 raise OptionError("--exposures: alternating footage cycles through 2 or 3 exposures")
             for ev in self.exposures:
                 check_range(ev, "--exposures (EV)", -16, 16)
+
+
+    @property
+    def single_model(self) -> str:
+        """The registry name run on single-exposure footage (``--model diffhdr`` -> ``diffhdr-single``,
+        ``--model brackets --upscale 2`` -> ``brackets-2x``)."""
+        return for_upscale(for_single_exposure(self.model), self.upscale)
+
+
+def output_info(opts: ConvertOptions, info: VideoInfo) -> VideoInfo:
+    """The stream facts the writer is given: the source's, at the model's output size."""
+    if opts.upscale == 1 and not opts.single_model.endswith("-2x"):
+        return info
+    return replace(info, width=2 * info.width, height=2 * info.height)
 
 
 @dataclass
@@ -240,7 +261,7 @@ def model_stages(opts: ConvertOptions, info: VideoInfo, image_input: bool, execu
         log.info("exposure cycle %s (measured %s; response power %.2f)", cycle.exposures,
                  [round(v, 2) for v in cycle.measured], cycle.response_power)
         return [AlternatingMerge(make_merger(opts.merge, engine=opts.engine), cycle)], opts.merge, None, cycle
-    engine = executor if executor is not None else make_executor(for_single_exposure(opts.model), opts.weights,
+    engine = executor if executor is not None else make_executor(opts.single_model, opts.weights,
                                                                  single_engine_options(opts, info))
     weights = str(opts.weights) if opts.weights else f"the shipped {opts.model} weights"
     stages: list[Stage] = [Batcher(1 if image_input else opts.batch_size),
@@ -261,6 +282,11 @@ def output_spec(opts: ConvertOptions, fmt: str, info: VideoInfo) -> OutputSpec:
 def single_engine_options(opts: ConvertOptions, info: VideoInfo) -> EngineOptions:
     """The engine options of a single-exposure run (``--infer-scale auto`` resolved for the frame size)."""
     eng = opts.engine
+    if get(opts.single_model).whole_frames:
+        if eng.infer_scale not in (None, 1.0) or eng.tile:
+            raise OptionError(f"--model {opts.single_model} runs on whole frames at full resolution: drop --infer-scale "
+                              f"and --tile")
+        return replace(eng, infer_scale=1.0)
     if eng.infer_scale is None:
         eng = replace(eng, infer_scale=auto_scale(eng.device, info.width))
     return eng
@@ -295,7 +321,8 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
         target: AtomicFile | AtomicFolder
         if plan.kind == "video":
             check_free_space(dest, estimate_video_bytes(opts.input, info))
-            target, writer = video_writer(job, dest, plan.container, spec, info, opts.encode, opts.overwrite,
+            target, writer = video_writer(job, dest, plan.container, spec, output_info(opts, info), opts.encode,
+                                          opts.overwrite,
                                           trimmed=opts.decode.trimmed and not info.is_image)
         elif plan.kind == "image":
             target = job.output(AtomicFile(dest, overwrite=opts.overwrite))

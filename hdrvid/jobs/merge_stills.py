@@ -25,7 +25,7 @@ from hdrvid.pipeline.alternating import make_merger, relative_evs
 
 log = logging.getLogger("hdrvid")
 
-METHODS = ("flowmerge", "debevec", "robertson", "mertens", "ahdr", "kalantari")
+METHODS = ("flowmerge", "debevec", "robertson", "mertens", "ahdr", "kalantari", "cfnet")
 RESPONSES = ("srgb", "gamma22", "bt709", "linear", "calibrate")
 """Camera response for ``hdrvid merge --crf``: a known curve, or calibrated from the brackets (Debevec)."""
 
@@ -154,6 +154,8 @@ def _merge(method: str, lins: list[np.ndarray], evs: list[float], ref: int, sign
     """(H, W, 3) radiance at the reference's EV 0."""
     if method == "debevec":
         return weighted_merge(lins, evs).transpose(1, 2, 0)
+    if method == "cfnet":
+        return fuse_pair(lins, evs)
     if method in ("robertson", "mertens"):
         codes = [np.clip(np.round(s * 255), 0, 255).astype(np.uint8)[:, :, ::-1].copy() for s in signals]
         if method == "mertens":  # exposure fusion: a display-referred picture; stored linearised (sRGB)
@@ -171,3 +173,25 @@ def _merge(method: str, lins: list[np.ndarray], evs: list[float], ref: int, sign
     if len(nb) > 2:
         raise InputError(f"{method} merges a reference with two neighbours; give 2 or 3 images")
     return merger.merge(lins[ref], evs[ref], nb).transpose(1, 2, 0)
+
+
+def fuse_pair(lins: list[np.ndarray], evs: list[float], weights: Path | None = None) -> np.ndarray:
+    """CF-Net-style fusion (the ``brackets`` model's stage 2) of the darkest and brightest images: (H, W, 3)
+    radiance at EV 0. The pair's EV gap is an input of the network; large pictures run in tiles."""
+    import torch
+
+    from hdrvid.engines.executor import tiled
+    from hdrvid.models import build
+    from hdrvid.models.brackets import RECEPTIVE_RADIUS, TwoStage, encode
+
+    u, o = int(np.argmin(evs)), int(np.argmax(evs))
+    if evs[o] - evs[u] < 0.5:
+        raise InputError(f"--method cfnet fuses an under- and an over-exposed image; these differ by "
+                         f"{evs[o] - evs[u]:.2f} EV (give brackets at least 1 EV apart, or --exposures)")
+    model = build("brackets", weights)
+    assert isinstance(model, TwoStage)
+    pair = encode(torch.from_numpy(np.concatenate([lins[u], lins[o]]))[None])
+    gap = torch.tensor([float(evs[o] - evs[u])])
+    with torch.inference_mode():
+        out = tiled(lambda t: model.fuse(t[:, :3], t[:, 3:], gap)[-1], pair, 768, RECEPTIVE_RADIUS)
+    return np.ascontiguousarray((out[0] * 2.0 ** -evs[u]).numpy().transpose(1, 2, 0), np.float32)

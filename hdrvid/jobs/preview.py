@@ -8,12 +8,13 @@ and level as ``convert``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from hdrvid.color.levels import LEVEL_GAIN
 from hdrvid.color.operators import OPERATORS, ToneStats
@@ -23,12 +24,11 @@ from hdrvid.io.atomic import check_destination
 from hdrvid.io.images import write_png
 from hdrvid.io.report import Report
 from hdrvid.io.sheets import false_colour, label, legend
-from hdrvid.jobs.convert import ConvertOptions
+from hdrvid.jobs.convert import ConvertOptions, single_engine_options
 from hdrvid.jobs.job import open_source
-from hdrvid.models import for_single_exposure
 from hdrvid.pipeline.frame import Frame, VideoInfo
 from hdrvid.pipeline.inference import boost_expansion
-from hdrvid.runtime import auto_scale, make_executor
+from hdrvid.runtime import make_executor
 
 
 def _to_bgr8(signal: torch.Tensor) -> np.ndarray:
@@ -90,16 +90,15 @@ def preview(o: ConvertOptions, png: Path, at: float | None = None, overwrite: bo
     check_destination([o.input], png, overwrite)
     frame, info = pick_at(o, at)
     lin = frame.data.clone()
-    eng = o.engine
-    if eng.infer_scale is None:
-        eng = replace(eng, infer_scale=auto_scale(eng.device, info.width))
-    executor = make_executor(for_single_exposure(o.model), o.weights, eng)
+    executor = make_executor(o.single_model, o.weights, single_engine_options(o, info))
     with torch.inference_mode():
         hdr = boost_expansion(lin[None], executor.infer(lin[None]), o.highlight_boost)[0].float()
     executor.close()
     white = o.reference_white * LEVEL_GAIN[o.level]
     nits = hdr.clamp(min=0) * white
     peak = float(nits.amax())
+    if hdr.shape[-2:] != lin.shape[-2:]:  # --upscale: the input shown at the output's size
+        lin = F.interpolate(lin[None], size=hdr.shape[-2:], mode="bicubic", align_corners=False)[0].clamp(0, 1)
     sdr_in = ENCODERS[info.transfer if info.transfer in ENCODERS else "bt709"](lin.clamp(0, 1))
     la = float(torch.exp(torch.log(hdr.mean(0).clamp(min=1e-4)).mean()))
     stats = ToneStats(peak=max(float(hdr.amax()), 1.0), log_average=la)

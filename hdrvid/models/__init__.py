@@ -1,6 +1,6 @@
 """Model architectures, the registry, shipped weights and model cards."""
 
 from hdrvid.models import builtin  # noqa: F401  (the built-in models register themselves)
-from hdrvid.models.registry import ModelSpec, build, for_single_exposure, get, names, register
+from hdrvid.models.registry import ModelSpec, build, for_single_exposure, for_upscale, get, names, register
 
-__all__ = ["ModelSpec", "build", "for_single_exposure", "get", "names", "register"]
+__all__ = ["ModelSpec", "build", "for_single_exposure", "for_upscale", "get", "names", "register"]

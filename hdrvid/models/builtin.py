@@ -1,5 +1,6 @@
 """The models that ship with hdrvid."""
 
+from hdrvid.models.brackets import BracketDebevec, BracketHDR, BracketHDR2x
 from hdrvid.models.diffhdr import DiffHDRMerge, DiffHDRSingle
 from hdrvid.models.expandnet import ExpandNetITM
 from hdrvid.models.hdrunet import HDRUNet
@@ -108,3 +109,15 @@ register(
         card="diffhdr.md",
     )
 )
+BRACKETS_SHA256: str | None = None
+for _name, _factory, _summary in (
+    ("brackets", BracketHDR, "two stages: a synthetic bracket at -3/+3 EV (DrTMO style) fused by a coupled-feedback "
+                             "network (CF-Net style) into the clipped pixels"),
+    ("brackets-2x", BracketHDR2x, "brackets with joint fusion + 2x super-resolution (output twice the size; also "
+                                  "--model brackets --upscale 2)"),
+    ("brackets-debevec", BracketDebevec, "brackets' synthetic stack (-3..+3 EV) merged classically (Debevec, known "
+                                         "response, DrTMO's rule for frames that move the wrong way, one choice per shot)"),
+):  # one weights file: the generator and both fusion networks
+    register(ModelSpec(name=_name, kind="single-exposure", factory=_factory, summary=_summary, weights="brackets.pt",
+                       sha256=BRACKETS_SHA256, trained=BRACKETS_SHA256 is not None, card="brackets.md",
+                       upscaled="brackets-2x" if _name == "brackets" else None, whole_frames=_name == "brackets-2x"))

@@ -47,6 +47,10 @@ class ModelSpec:
     factory_kwargs: dict[str, object] = field(default_factory=dict)
     single_exposure: str | None = None
     """A merge with a single-exposure sibling: the model ``--model NAME`` runs on single-exposure footage."""
+    upscaled: str | None = None
+    """The model ``--upscale 2`` runs (its joint 2x super-resolution variant), if it has one."""
+    whole_frames: bool = False
+    """Runs on whole frames at full resolution only (no fast mode, no tiles): its output is larger."""
 
     @property
     def learned(self) -> bool:
@@ -80,6 +84,18 @@ def for_single_exposure(name: str) -> str:
     """The registry name that ``--model name`` runs on single-exposure footage (``diffhdr`` ->
     ``diffhdr-single``; every other model is itself)."""
     return get(name).single_exposure or name
+
+
+def for_upscale(name: str, factor: int) -> str:
+    """The registry name that ``--model name --upscale factor`` runs; refuses models without a 2x variant."""
+    if factor == 1:
+        return name
+    spec = get(name)
+    if get(spec.single_exposure or name).upscaled is None and not name.endswith("-2x"):
+        having = [n for n in names() if get(n).upscaled]
+        raise ModelError(f"--upscale {factor}: model {name!r} has no super-resolution variant; use --model "
+                         f"{' or '.join(having)} or drop --upscale")
+    return get(spec.single_exposure or name).upscaled or name
 
 
 def weights_dir() -> Path:

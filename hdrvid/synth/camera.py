@@ -12,7 +12,9 @@ file's tag): exact for sRGB/BT.709 cameras, wrong in a realistic way for the res
 
 from __future__ import annotations
 
+import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -47,6 +49,9 @@ class Shot:
     exposure: float
     nominal: str  # the curve the decoder assumes ("srgb" or "bt709")
     setting: str = ""  # the camera setting that made it (training labels only; models are never told)
+    render: Callable[[float], np.ndarray] | None = None
+    """The same camera (response, white balance, grade) at ``gain`` times the exposure, without noise or codec:
+    (H, W, 3) uint8 codes. A synthetic bracket's ground truth (issue 15)."""
 
 
 def _response(kind: str, rng: np.random.Generator):
@@ -100,12 +105,15 @@ def expose_for_clipping(hdr: np.ndarray, clip_share: float) -> float:
     return 1.0 / max(q, 1e-6)
 
 
-def grade(lin: np.ndarray, rng: np.random.Generator, curve: str | None = None) -> np.ndarray:
+def grade(lin: np.ndarray, rng: np.random.Generator, curve: str | None = None, gain: float = 1.0) -> np.ndarray:
     """Scene-linear (exposed; 1.0 = the exposure's white) -> display-linear SDR in [0, 1] through a tone
-    curve with a shoulder and a saturation roll-off in the highlights, as a colourist's SDR grade does."""
+    curve with a shoulder and a saturation roll-off in the highlights, as a colourist's SDR grade does.
+    ``gain``: the same grade (curve and statistics of ``lin``) applied to ``lin * gain`` (a bracket of it)."""
     curve = curve or GRADES[int(rng.integers(0, len(GRADES)))]
     t = torch.from_numpy(np.ascontiguousarray(lin.transpose(2, 0, 1))).clamp(min=0)
     y = luminance(t[None], BT709_WEIGHTS)[0, 0]
+    stats_t = t
+    t, y = t * gain, y * gain
     if curve == "scurve":
         mid = float(rng.uniform(0.12, 0.3))  # scene value that lands at display 0.5^2.2
         c = float(rng.uniform(1.1, 1.8))  # contrast
@@ -115,8 +123,8 @@ def grade(lin: np.ndarray, rng: np.random.Generator, curve: str | None = None) -
         d = torch.sigmoid(c * z) / torch.sigmoid(torch.tensor(c * zw))
         disp = t * (d.clamp(max=1) / y.clamp(min=1e-6))
     else:
-        la = float(torch.exp(torch.log(y.clamp(min=1e-5)).mean()))
-        peak = float(torch.quantile(t.amax(0).flatten()[::7], 0.999)) * float(rng.uniform(0.6, 1.5))
+        la = float(torch.exp(torch.log((y / gain).clamp(min=1e-5)).mean()))
+        peak = float(torch.quantile(stats_t.amax(0).flatten()[::7], 0.999)) * float(rng.uniform(0.6, 1.5))
         disp = OPERATORS[curve](t, ToneStats(peak=max(peak, 1.05), log_average=max(la, 1e-4)))
     disp = disp.clamp(min=0)
     yd = luminance(disp[None], BT709_WEIGHTS)[0]
@@ -155,8 +163,14 @@ def shoot(hdr: np.ndarray, rng: np.random.Generator, setting: str = "random", gr
         gain = rng.uniform(0.001, 0.004)
         lin = lin + np.sqrt(np.clip(lin, 0, 1) * gain) * rng.standard_normal(lin.shape).astype(np.float32)
         lin = lin + rng.uniform(0.0005, 0.002) * rng.standard_normal(lin.shape).astype(np.float32)
-    sig = np.asarray(_response(kind, rng)(np.clip(lin, 0, 1)), dtype=np.float32)
-    code = np.clip(np.round(sig * 255), 0, 255).astype(np.uint8)
+    response = _response(kind, rng)
+    sig = np.asarray(response(np.clip(lin, 0, 1)), dtype=np.float32)
+    code = _codes(sig)
+    scene = x * np.float32(exposure)
+
+    def render(gain: float) -> np.ndarray:
+        return _codes(np.asarray(response(np.clip(scene * np.float32(gain), 0, 1)), np.float32))
+
     if setting == "broadcast":  # 4:2:0, limited range and H.264 artefacts
         code = h264_roundtrip(code, int(rng.integers(18, 28)))
     if jpeg is not None:  # 4:2:0 + DCT artefacts (OpenCV's JPEG subsamples chroma by default)
@@ -167,22 +181,28 @@ def shoot(hdr: np.ndarray, rng: np.random.Generator, setting: str = "random", gr
     clipped = code.max(-1) >= 250
     target = (x if setting != "consumer" else hdr.astype(np.float32)) * np.float32(exposure)
     return Shot(signal=np.ascontiguousarray(code), linear=linear, target=target.astype(np.float32),
-                clipped=clipped, exposure=exposure, nominal=nominal, setting=setting)
+                clipped=clipped, exposure=exposure, nominal=nominal, setting=setting, render=render)
+
+
+def _codes(signal: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(signal * 255), 0, 255).astype(np.uint8)
 
 
 def _shoot_graded(hdr: np.ndarray, rng: np.random.Generator) -> Shot:
     x = hdr.astype(np.float32)
     exposure = expose_for_clipping(x, float(rng.uniform(0.02, 0.3)))  # the grade rolls these off, not clips
     lin = x * np.float32(exposure)
+    state = copy.deepcopy(rng.bit_generator.state)  # the grade's draws, replayed by ``render``
     disp = grade(lin, rng)
     enc = int(rng.integers(0, 3))
-    if enc == 0:  # BT.1886 display encoding (what a video grade is), read back as BT.709 by hdrvid
-        sig, nominal = disp ** (1 / 2.4), "bt709"
-    elif enc == 1:
-        sig, nominal = np.asarray(bt709_oetf(disp), np.float32), "bt709"
-    else:
-        sig, nominal = np.asarray(srgb_inverse_eotf(disp), np.float32), "srgb"
-    code = np.clip(np.round(sig * 255), 0, 255).astype(np.uint8)
+    encode, nominal = _DISPLAY_ENCODINGS[enc]
+    code = _codes(np.asarray(encode(disp), np.float32))
+
+    def render(gain: float) -> np.ndarray:
+        replay = np.random.Generator(type(rng.bit_generator)())
+        replay.bit_generator.state = state
+        return _codes(np.asarray(encode(grade(lin, replay, gain=gain)), np.float32))
+
     if rng.random() < 0.6:
         code = h264_roundtrip(code, int(rng.integers(16, 28)))
     else:
@@ -191,4 +211,11 @@ def _shoot_graded(hdr: np.ndarray, rng: np.random.Generator) -> Shot:
     decode = srgb_eotf if nominal == "srgb" else bt709_inverse_oetf
     linear = np.asarray(decode(code.astype(np.float32) / 255), dtype=np.float32)
     return Shot(signal=np.ascontiguousarray(code), linear=linear, target=lin.astype(np.float32),
-                clipped=code.max(-1) >= 250, exposure=exposure, nominal=nominal, setting=GRADED)
+                clipped=code.max(-1) >= 250, exposure=exposure, nominal=nominal, setting=GRADED, render=render)
+
+
+_DISPLAY_ENCODINGS: tuple[tuple[Callable[[np.ndarray], np.ndarray], str], ...] = (
+    (lambda d: d ** (1 / 2.4), "bt709"),  # BT.1886 display encoding (what a video grade is), read back as BT.709
+    (bt709_oetf, "bt709"),
+    (srgb_inverse_eotf, "srgb"),
+)

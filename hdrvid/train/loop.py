@@ -85,6 +85,8 @@ class TrainConfig:
     temporal_weight: float = 0.0
     """Merge models: > 0 trains on realistic clips in consecutive pairs with this weight on the temporal loss
     (the change between consecutive outputs must match the truth's)."""
+    stage: str = ""
+    """Models trained in stages (``brackets``: generator, fusion, fusion-2x): the part that learns."""
     init: str | None = None
     """Start a new run from these weights (fine-tuning); parts of the model they do not cover (a new head)
     start from their initialisation and are listed in the log. Ignored when the run resumes."""

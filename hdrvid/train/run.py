@@ -9,14 +9,17 @@ import torch
 from hdrvid.errors import InputError
 from hdrvid.io.images import list_hdr
 from hdrvid.models import get
+from hdrvid.train.brackets import BracketFamily
 from hdrvid.train.data import split
 from hdrvid.train.diffusion import DiffusionMergeFamily, DiffusionSingleFamily
 from hdrvid.train.loop import Family, TrainConfig, TrainLoop, TrainSummary
 from hdrvid.train.merge import MergeFamily
 from hdrvid.train.single import SingleExposureFamily
 
-FAMILIES = {"single-exposure": SingleExposureFamily, "multi-exposure": MergeFamily, "diffusion": DiffusionMergeFamily}
-"""Model kind -> the family that trains it (a single-exposure diffusion model: :class:`DiffusionSingleFamily`)."""
+FAMILIES = {"single-exposure": SingleExposureFamily, "multi-exposure": MergeFamily, "diffusion": DiffusionMergeFamily,
+            "brackets": BracketFamily}
+"""Model kind (or a model's own ``family`` attribute) -> the family that trains it (a single-exposure
+diffusion model: :class:`DiffusionSingleFamily`)."""
 
 
 def train(cfg: TrainConfig, progress: bool = True) -> TrainSummary:
@@ -32,6 +35,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> TrainSummary:
         raise InputError("no training images left after holding out the evaluation set")
     torch.manual_seed(cfg.seed)
     model = spec.factory(**{**spec.factory_kwargs, **cfg.model_kwargs})
-    cls = DiffusionSingleFamily if spec.kind == "diffusion" and getattr(model, "single", False) else FAMILIES[spec.kind]
+    kind = getattr(model, "family", spec.kind)
+    cls = DiffusionSingleFamily if kind == "diffusion" and getattr(model, "single", False) else FAMILIES[kind]
     family: Family = cls(cfg, model, files, held)
     return TrainLoop(cfg, family).run(progress)

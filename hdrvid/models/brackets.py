@@ -1,0 +1,347 @@
+"""Single picture -> synthetic bracket -> fused HDR: the DrTMO + CF-Net two-stage design (issue 15).
+
+Stage 1, :class:`BracketNet` (after DrTMO, Endo et al. 2017): from one 8-bit picture, the same picture at
+another exposure (EV as an input, so one network makes any bracket), in the picture's own encoding. DrTMO
+uses two 3D-deconvolution decoders of 174 M parameters; here one small EV-conditioned 2D U-Net. Its output
+keeps DrTMO's residual before the sigmoid, around the exposure shift a camera with the nominal curve would
+make::
+
+    out = sigmoid(logit(base) + r(s, ev)),   base = enc(min(1, 2^ev * dec(s)))
+
+so a perfect nominal camera needs ``r = 0`` and the network learns what differs: unknown responses,
+shoulders, and above all the clipped regions (at -3 EV a blown sky is a flat grey in ``base``; ``r`` paints
+it). The U-Net runs at half resolution (the residual is smooth; the detail comes through ``base``).
+Training adds a monotonicity penalty (an up-exposure never darker than the picture, a down-exposure never
+brighter) - see :mod:`hdrvid.train.brackets`.
+
+Stage 2, :class:`CFNet` (after CF-Net, Deng et al. 2021): fuses an under/over pair into linear radiance
+(relative to the under exposure's white), not a display-referred fused picture. Two branches, one per
+exposure, each a feature extractor and a feedback block; over ``iterations`` passes each branch's block sees
+its own input features, its previous state and the *other* branch's previous state (the coupled feedback).
+Every pass has an output (trained with a loss each, as CF-Net does). The output is a classical merge of the
+pair refined by the network (``base * exp(head)``): under where the over exposure clipped, over (scaled by
+the pair's EV gap, an input) in the shadows. ``upscale=2`` is the joint fusion + 2x super-resolution
+variant: the branches run at input resolution and a pixel-shuffle head doubles it; with ``upscale=1`` they
+run at half resolution and the same head restores it (the CPU cost is then the same for both).
+
+:class:`BracketHDR` is what ``--model brackets`` runs: the picture, its brackets at -E and +E from stage 1,
+fused by stage 2, blended into the decoded picture only where it clipped (HDRCNN's mask), so every recorded
+pixel stays exactly as decoded. :class:`BracketHDR2x` is the same with the 2x fusion network.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+EPS = 1.0 / 1024
+CONTEXT = 48
+
+
+def encode(linear: torch.Tensor) -> torch.Tensor:
+    """Linear light -> the picture's code domain (sRGB curve; hdrvid decodes 8-bit sources to linear first)."""
+    x = linear.clamp(0, 1)
+    return torch.where(x <= 0.0031308, 12.92 * x, 1.055 * x.clamp(min=0.0031308) ** (1 / 2.4) - 0.055)
+
+
+def decode(signal: torch.Tensor) -> torch.Tensor:
+    s = signal.clamp(0, 1)
+    return torch.where(s <= 0.04045, s / 12.92, ((s + 0.055) / 1.055) ** 2.4)
+
+
+def _logit(p: torch.Tensor) -> torch.Tensor:
+    p = p.clamp(EPS, 1 - EPS)
+    return torch.log(p) - torch.log1p(-p)
+
+
+def clip_mask(signal: torch.Tensor) -> torch.Tensor:
+    """Where a picture clipped (any channel; smoothstep between codes ~246 and ~252.5), (N, 1, H, W)."""
+    t = ((signal.amax(1, keepdim=True) - 0.965) / (0.99 - 0.965)).clamp(0, 1)
+    return t * t * (3 - 2 * t)
+
+
+RECEPTIVE_RADIUS = 128
+"""Pixels of context an output pixel of the two stages sees besides the frame-wide vector (measured in
+``tests/test_brackets.py``), rounded up."""
+
+
+def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.LeakyReLU(0.1, inplace=True))
+
+
+class BracketNet(nn.Module):
+    """One picture (code domain) + an EV -> that exposure of the picture (code domain). About 0.2 M parameters."""
+
+    def __init__(self, width: int = 24, levels: int = 3) -> None:
+        super().__init__()
+        chans = [width * (i + 1) for i in range(levels + 1)]
+        self.chans = chans
+        self.stem = nn.Sequential(_conv(5, chans[0], stride=2), _conv(chans[0], chans[0]))
+        self.down = nn.ModuleList(nn.Sequential(_conv(chans[i], chans[i + 1], stride=2), _conv(chans[i + 1], chans[i + 1]))
+                                  for i in range(levels))
+        # frame-wide view: the picture at 1/8 size -> a context vector (one per frame, whatever the tiling)
+        self.glob = nn.Sequential(_conv(4, 16, 2), _conv(16, 32, 2), _conv(32, CONTEXT, 2), nn.AdaptiveAvgPool2d(1),
+                                  nn.Flatten())
+        self.film = nn.Sequential(nn.Linear(CONTEXT + 8, 64), nn.LeakyReLU(0.1), nn.Linear(64, 2 * chans[-1]))
+        self.up = nn.ModuleList(nn.Sequential(_conv(chans[i + 1] + chans[i], chans[i]), _conv(chans[i], chans[i]))
+                                for i in reversed(range(levels)))
+        self.head = nn.Conv2d(chans[0], 3, 3, padding=1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    @staticmethod
+    def _ev_code(ev: torch.Tensor) -> torch.Tensor:
+        e = ev[:, None] / 3
+        return torch.cat([e, e.abs(), (e > 0).float(), (e < 0).float(),
+                          torch.sin(math.pi * e), torch.cos(math.pi * e), e * e, e.clamp(-1, 1)], 1)
+
+    @staticmethod
+    def base(signal: torch.Tensor, ev: torch.Tensor) -> torch.Tensor:
+        """What a camera with the nominal curve records at ``ev`` stops more exposure."""
+        return encode(decode(signal) * torch.pow(2.0, ev)[:, None, None, None])
+
+    def context(self, signal: torch.Tensor) -> torch.Tensor:
+        """The frame-wide vector (N, CONTEXT), from the whole picture at 1/8 size."""
+        small = F.avg_pool2d(signal, 8, ceil_mode=True)
+        return self.glob(torch.cat([small, clip_mask(small)], 1))
+
+    def forward(self, signal: torch.Tensor, ev: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """``signal`` (N, 3, H, W) in [0, 1]; ``ev`` (N,) stops -> (N, 3, H, W) in [0, 1]. ``context``: the
+        frame's vector when ``signal`` is a tile of it (computed from ``signal`` otherwise)."""
+        h, w = signal.shape[-2:]
+        context = self.context(signal) if context is None else context
+        ev_map = (ev / 3)[:, None, None, None].expand(-1, 1, h, w)
+        x = self.stem(torch.cat([signal, clip_mask(signal), ev_map], 1))
+        skips = [x]
+        for d in self.down:
+            x = d(x)
+            skips.append(x)
+        scale, shift = self.film(torch.cat([context, self._ev_code(ev)], 1)).chunk(2, 1)
+        x = x * (1 + scale[:, :, None, None]) + shift[:, :, None, None]
+        for i, u in enumerate(self.up):
+            skip = skips[-2 - i]
+            x = u(torch.cat([F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False), skip], 1))
+        r = F.interpolate(self.head(x), size=(h, w), mode="bilinear", align_corners=False)
+        return torch.sigmoid(_logit(self.base(signal, ev)) + r)
+
+
+class _Feedback(nn.Module):
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(_conv(3 * width, width), _conv(width, width), _conv(width, width))
+
+    def forward(self, feat: torch.Tensor, own: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+        return own + self.body(torch.cat([feat, own, other], 1))
+
+
+def merge_base(under: torch.Tensor, over: torch.Tensor, gap: torch.Tensor) -> torch.Tensor:
+    """Classical merge of an under/over pair (code domain) in linear radiance relative to the under exposure's
+    white: the over exposure (divided by 2^gap) where it did not clip, the under exposure elsewhere."""
+    lu = decode(under)
+    lo = decode(over) / torch.pow(2.0, gap)[:, None, None, None]
+    w = 1 - clip_mask(over)
+    return w * lo + (1 - w) * lu
+
+
+class CFNet(nn.Module):
+    """Coupled-feedback fusion of an under/over pair (+ the EV gap) into linear radiance, optionally 2x larger."""
+
+    def __init__(self, width: int = 24, iterations: int = 3, upscale: int = 1) -> None:
+        super().__init__()
+        if upscale not in (1, 2):
+            raise ValueError("upscale must be 1 or 2")
+        self.upscale = upscale
+        self.iterations = iterations
+        stride = 2 if upscale == 1 else 1
+        self.extract = nn.ModuleList(nn.Sequential(_conv(5, width, stride), _conv(width, width)) for _ in range(2))
+        self.feedback = nn.ModuleList(_Feedback(width) for _ in range(2))
+        self.head = nn.Sequential(_conv(2 * width, 4 * width), nn.PixelShuffle(2), nn.Conv2d(width, 3, 3, padding=1))
+        nn.init.zeros_(self.head[2].weight)
+        nn.init.zeros_(self.head[2].bias)
+
+    def forward(self, under: torch.Tensor, over: torch.Tensor, gap: torch.Tensor) -> list[torch.Tensor]:
+        """Code-domain pair (N, 3, H, W), ``gap`` (N,) EV between them -> one estimate per feedback pass, each
+        (N, 3, H * upscale, W * upscale) linear radiance relative to the under exposure's white."""
+        h, w = under.shape[-2:]
+        g = (gap / 6)[:, None, None, None].expand(-1, 1, h, w)
+        feats = [self.extract[0](torch.cat([under, clip_mask(under), g], 1)),
+                 self.extract[1](torch.cat([over, clip_mask(over), g], 1))]
+        base = merge_base(under, over, gap).clamp(min=1e-6)
+        size = (h * self.upscale, w * self.upscale)
+        if self.upscale != 1:
+            base = F.interpolate(base, size=size, mode="bicubic", align_corners=False).clamp(min=1e-6)
+        states = feats
+        outs = []
+        for _ in range(self.iterations):
+            states = [self.feedback[0](feats[0], states[0], states[1]), self.feedback[1](feats[1], states[1], states[0])]
+            r = self.head(torch.cat(states, 1))
+            if r.shape[-2:] != size:
+                r = F.interpolate(r, size=size, mode="bilinear", align_corners=False)
+            outs.append(base * torch.exp(r.clamp(-8, 8)))
+        return outs
+
+
+class TwoStage(nn.Module):
+    """The three networks (one weights file): the bracket generator and the 1x and 2x fusion networks."""
+
+    family = "brackets"
+    exportable = True
+
+    def __init__(self, ev: float = 3.0, width: int = 24, fusion_width: int = 16) -> None:
+        super().__init__()
+        self.ev = float(ev)
+        self.gen = BracketNet(width)
+        self.fuse = CFNet(fusion_width, upscale=1)
+        self.fuse2x = CFNet(fusion_width, upscale=2)
+
+    def brackets(self, signal: torch.Tensor, evs: list[float], context: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """The picture (code domain) at each EV in ``evs``."""
+        n = signal.shape[0]
+        context = self.gen.context(signal) if context is None else context
+        return [self.gen(signal, torch.full((n,), float(e), device=signal.device, dtype=signal.dtype), context)
+                for e in evs]
+
+    def fused(self, signal: torch.Tensor, upscale: int = 1, context: torch.Tensor | None = None) -> torch.Tensor:
+        """Stage 1 at -E/+E, then stage 2: radiance relative to the picture's white (``upscale`` times larger)."""
+        n = signal.shape[0]
+        under, over = self.brackets(signal, [-self.ev, self.ev], context)
+        gap = torch.full((n,), 2 * self.ev, device=signal.device, dtype=signal.dtype)
+        net = self.fuse2x if upscale == 2 else self.fuse
+        return net(under, over, gap)[-1] * 2.0 ** self.ev
+
+
+class BracketHDR(TwoStage):
+    """``--model brackets``: bracket synthesis at -E and +E, fusion, and mask blending into the picture.
+
+    Built in parts for hdrvid's executor: ``field`` is the per-channel log gain of the fused radiance over the
+    decoded picture (so the fast mode runs both stages at reduced size and brings the gain back with the
+    guided filter), ``apply`` blends ``x * exp(field)`` into the clipped pixels only; every recorded pixel
+    stays exactly as decoded."""
+
+    receptive_radius = RECEPTIVE_RADIUS
+
+    def context(self, linear: torch.Tensor) -> torch.Tensor:
+        return self.gen.context(encode(linear))
+
+    def field_tile(self, linear: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        hdr = self.fused(encode(linear), context=context)
+        return torch.log(hdr.clamp(min=1e-6)) - torch.log(linear.clamp(min=1e-6))
+
+    def field(self, linear: torch.Tensor) -> torch.Tensor:
+        return self.field_tile(linear, self.context(linear))
+
+    def active_mask(self, linear: torch.Tensor) -> torch.Tensor:
+        """Where the output depends on the networks: the clipped pixels."""
+        return clip_mask(encode(linear)) > 0
+
+    def apply(self, linear: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
+        a = clip_mask(encode(linear))
+        return linear * (1 - a) + linear.clamp(min=1e-6) * torch.exp(field.clamp(max=12)) * a
+
+    def forward(self, linear: torch.Tensor) -> torch.Tensor:
+        return self.apply(linear, self.field(linear))
+
+
+class BracketHDR2x(TwoStage):
+    """``--model brackets --upscale 2``: the joint fusion + 2x super-resolution network; recorded pixels are the
+    decoded picture upsampled bicubically (runs on whole frames)."""
+
+    upscale = 2
+
+    def forward(self, linear: torch.Tensor) -> torch.Tensor:
+        hdr = self.fused(encode(linear), upscale=2)
+        big = F.interpolate(linear, size=hdr.shape[-2:], mode="bicubic", align_corners=False).clamp(0, 1)
+        a = clip_mask(encode(big))
+        return big * (1 - a) + hdr * a
+
+
+STACK_EVS = (-3.0, -2.0, -1.0, 1.0, 2.0, 3.0)
+WRONG_WAY_TOLERANCE = 2.0 / 255
+"""A pixel moves the wrong way when an up-exposure is darker than the frame below it by more than this
+(or a down-exposure brighter than the frame above it)."""
+WRONG_WAY_SHARE = 0.05
+"""DrTMO's rule: a synthetic frame in which more than this share of pixels moves the wrong way is dropped,
+with every frame beyond it."""
+
+
+def stack_choice(signal: torch.Tensor, stack: list[torch.Tensor], evs: tuple[float, ...] = STACK_EVS) -> tuple[int, int]:
+    """How many down- and up-exposures of a synthetic stack to keep (DrTMO's rule, from EV 0 outwards)."""
+    keep = []
+    for direction in (-1, 1):
+        frames = [f for e, f in sorted(zip(evs, stack), key=lambda p: abs(p[0])) if e * direction > 0]
+        prev, kept = signal, 0
+        for f in frames:
+            wrong = (prev - f) * direction > WRONG_WAY_TOLERANCE  # brighter exposure darker, or the reverse
+            if float(wrong.any(1).float().mean()) > WRONG_WAY_SHARE:
+                break
+            prev, kept = f, kept + 1
+        keep.append(kept)
+    return keep[0], keep[1]
+
+
+def _well_exposed(signal: torch.Tensor) -> torch.Tensor:
+    def smooth(v: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+        t = ((v - lo) / (hi - lo)).clamp(0, 1)
+        return t * t * (3 - 2 * t)
+
+    return (1 - smooth(signal.amax(1, keepdim=True), 0.86, 0.97)) * smooth(signal.mean(1, keepdim=True), 0, 0.08)
+
+
+def debevec_stack(frames: list[torch.Tensor], evs: list[float]) -> torch.Tensor:
+    """Debevec & Malik's weighted merge of a stack with a known response (sRGB): radiance relative to EV 0's
+    white; where no frame is well exposed, the shortest exposure (bright) or the longest (dark)."""
+    num = torch.zeros_like(frames[0])
+    den = torch.zeros_like(frames[0][:, :1])
+    for f, e in zip(frames, evs):
+        w = _well_exposed(f)
+        num = num + w * decode(f) * 2.0 ** -e
+        den = den + w
+    short, long_ = frames[evs.index(min(evs))], frames[evs.index(max(evs))]
+    bright = short.amax(1, keepdim=True) > 0.5
+    fb = torch.where(bright, decode(short) * 2.0 ** -min(evs), decode(long_) * 2.0 ** -max(evs))
+    alpha = (den / 1e-2).clamp(0, 1)
+    return alpha * num / den.clamp(min=1e-6) + (1 - alpha) * fb
+
+
+class BracketDebevec(BracketHDR):
+    """``--model brackets-debevec``: the classical stage 2. The generator's stack at -3..+3 EV, merged with the
+    known (sRGB) response by Debevec's weighted average, after DrTMO's rule has dropped frames that move the
+    wrong way. In video the choice of frames is made once per shot (at the first frame and after each scene
+    cut) so it cannot flip from frame to frame; a still picture gets its own choice."""
+
+    exportable = False
+    """The stack choice is data-dependent state: torch only."""
+
+    def __init__(self, **kw: float) -> None:
+        super().__init__(**kw)
+        self.video = False
+        self._choice: tuple[int, int] | None = None
+        self.choices: list[tuple[int, int]] = []
+        """Every stack choice made (down, up), for reports and tests."""
+
+    def enable_temporal(self, alpha: float) -> None:
+        self.video = True
+        self._choice = None
+
+    def reset_temporal(self) -> None:
+        self._choice = None
+
+    def context(self, linear: torch.Tensor) -> torch.Tensor:
+        ctx = super().context(linear)
+        if self._choice is None or not self.video:
+            signal = encode(linear)
+            self._choice = stack_choice(signal, self.brackets(signal, list(STACK_EVS), ctx))
+            self.choices.append(self._choice)
+        down, up = self._choice
+        return torch.cat([ctx, ctx.new_tensor([[down, up]]).expand(ctx.shape[0], 2)], 1)
+
+    def field_tile(self, linear: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        down, up = int(context[0, -2]), int(context[0, -1])
+        evs = [e for e in STACK_EVS if -down <= e <= up]
+        signal = encode(linear)
+        frames = self.brackets(signal, evs, context[:, :-2]) + [signal]
+        hdr = debevec_stack(frames, evs + [0.0])
+        return torch.log(hdr.clamp(min=1e-6)) - torch.log(linear.clamp(min=1e-6))

@@ -1,0 +1,176 @@
+"""Two-stage family (issue 15): bracket synthesis (DrTMO-style) and pair fusion (CF-Net-style), one at a time.
+
+The model is :class:`hdrvid.models.brackets.BracketHDR`; ``--stage`` says which of its networks learns (the
+others are frozen and copied unchanged into the weights file, so the stages train one after the other into
+one file with ``--init``):
+
+- ``generator`` (:class:`BracketNet`): a camera shot (the single-exposure family's cameras: four clip-at-white
+  settings and graded SDR, with noise and codecs) and the same camera at -3..+3 EV without noise or codec
+  (``Shot.render``), all in the code domain the model works in (the shot decoded with its nominal curve,
+  re-encoded with sRGB). Loss: L1 (clipped pixels weighted up) + a monotonicity penalty over the stack
+  ordered by EV with the picture itself at 0 (an up-exposure darker than the one below it, or a
+  down-exposure brighter than the one above it, costs its difference).
+- ``fusion`` / ``fusion-2x`` (:class:`CFNet`): an under/over pair at +-E (E in 1..3) and the truth in
+  radiance relative to the under exposure's white; the pair is the true camera bracket or, half the time,
+  the frozen generator's bracket of the shot (what ``convert --model brackets`` fuses). Loss: L1 in mu-law
+  (over 64x the picture's white) on every feedback pass (weights 1/4, 1/2, 1), clipped pixels weighted up.
+  ``fusion-2x`` shoots a 2x area-downscaled copy of the crop and learns the full-size truth.
+
+Validation: a fixed batch from the validation images, scored with the stage's loss (final pass only).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hdrvid.color.transfer import DECODERS
+from hdrvid.models.brackets import CFNet, TwoStage, clip_mask, encode
+from hdrvid.models.merge_nets import mu_law
+from hdrvid.synth.camera import Shot, shoot
+from hdrvid.train.data import HDRPool, load_images, validation_split
+from hdrvid.train.loop import GENERATOR, TrainConfig, TrainContext
+
+STAGES = ("generator", "fusion", "fusion-2x")
+EVS = (-3.0, -2.0, -1.0, 1.0, 2.0, 3.0)
+MONOTONE_WEIGHT = 2.0
+CLIPPED_WEIGHT = 4.0
+
+
+def code_domain(codes: np.ndarray, nominal: str) -> np.ndarray:
+    """8-bit codes as the model sees them: decoded with the nominal curve, re-encoded with sRGB, (3, H, W)."""
+    lin = torch.from_numpy(np.asarray(DECODERS[nominal](codes.astype(np.float32) / 255), np.float32))
+    return encode(lin).permute(2, 0, 1).contiguous().numpy()
+
+
+def _shot(pool: HDRPool, size: int, cfg: TrainConfig, rng: np.random.Generator, down: bool) -> tuple[Shot, np.ndarray]:
+    """A shot (with highlights most of the time) and the crop's full-size radiance."""
+    want = rng.random() < cfg.highlight_focus
+    for _ in range(8):
+        hdr = pool.crop(size, rng)
+        small = cv2.resize(hdr, (size // 2, size // 2), interpolation=cv2.INTER_AREA) if down else hdr
+        shot = shoot(small, rng, graded_share=cfg.graded_share)
+        if not want or shot.clipped.mean() > 0.01:
+            break
+    return shot, hdr
+
+
+class BracketFamily:
+    def __init__(self, cfg: TrainConfig, model: nn.Module, files: list[Path], held: list[Path]) -> None:
+        if not isinstance(model, TwoStage):
+            raise TypeError("the bracket family trains the two-stage brackets models")
+        self.stage = cfg.stage or "generator"
+        if self.stage not in STAGES:
+            raise ValueError(f"--stage must be one of {STAGES}")
+        self.cfg = cfg
+        self.model = model
+        trained = {"generator": model.gen, "fusion": model.fuse, "fusion-2x": model.fuse2x}[self.stage]
+        for p in model.parameters():
+            p.requires_grad_(False)
+        for p in trained.parameters():
+            p.requires_grad_(True)
+        self.train_files, self.val_files = validation_split(files)
+        self.held = held
+        self.pool = HDRPool.load(self.train_files, procedural=cfg.procedural, seed=cfg.seed)
+        val_images = load_images(self.val_files, 0, cfg.seed) or load_images([], 4, cfg.seed + 99)
+        vrng = np.random.default_rng([cfg.seed, 4321])
+        val_pool = HDRPool(val_images, [str(i) for i in range(len(val_images))])
+        self.val = [self._sample(val_pool, vrng) for _ in range(max(1, cfg.validation // cfg.batch))]
+
+    def networks(self) -> dict[str, nn.Module]:
+        return {GENERATOR: self.model}
+
+    # --- data -----------------------------------------------------------------------------------------------
+
+    def _sample(self, pool: HDRPool, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        cfg = self.cfg
+        if self.stage == "generator":
+            xs, ts = [], []
+            for _ in range(cfg.batch):
+                shot, _ = _shot(pool, cfg.patch, cfg, rng, down=False)
+                assert shot.render is not None
+                xs.append(code_domain(shot.signal, shot.nominal))
+                ts.append(np.stack([code_domain(shot.render(2.0**e), shot.nominal) for e in EVS]))
+            return {"signal": torch.from_numpy(np.stack(xs)), "stack": torch.from_numpy(np.stack(ts))}
+        down = self.stage == "fusion-2x"
+        e = float(rng.integers(1, 4))
+        xs, us, os_, ts = [], [], [], []
+        for _ in range(cfg.batch):
+            shot, hdr = _shot(pool, cfg.patch, cfg, rng, down=down)
+            assert shot.render is not None
+            xs.append(code_domain(shot.signal, shot.nominal))
+            us.append(code_domain(shot.render(2.0**-e), shot.nominal))
+            os_.append(code_domain(shot.render(2.0**e), shot.nominal))
+            truth = hdr * np.float32(shot.exposure) if down else shot.target
+            ts.append(np.ascontiguousarray(truth.transpose(2, 0, 1)) * np.float32(2.0**-e))
+        return {"signal": torch.from_numpy(np.stack(xs)), "under": torch.from_numpy(np.stack(us)),
+                "over": torch.from_numpy(np.stack(os_)), "truth": torch.from_numpy(np.stack(ts)),
+                "ev": torch.tensor(e)}
+
+    def batch(self, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        return self._sample(self.pool, rng)
+
+    # --- losses -----------------------------------------------------------------------------------------------
+
+    def _generator_loss(self, model: TwoStage, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        s, stack = b["signal"], b["stack"]
+        n, k = stack.shape[:2]
+        evs = torch.tensor(EVS, device=s.device).repeat(n)
+        out = model.gen(s.repeat_interleave(k, 0), evs).float().view(n, k, *s.shape[1:])
+        w = 1 + CLIPPED_WEIGHT * clip_mask(s)[:, None]
+        l1 = (w * (out - stack).abs()).mean()
+        mid = len(EVS) // 2
+        ordered = torch.cat([out[:, :mid], s[:, None], out[:, mid:]], 1)  # darkest .. brightest
+        violation = F.relu(ordered[:, :-1] - ordered[:, 1:]).mean()
+        return l1 + MONOTONE_WEIGHT * violation, violation
+
+    def _fusion_loss(self, model: TwoStage, b: dict[str, torch.Tensor], generated: bool,
+                     every_pass: bool = True) -> torch.Tensor:
+        net: CFNet = model.fuse2x if self.stage == "fusion-2x" else model.fuse
+        e = float(b["ev"])
+        under, over = b["under"], b["over"]
+        n = under.shape[0]
+        if generated:
+            with torch.no_grad():
+                under, over = model.brackets(b["signal"], [-e, e])
+        outs = net(under, over, torch.full((n,), 2 * e, device=under.device))
+        scale = 2.0**e / 64.0  # under-relative -> the picture's white, then mu-law over 64x
+        truth = mu_law((b["truth"] * scale).clamp(min=0))
+        mask = clip_mask(b["signal"])
+        if mask.shape[-2:] != truth.shape[-2:]:
+            mask = F.interpolate(mask, size=truth.shape[-2:], mode="bilinear", align_corners=False)
+        w = 1 + CLIPPED_WEIGHT * mask
+        passes = outs if every_pass else outs[-1:]
+        weights = [0.5 ** (len(passes) - 1 - i) for i in range(len(passes))]
+        return sum(wt * (w * (mu_law((o.float() * scale).clamp(min=0)) - truth).abs()).mean()
+                   for wt, o in zip(weights, passes)) / sum(weights)
+
+    def step(self, batch: dict[str, torch.Tensor], ctx: TrainContext) -> dict[str, torch.Tensor]:
+        with ctx.autocast():
+            if self.stage == "generator":
+                loss, violation = self._generator_loss(self.model, batch)
+                return {GENERATOR: loss, "monotonicity": violation.detach()}
+            generated = bool(torch.rand((), generator=ctx.generator) < 0.5)
+            return {GENERATOR: self._fusion_loss(self.model, batch, generated)}
+
+    def validate(self, model: nn.Module, device: torch.device) -> float:
+        assert isinstance(model, TwoStage)
+        total = 0.0
+        for b in self.val:
+            b = {k: v.to(device) for k, v in b.items()}
+            if self.stage == "generator":
+                total += float(self._generator_loss(model, b)[0])
+            else:
+                total += float(self._fusion_loss(model, b, generated=True, every_pass=False))
+        return total / len(self.val)
+
+    def describe(self) -> dict[str, Any]:
+        return {"stage": self.stage, "train_images": len(self.train_files),
+                "validation_images": [f.stem for f in self.val_files], "held_out": [f.stem for f in self.held],
+                "procedural": self.cfg.procedural}

@@ -1,0 +1,138 @@
+"""The two-stage brackets model (issue 15): bracket generator, coupled-feedback fusion, the composite."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hdrvid.engines.executor import PartedModel, tiled
+from hdrvid.models.brackets import (
+    RECEPTIVE_RADIUS,
+    STACK_EVS,
+    BracketDebevec,
+    BracketHDR,
+    BracketHDR2x,
+    BracketNet,
+    CFNet,
+    clip_mask,
+    debevec_stack,
+    decode,
+    encode,
+    merge_base,
+    stack_choice,
+)
+from hdrvid.synth.camera import ALL_SETTINGS, shoot
+from hdrvid.synth.scenes import interior_with_window
+
+
+def _randomise(model: torch.nn.Module, seed: int = 0) -> None:
+    """Weights that make every part matter (the heads start at zero)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * (0.1 if p.dim() > 1 else 0.01))
+
+
+def test_codes_round_trip_through_the_model_domain():
+    s = torch.linspace(0, 1, 256)
+    assert torch.allclose(encode(decode(s)), s, atol=1e-6)
+
+
+def test_generator_starts_as_the_nominal_exposure_shift_and_shapes_hold():
+    net = BracketNet(width=4).eval()
+    s = torch.rand(2, 3, 40, 56)
+    ev = torch.tensor([-2.0, 1.0])
+    out = net(s, ev)
+    assert out.shape == s.shape
+    # residual before the sigmoid with a zero head: exactly what a nominal camera records at that exposure
+    base = BracketNet.base(s, ev).clamp(1 / 1024, 1 - 1 / 1024)
+    assert torch.allclose(out, base, atol=1e-5)
+    assert (BracketNet.base(s, torch.tensor([1.0, 1.0])) >= s - 1e-6).all()
+
+
+def test_cfnet_shapes_every_pass_and_the_classical_start():
+    under, over = torch.rand(1, 3, 24, 32) * 0.5, torch.rand(1, 3, 24, 32)
+    gap = torch.tensor([4.0])
+    for up in (1, 2):
+        outs = CFNet(width=4, iterations=3, upscale=up)(under, over, gap)
+        assert len(outs) == 3 and all(o.shape == (1, 3, 24 * up, 32 * up) for o in outs)
+    start = CFNet(width=4)(under, over, gap)[-1]  # zero head: the classical merge of the pair
+    assert torch.allclose(start, merge_base(under, over, gap).clamp(min=1e-6), rtol=1e-5)
+    # where the over exposure did not clip, the merge is the over exposure scaled down by the gap
+    ok = clip_mask(over) == 0
+    assert torch.allclose(start * ok, (decode(over) / 16).clamp(min=1e-6) * ok, rtol=1e-4)
+
+
+def test_composite_keeps_recorded_pixels_and_expands_clipped_ones():
+    torch.manual_seed(0)
+    m = BracketHDR(width=4, fusion_width=4).eval()
+    _randomise(m)
+    x = torch.rand(1, 3, 48, 64) * 0.6
+    x[..., 10:30, 20:40] = 1.0
+    with torch.no_grad():
+        y = m(x)
+    recorded = clip_mask(encode(x)) == 0
+    assert torch.equal((y * recorded), (x * recorded))
+    assert not torch.allclose(y[..., 15:25, 25:35], x[..., 15:25, 25:35])
+    assert isinstance(m, PartedModel) and m.active_mask(x)[..., 15, 30].all() and not m.active_mask(x)[..., 0, 0].any()
+    m2 = BracketHDR2x(width=4, fusion_width=4)
+    m2.load_state_dict(m.state_dict())  # one weights file for both
+    with torch.no_grad():
+        assert m2(x).shape == (1, 3, 96, 128)
+    assert not isinstance(m2, PartedModel)
+
+
+def test_tiles_with_the_receptive_radius_give_the_whole_frame_field():
+    """RECEPTIVE_RADIUS is the overlap the executor discards around tiles: with it, a tiled field equals the
+    whole-frame field (the frame-wide vector comes from ``context`` of the whole frame)."""
+    m = BracketHDR(width=8, fusion_width=8).eval()
+    _randomise(m, 1)
+    x = torch.rand(1, 3, 2 * RECEPTIVE_RADIUS + 96, 2 * RECEPTIVE_RADIUS + 160) * 0.7
+    x[..., 100:260, 120:300] = 1.0
+    with torch.no_grad():
+        ctx = m.context(x)
+        whole = m.field_tile(x, ctx)
+        tiles = tiled(lambda t: m.field_tile(t, ctx), x, 128, RECEPTIVE_RADIUS)
+    assert torch.allclose(tiles, whole, atol=2e-4), float((tiles - whole).abs().max())
+
+
+@pytest.mark.parametrize("setting", ALL_SETTINGS)
+def test_camera_renders_its_own_bracket(setting: str):
+    """``Shot.render``: the same camera at another exposure (the generator's ground truth): gain 1 gives the
+    shot itself up to noise and codec, more gain is never darker."""
+    shot = shoot(interior_with_window(0.4, 96, 64), np.random.default_rng(5), setting)
+    assert shot.render is not None
+    same = shot.render(1.0).astype(int)
+    tol = 0 if setting in ("srgb-mid", "hard") else 12
+    assert np.abs(same - shot.signal.astype(int)).mean() <= max(tol, 0.01)
+    brighter, darker = shot.render(4.0).astype(int), shot.render(0.25).astype(int)
+    assert (brighter >= same - 1).all() and (darker <= same + 1).all()
+    assert brighter.mean() > same.mean() > darker.mean()
+
+
+def test_drtmo_rule_drops_frames_that_move_the_wrong_way_and_beyond():
+    s = torch.full((1, 3, 8, 8), 0.5)
+    good = {e: BracketNet.base(s, torch.tensor([e])) for e in STACK_EVS}
+    stack = [good[e] for e in STACK_EVS]
+    assert stack_choice(s, stack) == (3, 3)
+    bad = list(stack)
+    bad[STACK_EVS.index(2.0)] = torch.full_like(s, 0.3)  # +2 EV darker than +1 EV: +2 and +3 go
+    bad[STACK_EVS.index(-1.0)] = torch.full_like(s, 0.9)  # -1 EV brighter than the picture: all downs go
+    assert stack_choice(s, bad) == (0, 1)
+
+
+def test_debevec_fallback_merges_a_true_stack_exactly_and_chooses_once_per_shot():
+    lin = torch.rand(1, 3, 16, 16) * 4  # radiance up to 4x white: clipped at EV 0, recorded at -2 and -3
+    frames = [encode(lin * 2.0**e) for e in STACK_EVS] + [encode(lin)]
+    hdr = debevec_stack(frames, list(STACK_EVS) + [0.0])
+    assert torch.allclose(hdr, lin, rtol=2e-3, atol=1e-4)
+    m = BracketDebevec(width=4, fusion_width=4).eval()
+    m.enable_temporal(0.1)
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        for _ in range(3):
+            m(x)
+        m.reset_temporal()
+        m(x)
+    assert len(m.choices) == 2  # the first frame and after the cut, not every frame

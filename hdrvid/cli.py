@@ -560,6 +560,9 @@ def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, ste
 @click.option("--views", default=0, show_default=True,
               help="Score this many rectilinear views per panorama instead of the whole panorama.")
 @click.option("--graded", is_flag=True, help="Also score graded SDR (tone curve with a shoulder) as a camera setting.")
+@click.option("--upscale", type=click.Choice(["1", "2"]), default="1", show_default=True,
+              help="2: cameras shoot the picture downscaled 2x; outputs scored at full size (models without a 2x "
+                   "variant upscaled bicubically).")
 @click.option("--frames", default=24, show_default=True, help="Alternating mode: frames per clip.")
 @click.option("--size", default="480x270", show_default=True, help="Alternating mode: clip size WxH.")
 @click.option("--realistic", is_flag=True,
@@ -569,7 +572,7 @@ def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, ste
 @handle_errors
 def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path | None, width: int, all_images: bool,
                  metric: str, as_json: Path | None, mode: str, dataset: str, split_name: str, views: int,
-                 graded: bool, frames: int, size: str, realistic: bool, backend: str,
+                 graded: bool, upscale: str, frames: int, size: str, realistic: bool, backend: str,
                  device: str, precision: str, threads: int | None, tile: int, infer_scale: str, steps: int | None,
                  seed: int, noise_scale: float | None) -> None:
     """Score models on simulated cameras over held-out HDR images, beside itmo and plain linearisation.
@@ -599,7 +602,8 @@ def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path 
         from hdrvid.synth.camera import ALL_SETTINGS, SETTINGS
 
         result = evaluate(list(models), list(data), width=width, weights=wts, all_images=all_images, engine=engine,
-                          split_name=split_name, views=views, settings=ALL_SETTINGS if graded else SETTINGS)
+                          split_name=split_name, views=views, settings=ALL_SETTINGS if graded else SETTINGS,
+                          upscale=int(upscale))
         click.echo(f"{len(result.images)} images: {', '.join(result.images)}")
         click.echo(result.table(metric))
         if metric != "psnr_mu":
@@ -711,15 +715,16 @@ def bench(ctx: click.Context, input: Path | None, models: tuple[str, ...], backe
 @click.option("--crf", "crf", type=click.Choice(RESPONSES), default="srgb",
               show_default=True, help="Camera response: a known curve, or calibrated from the brackets (Debevec).")
 @click.option("--reference", type=int, help="Index of the reference image (default: the middle one).")
+@click.option("--weights", type=click.Path(path_type=Path), help="--method cfnet: brackets weights instead of the shipped.")
 @click.option("--overwrite", is_flag=True)
 @handle_errors
 def merge_cmd(images: tuple[Path, ...], output: Path, exposures: str | None, method: str, crf: str,
-              reference: int | None, overwrite: bool) -> None:
+              reference: int | None, weights: Path | None, overwrite: bool) -> None:
     """Merge bracketed IMAGES (or one folder in the Kalantari layout) into one HDR image."""
     from hdrvid.jobs.merge_stills import merge_stills
 
     r = merge_stills(list(images), output, exposures=exposures, method=method, crf=crf, reference=reference,
-                     overwrite=overwrite)
+                     overwrite=overwrite, weights=weights)
     click.echo(str(r))
 
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
 import numpy as np
 import pytest
 import torch
+from conftest import run_cli
+from media import ffprobe, make_clip, pattern
 
+from hdrvid.color.transfer import srgb_inverse_eotf
 from hdrvid.engines.executor import PartedModel, tiled
+from hdrvid.io.images import read_hdr
 from hdrvid.models.brackets import (
     RECEPTIVE_RADIUS,
     STACK_EVS,
@@ -26,12 +34,12 @@ from hdrvid.synth.camera import ALL_SETTINGS, shoot
 from hdrvid.synth.scenes import interior_with_window
 
 
-def _randomise(model: torch.nn.Module, seed: int = 0) -> None:
+def _randomise(model: torch.nn.Module, seed: int = 0, scale: float = 0.1) -> None:
     """Weights that make every part matter (the heads start at zero)."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * (0.1 if p.dim() > 1 else 0.01))
+            p.copy_(torch.randn(p.shape, generator=g) * (scale if p.dim() > 1 else 0.01))
 
 
 def test_codes_round_trip_through_the_model_domain():
@@ -136,3 +144,99 @@ def test_debevec_fallback_merges_a_true_stack_exactly_and_chooses_once_per_shot(
         m.reset_temporal()
         m(x)
     assert len(m.choices) == 2  # the first frame and after the cut, not every frame
+
+
+# --- commands and engines (random but fixed weights given with --weights: the shape of the work, not its quality)
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory) -> Path:
+    m = BracketHDR()
+    _randomise(m, 3, scale=0.05)  # (fields of a trained model's size: parity is checked to 1e-4 absolute)
+    with torch.no_grad():  # keep the heads small so outputs stay plausible
+        for head in (m.gen.head, m.fuse.head[2], m.fuse2x.head[2]):
+            head.weight.mul_(0.05)
+    path = tmp_path_factory.mktemp("w") / "brackets.pt"
+    torch.save(m.state_dict(), path)
+    return path
+
+
+def _picture(path: Path, w: int = 96, h: int = 64) -> Path:
+    img = pattern(0, w, h)
+    cv2.imwrite(str(path), img[:, :, ::-1])
+    return path
+
+
+def test_cli_brackets_writes_a_stack_other_tools_can_read(tmp_path: Path, weights: Path):
+    pic = _picture(tmp_path / "photo.png")
+    r = run_cli("brackets", pic, "-o", tmp_path / "stack", "--ev", "2,-2,-1", "--weights", weights)
+    assert r.exit_code == 0, r.output
+    names = sorted(p.name for p in (tmp_path / "stack").iterdir())
+    assert names == ["exposures.txt", "photo_ev+0.png", "photo_ev+2.png", "photo_ev-1.png", "photo_ev-2.png",
+                     "stack.json"]
+    assert (tmp_path / "stack" / "exposures.txt").read_text().split() == ["-2", "-1", "0", "2"]
+    ev0 = cv2.imread(str(tmp_path / "stack" / "photo_ev+0.png"))
+    assert np.array_equal(ev0, cv2.imread(str(pic)))  # the picture itself, untouched
+    dark = cv2.imread(str(tmp_path / "stack" / "photo_ev-2.png"))
+    assert dark.shape == ev0.shape and dark.mean() < ev0.mean()
+    # bad input: a clear one-line error, nothing written
+    r = run_cli("brackets", pic, "-o", tmp_path / "s2", "--ev", "0,1", "--weights", weights)
+    assert r.exit_code != 0 and "--ev" in r.output and not (tmp_path / "s2").exists()
+    r = run_cli("brackets", pic, "-o", tmp_path / "stack", "--weights", weights)
+    assert r.exit_code != 0 and "--overwrite" in r.output
+
+
+def test_untrained_brackets_refuses_to_run_without_weights(tmp_path: Path, monkeypatch):
+    from hdrvid.models import registry
+
+    spec = registry.get("brackets")
+    monkeypatch.setitem(registry._REGISTRY, "brackets", replace(spec, trained=False, weights=None))
+    r = run_cli("brackets", _picture(tmp_path / "p.png"), "-o", tmp_path / "s")
+    assert r.exit_code != 0 and "random weights" in r.output
+
+
+def test_cli_merge_cfnet_fuses_a_real_pair_into_radiance(tmp_path: Path, weights: Path):
+    """Two real brackets 4 EV apart: the fused radiance matches the scene where either exposure recorded it."""
+    yy, xx = np.mgrid[0:64, 0:96].astype(np.float32)
+    scene = np.stack([xx / 96, yy / 64, np.full_like(xx, 0.3)], -1) * 6 + 0.02  # up to ~6x the middle white
+    for name, ev in (("under", -2), ("over", 2)):
+        code = np.round(np.asarray(srgb_inverse_eotf(np.clip(scene * 2.0**ev, 0, 1))) * 255).astype(np.uint8)
+        cv2.imwrite(str(tmp_path / f"{name}.png"), code[:, :, ::-1])
+    r = run_cli("merge", tmp_path / "under.png", tmp_path / "over.png", "-o", tmp_path / "m.exr", "--method", "cfnet",
+                "--exposures", "-2,2", "--reference", "0", "--weights", weights)
+    assert r.exit_code == 0, r.output
+    hdr = read_hdr(tmp_path / "m.exr")
+    truth = scene * 2.0**-2  # relative to the reference's (the under exposure's) white
+    err = np.abs(np.log((hdr + 1e-3) / (truth + 1e-3)))
+    assert hdr.shape == scene.shape and np.median(err) < 0.15, float(np.median(err))
+
+
+def test_cli_convert_brackets_video_and_upscale(tmp_path: Path, weights: Path):
+    src = make_clip(tmp_path / "in.mp4", frames=4, size=(64, 48))
+    r = run_cli("convert", src, tmp_path / "out.mp4", "-m", "brackets", "--weights", weights, "--upscale", "2")
+    assert r.exit_code == 0, r.output
+    s = ffprobe(tmp_path / "out.mp4", "-show_streams", "-select_streams", "v")["streams"][0]
+    assert (s["width"], s["height"], s["color_transfer"]) == (128, 96, "smpte2084")
+    assert int(s["nb_frames"]) == 4
+    r = run_cli("convert", src, tmp_path / "same.mp4", "-m", "brackets", "--weights", weights)
+    s = ffprobe(tmp_path / "same.mp4", "-show_streams", "-select_streams", "v")["streams"][0]
+    assert r.exit_code == 0 and (s["width"], s["height"]) == (64, 48)
+    r = run_cli("convert", src, tmp_path / "x.mp4", "-m", "hdrunet", "--upscale", "2")
+    assert r.exit_code != 0 and "super-resolution" in r.output and not (tmp_path / "x.mp4").exists()
+
+
+def test_onnx_export_and_onnxruntime_parity_for_both_stages(tmp_path: Path, weights: Path, monkeypatch):
+    """The generator and the 1x fusion run in ``brackets``' field parts, the generator and the 2x fusion in
+    ``brackets-2x``: exported, checked against torch on the parity frame, and run by ONNX Runtime."""
+    from hdrvid.engines import OrtBackend, OrtEngine
+    from hdrvid.export.onnx import export_onnx, parity_input
+
+    for name, part in (("brackets", "field"), ("brackets", "field_tile"), ("brackets-2x", "full")):
+        r = export_onnx(name, tmp_path / name / part / "model.onnx", part=part, weights=weights)
+        assert r.parity_ok and r.max_abs_diff < 1e-3, (name, part, r)
+    x = torch.nn.functional.interpolate(parity_input(), size=(72, 120), mode="bilinear", align_corners=False)
+    ort = OrtEngine(tmp_path / "brackets-2x" / "full" / "model.onnx", OrtBackend(threads=2)).infer(x)
+    from hdrvid.models import build
+
+    with torch.no_grad():
+        ref = build("brackets-2x", weights)(x)
+    assert ort.shape == (1, 3, 144, 240) and float((ort - ref).abs().max()) < 1e-3

@@ -137,9 +137,8 @@ class ConvertOptions:
 
 def output_info(opts: ConvertOptions, info: VideoInfo) -> VideoInfo:
     """The stream facts the writer is given: the source's, at the model's output size."""
-    if opts.upscale == 1 and not opts.single_model.endswith("-2x"):
-        return info
-    return replace(info, width=2 * info.width, height=2 * info.height)
+    k = get(opts.single_model).output_scale
+    return info if k == 1 else replace(info, width=k * info.width, height=k * info.height)
 
 
 @dataclass
@@ -282,7 +281,7 @@ def output_spec(opts: ConvertOptions, fmt: str, info: VideoInfo) -> OutputSpec:
 def single_engine_options(opts: ConvertOptions, info: VideoInfo) -> EngineOptions:
     """The engine options of a single-exposure run (``--infer-scale auto`` resolved for the frame size)."""
     eng = opts.engine
-    if get(opts.single_model).whole_frames:
+    if get(opts.single_model).output_scale != 1:
         if eng.infer_scale not in (None, 1.0) or eng.tile:
             raise OptionError(f"--model {opts.single_model} runs on whole frames at full resolution: drop --infer-scale "
                               f"and --tile")

@@ -16,6 +16,7 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from hdrvid.errors import OptionError
 from hdrvid.io.images import list_hdr, read_hdr
@@ -48,10 +49,13 @@ def parse_label(label: str) -> tuple[str, float]:
         raise OptionError(f"-m {label}: the part after ~ must be a --highlight-boost number") from None
 
 
-def executor_for(label: str, weights: Path | None, engine: EngineOptions) -> Any:
-    """``name`` or ``name@scale`` (the fast mode at that --infer-scale); engine options apply to learned models."""
+def executor_for(label: str, weights: Path | None, engine: EngineOptions, upscale: int = 1) -> Any:
+    """``name`` or ``name@scale`` (the fast mode at that --infer-scale); engine options apply to learned models.
+    ``upscale=2``: a model's super-resolution variant where it has one (the others are upscaled by the caller)."""
     name, _, scale = parse_label(label)[0].partition("@")
     name = for_single_exposure(name)
+    if upscale != 1 and get(name).upscaled:
+        return make_executor(get(name).upscaled or name, weights, replace(engine, infer_scale=1.0))
     if not get(name).learned:
         return make_executor(name)
     if get(name).kind == "diffusion":
@@ -74,10 +78,13 @@ def diffusion_options(label: str, spec: str, engine: EngineOptions) -> EngineOpt
 
 def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SETTINGS, width: int = 512,
              seed: int = 0, weights: dict[str, Path] | None = None, all_images: bool = False,
-             engine: EngineOptions = EngineOptions(), split_name: str = "held-out", views: int = 0) -> EvalReport:
+             engine: EngineOptions = EngineOptions(), split_name: str = "held-out", views: int = 0,
+             upscale: int = 1) -> EvalReport:
     """``split_name``: "held-out" (the project's held-out panoramas), or "validation" (every 7th training
     image: what checkpoints and settings are chosen on). ``views``: score this many rectilinear views of each
-    panorama (width x 2/3 width, fixed seeds) instead of the whole resized panorama."""
+    panorama (width x 2/3 width, fixed seeds) instead of the whole resized panorama. ``upscale=2``: the
+    cameras shoot the picture downscaled 2x (area) and every output is scored against the full-size truth;
+    a model that does not upscale itself is upscaled bicubically (``brackets`` runs its 2x variant)."""
     files = list_hdr(data)
     if not all_images:
         train_files, held = split(files)
@@ -86,7 +93,8 @@ def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SE
         else:
             files = held or files  # a folder of the user's own images is all held out
     names = list(dict.fromkeys(["none", "itmo", *models]))
-    nets = {n: executor_for(n, (weights or {}).get(n.partition("@")[0].partition("~")[0]), engine) for n in names}
+    nets = {n: executor_for(n, (weights or {}).get(n.partition("@")[0].partition("~")[0]), engine, upscale)
+            for n in names}
     scores: dict[str, dict[str, dict[str, list[float]]]] = {
         n: {s: {f"{r}/{m}": [] for r in REGIONS for m in METRICS} for s in settings} for n in names}
     pictures: list[tuple[str, np.ndarray]] = []
@@ -105,22 +113,32 @@ def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SE
             img = cv2.resize(img, (width, h), interpolation=cv2.INTER_AREA)
         pictures.append((f.stem, img))
     for i, (_, img) in enumerate(pictures):
+        if upscale != 1:
+            img = img[: img.shape[0] // 2 * 2, : img.shape[1] // 2 * 2]
+            small = cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA)
         for j, setting in enumerate(settings):
-            shot = shoot(img, np.random.default_rng([seed, i, j]), setting)
+            shot = shoot(img if upscale == 1 else small, np.random.default_rng([seed, i, j]), setting)
             x = model_input(shot.signal, shot.nominal)
+            target, clipped = shot.target, shot.clipped
+            if upscale != 1:
+                target = img * np.float32(shot.exposure)
+                clipped = cv2.resize(clipped.astype(np.uint8), img.shape[1::-1], interpolation=cv2.INTER_NEAREST) > 0
             for n, net in nets.items():
                 with torch.inference_mode():
-                    pred = boost_expansion(x, net.infer(x), parse_label(n)[1])[0].permute(1, 2, 0).double().numpy()
-                for region, mask in (("all", None), ("clipped", shot.clipped), ("unclipped", ~shot.clipped)):
+                    y = boost_expansion(x, net.infer(x), parse_label(n)[1]) if upscale == 1 else net.infer(x)
+                    if y.shape[-2:] != target.shape[:2]:  # bicubic upscaling of a model that does not upscale
+                        y = F.interpolate(y, size=target.shape[:2], mode="bicubic", align_corners=False).clamp(min=0)
+                    pred = y[0].permute(1, 2, 0).double().numpy()
+                for region, mask in (("all", None), ("clipped", clipped), ("unclipped", ~clipped)):
                     if mask is not None and not mask.any():
                         continue
-                    for k, v in hdr_metrics(pred, shot.target, mask).items():
+                    for k, v in hdr_metrics(pred, target, mask).items():
                         if math.isfinite(v):
                             scores[n][setting][f"{region}/{k}"].append(v)
     table = {n: {s: {k: (float(np.mean(v)) if v else None) for k, v in per.items()} for s, per in sv.items()}
              for n, sv in scores.items()}
     return EvalReport(images=[f.stem for f in files], settings=list(settings), models=names, scores=table,
-                      split=split_name if not all_images else "all", views=views)
+                      split=split_name if not all_images else "all", views=views, upscale=upscale)
 
 
 @dataclass
@@ -133,6 +151,7 @@ class EvalReport(Report):
     scores: dict[str, dict[str, dict[str, float | None]]]
     split: str = "held-out"
     views: int = 0
+    upscale: int = 1
     alignment: str = "one least-squares factor in log luminance per image (see hdrvid.metrics.hdr)"
 
     def table(self, metric: str = "pu21_psnr") -> str:

@@ -110,7 +110,8 @@ def _linearise(signals: list[np.ndarray], evs: list[float] | None, crf: str, bit
 
 def merge_stills(images: Sequence[Path], output: Path, exposures: str | None = None, method: str = "flowmerge",
                  crf: str = "srgb", reference: int | None = None, overwrite: bool = False,
-                 engine: Any = None) -> MergeReport:
+                 engine: Any = None, weights: Path | None = None) -> MergeReport:
+    """``weights``: the cfnet method's weights (a brackets weights file) instead of the shipped ones."""
     check_choice(method, METHODS, "--method")
     check_choice(crf, RESPONSES, "--crf")
     paths = [Path(p) for p in images]
@@ -142,7 +143,10 @@ def merge_stills(images: Sequence[Path], output: Path, exposures: str | None = N
     if not 0 <= ref < len(paths):
         raise InputError(f"--reference {ref} is not an image index (0..{len(paths) - 1})")
     evs = [e - evs[ref] for e in evs]  # the reference is EV 0
-    hdr = _merge(method, lins, evs, ref, [r[0] for r in read], engine)
+    if weights is not None and method != "cfnet":
+        raise InputError(f"--weights applies to --method cfnet; {method} uses its shipped weights or none")
+    hdr = fuse_pair(lins, evs, weights) if method == "cfnet" else _merge(method, lins, evs, ref, [r[0] for r in read],
+                                                                          engine)
     with AtomicFile(output) as target:
         (write_exr if output.suffix.lower() == ".exr" else write_hdr)(target.path, hdr)
     return MergeReport(output=str(output), method=method, exposures=[round(e, 3) for e in evs], reference=ref,
@@ -154,8 +158,6 @@ def _merge(method: str, lins: list[np.ndarray], evs: list[float], ref: int, sign
     """(H, W, 3) radiance at the reference's EV 0."""
     if method == "debevec":
         return weighted_merge(lins, evs).transpose(1, 2, 0)
-    if method == "cfnet":
-        return fuse_pair(lins, evs)
     if method in ("robertson", "mertens"):
         codes = [np.clip(np.round(s * 255), 0, 255).astype(np.uint8)[:, :, ::-1].copy() for s in signals]
         if method == "mertens":  # exposure fusion: a display-referred picture; stored linearised (sRGB)

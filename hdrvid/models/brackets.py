@@ -38,6 +38,8 @@ import torch.nn.functional as F
 from torch import nn
 
 EPS = 1.0 / 1024
+FLOOR = 1e-4
+"""Linear values below this are treated as this in the log-gain field (code ~0.3: noise, not light)."""
 CONTEXT = 48
 
 
@@ -178,7 +180,7 @@ class CFNet(nn.Module):
         for _ in range(self.iterations):
             states = [self.feedback[0](feats[0], states[0], states[1]), self.feedback[1](feats[1], states[1], states[0])]
             r = self.head(torch.cat(states, 1))
-            if r.shape[-2:] != size:
+            if self.upscale == 1:  # (half resolution inside; odd sizes come back exactly)
                 r = F.interpolate(r, size=size, mode="bilinear", align_corners=False)
             outs.append(base * torch.exp(r.clamp(-8, 8)))
         return outs
@@ -228,7 +230,7 @@ class BracketHDR(TwoStage):
 
     def field_tile(self, linear: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         hdr = self.fused(encode(linear), context=context)
-        return torch.log(hdr.clamp(min=1e-6)) - torch.log(linear.clamp(min=1e-6))
+        return torch.log(hdr.clamp(min=FLOOR)) - torch.log(linear.clamp(min=FLOOR))
 
     def field(self, linear: torch.Tensor) -> torch.Tensor:
         return self.field_tile(linear, self.context(linear))
@@ -239,7 +241,7 @@ class BracketHDR(TwoStage):
 
     def apply(self, linear: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
         a = clip_mask(encode(linear))
-        return linear * (1 - a) + linear.clamp(min=1e-6) * torch.exp(field.clamp(max=12)) * a
+        return linear * (1 - a) + linear.clamp(min=FLOOR) * torch.exp(field.clamp(max=12)) * a
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.apply(linear, self.field(linear))
@@ -344,4 +346,4 @@ class BracketDebevec(BracketHDR):
         signal = encode(linear)
         frames = self.brackets(signal, evs, context[:, :-2]) + [signal]
         hdr = debevec_stack(frames, evs + [0.0])
-        return torch.log(hdr.clamp(min=1e-6)) - torch.log(linear.clamp(min=1e-6))
+        return torch.log(hdr.clamp(min=FLOOR)) - torch.log(linear.clamp(min=FLOOR))

@@ -120,4 +120,5 @@ for _name, _factory, _summary in (
 ):  # one weights file: the generator and both fusion networks
     register(ModelSpec(name=_name, kind="single-exposure", factory=_factory, summary=_summary, weights="brackets.pt",
                        sha256=BRACKETS_SHA256, trained=BRACKETS_SHA256 is not None, card="brackets.md",
-                       upscaled="brackets-2x" if _name == "brackets" else None, whole_frames=_name == "brackets-2x"))
+                       upscaled="brackets-2x" if _name == "brackets" else None,
+                       output_scale=2 if _name == "brackets-2x" else 1))

@@ -49,8 +49,8 @@ class ModelSpec:
     """A merge with a single-exposure sibling: the model ``--model NAME`` runs on single-exposure footage."""
     upscaled: str | None = None
     """The model ``--upscale 2`` runs (its joint 2x super-resolution variant), if it has one."""
-    whole_frames: bool = False
-    """Runs on whole frames at full resolution only (no fast mode, no tiles): its output is larger."""
+    output_scale: int = 1
+    """Output width and height over the input's (2: a super-resolution model; it runs on whole frames only)."""
 
     @property
     def learned(self) -> bool:
@@ -90,12 +90,14 @@ def for_upscale(name: str, factor: int) -> str:
     """The registry name that ``--model name --upscale factor`` runs; refuses models without a 2x variant."""
     if factor == 1:
         return name
-    spec = get(name)
-    if get(spec.single_exposure or name).upscaled is None and not name.endswith("-2x"):
+    spec = get(spec_name := get(name).single_exposure or name)
+    if spec.output_scale == factor:
+        return spec_name
+    if spec.upscaled is None or get(spec.upscaled).output_scale != factor:
         having = [n for n in names() if get(n).upscaled]
         raise ModelError(f"--upscale {factor}: model {name!r} has no super-resolution variant; use --model "
                          f"{' or '.join(having)} or drop --upscale")
-    return get(spec.single_exposure or name).upscaled or name
+    return spec.upscaled
 
 
 def weights_dir() -> Path:

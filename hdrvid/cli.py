@@ -563,6 +563,8 @@ def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, ste
 @click.option("--upscale", type=click.Choice(["1", "2"]), default="1", show_default=True,
               help="2: cameras shoot the picture downscaled 2x; outputs scored at full size (models without a 2x "
                    "variant upscaled bicubically).")
+@click.option("--stack", is_flag=True, help="Score the brackets model's synthetic exposures per EV (--weights: its "
+              "weights) against the camera's own, on rectilinear views (--views, default 2).")
 @click.option("--frames", default=24, show_default=True, help="Alternating mode: frames per clip.")
 @click.option("--size", default="480x270", show_default=True, help="Alternating mode: clip size WxH.")
 @click.option("--realistic", is_flag=True,
@@ -572,7 +574,7 @@ def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, ste
 @handle_errors
 def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path | None, width: int, all_images: bool,
                  metric: str, as_json: Path | None, mode: str, dataset: str, split_name: str, views: int,
-                 graded: bool, upscale: str, frames: int, size: str, realistic: bool, backend: str,
+                 graded: bool, upscale: str, stack: bool, frames: int, size: str, realistic: bool, backend: str,
                  device: str, precision: str, threads: int | None, tile: int, infer_scale: str, steps: int | None,
                  seed: int, noise_scale: float | None) -> None:
     """Score models on simulated cameras over held-out HDR images, beside itmo and plain linearisation.
@@ -587,7 +589,12 @@ def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path 
 
     engine = _engine_options(backend, device, precision, threads, tile, infer_scale, steps, seed, noise_scale)
     result: Any
-    if dataset == "kalantari" or mode == "alternating":
+    if stack:
+        from hdrvid.jobs.evaluate import evaluate_stack
+
+        result = evaluate_stack(list(data), weights, views=views or 2, split_name=split_name)
+        click.echo(str(result))
+    elif dataset == "kalantari" or mode == "alternating":
         merges = [m for m in models if m != "expandnet"]
         if dataset == "kalantari":
             result = evaluate_kalantari(merges, list(data), engine=engine)

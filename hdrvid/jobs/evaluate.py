@@ -26,7 +26,7 @@ from hdrvid.models import for_single_exposure, get
 from hdrvid.pipeline.decoder import linearise
 from hdrvid.pipeline.inference import boost_expansion
 from hdrvid.runtime import EngineOptions, make_executor
-from hdrvid.synth.camera import SETTINGS, shoot
+from hdrvid.synth.camera import ALL_SETTINGS, SETTINGS, shoot
 from hdrvid.synth.views import perspective_view
 from hdrvid.train.data import split, validation_split
 
@@ -168,3 +168,79 @@ class EvalReport(Report):
 
     def __str__(self) -> str:
         return f"{len(self.images)} images: {', '.join(self.images)}\n{self.table('pu21_psnr')}\n{self.table('psnr_mu')}"
+
+
+@dataclass
+class StackReport(Report):
+    """``hdrvid eval --stack``: the ``brackets`` generator's synthetic exposures against the camera's own."""
+
+    images: list[str]
+    settings: list[str]
+    evs: list[float]
+    psnr: dict[str, dict[str, float]]
+    """"model" / "nominal" (a pure exposure shift of the picture, no network) -> EV -> PSNR in dB (code domain)."""
+    psnr_clipped: dict[str, dict[str, float]]
+    """The same over the pixels the picture clipped."""
+    wrong_way: float
+    """Share of pixels (any channel, 1/255 tolerance) that move the wrong way between neighbouring exposures."""
+
+    def __str__(self) -> str:
+        head = "EV".ljust(22) + "".join(f"{e:+g}".rjust(9) for e in self.evs)
+        rows = [head]
+        for region, table in (("all", self.psnr), ("clipped", self.psnr_clipped)):
+            for k in ("nominal", "model"):
+                rows.append(f"{k} ({region})".ljust(22) + "".join(f"{table[k][f'{e:+g}']:9.2f}" for e in self.evs))
+        return "\n".join(rows) + f"\nmonotonicity violations: {100 * self.wrong_way:.3f}% of pixels"
+
+
+def evaluate_stack(data: list[Path], weights: Path | None = None, width: int = 384, seed: int = 0,
+                   views: int = 2, split_name: str = "validation",
+                   settings: tuple[str, ...] = ALL_SETTINGS) -> StackReport:
+    """Per-EV PSNR (8-bit code domain, the picture's own encoding) of the generator's -3..+3 EV exposures
+    against the same camera at that exposure (``Shot.render``: no noise, no codec), beside a pure exposure
+    shift, on rectilinear views of the validation (or held-out) panoramas."""
+    from hdrvid.models import build
+    from hdrvid.models.brackets import STACK_EVS, BracketNet, TwoStage
+    from hdrvid.train.brackets import code_domain
+
+    model = build("brackets", weights)
+    assert isinstance(model, TwoStage)
+    files = list_hdr(data)
+    train_files, held = split(files)
+    files = (validation_split(train_files)[1] if split_name == "validation" else held) or files
+    evs = list(STACK_EVS)
+    sq: dict[str, dict[float, list[float]]] = {k: {e: [] for e in evs} for k in ("model", "nominal", "model/c", "nominal/c")}
+    wrong, total = 0.0, 0
+    for i, f in enumerate(files):
+        pano = read_hdr(f)
+        vrng = np.random.default_rng([seed, i, 99])
+        for _ in range(views):
+            yaw, pitch = float(vrng.uniform(-math.pi, math.pi)), math.radians(float(vrng.uniform(-15, 30)))
+            img = perspective_view(pano, yaw, pitch, math.radians(float(vrng.uniform(50, 85))), (width, width * 2 // 3))
+            for j, setting in enumerate(settings):
+                shot = shoot(img, np.random.default_rng([seed, i, j, 7]), setting)
+                assert shot.render is not None
+                s = torch.from_numpy(code_domain(shot.signal, shot.nominal))[None]
+                clipped = torch.from_numpy(shot.clipped)
+                with torch.inference_mode():
+                    stack = model.brackets(s, evs)
+                for e, out in zip(evs, stack):
+                    truth = torch.from_numpy(code_domain(shot.render(2.0**e), shot.nominal))[None]
+                    nominal = BracketNet.base(s, torch.tensor([e]))
+                    for k, y in (("model", out), ("nominal", nominal)):
+                        d2 = ((y - truth) ** 2).mean(1)[0]
+                        sq[k][e].append(float(d2.mean()))
+                        if clipped.any():
+                            sq[f"{k}/c"][e].append(float(d2[clipped].mean()))
+                ordered = stack[:3] + [s] + stack[3:]
+                for a, b in zip(ordered, ordered[1:]):
+                    wrong += float(((a - b) > 1.0 / 255).any(1).float().mean())
+                    total += 1
+
+    def db(v: list[float]) -> float:
+        return round(10 * math.log10(1 / max(float(np.mean(v)), 1e-12)), 2) if v else float("nan")
+
+    return StackReport(images=[f.stem for f in files], settings=list(settings), evs=evs,
+                       psnr={k: {f"{e:+g}": db(sq[k][e]) for e in evs} for k in ("model", "nominal")},
+                       psnr_clipped={k: {f"{e:+g}": db(sq[f"{k}/c"][e]) for e in evs} for k in ("model", "nominal")},
+                       wrong_way=round(wrong / max(total, 1), 5))

@@ -240,3 +240,16 @@ def test_onnx_export_and_onnxruntime_parity_for_both_stages(tmp_path: Path, weig
     with torch.no_grad():
         ref = build("brackets-2x", weights)(x)
     assert ort.shape == (1, 3, 144, 240) and float((ort - ref).abs().max()) < 1e-3
+
+
+def test_eval_stack_scores_every_ev_beside_a_pure_exposure_shift(tmp_path: Path, weights: Path):
+    from hdrvid.io.images import write_exr
+    from hdrvid.jobs.evaluate import evaluate_stack
+    from hdrvid.synth.scenes import interior_with_window
+
+    for i in range(2):
+        write_exr(tmp_path / f"pano{i}.exr", interior_with_window(0.3 * i, 192, 96, seed=i))
+    r = evaluate_stack([tmp_path], weights, width=96, views=1, split_name="held-out", settings=("srgb-mid", "hard"))
+    assert r.evs == list(STACK_EVS) and set(r.psnr) == {"model", "nominal"}
+    assert all(np.isfinite(v) and v > 5 for v in r.psnr["nominal"].values())
+    assert 0 <= r.wrong_way < 1 and "monotonicity" in str(r)

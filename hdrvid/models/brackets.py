@@ -149,28 +149,37 @@ def merge_base(under: torch.Tensor, over: torch.Tensor, gap: torch.Tensor) -> to
 
 
 class CFNet(nn.Module):
-    """Coupled-feedback fusion of an under/over pair (+ the EV gap) into linear radiance, optionally 2x larger."""
+    """Coupled-feedback fusion of an under/over pair (+ the EV gap) into linear radiance, optionally 2x larger.
+    ``middle=True``: both branches also see the picture the pair was made from (CF-Net's optional middle
+    frame; the 2x network uses it, since its recorded detail is what super-resolution has to work with)."""
 
-    def __init__(self, width: int = 24, iterations: int = 3, upscale: int = 1) -> None:
+    def __init__(self, width: int = 24, iterations: int = 3, upscale: int = 1, middle: bool = False) -> None:
         super().__init__()
         if upscale not in (1, 2):
             raise ValueError("upscale must be 1 or 2")
         self.upscale = upscale
         self.iterations = iterations
+        self.middle = middle
         stride = 2 if upscale == 1 else 1
-        self.extract = nn.ModuleList(nn.Sequential(_conv(5, width, stride), _conv(width, width)) for _ in range(2))
+        cin = 5 + (3 if middle else 0)
+        self.extract = nn.ModuleList(nn.Sequential(_conv(cin, width, stride), _conv(width, width)) for _ in range(2))
         self.feedback = nn.ModuleList(_Feedback(width) for _ in range(2))
         self.head = nn.Sequential(_conv(2 * width, 4 * width), nn.PixelShuffle(2), nn.Conv2d(width, 3, 3, padding=1))
         nn.init.zeros_(self.head[2].weight)
         nn.init.zeros_(self.head[2].bias)
 
-    def forward(self, under: torch.Tensor, over: torch.Tensor, gap: torch.Tensor) -> list[torch.Tensor]:
-        """Code-domain pair (N, 3, H, W), ``gap`` (N,) EV between them -> one estimate per feedback pass, each
-        (N, 3, H * upscale, W * upscale) linear radiance relative to the under exposure's white."""
+    def forward(self, under: torch.Tensor, over: torch.Tensor, gap: torch.Tensor,
+                middle: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """Code-domain pair (N, 3, H, W), ``gap`` (N,) EV between them (and the ``middle`` picture when the
+        network takes it) -> one estimate per feedback pass, each (N, 3, H * upscale, W * upscale) linear
+        radiance relative to the under exposure's white."""
         h, w = under.shape[-2:]
         g = (gap / 6)[:, None, None, None].expand(-1, 1, h, w)
-        feats = [self.extract[0](torch.cat([under, clip_mask(under), g], 1)),
-                 self.extract[1](torch.cat([over, clip_mask(over), g], 1))]
+        extra = [middle] if self.middle and middle is not None else []
+        if self.middle and middle is None:
+            raise ValueError("this fusion network takes the middle picture too")
+        feats = [self.extract[0](torch.cat([under, clip_mask(under), g, *extra], 1)),
+                 self.extract[1](torch.cat([over, clip_mask(over), g, *extra], 1))]
         base = merge_base(under, over, gap).clamp(min=1e-6)
         size = (h * self.upscale, w * self.upscale)
         if self.upscale != 1:
@@ -197,7 +206,7 @@ class TwoStage(nn.Module):
         self.ev = float(ev)
         self.gen = BracketNet(width)
         self.fuse = CFNet(fusion_width, upscale=1)
-        self.fuse2x = CFNet(fusion_width, upscale=2)
+        self.fuse2x = CFNet(fusion_width, upscale=2, middle=True)
 
     def brackets(self, signal: torch.Tensor, evs: list[float], context: torch.Tensor | None = None) -> list[torch.Tensor]:
         """The picture (code domain) at each EV in ``evs``."""
@@ -211,8 +220,9 @@ class TwoStage(nn.Module):
         n = signal.shape[0]
         under, over = self.brackets(signal, [-self.ev, self.ev], context)
         gap = torch.full((n,), 2 * self.ev, device=signal.device, dtype=signal.dtype)
-        net = self.fuse2x if upscale == 2 else self.fuse
-        return net(under, over, gap)[-1] * 2.0 ** self.ev
+        if upscale == 2:
+            return self.fuse2x(under, over, gap, signal)[-1] * 2.0 ** self.ev
+        return self.fuse(under, over, gap)[-1] * 2.0 ** self.ev
 
 
 class BracketHDR(TwoStage):
@@ -248,16 +258,14 @@ class BracketHDR(TwoStage):
 
 
 class BracketHDR2x(TwoStage):
-    """``--model brackets --upscale 2``: the joint fusion + 2x super-resolution network; recorded pixels are the
-    decoded picture upsampled bicubically (runs on whole frames)."""
+    """``--model brackets --upscale 2``: the joint fusion + 2x super-resolution network, whose output is used
+    everywhere (it is trained on every pixel: super-resolution of the recorded ones, reconstruction of the
+    clipped ones). Runs on whole frames."""
 
     upscale = 2
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
-        hdr = self.fused(encode(linear), upscale=2)
-        big = F.interpolate(linear, size=hdr.shape[-2:], mode="bicubic", align_corners=False).clamp(0, 1)
-        a = clip_mask(encode(big))
-        return big * (1 - a) + hdr * a
+        return self.fused(encode(linear), upscale=2)
 
 
 STACK_EVS = (-3.0, -2.0, -1.0, 1.0, 2.0, 3.0)

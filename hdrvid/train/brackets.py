@@ -14,7 +14,8 @@ one file with ``--init``):
   radiance relative to the under exposure's white; the pair is the true camera bracket or, half the time,
   the frozen generator's bracket of the shot (what ``convert --model brackets`` fuses). Loss: L1 in mu-law
   (over 64x the picture's white) on every feedback pass (weights 1/4, 1/2, 1), clipped pixels weighted up.
-  ``fusion-2x`` shoots a 2x area-downscaled copy of the crop and learns the full-size truth.
+  ``fusion-2x`` shoots a 2x area-downscaled copy of the crop and learns the full-size truth; it also sees the
+  shot itself (the middle frame).
 
 Validation: a fixed batch from the validation images, scored with the stage's loss (final pass only).
 """
@@ -139,7 +140,7 @@ class BracketFamily:
         if generated:
             with torch.no_grad():
                 under, over = model.brackets(b["signal"], [-e, e])
-        outs = net(under, over, torch.full((n,), 2 * e, device=under.device))
+        outs = net(under, over, torch.full((n,), 2 * e, device=under.device), b["signal"] if net.middle else None)
         scale = 2.0**e / 64.0  # under-relative -> the picture's white, then mu-law over 64x
         truth = mu_law((b["truth"] * scale).clamp(min=0))
         mask = clip_mask(b["signal"])

@@ -253,3 +253,19 @@ def test_eval_stack_scores_every_ev_beside_a_pure_exposure_shift(tmp_path: Path,
     assert r.evs == list(STACK_EVS) and set(r.psnr) == {"model", "nominal"}
     assert all(np.isfinite(v) and v > 5 for v in r.psnr["nominal"].values())
     assert 0 <= r.wrong_way < 1 and "monotonicity" in str(r)
+
+
+def test_shipped_weights_keep_recorded_pixels_and_expand_a_clipped_window():
+    from hdrvid.models import build
+    from hdrvid.synth.scenes import interior_with_window
+
+    hdr = torch.from_numpy(interior_with_window(0.5, 160, 96).transpose(2, 0, 1).copy())[None]
+    x = (hdr / float(torch.quantile(hdr.amax(1), 0.9))).clamp(0, 1)  # 10 % of the pixels clipped
+    with torch.no_grad():
+        y = build("brackets")(x)
+        big = build("brackets-2x")(x)
+    recorded = clip_mask(encode(x)) == 0
+    assert torch.equal(y * recorded, x * recorded)
+    clipped = x.amax(1, keepdim=True) >= 1
+    assert float(y.amax(1, keepdim=True)[clipped].mean()) > 1.2  # highlights above the picture's white
+    assert big.shape == (1, 3, 192, 320) and float(big.amax()) > 1.2

@@ -109,7 +109,7 @@ register(
         card="diffhdr.md",
     )
 )
-BRACKETS_SHA256: str | None = None
+BRACKETS_SHA256: str | None = "3a49b48e4a905b4a9240a308995fafe19be96abf4a9d9accbb838f863e7d910e"
 for _name, _factory, _summary in (
     ("brackets", BracketHDR, "two stages: a synthetic bracket at -3/+3 EV (DrTMO style) fused by a coupled-feedback "
                              "network (CF-Net style) into the clipped pixels"),

@@ -1,0 +1,37 @@
+"""Put the brackets model's three separately trained networks into one weights file.
+
+    python tools/combine_brackets.py GEN.pt FUSE.pt FUSE2X.pt OUT.pt
+
+Takes ``gen.*`` from the generator run, ``fuse.*`` from the fusion run and ``fuse2x.*`` from the fusion-2x run
+(each run's file holds all three; the frozen ones are whatever it started from). Prints the sha256 for the
+registry. Stages trained one after another with ``--init`` do not need this.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+
+from hdrvid.io.atomic import AtomicFile
+from hdrvid.io.hashing import sha256_file
+from hdrvid.models.brackets import BracketHDR
+
+
+def main(gen: str, fuse: str, fuse2x: str, out: str) -> None:
+    parts = {"gen.": gen, "fuse.": fuse, "fuse2x.": fuse2x}
+    state = {}
+    for prefix, path in parts.items():
+        src = torch.load(path, map_location="cpu", weights_only=True)
+        state.update({k: v for k, v in src.items() if k.startswith(prefix)})
+    BracketHDR().load_state_dict(state)  # every tensor present, every shape right
+    with AtomicFile(Path(out)) as f:
+        torch.save(state, f.path)
+    print(out, sha256_file(Path(out)))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 5:
+        sys.exit(__doc__)
+    main(*sys.argv[1:])

@@ -113,7 +113,7 @@ class ConvertOptions:
         if self.upscale != 1:
             if self.mode == "alternating":
                 raise OptionError("--upscale works in single-exposure mode; drop it or --mode alternating")
-            self.single_model  # refuses models without a 2x variant
+            _ = self.single_model  # refuses a model without a 2x variant, before any file is opened
         check_range(self.batch_size, "--batch-size", 1, 64)
         check_range(self.queue_size, "--queue-size", 1, 1024)
         check_range(self.smoothing_period, "smoothing period", 0)
@@ -126,7 +126,6 @@ class ConvertOptions:
                 raise OptionError("--exposures: alternating footage cycles through 2 or 3 exposures")
             for ev in self.exposures:
                 check_range(ev, "--exposures (EV)", -16, 16)
-
 
     @property
     def single_model(self) -> str:

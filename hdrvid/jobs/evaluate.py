@@ -76,6 +76,28 @@ def diffusion_options(label: str, spec: str, engine: EngineOptions) -> EngineOpt
         raise OptionError(f"-m {label}: give a diffusion model as NAME@STEPS[:NOISE], e.g. diffhdr@4:0") from None
 
 
+def eval_files(data: list[Path], split_name: str = "held-out", all_images: bool = False) -> list[Path]:
+    """The images scored: the validation split, or the held-out panoramas (a folder of the user's own images
+    is all held out), or every image."""
+    files = list_hdr(data)
+    if all_images:
+        return files
+    train_files, held = split(files)
+    return (validation_split(train_files)[1] if split_name == "validation" else held) or files
+
+
+def panorama_views(pano: np.ndarray, count: int, width: int, seed: list[int]) -> list[np.ndarray]:
+    """``count`` rectilinear views of a panorama (width x 2/3 width; yaw any, pitch -15..30 deg, horizontal
+    FOV 50-85 deg), drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        yaw, pitch = float(rng.uniform(-math.pi, math.pi)), math.radians(float(rng.uniform(-15, 30)))
+        out.append(perspective_view(pano, yaw, pitch, math.radians(float(rng.uniform(50, 85))),
+                                    (width, width * 2 // 3)))
+    return out
+
+
 def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SETTINGS, width: int = 512,
              seed: int = 0, weights: dict[str, Path] | None = None, all_images: bool = False,
              engine: EngineOptions = EngineOptions(), split_name: str = "held-out", views: int = 0,
@@ -85,13 +107,7 @@ def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SE
     panorama (width x 2/3 width, fixed seeds) instead of the whole resized panorama. ``upscale=2``: the
     cameras shoot the picture downscaled 2x (area) and every output is scored against the full-size truth;
     a model that does not upscale itself is upscaled bicubically (``brackets`` runs its 2x variant)."""
-    files = list_hdr(data)
-    if not all_images:
-        train_files, held = split(files)
-        if split_name == "validation":
-            files = validation_split(train_files)[1] or files
-        else:
-            files = held or files  # a folder of the user's own images is all held out
+    files = eval_files(data, split_name, all_images)
     names = list(dict.fromkeys(["none", "itmo", *models]))
     nets = {n: executor_for(n, (weights or {}).get(n.partition("@")[0].partition("~")[0]), engine, upscale)
             for n in names}
@@ -101,11 +117,7 @@ def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SE
     for i, f in enumerate(files):
         pano = read_hdr(f)
         if views and pano.shape[1] == 2 * pano.shape[0]:
-            vrng = np.random.default_rng([seed, i, 99])
-            for _ in range(views):
-                yaw, pitch = float(vrng.uniform(-math.pi, math.pi)), math.radians(float(vrng.uniform(-15, 30)))
-                pictures.append((f.stem, perspective_view(pano, yaw, pitch, math.radians(float(vrng.uniform(50, 85))),
-                                                          (width, width * 2 // 3))))
+            pictures += [(f.stem, v) for v in panorama_views(pano, views, width, [seed, i, 99])]
             continue
         img = pano
         if img.shape[1] != width:
@@ -205,18 +217,12 @@ def evaluate_stack(data: list[Path], weights: Path | None = None, width: int = 3
 
     model = build("brackets", weights)
     assert isinstance(model, TwoStage)
-    files = list_hdr(data)
-    train_files, held = split(files)
-    files = (validation_split(train_files)[1] if split_name == "validation" else held) or files
+    files = eval_files(data, split_name)
     evs = list(STACK_EVS)
     sq: dict[str, dict[float, list[float]]] = {k: {e: [] for e in evs} for k in ("model", "nominal", "model/c", "nominal/c")}
     wrong, total = 0.0, 0
     for i, f in enumerate(files):
-        pano = read_hdr(f)
-        vrng = np.random.default_rng([seed, i, 99])
-        for _ in range(views):
-            yaw, pitch = float(vrng.uniform(-math.pi, math.pi)), math.radians(float(vrng.uniform(-15, 30)))
-            img = perspective_view(pano, yaw, pitch, math.radians(float(vrng.uniform(50, 85))), (width, width * 2 // 3))
+        for img in panorama_views(read_hdr(f), views, width, [seed, i, 99]):
             for j, setting in enumerate(settings):
                 shot = shoot(img, np.random.default_rng([seed, i, j, 7]), setting)
                 assert shot.render is not None

@@ -37,6 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hdrvid.models.merge import weighted_merge
+
 EPS = 1.0 / 1024
 FLOOR = 1e-4
 """Linear values below this are treated as this in the log-gain field (code ~0.3: noise, not light)."""
@@ -292,28 +294,15 @@ def stack_choice(signal: torch.Tensor, stack: list[torch.Tensor], evs: tuple[flo
     return keep[0], keep[1]
 
 
-def _well_exposed(signal: torch.Tensor) -> torch.Tensor:
-    def smooth(v: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
-        t = ((v - lo) / (hi - lo)).clamp(0, 1)
-        return t * t * (3 - 2 * t)
-
-    return (1 - smooth(signal.amax(1, keepdim=True), 0.86, 0.97)) * smooth(signal.mean(1, keepdim=True), 0, 0.08)
-
-
 def debevec_stack(frames: list[torch.Tensor], evs: list[float]) -> torch.Tensor:
-    """Debevec & Malik's weighted merge of a stack with a known response (sRGB): radiance relative to EV 0's
-    white; where no frame is well exposed, the shortest exposure (bright) or the longest (dark)."""
-    num = torch.zeros_like(frames[0])
-    den = torch.zeros_like(frames[0][:, :1])
-    for f, e in zip(frames, evs):
-        w = _well_exposed(f)
-        num = num + w * decode(f) * 2.0 ** -e
-        den = den + w
-    short, long_ = frames[evs.index(min(evs))], frames[evs.index(max(evs))]
-    bright = short.amax(1, keepdim=True) > 0.5
-    fb = torch.where(bright, decode(short) * 2.0 ** -min(evs), decode(long_) * 2.0 ** -max(evs))
-    alpha = (den / 1e-2).clamp(0, 1)
-    return alpha * num / den.clamp(min=1e-6) + (1 - alpha) * fb
+    """Debevec & Malik's weighted merge of a stack (code domain, known sRGB response): radiance relative to EV
+    0's white, by the alternating merge's own :func:`hdrvid.models.merge.weighted_merge` (well-exposedness
+    weights, shortest/longest exposure where no frame is well exposed). Runs on the CPU in numpy."""
+    out = []
+    for n in range(frames[0].shape[0]):
+        lins = [decode(f[n]).float().cpu().numpy() for f in frames]
+        out.append(torch.from_numpy(weighted_merge(lins, evs)))
+    return torch.stack(out).to(frames[0].device)
 
 
 class BracketDebevec(BracketHDR):

@@ -90,9 +90,10 @@ def for_upscale(name: str, factor: int) -> str:
     """The registry name that ``--model name --upscale factor`` runs; refuses models without a 2x variant."""
     if factor == 1:
         return name
-    spec = get(spec_name := get(name).single_exposure or name)
+    single = for_single_exposure(name)
+    spec = get(single)
     if spec.output_scale == factor:
-        return spec_name
+        return single
     if spec.upscaled is None or get(spec.upscaled).output_scale != factor:
         having = [n for n in names() if get(n).upscaled]
         raise ModelError(f"--upscale {factor}: model {name!r} has no super-resolution variant; use --model "

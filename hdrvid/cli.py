@@ -21,12 +21,9 @@ from hdrvid.color.operators import OPERATORS
 from hdrvid.color.transfer import INPUT_TRANSFERS
 from hdrvid.engines.backends import BACKENDS, PRECISIONS
 from hdrvid.errors import HdrvidError, Interrupted, OptionError
-from hdrvid.export.onnx import PARTS
-from hdrvid.jobs.bench import MODES as BENCH_MODES
+from hdrvid.export.parts import PARTS
 from hdrvid.jobs.convert import MODES
-from hdrvid.jobs.evaluate import METRICS
-from hdrvid.jobs.merge_stills import METHODS, RESPONSES
-from hdrvid.pipeline.alternating import VIDEO_MERGES
+from hdrvid.models.registry import VIDEO_MERGES
 from hdrvid.pipeline.decoder import DEINTERLACE
 from hdrvid.pipeline.output import OUTPUT_FORMATS, PEAK_MODES
 
@@ -34,6 +31,28 @@ from hdrvid.pipeline.output import OUTPUT_FORMATS, PEAK_MODES
 # worker threads of one stage spin on the cores another stage needs (measured: fast mode at 720p pipelined
 # 1.16 fps with spinning, 1.89 fps with passive waiting, on 2 cores). Set before torch loads OpenMP.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+class LazyChoice(click.Choice):  # type: ignore[type-arg]
+    """A click choice whose values are a module's tuple, imported when help or validation first needs them:
+    the modules behind `bench`, `eval`, and `merge` import torch, and the plain
+    transcode (`convert --model none`) starts without it."""
+
+    def __init__(self, module: str, attr: str) -> None:
+        self._where = (module, attr)
+        self.case_sensitive = True
+
+    @property
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
+        import importlib
+
+        return tuple(getattr(importlib.import_module(self._where[0]), self._where[1]))
+
+
+BENCH_MODES = LazyChoice("hdrvid.jobs.bench", "MODES")
+METRICS = LazyChoice("hdrvid.jobs.evaluate", "METRICS")
+METHODS = LazyChoice("hdrvid.jobs.merge_stills", "METHODS")
+RESPONSES = LazyChoice("hdrvid.jobs.merge_stills", "RESPONSES")
+
 
 class _OneLine(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -549,7 +568,7 @@ def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, ste
 @click.option("--width", default=512, show_default=True, help="Images are resized to this width.")
 @click.option("--all-images", is_flag=True, help="Use every image, not only the held-out ones.")
 @click.option("--metric", default="pu21_psnr", show_default=True,
-              type=click.Choice(METRICS))
+              type=METRICS)
 @click.option("--json", "as_json", type=click.Path(path_type=Path), help="Write all scores as JSON here.")
 @click.option("--mode", type=click.Choice(MODES), default="single", show_default=True,
               help="alternating: merges (-m debevec/flowmerge/ahdr/kalantari) on semi-synthetic moving clips.")
@@ -673,7 +692,7 @@ def export_cmd(model: str, fmt: str, output: Path, part: str, opset: int, fp16: 
               help="WxH of the generated input (repeat); ignored with INPUT.")
 @click.option("--frames", default=12, show_default=True, help="Frames of generated input.")
 @click.option("--mode", "modes", multiple=True, default=("model", "pipelined", "sequential"), show_default=True,
-              type=click.Choice(BENCH_MODES))
+              type=BENCH_MODES)
 @click.option("--no-transcode", is_flag=True, help="Skip the plain-transcode ceiling.")
 @click.option("--merge", "merges", multiple=True, type=click.Choice(VIDEO_MERGES),
               help="Also measure alternating-exposure merges on a generated EV -2/+2 clip (repeat).")
@@ -715,11 +734,11 @@ def bench(ctx: click.Context, input: Path | None, models: tuple[str, ...], backe
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Merged HDR image (.exr or .hdr).")
 @click.option("--exposures", help="EV of each image (e.g. -2,0,2), or a Kalantari exposure.txt; default: measured.")
-@click.option("--method", type=click.Choice(METHODS),
+@click.option("--method", type=METHODS,
               default="flowmerge", show_default=True,
               help="robertson/mertens: OpenCV's (mertens is exposure fusion: a display-referred image, not radiance); "
                    "cfnet: the brackets model's fusion network on the darkest and brightest images.")
-@click.option("--crf", "crf", type=click.Choice(RESPONSES), default="srgb",
+@click.option("--crf", "crf", type=RESPONSES, default="srgb",
               show_default=True, help="Camera response: a known curve, or calibrated from the brackets (Debevec).")
 @click.option("--reference", type=int, help="Index of the reference image (default: the middle one).")
 @click.option("--weights", type=click.Path(path_type=Path), help="--method cfnet: brackets weights instead of the shipped.")

@@ -20,11 +20,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import torch
-import torch.nn.functional as F
-
 from hdrvid.color.gamut import BT709
 from hdrvid.color.tonemap import reinhard_global, roll_off
+from hdrvid.lazy import F, torch
 
 BT709_WEIGHTS = tuple(float(w) for w in BT709.luminance_weights())
 BT601_WEIGHTS = (0.299, 0.587, 0.114)  # OpenCV's RGB2GRAY
@@ -390,7 +388,7 @@ def tm_mantiuk(x: torch.Tensor, s: ToneStats, scale: float = 0.7, saturation: fl
     return out[0] if squeeze else out
 
 
-Operator = Callable[[torch.Tensor, ToneStats], torch.Tensor]
+Operator = Callable[["torch.Tensor", ToneStats], "torch.Tensor"]
 
 OPERATORS: dict[str, Operator] = {
     "bt2390": tm_bt2390,

@@ -6,11 +6,10 @@ temporal filter can smooth them across frames instead of each frame measuring it
 
 from __future__ import annotations
 
-import torch
-
 from hdrvid.color._xp import Array, asarray, where, xp
 from hdrvid.color.gamut import BT709, Primaries, luminance
 from hdrvid.color.transfer import pq_eotf, pq_inverse_eotf
+from hdrvid.lazy import torch
 
 
 def reinhard_global(

@@ -25,6 +25,8 @@ from hdrvid.engines import OrtBackend, OrtEngine
 from hdrvid.engines.base import cache_dir
 from hdrvid.engines.executor import ModelPart
 from hdrvid.errors import ModelError
+from hdrvid.export.parts import INPUTS as _INPUTS
+from hdrvid.export.parts import OUTPUTS as _OUTPUTS
 from hdrvid.io.atomic import write_bytes_atomic, write_text_atomic
 from hdrvid.io.hashing import sha256_file, sign, verify
 from hdrvid.models import build, get
@@ -37,12 +39,6 @@ EXPORT_REVISION = 2
 PARITY_TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2}
 """Largest accepted |onnx - torch| on the parity input (outputs are O(1) fields or relative radiance)."""
 
-_INPUTS = {"full": ["linear"], "field": ["linear"], "context": ["linear"], "field_tile": ["linear", "context"],
-           "condition": ["linear"], "denoise": ["residual", "timestep", "condition"]}
-PARTS: tuple[str, ...] = tuple(_INPUTS)
-"""What ``hdrvid export --part`` can write: the whole model, or the parts hdrvid runs for tiling/fast mode."""
-_OUTPUTS = {"full": "hdr", "field": "field", "context": "context", "field_tile": "field", "condition": "condition",
-            "denoise": "eps"}
 
 
 @dataclass

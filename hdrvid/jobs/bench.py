@@ -30,7 +30,7 @@ from hdrvid.io.report import Report
 from hdrvid.jobs.convert import ConvertOptions, ConvertReport, convert
 from hdrvid.jobs.demo import write_demo_input
 from hdrvid.models import for_single_exposure, get
-from hdrvid.pipeline.alternating import CLASSICAL_MERGES, DIFFUSION_MERGES, VIDEO_MERGES
+from hdrvid.models.registry import CLASSICAL_MERGES, DIFFUSION_MERGES, VIDEO_MERGES
 from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.encoder import EncodeOptions
 from hdrvid.runtime import EngineOptions, make_executor

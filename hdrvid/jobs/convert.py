@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color.levels import LEVEL_GAIN, LEVELS, Level
@@ -27,13 +27,10 @@ from hdrvid.jobs.job import (
     video_writer,
 )
 from hdrvid.models import for_single_exposure, for_upscale, get
-from hdrvid.models.cycle import Cycle
-from hdrvid.pipeline.alternating import VIDEO_MERGES, AlternatingMerge, detect_cycle, make_merger
-from hdrvid.pipeline.batcher import Batcher
-from hdrvid.pipeline.decoder import DecodeOptions
+from hdrvid.models.registry import VIDEO_MERGES
+from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.encoder import EncodeOptions, ImageWriter, VideoEncoder, codec_for
 from hdrvid.pipeline.frame import VideoInfo
-from hdrvid.pipeline.inference import Inference
 from hdrvid.pipeline.output import (
     IMAGE_FORMATS,
     MAX_PEAK_NITS,
@@ -44,7 +41,14 @@ from hdrvid.pipeline.output import (
 )
 from hdrvid.pipeline.runner import Stage
 from hdrvid.pipeline.smoothing import TemporalSmoother
-from hdrvid.runtime import EngineOptions, auto_scale, make_executor
+from hdrvid.pipeline.transcode import FusedHdr10, fused_applies
+from hdrvid.runtime import EngineOptions
+
+if TYPE_CHECKING:
+    from hdrvid.models.cycle import Cycle
+
+# Torch loads with the first model: the model stages (hdrvid.pipeline.batcher, inference, alternating) and the
+# executor factory are imported where they are built, so the fused plain transcode starts without torch.
 
 log = logging.getLogger("hdrvid")
 
@@ -253,6 +257,11 @@ def model_stages(opts: ConvertOptions, info: VideoInfo, image_input: bool, execu
     merge), the engine's name, the single-exposure executor (None in alternating mode) and the exposure
     cycle (alternating mode). ``executor``: reuse this one (``hdrvid batch`` loads a model once per worker);
     ``owns_executor``: the stage closes it at the end."""
+    from hdrvid.pipeline.alternating import AlternatingMerge, detect_cycle, make_merger
+    from hdrvid.pipeline.batcher import Batcher
+    from hdrvid.pipeline.inference import Inference
+    from hdrvid.runtime import make_executor
+
     if opts.mode == "alternating":
         cycle = detect_cycle(opts.input, replace(opts.decode, pts_from=None, pts_to=None, first_index=0),
                              opts.exposures)
@@ -277,6 +286,13 @@ def output_spec(opts: ConvertOptions, fmt: str, info: VideoInfo) -> OutputSpec:
                       sdr_mapping=opts.decode.sdr_mapping, operator="bt2390")
 
 
+def uses_fused_transcode(opts: ConvertOptions, spec: OutputSpec, info: VideoInfo, plan: Plan) -> bool:
+    """The plain transcode (``--model none`` to an HDR10 video, SDR video input) runs as one fused stage
+    (:mod:`hdrvid.pipeline.transcode`): same picture within one code value, no torch, a fraction of the work."""
+    return (opts.model == "none" and opts.mode == "single" and opts.upscale == 1 and plan.kind == "video"
+            and not info.is_image and fused_applies(spec, info.transfer, info.primaries))
+
+
 def single_engine_options(opts: ConvertOptions, info: VideoInfo) -> EngineOptions:
     """The engine options of a single-exposure run (``--infer-scale auto`` resolved for the frame size)."""
     eng = opts.engine
@@ -286,6 +302,8 @@ def single_engine_options(opts: ConvertOptions, info: VideoInfo) -> EngineOption
                               f"and --tile")
         return replace(eng, infer_scale=1.0)
     if eng.infer_scale is None:
+        from hdrvid.runtime import auto_scale
+
         eng = replace(eng, infer_scale=auto_scale(eng.device, info.width))
     return eng
 
@@ -313,8 +331,14 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
         if opts.mode == "alternating" and image_input:
             raise InputError(f"{opts.input}: alternating mode takes a video; merge still brackets with hdrvid merge")
         check_sdr_source(opts, info)
-        first, engine_name, engine, cycle = model_stages(opts, info, image_input)
         spec = output_spec(opts, plan.format, info)
+        fused = uses_fused_transcode(opts, spec, info, plan) and not extra_stages
+        if fused:
+            assert isinstance(source, VideoDecoder)
+            source.raw = True
+            first, engine_name, engine, cycle = [], "fused (numpy + OpenCV, no model)", None, None
+        else:
+            first, engine_name, engine, cycle = model_stages(opts, info, image_input)
         writer: Any
         target: AtomicFile | AtomicFolder
         if plan.kind == "video":
@@ -331,10 +355,15 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
             target = job.output(AtomicFolder(dest, overwrite=opts.overwrite, replace=replace_names))
             writer = job.writer(ImageWriter(target.path, plan.format, plan.pattern, opts.start_number))
         batch = 1 if image_input else opts.batch_size
-        smoother = TemporalSmoother(opts.smoothing_period, opts.cut_threshold)
-        transform = OutputTransform(spec)
-        stages: list[Stage] = [*first, smoother, transform,
-                               *(extra_stages or []), writer]
+        smoother: TemporalSmoother | FusedHdr10
+        transform: OutputTransform | FusedHdr10
+        if fused:  # one stage: statistics (scene cuts) and the output transform
+            smoother = transform = FusedHdr10(spec, info.transfer, info.primaries, opts.cut_threshold)
+            stages: list[Stage] = [transform, writer]
+        else:
+            smoother = TemporalSmoother(opts.smoothing_period, opts.cut_threshold)
+            transform = OutputTransform(spec)
+            stages = [*first, smoother, transform, *(extra_stages or []), writer]
         stats = execute(source, stages, writer, opts.queue_size, progress, opts.input.name, opts.sequential)
         report = ConvertReport(input=str(opts.input), output=str(opts.output), model=opts.model, format=plan.format,
                                engine=engine_name, batch_size=batch)

@@ -1,12 +1,19 @@
 """The models that ship with hdrvid."""
 
-from hdrvid.models.brackets import BracketDebevec, BracketHDR, BracketHDR2x
-from hdrvid.models.diffhdr import DiffHDRMerge, DiffHDRSingle
-from hdrvid.models.expandnet import ExpandNetITM
-from hdrvid.models.hdrunet import HDRUNet
-from hdrvid.models.itmo import BT2446AInverse, ClassicalITMO, Linearise
-from hdrvid.models.merge_nets import AHDRMerge, KalantariMerge
-from hdrvid.models.registry import ModelSpec, register
+from hdrvid.models.registry import Deferred, ModelSpec, register
+
+AHDRMerge = Deferred("hdrvid.models.merge_nets", "AHDRMerge")
+BT2446AInverse = Deferred("hdrvid.models.itmo", "BT2446AInverse")
+BracketDebevec = Deferred("hdrvid.models.brackets", "BracketDebevec")
+BracketHDR = Deferred("hdrvid.models.brackets", "BracketHDR")
+BracketHDR2x = Deferred("hdrvid.models.brackets", "BracketHDR2x")
+ClassicalITMO = Deferred("hdrvid.models.itmo", "ClassicalITMO")
+DiffHDRMerge = Deferred("hdrvid.models.diffhdr", "DiffHDRMerge")
+DiffHDRSingle = Deferred("hdrvid.models.diffhdr", "DiffHDRSingle")
+ExpandNetITM = Deferred("hdrvid.models.expandnet", "ExpandNetITM")
+HDRUNet = Deferred("hdrvid.models.hdrunet", "HDRUNet")
+KalantariMerge = Deferred("hdrvid.models.merge_nets", "KalantariMerge")
+Linearise = Deferred("hdrvid.models.itmo", "Linearise")
 
 register(
     ModelSpec(

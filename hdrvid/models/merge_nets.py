@@ -29,7 +29,6 @@ from torch import nn
 from hdrvid.models.merge import FlowPair, flow_consistency, warp
 
 MU = 5000.0
-LEARNED_MERGES = ("ahdr", "kalantari")
 
 
 def mu_law(x: torch.Tensor) -> torch.Tensor:

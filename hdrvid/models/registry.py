@@ -14,12 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from hdrvid.errors import ModelError
 from hdrvid.io.hashing import sha256_file
+from hdrvid.lazy import torch
+
+if TYPE_CHECKING:
+    from torch import nn
 
 KINDS = ("classical", "single-exposure", "multi-exposure", "diffusion")
 
@@ -34,6 +36,7 @@ class ModelSpec:
     name: str
     kind: str
     factory: Callable[..., nn.Module]
+    """The model class (or a :class:`Deferred` one), called with ``factory_kwargs``."""
     summary: str
     weights: str | None = None
     """File name inside ``hdrvid/models/weights`` (a weights-only state dict), or None if parameter-free."""
@@ -58,6 +61,26 @@ class ModelSpec:
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
+
+CLASSICAL_MERGES = ("debevec", "flowmerge")
+LEARNED_MERGES = ("ahdr", "kalantari")
+DIFFUSION_MERGES = ("diffhdr",)
+VIDEO_MERGES: tuple[str, ...] = CLASSICAL_MERGES + LEARNED_MERGES + DIFFUSION_MERGES
+"""What ``convert --mode alternating --merge`` takes (names only: the merges load when built)."""
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A model class named by module and attribute, imported when the model is first built: the registry
+    (names, kinds, weights, cards) is read without importing torch."""
+
+    module: str
+    name: str
+
+    def __call__(self, **kwargs: object) -> nn.Module:
+        import importlib
+
+        return getattr(importlib.import_module(self.module), self.name)(**kwargs)
 
 
 def register(spec: ModelSpec) -> ModelSpec:

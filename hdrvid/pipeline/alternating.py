@@ -15,21 +15,19 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-import torch
 
 from hdrvid.errors import InputError
+from hdrvid.lazy import torch
 from hdrvid.models.cycle import Cycle, fit_cycle, relative_evs
 from hdrvid.models.merge import DISFlow, FlowPair, flow_merge, weighted_merge
-from hdrvid.models.merge_nets import LEARNED_MERGES, pack, unpack_output
+from hdrvid.models.merge_nets import pack, unpack_output
+from hdrvid.models.registry import DIFFUSION_MERGES, LEARNED_MERGES, VIDEO_MERGES
 from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.frame import Frame
 from hdrvid.runtime import EngineOptions, make_executor
 
 log = logging.getLogger("hdrvid")
 
-CLASSICAL_MERGES = ("debevec", "flowmerge")
-DIFFUSION_MERGES = ("diffhdr",)
-VIDEO_MERGES: tuple[str, ...] = CLASSICAL_MERGES + LEARNED_MERGES + DIFFUSION_MERGES
 """``--merge`` choices for alternating-exposure video."""
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import torch
-
+from hdrvid.lazy import torch
 from hdrvid.pipeline.frame import Batch, Frame
 
 

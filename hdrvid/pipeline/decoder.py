@@ -18,7 +18,6 @@ from typing import Any, Literal, get_args
 
 import av
 import numpy as np
-import torch
 from av.video.reformatter import ColorRange, Colorspace, Interpolation
 
 from hdrvid.color import REFERENCE_WHITE_NITS
@@ -49,6 +48,7 @@ from hdrvid.io.probe import (
     stream_rate,
     video_stream,
 )
+from hdrvid.lazy import torch
 from hdrvid.pipeline.frame import Frame, FrameStats, VideoInfo
 
 log = logging.getLogger("hdrvid")
@@ -169,6 +169,10 @@ def resolve_transfer(tag: str, override: str | None, is_image: bool, sdr_mapping
     return SDR_MAPPING_TRANSFER[sdr_mapping] if found == "bt709" else found
 
 
+_NO_DATA: Any = None
+"""``Frame.data`` of a raw frame (no tensor: the fused transcode never imports torch)."""
+
+
 class VideoDecoder:
     """Source stage: demux + decode the first video stream, yield linear :class:`Frame` objects."""
 
@@ -193,6 +197,8 @@ class VideoDecoder:
         self.deinterlaced = False
         self._graph: Any = None
         self._lut: np.ndarray | None = None
+        self.raw = False
+        """Yield the R'G'B' codes (``Frame.codes``) instead of linear light (the fused plain transcode)."""
 
     def _probe(self) -> VideoInfo:
         s = self.stream
@@ -311,19 +317,22 @@ class VideoDecoder:
                 f"({info.width}x{info.height} -> {frame.width}x{frame.height}); split the file at that point"
             )
         codes = self._to_codes(frame)
-        if self._lut is None:
-            self._lut = transfer_lut(info.transfer, 16 if codes.dtype == np.uint16 else 8)
-        lin = linearise_codes(codes, self._lut, info.transfer, info.primaries)
         pts, tb = frame.pts, frame.time_base
         if pts is None:  # raw elementary streams: timestamps from the frame rate, monotonic
             pts, tb = round(index / info.rate / info.time_base), info.time_base
         elif tb and Fraction(tb) != info.time_base:
             pts, tb = round(pts * Fraction(tb) / info.time_base), info.time_base
         pts = self._monotonic(int(pts), index)
-        t = torch.from_numpy(np.ascontiguousarray(lin))
         scale = np.float32(1 / (65535.0 if codes.dtype == np.uint16 else 255.0))
-        return Frame(index=index, pts=pts, time_base=Fraction(tb) if tb else info.time_base, data=t,
-                     stats=FrameStats(hist=signal_histogram(codes[::4, ::4] * scale)))
+        stats = FrameStats(hist=signal_histogram(codes[::4, ::4] * scale))
+        time_base = Fraction(tb) if tb else info.time_base
+        if self.raw:
+            return Frame(index=index, pts=pts, time_base=time_base, data=_NO_DATA, stats=stats, codes=codes)
+        if self._lut is None:
+            self._lut = transfer_lut(info.transfer, 16 if codes.dtype == np.uint16 else 8)
+        lin = linearise_codes(codes, self._lut, info.transfer, info.primaries)
+        return Frame(index=index, pts=pts, time_base=time_base, data=torch.from_numpy(np.ascontiguousarray(lin)),
+                     stats=stats)
 
     def _monotonic(self, pts: int, index: int) -> int:
         """Strictly increasing timestamps. Sources whose timestamps go backwards or repeat (B-frames in AVI,

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import av
+import cv2
 import numpy as np
-import torch
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc, Interpolation
 
+from hdrvid.color import fused
 from hdrvid.color.hdr10plus import FrameLight, hevc_sei_nal, insert_sei
 from hdrvid.color.metadata import PLACEHOLDER_CLL, LightLevel, MasteringDisplay, patch_light_level_bytes
 from hdrvid.color.transfer import pq_eotf
@@ -29,7 +30,7 @@ from hdrvid.io.images import write_exr, write_hdr
 from hdrvid.io.mp4boxes import add_hdr_boxes
 from hdrvid.io.probe import is_cover_picture, open_input
 from hdrvid.pipeline.frame import Frame, VideoInfo
-from hdrvid.pipeline.output import OutputSpec, upsample_chroma
+from hdrvid.pipeline.output import OutputSpec
 
 log = logging.getLogger("hdrvid")
 
@@ -575,8 +576,8 @@ LIGHT_BINS = 1 << 16
 
 
 @lru_cache(maxsize=1)
-def _bin_nits() -> torch.Tensor:
-    return torch.as_tensor(pq_eotf(np.linspace(0, 1, LIGHT_BINS)), dtype=torch.float64)
+def _bin_nits() -> np.ndarray:
+    return np.asarray(pq_eotf(np.linspace(0, 1, LIGHT_BINS)), dtype=np.float64)
 
 
 def decoded_light_level(path: Path, width: int, height: int,
@@ -585,9 +586,9 @@ def decoded_light_level(path: Path, width: int, height: int,
     file decoded again, chroma upsampled bilinearly, BT.2020 R'G'B' through the PQ EOTF, max(R,G,B) per pixel.
     Codec overshoot is included, which a measure taken before encoding cannot see. None if this FFmpeg build
     cannot decode the codec (AV1 here: the measure from before encoding is used then). ``per_frame``: filled
-    with each frame's HDR10+ statistics, keyed by pts."""
+    with each frame's HDR10+ statistics, keyed by pts. Packed numpy/OpenCV maths (``color.fused``): no torch."""
     light = LightLevel()
-    inv = torch.as_tensor(np.linalg.inv(rgb_to_ycbcr_matrix("bt2020nc"))[:, 1:], dtype=torch.float32)
+    inv = np.linalg.inv(rgb_to_ycbcr_matrix("bt2020nc"))[:, 1:].astype(np.float32)
     try:
         with av.open(str(path)) as c:
             st = c.streams.video[0]
@@ -595,19 +596,19 @@ def decoded_light_level(path: Path, width: int, height: int,
             for f in c.decode(st):
                 planes = f.to_ndarray(format="yuv420p10le")
                 h, w = f.height, f.width
-                y = dequantize_luma(torch.from_numpy(planes[:h].astype(np.float32)), 10)
-                cc = torch.from_numpy(planes[h:].astype(np.float32)).reshape(2, h // 2, w // 2)
-                chroma = upsample_chroma(dequantize_chroma(cc, 10), h, w)
-                lift3 = (inv @ chroma.reshape(2, -1)).reshape(3, h, w)
+                y = dequantize_luma(planes[:h].astype(np.float32), 10)
+                chroma = dequantize_chroma(planes[h:].reshape(2, h // 2, w // 2).transpose(1, 2, 0).astype(np.float32), 10)
+                # the chroma terms of R', G', B' per chroma sample, upsampled (both linear: the order is free)
+                lift3 = fused.upsample_chroma(cv2.transform(chroma, inv), h, w)
                 if per_frame is not None and f.pts is not None:  # HDR10+: every channel, once
-                    rgb = pq_eotf((y[None] + lift3)[:, :height, :width].clamp(0, 1))
-                    per_frame[int(f.pts)] = FrameLight.measure(rgb.numpy())
-                    nits = rgb.amax(0)
+                    rgb = fused.pq_decode(np.clip(lift3 + y[..., None], 0, 1)[:height, :width])
+                    per_frame[int(f.pts)] = FrameLight.measure(rgb)
+                    nits = fused.channel_max(rgb)
                     light.update(float(nits.max()), float(nits.mean()))
                 else:  # the EOTF is monotonic: MaxCLL from the largest signal, MaxFALL from a fine histogram
-                    v = (y + lift3.amax(0))[:height, :width].clamp(0, 1)
-                    hist = torch.bincount((v.flatten() * (LIGHT_BINS - 1) + 0.5).to(torch.int32), minlength=LIGHT_BINS)
-                    light.update(float(pq_eotf(float(v.max()))), float((hist.double() * _bin_nits()).sum()) / v.numel())
+                    v = np.clip(cv2.add(y, fused.channel_max(lift3)), 0, 1)[:height, :width]
+                    hist = np.bincount((v * (LIGHT_BINS - 1) + 0.5).astype(np.int32).ravel(), minlength=LIGHT_BINS)
+                    light.update(float(pq_eotf(float(v.max()))), float(hist @ _bin_nits()) / v.size)
     except (av.error.FFmpegError, av.codec.codec.UnknownCodecError):
         return None
     return light

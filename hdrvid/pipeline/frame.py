@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
+
+from hdrvid.lazy import torch
 
 
 @dataclass
@@ -80,7 +81,8 @@ class FrameStats:
 @dataclass
 class Frame:
     """One picture. ``data`` is (3, H, W) float32 linear light in BT.709 primaries, relative units
-    (1.0 = SDR reference white) until the output transform replaces it by ``planes`` (code values)."""
+    (1.0 = SDR reference white) until the output transform replaces it by ``planes`` (code values); an empty
+    placeholder when the decoder runs ``raw`` and hands ``codes`` instead."""
 
     index: int
     pts: int | None
@@ -90,6 +92,9 @@ class Frame:
     name: str = ""  # file stem for still images
     stats: FrameStats = field(default_factory=FrameStats)
     planes: list[Any] | None = None
+    codes: np.ndarray | None = None
+    """The decoded R'G'B' codes (H, W, 3; uint8, or uint16 for > 8 bits) when the decoder runs ``raw`` (the
+    fused plain transcode: ``data`` is None then)."""
 
 
 @dataclass

@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-import torch
-
 from hdrvid.engines import Executor
 from hdrvid.errors import ModelError
+from hdrvid.lazy import torch
 from hdrvid.pipeline.frame import Batch, Frame
 from hdrvid.pipeline.smoothing import SceneCuts
 

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color._xp import apply_matrix
@@ -43,6 +41,7 @@ from hdrvid.color.ycbcr import (
     rgb_to_ycbcr_matrix,
 )
 from hdrvid.errors import check_choice, check_range
+from hdrvid.lazy import F, torch
 from hdrvid.metrics.flicker import FlickerMeter
 from hdrvid.pipeline.frame import FlickerSample, Frame
 

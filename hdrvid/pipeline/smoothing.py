@@ -12,10 +12,9 @@ import math
 from collections.abc import Iterator
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from hdrvid.color.gamut import luminance
+from hdrvid.lazy import F, torch
 from hdrvid.pipeline.frame import Frame
 
 PEAK_PERCENTILE = 99.9

@@ -1,5 +1,15 @@
 """Choosing and building engines for a model: the options jobs pass and the executor factory."""
 
-from hdrvid.runtime.factory import EngineOptions, auto_scale, make_executor
+from typing import TYPE_CHECKING
 
-__all__ = ["EngineOptions", "auto_scale", "make_executor"]
+from hdrvid.lazy import lazy_exports
+
+_EXPORTS = {
+    'options': ('EngineOptions',),
+    'factory': ('auto_scale', 'make_executor'),
+}
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:  # the names, for type checkers; at run time each submodule loads when first used
+    from hdrvid.runtime.factory import auto_scale, make_executor  # noqa: F401
+    from hdrvid.runtime.options import EngineOptions  # noqa: F401

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from torch import nn
@@ -24,49 +24,15 @@ from hdrvid.engines import (
     TensorRTEngine,
     TorchBackend,
     TorchEngine,
-    backend_device,
 )
 from hdrvid.engines.diffusion import DIFFUSION_PARTS, DiffusionExecutor
 from hdrvid.engines.tensorrt_engine import import_tensorrt
 from hdrvid.errors import BackendError
 from hdrvid.export.onnx import cached_onnx
 from hdrvid.models import build, get
+from hdrvid.runtime.options import EngineOptions
 
 log = logging.getLogger("hdrvid")
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    """How to run the model: a backend value, and whole / tiled / reduced-scale execution."""
-
-    backend: Backend = field(default_factory=TorchBackend)
-    tile: int = 0
-    overlap: int | None = None
-    infer_scale: float | None = 1.0
-    """Fraction of the frame size the network runs at; None = automatic (:func:`auto_scale`)."""
-    max_size: tuple[int, int] = (2160, 3840)
-    """Largest frame (h, w) a TensorRT engine's optimisation profile must cover."""
-    steps: int | None = None
-    """Diffusion models: DDIM steps (None: the model's default)."""
-    seed: int = 0
-    """Diffusion models: the seed of the clip's noise field."""
-    noise_scale: float | None = None
-    """Diffusion models: temperature of the starting noise (None: the model's default)."""
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.backend, (TorchBackend, OrtBackend, TensorRTBackend)):
-            raise BackendError(f"backend must be a backend value (see hdrvid.engines.backends), not {self.backend!r}")
-        if self.tile < 0:
-            raise BackendError(f"--tile must be 0 (whole frames) or a tile size in pixels, not {self.tile}")
-        if self.overlap is not None and self.overlap < 0:
-            raise BackendError(f"tile overlap must be >= 0, not {self.overlap}")
-        if self.infer_scale is not None and not 0 < self.infer_scale <= 1:
-            raise BackendError(f"--infer-scale must be in (0, 1] or auto, not {self.infer_scale}")
-
-    @property
-    def device(self) -> str:
-        """The torch device the backend computes on ("cpu" or "cuda:N")."""
-        return backend_device(self.backend)
 
 
 def make_executor(model_name: str, weights: Path | None = None, opts: EngineOptions = EngineOptions(),

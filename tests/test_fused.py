@@ -1,0 +1,157 @@
+"""The fused plain transcode (``convert --model none`` -> HDR10 without torch) against the reference path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from media import ffprobe, make_clip, make_still_clip, needs_ffprobe
+
+from hdrvid.color import fused
+from hdrvid.color.transfer import pq_inverse_eotf
+from hdrvid.pipeline.decoder import VideoDecoder
+from hdrvid.pipeline.output import OutputSpec, OutputTransform, to_yuv420
+from hdrvid.pipeline.transcode import FusedHdr10, fused_applies
+
+WHITE = 203.0 * 1.96  # --level bt2446a, the default
+
+
+def test_pq_table_is_within_a_twentieth_of_a_code_of_colour_science() -> None:
+    colour = pytest.importorskip("colour")
+    nits = np.concatenate([[0.0], np.geomspace(1e-5, 10_000, 20_000)]).astype(np.float32)
+    ours = fused.pq_encode_table(nits).astype(np.float64)
+    ref = colour.models.eotf_inverse_ST2084(nits.astype(np.float64))
+    assert np.abs(ours - ref).max() * 1023 < 0.05
+    assert fused.pq_encode_table(np.array([-1.0, 20_000.0], np.float32)).tolist() == [0.0, 1.0]
+    back = fused.pq_decode(ref.astype(np.float32)[None])[0]
+    assert np.allclose(back, nits, rtol=2e-3, atol=1e-4)
+
+
+def _ramp() -> np.ndarray:
+    """Every 8-bit code on each channel, greys, the primaries and secondaries at full and half drive, and
+    saturated colours right beside white (where the luma adjustment under the peak works): (H, W, 3) uint8."""
+    x = np.arange(256, dtype=np.uint8)
+    rows = [np.stack([x, x, x], -1)]
+    for c in np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1]], np.uint8):
+        rows.append(x[:, None] * c)
+        rows.append(np.where(c, 255, x[:, None]).astype(np.uint8))
+    img = np.repeat(np.stack(rows), 6, axis=0)  # (78, 256, 3)
+    img[10:30, 100:140] = (255, 255, 255)
+    img[10:30, 140:150] = (0, 0, 255)
+    return np.ascontiguousarray(img[:, :255])  # odd width: the padded column too
+
+
+def _reference_planes(codes: np.ndarray, spec: OutputSpec) -> list[np.ndarray]:
+    from hdrvid.pipeline.decoder import linearise_codes, transfer_lut
+    from hdrvid.pipeline.frame import Frame
+
+    lin = linearise_codes(codes, transfer_lut("bt709", 8), "bt709", "bt709")
+    frame = Frame(index=0, pts=0, time_base=None, data=torch.from_numpy(np.ascontiguousarray(lin)))
+    out = next(iter(OutputTransform(spec).process(frame)))
+    assert out.planes is not None
+    return out.planes
+
+
+def _fused_planes(codes: np.ndarray, spec: OutputSpec) -> tuple[list[np.ndarray], FusedHdr10]:
+    from hdrvid.pipeline.frame import Frame
+
+    stage = FusedHdr10(spec, "bt709", "bt709")
+    frame = Frame(index=0, pts=0, time_base=None, data=None, codes=codes)  # type: ignore[arg-type]
+    out = next(iter(stage.process(frame)))
+    assert out.planes is not None and out.codes is None
+    assert out.stats.max_nits is not None and out.stats.average_nits is not None
+    return out.planes, stage
+
+
+def _assert_within_one_code(ours: list[np.ndarray], ref: list[np.ndarray]) -> None:
+    for name, a, b in zip("Y'CbCr", ours, ref):
+        assert a.shape == b.shape and a.dtype == b.dtype == np.uint16, name
+        diff = np.abs(a.astype(np.int32) - b.astype(np.int32))
+        assert diff.max() <= 1, f"{name}: {diff.max()} code values apart"
+        assert (diff > 0).mean() < 0.01, f"{name}: {(diff > 0).mean():.2%} of samples differ"
+
+
+@pytest.mark.parametrize("peak", [1000.0, 400.0])
+def test_fused_transcode_is_the_reference_path_within_one_code_on_a_ramp(peak: float) -> None:
+    spec = OutputSpec("hdr10", peak, WHITE)  # 400 nits: white just under the peak, the ceiling binds
+    ramp = _ramp()
+    ours, stage = _fused_planes(ramp, spec)
+    _assert_within_one_code(ours, _reference_planes(ramp, spec))
+    assert stage.above_white_share() == 0.0
+
+
+def test_fused_transcode_is_the_reference_path_within_one_code_on_a_real_frame(tmp_path: Path) -> None:
+    from hdrvid.jobs.demo import write_demo_input
+
+    clip = tmp_path / "room.mp4"
+    write_demo_input(clip, frames=2, size=(320, 180), fps=24)
+    dec = VideoDecoder(clip)
+    dec.raw = True
+    codes = next(iter(dec)).codes
+    dec.close()
+    assert codes is not None and codes.std() > 20  # a picture, not a flat field
+    spec = OutputSpec("hdr10", 1000.0, WHITE)
+    ours, _ = _fused_planes(codes, spec)
+    _assert_within_one_code(ours, _reference_planes(codes, spec))
+
+
+def test_fused_yuv_matches_the_torch_path_with_a_binding_ceiling() -> None:
+    rng = np.random.default_rng(3)
+    nits = (rng.random((61, 83, 3)) ** 3 * 900).astype(np.float32)
+    nits[10:20, 10:30] = (900, 20, 20)
+    nits[15:25, 25:40] = (950, 950, 950)
+    signal = fused.pq_encode(nits)
+    ceiling = float(pq_inverse_eotf(600.0))
+    ours, decoded = fused.to_yuv420(signal, "bt2020nc", 10, ceiling=ceiling)
+    ref, ref_decoded = to_yuv420(torch.from_numpy(signal).permute(2, 0, 1).contiguous(), "bt2020nc", 10,
+                                 ceiling=ceiling)
+    _assert_within_one_code(ours, ref)
+    assert decoded is not None and ref_decoded is not None
+    assert np.abs(decoded - ref_decoded.numpy()[::2, ::2]).max() < 2.5 / 876  # a code of luma, rounding apart
+
+
+def test_fused_transcode_covers_only_what_it_reproduces() -> None:
+    assert fused_applies(OutputSpec("hdr10", 1000.0, WHITE), "bt709", "bt709")
+    assert fused_applies(OutputSpec("hdr10", 1000.0, WHITE), "srgb", "unknown")
+    assert not fused_applies(OutputSpec("hdr10", 300.0, WHITE), "bt709", "bt709")  # white above the peak: roll-off
+    assert not fused_applies(OutputSpec("hdr10", 1000.0, WHITE), "pq", "bt709")
+    assert not fused_applies(OutputSpec("hlg", 1000.0, WHITE), "bt709", "bt709")
+    assert not fused_applies(OutputSpec("hdr10", 1000.0, WHITE), "bt709", "bt2020")  # clipped to BT.709 there
+    assert not fused_applies(OutputSpec("hdr10", 1000.0, WHITE, measure_flicker=True), "bt709", "bt709")
+    with pytest.raises(ValueError):
+        FusedHdr10(OutputSpec("hdr10", 1000.0, WHITE), "hlg", "bt709")
+
+
+@needs_ffprobe
+def test_plain_transcode_runs_without_torch(tmp_path: Path) -> None:
+    """`convert --model none` in a process where importing torch fails: HDR10 out, the fused engine named."""
+    src = make_clip(tmp_path / "in.mp4", frames=8, size=(96, 64), audio=True)
+    out, report = tmp_path / "out.mp4", tmp_path / "report.json"
+    code = ("import sys; sys.modules['torch'] = None; from hdrvid.cli import main; "
+            f"main(['-q', 'convert', {str(src)!r}, {str(out)!r}, '--model', 'none', '--report', {str(report)!r}])")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(report.read_text())
+    assert rep["engine"].startswith("fused") and rep["frames"] == 8 and rep["max_cll"] > 0
+    v = ffprobe(out, "-show_streams")["streams"]
+    video = next(s for s in v if s["codec_type"] == "video")
+    assert (video["pix_fmt"], video["color_transfer"], video["color_primaries"]) == (
+        "yuv420p10le", "smpte2084", "bt2020")
+    assert any(s["codec_type"] == "audio" for s in v)
+
+
+def test_models_and_other_formats_take_the_reference_path(tmp_path: Path) -> None:
+    from hdrvid.jobs.convert import ConvertOptions, convert
+
+    src = make_still_clip(tmp_path / "still.mp4", np.full((48, 64, 3), 128, np.uint8), frames=3)
+    rep = convert(ConvertOptions(src, tmp_path / "itmo.mp4", model="itmo"))
+    assert not rep.engine.startswith("fused")
+    rep = convert(ConvertOptions(src, tmp_path / "hlg.mp4", model="none", format="hlg"))
+    assert not rep.engine.startswith("fused")
+    rep = convert(ConvertOptions(src, tmp_path / "none.mp4", model="none", peak_nits=300.0))  # white = the peak
+    assert rep.engine.startswith("fused") and rep.reference_white_nits == 300.0

@@ -155,3 +155,17 @@ def test_models_and_other_formats_take_the_reference_path(tmp_path: Path) -> Non
     assert not rep.engine.startswith("fused")
     rep = convert(ConvertOptions(src, tmp_path / "none.mp4", model="none", peak_nits=300.0))  # white = the peak
     assert rep.engine.startswith("fused") and rep.reference_white_nits == 300.0
+
+
+@pytest.mark.parametrize("model", ["none", "itmo"])
+def test_light_level_measured_while_encoding_is_the_file_pass(clip: Path, tmp_path: Path, model: str) -> None:
+    """MaxCLL/MaxFALL come from decoding the packets as they are made; the same as decoding the file after."""
+    from hdrvid.jobs.convert import ConvertOptions, convert
+    from hdrvid.pipeline.encoder import decoded_light_level
+
+    out = tmp_path / f"{model}.mp4"
+    rep = convert(ConvertOptions(clip, out, model=model))
+    light = decoded_light_level(out, 64, 48)
+    assert light is not None and rep.max_cll is not None
+    assert (rep.max_cll, rep.max_fall) == light.values()
+    assert rep.max_cll > 203

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hdrvid.color.hdr10plus import FrameLight
-from hdrvid.color.metadata import MasteringDisplay
+from hdrvid.color.metadata import LightLevel, MasteringDisplay
 from hdrvid.errors import OutputError
 from hdrvid.io.atomic import AtomicFile
 from hdrvid.io.mp4boxes import add_hdr_boxes
@@ -185,7 +185,11 @@ def finish_hdr10(writer: VideoEncoder, target: AtomicFile, report: RunReport, pe
     video stream's header and packets only (copied streams stay byte-identical)."""
     writer.close()  # the container is complete before it is read again
     dynamic: dict[int, FrameLight] | None = {} if writer.hdr10plus else None
-    decoded = decoded_light_level(target.path, writer.info.width, writer.info.height, dynamic)
+    meter = writer.meter
+    if meter is not None and meter.finish() is not None and meter.frames == writer.frames > 0:
+        decoded: LightLevel | None = meter.light  # measured while encoding: no second pass over the file
+    else:
+        decoded = decoded_light_level(target.path, writer.info.width, writer.info.height, dynamic)
     cll = (decoded or writer.light).values()
     report.max_cll, report.max_fall, report.mastering_peak_nits = cll[0], cll[1], peak_nits
     if writer.codec in MEZZANINE:  # no SEI to carry them: the container (.mov) and the report do

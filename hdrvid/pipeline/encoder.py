@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import errno
 import logging
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -171,6 +173,8 @@ class VideoEncoder:
         self.frames = 0
         self.packets_copied = 0
         self.light = LightLevel()
+        self.meter: DecodedLightMeter | None = None
+        """Measures the decoded light level while encoding (HDR10 through x265/x264 without HDR10+)."""
         self.input: Any = None
         self.copies: dict[int, Any] = {}
         self._pending: Any = None
@@ -199,6 +203,8 @@ class VideoEncoder:
             if info.rotation:
                 s.set_display_rotation(info.rotation)
             self.stream = s
+            if spec.format == "hdr10" and not self.hdr10plus and self.codec in DECODER_OF:
+                self.meter = DecodedLightMeter(DECODER_OF[self.codec], info.width, info.height)
             if not info.is_image:
                 self._offset = self._start_offset()
                 self._copy_video_properties()
@@ -334,6 +340,8 @@ class VideoEncoder:
             if p.dts is not None:
                 self._video_dts = p.dts
                 self._mux_copies_until(float(p.dts * p.time_base))
+            if self.meter is not None:  # decoded before muxing: the muxer takes the packet's data
+                self.meter.feed(p, self.stream.codec_context.extradata)
             self._mux(p)
 
     def _plausible_dts(self, p: Any) -> bool:
@@ -580,35 +588,103 @@ def _bin_nits() -> np.ndarray:
     return np.asarray(pq_eotf(np.linspace(0, 1, LIGHT_BINS)), dtype=np.float64)
 
 
+def _measure_decoded(f: Any, width: int, height: int, light: LightLevel,
+                     per_frame: dict[int, FrameLight] | None) -> None:
+    """One decoded 10-bit 4:2:0 frame into ``light`` (and ``per_frame``, HDR10+), as a player shows it: chroma
+    upsampled bilinearly, BT.2020 R'G'B' through the PQ EOTF, max(R,G,B) per pixel."""
+    planes = f.to_ndarray(format="yuv420p10le")
+    h, w = f.height, f.width
+    y = dequantize_luma(planes[:h].astype(np.float32), 10)
+    chroma = dequantize_chroma(planes[h:].reshape(2, h // 2, w // 2).transpose(1, 2, 0).astype(np.float32), 10)
+    # the chroma terms of R', G', B' per chroma sample, upsampled (both linear: the order is free)
+    lift3 = fused.upsample_chroma(cv2.transform(chroma, _INV_CHROMA), h, w)
+    if per_frame is not None and f.pts is not None:  # HDR10+: every channel, once
+        rgb = fused.pq_decode(np.clip(lift3 + y[..., None], 0, 1)[:height, :width])
+        per_frame[int(f.pts)] = FrameLight.measure(rgb)
+        nits = fused.channel_max(rgb)
+        light.update(float(nits.max()), float(nits.mean()))
+    else:  # the EOTF is monotonic: MaxCLL from the largest signal, MaxFALL from a fine histogram
+        v = np.clip(cv2.add(y, fused.channel_max(lift3)), 0, 1)[:height, :width]
+        hist = np.bincount((v * (LIGHT_BINS - 1) + 0.5).astype(np.int32).ravel(), minlength=LIGHT_BINS)
+        light.update(float(pq_eotf(float(v.max()))), float(hist @ _bin_nits()) / v.size)
+
+
+_INV_CHROMA = np.linalg.inv(rgb_to_ycbcr_matrix("bt2020nc"))[:, 1:].astype(np.float32)
+
+DECODER_OF = {"libx265": "hevc", "libx264": "h264"}
+"""The decoder that reads what an encoder wrote (for measuring the light level while encoding)."""
+
+
+class DecodedLightMeter:
+    """CTA-861.3 MaxCLL/MaxFALL of the encoded stream as a decoder reconstructs it, measured while encoding:
+    each packet the encoder makes is copied (compressed: a few kB) to a thread of its own that decodes and
+    measures it, so the measure overlaps the encoding instead of a second pass over the finished file. Same
+    numbers as :func:`decoded_light_level` on the file (``tests/test_fused.py``)."""
+
+    def __init__(self, decoder: str, width: int, height: int) -> None:
+        self.decoder, self.width, self.height = decoder, width, height
+        self.light = LightLevel()
+        self.frames = 0
+        self._queue: queue.SimpleQueue[tuple[bytes, int | None, int | None] | None] = queue.SimpleQueue()
+        self._extradata: bytes | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def feed(self, packet: Any, extradata: bytes | None) -> None:
+        if self._thread is None:
+            self._extradata = bytes(extradata) if extradata else None
+            self._thread = threading.Thread(target=self._run, name="hdrvid-light-meter", daemon=True)
+            self._thread.start()
+        self._queue.put((bytes(packet), packet.pts, packet.dts))
+
+    def _run(self) -> None:
+        try:
+            ctx = av.CodecContext.create(self.decoder, "r")
+            if self._extradata:
+                ctx.extradata = self._extradata
+            while (item := self._queue.get()) is not None:
+                p = av.Packet(item[0])
+                p.pts, p.dts = item[1], item[2]
+                for f in ctx.decode(p):
+                    self._measure(f)
+            for f in ctx.decode(None):
+                self._measure(f)
+        except BaseException as e:  # reported by finish(); the file pass measures instead
+            self._error = e
+            while self._queue.get() is not None:  # let feed() go on without blocking
+                pass
+
+    def _measure(self, f: Any) -> None:
+        _measure_decoded(f, self.width, self.height, self.light, None)
+        self.frames += 1
+
+    def finish(self) -> LightLevel | None:
+        """The light level of every frame fed, or None if the decoder failed (the caller measures the file)."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+            if self._error is not None:
+                log.debug("light level while encoding failed (%s); measuring the file", self._error)
+                return None
+        return self.light
+
+
 def decoded_light_level(path: Path, width: int, height: int,
                         per_frame: dict[int, FrameLight] | None = None) -> LightLevel | None:
     """CTA-861.3 MaxCLL/MaxFALL of the video as a decoder reconstructs it: every frame of the (temporary)
-    file decoded again, chroma upsampled bilinearly, BT.2020 R'G'B' through the PQ EOTF, max(R,G,B) per pixel.
-    Codec overshoot is included, which a measure taken before encoding cannot see. None if this FFmpeg build
-    cannot decode the codec (AV1 here: the measure from before encoding is used then). ``per_frame``: filled
-    with each frame's HDR10+ statistics, keyed by pts. Packed numpy/OpenCV maths (``color.fused``): no torch."""
+    file decoded again (see ``_measure_decoded``). Codec overshoot is included, which a measure taken before
+    encoding cannot see. None if this FFmpeg build cannot decode the codec (AV1 here: the measure from before
+    encoding is used then). ``per_frame``: filled with each frame's HDR10+ statistics, keyed by pts. Packed
+    numpy/OpenCV maths (``color.fused``): no torch. :class:`DecodedLightMeter` measures the same while
+    encoding."""
     light = LightLevel()
-    inv = np.linalg.inv(rgb_to_ycbcr_matrix("bt2020nc"))[:, 1:].astype(np.float32)
     try:
         with av.open(str(path)) as c:
             st = c.streams.video[0]
             st.thread_type = "AUTO"
             for f in c.decode(st):
-                planes = f.to_ndarray(format="yuv420p10le")
-                h, w = f.height, f.width
-                y = dequantize_luma(planes[:h].astype(np.float32), 10)
-                chroma = dequantize_chroma(planes[h:].reshape(2, h // 2, w // 2).transpose(1, 2, 0).astype(np.float32), 10)
-                # the chroma terms of R', G', B' per chroma sample, upsampled (both linear: the order is free)
-                lift3 = fused.upsample_chroma(cv2.transform(chroma, inv), h, w)
-                if per_frame is not None and f.pts is not None:  # HDR10+: every channel, once
-                    rgb = fused.pq_decode(np.clip(lift3 + y[..., None], 0, 1)[:height, :width])
-                    per_frame[int(f.pts)] = FrameLight.measure(rgb)
-                    nits = fused.channel_max(rgb)
-                    light.update(float(nits.max()), float(nits.mean()))
-                else:  # the EOTF is monotonic: MaxCLL from the largest signal, MaxFALL from a fine histogram
-                    v = np.clip(cv2.add(y, fused.channel_max(lift3)), 0, 1)[:height, :width]
-                    hist = np.bincount((v * (LIGHT_BINS - 1) + 0.5).astype(np.int32).ravel(), minlength=LIGHT_BINS)
-                    light.update(float(pq_eotf(float(v.max()))), float(hist @ _bin_nits()) / v.size)
+                _measure_decoded(f, width, height, light, per_frame)
     except (av.error.FFmpegError, av.codec.codec.UnknownCodecError):
         return None
     return light

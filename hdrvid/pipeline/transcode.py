@@ -74,7 +74,7 @@ class FusedHdr10:
             frame.stats.scene_cut = True
             self.cuts.append(frame.index)
         nits = cv2.transform(self._nits(frame.codes), self.matrix)  # BT.709 light -> BT.2020, all >= 0
-        signal = pq_encode_table(nits, out=nits)
+        signal = pq_encode_table(nits)
         frame.planes, decoded = to_yuv420(signal, "bt2020nc", 10, ceiling=self.ceiling, in_range=True)
         assert decoded is not None
         peak = float(decoded.max())

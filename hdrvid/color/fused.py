@@ -1,22 +1,187 @@
-"""The output end of the colour maths on packed (H, W, C) float32 frames with OpenCV's SIMD kernels.
+"""The plain transcode's per-pixel chain as one compiled kernel (numba), and packed helpers for light levels.
 
-The same maths as the planar torch path (``pipeline.output.to_yuv420``, ``color.transfer.pq_inverse_eotf``),
-written for the plain transcode (``convert --model none``), where it is the whole per-frame cost besides
-the codec: OpenCV runs each step as one vectorised pass over the frame (``cv2.transform`` for every 3x3
-product, ``cv2.pow`` for PQ's two powers, ``cv2.dilate`` and ``cv2.resize`` for the chroma neighbourhoods),
-with no torch import. ``tests/test_fused.py`` holds it to the torch path within one code value.
+``hdr10_planes`` goes from decoded 8/16-bit R'G'B' codes straight to 10-bit Y'CbCr 4:2:0 planes: code ->
+nits (a table per code value), BT.709 -> BT.2020 (3x3), PQ (a table per octave, linearly interpolated), Y'CbCr
+BT.2020 NCL with the chroma filter ([1 2 1]/4 on the even columns of the mean of two rows, left-sited) and the
+luma adjustment under the mastering peak of the reference path (``pipeline.output.to_yuv420``, see there).
+Two parallel passes over the frame instead of ~25 numpy/torch passes of 11-44 MB each; the reference path
+stays the definition and ``tests/test_fused.py`` holds this to it within one code value. The kernels compile
+on first use and are cached (``cache=True``: next to this file, or numba's user cache when that is read-only).
+
+The packed helpers (``pq_decode``, ``upsample_chroma``, ``channel_max``; OpenCV on (H, W, C) float32) measure
+the light level of decoded frames (``pipeline.encoder``).
 """
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import cv2
+import numba
 import numpy as np
 
 from hdrvid.color.transfer import _C1, _C2, _C3, _M1, _M2, PQ_PEAK, pq_inverse_eotf
-from hdrvid.color.ycbcr import _scales, rgb_to_ycbcr_matrix
+from hdrvid.color.ycbcr import rgb_to_ycbcr_matrix
 
+# --- PQ by table ----------------------------------------------------------------------------------
+
+PQ_TABLE_SIZE = 4096
+"""``pq_table``: PQ's inverse EOTF sampled evenly in the fourth root of light (0..10,000 nits), read with linear
+interpolation: within 0.0005 of a 10-bit code of the exact curve everywhere (two square roots and one
+interpolation per value instead of two powers)."""
+_PQ_SCALE = PQ_TABLE_SIZE / PQ_PEAK**0.25
+
+
+@lru_cache(maxsize=1)
+def pq_table() -> np.ndarray:
+    t = np.linspace(0.0, PQ_PEAK**0.25, PQ_TABLE_SIZE + 1)
+    return np.asarray(pq_inverse_eotf(np.minimum(t**4, PQ_PEAK)), np.float32)
+
+
+@numba.njit(cache=True, inline="always")
+def _pq(x: float, table: np.ndarray) -> float:  # pragma: no cover - compiled
+    if x <= 0.0:
+        return table[0]
+    t = math.sqrt(math.sqrt(x)) * _PQ_SCALE
+    i = int(t)
+    if i >= PQ_TABLE_SIZE:
+        return 1.0
+    return table[i] + (t - i) * (table[i + 1] - table[i])
+
+
+def pq_encode(nits: np.ndarray) -> np.ndarray:
+    """SMPTE ST 2084 inverse EOTF of absolute light (nits, float32, any shape) -> signal [0, 1], by table."""
+    flat = np.ascontiguousarray(nits, np.float32).ravel()
+    return _pq_array(flat, pq_table()).reshape(np.shape(nits))
+
+
+@numba.njit(cache=True)
+def _pq_array(x: np.ndarray, table: np.ndarray) -> np.ndarray:
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = _pq(x[i], table)
+    return out
+
+
+# --- the fused kernel -----------------------------------------------------------------------------
+
+@numba.njit(cache=True, parallel=True)
+def _pass1(codes, lut, mix, table, ym, cm, inv, y, cq, lift, liftc, rowmax):  # pragma: no cover - compiled
+    """Per chroma row k (parallel): R'G'B' of rows 2k and 2k+1 (padded by replication), Y' into ``y``, Cb/Cr
+    codes into ``cq`` (10-bit, float), each chroma sample's R'G'B' lift into ``lift``, row maxima into
+    ``rowmax``."""
+    h, w = codes.shape[0], codes.shape[1]
+    hh, ww = y.shape
+    kc = cq.shape[0]
+    for k in numba.prange(kc):
+        sums = np.zeros((ww, 3), np.float32)
+        best = 0.0
+        for dr in range(2):
+            r = min(2 * k + dr, h - 1)
+            for c in range(ww):
+                cc = min(c, w - 1)
+                a = lut[codes[r, cc, 0]]
+                b = lut[codes[r, cc, 1]]
+                d = lut[codes[r, cc, 2]]
+                s0 = _pq(mix[0, 0] * a + mix[0, 1] * b + mix[0, 2] * d, table)
+                s1 = _pq(mix[1, 0] * a + mix[1, 1] * b + mix[1, 2] * d, table)
+                s2 = _pq(mix[2, 0] * a + mix[2, 1] * b + mix[2, 2] * d, table)
+                y[2 * k + dr, c] = ym[0] * s0 + ym[1] * s1 + ym[2] * s2
+                sums[c, 0] += s0
+                sums[c, 1] += s1
+                sums[c, 2] += s2
+                best = max(best, s0, s1, s2)
+        rowmax[k] = best
+        for j in range(ww // 2):
+            left = sums[max(2 * j - 1, 0)]
+            mid = sums[2 * j]
+            right = sums[2 * j + 1]
+            v0 = 0.125 * left[0] + 0.25 * mid[0] + 0.125 * right[0]
+            v1 = 0.125 * left[1] + 0.25 * mid[1] + 0.125 * right[1]
+            v2 = 0.125 * left[2] + 0.25 * mid[2] + 0.125 * right[2]
+            for ch in range(2):
+                q = (cm[ch, 0] * v0 + cm[ch, 1] * v1 + cm[ch, 2] * v2) * 896.0 + 512.5
+                q = math.floor(min(max(q, 0.0), 1023.5))
+                cq[k, j, ch] = q
+            cb = (cq[k, j, 0] - 512.0) / 896.0
+            cr = (cq[k, j, 1] - 512.0) / 896.0
+            most = -1e30
+            for ch in range(3):
+                lift[k, j, ch] = inv[ch, 1] * cb + inv[ch, 2] * cr
+                most = max(most, lift[k, j, ch])
+            liftc[k, j] = most
+
+
+@numba.njit(cache=True, parallel=True)
+def _pass2(y, lift, worst_c, ceiling, top, eotf, yq, stats, sums):  # pragma: no cover - compiled
+    """Per luma row (parallel): the luma adjustment (see ``pipeline.output.to_yuv420``) and quantisation into
+    ``yq``; ``stats[r]`` / ``sums[r]`` = the largest decoded max(R', G', B') signal / the sum of max(R, G, B) in
+    nits of row r's even pixels as a bilinear decoder reconstructs them (frame statistics)."""
+    n = eotf.size - 1
+    hh, ww = y.shape
+    kc, jc = lift.shape[0], lift.shape[1]
+    half = 0.5 / 876.0
+    for r in numba.prange(hh):
+        k = r // 2
+        kn = max(k - 1, 0) if r % 2 == 0 else min(k + 1, kc - 1)
+        best = 0.0
+        total = 0.0
+        for c in range(ww):
+            j = c // 2
+            worst = worst_c[k, j]
+            v = min(y[r, c], ceiling - half - worst)
+            jn = min(j + 1, jc - 1)
+            exact = -1e30
+            if v > top - worst or (r % 2 == 0 and c % 2 == 0):  # the exact lift where it can bind (or is kept)
+                for ch in range(3):
+                    a = 0.75 * lift[k, j, ch] + 0.25 * lift[kn, j, ch]
+                    if c % 2 == 1:
+                        a = 0.5 * (a + 0.75 * lift[k, jn, ch] + 0.25 * lift[kn, jn, ch])
+                    exact = max(exact, a)
+                v = min(v, top - exact)
+            q = math.floor(min(max(v * 876.0 + 64.5, 0.0), 1023.5))
+            yq[r, c] = q
+            if r % 2 == 0 and c % 2 == 0:
+                s = min(max((q - 64.0) / 876.0 + exact, 0.0), 1.0)
+                best = max(best, s)
+                t = s * n
+                i = min(int(t), n - 1)
+                total += eotf[i] + (t - i) * (eotf[i + 1] - eotf[i])
+        stats[r] = best
+        sums[r] = total
+
+
+def hdr10_planes(codes: np.ndarray, lut: np.ndarray, ceiling: float) -> tuple[list[np.ndarray], float, float]:
+    """R'G'B' codes (H, W, 3; uint8 or uint16) -> BT.2020 PQ Y'CbCr 4:2:0 10-bit planes (limited range, sizes
+    rounded up to even), the largest decoded max(R', G', B') signal and the mean max(R, G, B) in nits, both on
+    the even rows and columns as a bilinear decoder reconstructs them. ``lut``: nits of BT.709 light per code
+    value (float32); ``ceiling``: PQ signal of the mastering peak (the light must not need a roll-off)."""
+    from hdrvid.color.gamut import BT709_TO_BT2020
+
+    h, w = codes.shape[:2]
+    hh, ww = h + h % 2, w + w % 2
+    m = rgb_to_ycbcr_matrix("bt2020nc")
+    y = np.empty((hh, ww), np.float32)
+    cq = np.empty((hh // 2, ww // 2, 2), np.float32)
+    lift = np.empty((hh // 2, ww // 2, 3), np.float32)
+    liftc = np.empty((hh // 2, ww // 2), np.float32)
+    rowmax = np.empty(hh // 2, np.float32)
+    _pass1(codes, lut, np.asarray(BT709_TO_BT2020, np.float32), pq_table(), m[0].astype(np.float32),
+           m[1:].astype(np.float32), np.linalg.inv(m).astype(np.float32), y, cq, lift, liftc, rowmax)
+    worst = cv2.dilate(liftc, np.ones((3, 3), np.uint8))  # the largest lift of each 3x3 chroma neighbourhood
+    top = float(rowmax.max()) - 0.5 / 876.0
+    yq = np.empty((hh, ww), np.uint16)
+    stats = np.zeros(hh, np.float64)
+    sums = np.zeros(hh, np.float64)
+    _pass2(y, lift, worst, float(ceiling), top, eotf_table(), yq, stats, sums)
+    cq16 = cq.astype(np.uint16)
+    even = ((hh + 1) // 2) * ((ww + 1) // 2)
+    return ([yq, np.ascontiguousarray(cq16[..., 0]), np.ascontiguousarray(cq16[..., 1])], float(stats.max()),
+            float(sums.sum()) / even)
+
+
+# --- packed helpers (OpenCV) for decoded frames ---------------------------------------------------
 
 def _flat(x: np.ndarray) -> np.ndarray:
     """A one-channel 2-D view: OpenCV applies a Python scalar to the first channel only of a multi-channel
@@ -24,46 +189,12 @@ def _flat(x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[0], -1) if x.ndim != 2 else x
 
 
-def pq_encode(nits: np.ndarray) -> np.ndarray:
-    """SMPTE ST 2084 inverse EOTF of absolute light (nits, >= 0, float32, any shape) -> signal [0, 1]."""
-    y = cv2.pow(cv2.multiply(_flat(nits), 1 / PQ_PEAK), _M1)
-    num = cv2.add(cv2.multiply(y, _C2), _C1)
-    den = cv2.add(cv2.multiply(y, _C3), 1.0)
-    return cv2.pow(cv2.divide(num, den), _M2).reshape(nits.shape)
-
-
-PQ_TABLE_SHIFT = 12
-"""``pq_table``: float32 bit patterns shifted right by this many bits index the table, so every entry covers a
-2^-11 relative step of light: the signal is within 0.03 of a 10-bit code value of the exact curve."""
-
-
-@lru_cache(maxsize=1)
-def pq_table() -> np.ndarray:
-    """PQ's inverse EOTF sampled at the middle of every float32 bin of ``PQ_TABLE_SHIFT`` dropped bits (nits
-    -> signal); negative, NaN and infinite light map to 0 and 1 as a clip would."""
-    n = 1 << (31 - PQ_TABLE_SHIFT)  # the non-negative floats
-    i = np.arange(n, dtype=np.uint64)
-    with np.errstate(invalid="ignore", over="ignore"):  # the NaN bit patterns
-        lo = (i << PQ_TABLE_SHIFT).astype(np.uint32).view(np.float32).astype(np.float64)
-        hi = (((i + 1) << PQ_TABLE_SHIFT) - 1).astype(np.uint32).view(np.float32).astype(np.float64)
-        mid = np.nan_to_num(0.5 * (lo + hi), nan=PQ_PEAK, posinf=PQ_PEAK)
-    positive = pq_inverse_eotf(np.clip(mid, 0, PQ_PEAK)).astype(np.float32)
-    return np.concatenate([positive, np.zeros(n, np.float32)])  # the sign bit set: negative light
-
-
-def pq_encode_table(nits: np.ndarray) -> np.ndarray:
-    """``pq_encode`` by one table lookup per value (``pq_table``): 3-6x faster than the two powers (and
-    ``np.take`` without ``out=``: with it, 2x slower here)."""
-    idx = np.right_shift(np.ascontiguousarray(nits, np.float32).view(np.uint32), PQ_TABLE_SHIFT)
-    return np.take(pq_table(), idx)
-
-
 def pq_decode(signal: np.ndarray) -> np.ndarray:
     """SMPTE ST 2084 EOTF: signal [0, 1] (float32, any shape) -> nits."""
-    e = cv2.pow(_flat(signal), 1 / _M2)
+    e = cv2.pow(_flat(np.ascontiguousarray(signal, np.float32)), 1 / _M2)
     num = cv2.max(cv2.subtract(e, _C1), 0.0)
     den = cv2.subtract(cv2.multiply(e, -_C3), -_C2)
-    return cv2.multiply(cv2.pow(cv2.divide(num, den), 1 / _M1), PQ_PEAK).reshape(signal.shape)
+    return cv2.multiply(cv2.pow(cv2.divide(num, den), 1 / _M1), PQ_PEAK).reshape(np.shape(signal))
 
 
 def channel_max(x: np.ndarray) -> np.ndarray:
@@ -88,63 +219,59 @@ def upsample_chroma(c: np.ndarray, h: int, w: int) -> np.ndarray:
     return out.reshape(h, 2 * ww, *c.shape[2:])[:, :w]
 
 
-def _lift_at(lift3: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """max(R', G', B') lift of ``upsample_chroma`` at the full-resolution pixels (rows, cols), from the
-    (h/2, w/2, 3) lifts of the chroma samples: left-sited columns, vertically between rows."""
-    kmax, jmax = lift3.shape[0] - 1, lift3.shape[1] - 1
-    k, j = rows // 2, cols // 2
-    kn = np.where(rows % 2 == 0, np.maximum(k - 1, 0), np.minimum(k + 1, kmax))
-    jn = np.minimum(j + 1, jmax)
-    at_j = 0.75 * lift3[k, j] + 0.25 * lift3[kn, j]
-    at_jn = 0.75 * lift3[k, jn] + 0.25 * lift3[kn, jn]
-    odd = (cols % 2 == 1)[:, None]
-    return np.where(odd, 0.5 * (at_j + at_jn), at_j).max(axis=1)
+# --- light level of decoded frames ----------------------------------------------------------------
+
+EOTF_TABLE_SIZE = 8192
+"""``eotf_table``: PQ's EOTF at evenly spaced signal values, read with linear interpolation (MaxFALL)."""
 
 
-def to_yuv420(signal: np.ndarray, matrix: str, bits: int, ceiling: float | None = None, in_range: bool = False
-              ) -> tuple[list[np.ndarray], np.ndarray | None]:
-    """Non-linear (H, W, 3) float32 R'G'B' -> limited-range Y', Cb, Cr planes (4:2:0, left-sited chroma), with
-    ``pipeline.output.to_yuv420``'s chroma filter and luma adjustment under ``ceiling`` (see there). Returns the
-    planes (uint16 for > 8 bits) and, with a ceiling, the decoded max(R', G', B') as a bilinear decoder sees
-    it at the even rows and columns (for frame statistics). ``in_range``: the caller guarantees values in [0, 1] (skips a clip)."""
-    h, w = signal.shape[:2]
-    x = signal if in_range else np.clip(signal, 0, 1)
-    if h % 2 or w % 2:
-        x = cv2.copyMakeBorder(x, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
-    hh, ww = x.shape[:2]
-    m = rgb_to_ycbcr_matrix(matrix).astype(np.float32)
-    ys, yo, cs, co = _scales(bits, False)
-    y = cv2.transform(x, m[0:1]).reshape(hh, ww)
-    c = cv2.add(x[0::2], x[1::2])  # vertical: between the two rows (x 2: folded into the taps below)
-    # horizontal [1 2 1]/4 on the even columns, the left edge replicated
-    c = cv2.filter2D(c, -1, np.array([[0.125, 0.25, 0.125]], np.float32), borderType=cv2.BORDER_REPLICATE)[:, 0::2]
-    cbcr = cv2.transform(np.ascontiguousarray(c), m[1:3] * np.float32(cs))
-    top = float(2**bits - 1)
-    cq = np.clip(cv2.add(_flat(cbcr), co + 0.5), 0, top + 0.5).reshape(cbcr.shape)
-    np.floor(cq, out=cq)
-    decoded_max = None
-    if ceiling is not None:
-        inv = np.linalg.inv(rgb_to_ycbcr_matrix(matrix))[:, 1:].astype(np.float32)
-        cdq = cv2.multiply(cv2.subtract(_flat(cq), co), 1 / cs).reshape(cq.shape)
-        lift3 = cv2.transform(cdq, inv)  # what each chroma sample adds to R', G', B'
-        worst = cv2.dilate(channel_max(lift3), np.ones((3, 3), np.uint8))  # max of the 3x3 chroma neighbourhood
-        worst = cv2.resize(worst, (ww, hh), interpolation=cv2.INTER_NEAREST)
-        half_step = np.float32(0.5 / (219 * 2 ** (bits - 8)))
-        y = cv2.min(y, np.float32(ceiling) - half_step - worst)
-        # the bilinear decoder's lift at a pixel mixes samples of its 3x3 neighbourhood, so it is at most `worst`:
-        # "at most the frame's brightest component" can bind only where y + worst reaches it (found sparsely)
-        top_signal = float(x.max() - half_step)
-        hits = cv2.findNonZero(cv2.compare(y, np.float32(top_signal) - worst, cv2.CMP_GT))
-        if hits is not None:
-            hits = hits.reshape(-1, 2)  # (x, y) pairs
-            cols, rows = hits[:, 0], hits[:, 1]
-            y[rows, cols] = np.minimum(y[rows, cols], top_signal - _lift_at(lift3, rows, cols))
-    yq = np.clip(cv2.add(cv2.multiply(y, ys), yo + 0.5), 0, top + 0.5)
-    np.floor(yq, out=yq)
-    if ceiling is not None:  # as a bilinear decoder sees the even rows and columns (a quarter of the pixels)
-        even = channel_max(cv2.addWeighted(lift3, 0.75, np.concatenate([lift3[:1], lift3[:-1]]), 0.25, 0))
-        decoded_max = np.clip(cv2.add(cv2.multiply(cv2.subtract(yq[0::2, 0::2], yo), 1 / ys), even), 0, 1)
-        decoded_max = decoded_max[:(h + 1) // 2, :(w + 1) // 2]
-    dtype = np.uint8 if bits == 8 else np.uint16
-    cb, cr = cv2.split(cq)
-    return [yq.astype(dtype), cb.astype(dtype), cr.astype(dtype)], decoded_max
+@lru_cache(maxsize=1)
+def eotf_table() -> np.ndarray:
+    from hdrvid.color.transfer import pq_eotf
+
+    return np.asarray(pq_eotf(np.linspace(0.0, 1.0, EOTF_TABLE_SIZE + 1)), np.float64)
+
+
+@numba.njit(cache=True, parallel=True)
+def _decoded_light(yp, cb, cr, inv, width, height, table, rowmax, rowsum):  # pragma: no cover - compiled
+    """Per luma row (parallel) of a decoded 10-bit 4:2:0 frame: the largest max(R', G', B') signal and the sum
+    of max(R, G, B) in nits over the row's first ``width`` pixels, chroma upsampled as a bilinear decoder does
+    (left-sited columns, vertically between rows; ``upsample_chroma``)."""
+    kc, jc = cb.shape
+    n = EOTF_TABLE_SIZE
+    for r in numba.prange(height):
+        k = r // 2
+        kn = max(k - 1, 0) if r % 2 == 0 else min(k + 1, kc - 1)
+        best = 0.0
+        total = 0.0
+        for c in range(width):
+            j = c // 2
+            jn = min(j + 1, jc - 1)
+            u = 0.75 * (cb[k, j] - 512.0) + 0.25 * (cb[kn, j] - 512.0)
+            v = 0.75 * (cr[k, j] - 512.0) + 0.25 * (cr[kn, j] - 512.0)
+            if c % 2 == 1:
+                u = 0.5 * (u + 0.75 * (cb[k, jn] - 512.0) + 0.25 * (cb[kn, jn] - 512.0))
+                v = 0.5 * (v + 0.75 * (cr[k, jn] - 512.0) + 0.25 * (cr[kn, jn] - 512.0))
+            u /= 896.0
+            v /= 896.0
+            lift = max(inv[0, 1] * u + inv[0, 2] * v, inv[1, 1] * u + inv[1, 2] * v, inv[2, 1] * u + inv[2, 2] * v)
+            s = min(max((yp[r, c] - 64.0) / 876.0 + lift, 0.0), 1.0)
+            best = max(best, s)
+            t = s * n
+            i = min(int(t), n - 1)
+            total += table[i] + (t - i) * (table[i + 1] - table[i])
+        rowmax[r] = best
+        rowsum[r] = total
+
+
+def decoded_light(planes: np.ndarray, width: int, height: int) -> tuple[float, float]:
+    """(largest max(R', G', B') signal, mean max(R, G, B) in nits) of a decoded BT.2020 PQ frame given as
+    PyAV's yuv420p10le array ((H * 3/2, W) uint16; ``width`` x ``height`` of it measured)."""
+    h2, w = planes.shape
+    h = h2 * 2 // 3
+    cb, cr = planes[h:].reshape(2, h // 2, w // 2)
+    inv = np.linalg.inv(rgb_to_ycbcr_matrix("bt2020nc"))
+    rowmax = np.empty(height, np.float64)
+    rowsum = np.empty(height, np.float64)
+    _decoded_light(planes[:h], cb, cr, inv, width, height, eotf_table(), rowmax, rowsum)
+    return float(rowmax.max()), float(rowsum.sum()) / (width * height)

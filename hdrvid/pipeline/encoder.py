@@ -13,7 +13,6 @@ import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -386,6 +385,8 @@ class VideoEncoder:
         return iter(())
 
     def close(self) -> None:
+        if self.meter is not None:  # its thread ends with the encoder, whatever happened
+            self.meter.finish()
         if self.input is not None:
             self.input.close()
             self.input = None
@@ -578,35 +579,24 @@ def matroska_with_hdr_metadata(src: Path, dst: Path, display: MasteringDisplay, 
             out.mux(p)
 
 
-LIGHT_BINS = 1 << 16
-"""MaxFALL of a decoded frame: the mean of PQ's EOTF over a histogram of max(R', G', B') in this many bins
-(the bin rounding moves the mean by under 0.01 %; MaxCLL is exact: the EOTF of the largest signal)."""
-
-
-@lru_cache(maxsize=1)
-def _bin_nits() -> np.ndarray:
-    return np.asarray(pq_eotf(np.linspace(0, 1, LIGHT_BINS)), dtype=np.float64)
-
-
 def _measure_decoded(f: Any, width: int, height: int, light: LightLevel,
                      per_frame: dict[int, FrameLight] | None) -> None:
     """One decoded 10-bit 4:2:0 frame into ``light`` (and ``per_frame``, HDR10+), as a player shows it: chroma
     upsampled bilinearly, BT.2020 R'G'B' through the PQ EOTF, max(R,G,B) per pixel."""
     planes = f.to_ndarray(format="yuv420p10le")
-    h, w = f.height, f.width
-    y = dequantize_luma(planes[:h].astype(np.float32), 10)
-    chroma = dequantize_chroma(planes[h:].reshape(2, h // 2, w // 2).transpose(1, 2, 0).astype(np.float32), 10)
-    # the chroma terms of R', G', B' per chroma sample, upsampled (both linear: the order is free)
-    lift3 = fused.upsample_chroma(cv2.transform(chroma, _INV_CHROMA), h, w)
     if per_frame is not None and f.pts is not None:  # HDR10+: every channel, once
+        h, w = f.height, f.width
+        y = dequantize_luma(planes[:h].astype(np.float32), 10)
+        chroma = dequantize_chroma(planes[h:].reshape(2, h // 2, w // 2).transpose(1, 2, 0).astype(np.float32), 10)
+        # the chroma terms of R', G', B' per chroma sample, upsampled (both linear: the order is free)
+        lift3 = fused.upsample_chroma(cv2.transform(chroma, _INV_CHROMA), h, w)
         rgb = fused.pq_decode(np.clip(lift3 + y[..., None], 0, 1)[:height, :width])
         per_frame[int(f.pts)] = FrameLight.measure(rgb)
         nits = fused.channel_max(rgb)
         light.update(float(nits.max()), float(nits.mean()))
-    else:  # the EOTF is monotonic: MaxCLL from the largest signal, MaxFALL from a fine histogram
-        v = np.clip(cv2.add(y, fused.channel_max(lift3)), 0, 1)[:height, :width]
-        hist = np.bincount((v * (LIGHT_BINS - 1) + 0.5).astype(np.int32).ravel(), minlength=LIGHT_BINS)
-        light.update(float(pq_eotf(float(v.max()))), float(hist @ _bin_nits()) / v.size)
+    else:  # the EOTF is monotonic: MaxCLL from the largest signal; MaxFALL through an EOTF table (compiled)
+        top, mean = fused.decoded_light(planes, width, height)
+        light.update(float(pq_eotf(top)), mean)
 
 
 _INV_CHROMA = np.linalg.inv(rgb_to_ycbcr_matrix("bt2020nc"))[:, 1:].astype(np.float32)
@@ -666,8 +656,7 @@ class DecodedLightMeter:
             self._thread = None
             if self._error is not None:
                 log.debug("light level while encoding failed (%s); measuring the file", self._error)
-                return None
-        return self.light
+        return None if self._error is not None else self.light
 
 
 def decoded_light_level(path: Path, width: int, height: int,

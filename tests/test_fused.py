@@ -81,7 +81,12 @@ def test_fused_transcode_is_the_reference_path_within_one_code_on_a_ramp(peak: f
     spec = OutputSpec("hdr10", peak, WHITE)  # 400 nits: white just under the peak, the ceiling binds
     ramp = _ramp()
     ours, stage = _fused_planes(ramp, spec)
-    _assert_within_one_code(ours, _reference_planes(ramp, spec))
+    ref = _reference_planes(ramp, spec)
+    _assert_within_one_code(ours, ref)
+    flat = fused.planes_buffer(ours)  # one buffer in PyAV's yuv420p10le layout: the encoder takes it as it is
+    assert flat is not None and flat.shape == (78 * 3 // 2, 256)
+    assert np.array_equal(flat, np.concatenate([p.ravel() for p in ours]).reshape(flat.shape))
+    assert fused.planes_buffer(ref) is None
     assert stage.above_white_share() == 0.0
 
 

@@ -67,13 +67,13 @@ def _pq_array(x: np.ndarray, table: np.ndarray) -> np.ndarray:
 # --- the fused kernel -----------------------------------------------------------------------------
 
 @numba.njit(cache=True, parallel=True)
-def _pass1(codes, lut, mix, table, ym, cm, inv, y, cq, lift, liftc, rowmax):  # pragma: no cover - compiled
+def _pass1(codes, lut, mix, table, ym, cm, inv, y, ucode, vcode, lift, liftc, rowmax):  # pragma: no cover
     """Per chroma row k (parallel): R'G'B' of rows 2k and 2k+1 (padded by replication), Y' into ``y``, Cb/Cr
-    codes into ``cq`` (10-bit, float), each chroma sample's R'G'B' lift into ``lift``, row maxima into
+    codes into ``ucode``/``vcode`` (10-bit), each chroma sample's R'G'B' lift into ``lift``, row maxima into
     ``rowmax``."""
     h, w = codes.shape[0], codes.shape[1]
     hh, ww = y.shape
-    kc = cq.shape[0]
+    kc = ucode.shape[0]
     for k in numba.prange(kc):
         sums = np.zeros((ww, 3), np.float32)
         best = 0.0
@@ -100,12 +100,12 @@ def _pass1(codes, lut, mix, table, ym, cm, inv, y, cq, lift, liftc, rowmax):  # 
             v0 = 0.125 * left[0] + 0.25 * mid[0] + 0.125 * right[0]
             v1 = 0.125 * left[1] + 0.25 * mid[1] + 0.125 * right[1]
             v2 = 0.125 * left[2] + 0.25 * mid[2] + 0.125 * right[2]
-            for ch in range(2):
-                q = (cm[ch, 0] * v0 + cm[ch, 1] * v1 + cm[ch, 2] * v2) * 896.0 + 512.5
-                q = math.floor(min(max(q, 0.0), 1023.5))
-                cq[k, j, ch] = q
-            cb = (cq[k, j, 0] - 512.0) / 896.0
-            cr = (cq[k, j, 1] - 512.0) / 896.0
+            qb = math.floor(min(max((cm[0, 0] * v0 + cm[0, 1] * v1 + cm[0, 2] * v2) * 896.0 + 512.5, 0.0), 1023.5))
+            qr = math.floor(min(max((cm[1, 0] * v0 + cm[1, 1] * v1 + cm[1, 2] * v2) * 896.0 + 512.5, 0.0), 1023.5))
+            ucode[k, j] = qb
+            vcode[k, j] = qr
+            cb = (qb - 512.0) / 896.0
+            cr = (qr - 512.0) / 896.0
             most = -1e30
             for ch in range(3):
                 lift[k, j, ch] = inv[ch, 1] * cb + inv[ch, 2] * cr
@@ -154,7 +154,7 @@ def _pass2(y, lift, worst_c, ceiling, top, eotf, yq, stats, sums):  # pragma: no
 
 def hdr10_planes(codes: np.ndarray, lut: np.ndarray, ceiling: float) -> tuple[list[np.ndarray], float, float]:
     """R'G'B' codes (H, W, 3; uint8 or uint16) -> BT.2020 PQ Y'CbCr 4:2:0 10-bit planes (limited range, sizes
-    rounded up to even), the largest decoded max(R', G', B') signal and the mean max(R, G, B) in nits, both on
+    rounded up to even; views of one buffer in PyAV's yuv420p10le layout: ``planes_buffer``), the largest decoded max(R', G', B') signal and the mean max(R, G, B) in nits, both on
     the even rows and columns as a bilinear decoder reconstructs them. ``lut``: nits of BT.709 light per code
     value (float32); ``ceiling``: PQ signal of the mastering peak (the light must not need a roll-off)."""
     from hdrvid.color.gamut import BT709_TO_BT2020
@@ -163,22 +163,22 @@ def hdr10_planes(codes: np.ndarray, lut: np.ndarray, ceiling: float) -> tuple[li
     hh, ww = h + h % 2, w + w % 2
     m = rgb_to_ycbcr_matrix("bt2020nc")
     y = np.empty((hh, ww), np.float32)
-    cq = np.empty((hh // 2, ww // 2, 2), np.float32)
+    n = hh * ww  # the planes in one buffer, laid out as PyAV's yuv420p10le frame (handed over without a copy)
+    buf = np.empty(n * 3 // 2, np.uint16)
+    yq, ucode, vcode = buf[:n].reshape(hh, ww), buf[n:n * 5 // 4].reshape(hh // 2, ww // 2), buf[n * 5 // 4:].reshape(
+        hh // 2, ww // 2)
     lift = np.empty((hh // 2, ww // 2, 3), np.float32)
     liftc = np.empty((hh // 2, ww // 2), np.float32)
     rowmax = np.empty(hh // 2, np.float32)
     _pass1(codes, lut, np.asarray(BT709_TO_BT2020, np.float32), pq_table(), m[0].astype(np.float32),
-           m[1:].astype(np.float32), np.linalg.inv(m).astype(np.float32), y, cq, lift, liftc, rowmax)
+           m[1:].astype(np.float32), np.linalg.inv(m).astype(np.float32), y, ucode, vcode, lift, liftc, rowmax)
     worst = cv2.dilate(liftc, np.ones((3, 3), np.uint8))  # the largest lift of each 3x3 chroma neighbourhood
     top = float(rowmax.max()) - 0.5 / 876.0
-    yq = np.empty((hh, ww), np.uint16)
     stats = np.zeros(hh, np.float64)
     sums = np.zeros(hh, np.float64)
     _pass2(y, lift, worst, float(ceiling), top, eotf_table(), yq, stats, sums)
-    cq16 = cq.astype(np.uint16)
     even = ((hh + 1) // 2) * ((ww + 1) // 2)
-    return ([yq, np.ascontiguousarray(cq16[..., 0]), np.ascontiguousarray(cq16[..., 1])], float(stats.max()),
-            float(sums.sum()) / even)
+    return [yq, ucode, vcode], float(stats.max()), float(sums.sum()) / even
 
 
 # --- packed helpers (OpenCV) for decoded frames ---------------------------------------------------
@@ -275,3 +275,16 @@ def decoded_light(planes: np.ndarray, width: int, height: int) -> tuple[float, f
     rowsum = np.empty(height, np.float64)
     _decoded_light(planes[:h], cb, cr, inv, width, height, eotf_table(), rowmax, rowsum)
     return float(rowmax.max()), float(rowsum.sum()) / (width * height)
+
+
+def planes_buffer(planes: list[np.ndarray]) -> np.ndarray | None:
+    """The (H * 3/2, W) array PyAV's yuv420p10le frame is made from, when ``planes`` (Y', Cb, Cr) are the
+    consecutive views ``hdr10_planes`` returns; else None (the caller concatenates)."""
+    y, u, v = planes
+    base = y.base
+    if base is None or u.base is not base or v.base is not base or base.ndim != 1 or base.size != y.size * 3 // 2:
+        return None
+    if not (y.ctypes.data == base.ctypes.data and u.ctypes.data == y.ctypes.data + y.nbytes
+            and v.ctypes.data == u.ctypes.data + u.nbytes):
+        return None
+    return base.reshape(y.shape[0] * 3 // 2, y.shape[1])

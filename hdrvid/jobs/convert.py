@@ -336,7 +336,7 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
         if fused:
             assert isinstance(source, VideoDecoder)
             source.raw = True
-            first, engine_name, engine, cycle = [], "fused (numpy + OpenCV, no model)", None, None
+            first, engine_name, engine, cycle = [], "fused (numba kernel, no model)", None, None
         else:
             first, engine_name, engine, cycle = model_stages(opts, info, image_input)
         writer: Any

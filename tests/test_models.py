@@ -185,3 +185,13 @@ def test_hdrunet_gate_leaves_camera_footage_exactly_as_decoded():
         tails = m.tail_shares(x)
     assert tails.shape == (1, 17) and bool((tails[:, 1:] <= tails[:, :-1] + 1e-6).all())  # shares fall with level
     assert HDRUNet.gate_weight(torch.tensor([-5.0, 5.0])).tolist() == [0.0, 1.0]
+
+
+def test_square_max_is_the_square_max_pool():
+    import torch.nn.functional as F
+
+    from hdrvid.models.itmo import square_max
+
+    x = torch.rand(2, 1, 37, 53)
+    for r in (1, 4, 20):
+        assert torch.equal(square_max(x, r), F.max_pool2d(x, 2 * r + 1, stride=1, padding=r))

@@ -145,7 +145,12 @@ class Executor:
                     active = F.max_pool2d(active, 2 * k + 1, stride=1, padding=k)
         field = self._field(small, active)
         if scaled:
-            field = guided_upsample(field, guide(small), guide(x), self.plan.guide_radius, self.plan.guide_eps)
+            k = int(getattr(self.model, "spatial_channels", field.shape[1]))
+            up = guided_upsample(field[:, :k], guide(small), guide(x), self.plan.guide_radius, self.plan.guide_eps)
+            if k < field.shape[1]:  # channels the model reads only as frame means: the mean, not 4x the pixels
+                rest = field[:, k:].mean((-2, -1), keepdim=True).expand(-1, -1, *up.shape[-2:])
+                up = torch.cat([up, rest], 1)
+            field = up
         with torch.inference_mode():
             return self.model.apply(x, field)  # type: ignore[operator]
 

@@ -46,6 +46,9 @@ def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequent
 
 class HDRUNet(nn.Module):
     field_channels = 3 + KNOTS + 1
+    spatial_channels = 3
+    """Only the log gains vary over the frame; the curve's knots and the gate are read as frame means, so the
+    fast mode upsamples the first 3 channels and passes the others' means (at 720p: ~4x less upsampling)."""
     exportable = False
     """Not yet: its frame-wide branch resizes the frame to 64x64 by area averaging, which the ONNX exporter
     cannot express for dynamic sizes; it runs on the torch backend (CPU or CUDA)."""

@@ -43,6 +43,8 @@ class PartedModel(Protocol):
     def field_tile(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor: ...
 
     def apply(self, x: torch.Tensor, field: torch.Tensor) -> torch.Tensor: ...
+    # optional: ``spatial_channels`` (int) and ``apply_split(x, spatial_field, frame_means)`` for a field whose
+    # later channels are read only as frame means (the fast mode then upsamples the first ones only)
 
 
 class ModelPart(nn.Module):
@@ -144,15 +146,15 @@ class Executor:
                     k = 2 * self.plan.guide_radius + 2
                     active = F.max_pool2d(active, 2 * k + 1, stride=1, padding=k)
         field = self._field(small, active)
+        k = int(getattr(self.model, "spatial_channels", field.shape[1]))
         if scaled:
-            k = int(getattr(self.model, "spatial_channels", field.shape[1]))
-            up = guided_upsample(field[:, :k], guide(small), guide(x), self.plan.guide_radius, self.plan.guide_eps)
-            if k < field.shape[1]:  # channels the model reads only as frame means: the mean, not 4x the pixels
-                rest = field[:, k:].mean((-2, -1), keepdim=True).expand(-1, -1, *up.shape[-2:])
-                up = torch.cat([up, rest], 1)
-            field = up
+            spatial = guided_upsample(field[:, :k], guide(small), guide(x), self.plan.guide_radius,
+                                      self.plan.guide_eps)
         with torch.inference_mode():
-            return self.model.apply(x, field)  # type: ignore[operator]
+            if k < field.shape[1]:  # channels the model reads only as frame means: never upsampled
+                return self.model.apply_split(x, spatial if scaled else field[:, :k],  # type: ignore[operator]
+                                              field[:, k:].mean((-2, -1)))
+            return self.model.apply(x, spatial if scaled else field)  # type: ignore[operator]
 
     def _field(self, x: torch.Tensor, active: torch.Tensor | None) -> torch.Tensor:
         tile = self.plan.tile

@@ -48,7 +48,8 @@ class HDRUNet(nn.Module):
     field_channels = 3 + KNOTS + 1
     spatial_channels = 3
     """Only the log gains vary over the frame; the curve's knots and the gate are read as frame means, so the
-    fast mode upsamples the first 3 channels and passes the others' means (at 720p: ~4x less upsampling)."""
+    fast mode upsamples the first 3 channels and hands the others' means to ``apply_split`` (at 720p: ~4x
+    less upsampling, no full-size copy of constants)."""
     exportable = False
     """Not yet: its frame-wide branch resizes the frame to 64x64 by area averaging, which the ONNX exporter
     cannot express for dynamic sizes; it runs on the torch backend (CPU or CUDA)."""
@@ -211,14 +212,18 @@ class HDRUNet(nn.Module):
         return torch.stack(out)
 
     def apply(self, linear: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
+        return self.apply_split(linear, field[:, :3], field[:, 3:].mean((-2, -1)))
+
+    def apply_split(self, linear: torch.Tensor, gains: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
+        """``apply`` with the field's spatial channels (the log gains, (N, 3, H, W)) and the frame means of the
+        others (knots and gate, (N, KNOTS + 1)) apart: the fast mode upsamples the gains only."""
         lin = linear.clamp(0, 1)
-        field = field.to(lin.dtype)
-        state = self._smoothed(field[:, 3:].mean((-2, -1)))  # constant channels (robust to the fast mode)
+        state = self._smoothed(frame.to(lin.dtype))
         knots, g = state[:, :KNOTS], state[:, KNOTS:].view(-1, 1, 1, 1)
         # blended with the identity by the gate: a closed gate (g = 0) leaves every pixel exactly as decoded
         base = lin + g * (self.inverse_response(lin, knots) - lin) if self.use_curve else lin
         alpha = self.clip_mask(self._signal(lin))
-        return base * torch.exp(self.log_gain * alpha * field[:, :3])
+        return base * torch.exp(self.log_gain * alpha * gains.to(lin.dtype))
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.apply(linear, self.field(linear))

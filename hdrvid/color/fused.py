@@ -15,11 +15,32 @@ the light level of decoded frames (``pipeline.encoder``).
 from __future__ import annotations
 
 import math
+import sys
 from functools import lru_cache
 
 import cv2
-import numba
 import numpy as np
+
+
+def _import_numba():  # type: ignore[no-untyped-def]
+    """numba checks SciPy's version when it loads; colour-science, imported first without SciPy installed,
+    leaves a stand-in module under that name that has no version, and numba's check fails on it. The
+    stand-in is set aside while numba loads."""
+    stand_in = sys.modules.get("scipy")
+    if stand_in is None or isinstance(getattr(stand_in, "__version__", None), str):
+        import numba
+
+        return numba
+    del sys.modules["scipy"]
+    try:
+        import numba
+
+        return numba
+    finally:
+        sys.modules["scipy"] = stand_in
+
+
+numba = _import_numba()
 
 from hdrvid.color.transfer import _C1, _C2, _C3, _M1, _M2, PQ_PEAK, pq_inverse_eotf
 from hdrvid.color.ycbcr import rgb_to_ycbcr_matrix
@@ -288,3 +309,51 @@ def planes_buffer(planes: list[np.ndarray]) -> np.ndarray | None:
             and v.ctypes.data == u.ctypes.data + u.nbytes):
         return None
     return base.reshape(y.shape[0] * 3 // 2, y.shape[1])
+
+
+# --- decoding -------------------------------------------------------------------------------------
+
+@numba.njit(cache=True, parallel=True)
+def _ycc16_to_codes(ycc, scale, y0, ys, c0, cs, inv, out):  # pragma: no cover - compiled
+    h, w = ycc.shape[0], ycc.shape[1]
+    for r in numba.prange(h):
+        for c in range(w):
+            y = (np.float32(ycc[r, c, 0]) * scale - y0) / ys
+            u = (np.float32(ycc[r, c, 1]) * scale - c0) / cs
+            v = (np.float32(ycc[r, c, 2]) * scale - c0) / cs
+            for ch in range(3):
+                q = (y * inv[ch, 0] + u * inv[ch, 1] + v * inv[ch, 2]) * np.float32(65535) + np.float32(0.5)
+                out[r, c, ch] = np.uint16(min(max(q, np.float32(0)), np.float32(65535)))
+
+
+def ycc16_to_codes(ycc: np.ndarray, bits: int, full_range: bool, matrix: str) -> np.ndarray:
+    """swscale's yuv444p16le of a ``bits``-bit Y'CbCr frame (H, W, 3) -> R'G'B' codes (H, W, 3) uint16
+    (0-65535): range and matrix in float32 (BT.2100), rounded; the same numbers as the numpy expression in
+    ``pipeline.decoder`` it replaces, in one compiled pass."""
+    step = np.float32(2 ** (bits - 8))
+    if full_range:
+        top = np.float32(2**bits - 1)
+        y0, ys, c0, cs = np.float32(0), top, np.float32(2 ** (bits - 1)), top
+    else:
+        y0, ys, c0, cs = 16 * step, 219 * step, 128 * step, 224 * step
+    inv = np.linalg.inv(rgb_to_ycbcr_matrix(matrix)).astype(np.float32)
+    out = np.empty(ycc.shape, np.uint16)
+    _ycc16_to_codes(ycc, np.float32(2.0 ** (bits - 16)), np.float32(y0), np.float32(ys), np.float32(c0),
+                    np.float32(cs), inv, out)
+    return out
+
+
+@numba.njit(cache=True, parallel=True)
+def _planar_lookup(codes, lut, out):  # pragma: no cover - compiled
+    h, w = codes.shape[0], codes.shape[1]
+    for r in numba.prange(h):
+        for c in range(w):
+            for ch in range(3):
+                out[ch, r, c] = lut[codes[r, c, ch]]
+
+
+def planar_lookup(codes: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """``lut[codes]`` for (H, W, 3) integer codes, written planar (3, H, W) float32, in one compiled pass."""
+    out = np.empty((3, *codes.shape[:2]), np.float32)
+    _planar_lookup(codes, lut, out)
+    return out

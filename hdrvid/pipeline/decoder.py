@@ -21,6 +21,7 @@ import numpy as np
 from av.video.reformatter import ColorRange, Colorspace, Interpolation
 
 from hdrvid.color import REFERENCE_WHITE_NITS
+from hdrvid.color.fused import planar_lookup, ycc16_to_codes
 from hdrvid.color.gamut import BT709, BT2020, convert_primaries
 from hdrvid.color.levels import SDR_MAPPING_TRANSFER, SDR_MAPPINGS, SdrMapping
 from hdrvid.color.transfer import (
@@ -138,7 +139,7 @@ def transfer_lut(transfer: str, bits: int) -> np.ndarray:
 
 def linearise_codes(codes: np.ndarray, lut: np.ndarray, transfer: str, primaries: str) -> np.ndarray:
     """Integer R'G'B' codes (H, W, 3) -> relative linear BT.709 light, planar (3, H, W) float32."""
-    lin = lut[codes.transpose(2, 0, 1)]  # the table lookup also makes the planar copy
+    lin = planar_lookup(codes, lut)  # the table lookup also makes the planar copy
     if transfer == "hlg":
         lin = (hlg_ootf(lin, 1000.0, axis=0) / REFERENCE_WHITE_NITS).astype(np.float32)
     if primaries == "bt2020":
@@ -276,18 +277,8 @@ class VideoDecoder:
         info = self.info
         ycc = frame.reformat(format="yuv444p16le",
                              interpolation=Interpolation.BILINEAR | Interpolation.ACCURATE_RND).to_ndarray()
-        bits = info.bit_depth
-        code = ycc.astype(np.float32) * np.float32(2.0 ** (bits - 16))  # back to the source's code values
-        if info.full_range:
-            top = np.float32(2 ** bits - 1)
-            y, c = code[..., 0] / top, (code[..., 1:] - 2 ** (bits - 1)) / top
-        else:
-            step = np.float32(2 ** (bits - 8))
-            y, c = (code[..., 0] - 16 * step) / (219 * step), (code[..., 1:] - 128 * step) / (224 * step)
         matrix = info.matrix if info.matrix in ("bt709", "bt2020nc") else "bt601"
-        inv = np.linalg.inv(rgb_to_ycbcr_matrix(matrix)).astype(np.float32)
-        rgb = y[..., None] * inv[:, 0] + c[..., 0:1] * inv[:, 1] + c[..., 1:2] * inv[:, 2]
-        return np.clip(rgb * 65535 + 0.5, 0, 65535).astype(np.uint16)
+        return ycc16_to_codes(ycc, info.bit_depth, info.full_range, matrix)
 
     def _fix_superwhite(self, frame: Any, codes: np.ndarray) -> np.ndarray:
         """swscale's accurate planar path wraps channels that overflow when luma is above legal white (codes

@@ -357,3 +357,26 @@ def planar_lookup(codes: np.ndarray, lut: np.ndarray) -> np.ndarray:
     out = np.empty((3, *codes.shape[:2]), np.float32)
     _planar_lookup(codes, lut, out)
     return out
+
+
+@numba.njit(cache=True, parallel=True)
+def _fix_superwhite(y, cb, cr, inv, codes):  # pragma: no cover - compiled
+    h, w = codes.shape[0], codes.shape[1]
+    for r in numba.prange(h):
+        for c in range(w):
+            if y[r, c] > 235:
+                a = (y[r, c] - 16.0) / 219
+                b = (cb[r // 2, c // 2] - 128.0) / 224
+                d = (cr[r // 2, c // 2] - 128.0) / 224
+                for ch in range(3):
+                    v = math.floor((a * inv[ch, 0] + b * inv[ch, 1] + d * inv[ch, 2]) * 255 + 0.5)
+                    codes[r, c, ch] = np.uint8(min(max(v, 0.0), 255.0))
+
+
+def fix_superwhite(planes: np.ndarray, codes: np.ndarray, matrix: str) -> None:
+    """Recompute, in place, the 8-bit R'G'B' ``codes`` (H, W, 3) of every pixel whose luma is above legal white
+    (236-255) from PyAV's yuv420p ``planes`` (chroma from the nearest sample), in float64: swscale's planar
+    path wraps such pixels' overflowing channels. One compiled pass (the pixels are found as it goes)."""
+    h, w = codes.shape[:2]
+    c = planes[h:].reshape(2, (h + 1) // 2, (w + 1) // 2)
+    _fix_superwhite(planes[:h], c[0], c[1], np.linalg.inv(rgb_to_ycbcr_matrix(matrix)), codes)

@@ -21,7 +21,7 @@ import numpy as np
 from av.video.reformatter import ColorRange, Colorspace, Interpolation
 
 from hdrvid.color import REFERENCE_WHITE_NITS
-from hdrvid.color.fused import planar_lookup, ycc16_to_codes
+from hdrvid.color.fused import fix_superwhite, planar_lookup, ycc16_to_codes
 from hdrvid.color.gamut import BT709, BT2020, convert_primaries
 from hdrvid.color.levels import SDR_MAPPING_TRANSFER, SDR_MAPPINGS, SdrMapping
 from hdrvid.color.transfer import (
@@ -33,7 +33,6 @@ from hdrvid.color.transfer import (
     pq_eotf,
     pq_inverse_eotf,
 )
-from hdrvid.color.ycbcr import rgb_to_ycbcr_matrix
 from hdrvid.errors import InputError, check_choice, check_range
 from hdrvid.io.images import MAX_PIXELS, check_pixels, list_images, read_image
 from hdrvid.io.probe import (
@@ -284,20 +283,8 @@ class VideoDecoder:
         """swscale's accurate planar path wraps channels that overflow when luma is above legal white (codes
         236-255) and chroma is extreme (a saturated superwhite's blue comes back 0, not 255): such pixels, rare,
         are recomputed in floating point (chroma from the nearest sample)."""
-        planes = frame.to_ndarray(format="yuv420p")
-        h, w = codes.shape[:2]
-        y = planes[:h]
-        hot = y > 235
-        if not hot.any():
-            return codes
-        c = planes[h:].reshape(2, (h + 1) // 2, (w + 1) // 2)
-        yy, xx = np.nonzero(hot)
-        ycc = np.stack([(y[yy, xx] - 16.0) / 219, (c[0, yy // 2, xx // 2] - 128.0) / 224,
-                        (c[1, yy // 2, xx // 2] - 128.0) / 224], -1)
-        rgb = ycc @ np.linalg.inv(rgb_to_ycbcr_matrix(self.info.matrix if self.info.matrix in ("bt709", "bt2020nc")
-                                                      else "bt601")).T
-        codes = codes.copy()
-        codes[yy, xx] = np.clip(np.floor(rgb * 255 + 0.5), 0, 255).astype(np.uint8)
+        matrix = self.info.matrix if self.info.matrix in ("bt709", "bt2020nc") else "bt601"
+        fix_superwhite(frame.to_ndarray(format="yuv420p"), codes, matrix)  # in place (a fresh array)
         return codes
 
     def _frame(self, frame: Any, index: int) -> Frame:

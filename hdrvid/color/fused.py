@@ -42,7 +42,7 @@ def _import_numba():  # type: ignore[no-untyped-def]
 
 numba = _import_numba()
 
-from hdrvid.color.transfer import _C1, _C2, _C3, _M1, _M2, PQ_PEAK, pq_inverse_eotf
+from hdrvid.color.transfer import _C1, _C2, _C3, _M1, _M2, PQ_PEAK, pq_eotf, pq_inverse_eotf
 from hdrvid.color.ycbcr import rgb_to_ycbcr_matrix
 
 # --- PQ by table ----------------------------------------------------------------------------------
@@ -86,6 +86,22 @@ def _pq_array(x: np.ndarray, table: np.ndarray) -> np.ndarray:
 
 
 # --- the fused kernel -----------------------------------------------------------------------------
+
+@numba.njit(cache=True, inline="always")
+def _chroma_rows(r: int, rows: int) -> tuple[int, int]:  # pragma: no cover - compiled
+    """The chroma row a luma row sits on and the one it is interpolated with (4:2:0, vertically between)."""
+    k = r // 2
+    return k, (max(k - 1, 0) if r % 2 == 0 else min(k + 1, rows - 1))
+
+
+@numba.njit(cache=True, inline="always")
+def _eotf(s: float, table: np.ndarray) -> float:  # pragma: no cover - compiled
+    """PQ's EOTF of a signal in [0, 1] from ``eotf_table`` (linear interpolation)."""
+    n = table.size - 1
+    t = s * n
+    i = min(int(t), n - 1)
+    return table[i] + (t - i) * (table[i + 1] - table[i])
+
 
 @numba.njit(cache=True, parallel=True)
 def _pass1(codes, lut, mix, table, ym, cm, inv, y, ucode, vcode, lift, liftc, rowmax):  # pragma: no cover
@@ -139,13 +155,11 @@ def _pass2(y, lift, worst_c, ceiling, top, eotf, yq, stats, sums):  # pragma: no
     """Per luma row (parallel): the luma adjustment (see ``pipeline.output.to_yuv420``) and quantisation into
     ``yq``; ``stats[r]`` / ``sums[r]`` = the largest decoded max(R', G', B') signal / the sum of max(R, G, B) in
     nits of row r's even pixels as a bilinear decoder reconstructs them (frame statistics)."""
-    n = eotf.size - 1
     hh, ww = y.shape
     kc, jc = lift.shape[0], lift.shape[1]
     half = 0.5 / 876.0
     for r in numba.prange(hh):
-        k = r // 2
-        kn = max(k - 1, 0) if r % 2 == 0 else min(k + 1, kc - 1)
+        k, kn = _chroma_rows(r, kc)
         best = 0.0
         total = 0.0
         for c in range(ww):
@@ -166,9 +180,7 @@ def _pass2(y, lift, worst_c, ceiling, top, eotf, yq, stats, sums):  # pragma: no
             if r % 2 == 0 and c % 2 == 0:
                 s = min(max((q - 64.0) / 876.0 + exact, 0.0), 1.0)
                 best = max(best, s)
-                t = s * n
-                i = min(int(t), n - 1)
-                total += eotf[i] + (t - i) * (eotf[i + 1] - eotf[i])
+                total += _eotf(s, eotf)
         stats[r] = best
         sums[r] = total
 
@@ -248,8 +260,6 @@ EOTF_TABLE_SIZE = 8192
 
 @lru_cache(maxsize=1)
 def eotf_table() -> np.ndarray:
-    from hdrvid.color.transfer import pq_eotf
-
     return np.asarray(pq_eotf(np.linspace(0.0, 1.0, EOTF_TABLE_SIZE + 1)), np.float64)
 
 
@@ -259,10 +269,8 @@ def _decoded_light(yp, cb, cr, inv, width, height, table, rowmax, rowsum):  # pr
     of max(R, G, B) in nits over the row's first ``width`` pixels, chroma upsampled as a bilinear decoder does
     (left-sited columns, vertically between rows; ``upsample_chroma``)."""
     kc, jc = cb.shape
-    n = EOTF_TABLE_SIZE
     for r in numba.prange(height):
-        k = r // 2
-        kn = max(k - 1, 0) if r % 2 == 0 else min(k + 1, kc - 1)
+        k, kn = _chroma_rows(r, kc)
         best = 0.0
         total = 0.0
         for c in range(width):
@@ -278,9 +286,7 @@ def _decoded_light(yp, cb, cr, inv, width, height, table, rowmax, rowsum):  # pr
             lift = max(inv[0, 1] * u + inv[0, 2] * v, inv[1, 1] * u + inv[1, 2] * v, inv[2, 1] * u + inv[2, 2] * v)
             s = min(max((yp[r, c] - 64.0) / 876.0 + lift, 0.0), 1.0)
             best = max(best, s)
-            t = s * n
-            i = min(int(t), n - 1)
-            total += table[i] + (t - i) * (table[i + 1] - table[i])
+            total += _eotf(s, table)
         rowmax[r] = best
         rowsum[r] = total
 

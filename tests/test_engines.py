@@ -311,3 +311,30 @@ def test_hdrunet_sparse_tiles_equal_the_whole_frame():
     assert float((a - b).abs().max()) < 1e-4
     flat = torch.full((1, 3, 96, 128), 0.3)
     assert torch.equal(sparse.infer(flat), flat)  # nothing clipped: recorded pixels as decoded, no network
+
+
+def test_fast_mode_reads_the_field_only_where_hdrunet_acts():
+    """hdrunet (curve off) changes clipped pixels only: the fast mode upsamples its field there alone
+    (``apply_where``), the same output as upsampling the whole field; other pixels leave exactly as decoded."""
+    from hdrvid.engines.backends import TorchBackend
+    from hdrvid.engines.executor import ExecutionPlan, Executor, ModelPart, downscale, guide, guided_upsample
+    from hdrvid.engines.torch_engine import TorchEngine
+
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 90, 161) ** 0.5
+    x[..., 20:40, 30:80] = 1.0
+    x[..., 50:60, 100:110] = torch.tensor([1.0, 0.3, 0.1]).view(3, 1, 1)
+    model = build("hdrunet").eval()
+    assert model.acts_where_clipped
+    plan = ExecutionPlan(infer_scale=0.5, sparse=False)
+    ex = Executor(model, {p: TorchEngine(ModelPart(model, p), TorchBackend()) for p in plan.parts(model)}, plan)
+    with torch.inference_mode():
+        out = ex.infer(x)
+        small = downscale(x, 0.5)
+        field = model.field(small)
+        full = guided_upsample(field[:, :3], guide(small), guide(x), plan.guide_radius, plan.guide_eps)
+        ref = model.apply_split(x, full, field[:, 3:].mean((-2, -1)))
+    assert torch.allclose(out, ref, rtol=1e-5, atol=1e-6)
+    calm = x.amax(1, keepdim=True).expand_as(x) < 0.9
+    assert torch.equal(out[calm], x.clamp(0, 1)[calm])
+    assert (out > 1.01).any()  # and the clipped pixels were expanded

@@ -44,7 +44,9 @@ class PartedModel(Protocol):
 
     def apply(self, x: torch.Tensor, field: torch.Tensor) -> torch.Tensor: ...
     # optional: ``spatial_channels`` (int) and ``apply_split(x, spatial_field, frame_means)`` for a field whose
-    # later channels are read only as frame means (the fast mode then upsamples the first ones only)
+    # later channels are read only as frame means (the fast mode then upsamples the first ones only); and
+    # ``acts_where_clipped`` + ``apply_where(x, gains_at, frame_means)`` for a model that changes only some
+    # pixels (the fast mode then reads the upsampled field at those pixels only)
 
 
 class ModelPart(nn.Module):
@@ -147,6 +149,17 @@ class Executor:
                     active = F.max_pool2d(active, 2 * k + 1, stride=1, padding=k)
         field = self._field(small, active)
         k = int(getattr(self.model, "spatial_channels", field.shape[1]))
+        if scaled and k < field.shape[1] and getattr(self.model, "acts_where_clipped", False):
+            # the model changes only some pixels (hdrunet: the clipped ones): the field is upsampled there only
+            a, b = guided_coefficients(field[:, :k], guide(small), self.plan.guide_radius, self.plan.guide_eps)
+            size = (int(x.shape[-2]), int(x.shape[-1]))
+
+            def gains(n: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+                g = pick(x, n, rows, cols).amax(1, keepdim=True).clamp(1e-6, 1) ** (1 / 2.2)  # guide() there
+                return bilinear_at(a, n, rows, cols, size) * g + bilinear_at(b, n, rows, cols, size)
+
+            with torch.inference_mode():
+                return self.model.apply_where(x, gains, field[:, k:].mean((-2, -1)))  # type: ignore[operator]
         if scaled:
             spatial = guided_upsample(field[:, :k], guide(small), guide(x), self.plan.guide_radius,
                                       self.plan.guide_eps)
@@ -231,15 +244,47 @@ def guide(x: torch.Tensor) -> torch.Tensor:
     return x.amax(1, keepdim=True).clamp(1e-6, 1) ** (1 / 2.2)
 
 
-def guided_upsample(field: torch.Tensor, guide_small: torch.Tensor, guide_full: torch.Tensor, r: int,
-                    eps: float) -> torch.Tensor:
-    """Fast guided filter: local linear models field ~ a * guide fitted at low resolution, applied at full."""
+def guided_coefficients(field: torch.Tensor, guide_small: torch.Tensor, r: int,
+                        eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fast guided filter, low-resolution half: the smoothed local linear model field ~ a * guide + b."""
     mg, mf = box_filter(guide_small, r), box_filter(field, r)
     cov = box_filter(guide_small * field, r) - mg * mf
     var = box_filter(guide_small * guide_small, r) - mg * mg
     a = cov / (var + eps)
     b = mf - a * mg
-    a, b = box_filter(a, r), box_filter(b, r)
+    return box_filter(a, r), box_filter(b, r)
+
+
+def pick(t: torch.Tensor, n: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    """``t[n, :, rows, cols]`` ((len, C)) by one flat gather per image (advanced indexing with a slice in the
+    middle is ~10x slower in torch)."""
+    if t.shape[0] == 1:
+        return t[0].flatten(1).index_select(1, rows * t.shape[-1] + cols).T
+    return t[n, :, rows, cols]
+
+
+def bilinear_at(t: torch.Tensor, n: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor,
+                size: tuple[int, int]) -> torch.Tensor:
+    """``F.interpolate(t, size, mode="bilinear", align_corners=False)`` read at the pixels (n, rows, cols) only:
+    (len(rows), C)."""
+    h, w = t.shape[-2:]
+
+    def taps(d: torch.Tensor, n_in: int, n_out: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        src = ((d.to(torch.float32) + 0.5) * (n_in / n_out) - 0.5).clamp(min=0)
+        i0 = src.floor().long().clamp(max=n_in - 1)
+        return i0, (i0 + 1).clamp(max=n_in - 1), (src - i0).unsqueeze(1)
+
+    r0, r1, fr = taps(rows, h, size[0])
+    c0, c1, fc = taps(cols, w, size[1])
+    top = pick(t, n, r0, c0) * (1 - fc) + pick(t, n, r0, c1) * fc
+    bottom = pick(t, n, r1, c0) * (1 - fc) + pick(t, n, r1, c1) * fc
+    return top * (1 - fr) + bottom * fr
+
+
+def guided_upsample(field: torch.Tensor, guide_small: torch.Tensor, guide_full: torch.Tensor, r: int,
+                    eps: float) -> torch.Tensor:
+    """Fast guided filter: local linear models field ~ a * guide fitted at low resolution, applied at full."""
+    a, b = guided_coefficients(field, guide_small, r, eps)
     size = guide_full.shape[-2:]
     a = F.interpolate(a, size=size, mode="bilinear", align_corners=False)
     b = F.interpolate(b, size=size, mode="bilinear", align_corners=False)

@@ -25,12 +25,16 @@ applies its field at full resolution. Parameters: about 0.5 M (``width=16``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 KNOTS = 8
+CLIP_START_LINEAR = 0.965**2.2 * (1 - 1e-5)
+"""Linear light where the clip mask starts (signal 0.965), a hair low so float rounding of the power never
+drops a pixel whose mask is above 0: pixels at or below it leave exactly as decoded (without the curve)."""
 KNEE = 0.5
 TAIL_EDGES = 16
 """The gate sees the share of pixels whose max(R, G, B) signal reaches each of these many levels between
@@ -117,7 +121,7 @@ class HDRUNet(nn.Module):
         """Where the output depends on the network: clipped pixels (every pixel when the curve is on)."""
         if self.use_curve:
             return torch.ones_like(linear[:, :1], dtype=torch.bool)
-        return self.clip_mask(self._signal(linear)).amax(1, keepdim=True) > 0
+        return (linear.amax(1, keepdim=True) > CLIP_START_LINEAR)
 
     # --- parts ----------------------------------------------------------------------------------------------
 
@@ -224,6 +228,34 @@ class HDRUNet(nn.Module):
         base = lin + g * (self.inverse_response(lin, knots) - lin) if self.use_curve else lin
         alpha = self.clip_mask(self._signal(lin))
         return base * torch.exp(self.log_gain * alpha * gains.to(lin.dtype))
+
+    @property
+    def acts_where_clipped(self) -> bool:
+        """Without the curve only clipped pixels change: the fast mode may use ``apply_where``."""
+        return not self.use_curve
+
+    def apply_where(self, linear: torch.Tensor, gains_at: Callable[..., torch.Tensor],
+                    frame: torch.Tensor) -> torch.Tensor:
+        """``apply_split`` computing the gains only where they act: without the curve, a pixel whose every
+        channel is below the clip mask's start (signal 0.965) leaves exactly as decoded (exp(0) = 1), so the
+        executor's fast mode reads the upsampled field at the clipped pixels only (``gains_at(n, rows, cols)``
+        -> (len, 3)). Same output as ``apply_split`` on the fully upsampled field (tests)."""
+        if self.use_curve:
+            raise ValueError("apply_where needs the curve off (the curve changes every pixel): use apply_split")
+        self._smoothed(frame.to(linear.dtype))  # the curve state follows the frames as in apply_split
+        out = linear.clamp(0, 1)
+        n, rows, cols = (out.amax(1) > CLIP_START_LINEAR).nonzero(as_tuple=True)
+        if len(rows):
+            single = out.shape[0] == 1  # one flat gather / scatter per image (see engines.executor.pick)
+            flat = rows * out.shape[-1] + cols
+            lin = out[0].flatten(1).index_select(1, flat).T if single else out[n, :, rows, cols]
+            alpha = self.clip_mask(self._signal(lin))
+            expanded = lin * torch.exp(self.log_gain * alpha * gains_at(n, rows, cols).to(lin.dtype))
+            if single:
+                out[0].view(out.shape[1], -1).index_copy_(1, flat, expanded.T.contiguous())
+            else:
+                out[n, :, rows, cols] = expanded
+        return out
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.apply(linear, self.field(linear))

@@ -52,7 +52,7 @@ def _reference_planes(codes: np.ndarray, spec: OutputSpec) -> list[np.ndarray]:
 
     lin = linearise_codes(codes, transfer_lut("bt709", 8), "bt709", "bt709")
     frame = Frame(index=0, pts=0, time_base=None, data=torch.from_numpy(np.ascontiguousarray(lin)))
-    out = next(iter(OutputTransform(spec).process(frame)))
+    out = next(iter(OutputTransform(spec, compiled=False).process(frame)))
     assert out.planes is not None
     return out.planes
 
@@ -180,3 +180,25 @@ def test_light_level_measured_while_encoding_is_the_file_pass(clip: Path, tmp_pa
     assert light is not None and rep.max_cll is not None
     assert (rep.max_cll, rep.max_fall) == light.values()
     assert rep.max_cll > 203
+
+
+def test_output_transform_uses_the_kernel_for_model_output_below_the_peak() -> None:
+    """A model's relative light (negative values, highlights up to the peak) through the compiled kernel: the
+    torch path's planes within one code value; above the peak (a roll-off is needed) the torch path runs."""
+    from hdrvid.pipeline.frame import Frame
+
+    torch.manual_seed(1)
+    data = torch.rand(3, 61, 97) ** 2 * 2.4 - 0.01  # up to 2.4 x 398 = 955 nits
+    data[:, 10:20, 10:30] = torch.tensor([2.5, 0.2, 0.1]).view(3, 1, 1)
+    spec = OutputSpec("hdr10", 1000.0, WHITE)
+
+    def planes(compiled: bool, x: torch.Tensor) -> list[np.ndarray]:
+        out = next(iter(OutputTransform(spec, compiled=compiled).process(Frame(0, 0, None, x.clone()))))
+        assert out.planes is not None
+        return out.planes
+
+    fast = planes(True, data)
+    assert fused.planes_buffer(fast) is not None  # the kernel ran
+    _assert_within_one_code(fast, planes(False, data))
+    over = planes(True, data * 1.2)  # 1146 nits: the BT.2390 roll-off, in torch
+    assert fused.planes_buffer(over) is None

@@ -104,11 +104,12 @@ def _eotf(s: float, table: np.ndarray) -> float:  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, parallel=True)
-def _pass1(codes, lut, mix, table, ym, cm, inv, y, ucode, vcode, lift, liftc, rowmax):  # pragma: no cover
+def _pass1(codes, lut, lin, white, mix, table, ym, cm, inv, y, ucode, vcode, lift, liftc, rowmax):  # pragma: no cover
     """Per chroma row k (parallel): R'G'B' of rows 2k and 2k+1 (padded by replication), Y' into ``y``, Cb/Cr
     codes into ``ucode``/``vcode`` (10-bit), each chroma sample's R'G'B' lift into ``lift``, row maxima into
-    ``rowmax``."""
-    h, w = codes.shape[0], codes.shape[1]
+    ``rowmax``. Light from ``lut[codes]`` (H, W, 3), or, when ``lin`` is not empty, ``white * lin`` (3, H, W)."""
+    planar = lin.shape[1] > 0
+    h, w = (lin.shape[1], lin.shape[2]) if planar else (codes.shape[0], codes.shape[1])
     hh, ww = y.shape
     kc = ucode.shape[0]
     for k in numba.prange(kc):
@@ -118,9 +119,14 @@ def _pass1(codes, lut, mix, table, ym, cm, inv, y, ucode, vcode, lift, liftc, ro
             r = min(2 * k + dr, h - 1)
             for c in range(ww):
                 cc = min(c, w - 1)
-                a = lut[codes[r, cc, 0]]
-                b = lut[codes[r, cc, 1]]
-                d = lut[codes[r, cc, 2]]
+                if planar:
+                    a = max(lin[0, r, cc] * white, 0.0)
+                    b = max(lin[1, r, cc] * white, 0.0)
+                    d = max(lin[2, r, cc] * white, 0.0)
+                else:
+                    a = lut[codes[r, cc, 0]]
+                    b = lut[codes[r, cc, 1]]
+                    d = lut[codes[r, cc, 2]]
                 s0 = _pq(mix[0, 0] * a + mix[0, 1] * b + mix[0, 2] * d, table)
                 s1 = _pq(mix[1, 0] * a + mix[1, 1] * b + mix[1, 2] * d, table)
                 s2 = _pq(mix[2, 0] * a + mix[2, 1] * b + mix[2, 2] * d, table)
@@ -185,14 +191,21 @@ def _pass2(y, lift, worst_c, ceiling, top, eotf, yq, stats, sums):  # pragma: no
         sums[r] = total
 
 
-def hdr10_planes(codes: np.ndarray, lut: np.ndarray, ceiling: float) -> tuple[list[np.ndarray], float, float]:
+def hdr10_planes(codes: np.ndarray, lut: np.ndarray, ceiling: float,
+                 linear: np.ndarray | None = None, white: float = 0.0) -> tuple[list[np.ndarray], float, float]:
     """R'G'B' codes (H, W, 3; uint8 or uint16) -> BT.2020 PQ Y'CbCr 4:2:0 10-bit planes (limited range, sizes
     rounded up to even; views of one buffer in PyAV's yuv420p10le layout: ``planes_buffer``), the largest decoded max(R', G', B') signal and the mean max(R, G, B) in nits, both on
     the even rows and columns as a bilinear decoder reconstructs them. ``lut``: nits of BT.709 light per code
-    value (float32); ``ceiling``: PQ signal of the mastering peak (the light must not need a roll-off)."""
+    value (float32); ``ceiling``: PQ signal of the mastering peak (the light must not need a roll-off).
+    Or from relative linear BT.709 light: ``linear`` (3, H, W) float32 times ``white`` nits (``codes`` and
+    ``lut`` ignored; negative light is clipped to 0 as the reference path does)."""
+    if linear is not None:
+        codes, lut = np.zeros((1, 1, 3), np.uint8), np.zeros(256, np.float32)
+    else:
+        linear = np.zeros((3, 0, 0), np.float32)
     from hdrvid.color.gamut import BT709_TO_BT2020
 
-    h, w = codes.shape[:2]
+    h, w = linear.shape[1:] if linear.shape[1] else codes.shape[:2]
     hh, ww = h + h % 2, w + w % 2
     m = rgb_to_ycbcr_matrix("bt2020nc")
     y = np.empty((hh, ww), np.float32)
@@ -203,7 +216,7 @@ def hdr10_planes(codes: np.ndarray, lut: np.ndarray, ceiling: float) -> tuple[li
     lift = np.empty((hh // 2, ww // 2, 3), np.float32)
     liftc = np.empty((hh // 2, ww // 2), np.float32)
     rowmax = np.empty(hh // 2, np.float32)
-    _pass1(codes, lut, np.asarray(BT709_TO_BT2020, np.float32), pq_table(), m[0].astype(np.float32),
+    _pass1(codes, lut, np.ascontiguousarray(linear, np.float32), float(white), np.asarray(BT709_TO_BT2020, np.float32), pq_table(), m[0].astype(np.float32),
            m[1:].astype(np.float32), np.linalg.inv(m).astype(np.float32), y, ucode, vcode, lift, liftc, rowmax)
     worst = cv2.dilate(liftc, np.ones((3, 3), np.uint8))  # the largest lift of each 3x3 chroma neighbourhood
     top = float(rowmax.max()) - 0.5 / 876.0

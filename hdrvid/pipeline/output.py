@@ -22,6 +22,7 @@ import numpy as np
 
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color._xp import apply_matrix
+from hdrvid.color.fused import hdr10_planes
 from hdrvid.color.gamut import BT709_TO_BT2020, GAMUT_MODES, GamutMode, gamut_map, luminance
 from hdrvid.color.levels import SDR_MAPPING_TRANSFER, SDR_MAPPINGS, SdrMapping
 from hdrvid.color.operators import OPERATORS, ToneStats
@@ -173,10 +174,13 @@ def to_yuv420(rgb_signal: torch.Tensor, matrix: str, bits: int, ceiling: float |
 class OutputTransform:
     name = "transform"
 
-    def __init__(self, spec: OutputSpec) -> None:
+    def __init__(self, spec: OutputSpec, compiled: bool = True) -> None:
         if spec.operator not in OPERATORS:
             raise ValueError(f"unknown operator {spec.operator!r}; choose from {', '.join(OPERATORS)}")
         self.spec = spec
+        self.compiled = compiled
+        """HDR10 frames that need no roll-off go through the compiled kernel (False: always the torch path, the
+        reference the kernel is tested against)."""
         self.out_of_gamut_sum = 0.0
         self.above_white_sum = 0.0
         self.frames = 0
@@ -191,6 +195,19 @@ class OutputTransform:
         if s.peak_mode == "metadata":
             return s.metadata_peak
         return min(measured, s.metadata_peak)
+
+    @property
+    def ceiling(self) -> float:
+        """PQ signal of the mastering peak."""
+        return float(pq_inverse_eotf(self.spec.peak_nits))
+
+    def _needs_no_roll_off(self, frame: Frame) -> bool:
+        """The BT.2390 roll-off and the clamp at the peak are the identity for this frame: the (smoothed) source
+        peak and the frame's own light at or below the mastering peak."""
+        s = self.spec
+        if self.source_peak(frame) * s.reference_white > s.peak_nits:
+            return False
+        return float(frame.data.amax()) * s.reference_white <= s.peak_nits
 
     def _absolute_bt2020(self, frame: Frame) -> torch.Tensor:
         s = self.spec
@@ -215,7 +232,12 @@ class OutputTransform:
         s = self.spec
         self.frames += 1
         self.above_white_sum += float((frame.data[:, ::2, ::2].amax(0) > 1.001).float().mean())
-        if s.format in ("hdr10", "hlg"):
+        if s.format == "hdr10" and self.compiled and frame.data.dim() == 3 and self._needs_no_roll_off(frame):
+            # light never reaches the peak: the per-pixel chain in one compiled kernel (color.fused), within one
+            # code value of the torch path below (tests/test_fused.py); statistics on the even pixels
+            frame.planes, top, mean = hdr10_planes(None, None, self.ceiling, frame.data.numpy(), s.reference_white)
+            frame.stats.max_nits, frame.stats.average_nits = float(pq_eotf(top)), mean
+        elif s.format in ("hdr10", "hlg"):
             light = self._absolute_bt2020(frame)
             if s.format == "hdr10":
                 frame.planes, decoded = to_yuv420(pq_inverse_eotf(light), "bt2020nc", 10,

@@ -182,9 +182,9 @@ def test_light_level_measured_while_encoding_is_the_file_pass(clip: Path, tmp_pa
     assert rep.max_cll > 203
 
 
-def test_output_transform_uses_the_kernel_for_model_output_below_the_peak() -> None:
-    """A model's relative light (negative values, highlights up to the peak) through the compiled kernel: the
-    torch path's planes within one code value; above the peak (a roll-off is needed) the torch path runs."""
+def test_output_transform_uses_the_kernel_for_model_output() -> None:
+    """A model's relative light (negative values, highlights up to the peak, then far above it: the BT.2390
+    roll-off) through the compiled kernel: the torch path's planes within one code value."""
     from hdrvid.pipeline.frame import Frame
 
     torch.manual_seed(1)
@@ -200,5 +200,6 @@ def test_output_transform_uses_the_kernel_for_model_output_below_the_peak() -> N
     fast = planes(True, data)
     assert fused.planes_buffer(fast) is not None  # the kernel ran
     _assert_within_one_code(fast, planes(False, data))
-    over = planes(True, data * 1.2)  # 1146 nits: the BT.2390 roll-off, in torch
-    assert fused.planes_buffer(over) is None
+    over = planes(True, data * 3)  # 2.9k nits: the BT.2390 roll-off from the frame's peak to 1000 nits
+    assert fused.planes_buffer(over) is not None
+    _assert_within_one_code(over, planes(False, data * 3))

@@ -103,11 +103,32 @@ def _eotf(s: float, table: np.ndarray) -> float:  # pragma: no cover - compiled
     return table[i] + (t - i) * (table[i + 1] - table[i])
 
 
+@numba.njit(cache=True, inline="always")
+def _roll_off(m, roll, table, eotf):  # pragma: no cover - compiled
+    """The ratio ``pipeline.output``'s BT.2390 roll-off scales a pixel's light by, from its max(R,G,B) in nits
+    ``m``; ``roll`` = (source peak, target peak, knee, pb, span, ks, max_lum) as ``color.tonemap`` defines
+    them (knee >= target peak: only a clamp at the target)."""
+    if m <= roll[2] or m <= 0.0:
+        return 1.0
+    if roll[0] <= roll[1]:
+        return roll[1] / m if m > roll[1] else 1.0
+    pb, span, ks, max_lum = roll[3], roll[4], roll[5], roll[6]
+    e1 = min(max((_pq(m, table) - pb) / span, 0.0), 1.0)
+    t = max((e1 - ks) / (1 - ks), 0.0)
+    t2 = t * t
+    t3 = t2 * t
+    p = (2 * t3 - 3 * t2 + 1) * ks + (t3 - 2 * t2 + t) * (1 - ks) + (-2 * t3 + 3 * t2) * max_lum
+    e2 = e1 if e1 < ks else p
+    return _eotf(e2 * span + pb, eotf) / m
+
+
 @numba.njit(cache=True, parallel=True)
-def _pass1(codes, lut, lin, white, mix, table, ym, cm, inv, y, ucode, vcode, lift, liftc, rowmax):  # pragma: no cover
+def _pass1(codes, lut, lin, white, roll, eotf, mix, table, ym, cm, inv, y, ucode, vcode, lift, liftc,
+           rowmax):  # pragma: no cover
     """Per chroma row k (parallel): R'G'B' of rows 2k and 2k+1 (padded by replication), Y' into ``y``, Cb/Cr
     codes into ``ucode``/``vcode`` (10-bit), each chroma sample's R'G'B' lift into ``lift``, row maxima into
-    ``rowmax``. Light from ``lut[codes]`` (H, W, 3), or, when ``lin`` is not empty, ``white * lin`` (3, H, W)."""
+    ``rowmax``. Light from ``lut[codes]`` (H, W, 3), or, when ``lin`` is not empty, ``white * lin`` (3, H, W),
+    rolled off above the knee (``_roll_off``) and clamped at the target peak."""
     planar = lin.shape[1] > 0
     h, w = (lin.shape[1], lin.shape[2]) if planar else (codes.shape[0], codes.shape[1])
     hh, ww = y.shape
@@ -127,6 +148,11 @@ def _pass1(codes, lut, lin, white, mix, table, ym, cm, inv, y, ucode, vcode, lif
                     a = lut[codes[r, cc, 0]]
                     b = lut[codes[r, cc, 1]]
                     d = lut[codes[r, cc, 2]]
+                g = _roll_off(max(a, b, d), roll, table, eotf)
+                if g != 1.0:
+                    a *= g
+                    b *= g
+                    d *= g
                 s0 = _pq(mix[0, 0] * a + mix[0, 1] * b + mix[0, 2] * d, table)
                 s1 = _pq(mix[1, 0] * a + mix[1, 1] * b + mix[1, 2] * d, table)
                 s2 = _pq(mix[2, 0] * a + mix[2, 1] * b + mix[2, 2] * d, table)
@@ -191,14 +217,27 @@ def _pass2(y, lift, worst_c, ceiling, top, eotf, yq, stats, sums):  # pragma: no
         sums[r] = total
 
 
-def hdr10_planes(codes: np.ndarray, lut: np.ndarray, ceiling: float,
-                 linear: np.ndarray | None = None, white: float = 0.0) -> tuple[list[np.ndarray], float, float]:
+def hdr10_planes(codes: np.ndarray | None, lut: np.ndarray | None, ceiling: float,
+                 linear: np.ndarray | None = None, white: float = 0.0,
+                 roll_off: tuple[float, float] | None = None) -> tuple[list[np.ndarray], float, float]:
     """R'G'B' codes (H, W, 3; uint8 or uint16) -> BT.2020 PQ Y'CbCr 4:2:0 10-bit planes (limited range, sizes
     rounded up to even; views of one buffer in PyAV's yuv420p10le layout: ``planes_buffer``), the largest decoded max(R', G', B') signal and the mean max(R, G, B) in nits, both on
     the even rows and columns as a bilinear decoder reconstructs them. ``lut``: nits of BT.709 light per code
     value (float32); ``ceiling``: PQ signal of the mastering peak (the light must not need a roll-off).
     Or from relative linear BT.709 light: ``linear`` (3, H, W) float32 times ``white`` nits (``codes`` and
-    ``lut`` ignored; negative light is clipped to 0 as the reference path does)."""
+    ``lut`` ignored; negative light is clipped to 0 as the reference path does). ``roll_off``: (source peak,
+    target peak) in nits of ``pipeline.output``'s BT.2390 roll-off on max(R,G,B) (None: none needed)."""
+    from hdrvid.color.tonemap import knee_nits
+
+    if roll_off is None:
+        roll = np.array([0.0, np.inf, np.inf, 0, 1, 0, 1], np.float64)
+    else:
+        src, tgt = float(roll_off[0]), float(roll_off[1])
+        pb = float(pq_inverse_eotf(0.0))
+        span = float(pq_inverse_eotf(src)) - pb
+        max_lum = (float(pq_inverse_eotf(tgt)) - pb) / span
+        knee = knee_nits(src, tgt) if src > tgt else tgt
+        roll = np.array([src, tgt, knee, pb, span, 1.5 * max_lum - 0.5, max_lum], np.float64)
     if linear is not None:
         codes, lut = np.zeros((1, 1, 3), np.uint8), np.zeros(256, np.float32)
     else:
@@ -216,7 +255,8 @@ def hdr10_planes(codes: np.ndarray, lut: np.ndarray, ceiling: float,
     lift = np.empty((hh // 2, ww // 2, 3), np.float32)
     liftc = np.empty((hh // 2, ww // 2), np.float32)
     rowmax = np.empty(hh // 2, np.float32)
-    _pass1(codes, lut, np.ascontiguousarray(linear, np.float32), float(white), np.asarray(BT709_TO_BT2020, np.float32), pq_table(), m[0].astype(np.float32),
+    _pass1(codes, lut, np.ascontiguousarray(linear, np.float32), float(white), roll, eotf_table(),
+           np.asarray(BT709_TO_BT2020, np.float32), pq_table(), m[0].astype(np.float32),
            m[1:].astype(np.float32), np.linalg.inv(m).astype(np.float32), y, ucode, vcode, lift, liftc, rowmax)
     worst = cv2.dilate(liftc, np.ones((3, 3), np.uint8))  # the largest lift of each 3x3 chroma neighbourhood
     top = float(rowmax.max()) - 0.5 / 876.0

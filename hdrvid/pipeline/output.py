@@ -201,14 +201,6 @@ class OutputTransform:
         """PQ signal of the mastering peak."""
         return float(pq_inverse_eotf(self.spec.peak_nits))
 
-    def _needs_no_roll_off(self, frame: Frame) -> bool:
-        """The BT.2390 roll-off and the clamp at the peak are the identity for this frame: the (smoothed) source
-        peak and the frame's own light at or below the mastering peak."""
-        s = self.spec
-        if self.source_peak(frame) * s.reference_white > s.peak_nits:
-            return False
-        return float(frame.data.amax()) * s.reference_white <= s.peak_nits
-
     def _absolute_bt2020(self, frame: Frame) -> torch.Tensor:
         s = self.spec
         nits = frame.data.clamp(min=0) * s.reference_white
@@ -232,10 +224,12 @@ class OutputTransform:
         s = self.spec
         self.frames += 1
         self.above_white_sum += float((frame.data[:, ::2, ::2].amax(0) > 1.001).float().mean())
-        if s.format == "hdr10" and self.compiled and frame.data.dim() == 3 and self._needs_no_roll_off(frame):
-            # light never reaches the peak: the per-pixel chain in one compiled kernel (color.fused), within one
-            # code value of the torch path below (tests/test_fused.py); statistics on the even pixels
-            frame.planes, top, mean = hdr10_planes(None, None, self.ceiling, frame.data.numpy(), s.reference_white)
+        if s.format == "hdr10" and self.compiled and frame.data.dim() == 3:
+            # the per-pixel chain (roll-off included) in one compiled kernel (color.fused), within one code value
+            # of the torch path below (tests/test_fused.py); statistics on the even pixels
+            src = max(self.source_peak(frame) * s.reference_white, s.peak_nits)
+            frame.planes, top, mean = hdr10_planes(None, None, self.ceiling, frame.data.numpy(), s.reference_white,
+                                                   roll_off=(src, s.peak_nits))
             frame.stats.max_nits, frame.stats.average_nits = float(pq_eotf(top)), mean
         elif s.format in ("hdr10", "hlg"):
             light = self._absolute_bt2020(frame)

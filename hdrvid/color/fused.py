@@ -217,31 +217,39 @@ def _pass2(y, lift, worst_c, ceiling, top, eotf, yq, stats, sums):  # pragma: no
         sums[r] = total
 
 
-def hdr10_planes(codes: np.ndarray | None, lut: np.ndarray | None, ceiling: float,
-                 linear: np.ndarray | None = None, white: float = 0.0,
-                 roll_off: tuple[float, float] | None = None) -> tuple[list[np.ndarray], float, float]:
+def hdr10_planes(codes: np.ndarray, lut: np.ndarray, ceiling: float) -> tuple[list[np.ndarray], float, float]:
     """R'G'B' codes (H, W, 3; uint8 or uint16) -> BT.2020 PQ Y'CbCr 4:2:0 10-bit planes (limited range, sizes
-    rounded up to even; views of one buffer in PyAV's yuv420p10le layout: ``planes_buffer``), the largest decoded max(R', G', B') signal and the mean max(R, G, B) in nits, both on
-    the even rows and columns as a bilinear decoder reconstructs them. ``lut``: nits of BT.709 light per code
-    value (float32); ``ceiling``: PQ signal of the mastering peak (the light must not need a roll-off).
-    Or from relative linear BT.709 light: ``linear`` (3, H, W) float32 times ``white`` nits (``codes`` and
-    ``lut`` ignored; negative light is clipped to 0 as the reference path does). ``roll_off``: (source peak,
-    target peak) in nits of ``pipeline.output``'s BT.2390 roll-off on max(R,G,B) (None: none needed)."""
+    rounded up to even; views of one buffer in PyAV's yuv420p10le layout: ``planes_buffer``), the largest
+    decoded max(R', G', B') signal and the mean max(R, G, B) in nits, both on the even rows and columns as a
+    bilinear decoder reconstructs them. ``lut``: nits of BT.709 light per code value (float32, at most the
+    peak: no roll-off); ``ceiling``: PQ signal of the mastering peak."""
+    return _hdr10(codes, lut, np.zeros((3, 0, 0), np.float32), 0.0, _NO_ROLL_OFF, ceiling)
+
+
+def hdr10_planes_linear(linear: np.ndarray, white: float, ceiling: float,
+                        roll_off: tuple[float, float]) -> tuple[list[np.ndarray], float, float]:
+    """``hdr10_planes`` from relative linear BT.709 light: ``linear`` (3, H, W) float32 times ``white`` nits
+    (negative light clipped to 0), through ``pipeline.output``'s BT.2390 roll-off on max(R,G,B) from
+    ``roll_off`` = (source peak, target peak) nits (the identity below the knee; a clamp when the source peak
+    is the target's)."""
     from hdrvid.color.tonemap import knee_nits
 
-    if roll_off is None:
-        roll = np.array([0.0, np.inf, np.inf, 0, 1, 0, 1], np.float64)
-    else:
-        src, tgt = float(roll_off[0]), float(roll_off[1])
-        pb = float(pq_inverse_eotf(0.0))
-        span = float(pq_inverse_eotf(src)) - pb
-        max_lum = (float(pq_inverse_eotf(tgt)) - pb) / span
-        knee = knee_nits(src, tgt) if src > tgt else tgt
-        roll = np.array([src, tgt, knee, pb, span, 1.5 * max_lum - 0.5, max_lum], np.float64)
-    if linear is not None:
-        codes, lut = np.zeros((1, 1, 3), np.uint8), np.zeros(256, np.float32)
-    else:
-        linear = np.zeros((3, 0, 0), np.float32)
+    src, tgt = float(roll_off[0]), float(roll_off[1])
+    pb = float(pq_inverse_eotf(0.0))
+    span = float(pq_inverse_eotf(src)) - pb
+    max_lum = (float(pq_inverse_eotf(tgt)) - pb) / span
+    knee = knee_nits(src, tgt) if src > tgt else tgt
+    roll = np.array([src, tgt, knee, pb, span, 1.5 * max_lum - 0.5, max_lum], np.float64)
+    return _hdr10(np.zeros((1, 1, 3), np.uint8), np.zeros(256, np.float32), np.ascontiguousarray(linear, np.float32),
+                  float(white), roll, ceiling)
+
+
+_NO_ROLL_OFF = np.array([0.0, np.inf, np.inf, 0.0, 1.0, 0.0, 1.0], np.float64)
+
+
+def _hdr10(codes: np.ndarray, lut: np.ndarray, linear: np.ndarray, white: float, roll: np.ndarray,
+           ceiling: float) -> tuple[list[np.ndarray], float, float]:
+    """Both entry points: light from ``lut[codes]``, or from ``white * linear`` when ``linear`` is not empty."""
     from hdrvid.color.gamut import BT709_TO_BT2020
 
     h, w = linear.shape[1:] if linear.shape[1] else codes.shape[:2]
@@ -255,7 +263,7 @@ def hdr10_planes(codes: np.ndarray | None, lut: np.ndarray | None, ceiling: floa
     lift = np.empty((hh // 2, ww // 2, 3), np.float32)
     liftc = np.empty((hh // 2, ww // 2), np.float32)
     rowmax = np.empty(hh // 2, np.float32)
-    _pass1(codes, lut, np.ascontiguousarray(linear, np.float32), float(white), roll, eotf_table(),
+    _pass1(codes, lut, linear, white, roll, eotf_table(),
            np.asarray(BT709_TO_BT2020, np.float32), pq_table(), m[0].astype(np.float32),
            m[1:].astype(np.float32), np.linalg.inv(m).astype(np.float32), y, ucode, vcode, lift, liftc, rowmax)
     worst = cv2.dilate(liftc, np.ones((3, 3), np.uint8))  # the largest lift of each 3x3 chroma neighbourhood

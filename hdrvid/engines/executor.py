@@ -155,7 +155,7 @@ class Executor:
             size = (int(x.shape[-2]), int(x.shape[-1]))
 
             def gains(n: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-                g = pick(x, n, rows, cols).amax(1, keepdim=True).clamp(1e-6, 1) ** (1 / 2.2)  # guide() there
+                g = guide(pick(x, n, rows, cols))  # (len, 1): the guide at the pixels
                 return bilinear_at(a, n, rows, cols, size) * g + bilinear_at(b, n, rows, cols, size)
 
             with torch.inference_mode():
@@ -240,7 +240,8 @@ def downscale(x: torch.Tensor, scale: float) -> torch.Tensor:
 
 
 def guide(x: torch.Tensor) -> torch.Tensor:
-    """The guide image for field upsampling: perceptually encoded max(R, G, B), (N, 1, H, W)."""
+    """The guide image for field upsampling: perceptually encoded max(R, G, B) over axis 1, (N, 1, H, W) (or
+    (L, 1) for picked pixels)."""
     return x.amax(1, keepdim=True).clamp(1e-6, 1) ** (1 / 2.2)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color._xp import apply_matrix
-from hdrvid.color.fused import hdr10_planes
+from hdrvid.color.fused import hdr10_planes_linear
 from hdrvid.color.gamut import BT709_TO_BT2020, GAMUT_MODES, GamutMode, gamut_map, luminance
 from hdrvid.color.levels import SDR_MAPPING_TRANSFER, SDR_MAPPINGS, SdrMapping
 from hdrvid.color.operators import OPERATORS, ToneStats
@@ -179,8 +179,8 @@ class OutputTransform:
             raise ValueError(f"unknown operator {spec.operator!r}; choose from {', '.join(OPERATORS)}")
         self.spec = spec
         self.compiled = compiled
-        """HDR10 frames that need no roll-off go through the compiled kernel (False: always the torch path, the
-        reference the kernel is tested against)."""
+        """HDR10 frames go through the compiled kernel (False: always the torch path, the reference the kernel is
+        tested against)."""
         self.out_of_gamut_sum = 0.0
         self.above_white_sum = 0.0
         self.frames = 0
@@ -228,8 +228,8 @@ class OutputTransform:
             # the per-pixel chain (roll-off included) in one compiled kernel (color.fused), within one code value
             # of the torch path below (tests/test_fused.py); statistics on the even pixels
             src = max(self.source_peak(frame) * s.reference_white, s.peak_nits)
-            frame.planes, top, mean = hdr10_planes(None, None, self.ceiling, frame.data.numpy(), s.reference_white,
-                                                   roll_off=(src, s.peak_nits))
+            frame.planes, top, mean = hdr10_planes_linear(frame.data.numpy(), s.reference_white, self.ceiling,
+                                                          (src, s.peak_nits))
             frame.stats.max_nits, frame.stats.average_nits = float(pq_eotf(top)), mean
         elif s.format in ("hdr10", "hlg"):
             light = self._absolute_bt2020(frame)

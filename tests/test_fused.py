@@ -68,9 +68,9 @@ def _fused_planes(codes: np.ndarray, spec: OutputSpec) -> tuple[list[np.ndarray]
     return out.planes, stage
 
 
-def _assert_within_one_code(ours: list[np.ndarray], ref: list[np.ndarray]) -> None:
+def _assert_within_one_code(ours: list[np.ndarray], ref: list[np.ndarray], dtype: type = np.uint16) -> None:
     for name, a, b in zip("Y'CbCr", ours, ref):
-        assert a.shape == b.shape and a.dtype == b.dtype == np.uint16, name
+        assert a.shape == b.shape and a.dtype == b.dtype == dtype, name
         diff = np.abs(a.astype(np.int32) - b.astype(np.int32))
         assert diff.max() <= 1, f"{name}: {diff.max()} code values apart"
         assert (diff > 0).mean() < 0.01, f"{name}: {(diff > 0).mean():.2%} of samples differ"
@@ -203,3 +203,43 @@ def test_output_transform_uses_the_kernel_for_model_output() -> None:
     over = planes(True, data * 3)  # 2.9k nits: the BT.2390 roll-off from the frame's peak to 1000 nits
     assert fused.planes_buffer(over) is not None
     _assert_within_one_code(over, planes(False, data * 3))
+
+
+def _hdr_test_frame() -> torch.Tensor:
+    """Relative BT.709 light (3, 63, 129), odd size: a smooth field up to ~20x white (4,000 nits), a dark ramp
+    down to 0 (where the SDR encodings are steepest), saturated BT.2020 colours outside BT.709 (negative
+    channels) and a highlight far above the peak."""
+    from hdrvid.color.gamut import BT709, BT2020, convert_primaries
+
+    torch.manual_seed(2)
+    x = torch.rand(3, 63, 129) ** 3 * 20
+    x[:, :8] = torch.linspace(0, 0.02, 129) ** 2
+    wide = torch.tensor([[0.0, 4.0, 0.2], [3.0, 0.1, 0.0], [0.1, 0.0, 6.0], [0.0, 0.9, 0.9]])
+    x[:, 20:30, :4 * 8] = torch.from_numpy(np.asarray(convert_primaries(wide.numpy(), BT2020, BT709), np.float32)
+                                           ).repeat_interleave(8, 0).T[:, None, :]
+    x[:, 40:44, 60:70] = torch.tensor([300.0, 250.0, 200.0]).view(3, 1, 1)
+    return x
+
+
+@pytest.mark.parametrize("operator", ["hable", "bt2390", "reinhard", "mobius", "bt2446a"])
+def test_compiled_sdr_output_is_the_reference_path_within_one_code(operator: str) -> None:
+    """``tonemap``'s SDR output for a curve operator through the compiled kernel (gain table made from the
+    operator itself): the torch path's planes within one code value, the same out-of-gamut share and flicker
+    sample, for both gamut modes and both SDR mappings."""
+    from hdrvid.pipeline.frame import Frame
+
+    data = _hdr_test_frame()
+    for gamut, mapping in (("compress", "scene"), ("clip", "display")):
+        spec = OutputSpec("sdr", 1000.0, 203.0, operator=operator, gamut=gamut, metadata_peak=3000 / 203,
+                          measure_flicker=True, sdr_exposure=1 / 1.96, sdr_mapping=mapping)
+        outs = []
+        for compiled in (True, False):
+            frame = Frame(0, 0, None, data.clone())
+            frame.stats.peak_smooth, frame.stats.log_average_smooth = 12.0, 0.4
+            outs.append(next(iter(OutputTransform(spec, compiled=compiled).process(frame))))
+        fast, ref = outs
+        assert fused.planes_buffer(fast.planes) is not None  # the kernel ran (planes in one buffer)
+        _assert_within_one_code(fast.planes, ref.planes, np.uint8)
+        assert fast.stats.out_of_gamut == pytest.approx(ref.stats.out_of_gamut) and ref.stats.out_of_gamut > 0.01
+        assert np.abs(fast.stats.flicker.pq_out - ref.stats.flicker.pq_out).max() < 1 / 1023  # PQ, one 10-bit code
+        assert np.array_equal(fast.stats.flicker.pq_in, ref.stats.flicker.pq_in)

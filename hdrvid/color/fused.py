@@ -447,3 +447,140 @@ def fix_superwhite(planes: np.ndarray, codes: np.ndarray, matrix: str) -> None:
     h, w = codes.shape[:2]
     c = planes[h:].reshape(2, (h + 1) // 2, (w + 1) // 2)
     _fix_superwhite(planes[:h], c[0], c[1], np.linalg.inv(rgb_to_ycbcr_matrix(matrix)), codes)
+
+
+# --- SDR output (tone mapping by a curve) ---------------------------------------------------------
+
+RATIO_TABLE_SIZE = 4096
+"""``sdr_planes_linear``: a curve operator's gain (output / input of its scalar) sampled evenly in the fourth
+root of the scalar, read with linear interpolation."""
+OETF_TABLE_SIZE = 4096
+"""``sdr_planes_linear``: the SDR encoding sampled evenly in the square root of display light."""
+
+
+@numba.njit(cache=True, inline="always")
+def _table_at(t: float, table: np.ndarray) -> float:  # pragma: no cover - compiled
+    n = table.size - 1
+    if t >= n:
+        return table[n]
+    i = int(t)
+    return table[i] + (t - i) * (table[i + 1] - table[i])
+
+
+@numba.njit(cache=True, parallel=True)
+def _sdr_pass(lin, exposure, weights, threshold, compress, tolerance, by_max, ratio, ratio_scale, oetf, ym, cm,
+              yq, ucode, vcode, yout, oog_rows):  # pragma: no cover - compiled
+    """Per chroma row k (parallel): rows 2k and 2k+1 (padded by replication) of ``exposure * lin`` (3, H, W)
+    through the gamut mapping, the curve's gain on max(R,G,B) (``by_max``) or luminance, the clamp to [0, 1],
+    the encoding (``oetf`` table) and 8-bit Y'CbCr 4:2:0 (``pipeline.output.to_yuv420``); the luminance of the
+    tone-mapped light as shown (channels clamped to 1) into ``yout`` when it is not empty (flicker), out-of-gamut counts into ``oog_rows``."""
+    h, w = lin.shape[1], lin.shape[2]
+    hh, ww = yq.shape
+    keep = yout.shape[0] > 0
+    span = max(1.0 - threshold, 1e-9)
+    wr, wg, wb = weights[0], weights[1], weights[2]
+    for k in numba.prange(ucode.shape[0]):
+        sums = np.zeros((ww, 3), np.float32)
+        count = 0
+        for dr in range(2):
+            r = min(2 * k + dr, h - 1)
+            real_row = 2 * k + dr < h
+            for c in range(ww):
+                cc = min(c, w - 1)
+                a = lin[0, r, cc] * exposure
+                b = lin[1, r, cc] * exposure
+                d = lin[2, r, cc] * exposure
+                # gamut (color.gamut.gamut_map): distance to the grey of the same luminance, 1 = the boundary
+                y = wr * a + wg * b + wb * d
+                yc = max(y, 1e-9)
+                dist = max((y - a) / yc, (y - b) / yc, (y - d) / yc)
+                if real_row and c < w and dist > 1.0 + tolerance:
+                    count += 1
+                if compress and dist > threshold:
+                    dc = threshold + (1.0 - threshold) * math.tanh((dist - threshold) / span)
+                    s = dc / max(dist, 1e-9)
+                    y0 = max(y, 0.0)
+                    a = y0 + (a - y0) * s
+                    b = y0 + (b - y0) * s
+                    d = y0 + (d - y0) * s
+                a = max(a, 0.0)
+                b = max(b, 0.0)
+                d = max(d, 0.0)
+                v = max(a, b, d) if by_max else wr * a + wg * b + wb * d
+                g = _table_at(math.sqrt(math.sqrt(v)) * ratio_scale, ratio)
+                a *= g
+                b *= g
+                d *= g
+                if keep and real_row and c < w:
+                    yout[r, c] = wr * min(a, 1.0) + wg * min(b, 1.0) + wb * min(d, 1.0)
+                s0 = _table_at(math.sqrt(min(a, 1.0)) * (oetf.size - 1), oetf)
+                s1 = _table_at(math.sqrt(min(b, 1.0)) * (oetf.size - 1), oetf)
+                s2 = _table_at(math.sqrt(min(d, 1.0)) * (oetf.size - 1), oetf)
+                yq[2 * k + dr, c] = math.floor(min(max((ym[0] * s0 + ym[1] * s1 + ym[2] * s2) * 219.0 + 16.5, 0.0),
+                                                   255.5))
+                sums[c, 0] += s0
+                sums[c, 1] += s1
+                sums[c, 2] += s2
+        oog_rows[k] = count
+        for j in range(ww // 2):
+            left = sums[max(2 * j - 1, 0)]
+            mid = sums[2 * j]
+            right = sums[2 * j + 1]
+            v0 = 0.125 * left[0] + 0.25 * mid[0] + 0.125 * right[0]
+            v1 = 0.125 * left[1] + 0.25 * mid[1] + 0.125 * right[1]
+            v2 = 0.125 * left[2] + 0.25 * mid[2] + 0.125 * right[2]
+            ucode[k, j] = math.floor(min(max((cm[0, 0] * v0 + cm[0, 1] * v1 + cm[0, 2] * v2) * 224.0 + 128.5, 0.0),
+                                         255.5))
+            vcode[k, j] = math.floor(min(max((cm[1, 0] * v0 + cm[1, 1] * v1 + cm[1, 2] * v2) * 224.0 + 128.5, 0.0),
+                                         255.5))
+
+
+def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarray, float, bool],
+                      encode: np.ndarray, gamut: str = "compress", threshold: float = 1.0, tolerance: float = 0.02,
+                      luminance_out: bool = False) -> tuple[list[np.ndarray], float, np.ndarray | None]:
+    """Relative linear BT.709 light (3, H, W) float32 -> SDR BT.709 Y'CbCr 4:2:0 8-bit planes (limited range,
+    sizes rounded up to even, views of one buffer in PyAV's yuv420p layout), as ``pipeline.output`` makes them
+    for a curve operator: times ``exposure``, gamut mapping (``gamut`` "compress" (``threshold``) or "clip",
+    ``color.gamut``), the curve's gain (``curve`` = (gain table over the fourth root of the scalar, its scale,
+    True for max(R,G,B) / False for BT.709 luminance; ``curve_table``), clamp to [0, 1], the encoding
+    (``encode``: ``oetf_table``) and Y'CbCr with the reference path's chroma filter.
+    Returns the planes, the share of pixels out of gamut (``tolerance``) and, with ``luminance_out``, the
+    luminance of the tone-mapped light as shown (channels clamped to 1) (H, W) (the flicker meter's)."""
+    from hdrvid.color.gamut import BT709
+
+    if gamut not in ("compress", "clip"):
+        raise ValueError(f"gamut mode must be compress or clip, not {gamut!r}")
+    lin = np.ascontiguousarray(linear, np.float32)
+    h, w = lin.shape[1:]
+    hh, ww = h + h % 2, w + w % 2
+    n = hh * ww
+    buf = np.empty(n * 3 // 2, np.uint8)
+    yq, ucode, vcode = (buf[:n].reshape(hh, ww), buf[n:n * 5 // 4].reshape(hh // 2, ww // 2),
+                        buf[n * 5 // 4:].reshape(hh // 2, ww // 2))
+    yout = np.empty((h, w) if luminance_out else (0, 0), np.float32)
+    oog = np.zeros(hh // 2, np.int64)
+    m = rgb_to_ycbcr_matrix("bt709").astype(np.float32)
+    table, scale, by_max = curve
+    _sdr_pass(lin, float(exposure), np.asarray(BT709.luminance_weights(), np.float32), float(min(threshold, 1.0)),
+              gamut == "compress", float(tolerance), bool(by_max), np.ascontiguousarray(table, np.float32),
+              float(scale), np.ascontiguousarray(encode, np.float32), m[0], m[1:], yq, ucode, vcode, yout, oog)
+    return [yq, ucode, vcode], float(oog.sum()) / (h * w), (yout if luminance_out else None)
+
+
+def curve_table(gain: np.ndarray, top: float) -> tuple[np.ndarray, float]:
+    """(table, scale) for ``sdr_planes_linear``'s ``curve`` from a curve's gains at ``curve_samples(top)``."""
+    return np.asarray(gain, np.float32), RATIO_TABLE_SIZE / top**0.25
+
+
+def curve_samples(top: float) -> np.ndarray:
+    """Where a curve's gain is sampled: 0..``top`` evenly in the fourth root (RATIO_TABLE_SIZE + 1 values)."""
+    return (np.linspace(0.0, top**0.25, RATIO_TABLE_SIZE + 1) ** 4).astype(np.float32)
+
+
+@lru_cache(maxsize=4)
+def oetf_table(transfer: str) -> np.ndarray:
+    """An SDR encoding (``color.transfer.ENCODERS``) at display light (0..1) evenly spaced in its square root."""
+    from hdrvid.color.transfer import ENCODERS
+
+    t = np.linspace(0.0, 1.0, OETF_TABLE_SIZE + 1)
+    return np.asarray(ENCODERS[transfer](t * t), np.float32)

@@ -404,3 +404,29 @@ OPERATORS: dict[str, Operator] = {
     "clip": tm_clip,
 }
 """Name -> operator. ``bt2390`` is the default for video (identity below its knee, no per-frame analysis)."""
+
+CURVE_SCALARS: dict[str, str] = {"bt2390": "max", "bt2446a": "luminance", "hable": "max", "mobius": "max",
+                                 "reinhard": "luminance"}
+"""The curve operators whose result is the input times a gain that depends only on one scalar of the pixel
+(max(R,G,B) or BT.709 luminance) and the frame's statistics: what a compiled kernel can apply from a table of
+that gain (``curve_gain``; ``pipeline.output``). ``clip`` is per channel, so not among them."""
+
+
+def curve_gain(name: str, v: torch.Tensor, s: ToneStats) -> torch.Tensor:
+    """The gain (output / input) of curve operator ``name`` at scalar values ``v`` (1-D, >= 0), before the
+    display's clip to [0, 1]: the operator itself on a grey ramp (whose max(R,G,B) and luminance are ``v``),
+    except ``reinhard``, whose function clips, by its formula. The gain at 0 is its limit from above."""
+    if name not in CURVE_SCALARS:
+        raise ValueError(f"{name!r} is not a curve operator ({', '.join(CURVE_SCALARS)})")
+    v = v.to(torch.float32).clamp(min=0)
+    if name == "reinhard":
+        scale = 0.18 / max(float(s.log_average), 1e-6)
+        lw = max(float(s.peak) * scale, 1e-6)
+        ls = v * scale
+        gain = scale * (1 + ls / (lw * lw)) / (1 + ls)
+    else:
+        grey = v.view(1, 1, -1).expand(3, 1, -1)
+        gain = OPERATORS[name](grey, s)[0, 0] / v.clamp(min=1e-12)
+    if v.numel() > 1 and float(v[0]) == 0.0:
+        gain[0] = gain[1]
+    return gain

@@ -22,10 +22,10 @@ import numpy as np
 
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color._xp import apply_matrix
-from hdrvid.color.fused import hdr10_planes_linear
+from hdrvid.color.fused import curve_samples, curve_table, hdr10_planes_linear, oetf_table, sdr_planes_linear
 from hdrvid.color.gamut import BT709_TO_BT2020, GAMUT_MODES, GamutMode, gamut_map, luminance
 from hdrvid.color.levels import SDR_MAPPING_TRANSFER, SDR_MAPPINGS, SdrMapping
-from hdrvid.color.operators import OPERATORS, ToneStats
+from hdrvid.color.operators import CURVE_SCALARS, OPERATORS, ToneStats, curve_gain
 from hdrvid.color.tonemap import roll_off
 from hdrvid.color.transfer import (
     ENCODERS,
@@ -171,6 +171,11 @@ def to_yuv420(rgb_signal: torch.Tensor, matrix: str, bits: int, ceiling: float |
     return [p.to(torch.int16).numpy().view(np.uint16) for p in (yq, cb, cr)], decoded_max
 
 
+CURVE_TOP = 4096.0
+"""The compiled SDR path's curve table covers the scalar (max(R,G,B) or luminance, relative) up to this (830,000
+nits at 203-nit white: past PQ's ceiling even for a channel gamut compression raised); above it the last gain."""
+
+
 class OutputTransform:
     name = "transform"
 
@@ -215,10 +220,29 @@ class OutputTransform:
         x, oog = gamut_map(frame.data * k if k != 1.0 else frame.data, s.gamut, axis=0)
         frame.stats.out_of_gamut = oog
         self.out_of_gamut_sum += oog
+        return OPERATORS[s.operator](x.clamp(min=0), self._tone_stats(frame))  # (> 1 is clipped by the Y'CbCr stage)
+
+    def _tone_stats(self, frame: Frame) -> ToneStats:
+        s = self.spec
+        k = s.sdr_exposure
         la = frame.stats.log_average_smooth
-        stats = ToneStats.for_frame(self.source_peak(frame) * k, (la if la is not None else 0.18) * k,
-                                    s.reference_white / k)
-        return OPERATORS[s.operator](x.clamp(min=0), stats)  # (> 1 is clipped by the Y'CbCr stage)
+        return ToneStats.for_frame(self.source_peak(frame) * k, (la if la is not None else 0.18) * k,
+                                   s.reference_white / k)
+
+    def _sdr_compiled(self, frame: Frame) -> None:
+        """The SDR chain for a curve operator in one compiled pass (``color.fused.sdr_planes_linear``): the
+        operator's gain as a table over its scalar, made each frame from the operator itself (``curve_gain``)."""
+        s = self.spec
+        samples = curve_samples(CURVE_TOP)
+        gain = curve_gain(s.operator, torch.from_numpy(samples), self._tone_stats(frame)).numpy()
+        planes, oog, y_disp = sdr_planes_linear(
+            frame.data.numpy(), s.sdr_exposure, (*curve_table(gain, CURVE_TOP), CURVE_SCALARS[s.operator] == "max"),
+            oetf_table(SDR_MAPPING_TRANSFER[s.sdr_mapping]), gamut=s.gamut, luminance_out=s.measure_flicker)
+        frame.stats.out_of_gamut = oog
+        self.out_of_gamut_sum += oog
+        if y_disp is not None:
+            self._keep_for_flicker(frame, torch.from_numpy(y_disp)[None])
+        frame.planes = planes
 
     def process(self, frame: Frame) -> Iterator[Frame]:
         s = self.spec
@@ -244,11 +268,13 @@ class OutputTransform:
                 maxrgb = light.amax(0)
             frame.stats.max_nits = float(maxrgb.max())
             frame.stats.average_nits = float(maxrgb.mean())
+        elif s.format == "sdr" and self.compiled and s.operator in CURVE_SCALARS and frame.data.dim() == 3:
+            self._sdr_compiled(frame)
         elif s.format == "sdr":
             disp = self._tone_map(frame)
             encoded = ENCODERS[SDR_MAPPING_TRANSFER[s.sdr_mapping]](disp.clamp(0, 1))
             if s.measure_flicker:
-                self._keep_for_flicker(frame, disp, encoded)
+                self._keep_for_flicker(frame, luminance(disp.clamp(0, 1), axis=0)[None])
             frame.planes, _ = to_yuv420(encoded, "bt709", 8)
         elif s.format in IMAGE_FORMATS:
             img = frame.data.permute(1, 2, 0).numpy()
@@ -259,13 +285,14 @@ class OutputTransform:
         frame.data = torch.empty(0)  # the linear frame is no longer needed; keep memory flat
         yield frame
 
-    def _keep_for_flicker(self, frame: Frame, disp: torch.Tensor, encoded: torch.Tensor) -> None:
-        """Small luminance images of input and output for the flicker meter, both as PQ of absolute light
-        (the output on a display whose white is the reference white), so their changes compare."""
+    def _keep_for_flicker(self, frame: Frame, y_disp: torch.Tensor) -> None:
+        """Small luminance images of input and output (``y_disp``: (1, H, W) luminance of the tone-mapped light as shown, channels clamped to [0, 1])
+        for the flicker meter, both as PQ of absolute light (the output on a display whose white is the reference
+        white), so their changes compare."""
         f = max(1, frame.data.shape[-2] // 270)
         pool = (lambda t: F.avg_pool2d(t[None], f)[0]) if f > 1 else (lambda t: t)
         y_in = pool(luminance(frame.data.clamp(min=0), axis=0)[None])[0]
-        y_out = pool(luminance(disp, axis=0)[None])[0].clamp(0, 1)
+        y_out = pool(y_disp)[0].clamp(0, 1)
         frame.stats.flicker = FlickerSample(
             pq_in=pq_inverse_eotf(y_in * self.spec.reference_white).numpy(),
             pq_out=pq_inverse_eotf(y_out * self.spec.reference_white).numpy(),

@@ -411,6 +411,64 @@ def ycc16_to_codes(ycc: np.ndarray, bits: int, full_range: bool, matrix: str) ->
 
 
 @numba.njit(cache=True, parallel=True)
+def _yuv420_to_linear(yp, cb, cr, y0, ys, c0, cs, inv, lut, mix, out, small):  # pragma: no cover - compiled
+    """Per row (parallel): chroma upsampled as swscale's bilinear path does (``upsample_chroma``: left-sited
+    columns, vertically between rows; exact in these units), range and matrix in float32 and the rounding to
+    16-bit R'G'B' codes of ``ycc16_to_codes``, light ``lut[code]``, primaries ``mix`` (3x3) into ``out``
+    (3, H, W); the codes of every 4th row and column into ``small`` (scene-cut histogram)."""
+    h, w = yp.shape
+    kc, jc = cb.shape
+    top = np.float32(65535)
+    half = np.float32(0.5)
+    for r in numba.prange(h):
+        k, kn = _chroma_rows(r, kc)
+        for c in range(w):
+            j = c // 2
+            u = np.float32(0.75) * np.float32(cb[k, j]) + np.float32(0.25) * np.float32(cb[kn, j])
+            v = np.float32(0.75) * np.float32(cr[k, j]) + np.float32(0.25) * np.float32(cr[kn, j])
+            if c % 2 == 1:
+                jn = min(j + 1, jc - 1)
+                u = half * (u + np.float32(0.75) * np.float32(cb[k, jn]) + np.float32(0.25) * np.float32(cb[kn, jn]))
+                v = half * (v + np.float32(0.75) * np.float32(cr[k, jn]) + np.float32(0.25) * np.float32(cr[kn, jn]))
+            yy = (np.float32(yp[r, c]) - y0) / ys
+            u = (u - c0) / cs
+            v = (v - c0) / cs
+            e0 = lut[np.uint16(min(max((yy * inv[0, 0] + u * inv[0, 1] + v * inv[0, 2]) * top + half, 0), top))]
+            e1 = lut[np.uint16(min(max((yy * inv[1, 0] + u * inv[1, 1] + v * inv[1, 2]) * top + half, 0), top))]
+            e2 = lut[np.uint16(min(max((yy * inv[2, 0] + u * inv[2, 1] + v * inv[2, 2]) * top + half, 0), top))]
+            if r % 4 == 0 and c % 4 == 0:
+                for ch in range(3):
+                    q = (yy * inv[ch, 0] + u * inv[ch, 1] + v * inv[ch, 2]) * top + half
+                    small[r // 4, c // 4, ch] = np.uint16(min(max(q, 0), top))
+            for ch in range(3):
+                out[ch, r, c] = mix[ch, 0] * e0 + mix[ch, 1] * e1 + mix[ch, 2] * e2
+
+
+def yuv420_to_linear(planes: np.ndarray, bits: int, full_range: bool, matrix: str, lut: np.ndarray,
+                     mix: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """A decoded >8-bit 4:2:0 frame in PyAV's planar layout ((H * 3/2, W) uint16, even sizes) -> relative linear
+    light (3, H, W) float32 and the R'G'B' codes of every 4th row and column (uint16, 0-65535), in one compiled
+    pass: the numbers of swscale's bilinear ``yuv444p16le`` + ``ycc16_to_codes`` + ``lut[codes]`` + the
+    primaries matrix ``mix`` (None: none), without the 4:4:4 frame or the full-size codes."""
+    h2, w = planes.shape
+    h = h2 * 2 // 3
+    cb, cr = planes[h:].reshape(2, h // 2, w // 2)
+    step = np.float32(2 ** (bits - 8))
+    if full_range:
+        top = np.float32(2**bits - 1)
+        y0, ys, c0, cs = np.float32(0), top, np.float32(2 ** (bits - 1)), top
+    else:
+        y0, ys, c0, cs = 16 * step, 219 * step, 128 * step, 224 * step
+    inv = np.linalg.inv(rgb_to_ycbcr_matrix(matrix)).astype(np.float32)
+    out = np.empty((3, h, w), np.float32)
+    small = np.empty(((h + 3) // 4, (w + 3) // 4, 3), np.uint16)
+    m = np.eye(3) if mix is None else np.asarray(mix)
+    _yuv420_to_linear(planes[:h], cb, cr, np.float32(y0), np.float32(ys), np.float32(c0), np.float32(cs), inv,
+                      np.ascontiguousarray(lut, np.float32), m.astype(np.float32), out, small)
+    return out, small
+
+
+@numba.njit(cache=True, parallel=True)
 def _planar_lookup(codes, lut, out):  # pragma: no cover - compiled
     h, w = codes.shape[0], codes.shape[1]
     for r in numba.prange(h):

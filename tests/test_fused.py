@@ -243,3 +243,28 @@ def test_compiled_sdr_output_is_the_reference_path_within_one_code(operator: str
         assert fast.stats.out_of_gamut == pytest.approx(ref.stats.out_of_gamut) and ref.stats.out_of_gamut > 0.01
         assert np.abs(fast.stats.flicker.pq_out - ref.stats.flicker.pq_out).max() < 1 / 1023  # PQ, one 10-bit code
         assert np.array_equal(fast.stats.flicker.pq_in, ref.stats.flicker.pq_in)
+
+
+def test_hdr10_decode_straight_from_420_is_the_codes_path(clip: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """>8-bit 4:2:0 input decoded to linear light in one pass: the light and the scene-cut histogram of the
+    swscale 4:4:4 + codes + table path, on a real HDR10 file."""
+    from hdrvid.jobs.convert import ConvertOptions, convert
+
+    hdr = tmp_path / "hdr10.mp4"
+    convert(ConvertOptions(clip, hdr, model="itmo"))
+
+    def frames() -> list:
+        dec = VideoDecoder(hdr)
+        out = list(dec)
+        dec.close()
+        return out
+
+    direct = frames()
+    monkeypatch.setattr(VideoDecoder, "_direct_420", lambda self, frame: False)
+    ref = frames()
+    assert len(direct) == len(ref) > 3
+    for a, b in zip(direct, ref):
+        assert float(b.data.amax()) > 1.2  # expanded highlights: light above reference white
+        assert torch.allclose(a.data, b.data, rtol=1e-6, atol=1e-6)
+        assert np.array_equal(a.stats.hist, b.stats.hist)

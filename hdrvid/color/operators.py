@@ -20,8 +20,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
+from hdrvid.color._xp import Array, power, where, xp
 from hdrvid.color.gamut import BT709
-from hdrvid.color.tonemap import reinhard_global, roll_off
+from hdrvid.color.tonemap import reinhard_global, roll_off, roll_off_gain
 from hdrvid.lazy import F, torch
 
 BT709_WEIGHTS = tuple(float(w) for w in BT709.luminance_weights())
@@ -99,15 +102,19 @@ def tm_hable(x: torch.Tensor, s: ToneStats) -> torch.Tensor:
     return _ratio(x, m, out)
 
 
-def tm_mobius(x: torch.Tensor, s: ToneStats, knee: float = 0.3) -> torch.Tensor:
-    """Mobius (as mpv/FFmpeg): linear below ``knee``, a Mobius transform reaching white at the peak."""
-    m = _maxrgb(x)
-    peak = max(s.peak, 1.0 + 1e-3)
+def mobius_curve(m: Array, peak: float, knee: float = 0.3) -> Array:
+    """Mobius's curve (numpy or torch): the identity below ``knee``, white at ``peak`` (at least 1.001)."""
+    peak = max(peak, 1.0 + 1e-3)
     j = knee
     a = -j * j * (peak - 1) / (j * j - 2 * j + peak)
     b = (j * j - 2 * j * peak + peak) / max(peak - 1, 1e-6)
-    out = torch.where(m <= j, m, (b * b + 2 * b * j + j * j) / (b - a) * (m + a) / (m + b))
-    return _ratio(x, m, out)
+    return where(m <= j, m, (b * b + 2 * b * j + j * j) / (b - a) * (m + a) / (m + b))
+
+
+def tm_mobius(x: torch.Tensor, s: ToneStats, knee: float = 0.3) -> torch.Tensor:
+    """Mobius (as mpv/FFmpeg): linear below ``knee``, a Mobius transform reaching white at the peak."""
+    m = _maxrgb(x)
+    return _ratio(x, m, mobius_curve(m, s.peak, knee))
 
 
 def tm_bt2390(x: torch.Tensor, s: ToneStats) -> torch.Tensor:
@@ -118,15 +125,15 @@ def tm_bt2390(x: torch.Tensor, s: ToneStats) -> torch.Tensor:
     return roll_off(x * w, src, w, channel_axis=-3) * (1 / w)
 
 
-def bt2446a_curve(y: torch.Tensor, hdr_peak_nits: float, sdr_peak_nits: float = 100.0) -> torch.Tensor:
-    """BT.2446 Method A luminance curve: display-linear HDR (1.0 = HDR peak) -> gamma-2.4 SDR luma Y'."""
+def bt2446a_curve(y: Array, hdr_peak_nits: float, sdr_peak_nits: float = 100.0) -> Array:
+    """BT.2446 Method A luminance curve (numpy or torch): display-linear HDR (1.0 = HDR peak) -> gamma-2.4 SDR
+    luma Y'."""
     p_hdr = 1 + 32 * (hdr_peak_nits / 10000) ** (1 / 2.4)
     p_sdr = 1 + 32 * (sdr_peak_nits / 10000) ** (1 / 2.4)
-    yp = torch.exp(torch.log(y.clamp(min=1e-12)) / 2.4)
-    yp = torch.log(1 + (p_hdr - 1) * yp) / math.log(p_hdr)
-    yc = torch.where(yp <= 0.7399, 1.0770 * yp,
-                     torch.where(yp < 0.9909, (-1.1510 * yp + 2.7811) * yp - 0.6302, 0.5 * yp + 0.5))
-    return (torch.pow(torch.tensor(p_sdr, dtype=y.dtype), yc) - 1) / (p_sdr - 1)
+    yp = power(y.clip(min=1e-12), 1 / 2.4)
+    yp = xp(y).log(1 + (p_hdr - 1) * yp) / math.log(p_hdr)
+    yc = where(yp <= 0.7399, 1.0770 * yp, where(yp < 0.9909, (-1.1510 * yp + 2.7811) * yp - 0.6302, 0.5 * yp + 0.5))
+    return (p_sdr**yc - 1) / (p_sdr - 1)
 
 
 def tm_bt2446a(x: torch.Tensor, s: ToneStats) -> torch.Tensor:
@@ -412,21 +419,28 @@ CURVE_SCALARS: dict[str, str] = {"bt2390": "max", "bt2446a": "luminance", "hable
 that gain (``curve_gain``; ``pipeline.output``). ``clip`` is per channel, so not among them."""
 
 
-def curve_gain(name: str, v: torch.Tensor, s: ToneStats) -> torch.Tensor:
-    """The gain (output / input) of curve operator ``name`` at scalar values ``v`` (1-D, >= 0), before the
-    display's clip to [0, 1]: the operator itself on a grey ramp (whose max(R,G,B) and luminance are ``v``),
-    except ``reinhard``, whose function clips, by its formula. The gain at 0 is its limit from above."""
+def curve_gain(name: str, v: np.ndarray, s: ToneStats) -> np.ndarray:
+    """The gain (output / input) of curve operator ``name`` at scalar values ``v`` (1-D numpy, >= 0), before the
+    display's clip to [0, 1], from the same curve functions the operators use (numpy: no torch). The gain at
+    0 is its limit from above."""
     if name not in CURVE_SCALARS:
         raise ValueError(f"{name!r} is not a curve operator ({', '.join(CURVE_SCALARS)})")
-    v = v.to(torch.float32).clamp(min=0)
-    if name == "reinhard":
+    v = np.asarray(v, np.float64).clip(min=0)
+    vs = v.clip(min=1e-12)
+    if name == "hable":
+        gain = hable_curve(v) / hable_curve(max(s.peak, 1.0 + 1e-3)) / vs
+    elif name == "mobius":
+        gain = mobius_curve(v, s.peak) / vs
+    elif name == "bt2390":
+        gain = roll_off_gain(v * s.white_nits, max(s.peak, 1.0) * s.white_nits, s.white_nits)
+    elif name == "bt2446a":
+        hdr_peak = max(s.peak, 1.0) * s.white_nits
+        gain = bt2446a_curve(v * s.white_nits / hdr_peak, hdr_peak).clip(min=0) ** 2.4 / vs
+    else:  # reinhard (its function clips at white: the gain by its formula, reinhard_global's)
         scale = 0.18 / max(float(s.log_average), 1e-6)
         lw = max(float(s.peak) * scale, 1e-6)
         ls = v * scale
         gain = scale * (1 + ls / (lw * lw)) / (1 + ls)
-    else:
-        grey = v.view(1, 1, -1).expand(3, 1, -1)
-        gain = OPERATORS[name](grey, s)[0, 0] / v.clamp(min=1e-12)
-    if v.numel() > 1 and float(v[0]) == 0.0:
+    if v.size > 1 and v[0] == 0.0:
         gain[0] = gain[1]
-    return gain
+    return gain.astype(np.float32)

@@ -78,10 +78,19 @@ def roll_off(nits: torch.Tensor, source_peak: float, target_peak: float, channel
     over = m > knee
     if not bool(over.any()):
         return nits
-    mo = m[over]
     ratio = torch.ones_like(m)
-    ratio[over] = eetf_bt2390(mo, source_peak, target_peak) / mo
+    ratio[over] = roll_off_gain(m[over], source_peak, target_peak)
     return nits * ratio
+
+
+def roll_off_gain(m: Array, source_peak: float, target_peak: float) -> Array:
+    """``roll_off``'s ratio for max(R,G,B) ``m`` in nits (numpy or torch): 1 below the knee, the BT.2390 EETF's
+    output / input above it (light above ``source_peak`` ends at ``target_peak``)."""
+    m = asarray(m)
+    if source_peak <= target_peak:
+        return where(m > target_peak, target_peak / m.clip(min=1e-6), 1.0)
+    knee = knee_nits(source_peak, target_peak)
+    return where(m > knee, eetf_bt2390(m, source_peak, target_peak) / m.clip(min=1e-6), 1.0)
 
 
 def knee_nits(source_peak: float, target_peak: float) -> float:

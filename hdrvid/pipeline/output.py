@@ -234,7 +234,7 @@ class OutputTransform:
         operator's gain as a table over its scalar, made each frame from the operator itself (``curve_gain``)."""
         s = self.spec
         samples = curve_samples(CURVE_TOP)
-        gain = curve_gain(s.operator, torch.from_numpy(samples), self._tone_stats(frame)).numpy()
+        gain = curve_gain(s.operator, samples, self._tone_stats(frame))
         planes, oog, y_disp = sdr_planes_linear(
             frame.data.numpy(), s.sdr_exposure, (*curve_table(gain, CURVE_TOP), CURVE_SCALARS[s.operator] == "max"),
             oetf_table(SDR_MAPPING_TRANSFER[s.sdr_mapping]), gamut=s.gamut, luminance_out=s.measure_flicker)

@@ -291,6 +291,15 @@ def pq_decode(signal: np.ndarray) -> np.ndarray:
     return cv2.multiply(cv2.pow(cv2.divide(num, den), 1 / _M1), PQ_PEAK).reshape(np.shape(signal))
 
 
+def block_mean(x: np.ndarray, f: int) -> np.ndarray:
+    """Mean over ``f`` x ``f`` blocks of a 2-D float32 array, the last partial rows and columns dropped (what
+    torch's ``avg_pool2d(x, f)`` gives), by OpenCV's area resize."""
+    if f <= 1:
+        return np.asarray(x, np.float32)
+    h, w = x.shape[0] // f, x.shape[1] // f
+    return cv2.resize(np.ascontiguousarray(x[:h * f, :w * f], np.float32), (w, h), interpolation=cv2.INTER_AREA)
+
+
 def channel_max(x: np.ndarray) -> np.ndarray:
     """max over the last axis of an (H, W, C) float32 array, as one (H, W) array."""
     chans = cv2.split(x)
@@ -527,16 +536,28 @@ def _table_at(t: float, table: np.ndarray) -> float:  # pragma: no cover - compi
 
 @numba.njit(cache=True, parallel=True)
 def _sdr_pass(lin, exposure, weights, threshold, compress, tolerance, by_max, ratio, ratio_scale, oetf, ym, cm,
-              yq, ucode, vcode, yout, oog_rows):  # pragma: no cover - compiled
+              yq, ucode, vcode, yin, yout, oog_rows):  # pragma: no cover - compiled
     """Per chroma row k (parallel): rows 2k and 2k+1 (padded by replication) of ``exposure * lin`` (3, H, W)
     through the gamut mapping, the curve's gain on max(R,G,B) (``by_max``) or luminance, the clamp to [0, 1],
-    the encoding (``oetf`` table) and 8-bit Y'CbCr 4:2:0 (``pipeline.output.to_yuv420``); the luminance of the
-    tone-mapped light as shown (channels clamped to 1) into ``yout`` when it is not empty (flicker), out-of-gamut counts into ``oog_rows``."""
+    the encoding (``oetf``: a table over the square root of display light) and 8-bit Y'CbCr 4:2:0
+    (``pipeline.output.to_yuv420``); the luminance of the tone-mapped light as shown (channels clamped to 1)
+    into ``yout`` and of the input (negative light as 0) into ``yin`` when they are not empty (flicker),
+    out-of-gamut counts into ``oog_rows``. Float32 throughout; a colour's distance to its grey,
+    (y - min(R,G,B)) / y, is compared without dividing (only colours past the threshold are moved)."""
     h, w = lin.shape[1], lin.shape[2]
     hh, ww = yq.shape
     keep = yout.shape[0] > 0
-    span = max(1.0 - threshold, 1e-9)
-    wr, wg, wb = weights[0], weights[1], weights[2]
+    f32 = np.float32
+    zero, one = f32(0.0), f32(1.0)
+    tiny = f32(1e-9)
+    thr = f32(threshold)
+    span = f32(max(1.0 - threshold, 1e-9))
+    out_of_gamut = f32(1.0 + tolerance)
+    wr, wg, wb = f32(weights[0]), f32(weights[1]), f32(weights[2])
+    ex = f32(exposure)
+    rs = f32(ratio_scale)
+    rn = ratio.size - 1
+    on = f32(oetf.size - 1)
     for k in numba.prange(ucode.shape[0]):
         sums = np.zeros((ww, 3), np.float32)
         count = 0
@@ -545,37 +566,51 @@ def _sdr_pass(lin, exposure, weights, threshold, compress, tolerance, by_max, ra
             real_row = 2 * k + dr < h
             for c in range(ww):
                 cc = min(c, w - 1)
-                a = lin[0, r, cc] * exposure
-                b = lin[1, r, cc] * exposure
-                d = lin[2, r, cc] * exposure
+                a = lin[0, r, cc] * ex
+                b = lin[1, r, cc] * ex
+                d = lin[2, r, cc] * ex
+                if keep and real_row and c < w:
+                    yin[r, c] = (wr * max(lin[0, r, cc], zero) + wg * max(lin[1, r, cc], zero)
+                                 + wb * max(lin[2, r, cc], zero))
                 # gamut (color.gamut.gamut_map): distance to the grey of the same luminance, 1 = the boundary
                 y = wr * a + wg * b + wb * d
-                yc = max(y, 1e-9)
-                dist = max((y - a) / yc, (y - b) / yc, (y - d) / yc)
-                if real_row and c < w and dist > 1.0 + tolerance:
+                yc = max(y, tiny)
+                below = y - min(a, b, d)  # distance x yc
+                if real_row and c < w and below > out_of_gamut * yc:
                     count += 1
-                if compress and dist > threshold:
-                    dc = threshold + (1.0 - threshold) * math.tanh((dist - threshold) / span)
-                    s = dc / max(dist, 1e-9)
-                    y0 = max(y, 0.0)
+                if compress and below > thr * yc:
+                    dist = below / yc
+                    s = (thr + (one - thr) * f32(math.tanh((dist - thr) / span))) / dist
+                    y0 = max(y, zero)
                     a = y0 + (a - y0) * s
                     b = y0 + (b - y0) * s
                     d = y0 + (d - y0) * s
-                a = max(a, 0.0)
-                b = max(b, 0.0)
-                d = max(d, 0.0)
+                a = max(a, zero)
+                b = max(b, zero)
+                d = max(d, zero)
                 v = max(a, b, d) if by_max else wr * a + wg * b + wb * d
-                g = _table_at(math.sqrt(math.sqrt(v)) * ratio_scale, ratio)
-                a *= g
-                b *= g
-                d *= g
+                t = f32(math.sqrt(math.sqrt(v))) * rs
+                if t >= rn:
+                    g = ratio[rn]
+                else:
+                    i = int(t)
+                    g = ratio[i] + (t - f32(i)) * (ratio[i + 1] - ratio[i])
+                a = min(a * g, one)
+                b = min(b * g, one)
+                d = min(d * g, one)
                 if keep and real_row and c < w:
-                    yout[r, c] = wr * min(a, 1.0) + wg * min(b, 1.0) + wb * min(d, 1.0)
-                s0 = _table_at(math.sqrt(min(a, 1.0)) * (oetf.size - 1), oetf)
-                s1 = _table_at(math.sqrt(min(b, 1.0)) * (oetf.size - 1), oetf)
-                s2 = _table_at(math.sqrt(min(d, 1.0)) * (oetf.size - 1), oetf)
-                yq[2 * k + dr, c] = math.floor(min(max((ym[0] * s0 + ym[1] * s1 + ym[2] * s2) * 219.0 + 16.5, 0.0),
-                                                   255.5))
+                    yout[r, c] = wr * a + wg * b + wb * d
+                t = f32(math.sqrt(a)) * on
+                i = min(int(t), oetf.size - 2)
+                s0 = oetf[i] + (t - f32(i)) * (oetf[i + 1] - oetf[i])
+                t = f32(math.sqrt(b)) * on
+                i = min(int(t), oetf.size - 2)
+                s1 = oetf[i] + (t - f32(i)) * (oetf[i + 1] - oetf[i])
+                t = f32(math.sqrt(d)) * on
+                i = min(int(t), oetf.size - 2)
+                s2 = oetf[i] + (t - f32(i)) * (oetf[i + 1] - oetf[i])
+                yq[2 * k + dr, c] = np.uint8(min(max(int((ym[0] * s0 + ym[1] * s1 + ym[2] * s2) * f32(219.0)
+                                                         + f32(16.5)), 0), 255))
                 sums[c, 0] += s0
                 sums[c, 1] += s1
                 sums[c, 2] += s2
@@ -584,18 +619,19 @@ def _sdr_pass(lin, exposure, weights, threshold, compress, tolerance, by_max, ra
             left = sums[max(2 * j - 1, 0)]
             mid = sums[2 * j]
             right = sums[2 * j + 1]
-            v0 = 0.125 * left[0] + 0.25 * mid[0] + 0.125 * right[0]
-            v1 = 0.125 * left[1] + 0.25 * mid[1] + 0.125 * right[1]
-            v2 = 0.125 * left[2] + 0.25 * mid[2] + 0.125 * right[2]
-            ucode[k, j] = math.floor(min(max((cm[0, 0] * v0 + cm[0, 1] * v1 + cm[0, 2] * v2) * 224.0 + 128.5, 0.0),
-                                         255.5))
-            vcode[k, j] = math.floor(min(max((cm[1, 0] * v0 + cm[1, 1] * v1 + cm[1, 2] * v2) * 224.0 + 128.5, 0.0),
-                                         255.5))
+            v0 = f32(0.125) * left[0] + f32(0.25) * mid[0] + f32(0.125) * right[0]
+            v1 = f32(0.125) * left[1] + f32(0.25) * mid[1] + f32(0.125) * right[1]
+            v2 = f32(0.125) * left[2] + f32(0.25) * mid[2] + f32(0.125) * right[2]
+            ucode[k, j] = np.uint8(min(max(int((cm[0, 0] * v0 + cm[0, 1] * v1 + cm[0, 2] * v2) * f32(224.0)
+                                               + f32(128.5)), 0), 255))
+            vcode[k, j] = np.uint8(min(max(int((cm[1, 0] * v0 + cm[1, 1] * v1 + cm[1, 2] * v2) * f32(224.0)
+                                               + f32(128.5)), 0), 255))
 
 
 def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarray, float, bool],
                       encode: np.ndarray, gamut: str = "compress", threshold: float = 1.0, tolerance: float = 0.02,
-                      luminance_out: bool = False) -> tuple[list[np.ndarray], float, np.ndarray | None]:
+                      luminance_out: bool = False
+                      ) -> tuple[list[np.ndarray], float, tuple[np.ndarray, np.ndarray] | None]:
     """Relative linear BT.709 light (3, H, W) float32 -> SDR BT.709 Y'CbCr 4:2:0 8-bit planes (limited range,
     sizes rounded up to even, views of one buffer in PyAV's yuv420p layout), as ``pipeline.output`` makes them
     for a curve operator: times ``exposure``, gamut mapping (``gamut`` "compress" (``threshold``) or "clip",
@@ -603,7 +639,8 @@ def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarr
     True for max(R,G,B) / False for BT.709 luminance; ``curve_table``), clamp to [0, 1], the encoding
     (``encode``: ``oetf_table``) and Y'CbCr with the reference path's chroma filter.
     Returns the planes, the share of pixels out of gamut (``tolerance``) and, with ``luminance_out``, the
-    luminance of the tone-mapped light as shown (channels clamped to 1) (H, W) (the flicker meter's)."""
+    luminance (H, W) of the input (negative light as 0) and of the tone-mapped light as shown (channels clamped to
+    1): the flicker meter's."""
     from hdrvid.color.gamut import BT709
 
     if gamut not in ("compress", "clip"):
@@ -616,13 +653,14 @@ def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarr
     yq, ucode, vcode = (buf[:n].reshape(hh, ww), buf[n:n * 5 // 4].reshape(hh // 2, ww // 2),
                         buf[n * 5 // 4:].reshape(hh // 2, ww // 2))
     yout = np.empty((h, w) if luminance_out else (0, 0), np.float32)
+    yin = np.empty_like(yout)
     oog = np.zeros(hh // 2, np.int64)
     m = rgb_to_ycbcr_matrix("bt709").astype(np.float32)
     table, scale, by_max = curve
     _sdr_pass(lin, float(exposure), np.asarray(BT709.luminance_weights(), np.float32), float(min(threshold, 1.0)),
               gamut == "compress", float(tolerance), bool(by_max), np.ascontiguousarray(table, np.float32),
-              float(scale), np.ascontiguousarray(encode, np.float32), m[0], m[1:], yq, ucode, vcode, yout, oog)
-    return [yq, ucode, vcode], float(oog.sum()) / (h * w), (yout if luminance_out else None)
+              float(scale), np.ascontiguousarray(encode, np.float32), m[0], m[1:], yq, ucode, vcode, yin, yout, oog)
+    return [yq, ucode, vcode], float(oog.sum()) / (h * w), ((yin, yout) if luminance_out else None)
 
 
 def curve_table(gain: np.ndarray, top: float) -> tuple[np.ndarray, float]:
@@ -637,7 +675,8 @@ def curve_samples(top: float) -> np.ndarray:
 
 @lru_cache(maxsize=4)
 def oetf_table(transfer: str) -> np.ndarray:
-    """An SDR encoding (``color.transfer.ENCODERS``) at display light (0..1) evenly spaced in its square root."""
+    """An SDR encoding (``color.transfer.ENCODERS``) at display light (0..1) evenly spaced in its square root (a
+    pure power such as BT.1886's inverse is infinitely steep at black)."""
     from hdrvid.color.transfer import ENCODERS
 
     t = np.linspace(0.0, 1.0, OETF_TABLE_SIZE + 1)

@@ -16,7 +16,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-import torch
 
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color.gamut import GAMUT_MODES, GamutMode, gamut_compress
@@ -28,7 +27,8 @@ from hdrvid.io.atomic import check_destination
 from hdrvid.io.images import write_png
 from hdrvid.io.sheets import label
 from hdrvid.jobs.job import CONTAINERS, Job, RunReport, execute, finish_hdr10, open_source, video_writer
-from hdrvid.pipeline.decoder import DecodeOptions
+from hdrvid.lazy import torch
+from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.encoder import EncodeOptions
 from hdrvid.pipeline.frame import Frame, VideoInfo
 from hdrvid.pipeline.output import (
@@ -157,6 +157,8 @@ def tonemap(opts: TonemapOptions, progress: bool = False, extra_stages: list[Sta
         else:
             smoother = TemporalSmoother(opts.smoothing_period, opts.cut_threshold)
         transform = OutputTransform(spec)
+        if transform.takes_arrays and isinstance(source, VideoDecoder) and not extra_stages:
+            source.arrays = True  # every stage is numpy or compiled: torch is never imported
         flicker = FlickerStage(warp=opts.flicker_warp) if spec.measure_flicker else None
         target, writer = video_writer(job, opts.output, CONTAINERS[suffix], spec, info, opts.encode,
                                       trimmed=opts.decode.trimmed and not info.is_image)

@@ -199,6 +199,8 @@ class VideoDecoder:
         self._lut: np.ndarray | None = None
         self.raw = False
         """Yield the R'G'B' codes (``Frame.codes``) instead of linear light (the fused plain transcode)."""
+        self.arrays = False
+        """Yield linear light as numpy arrays instead of tensors (stages that are all compiled kernels: no torch)."""
 
     def _probe(self) -> VideoInfo:
         s = self.stream
@@ -326,7 +328,8 @@ class VideoDecoder:
             if self._lut is None:
                 self._lut = transfer_lut(info.transfer, 16 if codes.dtype == np.uint16 else 8)
             lin = linearise_codes(codes, self._lut, info.transfer, info.primaries)
-        return Frame(index=index, pts=pts, time_base=time_base, data=torch.from_numpy(np.ascontiguousarray(lin)),
+        lin = np.ascontiguousarray(lin)
+        return Frame(index=index, pts=pts, time_base=time_base, data=lin if self.arrays else torch.from_numpy(lin),
                      stats=stats)
 
     def _monotonic(self, pts: int, index: int) -> int:

@@ -22,7 +22,14 @@ import numpy as np
 
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color._xp import apply_matrix
-from hdrvid.color.fused import curve_samples, curve_table, hdr10_planes_linear, oetf_table, sdr_planes_linear
+from hdrvid.color.fused import (
+    block_mean,
+    curve_samples,
+    curve_table,
+    hdr10_planes_linear,
+    oetf_table,
+    sdr_planes_linear,
+)
 from hdrvid.color.gamut import BT709_TO_BT2020, GAMUT_MODES, GamutMode, gamut_map, luminance
 from hdrvid.color.levels import SDR_MAPPING_TRANSFER, SDR_MAPPINGS, SdrMapping
 from hdrvid.color.operators import CURVE_SCALARS, OPERATORS, ToneStats, curve_gain
@@ -194,12 +201,19 @@ class OutputTransform:
         """The source peak (relative units) that tone mapping works from, per ``peak_mode``."""
         s = self.spec
         smooth = frame.stats.peak_smooth
-        measured = float(smooth if smooth is not None else frame.data.amax())
+        measured = float(smooth if smooth is not None else frame.data.max())
         if s.metadata_peak is None or s.peak_mode == "measure":
             return measured
         if s.peak_mode == "metadata":
             return s.metadata_peak
         return min(measured, s.metadata_peak)
+
+    @property
+    def takes_arrays(self) -> bool:
+        """Whether every frame goes through a compiled kernel, so the source may hand numpy frames (no torch):
+        HDR10, or SDR by a curve operator (``color.operators.CURVE_SCALARS``)."""
+        s = self.spec
+        return self.compiled and (s.format == "hdr10" or (s.format == "sdr" and s.operator in CURVE_SCALARS))
 
     @property
     def ceiling(self) -> float:
@@ -235,26 +249,28 @@ class OutputTransform:
         s = self.spec
         samples = curve_samples(CURVE_TOP)
         gain = curve_gain(s.operator, samples, self._tone_stats(frame))
-        planes, oog, y_disp = sdr_planes_linear(
-            frame.data.numpy(), s.sdr_exposure, (*curve_table(gain, CURVE_TOP), CURVE_SCALARS[s.operator] == "max"),
+        planes, oog, lum = sdr_planes_linear(
+            np.asarray(frame.data), s.sdr_exposure, (*curve_table(gain, CURVE_TOP), CURVE_SCALARS[s.operator] == "max"),
             oetf_table(SDR_MAPPING_TRANSFER[s.sdr_mapping]), gamut=s.gamut, luminance_out=s.measure_flicker)
         frame.stats.out_of_gamut = oog
         self.out_of_gamut_sum += oog
-        if y_disp is not None:
-            self._keep_for_flicker(frame, torch.from_numpy(y_disp)[None])
+        if lum is not None:
+            self._keep_for_flicker(frame, *lum)
         frame.planes = planes
 
     def process(self, frame: Frame) -> Iterator[Frame]:
         s = self.spec
         self.frames += 1
-        self.above_white_sum += float((frame.data[:, ::2, ::2].amax(0) > 1.001).float().mean())
-        if s.format == "hdr10" and self.compiled and frame.data.dim() == 3:
+        arrays = isinstance(frame.data, np.ndarray)  # numpy frames (``takes_arrays``): no torch on this path
+        top = frame.data[:, ::2, ::2].max(0) if arrays else frame.data[:, ::2, ::2].amax(0)
+        self.above_white_sum += float((top > 1.001).mean()) if arrays else float((top > 1.001).float().mean())
+        if s.format == "hdr10" and self.compiled and frame.data.ndim == 3:
             # the per-pixel chain (roll-off included) in one compiled kernel (color.fused), within one code value
             # of the torch path below (tests/test_fused.py); statistics on the even pixels
             src = max(self.source_peak(frame) * s.reference_white, s.peak_nits)
-            frame.planes, top, mean = hdr10_planes_linear(frame.data.numpy(), s.reference_white, self.ceiling,
-                                                          (src, s.peak_nits))
-            frame.stats.max_nits, frame.stats.average_nits = float(pq_eotf(top)), mean
+            frame.planes, signal, mean = hdr10_planes_linear(np.asarray(frame.data), s.reference_white, self.ceiling,
+                                                             (src, s.peak_nits))
+            frame.stats.max_nits, frame.stats.average_nits = float(pq_eotf(signal)), mean
         elif s.format in ("hdr10", "hlg"):
             light = self._absolute_bt2020(frame)
             if s.format == "hdr10":
@@ -268,13 +284,14 @@ class OutputTransform:
                 maxrgb = light.amax(0)
             frame.stats.max_nits = float(maxrgb.max())
             frame.stats.average_nits = float(maxrgb.mean())
-        elif s.format == "sdr" and self.compiled and s.operator in CURVE_SCALARS and frame.data.dim() == 3:
+        elif s.format == "sdr" and self.compiled and s.operator in CURVE_SCALARS and frame.data.ndim == 3:
             self._sdr_compiled(frame)
         elif s.format == "sdr":
             disp = self._tone_map(frame)
             encoded = ENCODERS[SDR_MAPPING_TRANSFER[s.sdr_mapping]](disp.clamp(0, 1))
             if s.measure_flicker:
-                self._keep_for_flicker(frame, luminance(disp.clamp(0, 1), axis=0)[None])
+                self._keep_for_flicker(frame, luminance(frame.data.clamp(min=0), axis=0).numpy(),
+                                       luminance(disp.clamp(0, 1), axis=0).numpy())
             frame.planes, _ = to_yuv420(encoded, "bt709", 8)
         elif s.format in IMAGE_FORMATS:
             img = frame.data.permute(1, 2, 0).numpy()
@@ -282,22 +299,23 @@ class OutputTransform:
             frame.planes = [np.ascontiguousarray(np.rot90(img, k)) if k else img]
         else:
             raise ValueError(f"unknown output format {s.format!r}")
-        frame.data = torch.empty(0)  # the linear frame is no longer needed; keep memory flat
+        # the linear frame is no longer needed; keep memory flat
+        frame.data = np.empty(0, np.float32) if arrays else torch.empty(0)
         yield frame
 
-    def _keep_for_flicker(self, frame: Frame, y_disp: torch.Tensor) -> None:
-        """Small luminance images of input and output (``y_disp``: (1, H, W) luminance of the tone-mapped light as shown, channels clamped to [0, 1])
-        for the flicker meter, both as PQ of absolute light (the output on a display whose white is the reference
-        white), so their changes compare."""
+    def _keep_for_flicker(self, frame: Frame, y_lin: np.ndarray, y_disp: np.ndarray) -> None:
+        """Small luminance images of input and output for the flicker meter (from (H, W) luminance of the input,
+        negative light as 0, and of the tone-mapped light as shown, channels clamped to [0, 1]), both as PQ of
+        absolute light (the output on a display whose white is the reference white), so their changes compare."""
         f = max(1, frame.data.shape[-2] // 270)
-        pool = (lambda t: F.avg_pool2d(t[None], f)[0]) if f > 1 else (lambda t: t)
-        y_in = pool(luminance(frame.data.clamp(min=0), axis=0)[None])[0]
-        y_out = pool(y_disp)[0].clamp(0, 1)
+        y_in = block_mean(y_lin, f)
+        y_out = block_mean(y_disp, f).clip(0, 1)
+        white = self.spec.reference_white
         frame.stats.flicker = FlickerSample(
-            pq_in=pq_inverse_eotf(y_in * self.spec.reference_white).numpy(),
-            pq_out=pq_inverse_eotf(y_out * self.spec.reference_white).numpy(),
-            nits_in=(y_in * self.spec.reference_white).numpy(),
-            display_out=y_out.numpy(),
+            pq_in=np.asarray(pq_inverse_eotf(y_in * white), np.float32),
+            pq_out=np.asarray(pq_inverse_eotf(y_out * white), np.float32),
+            nits_in=y_in * white,
+            display_out=y_out,
         )
 
     def flush(self) -> Iterator[Frame]:

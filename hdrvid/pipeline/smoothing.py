@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from hdrvid.color.fused import block_mean
 from hdrvid.color.gamut import luminance
 from hdrvid.lazy import F, torch
 from hdrvid.pipeline.frame import Frame
@@ -20,11 +21,18 @@ from hdrvid.pipeline.frame import Frame
 PEAK_PERCENTILE = 99.9
 
 
-def frame_statistics(data: torch.Tensor) -> tuple[float, float]:
-    """(log-average luminance, high-percentile peak of max(R,G,B)) of a (3,H,W) linear frame."""
-    x = data.unsqueeze(0)
-    h, w = x.shape[-2:]
+def frame_statistics(data: torch.Tensor | np.ndarray) -> tuple[float, float]:
+    """(log-average luminance, high-percentile peak of max(R,G,B)) of a (3,H,W) linear frame (torch or numpy)."""
+    h, w = data.shape[-2:]
     f = max(1, min(h, w) // 135)  # ~135 px on the short side is plenty for global statistics
+    if isinstance(data, np.ndarray):
+        small = np.stack([block_mean(c, f) for c in data])
+        y = luminance(small, axis=0).clip(min=1e-6)
+        peak_map = small.max(0).ravel()
+        k = max(1, int(round(peak_map.size * PEAK_PERCENTILE / 100)))
+        peak = float(np.partition(peak_map, k - 1)[k - 1])
+        return float(np.exp(np.log(y).mean(dtype=np.float64))), max(peak, 1e-6)
+    x = data.unsqueeze(0)
     if f > 1:
         x = F.avg_pool2d(x, f)
     y = luminance(x[0], axis=0).clamp(min=1e-6)

@@ -268,3 +268,24 @@ def test_hdr10_decode_straight_from_420_is_the_codes_path(clip: Path, tmp_path: 
         assert float(b.data.amax()) > 1.2  # expanded highlights: light above reference white
         assert torch.allclose(a.data, b.data, rtol=1e-6, atol=1e-6)
         assert np.array_equal(a.stats.hist, b.stats.hist)
+
+
+@needs_ffprobe
+@pytest.mark.parametrize("extra", [["--operator", "hable"], ["--target-nits", "400"]])
+def test_tonemap_runs_without_torch(tmp_path: Path, extra: list[str]) -> None:
+    """`tonemap` by a curve operator (SDR) or to a lower peak (HDR10) in a process where importing torch fails:
+    every stage is a compiled kernel or numpy."""
+    from hdrvid.jobs.convert import ConvertOptions, convert
+
+    hdr = tmp_path / "hdr10.mp4"
+    convert(ConvertOptions(make_clip(tmp_path / "in.mp4", frames=6, size=(96, 64), audio=True), hdr, model="itmo"))
+    out, report = tmp_path / "out.mp4", tmp_path / "report.json"
+    code = ("import sys; sys.modules['torch'] = None; from hdrvid.cli import main; "
+            f"main(['-q', 'tonemap', {str(hdr)!r}, {str(out)!r}, *{extra!r}, '--report', {str(report)!r}])")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(report.read_text())
+    assert rep["frames"] == 6
+    video = next(s for s in ffprobe(out, "-show_streams")["streams"] if s["codec_type"] == "video")
+    want = ("smpte2084", "bt2020") if "--target-nits" in extra else ("bt709", "bt709")
+    assert (video["color_transfer"], video["color_primaries"]) == want

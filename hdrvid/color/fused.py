@@ -64,11 +64,11 @@ def pq_table() -> np.ndarray:
 def _pq(x: float, table: np.ndarray) -> float:  # pragma: no cover - compiled
     if x <= 0.0:
         return table[0]
-    t = math.sqrt(math.sqrt(x)) * _PQ_SCALE
+    t = np.float32(math.sqrt(math.sqrt(x))) * np.float32(_PQ_SCALE)
     i = int(t)
     if i >= PQ_TABLE_SIZE:
-        return 1.0
-    return table[i] + (t - i) * (table[i + 1] - table[i])
+        return np.float32(1.0)
+    return table[i] + (t - np.float32(i)) * (table[i + 1] - table[i])
 
 
 def pq_encode(nits: np.ndarray) -> np.ndarray:
@@ -133,23 +133,28 @@ def _pass1(codes, lut, lin, white, roll, eotf, mix, table, ym, cm, inv, y, ucode
     h, w = (lin.shape[1], lin.shape[2]) if planar else (codes.shape[0], codes.shape[1])
     hh, ww = y.shape
     kc = ucode.shape[0]
+    f32 = np.float32
+    zero = f32(0.0)
+    wt = f32(white)
+    knee = roll[2]
     for k in numba.prange(kc):
         sums = np.zeros((ww, 3), np.float32)
-        best = 0.0
+        best = zero
         for dr in range(2):
             r = min(2 * k + dr, h - 1)
             for c in range(ww):
                 cc = min(c, w - 1)
                 if planar:
-                    a = max(lin[0, r, cc] * white, 0.0)
-                    b = max(lin[1, r, cc] * white, 0.0)
-                    d = max(lin[2, r, cc] * white, 0.0)
+                    a = max(lin[0, r, cc] * wt, zero)
+                    b = max(lin[1, r, cc] * wt, zero)
+                    d = max(lin[2, r, cc] * wt, zero)
                 else:
                     a = lut[codes[r, cc, 0]]
                     b = lut[codes[r, cc, 1]]
                     d = lut[codes[r, cc, 2]]
-                g = _roll_off(max(a, b, d), roll, table, eotf)
-                if g != 1.0:
+                m = max(a, b, d)
+                if m > knee:  # (the roll-off is the identity below its knee)
+                    g = f32(_roll_off(m, roll, table, eotf))
                     a *= g
                     b *= g
                     d *= g
@@ -166,11 +171,11 @@ def _pass1(codes, lut, lin, white, roll, eotf, mix, table, ym, cm, inv, y, ucode
             left = sums[max(2 * j - 1, 0)]
             mid = sums[2 * j]
             right = sums[2 * j + 1]
-            v0 = 0.125 * left[0] + 0.25 * mid[0] + 0.125 * right[0]
-            v1 = 0.125 * left[1] + 0.25 * mid[1] + 0.125 * right[1]
-            v2 = 0.125 * left[2] + 0.25 * mid[2] + 0.125 * right[2]
-            qb = math.floor(min(max((cm[0, 0] * v0 + cm[0, 1] * v1 + cm[0, 2] * v2) * 896.0 + 512.5, 0.0), 1023.5))
-            qr = math.floor(min(max((cm[1, 0] * v0 + cm[1, 1] * v1 + cm[1, 2] * v2) * 896.0 + 512.5, 0.0), 1023.5))
+            v0 = f32(0.125) * left[0] + f32(0.25) * mid[0] + f32(0.125) * right[0]
+            v1 = f32(0.125) * left[1] + f32(0.25) * mid[1] + f32(0.125) * right[1]
+            v2 = f32(0.125) * left[2] + f32(0.25) * mid[2] + f32(0.125) * right[2]
+            qb = min(max(int((cm[0, 0] * v0 + cm[0, 1] * v1 + cm[0, 2] * v2) * f32(896.0) + f32(512.5)), 0), 1023)
+            qr = min(max(int((cm[1, 0] * v0 + cm[1, 1] * v1 + cm[1, 2] * v2) * f32(896.0) + f32(512.5)), 0), 1023)
             ucode[k, j] = qb
             vcode[k, j] = qr
             cb = (qb - 512.0) / 896.0
@@ -189,7 +194,10 @@ def _pass2(y, lift, worst_c, ceiling, top, eotf, yq, stats, sums):  # pragma: no
     nits of row r's even pixels as a bilinear decoder reconstructs them (frame statistics)."""
     hh, ww = y.shape
     kc, jc = lift.shape[0], lift.shape[1]
-    half = 0.5 / 876.0
+    f32 = np.float32
+    half = f32(0.5 / 876.0)
+    ceil = f32(ceiling) - half
+    tp = f32(top)
     for r in numba.prange(hh):
         k, kn = _chroma_rows(r, kc)
         best = 0.0
@@ -197,17 +205,17 @@ def _pass2(y, lift, worst_c, ceiling, top, eotf, yq, stats, sums):  # pragma: no
         for c in range(ww):
             j = c // 2
             worst = worst_c[k, j]
-            v = min(y[r, c], ceiling - half - worst)
+            v = min(y[r, c], ceil - worst)
             jn = min(j + 1, jc - 1)
-            exact = -1e30
-            if v > top - worst or (r % 2 == 0 and c % 2 == 0):  # the exact lift where it can bind (or is kept)
+            exact = f32(-1e30)
+            if v > tp - worst or (r % 2 == 0 and c % 2 == 0):  # the exact lift where it can bind (or is kept)
                 for ch in range(3):
-                    a = 0.75 * lift[k, j, ch] + 0.25 * lift[kn, j, ch]
+                    a = f32(0.75) * lift[k, j, ch] + f32(0.25) * lift[kn, j, ch]
                     if c % 2 == 1:
-                        a = 0.5 * (a + 0.75 * lift[k, jn, ch] + 0.25 * lift[kn, jn, ch])
+                        a = f32(0.5) * (a + f32(0.75) * lift[k, jn, ch] + f32(0.25) * lift[kn, jn, ch])
                     exact = max(exact, a)
-                v = min(v, top - exact)
-            q = math.floor(min(max(v * 876.0 + 64.5, 0.0), 1023.5))
+                v = min(v, tp - exact)
+            q = min(max(int(v * f32(876.0) + f32(64.5)), 0), 1023)
             yq[r, c] = q
             if r % 2 == 0 and c % 2 == 0:
                 s = min(max((q - 64.0) / 876.0 + exact, 0.0), 1.0)

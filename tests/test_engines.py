@@ -338,3 +338,14 @@ def test_fast_mode_reads_the_field_only_where_hdrunet_acts():
     calm = x.amax(1, keepdim=True).expand_as(x) < 0.9
     assert torch.equal(out[calm], x.clamp(0, 1)[calm])
     assert (out > 1.01).any()  # and the clipped pixels were expanded
+    # one CPU frame takes the compiled pass (apply_guided); a batch the torch gathers (apply_where): the same
+    from hdrvid.engines.executor import bilinear_at, guided_coefficients, pick
+
+    a, b = guided_coefficients(field[:, :3], guide(small), plan.guide_radius, plan.guide_eps)
+    means = field[:, 3:].mean((-2, -1))
+    with torch.inference_mode():
+        where = model.apply_where(x, lambda n, r, c: bilinear_at(a, n, r, c, (90, 161)) * guide(pick(x, n, r, c))
+                                  + bilinear_at(b, n, r, c, (90, 161)), means)
+        batch = ex.infer(torch.cat([x, x]))
+    assert torch.allclose(model.apply_guided(x, a, b, means), where, rtol=1e-5, atol=1e-6)
+    assert torch.allclose(batch, torch.cat([out, out]), rtol=1e-5, atol=1e-6)

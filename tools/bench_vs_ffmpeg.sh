@@ -24,3 +24,10 @@ T none2160 hdrvid -q convert bbb2160.mp4 none2160.mp4 --model none --overwrite -
 [ -e hdr1080.mp4 ] || hdrvid -q convert bbb1080.mp4 hdr1080.mp4 --model itmo --frames 24 --overwrite
 T fftm1080 ffmpeg -v error -y -i hdr1080.mp4 -vf "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p" -c:v libx264 -preset medium -crf 18 -c:a copy fftm.mp4
 T tm1080 hdrvid -q tonemap hdr1080.mp4 tm1080.mp4 --operator hable --overwrite --report tm1080.json
+for op in mobius reinhard; do
+  T fftm1080_$op ffmpeg -v error -y -i hdr1080.mp4 -vf "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=$op:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p" -c:v libx264 -preset medium -crf 18 -c:a copy fftm_$op.mp4
+  T tm1080_$op hdrvid -q tonemap hdr1080.mp4 tm1080_$op.mp4 --operator $op --overwrite --report tm1080_$op.json
+done
+T tm1080_bt2390 hdrvid -q tonemap hdr1080.mp4 tm1080_bt2390.mp4 --operator bt2390 --overwrite --report tm1080_bt2390.json
+# alternating flowmerge at 720p (bench's generated EV -2/+2 clip, end to end with libx265 fast)
+T flowmerge720 hdrvid bench -q --merge flowmerge -m none --backend torch --mode pipelined --frames 16 --json flowmerge.json

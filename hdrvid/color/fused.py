@@ -689,3 +689,67 @@ def oetf_table(transfer: str) -> np.ndarray:
 
     t = np.linspace(0.0, 1.0, OETF_TABLE_SIZE + 1)
     return np.asarray(ENCODERS[transfer](t * t), np.float32)
+
+
+# --- highlight expansion by a guided field (hdrunet's fast mode) ---------------------------------------
+
+@numba.njit(cache=True, parallel=True)
+def _expand_clipped(x, a, b, out, log_gain, start, lo, hi, gamma):  # pragma: no cover - compiled
+    """Per row (parallel): pixels whose max(R,G,B) (clamped to [0, 1]) is at or below ``start`` leave as they
+    are; the others get per channel ``v * exp(log_gain * alpha * gain)``, gain = the coefficient maps read
+    bilinearly (align_corners=False taps) times the guide, max(R,G,B) ** (1 / gamma), alpha = the smoothstep of
+    the channel's signal v ** (1 / gamma) from ``lo`` to ``hi`` (0 and 1 outside, without the power)."""
+    _, h, w = x.shape
+    hs, ws = a.shape[1], a.shape[2]
+    f32 = np.float32
+    sy, sx = f32(hs / h), f32(ws / w)
+    inv = 1.0 / gamma
+    lo_lin, hi_lin = lo**gamma, hi**gamma
+    span = hi - lo
+    for r in numba.prange(h):
+        src = max((f32(r) + f32(0.5)) * sy - f32(0.5), f32(0.0))
+        r0 = min(int(src), hs - 1)
+        r1 = min(r0 + 1, hs - 1)
+        fr = src - f32(r0)
+        for c in range(w):
+            v0 = min(max(x[0, r, c], f32(0.0)), f32(1.0))
+            v1 = min(max(x[1, r, c], f32(0.0)), f32(1.0))
+            v2 = min(max(x[2, r, c], f32(0.0)), f32(1.0))
+            m = max(v0, v1, v2)
+            out[0, r, c] = v0
+            out[1, r, c] = v1
+            out[2, r, c] = v2
+            if m <= start:
+                continue
+            src_c = max((f32(c) + f32(0.5)) * sx - f32(0.5), f32(0.0))
+            c0 = min(int(src_c), ws - 1)
+            c1 = min(c0 + 1, ws - 1)
+            fc = src_c - f32(c0)
+            g = f32(1.0) if m >= 1.0 else f32(max(m, 1e-6) ** inv)
+            for k in range(3):
+                v = out[k, r, c]
+                if v <= lo_lin:
+                    continue  # alpha 0: exp(0)
+                if v >= hi_lin:
+                    alpha = f32(1.0)
+                else:
+                    t = min(max((max(v, 1e-8) ** inv - lo) / span, 0.0), 1.0)
+                    alpha = f32(t * t * (3.0 - 2.0 * t))
+                ak = ((a[k, r0, c0] * (f32(1.0) - fc) + a[k, r0, c1] * fc) * (f32(1.0) - fr)
+                      + (a[k, r1, c0] * (f32(1.0) - fc) + a[k, r1, c1] * fc) * fr)
+                bk = ((b[k, r0, c0] * (f32(1.0) - fc) + b[k, r0, c1] * fc) * (f32(1.0) - fr)
+                      + (b[k, r1, c0] * (f32(1.0) - fc) + b[k, r1, c1] * fc) * fr)
+                out[k, r, c] = v * f32(math.exp(log_gain * alpha * (ak * g + bk)))
+
+
+def expand_clipped(linear: np.ndarray, a: np.ndarray, b: np.ndarray, log_gain: float, start: float,
+                   clip: tuple[float, float], gamma: float) -> np.ndarray:
+    """``models.hdrunet.HDRUNet.apply_where`` with the executor's guided gains (``engines.executor``: the
+    coefficient maps ``a``, ``b`` (3, h, w) of a field ~ a * guide + b, read bilinearly at full size, the guide
+    max(R,G,B) ** (1 / ``gamma``)) for one frame (3, H, W) float32 in one compiled pass: light clamped to [0, 1],
+    pixels with max(R,G,B) above ``start`` times exp(``log_gain`` x the clip mask (smoothstep of the signal
+    between ``clip``) x the gain) per channel, the others as they are."""
+    out = np.empty(linear.shape, np.float32)
+    _expand_clipped(np.asarray(linear, np.float32), np.asarray(a, np.float32), np.asarray(b, np.float32), out,
+                    float(log_gain), float(start), float(clip[0]), float(clip[1]), float(gamma))
+    return out

@@ -159,7 +159,11 @@ class Executor:
                 return bilinear_at(a, n, rows, cols, size) * g + bilinear_at(b, n, rows, cols, size)
 
             with torch.inference_mode():
-                return self.model.apply_where(x, gains, field[:, k:].mean((-2, -1)))  # type: ignore[operator]
+                means = field[:, k:].mean((-2, -1))
+                if (hasattr(self.model, "apply_guided") and x.shape[0] == 1 and x.device.type == "cpu"
+                        and x.dtype == torch.float32):  # the same in one compiled pass
+                    return self.model.apply_guided(x, a, b, means)  # type: ignore[operator]
+                return self.model.apply_where(x, gains, means)  # type: ignore[operator]
         if scaled:
             spatial = guided_upsample(field[:, :k], guide(small), guide(x), self.plan.guide_radius,
                                       self.plan.guide_eps)

@@ -31,8 +31,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hdrvid.color.fused import expand_clipped
+
 KNOTS = 8
-CLIP_START_LINEAR = 0.965**2.2 * (1 - 1e-5)
+SIGNAL_GAMMA = 2.2
+"""The network sees (and the clip mask is taken on) linear light to the power 1 / 2.2."""
+CLIP_LO, CLIP_HI = 0.965, 0.99
+"""The clip mask rises (smoothstep) from signal 0.965 to 0.99 (codes ~246-252.5)."""
+CLIP_START_LINEAR = CLIP_LO**SIGNAL_GAMMA * (1 - 1e-5)
 """Linear light where the clip mask starts (signal 0.965), a hair low so float rounding of the power never
 drops a pixel whose mask is above 0: pixels at or below it leave exactly as decoded (without the curve)."""
 KNEE = 0.5
@@ -106,11 +112,11 @@ class HDRUNet(nn.Module):
 
     @staticmethod
     def _signal(linear: torch.Tensor) -> torch.Tensor:
-        return linear.clamp(1e-8, 1) ** (1 / 2.2)
+        return linear.clamp(1e-8, 1) ** (1 / SIGNAL_GAMMA)
 
     @staticmethod
     def clip_mask(signal: torch.Tensor) -> torch.Tensor:
-        t = ((signal - 0.965) / (0.99 - 0.965)).clamp(0, 1)
+        t = ((signal - CLIP_LO) / (CLIP_HI - CLIP_LO)).clamp(0, 1)
         return t * t * (3 - 2 * t)
 
     def _features(self, linear: torch.Tensor) -> torch.Tensor:
@@ -256,6 +262,18 @@ class HDRUNet(nn.Module):
             else:
                 out[n, :, rows, cols] = expanded
         return out
+
+    def apply_guided(self, linear: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
+                     frame: torch.Tensor) -> torch.Tensor:
+        """``apply_where`` for one float32 CPU frame whose gains are the executor's guided field, ``a * guide +
+        b`` with the coefficient maps ``a``, ``b`` (1, 3, h, w) read bilinearly at each clipped pixel, in one
+        compiled pass (``color.fused.expand_clipped``; tests hold it to ``apply_where``)."""
+        if self.use_curve:
+            raise ValueError("apply_guided needs the curve off (the curve changes every pixel): use apply_split")
+        self._smoothed(frame.to(linear.dtype))  # the curve state follows the frames as in apply_split
+        out = expand_clipped(linear[0].numpy(), a[0].numpy(), b[0].numpy(), self.log_gain, CLIP_START_LINEAR,
+                             (CLIP_LO, CLIP_HI), SIGNAL_GAMMA)
+        return torch.from_numpy(out)[None]
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.apply(linear, self.field(linear))

@@ -1,19 +1,25 @@
 """Flicker of a conversion: the SDR input and the HDR10 output decoded with hdrvid's decoder, compared in PQ units.
 
-    python tools/flicker.py INPUT.mp4 OUTPUT.mp4
+    python tools/flicker.py INPUT.mp4 OUTPUT.mp4 [--level bt2446a|bt2408] [--reference-white 203]
 
 Prints hdrvid.metrics.flicker's summary: the mean |change of mean log luminance| and the optical-flow warping
-error, input and output, and their ratios (1 = the conversion added no flicker).
+error, input and output, and their ratios (1 = the conversion added no flicker). The input is placed at the
+level the conversion put SDR white at (``convert``'s ``--level`` and ``--reference-white``; default: convert's
+defaults, SDR white at 398 nits), as ``convert``'s own flicker measure does: compared at 203 nits, a conversion
+that only raised the level would look less steady in PQ than its input. The frames must be aligned (convert
+the whole clip, or cut the input first).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from hdrvid.color import REFERENCE_WHITE_NITS
+from hdrvid.color.levels import LEVEL_GAIN
 from hdrvid.color.transfer import pq_inverse_eotf
 from hdrvid.metrics.flicker import FlickerMeter
 from hdrvid.pipeline.decoder import VideoDecoder
@@ -26,10 +32,18 @@ def lum(frame) -> np.ndarray:
 
 
 def main() -> None:
-    src, out = VideoDecoder(Path(sys.argv[1])), VideoDecoder(Path(sys.argv[2]))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("input", type=Path)
+    ap.add_argument("output", type=Path)
+    ap.add_argument("--level", choices=sorted(LEVEL_GAIN), default="bt2446a")
+    ap.add_argument("--reference-white", type=float, default=REFERENCE_WHITE_NITS)
+    args = ap.parse_args()
+    white_in = args.reference_white * LEVEL_GAIN[args.level]
+    src, out = VideoDecoder(args.input), VideoDecoder(args.output)
     meter = FlickerMeter(warp=True)
     for a, b in zip(src, out):
-        ya, yb = lum(a) * 203, lum(b) * 203  # nits (relative x reference white), as the HDR decoder gives
+        ya = lum(a) * white_in  # SDR white where the conversion put it
+        yb = lum(b) * REFERENCE_WHITE_NITS  # nits: the HDR decoder gives relative light x 203
         meter.add(np.asarray(pq_inverse_eotf(ya)), np.asarray(pq_inverse_eotf(yb)), ya, yb)
     src.close()
     out.close()

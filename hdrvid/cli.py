@@ -439,6 +439,10 @@ def _parse_exposures(text: str) -> tuple[float, ...] | None:
               help="SDR signal as the BT.709 camera curve of the light (scene, convert's inverse) or BT.1886 display "
                    "light (display, as zscale).")
 @click.option("--rate", default="24", show_default=True, help="Frame rate for EXR sequence input.")
+@click.option("--start", "start_time", help="Tone map from this time (seconds or HH:MM:SS[.ms]); audio and subtitles "
+                                           "follow.")
+@click.option("--duration", "duration_time", help="Tone map this long a part (seconds or HH:MM:SS[.ms]).")
+@click.option("--frames", "max_frames", type=int, help="Tone map at most this many frames.")
 @click.option("--flicker-warp", is_flag=True, help="Also report the optical-flow warping error (slower).")
 @click.option("--preview", type=click.Path(path_type=Path), help="Write a contact sheet of all operators (PNG).")
 @click.option("--frame", "frame_index", type=int, help="Frame for --preview (default: the middle one).")
@@ -451,13 +455,15 @@ def _parse_exposures(text: str) -> tuple[float, ...] | None:
 @handle_errors
 def tonemap(ctx: click.Context, input: Path, output: Path | None, operator: str, target_nits: float | None,
             gamut: str, two_pass: bool, peak_mode: str, reference_white: float, level: str, sdr_mapping: str, rate: str,
-            flicker_warp: bool, preview: Path | None,
+            start_time: str | None, duration_time: str | None, max_frames: int | None, flicker_warp: bool,
+            preview: Path | None,
             frame_index: int | None, codec: str | None, crf: int | None, preset: str | None, overwrite: bool,
             report_path: Path | None) -> None:
     """Tone map HDR INPUT (HDR10, HLG, EXR folder) to SDR BT.709 OUTPUT, or to a lower-peak HDR10."""
 
     from hdrvid.jobs.tonemap import TonemapOptions, preview_sheet
     from hdrvid.jobs.tonemap import tonemap as run_tonemap
+    from hdrvid.pipeline.decoder import DecodeOptions
     from hdrvid.pipeline.encoder import EncodeOptions
 
     if output is None and preview is None:
@@ -474,6 +480,9 @@ def tonemap(ctx: click.Context, input: Path, output: Path | None, operator: str,
         peak_mode=peak_mode, reference_white=reference_white, level=level, sdr_mapping=sdr_mapping,
         rate=_parse_rate(rate),
         encode=EncodeOptions(codec=codec, crf=crf, preset=preset), overwrite=overwrite, flicker_warp=flicker_warp,
+        decode=DecodeOptions(start=_parse_time(start_time, "--start") if start_time else 0.0,
+                             duration=_parse_time(duration_time, "--duration") if duration_time else None,
+                             max_frames=max_frames),
     )
     _check_report(report_path, [input, output], overwrite)
     report = run_tonemap(opts, progress=not ctx.obj["quiet"])

@@ -230,3 +230,18 @@ def test_sdr_output_of_sdr_input_is_the_input(tmp_path: Path, mapping: str):
     assert r.exit_code == 0, r.output
     err = np.abs(_patch_centres(tmp_path / "sdr.mp4") - _patch_centres(src))
     assert err.max() <= 2.0, f"max {err.max():.2f} code values"
+
+
+@needs_ffprobe
+def test_tonemap_a_part_keeps_audio_in_step(hdr10: Path, tmp_path: Path):
+    """--start/--duration/--frames: the part asked for, audio trimmed with it, timestamps from 0."""
+    out = tmp_path / "part.mp4"
+    run_cli("tonemap", hdr10, out, "--operator", "hable", "--start", "0.125", "--duration", "0.25")
+    v = [s for s in ffprobe(out, "-show_streams")["streams"] if s["codec_type"] == "video"][0]
+    assert int(v["nb_frames"]) == 6  # 0.25 s at 24 fps
+    pts = video_pts_seconds(out)
+    assert pts[0] == pytest.approx(0.0, abs=1e-3)
+    assert any(s["codec_type"] == "audio" for s in ffprobe(out, "-show_streams")["streams"])
+    few = tmp_path / "few.mp4"
+    run_cli("tonemap", hdr10, few, "--frames", "3")
+    assert int([s for s in ffprobe(few, "-show_streams")["streams"] if s["codec_type"] == "video"][0]["nb_frames"]) == 3

@@ -345,26 +345,34 @@ def eotf_table() -> np.ndarray:
 def _decoded_light(yp, cb, cr, inv, width, height, table, rowmax, rowsum):  # pragma: no cover - compiled
     """Per luma row (parallel) of a decoded 10-bit 4:2:0 frame: the largest max(R', G', B') signal and the sum
     of max(R, G, B) in nits over the row's first ``width`` pixels, chroma upsampled as a bilinear decoder does
-    (left-sited columns, vertically between rows; ``upsample_chroma``)."""
+    (left-sited columns, vertically between rows; ``upsample_chroma``). Float32 but for the row sums."""
     kc, jc = cb.shape
+    f32 = np.float32
+    mid, q1, q3, half = f32(512.0), f32(0.25), f32(0.75), f32(0.5)
+    scale_c, scale_y = f32(1.0 / 896.0), f32(1.0 / 876.0)
+    i01, i02, i11, i12, i21, i22 = (f32(inv[0, 1]), f32(inv[0, 2]), f32(inv[1, 1]), f32(inv[1, 2]), f32(inv[2, 1]),
+                                    f32(inv[2, 2]))
+    n = table.size - 1
     for r in numba.prange(height):
         k, kn = _chroma_rows(r, kc)
-        best = 0.0
+        best = f32(0.0)
         total = 0.0
         for c in range(width):
             j = c // 2
-            jn = min(j + 1, jc - 1)
-            u = 0.75 * (cb[k, j] - 512.0) + 0.25 * (cb[kn, j] - 512.0)
-            v = 0.75 * (cr[k, j] - 512.0) + 0.25 * (cr[kn, j] - 512.0)
+            u = q3 * (f32(cb[k, j]) - mid) + q1 * (f32(cb[kn, j]) - mid)
+            v = q3 * (f32(cr[k, j]) - mid) + q1 * (f32(cr[kn, j]) - mid)
             if c % 2 == 1:
-                u = 0.5 * (u + 0.75 * (cb[k, jn] - 512.0) + 0.25 * (cb[kn, jn] - 512.0))
-                v = 0.5 * (v + 0.75 * (cr[k, jn] - 512.0) + 0.25 * (cr[kn, jn] - 512.0))
-            u /= 896.0
-            v /= 896.0
-            lift = max(inv[0, 1] * u + inv[0, 2] * v, inv[1, 1] * u + inv[1, 2] * v, inv[2, 1] * u + inv[2, 2] * v)
-            s = min(max((yp[r, c] - 64.0) / 876.0 + lift, 0.0), 1.0)
+                jn = min(j + 1, jc - 1)
+                u = half * (u + q3 * (f32(cb[k, jn]) - mid) + q1 * (f32(cb[kn, jn]) - mid))
+                v = half * (v + q3 * (f32(cr[k, jn]) - mid) + q1 * (f32(cr[kn, jn]) - mid))
+            u *= scale_c
+            v *= scale_c
+            lift = max(i01 * u + i02 * v, i11 * u + i12 * v, i21 * u + i22 * v)
+            s = min(max((f32(yp[r, c]) - f32(64.0)) * scale_y + lift, f32(0.0)), f32(1.0))
             best = max(best, s)
-            total += _eotf(s, table)
+            t = s * f32(n)
+            i = min(int(t), n - 1)
+            total += table[i] + (t - f32(i)) * (table[i + 1] - table[i])
         rowmax[r] = best
         rowsum[r] = total
 

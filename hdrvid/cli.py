@@ -49,7 +49,7 @@ class LazyChoice(click.Choice):  # type: ignore[type-arg]
 
 
 BENCH_MODES = LazyChoice("hdrvid.jobs.bench", "MODES")
-METRICS = LazyChoice("hdrvid.jobs.evaluate", "METRICS")
+METRICS = LazyChoice("hdrvid.jobs.evaluate", "SCORES")
 METHODS = LazyChoice("hdrvid.jobs.merge_stills", "METHODS")
 RESPONSES = LazyChoice("hdrvid.jobs.merge_stills", "RESPONSES")
 

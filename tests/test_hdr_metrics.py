@@ -67,3 +67,16 @@ def test_pq_and_delta_e_itp_match_colour_science():
     got = absolute_metrics(b, a, bt709=False)
     assert abs(got["delta_e_itp"] - want) < 1e-3 * max(1.0, want)
     assert absolute_metrics(a, a, bt709=False)["delta_e_itp"] == 0
+
+
+def test_highlight_level_compares_clipped_light_after_aligning_on_the_rest():
+    rng = np.random.default_rng(3)
+    ref = rng.random((40, 40, 3)) * 0.8 + 0.05
+    clipped = np.zeros((40, 40), bool)
+    clipped[10:20, 10:20] = True
+    ref[clipped] *= 20  # the highlight the camera clipped
+    assert hdr.highlight_level(ref * 3.0, ref, clipped) == pytest.approx(0.0, abs=1e-9)  # any overall scale
+    flat = ref.copy()
+    flat[clipped] = ref[clipped] / 4  # expanded to a quarter of the truth: two stops too dim
+    assert hdr.highlight_level(flat * 0.5, ref, clipped) == pytest.approx(-2.0, abs=1e-9)
+    assert math.isnan(hdr.highlight_level(ref, ref, np.zeros((40, 40), bool)))

@@ -73,6 +73,7 @@ def test_eval_reports_baselines_side_by_side(hdr_folder: Path):
         for s in ("srgb-mid", "hard"):
             assert r["scores"][n][s]["clipped/pu21_psnr"] is not None
             assert r["scores"][n][s]["unclipped/psnr_mu"] is not None
+            assert r["scores"][n][s]["clipped/highlight_level"] is not None
     # exact linearisation is exact where nothing clipped (up to 8-bit quantisation)
     assert r["scores"]["none"]["srgb-mid"]["unclipped/psnr_mu"] > 40
 

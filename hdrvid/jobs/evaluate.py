@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from hdrvid.errors import OptionError
 from hdrvid.io.images import list_hdr, read_hdr
 from hdrvid.io.report import Report
-from hdrvid.metrics.hdr import hdr_metrics
+from hdrvid.metrics.hdr import hdr_metrics, highlight_level
 from hdrvid.models import for_single_exposure, get
 from hdrvid.pipeline.decoder import linearise
 from hdrvid.pipeline.inference import boost_expansion
@@ -32,6 +32,8 @@ from hdrvid.train.data import split, validation_split
 
 REGIONS = ("all", "clipped", "unclipped")
 METRICS = ("psnr_mu", "psnr_l", "pu21_psnr", "pu21_ssim", "pq_psnr", "delta_e_itp")
+SCORES = (*METRICS, "highlight_level")
+"""What ``--metric`` may show: the per-region metrics and the highlight level (clipped pixels only)."""
 
 
 def model_input(signal: np.ndarray, nominal: str) -> torch.Tensor:
@@ -112,7 +114,8 @@ def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SE
     nets = {n: executor_for(n, (weights or {}).get(n.partition("@")[0].partition("~")[0]), engine, upscale)
             for n in names}
     scores: dict[str, dict[str, dict[str, list[float]]]] = {
-        n: {s: {f"{r}/{m}": [] for r in REGIONS for m in METRICS} for s in settings} for n in names}
+        n: {s: {**{f"{r}/{m}": [] for r in REGIONS for m in METRICS}, "clipped/highlight_level": []}
+            for s in settings} for n in names}
     pictures: list[tuple[str, np.ndarray]] = []
     for i, f in enumerate(files):
         pano = read_hdr(f)
@@ -147,6 +150,9 @@ def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SE
                     for k, v in hdr_metrics(pred, target, mask).items():
                         if math.isfinite(v):
                             scores[n][setting][f"{region}/{k}"].append(v)
+                level = highlight_level(pred, target, clipped)
+                if math.isfinite(level):
+                    scores[n][setting]["clipped/highlight_level"].append(level)
     table = {n: {s: {k: (float(np.mean(v)) if v else None) for k, v in per.items()} for s, per in sv.items()}
              for n, sv in scores.items()}
     return EvalReport(images=[f.stem for f in files], settings=list(settings), models=names, scores=table,
@@ -169,17 +175,20 @@ class EvalReport(Report):
     def table(self, metric: str = "pu21_psnr") -> str:
         lines = []
         for region in REGIONS:
+            if all(self.scores[n][s].get(f"{region}/{metric}") is None for n in self.models for s in self.settings):
+                continue
             lines.append(f"{metric} ({region} pixels)".ljust(26) + "".join(s.rjust(12) for s in self.settings)
                          + "mean".rjust(10))
             for n in self.models:
-                vals = [self.scores[n][s][f"{region}/{metric}"] for s in self.settings]
+                vals = [self.scores[n][s].get(f"{region}/{metric}") for s in self.settings]
                 ok = [v for v in vals if v is not None]
                 lines.append(f"  {n}".ljust(26) + "".join((f"{v:12.2f}" if v is not None else "           -")
                                                           for v in vals) + (f"{np.mean(ok):10.2f}" if ok else ""))
         return "\n".join(lines)
 
     def __str__(self) -> str:
-        return f"{len(self.images)} images: {', '.join(self.images)}\n{self.table('pu21_psnr')}\n{self.table('psnr_mu')}"
+        return (f"{len(self.images)} images: {', '.join(self.images)}\n{self.table('pu21_psnr')}\n{self.table('psnr_mu')}"
+                f"\n{self.table('highlight_level')}")
 
 
 @dataclass

@@ -13,6 +13,8 @@ Conventions (stated so numbers can be compared):
   each component (PSNR with peak 1) and ICtCp (BT.2100), deltaE_ITP = 720 sqrt(dI^2 + (0.5 dCt)^2 + dCp^2).
   Against a real HDR master (absolute nits, no alignment) call :func:`absolute_metrics`.
 - Masked variants average the squared error (or the SSIM map) over the pixels of the mask only.
+- Highlight level (:func:`highlight_level`): log2 of the median luminance in the clipped pixels, prediction
+  over truth, after aligning on the unclipped pixels alone (0 = right, +-0.585 = a factor of 1.5).
 """
 
 from __future__ import annotations
@@ -41,6 +43,20 @@ def align_scale(pred: np.ndarray, ref: np.ndarray) -> float:
     if not ok.any():
         return 1.0
     return float(np.exp(np.mean(np.log(yr[ok]) - np.log(yp[ok]))))
+
+
+def highlight_level(pred: np.ndarray, ref: np.ndarray, clipped: np.ndarray) -> float:
+    """How bright ``pred`` puts what the camera clipped, relative to what it recorded, against the truth: log2
+    of the median luminance of ``pred`` over that of ``ref`` in the ``clipped`` pixels, after scaling ``pred``
+    to ``ref`` on the unclipped pixels alone (``align_scale``). 0 = the truth's level, +-0.585 = a factor of 1.5
+    too bright / too dim (the held-out film pairs' criterion, here with the scene as its own master). NaN when
+    the picture has no clipped or no unclipped pixels."""
+    if not clipped.any() or clipped.all():
+        return float("nan")
+    pred, ref = np.asarray(pred, np.float64), np.asarray(ref, np.float64)
+    k = align_scale(pred[~clipped], ref[~clipped])
+    yp, yr = np.median(luminance(pred[clipped])) * k, np.median(luminance(ref[clipped]))
+    return math.log2(max(yp, 1e-12) / max(yr, 1e-12))
 
 
 def pu21_encode(nits: np.ndarray) -> np.ndarray:

@@ -349,3 +349,21 @@ def test_fast_mode_reads_the_field_only_where_hdrunet_acts():
         batch = ex.infer(torch.cat([x, x]))
     assert torch.allclose(model.apply_guided(x, a, b, means), where, rtol=1e-5, atol=1e-6)
     assert torch.allclose(batch, torch.cat([out, out]), rtol=1e-5, atol=1e-6)
+
+
+def test_precision_auto_is_bf16_only_for_validated_models_on_native_bf16(monkeypatch):
+    """``--precision auto``: hdrunet (validated in bf16) in bf16 where the CPU computes it natively, fp32
+    elsewhere and for other models; an engine never sees "auto"."""
+    import hdrvid.runtime.factory as factory
+    from hdrvid.engines.backends import TorchBackend, backend_from_options
+    from hdrvid.engines.torch_engine import TorchEngine
+    from hdrvid.errors import BackendError
+
+    auto = EngineOptions(backend=backend_from_options("torch", "cpu", "auto"), infer_scale=1.0)
+    for native, want in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(factory, "native_bf16", lambda native=native: native)
+        assert make_executor("hdrunet", opts=auto).name.startswith(f"torch-cpu-{want}")
+        assert make_executor("expandnet", opts=auto).name.startswith("torch-cpu-fp32")
+    assert backend_from_options("onnxruntime", "cpu", "auto").precision == "fp32"
+    with pytest.raises(BackendError, match="auto"):
+        TorchEngine(build("expandnet"), TorchBackend(precision="auto"))

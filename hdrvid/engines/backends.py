@@ -18,8 +18,10 @@ from typing import Any, ClassVar, Literal, Union, get_args
 from hdrvid.errors import BackendError
 from hdrvid.io.hashing import sha256_file
 
-Precision = Literal["fp32", "fp16", "bf16"]
+Precision = Literal["fp32", "fp16", "bf16", "auto"]
 PRECISIONS: tuple[str, ...] = get_args(Precision)
+"""``auto``: torch on a CPU with native bf16 runs a model validated in bf16 (``cpu_bf16``) in bf16, everything
+else in fp32 (``runtime.factory.auto_precision``); onnxruntime fp32, TensorRT fp16."""
 OrtProvider = Literal["cpu", "cuda", "tensorrt"]
 
 _DEVICE = re.compile(r"^(cpu|cuda(:\d+)?)$")
@@ -45,7 +47,7 @@ class TorchBackend:
     """PyTorch eager (optionally ``torch.compile``).
 
     device: "cpu" or "cuda[:N]". precision: "fp32"; "bf16" runs under autocast (AMX CPUs gain ~1.5x);
-    "fp16" needs CUDA. threads: intra-op threads on CPU (None keeps torch's default: one per core).
+    "fp16" needs CUDA; "auto" is resolved per model when the executor is built (``runtime.factory``). threads: intra-op threads on CPU (None keeps torch's default: one per core).
     channels_last: NHWC tensors for oneDNN's convolutions (default). On the 2-core AVX-512 CPU, 1280x720,
     fp32 / bf16 seconds per frame, NCHW -> NHWC: kalantari 3.40 -> 2.32 / 1.71 -> 1.40, ahdr 11.9 -> 7.5 /
     5.8 -> 3.8, hdrunet 1.25 -> 0.91 / 0.75 -> 0.46; expandnet and itmo unchanged (within 2 %).
@@ -121,6 +123,7 @@ class OrtBackend:
 
     @classmethod
     def from_options(cls, device: str = "cpu", precision: str = "fp32", threads: int | None = None) -> OrtBackend:
+        precision = "fp32" if precision == "auto" else precision
         if device.startswith("cuda"):
             return cls(provider="cuda", device_id=device_id(device), precision=precision)  # type: ignore[arg-type]
         return cls(provider="cpu", precision=precision, threads=threads)  # type: ignore[arg-type]
@@ -168,6 +171,7 @@ class TensorRTBackend:
     def from_options(cls, device: str = "cuda", precision: str = "fp16", threads: int | None = None) -> TensorRTBackend:
         if not device.startswith("cuda"):
             raise BackendError("the tensorrt backend runs on a CUDA GPU: add --device cuda")
+        precision = "fp16" if precision == "auto" else precision
         return cls(device_id=device_id(device), precision=precision)  # type: ignore[arg-type]
 
 

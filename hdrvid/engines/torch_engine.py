@@ -17,6 +17,9 @@ class TorchEngine:
     def __init__(self, model: nn.Module, config: TorchBackend = TorchBackend()) -> None:
         if config.device.startswith("cuda") and not torch.cuda.is_available():
             raise BackendError("--device cuda asked for, but torch sees no CUDA GPU on this machine")
+        if config.precision == "auto":
+            raise BackendError("precision auto is resolved per model before an engine is built "
+                               "(runtime.factory.auto_precision)")
         if config.threads:
             torch.set_num_threads(config.threads)
         self.name = config.label

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,11 +36,31 @@ from hdrvid.runtime.options import EngineOptions
 log = logging.getLogger("hdrvid")
 
 
+def native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX, from Linux's CPU flags); elsewhere bf16
+    would be emulated and no faster."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return False
+    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
+
+
+def auto_precision(model: nn.Module, device: str) -> str:
+    """``--precision auto``: bf16 for a model validated in bf16 (``cpu_bf16 = True``; its card gives the quality
+    cost) on a CPU that computes bf16 natively, fp32 otherwise."""
+    if device == "cpu" and getattr(model, "cpu_bf16", False) and native_bf16():
+        return "bf16"
+    return "fp32"
+
+
 def make_executor(model_name: str, weights: Path | None = None, opts: EngineOptions = EngineOptions(),
                   model: nn.Module | None = None) -> Executor | DiffusionExecutor:
     """The model ``model_name`` on the chosen backend, ready to run full frames."""
     spec = get(model_name)
     model = model if model is not None else build(model_name, weights)
+    if isinstance(opts.backend, TorchBackend) and opts.backend.precision == "auto":
+        opts = replace(opts, backend=replace(opts.backend, precision=auto_precision(model, opts.backend.device)))
     if spec.kind == "diffusion":
         backend = _profile_for(opts.backend, opts) if isinstance(opts.backend, TensorRTBackend) else opts.backend
         base = None

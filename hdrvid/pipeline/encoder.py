@@ -231,6 +231,10 @@ class VideoEncoder:
         prim, trc, cs = TAGS[spec.format]
         cc = s.codec_context
         cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = prim, trc, cs, ColorRange.MPEG
+        if self.codec == "libx264":
+            # PyAV opens encoders with slice threading, which libavcodec's x264 wrapper turns into x264's sliced
+            # threads; the ffmpeg command line (frame | slice) gives x264's frame threads: as FFmpeg encodes
+            cc.thread_type = "AUTO"
         return s
 
     # --- stream copy --------------------------------------------------------------------------------

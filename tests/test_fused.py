@@ -289,3 +289,46 @@ def test_tonemap_runs_without_torch(tmp_path: Path, extra: list[str]) -> None:
     video = next(s for s in ffprobe(out, "-show_streams")["streams"] if s["codec_type"] == "video")
     want = ("smpte2084", "bt2020") if "--target-nits" in extra else ("bt709", "bt709")
     assert (video["color_transfer"], video["color_primaries"]) == want
+
+
+def test_numpy_itmo_is_the_torch_module() -> None:
+    """``models.arrays.itmo`` (OpenCV, no torch) against ``ClassicalITMO``: float rounding apart, on a frame with
+    a large clipped region and a small one, at even and odd sizes (the quarter-resolution maps' edges)."""
+    from hdrvid.models import build
+    from hdrvid.models.arrays import itmo
+
+    model = build("itmo").eval()
+    torch.manual_seed(3)
+    for h, w in ((180, 320), (121, 203)):
+        x = torch.rand(3, h, w) ** 0.5 * 0.9
+        x[:, 20:90, 30:200] = 1.0  # a clipped sky
+        x[:, 100:104, 10:14] = torch.tensor([1.0, 0.97, 0.9]).view(3, 1, 1)  # a lamp
+        x[0, 5, 5] = -0.01  # negative light (decoded BT.2020 colours)
+        with torch.inference_mode():
+            ref = model(x[None])[0].numpy()
+        out = itmo(x.numpy())
+        assert out.dtype == np.float32 and out.shape == ref.shape
+        assert float(ref.max()) > 2  # expanded
+        assert np.abs(out - ref).max() < 2e-5 * float(ref.max())
+
+
+@needs_ffprobe
+def test_itmo_runs_without_torch(tmp_path: Path) -> None:
+    """`convert --model itmo` to HDR10 in a process where importing torch fails: the numpy model, HDR10 out;
+    with --highlight-boost (torch's maths) it takes the torch path."""
+    from hdrvid.jobs.convert import ConvertOptions, convert
+
+    src = make_clip(tmp_path / "in.mp4", frames=6, size=(96, 64))
+    out, report = tmp_path / "out.mp4", tmp_path / "report.json"
+    code = ("import sys; sys.modules['torch'] = None; from hdrvid.cli import main; "
+            f"main(['-q', 'convert', {str(src)!r}, {str(out)!r}, '--model', 'itmo', '--report', {str(report)!r}])")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(report.read_text())
+    assert rep["engine"].startswith("numpy") and rep["frames"] == 6
+    video = next(s for s in ffprobe(out, "-show_streams")["streams"] if s["codec_type"] == "video")
+    assert (video["color_transfer"], video["color_primaries"]) == ("smpte2084", "bt2020")
+    torch_rep = convert(ConvertOptions(src, tmp_path / "t.mp4", model="itmo"))
+    assert torch_rep.engine.startswith("numpy") and torch_rep.max_cll == rep["max_cll"]
+    boosted = convert(ConvertOptions(src, tmp_path / "b.mp4", model="itmo", highlight_boost=1.5))
+    assert boosted.engine.startswith("torch")

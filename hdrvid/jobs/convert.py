@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color.levels import LEVEL_GAIN, LEVELS, Level
+from hdrvid.engines.backends import TorchBackend
 from hdrvid.errors import InputError, OptionError, OutputError, check_choice, check_range
 from hdrvid.io.atomic import AtomicFile, AtomicFolder, check_destination
 from hdrvid.jobs.job import (
@@ -27,7 +28,9 @@ from hdrvid.jobs.job import (
     video_writer,
 )
 from hdrvid.models import for_single_exposure, for_upscale, get
+from hdrvid.models.arrays import ARRAY_MODELS
 from hdrvid.models.registry import VIDEO_MERGES
+from hdrvid.pipeline.arrays import ArrayModel
 from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.encoder import EncodeOptions, ImageWriter, VideoEncoder, codec_for
 from hdrvid.pipeline.frame import VideoInfo
@@ -293,6 +296,17 @@ def uses_fused_transcode(opts: ConvertOptions, spec: OutputSpec, info: VideoInfo
             and not info.is_image and fused_applies(spec, info.transfer, info.primaries))
 
 
+def uses_array_model(opts: ConvertOptions, spec: OutputSpec, info: VideoInfo, plan: Plan) -> bool:
+    """A classical model with a numpy implementation (``models.arrays``: ``itmo``, ``none``) to an HDR10 video
+    runs on numpy frames without torch (the torch module's picture within float rounding): on the CPU, whole
+    frames, no highlight boost (its maths is torch's)."""
+    backend = opts.engine.backend
+    return (opts.mode == "single" and opts.model in ARRAY_MODELS and opts.upscale == 1 and plan.kind == "video"
+            and not info.is_image and opts.weights is None and opts.highlight_boost == 1.0
+            and OutputTransform(spec).takes_arrays and spec.format == "hdr10" and opts.engine.tile == 0
+            and isinstance(backend, TorchBackend) and backend.device == "cpu")
+
+
 def single_engine_options(opts: ConvertOptions, info: VideoInfo) -> EngineOptions:
     """The engine options of a single-exposure run (``--infer-scale auto`` resolved for the frame size)."""
     eng = opts.engine
@@ -337,6 +351,10 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
             assert isinstance(source, VideoDecoder)
             source.raw = True
             first, engine_name, engine, cycle = [], "fused (numba kernel, no model)", None, None
+        elif uses_array_model(opts, spec, info, plan) and not extra_stages and isinstance(source, VideoDecoder):
+            source.arrays = True  # every stage takes numpy frames: torch is never loaded
+            first = [ArrayModel(ARRAY_MODELS[opts.model], opts.model)]
+            engine_name, engine, cycle = "numpy (OpenCV, no torch)", None, None
         else:
             first, engine_name, engine, cycle = model_stages(opts, info, image_input)
         writer: Any

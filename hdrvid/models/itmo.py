@@ -19,6 +19,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_inverse_curve, luminance
+from hdrvid.models.arrays import (
+    ITMO_GAIN,
+    ITMO_LARGE_GAIN,
+    ITMO_RADIUS_FRACTION,
+    ITMO_REGION_FRACTION,
+    ITMO_THRESHOLD,
+)
 
 
 def box_filter(x: torch.Tensor, r: int) -> torch.Tensor:
@@ -59,8 +66,8 @@ class ClassicalITMO(nn.Module):
     and windows (up to ``large_gain``), so a clipped wall is not pushed to the mastering peak.
     """
 
-    def __init__(self, gain: float = 8.0, large_gain: float = 2.5, threshold: float = 0.94,
-                 radius_fraction: float = 0.02, region_fraction: float = 0.12) -> None:
+    def __init__(self, gain: float = ITMO_GAIN, large_gain: float = ITMO_LARGE_GAIN, threshold: float = ITMO_THRESHOLD,
+                 radius_fraction: float = ITMO_RADIUS_FRACTION, region_fraction: float = ITMO_REGION_FRACTION) -> None:
         super().__init__()
         self.gain = gain
         self.large_gain = large_gain

@@ -11,6 +11,10 @@ import numpy as np
 
 from hdrvid.lazy import torch
 
+MAX_RELATIVE = 1e4
+"""Largest plausible model output (relative to reference white): PQ ends at 10,000 nits, about 49x of 203 nits;
+anything far beyond is a broken model, not a highlight."""
+
 
 @dataclass
 class VideoInfo:

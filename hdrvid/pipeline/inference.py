@@ -8,12 +8,8 @@ from collections.abc import Iterator
 from hdrvid.engines import Executor
 from hdrvid.errors import ModelError
 from hdrvid.lazy import torch
-from hdrvid.pipeline.frame import Batch, Frame
+from hdrvid.pipeline.frame import MAX_RELATIVE, Batch, Frame
 from hdrvid.pipeline.smoothing import SceneCuts
-
-MAX_RELATIVE = 1e4
-"""Largest plausible output (relative to reference white): PQ ends at 10,000 nits, about 49x of 203 nits;
-anything far beyond is a broken model, not a highlight."""
 
 
 def boost_expansion(linear: torch.Tensor, out: torch.Tensor, boost: float) -> torch.Tensor:

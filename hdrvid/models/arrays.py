@@ -1,0 +1,72 @@
+"""Classical models on numpy frames, without torch: the same maths as their torch modules (``models.itmo``),
+held to them by tests, so a plain expansion to HDR10 never loads torch (``pipeline.arrays.ArrayModel``).
+
+Frames are relative linear BT.709 light, planar (3, H, W) float32. OpenCV does the neighbourhood work:
+``box_mean`` (the mean over the part of a square window inside the frame, ``itmo.box_filter``), ``square_max``
+(``itmo.square_max``: dilation, whose border never wins), area downscaling (``avg_pool2d``) and bilinear
+upscaling with half-pixel centres (``interpolate(..., align_corners=False)``).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from hdrvid.color.fused import block_mean
+
+ITMO_GAIN, ITMO_LARGE_GAIN, ITMO_THRESHOLD = 8.0, 2.5, 0.94
+ITMO_RADIUS_FRACTION, ITMO_REGION_FRACTION = 0.02, 0.12
+"""``itmo``'s parameters (``models.itmo.ClassicalITMO`` takes its defaults from here)."""
+
+
+def box_mean(x: np.ndarray, r: int) -> np.ndarray:
+    """Mean over the part of the (2r+1)^2 window inside the frame, of a 2-D float32 array."""
+    k = 2 * r + 1
+    total = cv2.boxFilter(x, -1, (k, k), normalize=False, borderType=cv2.BORDER_CONSTANT)
+    h, w = x.shape
+    count_r = np.minimum(np.arange(h) + r + 1, h) - np.maximum(np.arange(h) - r, 0)
+    count_c = np.minimum(np.arange(w) + r + 1, w) - np.maximum(np.arange(w) - r, 0)
+    return total / np.outer(count_r, count_c).astype(np.float32)
+
+
+def square_max(x: np.ndarray, r: int) -> np.ndarray:
+    """Max over the part of the (2r+1)^2 window inside the frame."""
+    return cv2.dilate(x, np.ones((2 * r + 1, 2 * r + 1), np.uint8))
+
+
+def itmo_expansion_map(x: np.ndarray) -> np.ndarray:
+    """``ClassicalITMO.expansion_map`` of one frame (3, H, W) (light already clamped at 0): the gain minus one,
+    (H, W)."""
+    h, w = x.shape[1:]
+    signal = np.clip(x.max(0), 1e-8, 1.0) ** np.float32(1 / 2.2)
+    t = np.clip((signal - np.float32(ITMO_THRESHOLD)) / np.float32(0.99 - ITMO_THRESHOLD), 0, 1)
+    mask = (t * t * (3 - 2 * t)).astype(np.float32)
+    side = max(h, w)
+    big = max(2, round(ITMO_REGION_FRACTION * side))
+    f = 4 if min(h, w) >= 64 else 1
+    small = block_mean(mask, f)
+    rq = max(1, big // f)
+    size = np.clip(box_mean(small, rq), 0, 1)
+    label = square_max(size * small, rq)
+    dome = np.sqrt(np.clip(box_mean(small, max(1, rq // 3)), 0, 1))
+    if f > 1:
+        label = cv2.resize(label, (w, h), interpolation=cv2.INTER_LINEAR)
+        dome = cv2.resize(dome, (w, h), interpolation=cv2.INTER_LINEAR)
+    spot = np.sqrt(np.clip(box_mean(mask, max(1, round(ITMO_RADIUS_FRACTION * side / 4))), 0, 1))
+    depth = spot * (1 - label) + dome * label
+    return mask * depth * np.float32((ITMO_GAIN - 1)) - mask * depth * np.float32(ITMO_GAIN - ITMO_LARGE_GAIN) * label
+
+
+def itmo(x: np.ndarray) -> np.ndarray:
+    """``itmo`` (``models.itmo.ClassicalITMO.forward``) on one frame (3, H, W) float32."""
+    x = np.maximum(x, 0)
+    return (x * (1 + itmo_expansion_map(x))).astype(np.float32)
+
+
+def linearise(x: np.ndarray) -> np.ndarray:
+    """``none`` (``models.itmo.Linearise``): the linearised input itself."""
+    return x
+
+
+ARRAY_MODELS = {"itmo": itmo, "none": linearise}
+"""Model name -> its numpy implementation (what ``convert`` runs without torch when it can)."""

@@ -1,0 +1,42 @@
+"""A classical model on numpy frames (``models.arrays``): the inference stage of a run that never loads torch.
+
+``convert`` uses it for a model with a numpy implementation (``itmo``, ``none``) when every other stage takes
+numpy frames too (HDR10 output through the compiled kernel, the smoother); the picture is the torch module's
+within float rounding (tests).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from hdrvid.errors import ModelError
+from hdrvid.pipeline.frame import MAX_RELATIVE, Frame
+
+
+class ArrayModel:
+    """Runs ``fn`` ((3, H, W) float32 -> the same) on every frame's light."""
+
+    name = "infer"
+
+    def __init__(self, fn: Callable[[np.ndarray], np.ndarray], model: str) -> None:
+        self.fn = fn
+        self.model = model
+
+    def process(self, frame: Frame) -> Iterator[Frame]:
+        out = self.fn(np.asarray(frame.data))
+        peak = float(np.abs(out).max()) if out.size else 0.0
+        if not math.isfinite(peak) or peak > MAX_RELATIVE:
+            what = "NaN or infinite values" if not math.isfinite(peak) else f"values up to {peak:.3g}x reference white"
+            raise ModelError(f"{self.model} produced {what} on frame {frame.index}; the input frame holds values "
+                             f"no picture has")
+        frame.data = out
+        yield frame
+
+    def flush(self) -> Iterator[Frame]:
+        return iter(())
+
+    def close(self) -> None:
+        pass

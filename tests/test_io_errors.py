@@ -22,6 +22,11 @@ def test_missing_input(tmp_path: Path):
     r = run_cli("convert", tmp_path / "nope.mp4", tmp_path / "out.mp4")
     assert_one_line_error(r, "nope.mp4")
     assert not (tmp_path / "out.mp4").exists()
+    (tmp_path / "old.mp4").write_bytes(b"kept")  # the missing input is named first, whatever the output
+    for command in ("convert", "tonemap"):
+        r = run_cli(command, tmp_path / "nope.mp4", tmp_path / "old.mp4")
+        assert_one_line_error(r, "nope.mp4")
+        assert "no such file" in r.output and (tmp_path / "old.mp4").read_bytes() == b"kept"
 
 
 def test_zero_byte_input(tmp_path: Path):

@@ -138,6 +138,8 @@ def tonemap(opts: TonemapOptions, progress: bool = False, extra_stages: list[Sta
     suffix = opts.output.suffix.lower()
     if suffix not in CONTAINERS:
         raise OutputError(f"{opts.output}: tonemap writes video; use .mp4, .mkv or .mov")
+    if not opts.input.exists():
+        raise InputError(f"{opts.input}: no such file; check the path")
     check_destination([opts.input], opts.output, opts.overwrite)
     with Job(open_source(opts.input, opts.decode, opts.rate)) as job:
         source = job.source

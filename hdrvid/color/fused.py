@@ -122,6 +122,23 @@ def _roll_off(m, roll, table, eotf):  # pragma: no cover - compiled
     return _eotf(e2 * span + pb, eotf) / m
 
 
+@numba.njit(cache=True, inline="always")
+def _chroma_codes(sums, j, cm, scale, offset, top):  # pragma: no cover - compiled
+    """Chroma sample j of a pair of rows whose column sums of R'G'B' are ``sums`` (ww, 3), as
+    ``pipeline.output.to_yuv420`` filters it ([1 2 1]/4 on the even columns of the rows' mean, left-sited), through
+    the matrix's chroma rows ``cm`` and quantised (code = floor(c * scale + offset), clamped to [0, top])."""
+    f32 = np.float32
+    left = sums[max(2 * j - 1, 0)]
+    mid = sums[2 * j]
+    right = sums[2 * j + 1]
+    v0 = f32(0.125) * left[0] + f32(0.25) * mid[0] + f32(0.125) * right[0]
+    v1 = f32(0.125) * left[1] + f32(0.25) * mid[1] + f32(0.125) * right[1]
+    v2 = f32(0.125) * left[2] + f32(0.25) * mid[2] + f32(0.125) * right[2]
+    qb = min(max(int((cm[0, 0] * v0 + cm[0, 1] * v1 + cm[0, 2] * v2) * scale + offset), 0), top)
+    qr = min(max(int((cm[1, 0] * v0 + cm[1, 1] * v1 + cm[1, 2] * v2) * scale + offset), 0), top)
+    return qb, qr
+
+
 @numba.njit(cache=True, parallel=True)
 def _pass1(codes, lut, lin, white, roll, eotf, mix, table, ym, cm, inv, y, ucode, vcode, lift, liftc,
            rowmax):  # pragma: no cover
@@ -168,14 +185,7 @@ def _pass1(codes, lut, lin, white, roll, eotf, mix, table, ym, cm, inv, y, ucode
                 best = max(best, s0, s1, s2)
         rowmax[k] = best
         for j in range(ww // 2):
-            left = sums[max(2 * j - 1, 0)]
-            mid = sums[2 * j]
-            right = sums[2 * j + 1]
-            v0 = f32(0.125) * left[0] + f32(0.25) * mid[0] + f32(0.125) * right[0]
-            v1 = f32(0.125) * left[1] + f32(0.25) * mid[1] + f32(0.125) * right[1]
-            v2 = f32(0.125) * left[2] + f32(0.25) * mid[2] + f32(0.125) * right[2]
-            qb = min(max(int((cm[0, 0] * v0 + cm[0, 1] * v1 + cm[0, 2] * v2) * f32(896.0) + f32(512.5)), 0), 1023)
-            qr = min(max(int((cm[1, 0] * v0 + cm[1, 1] * v1 + cm[1, 2] * v2) * f32(896.0) + f32(512.5)), 0), 1023)
+            qb, qr = _chroma_codes(sums, j, cm, f32(896.0), f32(512.5), 1023)
             ucode[k, j] = qb
             vcode[k, j] = qr
             cb = (qb - 512.0) / 896.0
@@ -632,16 +642,9 @@ def _sdr_pass(lin, exposure, weights, threshold, compress, tolerance, by_max, ra
                 sums[c, 2] += s2
         oog_rows[k] = count
         for j in range(ww // 2):
-            left = sums[max(2 * j - 1, 0)]
-            mid = sums[2 * j]
-            right = sums[2 * j + 1]
-            v0 = f32(0.125) * left[0] + f32(0.25) * mid[0] + f32(0.125) * right[0]
-            v1 = f32(0.125) * left[1] + f32(0.25) * mid[1] + f32(0.125) * right[1]
-            v2 = f32(0.125) * left[2] + f32(0.25) * mid[2] + f32(0.125) * right[2]
-            ucode[k, j] = np.uint8(min(max(int((cm[0, 0] * v0 + cm[0, 1] * v1 + cm[0, 2] * v2) * f32(224.0)
-                                               + f32(128.5)), 0), 255))
-            vcode[k, j] = np.uint8(min(max(int((cm[1, 0] * v0 + cm[1, 1] * v1 + cm[1, 2] * v2) * f32(224.0)
-                                               + f32(128.5)), 0), 255))
+            qb, qr = _chroma_codes(sums, j, cm, f32(224.0), f32(128.5), 255)
+            ucode[k, j] = np.uint8(qb)
+            vcode[k, j] = np.uint8(qr)
 
 
 def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarray, float, bool],

@@ -138,16 +138,22 @@ def test_fused_transcode_covers_only_what_it_reproduces() -> None:
         FusedHdr10(OutputSpec("hdr10", 1000.0, WHITE), "hlg", "bt709")
 
 
+def _run_without_torch(args: list, tmp_path: Path) -> dict:
+    """``hdrvid -q ARGS --report`` in a fresh process where importing torch fails; returns the report."""
+    report = tmp_path / "report.json"
+    words = [str(a) for a in args] + ["--report", str(report)]
+    code = f"import sys; sys.modules['torch'] = None; from hdrvid.cli import main; main(['-q', *{words!r}])"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return json.loads(report.read_text())
+
+
 @needs_ffprobe
 def test_plain_transcode_runs_without_torch(tmp_path: Path) -> None:
     """`convert --model none` in a process where importing torch fails: HDR10 out, the fused engine named."""
     src = make_clip(tmp_path / "in.mp4", frames=8, size=(96, 64), audio=True)
-    out, report = tmp_path / "out.mp4", tmp_path / "report.json"
-    code = ("import sys; sys.modules['torch'] = None; from hdrvid.cli import main; "
-            f"main(['-q', 'convert', {str(src)!r}, {str(out)!r}, '--model', 'none', '--report', {str(report)!r}])")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    rep = json.loads(report.read_text())
+    out = tmp_path / "out.mp4"
+    rep = _run_without_torch(["convert", src, out, "--model", "none"], tmp_path)
     assert rep["engine"].startswith("fused") and rep["frames"] == 8 and rep["max_cll"] > 0
     v = ffprobe(out, "-show_streams")["streams"]
     video = next(s for s in v if s["codec_type"] == "video")
@@ -279,12 +285,8 @@ def test_tonemap_runs_without_torch(tmp_path: Path, extra: list[str]) -> None:
 
     hdr = tmp_path / "hdr10.mp4"
     convert(ConvertOptions(make_clip(tmp_path / "in.mp4", frames=6, size=(96, 64), audio=True), hdr, model="itmo"))
-    out, report = tmp_path / "out.mp4", tmp_path / "report.json"
-    code = ("import sys; sys.modules['torch'] = None; from hdrvid.cli import main; "
-            f"main(['-q', 'tonemap', {str(hdr)!r}, {str(out)!r}, *{extra!r}, '--report', {str(report)!r}])")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    rep = json.loads(report.read_text())
+    out = tmp_path / "out.mp4"
+    rep = _run_without_torch(["tonemap", hdr, out, *extra], tmp_path)
     assert rep["frames"] == 6
     video = next(s for s in ffprobe(out, "-show_streams")["streams"] if s["codec_type"] == "video")
     want = ("smpte2084", "bt2020") if "--target-nits" in extra else ("bt709", "bt709")
@@ -319,12 +321,8 @@ def test_itmo_runs_without_torch(tmp_path: Path) -> None:
     from hdrvid.jobs.convert import ConvertOptions, convert
 
     src = make_clip(tmp_path / "in.mp4", frames=6, size=(96, 64))
-    out, report = tmp_path / "out.mp4", tmp_path / "report.json"
-    code = ("import sys; sys.modules['torch'] = None; from hdrvid.cli import main; "
-            f"main(['-q', 'convert', {str(src)!r}, {str(out)!r}, '--model', 'itmo', '--report', {str(report)!r}])")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    rep = json.loads(report.read_text())
+    out = tmp_path / "out.mp4"
+    rep = _run_without_torch(["convert", src, out, "--model", "itmo"], tmp_path)
     assert rep["engine"].startswith("numpy") and rep["frames"] == 6
     video = next(s for s in ffprobe(out, "-show_streams")["streams"] if s["codec_type"] == "video")
     assert (video["color_transfer"], video["color_primaries"]) == ("smpte2084", "bt2020")

@@ -61,11 +61,11 @@ class HDRUNet(nn.Module):
     fast mode upsamples the first 3 channels and hands the others' means to ``apply_split`` (at 720p: ~4x
     less upsampling, no full-size copy of constants)."""
     exportable = False
+    """Not yet: its frame-wide branch resizes the frame to 64x64 by area averaging, which the ONNX exporter
+    cannot express for dynamic sizes; it runs on the torch backend (CPU or CUDA)."""
     cpu_bf16 = True
     """Validated in bf16 (``--precision auto`` picks it on CPUs with native bf16): on the validation views the
     largest change against fp32 is -0.05 dB PU21 (hard camera, unclipped pixels; see the model card)."""
-    """Not yet: its frame-wide branch resizes the frame to 64x64 by area averaging, which the ONNX exporter
-    cannot express for dynamic sizes; it runs on the torch backend (CPU or CUDA)."""
     receptive_radius = 160
     """Pixels of context each output pixel of the U-Net sees (outside the frame-wide vector), rounded up: 4
     stride-2 levels and a dilated bottleneck (about 140 px)."""

@@ -43,7 +43,7 @@ def _import_numba():  # type: ignore[no-untyped-def]
 numba = _import_numba()
 
 from hdrvid.color.transfer import _C1, _C2, _C3, _M1, _M2, PQ_PEAK, pq_eotf, pq_inverse_eotf
-from hdrvid.color.ycbcr import rgb_to_ycbcr_matrix
+from hdrvid.color.ycbcr import code_scales, rgb_to_ycbcr_matrix
 
 # --- PQ by table ----------------------------------------------------------------------------------
 
@@ -95,12 +95,19 @@ def _chroma_rows(r: int, rows: int) -> tuple[int, int]:  # pragma: no cover - co
 
 
 @numba.njit(cache=True, inline="always")
+def _table_at(t: float, table: np.ndarray) -> float:  # pragma: no cover - compiled
+    """``table`` read at fractional index ``t`` >= 0 by linear interpolation (its last entry from the end on)."""
+    n = table.size - 1
+    if t >= n:
+        return table[n]
+    i = int(t)
+    return table[i] + (t - np.float32(i)) * (table[i + 1] - table[i])
+
+
+@numba.njit(cache=True, inline="always")
 def _eotf(s: float, table: np.ndarray) -> float:  # pragma: no cover - compiled
     """PQ's EOTF of a signal in [0, 1] from ``eotf_table`` (linear interpolation)."""
-    n = table.size - 1
-    t = s * n
-    i = min(int(t), n - 1)
-    return table[i] + (t - i) * (table[i + 1] - table[i])
+    return _table_at(s * (table.size - 1), table)
 
 
 @numba.njit(cache=True, inline="always")
@@ -380,9 +387,7 @@ def _decoded_light(yp, cb, cr, inv, width, height, table, rowmax, rowsum):  # pr
             lift = max(i01 * u + i02 * v, i11 * u + i12 * v, i21 * u + i22 * v)
             s = min(max((f32(yp[r, c]) - f32(64.0)) * scale_y + lift, f32(0.0)), f32(1.0))
             best = max(best, s)
-            t = s * f32(n)
-            i = min(int(t), n - 1)
-            total += table[i] + (t - f32(i)) * (table[i + 1] - table[i])
+            total += _table_at(s * f32(n), table)
         rowmax[r] = best
         rowsum[r] = total
 
@@ -432,12 +437,7 @@ def ycc16_to_codes(ycc: np.ndarray, bits: int, full_range: bool, matrix: str) ->
     """swscale's yuv444p16le of a ``bits``-bit Y'CbCr frame (H, W, 3) -> R'G'B' codes (H, W, 3) uint16
     (0-65535): range and matrix in float32 (BT.2100), rounded; the same numbers as the numpy expression in
     ``pipeline.decoder`` it replaces, in one compiled pass."""
-    step = np.float32(2 ** (bits - 8))
-    if full_range:
-        top = np.float32(2**bits - 1)
-        y0, ys, c0, cs = np.float32(0), top, np.float32(2 ** (bits - 1)), top
-    else:
-        y0, ys, c0, cs = 16 * step, 219 * step, 128 * step, 224 * step
+    ys, y0, cs, c0 = code_scales(bits, full_range)
     inv = np.linalg.inv(rgb_to_ycbcr_matrix(matrix)).astype(np.float32)
     out = np.empty(ycc.shape, np.uint16)
     _ycc16_to_codes(ycc, np.float32(2.0 ** (bits - 16)), np.float32(y0), np.float32(ys), np.float32(c0),
@@ -468,13 +468,12 @@ def _yuv420_to_linear(yp, cb, cr, y0, ys, c0, cs, inv, lut, mix, out, small):  #
             yy = (np.float32(yp[r, c]) - y0) / ys
             u = (u - c0) / cs
             v = (v - c0) / cs
-            e0 = lut[np.uint16(min(max((yy * inv[0, 0] + u * inv[0, 1] + v * inv[0, 2]) * top + half, 0), top))]
-            e1 = lut[np.uint16(min(max((yy * inv[1, 0] + u * inv[1, 1] + v * inv[1, 2]) * top + half, 0), top))]
-            e2 = lut[np.uint16(min(max((yy * inv[2, 0] + u * inv[2, 1] + v * inv[2, 2]) * top + half, 0), top))]
+            q0 = np.uint16(min(max((yy * inv[0, 0] + u * inv[0, 1] + v * inv[0, 2]) * top + half, 0), top))
+            q1 = np.uint16(min(max((yy * inv[1, 0] + u * inv[1, 1] + v * inv[1, 2]) * top + half, 0), top))
+            q2 = np.uint16(min(max((yy * inv[2, 0] + u * inv[2, 1] + v * inv[2, 2]) * top + half, 0), top))
             if r % 4 == 0 and c % 4 == 0:
-                for ch in range(3):
-                    q = (yy * inv[ch, 0] + u * inv[ch, 1] + v * inv[ch, 2]) * top + half
-                    small[r // 4, c // 4, ch] = np.uint16(min(max(q, 0), top))
+                small[r // 4, c // 4, 0], small[r // 4, c // 4, 1], small[r // 4, c // 4, 2] = q0, q1, q2
+            e0, e1, e2 = lut[q0], lut[q1], lut[q2]
             for ch in range(3):
                 out[ch, r, c] = mix[ch, 0] * e0 + mix[ch, 1] * e1 + mix[ch, 2] * e2
 
@@ -488,12 +487,7 @@ def yuv420_to_linear(planes: np.ndarray, bits: int, full_range: bool, matrix: st
     h2, w = planes.shape
     h = h2 * 2 // 3
     cb, cr = planes[h:].reshape(2, h // 2, w // 2)
-    step = np.float32(2 ** (bits - 8))
-    if full_range:
-        top = np.float32(2**bits - 1)
-        y0, ys, c0, cs = np.float32(0), top, np.float32(2 ** (bits - 1)), top
-    else:
-        y0, ys, c0, cs = 16 * step, 219 * step, 128 * step, 224 * step
+    ys, y0, cs, c0 = code_scales(bits, full_range)
     inv = np.linalg.inv(rgb_to_ycbcr_matrix(matrix)).astype(np.float32)
     out = np.empty((3, h, w), np.float32)
     small = np.empty(((h + 3) // 4, (w + 3) // 4, 3), np.uint16)
@@ -551,15 +545,6 @@ OETF_TABLE_SIZE = 4096
 """``sdr_planes_linear``: the SDR encoding sampled evenly in the square root of display light."""
 
 
-@numba.njit(cache=True, inline="always")
-def _table_at(t: float, table: np.ndarray) -> float:  # pragma: no cover - compiled
-    n = table.size - 1
-    if t >= n:
-        return table[n]
-    i = int(t)
-    return table[i] + (t - i) * (table[i + 1] - table[i])
-
-
 @numba.njit(cache=True, parallel=True)
 def _sdr_pass(lin, exposure, weights, threshold, compress, tolerance, by_max, ratio, ratio_scale, oetf, ym, cm,
               yq, ucode, vcode, yin, yout, oog_rows):  # pragma: no cover - compiled
@@ -582,7 +567,6 @@ def _sdr_pass(lin, exposure, weights, threshold, compress, tolerance, by_max, ra
     wr, wg, wb = f32(weights[0]), f32(weights[1]), f32(weights[2])
     ex = f32(exposure)
     rs = f32(ratio_scale)
-    rn = ratio.size - 1
     on = f32(oetf.size - 1)
     for k in numba.prange(ucode.shape[0]):
         sums = np.zeros((ww, 3), np.float32)
@@ -615,26 +599,15 @@ def _sdr_pass(lin, exposure, weights, threshold, compress, tolerance, by_max, ra
                 b = max(b, zero)
                 d = max(d, zero)
                 v = max(a, b, d) if by_max else wr * a + wg * b + wb * d
-                t = f32(math.sqrt(math.sqrt(v))) * rs
-                if t >= rn:
-                    g = ratio[rn]
-                else:
-                    i = int(t)
-                    g = ratio[i] + (t - f32(i)) * (ratio[i + 1] - ratio[i])
+                g = _table_at(f32(math.sqrt(math.sqrt(v))) * rs, ratio)
                 a = min(a * g, one)
                 b = min(b * g, one)
                 d = min(d * g, one)
                 if keep and real_row and c < w:
                     yout[r, c] = wr * a + wg * b + wb * d
-                t = f32(math.sqrt(a)) * on
-                i = min(int(t), oetf.size - 2)
-                s0 = oetf[i] + (t - f32(i)) * (oetf[i + 1] - oetf[i])
-                t = f32(math.sqrt(b)) * on
-                i = min(int(t), oetf.size - 2)
-                s1 = oetf[i] + (t - f32(i)) * (oetf[i + 1] - oetf[i])
-                t = f32(math.sqrt(d)) * on
-                i = min(int(t), oetf.size - 2)
-                s2 = oetf[i] + (t - f32(i)) * (oetf[i + 1] - oetf[i])
+                s0 = _table_at(f32(math.sqrt(a)) * on, oetf)
+                s1 = _table_at(f32(math.sqrt(b)) * on, oetf)
+                s2 = _table_at(f32(math.sqrt(d)) * on, oetf)
                 yq[2 * k + dr, c] = np.uint8(min(max(int((ym[0] * s0 + ym[1] * s1 + ym[2] * s2) * f32(219.0)
                                                          + f32(16.5)), 0), 255))
                 sums[c, 0] += s0

@@ -36,7 +36,7 @@ def ycbcr_to_rgb(ycc: Array, matrix: str = "bt2020nc", axis: int = -1) -> Array:
     return apply_matrix(ycc, np.linalg.inv(rgb_to_ycbcr_matrix(matrix)), axis=axis)
 
 
-def _scales(bits: int, full_range: bool) -> tuple[float, float, float, float]:
+def code_scales(bits: int, full_range: bool) -> tuple[float, float, float, float]:
     """(luma scale, luma offset, chroma scale, chroma offset) in code values."""
     if full_range:
         n = float(2**bits - 1)
@@ -47,23 +47,23 @@ def _scales(bits: int, full_range: bool) -> tuple[float, float, float, float]:
 
 def quantize_luma(y: Array, bits: int = 10, full_range: bool = False) -> Array:
     """Y' [0,1] -> integer code values (float dtype kept for torch; round half away from zero)."""
-    s, o, _, _ = _scales(bits, full_range)
+    s, o, _, _ = code_scales(bits, full_range)
     return _round(y * s + o).clip(0, 2**bits - 1)
 
 
 def quantize_chroma(c: Array, bits: int = 10, full_range: bool = False) -> Array:
     """Cb or Cr [-0.5,0.5] -> integer code values."""
-    _, _, s, o = _scales(bits, full_range)
+    _, _, s, o = code_scales(bits, full_range)
     return _round(c * s + o).clip(0, 2**bits - 1)
 
 
 def dequantize_luma(d: Array, bits: int = 10, full_range: bool = False) -> Array:
-    s, o, _, _ = _scales(bits, full_range)
+    s, o, _, _ = code_scales(bits, full_range)
     return (d - o) / s
 
 
 def dequantize_chroma(d: Array, bits: int = 10, full_range: bool = False) -> Array:
-    _, _, s, o = _scales(bits, full_range)
+    _, _, s, o = code_scales(bits, full_range)
     return (d - o) / s
 
 

@@ -54,7 +54,7 @@ def itmo_expansion_map(x: np.ndarray) -> np.ndarray:
         dome = cv2.resize(dome, (w, h), interpolation=cv2.INTER_LINEAR)
     spot = np.sqrt(np.clip(box_mean(mask, max(1, round(ITMO_RADIUS_FRACTION * side / 4))), 0, 1))
     depth = spot * (1 - label) + dome * label
-    return mask * depth * np.float32((ITMO_GAIN - 1)) - mask * depth * np.float32(ITMO_GAIN - ITMO_LARGE_GAIN) * label
+    return mask * depth * (np.float32(ITMO_GAIN - 1) - np.float32(ITMO_GAIN - ITMO_LARGE_GAIN) * label)
 
 
 def itmo(x: np.ndarray) -> np.ndarray:

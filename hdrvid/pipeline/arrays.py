@@ -7,13 +7,12 @@ within float rounding (tests).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from hdrvid.errors import ModelError
-from hdrvid.pipeline.frame import MAX_RELATIVE, Frame
+from hdrvid.pipeline.frame import Frame, implausible
 
 
 class ArrayModel:
@@ -27,9 +26,8 @@ class ArrayModel:
 
     def process(self, frame: Frame) -> Iterator[Frame]:
         out = self.fn(np.asarray(frame.data))
-        peak = float(np.abs(out).max()) if out.size else 0.0
-        if not math.isfinite(peak) or peak > MAX_RELATIVE:
-            what = "NaN or infinite values" if not math.isfinite(peak) else f"values up to {peak:.3g}x reference white"
+        what = implausible(float(np.abs(out).max()) if out.size else 0.0)
+        if what:
             raise ModelError(f"{self.model} produced {what} on frame {frame.index}; the input frame holds values "
                              f"no picture has")
         frame.data = out

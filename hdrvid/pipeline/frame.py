@@ -16,6 +16,15 @@ MAX_RELATIVE = 1e4
 anything far beyond is a broken model, not a highlight."""
 
 
+def implausible(peak: float) -> str | None:
+    """What is wrong with a model output whose largest magnitude is ``peak`` (None: nothing)."""
+    import math
+
+    if not math.isfinite(peak):
+        return "NaN or infinite values"
+    return f"values up to {peak:.3g}x reference white" if peak > MAX_RELATIVE else None
+
+
 @dataclass
 class VideoInfo:
     """Stream-level facts the stages need. Colour tags are FFmpeg names ("bt709", "smpte2084", ...)."""

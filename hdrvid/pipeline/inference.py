@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 from hdrvid.engines import Executor
 from hdrvid.errors import ModelError
 from hdrvid.lazy import torch
-from hdrvid.pipeline.frame import MAX_RELATIVE, Batch, Frame
+from hdrvid.pipeline.frame import Batch, Frame, implausible
 from hdrvid.pipeline.smoothing import SceneCuts
 
 
@@ -49,9 +48,8 @@ class Inference:
         out = boost_expansion(batch.tensor, self.executor.infer(batch.tensor), self.boost)
         if out.shape[0] != batch.tensor.shape[0]:
             raise RuntimeError(f"engine {self.executor.name} returned {out.shape[0]} frames for {batch.tensor.shape[0]}")
-        peak = float(out.abs().amax()) if out.numel() else 0.0
-        if not math.isfinite(peak) or peak > MAX_RELATIVE:
-            what = "NaN or infinite values" if not math.isfinite(peak) else f"values up to {peak:.3g}x reference white"
+        what = implausible(float(out.abs().amax()) if out.numel() else 0.0)
+        if what:
             raise ModelError(f"{self.weights}: the model produced {what} on frame {batch.frames[0].index}; the "
                              f"weights are damaged or not for this model (use the shipped weights or retrain)")
         for i, frame in enumerate(batch.frames[: batch.valid]):

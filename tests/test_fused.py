@@ -330,3 +330,16 @@ def test_itmo_runs_without_torch(tmp_path: Path) -> None:
     assert torch_rep.engine.startswith("numpy") and torch_rep.max_cll == rep["max_cll"]
     boosted = convert(ConvertOptions(src, tmp_path / "b.mp4", model="itmo", highlight_boost=1.5))
     assert boosted.engine.startswith("torch")
+
+
+def test_numpy_model_stage_refuses_impossible_output() -> None:
+    from hdrvid.errors import ModelError
+    from hdrvid.pipeline.arrays import ArrayModel
+    from hdrvid.pipeline.frame import Frame
+
+    ok = next(iter(ArrayModel(lambda x: x * 2, "itmo").process(Frame(0, 0, None, np.ones((3, 4, 4), np.float32)))))
+    assert float(ok.data.max()) == 2.0
+    for bad in (np.inf, 1e6):
+        with pytest.raises(ModelError, match="itmo produced"):
+            next(iter(ArrayModel(lambda x, b=bad: x * b, "itmo").process(Frame(0, 0, None, np.ones((3, 4, 4),
+                                                                                              np.float32)))))

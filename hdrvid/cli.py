@@ -201,7 +201,7 @@ def conversion_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Every option of a conversion (model, output format and levels, encoder, decoder, engine, alternating
     mode), shared by convert and batch; :func:`_conversion` turns them into ConvertOptions."""
     options = [
-        click.option("-m", "--model", default="hdrunet", show_default=True, help="Model name (see `hdrvid models`)."),
+        click.option("-m", "--model", default="hdrunet-auto", show_default=True, help="Model name (see `hdrvid models`)."),
         click.option("--weights", type=click.Path(path_type=Path), help="Trained weights file (weights-only state dict)."),
         click.option("-f", "--format", "fmt", type=click.Choice(OUTPUT_FORMATS),
                      help="Output format; default from OUTPUT: .mp4/.mkv/.mov -> hdr10, folder or %05d.exr -> exr."),

@@ -134,7 +134,7 @@ def single_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Untrained single-exposure diffhdr weights (the shipped hdrunet inside), with a head that is not zero."""
     torch.manual_seed(0)
     m = DiffHDRSingle()
-    m.base.load_state_dict(build("hdrunet").state_dict())
+    m.base.load_state_dict(m.base.network_state(build("hdrunet").state_dict()))
     torch.nn.init.normal_(m.denoiser.out.weight, std=0.05)
     path = tmp_path_factory.mktemp("diffhdr-single") / "diffhdr-single.pt"
     torch.save(m.state_dict(), path)
@@ -145,7 +145,7 @@ def test_single_exposure_diffhdr_changes_clipped_pixels_only(single_weights: Pat
     """out = hdrunet's estimate x exp(alpha x residual): a zero head leaves the estimate; any head leaves every
     pixel the camera recorded (alpha = 0) exactly at the estimate."""
     zero = DiffHDRSingle().eval()
-    zero.base.load_state_dict(build("hdrunet").state_dict())
+    zero.base.load_state_dict(zero.base.network_state(build("hdrunet").state_dict()))
     x = zero.example_input(48, 64)
     with torch.inference_mode():
         est = build("hdrunet")(x)

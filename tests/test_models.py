@@ -195,3 +195,71 @@ def test_square_max_is_the_square_max_pool():
     x = torch.rand(2, 1, 37, 53)
     for r in (1, 4, 20):
         assert torch.equal(square_max(x, r), F.max_pool2d(x, 2 * r + 1, stride=1, padding=r))
+
+
+def test_bt2446a_expansion_keeps_grey_and_lifts_white():
+    from hdrvid.color.operators import bt2446a_expansion, bt2446a_inverse_curve
+
+    y = torch.tensor([0.01, 0.18, 0.5, 1.0])
+    g = bt2446a_expansion(y)
+    assert abs(float(g[1]) - 1.0) < 0.01  # mid-tones stay at the level's grey
+    assert 2.4 < float(g[3]) < 2.6 and 0.7 < float(g[0]) < 0.8
+    # the standard's own curve, in nits, at the default level (SDR white at 1.96 x 203 nits)
+    assert torch.allclose(g * y * 203 * 1.96, bt2446a_inverse_curve(y) * 1000, rtol=1e-5)
+
+
+def test_shoulder_features_are_size_independent_and_the_detector_separates_the_extremes():
+    """The detector's features are taken at about ANALYSIS_SIDE whatever the frame size; the shipped detector
+    calls a hard clip-at-white camera picture "camera" and a strongly graded one "graded"."""
+    import numpy as np
+
+    from hdrvid.models.registry import build
+    from hdrvid.models.shoulder import FEATURES, features
+    from hdrvid.synth.camera import shoot
+    from hdrvid.synth.scenes import procedural_scenes
+
+    x = torch.rand(1, 3, 90, 160) ** 2.2
+    big = x.repeat_interleave(4, -1).repeat_interleave(4, -2)  # the same picture at 4x the size
+    fa, fb = features(x), features(big)
+    assert fa.shape == (1, FEATURES) and torch.isfinite(fa).all()
+    assert torch.allclose(fa[:, :24], fb[:, :24], atol=0.02)  # histograms: the same codes
+    model = build("hdrunet-auto")
+    scene = procedural_scenes(1, size=(256, 170), seed=3)[0]
+    probs = {}
+    for setting in ("hard", "graded"):
+        shots = [shoot(scene, np.random.default_rng([1, i]), setting) for i in range(4)]
+        lin = torch.stack([torch.from_numpy(s.linear.transpose(2, 0, 1).copy()) for s in shots])
+        with torch.inference_mode():
+            probs[setting] = float(model.shoulder(lin).mean())
+    assert probs["hard"] < 0.5 < probs["graded"], probs
+
+
+def test_hdrunet_auto_is_hdrunet_times_the_bt2446a_curve_by_the_detector():
+    """``hdrunet-auto`` = ``hdrunet`` where the detector says "camera" (every recorded pixel exactly as
+    decoded), times BT.2446A's expansion of the input's luminance where it says "graded"; its weight follows
+    the frames slowly in video and resets at cuts."""
+    from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion, luminance
+    from hdrvid.models.hdrunet import HDRUNet
+
+    torch.manual_seed(0)
+    plain = HDRUNet(width=4, context=8, curve=False).eval()
+    auto = HDRUNet(width=4, context=8, curve=False, adaptive=True).eval()
+    auto.load_state_dict(plain.state_dict())
+    x = torch.rand(1, 3, 32, 32) * 0.9
+    x[..., 4:10, 4:10] = 1.0
+    with torch.inference_mode():
+        auto.shoulder.net[2].bias.fill_(-20.0)  # confident camera
+        assert torch.equal(auto(x), plain(x))
+        assert float(auto.last_shoulder) == 0.0
+        auto.shoulder.net[2].bias.fill_(20.0)  # confident graded
+        want = plain(x) * bt2446a_expansion(luminance(x, BT709_WEIGHTS))
+        assert torch.allclose(auto(x), want, rtol=1e-5)
+        auto.enable_temporal(0.1)
+        auto.shoulder.net[2].bias.fill_(-20.0)
+        auto(x)  # first frame: camera
+        auto.shoulder.net[2].bias.fill_(20.0)
+        assert torch.allclose(auto.shoulder_weight(x), torch.zeros(1))  # p 0.1 after one frame: below 0.25
+        auto.reset_temporal()
+        assert torch.allclose(auto.shoulder_weight(x), torch.ones(1))  # a cut: the new shot's own
+    with pytest.raises(ValueError, match="adaptive"):
+        HDRUNet(curve=True, adaptive=True)

@@ -24,6 +24,7 @@ import numpy as np
 
 from hdrvid.color._xp import Array, power, where, xp
 from hdrvid.color.gamut import BT709
+from hdrvid.color.levels import LEVEL_GAIN
 from hdrvid.color.tonemap import reinhard_global, roll_off, roll_off_gain
 from hdrvid.lazy import F, torch
 
@@ -156,6 +157,14 @@ def bt2446a_inverse_curve(y_sdr: torch.Tensor) -> torch.Tensor:
     e = torch.exp(torch.log(v.clamp(min=1e-12)) * torch.where(v > 70, hi, lo))
     return torch.exp(torch.log((e / 1000).clamp(min=1e-12)) * 2.4)
 
+
+
+def bt2446a_expansion(y_sdr: torch.Tensor) -> torch.Tensor:
+    """BT.2446 Method A's inverse as a gain on SDR luminance (display-linear, [0, 1]), relative to the level that
+    puts SDR white at 1.96 x 203 nits: 1.0 at 18 % grey, ~2.5 at white (1000 nits), ~0.75 at 1 %. What undoes
+    a grade's shoulder without moving the mid-tones."""
+    y = y_sdr.clamp(1e-6, 1)
+    return bt2446a_inverse_curve(y) * (1000.0 / (203.0 * LEVEL_GAIN["bt2446a"])) / y
 
 # --- global adaptive ---------------------------------------------------------------------------------
 

@@ -67,7 +67,7 @@ class ConvertOptions:
 
     input: Path
     output: Path
-    model: str = "hdrunet"
+    model: str = "hdrunet-auto"
     weights: Path | None = None
     format: OutputFormat | None = None
     peak_nits: float = 1000.0
@@ -163,6 +163,9 @@ class ConvertReport(RunReport):
     """Nits of SDR reference white in the output (``--reference-white`` x the ``--level`` gain)."""
     above_reference_white: float | None = None
     """Share of output pixels brighter than SDR reference white."""
+    graded_weight: float | None = None
+    """``hdrunet-auto``: mean weight of BT.2446A's inverse curve over the frames (0 = the input was treated as
+    camera footage that clips at white, 1 = as graded footage with a shoulder)."""
 
     def __str__(self) -> str:
         line = super().__str__()
@@ -171,6 +174,10 @@ class ConvertReport(RunReport):
             line += f"; {share:.1f}% of pixels above reference white ({self.reference_white_nits:g} nits)"
             if share < 0.5 and self.model not in ("none",):
                 line += " - almost nothing was expanded (no clipped highlights in this input?)"
+        if self.graded_weight is not None:
+            line += (f"; treated as graded footage (BT.2446A curve at {self.graded_weight:.2f}; --model hdrunet "
+                     f"keeps recorded pixels as decoded)" if self.graded_weight >= 0.5 else
+                     f"; treated as camera footage (BT.2446A curve at {self.graded_weight:.2f})")
         return line
 
 
@@ -387,6 +394,9 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
                                engine=engine_name, batch_size=batch)
         if engine is not None and engine.active_share is not None:
             report.network_tile_share = round(engine.active_share, 3)
+        graded = getattr(getattr(engine, "model", None), "mean_shoulder_weight", None)
+        if callable(graded) and graded() is not None:
+            report.graded_weight = round(float(graded()), 3)
         if cycle is not None:
             report.mode, report.merge, report.exposures, report.model = ("alternating", opts.merge,
                                                                           list(cycle.exposures), opts.merge)

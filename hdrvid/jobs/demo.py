@@ -76,7 +76,7 @@ def preview(sdr_in: Path, hdr10: Path, sdr_out: Path, png: Path, reference_white
 
 
 def run_demo(outdir: Path, frames: int = 48, size: tuple[int, int] = (640, 360), progress: bool = False,
-             model: str = "hdrunet") -> dict[str, str]:
+             model: str = "hdrunet-auto") -> dict[str, str]:
     outdir.mkdir(parents=True, exist_ok=True)
     src = outdir / "demo_input_sdr.mp4"
     stops = write_demo_input(src, frames, size)

@@ -51,14 +51,19 @@ register(
     )
 )
 
-HDRUNET_SHA256 = "aee06dabf0ba8ed533fc9cf7dbeb4ac3ecd2bd9f01a16aa65f575372b3ba3d87"
-for _name, _curve, _summary in (
-    ("hdrunet", False, "U-Net highlight expansion with mask blending (HDRCNN-style) and a frame-wide context; "
-                       "recorded pixels stay exactly as decoded (the default)"),
-    ("hdrunet-graded", True, "hdrunet plus its learned frame-wide inverse response (undoes the shoulder of "
-                             "graded SDR in bright tones; better on graded footage, worse on plain camera footage)"),
-):  # one network and one weights file, two ways to apply it
-    register(ModelSpec(name=_name, kind="single-exposure", factory=HDRUNet, factory_kwargs={"curve": _curve},
+HDRUNET_SHA256 = "b236eac0d6904218b5b6fd980984fb5ef6e7e9f7753ab8e9a767ecf193f62a8a"
+for _name, _kwargs, _summary in (
+    ("hdrunet", {"curve": False},
+     "U-Net highlight expansion with mask blending (HDRCNN-style) and a frame-wide context; recorded pixels stay "
+     "exactly as decoded"),
+    ("hdrunet-graded", {"curve": True},
+     "hdrunet plus its learned frame-wide inverse response (undoes the shoulder of graded SDR in bright tones; "
+     "better on graded footage, worse on plain camera footage)"),
+    ("hdrunet-auto", {"curve": False, "adaptive": True},
+     "hdrunet plus BT.2446 Method A's inverse curve where a detector finds a grade's shoulder (graded footage); "
+     "camera footage that clips at white keeps its recorded pixels"),
+):  # one network and one weights file, three ways to apply it
+    register(ModelSpec(name=_name, kind="single-exposure", factory=HDRUNet, factory_kwargs=_kwargs,
                        summary=_summary, weights="hdrunet.pt", sha256=HDRUNET_SHA256, card="hdrunet.md"))
 
 MERGE_INPUT = "packed reference + two neighbours (hdrvid.models.merge_nets.pack), NCHW float32"

@@ -287,7 +287,7 @@ class DiffHDRSingle(nn.Module):
     def __init__(self, features: int = 16, unet: tuple[int, int, int] = (24, 48, 64), steps: int = 2,
                  noise_scale: float = 0.0) -> None:
         super().__init__()
-        self.base = HDRUNet(curve=False)
+        self.base = HDRUNet(curve=False, detector=False)
         self.fcg = SingleFCG(features)
         self.denoiser = Denoiser(features + 3, unet)
         self.steps = steps

@@ -32,6 +32,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdrvid.color.fused import expand_clipped
+from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion, luminance
+from hdrvid.models.shoulder import ShoulderDetector
 
 KNOTS = 8
 SIGNAL_GAMMA = 2.2
@@ -70,11 +72,23 @@ class HDRUNet(nn.Module):
     """Pixels of context each output pixel of the U-Net sees (outside the frame-wide vector), rounded up: 4
     stride-2 levels and a dilated bottleneck (about 140 px)."""
 
-    def __init__(self, width: int = 16, max_gain: float = 64.0, context: int = 64, curve: bool = True) -> None:
+    def __init__(self, width: int = 16, max_gain: float = 64.0, context: int = 64, curve: bool = True,
+                 adaptive: bool = False, detector: bool = True) -> None:
         """``curve=False``: highlights only; every unclipped pixel stays exactly as decoded (the frame-wide
-        inverse response is not applied; same weights)."""
+        inverse response is not applied; same weights). ``adaptive``: highlights, plus BT.2446 Method A's inverse
+        curve in proportion to the shoulder detector's confidence that the frame was graded (needs
+        ``curve=False``). ``detector=False``: no detector parameters (a frozen copy inside another model)."""
         super().__init__()
+        if adaptive and (curve or not detector):
+            raise ValueError("adaptive needs curve=False and the detector")
         self.use_curve = curve
+        self.adaptive = adaptive
+        if detector:
+            self.shoulder = ShoulderDetector()
+        self._shoulder_state: torch.Tensor | None = None
+        self.last_shoulder: torch.Tensor | None = None
+        """The frames' shoulder weights of the last call (adaptive)."""
+        self._shoulder_sum, self._shoulder_frames = 0.0, 0
         w = width
         chans = [w, 2 * w, 3 * w, 4 * w, 6 * w]
         self.stem = nn.Sequential(_conv(4, chans[0]), _conv(chans[0], chans[0]))
@@ -104,6 +118,11 @@ class HDRUNet(nn.Module):
         self._curve_state: torch.Tensor | None = None
         s = torch.linspace(KNEE, 1, KNOTS + 1)
         self.register_buffer("knots_x", s ** 2.2, persistent=False)  # knot positions in linear light
+
+    @staticmethod
+    def network_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``state`` without the shoulder detector's entries: what a copy built with ``detector=False`` loads."""
+        return {k: v for k, v in state.items() if not k.startswith("shoulder.")}
 
     @staticmethod
     def _identity_raw() -> torch.Tensor:
@@ -209,9 +228,49 @@ class HDRUNet(nn.Module):
         the frame-wide mapping cannot pump; :meth:`reset_temporal` at scene cuts."""
         self.curve_alpha = alpha
         self._curve_state = None
+        self._shoulder_state = None
+        self._shoulder_sum, self._shoulder_frames = 0.0, 0
 
     def reset_temporal(self) -> None:
         self._curve_state = None
+        self._shoulder_state = None
+
+    # --- adaptive: BT.2446 Method A's inverse where the frame was graded ---------------------------------------
+
+    def shoulder_weight(self, linear: torch.Tensor) -> torch.Tensor:
+        """(N,) how much of the BT.2446A curve each frame gets: the detector's probability through the gate's
+        smoothstep (exactly 0 below 0.25, so a confident "camera" keeps every recorded pixel exactly), following
+        the frames through the same first-order filter as the learned curve in video."""
+        p = self.shoulder(linear)
+        if self.curve_alpha is not None:
+            out = []
+            for v in p:
+                s = self._shoulder_state
+                s = v if s is None else s + self.curve_alpha * (v - s)
+                self._shoulder_state = s.detach()
+                out.append(s)
+            p = torch.stack(out)
+        t = ((p - 0.25) / 0.5).clamp(0, 1)
+        return t * t * (3 - 2 * t)
+
+    def mean_shoulder_weight(self) -> float | None:
+        """Mean weight of the BT.2446A curve over the frames since :meth:`enable_temporal` (None: not adaptive
+        or nothing run): 0 = treated as camera footage throughout, 1 = as graded footage throughout."""
+        return self._shoulder_sum / self._shoulder_frames if self.adaptive and self._shoulder_frames else None
+
+    def _graded(self, linear: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """``out`` (the highlights-only result for ``linear``) times BT.2446A's expansion of the input's
+        luminance to the power of the frame's shoulder weight (1 at 18 % grey, 2.5 at SDR white)."""
+        if not self.adaptive:
+            return out
+        w = self.shoulder_weight(linear).to(out.dtype).view(-1, 1, 1, 1)
+        self.last_shoulder = w.flatten().detach()
+        self._shoulder_sum += float(self.last_shoulder.float().sum())
+        self._shoulder_frames += w.shape[0]
+        if not bool((w > 0).any()):
+            return out
+        y = luminance(linear.clamp(0, 1), BT709_WEIGHTS).to(out.dtype)
+        return out * torch.exp(w * torch.log(bt2446a_expansion(y)))
 
     def _smoothed(self, knots: torch.Tensor) -> torch.Tensor:
         if self.curve_alpha is None:
@@ -236,7 +295,7 @@ class HDRUNet(nn.Module):
         # blended with the identity by the gate: a closed gate (g = 0) leaves every pixel exactly as decoded
         base = lin + g * (self.inverse_response(lin, knots) - lin) if self.use_curve else lin
         alpha = self.clip_mask(self._signal(lin))
-        return base * torch.exp(self.log_gain * alpha * gains.to(lin.dtype))
+        return self._graded(lin, base * torch.exp(self.log_gain * alpha * gains.to(lin.dtype)))
 
     @property
     def acts_where_clipped(self) -> bool:
@@ -264,7 +323,7 @@ class HDRUNet(nn.Module):
                 out[0].view(out.shape[1], -1).index_copy_(1, flat, expanded.T.contiguous())
             else:
                 out[n, :, rows, cols] = expanded
-        return out
+        return self._graded(linear.clamp(0, 1), out)
 
     def apply_guided(self, linear: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
                      frame: torch.Tensor) -> torch.Tensor:
@@ -276,7 +335,7 @@ class HDRUNet(nn.Module):
         self._smoothed(frame.to(linear.dtype))  # the curve state follows the frames as in apply_split
         out = expand_clipped(linear[0].numpy(), a[0].numpy(), b[0].numpy(), self.log_gain, CLIP_START_LINEAR,
                              (CLIP_LO, CLIP_HI), SIGNAL_GAMMA)
-        return torch.from_numpy(out)[None]
+        return self._graded(linear.clamp(0, 1), torch.from_numpy(out)[None])
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.apply(linear, self.field(linear))

@@ -49,7 +49,9 @@ ImageLoss = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 def freeze_base(model: nn.Module, name: str) -> None:
     """Load the shipped regression model ``name`` into ``model.base`` and freeze it."""
     base = getattr(model, "base")
-    base.load_state_dict(build(name).state_dict())
+    state = build(name).state_dict()
+    net_state = getattr(base, "network_state", None)  # hdrunet: its copy has no shoulder detector
+    base.load_state_dict(net_state(state) if net_state else state)
     base.requires_grad_(False)
 
 

@@ -1,0 +1,105 @@
+"""Train the shoulder detector of ``hdrunet-auto`` (``hdrvid.models.shoulder``) and write it into hdrunet.pt.
+
+    python tools/train_shoulder.py --data ../shared/hdri-train [--per-scene 240] [--seed 3] [--out FILE]
+
+Pictures: rectilinear views (256-512 px wide, 3:2 or 16:9, yaw any, pitch -15..30 deg, field of view 45-90 deg)
+of the training panoramas (the project's training split minus the validation scenes, as every model's
+training), each shot by one of the five simulated cameras in turn (``hdrvid.synth.camera``); label 1 for the
+cameras with a shoulder ("graded", "consumer"), 0 for the clip-at-white ones. The same on the validation
+scenes (60 views each, another seed) gives the accuracy table printed at the end, per camera. The features are
+clamped to the training range at use, so footage unlike the training pictures cannot push the MLP into
+extrapolation. Without ``--out`` nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hdrvid.io.images import read_hdr
+from hdrvid.models.shoulder import ShoulderDetector, features
+from hdrvid.synth.camera import ALL_SETTINGS, shoot
+from hdrvid.synth.views import perspective_view
+from hdrvid.train.data import split, validation_split
+
+SHOULDER = {"consumer", "graded"}
+
+
+def pictures(files: list[Path], per_scene: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    feats, settings = [], []
+    for i, f in enumerate(files):
+        pano = np.clip(read_hdr(f), 0, None)
+        for j in range(per_scene):
+            rng = np.random.default_rng([seed, i, j])
+            w = int(rng.choice([256, 256, 384, 512]))
+            yaw = float(rng.uniform(-math.pi, math.pi))
+            pitch = math.radians(float(rng.uniform(-15, 30)))
+            fov = math.radians(float(rng.uniform(45, 90)))
+            size = (w, w * 2 // 3) if rng.random() < 0.7 else (w, w * 9 // 16)
+            setting = ALL_SETTINGS[j % len(ALL_SETTINGS)]
+            shot = shoot(perspective_view(pano, yaw, pitch, fov, size), rng, setting)
+            lin = torch.from_numpy(shot.linear.transpose(2, 0, 1).copy())[None]
+            feats.append(features(lin)[0].numpy())
+            settings.append(setting)
+        print(f"{i + 1}/{len(files)} {f.stem}", flush=True)
+    return np.stack(feats), np.array(settings)
+
+
+def fit(x: np.ndarray, y: np.ndarray, steps: int = 4000, seed: int = 0) -> ShoulderDetector:
+    torch.manual_seed(seed)
+    det = ShoulderDetector()
+    with torch.no_grad():
+        det.lo.copy_(torch.from_numpy(x.min(0)))
+        det.hi.copy_(torch.from_numpy(x.max(0)))
+        det.mean.copy_(torch.from_numpy(x.mean(0)))
+        det.std.copy_(torch.from_numpy(x.std(0) + 1e-3))
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    opt = torch.optim.AdamW(det.net.parameters(), 3e-3, weight_decay=1e-2)
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        idx = torch.randint(0, len(xt), (512,), generator=gen)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(det.logit_of(xt[idx]), yt[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return det.eval()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, required=True, help="the hdri-train folder (pmndrs-1k, polyhaven-1k, "
+                                                               "blender-world are used)")
+    ap.add_argument("--per-scene", type=int, default=240)
+    ap.add_argument("--seed", type=int, default=3)
+    ap.add_argument("--out", type=Path, help="hdrunet weights file to write the detector into")
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    files = []
+    for d in ("pmndrs-1k", "polyhaven-1k", "blender-world"):
+        files += sorted((a.data / d).glob("*.hdr")) + sorted((a.data / d).glob("*.exr"))
+    train, _ = split(files)
+    tr, va = validation_split(train)
+    xt, st = pictures(tr, a.per_scene, a.seed)
+    xv, sv = pictures(va, 60, a.seed + 8)
+    det = fit(xt, np.array([s in SHOULDER for s in st], np.float32))
+    with torch.no_grad():
+        pv = det(torch.from_numpy(xv), precomputed=True).numpy()
+    yv = np.array([s in SHOULDER for s in sv])
+    print(f"validation accuracy {np.mean((pv > 0.5) == yv):.3f} ({len(yv)} pictures, {len(va)} scenes)")
+    for s in ALL_SETTINGS:
+        p = pv[sv == s]
+        print(f"  {s:10s} mean p {p.mean():.2f}  p > 0.5: {np.mean(p > 0.5):.2f}  p < 0.25: {np.mean(p < 0.25):.2f}"
+              f"  p > 0.75: {np.mean(p > 0.75):.2f}")
+    if a.out:
+        state = {k: v for k, v in torch.load(a.out, weights_only=True).items() if not k.startswith("shoulder.")}
+        state.update({f"shoulder.{k}": v.clone() for k, v in det.state_dict().items()})
+        torch.save(state, a.out)
+        print(f"wrote the detector into {a.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -276,6 +276,18 @@ def test_convert_with_trained_expandnet(clip: Path, tmp_path: Path):
     assert rep["model"] == "expandnet" and rep["frames"] == 12 and rep["max_cll"] > 203
 
 
+def test_default_model_reports_how_it_treated_the_footage(clip: Path, tmp_path: Path):
+    """The default (hdrunet-auto) says whether it treated the clip as graded or as camera footage, with the
+    BT.2446A curve's mean weight, in the report and the printed line."""
+    import json
+
+    r = run_cli("convert", clip, tmp_path / "d.mp4", "--report", tmp_path / "r.json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["model"] == "hdrunet-auto" and rep["frames"] == 12 and 0.0 <= rep["graded_weight"] <= 1.0
+    assert "treated as" in r.output and "BT.2446A curve at" in r.output
+
+
 def test_default_level_places_sdr_tones_at_bt2446a_mid_grey(clip: Path, tmp_path: Path):
     """--level bt2446a (default): one gain of 1.96 on the BT.2408 placement, so decoded light is 1.96x that of
     --level bt2408, pixel for pixel (recorded pixels keep their ratios)."""

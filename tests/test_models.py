@@ -106,8 +106,9 @@ def test_bt2446a_inverse_model_expands_by_the_standard_curve():
     x = torch.tensor([0.0, 0.18, 1.0]).view(1, 1, 3, 1).expand(1, 3, 3, 1).contiguous()  # greys
     y = m(x)[0, 1, :, 0]
     assert float(y[0]) == 0.0
-    assert abs(float(y[1]) * 203 - 71.5) < 0.5  # 18% grey -> 71.5 nits (worked in test_operators)
-    assert abs(float(y[2]) * 203 - 999.5) < 1.0  # SDR white -> the 1000-nit peak
+    white = 203 * 1.96  # nits of relative 1.0 at the default --level (bt2446a)
+    assert abs(float(y[1]) * white - 71.5) < 0.5  # 18% grey -> 71.5 nits (worked in test_operators)
+    assert abs(float(y[2]) * white - 999.5) < 1.0  # SDR white -> the 1000-nit peak
 
 
 def test_shipped_expandnet_weights_load_and_keep_well_exposed_pixels_exact():

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hdrvid.color.levels import LEVEL_GAIN
 from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_inverse_curve, luminance
 from hdrvid.models.arrays import (
     ITMO_GAIN,
@@ -112,9 +113,11 @@ class Linearise(nn.Module):
 class BT2446AInverse(nn.Module):
     """ITU-R BT.2446 Method A's inverse tone mapping (as libplacebo offers it): SDR luminance through the
     standard's expansion curve to a ``peak_nits`` HDR display, colour by the luminance ratio. SDR white
-    lands at the peak (1000 nits by design of the standard); output relative to ``reference_white``."""
+    lands at the peak (1000 nits by design of the standard); output relative to ``reference_white``, by default
+    the SDR white of hdrvid's default ``--level bt2446a`` (1.96 x 203 nits), so an HDR10 output at that level
+    has the standard's nits (18 % grey at 72, white at 1000; ``--level bt2408`` halves them)."""
 
-    def __init__(self, peak_nits: float = 1000.0, reference_white: float = 203.0) -> None:
+    def __init__(self, peak_nits: float = 1000.0, reference_white: float = 203.0 * LEVEL_GAIN["bt2446a"]) -> None:
         super().__init__()
         self.scale = peak_nits / reference_white
 

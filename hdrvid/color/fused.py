@@ -737,3 +737,23 @@ def expand_clipped(linear: np.ndarray, a: np.ndarray, b: np.ndarray, log_gain: f
     _expand_clipped(np.asarray(linear, np.float32), np.asarray(a, np.float32), np.asarray(b, np.float32), out,
                     float(log_gain), float(start), float(clip[0]), float(clip[1]), float(gamma))
     return out
+
+
+@numba.njit(cache=True, parallel=True)
+def _luminance_gain(lin, out, wts, table):  # pragma: no cover - compiled
+    h, w = lin.shape[1], lin.shape[2]
+    n = np.float32(table.size - 1)
+    for r in numba.prange(h):
+        for c in range(w):
+            y = wts[0] * lin[0, r, c] + wts[1] * lin[1, r, c] + wts[2] * lin[2, r, c]
+            y = min(max(y, np.float32(0.0)), np.float32(1.0))
+            g = _table_at(math.sqrt(y) * n, table)
+            for ch in range(3):
+                out[ch, r, c] *= g
+
+
+def luminance_gain(linear: np.ndarray, out: np.ndarray, weights: np.ndarray, table: np.ndarray) -> None:
+    """``out`` (3, H, W) float32, in place, times a gain that is a function of the luminance of ``linear``
+    (3, H, W) float32 (``weights`` . RGB, clamped to [0, 1]): ``table`` holds the gain at sqrt(luminance) on an
+    even grid from 0 to 1, read with linear interpolation (hdrunet-auto's BT.2446A curve; one pass)."""
+    _luminance_gain(linear, out, weights.astype(np.float32), table.astype(np.float32))

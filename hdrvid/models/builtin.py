@@ -51,7 +51,7 @@ register(
     )
 )
 
-HDRUNET_SHA256 = "b236eac0d6904218b5b6fd980984fb5ef6e7e9f7753ab8e9a767ecf193f62a8a"
+HDRUNET_SHA256 = "577b48d911d872dd4bafa2a4244d294788022dea8104aba0da3e327222b02287"
 for _name, _kwargs, _summary in (
     ("hdrunet", {"curve": False},
      "U-Net highlight expansion with mask blending (HDRCNN-style) and a frame-wide context; recorded pixels stay "

@@ -27,11 +27,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hdrvid.color.fused import expand_clipped
+from hdrvid.color.fused import expand_clipped, luminance_gain
 from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion, luminance
 from hdrvid.models.shoulder import ShoulderDetector
 
@@ -44,6 +45,13 @@ CLIP_START_LINEAR = CLIP_LO**SIGNAL_GAMMA * (1 - 1e-5)
 """Linear light where the clip mask starts (signal 0.965), a hair low so float rounding of the power never
 drops a pixel whose mask is above 0: pixels at or below it leave exactly as decoded (without the curve)."""
 KNEE = 0.5
+SHOULDER_LO, SHOULDER_HI = 0.6, 0.95
+"""hdrunet-auto applies none of the BT.2446A curve below this detector probability and all of it above this one
+(chosen on validation over 0.25-0.75, 0.4-0.8 and 0.5-0.9: the mean over the five cameras, see the card)."""
+SETTLE_FRAMES = 24
+"""Video: hdrunet-auto decides once per shot, on the mean detector probability of its first this many frames."""
+GAIN_GRID = torch.linspace(0, 1, 4097)
+"""sqrt(luminance) at which hdrunet-auto's curve is tabulated for the compiled pass (``color.fused.luminance_gain``)."""
 TAIL_EDGES = 16
 """The gate sees the share of pixels whose max(R, G, B) signal reaches each of these many levels between
 the knee and white: a grade's shoulder fills the top codes smoothly, a clip piles pixels up at 255."""
@@ -86,6 +94,7 @@ class HDRUNet(nn.Module):
         if detector:
             self.shoulder = ShoulderDetector()
         self._shoulder_state: torch.Tensor | None = None
+        self._shoulder_count = 0
         self.last_shoulder: torch.Tensor | None = None
         """The frames' shoulder weights of the last call (adaptive)."""
         self._shoulder_sum, self._shoulder_frames = 0.0, 0
@@ -228,29 +237,33 @@ class HDRUNet(nn.Module):
         the frame-wide mapping cannot pump; :meth:`reset_temporal` at scene cuts."""
         self.curve_alpha = alpha
         self._curve_state = None
-        self._shoulder_state = None
+        self._shoulder_state, self._shoulder_count = None, 0
         self._shoulder_sum, self._shoulder_frames = 0.0, 0
 
     def reset_temporal(self) -> None:
         self._curve_state = None
-        self._shoulder_state = None
+        self._shoulder_state, self._shoulder_count = None, 0
 
     # --- adaptive: BT.2446 Method A's inverse where the frame was graded ---------------------------------------
 
     def shoulder_weight(self, linear: torch.Tensor) -> torch.Tensor:
-        """(N,) how much of the BT.2446A curve each frame gets: the detector's probability through the gate's
-        smoothstep (exactly 0 below 0.25, so a confident "camera" keeps every recorded pixel exactly), following
-        the frames through the same first-order filter as the learned curve in video."""
+        """(N,) how much of the BT.2446A curve each frame gets: the detector's probability through a smoothstep
+        from SHOULDER_LO to SHOULDER_HI (exactly 0 below, so an unsure detector keeps every recorded pixel
+        exactly). In video one decision per shot: the mean probability over the shot's first SETTLE_FRAMES
+        frames, then held until the next scene cut (a per-frame or slowly filtered weight made the picture
+        breathe when a car drove through a parking-lot shot)."""
         p = self.shoulder(linear)
         if self.curve_alpha is not None:
             out = []
             for v in p:
-                s = self._shoulder_state
-                s = v if s is None else s + self.curve_alpha * (v - s)
-                self._shoulder_state = s.detach()
-                out.append(s)
+                if self._shoulder_count < SETTLE_FRAMES:
+                    self._shoulder_count += 1
+                    s = self._shoulder_state
+                    s = v if s is None else s + (v - s) / self._shoulder_count
+                    self._shoulder_state = s.detach()
+                out.append(self._shoulder_state)
             p = torch.stack(out)
-        t = ((p - 0.25) / 0.5).clamp(0, 1)
+        t = ((p - SHOULDER_LO) / (SHOULDER_HI - SHOULDER_LO)).clamp(0, 1)
         return t * t * (3 - 2 * t)
 
     def mean_shoulder_weight(self) -> float | None:
@@ -268,6 +281,14 @@ class HDRUNet(nn.Module):
         self._shoulder_sum += float(self.last_shoulder.float().sum())
         self._shoulder_frames += w.shape[0]
         if not bool((w > 0).any()):
+            return out
+        if (out.device.type == "cpu" and out.dtype == torch.float32 and linear.dtype == torch.float32
+                and not out.requires_grad):
+            out = out.contiguous()
+            lin = linear.contiguous()
+            for i in range(out.shape[0]):  # one compiled pass per frame, the curve as a table of sqrt(Y)
+                table = torch.exp(w[i, 0, 0, 0] * torch.log(bt2446a_expansion(GAIN_GRID ** 2))).numpy()
+                luminance_gain(lin[i].numpy(), out[i].numpy(), np.asarray(BT709_WEIGHTS, np.float32), table)
             return out
         y = luminance(linear.clamp(0, 1), BT709_WEIGHTS).to(out.dtype)
         return out * torch.exp(w * torch.log(bt2446a_expansion(y)))

@@ -30,7 +30,7 @@ ANALYSIS_SIDE = 256
 code histogram, which must keep exact codes)."""
 HIST_BINS = 16
 BANDS = ((100, 150), (150, 200), (200, 230), (230, 245), (245, 253), (253, 256))
-FEATURES = 1 + HIST_BINS + 6 + 1 + 3 * len(BANDS)
+FEATURES = 1 + HIST_BINS + 6 + 1 + 3 * len(BANDS) + 5
 SIGNAL_GAMMA = 2.2
 
 
@@ -57,6 +57,14 @@ def features(linear: torch.Tensor) -> torch.Tensor:
         top = max(int((m >= 224).sum()), 1)
         f += [(m == k).sum() / top for k in range(250, 256)]
         f.append(torch.log((m >= 250).float().mean() + 1e-4))
+        # how the top clips: one channel (hue shifts, a camera's per-channel clip) or all three at once
+        codes = (sub[i].clamp(0, 1) ** (1 / SIGNAL_GAMMA) * 255).round().flatten(1)  # (3, pixels)
+        hot = codes[:, m >= 250]
+        k = max(hot.shape[1], 1)
+        lo = hot.amin(0) if hot.shape[1] else hot.new_zeros(0)
+        at = (hot >= 254).sum(0) if hot.shape[1] else hot.new_zeros(0)
+        f += [(lo < 200).sum() / k, (lo >= 250).sum() / k, (at == 1).sum() / k, (at == 2).sum() / k,
+              (at == 3).sum() / k]
         ms = _codes(small[i:i + 1])  # (1, h, w) gradients at the analysis scale
         gx = F.conv2d(ms[None], _SOBEL_X, padding=1)[0, 0]
         gy = F.conv2d(ms[None], _SOBEL_X.transpose(-1, -2), padding=1)[0, 0]

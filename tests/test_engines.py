@@ -256,6 +256,16 @@ def test_torch_cuda_matches_cpu(expandnet, frame, precision, tol):
 
 @pytest.mark.gpu
 @needs_cuda
+def test_default_model_on_cuda_matches_cpu(frame):
+    """hdrunet-auto on CUDA: the detector's features and the curve's torch path on the GPU, the network in fp32."""
+    cpu = make_executor("hdrunet-auto").infer(frame)
+    gpu = make_executor("hdrunet-auto", opts=EngineOptions(backend=TorchBackend(device="cuda",
+                                                                               precision="fp32"))).infer(frame)
+    assert float(((cpu - gpu.cpu()).abs() / cpu.abs().clamp(min=1e-3)).max()) < 1e-2
+
+
+@pytest.mark.gpu
+@needs_cuda
 def test_onnxruntime_cuda_matches_cpu(frame):
     pytest.importorskip("onnxruntime")
     cpu = make_executor("expandnet").infer(frame)

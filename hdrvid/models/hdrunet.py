@@ -17,6 +17,10 @@ nominal transfer curve is wrong even where nothing clipped. The design takes the
 
     out = c(x) * exp(alpha(x) * g(x)),   g = ln(max_gain) * sigmoid(.)   (per channel)
 
+``hdrunet-auto`` (the default model since session 10) adds ITU-R BT.2446 Method A's inverse curve, as a gain on
+the input's luminance (1 at 18 % grey), on frames a small detector (:mod:`hdrvid.models.shoulder`) finds graded,
+one decision per shot in video: camera footage that clips at white keeps its recorded pixels.
+
 Built in parts for hdrvid's executor (``field`` = 3 log-gain channels + the curve's knot values as constant
 channels; ``apply`` is per pixel), so the CPU fast mode runs the network at a quarter of the frame size and
 applies its field at full resolution. Parameters: about 0.5 M (``width=16``).

@@ -78,7 +78,7 @@ def features(linear: torch.Tensor) -> torch.Tensor:
                 f += [satg[sel].mean(), torch.log(g[sel].median() + 1), torch.tensor(1.0)]
             else:
                 f += [torch.tensor(0.0)] * 3
-        out.append(torch.stack([torch.as_tensor(v, dtype=torch.float32) for v in f]))
+        out.append(torch.stack([torch.as_tensor(v, dtype=torch.float32, device=x.device) for v in f]))
     return torch.stack(out).to(linear.device)
 
 

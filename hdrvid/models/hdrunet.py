@@ -97,6 +97,7 @@ class HDRUNet(nn.Module):
         self.adaptive = adaptive
         if detector:
             self.shoulder = ShoulderDetector()
+            self.shoulder.requires_grad_(False)  # trained on its own (tools/train_shoulder.py), never by the image loss
         self._shoulder_state: torch.Tensor | None = None
         self._shoulder_count = 0
         self.last_shoulder: torch.Tensor | None = None

@@ -215,3 +215,16 @@ def test_frozen_parts_stay_exact_through_the_ema(tmp_path: Path):
     weights = torch.load(tmp_path / "diffhdr" / "diffhdr.pt", weights_only=True)
     k = build("kalantari").state_dict()
     assert s.steps == 3 and all(torch.equal(weights["base." + n], v) for n, v in k.items())
+
+
+def test_buffers_stay_exact_through_the_ema(tmp_path: Path):
+    """Buffers (hdrunet-auto's detector ranges and normalisation; its weights are frozen too) are copied by the
+    EMA, not averaged with themselves."""
+    from hdrvid.models.registry import load_state_dict, weights_dir
+
+    cfg = _cfg(tmp_path, "hdrunet-auto", steps=3, checkpoint_every=3, init=str(weights_dir() / "hdrunet.pt"),
+               model_kwargs={})
+    train(cfg, progress=False)
+    got = torch.load(tmp_path / "hdrunet-auto" / "hdrunet-auto.pt", weights_only=True)
+    shipped = load_state_dict(weights_dir() / "hdrunet.pt", None)
+    assert all(torch.equal(got[k], v) for k, v in shipped.items() if k.startswith("shoulder."))

@@ -283,9 +283,9 @@ class TrainLoop:
             self.scheds[name].step()
         with torch.no_grad():
             decay = min(self.cfg.ema, (1 + self.step) / (10 + self.step))
-            frozen = {n for n, p in self.generator.named_parameters() if not p.requires_grad}
+            trained = {n for n, p in self.generator.named_parameters() if p.requires_grad}
             for k, v in self.generator.state_dict().items():
-                if v.dtype.is_floating_point and k not in frozen:  # (frozen parts are copied: exact, no drift)
+                if v.dtype.is_floating_point and k in trained:  # (frozen parts and buffers copied: exact, no drift)
                     self.ema[k].mul_(decay).add_(v.detach(), alpha=1 - decay)
                 else:
                     self.ema[k].copy_(v)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hdrvid.io.images import read_hdr
+from hdrvid.io.images import list_hdr, read_hdr
 from hdrvid.models.shoulder import ShoulderDetector, features
 from hdrvid.synth.camera import ALL_SETTINGS, shoot
 from hdrvid.synth.views import perspective_view
@@ -78,10 +78,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, help="hdrunet weights file to write the detector into")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    files = []
-    for d in ("pmndrs-1k", "polyhaven-1k", "blender-world"):
-        files += sorted((a.data / d).glob("*.hdr")) + sorted((a.data / d).glob("*.exr"))
-    train, _ = split(files)
+    train, _ = split(list_hdr([a.data / d for d in ("pmndrs-1k", "polyhaven-1k", "blender-world")]))
     tr, va = validation_split(train)
     xt, st = pictures(tr, a.per_scene, a.seed)
     xv, sv = pictures(va, 60, a.seed + 8)

@@ -54,8 +54,9 @@ SHOULDER_LO, SHOULDER_HI = 0.6, 0.95
 (chosen on validation over 0.25-0.75, 0.4-0.8 and 0.5-0.9: the mean over the five cameras, see the card)."""
 SETTLE_FRAMES = 24
 """Video: hdrunet-auto decides once per shot, on the mean detector probability of its first this many frames."""
-GAIN_GRID = torch.linspace(0, 1, 4097)
-"""sqrt(luminance) at which hdrunet-auto's curve is tabulated for the compiled pass (``color.fused.luminance_gain``)."""
+LOG_EXPANSION = torch.log(bt2446a_expansion(torch.linspace(0, 1, 4097) ** 2))
+"""hdrunet-auto's curve (log gain) tabulated at sqrt(luminance) 0..1 for the compiled pass
+(``color.fused.luminance_gain``); a frame's table is exp(weight x this)."""
 TAIL_EDGES = 16
 """The gate sees the share of pixels whose max(R, G, B) signal reaches each of these many levels between
 the knee and white: a grade's shoulder fills the top codes smoothly, a clip piles pixels up at 255."""
@@ -292,7 +293,7 @@ class HDRUNet(nn.Module):
             out = out.contiguous()
             lin = linear.contiguous()
             for i in range(out.shape[0]):  # one compiled pass per frame, the curve as a table of sqrt(Y)
-                table = torch.exp(w[i, 0, 0, 0] * torch.log(bt2446a_expansion(GAIN_GRID ** 2))).numpy()
+                table = torch.exp(w[i, 0, 0, 0] * LOG_EXPANSION).numpy()
                 luminance_gain(lin[i].numpy(), out[i].numpy(), np.asarray(BT709_WEIGHTS, np.float32), table)
             return out
         y = luminance(linear.clamp(0, 1), BT709_WEIGHTS).to(out.dtype)

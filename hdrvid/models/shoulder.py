@@ -34,9 +34,9 @@ FEATURES = 1 + HIST_BINS + 6 + 1 + 3 * len(BANDS) + 5
 SIGNAL_GAMMA = 2.2
 
 
-def _codes(linear: torch.Tensor) -> torch.Tensor:
-    """(N, H, W): max(R, G, B) as an 8-bit code value (float), from linear light."""
-    return (linear.clamp(0, 1).amax(1) ** (1 / SIGNAL_GAMMA) * 255).round()
+def _signal(linear: torch.Tensor) -> torch.Tensor:
+    """Linear light -> the 8-bit-like signal in [0, 1] the features are taken on."""
+    return linear.clamp(0, 1) ** (1 / SIGNAL_GAMMA)
 
 
 def features(linear: torch.Tensor) -> torch.Tensor:
@@ -48,7 +48,8 @@ def features(linear: torch.Tensor) -> torch.Tensor:
     small = F.adaptive_avg_pool2d(x, (max(8, round(h / step)), max(8, round(w / step)))) if step > 1 else x
     out = []
     for i in range(n):
-        m = _codes(sub[i:i + 1])[0].flatten()
+        codes = (_signal(sub[i]) * 255).round().flatten(1)  # (3, pixels): exact codes
+        m = codes.amax(0)
         total = m.numel()
         f = []
         bright = max(int((m >= 128).sum()), 1)
@@ -58,22 +59,20 @@ def features(linear: torch.Tensor) -> torch.Tensor:
         f += [(m == k).sum() / top for k in range(250, 256)]
         f.append(torch.log((m >= 250).float().mean() + 1e-4))
         # how the top clips: one channel (hue shifts, a camera's per-channel clip) or all three at once
-        codes = (sub[i].clamp(0, 1) ** (1 / SIGNAL_GAMMA) * 255).round().flatten(1)  # (3, pixels)
         hot = codes[:, m >= 250]
         k = max(hot.shape[1], 1)
-        lo = hot.amin(0) if hot.shape[1] else hot.new_zeros(0)
-        at = (hot >= 254).sum(0) if hot.shape[1] else hot.new_zeros(0)
+        lo, at = hot.amin(0), (hot >= 254).sum(0)
         f += [(lo < 200).sum() / k, (lo >= 250).sum() / k, (at == 1).sum() / k, (at == 2).sum() / k,
               (at == 3).sum() / k]
-        ms = _codes(small[i:i + 1])  # (1, h, w) gradients at the analysis scale
+        cs = _signal(small[i])  # gradients and saturation at the analysis scale
+        ms = (cs.amax(0) * 255).round()[None]
         gx = F.conv2d(ms[None], _SOBEL_X, padding=1)[0, 0]
         gy = F.conv2d(ms[None], _SOBEL_X.transpose(-1, -2), padding=1)[0, 0]
         g = torch.sqrt(gx * gx + gy * gy)[1:-1, 1:-1].flatten()
         mg = ms[0, 1:-1, 1:-1].flatten()
-        cs = small[i].clamp(0, 1) ** (1 / SIGNAL_GAMMA)
         satg = ((cs.amax(0) - cs.amin(0)) / cs.amax(0).clamp(min=1 / 255))[1:-1, 1:-1].flatten()
-        for lo, hi in BANDS:
-            sel = (mg >= lo) & (mg < hi)
+        for lo_band, hi_band in BANDS:
+            sel = (mg >= lo_band) & (mg < hi_band)
             if int(sel.sum()) >= 8:
                 f += [satg[sel].mean(), torch.log(g[sel].median() + 1), torch.tensor(1.0)]
             else:

@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from hdrvid.errors import HdrvidError
 from hdrvid.io.images import list_hdr, read_hdr
+from hdrvid.models.hdrunet import SHOULDER_HI, SHOULDER_LO
+from hdrvid.models.registry import load_state_dict
 from hdrvid.models.shoulder import ShoulderDetector, features
 from hdrvid.synth.camera import ALL_SETTINGS, shoot
 from hdrvid.synth.views import perspective_view
@@ -77,8 +81,14 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--out", type=Path, help="hdrunet weights file to write the detector into")
     a = ap.parse_args()
+    try:
+        # checked before the minutes of work: the data is there, the weights file is a plain tensor file
+        files = list_hdr([a.data / d for d in ("pmndrs-1k", "polyhaven-1k", "blender-world")])
+        state = load_state_dict(a.out, None) if a.out else None
+    except HdrvidError as e:
+        sys.exit(f"train_shoulder: error: {e}")
     torch.set_num_threads(1)
-    train, _ = split(list_hdr([a.data / d for d in ("pmndrs-1k", "polyhaven-1k", "blender-world")]))
+    train, _ = split(files)
     tr, va = validation_split(train)
     xt, st = pictures(tr, a.per_scene, a.seed)
     xv, sv = pictures(va, 60, a.seed + 8)
@@ -89,12 +99,15 @@ def main() -> None:
     print(f"validation accuracy {np.mean((pv > 0.5) == yv):.3f} ({len(yv)} pictures, {len(va)} scenes)")
     for s in ALL_SETTINGS:
         p = pv[sv == s]
-        print(f"  {s:10s} mean p {p.mean():.2f}  p > 0.5: {np.mean(p > 0.5):.2f}  p < 0.25: {np.mean(p < 0.25):.2f}"
-              f"  p > 0.75: {np.mean(p > 0.75):.2f}")
-    if a.out:
-        state = {k: v for k, v in torch.load(a.out, weights_only=True).items() if not k.startswith("shoulder.")}
+        print(f"  {s:10s} mean p {p.mean():.2f}  p > 0.5: {np.mean(p > 0.5):.2f}  "
+              f"no curve (p < {SHOULDER_LO}): {np.mean(p < SHOULDER_LO):.2f}  "
+              f"full curve (p > {SHOULDER_HI}): {np.mean(p > SHOULDER_HI):.2f}")
+    if a.out and state is not None:
+        state = {k: v for k, v in state.items() if not k.startswith("shoulder.")}
         state.update({f"shoulder.{k}": v.clone() for k, v in det.state_dict().items()})
-        torch.save(state, a.out)
+        tmp = a.out.with_name(a.out.name + ".part")
+        torch.save(state, tmp)
+        tmp.replace(a.out)  # written whole or not at all
         print(f"wrote the detector into {a.out}")
 
 

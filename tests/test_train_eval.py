@@ -12,7 +12,7 @@ from hdrvid.color.transfer import srgb_eotf
 from hdrvid.io.images import read_hdr, write_exr
 from hdrvid.jobs.convert import ConvertOptions, convert
 from hdrvid.jobs.evaluate import evaluate, model_input
-from hdrvid.synth.camera import SETTINGS, shoot
+from hdrvid.synth.camera import FILM_GRADES, GRADES, SETTINGS, film_curve, grade, shoot
 from hdrvid.synth.scenes import interior_with_window
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "hdri-train"
@@ -41,6 +41,30 @@ def test_camera_is_deterministic_and_clips_as_asked(setting):
         rel = np.abs(a.linear[ok] - a.target[ok]) / a.target[ok]
         assert np.median(rel) < 0.02
         np.testing.assert_allclose(a.linear, srgb_eotf(a.signal / 255.0), atol=1e-6)
+
+
+@pytest.mark.parametrize("curve", FILM_GRADES)
+def test_film_curves_are_monotone_view_transforms_that_desaturate_towards_white(curve):
+    """Each per-channel film curve maps black to black, is non-decreasing, puts mid grey in the middle of the
+    display range and reaches (near) white for very bright light; applied per channel, a saturated highlight
+    comes out less saturated than its mid-tone version (what a real grade does and a clip does not)."""
+    rng = np.random.default_rng(0)
+    x = torch.logspace(-4, 3, 400, dtype=torch.float64)
+    y = film_curve(x, curve, rng)
+    assert float(y[0]) < 0.01 and float(y[-1]) > 0.9
+    assert bool((y[1:] >= y[:-1] - 1e-12).all()) and 0.05 < float(film_curve(torch.tensor(0.18), curve, rng)) < 0.45
+    colour = torch.tensor([1.0, 0.3, 0.1], dtype=torch.float64)
+    mid, hot = film_curve(0.18 * colour, curve, rng), film_curve(30 * colour, curve, rng)
+    sat = lambda c: float((c.max() - c.min()) / c.max())
+    assert sat(hot) < sat(mid)
+
+
+def test_every_grade_gives_a_display_picture():
+    hdr = interior_with_window(0.5, 96, 64)
+    for curve in GRADES:
+        d = grade(hdr * 2.0, np.random.default_rng(3), curve)
+        assert d.shape == hdr.shape and d.dtype == np.float32 and 0.0 <= d.min() and d.max() <= 1.0
+        assert 0.02 < float(d.mean()) < 0.9, curve
 
 
 def test_training_runs_checkpoints_and_resumes(hdr_folder: Path, tmp_path: Path):

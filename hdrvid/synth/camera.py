@@ -35,7 +35,35 @@ GRADED = "graded"
 ALL_SETTINGS = SETTINGS + (GRADED,)
 """Plus graded SDR: a tone curve with a shoulder (the project's own operators or a random S-curve), saturation
 roll-off, BT.709/BT.1886/sRGB encodings, H.264 or JPEG: what real SDR video looks like."""
-GRADES = ("hable", "bt2390", "reinhard", "bt2446a", "scurve")
+GRADES = ("hable", "bt2390", "reinhard", "bt2446a", "scurve", "aces", "log-s", "agx", "hable-rgb")
+"""The luminance grades (the project's operators and a random S-curve, hue kept) and the per-channel film
+curves of real pipelines (``FILM_GRADES``: highlights desaturate towards white as each channel rolls off)."""
+FILM_GRADES = ("aces", "log-s", "agx", "hable-rgb")
+
+
+def film_curve(x: np.ndarray | torch.Tensor, curve: str, rng: np.random.Generator):
+    """A per-channel film view transform, scene-linear (0.18 = mid grey) -> display-linear [0, 1]:
+    ``aces`` (Narkowicz's fit of the ACES RRT + sRGB ODT), ``log-s`` (a sigmoid in log2 around mid grey, as
+    camera log-to-Rec.709 LUTs are), ``agx`` (a log2 encoding over -10..+6.5 EV and a smoothstep sigmoid, as
+    Blender's AgX) and ``hable-rgb`` (Hable's filmic curve on each channel, white 4-11)."""
+    t = torch.as_tensor(x).clamp(min=0)
+    if curve == "aces":
+        return (t * (2.51 * t + 0.03) / (t * (2.43 * t + 0.59) + 0.14)).clamp(0, 1)
+    if curve == "log-s":
+        c = 0.6 * float(rng.uniform(1.1, 1.7))
+        floor = 1 / (1 + math.exp(-c * math.log2(1e-6 / 0.18)))
+        s = torch.sigmoid(c * torch.log2(t.clamp(min=1e-6) / 0.18))
+        return ((s - floor) / (1 - floor)).clamp(0, 1) ** 2.4
+    if curve == "agx":
+        z = ((torch.log2(t.clamp(min=1e-10) / 0.18) + 10.0) / 16.5).clamp(0, 1)
+        s = 0.5 + (z * z * (3 - 2 * z) - 0.5) * float(rng.uniform(1.0, 1.4))
+        return s.clamp(0, 1) ** 2.2
+    if curve == "hable-rgb":
+        a, b, c, d, e, f = 0.15, 0.5, 0.1, 0.2, 0.02, 0.3
+        h = lambda v: (v * (a * v + c * b) + d * e) / (v * (a * v + b) + d * f) - e / f
+        white = float(rng.uniform(4.0, 11.2))
+        return (h(2 * t) / h(torch.tensor(white))).clamp(0, 1)
+    raise ValueError(f"unknown film curve {curve!r}; choose from {FILM_GRADES}")
 
 
 @dataclass(frozen=True)
@@ -114,7 +142,10 @@ def grade(lin: np.ndarray, rng: np.random.Generator, curve: str | None = None, g
     y = luminance(t[None], BT709_WEIGHTS)[0, 0]
     stats_t = t
     t, y = t * gain, y * gain
-    if curve == "scurve":
+    if curve in FILM_GRADES:  # exposed so the scene's log-average lands near mid grey, as a colourist would
+        la = float(torch.exp(torch.log((y / gain).clamp(min=1e-5)).mean()))
+        disp = film_curve(t * (0.18 / max(la, 1e-4) * float(rng.uniform(0.6, 1.6))), curve, rng)
+    elif curve == "scurve":
         mid = float(rng.uniform(0.12, 0.3))  # scene value that lands at display 0.5^2.2
         c = float(rng.uniform(1.1, 1.8))  # contrast
         w = float(rng.uniform(2.0, 12.0))  # scene value that reaches display white

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 import torch
 from media import ffprobe, make_clip, make_still_clip, needs_ffprobe
 
-from hdrvid.color import fused
+from hdrvid.color import fused, kernels
 from hdrvid.color.transfer import pq_eotf, pq_inverse_eotf
 from hdrvid.pipeline.decoder import VideoDecoder
 from hdrvid.pipeline.output import OutputSpec, OutputTransform, to_yuv420
@@ -138,11 +139,13 @@ def test_fused_transcode_covers_only_what_it_reproduces() -> None:
         FusedHdr10(OutputSpec("hdr10", 1000.0, WHITE), "hlg", "bt709")
 
 
-def _run_without_torch(args: list, tmp_path: Path) -> dict:
-    """``hdrvid -q ARGS --report`` in a fresh process where importing torch fails; returns the report."""
+def _run_without_torch(args: list, tmp_path: Path, blocked: tuple[str, ...] = ("torch",)) -> dict:
+    """``hdrvid -q ARGS --report`` in a fresh process where importing torch (and ``blocked``) fails; returns
+    the report."""
     report = tmp_path / "report.json"
     words = [str(a) for a in args] + ["--report", str(report)]
-    code = f"import sys; sys.modules['torch'] = None; from hdrvid.cli import main; main(['-q', *{words!r}])"
+    block = "; ".join(f"sys.modules[{m!r}] = None" for m in blocked)
+    code = f"import sys; {block}; from hdrvid.cli import main; main(['-q', *{words!r}])"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     return json.loads(report.read_text())
@@ -160,6 +163,59 @@ def test_plain_transcode_runs_without_torch(tmp_path: Path) -> None:
     assert (video["pix_fmt"], video["color_transfer"], video["color_primaries"]) == (
         "yuv420p10le", "smpte2084", "bt2020")
     assert any(s["codec_type"] == "audio" for s in v)
+
+
+@needs_ffprobe
+@pytest.mark.skipif(not kernels.native_available(), reason="the C kernels were not built")
+def test_plain_transcode_runs_without_numba_on_the_c_kernels(tmp_path: Path) -> None:
+    """With the C kernels built, `convert --model none` to HDR10 imports neither torch nor numba (numba's LLVM
+    alone costs ~115 MB per process) and writes the same file as the numba kernels."""
+    src = make_clip(tmp_path / "in.mp4", frames=6, size=(96, 64), audio=False)
+    rep = _run_without_torch(["convert", src, tmp_path / "c.mp4", "--model", "none"], tmp_path, ("torch", "numba"))
+    assert rep["engine"].startswith("fused") and rep["frames"] == 6 and rep["max_cll"] > 0
+    env = {**os.environ, "HDRVID_NO_NATIVE": "1"}
+    code = f"from hdrvid.cli import main; main(['-q', 'convert', {str(src)!r}, {str(tmp_path / 'nb.mp4')!r}, '--model', 'none'])"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "c.mp4").read_bytes() == (tmp_path / "nb.mp4").read_bytes()
+
+
+@pytest.mark.skipif(not kernels.native_available(), reason="the C kernels were not built")
+@pytest.mark.parametrize("kind", ["ramp", "frame", "odd", "u16"])
+def test_c_kernels_are_the_numba_kernels_bit_for_bit(kind: str, tmp_path: Path) -> None:
+    """``color.kernels`` (C, rows split over threads) and ``color.fused`` (numba) give the same planes, frame
+    statistics and decoded light level, on a colour ramp, a real frame, odd sizes and 16-bit codes."""
+    from hdrvid.pipeline.decoder import transfer_lut
+
+    rng = np.random.default_rng(1)
+    bits = 16 if kind == "u16" else 8
+    if kind == "ramp":
+        codes = _ramp()
+    elif kind == "frame":
+        from hdrvid.jobs.demo import write_demo_input
+
+        clip = tmp_path / "room.mp4"
+        write_demo_input(clip, frames=1, size=(320, 180), fps=24)
+        dec = VideoDecoder(clip)
+        dec.raw = True
+        codes = next(iter(dec)).codes
+        dec.close()
+    elif kind == "odd":
+        codes = rng.integers(0, 256, (67, 93, 3), dtype=np.uint8)
+    else:
+        codes = rng.integers(0, 65536, (38, 54, 3), dtype=np.uint16)
+    assert codes is not None
+    lut = (transfer_lut("bt709", bits).astype(np.float64) * WHITE).astype(np.float32)
+    ceiling = float(pq_inverse_eotf(1000.0))
+    a, peak_a, mean_a = kernels.hdr10_planes(codes, lut, ceiling)
+    b, peak_b, mean_b = fused.hdr10_planes(codes, lut, ceiling)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert (peak_a, mean_a) == (peak_b, mean_b)
+    flat = kernels.planes_buffer(a)
+    assert flat is not None
+    h, w = codes.shape[:2]
+    assert kernels.decoded_light(flat, w, h) == fused.decoded_light(flat, w, h)
 
 
 def test_models_and_other_formats_take_the_reference_path(tmp_path: Path) -> None:

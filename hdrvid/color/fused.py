@@ -1,4 +1,5 @@
-"""The plain transcode's per-pixel chain as one compiled kernel (numba), and packed helpers for light levels.
+"""The numba kernels: the plain transcode's per-pixel chain, the tone-mapping and decoding passes, the model
+helpers.
 
 ``hdr10_planes`` goes from decoded 8/16-bit R'G'B' codes straight to 10-bit Y'CbCr 4:2:0 planes: code ->
 nits (a table per code value), BT.709 -> BT.2020 (3x3), PQ (a table per octave, linearly interpolated), Y'CbCr
@@ -8,8 +9,10 @@ Two parallel passes over the frame instead of ~25 numpy/torch passes of 11-44 MB
 stays the definition and ``tests/test_fused.py`` holds this to it within one code value. The kernels compile
 on first use and are cached (``cache=True``: next to this file, or numba's user cache when that is read-only).
 
-The packed helpers (``pq_decode``, ``upsample_chroma``, ``channel_max``; OpenCV on (H, W, C) float32) measure
-the light level of decoded frames (``pipeline.encoder``).
+The plain transcode itself runs the C twins of ``hdr10_planes`` and ``decoded_light`` where the package was
+built with them (:mod:`hdrvid.color.kernels`, bit for bit the same codes): these here are their fallback and
+their reference. The tables and the packed OpenCV helpers (``pq_decode``, ``upsample_chroma``,
+``channel_max``, ``planes_buffer``) live in :mod:`hdrvid.color.packed` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -42,23 +45,22 @@ def _import_numba():  # type: ignore[no-untyped-def]
 
 numba = _import_numba()
 
-from hdrvid.color.transfer import _C1, _C2, _C3, _M1, _M2, PQ_PEAK, pq_eotf, pq_inverse_eotf
+from hdrvid.color.packed import (  # noqa: E402  (tables and helpers shared with the C kernels, re-exported)
+    EOTF_TABLE_SIZE as EOTF_TABLE_SIZE,
+)
+from hdrvid.color.packed import PQ_SCALE, PQ_TABLE_SIZE, eotf_table, pq_table  # noqa: E402
+from hdrvid.color.packed import block_mean as block_mean  # noqa: E402
+from hdrvid.color.packed import channel_max as channel_max  # noqa: E402
+from hdrvid.color.packed import fix_superwhite as fix_superwhite  # noqa: E402
+from hdrvid.color.packed import planes_buffer as planes_buffer  # noqa: E402
+from hdrvid.color.packed import pq_decode as pq_decode  # noqa: E402
+from hdrvid.color.packed import upsample_chroma as upsample_chroma  # noqa: E402
+from hdrvid.color.transfer import pq_inverse_eotf
 from hdrvid.color.ycbcr import code_scales, rgb_to_ycbcr_matrix
 
+_PQ_SCALE = PQ_SCALE
+
 # --- PQ by table ----------------------------------------------------------------------------------
-
-PQ_TABLE_SIZE = 4096
-"""``pq_table``: PQ's inverse EOTF sampled evenly in the fourth root of light (0..10,000 nits), read with linear
-interpolation: within 0.0005 of a 10-bit code of the exact curve everywhere (two square roots and one
-interpolation per value instead of two powers)."""
-_PQ_SCALE = PQ_TABLE_SIZE / PQ_PEAK**0.25
-
-
-@lru_cache(maxsize=1)
-def pq_table() -> np.ndarray:
-    t = np.linspace(0.0, PQ_PEAK**0.25, PQ_TABLE_SIZE + 1)
-    return np.asarray(pq_inverse_eotf(np.minimum(t**4, PQ_PEAK)), np.float32)
-
 
 @numba.njit(cache=True, inline="always")
 def _pq(x: float, table: np.ndarray) -> float:  # pragma: no cover - compiled
@@ -302,61 +304,7 @@ def _hdr10(codes: np.ndarray, lut: np.ndarray, linear: np.ndarray, white: float,
 
 # --- packed helpers (OpenCV) for decoded frames ---------------------------------------------------
 
-def _flat(x: np.ndarray) -> np.ndarray:
-    """A one-channel 2-D view: OpenCV applies a Python scalar to the first channel only of a multi-channel
-    array, so every elementwise step with a scalar runs on this view."""
-    return x.reshape(x.shape[0], -1) if x.ndim != 2 else x
-
-
-def pq_decode(signal: np.ndarray) -> np.ndarray:
-    """SMPTE ST 2084 EOTF: signal [0, 1] (float32, any shape) -> nits."""
-    e = cv2.pow(_flat(np.ascontiguousarray(signal, np.float32)), 1 / _M2)
-    num = cv2.max(cv2.subtract(e, _C1), 0.0)
-    den = cv2.subtract(cv2.multiply(e, -_C3), -_C2)
-    return cv2.multiply(cv2.pow(cv2.divide(num, den), 1 / _M1), PQ_PEAK).reshape(np.shape(signal))
-
-
-def block_mean(x: np.ndarray, f: int) -> np.ndarray:
-    """Mean over ``f`` x ``f`` blocks of a 2-D float32 array, the last partial rows and columns dropped (what
-    torch's ``avg_pool2d(x, f)`` gives), by OpenCV's area resize."""
-    if f <= 1:
-        return np.asarray(x, np.float32)
-    h, w = x.shape[0] // f, x.shape[1] // f
-    return cv2.resize(np.ascontiguousarray(x[:h * f, :w * f], np.float32), (w, h), interpolation=cv2.INTER_AREA)
-
-
-def channel_max(x: np.ndarray) -> np.ndarray:
-    """max over the last axis of an (H, W, C) float32 array, as one (H, W) array."""
-    chans = cv2.split(x)
-    out = chans[0]
-    for c in chans[1:]:
-        out = cv2.max(out, c)
-    return out
-
-
-def upsample_chroma(c: np.ndarray, h: int, w: int) -> np.ndarray:
-    """(h/2, w/2, C) chroma -> (h, w, C) as a bilinear decoder reads 4:2:0 with left-sited chroma (the packed
-    twin of ``pipeline.output.upsample_chroma``): sample k on luma column 2k, odd columns the mean of their
-    neighbours; vertically between rows 2k and 2k+1 (half-pixel bilinear, edges replicated)."""
-    hh, ww = c.shape[:2]
-    wide = np.empty((hh, 2 * ww) + c.shape[2:], np.float32)
-    wide[:, 0::2] = c
-    wide[:, 1:-1:2] = 0.5 * (c[:, :-1] + c[:, 1:])
-    wide[:, -1] = c[:, -1]
-    out = cv2.resize(wide, (2 * ww, h), interpolation=cv2.INTER_LINEAR)
-    return out.reshape(h, 2 * ww, *c.shape[2:])[:, :w]
-
-
 # --- light level of decoded frames ----------------------------------------------------------------
-
-EOTF_TABLE_SIZE = 8192
-"""``eotf_table``: PQ's EOTF at evenly spaced signal values, read with linear interpolation (MaxFALL)."""
-
-
-@lru_cache(maxsize=1)
-def eotf_table() -> np.ndarray:
-    return np.asarray(pq_eotf(np.linspace(0.0, 1.0, EOTF_TABLE_SIZE + 1)), np.float64)
-
 
 @numba.njit(cache=True, parallel=True)
 def _decoded_light(yp, cb, cr, inv, width, height, table, rowmax, rowsum):  # pragma: no cover - compiled
@@ -404,21 +352,6 @@ def decoded_light(planes: np.ndarray, width: int, height: int) -> tuple[float, f
     _decoded_light(planes[:h], cb, cr, inv, width, height, eotf_table(), rowmax, rowsum)
     return float(rowmax.max()), float(rowsum.sum()) / (width * height)
 
-
-def planes_buffer(planes: list[np.ndarray]) -> np.ndarray | None:
-    """The (H * 3/2, W) array PyAV's yuv420p10le frame is made from, when ``planes`` (Y', Cb, Cr) are the
-    consecutive views ``hdr10_planes`` returns; else None (the caller concatenates)."""
-    y, u, v = planes
-    base = y.base
-    if base is None or u.base is not base or v.base is not base or base.ndim != 1 or base.size != y.size * 3 // 2:
-        return None
-    if not (y.ctypes.data == base.ctypes.data and u.ctypes.data == y.ctypes.data + y.nbytes
-            and v.ctypes.data == u.ctypes.data + u.nbytes):
-        return None
-    return base.reshape(y.shape[0] * 3 // 2, y.shape[1])
-
-
-# --- decoding -------------------------------------------------------------------------------------
 
 @numba.njit(cache=True, parallel=True)
 def _ycc16_to_codes(ycc, scale, y0, ys, c0, cs, inv, out):  # pragma: no cover - compiled
@@ -511,29 +444,6 @@ def planar_lookup(codes: np.ndarray, lut: np.ndarray) -> np.ndarray:
     out = np.empty((3, *codes.shape[:2]), np.float32)
     _planar_lookup(codes, lut, out)
     return out
-
-
-@numba.njit(cache=True, parallel=True)
-def _fix_superwhite(y, cb, cr, inv, codes):  # pragma: no cover - compiled
-    h, w = codes.shape[0], codes.shape[1]
-    for r in numba.prange(h):
-        for c in range(w):
-            if y[r, c] > 235:
-                a = (y[r, c] - 16.0) / 219
-                b = (cb[r // 2, c // 2] - 128.0) / 224
-                d = (cr[r // 2, c // 2] - 128.0) / 224
-                for ch in range(3):
-                    v = math.floor((a * inv[ch, 0] + b * inv[ch, 1] + d * inv[ch, 2]) * 255 + 0.5)
-                    codes[r, c, ch] = np.uint8(min(max(v, 0.0), 255.0))
-
-
-def fix_superwhite(planes: np.ndarray, codes: np.ndarray, matrix: str) -> None:
-    """Recompute, in place, the 8-bit R'G'B' ``codes`` (H, W, 3) of every pixel whose luma is above legal white
-    (236-255) from PyAV's yuv420p ``planes`` (chroma from the nearest sample), in float64: swscale's planar
-    path wraps such pixels' overflowing channels. One compiled pass (the pixels are found as it goes)."""
-    h, w = codes.shape[:2]
-    c = planes[h:].reshape(2, (h + 1) // 2, (w + 1) // 2)
-    _fix_superwhite(planes[:h], c[0], c[1], np.linalg.inv(rgb_to_ycbcr_matrix(matrix)), codes)
 
 
 # --- SDR output (tone mapping by a curve) ---------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from hdrvid.color.fused import block_mean
+from hdrvid.color.packed import block_mean
 
 ITMO_GAIN, ITMO_LARGE_GAIN, ITMO_THRESHOLD = 8.0, 2.5, 0.94
 ITMO_RADIUS_FRACTION, ITMO_REGION_FRACTION = 0.02, 0.12

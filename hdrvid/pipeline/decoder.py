@@ -21,9 +21,9 @@ import numpy as np
 from av.video.reformatter import ColorRange, Colorspace, Interpolation
 
 from hdrvid.color import REFERENCE_WHITE_NITS
-from hdrvid.color.fused import fix_superwhite, planar_lookup, ycc16_to_codes, yuv420_to_linear
 from hdrvid.color.gamut import BT709, BT2020, BT2020_TO_BT709, convert_primaries
 from hdrvid.color.levels import SDR_MAPPING_TRANSFER, SDR_MAPPINGS, SdrMapping
+from hdrvid.color.packed import fix_superwhite
 from hdrvid.color.transfer import (
     DECODERS,
     INPUT_TRANSFERS,
@@ -138,6 +138,8 @@ def transfer_lut(transfer: str, bits: int) -> np.ndarray:
 
 def linearise_codes(codes: np.ndarray, lut: np.ndarray, transfer: str, primaries: str) -> np.ndarray:
     """Integer R'G'B' codes (H, W, 3) -> relative linear BT.709 light, planar (3, H, W) float32."""
+    from hdrvid.color.fused import planar_lookup  # numba: on use
+
     lin = planar_lookup(codes, lut)  # the table lookup also makes the planar copy
     if transfer == "hlg":
         lin = (hlg_ootf(lin, 1000.0, axis=0) / REFERENCE_WHITE_NITS).astype(np.float32)
@@ -279,6 +281,8 @@ class VideoDecoder:
         ycc = frame.reformat(format="yuv444p16le",
                              interpolation=Interpolation.BILINEAR | Interpolation.ACCURATE_RND).to_ndarray()
         matrix = info.matrix if info.matrix in ("bt709", "bt2020nc") else "bt601"
+        from hdrvid.color.fused import ycc16_to_codes  # numba: on use
+
         return ycc16_to_codes(ycc, info.bit_depth, info.full_range, matrix)
 
     def _direct_420(self, frame: Any) -> bool:
@@ -308,6 +312,8 @@ class VideoDecoder:
         if self._direct_420(frame):
             if self._lut is None:
                 self._lut = transfer_lut(info.transfer, 16)
+            from hdrvid.color.fused import yuv420_to_linear  # numba: on use
+
             lin, small = yuv420_to_linear(frame.to_ndarray(), info.bit_depth, info.full_range, info.matrix, self._lut,
                                           BT2020_TO_BT709 if info.primaries == "bt2020" else None)
         else:

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc, Interpolation
 
-from hdrvid.color import fused
+from hdrvid.color import kernels as fused
 from hdrvid.color.hdr10plus import FrameLight, hevc_sei_nal, insert_sei
 from hdrvid.color.metadata import PLACEHOLDER_CLL, LightLevel, MasteringDisplay, patch_light_level_bytes
 from hdrvid.color.transfer import pq_eotf

@@ -22,17 +22,10 @@ import numpy as np
 
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color._xp import apply_matrix
-from hdrvid.color.fused import (
-    block_mean,
-    curve_samples,
-    curve_table,
-    hdr10_planes_linear,
-    oetf_table,
-    sdr_planes_linear,
-)
 from hdrvid.color.gamut import BT709_TO_BT2020, GAMUT_MODES, GamutMode, gamut_map, luminance
 from hdrvid.color.levels import SDR_MAPPING_TRANSFER, SDR_MAPPINGS, SdrMapping
 from hdrvid.color.operators import CURVE_SCALARS, OPERATORS, ToneStats, curve_gain
+from hdrvid.color.packed import block_mean
 from hdrvid.color.tonemap import roll_off
 from hdrvid.color.transfer import (
     ENCODERS,
@@ -247,6 +240,8 @@ class OutputTransform:
         """The SDR chain for a curve operator in one compiled pass (``color.fused.sdr_planes_linear``): the
         operator's gain as a table over its scalar, made each frame from the operator itself (``curve_gain``)."""
         s = self.spec
+        from hdrvid.color.fused import curve_samples, curve_table, oetf_table, sdr_planes_linear  # numba: on use
+
         samples = curve_samples(CURVE_TOP)
         gain = curve_gain(s.operator, samples, self._tone_stats(frame))
         planes, oog, lum = sdr_planes_linear(
@@ -268,6 +263,8 @@ class OutputTransform:
             # the per-pixel chain (roll-off included) in one compiled kernel (color.fused), within one code value
             # of the torch path below (tests/test_fused.py); statistics on the even pixels
             src = max(self.source_peak(frame) * s.reference_white, s.peak_nits)
+            from hdrvid.color.fused import hdr10_planes_linear  # numba: on use
+
             frame.planes, signal, mean = hdr10_planes_linear(np.asarray(frame.data), s.reference_white, self.ceiling,
                                                              (src, s.peak_nits))
             frame.stats.max_nits, frame.stats.average_nits = float(pq_eotf(signal)), mean

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from hdrvid.color.fused import block_mean
 from hdrvid.color.gamut import luminance
+from hdrvid.color.packed import block_mean
 from hdrvid.lazy import F, torch
 from hdrvid.pipeline.frame import Frame
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from hdrvid.color.fused import hdr10_planes
+from hdrvid.color.kernels import hdr10_planes
 from hdrvid.color.transfer import pq_eotf, pq_inverse_eotf
 from hdrvid.pipeline.decoder import transfer_lut
 from hdrvid.pipeline.frame import Frame

@@ -1,0 +1,182 @@
+"""The plain transcode's kernels without numba: C (``_native.c``, built with the package) through ctypes, tables
+and OpenCV/numpy helpers.
+
+``hdr10_planes`` (decoded R'G'B' codes -> HDR10 10-bit 4:2:0 planes) and ``decoded_light`` (the light level of
+a decoded HDR10 frame) run the C kernels when the package was built with them (``native_available()``), split
+by rows over a small thread pool (ctypes releases the GIL), and numba's twins in :mod:`hdrvid.color.fused`
+otherwise; both give the same codes (``tests/test_fused.py``). Importing this module never imports numba: a
+plain ``convert --model none`` to HDR10 then runs without numba's LLVM (~115 MB and ~0.5 s per process).
+
+Tables and the packed OpenCV helpers (:mod:`hdrvid.color.packed`) are re-exported here.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import os
+import threading
+from functools import lru_cache
+from typing import Any
+
+import cv2
+import numpy as np
+
+from hdrvid.color.packed import EOTF_TABLE_SIZE, PQ_SCALE, PQ_TABLE_SIZE, eotf_table, pq_table
+from hdrvid.color.packed import block_mean as block_mean
+from hdrvid.color.packed import channel_max as channel_max
+from hdrvid.color.packed import fix_superwhite as fix_superwhite
+from hdrvid.color.packed import planes_buffer as planes_buffer
+from hdrvid.color.packed import pq_decode as pq_decode
+from hdrvid.color.packed import upsample_chroma as upsample_chroma
+from hdrvid.color.ycbcr import rgb_to_ycbcr_matrix
+
+# --- the C kernels ------------------------------------------------------------------------------------------
+
+_F32 = ctypes.POINTER(ctypes.c_float)
+_F64 = ctypes.POINTER(ctypes.c_double)
+_U16 = ctypes.POINTER(ctypes.c_uint16)
+_I64 = ctypes.c_int64
+
+
+@lru_cache(maxsize=1)
+def _library() -> Any:
+    """The built ``hdrvid.color._native`` loaded with ctypes, or None where the package was installed without it
+    (no C compiler). ``HDRVID_NO_NATIVE=1`` forces the numba kernels (tests compare the two)."""
+    if os.environ.get("HDRVID_NO_NATIVE"):
+        return None
+    spec = importlib.util.find_spec("hdrvid.color._native")
+    if spec is None or not spec.origin or not os.path.isfile(spec.origin):
+        return None
+    try:
+        lib = ctypes.CDLL(spec.origin)
+    except OSError:
+        return None
+    p1 = [ctypes.c_void_p, _I64, _I64, _F32, _F32, _F32, _I64, ctypes.c_float, _F32, _F32, _F32, _F32, _I64, _U16,
+          _U16, _F32, _F32, _F32, _I64, _I64]
+    for name in ("hdr10_pass1_u8", "hdr10_pass1_u16"):
+        getattr(lib, name).argtypes = p1
+        getattr(lib, name).restype = None
+    lib.hdr10_pass2.argtypes = [_F32, _I64, _I64, _F32, _I64, _I64, _F32, ctypes.c_float, ctypes.c_float, _F64, _I64,
+                                _U16, _F64, _F64, _I64, _I64]
+    lib.hdr10_pass2.restype = None
+    lib.decoded_light.argtypes = [_U16, _I64, _U16, _U16, _I64, _I64, _I64, _F64, _I64, _F64, _I64, _F64, _F64, _I64,
+                                  _I64]
+    lib.decoded_light.restype = None
+    return lib
+
+
+def native_available() -> bool:
+    """Whether the C kernels were built and load."""
+    return _library() is not None
+
+
+def kernel_threads() -> int:
+    """Threads the C kernels split rows over: the CPUs this process may run on (``HDRVID_KERNEL_THREADS``
+    overrides), at most 8."""
+    env = os.environ.get("HDRVID_KERNEL_THREADS")
+    if env and env.isdigit() and int(env) > 0:
+        return min(int(env), 8)
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        n = os.cpu_count() or 1
+    return max(1, min(n, 8))
+
+
+def _parallel(fn: Any, rows: int, *args: Any) -> None:
+    """``fn(*args, r0, r1)`` over ``rows`` split into one contiguous range per thread: the first range on the
+    calling thread, the others on short-lived threads joined before returning (no pool outlives a call)."""
+    n = min(kernel_threads(), max(1, rows // 16))
+    cuts = [rows * i // n for i in range(n + 1)]
+    errors: list[BaseException] = []
+
+    def part(i: int) -> None:
+        try:
+            fn(*args, cuts[i], cuts[i + 1])
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            errors.append(e)
+
+    helpers = [threading.Thread(target=part, args=(i,), name=f"hdrvid-kernel-{i}", daemon=True) for i in range(1, n)]
+    for t in helpers:
+        t.start()
+    part(0)
+    for t in helpers:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+def _p(a: np.ndarray, kind: Any) -> Any:
+    return a.ctypes.data_as(kind)
+
+
+def hdr10_planes(codes: np.ndarray, lut: np.ndarray, ceiling: float) -> tuple[list[np.ndarray], float, float]:
+    """R'G'B' codes (H, W, 3; uint8 or uint16) -> BT.2020 PQ Y'CbCr 4:2:0 10-bit planes (limited range, sizes
+    rounded up to even; views of one buffer in PyAV's yuv420p10le layout: ``planes_buffer``), the largest
+    decoded max(R', G', B') signal and the mean max(R, G, B) in nits, both on the even rows and columns as a
+    bilinear decoder reconstructs them. ``lut``: nits of BT.709 light per code value (float32, at most the
+    peak: no roll-off); ``ceiling``: PQ signal of the mastering peak. The C kernels where built, else numba's."""
+    lib = _library()
+    if lib is None:
+        from hdrvid.color import fused
+
+        return fused.hdr10_planes(codes, lut, ceiling)
+    from hdrvid.color.gamut import BT709_TO_BT2020
+
+    codes = np.ascontiguousarray(codes)
+    lut = np.ascontiguousarray(lut, np.float32)
+    h, w = codes.shape[:2]
+    hh, ww = h + h % 2, w + w % 2
+    m = rgb_to_ycbcr_matrix("bt2020nc")
+    y = np.empty((hh, ww), np.float32)
+    n = hh * ww
+    buf = np.empty(n * 3 // 2, np.uint16)
+    yq, ucode, vcode = buf[:n].reshape(hh, ww), buf[n:n * 5 // 4].reshape(hh // 2, ww // 2), buf[n * 5 // 4:].reshape(
+        hh // 2, ww // 2)
+    kc, jc = hh // 2, ww // 2
+    lift = np.empty((kc, jc, 3), np.float32)
+    liftc = np.empty((kc, jc), np.float32)
+    rowmax = np.empty(kc, np.float32)
+    mix = np.ascontiguousarray(BT709_TO_BT2020, np.float32)
+    ym, cm = np.ascontiguousarray(m[0], np.float32), np.ascontiguousarray(m[1:], np.float32)
+    inv = np.ascontiguousarray(np.linalg.inv(m), np.float32)
+    table = pq_table()
+    pass1 = lib.hdr10_pass1_u16 if codes.dtype == np.uint16 else lib.hdr10_pass1_u8
+    if codes.dtype not in (np.uint8, np.uint16):
+        raise TypeError(f"codes must be uint8 or uint16, not {codes.dtype}")
+    _parallel(pass1, kc, codes.ctypes.data, h, w, _p(lut, _F32), _p(mix, _F32), _p(table, _F32), PQ_TABLE_SIZE,
+              PQ_SCALE, _p(ym, _F32), _p(cm, _F32), _p(inv, _F32), _p(y, _F32), ww, _p(ucode, _U16),
+              _p(vcode, _U16), _p(lift, _F32), _p(liftc, _F32), _p(rowmax, _F32))
+    worst = np.ascontiguousarray(cv2.dilate(liftc, np.ones((3, 3), np.uint8)))  # largest lift of each 3x3 neighbourhood
+    top = float(rowmax.max()) - 0.5 / 876.0
+    stats = np.zeros(hh, np.float64)
+    sums = np.zeros(hh, np.float64)
+    eotf = eotf_table()
+    _parallel(lib.hdr10_pass2, hh, _p(y, _F32), hh, ww, _p(lift, _F32), kc, jc, _p(worst, _F32), float(ceiling), top,
+              _p(eotf, _F64), EOTF_TABLE_SIZE, _p(yq, _U16), _p(stats, _F64), _p(sums, _F64))
+    even = ((hh + 1) // 2) * ((ww + 1) // 2)
+    return [yq, ucode, vcode], float(stats.max()), float(sums.sum()) / even
+
+
+def decoded_light(planes: np.ndarray, width: int, height: int) -> tuple[float, float]:
+    """(largest max(R', G', B') signal, mean max(R, G, B) in nits) of a decoded BT.2020 PQ frame given as
+    PyAV's yuv420p10le array ((H * 3/2, W) uint16; ``width`` x ``height`` of it measured). The C kernel where
+    built, else numba's."""
+    lib = _library()
+    if lib is None:
+        from hdrvid.color import fused
+
+        return fused.decoded_light(planes, width, height)
+    planes = np.ascontiguousarray(planes, np.uint16)
+    h2, w = planes.shape
+    h = h2 * 2 // 3
+    chroma = planes[h:].reshape(2, h // 2, w // 2)
+    cb, cr = np.ascontiguousarray(chroma[0]), np.ascontiguousarray(chroma[1])
+    inv = np.ascontiguousarray(np.linalg.inv(rgb_to_ycbcr_matrix("bt2020nc")), np.float64)
+    rowmax = np.empty(height, np.float64)
+    rowsum = np.empty(height, np.float64)
+    table = eotf_table()
+    _parallel(lib.decoded_light, height, _p(planes, _U16), w, _p(cb, _U16), _p(cr, _U16), w // 2, h // 2, w // 2,
+              _p(inv, _F64), width, _p(table, _F64), EOTF_TABLE_SIZE, _p(rowmax, _F64), _p(rowsum, _F64))
+    return float(rowmax.max()), float(rowsum.sum()) / (width * height)

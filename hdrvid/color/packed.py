@@ -1,0 +1,112 @@
+"""Tables and packed (OpenCV/numpy) helpers shared by the C kernels (:mod:`hdrvid.color.kernels`) and numba's
+(:mod:`hdrvid.color.fused`); nothing here imports numba."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from hdrvid.color.transfer import _C1, _C2, _C3, _M1, _M2, PQ_PEAK, pq_eotf, pq_inverse_eotf
+from hdrvid.color.ycbcr import rgb_to_ycbcr_matrix
+
+# --- tables -----------------------------------------------------------------------------------------------
+
+PQ_TABLE_SIZE = 4096
+"""``pq_table``: PQ's inverse EOTF sampled evenly in the fourth root of light (0..10,000 nits), read with linear
+interpolation: within 0.0005 of a 10-bit code of the exact curve everywhere (two square roots and one
+interpolation per value instead of two powers)."""
+PQ_SCALE = PQ_TABLE_SIZE / PQ_PEAK**0.25
+
+EOTF_TABLE_SIZE = 8192
+"""``eotf_table``: PQ's EOTF at evenly spaced signal values, read with linear interpolation (MaxFALL)."""
+
+
+@lru_cache(maxsize=1)
+def pq_table() -> np.ndarray:
+    t = np.linspace(0.0, PQ_PEAK**0.25, PQ_TABLE_SIZE + 1)
+    return np.asarray(pq_inverse_eotf(np.minimum(t**4, PQ_PEAK)), np.float32)
+
+
+@lru_cache(maxsize=1)
+def eotf_table() -> np.ndarray:
+    return np.asarray(pq_eotf(np.linspace(0.0, 1.0, EOTF_TABLE_SIZE + 1)), np.float64)
+
+
+# --- packed helpers (OpenCV) ------------------------------------------------------------------------------
+
+def _flat(x: np.ndarray) -> np.ndarray:
+    """A one-channel 2-D view: OpenCV applies a Python scalar to the first channel only of a multi-channel
+    array, so every elementwise step with a scalar runs on this view."""
+    return x.reshape(x.shape[0], -1) if x.ndim != 2 else x
+
+
+def pq_decode(signal: np.ndarray) -> np.ndarray:
+    """SMPTE ST 2084 EOTF: signal [0, 1] (float32, any shape) -> nits."""
+    e = cv2.pow(_flat(np.ascontiguousarray(signal, np.float32)), 1 / _M2)
+    num = cv2.max(cv2.subtract(e, _C1), 0.0)
+    den = cv2.subtract(cv2.multiply(e, -_C3), -_C2)
+    return cv2.multiply(cv2.pow(cv2.divide(num, den), 1 / _M1), PQ_PEAK).reshape(np.shape(signal))
+
+
+def block_mean(x: np.ndarray, f: int) -> np.ndarray:
+    """Mean over ``f`` x ``f`` blocks of a 2-D float32 array, the last partial rows and columns dropped (what
+    torch's ``avg_pool2d(x, f)`` gives), by OpenCV's area resize."""
+    if f <= 1:
+        return np.asarray(x, np.float32)
+    h, w = x.shape[0] // f, x.shape[1] // f
+    return cv2.resize(np.ascontiguousarray(x[:h * f, :w * f], np.float32), (w, h), interpolation=cv2.INTER_AREA)
+
+
+def channel_max(x: np.ndarray) -> np.ndarray:
+    """max over the last axis of an (H, W, C) float32 array, as one (H, W) array."""
+    chans = cv2.split(x)
+    out = chans[0]
+    for c in chans[1:]:
+        out = cv2.max(out, c)
+    return out
+
+
+def upsample_chroma(c: np.ndarray, h: int, w: int) -> np.ndarray:
+    """(h/2, w/2, C) chroma -> (h, w, C) as a bilinear decoder reads 4:2:0 with left-sited chroma (the packed
+    twin of ``pipeline.output.upsample_chroma``): sample k on luma column 2k, odd columns the mean of their
+    neighbours; vertically between rows 2k and 2k+1 (half-pixel bilinear, edges replicated)."""
+    hh, ww = c.shape[:2]
+    wide = np.empty((hh, 2 * ww) + c.shape[2:], np.float32)
+    wide[:, 0::2] = c
+    wide[:, 1:-1:2] = 0.5 * (c[:, :-1] + c[:, 1:])
+    wide[:, -1] = c[:, -1]
+    out = cv2.resize(wide, (2 * ww, h), interpolation=cv2.INTER_LINEAR)
+    return out.reshape(h, 2 * ww, *c.shape[2:])[:, :w]
+
+
+def planes_buffer(planes: list[np.ndarray]) -> np.ndarray | None:
+    """The (H * 3/2, W) array PyAV's yuv420p10le frame is made from, when ``planes`` (Y', Cb, Cr) are the
+    consecutive views ``hdr10_planes`` returns; else None (the caller concatenates)."""
+    y, u, v = planes
+    base = y.base
+    if base is None or u.base is not base or v.base is not base or base.ndim != 1 or base.size != y.size * 3 // 2:
+        return None
+    if not (y.ctypes.data == base.ctypes.data and u.ctypes.data == y.ctypes.data + y.nbytes
+            and v.ctypes.data == u.ctypes.data + u.nbytes):
+        return None
+    return base.reshape(y.shape[0] * 3 // 2, y.shape[1])
+
+
+def fix_superwhite(planes: np.ndarray, codes: np.ndarray, matrix: str) -> None:
+    """Recompute, in place, the 8-bit R'G'B' ``codes`` (H, W, 3) of every pixel whose luma is above legal white
+    (236-255) from PyAV's yuv420p ``planes`` (chroma from the nearest sample), in float64: swscale's planar
+    path wraps such pixels' overflowing channels. Only those pixels are computed (they are rare)."""
+    h, w = codes.shape[:2]
+    c = planes[h:].reshape(2, (h + 1) // 2, (w + 1) // 2)
+    rows, cols = np.nonzero(planes[:h, :w] > 235)
+    if rows.size == 0:
+        return
+    inv = np.linalg.inv(rgb_to_ycbcr_matrix(matrix))
+    a = (planes[rows, cols].astype(np.float64) - 16.0) / 219
+    b = (c[0][rows // 2, cols // 2].astype(np.float64) - 128.0) / 224
+    d = (c[1][rows // 2, cols // 2].astype(np.float64) - 128.0) / 224
+    for ch in range(3):
+        v = np.floor((a * inv[ch, 0] + b * inv[ch, 1] + d * inv[ch, 2]) * 255 + 0.5)
+        codes[rows, cols, ch] = np.clip(v, 0.0, 255.0).astype(np.uint8)

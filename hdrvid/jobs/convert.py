@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from hdrvid.color import REFERENCE_WHITE_NITS
+from hdrvid.color.kernels import native_available
 from hdrvid.color.levels import LEVEL_GAIN, LEVELS, Level
 from hdrvid.engines.backends import TorchBackend
 from hdrvid.errors import InputError, OptionError, OutputError, check_choice, check_range
@@ -357,7 +358,8 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
         if fused:
             assert isinstance(source, VideoDecoder)
             source.raw = True
-            first, engine_name, engine, cycle = [], "fused (numba kernel, no model)", None, None
+            kernel = "C kernels" if native_available() else "numba kernels"
+            first, engine_name, engine, cycle = [], f"fused ({kernel}, no model)", None, None
         elif uses_array_model(opts, spec, info, plan) and not extra_stages and isinstance(source, VideoDecoder):
             source.arrays = True  # every stage takes numpy frames: torch is never loaded
             first = [ArrayModel(ARRAY_MODELS[opts.model], opts.model)]

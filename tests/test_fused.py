@@ -91,7 +91,8 @@ def test_fused_transcode_is_the_reference_path_within_one_code_on_a_ramp(peak: f
     assert stage.above_white_share() == 0.0
 
 
-def test_fused_transcode_is_the_reference_path_within_one_code_on_a_real_frame(tmp_path: Path) -> None:
+def _demo_frame_codes(tmp_path: Path) -> np.ndarray:
+    """The decoder's R'G'B' codes of the first frame of the demo scene (320x180)."""
     from hdrvid.jobs.demo import write_demo_input
 
     clip = tmp_path / "room.mp4"
@@ -101,6 +102,11 @@ def test_fused_transcode_is_the_reference_path_within_one_code_on_a_real_frame(t
     codes = next(iter(dec)).codes
     dec.close()
     assert codes is not None and codes.std() > 20  # a picture, not a flat field
+    return codes
+
+
+def test_fused_transcode_is_the_reference_path_within_one_code_on_a_real_frame(tmp_path: Path) -> None:
+    codes = _demo_frame_codes(tmp_path)
     spec = OutputSpec("hdr10", 1000.0, WHITE)
     ours, _ = _fused_planes(codes, spec)
     _assert_within_one_code(ours, _reference_planes(codes, spec))
@@ -192,19 +198,11 @@ def test_c_kernels_are_the_numba_kernels_bit_for_bit(kind: str, tmp_path: Path) 
     if kind == "ramp":
         codes = _ramp()
     elif kind == "frame":
-        from hdrvid.jobs.demo import write_demo_input
-
-        clip = tmp_path / "room.mp4"
-        write_demo_input(clip, frames=1, size=(320, 180), fps=24)
-        dec = VideoDecoder(clip)
-        dec.raw = True
-        codes = next(iter(dec)).codes
-        dec.close()
+        codes = _demo_frame_codes(tmp_path)
     elif kind == "odd":
         codes = rng.integers(0, 256, (67, 93, 3), dtype=np.uint8)
     else:
         codes = rng.integers(0, 65536, (38, 54, 3), dtype=np.uint16)
-    assert codes is not None
     lut = (transfer_lut("bt709", bits).astype(np.float64) * WHITE).astype(np.float32)
     ceiling = float(pq_inverse_eotf(1000.0))
     a, peak_a, mean_a = kernels.hdr10_planes(codes, lut, ceiling)

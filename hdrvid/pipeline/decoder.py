@@ -297,6 +297,11 @@ class VideoDecoder:
         """swscale's accurate planar path wraps channels that overflow when luma is above legal white (codes
         236-255) and chroma is extreme (a saturated superwhite's blue comes back 0, not 255): such pixels, rare,
         are recomputed in floating point (chroma from the nearest sample)."""
+        luma = frame.planes[0]  # looked at in place first: most frames have no superwhite pixel at all
+        rows = np.frombuffer(luma, np.uint8)[:luma.line_size * frame.height].reshape(frame.height, luma.line_size)
+        y = rows[:, :frame.width]
+        if not bool((y > 235).any()):
+            return codes
         matrix = self.info.matrix if self.info.matrix in ("bt709", "bt2020nc") else "bt601"
         fix_superwhite(frame.to_ndarray(format="yuv420p"), codes, matrix)  # in place (a fresh array)
         return codes

@@ -259,7 +259,7 @@ def test_hdrunet_auto_is_hdrunet_times_the_bt2446a_curve_by_the_detector():
         w = torch.full((1, 1, 1, 1), 0.6)
         auto.shoulder_weight = lambda lin: w.flatten()  # type: ignore[method-assign]
         exact = ramp * torch.exp(w * torch.log(bt2446a_expansion(luminance(ramp, BT709_WEIGHTS))))
-        assert torch.allclose(auto._graded(ramp, ramp.clone()), exact, rtol=2e-4, atol=1e-7)
+        assert torch.allclose(auto._graded(ramp, ramp.clone(), auto.frame_weight(ramp)), exact, rtol=2e-4, atol=1e-7)
         del auto.shoulder_weight
         auto.enable_temporal(0.1)
         auto.shoulder.net[2].bias.fill_(-20.0)
@@ -274,3 +274,40 @@ def test_hdrunet_auto_is_hdrunet_times_the_bt2446a_curve_by_the_detector():
         assert torch.allclose(auto.shoulder_weight(x), torch.ones(1))  # settled: held for the rest of the shot
     with pytest.raises(ValueError, match="adaptive"):
         HDRUNet(curve=True, adaptive=True)
+
+
+def test_hdrunet_auto_leaves_near_white_codes_of_camera_footage_as_recorded():
+    """On frames the detector calls camera footage the expansion starts at signal CAMERA_ALPHA_LO (code ~252),
+    not at CLIP_LO (~246): a camera that clips at white recorded the codes below exactly. On graded frames the
+    wide mask stays (near-white codes there are compressed highlights). Every path agrees: whole frame
+    (``apply``), clipped pixels only (``apply_where``) and the compiled guided pass."""
+    from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion, luminance
+    from hdrvid.models.hdrunet import CAMERA_ALPHA_LO, CLIP_LO, SIGNAL_GAMMA, HDRUNet
+
+    torch.manual_seed(0)
+    auto = HDRUNet(width=4, context=8, curve=False, adaptive=True).eval()
+    with torch.no_grad():
+        auto.head.bias.fill_(3.0)  # gains well above 1 wherever the mask is open
+    s = torch.linspace(0.9, 1.0, 48 * 48).view(1, 1, 48, 48).expand(1, 3, 48, 48).contiguous()
+    x = s ** SIGNAL_GAMMA
+    between = (s > CLIP_LO + 0.002) & (s < CAMERA_ALPHA_LO - 0.002)  # opened by the wide mask only
+    top = s > 0.999
+    assert int(between.sum()) > 300 and CAMERA_ALPHA_LO > CLIP_LO + 0.01
+    for bias, changed in ((-20.0, False), (20.0, True)):  # camera, graded
+        auto.shoulder.net[2].bias.fill_(bias)
+        with torch.inference_mode():
+            field = auto.field(x)
+            whole = auto.apply(x, field)
+            where = auto.apply_where(x, lambda n, r, c: field[n, :3, r, c], field[:, 3:].mean((-2, -1)))
+            a = torch.zeros(1, 3, 48, 48)
+            guided = auto.apply_guided(x, a, field[:, :3], field[:, 3:].mean((-2, -1)))
+        for out in (whole, where, guided):
+            curve = out / x.clamp(min=1e-12)
+            if not changed:
+                assert torch.equal(out[between], x[between])  # exactly as decoded
+                assert bool((curve[top] > 1.5).all())
+            else:  # beyond what the BT.2446A curve alone gives: the network's gain acts there too
+                curve_only = x * bt2446a_expansion(luminance(x, BT709_WEIGHTS))
+                assert bool((out[between] > curve_only[between] * 1.01).all())
+        torch.testing.assert_close(where, whole, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(guided, whole, rtol=1e-4, atol=1e-6)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -45,7 +46,15 @@ SIGNAL_GAMMA = 2.2
 """The network sees (and the clip mask is taken on) linear light to the power 1 / 2.2."""
 CLIP_LO, CLIP_HI = 0.965, 0.99
 """The clip mask rises (smoothstep) from signal 0.965 to 0.99 (codes ~246-252.5)."""
-CLIP_START_LINEAR = CLIP_LO**SIGNAL_GAMMA * (1 - 1e-5)
+ALPHA_LO, ALPHA_HI = CLIP_LO, CLIP_HI
+"""Where the expansion acts (smoothstep of the signal from ALPHA_LO to ALPHA_HI): the network's gains are applied
+through this mask; the network's own input mask stays CLIP_LO..CLIP_HI, what it was trained with."""
+CAMERA_ALPHA_LO, CAMERA_ALPHA_HI = 0.99, 0.998
+"""hdrunet-auto on frames its detector calls camera footage (shoulder weight 0): the expansion starts at signal
+0.99 (code ~252.5) instead of 0.965 (~246), since a camera that clips at white recorded the codes below that
+exactly; on graded frames (weight 1) near-white codes are compressed highlights and the wide mask stays. In
+between the bounds move with the weight. Chosen on validation (hdrunet card, session 11)."""
+CLIP_START_LINEAR = ALPHA_LO**SIGNAL_GAMMA * (1 - 1e-5)
 """Linear light where the clip mask starts (signal 0.965), a hair low so float rounding of the power never
 drops a pixel whose mask is above 0: pixels at or below it leave exactly as decoded (without the curve)."""
 KNEE = 0.5
@@ -155,6 +164,22 @@ class HDRUNet(nn.Module):
     def clip_mask(signal: torch.Tensor) -> torch.Tensor:
         t = ((signal - CLIP_LO) / (CLIP_HI - CLIP_LO)).clamp(0, 1)
         return t * t * (3 - 2 * t)
+
+    @staticmethod
+    def alpha_mask(signal: torch.Tensor, bounds: tuple[Any, Any] | None = None) -> torch.Tensor:
+        """Where the gains act: smoothstep from ALPHA_LO to ALPHA_HI, or over ``bounds`` (numbers or tensors
+        that broadcast with ``signal``: :meth:`alpha_bounds`)."""
+        lo, hi = bounds if bounds is not None else (ALPHA_LO, ALPHA_HI)
+        t = ((signal - lo) / (hi - lo)).clamp(0, 1)
+        return t * t * (3 - 2 * t)
+
+    def alpha_bounds(self, w: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(N,) lower and upper bounds of the expansion's mask per frame from the shoulder weights ``w``: the
+        camera bounds at weight 0, the wide ones at 1 (None: not adaptive, the wide mask everywhere)."""
+        if w is None:
+            return None
+        w = w.float()
+        return (CAMERA_ALPHA_LO + (ALPHA_LO - CAMERA_ALPHA_LO) * w, CAMERA_ALPHA_HI + (ALPHA_HI - CAMERA_ALPHA_HI) * w)
 
     def _features(self, linear: torch.Tensor) -> torch.Tensor:
         s = self._signal(linear)
@@ -277,15 +302,24 @@ class HDRUNet(nn.Module):
         or nothing run): 0 = treated as camera footage throughout, 1 = as graded footage throughout."""
         return self._shoulder_sum / self._shoulder_frames if self.adaptive and self._shoulder_frames else None
 
-    def _graded(self, linear: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-        """``out`` (the highlights-only result for ``linear``) times BT.2446A's expansion of the input's
-        luminance to the power of the frame's shoulder weight (1 at 18 % grey, 2.5 at SDR white)."""
+    def frame_weight(self, linear: torch.Tensor) -> torch.Tensor | None:
+        """(N,) the frames' shoulder weights, counted for the report (once per frame: call it once per
+        ``apply``); None when not adaptive."""
         if not self.adaptive:
-            return out
-        w = self.shoulder_weight(linear).to(out.dtype).view(-1, 1, 1, 1)
-        self.last_shoulder = w.flatten().detach()
+            return None
+        w = self.shoulder_weight(linear).detach()
+        self.last_shoulder = w.flatten()
         self._shoulder_sum += float(self.last_shoulder.float().sum())
         self._shoulder_frames += w.shape[0]
+        return w
+
+    def _graded(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+        """``out`` (the highlights-only result for ``linear``) times BT.2446A's expansion of the input's
+        luminance to the power of the frame's shoulder weight ``w`` (:meth:`frame_weight`; 1 at 18 % grey, 2.5
+        at SDR white)."""
+        if w is None:
+            return out
+        w = w.to(out.dtype).view(-1, 1, 1, 1)
         if not bool((w > 0).any()):
             return out
         if (out.device.type == "cpu" and out.dtype == torch.float32 and linear.dtype == torch.float32
@@ -321,8 +355,12 @@ class HDRUNet(nn.Module):
         knots, g = state[:, :KNOTS], state[:, KNOTS:].view(-1, 1, 1, 1)
         # blended with the identity by the gate: a closed gate (g = 0) leaves every pixel exactly as decoded
         base = lin + g * (self.inverse_response(lin, knots) - lin) if self.use_curve else lin
-        alpha = self.clip_mask(self._signal(lin))
-        return self._graded(lin, base * torch.exp(self.log_gain * alpha * gains.to(lin.dtype)))
+        w = self.frame_weight(lin)
+        bounds = self.alpha_bounds(w)
+        if bounds is not None:
+            bounds = (bounds[0].to(lin.dtype).view(-1, 1, 1, 1), bounds[1].to(lin.dtype).view(-1, 1, 1, 1))
+        alpha = self.alpha_mask(self._signal(lin), bounds)
+        return self._graded(lin, base * torch.exp(self.log_gain * alpha * gains.to(lin.dtype)), w)
 
     @property
     def acts_where_clipped(self) -> bool:
@@ -339,18 +377,21 @@ class HDRUNet(nn.Module):
             raise ValueError("apply_where needs the curve off (the curve changes every pixel): use apply_split")
         self._smoothed(frame.to(linear.dtype))  # the curve state follows the frames as in apply_split
         out = linear.clamp(0, 1)
+        w = self.frame_weight(out)
+        bounds = self.alpha_bounds(w)
         n, rows, cols = (out.amax(1) > CLIP_START_LINEAR).nonzero(as_tuple=True)
         if len(rows):
             single = out.shape[0] == 1  # one flat gather / scatter per image (see engines.executor.pick)
             flat = rows * out.shape[-1] + cols
             lin = out[0].flatten(1).index_select(1, flat).T if single else out[n, :, rows, cols]
-            alpha = self.clip_mask(self._signal(lin))
+            at = None if bounds is None else (bounds[0].to(lin.dtype)[n, None], bounds[1].to(lin.dtype)[n, None])
+            alpha = self.alpha_mask(self._signal(lin), at)
             expanded = lin * torch.exp(self.log_gain * alpha * gains_at(n, rows, cols).to(lin.dtype))
             if single:
                 out[0].view(out.shape[1], -1).index_copy_(1, flat, expanded.T.contiguous())
             else:
                 out[n, :, rows, cols] = expanded
-        return self._graded(linear.clamp(0, 1), out)
+        return self._graded(linear.clamp(0, 1), out, w)
 
     def apply_guided(self, linear: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
                      frame: torch.Tensor) -> torch.Tensor:
@@ -360,9 +401,12 @@ class HDRUNet(nn.Module):
         if self.use_curve:
             raise ValueError("apply_guided needs the curve off (the curve changes every pixel): use apply_split")
         self._smoothed(frame.to(linear.dtype))  # the curve state follows the frames as in apply_split
+        w = self.frame_weight(linear.clamp(0, 1))
+        bounds = self.alpha_bounds(w)
+        lo_hi = (ALPHA_LO, ALPHA_HI) if bounds is None else (float(bounds[0][0]), float(bounds[1][0]))
         out = expand_clipped(linear[0].numpy(), a[0].numpy(), b[0].numpy(), self.log_gain, CLIP_START_LINEAR,
-                             (CLIP_LO, CLIP_HI), SIGNAL_GAMMA)
-        return self._graded(linear.clamp(0, 1), torch.from_numpy(out)[None])
+                             lo_hi, SIGNAL_GAMMA)
+        return self._graded(linear.clamp(0, 1), torch.from_numpy(out)[None], w)
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.apply(linear, self.field(linear))

@@ -13,7 +13,7 @@ import pytest
 import torch
 from media import ffprobe, make_clip, make_still_clip, needs_ffprobe
 
-from hdrvid.color import fused, kernels
+from hdrvid.color import fused, kernels, packed
 from hdrvid.color.transfer import pq_eotf, pq_inverse_eotf
 from hdrvid.pipeline.decoder import VideoDecoder
 from hdrvid.pipeline.output import OutputSpec, OutputTransform, to_yuv420
@@ -29,7 +29,7 @@ def test_pq_table_is_within_a_thousandth_of_a_code_of_colour_science() -> None:
     ref = colour.models.eotf_inverse_ST2084(nits.astype(np.float64))
     assert np.abs(ours - ref).max() * 1023 < 1e-3
     assert fused.pq_encode(np.array([-1.0, 20_000.0], np.float32)).tolist() == pytest.approx([ref[0], 1.0])
-    back = fused.pq_decode(ref.astype(np.float32)[None])[0]
+    back = packed.pq_decode(ref.astype(np.float32)[None])[0]
     assert np.allclose(back, nits, rtol=2e-3, atol=1e-4)
 
 
@@ -84,10 +84,10 @@ def test_fused_transcode_is_the_reference_path_within_one_code_on_a_ramp(peak: f
     ours, stage = _fused_planes(ramp, spec)
     ref = _reference_planes(ramp, spec)
     _assert_within_one_code(ours, ref)
-    flat = fused.planes_buffer(ours)  # one buffer in PyAV's yuv420p10le layout: the encoder takes it as it is
+    flat = packed.planes_buffer(ours)  # one buffer in PyAV's yuv420p10le layout: the encoder takes it as it is
     assert flat is not None and flat.shape == (78 * 3 // 2, 256)
     assert np.array_equal(flat, np.concatenate([p.ravel() for p in ours]).reshape(flat.shape))
-    assert fused.planes_buffer(ref) is None
+    assert packed.planes_buffer(ref) is None
     assert stage.above_white_share() == 0.0
 
 
@@ -210,7 +210,7 @@ def test_c_kernels_are_the_numba_kernels_bit_for_bit(kind: str, tmp_path: Path) 
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)
     assert (peak_a, mean_a) == (peak_b, mean_b)
-    flat = kernels.planes_buffer(a)
+    flat = packed.planes_buffer(a)
     assert flat is not None
     h, w = codes.shape[:2]
     assert kernels.decoded_light(flat, w, h) == fused.decoded_light(flat, w, h)
@@ -258,10 +258,10 @@ def test_output_transform_uses_the_kernel_for_model_output() -> None:
         return out.planes
 
     fast = planes(True, data)
-    assert fused.planes_buffer(fast) is not None  # the kernel ran
+    assert packed.planes_buffer(fast) is not None  # the kernel ran
     _assert_within_one_code(fast, planes(False, data))
     over = planes(True, data * 3)  # 2.9k nits: the BT.2390 roll-off from the frame's peak to 1000 nits
-    assert fused.planes_buffer(over) is not None
+    assert packed.planes_buffer(over) is not None
     _assert_within_one_code(over, planes(False, data * 3))
 
 
@@ -298,7 +298,7 @@ def test_compiled_sdr_output_is_the_reference_path_within_one_code(operator: str
             frame.stats.peak_smooth, frame.stats.log_average_smooth = 12.0, 0.4
             outs.append(next(iter(OutputTransform(spec, compiled=compiled).process(frame))))
         fast, ref = outs
-        assert fused.planes_buffer(fast.planes) is not None  # the kernel ran (planes in one buffer)
+        assert packed.planes_buffer(fast.planes) is not None  # the kernel ran (planes in one buffer)
         _assert_within_one_code(fast.planes, ref.planes, np.uint8)
         assert fast.stats.out_of_gamut == pytest.approx(ref.stats.out_of_gamut) and ref.stats.out_of_gamut > 0.01
         assert np.abs(fast.stats.flicker.pq_out - ref.stats.flicker.pq_out).max() < 1 / 1023  # PQ, one 10-bit code

@@ -4,7 +4,8 @@
 
 Pictures: rectilinear views (256-512 px wide, 3:2 or 16:9, yaw any, pitch -15..30 deg, field of view 45-90 deg)
 of the training panoramas (the project's training split minus the validation scenes, as every model's
-training), each shot by one of the five simulated cameras in turn (``hdrvid.synth.camera``); label 1 for the
+training), each shot by one of the five simulated cameras in turn, graded ones three times as often
+(``SCHEDULE``, ``hdrvid.synth.camera``); label 1 for the
 cameras with a shoulder ("graded", "consumer"), 0 for the clip-at-white ones. The same on the validation
 scenes (60 views each, another seed) gives the accuracy table printed at the end, per camera. The features are
 clamped to the training range at use, so footage unlike the training pictures cannot push the MLP into
@@ -35,7 +36,7 @@ SHOULDER = {"consumer", "graded"}
 SCHEDULE = (*ALL_SETTINGS, GRADED, GRADED)
 """The cameras in turn: graded pictures three times as often as each camera, since their grades vary most (the
 project's luminance operators, S-curves and the per-channel film curves); the loss weighs the clip-at-white
-cameras up (``--camera-weight``) so both classes count about equally."""
+cameras up when asked (``--camera-weight``; 4/3 makes both classes count equally)."""
 
 
 def scene_pictures(i: int, f: Path, per_scene: int, seed: int) -> tuple[list[np.ndarray], list[str]]:
@@ -95,7 +96,7 @@ def main() -> None:
                                                                "blender-world are used)")
     ap.add_argument("--per-scene", type=int, default=240)
     ap.add_argument("--seed", type=int, default=3)
-    ap.add_argument("--camera-weight", type=float, default=2.0, help="loss weight of the clip-at-white cameras")
+    ap.add_argument("--camera-weight", type=float, default=1.0, help="loss weight of the clip-at-white cameras")
     ap.add_argument("--val-per-scene", type=int, default=60)
     ap.add_argument("--workers", type=int, default=1, help="processes making the pictures")
     ap.add_argument("--cache", type=Path, help="keep the pictures' features in this .npz (made once, then reused: "
@@ -112,13 +113,18 @@ def main() -> None:
     train, _ = split(files)
     tr, va = validation_split(train)
     if a.cache and a.cache.exists():
-        with np.load(a.cache) as z:
-            xt, st, xv, sv = z["xt"], z["st"], z["xv"], z["sv"]
+        try:
+            with np.load(a.cache) as z:
+                xt, st, xv, sv = z["xt"], z["st"], z["xv"], z["sv"]
+        except (OSError, ValueError, KeyError) as e:
+            sys.exit(f"train_shoulder: error: {a.cache}: not a features cache this tool wrote ({e}); delete it")
     else:
         xt, st = pictures(tr, a.per_scene, a.seed, a.workers)
         xv, sv = pictures(va, a.val_per_scene, a.seed + 8, a.workers)
         if a.cache:
-            np.savez(a.cache, xt=xt, st=st, xv=xv, sv=sv)
+            tmp = a.cache.with_name(a.cache.name + ".part.npz")
+            np.savez(tmp, xt=xt, st=st, xv=xv, sv=sv)
+            tmp.replace(a.cache)  # whole or not at all
     det = fit(xt, np.array([s in SHOULDER for s in st], np.float32), camera_weight=a.camera_weight)
     with torch.no_grad():
         pv = det(torch.from_numpy(xv), precomputed=True).numpy()

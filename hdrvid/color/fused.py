@@ -12,7 +12,7 @@ on first use and are cached (``cache=True``: next to this file, or numba's user 
 The plain transcode itself runs the C twins of ``hdr10_planes`` and ``decoded_light`` where the package was
 built with them (:mod:`hdrvid.color.kernels`, bit for bit the same codes): these here are their fallback and
 their reference. The tables and the packed OpenCV helpers (``pq_decode``, ``upsample_chroma``,
-``channel_max``, ``planes_buffer``) live in :mod:`hdrvid.color.packed` and are re-exported here.
+``channel_max``, ``planes_buffer``) live in :mod:`hdrvid.color.packed`.
 """
 
 from __future__ import annotations
@@ -45,20 +45,9 @@ def _import_numba():  # type: ignore[no-untyped-def]
 
 numba = _import_numba()
 
-from hdrvid.color.packed import (  # noqa: E402  (tables and helpers shared with the C kernels, re-exported)
-    EOTF_TABLE_SIZE as EOTF_TABLE_SIZE,
-)
-from hdrvid.color.packed import PQ_SCALE, PQ_TABLE_SIZE, eotf_table, pq_table  # noqa: E402
-from hdrvid.color.packed import block_mean as block_mean  # noqa: E402
-from hdrvid.color.packed import channel_max as channel_max  # noqa: E402
-from hdrvid.color.packed import fix_superwhite as fix_superwhite  # noqa: E402
-from hdrvid.color.packed import planes_buffer as planes_buffer  # noqa: E402
-from hdrvid.color.packed import pq_decode as pq_decode  # noqa: E402
-from hdrvid.color.packed import upsample_chroma as upsample_chroma  # noqa: E402
+from hdrvid.color.packed import PQ_SCALE, PQ_TABLE_SIZE, eotf_table, pq_table  # noqa: E402  (shared with the C kernels)
 from hdrvid.color.transfer import pq_inverse_eotf
 from hdrvid.color.ycbcr import code_scales, rgb_to_ycbcr_matrix
-
-_PQ_SCALE = PQ_SCALE
 
 # --- PQ by table ----------------------------------------------------------------------------------
 
@@ -66,7 +55,7 @@ _PQ_SCALE = PQ_SCALE
 def _pq(x: float, table: np.ndarray) -> float:  # pragma: no cover - compiled
     if x <= 0.0:
         return table[0]
-    t = np.float32(math.sqrt(math.sqrt(x))) * np.float32(_PQ_SCALE)
+    t = np.float32(math.sqrt(math.sqrt(x))) * np.float32(PQ_SCALE)
     i = int(t)
     if i >= PQ_TABLE_SIZE:
         return np.float32(1.0)

@@ -7,7 +7,7 @@ by rows over a small thread pool (ctypes releases the GIL), and numba's twins in
 otherwise; both give the same codes (``tests/test_fused.py``). Importing this module never imports numba: a
 plain ``convert --model none`` to HDR10 then runs without numba's LLVM (~115 MB and ~0.5 s per process).
 
-Tables and the packed OpenCV helpers (:mod:`hdrvid.color.packed`) are re-exported here.
+The tables both use and the packed OpenCV helpers are in :mod:`hdrvid.color.packed`.
 """
 
 from __future__ import annotations
@@ -23,12 +23,6 @@ import cv2
 import numpy as np
 
 from hdrvid.color.packed import EOTF_TABLE_SIZE, PQ_SCALE, PQ_TABLE_SIZE, eotf_table, pq_table
-from hdrvid.color.packed import block_mean as block_mean
-from hdrvid.color.packed import channel_max as channel_max
-from hdrvid.color.packed import fix_superwhite as fix_superwhite
-from hdrvid.color.packed import planes_buffer as planes_buffer
-from hdrvid.color.packed import pq_decode as pq_decode
-from hdrvid.color.packed import upsample_chroma as upsample_chroma
 from hdrvid.color.ycbcr import rgb_to_ycbcr_matrix
 
 # --- the C kernels ------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc, Interpolation
 
-from hdrvid.color import kernels as fused
+from hdrvid.color import kernels, packed
 from hdrvid.color.hdr10plus import FrameLight, hevc_sei_nal, insert_sei
 from hdrvid.color.metadata import PLACEHOLDER_CLL, LightLevel, MasteringDisplay, patch_light_level_bytes
 from hdrvid.color.transfer import pq_eotf
@@ -360,7 +360,7 @@ class VideoEncoder:
 
     def process(self, frame: Frame) -> Iterator[None]:
         assert frame.planes is not None
-        flat = fused.planes_buffer(frame.planes)  # the fused transcode's planes are one buffer already
+        flat = packed.planes_buffer(frame.planes)  # the fused transcode's planes are one buffer already
         if flat is None:
             y, u, v = frame.planes
             flat = np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(self.height * 3 // 2, self.width)
@@ -595,13 +595,13 @@ def _measure_decoded(f: Any, width: int, height: int, light: LightLevel,
         y = dequantize_luma(planes[:h].astype(np.float32), 10)
         chroma = dequantize_chroma(planes[h:].reshape(2, h // 2, w // 2).transpose(1, 2, 0).astype(np.float32), 10)
         # the chroma terms of R', G', B' per chroma sample, upsampled (both linear: the order is free)
-        lift3 = fused.upsample_chroma(cv2.transform(chroma, _INV_CHROMA), h, w)
-        rgb = fused.pq_decode(np.clip(lift3 + y[..., None], 0, 1)[:height, :width])
+        lift3 = packed.upsample_chroma(cv2.transform(chroma, _INV_CHROMA), h, w)
+        rgb = packed.pq_decode(np.clip(lift3 + y[..., None], 0, 1)[:height, :width])
         per_frame[int(f.pts)] = FrameLight.measure(rgb)
-        nits = fused.channel_max(rgb)
+        nits = packed.channel_max(rgb)
         light.update(float(nits.max()), float(nits.mean()))
     else:  # the EOTF is monotonic: MaxCLL from the largest signal; MaxFALL through an EOTF table (compiled)
-        top, mean = fused.decoded_light(planes, width, height)
+        top, mean = kernels.decoded_light(planes, width, height)
         light.update(float(pq_eotf(top)), mean)
 
 

@@ -216,6 +216,52 @@ def test_c_kernels_are_the_numba_kernels_bit_for_bit(kind: str, tmp_path: Path) 
     assert kernels.decoded_light(flat, w, h) == fused.decoded_light(flat, w, h)
 
 
+@pytest.mark.skipif(not kernels.native_available(), reason="the C kernels were not built")
+@pytest.mark.parametrize("bits", [10, 12])
+def test_c_hdr_decode_is_the_numba_kernel_bit_for_bit(bits: int) -> None:
+    """``kernels.yuv420_to_linear`` (C, vectorised, rows over threads) gives numba's light and scene-cut codes
+    bit for bit, limited and full range, BT.2020 and BT.709 matrices, with and without a primaries matrix."""
+    from hdrvid.color.gamut import BT2020_TO_BT709
+    from hdrvid.pipeline.decoder import transfer_lut
+
+    rng = np.random.default_rng(bits)
+    h, w = 38, 70  # rows and columns that do not divide by 4 or by the threads' share
+    planes = rng.integers(0, 2 ** bits, (h * 3 // 2, w), dtype=np.uint16)
+    planes[:4] = np.linspace(0, 2 ** bits - 1, w).astype(np.uint16)  # a ramp over every range, past both ends
+    for matrix, full, mix in (("bt2020nc", False, BT2020_TO_BT709), ("bt709", True, None)):
+        lut = transfer_lut("pq", 16)
+        a, sa = kernels.yuv420_to_linear(planes, bits, full, matrix, lut, mix)
+        b, sb = fused.yuv420_to_linear(planes, bits, full, matrix, lut, mix)
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(sa, sb)
+
+
+@pytest.mark.skipif(not kernels.native_available(), reason="the C kernels were not built")
+@pytest.mark.parametrize("by_max", [True, False])
+def test_c_sdr_output_is_the_numba_kernel(by_max: bool) -> None:
+    """``kernels.sdr_planes_linear`` (C, vectorised) against numba's twin on the HDR test frame (odd size, wide
+    gamut, far above the curve's range): the same planes (one code where the C library's tanh rounds otherwise
+    than numba's), out-of-gamut share and flicker luminances, both gamut modes, at two exposures."""
+    from hdrvid.color.operators import ToneStats, curve_gain
+
+    x = _hdr_test_frame().numpy()
+    samples = packed.curve_samples(4096.0)
+    gain = curve_gain("hable", samples, ToneStats.for_frame(20.0, 0.3, 203.0))
+    curve = (*packed.curve_table(gain, 4096.0), by_max)
+    for gamut, transfer, exposure in (("compress", "bt1886", 0.5), ("clip", "srgb", 3.0), ("compress", "srgb", 9.0)):
+        encode = packed.oetf_table(transfer)
+        a = kernels.sdr_planes_linear(x, exposure, curve, encode, gamut=gamut, luminance_out=True)
+        b = fused.sdr_planes_linear(x, exposure, curve, encode, gamut=gamut, luminance_out=True)
+        _assert_within_one_code(a[0], b[0], np.uint8)
+        assert sum(int((p != q).sum()) for p, q in zip(a[0], b[0])) <= 3
+        assert a[1] == b[1] and a[1] > 0.01
+        assert a[2] is not None and b[2] is not None
+        np.testing.assert_array_equal(a[2][0], b[2][0])
+        np.testing.assert_allclose(a[2][1], b[2][1], rtol=1e-6, atol=1e-7)
+        c = kernels.sdr_planes_linear(x, exposure, curve, encode, gamut=gamut)
+        assert c[2] is None and all(np.array_equal(p, q) for p, q in zip(c[0], a[0]))
+
+
 def test_models_and_other_formats_take_the_reference_path(tmp_path: Path) -> None:
     from hdrvid.jobs.convert import ConvertOptions, convert
 
@@ -334,13 +380,15 @@ def test_hdr10_decode_straight_from_420_is_the_codes_path(clip: Path, tmp_path: 
 @pytest.mark.parametrize("extra", [["--operator", "hable"], ["--target-nits", "400"]])
 def test_tonemap_runs_without_torch(tmp_path: Path, extra: list[str]) -> None:
     """`tonemap` by a curve operator (SDR) or to a lower peak (HDR10) in a process where importing torch fails:
-    every stage is a compiled kernel or numpy."""
+    every stage is a compiled kernel or numpy (for the curve operator, with the C kernels built, not numba)."""
     from hdrvid.jobs.convert import ConvertOptions, convert
 
     hdr = tmp_path / "hdr10.mp4"
     convert(ConvertOptions(make_clip(tmp_path / "in.mp4", frames=6, size=(96, 64), audio=True), hdr, model="itmo"))
     out = tmp_path / "out.mp4"
-    rep = _run_without_torch(["tonemap", hdr, out, *extra], tmp_path)
+    # a curve operator to SDR runs on the C kernels where they were built: numba is not loaded either
+    blocked = ("torch", "numba") if kernels.native_available() and "--operator" in extra else ("torch",)
+    rep = _run_without_torch(["tonemap", hdr, out, *extra], tmp_path, blocked)
     assert rep["frames"] == 6
     video = next(s for s in ffprobe(out, "-show_streams")["streams"] if s["codec_type"] == "video")
     want = ("smpte2084", "bt2020") if "--target-nits" in extra else ("bt709", "bt709")

@@ -182,6 +182,256 @@ void decoded_light(const uint16_t *yp, int64_t ystride, const uint16_t *cb, cons
     }
 }
 
+/* ---------------------------------------------------------------------------------------------------------
+ * The tone-mapping path (hdrvid tonemap): decoding HDR to linear light and the SDR output of a curve operator.
+ * Written as short loops over row buffers so the compiler vectorises them (table reads become gathers); on
+ * x86-64 Linux GCC builds an AVX-512, an AVX2 and a baseline version and the loader picks one per CPU. The
+ * arithmetic is the same, operation for operation, as fused._yuv420_to_linear and fused._sdr_pass (IEEE
+ * float32 in every version: no fast-math, no contraction), so every version gives the same codes.
+ */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SIMD_CLONES
+#endif
+
+/* fused._table_at for a float32 table with n + 2 entries, the last two equal (the caller pads it), in two steps
+ * so that loops around each vectorise (GCC's vectoriser gives up on a select that follows a table read): the
+ * index clamped to n (a NaN too), then the read, which from n on is table[n] + 0 x 0, exactly the last entry, as
+ * fused._table_at returns it. */
+static inline __attribute__((always_inline)) float pad_index(float t, float nf) { return t < nf ? t : nf; }
+
+static inline __attribute__((always_inline)) float lerp_at(float tc, const float *restrict table) {
+    int32_t i = (int32_t)tc;
+    return table[i] + (tc - (float)i) * (table[i + 1] - table[i]);
+}
+
+/* Light of three 16-bit code planes through a table and a 3x3 primaries matrix (one row). */
+static inline __attribute__((always_inline)) void codes_to_light(
+        const float *restrict lut, const int32_t *restrict p0, const int32_t *restrict p1,
+        const int32_t *restrict p2, float *restrict o0, float *restrict o1, float *restrict o2,
+        const float *restrict mix, int64_t w) {
+    const float m00 = mix[0], m01 = mix[1], m02 = mix[2], m10 = mix[3], m11 = mix[4], m12 = mix[5], m20 = mix[6],
+                m21 = mix[7], m22 = mix[8];
+    for (int64_t c = 0; c < w; c++) {
+        float e0 = lut[p0[c]], e1 = lut[p1[c]], e2 = lut[p2[c]];
+        o0[c] = m00 * e0 + m01 * e1 + m02 * e2;
+        o1[c] = m10 * e0 + m11 * e1 + m12 * e2;
+        o2[c] = m20 * e0 + m21 * e1 + m22 * e2;
+    }
+}
+
+/* fused._yuv420_to_linear for luma rows [r0, r1): a >8-bit 4:2:0 frame (codes in the file's range) -> relative
+ * linear light, planar (3, h, w) at `out` (plane size `plane`), through the 16-bit R'G'B' codes swscale's
+ * bilinear yuv444p16 path gives (chroma left-sited, vertically between rows), `lut[code]` and the primaries
+ * `mix`; the codes of every 4th row and column into `small` ((h + 3) / 4, sw, 3). w even. */
+SIMD_CLONES
+void yuv420_to_linear(const uint16_t *yp, int64_t ystride, const uint16_t *cb, const uint16_t *cr, int64_t cstride,
+                      int64_t kc, int64_t jc, int64_t w, float y0, float ys, float c0, float cs, const float *inv,
+                      const float *lut, const float *mix, float *out, int64_t plane, uint16_t *small, int64_t sw,
+                      int64_t r0, int64_t r1) {
+    float *ub = (float *)malloc(sizeof(float) * 2 * (size_t)w);
+    int32_t *q = (int32_t *)malloc(sizeof(int32_t) * 3 * (size_t)w);
+    if (!ub || !q) { free(ub); free(q); return; }
+    float *vb = ub + w;
+    int32_t *q0 = q, *q1 = q + w, *q2 = q + 2 * w;
+    const float top = 65535.0f, half = 0.5f, a3 = 0.75f, a1 = 0.25f;
+    const float i00 = inv[0], i01 = inv[1], i02 = inv[2], i10 = inv[3], i11 = inv[4], i12 = inv[5], i20 = inv[6],
+                i21 = inv[7], i22 = inv[8];
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t k = r / 2;
+        int64_t kn = (r % 2 == 0) ? imax(k - 1, 0) : imin(k + 1, kc - 1);
+        const uint16_t *bk = cb + k * cstride, *bn = cb + kn * cstride, *rk = cr + k * cstride, *rn = cr + kn * cstride;
+        for (int64_t j = 0; j < jc; j++) {
+            ub[2 * j] = a3 * (float)bk[j] + a1 * (float)bn[j];
+            vb[2 * j] = a3 * (float)rk[j] + a1 * (float)rn[j];
+        }
+        for (int64_t j = 0; j < jc; j++) {
+            int64_t jn = j + 1 < jc ? j + 1 : jc - 1;
+            ub[2 * j + 1] = half * (ub[2 * j] + a3 * (float)bk[jn] + a1 * (float)bn[jn]);
+            vb[2 * j + 1] = half * (vb[2 * j] + a3 * (float)rk[jn] + a1 * (float)rn[jn]);
+        }
+        const uint16_t *yr = yp + r * ystride;
+        for (int64_t c = 0; c < w; c++) {
+            float yy = ((float)yr[c] - y0) / ys;
+            float u = (ub[c] - c0) / cs;
+            float v = (vb[c] - c0) / cs;
+            float t0 = (yy * i00 + u * i01 + v * i02) * top + half;
+            float t1 = (yy * i10 + u * i11 + v * i12) * top + half;
+            float t2 = (yy * i20 + u * i21 + v * i22) * top + half;
+            t0 = t0 < 0.0f ? 0.0f : t0;
+            t1 = t1 < 0.0f ? 0.0f : t1;
+            t2 = t2 < 0.0f ? 0.0f : t2;
+            q0[c] = (int32_t)(t0 > top ? top : t0);
+            q1[c] = (int32_t)(t1 > top ? top : t1);
+            q2[c] = (int32_t)(t2 > top ? top : t2);
+        }
+        codes_to_light(lut, q0, q1, q2, out + r * w, out + plane + r * w, out + 2 * plane + r * w, mix, w);
+        if (r % 4 == 0) {
+            uint16_t *s = small + (r / 4) * sw * 3;
+            for (int64_t c = 0; c < w; c += 4) {
+                s[(c / 4) * 3] = (uint16_t)q0[c];
+                s[(c / 4) * 3 + 1] = (uint16_t)q1[c];
+                s[(c / 4) * 3 + 2] = (uint16_t)q2[c];
+            }
+        }
+    }
+    free(ub);
+    free(q);
+}
+
+/* One row of the SDR output after the gamut mapping (fused._sdr_pass's inner loop), in place over A, B, D:
+ * light clamped at 0, the curve's gain on the scalar (max(R,G,B) with `by_max`, else luminance), the clamp at 1,
+ * the luminance as shown into Y, the encoded R'G'B' into s0r, s1r, s2r (for the column sums of chroma) and the
+ * 8-bit luma codes. Short loops without branches over restrict pointers, so each vectorises; T, G, i0-i2 are
+ * scratch rows. */
+static inline __attribute__((always_inline)) void sdr_row(
+        float *restrict A, float *restrict B, float *restrict D, float *restrict Y, float *restrict s0r,
+        float *restrict s1r, float *restrict s2r, uint8_t *restrict yrow, float *restrict T, float *restrict G,
+        float *restrict i0, float *restrict i1, float *restrict i2, int64_t ww, float wr,
+        float wg, float wb, int by_max, const float *restrict ratio, float rn, float rs,
+        const float *restrict oetf, float on, float y0m, float y1m, float y2m) {
+    for (int64_t c = 0; c < ww; c++) {
+        float a = fmaxf_(A[c], 0.0f), b = fmaxf_(B[c], 0.0f), d = fmaxf_(D[c], 0.0f);
+        float v = by_max ? fmax3(a, b, d) : wr * a + wg * b + wb * d;
+        A[c] = a;
+        B[c] = b;
+        D[c] = d;
+        T[c] = pad_index(sqrtf(sqrtf(v)) * rs, rn);
+    }
+    for (int64_t c = 0; c < ww; c++) G[c] = lerp_at(T[c], ratio);
+    for (int64_t c = 0; c < ww; c++) {
+        float g = G[c];
+        float a = fminf_(A[c] * g, 1.0f), b = fminf_(B[c] * g, 1.0f), d = fminf_(D[c] * g, 1.0f);
+        Y[c] = wr * a + wg * b + wb * d;
+        i0[c] = pad_index(sqrtf(a) * on, on);
+        i1[c] = pad_index(sqrtf(b) * on, on);
+        i2[c] = pad_index(sqrtf(d) * on, on);
+    }
+    for (int64_t c = 0; c < ww; c++) {
+        float s0 = lerp_at(i0[c], oetf), s1 = lerp_at(i1[c], oetf), s2 = lerp_at(i2[c], oetf);
+        T[c] = (y0m * s0 + y1m * s1 + y2m * s2) * 219.0f + 16.5f;
+        s0r[c] = s0;
+        s1r[c] = s1;
+        s2r[c] = s2;
+    }
+    for (int64_t c = 0; c < ww; c++) { /* apart: a loop mixing 8-bit stores with table reads does not vectorise */
+        int32_t qy = (int32_t)T[c];
+        qy = qy < 0 ? 0 : qy;
+        yrow[c] = (uint8_t)(qy > 255 ? 255 : qy);
+    }
+}
+
+/* The column sums of two rows' encoded R'G'B' (fused._sdr_pass: 0 + first row + second row, in that order). */
+static inline __attribute__((always_inline)) void column_sums(const float *restrict r0, const float *restrict r1,
+                                                              float *restrict S0, float *restrict S1,
+                                                              float *restrict S2, int64_t ww) {
+    for (int64_t c = 0; c < ww; c++) {
+        S0[c] = (0.0f + r0[c]) + r1[c];
+        S1[c] = (0.0f + r0[ww + c]) + r1[ww + c];
+        S2[c] = (0.0f + r0[2 * ww + c]) + r1[2 * ww + c];
+    }
+}
+
+/* fused._sdr_pass for chroma rows [k0, k1): rows 2k and 2k + 1 (padded by replication) of `ex` x lin (3, h, w)
+ * through the gamut mapping (`compress`: threshold `thr`, `span` = 1 - thr; `oogf` = 1 + tolerance counts
+ * pixels out of gamut), the curve's gain on max(R,G,B) (`by_max`) or luminance from `ratio` (over the fourth
+ * root, scale `rs`), the clamp to [0, 1], the encoding table `oetf` (over the square root) and 8-bit Y'CbCr
+ * 4:2:0 (yq: (hh, ww); ucode, vcode: (hh/2, ww/2)); with `keep`, the luminance of the input (negative light as
+ * 0) into yin and of the output as shown into yout ((h, w) each). */
+SIMD_CLONES
+void sdr_pass(const float *lin, int64_t h, int64_t w, float ex, const float *wts, float thr, float span,
+              int compress, float oogf, int by_max, const float *ratio, int64_t ratio_n, float rs, const float *oetf,
+              int64_t oetf_n, const float *ym, const float *cm, uint8_t *yq, int64_t ww, uint8_t *ucode,
+              uint8_t *vcode, float *yin, float *yout, int keep, int64_t *oog_rows, int64_t k0, int64_t k1) {
+    float *buf = (float *)malloc(sizeof(float) * 19 * (size_t)ww);
+    if (!buf) return;
+    float *T = buf + 14 * ww, *G = buf + 15 * ww, *I = buf + 16 * ww;
+    float *A = buf, *B = buf + ww, *D = buf + 2 * ww, *Y = buf + 3 * ww, *BL = buf + 4 * ww;
+    float *S0 = buf + 5 * ww, *S1 = buf + 6 * ww, *S2 = buf + 7 * ww, *R0 = buf + 8 * ww, *R1 = buf + 11 * ww;
+    const float zero = 0.0f, one = 1.0f, tiny = 1e-9f;
+    const float wr = wts[0], wg = wts[1], wb = wts[2];
+    const float on = (float)oetf_n;
+    const float y0m = ym[0], y1m = ym[1], y2m = ym[2];
+    const int64_t plane = h * w;
+    const int64_t jc = ww / 2;
+    for (int64_t k = k0; k < k1; k++) {
+        int64_t count = 0;
+        for (int dr = 0; dr < 2; dr++) {
+            int64_t r = imin(2 * k + dr, h - 1);
+            int real_row = 2 * k + dr < h;
+            const float *l0 = lin + r * w, *l1 = lin + plane + r * w, *l2 = lin + 2 * plane + r * w;
+            for (int64_t c = 0; c < w; c++) {
+                A[c] = l0[c] * ex;
+                B[c] = l1[c] * ex;
+                D[c] = l2[c] * ex;
+            }
+            for (int64_t c = w; c < ww; c++) {
+                A[c] = A[w - 1];
+                B[c] = B[w - 1];
+                D[c] = D[w - 1];
+            }
+            if (keep && real_row) {
+                float *yi = yin + r * w;
+                for (int64_t c = 0; c < w; c++)
+                    yi[c] = wr * fmaxf_(l0[c], zero) + wg * fmaxf_(l1[c], zero) + wb * fmaxf_(l2[c], zero);
+            }
+            /* gamut (color.gamut.gamut_map): distance to the grey of the same luminance, 1 = the boundary */
+            for (int64_t c = 0; c < ww; c++) {
+                float a = A[c], b = B[c], d = D[c];
+                float y = wr * a + wg * b + wb * d;
+                float mn = a < b ? a : b;
+                mn = mn < d ? mn : d;
+                Y[c] = y;
+                BL[c] = y - mn; /* distance x max(y, tiny) */
+            }
+            if (real_row) {
+                int64_t n = 0;
+                for (int64_t c = 0; c < w; c++) n += BL[c] > oogf * fmaxf_(Y[c], tiny);
+                count += n;
+            }
+            if (compress) {
+                for (int64_t c = 0; c < ww; c++) {
+                    float y = Y[c], yc = fmaxf_(y, tiny), below = BL[c];
+                    if (below > thr * yc) {
+                        float dist = below / yc;
+                        float s = (thr + (one - thr) * tanhf((dist - thr) / span)) / dist;
+                        float y0 = fmaxf_(y, zero);
+                        A[c] = y0 + (A[c] - y0) * s;
+                        B[c] = y0 + (B[c] - y0) * s;
+                        D[c] = y0 + (D[c] - y0) * s;
+                    }
+                }
+            }
+            float *RW = dr ? R1 : R0;
+            if (by_max) /* a constant in each inlined copy: one branch-free loop per scalar */
+                sdr_row(A, B, D, Y, RW, RW + ww, RW + 2 * ww, yq + (2 * k + dr) * ww, T, G, I, I + ww, I + 2 * ww, ww,
+                        wr, wg, wb, 1, ratio,
+                        (float)ratio_n, rs, oetf, on, y0m, y1m, y2m);
+            else
+                sdr_row(A, B, D, Y, RW, RW + ww, RW + 2 * ww, yq + (2 * k + dr) * ww, T, G, I, I + ww, I + 2 * ww, ww,
+                        wr, wg, wb, 0, ratio,
+                        (float)ratio_n, rs, oetf, on, y0m, y1m, y2m);
+            if (keep && real_row) memcpy(yout + r * w, Y, sizeof(float) * (size_t)w);
+        }
+        oog_rows[k] = count;
+        column_sums(R0, R1, S0, S1, S2, ww);
+        for (int64_t j = 0; j < jc; j++) {
+            int64_t jl = imax(2 * j - 1, 0);
+            float v0 = 0.125f * S0[jl] + 0.25f * S0[2 * j] + 0.125f * S0[2 * j + 1];
+            float v1 = 0.125f * S1[jl] + 0.25f * S1[2 * j] + 0.125f * S1[2 * j + 1];
+            float v2 = 0.125f * S2[jl] + 0.25f * S2[2 * j] + 0.125f * S2[2 * j + 1];
+            int32_t qb = (int32_t)((cm[0] * v0 + cm[1] * v1 + cm[2] * v2) * 224.0f + 128.5f);
+            int32_t qr = (int32_t)((cm[3] * v0 + cm[4] * v1 + cm[5] * v2) * 224.0f + 128.5f);
+            qb = qb < 0 ? 0 : (qb > 255 ? 255 : qb);
+            qr = qr < 0 ? 0 : (qr > 255 ? 255 : qr);
+            ucode[k * jc + j] = (uint8_t)qb;
+            vcode[k * jc + j] = (uint8_t)qr;
+        }
+    }
+    free(buf);
+}
+
 /* A valid (empty) Python module, so the build and the import machinery treat the file as one; the functions
  * above are reached through ctypes. */
 static struct PyModuleDef native_module = {PyModuleDef_HEAD_INIT, "_native", "hdrvid's C kernels (used via ctypes)",

@@ -437,13 +437,6 @@ def planar_lookup(codes: np.ndarray, lut: np.ndarray) -> np.ndarray:
 
 # --- SDR output (tone mapping by a curve) ---------------------------------------------------------
 
-RATIO_TABLE_SIZE = 4096
-"""``sdr_planes_linear``: a curve operator's gain (output / input of its scalar) sampled evenly in the fourth
-root of the scalar, read with linear interpolation."""
-OETF_TABLE_SIZE = 4096
-"""``sdr_planes_linear``: the SDR encoding sampled evenly in the square root of display light."""
-
-
 @numba.njit(cache=True, parallel=True)
 def _sdr_pass(lin, exposure, weights, threshold, compress, tolerance, by_max, ratio, ratio_scale, oetf, ym, cm,
               yq, ucode, vcode, yin, yout, oog_rows):  # pragma: no cover - compiled
@@ -552,26 +545,6 @@ def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarr
               gamut == "compress", float(tolerance), bool(by_max), np.ascontiguousarray(table, np.float32),
               float(scale), np.ascontiguousarray(encode, np.float32), m[0], m[1:], yq, ucode, vcode, yin, yout, oog)
     return [yq, ucode, vcode], float(oog.sum()) / (h * w), ((yin, yout) if luminance_out else None)
-
-
-def curve_table(gain: np.ndarray, top: float) -> tuple[np.ndarray, float]:
-    """(table, scale) for ``sdr_planes_linear``'s ``curve`` from a curve's gains at ``curve_samples(top)``."""
-    return np.asarray(gain, np.float32), RATIO_TABLE_SIZE / top**0.25
-
-
-def curve_samples(top: float) -> np.ndarray:
-    """Where a curve's gain is sampled: 0..``top`` evenly in the fourth root (RATIO_TABLE_SIZE + 1 values)."""
-    return (np.linspace(0.0, top**0.25, RATIO_TABLE_SIZE + 1) ** 4).astype(np.float32)
-
-
-@lru_cache(maxsize=4)
-def oetf_table(transfer: str) -> np.ndarray:
-    """An SDR encoding (``color.transfer.ENCODERS``) at display light (0..1) evenly spaced in its square root (a
-    pure power such as BT.1886's inverse is infinitely steep at black)."""
-    from hdrvid.color.transfer import ENCODERS
-
-    t = np.linspace(0.0, 1.0, OETF_TABLE_SIZE + 1)
-    return np.asarray(ENCODERS[transfer](t * t), np.float32)
 
 
 # --- highlight expansion by a guided field (hdrunet's fast mode) ---------------------------------------

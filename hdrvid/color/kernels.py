@@ -23,13 +23,15 @@ import cv2
 import numpy as np
 
 from hdrvid.color.packed import EOTF_TABLE_SIZE, PQ_SCALE, PQ_TABLE_SIZE, eotf_table, pq_table
-from hdrvid.color.ycbcr import rgb_to_ycbcr_matrix
+from hdrvid.color.ycbcr import code_scales, rgb_to_ycbcr_matrix
 
 # --- the C kernels ------------------------------------------------------------------------------------------
 
 _F32 = ctypes.POINTER(ctypes.c_float)
 _F64 = ctypes.POINTER(ctypes.c_double)
 _U16 = ctypes.POINTER(ctypes.c_uint16)
+_U8 = ctypes.POINTER(ctypes.c_uint8)
+_I64P = ctypes.POINTER(ctypes.c_int64)
 _I64 = ctypes.c_int64
 
 
@@ -57,6 +59,14 @@ def _library() -> Any:
     lib.decoded_light.argtypes = [_U16, _I64, _U16, _U16, _I64, _I64, _I64, _F64, _I64, _F64, _I64, _F64, _F64, _I64,
                                   _I64]
     lib.decoded_light.restype = None
+    lib.yuv420_to_linear.argtypes = [_U16, _I64, _U16, _U16, _I64, _I64, _I64, _I64, ctypes.c_float, ctypes.c_float,
+                                     ctypes.c_float, ctypes.c_float, _F32, _F32, _F32, _F32, _I64, _U16, _I64, _I64,
+                                     _I64]
+    lib.yuv420_to_linear.restype = None
+    f = ctypes.c_float
+    lib.sdr_pass.argtypes = [_F32, _I64, _I64, f, _F32, f, f, ctypes.c_int, f, ctypes.c_int, _F32, _I64, f, _F32, _I64,
+                             _F32, _F32, _U8, _I64, _U8, _U8, _F32, _F32, ctypes.c_int, _I64P, _I64, _I64]
+    lib.sdr_pass.restype = None
     return lib
 
 
@@ -174,3 +184,82 @@ def decoded_light(planes: np.ndarray, width: int, height: int) -> tuple[float, f
     _parallel(lib.decoded_light, height, _p(planes, _U16), w, _p(cb, _U16), _p(cr, _U16), w // 2, h // 2, w // 2,
               _p(inv, _F64), width, _p(table, _F64), EOTF_TABLE_SIZE, _p(rowmax, _F64), _p(rowsum, _F64))
     return float(rowmax.max()), float(rowsum.sum()) / (width * height)
+
+
+def yuv420_to_linear(planes: np.ndarray, bits: int, full_range: bool, matrix: str, lut: np.ndarray,
+                     mix: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """A decoded >8-bit 4:2:0 frame in PyAV's planar layout ((H * 3/2, W) uint16, even sizes) -> relative linear
+    light (3, H, W) float32 and the R'G'B' codes of every 4th row and column (uint16, 0-65535), in one pass: the
+    numbers of swscale's bilinear ``yuv444p16le`` + ``ycc16_to_codes`` + ``lut[codes]`` + the primaries matrix
+    ``mix`` (None: none). The C kernel where built (the same numbers as numba's twin, bit for bit), else numba's."""
+    lib = _library()
+    if lib is None:
+        from hdrvid.color import fused
+
+        return fused.yuv420_to_linear(planes, bits, full_range, matrix, lut, mix)
+    planes = np.ascontiguousarray(planes, np.uint16)
+    h2, w = planes.shape
+    h = h2 * 2 // 3
+    if h % 2 or w % 2:
+        raise ValueError(f"yuv420_to_linear needs even sizes, not {w}x{h}")
+    chroma = planes[h:].reshape(2, h // 2, w // 2)
+    cb, cr = np.ascontiguousarray(chroma[0]), np.ascontiguousarray(chroma[1])
+    ys, y0, cs, c0 = code_scales(bits, full_range)
+    inv = np.ascontiguousarray(np.linalg.inv(rgb_to_ycbcr_matrix(matrix)), np.float32)
+    out = np.empty((3, h, w), np.float32)
+    sw = (w + 3) // 4
+    small = np.empty(((h + 3) // 4, sw, 3), np.uint16)
+    m = np.ascontiguousarray(np.eye(3) if mix is None else mix, np.float32)
+    lut = np.ascontiguousarray(lut, np.float32)
+    if lut.size < 65536:
+        raise ValueError("yuv420_to_linear needs a table of 65536 entries (16-bit codes)")
+    _parallel(lib.yuv420_to_linear, h, _p(planes, _U16), w, _p(cb, _U16), _p(cr, _U16), w // 2, h // 2, w // 2, w,
+              float(np.float32(y0)), float(np.float32(ys)), float(np.float32(c0)), float(np.float32(cs)),
+              _p(inv, _F32), _p(lut, _F32), _p(m, _F32), _p(out, _F32), h * w, _p(small, _U16), sw)
+    return out, small
+
+
+def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarray, float, bool],
+                      encode: np.ndarray, gamut: str = "compress", threshold: float = 1.0, tolerance: float = 0.02,
+                      luminance_out: bool = False
+                      ) -> tuple[list[np.ndarray], float, tuple[np.ndarray, np.ndarray] | None]:
+    """Relative linear BT.709 light (3, H, W) float32 -> SDR BT.709 Y'CbCr 4:2:0 8-bit planes for a curve
+    operator, as ``color.fused.sdr_planes_linear`` documents it (gamut mapping, the curve's gain from a table,
+    the encoding ``encode`` from ``packed.oetf_table``, the reference chroma filter; the out-of-gamut share and,
+    with ``luminance_out``, the flicker meter's luminances). The C kernel where built (within one code value of
+    numba's twin: the same arithmetic, ``tanh`` from the C library), else numba's."""
+    lib = _library()
+    if lib is None:
+        from hdrvid.color import fused
+
+        return fused.sdr_planes_linear(linear, exposure, curve, encode, gamut, threshold, tolerance, luminance_out)
+    from hdrvid.color.gamut import BT709
+
+    if gamut not in ("compress", "clip"):
+        raise ValueError(f"gamut mode must be compress or clip, not {gamut!r}")
+    lin = np.ascontiguousarray(linear, np.float32)
+    h, w = lin.shape[1:]
+    hh, ww = h + h % 2, w + w % 2
+    n = hh * ww
+    buf = np.empty(n * 3 // 2, np.uint8)
+    yq, ucode, vcode = (buf[:n].reshape(hh, ww), buf[n:n * 5 // 4].reshape(hh // 2, ww // 2),
+                        buf[n * 5 // 4:].reshape(hh // 2, ww // 2))
+    yout = np.empty((h, w) if luminance_out else (0, 0), np.float32)
+    yin = np.empty_like(yout)
+    oog = np.zeros(hh // 2, np.int64)
+    m = rgb_to_ycbcr_matrix("bt709").astype(np.float32)
+    ym, cm = np.ascontiguousarray(m[0]), np.ascontiguousarray(m[1:])
+    table, scale, by_max = curve
+    table = np.ascontiguousarray(table, np.float32)
+    encode = np.ascontiguousarray(encode, np.float32)
+    n_table, n_encode = table.size - 1, encode.size - 1
+    table, encode = np.append(table, table[-1]), np.append(encode, encode[-1])  # the kernel reads one past the end
+    wts = np.asarray(BT709.luminance_weights(), np.float32)
+    thr = min(threshold, 1.0)
+    f32 = np.float32
+    _parallel(lib.sdr_pass, hh // 2, _p(lin, _F32), h, w, float(f32(exposure)), _p(wts, _F32), float(f32(thr)),
+              float(f32(max(1.0 - thr, 1e-9))), int(gamut == "compress"), float(f32(1.0 + tolerance)), int(bool(by_max)),
+              _p(table, _F32), n_table, float(f32(scale)), _p(encode, _F32), n_encode, _p(ym, _F32),
+              _p(cm, _F32), _p(yq, _U8), ww, _p(ucode, _U8), _p(vcode, _U8), _p(yin, _F32), _p(yout, _F32),
+              int(luminance_out), _p(oog, _I64P))
+    return [yq, ucode, vcode], float(oog.sum()) / (h * w), ((yin, yout) if luminance_out else None)

@@ -287,7 +287,7 @@ class VideoDecoder:
 
     def _direct_420(self, frame: Any) -> bool:
         """Whether linear light comes straight from the 4:2:0 planes in one compiled pass
-        (``color.fused.yuv420_to_linear``: the same numbers as the codes path below, tested): >8-bit 4:2:0
+        (``color.kernels.yuv420_to_linear``: the same numbers as the codes path below, tested): >8-bit 4:2:0
         Y'CbCr of even size, a transfer that is one table per code (not HLG's OOTF), linear light wanted."""
         info = self.info
         return (not self.raw and frame.format.name in ("yuv420p10le", "yuv420p12le") and info.matrix in (
@@ -317,7 +317,7 @@ class VideoDecoder:
         if self._direct_420(frame):
             if self._lut is None:
                 self._lut = transfer_lut(info.transfer, 16)
-            from hdrvid.color.fused import yuv420_to_linear  # numba: on use
+            from hdrvid.color.kernels import yuv420_to_linear  # C (numba where not built): on use
 
             lin, small = yuv420_to_linear(frame.to_ndarray(), info.bit_depth, info.full_range, info.matrix, self._lut,
                                           BT2020_TO_BT709 if info.primaries == "bt2020" else None)

@@ -237,10 +237,12 @@ class OutputTransform:
                                    s.reference_white / k)
 
     def _sdr_compiled(self, frame: Frame) -> None:
-        """The SDR chain for a curve operator in one compiled pass (``color.fused.sdr_planes_linear``): the
-        operator's gain as a table over its scalar, made each frame from the operator itself (``curve_gain``)."""
+        """The SDR chain for a curve operator in one compiled pass (``color.kernels.sdr_planes_linear``: C, or
+        numba where the C kernels were not built): the operator's gain as a table over its scalar, made each frame
+        from the operator itself (``curve_gain``)."""
         s = self.spec
-        from hdrvid.color.fused import curve_samples, curve_table, oetf_table, sdr_planes_linear  # numba: on use
+        from hdrvid.color.kernels import sdr_planes_linear
+        from hdrvid.color.packed import curve_samples, curve_table, oetf_table
 
         samples = curve_samples(CURVE_TOP)
         gain = curve_gain(s.operator, samples, self._tone_stats(frame))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import sys
-from functools import lru_cache
 
 import cv2
 import numpy as np

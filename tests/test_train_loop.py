@@ -18,6 +18,7 @@ TINY = {"expandnet": {}, "hdrunet": {"width": 4, "context": 8}, "hdrunet-graded"
         "hdrunet-auto": {"width": 4, "context": 8}, "ahdr": {"features": 8, "growth": 4, "blocks": 1}, "kalantari": {"features": 8},
         "diffhdr": {"features": 4, "unet": (8, 8, 8)}, "diffhdr-single": {"features": 4, "unet": (8, 8, 8)},
         "brackets": {"width": 4, "fusion_width": 4}, "brackets-2x": {"width": 4, "fusion_width": 4},
+        "hdrunet-2x": {"width": 8, "blocks": 1},
         "brackets-debevec": {"width": 4, "fusion_width": 4}}
 
 

@@ -28,8 +28,10 @@ from hdrvid.engines.base import Engine
 from hdrvid.errors import BackendError
 from hdrvid.models.itmo import box_filter
 
-PARTS = ("full", "field", "context", "field_tile", "condition", "denoise")
-"""The last two: a diffusion model's parts (run by :class:`hdrvid.engines.diffusion.DiffusionExecutor`)."""
+PARTS = ("full", "field", "context", "field_tile", "condition", "denoise", "refine")
+"""``condition`` and ``denoise``: a diffusion model's parts (run by :class:`hdrvid.engines.diffusion.DiffusionExecutor`);
+``refine``: a super-resolution model's network on a frame and its base model's estimate
+(:class:`hdrvid.engines.superres.SuperResExecutor`)."""
 
 
 @runtime_checkable
@@ -59,6 +61,10 @@ class ModelPart(nn.Module):
         if part in ("condition", "denoise"):
             if not getattr(model, "diffusion", False):
                 raise BackendError(f"model {type(model).__name__} is not a diffusion model; it has no part {part!r}")
+        elif part == "refine":
+            if not getattr(model, "superres", False):
+                raise BackendError(f"model {type(model).__name__} is not a super-resolution model; it has no part "
+                                   f"'refine'")
         elif part != "full" and not isinstance(model, PartedModel):
             raise BackendError(f"model {type(model).__name__} is not built in parts; it runs whole only")
         self.model = model

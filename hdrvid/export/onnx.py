@@ -85,7 +85,7 @@ def _example_inputs(model: nn.Module, part: str, x: torch.Tensor) -> tuple[torch
     if part == "field_tile":
         with torch.inference_mode():
             return (x, model.context(x))  # type: ignore[operator]
-    if part == "condition" and getattr(model, "single", False):  # the frame and its regression estimate
+    if (part == "condition" and getattr(model, "single", False)) or part == "refine":  # the frame, its estimate
         with torch.inference_mode():
             return (x, model.base(x))  # type: ignore[operator]
     if part == "denoise":  # a noisy residual at a mid timestep, and the frame's real condition
@@ -112,6 +112,9 @@ def export_onnx(name: str, path: Path, *, weights: Path | None = None, part: str
     if getattr(model, "diffusion", False) and part == "full":
         raise ModelError(f"{name} is a diffusion model: export its parts (--part condition and --part denoise); "
                          f"the DDIM loop runs around them")
+    if getattr(model, "superres", False) and part != "refine":
+        raise ModelError(f"{name} exports its super-resolution network only (--part refine); its base model "
+                         f"{getattr(model, 'base_model')} runs on torch")
     module = ModelPart(model, part).eval()
     runnable: nn.Module = _Cast(ModelPart(build(name, weights), part)).eval() if fp16 else module
     x = model.example_input() if hasattr(model, "example_input") else parity_input()
@@ -127,6 +130,9 @@ def export_onnx(name: str, path: Path, *, weights: Path | None = None, part: str
             axes[out_name] = {0: "batch"}
         if part == "condition":
             axes.update({n: {0: "batch", 2: "height", 3: "width"} for n in in_names})
+        if part == "refine":  # the output is twice the size of the inputs
+            axes.update({n: {0: "batch", 2: "height", 3: "width"} for n in in_names})
+            axes[out_name] = {0: "batch", 2: "height2", 3: "width2"}
         if part == "denoise":
             axes = {n: {0: "batch", 2: "height", 3: "width"} for n in ("residual", "condition", out_name)}
             axes["timestep"] = {0: "batch"}

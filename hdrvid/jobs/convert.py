@@ -318,7 +318,7 @@ def uses_array_model(opts: ConvertOptions, spec: OutputSpec, info: VideoInfo, pl
 def single_engine_options(opts: ConvertOptions, info: VideoInfo) -> EngineOptions:
     """The engine options of a single-exposure run (``--infer-scale auto`` resolved for the frame size)."""
     eng = opts.engine
-    if get(opts.single_model).output_scale != 1:
+    if get(opts.single_model).output_scale != 1 and get(opts.single_model).base is None:
         if eng.infer_scale not in (None, 1.0) or eng.tile:
             raise OptionError(f"--model {opts.single_model} runs on whole frames at full resolution: drop --infer-scale "
                               f"and --tile")

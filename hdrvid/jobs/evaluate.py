@@ -57,7 +57,11 @@ def executor_for(label: str, weights: Path | None, engine: EngineOptions, upscal
     name, _, scale = parse_label(label)[0].partition("@")
     name = for_single_exposure(name)
     if upscale != 1 and get(name).upscaled:
-        return make_executor(get(name).upscaled or name, weights, replace(engine, infer_scale=1.0))
+        up = get(name).upscaled or name
+        # a variant refining its base model's output runs that model as it runs at 1x (-m NAME@scale); the
+        # others (whole-frame networks) at full resolution
+        scale = float(scale) if scale and get(up).base else (engine.infer_scale or 1.0) if get(up).base else 1.0
+        return make_executor(up, weights, replace(engine, infer_scale=scale))
     if not get(name).learned:
         return make_executor(name)
     if get(name).kind == "diffusion":

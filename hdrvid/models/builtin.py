@@ -12,6 +12,7 @@ DiffHDRMerge = Deferred("hdrvid.models.diffhdr", "DiffHDRMerge")
 DiffHDRSingle = Deferred("hdrvid.models.diffhdr", "DiffHDRSingle")
 ExpandNetITM = Deferred("hdrvid.models.expandnet", "ExpandNetITM")
 HDRUNet = Deferred("hdrvid.models.hdrunet", "HDRUNet")
+HDRUNet2x = Deferred("hdrvid.models.superres", "HDRUNet2x")
 KalantariMerge = Deferred("hdrvid.models.merge_nets", "KalantariMerge")
 Linearise = Deferred("hdrvid.models.itmo", "Linearise")
 
@@ -64,7 +65,14 @@ for _name, _kwargs, _summary in (
      "camera footage that clips at white keeps its recorded pixels"),
 ):  # one network and one weights file, three ways to apply it
     register(ModelSpec(name=_name, kind="single-exposure", factory=HDRUNet, factory_kwargs=_kwargs,
-                       summary=_summary, weights="hdrunet.pt", sha256=HDRUNET_SHA256, card="hdrunet.md"))
+                       summary=_summary, weights="hdrunet.pt", sha256=HDRUNET_SHA256, card="hdrunet.md",
+                       upscaled="hdrunet-2x" if _name == "hdrunet-auto" else None))
+HDRUNET2X_SHA256: str | None = None
+register(ModelSpec(name="hdrunet-2x", kind="single-exposure", factory=HDRUNet2x,
+                   summary="hdrunet-auto at the input's size, then 2x super-resolution by a residual network guided by "
+                           "the picture (also --upscale 2 with the default model)",
+                   weights="hdrunet-2x.pt", sha256=HDRUNET2X_SHA256, trained=HDRUNET2X_SHA256 is not None,
+                   card="superres.md", output_scale=2, base="hdrunet-auto"))
 
 MERGE_INPUT = "packed reference + two neighbours (hdrvid.models.merge_nets.pack), NCHW float32"
 MERGE_OUTPUT = "mu-law radiance normalised by the shortest exposure's white, NCHW float32 in [0, 1]"

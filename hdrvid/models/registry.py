@@ -53,7 +53,11 @@ class ModelSpec:
     upscaled: str | None = None
     """The model ``--upscale 2`` runs (its joint 2x super-resolution variant), if it has one."""
     output_scale: int = 1
-    """Output width and height over the input's (2: a super-resolution model; it runs on whole frames only)."""
+    """Output width and height over the input's (2: a super-resolution model; it runs on whole frames only,
+    unless it has a ``base``)."""
+    base: str | None = None
+    """A model that refines another model's output (``hdrunet-2x``: ``hdrunet-auto``): that model runs first
+    through its own executor, with the engine options it would have at the input's size (fast mode, tiles)."""
 
     @property
     def learned(self) -> bool:

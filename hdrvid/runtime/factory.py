@@ -27,6 +27,7 @@ from hdrvid.engines import (
     TorchEngine,
 )
 from hdrvid.engines.diffusion import DIFFUSION_PARTS, DiffusionExecutor
+from hdrvid.engines.superres import SuperResExecutor
 from hdrvid.engines.tensorrt_engine import import_tensorrt
 from hdrvid.errors import BackendError
 from hdrvid.export.onnx import cached_onnx
@@ -55,7 +56,7 @@ def auto_precision(model: nn.Module, device: str) -> str:
 
 
 def make_executor(model_name: str, weights: Path | None = None, opts: EngineOptions = EngineOptions(),
-                  model: nn.Module | None = None) -> Executor | DiffusionExecutor:
+                  model: nn.Module | None = None) -> Executor | DiffusionExecutor | SuperResExecutor:
     """The model ``model_name`` on the chosen backend, ready to run full frames."""
     spec = get(model_name)
     model = model if model is not None else build(model_name, weights)
@@ -74,6 +75,13 @@ def make_executor(model_name: str, weights: Path | None = None, opts: EngineOpti
             raise BackendError(f"{model_name} runs at full resolution: drop --infer-scale")
         engines = {part: _engine(model_name, model, part, backend, weights) for part in DIFFUSION_PARTS}
         return DiffusionExecutor(model, engines, opts.steps, opts.seed, opts.tile, opts.noise_scale, base=base)
+    if getattr(model, "superres", False):  # the base model at the input's size (its fast mode), then the network
+        base_model = getattr(model, "base")
+        base_opts = opts if getattr(base_model, "exportable", True) else replace(
+            opts, backend=TorchBackend(device=opts.device))  # hdrunet: torch only (on the backend's device)
+        base = make_executor(getattr(model, "base_model"), None, base_opts, model=base_model)
+        backend = _profile_for(opts.backend, opts) if isinstance(opts.backend, TensorRTBackend) else opts.backend
+        return SuperResExecutor(model, _engine(model_name, model, "refine", backend, weights), base)
     scale = 1.0 if opts.infer_scale is None or not spec.learned else opts.infer_scale
     plan = ExecutionPlan(tile=opts.tile, overlap=opts.overlap, infer_scale=scale)
     parts = plan.parts(model)

@@ -15,9 +15,10 @@ from hdrvid.train.diffusion import DiffusionMergeFamily, DiffusionSingleFamily
 from hdrvid.train.loop import Family, TrainConfig, TrainLoop, TrainSummary
 from hdrvid.train.merge import MergeFamily
 from hdrvid.train.single import SingleExposureFamily
+from hdrvid.train.superres import SuperResFamily
 
 FAMILIES = {"single-exposure": SingleExposureFamily, "multi-exposure": MergeFamily, "diffusion": DiffusionMergeFamily,
-            "brackets": BracketFamily}
+            "brackets": BracketFamily, "superres": SuperResFamily}
 """Model kind (or a model's own ``family`` attribute) -> the family that trains it (a single-exposure
 diffusion model: :class:`DiffusionSingleFamily`)."""
 

@@ -1,0 +1,122 @@
+"""2x super-resolution of the default model's HDR output, guided by the picture (``--upscale 2``, issue 15).
+
+``hdrunet-2x`` = the default single-exposure model (``hdrunet-auto``) at the input's size, then a small
+residual network that adds what bicubic upscaling of its output misses. The network (EDSR-style residual
+blocks at the input resolution, an ESPCN pixel-shuffle head) works in a log encoding of radiance:
+
+    out = D(E(bicubic(base)) + r),   E(x) = log(1 + x) / log(1 + 64),   D = E^-1
+
+and sees the picture's own signal (its 8-bit detail: edges and texture that the HDR estimate inherited,
+smoothed, from the fast mode and the upsampling), the log-encoded estimate and the clip mask. Its head starts
+at zero, so an untrained network gives exactly bicubic upscaling of ``hdrunet-auto``'s output, the reference
+the issue measures ``--upscale 2`` against; training only has to learn detail.
+
+Parts for the engines: ``refine(linear, base)`` (the network and the composition above; ``base`` is the
+estimate at the input's size, computed in the pipeline by ``hdrunet-auto``'s own executor in its fast mode
+and sparse tiles). The whole model (``forward``) runs the frozen ``hdrunet-auto`` at full resolution first.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hdrvid.models.hdrunet import HDRUNet
+
+LOG_WHITE = math.log1p(64.0)
+"""E(x) = log(1 + x) / LOG_WHITE: 64x reference white -> 1."""
+MAX_RESIDUAL = 0.25
+"""|r| is bounded by this (tanh) in E units: about a factor 2.8 of light at reference white."""
+
+
+def encode(x: torch.Tensor) -> torch.Tensor:
+    return torch.log(1 + x.clamp(min=0)) / LOG_WHITE  # (log1p and expm1 have no ONNX operator)
+
+
+def decode(e: torch.Tensor) -> torch.Tensor:
+    return (torch.exp(e * LOG_WHITE) - 1).clamp(min=0)
+
+
+def bicubic2x(x: torch.Tensor) -> torch.Tensor:
+    """What the target is measured against: bicubic upscaling of linear light, negatives clipped."""
+    return F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False).clamp(min=0)
+
+
+class _Block(nn.Module):
+    """conv - ReLU - conv, residual (EDSR's block without batch norm)."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.c1 = nn.Conv2d(width, width, 3, padding=1)
+        self.c2 = nn.Conv2d(width, width, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.c2(F.relu(self.c1(x)))
+
+
+class SuperRes(nn.Module):
+    """(linear picture, its HDR estimate) at (H, W) -> the upscaled estimate at (2H, 2W)."""
+
+    def __init__(self, width: int = 32, blocks: int = 6) -> None:
+        super().__init__()
+        self.head = nn.Conv2d(9, width, 3, padding=1)  # signal, E(estimate), clip mask (3 each)
+        self.body = nn.Sequential(*[_Block(width) for _ in range(blocks)], nn.Conv2d(width, width, 3, padding=1))
+        self.tail = nn.Conv2d(width, 3 * 4, 3, padding=1)
+        self.shuffle = nn.PixelShuffle(2)
+        nn.init.zeros_(self.tail.weight)  # starts as bicubic upscaling of the estimate, exactly
+        nn.init.zeros_(self.tail.bias)
+
+    def residual(self, linear: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        lin = linear.clamp(0, 1)
+        signal = HDRUNet._signal(lin)
+        mask = HDRUNet.clip_mask(signal)
+        feat = self.head(torch.cat([signal, encode(base), mask], 1))
+        feat = feat + self.body(feat)
+        return MAX_RESIDUAL * torch.tanh(self.shuffle(self.tail(feat)) / MAX_RESIDUAL)
+
+    def forward(self, linear: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        up = bicubic2x(base.float())
+        return decode(encode(up) + self.residual(linear, base).float())
+
+
+class HDRUNet2x(nn.Module):
+    """``hdrunet-2x`` (``--upscale 2`` with the default model): ``hdrunet-auto`` then :class:`SuperRes`.
+    One linear frame in (the single-exposure models' conventions), relative radiance out at twice the size."""
+
+    upscale = 2
+    superres = True
+    """Runs as base model + ``refine`` part (:class:`hdrvid.engines.superres.SuperResExecutor`)."""
+    base_model = "hdrunet-auto"
+    """The estimate's registry name (its executor computes ``base`` in the pipeline)."""
+    exportable = True  # the ``refine`` part; the base runs on torch (hdrunet)
+    family = "superres"
+
+    def __init__(self, width: int = 32, blocks: int = 6) -> None:
+        super().__init__()
+        self.base = HDRUNet(curve=False, adaptive=True)
+        self.sr = SuperRes(width, blocks)
+
+    def example_input(self, h: int = 64, w: int = 96) -> torch.Tensor:
+        g = torch.Generator().manual_seed(0)
+        x = torch.rand((1, 3, h, w), generator=g) ** 2.2
+        x[..., h // 4:h // 2, w // 3:w // 2] = 1.0  # a clipped patch
+        return x
+
+    def refine(self, linear: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        return self.sr(linear, base)
+
+    def forward(self, linear: torch.Tensor) -> torch.Tensor:
+        return self.sr(linear, self.base(linear))
+
+    # hdrunet-auto's per-shot state (the shoulder weight) lives in the base
+    def enable_temporal(self, alpha: float) -> None:
+        self.base.enable_temporal(alpha)
+
+    def reset_temporal(self) -> None:
+        self.base.reset_temporal()
+
+    def mean_shoulder_weight(self) -> float | None:
+        return self.base.mean_shoulder_weight()

@@ -1,0 +1,97 @@
+"""``hdrunet-2x`` (``--upscale 2`` with the default model): hdrunet-auto, then a super-resolution network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import run_cli
+from media import ffprobe, make_clip, needs_ffprobe
+
+from hdrvid.models import build, get
+from hdrvid.models.superres import HDRUNet2x, bicubic2x
+
+
+def _model(perturb: bool, **kw: int) -> HDRUNet2x:
+    """The registered architecture with the shipped hdrunet-auto as its base; ``perturb``: a non-zero head (a
+    network that does something, for parity tests), else the initial head (bicubic upscaling exactly)."""
+    torch.manual_seed(0)
+    m = HDRUNet2x(**kw)
+    m.base.load_state_dict(build("hdrunet-auto").state_dict())
+    if perturb:
+        with torch.no_grad():
+            m.sr.tail.weight.normal_(0, 0.02)
+            m.sr.tail.bias.normal_(0, 0.01)
+    return m.eval()
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sr") / "hdrunet-2x.pt"
+    torch.save(_model(perturb=True).state_dict(), path)
+    return path
+
+
+def test_an_untrained_network_is_bicubic_upscaling_of_the_default_model() -> None:
+    """The head starts at zero: the output is bicubic upscaling of hdrunet-auto's (the issue's reference), at
+    twice the size, odd sizes included."""
+    m = _model(perturb=False, width=8, blocks=1)
+    x = torch.rand(1, 3, 37, 53) ** 2.2
+    x[..., 10:20, 10:30] = 1.0
+    with torch.no_grad():
+        y = m(x)
+        ref = bicubic2x(m.base(x))
+    assert y.shape == (1, 3, 74, 106)
+    assert torch.allclose(y, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_the_network_changes_detail_within_its_bound() -> None:
+    """A trained-like head changes the upscaled estimate by at most its bound (x e^(0.25 log 65) in light)."""
+    m = _model(perturb=True)
+    x = torch.rand(1, 3, 32, 48) ** 2.2
+    with torch.no_grad():
+        y, ref = m(x), bicubic2x(m.base(x))
+    ratio = ((y + 1) / (ref + 1)).log().abs().max()
+    assert 0 < float(ratio) <= 0.25 * np.log(65) + 1e-4
+
+
+def test_refine_part_exports_and_onnxruntime_runs_it_like_torch(tmp_path: Path, weights: Path) -> None:
+    from hdrvid.engines import OrtBackend, OrtEngine
+    from hdrvid.export.onnx import export_onnx
+    from hdrvid.runtime import EngineOptions
+    from hdrvid.runtime.factory import make_executor
+
+    r = export_onnx("hdrunet-2x", tmp_path / "refine.onnx", part="refine", weights=weights)
+    assert r.parity_ok and r.max_abs_diff < 1e-4, r
+    m = build("hdrunet-2x", weights)
+    x = torch.rand(1, 3, 40, 64) ** 2.2
+    with torch.no_grad():
+        base = m.base(x)
+        ort = OrtEngine(tmp_path / "refine.onnx", OrtBackend(threads=2)).infer(x, base)
+        ref = m.refine(x, base)
+    assert ort.shape == (1, 3, 80, 128) and float((ort - ref).abs().max()) < 1e-4
+    ex = make_executor("hdrunet-2x", weights, EngineOptions(infer_scale=1.0))
+    with torch.no_grad():
+        assert torch.allclose(ex.infer(x), m(x), rtol=1e-4, atol=1e-5)  # the executor: base, then refine
+    with pytest.raises(Exception, match="--part refine"):
+        export_onnx("hdrunet-2x", tmp_path / "full.onnx", weights=weights)
+
+
+def test_default_model_upscales_and_the_others_refuse() -> None:
+    from hdrvid.models import for_upscale
+
+    assert for_upscale("hdrunet-auto", 2) == "hdrunet-2x" and get("hdrunet-2x").output_scale == 2
+    assert get("hdrunet-2x").base == "hdrunet-auto"
+
+
+@needs_ffprobe
+def test_cli_convert_upscale_2_with_the_default_model(tmp_path: Path, weights: Path) -> None:
+    src = make_clip(tmp_path / "in.mp4", frames=4, size=(64, 48), audio=True)
+    r = run_cli("convert", src, tmp_path / "out.mp4", "--upscale", "2", "--weights", weights)
+    assert r.exit_code == 0, r.output
+    streams = ffprobe(tmp_path / "out.mp4", "-show_streams")["streams"]
+    v = next(s for s in streams if s["codec_type"] == "video")
+    assert (v["width"], v["height"], v["color_transfer"], v["pix_fmt"]) == (128, 96, "smpte2084", "yuv420p10le")
+    assert int(v["nb_frames"]) == 4 and any(s["codec_type"] == "audio" for s in streams)

@@ -8,6 +8,11 @@
  *
  * Every function works on a range of rows [r0, r1), so the caller runs them on several threads (ctypes releases
  * the GIL). Built with -ffp-contract=off: no fused multiply-adds, so every platform rounds alike.
+ *
+ * The per-pixel work is written as short loops over row buffers so that the compiler vectorises them (table reads
+ * become gathers); on x86-64 Linux GCC builds an AVX-512, an AVX2 and a baseline version of each kernel and the
+ * loader picks one per CPU. IEEE float32 in every version (no fast-math, no contraction): the same codes.
+ * Sums the numba kernels accumulate in order (MaxFALL, column sums) are accumulated in the same order here.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -22,173 +27,6 @@ static inline float fmaxf_(float a, float b) { return a > b ? a : b; }
 static inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
 
-/* PQ's inverse EOTF by table (fused._pq): `table` has n + 1 entries evenly spaced in the fourth root of light. */
-static inline float pq_of(float x, const float *table, int64_t n, float scale) {
-    if (x <= 0.0f) return table[0];
-    float t = sqrtf(sqrtf(x)) * scale;
-    int64_t i = (int64_t)t;
-    if (i >= n) return 1.0f;
-    return table[i] + (t - (float)i) * (table[i + 1] - table[i]);
-}
-
-/* fused._table_at with a float64 table (the EOTF), at a float64 index. */
-static inline double table_at_d(double t, const double *table, int64_t n) {
-    if (t >= (double)n) return table[n];
-    int64_t i = (int64_t)t;
-    return table[i] + (t - (double)(float)i) * (table[i + 1] - table[i]);
-}
-
-/* The same at a float32 index (fused._decoded_light passes one). */
-static inline double table_at_f(float t, const double *table, int64_t n) {
-    if (t >= (float)n) return table[n];
-    int64_t i = (int64_t)t;
-    return table[i] + (double)(t - (float)i) * (table[i + 1] - table[i]);
-}
-
-/* Pass 1 of hdr10_planes from R'G'B' codes (fused._pass1 without the roll-off: light from lut[codes] never
- * exceeds the peak on this path), for chroma rows [k0, k1). */
-#define PASS1(NAME, CODE_T)                                                                                        \
-void NAME(const CODE_T *codes, int64_t h, int64_t w, const float *lut, const float *mix, const float *table,     \
-          int64_t table_n, float pq_scale, const float *ym, const float *cm, const float *inv, float *y,          \
-          int64_t ww, uint16_t *ucode, uint16_t *vcode, float *lift, float *liftc, float *rowmax,                \
-          int64_t k0, int64_t k1) {                                                                              \
-    int64_t jc = ww / 2;                                                                                         \
-    float *sums = (float *)malloc(sizeof(float) * 3 * (size_t)ww);                                               \
-    if (!sums) return;                                                                                           \
-    for (int64_t k = k0; k < k1; k++) {                                                                          \
-        memset(sums, 0, sizeof(float) * 3 * (size_t)ww);                                                         \
-        float best = 0.0f;                                                                                       \
-        for (int dr = 0; dr < 2; dr++) {                                                                         \
-            int64_t r = imin(2 * k + dr, h - 1);                                                                 \
-            const CODE_T *row = codes + r * w * 3;                                                               \
-            float *yrow = y + (2 * k + dr) * ww;                                                                 \
-            for (int64_t c = 0; c < ww; c++) {                                                                   \
-                int64_t cc = imin(c, w - 1);                                                                     \
-                float a = lut[row[cc * 3]], b = lut[row[cc * 3 + 1]], d = lut[row[cc * 3 + 2]];                  \
-                float s0 = pq_of(mix[0] * a + mix[1] * b + mix[2] * d, table, table_n, pq_scale);                \
-                float s1 = pq_of(mix[3] * a + mix[4] * b + mix[5] * d, table, table_n, pq_scale);                \
-                float s2 = pq_of(mix[6] * a + mix[7] * b + mix[8] * d, table, table_n, pq_scale);                \
-                yrow[c] = ym[0] * s0 + ym[1] * s1 + ym[2] * s2;                                                  \
-                sums[c * 3] += s0;                                                                               \
-                sums[c * 3 + 1] += s1;                                                                           \
-                sums[c * 3 + 2] += s2;                                                                           \
-                best = fmaxf_(best, fmax3(s0, s1, s2));                                                          \
-            }                                                                                                    \
-        }                                                                                                        \
-        rowmax[k] = best;                                                                                        \
-        for (int64_t j = 0; j < jc; j++) {                                                                       \
-            const float *left = sums + imax(2 * j - 1, 0) * 3, *mid = sums + 2 * j * 3,                          \
-                        *right = sums + (2 * j + 1) * 3;                                                         \
-            float v0 = 0.125f * left[0] + 0.25f * mid[0] + 0.125f * right[0];                                    \
-            float v1 = 0.125f * left[1] + 0.25f * mid[1] + 0.125f * right[1];                                    \
-            float v2 = 0.125f * left[2] + 0.25f * mid[2] + 0.125f * right[2];                                    \
-            int64_t qb = imin(imax((int64_t)((cm[0] * v0 + cm[1] * v1 + cm[2] * v2) * 896.0f + 512.5f), 0), 1023);\
-            int64_t qr = imin(imax((int64_t)((cm[3] * v0 + cm[4] * v1 + cm[5] * v2) * 896.0f + 512.5f), 0), 1023);\
-            ucode[k * jc + j] = (uint16_t)qb;                                                                    \
-            vcode[k * jc + j] = (uint16_t)qr;                                                                    \
-            double cb = ((double)qb - 512.0) / 896.0, cr = ((double)qr - 512.0) / 896.0;                         \
-            double most = -1e30;                                                                                 \
-            for (int ch = 0; ch < 3; ch++) {                                                                     \
-                double v = (double)inv[ch * 3 + 1] * cb + (double)inv[ch * 3 + 2] * cr;                          \
-                lift[(k * jc + j) * 3 + ch] = (float)v;                                                          \
-                if (v > most) most = v;                                                                          \
-            }                                                                                                    \
-            liftc[k * jc + j] = (float)most;                                                                     \
-        }                                                                                                        \
-    }                                                                                                            \
-    free(sums);                                                                                                  \
-}
-
-PASS1(hdr10_pass1_u8, uint8_t)
-PASS1(hdr10_pass1_u16, uint16_t)
-
-/* Pass 2 (fused._pass2): the luma adjustment and quantisation of luma rows [r0, r1), with the frame statistics
- * of the even pixels (largest decoded max(R',G',B') signal and the sum of max(R,G,B) in nits per row). */
-void hdr10_pass2(const float *y, int64_t hh, int64_t ww, const float *lift, int64_t kc, int64_t jc,
-                 const float *worst_c, float ceiling, float top, const double *eotf, int64_t eotf_n, uint16_t *yq,
-                 double *stats, double *sums, int64_t r0, int64_t r1) {
-    const float half = (float)(0.5 / 876.0);
-    const float ceil_ = ceiling - half;
-    const float tp = top;
-    (void)hh;
-    for (int64_t r = r0; r < r1; r++) {
-        int64_t k = r / 2;
-        int64_t kn = (r % 2 == 0) ? imax(k - 1, 0) : imin(k + 1, kc - 1);
-        double best = 0.0, total = 0.0;
-        for (int64_t c = 0; c < ww; c++) {
-            int64_t j = c / 2;
-            float worst = worst_c[k * jc + j];
-            float v = fminf_(y[r * ww + c], ceil_ - worst);
-            int64_t jn = imin(j + 1, jc - 1);
-            float exact = -1e30f;
-            int keep = (r % 2 == 0) && (c % 2 == 0);
-            if (v > tp - worst || keep) {
-                for (int ch = 0; ch < 3; ch++) {
-                    float a = 0.75f * lift[(k * jc + j) * 3 + ch] + 0.25f * lift[(kn * jc + j) * 3 + ch];
-                    if (c % 2 == 1)
-                        a = 0.5f * (a + 0.75f * lift[(k * jc + jn) * 3 + ch] + 0.25f * lift[(kn * jc + jn) * 3 + ch]);
-                    exact = fmaxf_(exact, a);
-                }
-                v = fminf_(v, tp - exact);
-            }
-            int64_t q = imin(imax((int64_t)(v * 876.0f + 64.5f), 0), 1023);
-            yq[r * ww + c] = (uint16_t)q;
-            if (keep) {
-                double s = ((double)q - 64.0) / 876.0 + (double)exact;
-                s = s < 0.0 ? 0.0 : s;
-                s = s > 1.0 ? 1.0 : s;
-                if (s > best) best = s;
-                total += table_at_d(s * (double)eotf_n, eotf, eotf_n);
-            }
-        }
-        stats[r] = best;
-        sums[r] = total;
-    }
-}
-
-/* The light of a decoded 10-bit 4:2:0 BT.2020 PQ frame (fused._decoded_light), luma rows [r0, r1): per row the
- * largest max(R',G',B') signal and the sum of max(R,G,B) in nits, chroma upsampled as a bilinear decoder does. */
-void decoded_light(const uint16_t *yp, int64_t ystride, const uint16_t *cb, const uint16_t *cr, int64_t cstride,
-                   int64_t kc, int64_t jc, const double *inv, int64_t width, const double *table, int64_t table_n,
-                   double *rowmax, double *rowsum, int64_t r0, int64_t r1) {
-    const float mid = 512.0f, q1 = 0.25f, q3 = 0.75f, half = 0.5f;
-    const float scale_c = (float)(1.0 / 896.0), scale_y = (float)(1.0 / 876.0);
-    const float i01 = (float)inv[1], i02 = (float)inv[2], i11 = (float)inv[4], i12 = (float)inv[5],
-                i21 = (float)inv[7], i22 = (float)inv[8];
-    for (int64_t r = r0; r < r1; r++) {
-        int64_t k = r / 2;
-        int64_t kn = (r % 2 == 0) ? imax(k - 1, 0) : imin(k + 1, kc - 1);
-        float best = 0.0f;
-        double total = 0.0;
-        const uint16_t *bk = cb + k * cstride, *bn = cb + kn * cstride, *rk = cr + k * cstride, *rn = cr + kn * cstride;
-        for (int64_t c = 0; c < width; c++) {
-            int64_t j = c / 2;
-            float u = q3 * ((float)bk[j] - mid) + q1 * ((float)bn[j] - mid);
-            float v = q3 * ((float)rk[j] - mid) + q1 * ((float)rn[j] - mid);
-            if (c % 2 == 1) {
-                int64_t jn = imin(j + 1, jc - 1);
-                u = half * (u + q3 * ((float)bk[jn] - mid) + q1 * ((float)bn[jn] - mid));
-                v = half * (v + q3 * ((float)rk[jn] - mid) + q1 * ((float)rn[jn] - mid));
-            }
-            u *= scale_c;
-            v *= scale_c;
-            float lift = fmax3(i01 * u + i02 * v, i11 * u + i12 * v, i21 * u + i22 * v);
-            float s = fminf_(fmaxf_(((float)yp[r * ystride + c] - 64.0f) * scale_y + lift, 0.0f), 1.0f);
-            best = fmaxf_(best, s);
-            total += table_at_f(s * (float)table_n, table, table_n);
-        }
-        rowmax[r] = best;
-        rowsum[r] = total;
-    }
-}
-
-/* ---------------------------------------------------------------------------------------------------------
- * The tone-mapping path (hdrvid tonemap): decoding HDR to linear light and the SDR output of a curve operator.
- * Written as short loops over row buffers so the compiler vectorises them (table reads become gathers); on
- * x86-64 Linux GCC builds an AVX-512, an AVX2 and a baseline version and the loader picks one per CPU. The
- * arithmetic is the same, operation for operation, as fused._yuv420_to_linear and fused._sdr_pass (IEEE
- * float32 in every version: no fast-math, no contraction), so every version gives the same codes.
- */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
@@ -206,7 +44,34 @@ static inline __attribute__((always_inline)) float lerp_at(float tc, const float
     return table[i] + (tc - (float)i) * (table[i + 1] - table[i]);
 }
 
-/* Light of three 16-bit code planes through a table and a 3x3 primaries matrix (one row). */
+#define AI static inline __attribute__((always_inline))
+
+/* fused._pq (PQ's inverse EOTF by a table over the fourth root of light, `table` padded to n + 2 entries, the
+ * last two 1.0) for a row: the index first (light <= 0 reads entry 0; from n on the last entry, 1.0), then the
+ * read, so both loops vectorise. */
+AI void pq_row(const float *restrict x, float *restrict t, float *restrict s, const float *restrict table, float nf,
+               float scale, int64_t n) {
+    for (int64_t c = 0; c < n; c++) {
+        float v = x[c];
+        t[c] = pad_index(v > 0.0f ? sqrtf(sqrtf(v)) * scale : 0.0f, nf);
+    }
+    for (int64_t c = 0; c < n; c++) s[c] = lerp_at(t[c], table);
+}
+
+/* fused._table_at with a float64 table (padded to n + 2 entries, the last two equal) at a float32 index. */
+AI double lerp_at_d(float tc, const double *restrict table) {
+    int32_t i = (int32_t)tc;
+    return table[i] + (double)(tc - (float)i) * (table[i + 1] - table[i]);
+}
+
+/* fused._table_at with a float64 table at a float64 index (hdr10_pass2's statistics; scalar). */
+static inline double table_at_d(double t, const double *table, int64_t n) {
+    if (t >= (double)n) return table[n];
+    int64_t i = (int64_t)t;
+    return table[i] + (t - (double)(float)i) * (table[i + 1] - table[i]);
+}
+
+/* Light of three planes of codes through a table and a 3x3 primaries matrix (one row). */
 static inline __attribute__((always_inline)) void codes_to_light(
         const float *restrict lut, const int32_t *restrict p0, const int32_t *restrict p1,
         const int32_t *restrict p2, float *restrict o0, float *restrict o1, float *restrict o2,
@@ -219,6 +84,240 @@ static inline __attribute__((always_inline)) void codes_to_light(
         o1[c] = m10 * e0 + m11 * e1 + m12 * e2;
         o2[c] = m20 * e0 + m21 * e1 + m22 * e2;
     }
+}
+
+/* One row of R'G'B' codes (interleaved) -> three planes of table indices (then codes_to_light). */
+#define DEINTERLEAVE(NAME, CODE_T)                                                                                 \
+AI void NAME(const CODE_T *restrict row, int32_t *restrict q0, int32_t *restrict q1, int32_t *restrict q2,        \
+             int64_t w) {                                                                                          \
+    for (int64_t c = 0; c < w; c++) {                                                                              \
+        q0[c] = row[c * 3];                                                                                        \
+        q1[c] = row[c * 3 + 1];                                                                                    \
+        q2[c] = row[c * 3 + 2];                                                                                    \
+    }                                                                                                              \
+}
+DEINTERLEAVE(deinterleave_u8, uint8_t)
+DEINTERLEAVE(deinterleave_u16, uint16_t)
+
+/* Luma of a row of PQ R'G'B' (three planes). */
+AI void luma_row(const float *restrict s0, const float *restrict s1, const float *restrict s2, float *restrict y,
+                 const float *restrict ym, int64_t n) {
+    const float a = ym[0], b = ym[1], d = ym[2];
+    for (int64_t c = 0; c < n; c++) y[c] = a * s0[c] + b * s1[c] + d * s2[c];
+}
+
+/* The column sums of two rows' encoded R'G'B' (0 + first row + second row, in that order: numba's). */
+AI void column_sums(const float *restrict r0, const float *restrict r1, float *restrict S0, float *restrict S1,
+                    float *restrict S2, int64_t ww) {
+    for (int64_t c = 0; c < ww; c++) {
+        S0[c] = (0.0f + r0[c]) + r1[c];
+        S1[c] = (0.0f + r0[ww + c]) + r1[ww + c];
+        S2[c] = (0.0f + r0[2 * ww + c]) + r1[2 * ww + c];
+    }
+}
+
+/* The chroma of a pair of rows (fused._chroma_codes on their column sums, 10-bit) and each sample's lift: the
+ * chroma term of R'G'B' = Y' + inverse-matrix . (Cb, Cr), per channel (float64 arithmetic) and its largest. */
+AI void chroma_row(const float *restrict S0, const float *restrict S1, const float *restrict S2,
+                   const float *restrict cm, const float *restrict inv, int32_t *restrict QB, int32_t *restrict QR,
+                   uint16_t *restrict ucode, uint16_t *restrict vcode, float *restrict lift, float *restrict liftc,
+                   int64_t jc) {
+    const float c0 = cm[0], c1 = cm[1], c2 = cm[2], c3 = cm[3], c4 = cm[4], c5 = cm[5];
+    for (int64_t j = 0; j < jc; j++) {
+        int64_t l = j > 0 ? 2 * j - 1 : 0, m = 2 * j, rr = 2 * j + 1;
+        float v0 = 0.125f * S0[l] + 0.25f * S0[m] + 0.125f * S0[rr];
+        float v1 = 0.125f * S1[l] + 0.25f * S1[m] + 0.125f * S1[rr];
+        float v2 = 0.125f * S2[l] + 0.25f * S2[m] + 0.125f * S2[rr];
+        int32_t qb = (int32_t)((c0 * v0 + c1 * v1 + c2 * v2) * 896.0f + 512.5f);
+        int32_t qr = (int32_t)((c3 * v0 + c4 * v1 + c5 * v2) * 896.0f + 512.5f);
+        qb = qb < 0 ? 0 : (qb > 1023 ? 1023 : qb);
+        qr = qr < 0 ? 0 : (qr > 1023 ? 1023 : qr);
+        QB[j] = qb;
+        QR[j] = qr;
+    }
+    for (int64_t j = 0; j < jc; j++) {
+        ucode[j] = (uint16_t)QB[j];
+        vcode[j] = (uint16_t)QR[j];
+    }
+    const double a1 = inv[1], a2 = inv[2], b1 = inv[4], b2 = inv[5], d1 = inv[7], d2 = inv[8];
+    for (int64_t j = 0; j < jc; j++) {
+        double cb = ((double)QB[j] - 512.0) / 896.0, cr = ((double)QR[j] - 512.0) / 896.0;
+        double l0 = a1 * cb + a2 * cr, l1 = b1 * cb + b2 * cr, l2 = d1 * cb + d2 * cr;
+        lift[j * 3] = (float)l0;
+        lift[j * 3 + 1] = (float)l1;
+        lift[j * 3 + 2] = (float)l2;
+        double most = l0 > -1e30 ? l0 : -1e30;
+        most = l1 > most ? l1 : most;
+        most = l2 > most ? l2 : most;
+        liftc[j] = (float)most;
+    }
+}
+
+/* Pass 1 of hdr10_planes from R'G'B' codes (fused._pass1 without the roll-off: light from lut[codes] never
+ * exceeds the peak on this path), for chroma rows [k0, k1). `table` is PQ's, padded (pq_row). */
+#define PASS1(NAME, CODE_T, ROW)                                                                                   \
+SIMD_CLONES                                                                                                        \
+void NAME(const CODE_T *codes, int64_t h, int64_t w, const float *lut, const float *mix, const float *table,     \
+          int64_t table_n, float pq_scale, const float *ym, const float *cm, const float *inv, float *y,          \
+          int64_t ww, uint16_t *ucode, uint16_t *vcode, float *lift, float *liftc, float *rowmax,                \
+          int64_t k0, int64_t k1) {                                                                              \
+    int64_t jc = ww / 2;                                                                                         \
+    float *buf = (float *)malloc(sizeof(float) * 15 * (size_t)ww + sizeof(int32_t) * (3 * (size_t)w + 2 * (size_t)jc)); \
+    if (!buf) return;                                                                                            \
+    float *X = buf, *T = buf + 3 * ww, *R0 = buf + 6 * ww, *R1 = buf + 9 * ww, *S = buf + 12 * ww;              \
+    int32_t *Q = (int32_t *)(buf + 15 * ww), *QB = Q + 3 * w, *QR = QB + jc;                                     \
+    const float nf = (float)table_n;                                                                             \
+    for (int64_t k = k0; k < k1; k++) {                                                                          \
+        float best = 0.0f;                                                                                       \
+        for (int dr = 0; dr < 2; dr++) {                                                                         \
+            int64_t r = imin(2 * k + dr, h - 1);                                                                 \
+            float *R = dr ? R1 : R0;                                                                             \
+            ROW(codes + r * w * 3, Q, Q + w, Q + 2 * w, w);                                                      \
+            codes_to_light(lut, Q, Q + w, Q + 2 * w, X, X + ww, X + 2 * ww, mix, w);                             \
+            for (int ch = 0; ch < 3; ch++) {                                                                     \
+                for (int64_t c = w; c < ww; c++) X[ch * ww + c] = X[ch * ww + w - 1];                            \
+                pq_row(X + ch * ww, T + ch * ww, R + ch * ww, table, nf, pq_scale, ww);                          \
+            }                                                                                                    \
+            luma_row(R, R + ww, R + 2 * ww, y + (2 * k + dr) * ww, ym, ww);                                      \
+            for (int64_t c = 0; c < ww; c++)                                                                     \
+                best = fmaxf_(best, fmax3(R[c], R[ww + c], R[2 * ww + c]));                                      \
+        }                                                                                                        \
+        rowmax[k] = best;                                                                                        \
+        float *S0 = S, *S1 = S + ww, *S2 = S + 2 * ww;                                                           \
+        column_sums(R0, R1, S0, S1, S2, ww);                                                                     \
+        chroma_row(S0, S1, S2, cm, inv, QB, QR, ucode + k * jc, vcode + k * jc, lift + k * jc * 3, liftc + k * jc, jc); \
+    }                                                                                                            \
+    free(buf);                                                                                                   \
+}
+
+PASS1(hdr10_pass1_u8, uint8_t, deinterleave_u8)
+PASS1(hdr10_pass1_u16, uint16_t, deinterleave_u16)
+
+/* hdr10_pass2's luma for one row: the largest chroma lift a decoder can put on each pixel (E: the bilinear
+ * decoder's, from the chroma samples around it) and the luma adjusted under the ceiling. */
+AI void pass2_row(const float *restrict yr, const float *restrict lk, const float *restrict lkn,
+                  const float *restrict wk, float *restrict W, float *restrict E, float *restrict V,
+                  int32_t *restrict Q, int64_t ww, int64_t jc, float ceil_, float tp, int even_row) {
+    for (int64_t j = 0; j < jc; j++) { /* the even columns' lifts, and each pixel's worst */
+        float a0 = 0.75f * lk[j * 3] + 0.25f * lkn[j * 3];
+        float a1 = 0.75f * lk[j * 3 + 1] + 0.25f * lkn[j * 3 + 1];
+        float a2 = 0.75f * lk[j * 3 + 2] + 0.25f * lkn[j * 3 + 2];
+        int64_t jn = j + 1 < jc ? j + 1 : jc - 1;
+        float b0 = 0.5f * (a0 + 0.75f * lk[jn * 3] + 0.25f * lkn[jn * 3]);
+        float b1 = 0.5f * (a1 + 0.75f * lk[jn * 3 + 1] + 0.25f * lkn[jn * 3 + 1]);
+        float b2 = 0.5f * (a2 + 0.75f * lk[jn * 3 + 2] + 0.25f * lkn[jn * 3 + 2]);
+        E[2 * j] = fmaxf_(fmaxf_(fmaxf_(-1e30f, a0), a1), a2);
+        E[2 * j + 1] = fmaxf_(fmaxf_(fmaxf_(-1e30f, b0), b1), b2);
+        W[2 * j] = wk[j];
+        W[2 * j + 1] = wk[j];
+    }
+    for (int64_t c = 0; c < ww; c++) {
+        float worst = W[c];
+        float v = fminf_(yr[c], ceil_ - worst);
+        int keep = even_row && (c % 2 == 0);
+        float lower = fminf_(v, tp - E[c]);
+        v = (v > tp - worst || keep) ? lower : v;
+        V[c] = v;
+    }
+    for (int64_t c = 0; c < ww; c++) {
+        int32_t q = (int32_t)(V[c] * 876.0f + 64.5f);
+        q = q < 0 ? 0 : q;
+        Q[c] = q > 1023 ? 1023 : q;
+    }
+}
+
+/* Pass 2 (fused._pass2): the luma adjustment and quantisation of luma rows [r0, r1), with the frame statistics
+ * of the even pixels (largest decoded max(R',G',B') signal and the sum of max(R,G,B) in nits per row). */
+SIMD_CLONES
+void hdr10_pass2(const float *y, int64_t hh, int64_t ww, const float *lift, int64_t kc, int64_t jc,
+                 const float *worst_c, float ceiling, float top, const double *eotf, int64_t eotf_n, uint16_t *yq,
+                 double *stats, double *sums, int64_t r0, int64_t r1) {
+    const float half = (float)(0.5 / 876.0);
+    const float ceil_ = ceiling - half;
+    (void)hh;
+    float *buf = (float *)malloc(sizeof(float) * 3 * (size_t)ww + sizeof(int32_t) * (size_t)ww);
+    if (!buf) return;
+    float *W = buf, *E = buf + ww, *V = buf + 2 * ww;
+    int32_t *Q = (int32_t *)(buf + 3 * ww);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t k = r / 2;
+        int64_t kn = (r % 2 == 0) ? imax(k - 1, 0) : imin(k + 1, kc - 1);
+        pass2_row(y + r * ww, lift + k * jc * 3, lift + kn * jc * 3, worst_c + k * jc, W, E, V, Q, ww, jc, ceil_,
+                  top, r % 2 == 0);
+        uint16_t *out = yq + r * ww;
+        for (int64_t c = 0; c < ww; c++) out[c] = (uint16_t)Q[c];
+        double best = 0.0, total = 0.0;
+        if (r % 2 == 0) {
+            for (int64_t c = 0; c < ww; c += 2) {
+                double s = ((double)Q[c] - 64.0) / 876.0 + (double)E[c];
+                s = s < 0.0 ? 0.0 : s;
+                s = s > 1.0 ? 1.0 : s;
+                if (s > best) best = s;
+                total += table_at_d(s * (double)eotf_n, eotf, eotf_n);
+            }
+        }
+        stats[r] = best;
+        sums[r] = total;
+    }
+    free(buf);
+}
+
+/* The light of a decoded 10-bit 4:2:0 BT.2020 PQ frame (fused._decoded_light), luma rows [r0, r1): per row the
+ * largest max(R',G',B') signal and the sum of max(R,G,B) in nits, chroma upsampled as a bilinear decoder does.
+ * `table` (the EOTF, float64) is padded to n + 2 entries, the last two equal. */
+AI void light_row(const uint16_t *restrict yr, const uint16_t *restrict bk, const uint16_t *restrict bn,
+                  const uint16_t *restrict rk, const uint16_t *restrict rn, float *restrict U, float *restrict Vv,
+                  float *restrict S, double *restrict L, const double *restrict table, float nf, int64_t jc,
+                  int64_t width, const float *restrict coef) {
+    const float mid = 512.0f, q1 = 0.25f, q3 = 0.75f, half = 0.5f;
+    const float scale_c = coef[0], scale_y = coef[1], i01 = coef[2], i02 = coef[3], i11 = coef[4], i12 = coef[5],
+                i21 = coef[6], i22 = coef[7];
+    for (int64_t j = 0; j < jc; j++) {
+        U[2 * j] = q3 * ((float)bk[j] - mid) + q1 * ((float)bn[j] - mid);
+        Vv[2 * j] = q3 * ((float)rk[j] - mid) + q1 * ((float)rn[j] - mid);
+    }
+    for (int64_t j = 0; j < jc; j++) {
+        int64_t jn = j + 1 < jc ? j + 1 : jc - 1;
+        U[2 * j + 1] = half * (U[2 * j] + q3 * ((float)bk[jn] - mid) + q1 * ((float)bn[jn] - mid));
+        Vv[2 * j + 1] = half * (Vv[2 * j] + q3 * ((float)rk[jn] - mid) + q1 * ((float)rn[jn] - mid));
+    }
+    for (int64_t c = 0; c < width; c++) {
+        float u = U[c] * scale_c, v = Vv[c] * scale_c;
+        float lift = fmax3(i01 * u + i02 * v, i11 * u + i12 * v, i21 * u + i22 * v);
+        float s = fminf_(fmaxf_(((float)yr[c] - 64.0f) * scale_y + lift, 0.0f), 1.0f);
+        S[c] = s;
+        U[c] = pad_index(s * nf, nf);
+    }
+    for (int64_t c = 0; c < width; c++) L[c] = lerp_at_d(U[c], table);
+}
+
+SIMD_CLONES
+void decoded_light(const uint16_t *yp, int64_t ystride, const uint16_t *cb, const uint16_t *cr, int64_t cstride,
+                   int64_t kc, int64_t jc, const double *inv, int64_t width, const double *table, int64_t table_n,
+                   double *rowmax, double *rowsum, int64_t r0, int64_t r1) {
+    const float coef[8] = {(float)(1.0 / 896.0), (float)(1.0 / 876.0), (float)inv[1], (float)inv[2], (float)inv[4],
+                           (float)inv[5], (float)inv[7], (float)inv[8]};
+    int64_t n = 2 * jc > width ? 2 * jc : width;
+    float *buf = (float *)malloc(sizeof(float) * 3 * (size_t)n + sizeof(double) * (size_t)n);
+    if (!buf) return;
+    float *U = buf, *Vv = buf + n, *S = buf + 2 * n;
+    double *L = (double *)(buf + 3 * n);
+    const float nf = (float)table_n;
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t k = r / 2;
+        int64_t kn = (r % 2 == 0) ? imax(k - 1, 0) : imin(k + 1, kc - 1);
+        light_row(yp + r * ystride, cb + k * cstride, cb + kn * cstride, cr + k * cstride, cr + kn * cstride, U, Vv,
+                  S, L, table, nf, jc, width, coef);
+        float best = 0.0f;
+        double total = 0.0;
+        for (int64_t c = 0; c < width; c++) {
+            best = fmaxf_(best, S[c]);
+            total += L[c];
+        }
+        rowmax[r] = best;
+        rowsum[r] = total;
+    }
+    free(buf);
 }
 
 /* fused._yuv420_to_linear for luma rows [r0, r1): a >8-bit 4:2:0 frame (codes in the file's range) -> relative
@@ -319,17 +418,6 @@ static inline __attribute__((always_inline)) void sdr_row(
         int32_t qy = (int32_t)T[c];
         qy = qy < 0 ? 0 : qy;
         yrow[c] = (uint8_t)(qy > 255 ? 255 : qy);
-    }
-}
-
-/* The column sums of two rows' encoded R'G'B' (fused._sdr_pass: 0 + first row + second row, in that order). */
-static inline __attribute__((always_inline)) void column_sums(const float *restrict r0, const float *restrict r1,
-                                                              float *restrict S0, float *restrict S1,
-                                                              float *restrict S2, int64_t ww) {
-    for (int64_t c = 0; c < ww; c++) {
-        S0[c] = (0.0f + r0[c]) + r1[c];
-        S1[c] = (0.0f + r0[ww + c]) + r1[ww + c];
-        S2[c] = (0.0f + r0[2 * ww + c]) + r1[2 * ww + c];
     }
 }
 

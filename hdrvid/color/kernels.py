@@ -115,6 +115,16 @@ def _p(a: np.ndarray, kind: Any) -> Any:
     return a.ctypes.data_as(kind)
 
 
+@lru_cache(maxsize=2)
+def _padded(which: str) -> np.ndarray:
+    """A table with its last entry repeated: the vectorised kernels read one entry past an index clamped to the
+    end (PQ's table ends at exactly 1.0, so a read from the end on is 1.0, as the numba kernels return it)."""
+    t = pq_table() if which == "pq" else eotf_table()
+    if which == "pq" and t[-1] != 1.0:
+        raise AssertionError("PQ table must end at 1.0")
+    return np.ascontiguousarray(np.append(t, t[-1]))
+
+
 def hdr10_planes(codes: np.ndarray, lut: np.ndarray, ceiling: float) -> tuple[list[np.ndarray], float, float]:
     """R'G'B' codes (H, W, 3; uint8 or uint16) -> BT.2020 PQ Y'CbCr 4:2:0 10-bit planes (limited range, sizes
     rounded up to even; views of one buffer in PyAV's yuv420p10le layout: ``planes_buffer``), the largest
@@ -145,7 +155,7 @@ def hdr10_planes(codes: np.ndarray, lut: np.ndarray, ceiling: float) -> tuple[li
     mix = np.ascontiguousarray(BT709_TO_BT2020, np.float32)
     ym, cm = np.ascontiguousarray(m[0], np.float32), np.ascontiguousarray(m[1:], np.float32)
     inv = np.ascontiguousarray(np.linalg.inv(m), np.float32)
-    table = pq_table()
+    table = _padded("pq")
     pass1 = lib.hdr10_pass1_u16 if codes.dtype == np.uint16 else lib.hdr10_pass1_u8
     if codes.dtype not in (np.uint8, np.uint16):
         raise TypeError(f"codes must be uint8 or uint16, not {codes.dtype}")
@@ -180,7 +190,7 @@ def decoded_light(planes: np.ndarray, width: int, height: int) -> tuple[float, f
     inv = np.ascontiguousarray(np.linalg.inv(rgb_to_ycbcr_matrix("bt2020nc")), np.float64)
     rowmax = np.empty(height, np.float64)
     rowsum = np.empty(height, np.float64)
-    table = eotf_table()
+    table = _padded("eotf")
     _parallel(lib.decoded_light, height, _p(planes, _U16), w, _p(cb, _U16), _p(cr, _U16), w // 2, h // 2, w // 2,
               _p(inv, _F64), width, _p(table, _F64), EOTF_TABLE_SIZE, _p(rowmax, _F64), _p(rowsum, _F64))
     return float(rowmax.max()), float(rowsum.sum()) / (width * height)

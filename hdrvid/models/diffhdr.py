@@ -285,9 +285,13 @@ class DiffHDRSingle(nn.Module):
     """The regression start's registry name (its executor computes ``base`` in the pipeline)."""
 
     def __init__(self, features: int = 16, unet: tuple[int, int, int] = (24, 48, 64), steps: int = 2,
-                 noise_scale: float = 0.0) -> None:
+                 noise_scale: float = 0.0, auto_base: bool = False) -> None:
+        """``auto_base``: the regression start is ``hdrunet-auto`` (the default model: hdrunet plus BT.2446A's
+        curve on graded shots, its shoulder detector included) instead of ``hdrunet``."""
         super().__init__()
-        self.base = HDRUNet(curve=False, detector=False)
+        self.auto_base = auto_base
+        self.base = HDRUNet(curve=False, adaptive=True) if auto_base else HDRUNet(curve=False, detector=False)
+        self.base_model = "hdrunet-auto" if auto_base else "hdrunet"
         self.fcg = SingleFCG(features)
         self.denoiser = Denoiser(features + 3, unet)
         self.steps = steps
@@ -311,6 +315,18 @@ class DiffHDRSingle(nn.Module):
         return torch.cat([enc, alpha, self.fcg(signal, alpha, enc)], 1)
 
     denoise = DiffHDRMerge.denoise
+
+    # hdrunet-auto's per-shot state (the shoulder weight) lives in the base
+    def enable_temporal(self, alpha: float) -> None:
+        if self.auto_base:
+            self.base.enable_temporal(alpha)
+
+    def reset_temporal(self) -> None:
+        if self.auto_base:
+            self.base.reset_temporal()
+
+    def mean_shoulder_weight(self) -> float | None:
+        return self.base.mean_shoulder_weight() if self.auto_base else None
 
     @staticmethod
     def residual_target(cond: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -51,7 +51,8 @@ def freeze_base(model: nn.Module, name: str) -> None:
     base = getattr(model, "base")
     state = build(name).state_dict()
     net_state = getattr(base, "network_state", None)  # hdrunet: its copy has no shoulder detector
-    base.load_state_dict(net_state(state) if net_state else state)
+    full = not hasattr(base, "network_state") or hasattr(base, "shoulder")  # hdrunet-auto: detector included
+    base.load_state_dict(state if full else net_state(state))
     base.requires_grad_(False)
 
 
@@ -123,7 +124,7 @@ class DiffusionMergeFamily(MergeFamily):
 
 class DiffusionSingleFamily(SingleExposureFamily):
     def __init__(self, cfg: TrainConfig, model: nn.Module, files: list[Path], held: list[Path]) -> None:
-        freeze_base(model, "hdrunet")
+        freeze_base(model, getattr(model, "base_model", "hdrunet"))
         super().__init__(cfg, model, files, held)
         self.ab = torch.tensor(alpha_bar(), dtype=torch.float32)
 
@@ -146,5 +147,7 @@ class DiffusionSingleFamily(SingleExposureFamily):
                    for i in range(0, len(y), 8)) / len(y)
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "regression_start": "hdrunet (shipped weights, frozen, curve off)",
+        start = getattr(self.model, "base_model", "hdrunet")
+        return {**super().describe(), "regression_start": f"{start} (shipped weights, frozen"
+                                                          f"{', curve off' if start == 'hdrunet' else ''})",
                 "validation_steps": VALIDATION_STEPS, "timesteps": TIMESTEPS, "image_weight": IMAGE_WEIGHT}

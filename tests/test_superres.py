@@ -95,3 +95,22 @@ def test_cli_convert_upscale_2_with_the_default_model(tmp_path: Path, weights: P
     v = next(s for s in streams if s["codec_type"] == "video")
     assert (v["width"], v["height"], v["color_transfer"], v["pix_fmt"]) == (128, 96, "smpte2084", "yuv420p10le")
     assert int(v["nb_frames"]) == 4 and any(s["codec_type"] == "audio" for s in streams)
+
+
+def test_eval_upscale_scores_the_variant_beside_its_bicubic_reference(tmp_path: Path) -> None:
+    """``eval --upscale 2`` adds NAME+bicubic beside a model's 2x variant; an untrained network (zero head) is
+    exactly that reference, so the two rows score the same."""
+    from hdrvid.io.images import write_exr
+    from hdrvid.jobs.evaluate import evaluate
+    from hdrvid.synth.scenes import interior_with_window
+
+    d = tmp_path / "hdr"
+    d.mkdir()
+    write_exr(d / "scene0.exr", interior_with_window(0.5, 96, 64, seed=0))
+    w = tmp_path / "zero.pt"
+    torch.save(_model(perturb=False).state_dict(), w)
+    r = evaluate(["hdrunet-auto"], [d], settings=("srgb-mid",), width=96, all_images=True, upscale=2,
+                 weights={"hdrunet-auto": w})
+    assert r["models"] == ["none", "itmo", "hdrunet-auto", "hdrunet-auto+bicubic"]
+    a, b = r["scores"]["hdrunet-auto"]["srgb-mid"], r["scores"]["hdrunet-auto+bicubic"]["srgb-mid"]
+    assert a["all/psnr_mu"] == pytest.approx(b["all/psnr_mu"], abs=1e-3)

@@ -51,9 +51,16 @@ def parse_label(label: str) -> tuple[str, float]:
         raise OptionError(f"-m {label}: the part after ~ must be a --highlight-boost number") from None
 
 
+BICUBIC = "+bicubic"
+"""``eval --upscale 2`` label suffix: the model at 1x, upscaled bicubically (the reference of its 2x variant)."""
+
+
 def executor_for(label: str, weights: Path | None, engine: EngineOptions, upscale: int = 1) -> Any:
     """``name`` or ``name@scale`` (the fast mode at that --infer-scale); engine options apply to learned models.
-    ``upscale=2``: a model's super-resolution variant where it has one (the others are upscaled by the caller)."""
+    ``upscale=2``: a model's super-resolution variant where it has one (the others, and ``name+bicubic``, are
+    upscaled by the caller)."""
+    if label.endswith(BICUBIC):
+        label, upscale = label[: -len(BICUBIC)], 1
     name, _, scale = parse_label(label)[0].partition("@")
     name = for_single_exposure(name)
     if upscale != 1 and get(name).upscaled:
@@ -115,8 +122,11 @@ def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SE
     a model that does not upscale itself is upscaled bicubically (``brackets`` runs its 2x variant)."""
     files = eval_files(data, split_name, all_images)
     names = list(dict.fromkeys(["none", "itmo", *models]))
-    nets = {n: executor_for(n, (weights or {}).get(n.partition("@")[0].partition("~")[0]), engine, upscale)
-            for n in names}
+    if upscale != 1:  # beside each 2x variant, its model at 1x upscaled bicubically (what the variant must beat)
+        names += [f"{n}{BICUBIC}" for n in models
+                  if get(for_single_exposure(parse_label(n)[0].partition("@")[0])).upscaled]
+    nets = {n: executor_for(n, (weights or {}).get(n.partition("@")[0].partition("~")[0]) if not n.endswith(BICUBIC)
+                            else None, engine, upscale) for n in names}
     scores: dict[str, dict[str, dict[str, list[float]]]] = {
         n: {s: {**{f"{r}/{m}": [] for r in REGIONS for m in METRICS}, "clipped/highlight_level": []}
             for s in settings} for n in names}

@@ -190,7 +190,8 @@ def test_plain_transcode_runs_without_numba_on_the_c_kernels(tmp_path: Path) -> 
 @pytest.mark.parametrize("kind", ["ramp", "frame", "odd", "u16"])
 def test_c_kernels_are_the_numba_kernels_bit_for_bit(kind: str, tmp_path: Path) -> None:
     """``color.kernels`` (C, rows split over threads) and ``color.fused`` (numba) give the same planes, frame
-    statistics and decoded light level, on a colour ramp, a real frame, odd sizes and 16-bit codes."""
+    statistics, decoded light level and light per code (decoder), on a colour ramp, a real frame, odd sizes and
+    16-bit codes."""
     from hdrvid.pipeline.decoder import transfer_lut
 
     rng = np.random.default_rng(1)
@@ -214,6 +215,7 @@ def test_c_kernels_are_the_numba_kernels_bit_for_bit(kind: str, tmp_path: Path) 
     assert flat is not None
     h, w = codes.shape[:2]
     assert kernels.decoded_light(flat, w, h) == fused.decoded_light(flat, w, h)
+    np.testing.assert_array_equal(kernels.planar_lookup(codes, lut), fused.planar_lookup(codes, lut))
 
 
 @pytest.mark.skipif(not kernels.native_available(), reason="the C kernels were not built")
@@ -260,6 +262,26 @@ def test_c_sdr_output_is_the_numba_kernel(by_max: bool) -> None:
         np.testing.assert_allclose(a[2][1], b[2][1], rtol=1e-6, atol=1e-7)
         c = kernels.sdr_planes_linear(x, exposure, curve, encode, gamut=gamut)
         assert c[2] is None and all(np.array_equal(p, q) for p, q in zip(c[0], a[0]))
+
+
+@pytest.mark.skipif(not kernels.native_available(), reason="the C kernels were not built")
+@pytest.mark.parametrize("roll_off", [(3000.0, 1000.0), (1000.0, 1000.0), (5000.0, 400.0)])
+def test_c_model_output_kernel_is_the_numba_kernel_bit_for_bit(roll_off: tuple[float, float]) -> None:
+    """``kernels.hdr10_planes_linear`` (a model's output to HDR10: C, vectorised, the BT.2390 roll-off on the
+    pixels above its knee) gives numba's planes and statistics bit for bit: odd and even sizes, negative light,
+    light far above the peak, the roll-off, the clamp and none."""
+    rng = np.random.default_rng(3)
+    for shape in ((3, 67, 93), (3, 64, 96), (3, 1, 5)):
+        x = (rng.random(shape, dtype=np.float32) ** 3 * 30).astype(np.float32)
+        x[0, :3] = -0.2
+        x[:, 5:9, 5:9] = 1000.0
+        for white in (203.0, 398.0):
+            ceiling = float(pq_inverse_eotf(roll_off[1]))
+            a = kernels.hdr10_planes_linear(x, white, ceiling, roll_off)
+            b = fused.hdr10_planes_linear(x, white, ceiling, roll_off)
+            for p, q in zip(a[0], b[0]):
+                np.testing.assert_array_equal(p, q)
+            assert a[1:] == b[1:]
 
 
 def test_models_and_other_formats_take_the_reference_path(tmp_path: Path) -> None:
@@ -418,13 +440,14 @@ def test_numpy_itmo_is_the_torch_module() -> None:
 
 @needs_ffprobe
 def test_itmo_runs_without_torch(tmp_path: Path) -> None:
-    """`convert --model itmo` to HDR10 in a process where importing torch fails: the numpy model, HDR10 out;
-    with --highlight-boost (torch's maths) it takes the torch path."""
+    """`convert --model itmo` to HDR10 in a process where importing torch (and, with the C kernels, numba)
+    fails: the numpy model, HDR10 out; with --highlight-boost (torch's maths) it takes the torch path."""
     from hdrvid.jobs.convert import ConvertOptions, convert
 
     src = make_clip(tmp_path / "in.mp4", frames=6, size=(96, 64))
     out = tmp_path / "out.mp4"
-    rep = _run_without_torch(["convert", src, out, "--model", "itmo"], tmp_path)
+    blocked = ("torch", "numba") if kernels.native_available() else ("torch",)  # C kernels: no numba either
+    rep = _run_without_torch(["convert", src, out, "--model", "itmo"], tmp_path, blocked)
     assert rep["engine"].startswith("numpy") and rep["frames"] == 6
     video = next(s for s in ffprobe(out, "-show_streams")["streams"] if s["codec_type"] == "video")
     assert (video["color_transfer"], video["color_primaries"]) == ("smpte2084", "bt2020")

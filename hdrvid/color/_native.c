@@ -193,6 +193,131 @@ void NAME(const CODE_T *codes, int64_t h, int64_t w, const float *lut, const flo
 PASS1(hdr10_pass1_u8, uint8_t, deinterleave_u8)
 PASS1(hdr10_pass1_u16, uint16_t, deinterleave_u16)
 
+/* fused._pq for one value (the roll-off's scalar path): PQ's inverse EOTF by the table over the fourth root. */
+static inline float pq_scalar(float x, const float *table, int64_t n, float scale) {
+    if (x <= 0.0f) return table[0];
+    float t = sqrtf(sqrtf(x)) * scale;
+    int64_t i = (int64_t)t;
+    if (i >= n) return 1.0f;
+    return table[i] + (t - (float)i) * (table[i + 1] - table[i]);
+}
+
+/* fused._roll_off: the ratio the BT.2390 roll-off scales a pixel's light by, from its max(R,G,B) `m` in nits;
+ * roll = (source peak, target peak, knee, pb, span, ks, max_lum). float64 as numba computes it. */
+static double roll_off(float m, const double *roll, const float *table, int64_t table_n, float scale,
+                       const double *eotf, int64_t eotf_n) {
+    if ((double)m <= roll[2] || m <= 0.0f) return 1.0;
+    if (roll[0] <= roll[1]) return (double)m > roll[1] ? roll[1] / (double)m : 1.0;
+    double pb = roll[3], span = roll[4], ks = roll[5], max_lum = roll[6];
+    double e1 = ((double)pq_scalar(m, table, table_n, scale) - pb) / span;
+    e1 = e1 > 0.0 ? e1 : 0.0;
+    e1 = e1 < 1.0 ? e1 : 1.0;
+    double t = (e1 - ks) / (1 - ks);
+    t = t > 0.0 ? t : 0.0;
+    double t2 = t * t, t3 = t2 * t;
+    double p = (2 * t3 - 3 * t2 + 1) * ks + (t3 - 2 * t2 + t) * (1 - ks) + (-2 * t3 + 3 * t2) * max_lum;
+    double e2 = e1 < ks ? e1 : p;
+    return table_at_d((e2 * span + pb) * (double)eotf_n, eotf, eotf_n) / (double)m;
+}
+
+/* Light of one row of relative linear BT.709 (planar) times `white`, negatives as 0 (A, B, D), with the count of
+ * pixels above the roll-off's knee (they are rolled off apart, rarely). */
+AI int64_t linear_row(const float *restrict l0, const float *restrict l1, const float *restrict l2, float wt,
+                      float *restrict A, float *restrict B, float *restrict D, float knee, int64_t w) {
+    int64_t above = 0;
+    for (int64_t c = 0; c < w; c++) {
+        float a = fmaxf_(l0[c] * wt, 0.0f), b = fmaxf_(l1[c] * wt, 0.0f), d = fmaxf_(l2[c] * wt, 0.0f);
+        A[c] = a;
+        B[c] = b;
+        D[c] = d;
+        above += fmax3(a, b, d) > knee;
+    }
+    return above;
+}
+
+/* BT.709 light -> BT.2020 light (three planes). */
+AI void mix_row(const float *restrict A, const float *restrict B, const float *restrict D, const float *restrict mix,
+                float *restrict x0, float *restrict x1, float *restrict x2, int64_t w) {
+    const float m00 = mix[0], m01 = mix[1], m02 = mix[2], m10 = mix[3], m11 = mix[4], m12 = mix[5], m20 = mix[6],
+                m21 = mix[7], m22 = mix[8];
+    for (int64_t c = 0; c < w; c++) {
+        float a = A[c], b = B[c], d = D[c];
+        x0[c] = m00 * a + m01 * b + m02 * d;
+        x1[c] = m10 * a + m11 * b + m12 * d;
+        x2[c] = m20 * a + m21 * b + m22 * d;
+    }
+}
+
+/* Pass 1 of hdr10_planes_linear (fused._pass1 with `lin`): light = white x lin (3, h, w), rolled off above the
+ * knee (roll, see roll_off) and the rest as hdr10_pass1_*; `table` is PQ's padded (pq_row), `eotf` unpadded. */
+SIMD_CLONES
+void hdr10_pass1_linear(const float *lin, int64_t h, int64_t w, float white, const double *roll, const double *eotf,
+                        int64_t eotf_n, const float *mix, const float *table, int64_t table_n, float pq_scale,
+                        const float *ym, const float *cm, const float *inv, float *y, int64_t ww, uint16_t *ucode,
+                        uint16_t *vcode, float *lift, float *liftc, float *rowmax, int64_t k0, int64_t k1) {
+    int64_t jc = ww / 2;
+    float *buf = (float *)malloc(sizeof(float) * 18 * (size_t)ww + sizeof(int32_t) * 2 * (size_t)jc);
+    if (!buf) return;
+    float *X = buf, *T = buf + 3 * ww, *R0 = buf + 6 * ww, *R1 = buf + 9 * ww, *S = buf + 12 * ww, *A = buf + 15 * ww;
+    int32_t *QB = (int32_t *)(buf + 18 * ww), *QR = QB + jc;
+    const float nf = (float)table_n;
+    float knee = (float)roll[2]; /* at or below the float64 knee, so the count never misses a pixel above it */
+    if ((double)knee > roll[2]) knee = nextafterf(knee, -INFINITY);
+    const int64_t plane = h * w;
+    for (int64_t k = k0; k < k1; k++) {
+        float best = 0.0f;
+        for (int dr = 0; dr < 2; dr++) {
+            int64_t r = imin(2 * k + dr, h - 1);
+            float *R = dr ? R1 : R0;
+            float *B = A + ww, *D = A + 2 * ww;
+            const float *l0 = lin + r * w;
+            int64_t above = linear_row(l0, l0 + plane, l0 + 2 * plane, white, A, B, D, knee, w);
+            if (above) { /* the rare pixels above the knee: numba compares in float64 (m > knee) */
+                for (int64_t c = 0; c < w; c++) {
+                    float m = fmax3(A[c], B[c], D[c]);
+                    if ((double)m > roll[2]) {
+                        float g = (float)roll_off(m, roll, table, table_n, pq_scale, eotf, eotf_n);
+                        A[c] *= g;
+                        B[c] *= g;
+                        D[c] *= g;
+                    }
+                }
+            }
+            mix_row(A, B, D, mix, X, X + ww, X + 2 * ww, w);
+            for (int ch = 0; ch < 3; ch++) {
+                for (int64_t c = w; c < ww; c++) X[ch * ww + c] = X[ch * ww + w - 1];
+                pq_row(X + ch * ww, T + ch * ww, R + ch * ww, table, nf, pq_scale, ww);
+            }
+            luma_row(R, R + ww, R + 2 * ww, y + (2 * k + dr) * ww, ym, ww);
+            for (int64_t c = 0; c < ww; c++) best = fmaxf_(best, fmax3(R[c], R[ww + c], R[2 * ww + c]));
+        }
+        rowmax[k] = best;
+        float *S0 = S, *S1 = S + ww, *S2 = S + 2 * ww;
+        column_sums(R0, R1, S0, S1, S2, ww);
+        chroma_row(S0, S1, S2, cm, inv, QB, QR, ucode + k * jc, vcode + k * jc, lift + k * jc * 3, liftc + k * jc, jc);
+    }
+    free(buf);
+}
+
+/* fused._planar_lookup: integer R'G'B' codes (h, w, 3) -> lut[codes] planar (3, h, w), rows [r0, r1). */
+AI void gather_row(const float *restrict lut, const int32_t *restrict q, float *restrict out, int64_t w) {
+    for (int64_t c = 0; c < w; c++) out[c] = lut[q[c]];
+}
+
+#define PLANAR_LOOKUP(NAME, CODE_T, DEINTERLEAVE)                                                                  \
+SIMD_CLONES                                                                                                        \
+void NAME(const CODE_T *codes, int64_t h, int64_t w, const float *lut, float *out, int64_t r0, int64_t r1) {       \
+    int32_t *q = (int32_t *)malloc(sizeof(int32_t) * 3 * (size_t)w);                                              \
+    if (!q) return;                                                                                                \
+    for (int64_t r = r0; r < r1; r++) {                                                                            \
+        DEINTERLEAVE(codes + r * w * 3, q, q + w, q + 2 * w, w);                                                   \
+        for (int ch = 0; ch < 3; ch++) gather_row(lut, q + ch * w, out + (ch * h + r) * w, w);                    \
+    }                                                                                                              \
+    free(q);                                                                                                       \
+}
+PLANAR_LOOKUP(planar_lookup_u8, uint8_t, deinterleave_u8)
+PLANAR_LOOKUP(planar_lookup_u16, uint16_t, deinterleave_u16)
+
 /* hdr10_pass2's luma for one row: the largest chroma lift a decoder can put on each pixel (E: the bilinear
  * decoder's, from the chroma samples around it) and the luma adjusted under the ceiling. */
 AI void pass2_row(const float *restrict yr, const float *restrict lk, const float *restrict lkn,

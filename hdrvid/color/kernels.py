@@ -59,6 +59,13 @@ def _library() -> Any:
     lib.decoded_light.argtypes = [_U16, _I64, _U16, _U16, _I64, _I64, _I64, _F64, _I64, _F64, _I64, _F64, _F64, _I64,
                                   _I64]
     lib.decoded_light.restype = None
+    lib.hdr10_pass1_linear.argtypes = [_F32, _I64, _I64, ctypes.c_float, _F64, _F64, _I64, _F32, _F32, _I64,
+                                       ctypes.c_float, _F32, _F32, _F32, _F32, _I64, _U16, _U16, _F32, _F32, _F32,
+                                       _I64, _I64]
+    lib.hdr10_pass1_linear.restype = None
+    for name in ("planar_lookup_u8", "planar_lookup_u16"):
+        getattr(lib, name).argtypes = [ctypes.c_void_p, _I64, _I64, _F32, _F32, _I64, _I64]
+        getattr(lib, name).restype = None
     lib.yuv420_to_linear.argtypes = [_U16, _I64, _U16, _U16, _I64, _I64, _I64, _I64, ctypes.c_float, ctypes.c_float,
                                      ctypes.c_float, ctypes.c_float, _F32, _F32, _F32, _F32, _I64, _U16, _I64, _I64,
                                      _I64]
@@ -138,9 +145,49 @@ def hdr10_planes(codes: np.ndarray, lut: np.ndarray, ceiling: float) -> tuple[li
         return fused.hdr10_planes(codes, lut, ceiling)
     from hdrvid.color.gamut import BT709_TO_BT2020
 
+    if codes.dtype not in (np.uint8, np.uint16):
+        raise TypeError(f"codes must be uint8 or uint16, not {codes.dtype}")
     codes = np.ascontiguousarray(codes)
     lut = np.ascontiguousarray(lut, np.float32)
+    pass1 = lib.hdr10_pass1_u16 if codes.dtype == np.uint16 else lib.hdr10_pass1_u8
     h, w = codes.shape[:2]
+    return _hdr10(lib, (h, w), ceiling,
+                  lambda rows, rest: _parallel(pass1, rows, codes.ctypes.data, h, w, _p(lut, _F32), *rest))
+
+
+def hdr10_planes_linear(linear: np.ndarray, white: float, ceiling: float,
+                        roll_off: tuple[float, float]) -> tuple[list[np.ndarray], float, float]:
+    """``hdr10_planes`` from relative linear BT.709 light (3, H, W) float32 times ``white`` nits (negative light
+    as 0), through ``pipeline.output``'s BT.2390 roll-off on max(R,G,B) from ``roll_off`` = (source peak, target
+    peak) nits: the model output path. The C kernel where built (bit for bit numba's), else numba's."""
+    lib = _library()
+    if lib is None:
+        from hdrvid.color import fused
+
+        return fused.hdr10_planes_linear(linear, white, ceiling, roll_off)
+    from hdrvid.color.tonemap import knee_nits
+    from hdrvid.color.transfer import pq_inverse_eotf
+
+    src, tgt = float(roll_off[0]), float(roll_off[1])
+    pb = float(pq_inverse_eotf(0.0))
+    span = float(pq_inverse_eotf(src)) - pb
+    max_lum = (float(pq_inverse_eotf(tgt)) - pb) / span
+    knee = knee_nits(src, tgt) if src > tgt else tgt
+    roll = np.array([src, tgt, knee, pb, span, 1.5 * max_lum - 0.5, max_lum], np.float64)
+    lin = np.ascontiguousarray(linear, np.float32)
+    h, w = lin.shape[1:]
+    eotf = eotf_table()
+    return _hdr10(lib, (h, w), ceiling, lambda rows, rest: _parallel(
+        lib.hdr10_pass1_linear, rows, _p(lin, _F32), h, w, float(np.float32(white)), _p(roll, _F64), _p(eotf, _F64),
+        EOTF_TABLE_SIZE, *rest))
+
+
+def _hdr10(lib: Any, size: tuple[int, int], ceiling: float, pass1: Any) -> tuple[list[np.ndarray], float, float]:
+    """Both entry points: ``pass1(chroma_rows, rest)`` runs an entry point's first pass with its own source
+    arguments followed by ``rest`` (tables, matrices and the buffers made here); then the second pass."""
+    from hdrvid.color.gamut import BT709_TO_BT2020
+
+    h, w = size
     hh, ww = h + h % 2, w + w % 2
     m = rgb_to_ycbcr_matrix("bt2020nc")
     y = np.empty((hh, ww), np.float32)
@@ -156,12 +203,9 @@ def hdr10_planes(codes: np.ndarray, lut: np.ndarray, ceiling: float) -> tuple[li
     ym, cm = np.ascontiguousarray(m[0], np.float32), np.ascontiguousarray(m[1:], np.float32)
     inv = np.ascontiguousarray(np.linalg.inv(m), np.float32)
     table = _padded("pq")
-    pass1 = lib.hdr10_pass1_u16 if codes.dtype == np.uint16 else lib.hdr10_pass1_u8
-    if codes.dtype not in (np.uint8, np.uint16):
-        raise TypeError(f"codes must be uint8 or uint16, not {codes.dtype}")
-    _parallel(pass1, kc, codes.ctypes.data, h, w, _p(lut, _F32), _p(mix, _F32), _p(table, _F32), PQ_TABLE_SIZE,
-              PQ_SCALE, _p(ym, _F32), _p(cm, _F32), _p(inv, _F32), _p(y, _F32), ww, _p(ucode, _U16),
-              _p(vcode, _U16), _p(lift, _F32), _p(liftc, _F32), _p(rowmax, _F32))
+    rest = [_p(mix, _F32), _p(table, _F32), PQ_TABLE_SIZE, PQ_SCALE, _p(ym, _F32), _p(cm, _F32), _p(inv, _F32),
+            _p(y, _F32), ww, _p(ucode, _U16), _p(vcode, _U16), _p(lift, _F32), _p(liftc, _F32), _p(rowmax, _F32)]
+    pass1(kc, rest)
     worst = np.ascontiguousarray(cv2.dilate(liftc, np.ones((3, 3), np.uint8)))  # largest lift of each 3x3 neighbourhood
     top = float(rowmax.max()) - 0.5 / 876.0
     stats = np.zeros(hh, np.float64)
@@ -273,3 +317,22 @@ def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarr
               _p(cm, _F32), _p(yq, _U8), ww, _p(ucode, _U8), _p(vcode, _U8), _p(yin, _F32), _p(yout, _F32),
               int(luminance_out), _p(oog, _I64P))
     return [yq, ucode, vcode], float(oog.sum()) / (h * w), ((yin, yout) if luminance_out else None)
+
+
+def planar_lookup(codes: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """``lut[codes]`` for (H, W, 3) uint8/uint16 codes, written planar (3, H, W) float32: the C kernel where built,
+    else numba's."""
+    lib = _library()
+    if lib is None or codes.dtype not in (np.uint8, np.uint16):
+        from hdrvid.color import fused
+
+        return fused.planar_lookup(codes, lut)
+    codes = np.ascontiguousarray(codes)
+    lut = np.ascontiguousarray(lut, np.float32)
+    if lut.size < (256 if codes.dtype == np.uint8 else 65536):
+        raise ValueError(f"planar_lookup: a table of {lut.size} entries for {codes.dtype} codes")
+    h, w = codes.shape[:2]
+    out = np.empty((3, h, w), np.float32)
+    fn = lib.planar_lookup_u16 if codes.dtype == np.uint16 else lib.planar_lookup_u8
+    _parallel(fn, h, codes.ctypes.data, h, w, _p(lut, _F32), _p(out, _F32))
+    return out

@@ -138,7 +138,7 @@ def transfer_lut(transfer: str, bits: int) -> np.ndarray:
 
 def linearise_codes(codes: np.ndarray, lut: np.ndarray, transfer: str, primaries: str) -> np.ndarray:
     """Integer R'G'B' codes (H, W, 3) -> relative linear BT.709 light, planar (3, H, W) float32."""
-    from hdrvid.color.fused import planar_lookup  # numba: on use
+    from hdrvid.color.kernels import planar_lookup  # C (numba where not built): on use
 
     lin = planar_lookup(codes, lut)  # the table lookup also makes the planar copy
     if transfer == "hlg":

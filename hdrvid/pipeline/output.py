@@ -262,10 +262,11 @@ class OutputTransform:
         top = frame.data[:, ::2, ::2].max(0) if arrays else frame.data[:, ::2, ::2].amax(0)
         self.above_white_sum += float((top > 1.001).mean()) if arrays else float((top > 1.001).float().mean())
         if s.format == "hdr10" and self.compiled and frame.data.ndim == 3:
-            # the per-pixel chain (roll-off included) in one compiled kernel (color.fused), within one code value
-            # of the torch path below (tests/test_fused.py); statistics on the even pixels
+            # the per-pixel chain (roll-off included) in one compiled kernel (color.kernels: C, or numba where not
+            # built), within one code value of the torch path below (tests/test_fused.py); statistics on the even
+            # pixels
             src = max(self.source_peak(frame) * s.reference_white, s.peak_nits)
-            from hdrvid.color.fused import hdr10_planes_linear  # numba: on use
+            from hdrvid.color.kernels import hdr10_planes_linear
 
             frame.planes, signal, mean = hdr10_planes_linear(np.asarray(frame.data), s.reference_white, self.ceiling,
                                                              (src, s.peak_nits))

@@ -143,7 +143,6 @@ def hdr10_planes(codes: np.ndarray, lut: np.ndarray, ceiling: float) -> tuple[li
         from hdrvid.color import fused
 
         return fused.hdr10_planes(codes, lut, ceiling)
-    from hdrvid.color.gamut import BT709_TO_BT2020
 
     if codes.dtype not in (np.uint8, np.uint16):
         raise TypeError(f"codes must be uint8 or uint16, not {codes.dtype}")

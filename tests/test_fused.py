@@ -247,21 +247,24 @@ def test_c_sdr_output_is_the_numba_kernel(by_max: bool) -> None:
     from hdrvid.color.operators import ToneStats, curve_gain
 
     x = _hdr_test_frame().numpy()
+    x[:, 0, :6] = np.float32(1.001)  # the above-white threshold, compared in float32 as numpy compares it
+    x[:, 0, 2] = np.nextafter(np.float32(1.001), np.float32(2))
     samples = packed.curve_samples(4096.0)
     gain = curve_gain("hable", samples, ToneStats.for_frame(20.0, 0.3, 203.0))
     curve = (*packed.curve_table(gain, 4096.0), by_max)
     for gamut, transfer, exposure in (("compress", "bt1886", 0.5), ("clip", "srgb", 3.0), ("compress", "srgb", 9.0)):
         encode = packed.oetf_table(transfer)
-        a = kernels.sdr_planes_linear(x, exposure, curve, encode, gamut=gamut, luminance_out=True)
+        planes, oog, above, lum = kernels.sdr_planes_linear(x, exposure, curve, encode, gamut=gamut, luminance_out=True)
         b = fused.sdr_planes_linear(x, exposure, curve, encode, gamut=gamut, luminance_out=True)
-        _assert_within_one_code(a[0], b[0], np.uint8)
-        assert sum(int((p != q).sum()) for p, q in zip(a[0], b[0])) <= 3
-        assert a[1] == b[1] and a[1] > 0.01
-        assert a[2] is not None and b[2] is not None
-        np.testing.assert_array_equal(a[2][0], b[2][0])
-        np.testing.assert_allclose(a[2][1], b[2][1], rtol=1e-6, atol=1e-7)
+        _assert_within_one_code(planes, b[0], np.uint8)
+        assert sum(int((p != q).sum()) for p, q in zip(planes, b[0])) <= 3
+        assert oog == b[1] and oog > 0.01
+        assert above == float((x[:, ::2, ::2].max(0) > 1.001).mean()) and 0 < above < 1  # the report's statistic
+        assert lum is not None and b[2] is not None
+        np.testing.assert_array_equal(lum[0], b[2][0])
+        np.testing.assert_allclose(lum[1], b[2][1], rtol=1e-6, atol=1e-7)
         c = kernels.sdr_planes_linear(x, exposure, curve, encode, gamut=gamut)
-        assert c[2] is None and all(np.array_equal(p, q) for p, q in zip(c[0], a[0]))
+        assert c[3] is None and all(np.array_equal(p, q) for p, q in zip(c[0], planes))
 
 
 @pytest.mark.skipif(not kernels.native_available(), reason="the C kernels were not built")

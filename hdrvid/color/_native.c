@@ -556,7 +556,8 @@ SIMD_CLONES
 void sdr_pass(const float *lin, int64_t h, int64_t w, float ex, const float *wts, float thr, float span,
               int compress, float oogf, int by_max, const float *ratio, int64_t ratio_n, float rs, const float *oetf,
               int64_t oetf_n, const float *ym, const float *cm, uint8_t *yq, int64_t ww, uint8_t *ucode,
-              uint8_t *vcode, float *yin, float *yout, int keep, int64_t *oog_rows, int64_t k0, int64_t k1) {
+              uint8_t *vcode, float *yin, float *yout, int keep, int64_t *oog_rows, int64_t *white_rows, int64_t k0,
+              int64_t k1) {
     float *buf = (float *)malloc(sizeof(float) * 19 * (size_t)ww);
     if (!buf) return;
     float *T = buf + 14 * ww, *G = buf + 15 * ww, *I = buf + 16 * ww;
@@ -583,6 +584,11 @@ void sdr_pass(const float *lin, int64_t h, int64_t w, float ex, const float *wts
                 A[c] = A[w - 1];
                 B[c] = B[w - 1];
                 D[c] = D[w - 1];
+            }
+            if (dr == 0) { /* above reference white: max(R,G,B) of the even pixels (pipeline.output) */
+                int64_t n = 0;
+                for (int64_t c = 0; c < w; c += 2) n += fmax3(l0[c], l1[c], l2[c]) > 1.001f;
+                white_rows[k] = n;
             }
             if (keep && real_row) {
                 float *yi = yin + r * w;

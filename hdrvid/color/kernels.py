@@ -72,7 +72,7 @@ def _library() -> Any:
     lib.yuv420_to_linear.restype = None
     f = ctypes.c_float
     lib.sdr_pass.argtypes = [_F32, _I64, _I64, f, _F32, f, f, ctypes.c_int, f, ctypes.c_int, _F32, _I64, f, _F32, _I64,
-                             _F32, _F32, _U8, _I64, _U8, _U8, _F32, _F32, ctypes.c_int, _I64P, _I64, _I64]
+                             _F32, _F32, _U8, _I64, _U8, _U8, _F32, _F32, ctypes.c_int, _I64P, _I64P, _I64, _I64]
     lib.sdr_pass.restype = None
     return lib
 
@@ -275,17 +275,21 @@ def yuv420_to_linear(planes: np.ndarray, bits: int, full_range: bool, matrix: st
 def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarray, float, bool],
                       encode: np.ndarray, gamut: str = "compress", threshold: float = 1.0, tolerance: float = 0.02,
                       luminance_out: bool = False
-                      ) -> tuple[list[np.ndarray], float, tuple[np.ndarray, np.ndarray] | None]:
+                      ) -> tuple[list[np.ndarray], float, float, tuple[np.ndarray, np.ndarray] | None]:
     """Relative linear BT.709 light (3, H, W) float32 -> SDR BT.709 Y'CbCr 4:2:0 8-bit planes for a curve
     operator, as ``color.fused.sdr_planes_linear`` documents it (gamut mapping, the curve's gain from a table,
     the encoding ``encode`` from ``packed.oetf_table``, the reference chroma filter; the out-of-gamut share and,
-    with ``luminance_out``, the flicker meter's luminances). The C kernel where built (within one code value of
-    numba's twin: the same arithmetic, ``tanh`` from the C library), else numba's."""
+    with ``luminance_out``, the flicker meter's luminances), plus the share of even pixels (every 2nd row and
+    column) whose max(R,G,B) is above reference white (1.001; the run report's statistic). The C kernel where
+    built (within one code value of numba's twin: the same arithmetic, ``tanh`` from the C library), else
+    numba's."""
     lib = _library()
     if lib is None:
         from hdrvid.color import fused
 
-        return fused.sdr_planes_linear(linear, exposure, curve, encode, gamut, threshold, tolerance, luminance_out)
+        planes, oog, lum = fused.sdr_planes_linear(linear, exposure, curve, encode, gamut, threshold, tolerance,
+                                                   luminance_out)
+        return planes, oog, float((np.asarray(linear)[:, ::2, ::2].max(0) > 1.001).mean()), lum
     from hdrvid.color.gamut import BT709
 
     if gamut not in ("compress", "clip"):
@@ -300,6 +304,7 @@ def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarr
     yout = np.empty((h, w) if luminance_out else (0, 0), np.float32)
     yin = np.empty_like(yout)
     oog = np.zeros(hh // 2, np.int64)
+    white = np.zeros(hh // 2, np.int64)
     m = rgb_to_ycbcr_matrix("bt709").astype(np.float32)
     ym, cm = np.ascontiguousarray(m[0]), np.ascontiguousarray(m[1:])
     table, scale, by_max = curve
@@ -314,8 +319,10 @@ def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarr
               float(f32(max(1.0 - thr, 1e-9))), int(gamut == "compress"), float(f32(1.0 + tolerance)), int(bool(by_max)),
               _p(table, _F32), n_table, float(f32(scale)), _p(encode, _F32), n_encode, _p(ym, _F32),
               _p(cm, _F32), _p(yq, _U8), ww, _p(ucode, _U8), _p(vcode, _U8), _p(yin, _F32), _p(yout, _F32),
-              int(luminance_out), _p(oog, _I64P))
-    return [yq, ucode, vcode], float(oog.sum()) / (h * w), ((yin, yout) if luminance_out else None)
+              int(luminance_out), _p(oog, _I64P), _p(white, _I64P))
+    even = ((h + 1) // 2) * ((w + 1) // 2)
+    return ([yq, ucode, vcode], float(oog.sum()) / (h * w), float(white.sum()) / even,
+            ((yin, yout) if luminance_out else None))
 
 
 def planar_lookup(codes: np.ndarray, lut: np.ndarray) -> np.ndarray:

@@ -246,11 +246,12 @@ class OutputTransform:
 
         samples = curve_samples(CURVE_TOP)
         gain = curve_gain(s.operator, samples, self._tone_stats(frame))
-        planes, oog, lum = sdr_planes_linear(
+        planes, oog, above, lum = sdr_planes_linear(
             np.asarray(frame.data), s.sdr_exposure, (*curve_table(gain, CURVE_TOP), CURVE_SCALARS[s.operator] == "max"),
             oetf_table(SDR_MAPPING_TRANSFER[s.sdr_mapping]), gamut=s.gamut, luminance_out=s.measure_flicker)
         frame.stats.out_of_gamut = oog
         self.out_of_gamut_sum += oog
+        self.above_white_sum += above
         if lum is not None:
             self._keep_for_flicker(frame, *lum)
         frame.planes = planes
@@ -259,8 +260,10 @@ class OutputTransform:
         s = self.spec
         self.frames += 1
         arrays = isinstance(frame.data, np.ndarray)  # numpy frames (``takes_arrays``): no torch on this path
-        top = frame.data[:, ::2, ::2].max(0) if arrays else frame.data[:, ::2, ::2].amax(0)
-        self.above_white_sum += float((top > 1.001).mean()) if arrays else float((top > 1.001).float().mean())
+        sdr_kernel = s.format == "sdr" and self.compiled and s.operator in CURVE_SCALARS and frame.data.ndim == 3
+        if not sdr_kernel:  # (the SDR kernel counts it as it reads the frame)
+            top = frame.data[:, ::2, ::2].max(0) if arrays else frame.data[:, ::2, ::2].amax(0)
+            self.above_white_sum += float((top > 1.001).mean()) if arrays else float((top > 1.001).float().mean())
         if s.format == "hdr10" and self.compiled and frame.data.ndim == 3:
             # the per-pixel chain (roll-off included) in one compiled kernel (color.kernels: C, or numba where not
             # built), within one code value of the torch path below (tests/test_fused.py); statistics on the even
@@ -284,7 +287,7 @@ class OutputTransform:
                 maxrgb = light.amax(0)
             frame.stats.max_nits = float(maxrgb.max())
             frame.stats.average_nits = float(maxrgb.mean())
-        elif s.format == "sdr" and self.compiled and s.operator in CURVE_SCALARS and frame.data.ndim == 3:
+        elif sdr_kernel:
             self._sdr_compiled(frame)
         elif s.format == "sdr":
             disp = self._tone_map(frame)

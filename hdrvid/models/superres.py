@@ -7,9 +7,10 @@ blocks at the input resolution, an ESPCN pixel-shuffle head) works in a log enco
     out = D(E(bicubic(base)) + r),   E(x) = log(1 + x) / log(1 + 64),   D = E^-1
 
 and sees the picture's own signal (its 8-bit detail: edges and texture that the HDR estimate inherited,
-smoothed, from the fast mode and the upsampling), the log-encoded estimate and the clip mask. Its head starts
-at zero, so an untrained network gives exactly bicubic upscaling of ``hdrunet-auto``'s output, the reference
-the issue measures ``--upscale 2`` against; training only has to learn detail.
+smoothed, from the fast mode and the upsampling), the log-encoded estimate and the clip mask. ``r`` is detail
+only: it averages to zero over the four output pixels of each input pixel, so the level of every input pixel
+stays what the base model made it. Its head starts at zero, so an untrained network gives exactly bicubic
+upscaling of ``hdrunet-auto``'s output, the reference the issue measures ``--upscale 2`` against.
 
 Parts for the engines: ``refine(linear, base)`` (the network and the composition above; ``base`` is the
 estimate at the input's size, computed in the pipeline by ``hdrunet-auto``'s own executor in its fast mode
@@ -29,7 +30,7 @@ from hdrvid.models.hdrunet import HDRUNet
 LOG_WHITE = math.log1p(64.0)
 """E(x) = log(1 + x) / LOG_WHITE: 64x reference white -> 1."""
 MAX_RESIDUAL = 0.25
-"""|r| is bounded by this (tanh) in E units: about a factor 2.8 of light at reference white."""
+"""|r| is bounded by about twice this (tanh, then the block mean removed) in E units."""
 
 
 def encode(x: torch.Tensor) -> torch.Tensor:
@@ -70,12 +71,21 @@ class SuperRes(nn.Module):
         nn.init.zeros_(self.tail.bias)
 
     def residual(self, linear: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        """(N, 3, 2H, 2W) in E units, bounded, and zero on average over each output 2x2 block (each input
+        pixel): detail only. The network cannot move the level the base model chose (a first run without this
+        learned to darken graded shots towards scene radiance, which is the base model's decision to make)."""
         lin = linear.clamp(0, 1)
         signal = HDRUNet._signal(lin)
         mask = HDRUNet.clip_mask(signal)
         feat = self.head(torch.cat([signal, encode(base), mask], 1))
         feat = feat + self.body(feat)
-        return MAX_RESIDUAL * torch.tanh(self.shuffle(self.tail(feat)) / MAX_RESIDUAL)
+        sub = self.tail(feat)  # (N, 12, H, W): the four sub-pixels of each channel
+        n, _, h, w = sub.shape
+        sub = sub.view(n, 3, 4, h, w)
+        sub = sub - sub.mean(2, keepdim=True)
+        r = MAX_RESIDUAL * torch.tanh(sub / MAX_RESIDUAL)
+        r = r - r.mean(2, keepdim=True)  # (again after the bound, which is not linear)
+        return self.shuffle(r.reshape(n, 12, h, w))
 
     def forward(self, linear: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         up = bicubic2x(base.float())

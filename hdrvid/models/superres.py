@@ -4,7 +4,7 @@
 residual network that adds what bicubic upscaling of its output misses. The network (EDSR-style residual
 blocks at the input resolution, an ESPCN pixel-shuffle head) works in a log encoding of radiance:
 
-    out = D(E(bicubic(base)) + r),   E(x) = log(1 + x) / log(1 + 64),   D = E^-1
+    out = D(E(bicubic(base)) + r),   E(x) = log(x + 0.001),   D = E^-1
 
 and sees the picture's own signal (its 8-bit detail: edges and texture that the HDR estimate inherited,
 smoothed, from the fast mode and the upsampling), the log-encoded estimate and the clip mask. ``r`` is detail
@@ -27,18 +27,24 @@ from torch import nn
 
 from hdrvid.models.hdrunet import HDRUNet
 
-LOG_WHITE = math.log1p(64.0)
-"""E(x) = log(1 + x) / LOG_WHITE: 64x reference white -> 1."""
+EPS = 1e-3
+"""E(x) = log(x + EPS): relative detail (a residual scales light, it never pushes a dark pixel below 0; a first
+run in log(1 + x), nearly linear in the shadows, clamped 1 % of real pixels to black there)."""
 MAX_RESIDUAL = 0.25
-"""|r| is bounded by about twice this (tanh, then the block mean removed) in E units."""
+"""|r| is bounded by about twice this (tanh, then the block mean removed): light x0.6..x1.6 at most."""
 
 
 def encode(x: torch.Tensor) -> torch.Tensor:
-    return torch.log(1 + x.clamp(min=0)) / LOG_WHITE  # (log1p and expm1 have no ONNX operator)
+    return torch.log(x.clamp(min=0) + EPS)
 
 
 def decode(e: torch.Tensor) -> torch.Tensor:
-    return (torch.exp(e * LOG_WHITE) - 1).clamp(min=0)
+    return (torch.exp(e) - EPS).clamp(min=0)
+
+
+def feature(x: torch.Tensor) -> torch.Tensor:
+    """The estimate as the network sees it: E(x) shifted and scaled to about [0, 1] (64x white -> 1.1)."""
+    return (encode(x) - math.log(EPS)) / 10.0
 
 
 def bicubic2x(x: torch.Tensor) -> torch.Tensor:
@@ -71,13 +77,13 @@ class SuperRes(nn.Module):
         nn.init.zeros_(self.tail.bias)
 
     def residual(self, linear: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
-        """(N, 3, 2H, 2W) in E units, bounded, and zero on average over each output 2x2 block (each input
-        pixel): detail only. The network cannot move the level the base model chose (a first run without this
+        """(N, 3, 2H, 2W) in E units (log light), bounded, and zero on average over each output 2x2 block (each
+        input pixel): detail only. The network cannot move the level the base model chose (a first run without this
         learned to darken graded shots towards scene radiance, which is the base model's decision to make)."""
         lin = linear.clamp(0, 1)
         signal = HDRUNet._signal(lin)
         mask = HDRUNet.clip_mask(signal)
-        feat = self.head(torch.cat([signal, encode(base), mask], 1))
+        feat = self.head(torch.cat([signal, feature(base), mask], 1))
         feat = feat + self.body(feat)
         sub = self.tail(feat)  # (N, 12, H, W): the four sub-pixels of each channel
         n, _, h, w = sub.shape

@@ -121,3 +121,16 @@ def test_eval_upscale_scores_the_variant_beside_its_bicubic_reference(tmp_path: 
     assert r["models"] == ["none", "itmo", "hdrunet-auto", "hdrunet-auto+bicubic"]
     a, b = r["scores"]["hdrunet-auto"]["srgb-mid"], r["scores"]["hdrunet-auto+bicubic"]["srgb-mid"]
     assert a["all/psnr_mu"] == pytest.approx(b["all/psnr_mu"], abs=1e-3)
+
+
+def test_shipped_weights_carry_the_shipped_default_model_as_their_base() -> None:
+    """hdrunet-2x ships (sha-checked) with the hdrunet-auto it was trained on; its estimate is the default
+    model's, so --upscale 2 keeps the 1x picture's level and adds detail."""
+    m = build("hdrunet-2x")
+    auto = build("hdrunet-auto")
+    for k, v in auto.state_dict().items():
+        assert torch.equal(m.base.state_dict()[k], v), k
+    x = torch.rand(1, 3, 24, 40) ** 2.2
+    with torch.no_grad():
+        r = m.sr.residual(x, m.base(x))
+    assert float(r.abs().max()) > 0 and float(torch.nn.functional.avg_pool2d(r, 2).abs().max()) < 1e-6

@@ -44,8 +44,7 @@ def _import_numba():  # type: ignore[no-untyped-def]
 
 numba = _import_numba()
 
-from hdrvid.color.packed import PQ_SCALE, PQ_TABLE_SIZE, eotf_table, pq_table  # noqa: E402  (shared with the C kernels)
-from hdrvid.color.transfer import pq_inverse_eotf
+from hdrvid.color.packed import PQ_SCALE, PQ_TABLE_SIZE, eotf_table, pq_table, roll_off_params, sdr_buffers  # noqa: E402
 from hdrvid.color.ycbcr import code_scales, rgb_to_ycbcr_matrix
 
 # --- PQ by table ----------------------------------------------------------------------------------
@@ -247,14 +246,7 @@ def hdr10_planes_linear(linear: np.ndarray, white: float, ceiling: float,
     (negative light clipped to 0), through ``pipeline.output``'s BT.2390 roll-off on max(R,G,B) from
     ``roll_off`` = (source peak, target peak) nits (the identity below the knee; a clamp when the source peak
     is the target's)."""
-    from hdrvid.color.tonemap import knee_nits
-
-    src, tgt = float(roll_off[0]), float(roll_off[1])
-    pb = float(pq_inverse_eotf(0.0))
-    span = float(pq_inverse_eotf(src)) - pb
-    max_lum = (float(pq_inverse_eotf(tgt)) - pb) / span
-    knee = knee_nits(src, tgt) if src > tgt else tgt
-    roll = np.array([src, tgt, knee, pb, span, 1.5 * max_lum - 0.5, max_lum], np.float64)
+    roll = roll_off_params(roll_off)
     return _hdr10(np.zeros((1, 1, 3), np.uint8), np.zeros(256, np.float32), np.ascontiguousarray(linear, np.float32),
                   float(white), roll, ceiling)
 
@@ -526,18 +518,9 @@ def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarr
     1): the flicker meter's."""
     from hdrvid.color.gamut import BT709
 
-    if gamut not in ("compress", "clip"):
-        raise ValueError(f"gamut mode must be compress or clip, not {gamut!r}")
-    lin = np.ascontiguousarray(linear, np.float32)
+    lin, (yq, ucode, vcode), yin, yout, oog = sdr_buffers(linear, gamut, luminance_out)
     h, w = lin.shape[1:]
-    hh, ww = h + h % 2, w + w % 2
-    n = hh * ww
-    buf = np.empty(n * 3 // 2, np.uint8)
-    yq, ucode, vcode = (buf[:n].reshape(hh, ww), buf[n:n * 5 // 4].reshape(hh // 2, ww // 2),
-                        buf[n * 5 // 4:].reshape(hh // 2, ww // 2))
-    yout = np.empty((h, w) if luminance_out else (0, 0), np.float32)
-    yin = np.empty_like(yout)
-    oog = np.zeros(hh // 2, np.int64)
+    hh, ww = yq.shape
     m = rgb_to_ycbcr_matrix("bt709").astype(np.float32)
     table, scale, by_max = curve
     _sdr_pass(lin, float(exposure), np.asarray(BT709.luminance_weights(), np.float32), float(min(threshold, 1.0)),

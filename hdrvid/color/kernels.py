@@ -22,7 +22,15 @@ from typing import Any
 import cv2
 import numpy as np
 
-from hdrvid.color.packed import EOTF_TABLE_SIZE, PQ_SCALE, PQ_TABLE_SIZE, eotf_table, pq_table
+from hdrvid.color.packed import (
+    EOTF_TABLE_SIZE,
+    PQ_SCALE,
+    PQ_TABLE_SIZE,
+    eotf_table,
+    pq_table,
+    roll_off_params,
+    sdr_buffers,
+)
 from hdrvid.color.ycbcr import code_scales, rgb_to_ycbcr_matrix
 
 # --- the C kernels ------------------------------------------------------------------------------------------
@@ -164,15 +172,7 @@ def hdr10_planes_linear(linear: np.ndarray, white: float, ceiling: float,
         from hdrvid.color import fused
 
         return fused.hdr10_planes_linear(linear, white, ceiling, roll_off)
-    from hdrvid.color.tonemap import knee_nits
-    from hdrvid.color.transfer import pq_inverse_eotf
-
-    src, tgt = float(roll_off[0]), float(roll_off[1])
-    pb = float(pq_inverse_eotf(0.0))
-    span = float(pq_inverse_eotf(src)) - pb
-    max_lum = (float(pq_inverse_eotf(tgt)) - pb) / span
-    knee = knee_nits(src, tgt) if src > tgt else tgt
-    roll = np.array([src, tgt, knee, pb, span, 1.5 * max_lum - 0.5, max_lum], np.float64)
+    roll = roll_off_params(roll_off)
     lin = np.ascontiguousarray(linear, np.float32)
     h, w = lin.shape[1:]
     eotf = eotf_table()
@@ -292,18 +292,9 @@ def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarr
         return planes, oog, float((np.asarray(linear)[:, ::2, ::2].max(0) > 1.001).mean()), lum
     from hdrvid.color.gamut import BT709
 
-    if gamut not in ("compress", "clip"):
-        raise ValueError(f"gamut mode must be compress or clip, not {gamut!r}")
-    lin = np.ascontiguousarray(linear, np.float32)
+    lin, (yq, ucode, vcode), yin, yout, oog = sdr_buffers(linear, gamut, luminance_out)
     h, w = lin.shape[1:]
-    hh, ww = h + h % 2, w + w % 2
-    n = hh * ww
-    buf = np.empty(n * 3 // 2, np.uint8)
-    yq, ucode, vcode = (buf[:n].reshape(hh, ww), buf[n:n * 5 // 4].reshape(hh // 2, ww // 2),
-                        buf[n * 5 // 4:].reshape(hh // 2, ww // 2))
-    yout = np.empty((h, w) if luminance_out else (0, 0), np.float32)
-    yin = np.empty_like(yout)
-    oog = np.zeros(hh // 2, np.int64)
+    hh, ww = yq.shape
     white = np.zeros(hh // 2, np.int64)
     m = rgb_to_ycbcr_matrix("bt709").astype(np.float32)
     ym, cm = np.ascontiguousarray(m[0]), np.ascontiguousarray(m[1:])

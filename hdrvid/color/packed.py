@@ -63,6 +63,44 @@ def oetf_table(transfer: str) -> np.ndarray:
     return np.asarray(ENCODERS[transfer](t * t), np.float32)
 
 
+def roll_off_params(roll_off: tuple[float, float]) -> np.ndarray:
+    """The HDR10 kernels' BT.2390 roll-off from ``roll_off`` = (source peak, target peak) nits, as
+    ``pipeline.output`` applies it: (source peak, target peak, knee, pb, span, ks, max_lum), float64 (the knee is
+    the target peak when the source is not brighter: a clamp)."""
+    from hdrvid.color.tonemap import knee_nits
+
+    src, tgt = float(roll_off[0]), float(roll_off[1])
+    pb = float(pq_inverse_eotf(0.0))
+    span = float(pq_inverse_eotf(src)) - pb
+    max_lum = (float(pq_inverse_eotf(tgt)) - pb) / span
+    knee = knee_nits(src, tgt) if src > tgt else tgt
+    return np.array([src, tgt, knee, pb, span, 1.5 * max_lum - 0.5, max_lum], np.float64)
+
+
+def yuv420_planes(h: int, w: int, dtype: type) -> list[np.ndarray]:
+    """Empty Y, Cb, Cr planes for an (h, w) picture, sizes rounded up to even, as views of one buffer in PyAV's
+    yuv420p / yuv420p10le layout (``planes_buffer`` gives the buffer back: handed to the encoder without a copy)."""
+    hh, ww = h + h % 2, w + w % 2
+    n = hh * ww
+    buf = np.empty(n * 3 // 2, dtype)
+    return [buf[:n].reshape(hh, ww), buf[n:n * 5 // 4].reshape(hh // 2, ww // 2),
+            buf[n * 5 // 4:].reshape(hh // 2, ww // 2)]
+
+
+def sdr_buffers(linear: np.ndarray, gamut: str, luminance_out: bool
+                ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """What both SDR output kernels (C and numba) write into: the frame as contiguous float32 (3, H, W), its
+    8-bit planes (``yuv420_planes``), the flicker meter's luminance images ((H, W) each, or empty) and the
+    per-chroma-row out-of-gamut counts; ``gamut`` checked."""
+    if gamut not in ("compress", "clip"):
+        raise ValueError(f"gamut mode must be compress or clip, not {gamut!r}")
+    lin = np.ascontiguousarray(linear, np.float32)
+    h, w = lin.shape[1:]
+    planes = yuv420_planes(h, w, np.uint8)
+    yout = np.empty((h, w) if luminance_out else (0, 0), np.float32)
+    return lin, planes, np.empty_like(yout), yout, np.zeros(planes[1].shape[0], np.int64)
+
+
 # --- packed helpers (OpenCV) ------------------------------------------------------------------------------
 
 def _flat(x: np.ndarray) -> np.ndarray:

@@ -60,6 +60,7 @@ def make_executor(model_name: str, weights: Path | None = None, opts: EngineOpti
     """The model ``model_name`` on the chosen backend, ready to run full frames."""
     spec = get(model_name)
     model = model if model is not None else build(model_name, weights)
+    requested = opts.backend
     if isinstance(opts.backend, TorchBackend) and opts.backend.precision == "auto":
         opts = replace(opts, backend=replace(opts.backend, precision=auto_precision(model, opts.backend.device)))
     if spec.kind == "diffusion":
@@ -77,9 +78,11 @@ def make_executor(model_name: str, weights: Path | None = None, opts: EngineOpti
         return DiffusionExecutor(model, engines, opts.steps, opts.seed, opts.tile, opts.noise_scale, base=base)
     if getattr(model, "superres", False):  # the base model at the input's size (its fast mode), then the network
         base_model = getattr(model, "base")
-        base_opts = opts if getattr(base_model, "exportable", True) else replace(
-            opts, backend=TorchBackend(device=opts.device))  # hdrunet: torch only (on the backend's device)
-        base = make_executor(getattr(model, "base_model"), None, base_opts, model=base_model)
+        # the base as it runs at 1x: the backend asked for (its own precision choice, e.g. bf16 for hdrunet on
+        # this CPU), or torch on the backend's device for a base that does not export (hdrunet)
+        base_backend = requested if isinstance(requested, TorchBackend) or getattr(base_model, "exportable", True) \
+            else TorchBackend(device=opts.device, precision="auto")
+        base = make_executor(getattr(model, "base_model"), None, replace(opts, backend=base_backend), model=base_model)
         backend = _profile_for(opts.backend, opts) if isinstance(opts.backend, TensorRTBackend) else opts.backend
         return SuperResExecutor(model, _engine(model_name, model, "refine", backend, weights), base)
     scale = 1.0 if opts.infer_scale is None or not spec.learned else opts.infer_scale

@@ -65,10 +65,10 @@ def executor_for(label: str, weights: Path | None, engine: EngineOptions, upscal
     name = for_single_exposure(name)
     if upscale != 1 and get(name).upscaled:
         up = get(name).upscaled or name
-        # a variant refining its base model's output runs that model as it runs at 1x (-m NAME@scale); the
-        # others (whole-frame networks) at full resolution
-        scale = float(scale) if scale and get(up).base else (engine.infer_scale or 1.0) if get(up).base else 1.0
-        return make_executor(up, weights, replace(engine, infer_scale=scale))
+        infer_scale = 1.0  # whole-frame networks run at full resolution
+        if get(up).base:  # a variant refining its base model's output runs that model as at 1x (-m NAME@scale)
+            infer_scale = float(scale) if scale else (engine.infer_scale or 1.0)
+        return make_executor(up, weights, replace(engine, infer_scale=infer_scale))
     if not get(name).learned:
         return make_executor(name)
     if get(name).kind == "diffusion":

@@ -23,13 +23,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from hdrvid.models import build
+from hdrvid.metrics.hdr import MU
 from hdrvid.models.superres import bicubic2x
 from hdrvid.synth.camera import shoot
 from hdrvid.train.data import HDRPool, load_images, validation_split
+from hdrvid.train.diffusion import freeze_base
 from hdrvid.train.loop import GENERATOR, TrainConfig, TrainContext
-
-MU = 5000.0
 
 
 def mu_loss(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
@@ -61,9 +60,7 @@ class SuperResFamily:
             raise ValueError("--patch must be even (the shots are half its size)")
         self.cfg = cfg
         self.model = model
-        base = getattr(model, "base")
-        base.load_state_dict(build(getattr(model, "base_model")).state_dict())  # shipped, sha-checked
-        base.requires_grad_(False)
+        freeze_base(model, getattr(model, "base_model"))  # the shipped weights, sha-checked
         self.train_files, self.val_files = validation_split(files)
         self.held = held
         self.pool = HDRPool.load(self.train_files, procedural=cfg.procedural, seed=cfg.seed)

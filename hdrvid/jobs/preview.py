@@ -115,6 +115,6 @@ def preview(o: ConvertOptions, png: Path, at: float | None = None, overwrite: bo
     write_png(png, sheet)
     t = _seconds(frame, float(info.rate or 24))
     above = float((hdr.amax(0) > 1.001).float().mean())
-    return PreviewReport(output=str(png), frame=frame.index, seconds=t, model=o.model, peak_nits=round(peak, 1),
+    return PreviewReport(output=str(png), frame=frame.index, seconds=t, model=o.single_model, peak_nits=round(peak, 1),
                          above_reference_white=round(above, 4))
 

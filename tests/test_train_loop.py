@@ -229,3 +229,26 @@ def test_buffers_stay_exact_through_the_ema(tmp_path: Path):
     got = torch.load(tmp_path / "hdrunet-auto" / "hdrunet-auto.pt", weights_only=True)
     shipped = load_state_dict(weights_dir() / "hdrunet.pt", None)
     assert all(torch.equal(got[k], v) for k, v in shipped.items() if k.startswith("shoulder."))
+
+
+def test_psnr_mu_loss_is_the_metrics_clipped_psnr_mu_negated():
+    """The loss behind ``--loss psnr-mu`` scores what ``hdrvid eval`` reports in clipped pixels."""
+    from hdrvid.metrics.hdr import MU, hdr_metrics
+    from hdrvid.train.losses import PSNR_MU, get_loss
+
+    assert PSNR_MU == MU
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(0, 1, (2, 3, 12, 16)) ** 3 * 40
+    pred = truth * rng.uniform(0.3, 2.0, truth.shape)
+    clipped = rng.random((2, 1, 12, 16)) < 0.3
+    clipped[1] = False  # a picture without clipped pixels adds nothing
+    loss = get_loss("psnr-mu")(torch.from_numpy(pred), torch.from_numpy(truth), torch.from_numpy(clipped))
+    want = hdr_metrics(pred[0].transpose(1, 2, 0), truth[0].transpose(1, 2, 0), clipped[0, 0], align=False)["psnr_mu"]
+    assert float(loss) == pytest.approx(-want, abs=1e-4)
+
+
+def test_psnr_mu_loss_trains_a_single_exposure_model(tmp_path: Path):
+    s = train(_cfg(tmp_path, "hdrunet", steps=2, loss="psnr-mu"), progress=False)
+    assert s.steps == 2 and s.final_loss is not None and s.final_loss < 0  # minus a PSNR in dB
+    with pytest.raises(Exception, match="--loss"):
+        _cfg(tmp_path, "hdrunet", loss="l2")

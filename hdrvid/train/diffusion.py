@@ -133,14 +133,14 @@ class DiffusionSingleFamily(SingleExposureFamily):
         w = ab.flatten()
         return (w * per).sum() / w.sum()
 
-    def step(self, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor], ctx: TrainContext) -> dict[str, torch.Tensor]:
-        x, target, _labels = batch
+    def step(self, batch: tuple[torch.Tensor, ...], ctx: TrainContext) -> dict[str, torch.Tensor]:
+        x, target = batch[:2]
         losses, y = diffusion_step(self.model, x, target, ctx, False, self._image_loss, 0.0, self.ab)
         with ctx.autocast():
             return add_adversarial(losses, ctx.nets, tone_map(y.float()), tone_map(target), self.cfg.adversarial_weight)
 
     def validate(self, model: nn.Module, device: torch.device) -> float:
-        x, t, _labels = self.val
+        x, t = self.val[:2]
         y = validate_sampler(model, x, device)
         t = t.to(device)
         return sum(float(self.loss(y[i:i + 8], t[i:i + 8], self.cfg.cosine_weight)) * len(y[i:i + 8])

@@ -60,6 +60,9 @@ class TrainConfig:
     lr_discriminator: float = 1e-4
     ema: float = 0.999
     cosine_weight: float = 5.0
+    loss: str = ""
+    """Single-exposure models: the content loss, "expandnet" (the default: L1 + cosine on log(1 + HDR)) or
+    "psnr-mu" (the metric's mu-law encoding, squared error in clipped pixels, per picture in dB)."""
     bf16: bool = True
     device: str = "cpu"
     procedural: int = 40
@@ -95,6 +98,8 @@ class TrainConfig:
         for name in ("steps", "batch", "patch", "checkpoint_every", "samples", "validation"):
             if getattr(self, name) < 1:
                 raise InputError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
+        if self.loss not in ("", "expandnet", "psnr-mu"):
+            raise InputError(f"--loss {self.loss}: choose expandnet or psnr-mu")
         if self.procedural < 0:
             raise InputError(f"--procedural must be >= 0, not {self.procedural}")
         if not self.lr > 0 or not self.lr_discriminator > 0:

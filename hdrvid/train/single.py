@@ -30,9 +30,10 @@ rest."""
 
 
 def _shots(images: list[np.ndarray], count: int, cfg: TrainConfig, rng: np.random.Generator,
-           pool: HDRPool | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+           pool: HDRPool | None = None) -> tuple[torch.Tensor, ...]:
+    """(linear input, truth, label "unknown response", clip mask (N, 1, H, W))."""
     pool = pool or HDRPool(images, [str(i) for i in range(len(images))])
-    xs, ts, labels = [], [], []
+    xs, ts, labels, masks = [], [], [], []
     for _ in range(count):
         want_highlights = rng.random() < cfg.highlight_focus
         for _attempt in range(8):
@@ -42,9 +43,10 @@ def _shots(images: list[np.ndarray], count: int, cfg: TrainConfig, rng: np.rando
         xs.append(shot.linear)
         ts.append(shot.target)
         labels.append(float(shot.setting in UNKNOWN_RESPONSE))
+        masks.append(shot.clipped)
     x = torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).contiguous()
     t = torch.from_numpy(np.stack(ts)).permute(0, 3, 1, 2).contiguous()
-    return x, t, torch.tensor(labels)
+    return x, t, torch.tensor(labels), torch.from_numpy(np.stack(masks))[:, None]
 
 
 def tone_map(hdr: torch.Tensor) -> torch.Tensor:
@@ -64,12 +66,12 @@ class SingleExposureFamily:
         self.pool = HDRPool.load(self.train_files, procedural=cfg.procedural, seed=cfg.seed)
         val_images = load_images(self.val_files, 0, cfg.seed) or load_images([], 4, cfg.seed + 99)
         self.val = _shots(val_images, cfg.validation, cfg, np.random.default_rng([cfg.seed, 1234]))
-        self.loss = get_loss("expandnet")
+        self.loss = get_loss(cfg.loss or "expandnet")
 
     def networks(self) -> dict[str, nn.Module]:
         return {GENERATOR: self.model, **discriminator_for(self.cfg)}
 
-    def batch(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def batch(self, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
         return _shots([], self.cfg.batch, self.cfg, rng, self.pool)
 
     def _gate_loss(self, model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor | None:
@@ -79,11 +81,17 @@ class SingleExposureFamily:
         logit = model.gate_logit(model.context(x)).float()
         return F.binary_cross_entropy_with_logits(logit, labels.to(logit.device))
 
-    def step(self, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor], ctx: TrainContext) -> dict[str, torch.Tensor]:
-        x, t, labels = batch
+    def content_loss(self, y: torch.Tensor, t: torch.Tensor, clipped: torch.Tensor) -> torch.Tensor:
+        """``--loss``: ExpandNet's (the default) or the metric's own (``psnr-mu``, clipped pixels)."""
+        if self.cfg.loss == "psnr-mu":
+            return self.loss(y, t, clipped)
+        return self.loss(y, t, self.cfg.cosine_weight)
+
+    def step(self, batch: tuple[torch.Tensor, ...], ctx: TrainContext) -> dict[str, torch.Tensor]:
+        x, t, labels, clipped = batch
         with ctx.autocast():
             y = self.model(x)
-        loss = self.loss(y.float(), t, self.cfg.cosine_weight)
+        loss = self.content_loss(y.float(), t, clipped)
         gate = self._gate_loss(self.model, x, labels)
         if gate is not None:
             loss = loss + GATE_WEIGHT * gate
@@ -92,12 +100,12 @@ class SingleExposureFamily:
             return add_adversarial(losses, ctx.nets, tone_map(y.float()), tone_map(t), self.cfg.adversarial_weight)
 
     def validate(self, model: nn.Module, device: torch.device) -> float:
-        x, t, labels = self.val
+        x, t, labels, clipped = self.val
         total = 0.0
         for i in range(0, len(x), 8):
             xb = x[i:i + 8].to(device)
             y = model(xb).float()
-            loss = self.loss(y, t[i:i + 8].to(device), self.cfg.cosine_weight)
+            loss = self.content_loss(y, t[i:i + 8].to(device), clipped[i:i + 8].to(device))
             gate = self._gate_loss(model, xb, labels[i:i + 8])
             total += float(loss + (GATE_WEIGHT * gate if gate is not None else 0)) * len(y)
         return total / len(x)

@@ -439,6 +439,16 @@ def test_numpy_itmo_is_the_torch_module() -> None:
         assert out.dtype == np.float32 and out.shape == ref.shape
         assert float(ref.max()) > 2  # expanded
         assert np.abs(out - ref).max() < 2e-5 * float(ref.max())
+    # the maths runs only on the rows the mask touches: a dark frame with one bright band, and none at all
+    x = torch.rand(3, 120, 160) * 0.5
+    x[:, 50:60, 40:90] = 1.0
+    with torch.inference_mode():
+        ref = model(x[None])[0].numpy()
+    out = itmo(x.numpy())
+    assert float(ref.max()) > 2 and np.abs(out - ref).max() < 2e-5 * float(ref.max())
+    assert np.array_equal(out[:, :30], x.numpy()[:, :30])
+    dark = (torch.rand(3, 64, 96) * 0.6 - 0.01).numpy()
+    assert np.array_equal(itmo(dark), np.maximum(dark, 0))
 
 
 @needs_ffprobe

@@ -26,7 +26,7 @@ class ArrayModel:
 
     def process(self, frame: Frame) -> Iterator[Frame]:
         out = self.fn(np.asarray(frame.data))
-        what = implausible(float(np.abs(out).max()) if out.size else 0.0)
+        what = implausible(max(float(out.max()), -float(out.min())) if out.size else 0.0)
         if what:
             raise ModelError(f"{self.model} produced {what} on frame {frame.index}; the input frame holds values "
                              f"no picture has")

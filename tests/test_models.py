@@ -272,6 +272,9 @@ def test_hdrunet_auto_is_hdrunet_times_the_bt2446a_curve_by_the_detector():
             auto.shoulder_weight(x)
         auto.shoulder.net[2].bias.fill_(-20.0)
         assert torch.allclose(auto.shoulder_weight(x), torch.ones(1))  # settled: held for the rest of the shot
+        auto.shoulder.forward = lambda lin: pytest.fail("the detector ran after the shot's decision")
+        assert torch.allclose(auto.shoulder_weight(torch.cat([x, x])), torch.ones(2))  # ... without the detector
+        del auto.shoulder.forward
     with pytest.raises(ValueError, match="adaptive"):
         HDRUNet(curve=True, adaptive=True)
 

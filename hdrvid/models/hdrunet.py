@@ -282,9 +282,14 @@ class HDRUNet(nn.Module):
         from SHOULDER_LO to SHOULDER_HI (exactly 0 below, so an unsure detector keeps every recorded pixel
         exactly). In video one decision per shot: the mean probability over the shot's first SETTLE_FRAMES
         frames, then held until the next scene cut (a per-frame or slowly filtered weight made the picture
-        breathe when a car drove through a parking-lot shot)."""
-        p = self.shoulder(linear)
-        if self.curve_alpha is not None:
+        breathe when a car drove through a parking-lot shot). Once the shot's decision is held the detector
+        does not run."""
+        held = self.curve_alpha is not None and self._shoulder_count >= SETTLE_FRAMES
+        if held and self._shoulder_state is not None:
+            p = self._shoulder_state.expand(linear.shape[0])
+        else:
+            p = self.shoulder(linear)
+        if self.curve_alpha is not None and not held:
             out = []
             for v in p:
                 if self._shoulder_count < SETTLE_FRAMES:

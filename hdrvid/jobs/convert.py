@@ -268,12 +268,13 @@ def model_stages(opts: ConvertOptions, info: VideoInfo, image_input: bool, execu
     merge), the engine's name, the single-exposure executor (None in alternating mode) and the exposure
     cycle (alternating mode). ``executor``: reuse this one (``hdrvid batch`` loads a model once per worker);
     ``owns_executor``: the stage closes it at the end."""
-    from hdrvid.pipeline.alternating import AlternatingMerge, detect_cycle, make_merger
     from hdrvid.pipeline.batcher import Batcher
     from hdrvid.pipeline.inference import Inference
     from hdrvid.runtime import make_executor
 
     if opts.mode == "alternating":
+        from hdrvid.pipeline.alternating import AlternatingMerge, detect_cycle, make_merger
+
         cycle = detect_cycle(opts.input, replace(opts.decode, pts_from=None, pts_to=None, first_index=0),
                              opts.exposures)
         log.info("exposure cycle %s (measured %s; response power %.2f)", cycle.exposures,

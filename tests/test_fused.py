@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -285,6 +286,27 @@ def test_c_model_output_kernel_is_the_numba_kernel_bit_for_bit(roll_off: tuple[f
             for p, q in zip(a[0], b[0]):
                 np.testing.assert_array_equal(p, q)
             assert a[1:] == b[1:]
+
+
+@pytest.mark.skipif(not kernels.native_available(), reason="the C kernels were not built")
+def test_c_hdrunet_kernels_are_the_numba_kernels_bit_for_bit() -> None:
+    """hdrunet's two compiled passes (the fast mode's guided expansion of clipped pixels, hdrunet-auto's
+    BT.2446A gain on luminance) in C give numba's numbers bit for bit: odd sizes, negative light, light above
+    1, maps smaller than the frame by uneven factors, both clip masks; so the default model loads no numba."""
+    rng = np.random.default_rng(5)
+    wts = np.array([0.2126, 0.7152, 0.0722], np.float32)
+    for h, w, hs, ws in ((67, 93, 17, 24), (64, 96, 16, 24), (1, 5, 1, 2)):
+        x = (rng.random((3, h, w), dtype=np.float32) ** 0.3 * 1.1 - 0.02).astype(np.float32)
+        a, b = (rng.normal(0, 1, (3, hs, ws)).astype(np.float32) for _ in range(2))
+        for clip in ((0.965, 0.99), (0.99, 0.998)):
+            np.testing.assert_array_equal(kernels.expand_clipped(x, a, b, math.log(64), 0.9, clip, 2.2),
+                                          fused.expand_clipped(x, a, b, math.log(64), 0.9, clip, 2.2))
+        table = np.exp(rng.normal(0, 0.3, 4097)).astype(np.float32)
+        out_c = rng.random((3, h, w), dtype=np.float32)
+        out_n = out_c.copy()
+        kernels.luminance_gain(x, out_c, wts, table)
+        fused.luminance_gain(x, out_n, wts, table)
+        np.testing.assert_array_equal(out_c, out_n)
 
 
 def test_models_and_other_formats_take_the_reference_path(tmp_path: Path) -> None:

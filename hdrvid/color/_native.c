@@ -651,6 +651,89 @@ void sdr_pass(const float *lin, int64_t h, int64_t w, float ex, const float *wts
     free(buf);
 }
 
+/* hdrunet's fast mode (fused._expand_clipped), rows [r0, r1): every pixel clamped to [0, 1]; those whose
+ * max(R,G,B) is above `start` get per channel v * exp(log_gain * alpha * (a * guide + b)), the coefficient maps
+ * (3, hs, ws) read bilinearly (align_corners=False taps), the guide max(R,G,B) ** (1 / gamma), alpha the
+ * smoothstep of the channel's signal between lo and hi. Scalar: the work is on the few pixels above `start`.
+ * Precision as numba types the twin: the maps, taps and clamps in float32; the powers, the smoothstep and the
+ * exponent in float64, each result rounded to float32 where numba's is. */
+void expand_clipped(const float *x, int64_t h, int64_t w, const float *a, const float *b, int64_t hs, int64_t ws,
+                    float *out, double log_gain, double start, double lo, double hi, double gamma, int64_t r0,
+                    int64_t r1) {
+    const float sy = (float)((double)hs / (double)h), sx = (float)((double)ws / (double)w);
+    const double inv = 1.0 / gamma, lo_lin = pow(lo, gamma), hi_lin = pow(hi, gamma), span = hi - lo;
+    const int64_t plane = h * w, splane = hs * ws;
+    for (int64_t r = r0; r < r1; r++) {
+        float src = ((float)r + 0.5f) * sy - 0.5f;
+        src = src > 0.0f ? src : 0.0f;
+        const int64_t ra = imin((int64_t)src, hs - 1), rb = imin(ra + 1, hs - 1);
+        const float fr = src - (float)ra;
+        for (int64_t c = 0; c < w; c++) {
+            const int64_t i = r * w + c;
+            float v[3];
+            for (int k = 0; k < 3; k++) {
+                float t = x[k * plane + i];
+                t = t > 0.0f ? t : 0.0f;
+                v[k] = t < 1.0f ? t : 1.0f;
+                out[k * plane + i] = v[k];
+            }
+            const float m = fmax3(v[0], v[1], v[2]);
+            if ((double)m <= start) continue;
+            float src_c = ((float)c + 0.5f) * sx - 0.5f;
+            src_c = src_c > 0.0f ? src_c : 0.0f;
+            const int64_t ca = imin((int64_t)src_c, ws - 1), cb = imin(ca + 1, ws - 1);
+            const float fc = src_c - (float)ca;
+            const float g = m >= 1.0f ? 1.0f : (float)pow((double)m > 1e-6 ? (double)m : 1e-6, inv);
+            for (int k = 0; k < 3; k++) {
+                const float vk = v[k];
+                if ((double)vk <= lo_lin) continue;
+                float alpha;
+                if ((double)vk >= hi_lin) {
+                    alpha = 1.0f;
+                } else {
+                    double t = (pow((double)vk > 1e-8 ? (double)vk : 1e-8, inv) - lo) / span;
+                    t = t > 0.0 ? t : 0.0;
+                    t = t < 1.0 ? t : 1.0;
+                    alpha = (float)(t * t * (3.0 - 2.0 * t));
+                }
+                const float *ak_ = a + k * splane, *bk_ = b + k * splane;
+                const float ak = (ak_[ra * ws + ca] * (1.0f - fc) + ak_[ra * ws + cb] * fc) * (1.0f - fr)
+                                 + (ak_[rb * ws + ca] * (1.0f - fc) + ak_[rb * ws + cb] * fc) * fr;
+                const float bk = (bk_[ra * ws + ca] * (1.0f - fc) + bk_[ra * ws + cb] * fc) * (1.0f - fr)
+                                 + (bk_[rb * ws + ca] * (1.0f - fc) + bk_[rb * ws + cb] * fc) * fr;
+                out[k * plane + i] = vk * (float)exp(log_gain * (double)alpha * (double)(ak * g + bk));
+            }
+        }
+    }
+}
+
+/* hdrunet-auto's BT.2446A curve (fused._luminance_gain), rows [r0, r1): `out` (3 planes) times a gain read from
+ * `table` (n + 1 entries, linear interpolation; its last entry from the end on) at sqrt(luminance of `lin`,
+ * clamped to [0, 1]) x n. */
+void luminance_gain(const float *lin, float *out, int64_t h, int64_t w, const float *wts, const float *table,
+                    int64_t n, int64_t r0, int64_t r1) {
+    const float nf = (float)n;
+    const int64_t plane = h * w;
+    for (int64_t r = r0; r < r1; r++) {
+        for (int64_t i = r * w; i < (r + 1) * w; i++) {
+            float y = wts[0] * lin[i] + wts[1] * lin[plane + i] + wts[2] * lin[2 * plane + i];
+            y = y > 0.0f ? y : 0.0f;
+            y = y < 1.0f ? y : 1.0f;
+            const float t = sqrtf(y) * nf;
+            float g;
+            if ((double)t >= (double)n) {
+                g = table[n];
+            } else {
+                const int32_t j = (int32_t)t;
+                g = table[j] + (t - (float)j) * (table[j + 1] - table[j]);
+            }
+            out[i] *= g;
+            out[plane + i] *= g;
+            out[2 * plane + i] *= g;
+        }
+    }
+}
+
 /* A valid (empty) Python module, so the build and the import machinery treat the file as one; the functions
  * above are reached through ctypes. */
 static struct PyModuleDef native_module = {PyModuleDef_HEAD_INIT, "_native", "hdrvid's C kernels (used via ctypes)",

@@ -82,6 +82,11 @@ def _library() -> Any:
     lib.sdr_pass.argtypes = [_F32, _I64, _I64, f, _F32, f, f, ctypes.c_int, f, ctypes.c_int, _F32, _I64, f, _F32, _I64,
                              _F32, _F32, _U8, _I64, _U8, _U8, _F32, _F32, ctypes.c_int, _I64P, _I64P, _I64, _I64]
     lib.sdr_pass.restype = None
+    d = ctypes.c_double
+    lib.expand_clipped.argtypes = [_F32, _I64, _I64, _F32, _F32, _I64, _I64, _F32, d, d, d, d, d, _I64, _I64]
+    lib.expand_clipped.restype = None
+    lib.luminance_gain.argtypes = [_F32, _F32, _I64, _I64, _F32, _F32, _I64, _I64, _I64]
+    lib.luminance_gain.restype = None
     return lib
 
 
@@ -333,3 +338,37 @@ def planar_lookup(codes: np.ndarray, lut: np.ndarray) -> np.ndarray:
     fn = lib.planar_lookup_u16 if codes.dtype == np.uint16 else lib.planar_lookup_u8
     _parallel(fn, h, codes.ctypes.data, h, w, _p(lut, _F32), _p(out, _F32))
     return out
+
+
+def expand_clipped(linear: np.ndarray, a: np.ndarray, b: np.ndarray, log_gain: float, start: float,
+                   clip: tuple[float, float], gamma: float) -> np.ndarray:
+    """:func:`hdrvid.color.fused.expand_clipped` (hdrunet's fast mode: guided gains on the clipped pixels of one
+    frame, (3, H, W) float32): the C kernel where built, else numba's; the same numbers (tests)."""
+    lib = _library()
+    if lib is None:
+        from hdrvid.color import fused
+
+        return fused.expand_clipped(linear, a, b, log_gain, start, clip, gamma)
+    x = np.ascontiguousarray(linear, np.float32)
+    a, b = np.ascontiguousarray(a, np.float32), np.ascontiguousarray(b, np.float32)
+    out = np.empty(x.shape, np.float32)
+    h, w = x.shape[1:]
+    _parallel(lib.expand_clipped, h, _p(x, _F32), h, w, _p(a, _F32), _p(b, _F32), a.shape[1], a.shape[2],
+              _p(out, _F32), float(log_gain), float(start), float(clip[0]), float(clip[1]), float(gamma))
+    return out
+
+
+def luminance_gain(linear: np.ndarray, out: np.ndarray, weights: np.ndarray, table: np.ndarray) -> None:
+    """:func:`hdrvid.color.fused.luminance_gain` (``out`` times a gain read from ``table`` at the square root of
+    the luminance of ``linear``, in place): the C kernel where built, else numba's; the same numbers (tests)."""
+    lib = _library()
+    if lib is None or not (out.flags.c_contiguous and out.dtype == np.float32):
+        from hdrvid.color import fused
+
+        fused.luminance_gain(linear, out, weights, table)
+        return
+    lin = np.ascontiguousarray(linear, np.float32)
+    wts, tab = np.ascontiguousarray(weights, np.float32), np.ascontiguousarray(table, np.float32)
+    h, w = lin.shape[1:]
+    _parallel(lib.luminance_gain, h, _p(lin, _F32), _p(out, _F32), h, w, _p(wts, _F32), _p(tab, _F32),
+              tab.size - 1)

@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hdrvid.color.fused import expand_clipped, luminance_gain
+from hdrvid.color.kernels import expand_clipped, luminance_gain
 from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion, luminance
 from hdrvid.models.shoulder import ShoulderDetector
 
@@ -65,7 +65,7 @@ SETTLE_FRAMES = 24
 """Video: hdrunet-auto decides once per shot, on the mean detector probability of its first this many frames."""
 LOG_EXPANSION = torch.log(bt2446a_expansion(torch.linspace(0, 1, 4097) ** 2))
 """hdrunet-auto's curve (log gain) tabulated at sqrt(luminance) 0..1 for the compiled pass
-(``color.fused.luminance_gain``); a frame's table is exp(weight x this)."""
+(``color.kernels.luminance_gain``: C, or numba where not built); a frame's table is exp(weight x this)."""
 TAIL_EDGES = 16
 """The gate sees the share of pixels whose max(R, G, B) signal reaches each of these many levels between
 the knee and white: a grade's shoulder fills the top codes smoothly, a clip piles pixels up at 255."""
@@ -402,7 +402,7 @@ class HDRUNet(nn.Module):
                      frame: torch.Tensor) -> torch.Tensor:
         """``apply_where`` for one float32 CPU frame whose gains are the executor's guided field, ``a * guide +
         b`` with the coefficient maps ``a``, ``b`` (1, 3, h, w) read bilinearly at each clipped pixel, in one
-        compiled pass (``color.fused.expand_clipped``; tests hold it to ``apply_where``)."""
+        compiled pass (``color.kernels.expand_clipped``; tests hold it to ``apply_where``)."""
         if self.use_curve:
             raise ValueError("apply_guided needs the curve off (the curve changes every pixel): use apply_split")
         self._smoothed(frame.to(linear.dtype))  # the curve state follows the frames as in apply_split

@@ -377,3 +377,14 @@ def test_precision_auto_is_bf16_only_for_validated_models_on_native_bf16(monkeyp
     assert backend_from_options("onnxruntime", "cpu", "auto").precision == "fp32"
     with pytest.raises(BackendError, match="auto"):
         TorchEngine(build("expandnet"), TorchBackend(precision="auto"))
+
+
+def test_fast_mode_runs_the_network_at_a_fixed_width_from_1280_px():
+    """--infer-scale auto on a CPU: the network sees every frame of 1280 px or more 320 px wide (its cost stops
+    growing with the frame; a 720p and a 1080p copy of a film get the same expansion); smaller frames keep
+    their scales; a GPU runs at full resolution."""
+    from hdrvid.runtime import auto_scale
+
+    assert [round(auto_scale("cpu", w) * w) for w in (1280, 1920, 2560, 3840)] == [320] * 4
+    assert (auto_scale("cpu", 960), auto_scale("cpu", 640), auto_scale("cpu", 480)) == (0.5, 0.5, 1.0)
+    assert auto_scale("cuda", 1920) == 1.0

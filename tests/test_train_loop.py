@@ -252,3 +252,5 @@ def test_psnr_mu_loss_trains_a_single_exposure_model(tmp_path: Path):
     assert s.steps == 2 and s.final_loss is not None and s.final_loss < 0  # minus a PSNR in dB
     with pytest.raises(Exception, match="--loss"):
         _cfg(tmp_path, "hdrunet", loss="l2")
+    with pytest.raises(Exception, match="--loss psnr-mu: only single-exposure"):
+        train(_cfg(tmp_path, "kalantari", loss="psnr-mu"), progress=False)

@@ -38,5 +38,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> TrainSummary:
     model = spec.factory(**{**spec.factory_kwargs, **cfg.model_kwargs})
     kind = getattr(model, "family", spec.kind)
     cls = DiffusionSingleFamily if kind == "diffusion" and getattr(model, "single", False) else FAMILIES[kind]
+    if cfg.loss not in ("", "expandnet") and cls is not SingleExposureFamily:
+        raise InputError(f"--loss {cfg.loss}: only single-exposure regression models (expandnet, hdrunet...) take "
+                         f"it; {cfg.model} trains with its own loss (leave --loss out)")
     family: Family = cls(cfg, model, files, held)
     return TrainLoop(cfg, family).run(progress)

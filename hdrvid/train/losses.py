@@ -7,6 +7,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from hdrvid.metrics.hdr import MU
+
 LossFn = Callable[..., torch.Tensor]
 LOSSES: dict[str, LossFn] = {}
 
@@ -36,19 +38,17 @@ def expandnet_loss(pred: torch.Tensor, target: torch.Tensor, cosine_weight: floa
     return (p - t).abs().mean() + cosine_weight * (1 - cos).mean()
 
 
-PSNR_MU = 5000.0
-"""mu of ``hdrvid.metrics.hdr``'s PSNR-mu (kept equal by a test; metrics is not imported by training)."""
 @register_loss("psnr-mu")
 def psnr_mu_loss(pred: torch.Tensor, target: torch.Tensor, clipped: torch.Tensor) -> torch.Tensor:
     """What ``hdrvid eval`` scores in clipped pixels, as a loss: per picture, the mean squared error of the
-    mu-law encoding (mu = 5000) over the truth's maximum in the ``clipped`` pixels (N, 1, H, W bool: the
-    camera's clip mask, any channel at code 250 or above), then 10 log10 of it averaged over the pictures
-    that have such pixels (the mean PSNR in dB, negated). Pictures without clipped pixels add nothing. Squared error, not
-    L1: the metric rewards the mean of the log radiance a clipped region may hold, L1 its median (too dim
-    where a few clipped regions are far brighter than most)."""
+    mu-law encoding (the metric's mu) over the truth's maximum in the ``clipped`` pixels (N, 1, H, W bool:
+    the camera's clip mask, any channel at code 250 or above), then 10 log10 of it averaged over the pictures
+    that have such pixels (the mean PSNR in dB, negated); pictures without clipped pixels add nothing.
+    Squared error, not L1: the metric rewards the mean of the log radiance a clipped region may hold, L1 its
+    median (too dim where a few clipped regions are far brighter than most)."""
     top = target.detach().flatten(1).amax(1).clamp(min=1e-6)[:, None, None, None]
-    scale = torch.log1p(torch.tensor(PSNR_MU))
-    mu = lambda v: torch.log1p(PSNR_MU * v.clamp(min=0) / top) / scale
+    scale = torch.log1p(torch.tensor(MU))
+    mu = lambda v: torch.log1p(MU * v.clamp(min=0) / top) / scale
     mask = clipped.to(pred.dtype)
     count = mask.flatten(1).sum(1) * pred.shape[1]
     err = ((mu(pred) - mu(target)) ** 2 * mask).flatten(1).sum(1)

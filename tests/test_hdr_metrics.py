@@ -38,6 +38,8 @@ def test_metrics_rank_a_better_reconstruction_higher_and_masks_restrict():
     # outside the mask both are exact up to the alignment scale
     un = hdr.hdr_metrics(good, ref, ~clipped, align=False)
     assert math.isinf(un["psnr_mu"]) or un["psnr_mu"] > 100
+    fast = hdr.hdr_metrics(bad, ref, clipped, ssim=False)  # without PU21-SSIM, the rest unchanged
+    assert "pu21_ssim" not in fast and fast == {k: v for k, v in mb.items() if k != "pu21_ssim"}
 
 
 def test_psnr_mu_worked_value():

@@ -123,8 +123,10 @@ def absolute_metrics(pred_nits: np.ndarray, ref_nits: np.ndarray, mask: np.ndarr
     return out
 
 
-def hdr_metrics(pred: np.ndarray, ref: np.ndarray, mask: np.ndarray | None = None, align: bool = True) -> dict[str, float]:
-    """Metrics of ``pred`` against ``ref`` (both (H, W, 3) linear, any scale), over ``mask`` if given."""
+def hdr_metrics(pred: np.ndarray, ref: np.ndarray, mask: np.ndarray | None = None, align: bool = True,
+                ssim: bool = True) -> dict[str, float]:
+    """Metrics of ``pred`` against ``ref`` (both (H, W, 3) linear, any scale), over ``mask`` if given.
+    ``ssim=False`` leaves PU21-SSIM out (most of the time on large pictures)."""
     pred = np.clip(np.asarray(pred, np.float64), 0, None)
     ref = np.clip(np.asarray(ref, np.float64), 0, None)
     if align:
@@ -139,6 +141,7 @@ def hdr_metrics(pred: np.ndarray, ref: np.ndarray, mask: np.ndarray | None = Non
     scale = DISPLAY_PEAK / top
     pr, pp = pu21_encode(yr * scale), pu21_encode(yp * scale)
     out["pu21_psnr"] = _psnr(_masked_mean((pp - pr) ** 2, mask), PU21_PEAK)
-    out["pu21_ssim"] = _masked_mean(ssim_map(pp, pr, PU21_PEAK), mask)
+    if ssim:
+        out["pu21_ssim"] = _masked_mean(ssim_map(pp, pr, PU21_PEAK), mask)
     out.update(absolute_metrics(pred * scale, ref * scale, mask))
     return out

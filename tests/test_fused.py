@@ -239,6 +239,77 @@ def test_c_hdr_decode_is_the_numba_kernel_bit_for_bit(bits: int) -> None:
         np.testing.assert_array_equal(sa, sb)
 
 
+def _exact_codes(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, full: bool, matrix: str) -> np.ndarray:
+    """colour-science's Y'CbCr -> R'G'B' (8-bit, float64, rounded, clamped) on chroma upsampled as swscale's
+    bilinear path does: left-sited columns, vertically 3/4 of the nearer row and 1/4 of the other."""
+    import warnings
+
+    import colour
+
+    h, w = y.shape
+    kc, jc = cb.shape
+    k = np.arange(h) // 2
+    kn = np.where(np.arange(h) % 2 == 0, np.maximum(k - 1, 0), np.minimum(k + 1, kc - 1))
+
+    def up(c: np.ndarray) -> np.ndarray:
+        c = c.astype(np.float64)
+        v = 0.75 * c[k] + 0.25 * c[kn]
+        out = np.empty((h, 2 * jc))
+        out[:, 0::2] = v
+        out[:, 1::2] = 0.5 * (v + np.concatenate([v[:, 1:], v[:, -1:]], 1))
+        return out[:, :w]
+
+    ycc = np.stack([y.astype(np.float64), up(cb), up(cr)], -1)
+    weights = {"bt709": "ITU-R BT.709", "bt2020nc": "ITU-R BT.2020", "bt601": "ITU-R BT.601"}[matrix]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rgb = colour.YCbCr_to_RGB(ycc, K=colour.WEIGHTS_YCBCR[weights], in_bits=8, in_legal=not full, in_int=True,
+                                  out_bits=8, out_legal=False, out_int=False)
+    return np.clip(np.floor(rgb * 255 + 0.5), 0, 255)
+
+
+@pytest.mark.parametrize("matrix, full", [("bt709", False), ("bt601", False), ("bt2020nc", True)])
+def test_8bit_420_decode_is_exact_and_the_numba_twin(matrix: str, full: bool) -> None:
+    """8-bit 4:2:0 -> R'G'B' codes in one pass over the planes in place (no swscale): colour-science's codes on
+    bilinear chroma up to the rounding of exact halves, superwhites and extreme chroma clamped (not wrapped),
+    odd sizes and padded rows; the C kernel and numba's twin give the same codes."""
+    rng = np.random.default_rng(7)
+    h, w, pad = 37, 71, 9
+    y = rng.integers(0, 256, (h, w + pad), dtype=np.uint8)[:, :w]  # rows padded, as PyAV's line sizes are
+    y[:3] = np.linspace(0, 255, w).astype(np.uint8)
+    cb = rng.integers(0, 256, ((h + 1) // 2, (w + 1) // 2 + pad), dtype=np.uint8)[:, :(w + 1) // 2]
+    cr = rng.integers(0, 256, cb.shape, dtype=np.uint8)
+    got = kernels.yuv420_u8_to_codes(y, cb, cr, full, matrix)
+    want = _exact_codes(y, cb, cr, full, matrix)
+    diff = np.abs(got.astype(int) - want)
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
+    twin = fused.yuv420_u8_to_codes(np.ascontiguousarray(y), np.ascontiguousarray(cb), np.ascontiguousarray(cr),
+                                    full, matrix)
+    np.testing.assert_array_equal(got, twin)
+
+
+def test_8bit_420_decode_is_swscale_within_one_code_on_a_real_frame(tmp_path: Path) -> None:
+    """On a real H.264 frame the direct decoder path gives swscale's exact planar codes within one code value
+    wherever luma is legal (swscale rounds in fixed point; superwhites it wraps are not compared)."""
+    import av
+    from av.video.reformatter import ColorRange, Colorspace, Interpolation
+
+    src = make_clip(tmp_path / "in.mp4", frames=2, size=(160, 90), audio=False)
+    dec = VideoDecoder(src)
+    with av.open(str(src)) as c:
+        frame = next(iter(c.decode(video=0)))
+    codes = dec._to_codes(frame)
+    dec.close()
+    ref = frame.reformat(format="gbrp", interpolation=Interpolation.BILINEAR | Interpolation.ACCURATE_RND,
+                         src_colorspace=Colorspace.ITU709, dst_colorspace=Colorspace.ITU709,
+                         src_color_range=ColorRange.MPEG, dst_color_range=ColorRange.JPEG).to_ndarray()
+    luma = frame.to_ndarray()[:frame.height]
+    legal = luma <= 235
+    diff = np.abs(codes.astype(int) - ref)[legal]
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.05
+    assert codes.shape == (90, 160, 3) and codes.std() > 10
+
+
 @pytest.mark.skipif(not kernels.native_available(), reason="the C kernels were not built")
 @pytest.mark.parametrize("by_max", [True, False])
 def test_c_sdr_output_is_the_numba_kernel(by_max: bool) -> None:

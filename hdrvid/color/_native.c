@@ -504,6 +504,59 @@ void yuv420_to_linear(const uint16_t *yp, int64_t ystride, const uint16_t *cb, c
     free(q);
 }
 
+/* An 8-bit 4:2:0 frame (Y'CbCr in the file's range, planes with their strides) -> interleaved 8-bit R'G'B' codes
+ * (h, w, 3), luma rows [r0, r1): chroma upsampled as yuv420_to_linear does (left-sited, vertically between rows:
+ * swscale's bilinear), the matrix in float32 and each channel rounded to the nearest code and clamped, so
+ * superwhites with extreme chroma come out at 255, not wrapped as swscale's planar path wraps them. Odd sizes:
+ * the last chroma sample repeats. */
+SIMD_CLONES
+void yuv420_u8_to_codes(const uint8_t *yp, int64_t ystride, const uint8_t *cb, const uint8_t *cr, int64_t cstride,
+                        int64_t kc, int64_t jc, int64_t w, float y0, float ys, float c0, float cs, const float *inv,
+                        uint8_t *out, int64_t r0, int64_t r1) {
+    float *ub = (float *)malloc(sizeof(float) * 5 * (size_t)(2 * jc));
+    if (!ub) return;
+    float *vb = ub + 2 * jc, *t0b = vb + 2 * jc, *t1b = t0b + 2 * jc, *t2b = t1b + 2 * jc;
+    const float top = 255.0f, half = 0.5f, a3 = 0.75f, a1 = 0.25f;
+    const float i00 = inv[0], i01 = inv[1], i02 = inv[2], i10 = inv[3], i11 = inv[4], i12 = inv[5], i20 = inv[6],
+                i21 = inv[7], i22 = inv[8];
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t k = r / 2;
+        int64_t kn = (r % 2 == 0) ? imax(k - 1, 0) : imin(k + 1, kc - 1);
+        const uint8_t *bk = cb + k * cstride, *bn = cb + kn * cstride, *rk = cr + k * cstride, *rn = cr + kn * cstride;
+        for (int64_t j = 0; j < jc; j++) {
+            ub[2 * j] = a3 * (float)bk[j] + a1 * (float)bn[j];
+            vb[2 * j] = a3 * (float)rk[j] + a1 * (float)rn[j];
+        }
+        for (int64_t j = 0; j < jc; j++) {
+            int64_t jn = j + 1 < jc ? j + 1 : jc - 1;
+            ub[2 * j + 1] = half * (ub[2 * j] + a3 * (float)bk[jn] + a1 * (float)bn[jn]);
+            vb[2 * j + 1] = half * (vb[2 * j] + a3 * (float)rk[jn] + a1 * (float)rn[jn]);
+        }
+        const uint8_t *yr = yp + r * ystride;
+        for (int64_t c = 0; c < w; c++) {
+            float yy = ((float)yr[c] - y0) / ys;
+            float u = (ub[c] - c0) / cs;
+            float v = (vb[c] - c0) / cs;
+            float t0 = (yy * i00 + u * i01 + v * i02) * top + half;
+            float t1 = (yy * i10 + u * i11 + v * i12) * top + half;
+            float t2 = (yy * i20 + u * i21 + v * i22) * top + half;
+            t0 = t0 < 0.0f ? 0.0f : t0;
+            t1 = t1 < 0.0f ? 0.0f : t1;
+            t2 = t2 < 0.0f ? 0.0f : t2;
+            t0b[c] = t0 > top ? top : t0;
+            t1b[c] = t1 > top ? top : t1;
+            t2b[c] = t2 > top ? top : t2;
+        }
+        uint8_t *o = out + r * w * 3;
+        for (int64_t c = 0; c < w; c++) {
+            o[3 * c] = (uint8_t)(int32_t)t0b[c];
+            o[3 * c + 1] = (uint8_t)(int32_t)t1b[c];
+            o[3 * c + 2] = (uint8_t)(int32_t)t2b[c];
+        }
+    }
+    free(ub);
+}
+
 /* One row of the SDR output after the gamut mapping (fused._sdr_pass's inner loop), in place over A, B, D:
  * light clamped at 0, the curve's gain on the scalar (max(R,G,B) with `by_max`, else luminance), the clamp at 1,
  * the luminance as shown into Y, the encoded R'G'B' into s0r, s1r, s2r (for the column sums of chroma) and the

@@ -411,6 +411,42 @@ def yuv420_to_linear(planes: np.ndarray, bits: int, full_range: bool, matrix: st
 
 
 @numba.njit(cache=True, parallel=True)
+def _yuv420_u8_to_codes(yp, cb, cr, y0, ys, c0, cs, inv, out):  # pragma: no cover - compiled
+    """Per row (parallel): ``_yuv420_to_linear``'s chroma upsampling, range and matrix in float32, rounded to
+    8-bit R'G'B' codes (clamped) into ``out`` (H, W, 3): the C kernel ``yuv420_u8_to_codes``'s numbers."""
+    h, w = yp.shape
+    kc, jc = cb.shape
+    top = np.float32(255)
+    half = np.float32(0.5)
+    for r in numba.prange(h):
+        k, kn = _chroma_rows(r, kc)
+        for c in range(w):
+            j = c // 2
+            u = np.float32(0.75) * np.float32(cb[k, j]) + np.float32(0.25) * np.float32(cb[kn, j])
+            v = np.float32(0.75) * np.float32(cr[k, j]) + np.float32(0.25) * np.float32(cr[kn, j])
+            if c % 2 == 1:
+                jn = min(j + 1, jc - 1)
+                u = half * (u + np.float32(0.75) * np.float32(cb[k, jn]) + np.float32(0.25) * np.float32(cb[kn, jn]))
+                v = half * (v + np.float32(0.75) * np.float32(cr[k, jn]) + np.float32(0.25) * np.float32(cr[kn, jn]))
+            yy = (np.float32(yp[r, c]) - y0) / ys
+            u = (u - c0) / cs
+            v = (v - c0) / cs
+            out[r, c, 0] = np.uint8(min(max((yy * inv[0, 0] + u * inv[0, 1] + v * inv[0, 2]) * top + half, 0), top))
+            out[r, c, 1] = np.uint8(min(max((yy * inv[1, 0] + u * inv[1, 1] + v * inv[1, 2]) * top + half, 0), top))
+            out[r, c, 2] = np.uint8(min(max((yy * inv[2, 0] + u * inv[2, 1] + v * inv[2, 2]) * top + half, 0), top))
+
+
+def yuv420_u8_to_codes(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, full_range: bool, matrix: str) -> np.ndarray:
+    """numba's twin of ``color.kernels.yuv420_u8_to_codes`` (the same codes): 8-bit 4:2:0 planes -> R'G'B'
+    codes (H, W, 3) uint8."""
+    ys, y0, cs, c0 = code_scales(8, full_range)
+    inv = np.linalg.inv(rgb_to_ycbcr_matrix(matrix)).astype(np.float32)
+    out = np.empty((*y.shape, 3), np.uint8)
+    _yuv420_u8_to_codes(y, cb, cr, np.float32(y0), np.float32(ys), np.float32(c0), np.float32(cs), inv, out)
+    return out
+
+
+@numba.njit(cache=True, parallel=True)
 def _planar_lookup(codes, lut, out):  # pragma: no cover - compiled
     h, w = codes.shape[0], codes.shape[1]
     for r in numba.prange(h):

@@ -78,6 +78,9 @@ def _library() -> Any:
                                      ctypes.c_float, ctypes.c_float, _F32, _F32, _F32, _F32, _I64, _U16, _I64, _I64,
                                      _I64]
     lib.yuv420_to_linear.restype = None
+    lib.yuv420_u8_to_codes.argtypes = [_U8, _I64, _U8, _U8, _I64, _I64, _I64, _I64, ctypes.c_float, ctypes.c_float,
+                                       ctypes.c_float, ctypes.c_float, _F32, _U8, _I64, _I64]
+    lib.yuv420_u8_to_codes.restype = None
     f = ctypes.c_float
     lib.sdr_pass.argtypes = [_F32, _I64, _I64, f, _F32, f, f, ctypes.c_int, f, ctypes.c_int, _F32, _I64, f, _F32, _I64,
                              _F32, _F32, _U8, _I64, _U8, _U8, _F32, _F32, ctypes.c_int, _I64P, _I64P, _I64, _I64]
@@ -133,6 +136,14 @@ def _parallel(fn: Any, rows: int, *args: Any) -> None:
 
 def _p(a: np.ndarray, kind: Any) -> Any:
     return a.ctypes.data_as(kind)
+
+
+@lru_cache(maxsize=8)
+def _inverse_matrix(matrix: str, dtype: type = np.float32) -> np.ndarray:
+    """Y'CbCr -> R'G'B' (C order) of a matrix name, computed once (not a LAPACK call per frame)."""
+    m = np.ascontiguousarray(np.linalg.inv(rgb_to_ycbcr_matrix(matrix)), dtype)
+    m.flags.writeable = False
+    return m
 
 
 @lru_cache(maxsize=2)
@@ -205,7 +216,7 @@ def _hdr10(lib: Any, size: tuple[int, int], ceiling: float, pass1: Any) -> tuple
     rowmax = np.empty(kc, np.float32)
     mix = np.ascontiguousarray(BT709_TO_BT2020, np.float32)
     ym, cm = np.ascontiguousarray(m[0], np.float32), np.ascontiguousarray(m[1:], np.float32)
-    inv = np.ascontiguousarray(np.linalg.inv(m), np.float32)
+    inv = _inverse_matrix("bt2020nc")
     table = _padded("pq")
     rest = [_p(mix, _F32), _p(table, _F32), PQ_TABLE_SIZE, PQ_SCALE, _p(ym, _F32), _p(cm, _F32), _p(inv, _F32),
             _p(y, _F32), ww, _p(ucode, _U16), _p(vcode, _U16), _p(lift, _F32), _p(liftc, _F32), _p(rowmax, _F32)]
@@ -234,13 +245,30 @@ def decoded_light(planes: np.ndarray, width: int, height: int) -> tuple[float, f
     h2, w = planes.shape
     h = h2 * 2 // 3
     chroma = planes[h:].reshape(2, h // 2, w // 2)
-    cb, cr = np.ascontiguousarray(chroma[0]), np.ascontiguousarray(chroma[1])
-    inv = np.ascontiguousarray(np.linalg.inv(rgb_to_ycbcr_matrix("bt2020nc")), np.float64)
+    return decoded_light_planes(planes[:h], chroma[0], chroma[1], width, height)
+
+
+def decoded_light_planes(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, width: int, height: int
+                         ) -> tuple[float, float] | None:
+    """``decoded_light`` on the three planes of a decoded frame where they lie (2-D uint16 views whose rows may
+    be padded, as PyAV's are, cb and cr with one row stride; even coded size): no copy of the frame. None where
+    the C kernels were not built."""
+    lib = _library()
+    if lib is None:
+        return None
+    for plane in (y, cb, cr):
+        if plane.dtype != np.uint16 or plane.strides[1] != 2 or plane.strides[0] % 2:
+            raise ValueError("decoded_light_planes needs uint16 planes with contiguous rows")
+    if cb.strides != cr.strides or cb.shape != cr.shape:
+        cb, cr = np.ascontiguousarray(cb), np.ascontiguousarray(cr)
+    kc, jc = cb.shape
+    inv = _inverse_matrix("bt2020nc", np.float64)
     rowmax = np.empty(height, np.float64)
     rowsum = np.empty(height, np.float64)
     table = _padded("eotf")
-    _parallel(lib.decoded_light, height, _p(planes, _U16), w, _p(cb, _U16), _p(cr, _U16), w // 2, h // 2, w // 2,
-              _p(inv, _F64), width, _p(table, _F64), EOTF_TABLE_SIZE, _p(rowmax, _F64), _p(rowsum, _F64))
+    _parallel(lib.decoded_light, height, _p(y, _U16), y.strides[0] // 2, _p(cb, _U16), _p(cr, _U16),
+              cb.strides[0] // 2, kc, jc, _p(inv, _F64), width, _p(table, _F64), EOTF_TABLE_SIZE, _p(rowmax, _F64),
+              _p(rowsum, _F64))
     return float(rowmax.max()), float(rowsum.sum()) / (width * height)
 
 
@@ -263,7 +291,7 @@ def yuv420_to_linear(planes: np.ndarray, bits: int, full_range: bool, matrix: st
     chroma = planes[h:].reshape(2, h // 2, w // 2)
     cb, cr = np.ascontiguousarray(chroma[0]), np.ascontiguousarray(chroma[1])
     ys, y0, cs, c0 = code_scales(bits, full_range)
-    inv = np.ascontiguousarray(np.linalg.inv(rgb_to_ycbcr_matrix(matrix)), np.float32)
+    inv = _inverse_matrix(matrix)
     out = np.empty((3, h, w), np.float32)
     sw = (w + 3) // 4
     small = np.empty(((h + 3) // 4, sw, 3), np.uint16)
@@ -275,6 +303,35 @@ def yuv420_to_linear(planes: np.ndarray, bits: int, full_range: bool, matrix: st
               float(np.float32(y0)), float(np.float32(ys)), float(np.float32(c0)), float(np.float32(cs)),
               _p(inv, _F32), _p(lut, _F32), _p(m, _F32), _p(out, _F32), h * w, _p(small, _U16), sw)
     return out, small
+
+
+def yuv420_u8_to_codes(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, full_range: bool, matrix: str
+                       ) -> np.ndarray:
+    """An 8-bit 4:2:0 frame's planes (2-D uint8, rows may be padded: PyAV's line sizes) -> R'G'B' codes (H, W, 3)
+    uint8 in one pass of the C kernel: the exact maths (colour-science's, rounded to the nearest code, clamped)
+    on chroma upsampled as swscale's bilinear path does; numba's twin (the same codes) where the C kernels were
+    not built."""
+    lib = _library()
+    if lib is None:
+        from hdrvid.color import fused
+
+        return fused.yuv420_u8_to_codes(y, cb, cr, full_range, matrix)
+    h, w = y.shape
+    kc, jc = cb.shape
+    if kc != (h + 1) // 2 or jc < (w + 1) // 2 or cr.shape != cb.shape:
+        raise ValueError(f"yuv420_u8_to_codes: chroma planes {cb.shape} do not fit a {w}x{h} frame")
+    for plane in (y, cb, cr):
+        if plane.dtype != np.uint8 or plane.strides[1] != 1:
+            raise ValueError("yuv420_u8_to_codes needs uint8 planes with contiguous rows")
+    if cb.strides != cr.strides:  # the kernel takes one chroma row stride
+        cb, cr = np.ascontiguousarray(cb), np.ascontiguousarray(cr)
+    ys, y0, cs, c0 = code_scales(8, full_range)
+    inv = _inverse_matrix(matrix)
+    out = np.empty((h, w, 3), np.uint8)
+    _parallel(lib.yuv420_u8_to_codes, h, _p(y, _U8), y.strides[0], _p(cb, _U8), _p(cr, _U8), cb.strides[0], kc,
+              (w + 1) // 2, w, float(np.float32(y0)), float(np.float32(ys)), float(np.float32(c0)),
+              float(np.float32(cs)), _p(inv, _F32), _p(out, _U8))
+    return out
 
 
 def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarray, float, bool],

@@ -9,7 +9,6 @@ import cv2
 import numpy as np
 
 from hdrvid.color.transfer import _C1, _C2, _C3, _M1, _M2, PQ_PEAK, pq_eotf, pq_inverse_eotf
-from hdrvid.color.ycbcr import rgb_to_ycbcr_matrix
 
 # --- tables -----------------------------------------------------------------------------------------------
 
@@ -159,21 +158,3 @@ def planes_buffer(planes: list[np.ndarray]) -> np.ndarray | None:
             and v.ctypes.data == u.ctypes.data + u.nbytes):
         return None
     return base.reshape(y.shape[0] * 3 // 2, y.shape[1])
-
-
-def fix_superwhite(planes: np.ndarray, codes: np.ndarray, matrix: str) -> None:
-    """Recompute, in place, the 8-bit R'G'B' ``codes`` (H, W, 3) of every pixel whose luma is above legal white
-    (236-255) from PyAV's yuv420p ``planes`` (chroma from the nearest sample), in float64: swscale's planar
-    path wraps such pixels' overflowing channels. Only those pixels are computed (they are rare)."""
-    h, w = codes.shape[:2]
-    c = planes[h:].reshape(2, (h + 1) // 2, (w + 1) // 2)
-    rows, cols = np.nonzero(planes[:h, :w] > 235)
-    if rows.size == 0:
-        return
-    inv = np.linalg.inv(rgb_to_ycbcr_matrix(matrix))
-    a = (planes[rows, cols].astype(np.float64) - 16.0) / 219
-    b = (c[0][rows // 2, cols // 2].astype(np.float64) - 128.0) / 224
-    d = (c[1][rows // 2, cols // 2].astype(np.float64) - 128.0) / 224
-    for ch in range(3):
-        v = np.floor((a * inv[ch, 0] + b * inv[ch, 1] + d * inv[ch, 2]) * 255 + 0.5)
-        codes[rows, cols, ch] = np.clip(v, 0.0, 255.0).astype(np.uint8)

@@ -23,7 +23,6 @@ from av.video.reformatter import ColorRange, Colorspace, Interpolation
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color.gamut import BT709, BT2020, BT2020_TO_BT709, convert_primaries
 from hdrvid.color.levels import SDR_MAPPING_TRANSFER, SDR_MAPPINGS, SdrMapping
-from hdrvid.color.packed import fix_superwhite
 from hdrvid.color.transfer import (
     DECODERS,
     INPUT_TRANSFERS,
@@ -257,6 +256,8 @@ class VideoDecoder:
         # 253 instead of 255); gbrp/gbrp16le are exact (tested against colour-science on every code value)
         if info.bit_depth > 8 and info.matrix != "gbr":
             return self._high_bit_codes(frame)
+        if info.bit_depth == 8 and info.matrix != "gbr" and frame.format.name in ("yuv420p", "yuvj420p"):
+            return self._codes_420(frame)
         target = "gbrp16le" if info.bit_depth > 8 else "gbrp"
         cs = {"bt709": Colorspace.ITU709, "bt2020nc": Colorspace.BT2020, "smpte170m": Colorspace.ITU601,
               "bt470bg": Colorspace.ITU601}.get(info.matrix, Colorspace.ITU709)
@@ -267,9 +268,27 @@ class VideoDecoder:
                       dst_color_range=ColorRange.JPEG)
         codes = frame.reformat(format=target, interpolation=Interpolation.BILINEAR | Interpolation.ACCURATE_RND,
                                **kw).to_ndarray()
-        if target == "gbrp" and info.matrix != "gbr" and not info.full_range and frame.format.name == "yuv420p":
-            codes = self._fix_superwhite(frame, codes)
         return codes
+
+    def _codes_420(self, frame: Any) -> np.ndarray:
+        """8-bit 4:2:0 -> R'G'B' codes in one C pass over PyAV's planes in place (no swscale, no copy): the exact
+        maths on swscale's bilinear chroma, superwhites clamped, not wrapped as swscale's planar path wraps them
+        (``color.kernels.yuv420_u8_to_codes``: C, or numba's twin where it was not built)."""
+        from hdrvid.color.kernels import yuv420_u8_to_codes
+
+        info = self.info
+        h, w = frame.height, frame.width
+        ch, cw = (h + 1) // 2, (w + 1) // 2
+        planes = []
+        for plane, rows, cols in zip(frame.planes, (h, ch, ch), (w, cw, cw)):
+            a = np.frombuffer(plane, np.uint8)
+            if a.size < plane.line_size * (rows - 1) + cols:
+                raise InputError(f"{self.path}: a decoded frame's planes are smaller than its size says "
+                                 f"({w}x{h}); re-encode the file (ffmpeg -i in -c:v libx264 out.mp4)")
+            planes.append(np.lib.stride_tricks.as_strided(a, (rows, cols), (plane.line_size, 1), writeable=False))
+        matrix = info.matrix if info.matrix in ("bt709", "bt2020nc") else (
+            "bt601" if info.matrix in ("smpte170m", "bt470bg") else "bt709")
+        return yuv420_u8_to_codes(*planes, info.full_range or frame.format.name == "yuvj420p", matrix)
 
     def _high_bit_codes(self, frame: Any) -> np.ndarray:
         """10/12-bit Y'CbCr -> R'G'B' as uint16 codes (0-65535), in floating point.
@@ -292,19 +311,6 @@ class VideoDecoder:
         info = self.info
         return (not self.raw and frame.format.name in ("yuv420p10le", "yuv420p12le") and info.matrix in (
             "bt709", "bt2020nc") and info.transfer != "hlg" and frame.width % 2 == 0 and frame.height % 2 == 0)
-
-    def _fix_superwhite(self, frame: Any, codes: np.ndarray) -> np.ndarray:
-        """swscale's accurate planar path wraps channels that overflow when luma is above legal white (codes
-        236-255) and chroma is extreme (a saturated superwhite's blue comes back 0, not 255): such pixels, rare,
-        are recomputed in floating point (chroma from the nearest sample)."""
-        luma = frame.planes[0]  # looked at in place first: most frames have no superwhite pixel at all
-        rows = np.frombuffer(luma, np.uint8)[:luma.line_size * frame.height].reshape(frame.height, luma.line_size)
-        y = rows[:, :frame.width]
-        if not bool((y > 235).any()):
-            return codes
-        matrix = self.info.matrix if self.info.matrix in ("bt709", "bt2020nc") else "bt601"
-        fix_superwhite(frame.to_ndarray(format="yuv420p"), codes, matrix)  # in place (a fresh array)
-        return codes
 
     def _frame(self, frame: Any, index: int) -> Frame:
         info = self.info

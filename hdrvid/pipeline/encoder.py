@@ -605,6 +605,26 @@ def _measure_decoded(f: Any, width: int, height: int, light: LightLevel,
         light.update(float(pq_eotf(top)), mean)
 
 
+def _measure_decoded_in_place(f: Any, width: int, height: int, light: LightLevel) -> bool:
+    """``_measure_decoded`` (without HDR10+) on the planes of a yuv420p10le frame where the decoder left them,
+    with no copy of the frame; False where it cannot (another format, odd size, no C kernels)."""
+    if f.format.name != "yuv420p10le" or f.width % 2 or f.height % 2:
+        return False
+    views = []
+    for plane, rows, cols in zip(f.planes, (f.height, f.height // 2, f.height // 2),
+                                 (f.width, f.width // 2, f.width // 2)):
+        a = np.frombuffer(plane, np.uint16)
+        if plane.line_size % 2 or a.size < plane.line_size // 2 * (rows - 1) + cols:
+            return False
+        views.append(np.lib.stride_tricks.as_strided(a, (rows, cols), (plane.line_size, 2), writeable=False))
+    measured = kernels.decoded_light_planes(*views, width, height)
+    if measured is None:
+        return False
+    top, mean = measured
+    light.update(float(pq_eotf(top)), mean)
+    return True
+
+
 _INV_CHROMA = np.linalg.inv(rgb_to_ycbcr_matrix("bt2020nc"))[:, 1:].astype(np.float32)
 
 DECODER_OF = {"libx265": "hevc", "libx264": "h264"}
@@ -654,7 +674,8 @@ class DecodedLightMeter:
                 pass
 
     def _measure(self, f: Any) -> None:
-        _measure_decoded(f, self.width, self.height, self.light, None)
+        if not _measure_decoded_in_place(f, self.width, self.height, self.light):
+            _measure_decoded(f, self.width, self.height, self.light, None)
         self.frames += 1
 
     def finish(self) -> LightLevel | None:

@@ -554,6 +554,8 @@ def info(file: Path, as_json: bool) -> None:
               help="Start a new run from these weights (fine-tuning); new parts of the model keep their init.")
 @click.option("--temporal-weight", default=0.0, show_default=True,
               help="Merge models: train on realistic clips in consecutive pairs with this weight on the temporal loss.")
+@click.option("--sampler-weight", default=0.0, show_default=True,
+              help="Diffusion merge (diffhdr): also train through its deterministic 2/4-step sampler, with this weight.")
 @click.option("--stage", default="", help="Two-stage models (brackets): generator, fusion or fusion-2x.")
 @click.option("--loss", type=click.Choice(["expandnet", "psnr-mu"]), default=None,
               help="Single-exposure models: ExpandNet's loss (default) or the metric's own: squared error of "
@@ -563,7 +565,7 @@ def info(file: Path, as_json: bool) -> None:
 def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, steps: int, batch: int, patch: int,
           lr: float, procedural: int, device: str, fp32: bool, seed: int, minutes: float | None, samples: int,
           graded_share: float, threads: int | None, adversarial: bool, checkpoint_every: int,
-          init: Path | None, temporal_weight: float, stage: str, loss: str | None) -> None:
+          init: Path | None, temporal_weight: float, sampler_weight: float, stage: str, loss: str | None) -> None:
     """Train MODEL on HDR images through the camera simulation; checkpoints and resumes in --out."""
     from hdrvid.train import TrainConfig
     from hdrvid.train import train as run_train
@@ -572,7 +574,7 @@ def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, ste
                       lr=lr, procedural=procedural, device=device, bf16=not fp32, seed=seed, minutes=minutes,
                       samples=samples, adversarial=adversarial, checkpoint_every=checkpoint_every,
                       graded_share=graded_share, threads=threads, init=str(init) if init else None,
-                      temporal_weight=temporal_weight, stage=stage, loss=loss or "")
+                      temporal_weight=temporal_weight, sampler_weight=sampler_weight, stage=stage, loss=loss or "")
     summary = run_train(cfg, progress=not ctx.obj["quiet"])
     click.echo(json.dumps(summary.as_dict(), indent=2))
 

@@ -1,7 +1,9 @@
 """The one training loop: deadlines for every model, devices, EMA copies built from the factory's arguments,
 two optimisers in the right order, a timestep per example, resume."""
 
+import contextlib
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -253,3 +255,31 @@ def test_psnr_mu_loss_trains_a_single_exposure_model(tmp_path: Path):
         _cfg(tmp_path, "hdrunet", loss="l2")
     with pytest.raises(Exception, match="--loss psnr-mu: only single-exposure"):
         train(_cfg(tmp_path, "kalantari", loss="psnr-mu"), progress=False)
+
+
+def test_sampler_loss_trains_through_the_few_step_chain(tmp_path: Path):
+    """``--sampler-weight``: the diffusion merge's deterministic 2/4-step chain is differentiated through
+    every step (gradients reach the denoiser), a run with it trains, and models without a few-step sampler
+    refuse the option."""
+    from hdrvid.train.diffusion import sampler_loss
+    from hdrvid.train.loop import TrainContext
+
+    torch.manual_seed(0)
+    model = build_tiny("diffhdr")
+    head = list(model.denoiser.parameters())[-1]
+    torch.nn.init.normal_(head, std=0.1)  # a head that is not zero, so the chain moves
+    x = model.example_input(32, 32).repeat(2, 1, 1, 1)
+    target = torch.rand(2, 3, 32, 32)
+    ctx = TrainContext(step=0, device=torch.device("cpu"), autocast=contextlib.nullcontext,
+                       generator=torch.Generator().manual_seed(1))
+    cond = model.condition(x)
+    loss = sampler_loss(model, cond, target, ctx, pairs=True, temporal_weight=1.0)
+    loss.backward()
+    grads = [p.grad for p in model.denoiser.parameters() if p.grad is not None]
+    assert float(loss) > 0 and grads and sum(float(g.abs().sum()) for g in grads) > 0
+    s = train(_cfg(tmp_path, "diffhdr", steps=2, checkpoint_every=2, sampler_weight=1.0), progress=False)
+    assert s.steps == 2 and s.final_loss is not None and math.isfinite(s.final_loss)
+    with pytest.raises(Exception, match="--sampler-weight"):
+        train(_cfg(tmp_path, "kalantari", sampler_weight=1.0), progress=False)
+    with pytest.raises(Exception, match="--sampler-weight"):
+        _cfg(tmp_path, "diffhdr", sampler_weight=-1.0)

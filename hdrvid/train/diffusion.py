@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from hdrvid.models import build
-from hdrvid.models.diffhdr import RES_SCALE, TIMESTEPS, alpha_bar, noise_field, predicted_x0
+from hdrvid.models.diffhdr import RES_SCALE, TIMESTEPS, alpha_bar, noise_field, predicted_x0, sample
 from hdrvid.train.adversarial import add_adversarial
 from hdrvid.train.loop import GENERATOR, TrainConfig, TrainContext
 from hdrvid.train.merge import MergeFamily
@@ -57,8 +57,9 @@ def freeze_base(model: nn.Module, name: str) -> None:
 
 
 def diffusion_step(model: nn.Module, x: torch.Tensor, target: torch.Tensor, ctx: TrainContext, pairs: bool,
-                   image_loss: ImageLoss, temporal_weight: float, schedule: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """The losses of one diffusion step, and the output rebuilt from the predicted noise."""
+                   image_loss: ImageLoss, temporal_weight: float, schedule: torch.Tensor
+                   ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+    """The losses of one diffusion step, the output rebuilt from the predicted noise, and the condition."""
     n = x.shape[0]
     k = n // 2 if pairs else n
     t = ctx.timesteps(k, TIMESTEPS)
@@ -83,7 +84,30 @@ def diffusion_step(model: nn.Module, x: torch.Tensor, target: torch.Tensor, ctx:
     if pairs:
         dy, dt = y[1::2] - y[0::2], target[1::2] - target[0::2]
         loss = loss + temporal_weight * (ab[0::2] * (dy - dt).abs()).mean() / ab.mean()
-    return {GENERATOR: loss, "noise": noise_loss.detach(), "image": img.detach()}, y
+    return {GENERATOR: loss, "noise": noise_loss.detach(), "image": img.detach()}, y, cond
+
+
+SAMPLER_STEPS = (2, 4)
+"""The step counts the sampler loss draws from (one per batch): the default and the count issue 14 scores."""
+
+
+def sampler_loss(model: nn.Module, cond: torch.Tensor, target: torch.Tensor, ctx: TrainContext, pairs: bool,
+                 temporal_weight: float) -> torch.Tensor:
+    """The deterministic few-step sampler the pipeline runs (``model.noise_scale``'s starting noise, one field
+    for the batch; 2 or 4 DDIM steps), differentiated through every step: mu-law L1 of its output against the
+    truth, plus the temporal loss on pairs. The noise-schedule losses keep teaching the denoiser every
+    timestep; this one teaches it what the chain it is sampled with ends at."""
+    steps = SAMPLER_STEPS[int(torch.randint(0, len(SAMPLER_STEPS), (1,), generator=ctx.generator))]
+    scale = float(getattr(model, "noise_scale", 0.0))
+    noise = scale * torch.randn((1, 3, *cond.shape[-2:]), generator=ctx.generator)
+    with ctx.autocast():
+        r = sample(lambda r, t: model.denoise(r, t, cond),  # type: ignore[operator]
+                   noise.expand(cond.shape[0], -1, -1, -1).to(cond.device), steps)
+    y = model.finish(cond, r.float())  # type: ignore[operator]
+    loss = (y - target).abs().mean()
+    if pairs:
+        loss = loss + temporal_weight * ((y[1::2] - y[0::2]) - (target[1::2] - target[0::2])).abs().mean()
+    return loss
 
 
 def validate_sampler(model: nn.Module, x: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -106,9 +130,13 @@ class DiffusionMergeFamily(MergeFamily):
     def step(self, batch: tuple[torch.Tensor, torch.Tensor], ctx: TrainContext) -> dict[str, torch.Tensor]:
         x, target = batch
         pairs = self.temporal and x.shape[0] % 2 == 0
-        losses, y = diffusion_step(self.model, x, target, ctx, pairs,
-                                   lambda y, t, ab: (ab * (y - t).abs()).mean() / ab.mean(),
-                                   self.cfg.temporal_weight, self.ab)
+        losses, y, cond = diffusion_step(self.model, x, target, ctx, pairs,
+                                         lambda y, t, ab: (ab * (y - t).abs()).mean() / ab.mean(),
+                                         self.cfg.temporal_weight, self.ab)
+        if self.cfg.sampler_weight > 0:  # through the same condition (its generator learns from both)
+            chain = sampler_loss(self.model, cond, target, ctx, pairs, self.cfg.temporal_weight)
+            losses = {**losses, GENERATOR: losses[GENERATOR] + self.cfg.sampler_weight * chain,
+                      "sampler": chain.detach()}
         with ctx.autocast():
             return add_adversarial(losses, ctx.nets, y.float(), target, self.cfg.adversarial_weight)
 
@@ -119,7 +147,8 @@ class DiffusionMergeFamily(MergeFamily):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "regression_start": "kalantari (shipped weights, frozen)",
                 "validation_steps": VALIDATION_STEPS, "timesteps": TIMESTEPS,
-                "residual_scale": RES_SCALE, "image_weight": IMAGE_WEIGHT}
+                "residual_scale": RES_SCALE, "image_weight": IMAGE_WEIGHT,
+                "sampler_steps": list(SAMPLER_STEPS) if self.cfg.sampler_weight > 0 else []}
 
 
 class DiffusionSingleFamily(SingleExposureFamily):
@@ -135,7 +164,7 @@ class DiffusionSingleFamily(SingleExposureFamily):
 
     def step(self, batch: tuple[torch.Tensor, ...], ctx: TrainContext) -> dict[str, torch.Tensor]:
         x, target = batch[:2]
-        losses, y = diffusion_step(self.model, x, target, ctx, False, self._image_loss, 0.0, self.ab)
+        losses, y, _ = diffusion_step(self.model, x, target, ctx, False, self._image_loss, 0.0, self.ab)
         with ctx.autocast():
             return add_adversarial(losses, ctx.nets, tone_map(y.float()), tone_map(target), self.cfg.adversarial_weight)
 

@@ -88,6 +88,10 @@ class TrainConfig:
     temporal_weight: float = 0.0
     """Merge models: > 0 trains on realistic clips in consecutive pairs with this weight on the temporal loss
     (the change between consecutive outputs must match the truth's)."""
+    sampler_weight: float = 0.0
+    """Diffusion merge: > 0 adds the loss of the deterministic few-step sampler the model runs with (its
+    default temperature; 2 or 4 DDIM steps, gradients through every step) on top of the noise-schedule
+    losses, with this weight (``--sampler-weight``)."""
     stage: str = ""
     """Models trained in stages (``brackets``: generator, fusion, fusion-2x): the part that learns."""
     init: str | None = None
@@ -108,6 +112,8 @@ class TrainConfig:
             raise InputError(f"--ema must be in [0, 1), not {self.ema}")
         if self.init is not None and not Path(self.init).is_file():
             raise InputError(f"--init {self.init}: no such weights file")
+        if not self.sampler_weight >= 0:
+            raise InputError(f"--sampler-weight must be >= 0, not {self.sampler_weight}")
         if not self.temporal_weight >= 0:
             raise InputError(f"--temporal-weight must be >= 0, not {self.temporal_weight}")
         if self.minutes is not None and not self.minutes > 0:

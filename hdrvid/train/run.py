@@ -41,5 +41,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> TrainSummary:
     if cfg.loss not in ("", "expandnet") and cls is not SingleExposureFamily:
         raise InputError(f"--loss {cfg.loss}: only single-exposure regression models (expandnet, hdrunet...) take "
                          f"it; {cfg.model} trains with its own loss (leave --loss out)")
+    if cfg.sampler_weight > 0 and cls is not DiffusionMergeFamily:
+        raise InputError(f"--sampler-weight: only the diffusion merge (diffhdr) takes it; {cfg.model} has no "
+                         "few-step sampler to train through (leave --sampler-weight out)")
     family: Family = cls(cfg, model, files, held)
     return TrainLoop(cfg, family).run(progress)

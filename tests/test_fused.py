@@ -574,3 +574,32 @@ def test_numpy_model_stage_refuses_impossible_output() -> None:
         with pytest.raises(ModelError, match="itmo produced"):
             next(iter(ArrayModel(lambda x, b=bad: x * b, "itmo").process(Frame(0, 0, None, np.ones((3, 4, 4),
                                                                                               np.float32)))))
+
+
+def test_hdr_decode_reads_padded_planes_in_place_and_histograms_in_integers() -> None:
+    """``yuv420_to_linear`` on three padded plane views (PyAV's buffers, nothing copied) gives what it gives on
+    the packed array; the scene-cut histogram of integer codes is the float histogram of the mean signal."""
+    from hdrvid.pipeline.decoder import code_histogram, signal_histogram, transfer_lut
+
+    rng = np.random.default_rng(5)
+    h, w, pad = 36, 68, 12
+    packed_planes = rng.integers(0, 1024, (h * 3 // 2, w), dtype=np.uint16)
+    n = h * w
+    flat = packed_planes.ravel()
+    views = []
+    for part, (rows, cols) in zip((flat[:n], flat[n:n * 5 // 4], flat[n * 5 // 4:]), ((h, w), (h // 2, w // 2),
+                                                                                     (h // 2, w // 2))):
+        padded = np.zeros((rows, cols + pad), np.uint16)
+        padded[:, :cols] = part.reshape(rows, cols)
+        views.append(padded[:, :cols])
+    lut = transfer_lut("pq", 16)
+    a, sa = kernels.yuv420_to_linear(packed_planes, 10, False, "bt2020nc", lut, None)
+    b, sb = kernels.yuv420_to_linear(tuple(views), 10, False, "bt2020nc", lut, None)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(sa, sb)
+    for top, dtype in ((65535, np.uint16), (255, np.uint8)):
+        codes = rng.integers(0, top + 1, (40, 50, 3)).astype(dtype)
+        codes[0, :3] = top  # the last bin is closed
+        want = signal_histogram(codes.astype(np.float64) / top)
+        np.testing.assert_allclose(code_histogram(codes, top), want, atol=1.5 / codes[..., 0].size)
+        assert code_histogram(codes, top).sum() == pytest.approx(1.0)

@@ -272,24 +272,37 @@ def decoded_light_planes(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, width: i
     return float(rowmax.max()), float(rowsum.sum()) / (width * height)
 
 
-def yuv420_to_linear(planes: np.ndarray, bits: int, full_range: bool, matrix: str, lut: np.ndarray,
-                     mix: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def yuv420_to_linear(planes: np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray], bits: int, full_range: bool,
+                     matrix: str, lut: np.ndarray, mix: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """A decoded >8-bit 4:2:0 frame in PyAV's planar layout ((H * 3/2, W) uint16, even sizes) -> relative linear
     light (3, H, W) float32 and the R'G'B' codes of every 4th row and column (uint16, 0-65535), in one pass: the
     numbers of swscale's bilinear ``yuv444p16le`` + ``ycc16_to_codes`` + ``lut[codes]`` + the primaries matrix
-    ``mix`` (None: none). The C kernel where built (the same numbers as numba's twin, bit for bit), else numba's."""
+    ``mix`` (None: none). The C kernel where built (the same numbers as numba's twin, bit for bit), else numba's.
+    ``planes`` may also be the three planes as 2-D uint16 views whose rows are padded (PyAV's buffers in place,
+    ``pipeline.frame.plane_views_420``): nothing is copied then."""
     lib = _library()
+    if isinstance(planes, tuple) and lib is None:  # numba's twin takes PyAV's packed layout
+        planes = np.concatenate([np.ascontiguousarray(p).ravel() for p in planes]).reshape(-1, planes[0].shape[1])
     if lib is None:
         from hdrvid.color import fused
 
         return fused.yuv420_to_linear(planes, bits, full_range, matrix, lut, mix)
-    planes = np.ascontiguousarray(planes, np.uint16)
-    h2, w = planes.shape
-    h = h2 * 2 // 3
-    if h % 2 or w % 2:
+    if isinstance(planes, tuple):
+        y, cb, cr = planes
+        h, w = y.shape
+        if cb.strides != cr.strides:  # the kernel takes one chroma row stride
+            cb, cr = np.ascontiguousarray(cb), np.ascontiguousarray(cr)
+    else:
+        planes = np.ascontiguousarray(planes, np.uint16)
+        h2, w = planes.shape
+        h = h2 * 2 // 3
+        chroma = planes[h:].reshape(2, h // 2, w // 2)
+        y, cb, cr = planes[:h], chroma[0], chroma[1]
+    if h % 2 or w % 2 or cb.shape != (h // 2, w // 2) or cr.shape != cb.shape:
         raise ValueError(f"yuv420_to_linear needs even sizes, not {w}x{h}")
-    chroma = planes[h:].reshape(2, h // 2, w // 2)
-    cb, cr = np.ascontiguousarray(chroma[0]), np.ascontiguousarray(chroma[1])
+    for plane in (y, cb, cr):
+        if plane.dtype != np.uint16 or plane.strides[1] != 2 or plane.strides[0] % 2:
+            raise ValueError("yuv420_to_linear needs uint16 planes with contiguous rows")
     ys, y0, cs, c0 = code_scales(bits, full_range)
     inv = _inverse_matrix(matrix)
     out = np.empty((3, h, w), np.float32)
@@ -299,7 +312,8 @@ def yuv420_to_linear(planes: np.ndarray, bits: int, full_range: bool, matrix: st
     lut = np.ascontiguousarray(lut, np.float32)
     if lut.size < 65536:
         raise ValueError("yuv420_to_linear needs a table of 65536 entries (16-bit codes)")
-    _parallel(lib.yuv420_to_linear, h, _p(planes, _U16), w, _p(cb, _U16), _p(cr, _U16), w // 2, h // 2, w // 2, w,
+    _parallel(lib.yuv420_to_linear, h, _p(y, _U16), y.strides[0] // 2, _p(cb, _U16), _p(cr, _U16),
+              cb.strides[0] // 2, h // 2, w // 2, w,
               float(np.float32(y0)), float(np.float32(ys)), float(np.float32(c0)), float(np.float32(cs)),
               _p(inv, _F32), _p(lut, _F32), _p(m, _F32), _p(out, _F32), h * w, _p(small, _U16), sw)
     return out, small

@@ -48,7 +48,7 @@ from hdrvid.io.probe import (
     video_stream,
 )
 from hdrvid.lazy import torch
-from hdrvid.pipeline.frame import Frame, FrameStats, VideoInfo
+from hdrvid.pipeline.frame import Frame, FrameStats, VideoInfo, plane_views_420
 
 log = logging.getLogger("hdrvid")
 
@@ -123,6 +123,16 @@ def signal_histogram(rgb_signal: np.ndarray) -> np.ndarray:
     sub = rgb_signal.mean(axis=-1)
     h, _ = np.histogram(sub, bins=HIST_BINS, range=(0.0, 1.0))
     return h.astype(np.float32) / max(1, sub.size)
+
+
+def code_histogram(codes: np.ndarray, top: int) -> np.ndarray:
+    """``signal_histogram`` of integer R'G'B' codes (a subsampled (h, w, 3) array, white at ``top``) in integer
+    arithmetic: the bin of the mean code value is (sum of the three x 64) // (3 x top), the last bin closed, as
+    np.histogram's is."""
+    c = codes.reshape(-1, 3).astype(np.int64)
+    s = c[:, 0] + c[:, 1] + c[:, 2]
+    idx = np.minimum(s * HIST_BINS // (3 * top), HIST_BINS - 1)
+    return np.bincount(idx, minlength=HIST_BINS).astype(np.float32) / max(1, idx.size)
 
 
 def transfer_lut(transfer: str, bits: int) -> np.ndarray:
@@ -277,15 +287,10 @@ class VideoDecoder:
         from hdrvid.color.kernels import yuv420_u8_to_codes
 
         info = self.info
-        h, w = frame.height, frame.width
-        ch, cw = (h + 1) // 2, (w + 1) // 2
-        planes = []
-        for plane, rows, cols in zip(frame.planes, (h, ch, ch), (w, cw, cw)):
-            a = np.frombuffer(plane, np.uint8)
-            if a.size < plane.line_size * (rows - 1) + cols:
-                raise InputError(f"{self.path}: a decoded frame's planes are smaller than its size says "
-                                 f"({w}x{h}); re-encode the file (ffmpeg -i in -c:v libx264 out.mp4)")
-            planes.append(np.lib.stride_tricks.as_strided(a, (rows, cols), (plane.line_size, 1), writeable=False))
+        planes = plane_views_420(frame)
+        if planes is None:
+            raise InputError(f"{self.path}: a decoded frame's planes are smaller than its size says "
+                             f"({frame.width}x{frame.height}); re-encode the file (ffmpeg -i in -c:v libx264 out.mp4)")
         matrix = info.matrix if info.matrix in ("bt709", "bt2020nc") else (
             "bt601" if info.matrix in ("smpte170m", "bt470bg") else "bt709")
         return yuv420_u8_to_codes(*planes, info.full_range or frame.format.name == "yuvj420p", matrix)
@@ -325,7 +330,9 @@ class VideoDecoder:
                 self._lut = transfer_lut(info.transfer, 16)
             from hdrvid.color.kernels import yuv420_to_linear  # C (numba where not built): on use
 
-            lin, small = yuv420_to_linear(frame.to_ndarray(), info.bit_depth, info.full_range, info.matrix, self._lut,
+            planes = plane_views_420(frame)
+            lin, small = yuv420_to_linear(frame.to_ndarray() if planes is None else planes, info.bit_depth,
+                                          info.full_range, info.matrix, self._lut,
                                           BT2020_TO_BT709 if info.primaries == "bt2020" else None)
         else:
             codes = self._to_codes(frame)
@@ -336,8 +343,7 @@ class VideoDecoder:
         elif tb and Fraction(tb) != info.time_base:
             pts, tb = round(pts * Fraction(tb) / info.time_base), info.time_base
         pts = self._monotonic(int(pts), index)
-        scale = np.float32(1 / (65535.0 if small.dtype == np.uint16 else 255.0))
-        stats = FrameStats(hist=signal_histogram(small * scale))
+        stats = FrameStats(hist=code_histogram(small, 65535 if small.dtype == np.uint16 else 255))
         time_base = Fraction(tb) if tb else info.time_base
         if self.raw:
             return Frame(index=index, pts=pts, time_base=time_base, data=_NO_DATA, stats=stats, codes=codes)

@@ -30,7 +30,7 @@ from hdrvid.errors import OptionError, OutputError, check_choice, check_range
 from hdrvid.io.images import write_exr, write_hdr
 from hdrvid.io.mp4boxes import add_hdr_boxes
 from hdrvid.io.probe import is_cover_picture, open_input
-from hdrvid.pipeline.frame import Frame, VideoInfo
+from hdrvid.pipeline.frame import Frame, VideoInfo, plane_views_420
 from hdrvid.pipeline.output import OutputSpec
 
 log = logging.getLogger("hdrvid")
@@ -610,13 +610,9 @@ def _measure_decoded_in_place(f: Any, width: int, height: int, light: LightLevel
     with no copy of the frame; False where it cannot (another format, odd size, no C kernels)."""
     if f.format.name != "yuv420p10le" or f.width % 2 or f.height % 2:
         return False
-    views = []
-    for plane, rows, cols in zip(f.planes, (f.height, f.height // 2, f.height // 2),
-                                 (f.width, f.width // 2, f.width // 2)):
-        a = np.frombuffer(plane, np.uint16)
-        if plane.line_size % 2 or a.size < plane.line_size // 2 * (rows - 1) + cols:
-            return False
-        views.append(np.lib.stride_tricks.as_strided(a, (rows, cols), (plane.line_size, 2), writeable=False))
+    views = plane_views_420(f)
+    if views is None:
+        return False
     measured = kernels.decoded_light_planes(*views, width, height)
     if measured is None:
         return False

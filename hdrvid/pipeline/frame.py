@@ -25,6 +25,22 @@ def implausible(peak: float) -> str | None:
     return f"values up to {peak:.3g}x reference white" if peak > MAX_RELATIVE else None
 
 
+def plane_views_420(frame: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The Y', Cb and Cr planes of a decoded 4:2:0 PyAV frame (8-bit, or 16-bit words for 10/12-bit) as 2-D
+    numpy views of the decoder's own buffers (rows padded to its line sizes; nothing copied), or None where a
+    plane's buffer is smaller than its size says. Read-only; valid while ``frame`` lives."""
+    item = 1 if frame.format.name in ("yuv420p", "yuvj420p") else 2
+    h, w = frame.height, frame.width
+    ch, cw = (h + 1) // 2, (w + 1) // 2
+    views = []
+    for plane, rows, cols in zip(frame.planes, (h, ch, ch), (w, cw, cw)):
+        a = np.frombuffer(plane, np.uint8 if item == 1 else np.uint16)
+        if plane.line_size % item or a.size < plane.line_size // item * (rows - 1) + cols:
+            return None
+        views.append(np.lib.stride_tricks.as_strided(a, (rows, cols), (plane.line_size, item), writeable=False))
+    return views[0], views[1], views[2]
+
+
 @dataclass
 class VideoInfo:
     """Stream-level facts the stages need. Colour tags are FFmpeg names ("bt709", "smpte2084", ...)."""

@@ -445,6 +445,52 @@ void decoded_light(const uint16_t *yp, int64_t ystride, const uint16_t *cb, cons
     free(buf);
 }
 
+/* One luma row's chroma, upsampled as swscale's bilinear path does (left-sited columns; vertically 3/4 of the
+ * chroma row `k` the luma row sits on and 1/4 of its neighbour `kn`), in code values: ub, vb (2 x jc). */
+#define UPSAMPLE_CHROMA_ROW(NAME, T)                                                                               \
+AI void NAME(const T *restrict bk, const T *restrict bn, const T *restrict rk, const T *restrict rn,              \
+             float *restrict ub, float *restrict vb, int64_t jc) {                                                 \
+    const float half = 0.5f, a3 = 0.75f, a1 = 0.25f;                                                              \
+    for (int64_t j = 0; j < jc; j++) {                                                                             \
+        ub[2 * j] = a3 * (float)bk[j] + a1 * (float)bn[j];                                                         \
+        vb[2 * j] = a3 * (float)rk[j] + a1 * (float)rn[j];                                                         \
+    }                                                                                                              \
+    for (int64_t j = 0; j < jc; j++) {                                                                             \
+        int64_t jn = j + 1 < jc ? j + 1 : jc - 1;                                                                  \
+        ub[2 * j + 1] = half * (ub[2 * j] + a3 * (float)bk[jn] + a1 * (float)bn[jn]);                              \
+        vb[2 * j + 1] = half * (vb[2 * j] + a3 * (float)rk[jn] + a1 * (float)rn[jn]);                              \
+    }                                                                                                              \
+}
+
+/* One row of Y' codes and upsampled chroma -> R'G'B' scaled to `top`, plus one half, clamped to [0, top] (the
+ * caller truncates to integer codes): the range (y0, ys, c0, cs) and the inverse matrix in float32. */
+#define YCC_TO_RGB_ROW(NAME, T)                                                                                    \
+AI void NAME(const T *restrict yr, const float *restrict ub, const float *restrict vb, float *restrict t0b,       \
+             float *restrict t1b, float *restrict t2b, int64_t w, float y0, float ys, float c0, float cs,         \
+             const float *inv, float top) {                                                                        \
+    const float half = 0.5f;                                                                                       \
+    const float i00 = inv[0], i01 = inv[1], i02 = inv[2], i10 = inv[3], i11 = inv[4], i12 = inv[5],              \
+                i20 = inv[6], i21 = inv[7], i22 = inv[8];                                                          \
+    for (int64_t c = 0; c < w; c++) {                                                                              \
+        float yy = ((float)yr[c] - y0) / ys;                                                                       \
+        float u = (ub[c] - c0) / cs;                                                                               \
+        float v = (vb[c] - c0) / cs;                                                                               \
+        float t0 = (yy * i00 + u * i01 + v * i02) * top + half;                                                    \
+        float t1 = (yy * i10 + u * i11 + v * i12) * top + half;                                                    \
+        float t2 = (yy * i20 + u * i21 + v * i22) * top + half;                                                    \
+        t0 = t0 < 0.0f ? 0.0f : t0;                                                                                \
+        t1 = t1 < 0.0f ? 0.0f : t1;                                                                                \
+        t2 = t2 < 0.0f ? 0.0f : t2;                                                                                \
+        t0b[c] = t0 > top ? top : t0;                                                                              \
+        t1b[c] = t1 > top ? top : t1;                                                                              \
+        t2b[c] = t2 > top ? top : t2;                                                                              \
+    }                                                                                                              \
+}
+UPSAMPLE_CHROMA_ROW(upsample_chroma_u16, uint16_t)
+UPSAMPLE_CHROMA_ROW(upsample_chroma_u8, uint8_t)
+YCC_TO_RGB_ROW(ycc_to_rgb_u16, uint16_t)
+YCC_TO_RGB_ROW(ycc_to_rgb_u8, uint8_t)
+
 /* fused._yuv420_to_linear for luma rows [r0, r1): a >8-bit 4:2:0 frame (codes in the file's range) -> relative
  * linear light, planar (3, h, w) at `out` (plane size `plane`), through the 16-bit R'G'B' codes swscale's
  * bilinear yuv444p16 path gives (chroma left-sited, vertically between rows), `lut[code]` and the primaries
@@ -454,41 +500,20 @@ void yuv420_to_linear(const uint16_t *yp, int64_t ystride, const uint16_t *cb, c
                       int64_t kc, int64_t jc, int64_t w, float y0, float ys, float c0, float cs, const float *inv,
                       const float *lut, const float *mix, float *out, int64_t plane, uint16_t *small, int64_t sw,
                       int64_t r0, int64_t r1) {
-    float *ub = (float *)malloc(sizeof(float) * 2 * (size_t)w);
+    float *ub = (float *)malloc(sizeof(float) * 5 * (size_t)(2 * jc));
     int32_t *q = (int32_t *)malloc(sizeof(int32_t) * 3 * (size_t)w);
     if (!ub || !q) { free(ub); free(q); return; }
-    float *vb = ub + w;
+    float *vb = ub + 2 * jc, *t0b = vb + 2 * jc, *t1b = t0b + 2 * jc, *t2b = t1b + 2 * jc;
     int32_t *q0 = q, *q1 = q + w, *q2 = q + 2 * w;
-    const float top = 65535.0f, half = 0.5f, a3 = 0.75f, a1 = 0.25f;
-    const float i00 = inv[0], i01 = inv[1], i02 = inv[2], i10 = inv[3], i11 = inv[4], i12 = inv[5], i20 = inv[6],
-                i21 = inv[7], i22 = inv[8];
     for (int64_t r = r0; r < r1; r++) {
         int64_t k = r / 2;
         int64_t kn = (r % 2 == 0) ? imax(k - 1, 0) : imin(k + 1, kc - 1);
-        const uint16_t *bk = cb + k * cstride, *bn = cb + kn * cstride, *rk = cr + k * cstride, *rn = cr + kn * cstride;
-        for (int64_t j = 0; j < jc; j++) {
-            ub[2 * j] = a3 * (float)bk[j] + a1 * (float)bn[j];
-            vb[2 * j] = a3 * (float)rk[j] + a1 * (float)rn[j];
-        }
-        for (int64_t j = 0; j < jc; j++) {
-            int64_t jn = j + 1 < jc ? j + 1 : jc - 1;
-            ub[2 * j + 1] = half * (ub[2 * j] + a3 * (float)bk[jn] + a1 * (float)bn[jn]);
-            vb[2 * j + 1] = half * (vb[2 * j] + a3 * (float)rk[jn] + a1 * (float)rn[jn]);
-        }
-        const uint16_t *yr = yp + r * ystride;
+        upsample_chroma_u16(cb + k * cstride, cb + kn * cstride, cr + k * cstride, cr + kn * cstride, ub, vb, jc);
+        ycc_to_rgb_u16(yp + r * ystride, ub, vb, t0b, t1b, t2b, w, y0, ys, c0, cs, inv, 65535.0f);
         for (int64_t c = 0; c < w; c++) {
-            float yy = ((float)yr[c] - y0) / ys;
-            float u = (ub[c] - c0) / cs;
-            float v = (vb[c] - c0) / cs;
-            float t0 = (yy * i00 + u * i01 + v * i02) * top + half;
-            float t1 = (yy * i10 + u * i11 + v * i12) * top + half;
-            float t2 = (yy * i20 + u * i21 + v * i22) * top + half;
-            t0 = t0 < 0.0f ? 0.0f : t0;
-            t1 = t1 < 0.0f ? 0.0f : t1;
-            t2 = t2 < 0.0f ? 0.0f : t2;
-            q0[c] = (int32_t)(t0 > top ? top : t0);
-            q1[c] = (int32_t)(t1 > top ? top : t1);
-            q2[c] = (int32_t)(t2 > top ? top : t2);
+            q0[c] = (int32_t)t0b[c];
+            q1[c] = (int32_t)t1b[c];
+            q2[c] = (int32_t)t2b[c];
         }
         codes_to_light(lut, q0, q1, q2, out + r * w, out + plane + r * w, out + 2 * plane + r * w, mix, w);
         if (r % 4 == 0) {
@@ -516,37 +541,11 @@ void yuv420_u8_to_codes(const uint8_t *yp, int64_t ystride, const uint8_t *cb, c
     float *ub = (float *)malloc(sizeof(float) * 5 * (size_t)(2 * jc));
     if (!ub) return;
     float *vb = ub + 2 * jc, *t0b = vb + 2 * jc, *t1b = t0b + 2 * jc, *t2b = t1b + 2 * jc;
-    const float top = 255.0f, half = 0.5f, a3 = 0.75f, a1 = 0.25f;
-    const float i00 = inv[0], i01 = inv[1], i02 = inv[2], i10 = inv[3], i11 = inv[4], i12 = inv[5], i20 = inv[6],
-                i21 = inv[7], i22 = inv[8];
     for (int64_t r = r0; r < r1; r++) {
         int64_t k = r / 2;
         int64_t kn = (r % 2 == 0) ? imax(k - 1, 0) : imin(k + 1, kc - 1);
-        const uint8_t *bk = cb + k * cstride, *bn = cb + kn * cstride, *rk = cr + k * cstride, *rn = cr + kn * cstride;
-        for (int64_t j = 0; j < jc; j++) {
-            ub[2 * j] = a3 * (float)bk[j] + a1 * (float)bn[j];
-            vb[2 * j] = a3 * (float)rk[j] + a1 * (float)rn[j];
-        }
-        for (int64_t j = 0; j < jc; j++) {
-            int64_t jn = j + 1 < jc ? j + 1 : jc - 1;
-            ub[2 * j + 1] = half * (ub[2 * j] + a3 * (float)bk[jn] + a1 * (float)bn[jn]);
-            vb[2 * j + 1] = half * (vb[2 * j] + a3 * (float)rk[jn] + a1 * (float)rn[jn]);
-        }
-        const uint8_t *yr = yp + r * ystride;
-        for (int64_t c = 0; c < w; c++) {
-            float yy = ((float)yr[c] - y0) / ys;
-            float u = (ub[c] - c0) / cs;
-            float v = (vb[c] - c0) / cs;
-            float t0 = (yy * i00 + u * i01 + v * i02) * top + half;
-            float t1 = (yy * i10 + u * i11 + v * i12) * top + half;
-            float t2 = (yy * i20 + u * i21 + v * i22) * top + half;
-            t0 = t0 < 0.0f ? 0.0f : t0;
-            t1 = t1 < 0.0f ? 0.0f : t1;
-            t2 = t2 < 0.0f ? 0.0f : t2;
-            t0b[c] = t0 > top ? top : t0;
-            t1b[c] = t1 > top ? top : t1;
-            t2b[c] = t2 > top ? top : t2;
-        }
+        upsample_chroma_u8(cb + k * cstride, cb + kn * cstride, cr + k * cstride, cr + kn * cstride, ub, vb, jc);
+        ycc_to_rgb_u8(yp + r * ystride, ub, vb, t0b, t1b, t2b, w, y0, ys, c0, cs, inv, 255.0f);
         uint8_t *o = out + r * w * 3;
         for (int64_t c = 0; c < w; c++) {
             o[3 * c] = (uint8_t)(int32_t)t0b[c];

@@ -358,6 +358,35 @@ def ycc16_to_codes(ycc: np.ndarray, bits: int, full_range: bool, matrix: str) ->
     return out
 
 
+@numba.njit(cache=True, inline="always")
+def _upsampled_chroma(cb, cr, k, kn, c, jc):  # pragma: no cover - compiled
+    """The chroma of luma column ``c`` on a row between chroma rows ``k`` and ``kn``, as swscale's bilinear path
+    upsamples 4:2:0 (``upsample_chroma``: left-sited columns, vertically 3/4 and 1/4; exact in these units)."""
+    half = np.float32(0.5)
+    j = c // 2
+    u = np.float32(0.75) * np.float32(cb[k, j]) + np.float32(0.25) * np.float32(cb[kn, j])
+    v = np.float32(0.75) * np.float32(cr[k, j]) + np.float32(0.25) * np.float32(cr[kn, j])
+    if c % 2 == 1:
+        jn = min(j + 1, jc - 1)
+        u = half * (u + np.float32(0.75) * np.float32(cb[k, jn]) + np.float32(0.25) * np.float32(cb[kn, jn]))
+        v = half * (v + np.float32(0.75) * np.float32(cr[k, jn]) + np.float32(0.25) * np.float32(cr[kn, jn]))
+    return u, v
+
+
+@numba.njit(cache=True, inline="always")
+def _ycc_to_rgb(yc, u, v, y0, ys, c0, cs, inv, top):  # pragma: no cover - compiled
+    """Y' code and upsampled chroma -> R'G'B' scaled to ``top`` plus one half, clamped to [0, top] (truncate for
+    the nearest integer code): the range and the inverse matrix in float32."""
+    half = np.float32(0.5)
+    yy = (np.float32(yc) - y0) / ys
+    u = (u - c0) / cs
+    v = (v - c0) / cs
+    t0 = min(max((yy * inv[0, 0] + u * inv[0, 1] + v * inv[0, 2]) * top + half, 0), top)
+    t1 = min(max((yy * inv[1, 0] + u * inv[1, 1] + v * inv[1, 2]) * top + half, 0), top)
+    t2 = min(max((yy * inv[2, 0] + u * inv[2, 1] + v * inv[2, 2]) * top + half, 0), top)
+    return t0, t1, t2
+
+
 @numba.njit(cache=True, parallel=True)
 def _yuv420_to_linear(yp, cb, cr, y0, ys, c0, cs, inv, lut, mix, out, small):  # pragma: no cover - compiled
     """Per row (parallel): chroma upsampled as swscale's bilinear path does (``upsample_chroma``: left-sited
@@ -367,23 +396,12 @@ def _yuv420_to_linear(yp, cb, cr, y0, ys, c0, cs, inv, lut, mix, out, small):  #
     h, w = yp.shape
     kc, jc = cb.shape
     top = np.float32(65535)
-    half = np.float32(0.5)
     for r in numba.prange(h):
         k, kn = _chroma_rows(r, kc)
         for c in range(w):
-            j = c // 2
-            u = np.float32(0.75) * np.float32(cb[k, j]) + np.float32(0.25) * np.float32(cb[kn, j])
-            v = np.float32(0.75) * np.float32(cr[k, j]) + np.float32(0.25) * np.float32(cr[kn, j])
-            if c % 2 == 1:
-                jn = min(j + 1, jc - 1)
-                u = half * (u + np.float32(0.75) * np.float32(cb[k, jn]) + np.float32(0.25) * np.float32(cb[kn, jn]))
-                v = half * (v + np.float32(0.75) * np.float32(cr[k, jn]) + np.float32(0.25) * np.float32(cr[kn, jn]))
-            yy = (np.float32(yp[r, c]) - y0) / ys
-            u = (u - c0) / cs
-            v = (v - c0) / cs
-            q0 = np.uint16(min(max((yy * inv[0, 0] + u * inv[0, 1] + v * inv[0, 2]) * top + half, 0), top))
-            q1 = np.uint16(min(max((yy * inv[1, 0] + u * inv[1, 1] + v * inv[1, 2]) * top + half, 0), top))
-            q2 = np.uint16(min(max((yy * inv[2, 0] + u * inv[2, 1] + v * inv[2, 2]) * top + half, 0), top))
+            u, v = _upsampled_chroma(cb, cr, k, kn, c, jc)
+            t0, t1, t2 = _ycc_to_rgb(yp[r, c], u, v, y0, ys, c0, cs, inv, top)
+            q0, q1, q2 = np.uint16(t0), np.uint16(t1), np.uint16(t2)
             if r % 4 == 0 and c % 4 == 0:
                 small[r // 4, c // 4, 0], small[r // 4, c // 4, 1], small[r // 4, c // 4, 2] = q0, q1, q2
             e0, e1, e2 = lut[q0], lut[q1], lut[q2]
@@ -417,23 +435,12 @@ def _yuv420_u8_to_codes(yp, cb, cr, y0, ys, c0, cs, inv, out):  # pragma: no cov
     h, w = yp.shape
     kc, jc = cb.shape
     top = np.float32(255)
-    half = np.float32(0.5)
     for r in numba.prange(h):
         k, kn = _chroma_rows(r, kc)
         for c in range(w):
-            j = c // 2
-            u = np.float32(0.75) * np.float32(cb[k, j]) + np.float32(0.25) * np.float32(cb[kn, j])
-            v = np.float32(0.75) * np.float32(cr[k, j]) + np.float32(0.25) * np.float32(cr[kn, j])
-            if c % 2 == 1:
-                jn = min(j + 1, jc - 1)
-                u = half * (u + np.float32(0.75) * np.float32(cb[k, jn]) + np.float32(0.25) * np.float32(cb[kn, jn]))
-                v = half * (v + np.float32(0.75) * np.float32(cr[k, jn]) + np.float32(0.25) * np.float32(cr[kn, jn]))
-            yy = (np.float32(yp[r, c]) - y0) / ys
-            u = (u - c0) / cs
-            v = (v - c0) / cs
-            out[r, c, 0] = np.uint8(min(max((yy * inv[0, 0] + u * inv[0, 1] + v * inv[0, 2]) * top + half, 0), top))
-            out[r, c, 1] = np.uint8(min(max((yy * inv[1, 0] + u * inv[1, 1] + v * inv[1, 2]) * top + half, 0), top))
-            out[r, c, 2] = np.uint8(min(max((yy * inv[2, 0] + u * inv[2, 1] + v * inv[2, 2]) * top + half, 0), top))
+            u, v = _upsampled_chroma(cb, cr, k, kn, c, jc)
+            t0, t1, t2 = _ycc_to_rgb(yp[r, c], u, v, y0, ys, c0, cs, inv, top)
+            out[r, c, 0], out[r, c, 1], out[r, c, 2] = np.uint8(t0), np.uint8(t1), np.uint8(t2)
 
 
 def yuv420_u8_to_codes(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, full_range: bool, matrix: str) -> np.ndarray:

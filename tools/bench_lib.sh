@@ -1,0 +1,18 @@
+# Shared by the tools/bench_session*.sh scripts (source it after cd-ing into the work folder):
+#   FF       FFmpeg's peer of `convert --model none` (tools/ff_hdr10.sh)
+#   T NAME CMD...   run CMD under /usr/bin/time, print "NAME wall s user s sys s peak KB"
+#   tonemap_pairs   `tonemap` against FFmpeg's zscale + tonemap + libx264 medium at 1080p: hable three times,
+#                   mobius and reinhard once
+FF="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/ff_hdr10.sh"
+T() { /usr/bin/time -f "$1 %e s %U user %S sys %M KB" "${@:2}" 2>&1 | grep -E "^$1 " ; }
+FT="zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
+tonemap_pairs() {
+  for i in 1 2 3; do
+    T fftm_hable ffmpeg -v error -y -i hdr1080.mp4 -vf "$FT" -c:v libx264 -preset medium -crf 18 -c:a copy fftm.mp4
+    T tm_hable hdrvid -q tonemap hdr1080.mp4 tm1080.mp4 --operator hable --overwrite
+  done
+  for op in mobius reinhard; do
+    T fftm_$op ffmpeg -v error -y -i hdr1080.mp4 -vf "${FT/hable/$op}" -c:v libx264 -preset medium -crf 18 -c:a copy fftm_$op.mp4
+    T tm_$op hdrvid -q tonemap hdr1080.mp4 tm1080_$op.mp4 --operator $op --overwrite
+  done
+}

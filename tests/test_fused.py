@@ -240,8 +240,9 @@ def test_c_hdr_decode_is_the_numba_kernel_bit_for_bit(bits: int) -> None:
 
 
 def _exact_codes(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, full: bool, matrix: str) -> np.ndarray:
-    """colour-science's Y'CbCr -> R'G'B' (8-bit, float64, rounded, clamped) on chroma upsampled as swscale's
-    bilinear path does: left-sited columns, vertically 3/4 of the nearer row and 1/4 of the other."""
+    """colour-science's Y'CbCr -> R'G'B' (8-bit, float64, rounded, clamped) on chroma upsampled as left-sited
+    4:2:0 (H.264/HEVC's default): bilinear, columns co-sited with the even luma columns, vertically 3/4 of the
+    nearer row and 1/4 of the other."""
     import warnings
 
     import colour
@@ -289,8 +290,10 @@ def test_8bit_420_decode_is_exact_and_the_numba_twin(matrix: str, full: bool) ->
 
 
 def test_8bit_420_decode_is_swscale_within_one_code_on_a_real_frame(tmp_path: Path) -> None:
-    """On a real H.264 frame the direct decoder path gives swscale's exact planar codes within one code value
-    wherever luma is legal (swscale rounds in fixed point; superwhites it wraps are not compared)."""
+    """On a real H.264 frame (smooth chroma) the direct decoder path is within one code value of swscale's exact
+    planar codes wherever luma is legal: swscale's 8-bit path sites chroma at the centre, a quarter of a chroma
+    sample from H.264's left siting, which moves smooth chroma by less than a code (superwhites, which it wraps,
+    are not compared)."""
     import av
     from av.video.reformatter import ColorRange, Colorspace, Interpolation
 

@@ -445,8 +445,10 @@ void decoded_light(const uint16_t *yp, int64_t ystride, const uint16_t *cb, cons
     free(buf);
 }
 
-/* One luma row's chroma, upsampled as swscale's bilinear path does (left-sited columns; vertically 3/4 of the
- * chroma row `k` the luma row sits on and 1/4 of its neighbour `kn`), in code values: ub, vb (2 x jc). */
+/* One luma row's chroma, upsampled bilinearly for left-sited 4:2:0 (H.264/HEVC's default chroma location, and
+ * what swscale's 16-bit path does; its 8-bit planar path takes chroma as centre-sited): columns co-sited with
+ * the even luma columns, vertically 3/4 of the chroma row `k` the luma row sits on and 1/4 of its neighbour
+ * `kn`, in code values: ub, vb (2 x jc). */
 #define UPSAMPLE_CHROMA_ROW(NAME, T)                                                                               \
 AI void NAME(const T *restrict bk, const T *restrict bn, const T *restrict rk, const T *restrict rn,              \
              float *restrict ub, float *restrict vb, int64_t jc) {                                                 \
@@ -531,7 +533,7 @@ void yuv420_to_linear(const uint16_t *yp, int64_t ystride, const uint16_t *cb, c
 
 /* An 8-bit 4:2:0 frame (Y'CbCr in the file's range, planes with their strides) -> interleaved 8-bit R'G'B' codes
  * (h, w, 3), luma rows [r0, r1): chroma upsampled as yuv420_to_linear does (left-sited, vertically between rows:
- * swscale's bilinear), the matrix in float32 and each channel rounded to the nearest code and clamped, so
+ * left-sited bilinear), the matrix in float32 and each channel rounded to the nearest code and clamped, so
  * superwhites with extreme chroma come out at 255, not wrapped as swscale's planar path wraps them. Odd sizes:
  * the last chroma sample repeats. */
 SIMD_CLONES

@@ -360,8 +360,9 @@ def ycc16_to_codes(ycc: np.ndarray, bits: int, full_range: bool, matrix: str) ->
 
 @numba.njit(cache=True, inline="always")
 def _upsampled_chroma(cb, cr, k, kn, c, jc):  # pragma: no cover - compiled
-    """The chroma of luma column ``c`` on a row between chroma rows ``k`` and ``kn``, as swscale's bilinear path
-    upsamples 4:2:0 (``upsample_chroma``: left-sited columns, vertically 3/4 and 1/4; exact in these units)."""
+    """The chroma of luma column ``c`` on a row between chroma rows ``k`` and ``kn``, upsampled bilinearly as
+    left-sited 4:2:0 as swscale's 16-bit path does (``upsample_chroma``: columns co-sited with the even luma
+    columns, vertically 3/4 and 1/4; exact in these units)."""
     half = np.float32(0.5)
     j = c // 2
     u = np.float32(0.75) * np.float32(cb[k, j]) + np.float32(0.25) * np.float32(cb[kn, j])

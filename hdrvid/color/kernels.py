@@ -323,7 +323,8 @@ def yuv420_u8_to_codes(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, full_range
                        ) -> np.ndarray:
     """An 8-bit 4:2:0 frame's planes (2-D uint8, rows may be padded: PyAV's line sizes) -> R'G'B' codes (H, W, 3)
     uint8 in one pass of the C kernel: the exact maths (colour-science's, rounded to the nearest code, clamped)
-    on chroma upsampled as swscale's bilinear path does; numba's twin (the same codes) where the C kernels were
+    on chroma upsampled bilinearly as left-sited (H.264/HEVC's default location; swscale's 8-bit planar path
+    takes it as centre-sited, a quarter of a chroma sample off); numba's twin (the same codes) where the C kernels were
     not built."""
     lib = _library()
     if lib is None:

@@ -282,7 +282,8 @@ class VideoDecoder:
 
     def _codes_420(self, frame: Any) -> np.ndarray:
         """8-bit 4:2:0 -> R'G'B' codes in one C pass over PyAV's planes in place (no swscale, no copy): the exact
-        maths on swscale's bilinear chroma, superwhites clamped, not wrapped as swscale's planar path wraps them
+        maths on bilinear chroma sited left (the H.264/HEVC default, as the >8-bit path reads it; swscale's 8-bit
+        planar path took it as centre-sited), superwhites clamped, not wrapped as swscale's planar path wraps them
         (``color.kernels.yuv420_u8_to_codes``: C, or numba's twin where it was not built)."""
         from hdrvid.color.kernels import yuv420_u8_to_codes
 

@@ -146,6 +146,19 @@ def _inverse_matrix(matrix: str, dtype: type = np.float32) -> np.ndarray:
     return m
 
 
+def _plane_rows(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, dtype: type, name: str
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Three 2-D planes checked for what the 4:2:0 kernels take (``dtype``, contiguous rows, any row stride),
+    the chroma planes made to share one row stride (the kernels take one)."""
+    item = np.dtype(dtype).itemsize
+    for plane in (y, cb, cr):
+        if plane.dtype != dtype or plane.strides[1] != item or plane.strides[0] % item:
+            raise ValueError(f"{name} needs {np.dtype(dtype).name} planes with contiguous rows")
+    if cb.strides != cr.strides:
+        cb, cr = np.ascontiguousarray(cb), np.ascontiguousarray(cr)
+    return y, cb, cr
+
+
 @lru_cache(maxsize=2)
 def _padded(which: str) -> np.ndarray:
     """A table with its last entry repeated: the vectorised kernels read one entry past an index clamped to the
@@ -256,11 +269,9 @@ def decoded_light_planes(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, width: i
     lib = _library()
     if lib is None:
         return None
-    for plane in (y, cb, cr):
-        if plane.dtype != np.uint16 or plane.strides[1] != 2 or plane.strides[0] % 2:
-            raise ValueError("decoded_light_planes needs uint16 planes with contiguous rows")
-    if cb.strides != cr.strides or cb.shape != cr.shape:
-        cb, cr = np.ascontiguousarray(cb), np.ascontiguousarray(cr)
+    if cb.shape != cr.shape:
+        raise ValueError(f"decoded_light_planes: chroma planes {cb.shape} and {cr.shape} differ")
+    y, cb, cr = _plane_rows(y, cb, cr, np.uint16, "decoded_light_planes")
     kc, jc = cb.shape
     inv = _inverse_matrix("bt2020nc", np.float64)
     rowmax = np.empty(height, np.float64)
@@ -290,8 +301,6 @@ def yuv420_to_linear(planes: np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarr
     if isinstance(planes, tuple):
         y, cb, cr = planes
         h, w = y.shape
-        if cb.strides != cr.strides:  # the kernel takes one chroma row stride
-            cb, cr = np.ascontiguousarray(cb), np.ascontiguousarray(cr)
     else:
         planes = np.ascontiguousarray(planes, np.uint16)
         h2, w = planes.shape
@@ -300,9 +309,7 @@ def yuv420_to_linear(planes: np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarr
         y, cb, cr = planes[:h], chroma[0], chroma[1]
     if h % 2 or w % 2 or cb.shape != (h // 2, w // 2) or cr.shape != cb.shape:
         raise ValueError(f"yuv420_to_linear needs even sizes, not {w}x{h}")
-    for plane in (y, cb, cr):
-        if plane.dtype != np.uint16 or plane.strides[1] != 2 or plane.strides[0] % 2:
-            raise ValueError("yuv420_to_linear needs uint16 planes with contiguous rows")
+    y, cb, cr = _plane_rows(y, cb, cr, np.uint16, "yuv420_to_linear")
     ys, y0, cs, c0 = code_scales(bits, full_range)
     inv = _inverse_matrix(matrix)
     out = np.empty((3, h, w), np.float32)
@@ -335,11 +342,7 @@ def yuv420_u8_to_codes(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, full_range
     kc, jc = cb.shape
     if kc != (h + 1) // 2 or jc < (w + 1) // 2 or cr.shape != cb.shape:
         raise ValueError(f"yuv420_u8_to_codes: chroma planes {cb.shape} do not fit a {w}x{h} frame")
-    for plane in (y, cb, cr):
-        if plane.dtype != np.uint8 or plane.strides[1] != 1:
-            raise ValueError("yuv420_u8_to_codes needs uint8 planes with contiguous rows")
-    if cb.strides != cr.strides:  # the kernel takes one chroma row stride
-        cb, cr = np.ascontiguousarray(cb), np.ascontiguousarray(cr)
+    y, cb, cr = _plane_rows(y, cb, cr, np.uint8, "yuv420_u8_to_codes")
     ys, y0, cs, c0 = code_scales(8, full_range)
     inv = _inverse_matrix(matrix)
     out = np.empty((h, w, 3), np.uint8)

@@ -292,9 +292,7 @@ class VideoDecoder:
         if planes is None:
             raise InputError(f"{self.path}: a decoded frame's planes are smaller than its size says "
                              f"({frame.width}x{frame.height}); re-encode the file (ffmpeg -i in -c:v libx264 out.mp4)")
-        matrix = info.matrix if info.matrix in ("bt709", "bt2020nc") else (
-            "bt601" if info.matrix in ("smpte170m", "bt470bg") else "bt709")
-        return yuv420_u8_to_codes(*planes, info.full_range or frame.format.name == "yuvj420p", matrix)
+        return yuv420_u8_to_codes(*planes, info.full_range or frame.format.name == "yuvj420p", self._ycc_matrix())
 
     def _high_bit_codes(self, frame: Any) -> np.ndarray:
         """10/12-bit Y'CbCr -> R'G'B' as uint16 codes (0-65535), in floating point.
@@ -305,10 +303,14 @@ class VideoDecoder:
         info = self.info
         ycc = frame.reformat(format="yuv444p16le",
                              interpolation=Interpolation.BILINEAR | Interpolation.ACCURATE_RND).to_ndarray()
-        matrix = info.matrix if info.matrix in ("bt709", "bt2020nc") else "bt601"
         from hdrvid.color.fused import ycc16_to_codes  # numba: on use
 
-        return ycc16_to_codes(ycc, info.bit_depth, info.full_range, matrix)
+        return ycc16_to_codes(ycc, info.bit_depth, info.full_range, self._ycc_matrix())
+
+    def _ycc_matrix(self) -> str:
+        """The Y'CbCr matrix of a (non-RGB) stream as ``color.ycbcr`` names it (its tag is one of bt709, bt2020nc,
+        smpte170m, bt470bg: the last two are BT.601's)."""
+        return self.info.matrix if self.info.matrix in ("bt709", "bt2020nc") else "bt601"
 
     def _direct_420(self, frame: Any) -> bool:
         """Whether linear light comes straight from the 4:2:0 planes in one compiled pass

@@ -91,23 +91,18 @@ SAMPLER_STEPS = (2, 4)
 """The step counts the sampler loss draws from (one per batch): the default and the count issue 14 scores."""
 
 
-def sampler_loss(model: nn.Module, cond: torch.Tensor, target: torch.Tensor, ctx: TrainContext, pairs: bool,
-                 temporal_weight: float) -> torch.Tensor:
+def sampler_output(model: nn.Module, cond: torch.Tensor, ctx: TrainContext) -> torch.Tensor:
     """The deterministic few-step sampler the pipeline runs (``model.noise_scale``'s starting noise, one field
-    for the batch; 2 or 4 DDIM steps), differentiated through every step: mu-law L1 of its output against the
-    truth, plus the temporal loss on pairs. The noise-schedule losses keep teaching the denoiser every
-    timestep; this one teaches it what the chain it is sampled with ends at."""
+    for the batch; 2 or 4 DDIM steps), differentiated through every step: the output the family's own loss then
+    scores (``--sampler-weight``). The noise-schedule losses keep teaching the denoiser every timestep; this
+    teaches it what the chain it is sampled with ends at."""
     steps = SAMPLER_STEPS[int(torch.randint(0, len(SAMPLER_STEPS), (1,), generator=ctx.generator))]
     scale = float(getattr(model, "noise_scale", 0.0))
     noise = scale * torch.randn((1, 3, *cond.shape[-2:]), generator=ctx.generator)
     with ctx.autocast():
         r = sample(lambda r, t: model.denoise(r, t, cond),  # type: ignore[operator]
                    noise.expand(cond.shape[0], -1, -1, -1).to(cond.device), steps)
-    y = model.finish(cond, r.float())  # type: ignore[operator]
-    loss = (y - target).abs().mean()
-    if pairs:
-        loss = loss + temporal_weight * ((y[1::2] - y[0::2]) - (target[1::2] - target[0::2])).abs().mean()
-    return loss
+    return model.finish(cond, r.float())  # type: ignore[operator]
 
 
 def validate_sampler(model: nn.Module, x: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -134,7 +129,7 @@ class DiffusionMergeFamily(MergeFamily):
                                          lambda y, t, ab: (ab * (y - t).abs()).mean() / ab.mean(),
                                          self.cfg.temporal_weight, self.ab)
         if self.cfg.sampler_weight > 0:  # through the same condition (its generator learns from both)
-            chain = sampler_loss(self.model, cond, target, ctx, pairs, self.cfg.temporal_weight)
+            chain = self._loss(sampler_output(self.model, cond, ctx), target)  # L1 + temporal, as validated
             losses = {**losses, GENERATOR: losses[GENERATOR] + self.cfg.sampler_weight * chain,
                       "sampler": chain.detach()}
         with ctx.autocast():

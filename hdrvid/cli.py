@@ -202,6 +202,16 @@ def _engine_options(backend: str, device: str, precision: str, threads: int | No
                          infer_scale=scale, steps=steps, seed=seed, noise_scale=noise_scale)
 
 
+def _content_light(_ctx: Any, _param: Any, value: str | None) -> tuple[int, int] | None:
+    """``--max-cll 1000,400`` -> (1000, 400); the ranges are checked with the other options (ConvertOptions)."""
+    if value is None:
+        return None
+    parts = value.replace(" ", "").split(",")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise click.BadParameter(f"{value!r}: give MaxCLL,MaxFALL as whole nits, e.g. 1000,400")
+    return int(parts[0]), int(parts[1])
+
+
 def conversion_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Every option of a conversion (model, output format and levels, encoder, decoder, engine, alternating
     mode), shared by convert and batch; :func:`_conversion` turns them into ConvertOptions."""
@@ -212,6 +222,9 @@ def conversion_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Output format; default from OUTPUT: .mp4/.mkv/.mov -> hdr10, folder or %05d.exr -> exr."),
         click.option("--peak-nits", default=1000.0, show_default=True, help="Mastering peak (HDR10) / display peak (HLG)."),
         click.option("--reference-white", default=203.0, show_default=True, help="Nits of SDR reference white (BT.2408)."),
+        click.option("--max-cll", callback=_content_light, metavar="MAXCLL,MAXFALL",
+                     help="HDR10: write these content light levels (nits, e.g. 1000,400) instead of measuring them "
+                          "on the encoded output (which costs a decode of it while encoding)."),
         click.option("--level", type=click.Choice(LEVELS), default="bt2446a", show_default=True,
                      help="Where SDR tones land in HDR10/HLG: bt2446a = BT.2446 Method A's mid-tone level (1.96x "
                           "--reference-white, SDR white ~398 nits); bt2408 = SDR white at --reference-white."),
@@ -263,7 +276,7 @@ def _conversion(input: Path, output: Path, kw: dict[str, Any], *, start: float =
 
     return ConvertOptions(
         input=input, output=output, model=kw["model"], weights=kw["weights"], format=kw["fmt"],
-        peak_nits=kw["peak_nits"], reference_white=kw["reference_white"], level=kw["level"],
+        peak_nits=kw["peak_nits"], reference_white=kw["reference_white"], level=kw["level"], max_cll=kw["max_cll"],
         highlight_boost=kw["highlight_boost"], upscale=int(kw["upscale"]),
         encode=EncodeOptions(codec=kw["codec"], crf=kw["crf"], preset=kw["preset"], copy_streams=not kw["no_copy"],
                              hdr10plus=kw["hdr10plus"]),

@@ -110,6 +110,18 @@ def test_hdr10_batch_signals_light_levels_of_the_whole_file(tmp_path, clips):
     assert len(_frames(out)) == 40 and len(_audio(out)) == len(_audio(clips[0]))
 
 
+def test_hdr10_batch_writes_given_light_levels(tmp_path, clips):
+    """--max-cll in batch mode: every segment's encoder writes the given values and the joined file keeps them."""
+    opts = replace(_template(), max_cll=(900, 300))
+    report = run_batch(BatchConfig(inputs=(str(clips[0]),), out=tmp_path / "out", convert=opts,
+                                   segment_seconds=0.5))
+    out = tmp_path / "out" / "clip0.mp4"
+    info = ffprobe(out, "-show_frames", "-read_intervals", "%+#1")
+    cll = {d["side_data_type"]: d for d in info["frames"][0].get("side_data_list", [])}["Content light level metadata"]
+    assert (cll["max_content"], cll["max_average"]) == (900, 300)
+    assert (report.files[0].max_cll, report.files[0].max_fall) == (900, 300) and len(_frames(out)) == 40
+
+
 def test_alternating_segments_keep_the_exposure_phase(tmp_path):
     """Alternating mode: a segment's frames keep their index in the file, so the exposure cycle's phase and
     the neighbours (pre- and post-roll) are the single run's: identical pictures."""

@@ -57,6 +57,53 @@ def test_hdr10_from_h264_aac(clip: Path, tmp_path: Path):
     assert rep["frames"] == 12 and set(rep["stages"]) >= {"decode", "infer", "smooth", "transform", "encode"}
 
 
+@needs_ffprobe
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_given_content_light_is_written_as_given_without_measuring(clip: Path, tmp_path: Path, suffix: str,
+                                                                    monkeypatch):
+    """--max-cll: the values go into the bitstream (and the container's copies) as given; the output is neither
+    decoded again nor remuxed (both would fail here), and the report says where they came from."""
+    import hdrvid.jobs.job as job_module
+
+    def refuse(*_a, **_k):
+        raise AssertionError("measured or remuxed although --max-cll was given")
+
+    monkeypatch.setattr(job_module, "decoded_light_level", refuse)
+    monkeypatch.setattr(job_module, "remux_with_light_level", refuse)
+    out, report_file = tmp_path / f"out{suffix}", tmp_path / "r.json"
+    r = run_cli("convert", clip, out, "--model", "none", "--max-cll", "1100,180", "--report", report_file)
+    assert r.exit_code == 0, r.output
+    assert "MaxCLL 1100 / MaxFALL 180 nits (given by --max-cll)" in r.output
+    cll = {s["side_data_type"]: s for s in first_frame_side_data(out)}["Content light level metadata"]
+    assert (cll["max_content"], cll["max_average"]) == (1100, 180)
+    if suffix == ".mp4":  # the container's clli box holds them too
+        v = ffprobe(out, "-show_streams", "-select_streams", "v")["streams"][0]
+        box = {s["side_data_type"]: s for s in v.get("side_data_list", [])}["Content light level metadata"]
+        assert (box["max_content"], box["max_average"]) == (1100, 180)
+    import json
+
+    rep = json.loads(report_file.read_text())
+    assert (rep["max_cll"], rep["max_fall"], rep["light_level"]) == (1100, 180, "given")
+    assert [d for _, d in packets(out, "audio")] == [d for _, d in packets(clip, "audio")]
+    a, b = video_pts_seconds(out), video_pts_seconds(clip)
+    # (Matroska output starts 21 ms late here, with or without --max-cll: Matroska has no negative timestamps
+    # for the AAC priming, so every stream moves by it; the steps are kept)
+    assert np.allclose(np.diff(a), np.diff(b), atol=1e-3) and (suffix == ".mkv" or a == b)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--max-cll", "400,900"], "MaxFALL (a frame's average) cannot exceed MaxCLL"),
+    (["--max-cll", "70000,400"], "whole nits from 0 to 65535"),
+    (["--max-cll", "1000"], "give MaxCLL,MaxFALL as whole nits"),
+    (["--max-cll", "1000,400", "--format", "hlg"], "--max-cll is HDR10 metadata"),
+])
+def test_given_content_light_is_checked_before_anything_is_written(clip: Path, tmp_path: Path, args, message):
+    out = tmp_path / "out.mp4"
+    r = run_cli("convert", clip, out, "--model", "none", *args)
+    assert r.exit_code != 0 and message in r.output, r.output
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["in.mp4"]
+
+
 def test_maxcll_is_measured_from_written_frames(clip: Path, tmp_path: Path):
     """A brighter mastering peak lets more highlight through, and the signalled MaxCLL follows it."""
     r1 = convert(ConvertOptions(clip, tmp_path / "a.mp4", model="itmo", peak_nits=1000, encode=EncodeOptions(crf=0)))

@@ -42,6 +42,7 @@ from hdrvid.pipeline.output import (
     VIDEO_FORMATS,
     OutputSpec,
     OutputTransform,
+    check_content_light,
 )
 from hdrvid.pipeline.runner import Stage
 from hdrvid.pipeline.smoothing import TemporalSmoother
@@ -75,6 +76,8 @@ class ConvertOptions:
     reference_white: float = REFERENCE_WHITE_NITS
     level: Level = "bt2446a"
     """HDR10/HLG: where SDR tones land (see LEVEL_GAIN); EXR and SDR outputs stay relative to reference white."""
+    max_cll: tuple[int, int] | None = None
+    """HDR10: MaxCLL and MaxFALL (nits) to write as given instead of measuring them on the decoded output."""
     encode: EncodeOptions = field(default_factory=EncodeOptions)
     decode: DecodeOptions = field(default_factory=DecodeOptions)
     engine: EngineOptions = field(default_factory=EngineOptions)
@@ -116,6 +119,8 @@ class ConvertOptions:
         check_range(self.peak_nits, "--peak-nits", MIN_PEAK_NITS, MAX_PEAK_NITS)
         check_range(self.reference_white, "--reference-white", 0, self.peak_nits, low_open=True)
         check_choice(self.level, LEVELS, "--level")
+        if self.max_cll is not None:  # (the format is checked once known: OutputSpec)
+            check_content_light(self.max_cll, "hdr10")
         check_range(self.highlight_boost, "--highlight-boost", 0, 4)
         check_choice(self.upscale, (1, 2), "--upscale")
         if self.upscale != 1:
@@ -295,7 +300,7 @@ def output_spec(opts: ConvertOptions, fmt: str, info: VideoInfo) -> OutputSpec:
     unchanged; a model's highlights are rolled off)."""
     white = opts.reference_white * (LEVEL_GAIN[opts.level] if fmt in ("hdr10", "hlg") else 1.0)
     return OutputSpec(fmt, opts.peak_nits, min(white, opts.peak_nits), rotation=info.rotation,
-                      sdr_mapping=opts.decode.sdr_mapping, operator="bt2390")
+                      sdr_mapping=opts.decode.sdr_mapping, operator="bt2390", content_light=opts.max_cll)
 
 
 def uses_fused_transcode(opts: ConvertOptions, spec: OutputSpec, info: VideoInfo, plan: Plan) -> bool:

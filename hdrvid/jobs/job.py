@@ -156,6 +156,8 @@ class RunReport(Report):
     max_cll: int | None = None
     max_fall: int | None = None
     mastering_peak_nits: float | None = None
+    light_level: str | None = None
+    """HDR10: where MaxCLL/MaxFALL came from: "measured" (on the decoded output) or "given" (``--max-cll``)."""
 
     def add_run(self, stats: RunStats, writer: Any, source: Any, queue_size: int) -> None:
         """The measured run: sizes, frames, time, per-stage busy time and queue occupancy."""
@@ -176,26 +178,48 @@ class RunReport(Report):
 
     def __str__(self) -> str:
         extra = f", MaxCLL {self.max_cll} / MaxFALL {self.max_fall} nits" if self.max_cll is not None else ""
+        if extra and self.light_level == "given":
+            extra += " (given by --max-cll)"
         return f"{self.output}: {self.frames} frames, {self.format}, {self.fps} fps{extra}"
 
 
 def finish_hdr10(writer: VideoEncoder, target: AtomicFile, report: RunReport, peak_nits: float) -> None:
     """Put MaxCLL/MaxFALL in the finished (temporary) file: measured on the frames decoded back from it (so
     they describe what players show, codec included), written by a remux that rewrites the placeholder in the
-    video stream's header and packets only (copied streams stay byte-identical)."""
+    video stream's header and packets only (copied streams stay byte-identical). Values given by the user
+    (``--max-cll``, ``OutputSpec.content_light``) are in the bitstream already: only the container's copies of
+    them are added, with no pass over the file."""
     writer.close()  # the container is complete before it is read again
     dynamic: dict[int, FrameLight] | None = {} if writer.hdr10plus else None
+    given = writer.spec.content_light
     meter = writer.meter
-    if meter is not None and meter.finish() is not None and meter.frames == writer.frames > 0:
-        decoded: LightLevel | None = meter.light  # measured while encoding: no second pass over the file
+    if writer.given_light is not None:  # --max-cll: already in the bitstream as given; nothing to measure
+        decoded: LightLevel | None = None
+    elif meter is not None and meter.finish() is not None and meter.frames == writer.frames > 0:
+        decoded = meter.light  # measured while encoding: no second pass over the file
     else:
         decoded = decoded_light_level(target.path, writer.info.width, writer.info.height, dynamic)
-    cll = (decoded or writer.light).values()
+    cll = given if given is not None else (decoded or writer.light).values()
     report.max_cll, report.max_fall, report.mastering_peak_nits = cll[0], cll[1], peak_nits
+    report.light_level = "given" if given is not None else "measured"
     if writer.codec in MEZZANINE:  # no SEI to carry them: the container (.mov) and the report do
         if writer.out_format in ("mp4", "mov") and writer.codec.startswith("prores"):
             add_hdr_boxes(target.path, MasteringDisplay(max_nits=peak_nits), cll)
         return
+    if writer.given_light is not None:  # the encoder wrote them: only the container's copies are added
+        if writer.out_format in ("mp4", "mov"):
+            add_hdr_boxes(target.path, MasteringDisplay(max_nits=peak_nits), cll)
+    else:
+        _patch_light_level(writer, target, cll, peak_nits, dynamic)
+    if writer.out_format in ("matroska", "webm"):  # ... or Matroska's Colour elements
+        with AtomicFile(target.path) as final, AtomicFile(target.path.with_suffix(".hdr.mp4")) as work:
+            matroska_with_hdr_metadata(target.path, final.path, MasteringDisplay(max_nits=peak_nits), cll, work.path)
+            work.discard()
+
+
+def _patch_light_level(writer: VideoEncoder, target: AtomicFile, cll: tuple[int, int], peak_nits: float,
+                       dynamic: dict[int, FrameLight] | None) -> None:
+    """The remux that writes ``cll`` over the encoder's placeholder (and HDR10+ SEI), then the mp4 boxes."""
     with AtomicFile(target.path) as final:
         patched = remux_with_light_level(target.path, final.path, writer.out_format, writer.codec, cll, target.dest,
                                          dynamic)
@@ -203,10 +227,6 @@ def finish_hdr10(writer: VideoEncoder, target: AtomicFile, report: RunReport, pe
             raise OutputError(f"{target.dest}: content light level metadata not found in the encoded stream")
         if writer.out_format in ("mp4", "mov"):  # the same values at container level (mdcv + clli boxes)
             add_hdr_boxes(final.path, MasteringDisplay(max_nits=peak_nits), cll)
-    if writer.out_format in ("matroska", "webm"):  # ... or Matroska's Colour elements
-        with AtomicFile(target.path) as final, AtomicFile(target.path.with_suffix(".hdr.mp4")) as work:
-            matroska_with_hdr_metadata(target.path, final.path, MasteringDisplay(max_nits=peak_nits), cll, work.path)
-            work.discard()
 
 
 def _progress(enabled: bool, total: int, desc: str) -> Any:

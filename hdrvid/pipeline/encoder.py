@@ -127,21 +127,24 @@ def copy_container_properties(src: Any, dst: Any) -> None:
         dst.set_chapters(chapters)
 
 
-def codec_params(spec: OutputSpec, codec: str) -> dict[str, str]:
-    """Encoder-private options that put the colour description (and HDR10 metadata) in the bitstream."""
+def codec_params(spec: OutputSpec, codec: str, light: tuple[int, int] | None = None) -> dict[str, str]:
+    """Encoder-private options that put the colour description (and HDR10 metadata) in the bitstream. ``light``:
+    the content light level to write (MaxCLL, MaxFALL); by default a placeholder that the measured values
+    replace once the file is encoded (``remux_with_light_level``)."""
     md = MasteringDisplay(max_nits=spec.peak_nits)
+    cll = light or PLACEHOLDER_CLL
     if codec == "libx265":
         common = "log-level=error:repeat-headers=1:colormatrix=" + ("bt709" if spec.format == "sdr" else "bt2020nc")
         if spec.format == "hdr10":
             return {"x265-params": f"{common}:hdr10=1:hdr10-opt=1:colorprim=bt2020:transfer=smpte2084"
-                                   f":range=limited:master-display={md.x265()}:max-cll={PLACEHOLDER_CLL[0]},{PLACEHOLDER_CLL[1]}"}
+                                   f":range=limited:master-display={md.x265()}:max-cll={cll[0]},{cll[1]}"}
         if spec.format == "hlg":
             return {"x265-params": f"{common}:colorprim=bt2020:transfer=arib-std-b67:range=limited"}
         return {"x265-params": f"{common}:colorprim=bt709:transfer=bt709:range=limited"}
     if codec == "libsvtav1":
         if spec.format == "hdr10":
             return {"svtav1-params": f"enable-hdr=1:mastering-display={md.svtav1()}"
-                                     f":content-light={PLACEHOLDER_CLL[0]},{PLACEHOLDER_CLL[1]}"}
+                                     f":content-light={cll[0]},{cll[1]}"}
         return {}
     if codec == "libx264":
         if spec.format != "sdr":
@@ -172,6 +175,9 @@ class VideoEncoder:
         self.frames = 0
         self.packets_copied = 0
         self.light = LightLevel()
+        self.given_light = spec.content_light if spec.format == "hdr10" and not self.hdr10plus else None
+        """``--max-cll``: written in the bitstream as given; nothing is measured and no placeholder is patched
+        (with HDR10+ the frames are measured for the dynamic metadata anyway, and the placeholder takes them)."""
         self.meter: DecodedLightMeter | None = None
         """Measures the decoded light level while encoding (HDR10 through x265/x264 without HDR10+)."""
         self.input: Any = None
@@ -202,7 +208,7 @@ class VideoEncoder:
             if info.rotation:
                 s.set_display_rotation(info.rotation)
             self.stream = s
-            if spec.format == "hdr10" and not self.hdr10plus and self.codec in DECODER_OF:
+            if spec.format == "hdr10" and not self.hdr10plus and self.given_light is None and self.codec in DECODER_OF:
                 self.meter = DecodedLightMeter(DECODER_OF[self.codec], info.width, info.height)
             if not info.is_image:
                 self._offset = self._start_offset()
@@ -223,11 +229,11 @@ class VideoEncoder:
         s.time_base = info.time_base
         s.codec_context.time_base = info.time_base  # else the encoder rounds VFR pts to 1/rate
         if mezz:
-            s.options = codec_params(spec, self.codec)
+            s.options = codec_params(spec, self.codec, self.given_light)
         else:
             crf = options.crf if options.crf is not None else DEFAULT_CRF.get(self.codec, 20)
             preset = options.preset or DEFAULT_PRESET.get(self.codec, "medium")
-            s.options = {"crf": str(crf), "preset": str(preset), **codec_params(spec, self.codec)}
+            s.options = {"crf": str(crf), "preset": str(preset), **codec_params(spec, self.codec, self.given_light)}
         prim, trc, cs = TAGS[spec.format]
         cc = s.codec_context
         cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = prim, trc, cs, ColorRange.MPEG

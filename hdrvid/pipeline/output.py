@@ -41,7 +41,7 @@ from hdrvid.color.ycbcr import (
     quantize_luma,
     rgb_to_ycbcr_matrix,
 )
-from hdrvid.errors import check_choice, check_range
+from hdrvid.errors import OptionError, check_choice, check_range
 from hdrvid.lazy import F, torch
 from hdrvid.metrics.flicker import FlickerMeter
 from hdrvid.pipeline.frame import FlickerSample, Frame
@@ -57,6 +57,18 @@ PEAK_MODES: tuple[str, ...] = get_args(PeakMode)
 
 MIN_PEAK_NITS, MAX_PEAK_NITS = 100.0, 10_000.0
 """Display / mastering peaks hdrvid writes: from an SDR-class display to PQ's ceiling (SMPTE ST 2084)."""
+
+
+def check_content_light(cll: tuple[int, int], fmt: str) -> None:
+    """``--max-cll MAXCLL,MAXFALL``: HDR10 only, whole nits that fit the metadata's 16 bits, MaxFALL (a frame's
+    average) at most MaxCLL (a pixel's maximum)."""
+    if fmt != "hdr10":
+        raise OptionError(f"--max-cll is HDR10 metadata; drop it or use --format hdr10 (not {fmt})")
+    if len(cll) != 2 or not all(isinstance(v, int) and 0 <= v <= 65535 for v in cll):
+        raise OptionError(f"--max-cll {cll}: give MaxCLL,MaxFALL as whole nits from 0 to 65535, e.g. 1000,400")
+    if cll[1] > cll[0]:
+        raise OptionError(f"--max-cll {cll[0]},{cll[1]}: MaxFALL (a frame's average) cannot exceed MaxCLL (a pixel's "
+                          f"maximum); give MaxCLL first")
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,9 @@ class OutputSpec:
     sdr_exposure: float = 1.0
     """SDR output: relative input is multiplied by this before tone mapping (``hdrvid tonemap --level``:
     1 / the level's gain, so the HDR level's reference white becomes SDR white)."""
+    content_light: tuple[int, int] | None = None
+    """HDR10: (MaxCLL, MaxFALL) in nits given by the user (``--max-cll``), written as they are instead of
+    measured on the decoded output."""
 
     def __post_init__(self) -> None:
         check_choice(self.format, OUTPUT_FORMATS, "--format")
@@ -98,6 +113,8 @@ class OutputSpec:
         check_range(self.reference_white, "--reference-white", 0, MAX_PEAK_NITS, low_open=True)
         if self.metadata_peak is not None:
             check_range(self.metadata_peak, "the input's peak metadata", 0, low_open=True)
+        if self.content_light is not None:
+            check_content_light(self.content_light, self.format)
 
     @property
     def bits(self) -> int:

@@ -445,6 +445,8 @@ def _parse_exposures(text: str) -> tuple[float, ...] | None:
 @click.argument("output", type=click.Path(path_type=Path), required=False)
 @click.option("-o", "--operator", type=click.Choice(list(OPERATORS)), default="bt2390", show_default=True)
 @click.option("--target-nits", type=float, help="Write HDR10 at this lower peak (BT.2390 EETF) instead of SDR.")
+@click.option("--max-cll", callback=_content_light, metavar="MAXCLL,MAXFALL",
+              help="With --target-nits: write these content light levels instead of measuring them.")
 @click.option("--gamut", type=click.Choice(GAMUT_MODES), default="compress", show_default=True,
               help="BT.2020 -> BT.709: hue-preserving soft compression, or clip.")
 @click.option("--two-pass", is_flag=True, help="Analyse the whole input first; one tone curve per scene.")
@@ -473,7 +475,7 @@ def _parse_exposures(text: str) -> tuple[float, ...] | None:
 @click.pass_context
 @handle_errors
 def tonemap(ctx: click.Context, input: Path, output: Path | None, operator: str, target_nits: float | None,
-            gamut: str, two_pass: bool, peak_mode: str, reference_white: float, level: str, sdr_mapping: str, rate: str,
+            max_cll: tuple[int, int] | None, gamut: str, two_pass: bool, peak_mode: str, reference_white: float, level: str, sdr_mapping: str, rate: str,
             start_time: str | None, duration_time: str | None, max_frames: int | None, flicker_warp: bool,
             preview: Path | None,
             frame_index: int | None, codec: str | None, crf: int | None, preset: str | None, overwrite: bool,
@@ -495,7 +497,8 @@ def tonemap(ctx: click.Context, input: Path, output: Path | None, operator: str,
     if output is None:
         return
     opts = TonemapOptions(
-        input=input, output=output, operator=operator, gamut=gamut, target_nits=target_nits, two_pass=two_pass,
+        input=input, output=output, operator=operator, gamut=gamut, target_nits=target_nits, max_cll=max_cll,
+        two_pass=two_pass,
         peak_mode=peak_mode, reference_white=reference_white, level=level, sdr_mapping=sdr_mapping,
         rate=_parse_rate(rate),
         encode=EncodeOptions(codec=codec, crf=crf, preset=preset), overwrite=overwrite, flicker_warp=flicker_warp,

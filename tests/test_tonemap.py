@@ -67,6 +67,21 @@ def test_target_nits_writes_lower_peak_hdr10(hdr10: Path, tmp_path: Path):
     assert v["color_transfer"] == "smpte2084"
 
 
+@needs_ffprobe
+def test_target_nits_with_given_content_light(hdr10: Path, tmp_path: Path):
+    """tonemap --target-nits --max-cll: the values are written as given (CLI end to end); without --target-nits
+    the option is refused before anything is written (SDR has no content light level)."""
+    out = tmp_path / "400.mp4"
+    r = run_cli("tonemap", hdr10, out, "--target-nits", "400", "--max-cll", "400,120")
+    assert r.exit_code == 0, r.output
+    v = ffprobe(out, "-show_frames", "-read_intervals", "%+#1", "-select_streams", "v")["frames"][0]
+    cll = {s["side_data_type"]: s for s in v["side_data_list"]}["Content light level metadata"]
+    assert (cll["max_content"], cll["max_average"]) == (400, 120)
+    sdr = tmp_path / "sdr.mp4"
+    r = run_cli("tonemap", hdr10, sdr, "--max-cll", "400,120")
+    assert r.exit_code != 0 and "--max-cll is HDR10 metadata" in r.output and not sdr.exists()
+
+
 def test_metadata_peak_is_honoured(hdr10: Path, tmp_path: Path):
     a = tonemap(TonemapOptions(hdr10, tmp_path / "a.mp4", peak_mode="metadata"))
     assert a["metadata_peak"].startswith("MaxCLL")

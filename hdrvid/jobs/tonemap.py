@@ -39,6 +39,7 @@ from hdrvid.pipeline.output import (
     OutputSpec,
     OutputTransform,
     PeakMode,
+    check_content_light,
 )
 from hdrvid.pipeline.runner import Stage
 from hdrvid.pipeline.smoothing import (
@@ -57,6 +58,8 @@ class TonemapOptions:
     gamut: GamutMode = "compress"
     target_nits: float | None = None
     """Map to a lower-peak HDR10 output instead of SDR."""
+    max_cll: tuple[int, int] | None = None
+    """HDR10 output (``target_nits``): MaxCLL and MaxFALL to write as given instead of measuring them."""
     two_pass: bool = False
     peak_mode: PeakMode = "auto"
     reference_white: float = REFERENCE_WHITE_NITS
@@ -83,6 +86,8 @@ class TonemapOptions:
         check_choice(self.peak_mode, PEAK_MODES, "--peak-source")
         if self.target_nits is not None:
             check_range(self.target_nits, "--target-nits", MIN_PEAK_NITS, MAX_PEAK_NITS)
+        if self.max_cll is not None:
+            check_content_light(self.max_cll, "hdr10" if self.target_nits is not None else "sdr", "--target-nits N")
         check_range(self.reference_white, "--reference-white", 0, MAX_PEAK_NITS, low_open=True)
         check_range(self.queue_size, "--queue-size", 1, 1024)
         check_choice(self.level, LEVELS, "--level")
@@ -152,7 +157,8 @@ def tonemap(opts: TonemapOptions, progress: bool = False, extra_stages: list[Sta
         spec = OutputSpec(fmt, opts.target_nits or 1000.0, opts.reference_white, operator=opts.operator,
                           gamut=opts.gamut, peak_mode=opts.peak_mode, metadata_peak=meta_peak,
                           measure_flicker=opts.measure_flicker and fmt == "sdr",
-                          sdr_exposure=1.0 / LEVEL_GAIN[opts.level], sdr_mapping=opts.sdr_mapping)
+                          sdr_exposure=1.0 / LEVEL_GAIN[opts.level], sdr_mapping=opts.sdr_mapping,
+                          content_light=opts.max_cll)
         smoother: Any
         if opts.two_pass:
             smoother = PrecomputedStats(analyse(opts.input, opts.decode, opts.rate, opts.cut_threshold))

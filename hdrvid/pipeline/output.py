@@ -59,11 +59,11 @@ MIN_PEAK_NITS, MAX_PEAK_NITS = 100.0, 10_000.0
 """Display / mastering peaks hdrvid writes: from an SDR-class display to PQ's ceiling (SMPTE ST 2084)."""
 
 
-def check_content_light(cll: tuple[int, int], fmt: str) -> None:
+def check_content_light(cll: tuple[int, int], fmt: str, hdr10: str = "--format hdr10") -> None:
     """``--max-cll MAXCLL,MAXFALL``: HDR10 only, whole nits that fit the metadata's 16 bits, MaxFALL (a frame's
-    average) at most MaxCLL (a pixel's maximum)."""
+    average) at most MaxCLL (a pixel's maximum). ``hdr10``: the option that asks for HDR10 output."""
     if fmt != "hdr10":
-        raise OptionError(f"--max-cll is HDR10 metadata; drop it or use --format hdr10 (not {fmt})")
+        raise OptionError(f"--max-cll is HDR10 metadata and this output is {fmt}; drop it or add {hdr10}")
     if len(cll) != 2 or not all(isinstance(v, int) and 0 <= v <= 65535 for v in cll):
         raise OptionError(f"--max-cll {cll}: give MaxCLL,MaxFALL as whole nits from 0 to 65535, e.g. 1000,400")
     if cll[1] > cll[0]:

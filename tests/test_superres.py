@@ -134,3 +134,22 @@ def test_shipped_weights_carry_the_shipped_default_model_as_their_base() -> None
     with torch.no_grad():
         r = m.sr.residual(x, m.base(x))
     assert float(r.abs().max()) > 0 and float(torch.nn.functional.avg_pool2d(r, 2).abs().max()) < 1e-6
+
+
+def test_a_wider_network_loads_from_its_weights_file_alone(tmp_path: Path) -> None:
+    """A run trained with other sizes (``model_kwargs``) is scored and used by ``--weights`` alone: the registry
+    builds the network the file holds; a file that fits no size is refused with one line."""
+    path = tmp_path / "wide.pt"
+    wide = _model(perturb=True, width=16, blocks=2)
+    torch.save(wide.state_dict(), path)
+    m = build("hdrunet-2x", path)
+    assert (m.sr.head.out_channels, len(m.sr.body) - 1) == (16, 2)
+    x = m.example_input(32, 48)
+    with torch.no_grad():
+        assert torch.equal(m(x), wide(x))
+    bad = {k: v for k, v in wide.state_dict().items() if not k.startswith("sr.body.1.")}
+    torch.save(bad, tmp_path / "bad.pt")
+    from hdrvid.errors import ModelError
+
+    with pytest.raises(ModelError, match="weights do not fit model 'hdrunet-2x'"):
+        build("hdrunet-2x", tmp_path / "bad.pt")

@@ -164,6 +164,11 @@ def build(name: str, weights: str | Path | None = None) -> nn.Module:
         )
     else:
         state = load_state_dict(weights_dir() / spec.weights, spec.sha256)
+    sizes = getattr(type(model), "sizes_of", None)  # a model whose size the weights file decides (hdrunet-2x)
+    if sizes is not None:
+        kwargs = {**spec.factory_kwargs, **sizes(state)}
+        if kwargs != spec.factory_kwargs:
+            model = spec.factory(**kwargs)
     try:
         model.load_state_dict(state)
     except RuntimeError as e:

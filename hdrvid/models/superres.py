@@ -118,6 +118,16 @@ class HDRUNet2x(nn.Module):
         self.base = HDRUNet(curve=False, adaptive=True)
         self.sr = SuperRes(width, blocks)
 
+    @staticmethod
+    def sizes_of(state: dict[str, torch.Tensor]) -> dict[str, int]:
+        """The network's width and depth as a weights file holds them (``registry.build`` makes the model that
+        fits: a wider network trained with ``model_kwargs`` loads by ``--weights`` alone)."""
+        head = state.get("sr.head.weight")
+        if head is None:
+            return {}
+        blocks = sum(1 for k in state if k.startswith("sr.body.") and k.endswith(".c1.weight"))
+        return {"width": int(head.shape[0]), "blocks": blocks}
+
     def example_input(self, h: int = 64, w: int = 96) -> torch.Tensor:
         g = torch.Generator().manual_seed(0)
         x = torch.rand((1, 3, h, w), generator=g) ** 2.2

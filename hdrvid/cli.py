@@ -475,8 +475,8 @@ def _parse_exposures(text: str) -> tuple[float, ...] | None:
 @click.pass_context
 @handle_errors
 def tonemap(ctx: click.Context, input: Path, output: Path | None, operator: str, target_nits: float | None,
-            max_cll: tuple[int, int] | None, gamut: str, two_pass: bool, peak_mode: str, reference_white: float, level: str, sdr_mapping: str, rate: str,
-            start_time: str | None, duration_time: str | None, max_frames: int | None, flicker_warp: bool,
+            max_cll: tuple[int, int] | None, gamut: str, two_pass: bool, peak_mode: str, reference_white: float,
+            level: str, sdr_mapping: str, rate: str, start_time: str | None, duration_time: str | None, max_frames: int | None, flicker_warp: bool,
             preview: Path | None,
             frame_index: int | None, codec: str | None, crf: int | None, preset: str | None, overwrite: bool,
             report_path: Path | None) -> None:

@@ -476,10 +476,9 @@ def _parse_exposures(text: str) -> tuple[float, ...] | None:
 @handle_errors
 def tonemap(ctx: click.Context, input: Path, output: Path | None, operator: str, target_nits: float | None,
             max_cll: tuple[int, int] | None, gamut: str, two_pass: bool, peak_mode: str, reference_white: float,
-            level: str, sdr_mapping: str, rate: str, start_time: str | None, duration_time: str | None, max_frames: int | None, flicker_warp: bool,
-            preview: Path | None,
-            frame_index: int | None, codec: str | None, crf: int | None, preset: str | None, overwrite: bool,
-            report_path: Path | None) -> None:
+            level: str, sdr_mapping: str, rate: str, start_time: str | None, duration_time: str | None,
+            max_frames: int | None, flicker_warp: bool, preview: Path | None, frame_index: int | None,
+            codec: str | None, crf: int | None, preset: str | None, overwrite: bool, report_path: Path | None) -> None:
     """Tone map HDR INPUT (HDR10, HLG, EXR folder) to SDR BT.709 OUTPUT, or to a lower-peak HDR10."""
 
     from hdrvid.jobs.tonemap import TonemapOptions, preview_sheet

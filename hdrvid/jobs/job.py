@@ -206,27 +206,18 @@ def finish_hdr10(writer: VideoEncoder, target: AtomicFile, report: RunReport, pe
         if writer.out_format in ("mp4", "mov") and writer.codec.startswith("prores"):
             add_hdr_boxes(target.path, MasteringDisplay(max_nits=peak_nits), cll)
         return
-    if writer.given_light is not None:  # the encoder wrote them: only the container's copies are added
-        if writer.out_format in ("mp4", "mov"):
-            add_hdr_boxes(target.path, MasteringDisplay(max_nits=peak_nits), cll)
-    else:
-        _patch_light_level(writer, target, cll, peak_nits, dynamic)
+    if writer.given_light is None:  # measured: written over the encoder's placeholder (and HDR10+ SEI)
+        with AtomicFile(target.path) as final:
+            patched = remux_with_light_level(target.path, final.path, writer.out_format, writer.codec, cll,
+                                             target.dest, dynamic)
+            if patched == 0:
+                raise OutputError(f"{target.dest}: content light level metadata not found in the encoded stream")
+    if writer.out_format in ("mp4", "mov"):  # the same values at container level (mdcv + clli boxes)
+        add_hdr_boxes(target.path, MasteringDisplay(max_nits=peak_nits), cll)
     if writer.out_format in ("matroska", "webm"):  # ... or Matroska's Colour elements
         with AtomicFile(target.path) as final, AtomicFile(target.path.with_suffix(".hdr.mp4")) as work:
             matroska_with_hdr_metadata(target.path, final.path, MasteringDisplay(max_nits=peak_nits), cll, work.path)
             work.discard()
-
-
-def _patch_light_level(writer: VideoEncoder, target: AtomicFile, cll: tuple[int, int], peak_nits: float,
-                       dynamic: dict[int, FrameLight] | None) -> None:
-    """The remux that writes ``cll`` over the encoder's placeholder (and HDR10+ SEI), then the mp4 boxes."""
-    with AtomicFile(target.path) as final:
-        patched = remux_with_light_level(target.path, final.path, writer.out_format, writer.codec, cll, target.dest,
-                                         dynamic)
-        if patched == 0:
-            raise OutputError(f"{target.dest}: content light level metadata not found in the encoded stream")
-        if writer.out_format in ("mp4", "mov"):  # the same values at container level (mdcv + clli boxes)
-            add_hdr_boxes(final.path, MasteringDisplay(max_nits=peak_nits), cll)
 
 
 def _progress(enabled: bool, total: int, desc: str) -> Any:

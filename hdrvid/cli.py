@@ -24,11 +24,7 @@ from hdrvid.color.gamut import GAMUT_MODES
 from hdrvid.color.levels import LEVELS, SDR_MAPPINGS
 from hdrvid.color.operators import OPERATORS
 from hdrvid.color.transfer import INPUT_TRANSFERS
-from hdrvid.engines.backends import BACKENDS, PRECISIONS
 from hdrvid.errors import HdrvidError, Interrupted, OptionError
-from hdrvid.export.parts import PARTS
-from hdrvid.jobs.convert import MODES
-from hdrvid.models.registry import VIDEO_MERGES
 from hdrvid.pipeline.decoder import DEINTERLACE
 from hdrvid.pipeline.output import OUTPUT_FORMATS, PEAK_MODES
 
@@ -54,6 +50,13 @@ class LazyChoice(click.Choice):  # type: ignore[type-arg]
 
 
 BENCH_MODES = LazyChoice("hdrvid.jobs.bench", "MODES")
+# The choices of options that only `convert`, `batch`, `export` and `bench` have: their modules (the models'
+# registry, the engines, the convert job) are not `tonemap`'s or `probe`'s to import.
+BACKENDS = LazyChoice("hdrvid.engines.backends", "BACKENDS")
+PRECISIONS = LazyChoice("hdrvid.engines.backends", "PRECISIONS")
+PARTS = LazyChoice("hdrvid.export.parts", "PARTS")
+MODES = LazyChoice("hdrvid.jobs.convert", "MODES")
+VIDEO_MERGES = LazyChoice("hdrvid.models.registry", "VIDEO_MERGES")
 METRICS = LazyChoice("hdrvid.jobs.evaluate", "SCORES")
 METHODS = LazyChoice("hdrvid.jobs.merge_stills", "METHODS")
 RESPONSES = LazyChoice("hdrvid.jobs.merge_stills", "RESPONSES")
@@ -114,12 +117,11 @@ def _tune_allocator() -> None:
     """Keep glibc from returning every large frame buffer to the OS and faulting it back in on the next
     frame (M_MMAP_THRESHOLD 32 MiB, M_TRIM_THRESHOLD 256 MiB): ~10% off the output transform at 1080p."""
     import ctypes
-    import ctypes.util
 
     if sys.platform != "linux":
         return
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL(None)  # the process's own symbols, libc's among them (find_library costs ~20 ms)
         libc.mallopt(-3, 32 * 1024 * 1024)  # M_MMAP_THRESHOLD
         libc.mallopt(-1, 256 * 1024 * 1024)  # M_TRIM_THRESHOLD
     except (OSError, AttributeError):
@@ -158,10 +160,10 @@ def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
 def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--backend/--device/--precision/--threads/--tile/--infer-scale/--steps/--seed, shared by convert and eval."""
     for opt in reversed([
-        click.option("--backend", type=click.Choice(list(BACKENDS)), default="torch",
+        click.option("--backend", type=BACKENDS, default="torch",
                      show_default=True, help="Inference backend (onnxruntime: exported once into the cache)."),
         click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N]."),
-        click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True,
+        click.option("--precision", type=PRECISIONS, default="auto", show_default=True,
                      help="auto: bf16 for models validated in it (hdrunet) on a CPU with native bf16, else fp32."),
         click.option("--threads", type=int, help="CPU threads for inference (default: all cores)."),
         click.option("--tile", default=0, show_default=True,
@@ -248,12 +250,12 @@ def conversion_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--batch-size", default=1, show_default=True, help="Frames per inference batch."),
         click.option("--queue-size", default=8, show_default=True, help="Capacity of each queue between stages."),
         engine_options,
-        click.option("--mode", type=click.Choice(MODES), default="single", show_default=True,
+        click.option("--mode", type=MODES, default="single", show_default=True,
                      help="alternating: frames cycle through 2 or 3 exposures; merge each with its neighbours."),
         click.option("--exposures", default="auto", show_default=True,
                      help="Alternating mode: EV of each frame in the cycle, e.g. -2,+2 or -2,0,+2; auto measures it. "
                           "The phase (which frame is which) is always measured."),
-        click.option("--merge", "merge_method", type=click.Choice(VIDEO_MERGES),
+        click.option("--merge", "merge_method", type=VIDEO_MERGES,
                      default="kalantari", show_default=True,
                      help="Alternating mode: how neighbours are merged (kalantari: best on the realistic validation "
                           "clips; flowmerge: 10x faster)."),
@@ -605,7 +607,7 @@ def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, ste
 @click.option("--metric", default="pu21_psnr", show_default=True,
               type=METRICS)
 @click.option("--json", "as_json", type=click.Path(path_type=Path), help="Write all scores as JSON here.")
-@click.option("--mode", type=click.Choice(MODES), default="single", show_default=True,
+@click.option("--mode", type=MODES, default="single", show_default=True,
               help="alternating: merges (-m debevec/flowmerge/ahdr/kalantari) on semi-synthetic moving clips.")
 @click.option("--dataset", type=click.Choice(["hdri", "kalantari"]), default="hdri", show_default=True,
               help="kalantari: DATA folders in the Kalantari 2017 layout (short/medium/long .tif, HDRImg.hdr).")
@@ -679,7 +681,7 @@ def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path 
 @click.option("--format", "fmt", type=click.Choice(["onnx", "tensorrt"]), default="onnx", show_default=True)
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
               help="File to write (.onnx or .engine); keep it in a folder of its own.")
-@click.option("--part", type=click.Choice(PARTS), default="full",
+@click.option("--part", type=PARTS, default="full",
               show_default=True, help="Whole model, or the network parts hdrvid runs (field; context + field_tile "
                                       "for tiling).")
 @click.option("--opset", default=17, show_default=True)
@@ -720,16 +722,16 @@ def export_cmd(model: str, fmt: str, output: Path, part: str, opset: int, fp16: 
 @click.option("-m", "--model", "models", multiple=True, default=("expandnet@0.25",), show_default=True,
               help="Model(s) to measure (repeat); NAME@SCALE is the fast mode at that --infer-scale.")
 @click.option("--backend", "backends", multiple=True, default=("torch", "onnxruntime"), show_default=True,
-              type=click.Choice(list(BACKENDS)))
+              type=BACKENDS)
 @click.option("--precision", "precisions", multiple=True, default=("fp32",), show_default=True,
-              type=click.Choice(PRECISIONS))
+              type=PRECISIONS)
 @click.option("--resolution", "resolutions", multiple=True, default=("1280x720",), show_default=True,
               help="WxH of the generated input (repeat); ignored with INPUT.")
 @click.option("--frames", default=12, show_default=True, help="Frames of generated input.")
 @click.option("--mode", "modes", multiple=True, default=("model", "pipelined", "sequential"), show_default=True,
               type=BENCH_MODES)
 @click.option("--no-transcode", is_flag=True, help="Skip the plain-transcode ceiling.")
-@click.option("--merge", "merges", multiple=True, type=click.Choice(VIDEO_MERGES),
+@click.option("--merge", "merges", multiple=True, type=VIDEO_MERGES,
               help="Also measure alternating-exposure merges on a generated EV -2/+2 clip (repeat).")
 @click.option("--steps", "steps", multiple=True, type=int,
               help="Diffusion merges: measure at this many DDIM steps (repeat; default: the model's).")

@@ -9,16 +9,19 @@ from __future__ import annotations
 import math
 import struct
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
-import OpenEXR
 
 from hdrvid.color import REFERENCE_WHITE_NITS
 from hdrvid.color.gamut import BT709, BT2020, convert_primaries
 from hdrvid.errors import InputError, OutputError
 from hdrvid.io.atomic import write_bytes_atomic
 from hdrvid.io.probe import IMAGE_SUFFIXES
+from hdrvid.lazy import LazyModule
+
+OpenEXR: Any = LazyModule("OpenEXR")  # imported when an EXR is first read or written (~10 ms of every start otherwise)
 
 HDR_SUFFIXES = (".exr", ".hdr")
 MAX_PIXELS = 7680 * 4320

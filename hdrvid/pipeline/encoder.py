@@ -211,10 +211,16 @@ class VideoEncoder:
             if spec.format == "hdr10" and not self.hdr10plus and self.given_light is None and self.codec in DECODER_OF:
                 self.meter = DecodedLightMeter(DECODER_OF[self.codec], info.width, info.height)
             if not info.is_image:
-                self._offset = self._start_offset()
-                self._copy_video_properties()
-            if options.copy_streams and not info.is_image:
-                self._add_copy_streams()
+                # One opening of the input serves the start offset, the container's properties and the copied
+                # streams (each opening probes the streams again: ~14 ms each on a small file)
+                self.input = open_input(info.path)
+                self._offset = self._start_offset(self.input)
+                self._copy_video_properties(self.input)
+                if options.copy_streams:
+                    self._add_copy_streams()
+                if not self.copies:
+                    self.input.close()
+                    self.input = None
         except BaseException:
             self.close()
             raise
@@ -245,22 +251,20 @@ class VideoEncoder:
 
     # --- stream copy --------------------------------------------------------------------------------
 
-    def _start_offset(self) -> float:
+    @staticmethod
+    def _start_offset(c: Any) -> float:
         """Seconds subtracted from every timestamp so the output starts at 0 (a transport stream can start
         anywhere, even just before its 33-bit clock wraps; an MP4 edit list made from that plays half)."""
-        with open_input(self.info.path) as c:
-            start = c.start_time
-            return float(start) / 1e6 if start is not None and start > 0 else 0.0
+        start = c.start_time
+        return float(start) / 1e6 if start is not None and start > 0 else 0.0
 
-    def _copy_video_properties(self) -> None:
-        with open_input(self.info.path) as c:
-            copy_container_properties(c, self.out)
-            src = c.streams[self.info.stream_index]
-            self.stream.metadata.update({k: v for k, v in src.metadata.items()
-                                         if k.lower() in ("language", "title", "handler_name")})
+    def _copy_video_properties(self, c: Any) -> None:
+        copy_container_properties(c, self.out)
+        src = c.streams[self.info.stream_index]
+        self.stream.metadata.update({k: v for k, v in src.metadata.items()
+                                     if k.lower() in ("language", "title", "handler_name")})
 
     def _add_copy_streams(self) -> None:
-        self.input = open_input(self.info.path)
         supported = getattr(self.out, "supported_codecs", None)
         for st in self.input.streams:
             attached = is_cover_picture(st)

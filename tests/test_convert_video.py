@@ -296,6 +296,30 @@ def test_subtitles_and_audio_copied_packet_for_packet(tmp_path: Path):
     assert side["Mastering display metadata"]["max_luminance"] in ("1000/1", "10000000/10000")
 
 
+@pytest.mark.skipif(__import__("media").FFMPEG is None, reason="ffmpeg not installed")
+def test_a_stream_copy_cut_starts_picture_and_sound_together_in_matroska(tmp_path: Path):
+    """A cut made by stream copy (ffmpeg -ss T -c copy) keeps the audio from the keyframe before T, marked for
+    discarding by the MP4 edit list; copied as is, Matroska (no edit lists) started the sound 0.5 s before the
+    picture (a second on the Big Buck Bunny cut)."""
+    import subprocess
+
+    import av
+    from media import FFMPEG
+
+    src = make_clip(tmp_path / "v.mp4", frames=75, audio=True, gop=25)
+    cut = tmp_path / "cut.mp4"
+    subprocess.run([FFMPEG, "-v", "error", "-ss", "1.5", "-i", str(src), "-c", "copy", str(cut)], check=True)
+    with av.open(str(cut)) as c:
+        discarded = sum(p.is_discard for p in c.demux(c.streams.audio[0]) if p.size)
+    assert discarded > 10  # the pre-roll the test is about
+    out = tmp_path / "out.mkv"
+    convert(ConvertOptions(cut, out))
+    starts = {s["codec_type"]: float(s["start_time"]) for s in ffprobe(out, "-show_streams")["streams"]}
+    assert abs(starts["video"] - starts["audio"]) < 0.05, starts
+    dur_in = float(ffprobe(cut, "-show_format")["format"]["duration"])
+    assert float(ffprobe(out, "-show_format")["format"]["duration"]) < dur_in + 0.05
+
+
 def test_untagged_video_is_bt709_and_input_transfer_overrides(tmp_path: Path):
     from hdrvid.color.transfer import bt709_inverse_oetf, srgb_eotf
 

@@ -286,7 +286,10 @@ class VideoEncoder:
             copy_stream_properties(st, self.copies[st.index])
         if self.copies:
             streams = [self.input.streams[i] for i in self.copies]
-            self._copy_iter = (p for p in self.input.demux(*streams) if p.size)
+            # Packets an edit list marks for discarding (the pre-roll of a cut made by stream copy: audio from
+            # before the cut's start) are not part of the programme: copied, they become a second or more of
+            # sound before the picture in containers without edit lists (Matroska starts every stream at 0)
+            self._copy_iter = (p for p in self.input.demux(*streams) if p.size and not p.is_discard)
 
     def _mux_copies_until(self, seconds: float | None) -> None:
         """Mux copied packets whose decode time is at or before ``seconds`` (None: all the rest)."""

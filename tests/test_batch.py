@@ -296,3 +296,31 @@ def test_ray_actors_on_gpus_equal_the_single_run(tmp_path, clips):
     assert not report.failed
     convert(replace(opts, input=clips[1], output=tmp_path / "single.mkv"))
     assert _same_pictures(tmp_path / "single.mkv", tmp_path / "out" / "clip1.mkv") <= 1
+
+
+@pytest.mark.skipif(__import__("media").FFMPEG is None, reason="ffmpeg not installed")
+def test_a_stream_copy_cut_splits_into_segments(tmp_path):
+    """A cut made by stream copy starts at the keyframe before its start: the frames before it are in the file,
+    marked for discarding by the edit list, and never shown. The plan counts only the frames shown (it counted
+    all of them, and the batch failed with "segment 1 decoded 38 of its 205 frames" on such a cut); the joined
+    output equals the single run frame for frame (FFV1)."""
+    import subprocess
+
+    from media import FFMPEG
+
+    src = make_clip(tmp_path / "v.mp4", frames=75, size=(96, 64), audio=True, gop=10)
+    (tmp_path / "in").mkdir()
+    cut = tmp_path / "in" / "cut.mp4"
+    subprocess.run([FFMPEG, "-v", "error", "-ss", "1.5", "-i", str(src), "-c", "copy", str(cut)], check=True)
+    with av.open(str(cut)) as c:
+        shown = sum(1 for _ in c.decode(video=0))
+    with av.open(str(cut)) as c:
+        packets = sum(1 for p in c.demux(c.streams.video[0]) if p.size)
+    assert packets > shown  # the pre-roll this test is about
+    assert len(index_frames(cut).pts) == shown
+    opts = _template(encode=EncodeOptions(codec="ffv1"))
+    single = convert(replace(opts, input=cut, output=tmp_path / "single.mkv"))
+    report = run_batch(BatchConfig(inputs=(str(cut),), out=tmp_path / "out", convert=opts, segment_seconds=0.5,
+                                   container=".mkv"))
+    assert not report.failed and report.files[0].segments > 1 and report.files[0].frames == single.frames == shown
+    assert _same_pictures(tmp_path / "single.mkv", tmp_path / "out" / "cut.mkv") == 0

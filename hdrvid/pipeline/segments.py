@@ -53,7 +53,7 @@ def index_frames(path: Path) -> FrameIndex:
         st = video_stream(c, path)
         items = []
         for p in c.demux(st):
-            if p.size and p.pts is not None:
+            if p.size and p.pts is not None and not p.is_discard:  # (an edit list's pre-roll is never shown)
                 items.append((int(p.pts), bool(p.is_keyframe)))
         tb = Fraction(st.time_base) if st.time_base else Fraction(1, 90000)
     if not items:

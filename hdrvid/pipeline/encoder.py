@@ -155,6 +155,30 @@ def codec_params(spec: OutputSpec, codec: str, light: tuple[int, int] | None = N
     raise OutputError(f"unsupported --codec {codec}; use libx265, libsvtav1 (HDR) or libx264 (SDR)")
 
 
+EDIT_LIST_FORMATS = ("mp4", "mov", "ipod", "3gp", "ismv")
+"""Output formats whose edit lists hide copied packets that come before the programme's start, as the input's did."""
+
+
+def _without_preroll(packets: Iterator[Any]) -> Iterator[Any]:
+    """Copied packets for a container without edit lists (Matroska): of the packets the input's edit list marks
+    for discarding before a stream's first shown packet, only the last is kept (the decoder's priming: AAC's
+    encoder delay is one packet); the rest (the pre-roll of a cut made by stream copy, a second or more of
+    sound from before the cut) would play before the picture, since Matroska starts every stream at 0."""
+    held: dict[int, Any] = {}
+    started: set[int] = set()
+    for p in packets:
+        i = p.stream.index
+        if p.is_discard:
+            if i not in started:
+                held[i] = p
+            continue
+        if i not in started:
+            started.add(i)
+            if i in held:
+                yield held.pop(i)
+        yield p
+
+
 class VideoEncoder:
     name = "encode"
 
@@ -286,10 +310,8 @@ class VideoEncoder:
             copy_stream_properties(st, self.copies[st.index])
         if self.copies:
             streams = [self.input.streams[i] for i in self.copies]
-            # Packets an edit list marks for discarding (the pre-roll of a cut made by stream copy: audio from
-            # before the cut's start) are not part of the programme: copied, they become a second or more of
-            # sound before the picture in containers without edit lists (Matroska starts every stream at 0)
-            self._copy_iter = (p for p in self.input.demux(*streams) if p.size and not p.is_discard)
+            packets = (p for p in self.input.demux(*streams) if p.size)
+            self._copy_iter = packets if self.out_format in EDIT_LIST_FORMATS else _without_preroll(packets)
 
     def _mux_copies_until(self, seconds: float | None) -> None:
         """Mux copied packets whose decode time is at or before ``seconds`` (None: all the rest)."""

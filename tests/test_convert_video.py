@@ -1,5 +1,6 @@
 """End-to-end conversion of video files, checked with ffprobe and by decoding again with PyAV."""
 
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -318,6 +319,53 @@ def test_a_stream_copy_cut_starts_picture_and_sound_together_in_matroska(tmp_pat
     assert abs(starts["video"] - starts["audio"]) < 0.05, starts
     dur_in = float(ffprobe(cut, "-show_format")["format"]["duration"])
     assert float(ffprobe(out, "-show_format")["format"]["duration"]) < dur_in + 0.05
+
+
+@pytest.mark.skipif(__import__("media").FFMPEG is None, reason="ffmpeg not installed")
+def test_text_subtitles_are_re_encoded_for_a_container_that_cannot_hold_them(tmp_path: Path):
+    """MP4's mov_text cannot go into Matroska nor SubRip into MP4: the cues are re-encoded (SubRip, mov_text)
+    with their text, styling and times (they were refused, with a hint to use the .mkv output it was)."""
+    import subprocess
+
+    import av
+    from media import FFMPEG
+
+    srt = tmp_path / "s.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:00,200\nhello\n\n2\n00:00:00,240 --> 00:00:00,400\n<i>world</i>\n")
+    src = make_clip(tmp_path / "v.mp4", frames=12, audio=True)
+    mp4 = tmp_path / "subs.mp4"
+    subprocess.run([FFMPEG, "-v", "error", "-i", str(src), "-i", str(srt), "-map", "0", "-map", "1", "-c", "copy",
+                    "-c:s", "mov_text", "-metadata:s:s:0", "language=fra", str(mp4)], check=True)
+
+    def cues(path: Path) -> list[tuple[str, float, float]]:
+        """(text, start, end) of every cue, in seconds from the first picture (Matroska starts every stream
+        together, an AAC priming packet shifting them all by a frame of sound)."""
+        def packets(sel: str) -> list[dict]:
+            return ffprobe(path, "-show_packets", "-select_streams", sel)["packets"]
+        first = min(float(p["pts_time"]) for p in packets("v"))
+        with av.open(str(path)) as c:
+            s = c.streams.subtitles[0]
+            dec = s.codec_context
+            out = []
+            for p in c.demux(s):
+                cue = dec.decode2(p) if p.size else None
+                if cue is not None and len(cue):
+                    t = float(p.pts * p.time_base) - first
+                    out.append((cue[0].dialogue.decode(), round(t, 3), round(t + float(p.duration * p.time_base), 3)))
+        return out
+
+    def sub_stream(path: Path) -> dict:
+        return ffprobe(path, "-show_streams", "-select_streams", "s")["streams"][0]
+
+    mkv = tmp_path / "out.mkv"
+    convert(ConvertOptions(mp4, mkv, model="none"))
+    assert sub_stream(mkv)["codec_name"] == "subrip" and sub_stream(mkv)["tags"]["language"] == "fra"
+    plain = lambda cs: [(re.sub(r"{[^}]*}", "", text), a, b) for text, a, b in cs]  # noqa: E731 (ASS tags off)
+    assert [c[0] for c in cues(mp4)] == ["hello", "{\\i1}world"] and plain(cues(mkv)) == plain(cues(mp4))
+    assert cues(mkv)[1][0].startswith("{\\i1}world")  # the italics survive
+    back = tmp_path / "back.mp4"
+    convert(ConvertOptions(mkv, back, model="none"))
+    assert sub_stream(back)["codec_name"] == "mov_text" and plain(cues(back)) == plain(cues(mp4))
 
 
 def test_untagged_video_is_bt709_and_input_transfer_overrides(tmp_path: Path):

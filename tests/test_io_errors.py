@@ -143,6 +143,6 @@ def test_unsupported_subtitle_codec_for_container_is_a_clear_error(tmp_path: Pat
     mkv = tmp_path / "subs.mkv"
     subprocess.run([FFMPEG, "-v", "error", "-i", str(src), "-i", str(srt), "-map", "0", "-map", "1", "-c", "copy",
                     "-c:s", "srt", str(mkv)], check=True)
-    r = run_cli("convert", mkv, tmp_path / "out.mp4")
-    assert_one_line_error(r, "out.mp4", code=3)
+    r = run_cli("convert", mkv, tmp_path / "out.ts")  # (MP4 takes it: re-encoded as mov_text, test_convert_video)
+    assert_one_line_error(r, "out.ts", code=3)
     assert ".mkv" in r.output

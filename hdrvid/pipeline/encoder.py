@@ -159,6 +159,37 @@ EDIT_LIST_FORMATS = ("mp4", "mov", "ipod", "3gp", "ismv")
 """Output formats whose edit lists hide copied packets that come before the programme's start, as the input's did."""
 
 
+TEXT_SUBTITLES = ("mov_text", "subrip", "srt", "ass", "ssa", "webvtt", "text")
+TEXT_SUBTITLE_FOR = {"matroska": "subrip", "webm": "webvtt", "mp4": "mov_text", "mov": "mov_text",
+                     "ipod": "mov_text", "3gp": "mov_text"}
+"""Container -> the text subtitle codec a text subtitle stream it cannot hold is re-encoded to (MP4's mov_text
+into Matroska as SubRip, SubRip/ASS/WebVTT into MP4 as mov_text), as FFmpeg does when it transcodes."""
+
+
+class SubtitleText:
+    """A text subtitle stream re-encoded for a container that cannot hold its codec: each cue decoded (its text
+    and styling, as ASS) and encoded again by libavcodec, with the cue's own timestamps and duration."""
+
+    def __init__(self, src: Any, out: Any, codec: str) -> None:
+        self.decoder = src.codec_context
+        self.decoder.open()
+        self.stream = out.add_stream(codec)
+        cc = self.stream.codec_context
+        cc.subtitle_header = self.decoder.subtitle_header  # the ASS header the encoders take their styles from
+        cc.time_base = src.time_base
+        self.stream.time_base = src.time_base
+
+    def packet(self, p: Any) -> Any:
+        """The cue of the input packet ``p`` as an output packet (None for an empty cue)."""
+        cues = self.decoder.decode2(p)
+        if cues is None or not len(cues):
+            return None
+        q = self.stream.codec_context.encode_subtitle(cues)
+        q.pts, q.dts, q.duration, q.time_base = p.pts, p.dts, p.duration, p.time_base
+        q.stream = self.stream
+        return q
+
+
 def _without_preroll(packets: Iterator[Any]) -> Iterator[Any]:
     """Copied packets for a container without edit lists (Matroska): of the packets the input's edit list marks
     for discarding before a stream's first shown packet, only the last is kept (the decoder's priming: AAC's
@@ -206,6 +237,8 @@ class VideoEncoder:
         """Measures the decoded light level while encoding (HDR10 through x265/x264 without HDR10+)."""
         self.input: Any = None
         self.copies: dict[int, Any] = {}
+        self.retext: dict[int, SubtitleText] = {}
+        """Input stream index -> its text subtitles re-encoded for this container (the rest are copied as is)."""
         self._pending: Any = None
         self._offset = 0.0
         self._copy_dts: dict[int, int] = {}
@@ -297,15 +330,22 @@ class VideoEncoder:
                     log.warning("%s: stream %d (%s) not copied", self.info.path, st.index, st.type)
                 continue
             name = st.codec_context.name
+            fmt = self.out.format.name
             if supported is not None and name not in supported:
                 if attached:
                     log.warning("%s: the cover picture (stream %d) cannot go into %s; not copied", self.info.path,
-                                st.index, self.out.format.name)
+                                st.index, fmt)
                     continue
-                raise OutputError(
-                    f"{self.dest}: {self.out.format.name} cannot hold {st.type} stream {st.index} ({name}); "
-                    f"use a .mkv output"
-                )
+                target = TEXT_SUBTITLE_FOR.get(fmt)
+                if st.type == "subtitle" and name in TEXT_SUBTITLES and target in supported:
+                    self.retext[st.index] = SubtitleText(st, self.out, target)
+                    self.copies[st.index] = self.retext[st.index].stream
+                    copy_stream_properties(st, self.copies[st.index])
+                    log.info("%s: subtitle stream %d (%s) re-encoded as %s for %s", self.info.path, st.index, name,
+                             target, fmt)
+                    continue
+                hint = "use a .mkv output" if fmt != "matroska" else "pass --no-copy to leave audio and subtitles out"
+                raise OutputError(f"{self.dest}: {fmt} cannot hold {st.type} stream {st.index} ({name}); {hint}")
             self.copies[st.index] = self.out.add_stream_from_template(st)
             copy_stream_properties(st, self.copies[st.index])
         if self.copies:
@@ -348,7 +388,12 @@ class VideoEncoder:
                 else:
                     self.copies_dropped += 1
                     continue
-            p.stream = self.copies[index]
+            if index in self.retext:
+                p = self.retext[index].packet(p)
+                if p is None:  # an empty cue (mov_text clears the screen with one): durations say it here
+                    continue
+            else:
+                p.stream = self.copies[index]
             try:
                 self._mux(p)
             except av.error.InvalidDataError:  # a packet the muxer cannot take (damaged input)

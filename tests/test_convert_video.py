@@ -368,6 +368,41 @@ def test_text_subtitles_are_re_encoded_for_a_container_that_cannot_hold_them(tmp
     assert sub_stream(back)["codec_name"] == "mov_text" and plain(cues(back)) == plain(cues(mp4))
 
 
+def test_timecode_arithmetic_counts_drop_frames():
+    from hdrvid.pipeline.encoder import advance_timecode
+
+    assert advance_timecode("01:00:00:00", 25 * 61 + 3, 25) == "01:01:01:03"
+    assert advance_timecode("23:59:59:24", 1, 25) == "00:00:00:00"
+    assert advance_timecode("00:00:59;29", 1, 30000 / 1001) == "00:01:00;02"  # frames 0 and 1 skipped ...
+    assert advance_timecode("00:09:59;29", 1, 30000 / 1001) == "00:10:00;00"  # ... except every tenth minute
+    assert advance_timecode("00:00:00;00", 17982, 30000 / 1001) == "00:10:00;00"  # ten minutes of 29.97
+    assert advance_timecode("00:00:59;59", 1, 60000 / 1001) == "00:01:00;04"
+
+
+@pytest.mark.skipif(__import__("media").FFMPEG is None, reason="ffmpeg not installed")
+def test_the_start_timecode_is_kept_and_follows_start(tmp_path: Path):
+    """An editor conforms by timecode: the input's (here a QuickTime timecode track) is the output's, moved on
+    to the first frame of a part (--start)."""
+    import subprocess
+
+    from media import FFMPEG
+
+    src = make_clip(tmp_path / "v.mp4", frames=25, audio=True)
+    mov = tmp_path / "tc.mov"
+    subprocess.run([FFMPEG, "-v", "error", "-i", str(src), "-c", "copy", "-timecode", "01:00:00:00", str(mov)],
+                   check=True)
+
+    def timecode(path: Path) -> str:
+        tags = ffprobe(path, "-show_streams", "-select_streams", "v")["streams"][0]["tags"]
+        return {k.lower(): v for k, v in tags.items()}["timecode"]  # (Matroska's tag is TIMECODE)
+
+    assert timecode(mov) == "01:00:00:00"
+    convert(ConvertOptions(mov, tmp_path / "o.mp4", model="none"))
+    assert timecode(tmp_path / "o.mp4") == "01:00:00:00"  # (through the light-level remux too)
+    run_cli("convert", mov, tmp_path / "part.mkv", "--model", "none", "--start", "0.4")
+    assert timecode(tmp_path / "part.mkv") == "01:00:00:10"  # 0.4 s at 25 fps
+
+
 def test_untagged_video_is_bt709_and_input_transfer_overrides(tmp_path: Path):
     from hdrvid.color.transfer import bt709_inverse_oetf, srgb_eotf
 

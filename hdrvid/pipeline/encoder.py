@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import logging
 import queue
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -127,6 +128,33 @@ def copy_container_properties(src: Any, dst: Any) -> None:
         dst.set_chapters(chapters)
 
 
+def source_timecode(c: Any, video: Any) -> str | None:
+    """The input's start timecode (HH:MM:SS:FF, ';' before the frames when drop-frame): the video stream's tag,
+    a timecode track's (QuickTime tmcd), or the container's."""
+    for tags in (video.metadata, *(st.metadata for st in c.streams if st.type == "data"), c.metadata):
+        tc = tags.get("timecode")
+        if tc and re.fullmatch(r"\d{1,2}:\d{2}:\d{2}[:;.,]\d{2,3}", tc):
+            return str(tc)
+    return None
+
+
+def advance_timecode(tc: str, frames: int, rate: float) -> str:
+    """``tc`` moved on by ``frames`` frames at ``rate`` (SMPTE 12M drop-frame counting at 29.97 and 59.94 when
+    ``tc`` is drop-frame: frame numbers 0 and 1 (0-3 at 59.94) skipped every minute but every tenth)."""
+    h, m, sec, f = (int(x) for x in re.split(r"[:;.,]", tc))
+    fps = max(1, round(rate))
+    drop = tc[-3] in ";.," and fps in (30, 60)
+    d = fps // 15 if drop else 0  # frame numbers dropped per minute
+    minutes = 60 * h + m
+    n = (60 * minutes + sec) * fps + f - d * (minutes - minutes // 10) + frames
+    if drop:  # back from a frame count to a label: add the dropped numbers again
+        per10, per1 = 600 * fps - 9 * d, 60 * fps - d
+        tens, rest = divmod(n, per10)
+        n += 9 * d * tens + (d * ((rest - d) // per1) if rest > d else 0)
+    f, n = n % fps, n // fps
+    return f"{n // 3600 % 24:02d}:{n // 60 % 60:02d}:{n % 60:02d}{';' if drop else ':'}{f:02d}"
+
+
 def codec_params(spec: OutputSpec, codec: str, light: tuple[int, int] | None = None) -> dict[str, str]:
     """Encoder-private options that put the colour description (and HDR10 metadata) in the bitstream. ``light``:
     the content light level to write (MaxCLL, MaxFALL); by default a placeholder that the measured values
@@ -241,6 +269,7 @@ class VideoEncoder:
         """Input stream index -> its text subtitles re-encoded for this container (the rest are copied as is)."""
         self._pending: Any = None
         self._offset = 0.0
+        self._timecode: str | None = None
         self._copy_dts: dict[int, int] = {}
         self.copies_dropped = 0
         """Packets of copied streams that could not be written (timestamps going backwards, damaged)."""
@@ -320,13 +349,16 @@ class VideoEncoder:
         src = c.streams[self.info.stream_index]
         self.stream.metadata.update({k: v for k, v in src.metadata.items()
                                      if k.lower() in ("language", "title", "handler_name")})
+        self._timecode = source_timecode(c, src)
+        if self._timecode:  # (MP4/MOV write it as a timecode track, Matroska as a tag)
+            self.stream.metadata["timecode"] = self._timecode
 
     def _add_copy_streams(self) -> None:
         supported = getattr(self.out, "supported_codecs", None)
         for st in self.input.streams:
             attached = is_cover_picture(st)
             if st.index == self.info.stream_index or not (st.type in ("audio", "subtitle", "attachment") or attached):
-                if st.index != self.info.stream_index:
+                if st.index != self.info.stream_index and not (st.type == "data" and "timecode" in st.metadata):
                     log.warning("%s: stream %d (%s) not copied", self.info.path, st.index, st.type)
                 continue
             name = st.codec_context.name
@@ -449,7 +481,11 @@ class VideoEncoder:
             vf = vf.reformat(format=self.stream.pix_fmt, interpolation=Interpolation.BILINEAR)
         vf.time_base = self.info.time_base if frame.time_base is None else frame.time_base
         if self.trimmed and self.frames == 0 and frame.pts is not None:
+            start = self._offset
             self._offset = float(frame.pts * vf.time_base)  # the part starts at 0
+            if self._timecode and self.info.rate:  # and its timecode is its first frame's
+                self.stream.metadata["timecode"] = advance_timecode(
+                    self._timecode, round((self._offset - start) * float(self.info.rate)), float(self.info.rate))
         vf.pts = frame.pts - round(self._offset / vf.time_base) if frame.pts is not None else None
         if vf.pts is not None:
             step = 1 / float(self.info.rate) if self.info.rate else 0.0
@@ -597,6 +633,8 @@ def remux_with_light_level(src: Path, dst: Path, container_format: str, codec: s
         video = inp.streams.video[0]
         streams = {}
         for st in inp.streams:
+            if st.type == "data":  # the muxer's timecode track: written again from the video stream's tag
+                continue
             # (opaque: no decoder needed; this build of FFmpeg has an AV1 encoder but no AV1 decoder)
             o = out.add_stream_from_template(st, opaque=st.type != "video" or codec == "av1")
             copy_stream_properties(st, o)
@@ -614,6 +652,8 @@ def remux_with_light_level(src: Path, dst: Path, container_format: str, codec: s
                 if p.size == 0:
                     continue
                 index = p.stream.index
+                if index not in streams:
+                    continue
                 if index == video.index:
                     data, n = patch_light_level_bytes(bytes(p), codec, cll)
                     count += n

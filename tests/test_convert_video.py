@@ -403,6 +403,29 @@ def test_the_start_timecode_is_kept_and_follows_start(tmp_path: Path):
     assert timecode(tmp_path / "part.mkv") == "01:00:00:10"  # 0.4 s at 25 fps
 
 
+@pytest.mark.skipif(__import__("media").FFMPEG is None, reason="ffmpeg not installed")
+def test_anamorphic_pixels_stay_anamorphic(tmp_path: Path):
+    """720x480 with 32:27 pixels is a 16:9 picture: the output says so too (it came out 3:2, squeezed)."""
+    import subprocess
+
+    from media import FFMPEG
+
+    src = make_clip(tmp_path / "v.mp4", frames=6, size=(96, 64))
+    sar = tmp_path / "sar.mp4"
+    subprocess.run([FFMPEG, "-v", "error", "-i", str(src), "-vf", "setsar=32/27", "-c:v", "libx264", str(sar)],
+                   check=True)
+
+    def aspect(path: Path) -> str:
+        return ffprobe(path, "-show_streams", "-select_streams", "v")["streams"][0].get("sample_aspect_ratio")
+
+    assert aspect(sar) == "32:27"
+    convert(ConvertOptions(sar, tmp_path / "o.mp4", model="none"))
+    convert(ConvertOptions(sar, tmp_path / "o.mkv", model="none"))
+    assert aspect(tmp_path / "o.mp4") == aspect(tmp_path / "o.mkv") == "32:27"
+    run_cli("tonemap", tmp_path / "o.mp4", tmp_path / "sdr.mp4")
+    assert aspect(tmp_path / "sdr.mp4") == "32:27"
+
+
 def test_untagged_video_is_bt709_and_input_transfer_overrides(tmp_path: Path):
     from hdrvid.color.transfer import bt709_inverse_oetf, srgb_eotf
 

@@ -184,6 +184,14 @@ _NO_DATA: Any = None
 """``Frame.data`` of a raw frame (no tensor: the fused transcode never imports torch)."""
 
 
+def _sample_aspect(stream: Any) -> Fraction | None:
+    """The stream's pixel aspect ratio where it is not square (None: square or not said)."""
+    for sar in (stream.codec_context.sample_aspect_ratio, stream.sample_aspect_ratio):
+        if sar and sar.numerator > 0 and sar.denominator > 0:
+            return None if sar == 1 else Fraction(sar.numerator, sar.denominator)
+    return None
+
+
 class VideoDecoder:
     """Source stage: demux + decode the first video stream, yield linear :class:`Frame` objects."""
 
@@ -246,7 +254,7 @@ class VideoDecoder:
             matrix=matrix if matrix in ("bt709", "bt2020nc", "smpte170m", "bt470bg", "gbr") else (
                 "bt2020nc" if prim == "bt2020" else "bt709"),
             full_range=full, rotation=rotation_of(s, first), interlaced=bool(first.interlaced_frame),
-            mastering_display=md, content_light=cl, stream_index=s.index,
+            mastering_display=md, content_light=cl, stream_index=s.index, sample_aspect=_sample_aspect(s),
         )
         self._reopen()  # start again from the first packet (seeking is unreliable on raw streams)
         return info

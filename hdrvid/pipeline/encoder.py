@@ -328,6 +328,12 @@ class VideoEncoder:
             s.options = {"crf": str(crf), "preset": str(preset), **codec_params(spec, self.codec, self.given_light)}
         prim, trc, cs = TAGS[spec.format]
         cc = s.codec_context
+        if info.sample_aspect:  # anamorphic pixels stay anamorphic (the bitstream's VUI and MP4's pasp box)
+            cc.sample_aspect_ratio = info.sample_aspect
+            if self.codec == "libsvtav1":
+                log.warning("%s: pixels of aspect %s are written as square by the AV1 encoder (libsvtav1 does not "
+                            "signal it); use the default HEVC to keep the picture's shape", info.path,
+                            info.sample_aspect)
         cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = prim, trc, cs, ColorRange.MPEG
         if self.codec == "libx264":
             # PyAV opens encoders with slice threading, which libavcodec's x264 wrapper turns into x264's sliced

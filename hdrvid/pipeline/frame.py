@@ -66,6 +66,7 @@ class VideoInfo:
     content_light: dict[str, int] | None = None
     stream_index: int = 0
     scene_linear: bool = False  # float images (EXR, Radiance HDR): already linear HDR light
+    sample_aspect: Fraction | None = None  # a pixel's width over its height where not square (anamorphic SD, HDV)
 
     @property
     def is_hdr(self) -> bool:

@@ -426,6 +426,51 @@ def test_anamorphic_pixels_stay_anamorphic(tmp_path: Path):
     assert aspect(tmp_path / "sdr.mp4") == "32:27"
 
 
+@pytest.mark.skipif(__import__("media").FFMPEG is None, reason="ffmpeg not installed")
+@pytest.mark.parametrize("size,matrix", [((96, 64), "smpte170m"), ((1280, 720), "bt709")])
+def test_untagged_standard_definition_is_bt601(tmp_path: Path, size, matrix):
+    """A stream that names no matrix is BT.601 below 577 lines, as players and FFmpeg's scaler decode it
+    (it was decoded as BT.709: 13 codes of red off on this colour), and BT.709 from HD up: the decoded codes of
+    a flat colour are colour-science's, and within 2 codes of FFmpeg's own conversion of the untagged file."""
+    import subprocess
+
+    from media import FFMPEG
+
+    from hdrvid.pipeline.decoder import DecodeOptions
+
+    w, h = size
+    path = tmp_path / "untagged.mkv"
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = w, h, "yuv420p"
+        v.options = {"qp": "0", "preset": "ultrafast"}  # lossless: the file holds exactly these codes
+        for i in range(2):
+            yuv = np.empty((h * 3 // 2, w), np.uint8)
+            yuv[:h], yuv[h:h + h // 4], yuv[h + h // 4:] = 110, 80, 190  # an orange-red, far from grey
+            f = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+            f.pts = i
+            for p in v.encode(f):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+    dec = VideoDecoder(path, DecodeOptions())
+    dec.raw = True
+    codes = next(iter(dec)).codes
+    dec.close()
+    assert dec.info.matrix == matrix
+    ff = subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt",
+                         "rgb24", "-"], check=True, capture_output=True).stdout
+    theirs = np.frombuffer(ff, np.uint8).reshape(h, w, 3)[h // 2, w // 2].astype(int)
+    ours = np.asarray(codes)[h // 2, w // 2].astype(int)  # (H, W, 3) R'G'B' codes
+    import colour
+
+    weights = colour.WEIGHTS_YCBCR["ITU-R BT.601" if matrix == "smpte170m" else "ITU-R BT.709"]
+    exact = colour.YCbCr_to_RGB(np.array([110, 80, 190]), K=weights, in_bits=8, in_legal=True, in_int=True) * 255
+    np.testing.assert_array_equal(ours, np.round(exact).astype(int))  # colour-science's maths, to the code
+    if matrix == "smpte170m":  # what players show (swscale is 1-2 codes off in fixed point; BT.709 is 13 away)
+        assert np.abs(ours - theirs).max() <= 2, (ours, theirs)
+
+
 def test_untagged_video_is_bt709_and_input_transfer_overrides(tmp_path: Path):
     from hdrvid.color.transfer import bt709_inverse_oetf, srgb_eotf
 

@@ -184,6 +184,19 @@ _NO_DATA: Any = None
 """``Frame.data`` of a raw frame (no tensor: the fused transcode never imports torch)."""
 
 
+def _untagged_matrix(path: Path, primaries: str, height: int, pix_fmt: str) -> str:
+    """The Y'CbCr matrix of a stream that does not say: BT.2020 with BT.2020 primaries; BT.601 for standard
+    definition (576 lines or fewer, as players and FFmpeg's scalers assume: SD video predates BT.709); else
+    BT.709."""
+    if primaries == "bt2020":
+        return "bt2020nc"
+    if height <= 576 and not pix_fmt.startswith(("rgb", "bgr", "gbr")):
+        log.info("%s: no colour matrix tag on %d-line video: BT.601, as players assume for standard definition",
+                 path, height)
+        return "smpte170m"
+    return "bt709"
+
+
 def _sample_aspect(stream: Any) -> Fraction | None:
     """The stream's pixel aspect ratio where it is not square (None: square or not said)."""
     for sar in (stream.codec_context.sample_aspect_ratio, stream.sample_aspect_ratio):
@@ -252,7 +265,7 @@ class VideoDecoder:
             transfer=resolve_transfer(trc_tag, self.options.transfer, False, self.options.sdr_mapping),
             transfer_tag=trc_tag,
             matrix=matrix if matrix in ("bt709", "bt2020nc", "smpte170m", "bt470bg", "gbr") else (
-                "bt2020nc" if prim == "bt2020" else "bt709"),
+                _untagged_matrix(self.path, prim, first.height, fmt.name)),
             full_range=full, rotation=rotation_of(s, first), interlaced=bool(first.interlaced_frame),
             mastering_display=md, content_light=cl, stream_index=s.index, sample_aspect=_sample_aspect(s),
         )

@@ -471,6 +471,30 @@ def test_untagged_standard_definition_is_bt601(tmp_path: Path, size, matrix):
         assert np.abs(ours - theirs).max() <= 2, (ours, theirs)
 
 
+def test_an_hdr10_source_re_encoded_keeps_its_light(tmp_path: Path):
+    """`--model none` on an HDR10 file re-encodes it: the light is absolute already, so the SDR level convention
+    (`--level bt2446a`'s 1.96x) must not apply (it did: the re-encoded file was twice as bright, MaxFALL +45 %);
+    HLG made from it and back comes home too."""
+    src = make_clip(tmp_path / "sdr.mp4", frames=4, size=(96, 64))
+    hdr = tmp_path / "hdr.mkv"
+    convert(ConvertOptions(src, hdr, model="none", encode=EncodeOptions(codec="ffv1")))
+
+    def codes(path: Path) -> np.ndarray:  # Y' codes (chroma is 4:2:0 twice over: its edges soften)
+        with av.open(str(path)) as c:
+            return np.array([f.to_ndarray(format="yuv420p10le")[:f.height].astype(int) for f in c.decode(video=0)])
+
+    for level in ("bt2446a", "bt2408"):
+        again = tmp_path / f"again-{level}.mkv"
+        convert(ConvertOptions(hdr, again, model="none", level=level, encode=EncodeOptions(codec="ffv1")))
+        diff = np.abs(codes(again) - codes(hdr))
+        assert diff.mean() < 0.5 and np.percentile(diff, 99) <= 2, (diff.mean(), diff.max())
+    hlg = tmp_path / "hlg.mkv"
+    convert(ConvertOptions(hdr, hlg, model="none", format="hlg", encode=EncodeOptions(codec="ffv1")))
+    back = tmp_path / "back.mkv"
+    convert(ConvertOptions(hlg, back, model="none", encode=EncodeOptions(codec="ffv1")))
+    assert np.abs(codes(back).mean() - codes(hdr).mean()) < 1.0
+
+
 def test_untagged_video_is_bt709_and_input_transfer_overrides(tmp_path: Path):
     from hdrvid.color.transfer import bt709_inverse_oetf, srgb_eotf
 

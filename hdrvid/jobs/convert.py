@@ -297,8 +297,12 @@ def model_stages(opts: ConvertOptions, info: VideoInfo, image_input: bool, execu
 def output_spec(opts: ConvertOptions, fmt: str, info: VideoInfo) -> OutputSpec:
     """The output transform's settings for format ``fmt``. SDR output: BT.2390's EETF from the frame's peak
     to SDR white (the identity below its knee, so SDR input converted with --model none comes back
-    unchanged; a model's highlights are rolled off)."""
-    white = opts.reference_white * (LEVEL_GAIN[opts.level] if fmt in ("hdr10", "hlg") else 1.0)
+    unchanged; a model's highlights are rolled off). An HDR source (``--model none``) keeps its light: ``--level``
+    and ``--reference-white`` place SDR tones and do not apply to it (they doubled an HDR10 file's level)."""
+    if info.is_hdr:  # absolute light already (decoded with white at 203 nits): re-encoded as it is
+        white = REFERENCE_WHITE_NITS
+    else:
+        white = opts.reference_white * (LEVEL_GAIN[opts.level] if fmt in ("hdr10", "hlg") else 1.0)
     return OutputSpec(fmt, opts.peak_nits, min(white, opts.peak_nits), rotation=info.rotation,
                       sdr_mapping=opts.decode.sdr_mapping, operator="bt2390", content_light=opts.max_cll)
 

@@ -297,9 +297,10 @@ def model_stages(opts: ConvertOptions, info: VideoInfo, image_input: bool, execu
 def output_spec(opts: ConvertOptions, fmt: str, info: VideoInfo) -> OutputSpec:
     """The output transform's settings for format ``fmt``. SDR output: BT.2390's EETF from the frame's peak
     to SDR white (the identity below its knee, so SDR input converted with --model none comes back
-    unchanged; a model's highlights are rolled off). An HDR source (``--model none``) keeps its light: ``--level``
-    and ``--reference-white`` place SDR tones and do not apply to it (they doubled an HDR10 file's level)."""
-    if info.is_hdr:  # absolute light already (decoded with white at 203 nits): re-encoded as it is
+    unchanged; a model's highlights are rolled off). A PQ or HLG source (``--model none``) keeps its light:
+    ``--level`` and ``--reference-white`` place SDR tones and do not apply to it (they doubled an HDR10 file's
+    level). Float images (EXR, relative to reference white like hdrvid's own EXR output) follow ``--level``."""
+    if info.transfer in ("pq", "hlg"):  # display light already (decoded with white at 203 nits): kept as it is
         white = REFERENCE_WHITE_NITS
     else:
         white = opts.reference_white * (LEVEL_GAIN[opts.level] if fmt in ("hdr10", "hlg") else 1.0)

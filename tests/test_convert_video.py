@@ -495,6 +495,25 @@ def test_an_hdr10_source_re_encoded_keeps_its_light(tmp_path: Path):
     assert np.abs(codes(back).mean() - codes(hdr).mean()) < 1.0
 
 
+@pytest.mark.parametrize("src_ext,out_ext", [(".mkv", ".mp4"), (".mp4", ".mkv"), (".mkv", ".mov"), (".mp4", ".ts")])
+def test_audio_survives_a_change_of_container(tmp_path: Path, src_ext, out_ext):
+    """Every audio packet, byte for byte, whatever the two containers' time bases (Matroska counts in ms, MP4
+    audio in samples): the copy's time-went-backwards guard compared an input timestamp with the previous
+    packet's after the muxer had rescaled it, and a .mkv made .mp4 kept 1 of 119 AAC packets; and .ts output
+    refused AAC, which libavformat's codec query does not list for MPEG-TS."""
+    src = make_clip(tmp_path / f"v{src_ext}", frames=25, audio=True)
+    out = tmp_path / f"o{out_ext}"
+    rep = convert(ConvertOptions(src, out, model="none"))
+
+    def audio(path: Path) -> list[bytes]:  # (MPEG-TS carries AAC with a 7-byte ADTS header on every frame)
+        with av.open(str(path)) as c:
+            raw = [bytes(p) for p in c.demux(c.streams.audio[0]) if p.size]
+        return [b[7:] if b[:2] == b"\xff\xf1" else b for b in raw]
+
+    assert len(audio(src)) > 20 and audio(out) == audio(src)
+    assert rep.packets_dropped == 0
+
+
 def test_untagged_video_is_bt709_and_input_transfer_overrides(tmp_path: Path):
     from hdrvid.color.transfer import bt709_inverse_oetf, srgb_eotf
 

@@ -187,6 +187,12 @@ EDIT_LIST_FORMATS = ("mp4", "mov", "ipod", "3gp", "ismv")
 """Output formats whose edit lists hide copied packets that come before the programme's start, as the input's did."""
 
 
+MUXER_ALSO_TAKES = {"mpegts": {"aac", "aac_latm", "mp3", "ac3", "eac3", "dts", "truehd", "opus", "s302m",
+                               "dvb_subtitle", "dvb_teletext", "hdmv_pgs_subtitle"}}
+"""Codecs a muxer takes that libavformat's codec query does not list (the MPEG-TS muxer has no tag table, so
+the query names 8 codecs, AAC not among them, and every .ts output with AAC sound was refused)."""
+
+
 TEXT_SUBTITLES = ("mov_text", "subrip", "srt", "ass", "ssa", "webvtt", "text")
 TEXT_SUBTITLE_FOR = {"matroska": "subrip", "webm": "webvtt", "mp4": "mov_text", "mov": "mov_text",
                      "ipod": "mov_text", "3gp": "mov_text"}
@@ -361,6 +367,8 @@ class VideoEncoder:
 
     def _add_copy_streams(self) -> None:
         supported = getattr(self.out, "supported_codecs", None)
+        if supported is not None:
+            supported = set(supported) | MUXER_ALSO_TAKES.get(self.out.format.name, set())
         for st in self.input.streams:
             attached = is_cover_picture(st)
             if st.index == self.info.stream_index or not (st.type in ("audio", "subtitle", "attachment") or attached):
@@ -432,13 +440,14 @@ class VideoEncoder:
                     continue
             else:
                 p.stream = self.copies[index]
+            dts = p.dts  # in the input's time base (muxing rescales the packet to the output stream's)
             try:
                 self._mux(p)
             except av.error.InvalidDataError:  # a packet the muxer cannot take (damaged input)
                 self.copies_dropped += 1
                 continue
-            if p.dts is not None:
-                self._copy_dts[index] = p.dts
+            if dts is not None:
+                self._copy_dts[index] = dts
             self.packets_copied += 1
 
     def _mux(self, packet: Any) -> None:

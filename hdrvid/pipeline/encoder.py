@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import queue
 import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -567,24 +569,30 @@ class SegmentJoiner(VideoEncoder):
         return s
 
     def join(self) -> int:
-        """Mux every segment's packets (timestamps rescaled to the source's time base); returns the number of
-        video packets."""
+        """Mux every segment's packets with the timestamps the segment holds, in its own time base (the muxer
+        rescales them once, to the output's; they were rescaled to the source's time base first while the
+        packets still said the segment's, which put the first frame of a Matroska source 20 ms early);
+        returns the number of video packets."""
         count = 0
-        last_dts: int | None = None
+        last: Fraction | None = None  # the last decode time muxed, in seconds
         for seg in self.segments:
             with open_input(seg) as c:
                 st = c.streams.video[0]
+                tb = Fraction(st.time_base)
                 for p in c.demux(st):
                     if not p.size:
                         continue
-                    if p.pts is not None:
-                        p.pts = round(p.pts * st.time_base / self.stream.time_base)
                     if p.dts is not None:
-                        p.dts = round(p.dts * st.time_base / self.stream.time_base)
-                        if last_dts is not None and p.dts <= last_dts:
-                            raise OutputError(f"{seg}: its timestamps overlap the previous segment's; the segments "
-                                              f"do not follow each other (delete the work folder and run again)")
-                        last_dts = p.dts
+                        if last is not None and p.dts * tb <= last:
+                            # two segments' decode times at a seam can meet within a tick of each other: the
+                            # next tick keeps them in order, as FFmpeg's muxer does; a frame shown before the
+                            # last one decoded is a real overlap
+                            if p.pts is None or p.pts * tb <= last:
+                                raise OutputError(f"{seg}: its timestamps overlap the previous segment's; the "
+                                                  f"segments do not follow each other (delete the work folder and "
+                                                  f"run again)")
+                            p.dts = math.floor(last / tb) + 1
+                        last = p.dts * tb
                     p.stream = self.stream
                     self._mux_video([p])
                     count += 1

@@ -146,3 +146,23 @@ def test_unsupported_subtitle_codec_for_container_is_a_clear_error(tmp_path: Pat
     r = run_cli("convert", mkv, tmp_path / "out.ts")  # (MP4 takes it: re-encoded as mov_text, test_convert_video)
     assert_one_line_error(r, "out.ts", code=3)
     assert ".mkv" in r.output
+
+
+@needs_ffmpeg
+def test_a_container_that_refuses_a_stream_at_its_header_is_a_clear_error(tmp_path: Path):
+    """MOV takes no Opus, though libavformat's codec query lets it through: the muxer says so only when the
+    first packet writes the header. That was an "internal error: ArgumentError"; it is the one-line error
+    naming the streams and the fix, with nothing left behind."""
+    import subprocess
+
+    from media import FFMPEG
+
+    webm = tmp_path / "in.webm"
+    subprocess.run([FFMPEG, "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-f", "lavfi", "-i",
+                    "sine=f=300:sample_rate=48000", "-t", "0.5", "-c:v", "libvpx-vp9", "-c:a", "libopus",
+                    "-shortest", str(webm)], check=True)
+    r = run_cli("convert", webm, tmp_path / "o.mov", "--model", "none")
+    assert_one_line_error(r, "o.mov", code=3)
+    assert "opus" in r.output and ".mkv" in r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.webm"]
+    assert run_cli("convert", webm, tmp_path / "o.mov", "--model", "none", "--no-copy").exit_code == 0

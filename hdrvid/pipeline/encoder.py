@@ -278,6 +278,7 @@ class VideoEncoder:
         self._pending: Any = None
         self._offset = 0.0
         self._timecode: str | None = None
+        self._header_written = False
         self._copy_dts: dict[int, int] = {}
         self.copies_dropped = 0
         """Packets of copied streams that could not be written (timestamps going backwards, damaged)."""
@@ -459,6 +460,16 @@ class VideoEncoder:
             if e.errno == errno.ENOSPC:
                 raise OutputError(f"{self.dest}: no space left on device") from None
             raise
+        except av.error.FFmpegError as e:
+            if self._header_written:
+                raise
+            # the first packet writes the header, where a muxer finally checks its streams (MOV refuses Opus,
+            # which the codec query lets through)
+            streams = ", ".join(f"{st.type} {st.codec_context.name}" for st in self.out.streams)
+            hint = "use a .mkv output, or " if self.out.format.name != "matroska" else ""
+            raise OutputError(f"{self.dest}: {self.out.format.name} cannot hold these streams ({streams}): "
+                              f"{e.strerror or e}; {hint}pass --no-copy to leave audio and subtitles out") from None
+        self._header_written = True
 
     def _mux_video(self, packets: list[Any]) -> None:
         for p in packets:

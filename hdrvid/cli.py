@@ -92,6 +92,9 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(e.exit_code)
+        except BrokenPipeError:  # `hdrvid info FILE | head`: the reader has what it wanted; leave quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except KeyboardInterrupt:
             click.echo("hdrvid: interrupted", err=True)
             sys.stdout.flush()
@@ -531,6 +534,10 @@ def info(file: Path, as_json: bool) -> None:
         if s["type"] == "video":
             line += (f" {s['width']}x{s['height']} {s['pix_fmt']} {s.get('bit_depth', '?')}-bit @ {s['rate']} fps,"
                      f" {s['frames']} frames | {s['primaries']} / {s['transfer']} / {s['matrix']} / {s['range']}")
+            if s.get("sample_aspect"):
+                line += f" | pixels {s['sample_aspect']}"
+            if s.get("timecode"):
+                line += f" | timecode {s['timecode']}"
             if s.get("rotation"):
                 line += f" | rotation {s['rotation']}"
             if s.get("interlaced"):

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from conftest import run_cli
-from media import make_clip, needs_ffprobe
+from media import make_clip, needs_ffmpeg, needs_ffprobe
 
 from hdrvid.jobs.convert import ConvertOptions, convert
 
@@ -28,6 +28,22 @@ def test_info_counts_frames_when_container_does_not(tmp_path: Path):
     src = make_clip(tmp_path / "a.mkv", frames=7)
     d = json.loads(run_cli("info", src, "--json").output)
     assert d["streams"][0]["frames"] == 7
+
+
+@needs_ffmpeg
+def test_info_shows_pixel_aspect_and_timecode(tmp_path: Path):
+    import subprocess
+
+    from media import FFMPEG
+
+    src = make_clip(tmp_path / "v.mp4", frames=3, size=(96, 64))
+    mov = tmp_path / "a.mov"
+    subprocess.run([FFMPEG, "-v", "error", "-i", str(src), "-vf", "setsar=32/27", "-c:v", "libx264", "-timecode",
+                    "10:00:00:00", str(mov)], check=True)
+    r = run_cli("info", mov)
+    assert r.exit_code == 0 and "pixels 32:27" in r.output and "timecode 10:00:00:00" in r.output
+    d = json.loads(run_cli("info", mov, "--json").output)
+    assert d["streams"][0]["sample_aspect"] == "32:27"
 
 
 def test_info_bad_file_is_one_line(tmp_path: Path):

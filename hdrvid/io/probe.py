@@ -155,6 +155,11 @@ def describe(path: Path) -> dict[str, Any]:
                 d.update(width=cc.width, height=cc.height, pix_fmt=cc.pix_fmt, rate=str(stream_rate(s)),
                          primaries=_name(PRIMARIES, cc.color_primaries), transfer=_name(TRC, cc.color_trc),
                          matrix=_name(MATRIX, cc.colorspace), range=_name(RANGE, cc.color_range))
+                sar = cc.sample_aspect_ratio or s.sample_aspect_ratio
+                if sar and sar != 1:
+                    d["sample_aspect"] = f"{sar.numerator}:{sar.denominator}"
+            if s.metadata.get("timecode"):
+                d["timecode"] = s.metadata["timecode"]
             elif s.type == "audio":
                 d.update(sample_rate=cc.sample_rate, channels=cc.channels if hasattr(cc, "channels") else None)
             if s.language:

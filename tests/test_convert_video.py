@@ -514,6 +514,34 @@ def test_audio_survives_a_change_of_container(tmp_path: Path, src_ext, out_ext):
     assert rep.packets_dropped == 0
 
 
+@pytest.mark.skipif(__import__("media").FFMPEG is None, reason="ffmpeg not installed")
+def test_chapters_follow_the_part(tmp_path: Path):
+    """Chapters are copied; in a part (--start) they start where the part does (they kept the source's times:
+    every mark off by the cut)."""
+    import subprocess
+
+    from media import FFMPEG
+
+    src = make_clip(tmp_path / "v.mp4", frames=75, size=(96, 64))
+    meta = tmp_path / "ch.txt"
+    meta.write_text(";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\ntitle=One\n"
+                    "[CHAPTER]\nTIMEBASE=1/1000\nSTART=1000\nEND=3000\ntitle=Two\n")
+    mkv = tmp_path / "ch.mkv"
+    subprocess.run([FFMPEG, "-v", "error", "-i", str(src), "-i", str(meta), "-map", "0", "-map_chapters", "1",
+                    "-c", "copy", str(mkv)], check=True)
+
+    def chapters(path: Path) -> list[tuple[str, float, float]]:
+        return [(c["tags"]["title"], round(float(c["start_time"]), 2), round(float(c["end_time"]), 2))
+                for c in ffprobe(path, "-show_chapters")["chapters"]]
+
+    convert(ConvertOptions(mkv, tmp_path / "all.mkv", model="none"))
+    assert chapters(tmp_path / "all.mkv") == chapters(mkv) == [("One", 0.0, 1.0), ("Two", 1.0, 3.0)]
+    run_cli("convert", mkv, tmp_path / "part.mkv", "--model", "none", "--start", "0.6")
+    assert chapters(tmp_path / "part.mkv") == [("One", 0.0, 0.4), ("Two", 0.4, 2.4)]
+    run_cli("convert", mkv, tmp_path / "late.mp4", "--model", "none", "--start", "1.2")
+    assert chapters(tmp_path / "late.mp4") == [("Two", 0.0, 1.8)]
+
+
 def test_untagged_video_is_bt709_and_input_transfer_overrides(tmp_path: Path):
     from hdrvid.color.transfer import bt709_inverse_oetf, srgb_eotf
 

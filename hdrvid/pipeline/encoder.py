@@ -130,6 +130,19 @@ def copy_container_properties(src: Any, dst: Any) -> None:
         dst.set_chapters(chapters)
 
 
+def chapters_from(chapters: list[dict[str, Any]], start: float) -> list[dict[str, Any]]:
+    """Chapters of a part that starts ``start`` seconds into its source: moved back by ``start``, the one
+    running at the cut starting at 0, those over before it dropped."""
+    out = []
+    for ch in chapters:
+        tb = Fraction(ch["time_base"])
+        shift = round(Fraction(start) / tb)
+        if ch["end"] - shift <= 0:
+            continue
+        out.append({**ch, "start": max(0, ch["start"] - shift), "end": ch["end"] - shift})
+    return out
+
+
 def source_timecode(c: Any, video: Any) -> str | None:
     """The input's start timecode (HH:MM:SS:FF, ';' before the frames when drop-frame): the video stream's tag,
     a timecode track's (QuickTime tmcd), or the container's."""
@@ -514,6 +527,9 @@ class VideoEncoder:
             if self._timecode and self.info.rate:  # and its timecode is its first frame's
                 self.stream.metadata["timecode"] = advance_timecode(
                     self._timecode, round((self._offset - start) * float(self.info.rate)), float(self.info.rate))
+            chapters = self.out.chapters()
+            if chapters:  # and its chapters start where it does
+                self.out.set_chapters(chapters_from(chapters, self._offset - start))
         vf.pts = frame.pts - round(self._offset / vf.time_base) if frame.pts is not None else None
         if vf.pts is not None:
             step = 1 / float(self.info.rate) if self.info.rate else 0.0

@@ -542,6 +542,40 @@ def test_chapters_follow_the_part(tmp_path: Path):
     assert chapters(tmp_path / "late.mp4") == [("Two", 0.0, 1.8)]
 
 
+@pytest.mark.skipif(__import__("media").FFMPEG is None, reason="ffmpeg not installed")
+def test_matroska_attachments_are_kept_or_said_to_be_left(tmp_path: Path):
+    """An ASS subtitle with its font attached (how Matroska releases carry styled subtitles): .mkv keeps the
+    font byte for byte, .mp4 takes the subtitles as mov_text and leaves the font, saying so. Both crashed
+    ("internal error: AttributeError": an attachment has no codec)."""
+    import subprocess
+
+    from media import FFMPEG
+
+    ass = tmp_path / "s.ass"
+    ass.write_text("[Script Info]\nScriptType: v4.00+\n\n[V4+ Styles]\nFormat: Name, Fontname, Fontsize\n"
+                   "Style: Default,Test Sans,20\n\n[Events]\nFormat: Layer, Start, End, Style, Text\n"
+                   "Dialogue: 0,0:00:00.00,0:00:00.30,Default,hello\n")
+    font = tmp_path / "TestSans.ttf"
+    font.write_bytes(bytes(range(256)) * 8)
+    src = make_clip(tmp_path / "v.mp4", frames=10, audio=True)
+    mkv = tmp_path / "in.mkv"
+    subprocess.run([FFMPEG, "-v", "error", "-i", str(src), "-i", str(ass), "-map", "0", "-map", "1", "-c", "copy",
+                    "-attach", str(font), "-metadata:s:t", "mimetype=application/x-truetype-font", str(mkv)],
+                   check=True)
+
+    def attachments(path: Path) -> list[tuple[str, bytes]]:
+        with av.open(str(path)) as c:
+            return [(s.name, bytes(s.data)) for s in c.streams if s.type == "attachment"]
+
+    assert attachments(mkv) == [("TestSans.ttf", font.read_bytes())]
+    convert(ConvertOptions(mkv, tmp_path / "out.mkv", model="none"))
+    assert attachments(tmp_path / "out.mkv") == attachments(mkv)
+    r = run_cli("convert", mkv, tmp_path / "out.mp4", "--model", "none")
+    assert r.exit_code == 0 and "TestSans.ttf" in r.output and "not copied" in r.output
+    kinds = [st["codec_name"] for st in ffprobe(tmp_path / "out.mp4", "-show_streams")["streams"]]
+    assert kinds == ["hevc", "aac", "mov_text"]
+
+
 def test_untagged_video_is_bt709_and_input_transfer_overrides(tmp_path: Path):
     from hdrvid.color.transfer import bt709_inverse_oetf, srgb_eotf
 

@@ -130,6 +130,16 @@ def copy_container_properties(src: Any, dst: Any) -> None:
         dst.set_chapters(chapters)
 
 
+def attachment_name(st: Any) -> str:
+    return str(st.name or st.metadata.get("filename") or f"attachment{st.index}")
+
+
+def copy_attachment(st: Any, out: Any) -> None:
+    """A Matroska attachment (the fonts of ASS subtitles, a cover image) into another Matroska file, as is."""
+    mimetype = st.mimetype or st.metadata.get("mimetype") or "application/octet-stream"
+    out.add_attachment(attachment_name(st), str(mimetype), bytes(st.data))
+
+
 def chapters_from(chapters: list[dict[str, Any]], start: float) -> list[dict[str, Any]]:
     """Chapters of a part that starts ``start`` seconds into its source: moved back by ``start``, the one
     running at the cut starting at 0, those over before it dropped."""
@@ -391,8 +401,15 @@ class VideoEncoder:
                 if st.index != self.info.stream_index and not (st.type == "data" and "timecode" in st.metadata):
                     log.warning("%s: stream %d (%s) not copied", self.info.path, st.index, st.type)
                 continue
-            name = st.codec_context.name
             fmt = self.out.format.name
+            if st.type == "attachment":  # (no codec, no packets: a file in the header, e.g. an ASS font)
+                if fmt == "matroska":
+                    copy_attachment(st, self.out)
+                else:
+                    log.warning("%s: attachment %d (%s) cannot go into %s; not copied (a .mkv output keeps it)",
+                                self.info.path, st.index, attachment_name(st), fmt)
+                continue
+            name = st.codec_context.name
             if supported is not None and name not in supported:
                 if attached:
                     log.warning("%s: the cover picture (stream %d) cannot go into %s; not copied", self.info.path,
@@ -683,6 +700,9 @@ def remux_with_light_level(src: Path, dst: Path, container_format: str, codec: s
         video = inp.streams.video[0]
         streams = {}
         for st in inp.streams:
+            if st.type == "attachment":
+                copy_attachment(st, out)
+                continue
             if st.type == "data":  # the muxer's timecode track: written again from the video stream's tag
                 continue
             # (opaque: no decoder needed; this build of FFmpeg has an AV1 encoder but no AV1 decoder)
@@ -745,6 +765,9 @@ def matroska_with_hdr_metadata(src: Path, dst: Path, display: MasteringDisplay, 
         video = inp.streams.video[0]
         streams = {}
         for st in inp.streams:
+            if st.type == "attachment":
+                copy_attachment(st, out)
+                continue
             o = out.add_stream_from_template(tpl.streams.video[0] if st.index == video.index else st, opaque=True)
             copy_stream_properties(st, o)
             streams[st.index] = o

@@ -544,6 +544,8 @@ def info(file: Path, as_json: bool) -> None:
                 line += " | interlaced"
         elif s["type"] == "audio":
             line += f" {s.get('sample_rate')} Hz, {s['frames'] or '?'} packets"
+        elif s["type"] == "attachment" and s.get("filename"):
+            line += f" {s['filename']}"
         click.echo(line)
         md, cl = s.get("mastering_display"), s.get("content_light_level")
         if md:

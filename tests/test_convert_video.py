@@ -568,6 +568,7 @@ def test_matroska_attachments_are_kept_or_said_to_be_left(tmp_path: Path):
             return [(s.name, bytes(s.data)) for s in c.streams if s.type == "attachment"]
 
     assert attachments(mkv) == [("TestSans.ttf", font.read_bytes())]
+    assert "TestSans.ttf" in run_cli("info", mkv).output
     convert(ConvertOptions(mkv, tmp_path / "out.mkv", model="none"))
     assert attachments(tmp_path / "out.mkv") == attachments(mkv)
     r = run_cli("convert", mkv, tmp_path / "out.mp4", "--model", "none")

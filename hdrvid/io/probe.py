@@ -162,6 +162,8 @@ def describe(path: Path) -> dict[str, Any]:
                 d["timecode"] = s.metadata["timecode"]
             elif s.type == "audio":
                 d.update(sample_rate=cc.sample_rate, channels=cc.channels if hasattr(cc, "channels") else None)
+            elif s.type == "attachment":
+                d.update(codec=str(s.metadata.get("mimetype") or "?"), filename=s.metadata.get("filename"))
             if s.language:
                 d["language"] = s.language
             streams.append(d)

@@ -86,3 +86,24 @@ def test_image_to_video_name_is_refused(tmp_path: Path):
     cv2.imwrite(str(tmp_path / "p.png"), pattern(0, 16, 16))
     r = run_cli("convert", tmp_path / "p.png", tmp_path / "p.mp4")
     assert r.exit_code == 3 and ".exr or .hdr" in r.output
+
+
+def test_a_photo_is_turned_as_its_exif_orientation_says(tmp_path: Path):
+    """Phones store portrait photos sideways with EXIF Orientation 6 ("turn 90 degrees clockwise to show"):
+    the HDR output is upright (it came out sideways: the reader ignored the tag)."""
+    import struct
+
+    img = np.zeros((40, 60, 3), np.uint8)
+    img[:10, :10] = (255, 0, 0)  # red at the stored picture's top left
+    ok, buf = cv2.imencode(".jpg", img[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
+    tiff = (b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 1) + struct.pack("<HHII", 0x0112, 3, 1, 6)
+            + struct.pack("<I", 0))  # one IFD entry: Orientation (SHORT) = 6
+    app1 = b"\xff\xe1" + struct.pack(">H", len(tiff) + 8) + b"Exif\x00\x00" + tiff
+    jpg = tmp_path / "portrait.jpg"
+    jpg.write_bytes(buf.tobytes()[:2] + app1 + buf.tobytes()[2:])
+    r = run_cli("convert", jpg, tmp_path / "portrait.exr", "--model", "none")
+    assert r.exit_code == 0, r.output
+    _, px = read_exr(tmp_path / "portrait.exr")
+    assert px.shape == (60, 40, 3)  # upright: taller than wide
+    red = np.argwhere(px[:, :, 0].astype(np.float32) > 0.5 * px[:, :, 0].max())
+    assert red[:, 0].max() < 15 and red[:, 1].min() > 25  # the corner turned to the top right

@@ -111,7 +111,9 @@ def read_image(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, in
         check_pixels(path, size[0], size[1], max_pixels)
     if path.suffix.lower() == ".exr":
         return read_exr(path), 16, True
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    # any depth and colour layout, turned as the EXIF orientation says (IMREAD_UNCHANGED ignores it: a phone's
+    # portrait photo, stored sideways with Orientation 6, came out sideways)
+    img = cv2.imread(str(path), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     if img is None:
         raise InputError(f"{path}: not a readable image (truncated or unsupported format)")
     if img.ndim == 2:

@@ -166,3 +166,30 @@ def test_a_container_that_refuses_a_stream_at_its_header_is_a_clear_error(tmp_pa
     assert "opus" in r.output and ".mkv" in r.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.webm"]
     assert run_cli("convert", webm, tmp_path / "o.mov", "--model", "none", "--no-copy").exit_code == 0
+
+
+@needs_ffmpeg
+def test_a_container_that_refuses_a_stream_at_its_trailer_is_a_clear_error(tmp_path: Path):
+    """PCM sound from an AVI (packets of varying size) into MP4: the muxer refuses only when the file is
+    finished. That was an "internal error: ArgumentError"; it is the one-line error naming the streams and the
+    fix, with nothing left behind, and .mkv takes the same sound byte for byte."""
+    import subprocess
+
+    import av
+    from media import FFMPEG
+
+    src = make_clip(tmp_path / "v.mp4", frames=25, audio=True)
+    avi = tmp_path / "old.avi"
+    subprocess.run([FFMPEG, "-v", "error", "-i", str(src), "-c:v", "mjpeg", "-c:a", "pcm_s16le", str(avi)],
+                   check=True)
+    r = run_cli("convert", avi, tmp_path / "o.mp4", "--model", "none")
+    assert_one_line_error(r, "o.mp4", code=3)
+    assert "pcm_s16le" in r.output and ".mkv" in r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.avi", "v.mp4"]
+    assert run_cli("convert", avi, tmp_path / "o.mkv", "--model", "none").exit_code == 0
+
+    def sound(path: Path) -> bytes:
+        with av.open(str(path)) as c:
+            return b"".join(bytes(p) for p in c.demux(c.streams.audio[0]) if p.size)
+
+    assert sound(tmp_path / "o.mkv") == sound(avi)

@@ -575,12 +575,21 @@ class VideoEncoder:
             self.input = None
         out, self.out = getattr(self, "out", None), None
         if out is not None:
+            fmt = out.format.name
+            streams = ", ".join(f"{st.type} {st.codec_context.name if st.codec_context else st.type}"
+                                for st in out.streams)
             try:
                 out.close()
             except OSError as e:
                 if e.errno == errno.ENOSPC:
                     raise OutputError(f"{self.dest}: no space left on device") from None
                 raise
+            except av.error.FFmpegError as e:  # the trailer, where a muxer can still refuse (PCM of varying
+                # packet sizes in MP4): one line naming the streams and the fix, the partial file removed
+                hint = "use a .mkv output, or " if fmt != "matroska" else ""
+                raise OutputError(f"{self.dest}: {fmt} could not be finished with these streams "
+                                  f"({streams}): {e.strerror or e}; {hint}pass --no-copy to leave audio and "
+                                  f"subtitles out") from None
 
 
 class SegmentJoiner(VideoEncoder):

@@ -3,6 +3,8 @@
 #   T NAME CMD...   run CMD under /usr/bin/time, print "NAME wall s user s sys s peak KB"
 #   tonemap_pairs   `tonemap` against FFmpeg's zscale + tonemap + libx264 medium at 1080p: hable three times,
 #                   mobius and reinhard once
+#   transcode_triples N   N times, 720p 48 frames: FFmpeg's peer, `none --max-cll 1000,400` (the peer's metadata
+#                   work), `none` (measured light levels)
 FF="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/ff_hdr10.sh"
 # hdrvid as a user runs it: with its modules' bytecode cached. This machine's environment sets
 # PYTHONDONTWRITEBYTECODE=1 and the checkout is an editable install, so without this every run compiles ~50
@@ -19,5 +21,13 @@ tonemap_pairs() {
   for op in mobius reinhard; do
     T fftm_$op ffmpeg -v error -y -i hdr1080.mp4 -vf "${FT/hable/$op}" -c:v libx264 -preset medium -crf 18 -c:a copy fftm_$op.mp4
     T tm_$op hdrvid -q tonemap hdr1080.mp4 tm1080_$op.mp4 --operator $op --overwrite
+  done
+}
+
+transcode_triples() {
+  for i in $(seq "$1"); do
+    T ff720 $FF bbb720.mp4 ff720.mp4
+    T given720 hdrvid -q convert bbb720.mp4 given720.mp4 --model none --overwrite --max-cll 1000,400
+    T none720 hdrvid -q convert bbb720.mp4 none720.mp4 --model none --overwrite
   done
 }

@@ -5,11 +5,7 @@
 LIB="$(cd "$(dirname "$0")" && pwd)/bench_lib.sh"
 cd "${1:-bench}"
 source "$LIB"
-for i in 1 2 3 4 5; do
-  T ff720 $FF bbb720.mp4 ff720.mp4
-  T given720 hdrvid -q convert bbb720.mp4 given720.mp4 --model none --overwrite --max-cll 1000,400
-  T none720 hdrvid -q convert bbb720.mp4 none720.mp4 --model none --overwrite
-done
+transcode_triples 5
 T ff1080 $FF bbb1080.mp4 ff1080.mp4
 T given1080 hdrvid -q convert bbb1080.mp4 given1080.mp4 --model none --overwrite --max-cll 1000,400
 T none1080 hdrvid -q convert bbb1080.mp4 none1080.mp4 --model none --overwrite

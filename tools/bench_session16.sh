@@ -7,11 +7,7 @@ LIB="$(cd "$(dirname "$0")" && pwd)/bench_lib.sh"
 cd "${1:-bench}"
 source "$LIB"
 tonemap_pairs
-for i in 1 2 3; do
-  T ff720 $FF bbb720.mp4 ff720.mp4
-  T given720 hdrvid -q convert bbb720.mp4 given720.mp4 --model none --overwrite --max-cll 1000,400
-  T none720 hdrvid -q convert bbb720.mp4 none720.mp4 --model none --overwrite
-done
+transcode_triples 3
 for i in 1 2; do
   T itmo720 hdrvid -q convert bbb720.mp4 itmo720.mp4 --model itmo --overwrite
   T none720 hdrvid -q convert bbb720.mp4 none720.mp4 --model none --overwrite

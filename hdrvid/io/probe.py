@@ -141,6 +141,14 @@ def rotation_of(stream: Any, frame: Any | None) -> int:
     return int(round(rot or 0)) % 360
 
 
+def sample_aspect(stream: Any) -> Fraction | None:
+    """A video stream's pixel aspect ratio where it is not square (None: square or not said)."""
+    for sar in (stream.codec_context.sample_aspect_ratio, stream.sample_aspect_ratio):
+        if sar and sar.numerator > 0 and sar.denominator > 0:
+            return None if sar == 1 else Fraction(sar.numerator, sar.denominator)
+    return None
+
+
 def describe(path: Path) -> dict[str, Any]:
     """Everything ``hdrvid info`` shows, as plain data."""
     c = open_input(path)
@@ -155,8 +163,8 @@ def describe(path: Path) -> dict[str, Any]:
                 d.update(width=cc.width, height=cc.height, pix_fmt=cc.pix_fmt, rate=str(stream_rate(s)),
                          primaries=_name(PRIMARIES, cc.color_primaries), transfer=_name(TRC, cc.color_trc),
                          matrix=_name(MATRIX, cc.colorspace), range=_name(RANGE, cc.color_range))
-                sar = cc.sample_aspect_ratio or s.sample_aspect_ratio
-                if sar and sar != 1:
+                sar = sample_aspect(s)
+                if sar:
                     d["sample_aspect"] = f"{sar.numerator}:{sar.denominator}"
             if s.metadata.get("timecode"):
                 d["timecode"] = s.metadata["timecode"]

@@ -44,6 +44,7 @@ from hdrvid.io.probe import (
     hdr_side_data,
     open_input,
     rotation_of,
+    sample_aspect,
     stream_rate,
     video_stream,
 )
@@ -197,14 +198,6 @@ def _untagged_matrix(path: Path, primaries: str, height: int, pix_fmt: str) -> s
     return "bt709"
 
 
-def _sample_aspect(stream: Any) -> Fraction | None:
-    """The stream's pixel aspect ratio where it is not square (None: square or not said)."""
-    for sar in (stream.codec_context.sample_aspect_ratio, stream.sample_aspect_ratio):
-        if sar and sar.numerator > 0 and sar.denominator > 0:
-            return None if sar == 1 else Fraction(sar.numerator, sar.denominator)
-    return None
-
-
 class VideoDecoder:
     """Source stage: demux + decode the first video stream, yield linear :class:`Frame` objects."""
 
@@ -267,7 +260,7 @@ class VideoDecoder:
             matrix=matrix if matrix in ("bt709", "bt2020nc", "smpte170m", "bt470bg", "gbr") else (
                 _untagged_matrix(self.path, prim, first.height, fmt.name)),
             full_range=full, rotation=rotation_of(s, first), interlaced=bool(first.interlaced_frame),
-            mastering_display=md, content_light=cl, stream_index=s.index, sample_aspect=_sample_aspect(s),
+            mastering_display=md, content_light=cl, stream_index=s.index, sample_aspect=sample_aspect(s),
         )
         self._reopen()  # start again from the first packet (seeking is unreliable on raw streams)
         return info

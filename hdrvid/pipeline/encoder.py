@@ -269,6 +269,18 @@ def _without_preroll(packets: Iterator[Any]) -> Iterator[Any]:
         yield p
 
 
+def describe_streams(out: Any) -> str:
+    """"video libx265, audio opus": what an output holds, for an error message."""
+    return ", ".join(f"{st.type} {st.codec_context.name if st.codec_context else st.type}" for st in out.streams)
+
+
+def refused(dest: Path, what: str, fmt: str, e: Exception) -> OutputError:
+    """The one-line error for a muxer that refused the streams, with the way out."""
+    hint = "use a .mkv output, or " if fmt != "matroska" else ""
+    return OutputError(f"{dest}: {what}: {getattr(e, 'strerror', None) or e}; {hint}pass --no-copy to leave "
+                       f"audio and subtitles out")
+
+
 class VideoEncoder:
     name = "encode"
 
@@ -495,10 +507,8 @@ class VideoEncoder:
                 raise
             # the first packet writes the header, where a muxer finally checks its streams (MOV refuses Opus,
             # which the codec query lets through)
-            streams = ", ".join(f"{st.type} {st.codec_context.name}" for st in self.out.streams)
-            hint = "use a .mkv output, or " if self.out.format.name != "matroska" else ""
-            raise OutputError(f"{self.dest}: {self.out.format.name} cannot hold these streams ({streams}): "
-                              f"{e.strerror or e}; {hint}pass --no-copy to leave audio and subtitles out") from None
+            fmt, streams = self.out.format.name, describe_streams(self.out)
+            raise refused(self.dest, f"{fmt} cannot hold these streams ({streams})", fmt, e) from None
         self._header_written = True
 
     def _mux_video(self, packets: list[Any]) -> None:
@@ -575,9 +585,7 @@ class VideoEncoder:
             self.input = None
         out, self.out = getattr(self, "out", None), None
         if out is not None:
-            fmt = out.format.name
-            streams = ", ".join(f"{st.type} {st.codec_context.name if st.codec_context else st.type}"
-                                for st in out.streams)
+            fmt, streams = out.format.name, describe_streams(out)
             try:
                 out.close()
             except OSError as e:
@@ -586,10 +594,8 @@ class VideoEncoder:
                 raise
             except av.error.FFmpegError as e:  # the trailer, where a muxer can still refuse (PCM of varying
                 # packet sizes in MP4): one line naming the streams and the fix, the partial file removed
-                hint = "use a .mkv output, or " if fmt != "matroska" else ""
-                raise OutputError(f"{self.dest}: {fmt} could not be finished with these streams "
-                                  f"({streams}): {e.strerror or e}; {hint}pass --no-copy to leave audio and "
-                                  f"subtitles out") from None
+                raise refused(self.dest, f"{fmt} could not be finished with these streams ({streams})", fmt,
+                              e) from None
 
 
 class SegmentJoiner(VideoEncoder):

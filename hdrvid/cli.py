@@ -224,7 +224,8 @@ def conversion_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-m", "--model", default="hdrunet-auto", show_default=True, help="Model name (see `hdrvid models`)."),
         click.option("--weights", type=click.Path(path_type=Path), help="Trained weights file (weights-only state dict)."),
         click.option("-f", "--format", "fmt", type=click.Choice(OUTPUT_FORMATS),
-                     help="Output format; default from OUTPUT: .mp4/.mkv/.mov -> hdr10, folder or %05d.exr -> exr."),
+                     help="Output format; default from OUTPUT: .mp4/.mkv/.mov (and a still to .avif) -> hdr10, "
+                          "folder or %05d.exr -> exr."),
         click.option("--peak-nits", default=1000.0, show_default=True, help="Mastering peak (HDR10) / display peak (HLG)."),
         click.option("--reference-white", default=203.0, show_default=True, help="Nits of SDR reference white (BT.2408)."),
         click.option("--max-cll", callback=_content_light, metavar="MAXCLL,MAXFALL",

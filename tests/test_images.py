@@ -1,13 +1,16 @@
 """Still images and EXR sequences: linear half-float output with the chromaticities attribute."""
 
+import shutil
+import subprocess
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import OpenEXR
 import pytest
 from conftest import run_cli
-from media import make_clip, pattern
+from media import ffprobe, make_clip, needs_ffprobe, pattern
 
 from hdrvid.color.transfer import srgb_eotf
 from hdrvid.jobs.convert import ConvertOptions, convert
@@ -85,7 +88,61 @@ def test_exr_frames_are_rotated_to_display_orientation(tmp_path: Path):
 def test_image_to_video_name_is_refused(tmp_path: Path):
     cv2.imwrite(str(tmp_path / "p.png"), pattern(0, 16, 16))
     r = run_cli("convert", tmp_path / "p.png", tmp_path / "p.mp4")
-    assert r.exit_code == 3 and ".exr or .hdr" in r.output
+    assert r.exit_code == 3 and ".exr, .hdr or .avif" in r.output
+
+
+@needs_ffprobe
+@pytest.mark.parametrize("fmt,trc", [("hdr10", "smpte2084"), ("hlg", "arib-std-b67")])
+def test_a_photo_becomes_an_hdr_avif_still(tmp_path: Path, fmt: str, trc: str):
+    """A still to .avif: one 10-bit BT.2020 AV1 picture, PQ (with HDR10's mastering display and light levels in
+    the bitstream) or HLG, read back by ffprobe, PyAV and (where installed) libavif's avifdec; its picture is the
+    one the video path makes of the same photo (a one-image folder to lossless FFV1), up to the codec."""
+    img = pattern(0, 64, 48)
+    cv2.imwrite(str(tmp_path / "photo.png"), img[:, :, ::-1])
+    r = run_cli("convert", tmp_path / "photo.png", tmp_path / "photo.avif", "--model", "none", "--format", fmt)
+    assert r.exit_code == 0, r.output
+    s = ffprobe(tmp_path / "photo.avif", "-show_streams")["streams"][0]
+    assert (s["codec_name"], s["pix_fmt"], s["width"], s["height"]) == ("av1", "yuv420p10le", 64, 48)
+    assert (s["color_primaries"], s["color_transfer"], s["color_space"]) == ("bt2020", trc, "bt2020nc")
+    frames = ffprobe(tmp_path / "photo.avif", "-show_frames")["frames"]
+    kinds = {d["side_data_type"]: d for d in frames[0].get("side_data_list", [])}
+    if fmt == "hdr10":
+        assert int(kinds["Content light level metadata"]["max_content"]) > 0
+        assert "Mastering display metadata" in kinds
+    if shutil.which("avifdec"):
+        info = subprocess.run(["avifdec", "--info", str(tmp_path / "photo.avif")], capture_output=True, text=True)
+        assert "Bit Depth      : 10" in info.stdout and "Color Primaries: 9" in info.stdout
+        assert f"Transfer Char. : {16 if fmt == 'hdr10' else 18}" in info.stdout
+    (tmp_path / "one").mkdir()
+    cv2.imwrite(str(tmp_path / "one" / "photo.png"), img[:, :, ::-1])
+    r = run_cli("convert", tmp_path / "one", tmp_path / "ref.mkv", "--model", "none", "--format", fmt,
+                "--codec", "ffv1")
+    assert r.exit_code == 0, r.output
+
+    def luma(path: Path) -> np.ndarray:
+        with av.open(str(path)) as c:
+            f = next(c.decode(video=0))
+            return np.frombuffer(f.planes[0], np.uint16).reshape(f.height, -1)[:, :f.width].astype(np.float32)
+
+    a, ref = luma(tmp_path / "photo.avif"), luma(tmp_path / "ref.mkv")
+    assert ref.std() > 50  # a real picture, not a flat one
+    assert np.abs(a - ref).mean() < 4
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--format", "sdr"], "HDR10 (PQ) or HLG"),
+    (["--codec", "libx265"], "AVIF still is AV1"),
+])
+def test_an_avif_still_refuses_what_it_cannot_hold(tmp_path: Path, args: list[str], says: str):
+    cv2.imwrite(str(tmp_path / "p.png"), pattern(0, 32, 32))
+    r = run_cli("convert", tmp_path / "p.png", tmp_path / "p.avif", *args)
+    assert r.exit_code == 3 and says in r.output and not (tmp_path / "p.avif").exists()
+
+
+def test_a_video_into_avif_is_refused(tmp_path: Path):
+    src = make_clip(tmp_path / "v.mp4", frames=2, size=(32, 32))
+    r = run_cli("convert", src, tmp_path / "v.avif")
+    assert r.exit_code == 3 and ".avif takes a still picture" in r.output and not (tmp_path / "v.avif").exists()
 
 
 def test_a_photo_is_turned_as_its_exif_orientation_says(tmp_path: Path):

@@ -17,6 +17,7 @@ from hdrvid.errors import InputError, OptionError, OutputError, check_choice, ch
 from hdrvid.io.atomic import AtomicFile, AtomicFolder, check_destination
 from hdrvid.jobs.job import (
     CONTAINERS,
+    STILL_CONTAINERS,
     Job,
     RunReport,
     check_free_space,
@@ -216,7 +217,15 @@ def plan_output(opts: ConvertOptions, image_input: bool) -> Plan:
             return Plan(fmt or "exr", "folder")
         if suffix in (".exr", ".hdr"):
             return Plan(fmt or suffix[1:], "image")
-        raise OutputError(f"{out}: a still image converts to .exr or .hdr; change the output name")
+        if suffix in STILL_CONTAINERS:
+            if fmt not in (None, "hdr10", "hlg"):
+                raise OutputError(f"{out}: an AVIF still holds HDR10 (PQ) or HLG, not {fmt}; use --format hdr10 or hlg")
+            plan = Plan(fmt or "hdr10", "video", container=STILL_CONTAINERS[suffix])
+            codec_for(plan.container, plan.format, opts.encode.codec, out)
+            return plan
+        raise OutputError(f"{out}: a still image converts to .exr, .hdr or .avif; change the output name")
+    if suffix in STILL_CONTAINERS:
+        raise OutputError(f"{out}: .avif takes a still picture; write a video to .mp4, .mkv or .mov")
     if fmt == "exr" and suffix in CONTAINERS:
         raise OutputError(f"{out}: --format exr writes a folder of frames; give a folder name or a pattern like "
                           f"{out.with_suffix('')}/{SEQUENCE_PATTERN}")

@@ -39,6 +39,8 @@ T = TypeVar("T")
 W = TypeVar("W")
 
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".ts": "mpegts"}
+STILL_CONTAINERS = {".avif": "avif"}
+"""Still-image outputs written by a video encoder: one frame of 10-bit AV1 (PQ or HLG) in an AVIF file."""
 
 
 class Job:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import logging
 import math
+import os
 import queue
 import re
 import threading
@@ -56,6 +57,9 @@ MIN_SIZE = {"libx265": 16, "libsvtav1": 16, "libx264": 2}
 """Smallest picture side each encoder accepts (measured: x265 refuses 8x8)."""
 DEFAULT_CRF = {"libx265": 18, "libx264": 18, "libsvtav1": 30}
 DEFAULT_PRESET = {"libx265": "fast", "libx264": "medium", "libsvtav1": "8"}
+STILL_CRF, STILL_PRESET = 16, "6"
+"""An AVIF still's defaults: one frame is cheap to encode well (crf 16 measured 52 dB PSNR-Y against lossless on
+a 768x432 photo, at 70 % of the source JPEG's size; the video default crf 30 gave 46 dB)."""
 TAGS = {
     "hdr10": (ColorPrimaries.BT2020, ColorTrc.SMPTE2084, Colorspace.BT2020),
     "hlg": (ColorPrimaries.BT2020, ColorTrc.ARIB_STD_B67, Colorspace.BT2020),
@@ -102,6 +106,10 @@ def codec_for(container: str | None, fmt: str, codec: str | None, dest: Path) ->
             exts = " or ".join({"mov": ".mov", "matroska": ".mkv"}[c] for c in allowed)
             raise OutputError(f"{dest}: --codec {codec} is written to {exts} files; change the output's extension")
         return codec
+    if container == "avif":
+        if codec not in (None, "libsvtav1"):
+            raise OutputError(f"{dest}: an AVIF still is AV1; drop --codec {codec} (or use --codec libsvtav1)")
+        return "libsvtav1"
     if container == "webm":
         chosen = codec or "libsvtav1"
         if chosen != "libsvtav1":
@@ -359,6 +367,8 @@ class VideoEncoder:
         """The output's video stream: an encoder with the format's colour description and HDR metadata."""
         info, spec = self.info, self.spec
         mezz = MEZZANINE.get(self.codec)
+        if self.codec == "libsvtav1":  # SVT-AV1 prints its banner and configuration to stderr: errors only
+            os.environ.setdefault("SVT_LOG", "1")
         s = self.out.add_stream(mezz[0] if mezz else self.codec, rate=info.rate if info.rate else 25)
         s.width, s.height = self.width, self.height
         s.pix_fmt = mezz[1] if mezz else self.planes_format
@@ -367,8 +377,9 @@ class VideoEncoder:
         if mezz:
             s.options = codec_params(spec, self.codec, self.given_light)
         else:
-            crf = options.crf if options.crf is not None else DEFAULT_CRF.get(self.codec, 20)
-            preset = options.preset or DEFAULT_PRESET.get(self.codec, "medium")
+            still = self.out.format.name == "avif"
+            crf = options.crf if options.crf is not None else STILL_CRF if still else DEFAULT_CRF.get(self.codec, 20)
+            preset = options.preset or (STILL_PRESET if still else DEFAULT_PRESET.get(self.codec, "medium"))
             s.options = {"crf": str(crf), "preset": str(preset), **codec_params(spec, self.codec, self.given_light)}
         prim, trc, cs = TAGS[spec.format]
         cc = s.codec_context

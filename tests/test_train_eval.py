@@ -123,3 +123,14 @@ def test_held_out_split_on_the_shared_panoramas():
     train_files, held = split(list_hdr([SHARED]))
     assert {f.stem for f in held} == {"bridge", "lobby", "venice", "park", "courtyard", "sunset"}
     assert not ({f.stem for f in train_files} & {f.stem for f in held})
+
+
+def test_rendered_scenes_are_trained_on_and_never_change_the_validation_set():
+    from hdrvid.train.data import validation_split
+
+    real = [Path(f"/d/{n}.hdr") for n in ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n"]]
+    rendered = [Path(f"/r/rendered-{i:04d}.exr") for i in range(9)]
+    train_real, val_real = validation_split(real)
+    train_all, val_all = validation_split(real + rendered)
+    assert val_all == val_real == [Path("/d/d.hdr"), Path("/d/k.hdr")]
+    assert set(train_all) == set(train_real) | set(rendered)

@@ -23,11 +23,18 @@ def split(files: list[Path]) -> tuple[list[Path], list[Path]]:
     return train, held
 
 
+RENDERED_PREFIX = "rendered-"
+"""Names of rendered training scenes (``tools/render_scenes.py``): always trained on, never validated on, so the
+validation set stays the real scenes it has always been."""
+
+
 def validation_split(files: list[Path]) -> tuple[list[Path], list[Path]]:
-    """Training images minus a fixed validation set: every 7th image by sorted name (deterministic, by scene).
-    Checkpoints are chosen on validation only; the held-out set (:data:`HELD_OUT`) is never seen."""
-    files = sorted(files, key=lambda f: f.stem)
-    return [f for i, f in enumerate(files) if i % 7 != 3], [f for i, f in enumerate(files) if i % 7 == 3]
+    """Training images minus a fixed validation set: every 7th real image by sorted name (deterministic, by
+    scene); rendered scenes are training data only. Checkpoints are chosen on validation only; the held-out set
+    (:data:`HELD_OUT`) is never seen."""
+    rendered = sorted((f for f in files if f.stem.startswith(RENDERED_PREFIX)), key=lambda f: f.stem)
+    files = sorted((f for f in files if not f.stem.startswith(RENDERED_PREFIX)), key=lambda f: f.stem)
+    return [f for i, f in enumerate(files) if i % 7 != 3] + rendered, [f for i, f in enumerate(files) if i % 7 == 3]
 
 
 def load_images(files: list[Path], procedural: int, seed: int, size: tuple[int, int] = (320, 180)) -> list[np.ndarray]:

@@ -12,8 +12,11 @@ Each scene: the world panorama turned at random, a ground plane, 8-20 diffuse, g
 (the sun's and lamps' specular highlights), 0-4 emitting bulbs or panels at 20-5000x a lit wall's radiance, an
 equirectangular camera at eye height; Cycles with OpenImageDenoise. ~40 s per 768x384 scene at 24 samples on
 one core."""
-import math, sys, random, argparse
+import argparse
+import math
+import random
 from pathlib import Path
+
 import bpy
 
 ap = argparse.ArgumentParser()

@@ -139,6 +139,13 @@ def test_an_avif_still_refuses_what_it_cannot_hold(tmp_path: Path, args: list[st
     assert r.exit_code == 3 and says in r.output and not (tmp_path / "p.avif").exists()
 
 
+def test_a_folder_into_one_avif_is_refused(tmp_path: Path):
+    (tmp_path / "photos").mkdir()
+    cv2.imwrite(str(tmp_path / "photos" / "p.png"), pattern(0, 32, 32))
+    r = run_cli("convert", tmp_path / "photos", tmp_path / "p.avif")
+    assert r.exit_code == 3 and "give a folder name" in r.output and not (tmp_path / "p.avif").exists()
+
+
 def test_a_video_into_avif_is_refused(tmp_path: Path):
     src = make_clip(tmp_path / "v.mp4", frames=2, size=(32, 32))
     r = run_cli("convert", src, tmp_path / "v.avif")

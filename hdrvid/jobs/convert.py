@@ -212,8 +212,8 @@ def plan_output(opts: ConvertOptions, image_input: bool) -> Plan:
         if opts.input.is_dir():
             if suffix in CONTAINERS and fmt in (None, "hdr10", "hlg", "sdr"):  # an image sequence to video
                 return Plan(fmt or "hdr10", "video", container=CONTAINERS[suffix])
-            if suffix in (".exr", ".hdr"):
-                raise OutputError(f"{out}: a folder of images converts to a folder; give a folder name")
+            if suffix in (".exr", ".hdr") or suffix in STILL_CONTAINERS:
+                raise OutputError(f"{out}: a folder of images converts to a folder (or a video); give a folder name")
             return Plan(fmt or "exr", "folder")
         if suffix in (".exr", ".hdr"):
             return Plan(fmt or suffix[1:], "image")

@@ -139,6 +139,22 @@ def test_an_avif_still_refuses_what_it_cannot_hold(tmp_path: Path, args: list[st
     assert r.exit_code == 3 and says in r.output and not (tmp_path / "p.avif").exists()
 
 
+@pytest.mark.parametrize("out,args,says", [
+    ("p.exr", ["--format", "hdr10"], "drop --format hdr10 or name the output .avif"),
+    ("p.exr", ["--format", "hdr"], "drop --format hdr"),
+    ("p.hdr", ["--format", "exr"], "drop --format exr"),
+    ("folder", ["--format", "hdr10"], "convert each photo to .avif"),
+    ("folder", ["--format", "sdr"], "give a .mp4 name for a video"),
+])
+def test_a_format_the_still_output_cannot_hold_is_refused(tmp_path: Path, out: str, args: list[str], says: str):
+    """These were internal errors (a Radiance writer given a .exr name, an HDR10 frame given to the EXR writer)."""
+    (tmp_path / "photos").mkdir()
+    cv2.imwrite(str(tmp_path / "photos" / "p.png"), pattern(0, 32, 32))
+    src = tmp_path / "photos" if out == "folder" else tmp_path / "photos" / "p.png"
+    r = run_cli("convert", src, tmp_path / out, "--model", "none", *args)
+    assert r.exit_code == 3 and says in r.output and not (tmp_path / out).exists(), r.output
+
+
 def test_a_folder_into_one_avif_is_refused(tmp_path: Path):
     (tmp_path / "photos").mkdir()
     cv2.imwrite(str(tmp_path / "photos" / "p.png"), pattern(0, 32, 32))

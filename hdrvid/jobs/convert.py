@@ -214,9 +214,15 @@ def plan_output(opts: ConvertOptions, image_input: bool) -> Plan:
                 return Plan(fmt or "hdr10", "video", container=CONTAINERS[suffix])
             if suffix in (".exr", ".hdr") or suffix in STILL_CONTAINERS:
                 raise OutputError(f"{out}: a folder of images converts to a folder (or a video); give a folder name")
+            if fmt in VIDEO_FORMATS:
+                raise OutputError(f"{out}: a folder of images converts to a folder of .exr (or .hdr with --format hdr) "
+                                  f"images, not {fmt}; give a .mp4 name for a video, or convert each photo to .avif")
             return Plan(fmt or "exr", "folder")
         if suffix in (".exr", ".hdr"):
-            return Plan(fmt or suffix[1:], "image")
+            if fmt not in (None, suffix[1:]):
+                raise OutputError(f"{out}: a {suffix} file holds {suffix[1:]}, not {fmt}; drop --format {fmt}"
+                                  + (" or name the output .avif" if fmt in ("hdr10", "hlg") else ""))
+            return Plan(suffix[1:], "image")
         if suffix in STILL_CONTAINERS:
             if fmt not in (None, "hdr10", "hlg"):
                 raise OutputError(f"{out}: an AVIF still holds HDR10 (PQ) or HLG, not {fmt}; use --format hdr10 or hlg")

@@ -145,9 +145,11 @@ def test_an_avif_still_refuses_what_it_cannot_hold(tmp_path: Path, args: list[st
     ("p.hdr", ["--format", "exr"], "drop --format exr"),
     ("folder", ["--format", "hdr10"], "convert each photo to .avif"),
     ("folder", ["--format", "sdr"], "give a .mp4 name for a video"),
+    ("f_%03d.exr", [], "a still image gives one file"),
 ])
 def test_a_format_the_still_output_cannot_hold_is_refused(tmp_path: Path, out: str, args: list[str], says: str):
-    """These were internal errors (a Radiance writer given a .exr name, an HDR10 frame given to the EXR writer)."""
+    """These were internal errors (a Radiance writer given a .exr name, an HDR10 frame given to the EXR writer)
+    or a file named like a pattern."""
     (tmp_path / "photos").mkdir()
     cv2.imwrite(str(tmp_path / "photos" / "p.png"), pattern(0, 32, 32))
     src = tmp_path / "photos" if out == "folder" else tmp_path / "photos" / "p.png"

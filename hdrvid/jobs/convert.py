@@ -218,6 +218,9 @@ def plan_output(opts: ConvertOptions, image_input: bool) -> Plan:
                 raise OutputError(f"{out}: a folder of images converts to a folder of .exr (or .hdr with --format hdr) "
                                   f"images, not {fmt}; give a .mp4 name for a video, or convert each photo to .avif")
             return Plan(fmt or "exr", "folder")
+        if is_pattern:
+            raise OutputError(f"{out}: a still image gives one file, not numbered frames; name it, e.g. "
+                              f"{opts.input.stem}.exr")
         if suffix in (".exr", ".hdr"):
             if fmt not in (None, suffix[1:]):
                 raise OutputError(f"{out}: a {suffix} file holds {suffix[1:]}, not {fmt}; drop --format {fmt}"

@@ -166,12 +166,12 @@ def describe(path: Path) -> dict[str, Any]:
                 sar = sample_aspect(s)
                 if sar:
                     d["sample_aspect"] = f"{sar.numerator}:{sar.denominator}"
-            if s.metadata.get("timecode"):
-                d["timecode"] = s.metadata["timecode"]
             elif s.type == "audio":
                 d.update(sample_rate=cc.sample_rate, channels=cc.channels if hasattr(cc, "channels") else None)
             elif s.type == "attachment":
                 d.update(codec=str(s.metadata.get("mimetype") or "?"), filename=s.metadata.get("filename"))
+            if s.metadata.get("timecode"):  # any stream may carry it (video, a QuickTime tmcd track)
+                d["timecode"] = s.metadata["timecode"]
             if s.language:
                 d["language"] = s.language
             streams.append(d)

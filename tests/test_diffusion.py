@@ -38,6 +38,13 @@ def test_schedule_and_timesteps():
     assert len(ddim_timesteps(25)) == 25 and ddim_timesteps(25)[-1] == 0
     with pytest.raises(ValueError):
         ddim_timesteps(0)
+    # a chain started lower in the schedule (SDEdit's strength) spreads its steps below the start
+    assert ddim_timesteps(4, start=0.25) == [250, 167, 83, 0] and ddim_timesteps(1, start=0.25) == [250]
+    for bad in (0.0, -0.5, 1.5):
+        with pytest.raises(ValueError, match="start"):
+            ddim_timesteps(4, start=bad)
+    with pytest.raises(ValueError, match="start"):
+        DiffHDRMerge(start=0.0)
 
 
 def test_ddim_step_recovers_x0_from_the_true_noise():
@@ -82,6 +89,26 @@ def test_torch_and_onnxruntime_agree_on_the_whole_k_step_output(weights: Path):
             c = m(x, steps, noise)
         assert a.shape == (1, 3, 40, 56)
         assert float((a - b).abs().max()) < 1e-4 and float((a - c).abs().max()) < 1e-5
+
+
+def test_the_engines_run_the_chain_from_the_models_start(weights: Path):
+    """A model whose chain starts at t = 250 runs from there on every backend (the executor reads the model's
+    ``start``), and that is not the chain from the schedule's end."""
+    m = build("diffhdr", weights)
+    m.start = 0.25
+    x = m.example_input(40, 56)
+    noise = torch.randn((1, 3, 40, 56), generator=torch.Generator().manual_seed(0))
+    opts = dict(steps=4, noise_scale=1.0)
+    a = make_executor("diffhdr", weights, EngineOptions(backend=TorchBackend(), **opts), model=m)
+    b = make_executor("diffhdr", weights, EngineOptions(backend=OrtBackend(provider="cpu"), **opts), model=m)
+    assert "from t=250" in a.name
+    ya, yb = a.infer(x), b.infer(x)
+    with torch.inference_mode():
+        want = m(x, 4, noise)
+        m.start = 1.0
+        full = m(x, 4, noise)
+    assert float((ya - want).abs().max()) < 1e-5 and float((yb - want).abs().max()) < 1e-4
+    assert float((want - full).abs().max()) > 1e-3
 
 
 def test_one_noise_field_per_clip(weights: Path):

@@ -283,3 +283,30 @@ def test_sampler_loss_trains_through_the_few_step_chain(tmp_path: Path):
         train(_cfg(tmp_path, "kalantari", sampler_weight=1.0), progress=False)
     with pytest.raises(Exception, match="--sampler-weight"):
         _cfg(tmp_path, "diffhdr", sampler_weight=-1.0)
+
+
+def test_diffusion_training_draws_the_timesteps_its_sampler_runs():
+    """A model whose chain starts at t = 250 (``start`` 0.25) is trained on timesteps 0-250 only, and its
+    sampler loss runs the chain from there."""
+    from hdrvid.models.diffhdr import alpha_bar
+    from hdrvid.train.diffusion import diffusion_step, timestep_count
+
+    model = build_tiny("diffhdr")
+    assert timestep_count(model) == 1000
+    model.start = 0.25
+    assert timestep_count(model) == 251
+    seen: list[int] = []
+
+    class Ctx(TrainContext):
+        def timesteps(self, n: int, count: int) -> torch.Tensor:
+            seen.append(count)
+            return super().timesteps(n, count)
+
+    ctx = Ctx(step=0, device=torch.device("cpu"), autocast=contextlib.nullcontext,
+              generator=torch.Generator().manual_seed(1))
+    x = model.example_input(32, 32).repeat(2, 1, 1, 1)
+    losses, _, _ = diffusion_step(model, x, torch.rand(2, 3, 32, 32), ctx, False,
+                                  lambda y, t, ab: (y - t).abs().mean(), 0.0,
+                                  torch.tensor(alpha_bar(), dtype=torch.float32))
+    assert seen == [251] and math.isfinite(float(losses[GENERATOR]))
+

@@ -3,7 +3,9 @@
 validation clips that `hdrvid eval --mode alternating --realistic --split validation --size 320x180 --frames 12`
 makes (same seeds). One thread; ~2.5 min per clip and setting here.
 
-    python tools/diffhdr_strength.py 1.0,0.5,0.25 [OUT.json]
+    python tools/diffhdr_strength.py 1.0,0.5,0.25 [OUT.json] [WEIGHTS.pt]
+
+(the model's own ``start`` is overridden by each s; WEIGHTS: diffhdr weights instead of the shipped ones)
 """
 import json
 import sys
@@ -22,15 +24,15 @@ from hdrvid.synth.alternating import frames_hdr, realistic_config, synth_alterna
 from hdrvid.train.data import split, validation_split
 
 START = [1.0]
-def ts(steps, timesteps=dh.TIMESTEPS):
-    top = (timesteps - 1) * START[0]
-    return sorted({int(round(v)) for v in np.linspace(top, 0, steps)}, reverse=True)
+_ddim_timesteps = dh.ddim_timesteps
+def ts(steps, timesteps=dh.TIMESTEPS, start=1.0):
+    return _ddim_timesteps(steps, timesteps, START[0])
 dh.ddim_timesteps = ts
 starts = [float(s) for s in sys.argv[1].split(',')]
 D = [Path('../shared/hdri-train') / n for n in ('pmndrs-1k', 'polyhaven-1k', 'blender-world')]
 files = list_hdr(D); tr, held = split(files); files = validation_split(tr)[1]
 cycles = ((-2.0, 2.0), (-2.0, 0.0, 2.0)); size = (320, 180); frames = 12; seed = 0
-merger = _merger('diffhdr@4:0', None, {})
+merger = _merger('diffhdr@4:0', None, {'diffhdr': Path(sys.argv[3])} if len(sys.argv) > 3 else {})
 kal = {}
 kalantari = _merger('kalantari', None, {})
 res = {s: [] for s in starts}

@@ -19,7 +19,7 @@ from torch import nn
 
 from hdrvid.engines.base import Engine
 from hdrvid.errors import BackendError
-from hdrvid.models.diffhdr import alpha_bar, noise_field, sample
+from hdrvid.models.diffhdr import alpha_bar, noise_field, sample, top_timestep
 
 DIFFUSION_PARTS = ("condition", "denoise")
 
@@ -58,8 +58,11 @@ class DiffusionExecutor:
         self.seed = seed
         self.window = window
         self.schedule = alpha_bar()
+        self.start = float(getattr(model, "start", 1.0))
         self.noise: torch.Tensor | None = None
         self.name = f"{engines['denoise'].name} ddim {self.steps} noise {self.noise_scale:g}"
+        if self.start < 1:
+            self.name += f" from t={top_timestep(self.start)}"
         if window:
             self.name += f" window {window}"
         if base is not None:
@@ -86,7 +89,7 @@ class DiffusionExecutor:
         else:
             cond = self.engines["condition"].infer(x)
         noise = self._noise(x.shape).expand(x.shape[0], -1, -1, -1)
-        r = sample(lambda a, t: self._denoise(a, t, cond), noise, self.steps, self.schedule)
+        r = sample(lambda a, t: self._denoise(a, t, cond), noise, self.steps, self.schedule, self.start)
         return self.model.finish(cond, r)  # type: ignore[operator]
 
     @property

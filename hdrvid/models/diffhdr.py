@@ -59,11 +59,20 @@ def alpha_bar(timesteps: int = TIMESTEPS) -> np.ndarray:
     return ALPHA_BAR_MIN + (1 - ALPHA_BAR_MIN) * ab
 
 
-def ddim_timesteps(steps: int, timesteps: int = TIMESTEPS) -> list[int]:
-    """``steps`` timesteps from the last down to the first, evenly spaced (DDIM's sub-sequence)."""
+def top_timestep(start: float = 1.0, timesteps: int = TIMESTEPS) -> int:
+    """The timestep a chain started at ``start`` (SDEdit's strength, in (0, 1]; 1 = the schedule's end) begins
+    at: round(start x (timesteps - 1))."""
+    if not 0 < start <= 1:
+        raise ValueError(f"start must be in (0, 1], not {start}")
+    return int(round(start * (timesteps - 1)))
+
+
+def ddim_timesteps(steps: int, timesteps: int = TIMESTEPS, start: float = 1.0) -> list[int]:
+    """``steps`` timesteps from ``top_timestep(start)`` down to the first, evenly spaced (DDIM's sub-sequence;
+    a ``start`` below 1 spreads them over the schedule's low-noise part, as SDEdit's strength does)."""
     if steps < 1:
         raise ValueError("steps must be at least 1")
-    return sorted({int(round(v)) for v in np.linspace(timesteps - 1, 0, steps)}, reverse=True)
+    return sorted({int(round(v)) for v in np.linspace(top_timestep(start, timesteps), 0, steps)}, reverse=True)
 
 
 def predicted_x0(x: torch.Tensor, eps: torch.Tensor, ab: float | torch.Tensor) -> torch.Tensor:
@@ -198,9 +207,14 @@ class DiffHDRMerge(nn.Module):
     single = False
 
     def __init__(self, features: int = 16, unet: tuple[int, int, int] = (24, 48, 64), steps: int = 2,
-                 noise_scale: float = 0.0) -> None:
-        """``steps`` and ``noise_scale``: the defaults chosen on the validation split (the model card)."""
+                 noise_scale: float = 0.0, start: float = 1.0) -> None:
+        """``steps``, ``noise_scale`` and ``start``: the defaults chosen on the validation split (the model
+        card)."""
         super().__init__()
+        top_timestep(start)  # checks the range
+        self.start = start
+        """Where in the schedule the chain starts (SDEdit's strength; 1 = its end): training draws timesteps
+        up to ``top_timestep(start)`` only, and the sampler spreads its steps below it."""
         self.base = KalantariMerge()
         self.fcg = FCG(features)
         self.denoiser = Denoiser(features, unet)
@@ -243,7 +257,8 @@ class DiffHDRMerge(nn.Module):
         cond = self.condition(x)
         if noise is None:
             noise = noise_field(0, (x.shape[0], 3, *x.shape[-2:]), self.noise_scale).to(x.device)
-        return self.finish(cond, sample(lambda r, t: self.denoise(r, t, cond), noise, steps or self.steps))
+        return self.finish(cond, sample(lambda r, t: self.denoise(r, t, cond), noise, steps or self.steps,
+                                        start=self.start))
 
 
 LOG_WHITE = math.log1p(64.0)
@@ -285,10 +300,13 @@ class DiffHDRSingle(nn.Module):
     """The regression start's registry name (its executor computes ``base`` in the pipeline)."""
 
     def __init__(self, features: int = 16, unet: tuple[int, int, int] = (24, 48, 64), steps: int = 2,
-                 noise_scale: float = 0.0, auto_base: bool = False) -> None:
+                 noise_scale: float = 0.0, auto_base: bool = False, start: float = 1.0) -> None:
         """``auto_base``: the regression start is ``hdrunet-auto`` (the default model: hdrunet plus BT.2446A's
-        curve on graded shots, its shoulder detector included) instead of ``hdrunet``."""
+        curve on graded shots, its shoulder detector included) instead of ``hdrunet``. ``start``: as the
+        merge's."""
         super().__init__()
+        top_timestep(start)
+        self.start = start
         self.auto_base = auto_base
         self.base = HDRUNet(curve=False, adaptive=True) if auto_base else HDRUNet(curve=False, detector=False)
         self.base_model = "hdrunet-auto" if auto_base else "hdrunet"
@@ -344,11 +362,11 @@ class DiffHDRSingle(nn.Module):
 
 
 def sample(denoise: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], noise: torch.Tensor, steps: int,
-           schedule: np.ndarray | None = None) -> torch.Tensor:
-    """DDIM from pure noise on the residual (= the regression estimate plus noise) down to t = 0: the
-    residual to add to the estimate. ``denoise(residual, t (N,) float) -> eps``."""
+           schedule: np.ndarray | None = None, start: float = 1.0) -> torch.Tensor:
+    """DDIM from noise on the residual (= the regression estimate plus noise) at ``top_timestep(start)`` down
+    to t = 0: the residual to add to the estimate. ``denoise(residual, t (N,) float) -> eps``."""
     ab = alpha_bar() if schedule is None else schedule
-    ts = ddim_timesteps(steps, len(ab))
+    ts = ddim_timesteps(steps, len(ab), start)
     r = math.sqrt(1 - ab[ts[0]]) * noise
     for i, t in enumerate(ts):
         prev = float(ab[ts[i + 1]]) if i + 1 < len(ts) else 1.0

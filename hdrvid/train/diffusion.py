@@ -11,7 +11,8 @@ Both versions of ``diffhdr`` train the same way; only the data and the regressio
 
 One step (:func:`diffusion_step`): the residual r0 = ``model.residual_target(condition, truth)`` (merge:
 (truth - estimate) x ``RES_SCALE`` in mu-law; single: log(truth / estimate) in clipped pixels), a timestep
-per example (the loop's ``ctx.timesteps``), x_t = sqrt(ab) r0 + sqrt(1 - ab) eps; loss = min-SNR-weighted
+per example (the loop's ``ctx.timesteps``, up to the model's ``top_timestep(start)``: the part of the schedule
+its sampler runs), x_t = sqrt(ab) r0 + sqrt(1 - ab) eps; loss = min-SNR-weighted
 MSE(eps_hat, eps) + ``IMAGE_WEIGHT`` x ab x the family's image loss between the output rebuilt from eps_hat
 and the truth (the image-space loss: mu-law L1 for the merge, ExpandNet's log loss for single exposure),
 plus the temporal loss on consecutive outputs when training on pairs (both items of a pair get the same
@@ -30,7 +31,7 @@ import torch
 from torch import nn
 
 from hdrvid.models import build
-from hdrvid.models.diffhdr import RES_SCALE, TIMESTEPS, alpha_bar, noise_field, predicted_x0, sample
+from hdrvid.models.diffhdr import RES_SCALE, alpha_bar, noise_field, predicted_x0, sample, top_timestep
 from hdrvid.train.adversarial import add_adversarial
 from hdrvid.train.loop import GENERATOR, TrainConfig, TrainContext
 from hdrvid.train.merge import MergeFamily
@@ -56,13 +57,19 @@ def freeze_base(model: nn.Module, name: str) -> None:
     base.requires_grad_(False)
 
 
+def timestep_count(model: nn.Module) -> int:
+    """How many timesteps training draws from, 0 up to the one the model's sampler starts at
+    (``top_timestep(model.start)``): the denoiser is taught the part of the schedule it is run on."""
+    return top_timestep(float(getattr(model, "start", 1.0))) + 1
+
+
 def diffusion_step(model: nn.Module, x: torch.Tensor, target: torch.Tensor, ctx: TrainContext, pairs: bool,
                    image_loss: ImageLoss, temporal_weight: float, schedule: torch.Tensor
                    ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
     """The losses of one diffusion step, the output rebuilt from the predicted noise, and the condition."""
     n = x.shape[0]
     k = n // 2 if pairs else n
-    t = ctx.timesteps(k, TIMESTEPS)
+    t = ctx.timesteps(k, timestep_count(model))
     eps = torch.randn((k, 3, *x.shape[-2:]), generator=ctx.generator).to(x.device)
     if pairs:  # one timestep and one noise field per pair (the same noise every frame at run time)
         t, eps = t.repeat_interleave(2), eps.repeat_interleave(2, 0)
@@ -101,7 +108,8 @@ def sampler_output(model: nn.Module, cond: torch.Tensor, ctx: TrainContext) -> t
     noise = scale * torch.randn((1, 3, *cond.shape[-2:]), generator=ctx.generator)
     with ctx.autocast():
         r = sample(lambda r, t: model.denoise(r, t, cond),  # type: ignore[operator]
-                   noise.expand(cond.shape[0], -1, -1, -1).to(cond.device), steps)
+                   noise.expand(cond.shape[0], -1, -1, -1).to(cond.device), steps,
+                   start=float(getattr(model, "start", 1.0)))
     return model.finish(cond, r.float())  # type: ignore[operator]
 
 
@@ -141,7 +149,7 @@ class DiffusionMergeFamily(MergeFamily):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "regression_start": "kalantari (shipped weights, frozen)",
-                "validation_steps": VALIDATION_STEPS, "timesteps": TIMESTEPS,
+                "validation_steps": VALIDATION_STEPS, "timesteps": timestep_count(self.model),
                 "residual_scale": RES_SCALE, "image_weight": IMAGE_WEIGHT,
                 "sampler_steps": list(SAMPLER_STEPS) if self.cfg.sampler_weight > 0 else []}
 
@@ -174,4 +182,4 @@ class DiffusionSingleFamily(SingleExposureFamily):
         start = getattr(self.model, "base_model", "hdrunet")
         return {**super().describe(), "regression_start": f"{start} (shipped weights, frozen"
                                                           f"{', curve off' if start == 'hdrunet' else ''})",
-                "validation_steps": VALIDATION_STEPS, "timesteps": TIMESTEPS, "image_weight": IMAGE_WEIGHT}
+                "validation_steps": VALIDATION_STEPS, "timesteps": timestep_count(self.model), "image_weight": IMAGE_WEIGHT}

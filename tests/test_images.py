@@ -164,6 +164,13 @@ def test_a_folder_into_one_avif_is_refused(tmp_path: Path):
     assert r.exit_code == 3 and "give a folder name" in r.output and not (tmp_path / "p.avif").exists()
 
 
+def test_a_photo_too_small_for_avif_names_the_still_fix(tmp_path: Path):
+    cv2.imwrite(str(tmp_path / "p.png"), pattern(0, 10, 10))
+    r = run_cli("convert", tmp_path / "p.png", tmp_path / "p.avif", "--model", "none")
+    assert r.exit_code == 3 and "too small" in r.output and "an .exr name" in r.output, r.output
+    assert not (tmp_path / "p.avif").exists()
+
+
 def test_a_video_into_avif_is_refused(tmp_path: Path):
     src = make_clip(tmp_path / "v.mp4", frames=2, size=(32, 32))
     r = run_cli("convert", src, tmp_path / "v.avif")

@@ -337,8 +337,10 @@ class VideoEncoder:
             self.height = info.height + info.height % 2
             smallest = MIN_SIZE.get(self.codec, 2)
             if min(self.width, self.height) < smallest:
+                fix = ("write an EXR still instead (an .exr name)" if self.out_format == "avif"
+                       else "write EXR frames instead (a folder output)")
                 raise OutputError(f"{self.dest}: {info.width}x{info.height} is too small for {self.codec} (at least "
-                                  f"{smallest}x{smallest}); write EXR frames instead (a folder output)")
+                                  f"{smallest}x{smallest}); {fix}")
             self.planes_format = "yuv420p" if spec.bits == 8 else "yuv420p10le"
             s = self._video_stream(options)
             if self.codec == "libx265" and self.out.format.name in ("mp4", "mov"):

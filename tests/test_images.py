@@ -13,6 +13,7 @@ from conftest import run_cli
 from media import ffprobe, make_clip, needs_ffprobe, pattern
 
 from hdrvid.color.transfer import srgb_eotf
+from hdrvid.io.images import write_exr
 from hdrvid.jobs.convert import ConvertOptions, convert
 from hdrvid.pipeline.decoder import VideoDecoder
 
@@ -143,7 +144,6 @@ def test_an_avif_still_refuses_what_it_cannot_hold(tmp_path: Path, args: list[st
     ("p.exr", ["--format", "hdr10"], "drop --format hdr10 or name the output .avif"),
     ("p.exr", ["--format", "hdr"], "drop --format hdr"),
     ("p.hdr", ["--format", "exr"], "drop --format exr"),
-    ("folder", ["--format", "hdr10"], "convert each photo to .avif"),
     ("folder", ["--format", "sdr"], "give a .mp4 name for a video"),
     ("f_%03d.exr", [], "a still image gives one file"),
 ])
@@ -155,6 +155,40 @@ def test_a_format_the_still_output_cannot_hold_is_refused(tmp_path: Path, out: s
     src = tmp_path / "photos" if out == "folder" else tmp_path / "photos" / "p.png"
     r = run_cli("convert", src, tmp_path / out, "--model", "none", *args)
     assert r.exit_code == 3 and says in r.output and not (tmp_path / out).exists(), r.output
+
+
+@needs_ffprobe
+@pytest.mark.parametrize("fmt,trc", [("hdr10", "smpte2084"), ("hlg", "arib-std-b67")])
+def test_a_folder_of_photos_becomes_a_folder_of_avif_stills(tmp_path: Path, fmt: str, trc: str):
+    """One HDR AVIF per photo, named by its stem, each its own picture and size; an existing folder is
+    replaced only with --overwrite, and only the stills the run writes."""
+    (tmp_path / "photos").mkdir()
+    cv2.imwrite(str(tmp_path / "photos" / "a.jpg"), pattern(0, 64, 48))
+    cv2.imwrite(str(tmp_path / "photos" / "b.png"), pattern(1, 96, 32))
+    out = tmp_path / "hdr"
+    r = run_cli("convert", tmp_path / "photos", out, "--model", "none", "--format", fmt)
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in out.iterdir()) == ["a.avif", "b.avif"] and "2 frames" in r.output
+    for name, (w, h) in (("a.avif", (64, 48)), ("b.avif", (96, 32))):
+        s = ffprobe(out / name, "-show_streams")["streams"][0]
+        assert (s["codec_name"], s["width"], s["height"], s["color_transfer"]) == ("av1", w, h, trc)
+    (out / "keep.txt").write_text("mine")
+    r = run_cli("convert", tmp_path / "photos", out, "--model", "none", "--format", fmt)
+    assert r.exit_code != 0 and "--overwrite" in r.output
+    r = run_cli("convert", tmp_path / "photos", out, "--model", "none", "--format", fmt, "--overwrite")
+    assert r.exit_code == 0 and sorted(p.name for p in out.iterdir()) == ["a.avif", "b.avif", "keep.txt"]
+
+
+@pytest.mark.parametrize("clash,says,code", [("a.png", "would both be a.avif", 3), ("c.exr", "is already HDR", 2)])
+def test_a_folder_of_photos_to_avif_refuses_before_writing(tmp_path: Path, clash: str, says: str, code: int):
+    (tmp_path / "photos").mkdir()
+    cv2.imwrite(str(tmp_path / "photos" / "a.jpg"), pattern(0, 32, 32))
+    if clash.endswith(".exr"):
+        write_exr(tmp_path / "photos" / clash, np.full((32, 32, 3), 2.0, np.float32))
+    else:
+        cv2.imwrite(str(tmp_path / "photos" / clash), pattern(1, 32, 32))
+    r = run_cli("convert", tmp_path / "photos", tmp_path / "hdr", "--format", "hdr10")
+    assert r.exit_code == code and says in r.output and not (tmp_path / "hdr").exists(), r.output
 
 
 def test_a_folder_into_one_avif_is_refused(tmp_path: Path):

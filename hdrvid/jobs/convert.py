@@ -214,9 +214,13 @@ def plan_output(opts: ConvertOptions, image_input: bool) -> Plan:
                 return Plan(fmt or "hdr10", "video", container=CONTAINERS[suffix])
             if suffix in (".exr", ".hdr") or suffix in STILL_CONTAINERS:
                 raise OutputError(f"{out}: a folder of images converts to a folder (or a video); give a folder name")
+            if fmt in ("hdr10", "hlg"):  # a folder of photos -> a folder of HDR AVIF stills, one per photo
+                plan = Plan(fmt, "stills", container=STILL_CONTAINERS[".avif"], folder=out)
+                codec_for(plan.container, plan.format, opts.encode.codec, out)
+                return plan
             if fmt in VIDEO_FORMATS:
-                raise OutputError(f"{out}: a folder of images converts to a folder of .exr (or .hdr with --format hdr) "
-                                  f"images, not {fmt}; give a .mp4 name for a video, or convert each photo to .avif")
+                raise OutputError(f"{out}: a folder of images converts to a folder of .exr (or .hdr with --format hdr, "
+                                  f".avif with --format hdr10 or hlg) images, not {fmt}; give a .mp4 name for a video")
             return Plan(fmt or "exr", "folder")
         if is_pattern:
             raise OutputError(f"{out}: a still image gives one file, not numbered frames; name it, e.g. "
@@ -365,6 +369,8 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
     if not opts.input.exists():
         raise InputError(f"{opts.input}: no such file; check the path")
     plan = plan_output(opts, image_input)
+    if plan.kind == "stills":
+        return convert_stills(opts, plan, progress)
     dest = plan.folder if plan.folder is not None else opts.output
     if plan.kind == "sequence":
         if dest.exists() and any(dest.glob("*.exr")) and not opts.overwrite:
@@ -439,3 +445,40 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
             assert isinstance(target, AtomicFile)
             finish_hdr10(writer, target, report, opts.peak_nits)
     return report
+
+
+def convert_stills(opts: ConvertOptions, plan: Plan, progress: bool = False) -> ConvertReport:
+    """A folder of photos to a folder of HDR AVIF stills (``<stem>.avif``), each photo converted on its own (its
+    own shot, so ``hdrunet-auto`` decides camera or graded per photo). All or nothing: the stills are written
+    into a temporary folder that replaces nothing until every photo has converted."""
+    from hdrvid.io.images import list_images
+
+    dest = opts.output
+    files = list_images(opts.input)
+    stems: dict[str, Path] = {}
+    for f in files:
+        if f.suffix.lower() in (".exr", ".hdr"):
+            raise InputError(f"{f}: is already HDR; convert SDR photos only, or move it out of {opts.input}")
+        if f.stem in stems:
+            raise OutputError(f"{dest}: {stems[f.stem].name} and {f.name} would both be {f.stem}.avif; rename one")
+        stems[f.stem] = f
+    check_destination([opts.input, *files], dest, opts.overwrite)
+    names = re.compile("|".join(re.escape(f"{stem}.avif") for stem in stems))
+    reports: list[ConvertReport] = []
+    with AtomicFolder(dest, overwrite=opts.overwrite, replace=names) as folder:
+        for f in files:
+            reports.append(convert(replace(opts, input=f, output=folder.path / f"{f.stem}.avif"), progress))
+    first = reports[0]
+    report = replace(first, input=str(opts.input), output=str(dest), frames=len(reports),
+                     seconds=round(sum(r.seconds for r in reports), 4), stages={}, stage_fps={}, queues={})
+    report.fps = round(len(reports) / report.seconds, 3) if report.seconds > 0 else None
+    report.width, report.height = max(r.width for r in reports), max(r.height for r in reports)
+    for name in ("max_cll", "max_fall"):
+        values = [getattr(r, name) for r in reports if getattr(r, name) is not None]
+        setattr(report, name, max(values) if values else None)
+    shares = [r.above_reference_white for r in reports if r.above_reference_white is not None]
+    report.above_reference_white = round(sum(shares) / len(shares), 4) if shares else None
+    weights = [r.graded_weight for r in reports if r.graded_weight is not None]
+    report.graded_weight = round(sum(weights) / len(weights), 3) if weights else None
+    return report
+

@@ -3,12 +3,13 @@
 validation clips that `hdrvid eval --mode alternating --realistic --split validation --size 320x180 --frames 12`
 makes (same seeds). One thread; ~2.5 min per clip and setting here.
 
-    python tools/diffhdr_strength.py 1.0,0.5,0.25 [OUT.json] [WEIGHTS.pt]
+    python tools/diffhdr_strength.py 1.0,0.5,0.25 [--out OUT.json] [--weights W.pt] [--shard K/N]
 
-(the model's own ``start`` is overridden by each s; WEIGHTS: diffhdr weights instead of the shipped ones)
+(the model's own ``start`` is overridden by each s; ``--weights``: diffhdr weights instead of the shipped ones;
+``--shard K/N``: only every N-th clip from the K-th, so N processes share the work; merge their JSON files)
 """
+import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 
@@ -28,17 +29,26 @@ _ddim_timesteps = dh.ddim_timesteps
 def ts(steps, timesteps=dh.TIMESTEPS, start=1.0):
     return _ddim_timesteps(steps, timesteps, START[0])
 dh.ddim_timesteps = ts
-starts = [float(s) for s in sys.argv[1].split(',')]
+ap = argparse.ArgumentParser()
+ap.add_argument("starts")
+ap.add_argument("--out", default="strength.json")
+ap.add_argument("--weights")
+ap.add_argument("--shard", default="0/1")
+args = ap.parse_args()
+shard, shards = (int(v) for v in args.shard.split("/"))
+starts = [float(s) for s in args.starts.split(',')]
 D = [Path('../shared/hdri-train') / n for n in ('pmndrs-1k', 'polyhaven-1k', 'blender-world')]
 files = list_hdr(D); tr, held = split(files); files = validation_split(tr)[1]
 cycles = ((-2.0, 2.0), (-2.0, 0.0, 2.0)); size = (320, 180); frames = 12; seed = 0
-merger = _merger('diffhdr@4:0', None, {'diffhdr': Path(sys.argv[3])} if len(sys.argv) > 3 else {})
+merger = _merger('diffhdr@4:0', None, {'diffhdr': Path(args.weights)} if args.weights else {})
 kal = {}
 kalantari = _merger('kalantari', None, {})
 res = {s: [] for s in starts}
 with tempfile.TemporaryDirectory() as tmp:
     for i, f in enumerate(files):
         for j, cyc in enumerate(cycles):
+            if (i * len(cycles) + j) % shards != shard:
+                continue
             clip_seed = seed * 1000 + i * 10 + j
             rng = np.random.default_rng([clip_seed, 13])
             cfg = realistic_config(rng, len(cyc), frames, size, clip_seed)
@@ -60,4 +70,5 @@ for s in starts:
     for n in (2, 3):
         v = [r[2] for r in res[s] if r[1] == n]; k = [kal[(r[0], r[1])] for r in res[s] if r[1] == n]
         print(f"start {s} {n}E diffhdr {np.mean(v):.3f} kalantari {np.mean(k):.3f}")
-json.dump({str(s): res[s] for s in starts}, open(sys.argv[2] if len(sys.argv) > 2 else 'strength.json', 'w'))
+json.dump({**{str(s): res[s] for s in starts}, 'kalantari': [[k[0], k[1], v] for k, v in kal.items()]},
+          open(args.out, 'w'))

@@ -471,6 +471,57 @@ def test_untagged_standard_definition_is_bt601(tmp_path: Path, size, matrix):
         assert np.abs(ours - theirs).max() <= 2, (ours, theirs)
 
 
+def _flat_clip(path: Path, primaries: int, yuv: tuple[int, int, int] = (110, 80, 190), size=(96, 64)) -> Path:
+    """Two lossless frames of one flat colour, tagged BT.601 matrix and transfer and the given primaries."""
+    w, h = size
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = w, h, "yuv420p"
+        v.options = {"qp": "0", "preset": "ultrafast"}
+        cc = v.codec_context
+        cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = primaries, 6, 6, 1
+        for i in range(2):
+            arr = np.empty((h * 3 // 2, w), np.uint8)
+            arr[:h], arr[h:h + h // 4], arr[h + h // 4:] = yuv
+            f = av.VideoFrame.from_ndarray(arr, format="yuv420p")
+            f.pts = i
+            for p in v.encode(f):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+    return path
+
+
+@pytest.mark.parametrize("tag,space", [(6, "SMPTE C"), (5, "ITU-R BT.470 - 625")])
+def test_standard_definition_primaries_are_honoured(tmp_path: Path, tag: int, space: str):
+    """A stream tagged SMPTE 170M (NTSC) or BT.470 B/G (PAL) primaries is converted from them, not taken as
+    BT.709 (it was: a saturated red came out ~2-4 % off in its channels): the decoded light is the BT.709-tagged
+    copy's times colour-science's matrix, and the HDR10 output of it is not the BT.709 copy's."""
+    import colour
+
+    from hdrvid.pipeline.decoder import DecodeOptions
+
+    def light(path: Path) -> tuple[np.ndarray, str]:
+        dec = VideoDecoder(path, DecodeOptions())
+        lin = next(iter(dec)).data.numpy()[:, 32, 48]
+        dec.close()
+        return lin, dec.info.primaries
+
+    base, prim709 = light(_flat_clip(tmp_path / "709.mkv", 1))
+    tagged, prim = light(_flat_clip(tmp_path / "sd.mkv", tag))
+    assert prim709 == "bt709" and prim == {6: "smpte170m", 5: "bt470bg"}[tag]
+    m = colour.matrix_RGB_to_RGB(colour.RGB_COLOURSPACES[space], colour.RGB_COLOURSPACES["ITU-R BT.709"])
+    np.testing.assert_allclose(tagged, m @ base, atol=2e-4)
+    assert np.abs(tagged - base).max() > 0.01  # the conversion is not a no-op on this colour
+    for name in ("709", "sd"):
+        convert(ConvertOptions(tmp_path / f"{name}.mkv", tmp_path / f"{name}-hdr.mkv", model="none",
+                               encode=EncodeOptions(codec="ffv1")))
+    a, b = (av.open(str(tmp_path / f"{n}-hdr.mkv")) for n in ("709", "sd"))
+    fa, fb = (next(c.decode(video=0)).to_ndarray(format="gbrp10le").astype(int) for c in (a, b))
+    a.close(), b.close()
+    assert np.abs(fa - fb).max() >= 3  # 10-bit PQ codes moved by the primaries
+
+
 def test_an_hdr10_source_re_encoded_keeps_its_light(tmp_path: Path):
     """`--model none` on an HDR10 file re-encodes it: the light is absolute already, so the SDR level convention
     (`--level bt2446a`'s 1.96x) must not apply (it did: the re-encoded file was twice as bright, MaxFALL +45 %);

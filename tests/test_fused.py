@@ -136,11 +136,12 @@ def test_fused_frame_statistics_are_the_reference_decoded_maximum() -> None:
 
 def test_fused_transcode_covers_only_what_it_reproduces() -> None:
     assert fused_applies(OutputSpec("hdr10", 1000.0, WHITE), "bt709", "bt709")
-    assert fused_applies(OutputSpec("hdr10", 1000.0, WHITE), "srgb", "unknown")
+    assert fused_applies(OutputSpec("hdr10", 1000.0, WHITE), "srgb", "bt709")  # (untagged video is BT.709)
     assert not fused_applies(OutputSpec("hdr10", 300.0, WHITE), "bt709", "bt709")  # white above the peak: roll-off
     assert not fused_applies(OutputSpec("hdr10", 1000.0, WHITE), "pq", "bt709")
     assert not fused_applies(OutputSpec("hlg", 1000.0, WHITE), "bt709", "bt709")
     assert not fused_applies(OutputSpec("hdr10", 1000.0, WHITE), "bt709", "bt2020")  # clipped to BT.709 there
+    assert not fused_applies(OutputSpec("hdr10", 1000.0, WHITE), "bt709", "smpte170m")  # converted to BT.709
     assert not fused_applies(OutputSpec("hdr10", 1000.0, WHITE, measure_flicker=True), "bt709", "bt709")
     with pytest.raises(ValueError):
         FusedHdr10(OutputSpec("hdr10", 1000.0, WHITE), "hlg", "bt709")

@@ -1,4 +1,5 @@
-"""Colour primaries and RGB <-> RGB conversion in linear light (ITU-R BT.709, BT.2020, DCI-P3 D65)."""
+"""Colour primaries and RGB <-> RGB conversion in linear light (ITU-R BT.709, BT.2020, DCI-P3 D65, SMPTE C and
+EBU / BT.470 B/G)."""
 
 from __future__ import annotations
 
@@ -38,8 +39,22 @@ D65 = (0.3127, 0.3290)
 BT709 = Primaries("bt709", (0.640, 0.330), (0.300, 0.600), (0.150, 0.060), D65)
 BT2020 = Primaries("bt2020", (0.708, 0.292), (0.170, 0.797), (0.131, 0.046), D65)
 P3_D65 = Primaries("p3-d65", (0.680, 0.320), (0.265, 0.690), (0.150, 0.060), D65)
+SMPTE_C = Primaries("smpte170m", (0.630, 0.340), (0.310, 0.595), (0.155, 0.070), D65)
+"""SMPTE 170M / 240M ("SMPTE C"): 525-line standard definition (NTSC DVDs, SD broadcast in the Americas)."""
+EBU = Primaries("bt470bg", (0.640, 0.330), (0.290, 0.600), (0.150, 0.060), D65)
+"""ITU-R BT.470 system B/G, EBU Tech 3213 (BT.601-625): 625-line standard definition (PAL DVDs and broadcast)."""
 
-PRIMARIES = {p.name: p for p in (BT709, BT2020, P3_D65)}
+PRIMARIES = {p.name: p for p in (BT709, BT2020, P3_D65, SMPTE_C, EBU)}
+
+PRIMARIES_FROM_TAG = {"bt709": "bt709", "bt2020": "bt2020", "smpte170m": "smpte170m", "smpte240m": "smpte170m",
+                      "bt470bg": "bt470bg", "smpte432": "p3-d65"}
+"""A stream's colour-primaries tag (FFmpeg's names) -> the :data:`PRIMARIES` it means. Untagged streams, and the
+rare tags without an entry (BT.470 M's illuminant C, DCI's own white, generic film), are taken as BT.709."""
+
+
+def to_bt709_matrix(name: str) -> np.ndarray | None:
+    """3x3 matrix from linear RGB in :data:`PRIMARIES` ``name`` to BT.709 (None for BT.709 itself)."""
+    return None if name == "bt709" else rgb_to_rgb_matrix(PRIMARIES[name], BT709)
 
 
 def rgb_to_rgb_matrix(src: Primaries, dst: Primaries) -> np.ndarray:
@@ -49,6 +64,12 @@ def rgb_to_rgb_matrix(src: Primaries, dst: Primaries) -> np.ndarray:
 
 BT709_TO_BT2020 = rgb_to_rgb_matrix(BT709, BT2020)
 BT2020_TO_BT709 = rgb_to_rgb_matrix(BT2020, BT709)
+
+
+def apply_to_bt709(rgb: np.ndarray, name: str, axis: int = -1) -> np.ndarray:
+    """Linear float32 RGB in :data:`PRIMARIES` ``name`` -> BT.709 (returned as is for BT.709)."""
+    m = to_bt709_matrix(name)
+    return rgb if m is None else apply_matrix(rgb, m, axis=axis).astype(np.float32)
 
 
 def convert_primaries(rgb: Array, src: Primaries, dst: Primaries, axis: int = -1) -> Array:

@@ -21,7 +21,7 @@ import numpy as np
 from av.video.reformatter import ColorRange, Colorspace, Interpolation
 
 from hdrvid.color import REFERENCE_WHITE_NITS
-from hdrvid.color.gamut import BT709, BT2020, BT2020_TO_BT709, convert_primaries
+from hdrvid.color.gamut import PRIMARIES_FROM_TAG, apply_to_bt709, to_bt709_matrix
 from hdrvid.color.levels import SDR_MAPPING_TRANSFER, SDR_MAPPINGS, SdrMapping
 from hdrvid.color.transfer import (
     DECODERS,
@@ -153,9 +153,7 @@ def linearise_codes(codes: np.ndarray, lut: np.ndarray, transfer: str, primaries
     lin = planar_lookup(codes, lut)  # the table lookup also makes the planar copy
     if transfer == "hlg":
         lin = (hlg_ootf(lin, 1000.0, axis=0) / REFERENCE_WHITE_NITS).astype(np.float32)
-    if primaries == "bt2020":
-        lin = convert_primaries(lin, BT2020, BT709, axis=0).astype(np.float32)
-    return lin
+    return apply_to_bt709(lin, primaries, axis=0)
 
 
 def linearise(signal: np.ndarray, transfer: str, primaries: str) -> np.ndarray:
@@ -166,10 +164,7 @@ def linearise(signal: np.ndarray, transfer: str, primaries: str) -> np.ndarray:
         lin = hlg_ootf(hlg_inverse_oetf(signal), 1000.0) / REFERENCE_WHITE_NITS
     else:
         lin = DECODERS[transfer](signal)
-    lin = np.asarray(lin, dtype=np.float32)
-    if primaries == "bt2020":
-        lin = convert_primaries(lin, BT2020, BT709).astype(np.float32)
-    return lin
+    return apply_to_bt709(np.asarray(lin, dtype=np.float32), primaries)
 
 
 def resolve_transfer(tag: str, override: str | None, is_image: bool, sdr_mapping: str = "scene") -> str:
@@ -254,7 +249,7 @@ class VideoDecoder:
         info = VideoInfo(
             path=self.path, width=first.width, height=first.height, rate=rate, time_base=Fraction(tb),
             frames=int(s.frames or 0), codec=cc.name, pix_fmt=fmt.name, bit_depth=depth,
-            primaries="bt2020" if prim == "bt2020" else "bt709",
+            primaries=PRIMARIES_FROM_TAG.get(prim, "bt709"),
             transfer=resolve_transfer(trc_tag, self.options.transfer, False, self.options.sdr_mapping),
             transfer_tag=trc_tag,
             matrix=matrix if matrix in ("bt709", "bt2020nc", "smpte170m", "bt470bg", "gbr") else (
@@ -350,7 +345,7 @@ class VideoDecoder:
             planes = plane_views_420(frame)
             lin, small = yuv420_to_linear(frame.to_ndarray() if planes is None else planes, info.bit_depth,
                                           info.full_range, info.matrix, self._lut,
-                                          BT2020_TO_BT709 if info.primaries == "bt2020" else None)
+                                          to_bt709_matrix(info.primaries))
         else:
             codes = self._to_codes(frame)
             small = codes[::4, ::4]

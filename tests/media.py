@@ -173,3 +173,51 @@ def video_pts_seconds(path: Path) -> list[float]:
     with av.open(str(path)) as c:
         s = c.streams.video[0]
         return sorted(float(p.pts * p.time_base) for p in c.demux(s) if p.size and p.pts is not None)
+
+
+def icc_profile(primaries: tuple[tuple[float, float], ...], gamma: float | None = None, name: str = "test") -> bytes:
+    """A minimal ICC v2 RGB display profile (matrix/shaper) with D65 ``primaries`` (red, green, blue xy) whose
+    colorants are Bradford-adapted to the D50 connection space, as real profiles store them; the tone curve is
+    the sRGB curve (1024-entry table) or a pure ``gamma``."""
+    import struct
+
+    def s15(v: float) -> bytes:
+        return struct.pack(">i", round(v * 65536))
+
+    def xyz_tag(xyz) -> bytes:
+        return b"XYZ " + bytes(4) + b"".join(s15(v) for v in xyz)
+
+    d65 = np.array([0.3127 / 0.3290, 1.0, (1 - 0.3127 - 0.3290) / 0.3290])
+    d50 = np.array([0.9642, 1.0, 0.8249])
+    xy = np.array(primaries, np.float64)
+    m = np.stack([xy[:, 0] / xy[:, 1], np.ones(3), (1 - xy[:, 0] - xy[:, 1]) / xy[:, 1]])
+    m = m * np.linalg.solve(m, d65)
+    brad = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]])
+    cat = np.linalg.inv(brad) @ np.diag((brad @ d50) / (brad @ d65)) @ brad
+    cols = (cat @ m).T  # D50-adapted colorants of R, G, B
+    if gamma is None:
+        v = np.linspace(0, 1, 1024)
+        lin = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+        curve = b"curv" + bytes(4) + struct.pack(">I", 1024) + np.round(lin * 65535).astype(">u2").tobytes()
+    else:
+        curve = b"curv" + bytes(4) + struct.pack(">IH", 1, round(gamma * 256)) + bytes(2)
+    text = name.encode() + b"\0"
+    desc = b"desc" + bytes(4) + struct.pack(">I", len(text)) + text + bytes(4) + bytes(4) + bytes(2) + bytes(1) + bytes(67)
+    tags = [(b"desc", desc), (b"wtpt", xyz_tag(d50)), (b"rXYZ", xyz_tag(cols[0])), (b"gXYZ", xyz_tag(cols[1])),
+            (b"bXYZ", xyz_tag(cols[2])), (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve),
+            (b"cprt", b"text" + bytes(4) + b"CC0\0")]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = [], b""
+    for sig, body in tags:
+        while (offset + len(data)) % 4:
+            data += b"\0"
+        table.append(sig + struct.pack(">II", offset + len(data), len(body)))
+        data += body
+    while len(data) % 4:
+        data += b"\0"
+    size = offset + len(data)
+    header = (struct.pack(">I", size) + b"lcms" + bytes([2, 0x10, 0, 0]) + b"mntrRGB XYZ " + bytes(12) + b"acsp"
+              + bytes(24) + struct.pack(">I", 0) + b"".join(s15(v) for v in d50) + bytes(4) + bytes(16) + bytes(28))
+    assert len(header) == 128
+    return header + struct.pack(">I", len(tags)) + b"".join(table) + data
+

@@ -1,5 +1,6 @@
 """Still images and EXR sequences: linear half-float output with the chromaticities attribute."""
 
+import io
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,7 +11,7 @@ import numpy as np
 import OpenEXR
 import pytest
 from conftest import run_cli
-from media import ffprobe, make_clip, needs_ffprobe, pattern
+from media import ffprobe, icc_profile, make_clip, needs_ffprobe, pattern
 
 from hdrvid.color.transfer import srgb_eotf
 from hdrvid.io.images import write_exr
@@ -33,6 +34,59 @@ def test_png_8bit_to_exr_is_exact_srgb_linearisation(tmp_path: Path):
     np.testing.assert_allclose(header["chromaticities"], (0.64, 0.33, 0.30, 0.60, 0.15, 0.06, 0.3127, 0.3290), atol=1e-6)
     assert header["whiteLuminance"] == pytest.approx(203.0)
     np.testing.assert_allclose(px.astype(np.float32), srgb_eotf(img / 255.0), rtol=2e-3, atol=1e-4)
+
+
+P3 = ((0.680, 0.320), (0.265, 0.690), (0.150, 0.060))
+ADOBE = ((0.640, 0.330), (0.210, 0.710), (0.150, 0.060))
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+@pytest.mark.parametrize("space,primaries,gamma", [("Display P3", P3, None), ("Adobe RGB (1998)", ADOBE, 2.2)])
+def test_a_photos_icc_profile_is_honoured(tmp_path: Path, suffix: str, space: str, primaries, gamma):
+    """A photo tagged Display P3 (phones) or Adobe RGB (cameras, editors) by its embedded ICC profile is decoded
+    from that space (it was read as sRGB: saturated colours came out duller than shot): the EXR's light is
+    colour-science's conversion of the same codes to linear BT.709. (The test profile itself is checked
+    against littleCMS: it takes these codes to the sRGB codes colour-science computes, within a code.)"""
+    import colour
+    from PIL import Image, ImageCms
+
+    icc = icc_profile(primaries, gamma, name=f"{space} (test)")
+    img = np.zeros((24, 32, 3), np.uint8)
+    img[:, :16] = (200, 60, 40)  # a saturated red-orange
+    img[:, 16:] = (60, 180, 90)  # a saturated green
+    Image.fromarray(img).save(tmp_path / f"p{suffix}", icc_profile=icc, **({"quality": 100} if suffix == ".jpg" else {}))
+    stored = np.asarray(Image.open(tmp_path / f"p{suffix}").convert("RGB"))
+    cs = colour.RGB_COLOURSPACES[space]
+    srgb = colour.RGB_to_RGB(stored[4, 4] / 255, cs, colour.RGB_COLOURSPACES["sRGB"], apply_cctf_decoding=True,
+                             apply_cctf_encoding=True) * 255
+    lcms = np.asarray(ImageCms.profileToProfile(Image.fromarray(stored), ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+                                                ImageCms.createProfile("sRGB")))
+    assert np.abs(lcms[4, 4] - srgb).max() <= 1.5, (lcms[4, 4], srgb)
+    r = run_cli("convert", tmp_path / f"p{suffix}", tmp_path / "p.exr", "--model", "none")
+    assert r.exit_code == 0, r.output
+    px = read_exr(tmp_path / "p.exr")[1].astype(np.float32)
+    want = colour.RGB_to_RGB(stored / 255, cs, colour.RGB_COLOURSPACES["ITU-R BT.709"], apply_cctf_decoding=True)
+    np.testing.assert_allclose(px[4, 4], want[4, 4], rtol=5e-3, atol=2e-3)
+    np.testing.assert_allclose(px[4, 24], want[4, 24], rtol=5e-3, atol=2e-3)
+    as_srgb = srgb_eotf(stored[4, 4] / 255)
+    assert np.abs(px[4, 4] - as_srgb).max() > 0.03  # not what reading it as sRGB gives
+
+
+def test_a_photo_with_a_profile_hdrvid_does_not_convert_is_read_as_srgb_and_said(tmp_path: Path):
+    from PIL import Image
+
+    prophoto_d65 = ((0.7347, 0.2653), (0.1596, 0.8404), (0.0366, 0.0001))
+    img = np.full((16, 16, 3), (200, 60, 40), np.uint8)
+    Image.fromarray(img).save(tmp_path / "p.png", icc_profile=icc_profile(prophoto_d65, 1.8, name="Wide"))
+    Image.fromarray(img).save(tmp_path / "q.png", icc_profile=b"not a profile")
+    said = []
+    for name in ("p", "q"):
+        r = run_cli("convert", tmp_path / f"{name}.png", tmp_path / f"{name}.exr", "--model", "none")
+        assert r.exit_code == 0, r.output
+        np.testing.assert_allclose(read_exr(tmp_path / f"{name}.exr")[1][4, 4].astype(np.float32),
+                                   srgb_eotf(img[4, 4] / 255.0), rtol=2e-3, atol=1e-4)
+        said.append(r.output)
+    assert "ICC profile 'Wide' (primaries (0.735, 0.265)" in said[0] and "read as sRGB" in said[0], said[0]
 
 
 def test_tiff_16bit_keeps_precision_and_itmo_expands_only_highlights(tmp_path: Path):

@@ -44,7 +44,10 @@ SMPTE_C = Primaries("smpte170m", (0.630, 0.340), (0.310, 0.595), (0.155, 0.070),
 EBU = Primaries("bt470bg", (0.640, 0.330), (0.290, 0.600), (0.150, 0.060), D65)
 """ITU-R BT.470 system B/G, EBU Tech 3213 (BT.601-625): 625-line standard definition (PAL DVDs and broadcast)."""
 
-PRIMARIES = {p.name: p for p in (BT709, BT2020, P3_D65, SMPTE_C, EBU)}
+ADOBE_RGB = Primaries("adobe-rgb", (0.640, 0.330), (0.210, 0.710), (0.150, 0.060), D65)
+"""Adobe RGB (1998): the wide-gamut setting of many cameras and photo editors."""
+
+PRIMARIES = {p.name: p for p in (BT709, BT2020, P3_D65, SMPTE_C, EBU, ADOBE_RGB)}
 
 PRIMARIES_FROM_TAG = {"bt709": "bt709", "bt2020": "bt2020", "smpte170m": "smpte170m", "smpte240m": "smpte170m",
                       "bt470bg": "bt470bg", "smpte432": "p3-d65"}
@@ -64,6 +67,18 @@ def rgb_to_rgb_matrix(src: Primaries, dst: Primaries) -> np.ndarray:
 
 BT709_TO_BT2020 = rgb_to_rgb_matrix(BT709, BT2020)
 BT2020_TO_BT709 = rgb_to_rgb_matrix(BT2020, BT709)
+
+
+D50_PCS = (0.9642, 1.0, 0.8249)
+"""The ICC profile connection space's white (XYZ, Y = 1)."""
+_BRADFORD = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]])
+
+
+def bradford(src_white_xyz: tuple[float, float, float], dst_white_xyz: tuple[float, float, float]) -> np.ndarray:
+    """3x3 Bradford chromatic adaptation matrix (XYZ under ``src`` white -> XYZ under ``dst`` white), as ICC
+    profiles adapt their colorants to the D50 connection space."""
+    ratio = (_BRADFORD @ np.asarray(dst_white_xyz, np.float64)) / (_BRADFORD @ np.asarray(src_white_xyz, np.float64))
+    return np.linalg.inv(_BRADFORD) @ np.diag(ratio) @ _BRADFORD
 
 
 def apply_to_bt709(rgb: np.ndarray, name: str, axis: int = -1) -> np.ndarray:

@@ -33,7 +33,7 @@ from hdrvid.color.transfer import (
     pq_inverse_eotf,
 )
 from hdrvid.errors import InputError, check_choice, check_range
-from hdrvid.io.images import MAX_PIXELS, check_pixels, list_images, read_image
+from hdrvid.io.images import MAX_PIXELS, check_pixels, embedded_colour, list_images, read_image
 from hdrvid.io.probe import (
     MATRIX,
     PRIMARIES,
@@ -532,11 +532,23 @@ class ImageSource:
         self.options = options
         sig, depth, is_float = read_image(self.files[0], options.max_pixels)
         h, w = sig.shape[:2]
+        self._colours: dict[Path, tuple[str, str]] = {}
+        transfer, primaries = self._colour(self.files[0], is_float)
         self.info = VideoInfo(
             path=path, width=w, height=h, rate=Fraction(rate), time_base=1 / Fraction(rate), frames=len(self.files),
-            codec="image", pix_fmt=f"rgb{depth}", bit_depth=depth, transfer=options.transfer or (
-                "linear" if is_float else "srgb"), transfer_tag="unknown", is_image=True, scene_linear=is_float,
+            codec="image", pix_fmt=f"rgb{depth}", bit_depth=depth, transfer=transfer, primaries=primaries,
+            transfer_tag="unknown", is_image=True, scene_linear=is_float,
         )
+
+    def _colour(self, path: Path, is_float: bool) -> tuple[str, str]:
+        """(transfer, primaries) of one image: float images are linear BT.709; others as their embedded ICC
+        profile says (sRGB, Display P3, Adobe RGB), else sRGB; ``--input-transfer`` overrides the transfer."""
+        if is_float:
+            return self.options.transfer or "linear", "bt709"
+        if path not in self._colours:  # the first file is read twice (info, then frames): one warning
+            self._colours[path] = embedded_colour(path) or ("srgb", "bt709")
+        transfer, primaries = self._colours[path]
+        return self.options.transfer or transfer, primaries
 
     def __iter__(self) -> Iterator[Frame]:
         for i, f in enumerate(self.files):
@@ -544,8 +556,8 @@ class ImageSource:
             if self.uniform and sig.shape[:2] != (self.info.height, self.info.width):
                 raise InputError(f"{f}: is {sig.shape[1]}x{sig.shape[0]} but {self.files[0].name} is "
                                  f"{self.info.width}x{self.info.height}; a sequence needs one size for all its images")
-            transfer = self.options.transfer or ("linear" if is_float else "srgb")
-            lin = linearise(sig if is_float else sig.clip(0, 1), transfer, "bt709")
+            transfer, primaries = self._colour(f, is_float)
+            lin = linearise(sig if is_float else sig.clip(0, 1), transfer, primaries)
             t = torch.from_numpy(np.ascontiguousarray(lin.transpose(2, 0, 1)))
             # scene cuts are judged on a fixed perceptual scale: the code values, or PQ for linear HDR
             hist_src = np.clip(sig, 0, 1) if not is_float else pq_inverse_eotf(lin[::4, ::4].clip(min=0) * REFERENCE_WHITE_NITS)

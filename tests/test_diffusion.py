@@ -2,6 +2,7 @@
 on the whole output), one noise field per clip, sliding-window noise estimation, the diffusion training step."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,26 @@ def test_the_engines_run_the_chain_from_the_models_start(weights: Path):
         full = m(x, 4, noise)
     assert float((ya - want).abs().max()) < 1e-5 and float((yb - want).abs().max()) < 1e-4
     assert float((want - full).abs().max()) > 1e-3
+
+
+def test_eval_names_a_diffusion_setting_and_the_executor_takes_it(weights: Path):
+    """NAME@K[:T[:S]] in `hdrvid eval`: steps, noise scale and where the chain starts; the executor uses the
+    start it is given over the model's, and refuses one outside (0, 1]."""
+    from hdrvid.errors import OptionError
+    from hdrvid.jobs.evaluate import diffusion_options
+
+    base = EngineOptions()
+    assert diffusion_options("d", "", base) == base
+    o = diffusion_options("d@4", "4", base)
+    assert (o.steps, o.noise_scale, o.diffusion_start) == (4, None, None)
+    o = diffusion_options("d@2:0.5:0.25", "2:0.5:0.25", base)
+    assert (o.steps, o.noise_scale, o.diffusion_start) == (2, 0.5, 0.25)
+    with pytest.raises(OptionError, match="NAME@STEPS"):
+        diffusion_options("d@x", "x", base)
+    ex = make_executor("diffhdr", weights, replace(o, noise_scale=0.0))
+    assert ex.start == 0.25 and "from t=250" in ex.name
+    with pytest.raises(BackendError, match="start"):
+        make_executor("diffhdr", weights, replace(o, diffusion_start=1.5))
 
 
 def test_one_noise_field_per_clip(weights: Path):

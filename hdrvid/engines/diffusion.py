@@ -40,7 +40,8 @@ MAX_STEPS = 100
 
 class DiffusionExecutor:
     def __init__(self, model: nn.Module, engines: dict[str, Engine], steps: int | None = None, seed: int = 0,
-                 window: int = 0, noise_scale: float | None = None, base: BaseExecutor | None = None) -> None:
+                 window: int = 0, noise_scale: float | None = None, base: BaseExecutor | None = None,
+                 start: float | None = None) -> None:
         missing = [p for p in DIFFUSION_PARTS if p not in engines]
         if missing:
             raise BackendError(f"no engine for diffusion part(s) {missing}")
@@ -58,7 +59,9 @@ class DiffusionExecutor:
         self.seed = seed
         self.window = window
         self.schedule = alpha_bar()
-        self.start = float(getattr(model, "start", 1.0))
+        self.start = float(start if start is not None else getattr(model, "start", 1.0))
+        if not 0 < self.start <= 1:
+            raise BackendError(f"the diffusion start must be in (0, 1], not {self.start}")
         self.noise: torch.Tensor | None = None
         self.name = f"{engines['denoise'].name} ddim {self.steps} noise {self.noise_scale:g}"
         if self.start < 1:

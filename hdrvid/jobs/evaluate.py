@@ -79,14 +79,18 @@ def executor_for(label: str, weights: Path | None, engine: EngineOptions, upscal
 
 
 def diffusion_options(label: str, spec: str, engine: EngineOptions) -> EngineOptions:
-    """A diffusion model given as NAME@K[:T] (``spec`` = "K[:T]", may be empty): K DDIM steps, noise scale T."""
+    """A diffusion model given as NAME@K[:T[:S]] (``spec`` = "K[:T[:S]]", may be empty): K DDIM steps, noise
+    scale T, the chain started at S of the schedule."""
     if not spec:
         return engine
-    steps, _, noise = spec.partition(":")
+    steps, _, rest = spec.partition(":")
+    noise, _, start = rest.partition(":")
     try:
-        return replace(engine, steps=int(steps), noise_scale=float(noise) if noise else None)
+        return replace(engine, steps=int(steps), noise_scale=float(noise) if noise else None,
+                       diffusion_start=float(start) if start else None)
     except ValueError:
-        raise OptionError(f"-m {label}: give a diffusion model as NAME@STEPS[:NOISE], e.g. diffhdr@4:0") from None
+        raise OptionError(f"-m {label}: give a diffusion model as NAME@STEPS[:NOISE[:START]], e.g. diffhdr@4:0 "
+                          f"or diffhdr@4:0:0.25") from None
 
 
 def eval_files(data: list[Path], split_name: str = "held-out", all_images: bool = False) -> list[Path]:

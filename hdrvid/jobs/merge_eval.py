@@ -127,7 +127,8 @@ def clip_source(img: np.ndarray, size: tuple[int, int], rng: np.random.Generator
 
 
 def _merger(label: str, engine: Any, weights: dict[str, Path]) -> Any:
-    """``name``, or for a diffusion merge ``name@K`` (K DDIM steps) or ``name@K:T`` (and noise scale T)."""
+    """``name``, or for a diffusion merge ``name@K`` (K DDIM steps), ``name@K:T`` (and noise scale T) or
+    ``name@K:T:S`` (and the chain started at S of the schedule)."""
     name, _, spec = label.partition("@")
     kwargs: dict[str, Any] = {}
     if spec:
@@ -141,8 +142,8 @@ def evaluate_alternating(merges: list[str], data: list[Path], cycles: tuple[tupl
                          frames: int = 24, size: tuple[int, int] = (480, 270), seed: int = 0,
                          all_images: bool = False, engine: Any = None, realistic: bool = False,
                          split_name: str = "held-out", weights: dict[str, Path] | None = None) -> AlternatingEvalReport:
-    """Merges are names (``--merge`` choices); a diffusion merge may be given as NAME@K[:T] (K DDIM steps,
-    noise scale T).
+    """Merges are names (``--merge`` choices); a diffusion merge may be given as NAME@K[:T[:S]] (K DDIM steps,
+    noise scale T, the chain started at S of the schedule).
     ``weights``: merge name -> weights file instead of the shipped one. ``realistic``: clips drawn by :func:`hdrvid.synth.alternating.realistic_config` (exposure ratios 4-16,
     areas clipped in every exposure, objects cut from another scene, motion blur, other camera responses,
     H.264 crf 18-26) from rectilinear views; ``cycles`` then only gives the number of exposures (the EVs are

@@ -75,7 +75,8 @@ def make_executor(model_name: str, weights: Path | None = None, opts: EngineOpti
         elif opts.infer_scale not in (None, 1.0):
             raise BackendError(f"{model_name} runs at full resolution: drop --infer-scale")
         engines = {part: _engine(model_name, model, part, backend, weights) for part in DIFFUSION_PARTS}
-        return DiffusionExecutor(model, engines, opts.steps, opts.seed, opts.tile, opts.noise_scale, base=base)
+        return DiffusionExecutor(model, engines, opts.steps, opts.seed, opts.tile, opts.noise_scale, base=base,
+                                 start=opts.diffusion_start)
     if getattr(model, "superres", False):  # the base model at the input's size (its fast mode), then the network
         base_model = getattr(model, "base")
         # the base as it runs at 1x: the backend asked for (its own precision choice, e.g. bf16 for hdrunet on

@@ -26,6 +26,9 @@ class EngineOptions:
     """Diffusion models: the seed of the clip's noise field."""
     noise_scale: float | None = None
     """Diffusion models: temperature of the starting noise (None: the model's default)."""
+    diffusion_start: float | None = None
+    """Diffusion models: where in the schedule the chain starts, in (0, 1] (SDEdit's strength; None: the
+    model's default)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.backend, (TorchBackend, OrtBackend, TensorRTBackend)):

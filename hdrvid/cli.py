@@ -554,6 +554,9 @@ def info(file: Path, as_json: bool) -> None:
             click.echo(f"      mastering display: {prim} L {md.get('min_nits', 0):g}-{md.get('max_nits', 0):g} nits")
         if cl:
             click.echo(f"      content light level: MaxCLL {cl['max_cll']} nits, MaxFALL {cl['max_fall']} nits")
+    if d.get("decoded_as"):
+        click.echo(f"  decoded as {d['decoded_as']['primaries']} primaries, {d['decoded_as']['transfer']} curve "
+                   f"(its ICC profile, or sRGB without one)")
 
 
 @main.command()

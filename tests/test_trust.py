@@ -598,3 +598,41 @@ def test_22_partials_of_killed_runs_are_recognised_and_removed(clip: Path, tmp_p
     r = run_cli("convert", clip, tmp_path / "out.mp4", "-m", "none", "-q")
     assert r.exit_code == 0, r.output
     assert not stale.exists() and alive.exists()
+
+
+@needs_ffmpeg
+def test_19_pictures_with_side_data_pyav_mishandles_do_not_crash(tmp_path: Path):
+    """A PNG carrying a named ICC profile (macOS screenshots, Photoshop exports), a QuickTime PNG movie made of
+    such frames (motion-graphics exports) and a TIFF with a profile: reading a frame's side data crashed the
+    interpreter (segmentation fault when the frame was freed: PyAV 18 frees the profile's name twice) or raised
+    an internal error (a side data type PyAV does not know). Run in their own processes, so a crash fails the
+    test instead of the suite."""
+    from media import icc_profile
+    from PIL import Image
+
+    icc = icc_profile(((0.68, 0.32), (0.265, 0.69), (0.15, 0.06)), name="Display P3")
+    img = Image.fromarray(np.full((48, 64, 3), (200, 60, 40), np.uint8))
+    img.save(tmp_path / "shot.png", icc_profile=icc)
+    img.save(tmp_path / "shot.tif", icc_profile=icc)
+    ffmpeg("-loop", "1", "-i", tmp_path / "shot.png", "-t", "0.5", "-r", "8", "-c:v", "png", tmp_path / "anim.mov")
+    cli = [sys.executable, "-m", "hdrvid.cli"]
+    for args in (["info", tmp_path / "shot.png"], ["info", tmp_path / "shot.tif"],
+                 ["-q", "convert", tmp_path / "anim.mov", tmp_path / "anim.mp4", "--model", "none"]):
+        r = subprocess.run([*cli, *map(str, args)], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, (args, r.returncode, r.stderr[-500:])
+        assert "internal error" not in r.stderr
+    assert ffprobe(tmp_path / "anim.mp4", "-show_streams")["streams"][0]["codec_name"] == "hevc"
+
+
+def test_19_widths_that_crash_x265_are_refused_before_encoding(tmp_path: Path):
+    """x265 aborts the process (heap corruption) on 10-bit pictures 34-48 pixels wide; such an output is a
+    one-line error naming the fix, and AV1 takes the same picture. (Own process: a crash fails the test.)"""
+    src = make_clip(tmp_path / "narrow.mp4", frames=3, size=(40, 64))
+    cli = [sys.executable, "-m", "hdrvid.cli", "-q", "convert", str(src)]
+    r = subprocess.run([*cli, str(tmp_path / "n.mp4"), "--model", "none"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 3 and "34-48 pixels wide" in r.stderr and "libsvtav1" in r.stderr, r.stderr[-300:]
+    assert not (tmp_path / "n.mp4").exists()
+    r = subprocess.run([*cli, str(tmp_path / "n.mkv"), "--model", "none", "--codec", "libsvtav1"], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-300:]
+

@@ -125,9 +125,24 @@ def parse_content_light(raw: bytes) -> dict[str, int] | None:
     return {"max_cll": cll, "max_fall": fall}
 
 
-def hdr_side_data(frame: Any) -> tuple[dict[str, Any] | None, dict[str, int] | None]:
+STILL_IMAGE_CODECS = frozenset({
+    "png", "apng", "tiff", "mjpeg", "jpegls", "webp", "bmp", "gif", "qoi", "jpegxl", "libjxl", "jpeg2000",
+    "libopenjpeg", "targa", "sgi", "ppm", "pam", "pgm", "pgmyuv", "pbm", "pcx", "xwd", "dpx", "photocd"})
+"""Picture codecs that carry no HDR10 frame metadata; :func:`hdr_side_data` does not look at their frames'
+side data (PyAV 18 crashes when a frame whose side data holds metadata, as a PNG's named ICC profile does, is
+freed after its side data was read, and refuses side data types it does not know, as TIFF's)."""
+
+
+def hdr_side_data(frame: Any, codec: str = "") -> tuple[dict[str, Any] | None, dict[str, int] | None]:
+    """Mastering display and content light level of a decoded frame (``codec``: its decoder's name)."""
     md = cl = None
-    for sd in frame.side_data:
+    if codec in STILL_IMAGE_CODECS:
+        return md, cl
+    try:
+        side_data = list(frame.side_data)
+    except ValueError:  # a side data type this PyAV does not know (not one of the two read here)
+        return md, cl
+    for sd in side_data:
         kind = getattr(sd.type, "name", str(sd.type))
         if kind == "MASTERING_DISPLAY_METADATA":
             md = parse_mastering_display(bytes(sd))
@@ -186,7 +201,7 @@ def describe(path: Path) -> dict[str, Any]:
             except av.error.FFmpegError:
                 first = None
             if first is not None:
-                md, cl = hdr_side_data(first)
+                md, cl = hdr_side_data(first, v.codec_context.name)
                 vs = streams[v.index]
                 vs["rotation"] = rotation_of(v, first)
                 vs["interlaced"] = bool(first.interlaced_frame)
@@ -195,6 +210,11 @@ def describe(path: Path) -> dict[str, Any]:
                 vs["content_light_level"] = cl
             if not v.frames:
                 streams[v.index]["frames"] = count_packets(path, v.index)
+        if path.suffix.lower() in IMAGE_SUFFIXES - HDR_IMAGE_SUFFIXES:
+            from hdrvid.io.images import embedded_colour  # (images imports this module)
+
+            transfer, primaries = embedded_colour(path) or ("srgb", "bt709")
+            info["decoded_as"] = {"primaries": primaries, "transfer": transfer}
         return info
     finally:
         c.close()

@@ -241,7 +241,7 @@ class VideoDecoder:
         fmt = first.format
         depth = fmt.components[0].bits
         full = rng == "pc" or fmt.name.startswith("yuvj") or matrix == "gbr" or fmt.name.startswith(("rgb", "bgr", "gbr"))
-        md, cl = hdr_side_data(first)
+        md, cl = hdr_side_data(first, cc.name)
         tb = s.time_base or Fraction(1, 90000)
         rate = stream_rate(s)
         if first.pts is None:  # raw elementary stream: timestamps will come from the frame rate

@@ -55,6 +55,9 @@ static metadata has no place in these bitstreams: ProRes .mov files get mdcv + c
 DEFAULT_CODEC = {"hdr10": "libx265", "hlg": "libx265", "sdr": "libx264"}
 MIN_SIZE = {"libx265": 16, "libsvtav1": 16, "libx264": 2}
 """Smallest picture side each encoder accepts (measured: x265 refuses 8x8)."""
+X265_10BIT_BAD_WIDTHS = range(34, 49)
+"""Picture widths at which x265 corrupts its heap on 10-bit input and the process aborts ("double free or
+corruption"): measured with PyAV's x265 4.2 and Debian's 3.5, every preset, heights 16-200; 32 and 50 work."""
 DEFAULT_CRF = {"libx265": 18, "libx264": 18, "libsvtav1": 30}
 DEFAULT_PRESET = {"libx265": "fast", "libx264": "medium", "libsvtav1": "8"}
 STILL_CRF, STILL_PRESET = 16, "6"
@@ -341,6 +344,9 @@ class VideoEncoder:
                        else "write EXR frames instead (a folder output)")
                 raise OutputError(f"{self.dest}: {info.width}x{info.height} is too small for {self.codec} (at least "
                                   f"{smallest}x{smallest}); {fix}")
+            if self.codec == "libx265" and spec.bits == 10 and self.width in X265_10BIT_BAD_WIDTHS:
+                raise OutputError(f"{self.dest}: x265 crashes on 10-bit pictures 34-48 pixels wide (this one is "
+                                  f"{info.width}); use --codec libsvtav1 or ffv1, or write EXR frames")
             self.planes_format = "yuv420p" if spec.bits == 8 else "yuv420p10le"
             s = self._video_stream(options)
             if self.codec == "libx265" and self.out.format.name in ("mp4", "mov"):

@@ -284,3 +284,33 @@ def test_a_photo_is_turned_as_its_exif_orientation_says(tmp_path: Path):
     assert px.shape == (60, 40, 3)  # upright: taller than wide
     red = np.argwhere(px[:, :, 0].astype(np.float32) > 0.5 * px[:, :, 0].max())
     assert red[:, 0].max() < 15 and red[:, 1].min() > 25  # the corner turned to the top right
+
+
+def test_transparency_that_the_output_cannot_hold_is_said(tmp_path: Path):
+    """Alpha is dropped (HDR10, HLG and EXR outputs here hold colour only): a picture or a clip (a QuickTime PNG
+    movie, as motion-graphics tools export) with transparent pixels gets a warning; a fully opaque alpha
+    channel (screenshots) none."""
+    rgba = np.zeros((32, 48, 4), np.uint8)
+    rgba[..., :3], rgba[..., 3] = 120, 255
+    cv2.imwrite(str(tmp_path / "opaque.png"), rgba)
+    rgba[:8, :, 3] = 0
+    cv2.imwrite(str(tmp_path / "cutout.png"), rgba)
+    with av.open(str(tmp_path / "cutout.mov"), "w") as out:
+        s = out.add_stream("png", rate=8)
+        s.width, s.height, s.pix_fmt = 64, 48, "rgba"
+        for i in range(3):
+            px = np.full((48, 64, 4), 120, np.uint8)
+            px[..., 3] = 255
+            px[:, :16, 3] = 0
+            f = av.VideoFrame.from_ndarray(px, format="rgba")
+            f.pts = i
+            for p in s.encode(f):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    for src, out, warned in (("opaque.png", "o.exr", False), ("cutout.png", "c.exr", True),
+                             ("cutout.mov", "c.mkv", True)):
+        args = ["--codec", "ffv1"] if out.endswith(".mkv") else []
+        r = run_cli("convert", tmp_path / src, tmp_path / out, "--model", "none", *args)
+        assert r.exit_code == 0, r.output
+        assert (r.output.count("has transparency") == 1) == warned, (src, r.output)

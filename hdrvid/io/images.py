@@ -142,6 +142,23 @@ def embedded_colour(path: Path) -> tuple[str, str] | None:
     return None
 
 
+def _transparent(path: Path) -> bool:
+    """Whether a picture has an alpha channel (or a transparent palette entry) that is not fully opaque. OpenCV
+    drops alpha as it reads; Pillow looks (it decodes only pictures that have alpha)."""
+    try:
+        from PIL import Image
+
+        with Image.open(path) as im:
+            if im.mode == "P" and "transparency" in im.info:
+                im = im.convert("RGBA")
+            if "A" not in im.getbands():
+                return False
+            lo, hi = im.getchannel("A").getextrema()
+            return bool(lo < (65535 if im.mode.startswith("I") else 255))
+    except Exception:  # a file OpenCV reads and Pillow cannot: no warning
+        return False
+
+
 def read_image(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, int, bool]:
     """Image file -> (signal (H,W,3) float32 in [0,1], or linear float for EXR/HDR, bit depth, is_float)."""
     if not path.exists():
@@ -162,6 +179,9 @@ def read_image(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, in
         img = np.repeat(img[:, :, None], 3, axis=2)
     if img.shape[2] == 4:
         img = img[:, :, :3]
+    if path.suffix.lower() in (".png", ".webp", ".tif", ".tiff") and _transparent(path):
+        log.warning("%s: has transparency (an alpha channel) and the output holds none: transparent areas show "
+                    "the colour stored under them (often black); composite it over a background first", path)
     img = img[:, :, ::-1]  # BGR -> RGB
     if img.dtype == np.uint8:
         return img.astype(np.float32) / 255.0, 8, False

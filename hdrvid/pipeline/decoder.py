@@ -193,6 +193,24 @@ def _untagged_matrix(path: Path, primaries: str, height: int, pix_fmt: str) -> s
     return "bt709"
 
 
+TRANSPARENCY_WARNING = ("%s: has transparency (an alpha channel) and the output holds none: transparent areas "
+                        "show the colour stored under them (often black); composite it over a background first")
+
+
+def _warn_transparency(path: Path, frame: Any) -> None:
+    """Warn when the first frame has an alpha channel that is not fully opaque (ProRes 4444, PNG and QuickTime
+    Animation exports from motion graphics): it is dropped."""
+    comps = frame.format.components
+    if not any(c.is_alpha for c in comps):
+        return
+    try:
+        alpha = frame.to_ndarray(format="rgba64le" if comps[0].bits > 8 else "rgba")[..., 3]
+    except (ValueError, av.error.FFmpegError):
+        return
+    if alpha.min() < np.iinfo(alpha.dtype).max:
+        log.warning(TRANSPARENCY_WARNING, path)
+
+
 class VideoDecoder:
     """Source stage: demux + decode the first video stream, yield linear :class:`Frame` objects."""
 
@@ -242,6 +260,7 @@ class VideoDecoder:
         depth = fmt.components[0].bits
         full = rng == "pc" or fmt.name.startswith("yuvj") or matrix == "gbr" or fmt.name.startswith(("rgb", "bgr", "gbr"))
         md, cl = hdr_side_data(first, cc.name)
+        _warn_transparency(self.path, first)
         tb = s.time_base or Fraction(1, 90000)
         rate = stream_rate(s)
         if first.pts is None:  # raw elementary stream: timestamps will come from the frame rate
@@ -531,6 +550,7 @@ class ImageSource:
         self.files = list_images(path)
         self.options = options
         sig, depth, is_float = read_image(self.files[0], options.max_pixels)
+        self._first: tuple[np.ndarray, int, bool] | None = (sig, depth, is_float)  # read once (its warnings too)
         h, w = sig.shape[:2]
         self._colours: dict[Path, tuple[str, str]] = {}
         transfer, primaries = self._colour(self.files[0], is_float)
@@ -552,7 +572,8 @@ class ImageSource:
 
     def __iter__(self) -> Iterator[Frame]:
         for i, f in enumerate(self.files):
-            sig, _, is_float = read_image(f, self.options.max_pixels)
+            first, self._first = self._first, None
+            sig, _, is_float = first if i == 0 and first is not None else read_image(f, self.options.max_pixels)
             if self.uniform and sig.shape[:2] != (self.info.height, self.info.width):
                 raise InputError(f"{f}: is {sig.shape[1]}x{sig.shape[0]} but {self.files[0].name} is "
                                  f"{self.info.width}x{self.info.height}; a sequence needs one size for all its images")

@@ -463,9 +463,8 @@ def convert_stills(opts: ConvertOptions, plan: Plan, progress: bool = False) -> 
             raise OutputError(f"{dest}: {stems[f.stem].name} and {f.name} would both be {f.stem}.avif; rename one")
         stems[f.stem] = f
     check_destination([opts.input, *files], dest, opts.overwrite)
-    names = re.compile("|".join(re.escape(f"{stem}.avif") for stem in stems))
     reports: list[ConvertReport] = []
-    with AtomicFolder(dest, overwrite=opts.overwrite, replace=names) as folder:
+    with AtomicFolder(dest, overwrite=opts.overwrite) as folder:
         for f in files:
             reports.append(convert(replace(opts, input=f, output=folder.path / f"{f.stem}.avif"), progress))
     first = reports[0]

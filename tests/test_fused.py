@@ -433,6 +433,34 @@ def test_output_transform_uses_the_kernel_for_model_output() -> None:
     _assert_within_one_code(over, planes(False, data * 3))
 
 
+@pytest.mark.parametrize("compiled", [True, False])
+def test_hdr10_keeps_colours_outside_bt709(compiled: bool) -> None:
+    """Light outside BT.709 (a Display P3 photo's saturated green and red: negative in BT.709) reaches HDR10 as
+    its BT.2020 colour (it was clipped to BT.709 before the conversion): the decoded patch is colour-science's
+    P3 -> BT.2020 conversion, on the compiled kernel and the torch path."""
+    import colour
+
+    from hdrvid.pipeline.frame import Frame
+
+    p3 = np.array([[0.05, 0.8, 0.1], [0.9, 0.08, 0.05]])  # relative light (1 = reference white)
+    cs = colour.RGB_COLOURSPACES
+    in709 = colour.RGB_to_RGB(p3, cs["Display P3"], cs["ITU-R BT.709"])
+    assert (in709 < -0.05).any()  # really outside BT.709
+    data = torch.zeros(3, 16, 32)
+    for i, rgb in enumerate(in709):
+        data[:, :, i * 16:(i + 1) * 16] = torch.tensor(rgb, dtype=torch.float32).view(3, 1, 1)
+    spec = OutputSpec("hdr10", 1000.0, WHITE)
+    out = next(iter(OutputTransform(spec, compiled=compiled).process(Frame(0, 0, None, data))))
+    y, cb, cr = (np.asarray(p).astype(np.float64) for p in out.planes)
+    for i, rgb in enumerate(p3):
+        ycc = np.array([y[8, i * 16 + 8], cb[4, i * 8 + 4], cr[4, i * 8 + 4]])
+        sig = colour.YCbCr_to_RGB(ycc, K=colour.WEIGHTS_YCBCR["ITU-R BT.2020"], in_bits=10, in_legal=True,
+                                  in_int=True)
+        nits = colour.eotf(np.clip(sig, 0, 1), "ITU-R BT.2100 PQ")
+        want = colour.RGB_to_RGB(rgb, cs["Display P3"], cs["ITU-R BT.2020"]) * WHITE
+        np.testing.assert_allclose(nits, want, rtol=0.03, atol=1.0)
+
+
 def _hdr_test_frame() -> torch.Tensor:
     """Relative BT.709 light (3, 63, 129), odd size: a smooth field up to ~20x white (4,000 nits), a dark ramp
     down to 0 (where the SDR encodings are steepest), saturated BT.2020 colours outside BT.709 (negative

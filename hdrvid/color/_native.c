@@ -226,7 +226,8 @@ AI int64_t linear_row(const float *restrict l0, const float *restrict l1, const 
                       float *restrict A, float *restrict B, float *restrict D, float knee, int64_t w) {
     int64_t above = 0;
     for (int64_t c = 0; c < w; c++) {
-        float a = fmaxf_(l0[c] * wt, 0.0f), b = fmaxf_(l1[c] * wt, 0.0f), d = fmaxf_(l2[c] * wt, 0.0f);
+        float a = l0[c] * wt, b = l1[c] * wt, d = l2[c] * wt; /* negative light (outside BT.709) goes on to
+                                                                  BT.2020; pq_row clips what stays negative */
         A[c] = a;
         B[c] = b;
         D[c] = d;

@@ -158,9 +158,9 @@ def _pass1(codes, lut, lin, white, roll, eotf, mix, table, ym, cm, inv, y, ucode
             for c in range(ww):
                 cc = min(c, w - 1)
                 if planar:
-                    a = max(lin[0, r, cc] * wt, zero)
-                    b = max(lin[1, r, cc] * wt, zero)
-                    d = max(lin[2, r, cc] * wt, zero)
+                    a = lin[0, r, cc] * wt  # (negative light, outside BT.709, goes on to BT.2020; _pq clips)
+                    b = lin[1, r, cc] * wt
+                    d = lin[2, r, cc] * wt
                 else:
                     a = lut[codes[r, cc, 0]]
                     b = lut[codes[r, cc, 1]]
@@ -243,7 +243,7 @@ def hdr10_planes(codes: np.ndarray, lut: np.ndarray, ceiling: float) -> tuple[li
 def hdr10_planes_linear(linear: np.ndarray, white: float, ceiling: float,
                         roll_off: tuple[float, float]) -> tuple[list[np.ndarray], float, float]:
     """``hdr10_planes`` from relative linear BT.709 light: ``linear`` (3, H, W) float32 times ``white`` nits
-    (negative light clipped to 0), through ``pipeline.output``'s BT.2390 roll-off on max(R,G,B) from
+    (light outside BT.709, negative there, is converted to BT.2020 before what stays negative is clipped), through ``pipeline.output``'s BT.2390 roll-off on max(R,G,B) from
     ``roll_off`` = (source peak, target peak) nits (the identity below the knee; a clamp when the source peak
     is the target's)."""
     roll = roll_off_params(roll_off)

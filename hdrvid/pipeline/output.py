@@ -232,7 +232,9 @@ class OutputTransform:
 
     def _absolute_bt2020(self, frame: Frame) -> torch.Tensor:
         s = self.spec
-        nits = frame.data.clamp(min=0) * s.reference_white
+        # light outside BT.709 (negative in BT.709: wide-gamut sources) is clipped only after the conversion to
+        # BT.2020, which holds it
+        nits = frame.data * s.reference_white
         src_peak = self.source_peak(frame) * s.reference_white
         nits = roll_off(nits, max(src_peak, s.peak_nits), s.peak_nits)
         return apply_matrix(nits, BT709_TO_BT2020, axis=0).clamp(0, s.peak_nits)

@@ -907,3 +907,25 @@ def test_one_and_two_frame_clips_with_audio(tmp_path, frames):
     assert kinds == ["video", "audio"]
     with av.open(str(tmp_path / "out.mp4")) as c:
         assert len(list(c.decode(video=0))) == frames
+
+
+def test_x265_frame_threads_fit_the_machine_and_keep_the_picture(tmp_path: Path, monkeypatch):
+    """Two frame threads where 2-3 cores are usable (x265 picks one there); x265 decides elsewhere. With
+    constant quality the decoded pictures stay within one code value of one frame thread's (a speed-up must not
+    change the picture)."""
+    from hdrvid.pipeline import encoder
+    from hdrvid.pipeline.output import OutputSpec
+
+    assert [encoder.x265_frame_threads(n) for n in (1, 2, 3, 4, 16)] == [None, 2, 2, None, None]
+    src = make_clip(tmp_path / "in.mp4", frames=12, size=(128, 72))
+    planes = {}
+    for threads in (None, 2):
+        monkeypatch.setattr(encoder, "x265_frame_threads", lambda t=threads: t)
+        out = tmp_path / f"ft{threads}.mp4"
+        convert(ConvertOptions(src, out, model="none", max_cll=(1000, 400)))
+        params = encoder.codec_params(OutputSpec("hdr10", 1000.0, 203.0), "libx265")["x265-params"]
+        assert ("frame-threads=2" in params) == (threads == 2)
+        with av.open(str(out)) as c:
+            planes[threads] = [f.to_ndarray(format="yuv420p10le").astype(int) for f in c.decode(video=0)]
+    assert len(planes[None]) == len(planes[2]) == 12
+    assert max(np.abs(a - b).max() for a, b in zip(planes[None], planes[2])) <= 1

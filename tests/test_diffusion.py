@@ -72,6 +72,7 @@ def test_shipped_diffhdr_starts_from_the_shipped_kalantari():
     """The regression start inside diffhdr is the shipped kalantari, frozen during training."""
     d, k = build("diffhdr"), build("kalantari")
     assert all(torch.equal(v, k.state_dict()[name]) for name, v in d.base.state_dict().items())
+    assert (d.start, d.steps, d.noise_scale) == (0.25, 4, 0.0)  # the defaults its weights were trained for
     with pytest.raises(ModelError, match="does not match"):
         from hdrvid.models.registry import load_state_dict, weights_dir
 

@@ -116,6 +116,24 @@ def _encode_all(out, v, pictures) -> None:
         out.mux(p)
 
 
+def make_flat_yuv_clip(path: Path, yuv: tuple[int, int, int], size: tuple[int, int] = (96, 64),
+                       tags: tuple[int, int, int] | None = None, frames: int = 2) -> Path:
+    """A lossless (x264 qp 0) clip of one flat 8-bit Y'CbCr colour, so the file holds exactly these codes;
+    ``tags``: (primaries, transfer, matrix) as FFmpeg numbers, limited range (None: untagged)."""
+    w, h = size
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = w, h, "yuv420p"
+        v.options = {"qp": "0", "preset": "ultrafast"}
+        if tags is not None:
+            cc = v.codec_context
+            cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = *tags, 1
+        arr = np.empty((h * 3 // 2, w), np.uint8)
+        arr[:h], arr[h:h + h // 4], arr[h + h // 4:] = yuv
+        _encode_all(out, v, (av.VideoFrame.from_ndarray(arr, format="yuv420p") for _ in range(frames)))
+    return path
+
+
 def make_raw_h264(path: Path, frames: int = 10, size: tuple[int, int] = (64, 48)) -> Path:
     """An Annex B elementary stream (.h264): no container, no timestamps."""
     w, h = size

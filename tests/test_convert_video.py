@@ -13,6 +13,7 @@ from conftest import run_cli
 from media import (
     ffprobe,
     make_clip,
+    make_flat_yuv_clip,
     make_raw_h264,
     needs_ffprobe,
     packets,
@@ -439,20 +440,7 @@ def test_untagged_standard_definition_is_bt601(tmp_path: Path, size, matrix):
     from hdrvid.pipeline.decoder import DecodeOptions
 
     w, h = size
-    path = tmp_path / "untagged.mkv"
-    with av.open(str(path), "w") as out:
-        v = out.add_stream("libx264", rate=25)
-        v.width, v.height, v.pix_fmt = w, h, "yuv420p"
-        v.options = {"qp": "0", "preset": "ultrafast"}  # lossless: the file holds exactly these codes
-        for i in range(2):
-            yuv = np.empty((h * 3 // 2, w), np.uint8)
-            yuv[:h], yuv[h:h + h // 4], yuv[h + h // 4:] = 110, 80, 190  # an orange-red, far from grey
-            f = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-            f.pts = i
-            for p in v.encode(f):
-                out.mux(p)
-        for p in v.encode():
-            out.mux(p)
+    path = make_flat_yuv_clip(tmp_path / "untagged.mkv", (110, 80, 190), size)  # an orange-red, far from grey
     dec = VideoDecoder(path, DecodeOptions())
     dec.raw = True
     codes = next(iter(dec)).codes
@@ -471,27 +459,6 @@ def test_untagged_standard_definition_is_bt601(tmp_path: Path, size, matrix):
         assert np.abs(ours - theirs).max() <= 2, (ours, theirs)
 
 
-def _flat_clip(path: Path, primaries: int, yuv: tuple[int, int, int] = (110, 80, 190), size=(96, 64)) -> Path:
-    """Two lossless frames of one flat colour, tagged BT.601 matrix and transfer and the given primaries."""
-    w, h = size
-    with av.open(str(path), "w") as out:
-        v = out.add_stream("libx264", rate=25)
-        v.width, v.height, v.pix_fmt = w, h, "yuv420p"
-        v.options = {"qp": "0", "preset": "ultrafast"}
-        cc = v.codec_context
-        cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = primaries, 6, 6, 1
-        for i in range(2):
-            arr = np.empty((h * 3 // 2, w), np.uint8)
-            arr[:h], arr[h:h + h // 4], arr[h + h // 4:] = yuv
-            f = av.VideoFrame.from_ndarray(arr, format="yuv420p")
-            f.pts = i
-            for p in v.encode(f):
-                out.mux(p)
-        for p in v.encode():
-            out.mux(p)
-    return path
-
-
 @pytest.mark.parametrize("tag,space", [(6, "SMPTE C"), (5, "ITU-R BT.470 - 625")])
 def test_standard_definition_primaries_are_honoured(tmp_path: Path, tag: int, space: str):
     """A stream tagged SMPTE 170M (NTSC) or BT.470 B/G (PAL) primaries is converted from them, not taken as
@@ -507,8 +474,8 @@ def test_standard_definition_primaries_are_honoured(tmp_path: Path, tag: int, sp
         dec.close()
         return lin, dec.info.primaries
 
-    base, prim709 = light(_flat_clip(tmp_path / "709.mkv", 1))
-    tagged, prim = light(_flat_clip(tmp_path / "sd.mkv", tag))
+    base, prim709 = light(make_flat_yuv_clip(tmp_path / "709.mkv", (110, 80, 190), tags=(1, 6, 6)))
+    tagged, prim = light(make_flat_yuv_clip(tmp_path / "sd.mkv", (110, 80, 190), tags=(tag, 6, 6)))
     assert prim709 == "bt709" and prim == {6: "smpte170m", 5: "bt470bg"}[tag]
     m = colour.matrix_RGB_to_RGB(colour.RGB_COLOURSPACES[space], colour.RGB_COLOURSPACES["ITU-R BT.709"])
     np.testing.assert_allclose(tagged, m @ base, atol=2e-4)

@@ -11,7 +11,7 @@ import numpy as np
 import OpenEXR
 import pytest
 from conftest import run_cli
-from media import ffprobe, icc_profile, make_clip, needs_ffprobe, pattern
+from media import _encode_all, ffprobe, icc_profile, make_clip, needs_ffprobe, pattern
 
 from hdrvid.color.transfer import srgb_eotf
 from hdrvid.io.images import write_exr
@@ -298,16 +298,10 @@ def test_transparency_that_the_output_cannot_hold_is_said(tmp_path: Path):
     with av.open(str(tmp_path / "cutout.mov"), "w") as out:
         s = out.add_stream("png", rate=8)
         s.width, s.height, s.pix_fmt = 64, 48, "rgba"
-        for i in range(3):
-            px = np.full((48, 64, 4), 120, np.uint8)
-            px[..., 3] = 255
-            px[:, :16, 3] = 0
-            f = av.VideoFrame.from_ndarray(px, format="rgba")
-            f.pts = i
-            for p in s.encode(f):
-                out.mux(p)
-        for p in s.encode():
-            out.mux(p)
+        px = np.full((48, 64, 4), 120, np.uint8)
+        px[..., 3] = 255
+        px[:, :16, 3] = 0
+        _encode_all(out, s, (av.VideoFrame.from_ndarray(px, format="rgba") for _ in range(3)))
     for src, out, warned in (("opaque.png", "o.exr", False), ("cutout.png", "c.exr", True),
                              ("cutout.mov", "c.mkv", True)):
         args = ["--codec", "ffv1"] if out.endswith(".mkv") else []

@@ -211,7 +211,7 @@ def describe(path: Path) -> dict[str, Any]:
             if not v.frames:
                 streams[v.index]["frames"] = count_packets(path, v.index)
         if path.suffix.lower() in IMAGE_SUFFIXES - HDR_IMAGE_SUFFIXES:
-            from hdrvid.io.images import embedded_colour  # (images imports this module)
+            from hdrvid.io.icc import embedded_colour
 
             transfer, primaries = embedded_colour(path) or ("srgb", "bt709")
             info["decoded_as"] = {"primaries": primaries, "transfer": transfer}

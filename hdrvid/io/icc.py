@@ -32,8 +32,9 @@ def embedded_colour(path: Path) -> tuple[str, str] | None:
             return None
         prof = ImageCms.ImageCmsProfile(io.BytesIO(icc)).profile
         desc = (prof.profile_description or "").strip() or "unnamed"
-        if prof.xcolor_space.strip() != "RGB" or not prof.is_matrix_shaper:
-            if prof.xcolor_space.strip() == "RGB":
+        rgb = prof.xcolor_space.strip() == "RGB"
+        if not rgb or not prof.is_matrix_shaper:
+            if rgb:
                 log.warning("%s: ICC profile '%s' is not a matrix profile hdrvid converts; read as sRGB", path, desc)
             return None
         cat = bradford(D50_PCS, BT709.rgb_to_xyz() @ np.ones(3))

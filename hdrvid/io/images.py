@@ -102,6 +102,11 @@ def read_exr(path: Path, reference_white: float = REFERENCE_WHITE_NITS) -> np.nd
     return img
 
 
+TRANSPARENCY_WARNING = ("%s: has transparency (an alpha channel) and the output holds none: transparent areas "
+                        "show the colour stored under them (often black); composite it over a background first")
+"""Said (once per input) when a picture or a video's first frame is not fully opaque: every output drops alpha."""
+
+
 def _transparent(path: Path) -> bool:
     """Whether a picture has an alpha channel (or a transparent palette entry) that is not fully opaque. OpenCV
     drops alpha as it reads; Pillow looks (it decodes only pictures that have alpha)."""
@@ -113,8 +118,8 @@ def _transparent(path: Path) -> bool:
                 im = im.convert("RGBA")
             if "A" not in im.getbands():
                 return False
-            lo, hi = im.getchannel("A").getextrema()
-            return bool(lo < (65535 if im.mode.startswith("I") else 255))
+            lowest = im.getchannel("A").getextrema()[0]
+            return bool(lowest < (65535 if im.mode.startswith("I") else 255))
     except Exception:  # a file OpenCV reads and Pillow cannot: no warning
         return False
 
@@ -140,8 +145,7 @@ def read_image(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, in
     if img.shape[2] == 4:
         img = img[:, :, :3]
     if path.suffix.lower() in (".png", ".webp", ".tif", ".tiff") and _transparent(path):
-        log.warning("%s: has transparency (an alpha channel) and the output holds none: transparent areas show "
-                    "the colour stored under them (often black); composite it over a background first", path)
+        log.warning(TRANSPARENCY_WARNING, path)
     img = img[:, :, ::-1]  # BGR -> RGB
     if img.dtype == np.uint8:
         return img.astype(np.float32) / 255.0, 8, False

@@ -34,7 +34,7 @@ from hdrvid.color.transfer import (
 )
 from hdrvid.errors import InputError, check_choice, check_range
 from hdrvid.io.icc import embedded_colour
-from hdrvid.io.images import MAX_PIXELS, check_pixels, list_images, read_image
+from hdrvid.io.images import MAX_PIXELS, TRANSPARENCY_WARNING, check_pixels, list_images, read_image
 from hdrvid.io.probe import (
     MATRIX,
     PRIMARIES,
@@ -192,10 +192,6 @@ def _untagged_matrix(path: Path, primaries: str, height: int, pix_fmt: str) -> s
                  path, height)
         return "smpte170m"
     return "bt709"
-
-
-TRANSPARENCY_WARNING = ("%s: has transparency (an alpha channel) and the output holds none: transparent areas "
-                        "show the colour stored under them (often black); composite it over a background first")
 
 
 def _warn_transparency(path: Path, frame: Any) -> None:
@@ -566,7 +562,7 @@ class ImageSource:
         profile says (sRGB, Display P3, Adobe RGB), else sRGB; ``--input-transfer`` overrides the transfer."""
         if is_float:
             return self.options.transfer or "linear", "bt709"
-        if path not in self._colours:  # the first file is read twice (info, then frames): one warning
+        if path not in self._colours:  # asked for the first file twice (info, then frames): one warning
             self._colours[path] = embedded_colour(path) or ("srgb", "bt709")
         transfer, primaries = self._colours[path]
         return self.options.transfer or transfer, primaries

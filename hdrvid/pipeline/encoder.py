@@ -197,8 +197,9 @@ def x265_frame_threads(cpus: int | None = None) -> int | None:
     With constant-quality rate control the pictures are the same or within rounding (measured on 48 frames of
     1080p: 24 bytes of 250 KB apart, 56.661 vs 56.659 dB against the source) and the encode is ~10-15 %
     faster (BENCHMARKS.md, session 18)."""
-    n = cpus if cpus is not None else len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return 2 if n in (2, 3) else None
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return 2 if cpus in (2, 3) else None
 
 
 def codec_params(spec: OutputSpec, codec: str, light: tuple[int, int] | None = None) -> dict[str, str]:

@@ -28,8 +28,8 @@ FUSED_TRANSFERS = ("bt709", "bt1886", "srgb", "gamma22", "gamma28")
 def fused_applies(spec: OutputSpec, transfer: str, primaries: str) -> bool:
     """Whether the fused stage reproduces the output transform for this input and output: HDR10, an SDR
     transfer (light tops out at reference white), white at or below the mastering peak (so the BT.2390
-    roll-off is the identity) and BT.709 primaries (other primaries are converted to BT.709 and clipped to it by
-    the reference path, steps this stage does not reproduce)."""
+    roll-off is the identity) and BT.709 primaries (other primaries are converted to BT.709 by the decoder and
+    their light outside it carried on to BT.2020 by the reference path, steps this stage does not reproduce)."""
     return (spec.format == "hdr10" and transfer in FUSED_TRANSFERS and primaries == "bt709"
             and spec.reference_white <= spec.peak_nits and not spec.measure_flicker)
 

@@ -39,6 +39,8 @@ class EngineOptions:
             raise BackendError(f"tile overlap must be >= 0, not {self.overlap}")
         if self.infer_scale is not None and not 0 < self.infer_scale <= 1:
             raise BackendError(f"--infer-scale must be in (0, 1] or auto, not {self.infer_scale}")
+        if self.diffusion_start is not None and not 0 < self.diffusion_start <= 1:
+            raise BackendError(f"the diffusion start must be in (0, 1], not {self.diffusion_start}")
 
     @property
     def device(self) -> str:

@@ -182,4 +182,5 @@ class DiffusionSingleFamily(SingleExposureFamily):
         start = getattr(self.model, "base_model", "hdrunet")
         return {**super().describe(), "regression_start": f"{start} (shipped weights, frozen"
                                                           f"{', curve off' if start == 'hdrunet' else ''})",
-                "validation_steps": VALIDATION_STEPS, "timesteps": timestep_count(self.model), "image_weight": IMAGE_WEIGHT}
+                "validation_steps": VALIDATION_STEPS, "timesteps": timestep_count(self.model),
+                "image_weight": IMAGE_WEIGHT}

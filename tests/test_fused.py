@@ -367,15 +367,19 @@ def test_c_model_output_kernel_is_the_numba_kernel_bit_for_bit(roll_off: tuple[f
 def test_c_hdrunet_kernels_are_the_numba_kernels_bit_for_bit() -> None:
     """hdrunet's two compiled passes (the fast mode's guided expansion of clipped pixels, hdrunet-auto's
     BT.2446A gain on luminance) in C give numba's numbers bit for bit: odd sizes, negative light, light above
-    1, maps smaller than the frame by uneven factors, both clip masks; so the default model loads no numba."""
+    1, maps smaller than the frame by uneven factors, both clip masks, near-neutral highlights (the shared gain);
+    so the default model loads no numba."""
     rng = np.random.default_rng(5)
     wts = np.array([0.2126, 0.7152, 0.0722], np.float32)
     for h, w, hs, ws in ((67, 93, 17, 24), (64, 96, 16, 24), (1, 5, 1, 2)):
         x = (rng.random((3, h, w), dtype=np.float32) ** 0.3 * 1.1 - 0.02).astype(np.float32)
+        white = ((1 - rng.random((3, h, w)) * 0.06) ** 2.2).astype(np.float32)  # codes ~240-255, channels apart
+        x[:, ::2] = white[:, ::2]
         a, b = (rng.normal(0, 1, (3, hs, ws)).astype(np.float32) for _ in range(2))
         for clip in ((0.965, 0.99), (0.99, 0.998)):
-            np.testing.assert_array_equal(kernels.expand_clipped(x, a, b, math.log(64), 0.9, clip, 2.2),
-                                          fused.expand_clipped(x, a, b, math.log(64), 0.9, clip, 2.2))
+            for neutral in ((4 / 255, 12 / 255), (0.0, 1e-9)):
+                np.testing.assert_array_equal(kernels.expand_clipped(x, a, b, math.log(64), 0.9, clip, 2.2, neutral),
+                                              fused.expand_clipped(x, a, b, math.log(64), 0.9, clip, 2.2, neutral))
         table = np.exp(rng.normal(0, 0.3, 4097)).astype(np.float32)
         out_c = rng.random((3, h, w), dtype=np.float32)
         out_n = out_c.copy()

@@ -279,6 +279,44 @@ def test_hdrunet_auto_is_hdrunet_times_the_bt2446a_curve_by_the_detector():
         HDRUNet(curve=True, adaptive=True)
 
 
+def test_hdrunet_expands_near_neutral_highlights_as_one_and_saturated_ones_per_channel():
+    """A white car's roof decoded as (254, 251, 255) turned magenta: per-channel masks expanded R and B and left
+    G. Channels within a few codes of the brightest now share its gain (hue kept), a saturated highlight keeps
+    per-channel expansion (only the clipped channel grows), and the change is continuous from one to the other.
+    Every path agrees: whole frame, clipped pixels only and the compiled guided pass."""
+    from hdrvid.models.hdrunet import SIGNAL_GAMMA, HDRUNet
+
+    torch.manual_seed(0)
+    auto = HDRUNet(width=4, context=8, curve=False, adaptive=True).eval()
+    with torch.no_grad():
+        auto.head.weight.zero_()
+        auto.head.bias.fill_(3.0)  # the same large gain in every channel
+        auto.shoulder.net[2].bias.fill_(-20.0)  # camera footage: the narrow mask (codes ~252.5-254.5)
+    g = torch.linspace(255, 180, 151)  # R = B = 255, G from 255 down to saturated
+    codes = torch.stack([torch.full_like(g, 255.0), g, torch.full_like(g, 255.0)])
+    codes = torch.cat([codes, torch.tensor([[254.0, 255.0], [251.0, 200.0], [255.0, 100.0]])], 1)
+    x = ((codes / 255) ** SIGNAL_GAMMA).view(1, 3, 1, -1).contiguous()
+    with torch.inference_mode():
+        field = auto.field(x)
+        whole = auto.apply(x, field)
+        where = auto.apply_where(x, lambda n, r, c: field[n, :3, r, c], field[:, 3:].mean((-2, -1)))
+        guided = auto.apply_guided(x, torch.zeros(1, 3, 1, x.shape[-1]), field[:, :3], field[:, 3:].mean((-2, -1)))
+    torch.testing.assert_close(where, whole, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(guided, whole, rtol=1e-4, atol=1e-6)
+    for out in (whole, where, guided):
+        px = out[0, :, 0]
+        white, sat = px[:, -2], px[:, -1]
+        assert float(white.max()) > 3 * float(x[0, :, 0, -2].max())  # expanded ...
+        assert float(white.max() / white.min()) < 1.1  # ... as one: no magenta (was ~10x)
+        assert torch.equal(sat[1:], x[0, 1:, 0, -1]) and float(sat[0]) > 3 * float(x[0, 0, 0, -1])
+        ramp = px[1, :151]
+        steps = (ramp[1:] / ramp[:-1]).log().abs()
+        # continuous from shared to per channel: the fade spans 8 codes (half-code steps of at most ~1/10 of the
+        # ~4.1 log gain; a switch would jump by all of it)
+        assert float(steps.max()) < 0.5
+        assert torch.equal(ramp[-20:], x[0, 1, 0, 131:151])  # far from neutral: G as decoded
+
+
 def test_hdrunet_auto_leaves_near_white_codes_of_camera_footage_as_recorded():
     """On frames the detector calls camera footage the expansion starts at signal CAMERA_ALPHA_LO (code ~252),
     not at CLIP_LO (~246): a camera that clips at white recorded the codes below exactly. On graded frames the

@@ -21,6 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Bumped whenever a function's arguments change: hdrvid.color.kernels refuses a library built from another
+ * version of this file (a stale in-place build) and uses the numba kernels instead. */
+int64_t native_abi(void) { return 2; }
+
 static inline float fmax3(float a, float b, float c) { float m = a > b ? a : b; return m > c ? m : c; }
 static inline float fminf_(float a, float b) { return a < b ? a : b; }
 static inline float fmaxf_(float a, float b) { return a > b ? a : b; }
@@ -709,12 +713,13 @@ void sdr_pass(const float *lin, int64_t h, int64_t w, float ex, const float *wts
 /* hdrunet's fast mode (fused._expand_clipped), rows [r0, r1): every pixel clamped to [0, 1]; those whose
  * max(R,G,B) is above `start` get per channel v * exp(log_gain * alpha * (a * guide + b)), the coefficient maps
  * (3, hs, ws) read bilinearly (align_corners=False taps), the guide max(R,G,B) ** (1 / gamma), alpha the
- * smoothstep of the channel's signal between lo and hi. Scalar: the work is on the few pixels above `start`.
+ * smoothstep of the channel's signal between lo and hi, pulled to the pixel's largest alpha for channels within
+ * neutral_lo of the brightest signal (fading out by neutral_hi). Scalar: the work is on the few pixels above `start`.
  * Precision as numba types the twin: the maps, taps and clamps in float32; the powers, the smoothstep and the
  * exponent in float64, each result rounded to float32 where numba's is. */
 void expand_clipped(const float *x, int64_t h, int64_t w, const float *a, const float *b, int64_t hs, int64_t ws,
-                    float *out, double log_gain, double start, double lo, double hi, double gamma, int64_t r0,
-                    int64_t r1) {
+                    float *out, double log_gain, double start, double lo, double hi, double gamma,
+                    double neutral_lo, double neutral_hi, int64_t r0, int64_t r1) {
     const float sy = (float)((double)hs / (double)h), sx = (float)((double)ws / (double)w);
     const double inv = 1.0 / gamma, lo_lin = pow(lo, gamma), hi_lin = pow(hi, gamma), span = hi - lo;
     const int64_t plane = h * w, splane = hs * ws;
@@ -739,11 +744,14 @@ void expand_clipped(const float *x, int64_t h, int64_t w, const float *a, const 
             const int64_t ca = imin((int64_t)src_c, ws - 1), cb = imin(ca + 1, ws - 1);
             const float fc = src_c - (float)ca;
             const float g = m >= 1.0f ? 1.0f : (float)pow((double)m > 1e-6 ? (double)m : 1e-6, inv);
+            double sig[3], gain[3], alp[3];
             for (int k = 0; k < 3; k++) {
                 const float vk = v[k];
-                if ((double)vk <= lo_lin) continue;
+                sig[k] = vk < 1.0f ? pow((double)vk > 1e-8 ? (double)vk : 1e-8, inv) : 1.0;
                 float alpha;
-                if ((double)vk >= hi_lin) {
+                if ((double)vk <= lo_lin) {
+                    alpha = 0.0f;
+                } else if ((double)vk >= hi_lin) {
                     alpha = 1.0f;
                 } else {
                     double t = (pow((double)vk > 1e-8 ? (double)vk : 1e-8, inv) - lo) / span;
@@ -756,7 +764,17 @@ void expand_clipped(const float *x, int64_t h, int64_t w, const float *a, const 
                                  + (ak_[rb * ws + ca] * (1.0f - fc) + ak_[rb * ws + cb] * fc) * fr;
                 const float bk = (bk_[ra * ws + ca] * (1.0f - fc) + bk_[ra * ws + cb] * fc) * (1.0f - fr)
                                  + (bk_[rb * ws + ca] * (1.0f - fc) + bk_[rb * ws + cb] * fc) * fr;
-                out[k * plane + i] = vk * (float)exp(log_gain * (double)alpha * (double)(ak * g + bk));
+                alp[k] = (double)alpha;
+                gain[k] = (double)(ak * g + bk);
+            }
+            const double smax = fmax(sig[0], fmax(sig[1], sig[2])), amax = fmax(alp[0], fmax(alp[1], alp[2]));
+            for (int k = 0; k < 3; k++) {
+                double t = (smax - sig[k] - neutral_lo) / (neutral_hi - neutral_lo);
+                t = t > 0.0 ? t : 0.0;
+                t = t < 1.0 ? t : 1.0;
+                const double near = 1.0 - t * t * (3.0 - 2.0 * t);
+                const double shared = (alp[k] + near * (amax - alp[k])) * gain[k];
+                if (shared != 0.0) out[k * plane + i] = v[k] * (float)exp(log_gain * shared);
             }
         }
     }

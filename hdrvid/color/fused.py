@@ -576,11 +576,13 @@ def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarr
 # --- highlight expansion by a guided field (hdrunet's fast mode) ---------------------------------------
 
 @numba.njit(cache=True, parallel=True)
-def _expand_clipped(x, a, b, out, log_gain, start, lo, hi, gamma):  # pragma: no cover - compiled
+def _expand_clipped(x, a, b, out, log_gain, start, lo, hi, gamma, neutral_lo, neutral_hi):  # pragma: no cover
     """Per row (parallel): pixels whose max(R,G,B) (clamped to [0, 1]) is at or below ``start`` leave as they
     are; the others get per channel ``v * exp(log_gain * alpha * gain)``, gain = the coefficient maps read
     bilinearly (align_corners=False taps) times the guide, max(R,G,B) ** (1 / gamma), alpha = the smoothstep of
-    the channel's signal v ** (1 / gamma) from ``lo`` to ``hi`` (0 and 1 outside, without the power)."""
+    the channel's signal v ** (1 / gamma) from ``lo`` to ``hi`` (0 and 1 outside, without the power), pulled to
+    the pixel's largest ``alpha`` for channels within ``neutral_lo`` of its brightest signal, fading out by
+    ``neutral_hi`` (``models.hdrunet.HDRUNet.shared_gains``)."""
     _, h, w = x.shape
     hs, ws = a.shape[1], a.shape[2]
     f32 = np.float32
@@ -589,6 +591,7 @@ def _expand_clipped(x, a, b, out, log_gain, start, lo, hi, gamma):  # pragma: no
     lo_lin, hi_lin = lo**gamma, hi**gamma
     span = hi - lo
     for r in numba.prange(h):
+        sig, gain, alp = np.empty(3), np.empty(3), np.empty(3)  # per channel of one pixel (float64)
         src = max((f32(r) + f32(0.5)) * sy - f32(0.5), f32(0.0))
         r0 = min(int(src), hs - 1)
         r1 = min(r0 + 1, hs - 1)
@@ -610,9 +613,10 @@ def _expand_clipped(x, a, b, out, log_gain, start, lo, hi, gamma):  # pragma: no
             g = f32(1.0) if m >= 1.0 else f32(max(m, 1e-6) ** inv)
             for k in range(3):
                 v = out[k, r, c]
+                sig[k] = max(v, 1e-8) ** inv if v < 1.0 else 1.0
                 if v <= lo_lin:
-                    continue  # alpha 0: exp(0)
-                if v >= hi_lin:
+                    alpha = f32(0.0)
+                elif v >= hi_lin:
                     alpha = f32(1.0)
                 else:
                     t = min(max((max(v, 1e-8) ** inv - lo) / span, 0.0), 1.0)
@@ -621,19 +625,30 @@ def _expand_clipped(x, a, b, out, log_gain, start, lo, hi, gamma):  # pragma: no
                       + (a[k, r1, c0] * (f32(1.0) - fc) + a[k, r1, c1] * fc) * fr)
                 bk = ((b[k, r0, c0] * (f32(1.0) - fc) + b[k, r0, c1] * fc) * (f32(1.0) - fr)
                       + (b[k, r1, c0] * (f32(1.0) - fc) + b[k, r1, c1] * fc) * fr)
-                out[k, r, c] = v * f32(math.exp(log_gain * alpha * (ak * g + bk)))
+                alp[k] = alpha
+                gain[k] = ak * g + bk
+            smax = max(sig[0], sig[1], sig[2])
+            amax = max(alp[0], alp[1], alp[2])
+            for k in range(3):
+                t = min(max((smax - sig[k] - neutral_lo) / (neutral_hi - neutral_lo), 0.0), 1.0)
+                near = 1.0 - t * t * (3.0 - 2.0 * t)
+                shared = (alp[k] + near * (amax - alp[k])) * gain[k]
+                if shared != 0.0:
+                    out[k, r, c] = out[k, r, c] * f32(math.exp(log_gain * shared))
 
 
 def expand_clipped(linear: np.ndarray, a: np.ndarray, b: np.ndarray, log_gain: float, start: float,
-                   clip: tuple[float, float], gamma: float) -> np.ndarray:
+                   clip: tuple[float, float], gamma: float, neutral: tuple[float, float]) -> np.ndarray:
     """``models.hdrunet.HDRUNet.apply_where`` with the executor's guided gains (``engines.executor``: the
     coefficient maps ``a``, ``b`` (3, h, w) of a field ~ a * guide + b, read bilinearly at full size, the guide
     max(R,G,B) ** (1 / ``gamma``)) for one frame (3, H, W) float32 in one compiled pass: light clamped to [0, 1],
     pixels with max(R,G,B) above ``start`` times exp(``log_gain`` x the clip mask (smoothstep of the signal
-    between ``clip``) x the gain) per channel, the others as they are."""
+    between ``clip``) x the gain) per channel, near-neutral channels (within ``neutral`` of the brightest, in
+    signal) sharing the pixel's largest, the others as they are."""
     out = np.empty(linear.shape, np.float32)
     _expand_clipped(np.asarray(linear, np.float32), np.asarray(a, np.float32), np.asarray(b, np.float32), out,
-                    float(log_gain), float(start), float(clip[0]), float(clip[1]), float(gamma))
+                    float(log_gain), float(start), float(clip[0]), float(clip[1]), float(gamma), float(neutral[0]),
+                    float(neutral[1]))
     return out
 
 

@@ -13,7 +13,8 @@ nominal transfer curve is wrong even where nothing clipped. The design takes the
 - HDRCNN's U-Net with mask blending (Eilertsen et al. 2017): a 4-level U-Net (receptive field ~140 px at the
   resolution it runs at) predicts a log gain for the highlights, blended in only where the input is clipped
   (``alpha``: smoothstep on the signal between codes ~246 and ~252.5, per channel, so one clipped channel
-  counts). Pixels the camera recorded are ``c(x)``: nothing expands a pixel that was merely bright.
+  counts; channels within a few codes of the brightest share its mask, so a near-white pixel expands as one).
+  Pixels the camera recorded are ``c(x)``: nothing expands a pixel that was merely bright.
 
     out = c(x) * exp(alpha(x) * g(x)),   g = ln(max_gain) * sigmoid(.)   (per channel)
 
@@ -54,6 +55,11 @@ CAMERA_ALPHA_LO, CAMERA_ALPHA_HI = 0.99, 0.998
 0.99 (code ~252.5) instead of 0.965 (~246), since a camera that clips at white recorded the codes below that
 exactly; on graded frames (weight 1) near-white codes are compressed highlights and the wide mask stays. In
 between the bounds move with the weight. Chosen on validation (hdrunet card, session 11)."""
+NEUTRAL_LO, NEUTRAL_HI = 4 / 255, 12 / 255
+"""Near-neutral highlights expand as one: a channel whose signal is within NEUTRAL_LO of the pixel's brightest
+channel takes the pixel's largest clip mask (with its own gain), fading out (smoothstep) by NEUTRAL_HI. Per-channel masks alone turned a white car's roof, decoded as (254, 251, 255),
+into magenta and blue blotches: the mask's ramp (codes ~252.5-254.5 on camera footage) expanded R and B and
+left G (session 19). Saturated highlights (a channel well below the others) keep per-channel expansion."""
 CLIP_START_LINEAR = ALPHA_LO**SIGNAL_GAMMA * (1 - 1e-5)
 """Linear light where the clip mask starts (signal 0.965), a hair low so float rounding of the power never
 drops a pixel whose mask is above 0: pixels at or below it leave exactly as decoded (without the curve)."""
@@ -172,6 +178,16 @@ class HDRUNet(nn.Module):
         lo, hi = bounds if bounds is not None else (ALPHA_LO, ALPHA_HI)
         t = ((signal - lo) / (hi - lo)).clamp(0, 1)
         return t * t * (3 - 2 * t)
+
+    @staticmethod
+    def shared_gains(signal: torch.Tensor, alpha: torch.Tensor, gains: torch.Tensor, dim: int = 1) -> torch.Tensor:
+        """The expansion's log gains in units of ``log_gain``: ``alpha * gains`` per channel (along ``dim``), each
+        channel's mask pulled to the pixel's largest where its signal is near the brightest (:data:`NEUTRAL_LO`),
+        so a near-white pixel expands as one with the network's own per-channel gains (a fully clipped pixel keeps
+        its colour); continuous in the input."""
+        t = ((signal.amax(dim, keepdim=True) - signal - NEUTRAL_LO) / (NEUTRAL_HI - NEUTRAL_LO)).clamp(0, 1)
+        near = 1 - t * t * (3 - 2 * t)
+        return (alpha + near * (alpha.amax(dim, keepdim=True) - alpha)) * gains
 
     def alpha_bounds(self, w: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor] | None:
         """(N,) lower and upper bounds of the expansion's mask per frame from the shoulder weights ``w``: the
@@ -364,8 +380,10 @@ class HDRUNet(nn.Module):
         bounds = self.alpha_bounds(w)
         if bounds is not None:
             bounds = (bounds[0].to(lin.dtype).view(-1, 1, 1, 1), bounds[1].to(lin.dtype).view(-1, 1, 1, 1))
-        alpha = self.alpha_mask(self._signal(lin), bounds)
-        return self._graded(lin, base * torch.exp(self.log_gain * alpha * gains.to(lin.dtype)), w)
+        signal = self._signal(lin)
+        alpha = self.alpha_mask(signal, bounds)
+        return self._graded(lin, base * torch.exp(self.log_gain * self.shared_gains(signal, alpha, gains.to(lin.dtype))),
+                            w)
 
     @property
     def acts_where_clipped(self) -> bool:
@@ -390,8 +408,10 @@ class HDRUNet(nn.Module):
             flat = rows * out.shape[-1] + cols
             lin = out[0].flatten(1).index_select(1, flat).T if single else out[n, :, rows, cols]
             at = None if bounds is None else (bounds[0].to(lin.dtype)[n, None], bounds[1].to(lin.dtype)[n, None])
-            alpha = self.alpha_mask(self._signal(lin), at)
-            expanded = lin * torch.exp(self.log_gain * alpha * gains_at(n, rows, cols).to(lin.dtype))
+            signal = self._signal(lin)
+            alpha = self.alpha_mask(signal, at)
+            shared = self.shared_gains(signal, alpha, gains_at(n, rows, cols).to(lin.dtype), dim=1)
+            expanded = lin * torch.exp(self.log_gain * shared)
             if single:
                 out[0].view(out.shape[1], -1).index_copy_(1, flat, expanded.T.contiguous())
             else:
@@ -410,7 +430,7 @@ class HDRUNet(nn.Module):
         bounds = self.alpha_bounds(w)
         lo_hi = (ALPHA_LO, ALPHA_HI) if bounds is None else (float(bounds[0][0]), float(bounds[1][0]))
         out = expand_clipped(linear[0].numpy(), a[0].numpy(), b[0].numpy(), self.log_gain, CLIP_START_LINEAR,
-                             lo_hi, SIGNAL_GAMMA)
+                             lo_hi, SIGNAL_GAMMA, (NEUTRAL_LO, NEUTRAL_HI))
         return self._graded(linear.clamp(0, 1), torch.from_numpy(out)[None], w)
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,25 @@
+#!/bin/bash
+# Every row of issue 17 in one run (session 19): source the venv, then `bash tools/bench_session19.sh WORKDIR`.
+# WORKDIR holds bbb720.mp4 (1280x720, 48 frames), bbb1080.mp4 (1920x1080, 20 s), cut1080.mp4 (1920x1080, 48
+# frames), bbb2160.mp4 (3840x2160, 24 frames), hdr1080.mp4 (HDR10 1920x1080, 24 frames): Big Buck Bunny cuts.
+set -e
+source "$(dirname "$0")/bench_lib.sh"
+cd "$1"
+transcode_triples 3
+T ff1080 $FF bbb1080.mp4 ff1080.mp4
+T given1080 hdrvid -q convert bbb1080.mp4 given1080.mp4 --model none --overwrite --max-cll 1000,400
+T none2160 hdrvid -q convert bbb2160.mp4 none2160.mp4 --model none --overwrite
+T ff2160 $FF bbb2160.mp4 ff2160.mp4
+for i in 1 2; do
+  T none720b hdrvid -q convert bbb720.mp4 none720.mp4 --model none --overwrite
+  T itmo720 hdrvid -q convert bbb720.mp4 itmo720.mp4 --model itmo --overwrite
+  T def720 hdrvid -q convert bbb720.mp4 def720.mp4 --overwrite
+done
+for i in 1 2; do
+  T none1080c hdrvid -q convert cut1080.mp4 none1080c.mp4 --model none --overwrite
+  T def1080c hdrvid -q convert cut1080.mp4 def1080c.mp4 --overwrite
+done
+tonemap_pairs
+T fftm_bt2390peer ffmpeg -v error -y -i hdr1080.mp4 -vf "$FT" -c:v libx264 -preset medium -crf 18 -c:a copy fftm.mp4
+T tm_bt2390 hdrvid -q tonemap hdr1080.mp4 tm1080_bt2390.mp4 --operator bt2390 --overwrite
+hdrvid -q bench --merge flowmerge -m none --backend torch --frames 16 --resolution 1280x720 --json flowmerge720.json 2>&1 | tail -20

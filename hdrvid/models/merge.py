@@ -25,20 +25,31 @@ GAMMA = 2.2
 
 
 def signal(lin: np.ndarray) -> np.ndarray:
-    return np.clip(lin, 0, 1) ** (1 / GAMMA)
+    s = np.minimum(lin, 1)  # in place from here: each full-frame pass of the merge counts (issue 17)
+    np.maximum(s, 0, out=s)
+    return np.power(s, 1 / GAMMA, out=s)
 
 
 def smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    t = np.clip((x - lo) / (hi - lo), 0, 1)
-    return t * t * (3 - 2 * t)
+    t = np.subtract(x, lo)
+    t /= hi - lo
+    np.minimum(t, 1, out=t)
+    np.maximum(t, 0, out=t)
+    u = np.multiply(t, -2)
+    u += 3
+    t *= t
+    t *= u
+    return t
 
 
 def well_exposed(lin: np.ndarray, low: float = 0.04, high: tuple[float, float] = (0.86, 0.97)) -> np.ndarray:
     """Hat weight (H, W) in [0, 1]: 0 where any channel clips or everything sits in the noise floor."""
     s = signal(lin)
-    top = 1 - smoothstep(s.max(0), *high)
-    bottom = smoothstep(s.mean(0), 0.0, low * 2) if low > 0 else np.ones_like(top)
-    return (top * bottom).astype(np.float32)
+    top = smoothstep(np.maximum(np.maximum(s[0], s[1]), s[2]) if s.shape[0] == 3 else s.max(0), *high)
+    np.subtract(1, top, out=top)
+    if low > 0:
+        top *= smoothstep(s.mean(0), 0.0, low * 2)
+    return top.astype(np.float32, copy=False)
 
 
 def radiance(lin: np.ndarray, ev: float) -> np.ndarray:
@@ -59,11 +70,17 @@ def weighted_merge(pictures: Sequence[np.ndarray], evs: Sequence[float],
     num = np.zeros_like(pictures[0])
     den = np.zeros(pictures[0].shape[1:], np.float32)
     for p, ev, w in zip(pictures, evs, ws):
-        num += w[None] * radiance(p, ev)
+        r = radiance(p, ev)
+        r *= w[None]
+        num += r
         den += w
     fb = fallback(pictures, evs)
     alpha = np.clip(den / 1e-2, 0, 1)[None]  # blend smoothly into the fallback as the weights vanish
-    return (alpha * num / np.maximum(den, 1e-6)[None] + (1 - alpha) * fb).astype(np.float32)
+    out = alpha * num
+    out /= np.maximum(den, 1e-6)[None]
+    fb *= 1 - alpha
+    out += fb
+    return out.astype(np.float32, copy=False)
 
 
 # --- alignment --------------------------------------------------------------------------------------------
@@ -131,13 +148,15 @@ class DISFlow:
 
 
 def warp(picture: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """Backward warp: out(p) = picture(p + flow(p)), planar (C, H, W), edges replicated."""
+    """Backward warp: out(p) = picture(p + flow(p)), planar (C, H, W), edges replicated (plane by plane: no
+    transposes to and from OpenCV's interleaved layout)."""
     h, w = flow.shape[:2]
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    mx, my = gx + flow[..., 0], gy + flow[..., 1]
-    hwc = np.ascontiguousarray(picture.transpose(1, 2, 0))
-    out = cv2.remap(hwc, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return np.ascontiguousarray(out.reshape(h, w, -1).transpose(2, 0, 1))
+    mx = np.add(flow[..., 0], np.arange(w, dtype=np.float32)[None, :])
+    my = np.add(flow[..., 1], np.arange(h, dtype=np.float32)[:, None])
+    out = np.empty((picture.shape[0], h, w), picture.dtype)
+    for c in range(picture.shape[0]):
+        cv2.remap(picture[c], mx, my, cv2.INTER_LINEAR, dst=out[c], borderMode=cv2.BORDER_REPLICATE)
+    return out
 
 
 def flow_consistency(fwd: np.ndarray, bwd: np.ndarray) -> np.ndarray:
@@ -161,12 +180,10 @@ def ghost_mask(ref: np.ndarray, ev_ref: float, warped: np.ndarray, ev_n: float, 
 
 
 def _down(picture: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Planar (C, H, W) -> (C, h, w) by area averaging."""
+    """Planar (C, H, W) -> (C, h, w) by area averaging, plane by plane."""
     if picture.shape[-1] == size[0] and picture.shape[-2] == size[1]:
         return picture
-    hwc = np.ascontiguousarray(picture.transpose(1, 2, 0))
-    return np.ascontiguousarray(cv2.resize(hwc, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
-                                .transpose(2, 0, 1))
+    return np.stack([cv2.resize(p, size, interpolation=cv2.INTER_AREA) for p in picture])
 
 
 def _up(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:

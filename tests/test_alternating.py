@@ -340,3 +340,27 @@ def test_warp_is_exact_bilinear_for_any_number_of_planes():
         p = pic.astype(np.float64)
         want = (p[:, y0, x0] * (1 - fx) + p[:, y0, x1] * fx) * (1 - fy) + (p[:, y1, x0] * (1 - fx) + p[:, y1, x1] * fx) * fy
         np.testing.assert_allclose(warp(pic, flow), want, atol=2e-6)
+
+
+def test_compiled_flow_merge_is_the_numpy_definition():
+    """flowmerge's per-pixel weights and sum in one numba pass (the default) give the numpy lines' result
+    within float rounding: two, one and no neighbours, full-size and reduced masks, clipped and crushed
+    areas (where the weights vanish and the fallback takes over), light outside [0, 1]."""
+    from hdrvid.models.merge import DISFlow, flow_merge
+
+    rng = np.random.default_rng(4)
+    h, w = 72, 128
+    scene = cv2.GaussianBlur(rng.random((h, w, 3)).astype(np.float32), (0, 0), 4) * 3
+    scene[10:25, 10:40] = 40.0  # clipped in every exposure
+    scene[40:55, 60:90] = 1e-4  # crushed in every exposure
+    ref = np.clip(scene * 0.25, 0, 1).transpose(2, 0, 1).copy()
+    ref[:, 0, :5] = -0.01  # light a decoder can give outside [0, 1]
+    long1 = np.clip(np.roll(scene, 2, 1) * 4, 0, 1).transpose(2, 0, 1).copy()
+    long2 = np.clip(np.roll(scene, -3, 0) * 4, 0, 1.02).transpose(2, 0, 1).copy()
+    flow = DISFlow("medium")
+    nbs = [(long1, 2.0, flow.pair(ref, -2.0, long1, 2.0)), (long2, 2.0, flow.pair(ref, -2.0, long2, 2.0))]
+    for mask_side, snr in ((0, 0.0), (64, 1.0)):
+        for k in (2, 1, 0):
+            want = flow_merge(ref, -2.0, nbs[:k], mask_side, snr, compiled=False)
+            got = flow_merge(ref, -2.0, nbs[:k], mask_side, snr, compiled=True)
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)

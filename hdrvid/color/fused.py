@@ -670,3 +670,76 @@ def luminance_gain(linear: np.ndarray, out: np.ndarray, weights: np.ndarray, tab
     (3, H, W) float32 (``weights`` . RGB, clamped to [0, 1]): ``table`` holds the gain at sqrt(luminance) on an
     even grid from 0 to 1, read with linear interpolation (hdrunet-auto's BT.2446A curve; one pass)."""
     _luminance_gain(linear, out, weights.astype(np.float32), table.astype(np.float32))
+
+
+# --- the alternating merge's per-pixel weights and sum (flowmerge) -------------------------------------
+
+@numba.njit(cache=True, inline="always")
+def _smooth(x, lo, hi):  # pragma: no cover - compiled
+    t = min(max((x - lo) / (hi - lo), 0.0), 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+@numba.njit(cache=True, inline="always")
+def _well_exposed(v0, v1, v2, inv, low, hi0, hi1):  # pragma: no cover - compiled
+    """``models.merge.well_exposed`` of one pixel; the powers only where a smoothstep is not flat: below
+    ``hi0`` (in signal) in every channel the top is 1, above ``2 low`` in every channel the bottom is 1."""
+    gamma = 1.0 / inv
+    v0, v1, v2 = min(max(v0, 0.0), 1.0), min(max(v1, 0.0), 1.0), min(max(v2, 0.0), 1.0)
+    top = 1.0
+    if max(v0, v1, v2) >= (hi0 * (1.0 - 1e-6)) ** gamma:
+        top = 1.0 - _smooth(max(v0, v1, v2) ** inv, hi0, hi1)
+    if low <= 0 or min(v0, v1, v2) > (2.0 * low * (1.0 + 1e-6)) ** gamma:
+        return top
+    return top * _smooth((v0 ** inv + v1 ** inv + v2 ** inv) / 3.0, 0.0, low * 2.0)
+
+
+@numba.njit(cache=True, parallel=True)
+def _exposure_merge(ref, nbs, agree, scales, gains, short, long_, inv, low, hi0, hi1, out):  # pragma: no cover
+    k_n = nbs.shape[0]
+    h, w = ref.shape[1], ref.shape[2]
+    bright_at = 0.5 ** (1.0 / inv)  # signal > 0.5 <=> linear > 0.5 ** gamma (both sides clipped to [0, 1])
+    for r in numba.prange(h):
+        num = np.empty(3)
+        for c in range(w):
+            w_ref = _well_exposed(ref[0, r, c], ref[1, r, c], ref[2, r, c], inv, low, hi0, hi1)
+            judge = _smooth(w_ref, 0.2, 0.6)
+            wr = max(w_ref, 1e-4)
+            for ch in range(3):
+                num[ch] = wr * (ref[ch, r, c] * scales[0])
+            den = wr
+            for k in range(k_n):
+                wk = _well_exposed(nbs[k, 0, r, c], nbs[k, 1, r, c], nbs[k, 2, r, c], inv, low, hi0, hi1)
+                wk = wk * (1.0 - judge * (1.0 - agree[k, r, c])) * (1.0 - 0.5 * w_ref) * gains[k]
+                for ch in range(3):
+                    num[ch] += wk * (nbs[k, ch, r, c] * scales[k + 1])
+                den += wk
+            alpha = min(max(den / 1e-2, 0.0), 1.0)
+            m = 0.0
+            for ch in range(3):
+                v = ref[ch, r, c] if short == 0 else nbs[short - 1, ch, r, c]
+                m = max(m, min(max(v, 0.0), 1.0))
+            pick = short if m > bright_at else long_
+            for ch in range(3):
+                v = ref[ch, r, c] if pick == 0 else nbs[pick - 1, ch, r, c]
+                out[ch, r, c] = alpha * num[ch] / max(den, 1e-6) + (1.0 - alpha) * (v * scales[pick])
+
+
+def exposure_merge(ref: np.ndarray, ev_ref: float, neighbours: list[np.ndarray], evs: list[float],
+                   agree: list[np.ndarray], snr: float, gamma: float, low: float,
+                   high: tuple[float, float]) -> np.ndarray:
+    """``models.merge.flow_merge``'s per-pixel part in one parallel pass: the exposure weights of the reference
+    and its warped neighbours (3, H, W) float32 (``well_exposed`` with ``low``/``high``), each neighbour's
+    ``agree`` mask (H, W) where the reference can judge, the (exposure ratio) ** ``snr`` gain, and
+    ``weighted_merge``'s normalised sum with its fallback (the shortest exposure where it is bright, else the
+    longest). Within float rounding of the numpy definition (tests)."""
+    all_evs = [ev_ref, *evs]
+    scales = np.array([np.float32(2.0 ** -e) for e in all_evs], np.float64)
+    gains = np.array([np.float32(2.0 ** (snr * (e - ev_ref))) for e in evs], np.float64)
+    h, w = ref.shape[1:]
+    nbs = np.stack(neighbours).astype(np.float32, copy=False) if neighbours else np.zeros((0, 3, h, w), np.float32)
+    ag = np.stack(agree).astype(np.float32, copy=False) if agree else np.zeros((0, h, w), np.float32)
+    out = np.empty(ref.shape, np.float32)
+    _exposure_merge(np.ascontiguousarray(ref, np.float32), nbs, ag, scales, gains, int(np.argmin(all_evs)),
+                    int(np.argmax(all_evs)), 1.0 / gamma, float(low), float(high[0]), float(high[1]), out)
+    return out

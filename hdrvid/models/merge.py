@@ -191,7 +191,7 @@ def _up(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def flow_merge(ref: np.ndarray, ev_ref: float, neighbours: Sequence[tuple[np.ndarray, float, FlowPair]],
-               mask_side: int = 0, snr: float = 0.0) -> np.ndarray:
+               mask_side: int = 0, snr: float = 0.0, compiled: bool = True) -> np.ndarray:
     """Reference-guided merge of ``ref`` with neighbours given as (picture, ev, flows ref<->neighbour).
 
     A neighbour may only be rejected (flow inconsistency, ghost) where the reference could contradict it,
@@ -207,13 +207,14 @@ def flow_merge(ref: np.ndarray, ev_ref: float, neighbours: Sequence[tuple[np.nda
 
     ``mask_side``: the flow-consistency and ghost masks (smooth by construction) are computed on pictures
     scaled down until their longer side is at most this and scaled back up; warping and the exposure
-    weights stay at full resolution (0 = everything at full resolution)."""
-    w_ref = well_exposed(ref)
-    can_judge = smoothstep(w_ref, 0.2, 0.6)  # the reference is reliable enough to veto a neighbour here
-    pictures, evs, weights = [ref], [ev_ref], [w_ref]
+    weights stay at full resolution (0 = everything at full resolution).
+
+    ``compiled``: the per-pixel weights and sum in one parallel numba pass (``color.fused.exposure_merge``,
+    within float rounding of this function's numpy lines, which stay the definition; tests)."""
     full = (ref.shape[2], ref.shape[1])
     small = work_size(ref.shape, mask_side)
     ref_small = _down(ref, small)
+    warped_all, agrees, evs = [], [], []
     for pic, ev, flows in neighbours:
         warped = warp(pic, flows.ab)
         if small == full:
@@ -221,10 +222,18 @@ def flow_merge(ref: np.ndarray, ev_ref: float, neighbours: Sequence[tuple[np.nda
         else:
             ab, ba = resize_flow(flows.ab, small), resize_flow(flows.ba, small)
             agree = _up(flow_consistency(ab, ba) * ghost_mask(ref_small, ev_ref, _down(warped, small), ev), full)
+        warped_all.append(warped)
+        agrees.append(agree)
+        evs.append(ev)
+    if compiled:
+        from hdrvid.color.fused import exposure_merge
+
+        return exposure_merge(ref, ev_ref, warped_all, evs, agrees, snr, GAMMA, 0.04, (0.86, 0.97))
+    w_ref = well_exposed(ref)
+    can_judge = smoothstep(w_ref, 0.2, 0.6)  # the reference is reliable enough to veto a neighbour here
+    weights = [np.maximum(w_ref, 1e-4)]  # where nothing else is valid, the reference (even clipped) wins
+    for warped, ev, agree in zip(warped_all, evs, agrees):
         valid = 1 - can_judge * (1 - agree)
         # well-exposed reference pixels stay mostly the reference's own (no ghosts, no warping blur)
-        pictures.append(warped)
-        evs.append(ev)
         weights.append(well_exposed(warped) * valid * (1 - 0.5 * w_ref) * np.float32(2.0 ** (snr * (ev - ev_ref))))
-    weights[0] = np.maximum(w_ref, 1e-4)  # where nothing else is valid, the reference (even clipped) wins
-    return weighted_merge(pictures, evs, weights)
+    return weighted_merge([ref, *warped_all], [ev_ref, *evs], weights)

@@ -338,7 +338,8 @@ def test_warp_is_exact_bilinear_for_any_number_of_planes():
     for planes in (2, 3):
         pic = rng.random((planes, h, w)).astype(np.float32)
         p = pic.astype(np.float64)
-        want = (p[:, y0, x0] * (1 - fx) + p[:, y0, x1] * fx) * (1 - fy) + (p[:, y1, x0] * (1 - fx) + p[:, y1, x1] * fx) * fy
+        top = p[:, y0, x0] * (1 - fx) + p[:, y0, x1] * fx
+        want = top * (1 - fy) + (p[:, y1, x0] * (1 - fx) + p[:, y1, x1] * fx) * fy
         np.testing.assert_allclose(warp(pic, flow), want, atol=2e-6)
 
 

@@ -57,9 +57,10 @@ exactly; on graded frames (weight 1) near-white codes are compressed highlights 
 between the bounds move with the weight. Chosen on validation (hdrunet card, session 11)."""
 NEUTRAL_LO, NEUTRAL_HI = 4 / 255, 12 / 255
 """Near-neutral highlights expand as one: a channel whose signal is within NEUTRAL_LO of the pixel's brightest
-channel takes the pixel's largest clip mask (with its own gain), fading out (smoothstep) by NEUTRAL_HI. Per-channel masks alone turned a white car's roof, decoded as (254, 251, 255),
-into magenta and blue blotches: the mask's ramp (codes ~252.5-254.5 on camera footage) expanded R and B and
-left G (session 19). Saturated highlights (a channel well below the others) keep per-channel expansion."""
+channel takes the pixel's largest clip mask (with its own gain), fading out (smoothstep) by NEUTRAL_HI.
+Per-channel masks alone turned a white car's roof, decoded as (254, 251, 255), into magenta and blue blotches:
+the mask's ramp (codes ~252.5-254.5 on camera footage) expanded R and B and left G (session 19). Saturated
+highlights (a channel well below the others) keep per-channel expansion."""
 CLIP_START_LINEAR = ALPHA_LO**SIGNAL_GAMMA * (1 - 1e-5)
 """Linear light where the clip mask starts (signal 0.965), a hair low so float rounding of the power never
 drops a pixel whose mask is above 0: pixels at or below it leave exactly as decoded (without the curve)."""
@@ -381,9 +382,8 @@ class HDRUNet(nn.Module):
         if bounds is not None:
             bounds = (bounds[0].to(lin.dtype).view(-1, 1, 1, 1), bounds[1].to(lin.dtype).view(-1, 1, 1, 1))
         signal = self._signal(lin)
-        alpha = self.alpha_mask(signal, bounds)
-        return self._graded(lin, base * torch.exp(self.log_gain * self.shared_gains(signal, alpha, gains.to(lin.dtype))),
-                            w)
+        shared = self.shared_gains(signal, self.alpha_mask(signal, bounds), gains.to(lin.dtype))
+        return self._graded(lin, base * torch.exp(self.log_gain * shared), w)
 
     @property
     def acts_where_clipped(self) -> bool:

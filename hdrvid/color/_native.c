@@ -754,7 +754,7 @@ void expand_clipped(const float *x, int64_t h, int64_t w, const float *a, const 
                 } else if ((double)vk >= hi_lin) {
                     alpha = 1.0f;
                 } else {
-                    double t = (pow((double)vk > 1e-8 ? (double)vk : 1e-8, inv) - lo) / span;
+                    double t = (sig[k] - lo) / span;
                     t = t > 0.0 ? t : 0.0;
                     t = t < 1.0 ? t : 1.0;
                     alpha = (float)(t * t * (3.0 - 2.0 * t));

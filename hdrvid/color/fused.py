@@ -84,6 +84,13 @@ def _chroma_rows(r: int, rows: int) -> tuple[int, int]:  # pragma: no cover - co
 
 
 @numba.njit(cache=True, inline="always")
+def _smooth(x, lo, hi):  # pragma: no cover - compiled
+    """Smoothstep of ``x`` from ``lo`` to ``hi`` (float64)."""
+    t = min(max((x - lo) / (hi - lo), 0.0), 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+@numba.njit(cache=True, inline="always")
 def _table_at(t: float, table: np.ndarray) -> float:  # pragma: no cover - compiled
     """``table`` read at fractional index ``t`` >= 0 by linear interpolation (its last entry from the end on)."""
     n = table.size - 1
@@ -589,7 +596,6 @@ def _expand_clipped(x, a, b, out, log_gain, start, lo, hi, gamma, neutral_lo, ne
     sy, sx = f32(hs / h), f32(ws / w)
     inv = 1.0 / gamma
     lo_lin, hi_lin = lo**gamma, hi**gamma
-    span = hi - lo
     for r in numba.prange(h):
         sig, gain, alp = np.empty(3), np.empty(3), np.empty(3)  # per channel of one pixel (float64)
         src = max((f32(r) + f32(0.5)) * sy - f32(0.5), f32(0.0))
@@ -619,8 +625,7 @@ def _expand_clipped(x, a, b, out, log_gain, start, lo, hi, gamma, neutral_lo, ne
                 elif v >= hi_lin:
                     alpha = f32(1.0)
                 else:
-                    t = min(max((max(v, 1e-8) ** inv - lo) / span, 0.0), 1.0)
-                    alpha = f32(t * t * (3.0 - 2.0 * t))
+                    alpha = f32(_smooth(sig[k], lo, hi))
                 ak = ((a[k, r0, c0] * (f32(1.0) - fc) + a[k, r0, c1] * fc) * (f32(1.0) - fr)
                       + (a[k, r1, c0] * (f32(1.0) - fc) + a[k, r1, c1] * fc) * fr)
                 bk = ((b[k, r0, c0] * (f32(1.0) - fc) + b[k, r0, c1] * fc) * (f32(1.0) - fr)
@@ -630,8 +635,7 @@ def _expand_clipped(x, a, b, out, log_gain, start, lo, hi, gamma, neutral_lo, ne
             smax = max(sig[0], sig[1], sig[2])
             amax = max(alp[0], alp[1], alp[2])
             for k in range(3):
-                t = min(max((smax - sig[k] - neutral_lo) / (neutral_hi - neutral_lo), 0.0), 1.0)
-                near = 1.0 - t * t * (3.0 - 2.0 * t)
+                near = 1.0 - _smooth(smax - sig[k], neutral_lo, neutral_hi)
                 shared = (alp[k] + near * (amax - alp[k])) * gain[k]
                 if shared != 0.0:
                     out[k, r, c] = out[k, r, c] * f32(math.exp(log_gain * shared))
@@ -673,12 +677,6 @@ def luminance_gain(linear: np.ndarray, out: np.ndarray, weights: np.ndarray, tab
 
 
 # --- the alternating merge's per-pixel weights and sum (flowmerge) -------------------------------------
-
-@numba.njit(cache=True, inline="always")
-def _smooth(x, lo, hi):  # pragma: no cover - compiled
-    t = min(max((x - lo) / (hi - lo), 0.0), 1.0)
-    return t * t * (3.0 - 2.0 * t)
-
 
 @numba.njit(cache=True, inline="always")
 def _well_exposed(v0, v1, v2, inv, low, hi0, hi1):  # pragma: no cover - compiled

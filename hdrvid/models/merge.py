@@ -25,31 +25,20 @@ GAMMA = 2.2
 
 
 def signal(lin: np.ndarray) -> np.ndarray:
-    s = np.minimum(lin, 1)  # in place from here: each full-frame pass of the merge counts (issue 17)
-    np.maximum(s, 0, out=s)
-    return np.power(s, 1 / GAMMA, out=s)
+    return np.clip(lin, 0, 1) ** (1 / GAMMA)
 
 
 def smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    t = np.subtract(x, lo)
-    t /= hi - lo
-    np.minimum(t, 1, out=t)
-    np.maximum(t, 0, out=t)
-    u = np.multiply(t, -2)
-    u += 3
-    t *= t
-    t *= u
-    return t
+    t = np.clip((x - lo) / (hi - lo), 0, 1)
+    return t * t * (3 - 2 * t)
 
 
 def well_exposed(lin: np.ndarray, low: float = 0.04, high: tuple[float, float] = (0.86, 0.97)) -> np.ndarray:
     """Hat weight (H, W) in [0, 1]: 0 where any channel clips or everything sits in the noise floor."""
     s = signal(lin)
-    top = smoothstep(np.maximum(np.maximum(s[0], s[1]), s[2]) if s.shape[0] == 3 else s.max(0), *high)
-    np.subtract(1, top, out=top)
-    if low > 0:
-        top *= smoothstep(s.mean(0), 0.0, low * 2)
-    return top.astype(np.float32, copy=False)
+    top = 1 - smoothstep(s.max(0), *high)
+    bottom = smoothstep(s.mean(0), 0.0, low * 2) if low > 0 else np.ones_like(top)
+    return (top * bottom).astype(np.float32)
 
 
 def radiance(lin: np.ndarray, ev: float) -> np.ndarray:
@@ -70,17 +59,11 @@ def weighted_merge(pictures: Sequence[np.ndarray], evs: Sequence[float],
     num = np.zeros_like(pictures[0])
     den = np.zeros(pictures[0].shape[1:], np.float32)
     for p, ev, w in zip(pictures, evs, ws):
-        r = radiance(p, ev)
-        r *= w[None]
-        num += r
+        num += w[None] * radiance(p, ev)
         den += w
     fb = fallback(pictures, evs)
     alpha = np.clip(den / 1e-2, 0, 1)[None]  # blend smoothly into the fallback as the weights vanish
-    out = alpha * num
-    out /= np.maximum(den, 1e-6)[None]
-    fb *= 1 - alpha
-    out += fb
-    return out.astype(np.float32, copy=False)
+    return (alpha * num / np.maximum(den, 1e-6)[None] + (1 - alpha) * fb).astype(np.float32)
 
 
 # --- alignment --------------------------------------------------------------------------------------------

@@ -388,3 +388,26 @@ def test_fast_mode_runs_the_network_at_a_fixed_width_from_1280_px():
     assert [round(auto_scale("cpu", w) * w) for w in (1280, 1920, 2560, 3840)] == [320] * 4
     assert (auto_scale("cpu", 960), auto_scale("cpu", 640), auto_scale("cpu", 480)) == (0.5, 0.5, 1.0)
     assert auto_scale("cuda", 1920) == 1.0
+
+
+def test_guided_coefficients_opencv_box_is_torch_box_and_dilation_is_max_pool():
+    """The fast mode's box means through OpenCV (float32 CPU, no autograd) agree with torch's cumulative sums
+    (the autograd / GPU path) to float rounding, and the separable dilation of the active mask is max_pool2d."""
+    import torch.nn.functional as F
+
+    from hdrvid.engines.executor import _box, guided_coefficients
+    from hdrvid.models.itmo import box_filter, square_max
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(2, 3, 37, 53, generator=g)
+    for r in (1, 2, 5):
+        assert torch.allclose(_box(x, r), box_filter(x, r), atol=2e-6)
+    guide = torch.rand(1, 1, 37, 53, generator=g)
+    field = torch.randn(1, 3, 37, 53, generator=g)
+    a, b = guided_coefficients(field, guide, 2, 1e-3)
+    field.requires_grad_(True)  # the torch path
+    a_ref, b_ref = guided_coefficients(field, guide, 2, 1e-3)
+    assert torch.allclose(a, a_ref.detach(), rtol=1e-4, atol=1e-4)
+    assert torch.allclose(b, b_ref.detach(), rtol=1e-4, atol=1e-4)
+    active = (torch.rand(1, 1, 37, 53, generator=g) > 0.97).float()
+    assert torch.equal(square_max(active, 6), F.max_pool2d(active, 13, stride=1, padding=6))

@@ -738,16 +738,18 @@ void expand_clipped(const float *x, int64_t h, int64_t w, const float *a, const 
                 out[k * plane + i] = v[k];
             }
             const float m = fmax3(v[0], v[1], v[2]);
-            if ((double)m <= start) continue;
+            if ((double)m <= start || (double)m <= lo_lin) continue;  /* every alpha 0: nothing expands */
             float src_c = ((float)c + 0.5f) * sx - 0.5f;
             src_c = src_c > 0.0f ? src_c : 0.0f;
             const int64_t ca = imin((int64_t)src_c, ws - 1), cb = imin(ca + 1, ws - 1);
             const float fc = src_c - (float)ca;
-            const float g = m >= 1.0f ? 1.0f : (float)pow((double)m > 1e-6 ? (double)m : 1e-6, inv);
             double sig[3], gain[3], alp[3];
+            for (int k = 0; k < 3; k++)
+                sig[k] = v[k] < 1.0f ? pow((double)v[k] > 1e-8 ? (double)v[k] : 1e-8, inv) : 1.0;
+            const double smax = fmax(sig[0], fmax(sig[1], sig[2]));
+            const float g = (float)smax;  /* the guide m ** (1 / gamma): the brightest channel's signal */
             for (int k = 0; k < 3; k++) {
                 const float vk = v[k];
-                sig[k] = vk < 1.0f ? pow((double)vk > 1e-8 ? (double)vk : 1e-8, inv) : 1.0;
                 float alpha;
                 if ((double)vk <= lo_lin) {
                     alpha = 0.0f;
@@ -767,7 +769,7 @@ void expand_clipped(const float *x, int64_t h, int64_t w, const float *a, const 
                 alp[k] = (double)alpha;
                 gain[k] = (double)(ak * g + bk);
             }
-            const double smax = fmax(sig[0], fmax(sig[1], sig[2])), amax = fmax(alp[0], fmax(alp[1], alp[2]));
+            const double amax = fmax(alp[0], fmax(alp[1], alp[2]));
             for (int k = 0; k < 3; k++) {
                 double t = (smax - sig[k] - neutral_lo) / (neutral_hi - neutral_lo);
                 t = t > 0.0 ? t : 0.0;

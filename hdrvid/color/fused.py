@@ -610,16 +610,19 @@ def _expand_clipped(x, a, b, out, log_gain, start, lo, hi, gamma, neutral_lo, ne
             out[0, r, c] = v0
             out[1, r, c] = v1
             out[2, r, c] = v2
-            if m <= start:
+            if m <= start or m <= lo_lin:  # every alpha 0: nothing expands
                 continue
             src_c = max((f32(c) + f32(0.5)) * sx - f32(0.5), f32(0.0))
             c0 = min(int(src_c), ws - 1)
             c1 = min(c0 + 1, ws - 1)
             fc = src_c - f32(c0)
-            g = f32(1.0) if m >= 1.0 else f32(max(m, 1e-6) ** inv)
             for k in range(3):
                 v = out[k, r, c]
                 sig[k] = max(v, 1e-8) ** inv if v < 1.0 else 1.0
+            smax = max(sig[0], sig[1], sig[2])
+            g = f32(smax)  # the guide m ** (1 / gamma): the brightest channel's signal
+            for k in range(3):
+                v = out[k, r, c]
                 if v <= lo_lin:
                     alpha = f32(0.0)
                 elif v >= hi_lin:
@@ -632,7 +635,6 @@ def _expand_clipped(x, a, b, out, log_gain, start, lo, hi, gamma, neutral_lo, ne
                       + (b[k, r1, c0] * (f32(1.0) - fc) + b[k, r1, c1] * fc) * fr)
                 alp[k] = alpha
                 gain[k] = ak * g + bk
-            smax = max(sig[0], sig[1], sig[2])
             amax = max(alp[0], alp[1], alp[2])
             for k in range(3):
                 near = 1.0 - _smooth(smax - sig[k], neutral_lo, neutral_hi)

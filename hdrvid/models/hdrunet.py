@@ -426,12 +426,13 @@ class HDRUNet(nn.Module):
         if self.use_curve:
             raise ValueError("apply_guided needs the curve off (the curve changes every pixel): use apply_split")
         self._smoothed(frame.to(linear.dtype))  # the curve state follows the frames as in apply_split
-        w = self.frame_weight(linear.clamp(0, 1))
+        clamped = linear.clamp(0, 1)
+        w = self.frame_weight(clamped)
         bounds = self.alpha_bounds(w)
         lo_hi = (ALPHA_LO, ALPHA_HI) if bounds is None else (float(bounds[0][0]), float(bounds[1][0]))
         out = expand_clipped(linear[0].numpy(), a[0].numpy(), b[0].numpy(), self.log_gain, CLIP_START_LINEAR,
                              lo_hi, SIGNAL_GAMMA, (NEUTRAL_LO, NEUTRAL_HI))
-        return self._graded(linear.clamp(0, 1), torch.from_numpy(out)[None], w)
+        return self._graded(clamped, torch.from_numpy(out)[None], w)
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.apply(linear, self.field(linear))

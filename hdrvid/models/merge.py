@@ -144,9 +144,11 @@ def warp(picture: np.ndarray, flow: np.ndarray) -> np.ndarray:
 
 def flow_consistency(fwd: np.ndarray, bwd: np.ndarray) -> np.ndarray:
     """(H, W) in [0, 1]: 1 where following fwd then bwd comes back (Sundaram et al. 2010's test)."""
-    back = warp(bwd.transpose(2, 0, 1), fwd).transpose(1, 2, 0)
-    err = np.sum((fwd + back) ** 2, -1)
-    tol = 0.01 * (np.sum(fwd**2, -1) + np.sum(back**2, -1)) + 1.0
+    bx, by = warp(bwd.transpose(2, 0, 1), fwd)  # planar: the sums over the 2 components written out
+    fx, fy = np.ascontiguousarray(fwd[..., 0]), np.ascontiguousarray(fwd[..., 1])
+    ex, ey = fx + bx, fy + by
+    err = ex * ex + ey * ey
+    tol = 0.01 * ((fx * fx + fy * fy) + (bx * bx + by * by)) + 1.0
     return (1 - smoothstep(err / tol, 1.0, 4.0)).astype(np.float32)
 
 

@@ -386,6 +386,11 @@ def test_c_hdrunet_kernels_are_the_numba_kernels_bit_for_bit() -> None:
         kernels.luminance_gain(x, out_c, wts, table)
         fused.luminance_gain(x, out_n, wts, table)
         np.testing.assert_array_equal(out_c, out_n)
+        out_clamped = rng.random((3, h, w), dtype=np.float32)
+        out_c = out_clamped.copy()
+        kernels.luminance_gain(x, out_c, wts, table)  # light outside [0, 1]: read as the clamped light
+        kernels.luminance_gain(np.clip(x, 0, 1), out_clamped, wts, table)
+        np.testing.assert_array_equal(out_c, out_clamped)
 
 
 def test_models_and_other_formats_take_the_reference_path(tmp_path: Path) -> None:

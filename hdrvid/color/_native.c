@@ -783,15 +783,17 @@ void expand_clipped(const float *x, int64_t h, int64_t w, const float *a, const 
 }
 
 /* hdrunet-auto's BT.2446A curve (fused._luminance_gain), rows [r0, r1): `out` (3 planes) times a gain read from
- * `table` (n + 1 entries, linear interpolation; its last entry from the end on) at sqrt(luminance of `lin`,
- * clamped to [0, 1]) x n. */
+ * `table` (n + 1 entries, linear interpolation; its last entry from the end on) at sqrt(luminance of `lin`, each
+ * channel and the sum clamped to [0, 1]) x n. */
 void luminance_gain(const float *lin, float *out, int64_t h, int64_t w, const float *wts, const float *table,
                     int64_t n, int64_t r0, int64_t r1) {
     const float nf = (float)n;
     const int64_t plane = h * w;
     for (int64_t r = r0; r < r1; r++) {
         for (int64_t i = r * w; i < (r + 1) * w; i++) {
-            float y = wts[0] * lin[i] + wts[1] * lin[plane + i] + wts[2] * lin[2 * plane + i];
+            const float l0 = fminf_(fmaxf_(lin[i], 0.0f), 1.0f), l1 = fminf_(fmaxf_(lin[plane + i], 0.0f), 1.0f),
+                        l2 = fminf_(fmaxf_(lin[2 * plane + i], 0.0f), 1.0f);
+            float y = wts[0] * l0 + wts[1] * l1 + wts[2] * l2;
             y = y > 0.0f ? y : 0.0f;
             y = y < 1.0f ? y : 1.0f;
             const float t = sqrtf(y) * nf;

@@ -664,7 +664,9 @@ def _luminance_gain(lin, out, wts, table):  # pragma: no cover - compiled
     n = np.float32(table.size - 1)
     for r in numba.prange(h):
         for c in range(w):
-            y = wts[0] * lin[0, r, c] + wts[1] * lin[1, r, c] + wts[2] * lin[2, r, c]
+            zero, one = np.float32(0.0), np.float32(1.0)
+            y = (wts[0] * min(max(lin[0, r, c], zero), one) + wts[1] * min(max(lin[1, r, c], zero), one)
+                 + wts[2] * min(max(lin[2, r, c], zero), one))
             y = min(max(y, np.float32(0.0)), np.float32(1.0))
             g = _table_at(math.sqrt(y) * n, table)
             for ch in range(3):
@@ -673,7 +675,7 @@ def _luminance_gain(lin, out, wts, table):  # pragma: no cover - compiled
 
 def luminance_gain(linear: np.ndarray, out: np.ndarray, weights: np.ndarray, table: np.ndarray) -> None:
     """``out`` (3, H, W) float32, in place, times a gain that is a function of the luminance of ``linear``
-    (3, H, W) float32 (``weights`` . RGB, clamped to [0, 1]): ``table`` holds the gain at sqrt(luminance) on an
+    (3, H, W) float32 (``weights`` . RGB, each channel and the sum clamped to [0, 1]): ``table`` holds the gain at sqrt(luminance) on an
     even grid from 0 to 1, read with linear interpolation (hdrunet-auto's BT.2446A curve; one pass)."""
     _luminance_gain(linear, out, weights.astype(np.float32), table.astype(np.float32))
 

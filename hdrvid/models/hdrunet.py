@@ -324,6 +324,12 @@ class HDRUNet(nn.Module):
         or nothing run): 0 = treated as camera footage throughout, 1 = as graded footage throughout."""
         return self._shoulder_sum / self._shoulder_frames if self.adaptive and self._shoulder_frames else None
 
+    @property
+    def shoulder_held(self) -> bool:
+        """The shot's shoulder decision is held (:meth:`shoulder_weight`): the next frame is not analysed."""
+        return not self.adaptive or (self.curve_alpha is not None and self._shoulder_count >= SETTLE_FRAMES
+                                     and self._shoulder_state is not None)
+
     def frame_weight(self, linear: torch.Tensor) -> torch.Tensor | None:
         """(N,) the frames' shoulder weights, counted for the report (once per frame: call it once per
         ``apply``); None when not adaptive."""
@@ -337,8 +343,8 @@ class HDRUNet(nn.Module):
 
     def _graded(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
         """``out`` (the highlights-only result for ``linear``) times BT.2446A's expansion of the input's
-        luminance to the power of the frame's shoulder weight ``w`` (:meth:`frame_weight`; 1 at 18 % grey, 2.5
-        at SDR white)."""
+        luminance (of the light clamped to [0, 1]) to the power of the frame's shoulder weight ``w``
+        (:meth:`frame_weight`; 1 at 18 % grey, 2.5 at SDR white)."""
         if w is None:
             return out
         w = w.to(out.dtype).view(-1, 1, 1, 1)
@@ -426,13 +432,14 @@ class HDRUNet(nn.Module):
         if self.use_curve:
             raise ValueError("apply_guided needs the curve off (the curve changes every pixel): use apply_split")
         self._smoothed(frame.to(linear.dtype))  # the curve state follows the frames as in apply_split
-        clamped = linear.clamp(0, 1)
-        w = self.frame_weight(clamped)
+        # the detector reads the clamped frame only while it runs (a held decision reads nothing); the kernels
+        # clamp the light themselves: no full-frame clamp per frame
+        w = self.frame_weight(linear if self.shoulder_held else linear.clamp(0, 1))
         bounds = self.alpha_bounds(w)
         lo_hi = (ALPHA_LO, ALPHA_HI) if bounds is None else (float(bounds[0][0]), float(bounds[1][0]))
         out = expand_clipped(linear[0].numpy(), a[0].numpy(), b[0].numpy(), self.log_gain, CLIP_START_LINEAR,
                              lo_hi, SIGNAL_GAMMA, (NEUTRAL_LO, NEUTRAL_HI))
-        return self._graded(clamped, torch.from_numpy(out)[None], w)
+        return self._graded(linear, torch.from_numpy(out)[None], w)
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.apply(linear, self.field(linear))

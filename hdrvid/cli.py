@@ -38,6 +38,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # (three full ones of 30-180 ms). A command-line process collects rarely instead (library callers keep theirs).
 gc.set_threshold(50_000, 20, 20)
 
+
 class LazyChoice(click.Choice):  # type: ignore[type-arg]
     """A click choice whose values are a module's tuple, imported when help or validation first needs them:
     the modules behind `bench`, `eval`, and `merge` import torch, and the plain

@@ -662,9 +662,9 @@ def expand_clipped(linear: np.ndarray, a: np.ndarray, b: np.ndarray, log_gain: f
 def _luminance_gain(lin, out, wts, table):  # pragma: no cover - compiled
     h, w = lin.shape[1], lin.shape[2]
     n = np.float32(table.size - 1)
+    zero, one = np.float32(0.0), np.float32(1.0)
     for r in numba.prange(h):
         for c in range(w):
-            zero, one = np.float32(0.0), np.float32(1.0)
             y = (wts[0] * min(max(lin[0, r, c], zero), one) + wts[1] * min(max(lin[1, r, c], zero), one)
                  + wts[2] * min(max(lin[2, r, c], zero), one))
             y = min(max(y, np.float32(0.0)), np.float32(1.0))
@@ -675,8 +675,9 @@ def _luminance_gain(lin, out, wts, table):  # pragma: no cover - compiled
 
 def luminance_gain(linear: np.ndarray, out: np.ndarray, weights: np.ndarray, table: np.ndarray) -> None:
     """``out`` (3, H, W) float32, in place, times a gain that is a function of the luminance of ``linear``
-    (3, H, W) float32 (``weights`` . RGB, each channel and the sum clamped to [0, 1]): ``table`` holds the gain at sqrt(luminance) on an
-    even grid from 0 to 1, read with linear interpolation (hdrunet-auto's BT.2446A curve; one pass)."""
+    (3, H, W) float32 (``weights`` . RGB, each channel and the sum clamped to [0, 1]): ``table`` holds the gain
+    at sqrt(luminance) on an even grid from 0 to 1, read with linear interpolation (hdrunet-auto's BT.2446A
+    curve; one pass)."""
     _luminance_gain(linear, out, weights.astype(np.float32), table.astype(np.float32))
 
 

@@ -395,13 +395,13 @@ def test_guided_coefficients_opencv_box_is_torch_box_and_dilation_is_max_pool():
     (the autograd / GPU path) to float rounding, and the separable dilation of the active mask is max_pool2d."""
     import torch.nn.functional as F
 
-    from hdrvid.engines.executor import _box, guided_coefficients
-    from hdrvid.models.itmo import box_filter, square_max
+    from hdrvid.engines.executor import guided_coefficients
+    from hdrvid.models.itmo import box_filter, box_filter_cumsum, square_max
 
     g = torch.Generator().manual_seed(3)
     x = torch.rand(2, 3, 37, 53, generator=g)
     for r in (1, 2, 5):
-        assert torch.allclose(_box(x, r), box_filter(x, r), atol=2e-6)
+        assert torch.allclose(box_filter(x, r), box_filter_cumsum(x, r), atol=2e-6)
     guide = torch.rand(1, 1, 37, 53, generator=g)
     field = torch.randn(1, 3, 37, 53, generator=g)
     a, b = guided_coefficients(field, guide, 2, 1e-3)

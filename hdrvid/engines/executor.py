@@ -20,14 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from hdrvid.engines.base import Engine
 from hdrvid.errors import BackendError
-from hdrvid.models.arrays import box_mean
 from hdrvid.models.itmo import box_filter, square_max
 
 PARTS = ("full", "field", "context", "field_tile", "condition", "denoise", "refine")
@@ -260,21 +258,12 @@ def guide(x: torch.Tensor) -> torch.Tensor:
 def guided_coefficients(field: torch.Tensor, guide_small: torch.Tensor, r: int,
                         eps: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Fast guided filter, low-resolution half: the smoothed local linear model field ~ a * guide + b."""
-    mg, mf = _box(guide_small, r), _box(field, r)
-    cov = _box(guide_small * field, r) - mg * mf
-    var = _box(guide_small * guide_small, r) - mg * mg
+    mg, mf = box_filter(guide_small, r), box_filter(field, r)
+    cov = box_filter(guide_small * field, r) - mg * mf
+    var = box_filter(guide_small * guide_small, r) - mg * mg
     a = cov / (var + eps)
     b = mf - a * mg
-    return _box(a, r), _box(b, r)
-
-
-def _box(x: torch.Tensor, r: int) -> torch.Tensor:
-    """``itmo.box_filter``: OpenCV's box filter plane by plane for a float32 CPU tensor outside autograd (8x
-    faster at 320x180; the same means up to float rounding, test), torch's cumulative sums otherwise."""
-    if x.device.type != "cpu" or x.dtype != torch.float32 or (x.requires_grad and torch.is_grad_enabled()):
-        return box_filter(x, r)
-    planes = x.detach().reshape(-1, *x.shape[-2:]).contiguous().numpy()
-    return torch.from_numpy(np.stack([box_mean(p, r) for p in planes])).reshape(x.shape)
+    return box_filter(a, r), box_filter(b, r)
 
 
 def pick(t: torch.Tensor, n: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:

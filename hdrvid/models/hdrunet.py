@@ -301,7 +301,7 @@ class HDRUNet(nn.Module):
         frames, then held until the next scene cut (a per-frame or slowly filtered weight made the picture
         breathe when a car drove through a parking-lot shot). Once the shot's decision is held the detector
         does not run."""
-        held = self.curve_alpha is not None and self._shoulder_count >= SETTLE_FRAMES
+        held = self._settled
         if held and self._shoulder_state is not None:
             p = self._shoulder_state.expand(linear.shape[0])
         else:
@@ -327,8 +327,12 @@ class HDRUNet(nn.Module):
     @property
     def shoulder_held(self) -> bool:
         """The shot's shoulder decision is held (:meth:`shoulder_weight`): the next frame is not analysed."""
-        return not self.adaptive or (self.curve_alpha is not None and self._shoulder_count >= SETTLE_FRAMES
-                                     and self._shoulder_state is not None)
+        return not self.adaptive or (self._settled and self._shoulder_state is not None)
+
+    @property
+    def _settled(self) -> bool:
+        """Video, and the shot's first SETTLE_FRAMES frames seen."""
+        return self.curve_alpha is not None and self._shoulder_count >= SETTLE_FRAMES
 
     def frame_weight(self, linear: torch.Tensor) -> torch.Tensor | None:
         """(N,) the frames' shoulder weights, counted for the report (once per frame: call it once per

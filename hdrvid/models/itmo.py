@@ -14,6 +14,7 @@ In the spirit of Akyuz et al. 2007 (a linear expansion is already a good HDR) an
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -26,11 +27,22 @@ from hdrvid.models.arrays import (
     ITMO_RADIUS_FRACTION,
     ITMO_REGION_FRACTION,
     ITMO_THRESHOLD,
+    box_mean,
 )
 
 
 def box_filter(x: torch.Tensor, r: int) -> torch.Tensor:
-    """Mean over a (2r+1)^2 window with edge clamping, O(1) per pixel via cumulative sums."""
+    """Mean over a (2r+1)^2 window with edge clamping (the window's part inside the frame): for a float32 CPU
+    tensor outside autograd OpenCV's box filter plane by plane (``arrays.box_mean``; 8x faster at 320x180),
+    otherwise (autograd, GPUs) :func:`box_filter_cumsum`, the same means up to float rounding (test)."""
+    if x.device.type != "cpu" or x.dtype != torch.float32 or (x.requires_grad and torch.is_grad_enabled()):
+        return box_filter_cumsum(x, r)
+    planes = x.detach().reshape(-1, *x.shape[-2:]).contiguous().numpy()
+    return torch.from_numpy(np.stack([box_mean(p, r) for p in planes])).reshape(x.shape)
+
+
+def box_filter_cumsum(x: torch.Tensor, r: int) -> torch.Tensor:
+    """:func:`box_filter` in torch, O(1) per pixel via cumulative sums (differentiable, any device)."""
     def along(t: torch.Tensor, dim: int) -> torch.Tensor:
         n = t.shape[dim]
         c = torch.cumsum(t, dim)

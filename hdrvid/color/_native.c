@@ -103,6 +103,19 @@ AI void NAME(const CODE_T *restrict row, int32_t *restrict q0, int32_t *restrict
 DEINTERLEAVE(deinterleave_u8, uint8_t)
 DEINTERLEAVE(deinterleave_u16, uint16_t)
 
+/* The largest of max(a[c], b[c], d[c]) over a row and `best`, in 16 lanes so that it vectorises (a maximum of
+ * values that are never NaN is the same in any order). */
+AI float row_max3(const float *restrict a, const float *restrict b, const float *restrict d, int64_t n, float best) {
+    float lane[16];
+    for (int k = 0; k < 16; k++) lane[k] = best;
+    int64_t c = 0;
+    for (; c + 16 <= n; c += 16)
+        for (int k = 0; k < 16; k++) lane[k] = fmaxf_(lane[k], fmax3(a[c + k], b[c + k], d[c + k]));
+    for (; c < n; c++) lane[0] = fmaxf_(lane[0], fmax3(a[c], b[c], d[c]));
+    for (int k = 0; k < 16; k++) best = fmaxf_(best, lane[k]);
+    return best;
+}
+
 /* Luma of a row of PQ R'G'B' (three planes). */
 AI void luma_row(const float *restrict s0, const float *restrict s1, const float *restrict s2, float *restrict y,
                  const float *restrict ym, int64_t n) {
@@ -183,8 +196,7 @@ void NAME(const CODE_T *codes, int64_t h, int64_t w, const float *lut, const flo
                 pq_row(X + ch * ww, T + ch * ww, R + ch * ww, table, nf, pq_scale, ww);                          \
             }                                                                                                    \
             luma_row(R, R + ww, R + 2 * ww, y + (2 * k + dr) * ww, ym, ww);                                      \
-            for (int64_t c = 0; c < ww; c++)                                                                     \
-                best = fmaxf_(best, fmax3(R[c], R[ww + c], R[2 * ww + c]));                                      \
+            best = row_max3(R, R + ww, R + 2 * ww, ww, best);                                                   \
         }                                                                                                        \
         rowmax[k] = best;                                                                                        \
         float *S0 = S, *S1 = S + ww, *S2 = S + 2 * ww;                                                           \
@@ -294,7 +306,7 @@ void hdr10_pass1_linear(const float *lin, int64_t h, int64_t w, float white, con
                 pq_row(X + ch * ww, T + ch * ww, R + ch * ww, table, nf, pq_scale, ww);
             }
             luma_row(R, R + ww, R + 2 * ww, y + (2 * k + dr) * ww, ym, ww);
-            for (int64_t c = 0; c < ww; c++) best = fmaxf_(best, fmax3(R[c], R[ww + c], R[2 * ww + c]));
+            best = row_max3(R, R + ww, R + 2 * ww, ww, best);
         }
         rowmax[k] = best;
         float *S0 = S, *S1 = S + ww, *S2 = S + 2 * ww;
@@ -327,17 +339,22 @@ PLANAR_LOOKUP(planar_lookup_u16, uint16_t, deinterleave_u16)
  * decoder's, from the chroma samples around it) and the luma adjusted under the ceiling. */
 AI void pass2_row(const float *restrict yr, const float *restrict lk, const float *restrict lkn,
                   const float *restrict wk, float *restrict W, float *restrict E, float *restrict V,
-                  int32_t *restrict Q, int64_t ww, int64_t jc, float ceil_, float tp, int even_row) {
-    for (int64_t j = 0; j < jc; j++) { /* the even columns' lifts, and each pixel's worst */
-        float a0 = 0.75f * lk[j * 3] + 0.25f * lkn[j * 3];
-        float a1 = 0.75f * lk[j * 3 + 1] + 0.25f * lkn[j * 3 + 1];
-        float a2 = 0.75f * lk[j * 3 + 2] + 0.25f * lkn[j * 3 + 2];
-        int64_t jn = j + 1 < jc ? j + 1 : jc - 1;
-        float b0 = 0.5f * (a0 + 0.75f * lk[jn * 3] + 0.25f * lkn[jn * 3]);
-        float b1 = 0.5f * (a1 + 0.75f * lk[jn * 3 + 1] + 0.25f * lkn[jn * 3 + 1]);
-        float b2 = 0.5f * (a2 + 0.75f * lk[jn * 3 + 2] + 0.25f * lkn[jn * 3 + 2]);
+                  int32_t *restrict Q, float *restrict P, float *restrict Pn, float *restrict B, int64_t ww,
+                  int64_t jc, float ceil_, float tp, int even_row) {
+    /* the even columns' lifts (P + Pn, vertically between chroma rows) and the odd columns' (B, halfway to the
+     * next sample), in contiguous loops so that they vectorise; the same operations in the same order as
+     * a = 0.75 lk[j] + 0.25 lkn[j], b = 0.5 (a + 0.75 lk[jn] + 0.25 lkn[jn]) per channel */
+    const int64_t n3 = 3 * jc, last = 3 * (jc - 1);
+    for (int64_t i = 0; i < n3; i++) {
+        P[i] = 0.75f * lk[i];
+        Pn[i] = 0.25f * lkn[i];
+    }
+    for (int64_t i = 0; i < last; i++) B[i] = 0.5f * (((P[i] + Pn[i]) + P[i + 3]) + Pn[i + 3]);
+    for (int64_t i = last; i < n3; i++) B[i] = 0.5f * (((P[i] + Pn[i]) + P[i]) + Pn[i]);
+    for (int64_t j = 0; j < jc; j++) { /* each pixel's worst */
+        float a0 = P[j * 3] + Pn[j * 3], a1 = P[j * 3 + 1] + Pn[j * 3 + 1], a2 = P[j * 3 + 2] + Pn[j * 3 + 2];
         E[2 * j] = fmaxf_(fmaxf_(fmaxf_(-1e30f, a0), a1), a2);
-        E[2 * j + 1] = fmaxf_(fmaxf_(fmaxf_(-1e30f, b0), b1), b2);
+        E[2 * j + 1] = fmaxf_(fmaxf_(fmaxf_(-1e30f, B[j * 3]), B[j * 3 + 1]), B[j * 3 + 2]);
         W[2 * j] = wk[j];
         W[2 * j + 1] = wk[j];
     }
@@ -365,15 +382,15 @@ void hdr10_pass2(const float *y, int64_t hh, int64_t ww, const float *lift, int6
     const float half = (float)(0.5 / 876.0);
     const float ceil_ = ceiling - half;
     (void)hh;
-    float *buf = (float *)malloc(sizeof(float) * 3 * (size_t)ww + sizeof(int32_t) * (size_t)ww);
+    float *buf = (float *)malloc(sizeof(float) * (3 * (size_t)ww + 9 * (size_t)jc) + sizeof(int32_t) * (size_t)ww);
     if (!buf) return;
-    float *W = buf, *E = buf + ww, *V = buf + 2 * ww;
-    int32_t *Q = (int32_t *)(buf + 3 * ww);
+    float *W = buf, *E = buf + ww, *V = buf + 2 * ww, *P = buf + 3 * ww, *Pn = P + 3 * jc, *B = Pn + 3 * jc;
+    int32_t *Q = (int32_t *)(B + 3 * jc);
     for (int64_t r = r0; r < r1; r++) {
         int64_t k = r / 2;
         int64_t kn = (r % 2 == 0) ? imax(k - 1, 0) : imin(k + 1, kc - 1);
-        pass2_row(y + r * ww, lift + k * jc * 3, lift + kn * jc * 3, worst_c + k * jc, W, E, V, Q, ww, jc, ceil_,
-                  top, r % 2 == 0);
+        pass2_row(y + r * ww, lift + k * jc * 3, lift + kn * jc * 3, worst_c + k * jc, W, E, V, Q, P, Pn, B, ww, jc,
+                  ceil_, top, r % 2 == 0);
         uint16_t *out = yq + r * ww;
         for (int64_t c = 0; c < ww; c++) out[c] = (uint16_t)Q[c];
         double best = 0.0, total = 0.0;
@@ -455,18 +472,29 @@ void decoded_light(const uint16_t *yp, int64_t ystride, const uint16_t *cb, cons
  * the even luma columns, vertically 3/4 of the chroma row `k` the luma row sits on and 1/4 of its neighbour
  * `kn`, in code values: ub, vb (2 x jc). */
 #define UPSAMPLE_CHROMA_ROW(NAME, T)                                                                               \
-AI void NAME(const T *restrict bk, const T *restrict bn, const T *restrict rk, const T *restrict rn,              \
-             float *restrict ub, float *restrict vb, int64_t jc) {                                                 \
+AI void NAME##_plane(const T *restrict bk, const T *restrict bn, float *restrict ub, float *restrict scratch,      \
+                     int64_t jc) {                                                                                 \
     const float half = 0.5f, a3 = 0.75f, a1 = 0.25f;                                                              \
+    float *restrict P = scratch, *restrict Pn = scratch + jc, *restrict A = scratch + 2 * jc,                      \
+          *restrict B = scratch + 3 * jc;                                                                          \
     for (int64_t j = 0; j < jc; j++) {                                                                             \
-        ub[2 * j] = a3 * (float)bk[j] + a1 * (float)bn[j];                                                         \
-        vb[2 * j] = a3 * (float)rk[j] + a1 * (float)rn[j];                                                         \
+        P[j] = a3 * (float)bk[j];                                                                                  \
+        Pn[j] = a1 * (float)bn[j];                                                                                 \
     }                                                                                                              \
+    for (int64_t j = 0; j < jc; j++) A[j] = P[j] + Pn[j];                                                          \
+    for (int64_t j = 0; j + 1 < jc; j++) B[j] = half * ((A[j] + P[j + 1]) + Pn[j + 1]);                            \
+    B[jc - 1] = half * ((A[jc - 1] + P[jc - 1]) + Pn[jc - 1]);                                                     \
     for (int64_t j = 0; j < jc; j++) {                                                                             \
-        int64_t jn = j + 1 < jc ? j + 1 : jc - 1;                                                                  \
-        ub[2 * j + 1] = half * (ub[2 * j] + a3 * (float)bk[jn] + a1 * (float)bn[jn]);                              \
-        vb[2 * j + 1] = half * (vb[2 * j] + a3 * (float)rk[jn] + a1 * (float)rn[jn]);                              \
+        ub[2 * j] = A[j];                                                                                          \
+        ub[2 * j + 1] = B[j];                                                                                      \
     }                                                                                                              \
+}                                                                                                                  \
+/* (even columns a = 3/4 k + 1/4 kn, odd b = (a + 3/4 k[j + 1] + 1/4 kn[j + 1]) / 2, the last sample repeated; in \
+ * contiguous loops so that they vectorise; `scratch` holds 4 x jc floats) */                                      \
+AI void NAME(const T *restrict bk, const T *restrict bn, const T *restrict rk, const T *restrict rn,              \
+             float *restrict ub, float *restrict vb, float *restrict scratch, int64_t jc) {                        \
+    NAME##_plane(bk, bn, ub, scratch, jc);                                                                         \
+    NAME##_plane(rk, rn, vb, scratch, jc);                                                                         \
 }
 
 /* One row of Y' codes and upsampled chroma -> R'G'B' scaled to `top`, plus one half, clamped to [0, top] (the
@@ -507,7 +535,7 @@ void yuv420_to_linear(const uint16_t *yp, int64_t ystride, const uint16_t *cb, c
                       int64_t kc, int64_t jc, int64_t w, float y0, float ys, float c0, float cs, const float *inv,
                       const float *lut, const float *mix, float *out, int64_t plane, uint16_t *small, int64_t sw,
                       int64_t r0, int64_t r1) {
-    float *ub = (float *)malloc(sizeof(float) * 5 * (size_t)(2 * jc));
+    float *ub = (float *)malloc(sizeof(float) * 14 * (size_t)jc);
     int32_t *q = (int32_t *)malloc(sizeof(int32_t) * 3 * (size_t)w);
     if (!ub || !q) { free(ub); free(q); return; }
     float *vb = ub + 2 * jc, *t0b = vb + 2 * jc, *t1b = t0b + 2 * jc, *t2b = t1b + 2 * jc;
@@ -515,7 +543,8 @@ void yuv420_to_linear(const uint16_t *yp, int64_t ystride, const uint16_t *cb, c
     for (int64_t r = r0; r < r1; r++) {
         int64_t k = r / 2;
         int64_t kn = (r % 2 == 0) ? imax(k - 1, 0) : imin(k + 1, kc - 1);
-        upsample_chroma_u16(cb + k * cstride, cb + kn * cstride, cr + k * cstride, cr + kn * cstride, ub, vb, jc);
+        upsample_chroma_u16(cb + k * cstride, cb + kn * cstride, cr + k * cstride, cr + kn * cstride, ub, vb,
+                           t2b + 2 * jc, jc);
         ycc_to_rgb_u16(yp + r * ystride, ub, vb, t0b, t1b, t2b, w, y0, ys, c0, cs, inv, 65535.0f);
         for (int64_t c = 0; c < w; c++) {
             q0[c] = (int32_t)t0b[c];
@@ -545,13 +574,14 @@ SIMD_CLONES
 void yuv420_u8_to_codes(const uint8_t *yp, int64_t ystride, const uint8_t *cb, const uint8_t *cr, int64_t cstride,
                         int64_t kc, int64_t jc, int64_t w, float y0, float ys, float c0, float cs, const float *inv,
                         uint8_t *out, int64_t r0, int64_t r1) {
-    float *ub = (float *)malloc(sizeof(float) * 5 * (size_t)(2 * jc));
+    float *ub = (float *)malloc(sizeof(float) * 14 * (size_t)jc);
     if (!ub) return;
     float *vb = ub + 2 * jc, *t0b = vb + 2 * jc, *t1b = t0b + 2 * jc, *t2b = t1b + 2 * jc;
     for (int64_t r = r0; r < r1; r++) {
         int64_t k = r / 2;
         int64_t kn = (r % 2 == 0) ? imax(k - 1, 0) : imin(k + 1, kc - 1);
-        upsample_chroma_u8(cb + k * cstride, cb + kn * cstride, cr + k * cstride, cr + kn * cstride, ub, vb, jc);
+        upsample_chroma_u8(cb + k * cstride, cb + kn * cstride, cr + k * cstride, cr + kn * cstride, ub, vb,
+                           t2b + 2 * jc, jc);
         ycc_to_rgb_u8(yp + r * ystride, ub, vb, t0b, t1b, t2b, w, y0, ys, c0, cs, inv, 255.0f);
         uint8_t *o = out + r * w * 3;
         for (int64_t c = 0; c < w; c++) {

@@ -243,6 +243,9 @@ def conversion_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--highlight-boost", default=1.0, show_default=True,
                      help="Strength of the model's highlight expansion: each gain raised to this power (0 = none, "
                           "1 = as trained, 1.5 = stronger; see the model card)."),
+        click.option("--average-cap", default=320.0, show_default=True, metavar="NITS",
+                     help="hdrunet-auto on graded footage: lower the BT.2446A curve on frames whose average light "
+                          "(FALL) it would lift above this, once per shot (white walls, snow); 0 = no cap."),
         click.option("--upscale", type=click.Choice(["1", "2"]), default="1", show_default=True,
                      help="2: output twice the width and height (models with a joint super-resolution variant: brackets)."),
         click.option("--codec", help="Video encoder: libx265 (default for HDR), libsvtav1 (AV1), libx264 (SDR)."),
@@ -289,7 +292,7 @@ def _conversion(input: Path, output: Path, kw: dict[str, Any], *, start: float =
     return ConvertOptions(
         input=input, output=output, model=kw["model"], weights=kw["weights"], format=kw["fmt"],
         peak_nits=kw["peak_nits"], reference_white=kw["reference_white"], level=kw["level"], max_cll=kw["max_cll"],
-        highlight_boost=kw["highlight_boost"], upscale=int(kw["upscale"]),
+        highlight_boost=kw["highlight_boost"], average_cap=kw["average_cap"], upscale=int(kw["upscale"]),
         encode=EncodeOptions(codec=kw["codec"], crf=kw["crf"], preset=kw["preset"], copy_streams=not kw["no_copy"],
                              hdr10plus=kw["hdr10plus"]),
         decode=DecodeOptions(transfer=kw["input_transfer"], sdr_mapping=kw["sdr_mapping"],

@@ -673,6 +673,29 @@ def test_highlight_boost_scales_the_models_expansion(tmp_path: Path):
     assert r.exit_code == 2 and "--highlight-boost" in r.output
 
 
+def test_average_cap_reaches_the_model_in_its_own_units(tmp_path: Path):
+    """--average-cap is nits of the HDR output: the model gets it relative to SDR white at the chosen level and
+    reference white (0 = no cap); models without the cap are left alone; a negative value is refused."""
+    import math
+    from types import SimpleNamespace
+
+    from hdrvid.jobs.convert import ConvertOptions, set_average_cap
+    from hdrvid.models.hdrunet import AVERAGE_CAP, HDRUNet
+
+    model = HDRUNet(width=4, context=8, curve=False, adaptive=True)
+    assert model.average_cap == pytest.approx(320 / (203 * 1.96))
+    src = tmp_path / "in.png"
+    for kw, want in (({}, AVERAGE_CAP), ({"level": "bt2408"}, 320 / 203), ({"average_cap": 400.0,
+                     "reference_white": 100.0}, 400 / 196), ({"average_cap": 0.0}, math.inf)):
+        set_average_cap(SimpleNamespace(model=model), ConvertOptions(src, tmp_path / "o.mp4", **kw))
+        assert model.average_cap == pytest.approx(want)
+    set_average_cap(SimpleNamespace(model=object()), ConvertOptions(src, tmp_path / "o.mp4"))  # no such knob
+    img = np.full((32, 48, 3), 200, np.uint8)
+    cv2.imwrite(str(src), img)
+    r = run_cli("convert", src, tmp_path / "x.exr", "--average-cap", "-5")
+    assert r.exit_code == 2 and "--average-cap" in r.output
+
+
 @needs_ffprobe
 @pytest.mark.parametrize("codec,ext,profile,pix_fmt", [("prores", ".mov", "HQ", "yuv422p10le"),
                                                        ("prores4444", ".mov", "4444", "yuv444p12le"),  # (decodes as 12-bit)

@@ -235,13 +235,15 @@ def test_shoulder_features_are_size_independent_and_the_detector_separates_the_e
     assert probs["hard"] < 0.5 < probs["graded"], probs
 
 
-def test_hdrunet_auto_is_hdrunet_times_the_bt2446a_curve_by_the_detector():
+def test_hdrunet_auto_is_hdrunet_times_the_bt2446a_curve_by_the_detector(monkeypatch: pytest.MonkeyPatch):
     """``hdrunet-auto`` = ``hdrunet`` where the detector says "camera" (every recorded pixel exactly as
     decoded), times BT.2446A's expansion of the input's luminance where it says "graded"; in video one decision
     per shot (the mean over its first frames, then held), made again after a cut."""
     from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion, luminance
+    from hdrvid.models import hdrunet
     from hdrvid.models.hdrunet import SETTLE_FRAMES, HDRUNet
 
+    monkeypatch.setattr(hdrunet, "AVERAGE_CAP", float("inf"))  # the cap on bright frames: its own test
     torch.manual_seed(0)
     plain = HDRUNet(width=4, context=8, curve=False).eval()
     auto = HDRUNet(width=4, context=8, curve=False, adaptive=True).eval()
@@ -277,6 +279,47 @@ def test_hdrunet_auto_is_hdrunet_times_the_bt2446a_curve_by_the_detector():
         del auto.shoulder.forward
     with pytest.raises(ValueError, match="adaptive"):
         HDRUNet(curve=True, adaptive=True)
+
+
+def test_hdrunet_auto_caps_the_frame_average_light_of_bright_frames_once_per_shot():
+    """BT.2446A put a white office wall at 600-1000 nits (MaxFALL ~400): on a frame the curve would lift above
+    AVERAGE_CAP on average, its weight is lowered to the largest that keeps the mean max(R, G, B) at the cap
+    (never below the frame without the curve); a dark frame keeps the whole curve; in video one factor per shot
+    (the first frames' mean, then held, reset at a cut), and the report's curve weight says what was applied."""
+    from hdrvid.models.hdrunet import AVERAGE_CAP, SETTLE_FRAMES, HDRUNet
+
+    torch.manual_seed(0)
+    auto = HDRUNet(width=4, context=8, curve=False, adaptive=True).eval()
+    one = torch.ones(1)
+
+    def mean_light(y: torch.Tensor) -> float:
+        return float(y[:, :, ::4, ::4].amax(1).mean())
+
+    wall = torch.full((1, 3, 64, 64), 0.6)  # a bright wall, not clipped
+    wall[..., :, :8] = 0.1
+    dark = torch.rand(1, 3, 64, 64) * 0.4
+    with torch.inference_mode():
+        auto.shoulder_weight = lambda lin: one.expand(lin.shape[0])  # type: ignore[method-assign]
+        full = auto._graded(wall, wall.clone(), auto.frame_weight(wall))
+        assert mean_light(wall) < AVERAGE_CAP < mean_light(wall * 2.5)  # the whole curve would go above the cap
+        assert mean_light(full) == pytest.approx(AVERAGE_CAP, rel=2e-3)
+        assert 0 < float(auto.last_curve) < 1
+        assert float((full[..., 8:] / wall[..., 8:]).mean()) > 1.05  # lowered, not switched off
+        kept = auto._graded(dark, dark.clone(), auto.frame_weight(dark))
+        assert float(auto.last_curve) == 1.0 and mean_light(kept) < AVERAGE_CAP
+        brighter = wall.clone().fill_(0.95)
+        assert torch.equal(auto._graded(brighter, brighter.clone(), auto.frame_weight(brighter)), brighter)
+        assert float(auto.last_curve) == 0.0  # above the cap without the curve: none of it, the light as decoded
+        auto.enable_temporal(0.1)
+        for _ in range(SETTLE_FRAMES):
+            auto._graded(wall, wall.clone(), auto.frame_weight(wall))
+        held = float(auto.last_curve)
+        auto._graded(dark, dark.clone(), auto.frame_weight(dark))
+        assert float(auto.last_curve) == pytest.approx(held)  # held for the rest of the shot
+        assert auto.mean_curve_weight() == pytest.approx(held) and auto.mean_shoulder_weight() == 1.0
+        auto.reset_temporal()
+        auto._graded(dark, dark.clone(), auto.frame_weight(dark))
+        assert float(auto.last_curve) == 1.0  # a cut: the new shot's own
 
 
 def test_hdrunet_expands_near_neutral_highlights_as_one_and_saturated_ones_per_channel():
@@ -317,14 +360,16 @@ def test_hdrunet_expands_near_neutral_highlights_as_one_and_saturated_ones_per_c
         assert torch.equal(ramp[-20:], x[0, 1, 0, 131:151])  # far from neutral: G as decoded
 
 
-def test_hdrunet_auto_leaves_near_white_codes_of_camera_footage_as_recorded():
+def test_hdrunet_auto_leaves_near_white_codes_of_camera_footage_as_recorded(monkeypatch: pytest.MonkeyPatch):
     """On frames the detector calls camera footage the expansion starts at signal CAMERA_ALPHA_LO (code ~252),
     not at CLIP_LO (~246): a camera that clips at white recorded the codes below exactly. On graded frames the
     wide mask stays (near-white codes there are compressed highlights). Every path agrees: whole frame
     (``apply``), clipped pixels only (``apply_where``) and the compiled guided pass."""
     from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion, luminance
+    from hdrvid.models import hdrunet
     from hdrvid.models.hdrunet import CAMERA_ALPHA_LO, CLIP_LO, SIGNAL_GAMMA, HDRUNet
 
+    monkeypatch.setattr(hdrunet, "AVERAGE_CAP", float("inf"))  # an all-bright frame: the cap has its own test
     torch.manual_seed(0)
     auto = HDRUNet(width=4, context=8, curve=False, adaptive=True).eval()
     with torch.no_grad():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -105,6 +106,10 @@ class ConvertOptions:
     0 = plain linearisation, 1.5 = half as many stops again). See the model card for what it does per kind of
     footage."""
 
+    average_cap: float = 320.0
+    """``hdrunet-auto``: nits of frame-average light (at ``level`` and ``reference_white``) above which its
+    BT.2446A curve is lowered, once per shot; 0 = no cap."""
+
     def __post_init__(self) -> None:
         spec = get(self.model)  # an unknown model names the known ones
         if self.mode == "single" and spec.kind == "multi-exposure":
@@ -123,6 +128,7 @@ class ConvertOptions:
         if self.max_cll is not None:  # (the format is checked once known: OutputSpec)
             check_content_light(self.max_cll, "hdr10")
         check_range(self.highlight_boost, "--highlight-boost", 0, 4)
+        check_range(self.average_cap, "--average-cap", 0, MAX_PEAK_NITS)
         check_choice(self.upscale, (1, 2), "--upscale")
         if self.upscale != 1:
             if self.mode == "alternating":
@@ -173,6 +179,9 @@ class ConvertReport(RunReport):
     graded_weight: float | None = None
     """``hdrunet-auto``: mean weight of BT.2446A's inverse curve over the frames (0 = the input was treated as
     camera footage that clips at white, 1 = as graded footage with a shoulder)."""
+    curve_weight: float | None = None
+    """``hdrunet-auto``: the curve's mean weight as applied, after the cap on a frame's average light (below
+    ``graded_weight`` on bright footage: white walls, snow)."""
 
     def __str__(self) -> str:
         line = super().__str__()
@@ -180,11 +189,15 @@ class ConvertReport(RunReport):
             share = 100 * self.above_reference_white
             line += f"; {share:.1f}% of pixels above reference white ({self.reference_white_nits:g} nits)"
             if share < 0.5 and self.model not in ("none",):
-                line += " - almost nothing was expanded (no clipped highlights in this input?)"
+                capped = self.curve_weight is not None and self.curve_weight < (self.graded_weight or 0) - 0.005
+                line += (" - almost nothing was expanded" + (" (held down by --average-cap)" if capped else
+                                                             " (no clipped highlights in this input?)"))
         if self.graded_weight is not None:
-            line += (f"; treated as graded footage (BT.2446A curve at {self.graded_weight:.2f}; --model hdrunet "
-                     f"keeps recorded pixels as decoded)" if self.graded_weight >= 0.5 else
-                     f"; treated as camera footage (BT.2446A curve at {self.graded_weight:.2f})")
+            curve = f"BT.2446A curve at {self.graded_weight:.2f}"
+            if self.curve_weight is not None and self.curve_weight < self.graded_weight - 0.005:
+                curve += f", lowered to {self.curve_weight:.2f} to keep the frame-average light down"
+            line += (f"; treated as graded footage ({curve}; --model hdrunet keeps recorded pixels as decoded)"
+                     if self.graded_weight >= 0.5 else f"; treated as camera footage ({curve})")
         return line
 
 
@@ -309,11 +322,20 @@ def model_stages(opts: ConvertOptions, info: VideoInfo, image_input: bool, execu
         return [AlternatingMerge(make_merger(opts.merge, engine=opts.engine), cycle)], opts.merge, None, cycle
     engine = executor if executor is not None else make_executor(opts.single_model, opts.weights,
                                                                  single_engine_options(opts, info))
+    set_average_cap(engine, opts)
     weights = str(opts.weights) if opts.weights else f"the shipped {opts.model} weights"
     stages: list[Stage] = [Batcher(1 if image_input else opts.batch_size),
                            Inference(engine, weights, video=not image_input, cut_threshold=opts.cut_threshold,
                                      boost=opts.highlight_boost, owns_executor=owns_executor)]
     return stages, engine.name, engine, None
+
+
+def set_average_cap(engine: Any, opts: ConvertOptions) -> None:
+    """``--average-cap`` (nits at the output's level) as the model's own relative cap (``hdrunet-auto``)."""
+    model = getattr(engine, "model", None)
+    if model is not None and hasattr(model, "average_cap"):
+        white = opts.reference_white * LEVEL_GAIN[opts.level]
+        model.average_cap = opts.average_cap / white if opts.average_cap > 0 else math.inf
 
 
 def output_spec(opts: ConvertOptions, fmt: str, info: VideoInfo) -> OutputSpec:
@@ -434,6 +456,8 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
         graded = getattr(getattr(engine, "model", None), "mean_shoulder_weight", None)
         if callable(graded) and graded() is not None:
             report.graded_weight = round(float(graded()), 3)
+            curve = getattr(engine.model, "mean_curve_weight", None)  # type: ignore[union-attr]
+            report.curve_weight = round(float(curve()), 3) if callable(curve) and curve() is not None else None
         if cycle is not None:
             report.mode, report.merge, report.exposures, report.model = ("alternating", opts.merge,
                                                                           list(cycle.exposures), opts.merge)
@@ -479,5 +503,7 @@ def convert_stills(opts: ConvertOptions, plan: Plan, progress: bool = False) -> 
     report.above_reference_white = round(sum(shares) / len(shares), 4) if shares else None
     weights = [r.graded_weight for r in reports if r.graded_weight is not None]
     report.graded_weight = round(sum(weights) / len(weights), 3) if weights else None
+    curves = [r.curve_weight for r in reports if r.curve_weight is not None]
+    report.curve_weight = round(sum(curves) / len(curves), 3) if curves else None
     return report
 

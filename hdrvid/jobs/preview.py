@@ -24,7 +24,7 @@ from hdrvid.io.atomic import check_destination
 from hdrvid.io.images import write_png
 from hdrvid.io.report import Report
 from hdrvid.io.sheets import false_colour, label, legend
-from hdrvid.jobs.convert import ConvertOptions, single_engine_options
+from hdrvid.jobs.convert import ConvertOptions, set_average_cap, single_engine_options
 from hdrvid.jobs.job import open_source
 from hdrvid.pipeline.frame import Frame, VideoInfo
 from hdrvid.pipeline.inference import boost_expansion
@@ -91,6 +91,7 @@ def preview(o: ConvertOptions, png: Path, at: float | None = None, overwrite: bo
     frame, info = pick_at(o, at)
     lin = frame.data.clone()
     executor = make_executor(o.single_model, o.weights, single_engine_options(o, info))
+    set_average_cap(executor, o)
     with torch.inference_mode():
         hdr = boost_expansion(lin[None], executor.infer(lin[None]), o.highlight_boost)[0].float()
     executor.close()

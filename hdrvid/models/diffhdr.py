@@ -346,6 +346,18 @@ class DiffHDRSingle(nn.Module):
     def mean_shoulder_weight(self) -> float | None:
         return self.base.mean_shoulder_weight() if self.auto_base else None
 
+    def mean_curve_weight(self) -> float | None:
+        return self.base.mean_curve_weight() if self.auto_base else None
+
+    @property
+    def average_cap(self) -> float:
+        """The base's cap on a frame's average light (``HDRUNet.average_cap``)."""
+        return self.base.average_cap
+
+    @average_cap.setter
+    def average_cap(self, value: float) -> None:
+        self.base.average_cap = value
+
     @staticmethod
     def residual_target(cond: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """What the diffusion learns: log(truth / estimate) where the frame is clipped, 0 elsewhere."""

@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdrvid.color.kernels import expand_clipped, luminance_gain
+from hdrvid.color.levels import LEVEL_GAIN
 from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion, luminance
 from hdrvid.models.shoulder import ShoulderDetector
 
@@ -70,6 +71,14 @@ SHOULDER_LO, SHOULDER_HI = 0.6, 0.95
 (chosen on validation over 0.25-0.75, 0.4-0.8 and 0.5-0.9: the mean over the five cameras, see the card)."""
 SETTLE_FRAMES = 24
 """Video: hdrunet-auto decides once per shot, on the mean detector probability of its first this many frames."""
+AVERAGE_CAP = 320.0 / (203.0 * LEVEL_GAIN["bt2446a"])
+"""The BT.2446A curve keeps a frame's mean max(R, G, B) at most this (relative: 1 = SDR white at the default
+level, 398 nits; so 320 nits at the defaults, ``--average-cap``): on a bright frame (a white office wall, a snow
+field, an overexposed floor) the curve's weight is lowered until its average light is back at the cap (never
+below the light without the curve). The whole curve put a phone's white office wall at 600-1000 nits, MaxFALL
+~400, where a grade keeps diffuse white near reference white; and on validation the detector's false "graded"
+calls were bright camera frames, where the curve cost up to 12 dB in recorded pixels. Chosen on validation over
+250, 320, 400 nits and none (session 21, card)."""
 LOG_EXPANSION = torch.log(bt2446a_expansion(torch.linspace(0, 1, 4097) ** 2))
 """hdrunet-auto's curve (log gain) tabulated at sqrt(luminance) 0..1 for the compiled pass
 (``color.kernels.luminance_gain``: C, or numba where not built); a frame's table is exp(weight x this)."""
@@ -120,6 +129,13 @@ class HDRUNet(nn.Module):
         self.last_shoulder: torch.Tensor | None = None
         """The frames' shoulder weights of the last call (adaptive)."""
         self._shoulder_sum, self._shoulder_frames = 0.0, 0
+        self.average_cap = AVERAGE_CAP
+        """The cap on a frame's mean max(R, G, B) under the BT.2446A curve (relative light; inf: none)."""
+        self._cap_state: torch.Tensor | None = None
+        self._cap_count = 0
+        self._curve_sum = 0.0
+        self.last_curve: torch.Tensor | None = None
+        """The curve weights of the last call after the average-light cap (adaptive)."""
         w = width
         chans = [w, 2 * w, 3 * w, 4 * w, 6 * w]
         self.stem = nn.Sequential(_conv(4, chans[0]), _conv(chans[0], chans[0]))
@@ -287,10 +303,12 @@ class HDRUNet(nn.Module):
         self._curve_state = None
         self._shoulder_state, self._shoulder_count = None, 0
         self._shoulder_sum, self._shoulder_frames = 0.0, 0
+        self._cap_state, self._cap_count, self._curve_sum = None, 0, 0.0
 
     def reset_temporal(self) -> None:
         self._curve_state = None
         self._shoulder_state, self._shoulder_count = None, 0
+        self._cap_state, self._cap_count = None, 0
 
     # --- adaptive: BT.2446 Method A's inverse where the frame was graded ---------------------------------------
 
@@ -318,6 +336,46 @@ class HDRUNet(nn.Module):
             p = torch.stack(out)
         t = ((p - SHOULDER_LO) / (SHOULDER_HI - SHOULDER_LO)).clamp(0, 1)
         return t * t * (3 - 2 * t)
+
+    def capped_weight(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """(N, 1, 1, 1) the curve weights ``w`` lowered where the curve would lift a frame's mean max(R, G, B)
+        above :attr:`average_cap` (on every 4th row and column): the largest weight in [0, w] that keeps the mean at
+        the cap, or 0 when the frame is already above it without the curve. Video: one factor per shot, the
+        mean over the shot's first SETTLE_FRAMES frames, then held (as :meth:`shoulder_weight`)."""
+        cap = self.average_cap
+        if not math.isfinite(cap):
+            return w
+        if self.curve_alpha is not None and self._cap_count >= SETTLE_FRAMES and self._cap_state is not None:
+            return w * self._cap_state.to(w.dtype)
+        lin = linear[:, :, ::4, ::4].clamp(0, 1).float()
+        m = out[:, :, ::4, ::4].float().amax(1).flatten(1)  # (N, P)
+        log_g = torch.log(bt2446a_expansion(luminance(lin, BT709_WEIGHTS))).flatten(1)
+        ww = w.flatten().float()
+
+        def mean_at(e: torch.Tensor) -> torch.Tensor:
+            return (m * torch.exp(e[:, None] * log_g)).mean(1)
+
+        lo, hi = torch.zeros_like(ww), ww.clone()
+        over = mean_at(ww) > cap
+        for _ in range(16):  # the mean rises with the weight wherever light is above 18 % grey: bisection
+            mid = (lo + hi) / 2
+            up = mean_at(mid) <= cap
+            lo, hi = torch.where(up, mid, lo), torch.where(up, hi, mid)
+        factor = torch.where(over, lo / ww.clamp(min=1e-6), torch.ones_like(ww))
+        if self.curve_alpha is not None:
+            out_f = []
+            for v in factor:
+                self._cap_count += 1
+                s = self._cap_state
+                self._cap_state = (v if s is None else s + (v - s) / self._cap_count).detach()
+                out_f.append(self._cap_state)
+            factor = torch.stack(out_f)
+        return w * factor.to(w.dtype).view(-1, 1, 1, 1)
+
+    def mean_curve_weight(self) -> float | None:
+        """Mean weight of the BT.2446A curve as applied (after the average-light cap) since
+        :meth:`enable_temporal` (None: not adaptive or nothing run)."""
+        return self._curve_sum / self._shoulder_frames if self.adaptive and self._shoulder_frames else None
 
     def mean_shoulder_weight(self) -> float | None:
         """Mean weight of the BT.2446A curve over the frames since :meth:`enable_temporal` (None: not adaptive
@@ -348,12 +406,16 @@ class HDRUNet(nn.Module):
     def _graded(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
         """``out`` (the highlights-only result for ``linear``) times BT.2446A's expansion of the input's
         luminance (of the light clamped to [0, 1]) to the power of the frame's shoulder weight ``w``
-        (:meth:`frame_weight`; 1 at 18 % grey, 2.5 at SDR white)."""
+        (:meth:`frame_weight`; 1 at 18 % grey, 2.5 at SDR white), lowered on bright frames by
+        :meth:`capped_weight`."""
         if w is None:
             return out
         w = w.to(out.dtype).view(-1, 1, 1, 1)
         if not bool((w > 0).any()):
             return out
+        w = self.capped_weight(linear, out, w)
+        self.last_curve = w.flatten()
+        self._curve_sum += float(self.last_curve.float().sum())
         if (out.device.type == "cpu" and out.dtype == torch.float32 and linear.dtype == torch.float32
                 and not out.requires_grad):
             out = out.contiguous()

@@ -149,3 +149,15 @@ class HDRUNet2x(nn.Module):
 
     def mean_shoulder_weight(self) -> float | None:
         return self.base.mean_shoulder_weight()
+
+    def mean_curve_weight(self) -> float | None:
+        return self.base.mean_curve_weight()
+
+    @property
+    def average_cap(self) -> float:
+        """The base's cap on a frame's average light (``HDRUNet.average_cap``)."""
+        return self.base.average_cap
+
+    @average_cap.setter
+    def average_cap(self, value: float) -> None:
+        self.base.average_cap = value

@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hdrvid.models.hdrunet import HDRUNet
+from hdrvid.models.hdrunet import HDRUNet, WrapsHDRUNet
 from hdrvid.models.merge_nets import KalantariMerge, example_input
 
 TIMESTEPS = 1000
@@ -280,7 +280,7 @@ class SingleFCG(nn.Module):
         return self.net(torch.cat([signal, alpha, base], 1))
 
 
-class DiffHDRSingle(nn.Module):
+class DiffHDRSingle(WrapsHDRUNet, nn.Module):
     """The single-exposure ``diffhdr`` (``convert --model diffhdr``): one linear frame in, relative radiance
     out (the single-exposure models' conventions). The regression start is the shipped ``hdrunet`` (curve
     off); the diffusion models the log ratio truth / estimate **in clipped pixels only**:
@@ -348,15 +348,6 @@ class DiffHDRSingle(nn.Module):
 
     def mean_curve_weight(self) -> float | None:
         return self.base.mean_curve_weight() if self.auto_base else None
-
-    @property
-    def average_cap(self) -> float:
-        """The base's cap on a frame's average light (``HDRUNet.average_cap``)."""
-        return self.base.average_cap
-
-    @average_cap.setter
-    def average_cap(self, value: float) -> None:
-        self.base.average_cap = value
 
     @staticmethod
     def residual_target(cond: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

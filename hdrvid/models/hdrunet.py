@@ -509,3 +509,18 @@ class HDRUNet(nn.Module):
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.apply(linear, self.field(linear))
+
+
+class WrapsHDRUNet:
+    """Mixin for a model that holds ``hdrunet-auto`` as ``base`` (``hdrunet-2x``, ``diffhdr-single``): its
+    ``average_cap`` is the base's, so ``jobs.convert.set_average_cap`` reaches it."""
+
+    base: HDRUNet
+
+    @property
+    def average_cap(self) -> float:
+        return self.base.average_cap
+
+    @average_cap.setter
+    def average_cap(self, value: float) -> None:
+        self.base.average_cap = value

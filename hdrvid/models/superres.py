@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hdrvid.models.hdrunet import HDRUNet
+from hdrvid.models.hdrunet import HDRUNet, WrapsHDRUNet
 
 EPS = 1e-3
 """E(x) = log(x + EPS): relative detail (a residual scales light, it never pushes a dark pixel below 0; a first
@@ -98,7 +98,7 @@ class SuperRes(nn.Module):
         return decode(encode(up) + self.residual(linear, base).float())
 
 
-class HDRUNet2x(nn.Module):
+class HDRUNet2x(WrapsHDRUNet, nn.Module):
     """``hdrunet-2x`` (``--upscale 2`` with the default model): ``hdrunet-auto`` then :class:`SuperRes`.
     One linear frame in (the single-exposure models' conventions), relative radiance out at twice the size."""
 
@@ -152,12 +152,3 @@ class HDRUNet2x(nn.Module):
 
     def mean_curve_weight(self) -> float | None:
         return self.base.mean_curve_weight()
-
-    @property
-    def average_cap(self) -> float:
-        """The base's cap on a frame's average light (``HDRUNet.average_cap``)."""
-        return self.base.average_cap
-
-    @average_cap.setter
-    def average_cap(self, value: float) -> None:
-        self.base.average_cap = value

@@ -694,6 +694,14 @@ def test_average_cap_reaches_the_model_in_its_own_units(tmp_path: Path):
     cv2.imwrite(str(src), img)
     r = run_cli("convert", src, tmp_path / "x.exr", "--average-cap", "-5")
     assert r.exit_code == 2 and "--average-cap" in r.output
+    from hdrvid.jobs.convert import ConvertReport
+
+    report = ConvertReport(input="a", output="b", model="hdrunet-auto", format="hdr10")
+    report.graded_weight, report.curve_weight = 1.0, 0.5
+    report.above_reference_white, report.reference_white_nits = 0.001, 398.0
+    assert "lowered to 0.50" in str(report) and "held down by --average-cap" in str(report)
+    report.curve_weight = 1.0
+    assert "lowered" not in str(report) and "no clipped highlights" in str(report)
 
 
 @needs_ffprobe

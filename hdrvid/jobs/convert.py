@@ -183,18 +183,22 @@ class ConvertReport(RunReport):
     """``hdrunet-auto``: the curve's mean weight as applied, after the cap on a frame's average light (below
     ``graded_weight`` on bright footage: white walls, snow)."""
 
+    @property
+    def curve_lowered(self) -> bool:
+        """The average-light cap lowered the curve below the detector's weight (on average over the frames)."""
+        return self.curve_weight is not None and self.curve_weight < (self.graded_weight or 0.0) - 0.005
+
     def __str__(self) -> str:
         line = super().__str__()
         if self.above_reference_white is not None and self.format in ("hdr10", "hlg"):
             share = 100 * self.above_reference_white
             line += f"; {share:.1f}% of pixels above reference white ({self.reference_white_nits:g} nits)"
             if share < 0.5 and self.model not in ("none",):
-                capped = self.curve_weight is not None and self.curve_weight < (self.graded_weight or 0) - 0.005
-                line += (" - almost nothing was expanded" + (" (held down by --average-cap)" if capped else
-                                                             " (no clipped highlights in this input?)"))
+                line += (" - almost nothing was expanded" + (" (held down by --average-cap)" if self.curve_lowered
+                                                             else " (no clipped highlights in this input?)"))
         if self.graded_weight is not None:
             curve = f"BT.2446A curve at {self.graded_weight:.2f}"
-            if self.curve_weight is not None and self.curve_weight < self.graded_weight - 0.005:
+            if self.curve_lowered:
                 curve += f", lowered to {self.curve_weight:.2f} to keep the frame-average light down"
             line += (f"; treated as graded footage ({curve}; --model hdrunet keeps recorded pixels as decoded)"
                      if self.graded_weight >= 0.5 else f"; treated as camera footage ({curve})")

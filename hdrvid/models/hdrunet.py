@@ -89,6 +89,33 @@ the knee and white: a grade's shoulder fills the top codes smoothly, a clip pile
 exactly as decoded; the curve only undoes what grades do to the top (shoulders, highlight roll-off)."""
 
 
+class ShotMean:
+    """Video: a per-frame value's running mean over a shot's first SETTLE_FRAMES frames, then held until
+    :meth:`reset` (a scene cut): hdrunet-auto's per-shot decisions (the detector's probability, the cap's
+    factor), so a car driving through a shot cannot make the picture breathe."""
+
+    def __init__(self) -> None:
+        self.value: torch.Tensor | None = None
+        self.count = 0
+
+    def reset(self) -> None:
+        self.value, self.count = None, 0
+
+    @property
+    def held(self) -> bool:
+        return self.count >= SETTLE_FRAMES
+
+    def update(self, values: torch.Tensor) -> torch.Tensor:
+        """(N,) the value each of the next N frames gets: the running mean including it, or the held one."""
+        out = []
+        for v in values:
+            if self.count < SETTLE_FRAMES:
+                self.count += 1
+                self.value = (v if self.value is None else self.value + (v - self.value) / self.count).detach()
+            out.append(self.value)
+        return torch.stack(out)  # type: ignore[arg-type]
+
+
 def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, padding=dilation, dilation=dilation),
                          nn.LeakyReLU(0.1, inplace=True))
@@ -124,15 +151,15 @@ class HDRUNet(nn.Module):
         if detector:
             self.shoulder = ShoulderDetector()
             self.shoulder.requires_grad_(False)  # trained on its own (tools/train_shoulder.py), never by the image loss
-        self._shoulder_state: torch.Tensor | None = None
-        self._shoulder_count = 0
+        self._shoulder = ShotMean()
+        """Video: the shot's detector probability (the mean over its first frames, then held)."""
         self.last_shoulder: torch.Tensor | None = None
         """The frames' shoulder weights of the last call (adaptive)."""
         self._shoulder_sum, self._shoulder_frames = 0.0, 0
         self.average_cap = AVERAGE_CAP
         """The cap on a frame's mean max(R, G, B) under the BT.2446A curve (relative light; inf: none)."""
-        self._cap_state: torch.Tensor | None = None
-        self._cap_count = 0
+        self._cap = ShotMean()
+        """Video: the shot's factor on the curve from the average-light cap."""
         self._curve_sum = 0.0
         self.last_curve: torch.Tensor | None = None
         """The curve weights of the last call after the average-light cap (adaptive)."""
@@ -301,14 +328,14 @@ class HDRUNet(nn.Module):
         the frame-wide mapping cannot pump; :meth:`reset_temporal` at scene cuts."""
         self.curve_alpha = alpha
         self._curve_state = None
-        self._shoulder_state, self._shoulder_count = None, 0
-        self._shoulder_sum, self._shoulder_frames = 0.0, 0
-        self._cap_state, self._cap_count, self._curve_sum = None, 0, 0.0
+        self._shoulder.reset()
+        self._cap.reset()
+        self._shoulder_sum, self._shoulder_frames, self._curve_sum = 0.0, 0, 0.0
 
     def reset_temporal(self) -> None:
         self._curve_state = None
-        self._shoulder_state, self._shoulder_count = None, 0
-        self._cap_state, self._cap_count = None, 0
+        self._shoulder.reset()
+        self._cap.reset()
 
     # --- adaptive: BT.2446 Method A's inverse where the frame was graded ---------------------------------------
 
@@ -319,21 +346,12 @@ class HDRUNet(nn.Module):
         frames, then held until the next scene cut (a per-frame or slowly filtered weight made the picture
         breathe when a car drove through a parking-lot shot). Once the shot's decision is held the detector
         does not run."""
-        held = self._settled
-        if held and self._shoulder_state is not None:
-            p = self._shoulder_state.expand(linear.shape[0])
+        if self._settled:
+            p = self._shoulder.value.expand(linear.shape[0])  # type: ignore[union-attr]
         else:
             p = self.shoulder(linear)
-        if self.curve_alpha is not None and not held:
-            out = []
-            for v in p:
-                if self._shoulder_count < SETTLE_FRAMES:
-                    self._shoulder_count += 1
-                    s = self._shoulder_state
-                    s = v if s is None else s + (v - s) / self._shoulder_count
-                    self._shoulder_state = s.detach()
-                out.append(self._shoulder_state)
-            p = torch.stack(out)
+            if self.curve_alpha is not None:
+                p = self._shoulder.update(p)
         t = ((p - SHOULDER_LO) / (SHOULDER_HI - SHOULDER_LO)).clamp(0, 1)
         return t * t * (3 - 2 * t)
 
@@ -345,8 +363,8 @@ class HDRUNet(nn.Module):
         cap = self.average_cap
         if not math.isfinite(cap):
             return w
-        if self.curve_alpha is not None and self._cap_count >= SETTLE_FRAMES and self._cap_state is not None:
-            return w * self._cap_state.to(w.dtype)
+        if self.curve_alpha is not None and self._cap.held:
+            return w * self._cap.value.to(w.dtype)  # type: ignore[union-attr]
         lin = linear[:, :, ::4, ::4].clamp(0, 1).float()
         m = out[:, :, ::4, ::4].float().amax(1).flatten(1)  # (N, P)
         log_g = torch.log(bt2446a_expansion(luminance(lin, BT709_WEIGHTS))).flatten(1)
@@ -363,13 +381,7 @@ class HDRUNet(nn.Module):
             lo, hi = torch.where(up, mid, lo), torch.where(up, hi, mid)
         factor = torch.where(over, lo / ww.clamp(min=1e-6), torch.ones_like(ww))
         if self.curve_alpha is not None:
-            out_f = []
-            for v in factor:
-                self._cap_count += 1
-                s = self._cap_state
-                self._cap_state = (v if s is None else s + (v - s) / self._cap_count).detach()
-                out_f.append(self._cap_state)
-            factor = torch.stack(out_f)
+            factor = self._cap.update(factor)
         return w * factor.to(w.dtype).view(-1, 1, 1, 1)
 
     def mean_curve_weight(self) -> float | None:
@@ -385,12 +397,12 @@ class HDRUNet(nn.Module):
     @property
     def shoulder_held(self) -> bool:
         """The shot's shoulder decision is held (:meth:`shoulder_weight`): the next frame is not analysed."""
-        return not self.adaptive or (self._settled and self._shoulder_state is not None)
+        return not self.adaptive or self._settled
 
     @property
     def _settled(self) -> bool:
         """Video, and the shot's first SETTLE_FRAMES frames seen."""
-        return self.curve_alpha is not None and self._shoulder_count >= SETTLE_FRAMES
+        return self.curve_alpha is not None and self._shoulder.held
 
     def frame_weight(self, linear: torch.Tensor) -> torch.Tensor | None:
         """(N,) the frames' shoulder weights, counted for the report (once per frame: call it once per

@@ -627,11 +627,21 @@ def test_default_model_reports_how_it_treated_the_footage(clip: Path, tmp_path: 
     BT.2446A curve's mean weight, in the report and the printed line."""
     import json
 
+    import torch
+
+    from hdrvid.machine import usable_cores
+
+    before = torch.get_num_threads()
     r = run_cli("convert", clip, tmp_path / "d.mp4", "--report", tmp_path / "r.json")
     assert r.exit_code == 0, r.output
     rep = json.loads((tmp_path / "r.json").read_text())
     assert rep["model"] == "hdrunet-auto" and rep["frames"] == 12 and 0.0 <= rep["graded_weight"] <= 1.0
     assert "treated as" in r.output and "BT.2446A curve at" in r.output
+    # beside the video encoder its torch engine takes half the cores (runtime.options.streaming_threads), and
+    # gives torch's own setting back when the run ends
+    threads = max(1, usable_cores() // 2)
+    assert rep["engine"].startswith("torch-cpu-") and f" {threads} thread" in rep["engine"]
+    assert torch.get_num_threads() == before
 
 
 def test_default_level_places_sdr_tones_at_bt2446a_mid_grey(clip: Path, tmp_path: Path):

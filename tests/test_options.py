@@ -137,3 +137,21 @@ def test_reports_are_typed_and_written_by_one_function(tmp_path: Path):
     assert r["model"] == "itmo" and "MaxCLL 400" in str(r)
     write_report(r, tmp_path / "r.json")
     assert json.loads((tmp_path / "r.json").read_text()) == d
+
+
+def test_torch_threads_are_planned_beside_a_video_encoder():
+    """`streaming_threads`: a share of the cores for the torch CPU engine when the user chose none; every other
+    case unchanged (explicit --threads, GPUs, other backends, a model that keeps every core)."""
+    from hdrvid.runtime import streaming_threads
+
+    cpu = EngineOptions(backend=TorchBackend(precision="bf16"))
+    assert streaming_threads(cpu, 0.5, cores=2).backend == TorchBackend(precision="bf16", threads=1)
+    assert streaming_threads(cpu, 0.5, cores=8).backend.threads == 4
+    assert streaming_threads(cpu, 0.5, cores=1).backend.threads == 1
+    assert streaming_threads(cpu, 1.0, cores=8) == cpu
+    mine = EngineOptions(backend=TorchBackend(threads=2))
+    assert streaming_threads(mine, 0.5, cores=8) == mine
+    for other in (EngineOptions(backend=TorchBackend(device="cuda")), EngineOptions(backend=OrtBackend())):
+        assert streaming_threads(other, 0.5, cores=8) == other
+    assert TorchBackend(threads=1).label == "torch-cpu-fp32 1 thread"
+    assert TorchBackend(threads=3).label == "torch-cpu-fp32 3 threads" and TorchBackend().label == "torch-cpu-fp32"

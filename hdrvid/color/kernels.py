@@ -33,6 +33,7 @@ from hdrvid.color.packed import (
     sdr_buffers,
 )
 from hdrvid.color.ycbcr import code_scales, rgb_to_ycbcr_matrix
+from hdrvid.machine import usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +119,7 @@ def kernel_threads() -> int:
     env = os.environ.get("HDRVID_KERNEL_THREADS")
     if env and env.isdigit() and int(env) > 0:
         return min(int(env), 8)
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        n = os.cpu_count() or 1
-    return max(1, min(n, 8))
+    return min(usable_cores(), 8)
 
 
 def _parallel(fn: Any, rows: int, *args: Any) -> None:

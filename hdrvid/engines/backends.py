@@ -70,7 +70,8 @@ class TorchBackend:
 
     @property
     def label(self) -> str:
-        return f"torch-{self.device}-{self.precision}"
+        threads = f" {self.threads} thread{'s' if self.threads > 1 else ''}" if self.threads else ""
+        return f"torch-{self.device}-{self.precision}{threads}"
 
     def cache_key(self) -> dict[str, Any]:
         """Nothing is cached for eager torch; the key still says what the run depended on."""

@@ -37,6 +37,8 @@ class TorchEngine:
 
     @torch.inference_mode()
     def infer(self, *inputs: torch.Tensor) -> torch.Tensor:
+        if self.config.threads and torch.get_num_threads() != self.config.threads:
+            torch.set_num_threads(self.config.threads)  # a thread that started after a job gave the count back
         xs = [t.to(self.device, non_blocking=True) for t in inputs]
         if self.config.channels_last:
             xs = [t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t for t in xs]

@@ -284,7 +284,7 @@ class BatchWorker:
         self._executor_key: Any = None
 
     def _single_executor(self, opts: ConvertOptions, info: Any) -> Any:
-        eng = single_engine_options(opts, info)
+        eng = single_engine_options(opts, info, streaming=True)  # every unit encodes a video segment
         key = (opts.single_model, str(opts.weights), eng)
         if self._executor_key != key:
             if self._executor is not None:

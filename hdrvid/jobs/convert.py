@@ -307,11 +307,12 @@ def check_sdr_source(opts: ConvertOptions, info: VideoInfo) -> None:
 
 
 def model_stages(opts: ConvertOptions, info: VideoInfo, image_input: bool, executor: Any = None,
-                 owns_executor: bool = True) -> tuple[list[Stage], str, Any, Cycle | None]:
+                 owns_executor: bool = True, streaming: bool = False) -> tuple[list[Stage], str, Any, Cycle | None]:
     """The stages that turn decoded frames into HDR radiance (batching + inference, or the alternating
     merge), the engine's name, the single-exposure executor (None in alternating mode) and the exposure
     cycle (alternating mode). ``executor``: reuse this one (``hdrvid batch`` loads a model once per worker);
-    ``owns_executor``: the stage closes it at the end."""
+    ``owns_executor``: the stage closes it at the end; ``streaming``: a video encoder runs beside the model
+    (:func:`single_engine_options`)."""
     from hdrvid.pipeline.batcher import Batcher
     from hdrvid.pipeline.inference import Inference
     from hdrvid.runtime import make_executor
@@ -325,7 +326,7 @@ def model_stages(opts: ConvertOptions, info: VideoInfo, image_input: bool, execu
                  [round(v, 2) for v in cycle.measured], cycle.response_power)
         return [AlternatingMerge(make_merger(opts.merge, engine=opts.engine), cycle)], opts.merge, None, cycle
     engine = executor if executor is not None else make_executor(opts.single_model, opts.weights,
-                                                                 single_engine_options(opts, info))
+                                                                 single_engine_options(opts, info, streaming))
     set_average_cap(engine, opts)
     weights = str(opts.weights) if opts.weights else f"the shipped {opts.model} weights"
     stages: list[Stage] = [Batcher(1 if image_input else opts.batch_size),
@@ -374,9 +375,15 @@ def uses_array_model(opts: ConvertOptions, spec: OutputSpec, info: VideoInfo, pl
             and isinstance(backend, TorchBackend) and backend.device == "cpu")
 
 
-def single_engine_options(opts: ConvertOptions, info: VideoInfo) -> EngineOptions:
-    """The engine options of a single-exposure run (``--infer-scale auto`` resolved for the frame size)."""
+def single_engine_options(opts: ConvertOptions, info: VideoInfo, streaming: bool = False) -> EngineOptions:
+    """The engine options of a single-exposure run (``--infer-scale auto`` resolved for the frame size; with
+    ``streaming``, a video encoder beside the model, the CPU threads planned with it: ``runtime.options.
+    streaming_threads``)."""
     eng = opts.engine
+    if streaming:
+        from hdrvid.runtime import streaming_threads
+
+        eng = streaming_threads(eng, get(opts.single_model).encoder_thread_share)
     if get(opts.single_model).output_scale != 1 and get(opts.single_model).base is None:
         if eng.infer_scale not in (None, 1.0) or eng.tile:
             raise OptionError(f"--model {opts.single_model} runs on whole frames at full resolution: drop --infer-scale "
@@ -426,7 +433,7 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
             first = [ArrayModel(ARRAY_MODELS[opts.model], opts.model)]
             engine_name, engine, cycle = "numpy (OpenCV, no torch)", None, None
         else:
-            first, engine_name, engine, cycle = model_stages(opts, info, image_input)
+            first, engine_name, engine, cycle = model_stages(opts, info, image_input, streaming=plan.kind == "video")
         writer: Any
         target: AtomicFile | AtomicFolder
         if plan.kind == "video":

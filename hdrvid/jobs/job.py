@@ -32,6 +32,7 @@ from hdrvid.pipeline.encoder import (
 from hdrvid.pipeline.frame import VideoInfo
 from hdrvid.pipeline.output import OutputSpec
 from hdrvid.pipeline.runner import Runner, RunStats, Stage, run_sequential
+from hdrvid.runtime.options import torch_threads_restorer
 
 log = logging.getLogger("hdrvid")
 
@@ -51,6 +52,7 @@ class Job:
     def __init__(self, source: Any) -> None:
         self.source = source
         self._stack = ExitStack()
+        self._stack.callback(torch_threads_restorer())  # an engine's --threads ends with the run (last)
         self._stack.callback(source.close)
 
     def __enter__(self) -> Job:

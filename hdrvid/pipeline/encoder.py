@@ -34,6 +34,7 @@ from hdrvid.errors import OptionError, OutputError, check_choice, check_range
 from hdrvid.io.images import write_exr, write_hdr
 from hdrvid.io.mp4boxes import add_hdr_boxes
 from hdrvid.io.probe import is_cover_picture, open_input
+from hdrvid.machine import usable_cores
 from hdrvid.pipeline.frame import Frame, VideoInfo, plane_views_420
 from hdrvid.pipeline.output import OutputSpec
 
@@ -198,7 +199,7 @@ def x265_frame_threads(cpus: int | None = None) -> int | None:
     1080p: 24 bytes of 250 KB apart, 56.661 vs 56.659 dB against the source) and the encode is ~10-15 %
     faster (BENCHMARKS.md, session 18)."""
     if cpus is None:
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        cpus = usable_cores()
     return 2 if cpus in (2, 3) else None
 
 

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from hdrvid.engines.backends import Backend, OrtBackend, TensorRTBackend, TorchBackend, backend_device
 from hdrvid.errors import BackendError
+from hdrvid.machine import usable_cores
 
 
 @dataclass(frozen=True)
@@ -46,3 +49,36 @@ class EngineOptions:
     def device(self) -> str:
         """The torch device the backend computes on ("cpu" or "cuda:N")."""
         return backend_device(self.backend)
+
+
+def streaming_threads(opts: EngineOptions, share: float, cores: int | None = None) -> EngineOptions:
+    """``opts`` with the torch CPU engine's intra-op threads planned beside a video encoder: ``share`` of the
+    cores (at least one) when the user chose none; other backends, GPUs and an explicit ``--threads`` unchanged.
+
+    Why: torch's default is one thread per core, and x265 also starts one per core. For a model whose frame is a
+    chain of small full-frame passes (``hdrunet-auto`` in the CPU fast mode: ~200 ops of a few ms each) the
+    second thread of each op mostly waits for a core the encoder holds: on 2 cores, 720p, 48 frames, one
+    torch thread instead of two took 6.0 instead of 6.55 s (system time 0.5 instead of 1.3 s) for the same
+    bytes (BENCHMARKS.md, issue 17 session 22). A network that is the bottleneck (``expandnet`` 8.3 -> 12.3 s
+    on one thread) keeps every core (``share`` 1)."""
+    backend = opts.backend
+    if not isinstance(backend, TorchBackend) or backend.device != "cpu" or backend.threads is not None or share >= 1:
+        return opts
+    threads = max(1, int((cores or usable_cores()) * share))
+    return replace(opts, backend=replace(backend, threads=threads))
+
+
+def torch_threads_restorer() -> Callable[[], None]:
+    """A function that gives the calling thread back torch's intra-op thread count as it is now. An engine
+    with ``threads`` (``--threads``, :func:`streaming_threads`) sets the count for the whole process when it
+    is built, so that the pipeline's stage threads start with it; a job calls this at its start and the
+    result at its end, so a library caller's own setting outlives the run. Nothing to keep when torch is not
+    loaded yet (the run imports it with torch's default)."""
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+
+    def restore() -> None:
+        if before is not None and torch is not None and torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+    return restore

@@ -1,6 +1,7 @@
 """The runner: failures anywhere stop everything quickly, with the original error; signals clean up."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -213,3 +214,31 @@ def test_disk_full_is_a_clear_error_and_leaves_nothing(clip: Path, tmp_path: Pat
         convert(ConvertOptions(clip, out, model="itmo"))
     assert not out.exists() and not [p for p in tmp_path.iterdir() if ".partial" in p.name]
     assert not hdrvid_threads()
+
+
+@pytest.mark.parametrize("bad, words", [(float("nan"), "NaN or infinite"), (-float("inf"), "NaN or infinite"),
+                                        (-1e9, "values up to 1e+09x"), (1e9, "values up to 1e+09x")])
+def test_inference_refuses_an_implausible_model_output(bad: float, words: str):
+    """A model output with NaN, infinities or light no picture has (either sign) stops the run with an error
+    naming the frame, instead of encoding it (one min-max pass finds the largest magnitude)."""
+    import torch
+
+    from hdrvid.errors import ModelError
+    from hdrvid.pipeline.frame import Batch
+    from hdrvid.pipeline.inference import Inference
+
+    class Stub:
+        name, model = "stub", object()
+
+        def infer(self, x: torch.Tensor) -> torch.Tensor:
+            y = x.clone()
+            y[0, 1, 2, 3] = bad
+            return y
+
+    frame = Frame(7, None, None, torch.rand(3, 4, 6))
+    batch = Batch([frame], frame.data[None], 1)
+    with pytest.raises(ModelError, match=f"{re.escape(words)}.*frame 7"):
+        list(Inference(Stub(), video=False).process(batch))  # type: ignore[arg-type]
+    ok = Batch([frame], torch.full((1, 3, 4, 6), -0.5), 1)
+    Stub.infer = lambda self, x: x  # type: ignore[method-assign]
+    assert [f.index for f in Inference(Stub(), video=False).process(ok)] == [7]  # type: ignore[arg-type]

@@ -23,6 +23,14 @@ def boost_expansion(linear: torch.Tensor, out: torch.Tensor, boost: float) -> to
     return torch.where(ok, lin * ratio.pow(boost), out)
 
 
+def peak_magnitude(out: torch.Tensor) -> float:
+    """The largest magnitude in ``out`` (NaN if it holds one): one min-max pass, no full-frame ``abs`` copy."""
+    if not out.numel():
+        return 0.0
+    lo, hi = torch.aminmax(out)
+    return max(float(hi), -float(lo))
+
+
 class Inference:
     name = "infer"
 
@@ -48,7 +56,7 @@ class Inference:
         out = boost_expansion(batch.tensor, self.executor.infer(batch.tensor), self.boost)
         if out.shape[0] != batch.tensor.shape[0]:
             raise RuntimeError(f"engine {self.executor.name} returned {out.shape[0]} frames for {batch.tensor.shape[0]}")
-        what = implausible(float(out.abs().amax()) if out.numel() else 0.0)
+        what = implausible(peak_magnitude(out))
         if what:
             raise ModelError(f"{self.weights}: the model produced {what} on frame {batch.frames[0].index}; the "
                              f"weights are damaged or not for this model (use the shipped weights or retrain)")

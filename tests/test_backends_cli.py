@@ -104,7 +104,27 @@ def test_bench_cli_table_json_and_plot(tmp_path: Path):
 
 
 def test_a_model_without_onnx_export_says_so(bright_clip: Path, tmp_path: Path):
-    r = run_cli("convert", bright_clip, tmp_path / "o.mp4", "-m", "hdrunet", "--backend", "onnxruntime")
+    """brackets-debevec's per-shot stack choice is state: torch only, said in one line."""
+    r = run_cli("convert", bright_clip, tmp_path / "o.mp4", "-m", "brackets-debevec", "--backend", "onnxruntime")
     assert r.exit_code == 5 and "--backend torch" in r.output and "internal error" not in r.output
-    r = run_cli("export", "-m", "hdrunet", "-o", tmp_path / "x" / "m.onnx")
+    r = run_cli("export", "-m", "brackets-debevec", "-o", tmp_path / "x" / "m.onnx")
     assert r.exit_code == 4 and "torch backend" in r.output
+
+
+def test_default_model_runs_on_onnxruntime_like_torch(bright_clip: Path, tmp_path: Path):
+    """hdrunet-auto (the default) on ONNX Runtime: its three network parts exported for any frame size, the
+    detector, curve and cap in torch; the same light as the torch backend in fp32 (the EXR frames are half
+    floats: a few half-float steps apart at most)."""
+    outs = {}
+    for backend in ("torch", "onnxruntime"):
+        r = run_cli("convert", bright_clip, tmp_path / backend, "--backend", backend, "--precision", "fp32", "-q",
+                    "--report", tmp_path / f"{backend}.json")
+        assert r.exit_code == 0, r.output
+        rep = json.loads((tmp_path / f"{backend}.json").read_text())
+        assert rep["model"] == "hdrunet-auto" and rep["engine"].startswith(backend)
+        outs[backend] = _exr_frames(tmp_path / backend)
+    assert len(outs["torch"]) == len(outs["onnxruntime"]) == 6
+    for a, b in zip(outs["torch"], outs["onnxruntime"]):
+        assert np.abs(a - b).max() < 4e-3 * max(1.0, float(a.max()))
+    assert sorted(p.parent.name.split("-fp32")[0] for p in (tmp_path / "cache" / "onnx").glob("*/model.onnx")) \
+        == ["hdrunet-auto-context", "hdrunet-auto-field", "hdrunet-auto-field_tile"]

@@ -8,6 +8,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
+import torch.nn.functional as F
 from onnx import TensorProto, helper, numpy_helper
 
 from hdrvid.engines import (
@@ -262,6 +263,41 @@ def test_default_model_on_cuda_matches_cpu(frame):
     gpu = make_executor("hdrunet-auto", opts=EngineOptions(backend=TorchBackend(device="cuda",
                                                                                precision="fp32"))).infer(frame)
     assert float(((cpu - gpu.cpu()).abs() / cpu.abs().clamp(min=1e-3)).max()) < 1e-2
+
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("scale", [1.0, 0.25])
+def test_default_model_on_tensorrt_matches_torch(frame, tmp_path, monkeypatch, scale):
+    """hdrunet-auto's network parts as TensorRT engines (fp16 kernels), the rest in torch on the GPU."""
+    pytest.importorskip("tensorrt")
+    monkeypatch.setenv("HDRVID_CACHE", str(tmp_path))
+    cpu = make_executor("hdrunet-auto", opts=EngineOptions(infer_scale=scale)).infer(frame)
+    trt = make_executor("hdrunet-auto", opts=EngineOptions(backend=TensorRTBackend(), infer_scale=scale)).infer(frame)
+    assert float(((cpu - trt.cpu()).abs() / cpu.abs().clamp(min=1e-3)).max()) < 5e-2
+
+
+@pytest.mark.parametrize("size", [(150, 230), (37, 53), (64, 64)])
+def test_hdrunet_size_dependent_steps_are_torchs_own(size):
+    """hdrunet's frame-wide area resize (two products with pooling matrices) and its U-Net padding (clamped
+    gathers), written so that ONNX follows the input's size, are torch's adaptive pooling (to float summation
+    order) and replicate padding (exactly)."""
+    from hdrvid.models.hdrunet import area_resize, pad_to_multiple
+
+    x = torch.rand(2, 4, *size, generator=torch.Generator().manual_seed(0))
+    assert float((area_resize(x, 64) - F.interpolate(x, size=(64, 64), mode="area")).abs().max()) < 1e-6
+    h, w = size
+    assert torch.equal(pad_to_multiple(x, 16), F.pad(x, (0, (-w) % 16, 0, (-h) % 16), mode="replicate"))
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.25])
+def test_default_model_on_onnxruntime_matches_torch(frame, tmp_path, monkeypatch, scale):
+    """hdrunet-auto's exported parts at a frame size the export never saw (whole frames and the fast mode)."""
+    monkeypatch.setenv("HDRVID_CACHE", str(tmp_path))
+    cpu = make_executor("hdrunet-auto", opts=EngineOptions(infer_scale=scale)).infer(frame)
+    ort = make_executor("hdrunet-auto", opts=EngineOptions(backend=OrtBackend(), infer_scale=scale))
+    assert ort.name.startswith("onnxruntime-cpu")
+    assert float(((cpu - ort.infer(frame)).abs() / cpu.abs().clamp(min=1e-3)).max()) < 1e-3
 
 
 @pytest.mark.gpu

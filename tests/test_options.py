@@ -151,7 +151,10 @@ def test_torch_threads_are_planned_beside_a_video_encoder():
     assert streaming_threads(cpu, 1.0, cores=8) == cpu
     mine = EngineOptions(backend=TorchBackend(threads=2))
     assert streaming_threads(mine, 0.5, cores=8) == mine
-    for other in (EngineOptions(backend=TorchBackend(device="cuda")), EngineOptions(backend=OrtBackend())):
+    assert streaming_threads(EngineOptions(backend=OrtBackend()), 0.5, cores=8).backend == OrtBackend(threads=4)
+    for other in (EngineOptions(backend=TorchBackend(device="cuda")), EngineOptions(backend=OrtBackend("cuda")),
+                  EngineOptions(backend=TensorRTBackend())):
         assert streaming_threads(other, 0.5, cores=8) == other
+    assert OrtBackend(threads=2).label == "onnxruntime-cpu-fp32 2 threads"
     assert TorchBackend(threads=1).label == "torch-cpu-fp32 1 thread"
     assert TorchBackend(threads=3).label == "torch-cpu-fp32 3 threads" and TorchBackend().label == "torch-cpu-fp32"

@@ -37,6 +37,11 @@ def _threads(threads: int | None) -> None:
         raise BackendError(f"--threads must be at least 1, not {threads}")
 
 
+def _thread_label(threads: int | None) -> str:
+    """A label's thread count: ' 1 thread', ' 4 threads' ('' for the library's default, one per core)."""
+    return f" {threads} thread{'s' if threads > 1 else ''}" if threads else ""
+
+
 def device_id(device: str) -> int:
     """``cuda:N`` -> N (``cuda`` -> 0)."""
     return int(device.split(":", 1)[1]) if ":" in device else 0
@@ -70,8 +75,7 @@ class TorchBackend:
 
     @property
     def label(self) -> str:
-        threads = f" {self.threads} thread{'s' if self.threads > 1 else ''}" if self.threads else ""
-        return f"torch-{self.device}-{self.precision}{threads}"
+        return f"torch-{self.device}-{self.precision}{_thread_label(self.threads)}"
 
     def cache_key(self) -> dict[str, Any]:
         """Nothing is cached for eager torch; the key still says what the run depended on."""
@@ -110,7 +114,7 @@ class OrtBackend:
 
     @property
     def label(self) -> str:
-        return f"onnxruntime-{self.provider}-{self.precision}"
+        return f"onnxruntime-{self.provider}-{self.precision}{_thread_label(self.threads)}"
 
     @property
     def fp16_export(self) -> bool:

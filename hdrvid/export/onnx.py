@@ -108,7 +108,7 @@ def export_onnx(name: str, path: Path, *, weights: Path | None = None, part: str
     model = build(name, weights)
     if not getattr(model, "exportable", True):
         raise ModelError(f"{name} cannot be exported to ONNX in this release (it runs on the torch backend); "
-                         f"export expandnet, ahdr or kalantari")
+                         f"export the default hdrunet-auto, expandnet, ahdr or kalantari")
     if getattr(model, "diffusion", False) and part == "full":
         raise ModelError(f"{name} is a diffusion model: export its parts (--part condition and --part denoise); "
                          f"the DDIM loop runs around them")

@@ -116,6 +116,31 @@ class ShotMean:
         return torch.stack(out)  # type: ignore[arg-type]
 
 
+def area_resize(x: torch.Tensor, size: int) -> torch.Tensor:
+    """``F.interpolate(x, (size, size), mode="area")`` (adaptive average pooling: output row i averages input
+    rows floor(i H / size) to ceil((i + 1) H / size) - 1, the same for columns) as two matrix products with
+    pooling matrices built from the input's size, which ONNX expresses for any size (torch's adaptive pooling
+    exports for fixed sizes only). The same means up to float summation order (test)."""
+    def pooling(n: torch.Tensor | int) -> torch.Tensor:  # (size, n): row i averages its bin
+        i = torch.arange(size, device=x.device, dtype=torch.float32)[:, None]
+        j = torch.arange(n, device=x.device, dtype=torch.float32)[None, :]  # type: ignore[arg-type]
+        start, end = torch.floor(i * n / size), torch.ceil((i + 1) * n / size)
+        return ((j >= start) & (j < end)).to(x.dtype) / (end - start).to(x.dtype)
+
+    h, w = x.shape[-2:]
+    return torch.matmul(torch.matmul(pooling(h), x), pooling(w).transpose(0, 1))
+
+
+def pad_to_multiple(x: torch.Tensor, mult: int) -> torch.Tensor:
+    """``x`` padded at the bottom and right to a multiple of ``mult`` by repeating its last row and column
+    (``F.pad(mode="replicate")``), by gathering clamped indices: the padding follows the input's size in an
+    ONNX graph (a traced ``F.pad`` keeps the traced size's amounts)."""
+    h, w = x.shape[-2:]
+    rows = torch.arange((h + mult - 1) // mult * mult, device=x.device).clamp(max=h - 1)
+    cols = torch.arange((w + mult - 1) // mult * mult, device=x.device).clamp(max=w - 1)
+    return x.index_select(-2, rows).index_select(-1, cols)
+
+
 def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, padding=dilation, dilation=dilation),
                          nn.LeakyReLU(0.1, inplace=True))
@@ -127,9 +152,10 @@ class HDRUNet(nn.Module):
     """Only the log gains vary over the frame; the curve's knots and the gate are read as frame means, so the
     fast mode upsamples the first 3 channels and hands the others' means to ``apply_split`` (at 720p: ~4x
     less upsampling, no full-size copy of constants)."""
-    exportable = False
-    """Not yet: its frame-wide branch resizes the frame to 64x64 by area averaging, which the ONNX exporter
-    cannot express for dynamic sizes; it runs on the torch backend (CPU or CUDA)."""
+    exportable = True
+    """Its parts (``field``, ``context``, ``field_tile``) export to ONNX for any frame size (the frame-wide
+    branch's area resize and the U-Net's padding are built from the input's size: :func:`area_resize`,
+    :func:`pad_to_multiple`); ``apply`` (the detector, the curve, the average-light cap) stays in torch."""
     cpu_bf16 = True
     """Validated in bf16 (``--precision auto`` picks it on CPUs with native bf16): on the validation views the
     largest change against fp32 is -0.05 dB PU21 (hard camera, unclipped pixels; see the model card)."""
@@ -255,7 +281,7 @@ class HDRUNet(nn.Module):
 
     def context(self, linear: torch.Tensor) -> torch.Tensor:
         """The frame-wide vector, (N, C + TAIL_EDGES + 1, 1, 1): computed once per whole frame."""
-        small = F.interpolate(self._features(linear), size=(64, 64), mode="area")
+        small = area_resize(self._features(linear), 64)
         return torch.cat([self.glob(small), self.tail_shares(linear)[..., None, None]], 1)
 
     def tail_shares(self, linear: torch.Tensor) -> torch.Tensor:
@@ -279,11 +305,7 @@ class HDRUNet(nn.Module):
 
     def field_tile(self, linear: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         n, _, h, w = linear.shape
-        mult = 16
-        ph, pw = (-h) % mult, (-w) % mult
-        x = self._features(linear)
-        if ph or pw:
-            x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+        x = pad_to_multiple(self._features(linear), 16)
         skips = [self.stem(x)]
         for d in self.down:
             skips.append(d(skips[-1]))

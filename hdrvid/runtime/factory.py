@@ -55,6 +55,12 @@ def auto_precision(model: nn.Module, device: str) -> str:
     return "fp32"
 
 
+# _WRAPPED_BASE: a model that refines another (``diffhdr-single``, ``hdrunet-2x``) holds its base's weights in its
+# own file (``diffhdr-single``: the session-4 ``hdrunet``, not the shipped one). The base runs through its own
+# executor on torch (on the backend's device) whatever backend runs the refining network: an ONNX export of the
+# base would be of the registry's weights, not of the wrapper's copy.
+
+
 def make_executor(model_name: str, weights: Path | None = None, opts: EngineOptions = EngineOptions(),
                   model: nn.Module | None = None) -> Executor | DiffusionExecutor | SuperResExecutor:
     """The model ``model_name`` on the chosen backend, ready to run full frames."""
@@ -69,7 +75,7 @@ def make_executor(model_name: str, weights: Path | None = None, opts: EngineOpti
         if getattr(model, "single", False):  # the regression start runs through its own executor (fast mode)
             base_model = getattr(model, "base")
             base_opts = replace(opts, tile=0)
-            if not getattr(base_model, "exportable", True):  # hdrunet: torch only (on the backend's device)
+            if not isinstance(opts.backend, TorchBackend):  # its own weights: see _WRAPPED_BASE
                 base_opts = replace(base_opts, backend=TorchBackend(device=opts.device))
             base = make_executor(getattr(model, "base_model"), None, base_opts, model=base_model)
         elif opts.infer_scale not in (None, 1.0):
@@ -79,10 +85,10 @@ def make_executor(model_name: str, weights: Path | None = None, opts: EngineOpti
                                  start=opts.diffusion_start)
     if getattr(model, "superres", False):  # the base model at the input's size (its fast mode), then the network
         base_model = getattr(model, "base")
-        # the base as it runs at 1x: the backend asked for (its own precision choice, e.g. bf16 for hdrunet on
-        # this CPU), or torch on the backend's device for a base that does not export (hdrunet)
-        base_backend = requested if isinstance(requested, TorchBackend) or getattr(base_model, "exportable", True) \
-            else TorchBackend(device=opts.device, precision="auto")
+        # the base as it runs at 1x: the torch backend asked for (its own precision choice, e.g. bf16 for hdrunet
+        # on this CPU), or torch on the backend's device
+        base_backend = requested if isinstance(requested, TorchBackend) \
+            else TorchBackend(device=opts.device, precision="auto")  # its own weights: see _WRAPPED_BASE
         base = make_executor(getattr(model, "base_model"), None, replace(opts, backend=base_backend), model=base_model)
         backend = _profile_for(opts.backend, opts) if isinstance(opts.backend, TensorRTBackend) else opts.backend
         return SuperResExecutor(model, _engine(model_name, model, "refine", backend, weights), base)

@@ -52,17 +52,20 @@ class EngineOptions:
 
 
 def streaming_threads(opts: EngineOptions, share: float, cores: int | None = None) -> EngineOptions:
-    """``opts`` with the torch CPU engine's intra-op threads planned beside a video encoder: ``share`` of the
-    cores (at least one) when the user chose none; other backends, GPUs and an explicit ``--threads`` unchanged.
+    """``opts`` with the CPU engine's intra-op threads (torch or ONNX Runtime) planned beside a video encoder:
+    ``share`` of the cores (at least one) when the user chose none; GPUs, TensorRT and an explicit ``--threads``
+    unchanged.
 
     Why: torch's default is one thread per core, and x265 also starts one per core. For a model whose frame is a
     chain of small full-frame passes (``hdrunet-auto`` in the CPU fast mode: ~200 ops of a few ms each) the
     second thread of each op mostly waits for a core the encoder holds: on 2 cores, 720p, 48 frames, one
     torch thread instead of two took 6.0 instead of 6.55 s (system time 0.5 instead of 1.3 s) for the same
-    bytes (BENCHMARKS.md, issue 17 session 22). A network that is the bottleneck (``expandnet`` 8.3 -> 12.3 s
-    on one thread) keeps every core (``share`` 1)."""
+    bytes (ONNX Runtime: 9.7 instead of 10.1-11.0 s; BENCHMARKS.md, issue 17 session 22). A network that is the
+    bottleneck (``expandnet`` 8.3 -> 12.3 s on one thread) keeps every core (``share`` 1)."""
     backend = opts.backend
-    if not isinstance(backend, TorchBackend) or backend.device != "cpu" or backend.threads is not None or share >= 1:
+    on_cpu = (isinstance(backend, TorchBackend) and backend.device == "cpu") or \
+        (isinstance(backend, OrtBackend) and backend.provider == "cpu")
+    if not on_cpu or backend.threads is not None or share >= 1:  # type: ignore[union-attr]
         return opts
     threads = max(1, int((cores or usable_cores()) * share))
     return replace(opts, backend=replace(backend, threads=threads))

@@ -120,7 +120,8 @@ def area_resize(x: torch.Tensor, size: int) -> torch.Tensor:
     """``F.interpolate(x, (size, size), mode="area")`` (adaptive average pooling: output row i averages input
     rows floor(i H / size) to ceil((i + 1) H / size) - 1, the same for columns) as two matrix products with
     pooling matrices built from the input's size, which ONNX expresses for any size (torch's adaptive pooling
-    exports for fixed sizes only). The same means up to float summation order (test)."""
+    exports for fixed sizes only). The same means up to float summation order (test); used when tracing for
+    export, while eager torch keeps ``F.interpolate``."""
     def pooling(n: torch.Tensor | int) -> torch.Tensor:  # (size, n): row i averages its bin
         i = torch.arange(size, device=x.device, dtype=torch.float32)[:, None]
         j = torch.arange(n, device=x.device, dtype=torch.float32)[None, :]  # type: ignore[arg-type]
@@ -281,7 +282,10 @@ class HDRUNet(nn.Module):
 
     def context(self, linear: torch.Tensor) -> torch.Tensor:
         """The frame-wide vector, (N, C + TAIL_EDGES + 1, 1, 1): computed once per whole frame."""
-        small = area_resize(self._features(linear), 64)
+        features = self._features(linear)
+        # eager torch keeps its own adaptive pooling (bit for bit the shipped output: in bf16 the context is
+        # sensitive to float summation order); a traced export takes the size-following form
+        small = area_resize(features, 64) if torch.jit.is_tracing() else F.interpolate(features, (64, 64), mode="area")
         return torch.cat([self.glob(small), self.tail_shares(linear)[..., None, None]], 1)
 
     def tail_shares(self, linear: torch.Tensor) -> torch.Tensor:

@@ -59,10 +59,11 @@ class ModelSpec:
     """A model that refines another model's output (``hdrunet-2x``: ``hdrunet-auto``): that model runs first
     through its own executor, with the engine options it would have at the input's size (fast mode, tiles)."""
     encoder_thread_share: float = 1.0
-    """Share of the CPU cores its torch engine takes on the CPU when a video encoder runs beside it (``convert``
-    and ``batch`` to a video, no ``--threads``): 1 = all (a network that is the pipeline's bottleneck needs
-    every core), 0.5 for a model whose per-frame torch work is a chain of small full-frame passes, where a
-    second intra-op thread mostly waits on cores that x265 holds (``runtime.options.streaming_threads``)."""
+    """Share of the CPU cores its engine (torch or ONNX Runtime on the CPU) takes when a video encoder runs
+    beside it (``convert`` and ``batch`` to a video, no ``--threads``): 1 = all (a network that is the
+    pipeline's bottleneck needs every core), 0.5 for a model whose per-frame work is a chain of small full-frame
+    passes, where a second intra-op thread mostly waits on cores that x265 holds
+    (``runtime.options.streaming_threads``)."""
 
     @property
     def learned(self) -> bool:

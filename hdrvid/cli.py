@@ -174,7 +174,8 @@ def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N]."),
         click.option("--precision", type=PRECISIONS, default="auto", show_default=True,
                      help="auto: bf16 for models validated in it (hdrunet) on a CPU with native bf16, else fp32."),
-        click.option("--threads", type=int, help="CPU threads for inference (default: all cores)."),
+        click.option("--threads", type=int, help="CPU threads for inference (default: all cores; half of them "
+                                                  "for the hdrunet models beside a video encoder)."),
         click.option("--tile", default=0, show_default=True,
                      help="Run the network on tiles of this size (0: whole frames); for 4K inside a memory budget."),
         click.option("--infer-scale", default="auto", show_default=True,

@@ -743,12 +743,13 @@ def export_cmd(model: str, fmt: str, output: Path, part: str, opset: int, fp16: 
 @main.command()
 @verbosity
 @click.argument("input", type=click.Path(path_type=Path), required=False)
-@click.option("-m", "--model", "models", multiple=True, default=("expandnet@0.25",), show_default=True,
-              help="Model(s) to measure (repeat); NAME@SCALE is the fast mode at that --infer-scale.")
+@click.option("-m", "--model", "models", multiple=True, default=("hdrunet-auto@auto",), show_default=True,
+              help="Model(s) to measure (repeat); NAME@SCALE is the fast mode at that --infer-scale, NAME@auto the "
+                   "scale convert picks (the default: the default model as convert runs it).")
 @click.option("--backend", "backends", multiple=True, default=("torch", "onnxruntime"), show_default=True,
               type=BACKENDS)
-@click.option("--precision", "precisions", multiple=True, default=("fp32",), show_default=True,
-              type=PRECISIONS)
+@click.option("--precision", "precisions", multiple=True, default=("auto",), show_default=True,
+              type=PRECISIONS, help="auto: what convert uses (bf16 where validated and native, fp16 on TensorRT).")
 @click.option("--resolution", "resolutions", multiple=True, default=("1280x720",), show_default=True,
               help="WxH of the generated input (repeat); ignored with INPUT.")
 @click.option("--frames", default=12, show_default=True, help="Frames of generated input.")

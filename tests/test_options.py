@@ -158,3 +158,15 @@ def test_torch_threads_are_planned_beside_a_video_encoder():
     assert OrtBackend(threads=2).label == "onnxruntime-cpu-fp32 2 threads"
     assert TorchBackend(threads=1).label == "torch-cpu-fp32 1 thread"
     assert TorchBackend(threads=3).label == "torch-cpu-fp32 3 threads" and TorchBackend().label == "torch-cpu-fp32"
+
+
+def test_bench_labels_say_how_the_model_runs():
+    """`hdrvid bench -m NAME[@SCALE|@auto]`: whole frames, the fast mode at a scale, or convert's own choice
+    (the default: the default model as convert runs it); a bad scale is refused when the options are built."""
+    from hdrvid.jobs.bench import model_scale
+
+    assert BenchConfig().models == ("hdrunet-auto@auto",) and BenchConfig().precisions == ("auto",)
+    assert [model_scale(m) for m in ("expandnet", "expandnet@0.25", "hdrunet-auto@auto")] == [1.0, 0.25, None]
+    for bad in ("expandnet@fast", "expandnet@0", "expandnet@2"):
+        with pytest.raises(OptionError, match=re.escape(f"--model {bad}")):
+            BenchConfig(models=(bad,))

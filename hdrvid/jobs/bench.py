@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from hdrvid.engines import BACKENDS, PRECISIONS, TorchBackend, backend_from_options
-from hdrvid.errors import BackendError, HdrvidError, check_choice, check_range
+from hdrvid.errors import BackendError, HdrvidError, OptionError, check_choice, check_range
 from hdrvid.io.images import write_png
 from hdrvid.io.report import Report
 from hdrvid.jobs.convert import ConvertOptions, ConvertReport, convert
@@ -33,7 +33,7 @@ from hdrvid.models import for_single_exposure, get
 from hdrvid.models.registry import CLASSICAL_MERGES, DIFFUSION_MERGES, VIDEO_MERGES
 from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.encoder import EncodeOptions
-from hdrvid.runtime import EngineOptions, make_executor
+from hdrvid.runtime import EngineOptions, auto_scale, make_executor
 from hdrvid.synth.alternating import SynthConfig, synth_alternating
 from hdrvid.synth.scenes import interior_with_window
 
@@ -46,10 +46,13 @@ MODES = ("model", "pipelined", "sequential")
 class BenchConfig:
     input: Path | None = None
     """A video to convert; None generates the built-in scene at each resolution."""
-    models: tuple[str, ...] = ("expandnet@0.25",)
-    """Model names; NAME@SCALE runs the fast mode at that --infer-scale."""
+    models: tuple[str, ...] = ("hdrunet-auto@auto",)
+    """Model names; NAME@SCALE runs the fast mode at that --infer-scale, NAME@auto at the scale ``convert``
+    picks for the frame size and device (the default: the default model as ``convert`` runs it)."""
     backends: tuple[str, ...] = ("torch", "onnxruntime")
-    precisions: tuple[str, ...] = ("fp32",)
+    precisions: tuple[str, ...] = ("auto",)
+    """``auto``: what ``convert`` uses (bf16 for a model validated in it on a CPU that computes bf16, fp16 on
+    TensorRT, fp32 elsewhere)."""
     resolutions: tuple[tuple[int, int], ...] = ((1280, 720),)
     frames: int = 12
     modes: tuple[str, ...] = MODES
@@ -69,6 +72,8 @@ class BenchConfig:
             check_choice(b, BACKENDS, "--backend")
         for p in self.precisions:
             check_choice(p, PRECISIONS, "--precision")
+        for m in self.models:
+            model_scale(m)  # refuses a bad NAME@SCALE before anything runs
         for m in self.merges:
             check_choice(m, VIDEO_MERGES, "--merge")
         check_range(self.frames, "--frames", 1)
@@ -88,9 +93,29 @@ def _first_frame(path: Path) -> torch.Tensor:
         dec.close()
 
 
+def model_scale(label: str) -> float | None:
+    """The --infer-scale of a bench label: NAME -> 1 (whole frames), NAME@0.25 -> 0.25, NAME@auto -> None
+    (``convert``'s choice for the frame size: ``runtime.auto_scale``)."""
+    name, at, scale = label.partition("@")
+    if not at:
+        return 1.0
+    if scale == "auto":
+        return None
+    try:
+        value = float(scale)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1:
+        raise OptionError(f"--model {label}: the scale after @ must be in (0, 1] or 'auto' (e.g. {name}@0.25)")
+    return value
+
+
 def _model_fps(label: str, opts: EngineOptions, x: torch.Tensor, repeats: int) -> float:
-    name, _, scale = label.partition("@")
-    ex = make_executor(for_single_exposure(name), None, replace(opts, infer_scale=float(scale) if scale else 1.0))
+    name = label.partition("@")[0]
+    scale = model_scale(label)
+    if scale is None:
+        scale = auto_scale(opts.device, int(x.shape[-1])) if get(name).learned else 1.0
+    ex = make_executor(for_single_exposure(name), None, replace(opts, infer_scale=scale))
     try:
         return _timed(ex.infer, x, repeats)
     finally:
@@ -143,8 +168,8 @@ def run_bench(cfg: BenchConfig, progress: bool = False) -> BenchReport:
 
             def run(model: str, engine: EngineOptions, sequential: bool = False, _src: Path = src,
                     _out: Path = out) -> ConvertReport:
-                name, _, scale = model.partition("@")
-                eng = replace(engine, infer_scale=float(scale) if scale else 1.0)
+                name = model.partition("@")[0]
+                eng = replace(engine, infer_scale=model_scale(model))  # None: resolved by convert
                 opts = ConvertOptions(input=_src, output=_out, model=name, engine=eng, encode=cfg.encode,
                                       overwrite=True, sequential=sequential)
                 return convert(opts, progress=progress)

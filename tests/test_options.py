@@ -170,3 +170,8 @@ def test_bench_labels_say_how_the_model_runs():
     for bad in ("expandnet@fast", "expandnet@0", "expandnet@2"):
         with pytest.raises(OptionError, match=re.escape(f"--model {bad}")):
             BenchConfig(models=(bad,))
+    from hdrvid.jobs.bench import resolved_precision
+
+    assert resolved_precision("auto", "torch-cpu-bf16 1 thread sparse scale 0.25") == "bf16"
+    assert resolved_precision("auto", "onnxruntime-cpu-fp32") == "fp32"
+    assert resolved_precision("fp16", "tensorrt-fp16") == "fp16" and resolved_precision("auto", "") == "auto"

@@ -110,16 +110,26 @@ def model_scale(label: str) -> float | None:
     return value
 
 
-def _model_fps(label: str, opts: EngineOptions, x: torch.Tensor, repeats: int) -> float:
+def _model_fps(label: str, opts: EngineOptions, x: torch.Tensor, repeats: int) -> tuple[float, str]:
     name = label.partition("@")[0]
     scale = model_scale(label)
     if scale is None:
         scale = auto_scale(opts.device, int(x.shape[-1])) if get(name).learned else 1.0
     ex = make_executor(for_single_exposure(name), None, replace(opts, infer_scale=scale))
     try:
-        return _timed(ex.infer, x, repeats)
+        return _timed(ex.infer, x, repeats), ex.name
     finally:
         ex.close()
+
+
+def resolved_precision(asked: str, engine: str) -> str:
+    """The precision a row ran at: ``asked``, or for ``auto`` the one in the engine's label
+    (``torch-cpu-bf16 1 thread ...`` -> ``bf16``)."""
+    if asked != "auto":
+        return asked
+    words = engine.split()
+    last = words[0].rsplit("-", 1)[-1] if words else ""
+    return last if last in PRECISIONS else asked
 
 
 def _timed(fn: Callable[[torch.Tensor], object], x: torch.Tensor, repeats: int) -> float:
@@ -196,11 +206,12 @@ def run_bench(cfg: BenchConfig, progress: bool = False) -> BenchReport:
                         for mode in cfg.modes:
                             if mode == "model":
                                 assert x is not None
-                                fps = _model_fps(model, eng, x, repeats=max(2, min(cfg.frames, 5)))
-                                rows.append({**keys, "mode": "model", "fps": round(fps, 3)})
+                                fps, engine_name = _model_fps(model, eng, x, repeats=max(2, min(cfg.frames, 5)))
+                                rows.append({**keys, "mode": "model", "fps": round(fps, 3), "engine": engine_name})
                             else:
                                 r = run(model, eng, sequential=mode == "sequential")
                                 rows.append(_row(r, **keys, mode=mode))
+                            rows[-1]["precision"] = resolved_precision(precision, rows[-1]["engine"])
                             log.info("%s %s %s %s %s: %.2f fps", res, model, backend, precision, mode,
                                      rows[-1]["fps"])
                     except (BackendError, HdrvidError) as e:

@@ -343,12 +343,6 @@ class DiffHDRSingle(WrapsHDRUNet, nn.Module):
         if self.auto_base:
             self.base.reset_temporal()
 
-    def mean_shoulder_weight(self) -> float | None:
-        return self.base.mean_shoulder_weight() if self.auto_base else None
-
-    def mean_curve_weight(self) -> float | None:
-        return self.base.mean_curve_weight() if self.auto_base else None
-
     @staticmethod
     def residual_target(cond: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """What the diffusion learns: log(truth / estimate) where the frame is clipped, 0 elsewhere."""

@@ -550,10 +550,17 @@ class HDRUNet(nn.Module):
 
 
 class WrapsHDRUNet:
-    """Mixin for a model that holds ``hdrunet-auto`` as ``base`` (``hdrunet-2x``, ``diffhdr-single``): its
-    ``average_cap`` is the base's, so ``jobs.convert.set_average_cap`` reaches it."""
+    """Mixin for a model that holds an ``HDRUNet`` as ``base`` (``hdrunet-2x``, ``diffhdr-single``): its
+    ``average_cap`` and its per-run curve weights are the base's, so ``jobs.convert.set_average_cap`` and the
+    run report reach them (None from a base that is not ``hdrunet-auto``)."""
 
     base: HDRUNet
+
+    def mean_shoulder_weight(self) -> float | None:
+        return self.base.mean_shoulder_weight()
+
+    def mean_curve_weight(self) -> float | None:
+        return self.base.mean_curve_weight()
 
     @property
     def average_cap(self) -> float:

@@ -146,9 +146,3 @@ class HDRUNet2x(WrapsHDRUNet, nn.Module):
 
     def reset_temporal(self) -> None:
         self.base.reset_temporal()
-
-    def mean_shoulder_weight(self) -> float | None:
-        return self.base.mean_shoulder_weight()
-
-    def mean_curve_weight(self) -> float | None:
-        return self.base.mean_curve_weight()

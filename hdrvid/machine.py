@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 
 
 def usable_cores() -> int:
@@ -12,3 +14,19 @@ def usable_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def torch_threads_restorer() -> Callable[[], None]:
+    """A function that gives the calling thread back torch's intra-op thread count as it is now. An engine
+    with ``threads`` (``--threads``, ``runtime.options.streaming_threads``) sets the count for the whole
+    process when it is built, so that the pipeline's stage threads start with it; a job calls this at its start
+    and the result at its end, so a library caller's own setting outlives the run. Nothing to keep when torch is not
+    loaded yet (the run imports it with torch's default)."""
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+
+    def restore() -> None:
+        if before is not None and torch is not None and torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+    return restore

@@ -20,6 +20,7 @@ from hdrvid.io.atomic import AtomicFile
 from hdrvid.io.mp4boxes import add_hdr_boxes
 from hdrvid.io.probe import IMAGE_SUFFIXES
 from hdrvid.io.report import Report
+from hdrvid.machine import torch_threads_restorer
 from hdrvid.pipeline.decoder import DecodeOptions, ImageSource, VideoDecoder
 from hdrvid.pipeline.encoder import (
     MEZZANINE,
@@ -32,7 +33,6 @@ from hdrvid.pipeline.encoder import (
 from hdrvid.pipeline.frame import VideoInfo
 from hdrvid.pipeline.output import OutputSpec
 from hdrvid.pipeline.runner import Runner, RunStats, Stage, run_sequential
-from hdrvid.runtime.options import torch_threads_restorer
 
 log = logging.getLogger("hdrvid")
 

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from hdrvid.engines.backends import Backend, OrtBackend, TensorRTBackend, TorchBackend, backend_device
@@ -70,18 +68,3 @@ def streaming_threads(opts: EngineOptions, share: float, cores: int | None = Non
     threads = max(1, int((cores or usable_cores()) * share))
     return replace(opts, backend=replace(backend, threads=threads))
 
-
-def torch_threads_restorer() -> Callable[[], None]:
-    """A function that gives the calling thread back torch's intra-op thread count as it is now. An engine
-    with ``threads`` (``--threads``, :func:`streaming_threads`) sets the count for the whole process when it
-    is built, so that the pipeline's stage threads start with it; a job calls this at its start and the
-    result at its end, so a library caller's own setting outlives the run. Nothing to keep when torch is not
-    loaded yet (the run imports it with torch's default)."""
-    torch = sys.modules.get("torch")
-    before = torch.get_num_threads() if torch is not None else None
-
-    def restore() -> None:
-        if before is not None and torch is not None and torch.get_num_threads() != before:
-            torch.set_num_threads(before)
-
-    return restore

@@ -573,6 +573,10 @@ def test_numpy_itmo_is_the_torch_module() -> None:
         assert out.dtype == np.float32 and out.shape == ref.shape
         assert float(ref.max()) > 2  # expanded
         assert np.abs(out - ref).max() < 2e-5 * float(ref.max())
+        # a pipeline's frame: the same result in the frame's own memory, the caller's array untouched otherwise
+        mine = x.numpy().copy()
+        assert itmo(mine, overwrite=True) is mine and np.array_equal(mine, out)
+        assert np.array_equal(x.numpy()[0, 5, 5], np.float32(-0.01))
     # the maths runs only on the rows the mask touches: a dark frame with one bright band, and none at all
     x = torch.rand(3, 120, 160) * 0.5
     x[:, 50:60, 40:90] = 1.0

@@ -45,18 +45,20 @@ def square_max(x: np.ndarray, r: int) -> np.ndarray:
     return cv2.dilate(x, np.ones((2 * r + 1, 2 * r + 1), np.uint8))
 
 
-def itmo_expansion_map(x: np.ndarray) -> np.ndarray:
-    """``ClassicalITMO.expansion_map`` of one frame (3, H, W) (light already clamped at 0): the gain minus one,
-    (H, W)."""
+def _itmo_gains(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``ClassicalITMO.expansion_map`` of one frame (3, H, W) (light already clamped at 0) where it is not 0:
+    (flat pixel indices, the gain minus one there). The mask is 0 below the threshold, and most frames hold a
+    few percent of pixels above it: the neighbourhood maps are made frame-wide (OpenCV), the per-pixel maths
+    only at those pixels, elementwise in the torch module's order (the same float32 values as frame-wide)."""
     h, w = x.shape[1:]
-    mask = np.zeros((h, w), np.float32)
     peak = x.max(0)
-    bright = peak > _ITMO_FLOOR  # the mask is 0 below the threshold: the power and ramp only where it is not
-    if not bright.any():
-        return mask
-    signal = np.clip(peak[bright], 1e-8, 1.0) ** np.float32(1 / 2.2)
+    bright = np.flatnonzero(peak > _ITMO_FLOOR)  # the power and the ramp only where the mask can be > 0
+    if not bright.size:
+        return bright, np.zeros(0, np.float32)
+    signal = np.clip(peak.ravel()[bright], 1e-8, 1.0) ** np.float32(1 / 2.2)
     t = np.clip((signal - np.float32(ITMO_THRESHOLD)) / np.float32(0.99 - ITMO_THRESHOLD), 0, 1)
-    mask[bright] = t * t * (3 - 2 * t)
+    mask = np.zeros((h, w), np.float32)
+    mask.ravel()[bright] = t * t * (3 - 2 * t)
     side = max(h, w)
     big = max(2, round(ITMO_REGION_FRACTION * side))
     f = 4 if min(h, w) >= 64 else 1
@@ -68,32 +70,45 @@ def itmo_expansion_map(x: np.ndarray) -> np.ndarray:
     if f > 1:
         label = cv2.resize(label, (w, h), interpolation=cv2.INTER_LINEAR)
         dome = cv2.resize(dome, (w, h), interpolation=cv2.INTER_LINEAR)
-    spot = np.sqrt(np.clip(box_mean(mask, max(1, round(ITMO_RADIUS_FRACTION * side / 4))), 0, 1))
-    rows = np.flatnonzero(mask.any(1))  # the gain is 0 where the mask is: the per-pixel maths on its rows only
-    b = slice(int(rows[0]), int(rows[-1]) + 1) if rows.size else slice(0, 0)
-    label, dome, spot = label[b], dome[b], spot[b]
-    depth = spot * (1 - label) + dome * label
-    mask[b] *= depth  # (mask * depth) * ..., in the torch module's order
-    mask[b] *= np.float32(ITMO_GAIN - 1) - np.float32(ITMO_GAIN - ITMO_LARGE_GAIN) * label
-    return mask
+    r = max(1, round(ITMO_RADIUS_FRACTION * side / 4))
+    idx = bright[mask.ravel()[bright] > 0]  # the gain is 0 where the mask is
+    # spot = sqrt(clip(box_mean(mask, r), 0, 1)) at those pixels: the window sums frame-wide, the rest there
+    sums = cv2.boxFilter(mask, -1, (2 * r + 1, 2 * r + 1), normalize=False, borderType=cv2.BORDER_CONSTANT)
+    spot = np.sqrt(np.clip(sums.ravel()[idx] / _window_counts(h, w, r).ravel()[idx], 0, 1))
+    m, lab = mask.ravel()[idx], label.ravel()[idx]
+    depth = spot * (1 - lab) + dome.ravel()[idx] * lab
+    m *= depth  # (mask * depth) * ..., in the torch module's order
+    m *= np.float32(ITMO_GAIN - 1) - np.float32(ITMO_GAIN - ITMO_LARGE_GAIN) * lab
+    return idx, m
 
 
-def itmo(x: np.ndarray) -> np.ndarray:
-    """``itmo`` (``models.itmo.ClassicalITMO.forward``) on one frame (3, H, W) float32."""
-    out = np.maximum(x, np.float32(0), dtype=np.float32)
-    gain = itmo_expansion_map(out)
-    rows = np.flatnonzero(gain.any(1))  # most frames expand a few rows: the product only there
-    if rows.size:
-        lo, hi = int(rows[0]), int(rows[-1]) + 1
-        gain[lo:hi] += np.float32(1)
-        out[:, lo:hi] *= gain[lo:hi]
+def itmo_expansion_map(x: np.ndarray) -> np.ndarray:
+    """``ClassicalITMO.expansion_map`` of one frame (3, H, W) (light already clamped at 0): the gain minus one,
+    (H, W)."""
+    idx, gain = _itmo_gains(x)
+    out = np.zeros(x.shape[1:], np.float32)
+    out.ravel()[idx] = gain
     return out
 
 
-def linearise(x: np.ndarray) -> np.ndarray:
+def itmo(x: np.ndarray, overwrite: bool = False) -> np.ndarray:
+    """``itmo`` (``models.itmo.ClassicalITMO.forward``) on one frame (3, H, W) float32; ``overwrite``: the result
+    in ``x``'s own memory (a pipeline's frame, no longer needed: no 11 MB allocation per 720p frame)."""
+    own = overwrite and x.dtype == np.float32 and x.flags.c_contiguous and x.flags.writeable
+    out = np.maximum(x, np.float32(0), out=x) if own else np.maximum(x, np.float32(0), dtype=np.float32)
+    idx, gain = _itmo_gains(out)
+    if idx.size:  # most frames expand a few percent of their pixels: the product only there
+        gain += np.float32(1)
+        for plane in out.reshape(3, -1):
+            plane[idx] *= gain
+    return out
+
+
+def linearise(x: np.ndarray, overwrite: bool = False) -> np.ndarray:
     """``none`` (``models.itmo.Linearise``): the linearised input itself."""
     return x
 
 
 ARRAY_MODELS = {"itmo": itmo, "none": linearise}
-"""Model name -> its numpy implementation (what ``convert`` runs without torch when it can)."""
+"""Model name -> its numpy implementation (what ``convert`` runs without torch when it can): ``fn(x, overwrite)``
+with ``x`` (3, H, W) float32; ``overwrite=True`` lets it reuse ``x``'s memory for the result."""

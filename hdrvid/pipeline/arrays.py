@@ -16,7 +16,8 @@ from hdrvid.pipeline.frame import Frame, implausible
 
 
 class ArrayModel:
-    """Runs ``fn`` ((3, H, W) float32 -> the same) on every frame's light."""
+    """Runs ``fn`` ((3, H, W) float32 -> the same, ``models.arrays.ARRAY_MODELS``) on every frame's light, which
+    is the frame's own (the decoder makes a new array per frame): ``fn`` may write its result there."""
 
     name = "infer"
 
@@ -25,7 +26,7 @@ class ArrayModel:
         self.model = model
 
     def process(self, frame: Frame) -> Iterator[Frame]:
-        out = self.fn(np.asarray(frame.data))
+        out = self.fn(np.asarray(frame.data), overwrite=True)
         what = implausible(max(float(out.max()), -float(out.min())) if out.size else 0.0)
         if what:
             raise ModelError(f"{self.model} produced {what} on frame {frame.index}; the input frame holds values "

@@ -636,6 +636,7 @@ def test_default_model_reports_how_it_treated_the_footage(clip: Path, tmp_path: 
     assert r.exit_code == 0, r.output
     rep = json.loads((tmp_path / "r.json").read_text())
     assert rep["model"] == "hdrunet-auto" and rep["frames"] == 12 and 0.0 <= rep["graded_weight"] <= 1.0
+    assert 0.0 <= rep["graded_boost"] <= 1.0
     assert "treated as" in r.output and "BT.2446A curve at" in r.output
     # beside the video encoder its torch engine takes half the cores (runtime.options.streaming_threads), and
     # gives torch's own setting back when the run ends
@@ -712,6 +713,9 @@ def test_average_cap_reaches_the_model_in_its_own_units(tmp_path: Path):
     assert "lowered to 0.50" in str(report) and "held down by --average-cap" in str(report)
     report.curve_weight = 1.0
     assert "lowered" not in str(report) and "no clipped highlights" in str(report)
+    assert "stops" not in str(report)
+    report.graded_boost = 0.82  # the graded boost, said when it acted
+    assert "clipped highlights +0.82 stops" in str(report)
 
 
 @needs_ffprobe

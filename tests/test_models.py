@@ -397,3 +397,71 @@ def test_hdrunet_auto_leaves_near_white_codes_of_camera_footage_as_recorded(monk
                 assert bool((out[between] > curve_only[between] * 1.01).all())
         torch.testing.assert_close(where, whole, rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(guided, whole, rtol=1e-4, atol=1e-6)
+
+
+def test_hdrunet_auto_graded_boost_lifts_clipped_pixels_of_graded_frames_with_an_empty_top_code():
+    """The graded boost: ``graded_boost_stops`` more light in the clipped pixels of a frame the detector calls graded
+    (times its weight), gated off where many pixels reach the top code (a camera's clip), the same factor on every
+    channel of a pixel; camera frames, recorded pixels and a boost of 0 leave the output as it was; every apply
+    path boosts alike; in video one gate per shot."""
+    from hdrvid.engines.executor import bilinear_at, guide, guided_coefficients, pick
+    from hdrvid.models import hdrunet
+    from hdrvid.models.hdrunet import SETTLE_FRAMES, HDRUNet
+
+    torch.manual_seed(0)
+    auto = HDRUNet(width=4, context=8, curve=False, adaptive=True).eval()
+    auto.average_cap = float("inf")
+    weight = torch.ones(1)
+    auto.shoulder_weight = lambda lin: weight.expand(lin.shape[0])  # type: ignore[method-assign]
+    graded = torch.rand(1, 3, 64, 64) * 0.8
+    graded[..., 10:12, 10:12] = 1.0  # a lamp: 0.1 % of the pixels at the top code
+    camera = graded.clone()
+    camera[..., 30:50, 0:40] = 1.0  # a clipped wall: 20 %
+    with torch.inference_mode():
+        for x, gate in ((graded, 1.0), (camera, 0.0)):
+            auto.graded_boost_stops = 0.0
+            plain = auto(x)
+            assert auto.last_boost is None
+            auto.graded_boost_stops = 1.0
+            boosted = auto(x)
+            assert float(auto.last_boost) == pytest.approx(gate)
+            clipped = x.amax(1, keepdim=True).expand_as(x) >= 1.0
+            assert torch.allclose(boosted[clipped], plain[clipped] * 2 ** gate, rtol=1e-5)
+            recorded = x.amax(1, keepdim=True).expand_as(x) < 0.9
+            assert torch.equal(boosted[recorded], plain[recorded])
+        # a bluish white whose blue alone reaches the mask: every channel gets the same factor (no hue shift)
+        bluish = graded.clone()
+        bluish[..., 40:44, 40:44] = torch.tensor([0.88, 0.92, 0.975]).view(3, 1, 1) ** 2.2
+        auto.graded_boost_stops = 0.0
+        plain = auto(bluish)[..., 40:44, 40:44]
+        auto.graded_boost_stops = 1.0
+        ratio = auto(bluish)[..., 40:44, 40:44] / plain
+        assert float(ratio.min()) > 1.05 and torch.allclose(ratio, ratio[:, :1].expand_as(ratio), rtol=1e-5)
+        weight = torch.zeros(1)  # camera footage: no boost
+        assert torch.equal(auto(graded), auto.apply(graded, auto.field(graded))) and auto.last_boost is None
+        weight = torch.full((1,), 0.5)  # half graded: half the stops
+        auto(graded)
+        assert float(auto.last_boost) == pytest.approx(0.5)
+        # every apply path: the whole field, the gains read where they act, the compiled guided pass
+        field = auto.field(graded)
+        means = field[:, 3:].mean((-2, -1))
+        full = auto.apply_split(graded, field[:, :3], means)
+        where = auto.apply_where(graded, lambda n, r, c: field[n, :3, r, c], means)
+        assert torch.allclose(where, full, rtol=1e-5, atol=1e-6)
+        g = guide(graded)
+        a, b = guided_coefficients(field[:, :3], g, 2, 1e-3)
+        at = lambda n, r, c: bilinear_at(a, n, r, c, (64, 64)) * guide(pick(graded, n, r, c)) + bilinear_at(  # noqa: E731
+            b, n, r, c, (64, 64))
+        assert torch.allclose(auto.apply_guided(graded, a, b, means), auto.apply_where(graded, at, means),
+                              rtol=1e-5, atol=1e-6)
+        # video: the gate is decided on the shot's first frames, then held; a cut decides again
+        weight = torch.ones(1)
+        auto.enable_temporal(0.1)
+        for _ in range(SETTLE_FRAMES):
+            auto(graded)
+        auto(camera)
+        assert float(auto.last_boost) == pytest.approx(1.0)
+        auto.reset_temporal()
+        auto(camera)
+        assert float(auto.last_boost) == pytest.approx(0.0)
+    assert hdrunet.TOP_CODE_LINEAR == pytest.approx((253.5 / 255) ** 2.2)

@@ -182,6 +182,9 @@ class ConvertReport(RunReport):
     curve_weight: float | None = None
     """``hdrunet-auto``: the curve's mean weight as applied, after the cap on a frame's average light (below
     ``graded_weight`` on bright footage: white walls, snow)."""
+    graded_boost: float | None = None
+    """``hdrunet-auto``: mean stops added to the clipped highlights of frames treated as graded whose top code is
+    nearly empty (``models.hdrunet.GRADED_BOOST``), over all frames."""
 
     @property
     def curve_lowered(self) -> bool:
@@ -200,6 +203,8 @@ class ConvertReport(RunReport):
             curve = f"BT.2446A curve at {self.graded_weight:.2f}"
             if self.curve_lowered:
                 curve += f", lowered to {self.curve_weight:.2f} to keep the frame-average light down"
+            if self.graded_boost is not None and self.graded_boost >= 0.005:
+                curve += f", clipped highlights +{self.graded_boost:.2f} stops"
             line += (f"; treated as graded footage ({curve}; --model hdrunet keeps recorded pixels as decoded)"
                      if self.graded_weight >= 0.5 else f"; treated as camera footage ({curve})")
         return line
@@ -469,6 +474,8 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
             report.graded_weight = round(float(graded()), 3)
             curve = getattr(engine.model, "mean_curve_weight", None)  # type: ignore[union-attr]
             report.curve_weight = round(float(curve()), 3) if callable(curve) and curve() is not None else None
+            boost = getattr(engine.model, "mean_graded_boost", None)  # type: ignore[union-attr]
+            report.graded_boost = round(float(boost()), 3) if callable(boost) and boost() is not None else None
         if cycle is not None:
             report.mode, report.merge, report.exposures, report.model = ("alternating", opts.merge,
                                                                           list(cycle.exposures), opts.merge)
@@ -516,5 +523,7 @@ def convert_stills(opts: ConvertOptions, plan: Plan, progress: bool = False) -> 
     report.graded_weight = round(sum(weights) / len(weights), 3) if weights else None
     curves = [r.curve_weight for r in reports if r.curve_weight is not None]
     report.curve_weight = round(sum(curves) / len(curves), 3) if curves else None
+    boosts = [r.graded_boost for r in reports if r.graded_boost is not None]
+    report.graded_boost = round(sum(boosts) / len(boosts), 3) if boosts else None
     return report
 

@@ -79,6 +79,16 @@ below the light without the curve). The whole curve put a phone's white office w
 ~400, where a grade keeps diffuse white near reference white; and on validation the detector's false "graded"
 calls were bright camera frames, where the curve cost up to 12 dB in recorded pixels. Chosen on validation over
 250, 320, 400 nits and none (session 21, card)."""
+GRADED_BOOST = 1.0
+"""hdrunet-auto: stops added to the expansion's gains in clipped pixels of frames it calls graded whose top code is
+nearly empty (:meth:`HDRUNet.graded_boost`); 0 = off."""
+TOP_CODE_LINEAR = (253.5 / 255) ** SIGNAL_GAMMA
+"""Linear light of 8-bit code ~254 under the 2.2 signal the detector uses (codes 254-255 of sRGB and BT.1886)."""
+TOP_SHARE_LO, TOP_SHARE_HI = 0.004, 0.012
+"""The graded boost's gate: all of it when fewer than TOP_SHARE_LO of a frame's pixels reach code 254 in any
+channel, none above TOP_SHARE_HI (smoothstep). A grade's shoulder leaves the top code almost empty; a camera's
+clip piles pixels there (on validation every clip-at-white and consumer picture the detector called graded had
+at least 1.3 %, graded pictures a median of 0.2 %)."""
 LOG_EXPANSION = torch.log(bt2446a_expansion(torch.linspace(0, 1, 4097) ** 2))
 """hdrunet-auto's curve (log gain) tabulated at sqrt(luminance) 0..1 for the compiled pass
 (``color.kernels.luminance_gain``: C, or numba where not built); a frame's table is exp(weight x this)."""
@@ -187,6 +197,11 @@ class HDRUNet(nn.Module):
         """The cap on a frame's mean max(R, G, B) under the BT.2446A curve (relative light; inf: none)."""
         self._cap = ShotMean()
         """Video: the shot's factor on the curve from the average-light cap."""
+        self.graded_boost_stops = GRADED_BOOST
+        self._top = ShotMean()
+        """Video: the shot's gate of the graded boost (share of pixels at the top code)."""
+        self._boost_sum = 0.0
+        self.last_boost: torch.Tensor | None = None
         self._curve_sum = 0.0
         self.last_curve: torch.Tensor | None = None
         """The curve weights of the last call after the average-light cap (adaptive)."""
@@ -356,12 +371,14 @@ class HDRUNet(nn.Module):
         self._curve_state = None
         self._shoulder.reset()
         self._cap.reset()
-        self._shoulder_sum, self._shoulder_frames, self._curve_sum = 0.0, 0, 0.0
+        self._top.reset()
+        self._shoulder_sum, self._shoulder_frames, self._curve_sum, self._boost_sum = 0.0, 0, 0.0, 0.0
 
     def reset_temporal(self) -> None:
         self._curve_state = None
         self._shoulder.reset()
         self._cap.reset()
+        self._top.reset()
 
     # --- adaptive: BT.2446 Method A's inverse where the frame was graded ---------------------------------------
 
@@ -380,6 +397,35 @@ class HDRUNet(nn.Module):
                 p = self._shoulder.update(p)
         t = ((p - SHOULDER_LO) / (SHOULDER_HI - SHOULDER_LO)).clamp(0, 1)
         return t * t * (3 - 2 * t)
+
+    def graded_boost(self, linear: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor | None:
+        """(N,) each frame's graded boost as a natural-log gain at full mask: ``graded_boost_stops`` x the shoulder
+        weight ``w`` x the gate on the share of pixels at the top code (``TOP_SHARE_LO`` .. ``TOP_SHARE_HI``, on
+        every 2nd row and column) x ln 2; None when off. Video: one gate per shot (as :meth:`shoulder_weight`).
+        It multiplies all three channels of a pixel alike, by the expansion mask of its brightest channel
+        (:meth:`boosted`): added to each channel's own gains it turned a bluish-white office wall, whose blue
+        alone reached the mask, into purple blotches."""
+        if w is None or self.graded_boost_stops == 0 or not bool((w > 0).any()):
+            self.last_boost = None
+            return None
+        if self.curve_alpha is not None and self._top.held:
+            gate = self._top.value.expand(linear.shape[0])  # type: ignore[union-attr]
+        else:
+            top = (linear[:, :, ::2, ::2].amax(1) >= TOP_CODE_LINEAR).flatten(1).float().mean(1)
+            t = ((top - TOP_SHARE_LO) / (TOP_SHARE_HI - TOP_SHARE_LO)).clamp(0, 1)
+            gate = 1 - t * t * (3 - 2 * t)
+            if self.curve_alpha is not None:
+                gate = self._top.update(gate)
+        stops = self.graded_boost_stops * w.flatten().float() * gate.float()
+        self.last_boost = stops
+        self._boost_sum += float(stops.sum())
+        return stops * math.log(2)
+
+    def boosted(self, expanded: torch.Tensor, signal: torch.Tensor, bounds: tuple[Any, Any] | None,
+                log_boost: torch.Tensor, dim: int = 1) -> torch.Tensor:
+        """``expanded`` times exp(``log_boost`` x the expansion mask of each pixel's brightest channel), the same
+        factor on every channel (``signal`` along ``dim``; ``bounds`` and ``log_boost`` broadcast with it)."""
+        return expanded * torch.exp(log_boost * self.alpha_mask(signal.amax(dim, keepdim=True), bounds))
 
     def capped_weight(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """(N, 1, 1, 1) the curve weights ``w`` lowered where the curve would lift a frame's mean max(R, G, B)
@@ -414,6 +460,13 @@ class HDRUNet(nn.Module):
         """Mean weight of the BT.2446A curve as applied (after the average-light cap) since
         :meth:`enable_temporal` (None: not adaptive or nothing run)."""
         return self._curve_sum / self._shoulder_frames if self.adaptive and self._shoulder_frames else None
+
+    def mean_graded_boost(self) -> float | None:
+        """Mean stops the graded boost added to clipped highlights over the frames since :meth:`enable_temporal`
+        (None: not adaptive, the boost off, or nothing run)."""
+        if not self.adaptive or not self.graded_boost_stops or not self._shoulder_frames:
+            return None
+        return self._boost_sum / self._shoulder_frames
 
     def mean_shoulder_weight(self) -> float | None:
         """Mean weight of the BT.2446A curve over the frames since :meth:`enable_temporal` (None: not adaptive
@@ -493,7 +546,11 @@ class HDRUNet(nn.Module):
             bounds = (bounds[0].to(lin.dtype).view(-1, 1, 1, 1), bounds[1].to(lin.dtype).view(-1, 1, 1, 1))
         signal = self._signal(lin)
         shared = self.shared_gains(signal, self.alpha_mask(signal, bounds), gains.to(lin.dtype))
-        return self._graded(lin, base * torch.exp(self.log_gain * shared), w)
+        out = base * torch.exp(self.log_gain * shared)
+        boost = self.graded_boost(lin, w)
+        if boost is not None:
+            out = self.boosted(out, signal, bounds, boost.to(lin.dtype).view(-1, 1, 1, 1))
+        return self._graded(lin, out, w)
 
     @property
     def acts_where_clipped(self) -> bool:
@@ -512,6 +569,7 @@ class HDRUNet(nn.Module):
         out = linear.clamp(0, 1)
         w = self.frame_weight(out)
         bounds = self.alpha_bounds(w)
+        boost = self.graded_boost(out, w)
         n, rows, cols = (out.amax(1) > CLIP_START_LINEAR).nonzero(as_tuple=True)
         if len(rows):
             single = out.shape[0] == 1  # one flat gather / scatter per image (see engines.executor.pick)
@@ -522,6 +580,8 @@ class HDRUNet(nn.Module):
             alpha = self.alpha_mask(signal, at)
             shared = self.shared_gains(signal, alpha, gains_at(n, rows, cols).to(lin.dtype), dim=1)
             expanded = lin * torch.exp(self.log_gain * shared)
+            if boost is not None:
+                expanded = self.boosted(expanded, signal, at, boost.to(lin.dtype)[n, None])
             if single:
                 out[0].view(out.shape[1], -1).index_copy_(1, flat, expanded.T.contiguous())
             else:
@@ -540,10 +600,17 @@ class HDRUNet(nn.Module):
         # clamp the light themselves: no full-frame clamp per frame
         w = self.frame_weight(linear if self.shoulder_held else linear.clamp(0, 1))
         bounds = self.alpha_bounds(w)
+        boost = self.graded_boost(linear, w)
         lo_hi = (ALPHA_LO, ALPHA_HI) if bounds is None else (float(bounds[0][0]), float(bounds[1][0]))
-        out = expand_clipped(linear[0].numpy(), a[0].numpy(), b[0].numpy(), self.log_gain, CLIP_START_LINEAR,
-                             lo_hi, SIGNAL_GAMMA, (NEUTRAL_LO, NEUTRAL_HI))
-        return self._graded(linear, torch.from_numpy(out)[None], w)
+        out = torch.from_numpy(expand_clipped(linear[0].numpy(), a[0].numpy(), b[0].numpy(), self.log_gain,
+                                              CLIP_START_LINEAR, lo_hi, SIGNAL_GAMMA, (NEUTRAL_LO, NEUTRAL_HI)))[None]
+        if boost is not None:  # at the pixels the kernel expanded (every channel below its start: a factor of 1)
+            flat = (linear[0].amax(0) > CLIP_START_LINEAR).flatten().nonzero().flatten()
+            if len(flat):
+                px = out[0].flatten(1).index_select(1, flat)
+                signal = self._signal(linear[0].flatten(1).index_select(1, flat).clamp(0, 1))
+                out[0].view(3, -1).index_copy_(1, flat, self.boosted(px, signal, lo_hi, boost.to(px.dtype)[0], dim=0))
+        return self._graded(linear, out, w)
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.apply(linear, self.field(linear))
@@ -561,6 +628,9 @@ class WrapsHDRUNet:
 
     def mean_curve_weight(self) -> float | None:
         return self.base.mean_curve_weight()
+
+    def mean_graded_boost(self) -> float | None:
+        return self.base.mean_graded_boost()
 
     @property
     def average_cap(self) -> float:

@@ -80,8 +80,9 @@ below the light without the curve). The whole curve put a phone's white office w
 calls were bright camera frames, where the curve cost up to 12 dB in recorded pixels. Chosen on validation over
 250, 320, 400 nits and none (session 21, card)."""
 GRADED_BOOST = 1.0
-"""hdrunet-auto: stops added to the expansion's gains in clipped pixels of frames it calls graded whose top code is
-nearly empty (:meth:`HDRUNet.graded_boost`); 0 = off."""
+"""hdrunet-auto: stops of extra light in the clipped pixels of frames it calls graded whose top code is nearly empty,
+the same factor on every channel (:meth:`HDRUNet.graded_boost`); 0 = off. Chosen on validation over 1.5 and a
+per-channel form (session 23, card)."""
 TOP_CODE_LINEAR = (253.5 / 255) ** SIGNAL_GAMMA
 """Linear light of 8-bit code ~254 under the 2.2 signal the detector uses (codes 254-255 of sRGB and BT.1886)."""
 TOP_SHARE_LO, TOP_SHARE_HI = 0.004, 0.012

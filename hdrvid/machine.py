@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 
 def usable_cores() -> int:
@@ -30,3 +31,20 @@ def torch_threads_restorer() -> Callable[[], None]:
             torch.set_num_threads(before)
 
     return restore
+
+
+@contextmanager
+def opencv_threads(count: int) -> Iterator[None]:
+    """OpenCV's own thread pool at ``count`` threads while the block runs, then as it was. A streaming pipeline
+    already runs its stages in parallel threads; OpenCV's pool beside them (its workers wait by spinning on
+    ``sched_yield``) took cores from the encoder: ``tonemap`` at 1080p made ~16,000 ``sched_yield`` calls and
+    spent 0.46-0.70 s in the kernel against 0.22-0.38 s with one thread, the same bytes out (BENCHMARKS.md,
+    session 23)."""
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(count)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)

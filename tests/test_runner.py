@@ -242,3 +242,43 @@ def test_inference_refuses_an_implausible_model_output(bad: float, words: str):
     ok = Batch([frame], torch.full((1, 3, 4, 6), -0.5), 1)
     Stub.infer = lambda self, x: x  # type: ignore[method-assign]
     assert [f.index for f in Inference(Stub(), video=False).process(ok)] == [7]  # type: ignore[arg-type]
+
+
+class RecordOpenCVThreads:
+    """A stage that records OpenCV's thread count while frames pass."""
+
+    name = "record"
+
+    def __init__(self) -> None:
+        self.counts: set[int] = set()
+
+    def process(self, frame: Frame):
+        import cv2
+
+        self.counts.add(cv2.getNumThreads())
+        yield frame
+
+    def flush(self):
+        return iter(())
+
+    def close(self) -> None:
+        pass
+
+
+def test_opencv_runs_single_threaded_inside_a_pipeline_and_gets_its_setting_back(tmp_path: Path):
+    """The stages are the run's parallelism: OpenCV's own pool (workers spinning on sched_yield) is one thread
+    while a pipeline runs, on every path (a failing run too), and a library caller's setting comes back after."""
+    import cv2
+
+    src = make_clip(tmp_path / "in.mp4", frames=6)
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        rec = RecordOpenCVThreads()
+        convert(ConvertOptions(src, tmp_path / "o.mp4", model="itmo"), extra_stages=[rec])
+        assert rec.counts == {1} and cv2.getNumThreads() == 2
+        with pytest.raises(Boom):
+            convert(ConvertOptions(src, tmp_path / "p.mp4", model="itmo"), extra_stages=[FailOnFrame(2)])
+        assert cv2.getNumThreads() == 2
+    finally:
+        cv2.setNumThreads(before)

@@ -613,11 +613,12 @@ def test_numpy_model_stage_refuses_impossible_output() -> None:
     from hdrvid.pipeline.arrays import ArrayModel
     from hdrvid.pipeline.frame import Frame
 
-    ok = next(iter(ArrayModel(lambda x: x * 2, "itmo").process(Frame(0, 0, None, np.ones((3, 4, 4), np.float32)))))
+    ok = next(iter(ArrayModel(lambda x, overwrite: x * 2, "itmo").process(Frame(0, 0, None, np.ones((3, 4, 4),
+                                                                                                 np.float32)))))
     assert float(ok.data.max()) == 2.0
     for bad in (np.inf, 1e6):
         with pytest.raises(ModelError, match="itmo produced"):
-            next(iter(ArrayModel(lambda x, b=bad: x * b, "itmo").process(Frame(0, 0, None, np.ones((3, 4, 4),
+            next(iter(ArrayModel(lambda x, overwrite, b=bad: x * b, "itmo").process(Frame(0, 0, None, np.ones((3, 4, 4),
                                                                                               np.float32)))))
 
 

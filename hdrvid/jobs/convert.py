@@ -210,6 +210,12 @@ class ConvertReport(RunReport):
         return line
 
 
+MODEL_MEANS = {"graded_weight": "mean_shoulder_weight", "curve_weight": "mean_curve_weight",
+               "graded_boost": "mean_graded_boost"}
+"""Report field -> the model's method that gives its mean over the run (``hdrunet-auto`` and the models that
+wrap it: ``models.hdrunet.WrapsHDRUNet``); a stills run reports the mean over its pictures."""
+
+
 @dataclass
 class Plan:
     """Where and how the output is written, decided before anything runs."""
@@ -469,13 +475,10 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
                                engine=engine_name, batch_size=batch)
         if engine is not None and engine.active_share is not None:
             report.network_tile_share = round(engine.active_share, 3)
-        graded = getattr(getattr(engine, "model", None), "mean_shoulder_weight", None)
-        if callable(graded) and graded() is not None:
-            report.graded_weight = round(float(graded()), 3)
-            curve = getattr(engine.model, "mean_curve_weight", None)  # type: ignore[union-attr]
-            report.curve_weight = round(float(curve()), 3) if callable(curve) and curve() is not None else None
-            boost = getattr(engine.model, "mean_graded_boost", None)  # type: ignore[union-attr]
-            report.graded_boost = round(float(boost()), 3) if callable(boost) and boost() is not None else None
+        for field_name, method in MODEL_MEANS.items():  # hdrunet-auto's per-run decisions (None elsewhere)
+            mean = getattr(getattr(engine, "model", None), method, None)
+            value = mean() if callable(mean) else None
+            setattr(report, field_name, round(float(value), 3) if value is not None else None)
         if cycle is not None:
             report.mode, report.merge, report.exposures, report.model = ("alternating", opts.merge,
                                                                           list(cycle.exposures), opts.merge)
@@ -519,11 +522,8 @@ def convert_stills(opts: ConvertOptions, plan: Plan, progress: bool = False) -> 
         setattr(report, name, max(values) if values else None)
     shares = [r.above_reference_white for r in reports if r.above_reference_white is not None]
     report.above_reference_white = round(sum(shares) / len(shares), 4) if shares else None
-    weights = [r.graded_weight for r in reports if r.graded_weight is not None]
-    report.graded_weight = round(sum(weights) / len(weights), 3) if weights else None
-    curves = [r.curve_weight for r in reports if r.curve_weight is not None]
-    report.curve_weight = round(sum(curves) / len(curves), 3) if curves else None
-    boosts = [r.graded_boost for r in reports if r.graded_boost is not None]
-    report.graded_boost = round(sum(boosts) / len(boosts), 3) if boosts else None
+    for field_name in MODEL_MEANS:
+        values = [getattr(r, field_name) for r in reports if getattr(r, field_name) is not None]
+        setattr(report, field_name, round(sum(values) / len(values), 3) if values else None)
     return report
 

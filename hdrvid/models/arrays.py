@@ -32,10 +32,14 @@ def _window_counts(h: int, w: int, r: int) -> np.ndarray:
     return out
 
 
+def box_sums(x: np.ndarray, r: int) -> np.ndarray:
+    """Sum over the part of the (2r+1)^2 window inside the frame, of a 2-D float32 array."""
+    return cv2.boxFilter(x, -1, (2 * r + 1, 2 * r + 1), normalize=False, borderType=cv2.BORDER_CONSTANT)
+
+
 def box_mean(x: np.ndarray, r: int) -> np.ndarray:
     """Mean over the part of the (2r+1)^2 window inside the frame, of a 2-D float32 array."""
-    k = 2 * r + 1
-    total = cv2.boxFilter(x, -1, (k, k), normalize=False, borderType=cv2.BORDER_CONSTANT)
+    total = box_sums(x, r)
     total /= _window_counts(*x.shape, r)
     return total
 
@@ -73,8 +77,7 @@ def _itmo_gains(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r = max(1, round(ITMO_RADIUS_FRACTION * side / 4))
     idx = bright[mask.ravel()[bright] > 0]  # the gain is 0 where the mask is
     # spot = sqrt(clip(box_mean(mask, r), 0, 1)) at those pixels: the window sums frame-wide, the rest there
-    sums = cv2.boxFilter(mask, -1, (2 * r + 1, 2 * r + 1), normalize=False, borderType=cv2.BORDER_CONSTANT)
-    spot = np.sqrt(np.clip(sums.ravel()[idx] / _window_counts(h, w, r).ravel()[idx], 0, 1))
+    spot = np.sqrt(np.clip(box_sums(mask, r).ravel()[idx] / _window_counts(h, w, r).ravel()[idx], 0, 1))
     m, lab = mask.ravel()[idx], label.ravel()[idx]
     depth = spot * (1 - lab) + dome.ravel()[idx] * lab
     m *= depth  # (mask * depth) * ..., in the torch module's order

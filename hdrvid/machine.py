@@ -48,3 +48,23 @@ def opencv_threads(count: int) -> Iterator[None]:
         yield
     finally:
         cv2.setNumThreads(before)
+
+
+@contextmanager
+def numpy_hugepages(enabled: bool) -> Iterator[None]:
+    """NumPy's ``madvise(MADV_HUGEPAGE)`` on its large arrays (its default on Linux) on or off while the block
+    runs, then as it was (``NUMPY_MADVISE_HUGEPAGE`` is the same switch for a whole process). A pipeline makes a
+    new frame-sized array per frame and drops it a few frames later; with transparent huge pages in ``madvise``
+    mode, each one's first touch made the kernel find (compacting memory for) and zero 2 MiB pages:
+    ``tonemap`` at 1080p spent 0.55-0.91 s in the kernel against 0.28-0.30 s without, the same bytes out
+    (BENCHMARKS.md, session 24)."""
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # a NumPy without the switch: nothing to change
+        yield
+        return
+    before = _set_madvise_hugepage(enabled)
+    try:
+        yield
+    finally:
+        _set_madvise_hugepage(before)

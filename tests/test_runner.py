@@ -245,17 +245,22 @@ def test_inference_refuses_an_implausible_model_output(bad: float, words: str):
 
 
 class RecordOpenCVThreads:
-    """A stage that records OpenCV's thread count while frames pass."""
+    """A stage that records OpenCV's thread count and NumPy's huge-page advice while frames pass."""
 
     name = "record"
 
     def __init__(self) -> None:
         self.counts: set[int] = set()
+        self.hugepages: set[bool] = set()
 
     def process(self, frame: Frame):
         import cv2
+        from numpy._core.multiarray import _set_madvise_hugepage
 
         self.counts.add(cv2.getNumThreads())
+        now = _set_madvise_hugepage(False)
+        _set_madvise_hugepage(now)
+        self.hugepages.add(now)
         yield frame
 
     def flush(self):
@@ -267,18 +272,23 @@ class RecordOpenCVThreads:
 
 def test_opencv_runs_single_threaded_inside_a_pipeline_and_gets_its_setting_back(tmp_path: Path):
     """The stages are the run's parallelism: OpenCV's own pool (workers spinning on sched_yield) is one thread
-    while a pipeline runs, on every path (a failing run too), and a library caller's setting comes back after."""
+    while a pipeline runs, and NumPy's frame arrays go on small pages (no huge-page compaction per frame), on
+    every path (a failing run too); a library caller's settings come back after."""
     import cv2
+    from numpy._core.multiarray import _set_madvise_hugepage
 
     src = make_clip(tmp_path / "in.mp4", frames=6)
     before = cv2.getNumThreads()
     cv2.setNumThreads(2)
+    huge_before = _set_madvise_hugepage(True)
     try:
         rec = RecordOpenCVThreads()
         convert(ConvertOptions(src, tmp_path / "o.mp4", model="itmo"), extra_stages=[rec])
         assert rec.counts == {1} and cv2.getNumThreads() == 2
+        assert rec.hugepages == {False} and _set_madvise_hugepage(True) is True
         with pytest.raises(Boom):
             convert(ConvertOptions(src, tmp_path / "p.mp4", model="itmo"), extra_stages=[FailOnFrame(2)])
-        assert cv2.getNumThreads() == 2
+        assert cv2.getNumThreads() == 2 and _set_madvise_hugepage(True) is True
     finally:
         cv2.setNumThreads(before)
+        _set_madvise_hugepage(huge_before)

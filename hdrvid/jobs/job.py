@@ -20,7 +20,7 @@ from hdrvid.io.atomic import AtomicFile
 from hdrvid.io.mp4boxes import add_hdr_boxes
 from hdrvid.io.probe import IMAGE_SUFFIXES
 from hdrvid.io.report import Report
-from hdrvid.machine import opencv_threads, torch_threads_restorer
+from hdrvid.machine import numpy_hugepages, opencv_threads, torch_threads_restorer
 from hdrvid.pipeline.decoder import DecodeOptions, ImageSource, VideoDecoder
 from hdrvid.pipeline.encoder import (
     MEZZANINE,
@@ -125,7 +125,8 @@ def execute(source: Any, stages: list[Stage], writer: Any, queue_size: int, prog
         return run_sequential(runner)
     bar = _progress(progress, source.info.frames, label)
     try:
-        with opencv_threads(1):  # the stages are the parallelism: no OpenCV pool spinning beside them
+        # the stages are the parallelism (no OpenCV pool spinning beside them); frame arrays on small pages
+        with opencv_threads(1), numpy_hugepages(False):
             stats = runner.run(on_tick=(lambda: bar.update(writer.frames - bar.n)) if bar else None)
         if bar:
             bar.update(writer.frames - bar.n)

@@ -130,11 +130,15 @@ def signal_histogram(rgb_signal: np.ndarray) -> np.ndarray:
 def code_histogram(codes: np.ndarray, top: int) -> np.ndarray:
     """``signal_histogram`` of integer R'G'B' codes (a subsampled (h, w, 3) array, white at ``top``) in integer
     arithmetic: the bin of the mean code value is (sum of the three x 64) // (3 x top), the last bin closed, as
-    np.histogram's is."""
-    c = codes.reshape(-1, 3).astype(np.int64)
-    s = c[:, 0] + c[:, 1] + c[:, 2]
-    idx = np.minimum(s * HIST_BINS // (3 * top), HIST_BINS - 1)
-    return np.bincount(idx, minlength=HIST_BINS).astype(np.float32) / max(1, idx.size)
+    np.histogram's is. In place in int32 (3 x 65535 x 64 < 2**31): a fifth of the time of int64 temporaries."""
+    c = codes.reshape(-1, 3)
+    s = c[:, 0].astype(np.int32)
+    s += c[:, 1]
+    s += c[:, 2]
+    s *= HIST_BINS
+    s //= 3 * top
+    np.minimum(s, HIST_BINS - 1, out=s)
+    return np.bincount(s, minlength=HIST_BINS).astype(np.float32) / max(1, s.size)
 
 
 def transfer_lut(transfer: str, bits: int) -> np.ndarray:

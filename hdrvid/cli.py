@@ -596,7 +596,7 @@ def info(file: Path, as_json: bool) -> None:
               help="Merge models: train on realistic clips in consecutive pairs with this weight on the temporal loss.")
 @click.option("--sampler-weight", default=0.0, show_default=True,
               help="Diffusion merge (diffhdr): also train through its deterministic 2/4-step sampler, with this weight.")
-@click.option("--stage", default="", help="Two-stage models (brackets): generator, fusion or fusion-2x.")
+@click.option("--stage", default="", help="Two-stage models (brackets): generator, fusion, fusion-2x or joint (generator + fusion end to end).")
 @click.option("--loss", type=click.Choice(["expandnet", "psnr-mu"]), default=None,
               help="Single-exposure models: ExpandNet's loss (default) or the metric's own: squared error of "
                    "PSNR-mu's encoding in the clipped pixels, per picture in dB.")

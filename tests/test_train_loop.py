@@ -311,3 +311,29 @@ def test_diffusion_training_draws_the_timesteps_its_sampler_runs():
                                   torch.tensor(alpha_bar(), dtype=torch.float32))
     assert seen == [251] and math.isfinite(float(losses[GENERATOR]))
 
+
+
+def test_joint_brackets_stage_trains_generator_and_fusion_end_to_end_and_nothing_else(tmp_path: Path):
+    """``--stage joint``: the fusion loss flows back into the generator (both networks move), the 2x fusion
+    network stays exactly as it was, and the fusion score is logged beside the total."""
+    from hdrvid.models.brackets import TwoStage
+    from hdrvid.train.brackets import BracketFamily
+
+    torch.manual_seed(0)
+    before = build_tiny("brackets").state_dict()
+    init = tmp_path / "init.pt"
+    torch.save(before, init)
+    cfg = _cfg(tmp_path, "brackets", steps=2, checkpoint_every=2, stage="joint", init=str(init), bf16=False)
+    s = train(cfg, progress=False)
+    after = torch.load(tmp_path / "brackets" / "checkpoint.pt", weights_only=True)["models"]["generator"]
+    moved = {part: any(not torch.equal(after[k], v) for k, v in before.items() if k.startswith(part + "."))
+             for part in ("gen", "fuse", "fuse2x")}
+    assert s.steps == 2 and moved == {"gen": True, "fuse": True, "fuse2x": False}
+    # the generator's gradient comes from the fusion loss too: with its own loss switched off it still learns
+    model = build_tiny("brackets")
+    assert isinstance(model, TwoStage)
+    fam = BracketFamily(_cfg(tmp_path, "brackets", stage="joint"), model, [], [])
+    batch = fam.batch(np.random.default_rng(0))
+    _, fusion, _ = fam._joint_loss(model, batch)
+    fusion.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.gen.parameters())

@@ -16,6 +16,10 @@ one file with ``--init``):
   (over 64x the picture's white) on every feedback pass (weights 1/4, 1/2, 1), clipped pixels weighted up.
   ``fusion-2x`` shoots a 2x area-downscaled copy of the crop and learns the full-size truth; it also sees the
   shot itself (the middle frame).
+- ``joint`` (the generator and ``fusion`` together, end to end): the generator's stack of the shot, whose -3 and
+  +3 EV pictures are the pair ``fusion`` fuses, with the fusion loss flowing back into the generator; the
+  generator's own loss (every EV, monotonicity) is kept beside it (weight ``JOINT_GENERATOR_WEIGHT``) so the
+  stack that ``hdrvid brackets`` writes stays a bracket.
 
 Validation: a fixed batch from the validation images, scored with the stage's loss (final pass only).
 """
@@ -38,10 +42,11 @@ from hdrvid.synth.camera import Shot, shoot
 from hdrvid.train.data import HDRPool, load_images, validation_split
 from hdrvid.train.loop import GENERATOR, TrainConfig, TrainContext
 
-STAGES = ("generator", "fusion", "fusion-2x")
+STAGES = ("generator", "fusion", "fusion-2x", "joint")
 EVS = (-3.0, -2.0, -1.0, 1.0, 2.0, 3.0)
 MONOTONE_WEIGHT = 2.0
 CLIPPED_WEIGHT = 4.0
+JOINT_GENERATOR_WEIGHT = 0.5
 
 
 def code_domain(codes: np.ndarray, nominal: str) -> np.ndarray:
@@ -71,11 +76,13 @@ class BracketFamily:
             raise ValueError(f"--stage must be one of {STAGES}")
         self.cfg = cfg
         self.model = model
-        trained = {"generator": model.gen, "fusion": model.fuse, "fusion-2x": model.fuse2x}[self.stage]
+        trained = {"generator": [model.gen], "fusion": [model.fuse], "fusion-2x": [model.fuse2x],
+                   "joint": [model.gen, model.fuse]}[self.stage]
         for p in model.parameters():
             p.requires_grad_(False)
-        for p in trained.parameters():
-            p.requires_grad_(True)
+        for net in trained:
+            for p in net.parameters():
+                p.requires_grad_(True)
         self.train_files, self.val_files = validation_split(files)
         self.held = held
         self.pool = HDRPool.load(self.train_files, procedural=cfg.procedural, seed=cfg.seed)
@@ -91,6 +98,16 @@ class BracketFamily:
 
     def _sample(self, pool: HDRPool, rng: np.random.Generator) -> dict[str, torch.Tensor]:
         cfg = self.cfg
+        if self.stage == "joint":
+            xs, ts, rs = [], [], []
+            for _ in range(cfg.batch):
+                shot, _ = _shot(pool, cfg.patch, cfg, rng, down=False)
+                assert shot.render is not None
+                xs.append(code_domain(shot.signal, shot.nominal))
+                ts.append(np.stack([code_domain(shot.render(2.0**e), shot.nominal) for e in EVS]))
+                rs.append(np.ascontiguousarray(shot.target.transpose(2, 0, 1)) * np.float32(2.0**-EVS[-1]))
+            return {"signal": torch.from_numpy(np.stack(xs)), "stack": torch.from_numpy(np.stack(ts)),
+                    "truth": torch.from_numpy(np.stack(rs)), "ev": torch.tensor(EVS[-1])}
         if self.stage == "generator":
             xs, ts = [], []
             for _ in range(cfg.batch):
@@ -119,11 +136,15 @@ class BracketFamily:
 
     # --- losses -----------------------------------------------------------------------------------------------
 
-    def _generator_loss(self, model: TwoStage, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _generator_loss(self, model: TwoStage, b: dict[str, torch.Tensor], outputs: list[torch.Tensor] | None = None
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Stage 1's loss; ``outputs``, when given, receives the generated stack (N, len(EVS), 3, H, W)."""
         s, stack = b["signal"], b["stack"]
         n, k = stack.shape[:2]
         evs = torch.tensor(EVS, device=s.device).repeat(n)
         out = model.gen(s.repeat_interleave(k, 0), evs).float().view(n, k, *s.shape[1:])
+        if outputs is not None:
+            outputs.append(out)
         w = 1 + CLIPPED_WEIGHT * clip_mask(s)[:, None]
         l1 = (w * (out - stack).abs()).mean()
         mid = len(EVS) // 2
@@ -131,9 +152,19 @@ class BracketFamily:
         violation = F.relu(ordered[:, :-1] - ordered[:, 1:]).mean()
         return l1 + MONOTONE_WEIGHT * violation, violation
 
+    def _joint_loss(self, model: TwoStage, b: dict[str, torch.Tensor], every_pass: bool = True
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(total, fusion loss, monotonicity violation): the generator's stack, its -3/+3 EV pictures fused with
+        gradients flowing back through the generator, plus the generator's own loss."""
+        stack: list[torch.Tensor] = []
+        gen_loss, violation = self._generator_loss(model, b, stack)
+        b = {**b, "under": stack[0][:, 0], "over": stack[0][:, -1]}
+        fusion = self._fusion_loss(model, b, generated=False, every_pass=every_pass, net=model.fuse)
+        return fusion + JOINT_GENERATOR_WEIGHT * gen_loss, fusion, violation
+
     def _fusion_loss(self, model: TwoStage, b: dict[str, torch.Tensor], generated: bool,
-                     every_pass: bool = True) -> torch.Tensor:
-        net: CFNet = model.fuse2x if self.stage == "fusion-2x" else model.fuse
+                     every_pass: bool = True, net: CFNet | None = None) -> torch.Tensor:
+        net = net or (model.fuse2x if self.stage == "fusion-2x" else model.fuse)
         e = float(b["ev"])
         under, over = b["under"], b["over"]
         n = under.shape[0]
@@ -154,6 +185,9 @@ class BracketFamily:
 
     def step(self, batch: dict[str, torch.Tensor], ctx: TrainContext) -> dict[str, torch.Tensor]:
         with ctx.autocast():
+            if self.stage == "joint":
+                loss, fusion, violation = self._joint_loss(self.model, batch)
+                return {GENERATOR: loss, "fusion": fusion.detach(), "monotonicity": violation.detach()}
             if self.stage == "generator":
                 loss, violation = self._generator_loss(self.model, batch)
                 return {GENERATOR: loss, "monotonicity": violation.detach()}
@@ -165,7 +199,9 @@ class BracketFamily:
         total = 0.0
         for b in self.val:
             b = {k: v.to(device) for k, v in b.items()}
-            if self.stage == "generator":
+            if self.stage == "joint":  # the fusion stage's own score (final pass), so the two compare
+                total += float(self._joint_loss(model, b, every_pass=False)[1])
+            elif self.stage == "generator":
                 total += float(self._generator_loss(model, b)[0])
             else:
                 total += float(self._fusion_loss(model, b, generated=True, every_pass=False))

@@ -132,7 +132,7 @@ register(
         card="diffhdr.md",
     )
 )
-BRACKETS_SHA256: str | None = "3a49b48e4a905b4a9240a308995fafe19be96abf4a9d9accbb838f863e7d910e"
+BRACKETS_SHA256: str | None = "c14dc3e8f728ed164e3da80a2b91723fc7ac46be1ab2cefb97017887a44c6c32"
 for _name, _factory, _summary in (
     ("brackets", BracketHDR, "two stages: a synthetic bracket at -3/+3 EV (DrTMO style) fused by a coupled-feedback "
                              "network (CF-Net style) into the clipped pixels"),

@@ -98,24 +98,19 @@ class BracketFamily:
 
     def _sample(self, pool: HDRPool, rng: np.random.Generator) -> dict[str, torch.Tensor]:
         cfg = self.cfg
-        if self.stage == "joint":
+        if self.stage in ("generator", "joint"):  # joint: also the radiance, relative to the +3 EV picture's white
             xs, ts, rs = [], [], []
             for _ in range(cfg.batch):
                 shot, _ = _shot(pool, cfg.patch, cfg, rng, down=False)
                 assert shot.render is not None
                 xs.append(code_domain(shot.signal, shot.nominal))
                 ts.append(np.stack([code_domain(shot.render(2.0**e), shot.nominal) for e in EVS]))
-                rs.append(np.ascontiguousarray(shot.target.transpose(2, 0, 1)) * np.float32(2.0**-EVS[-1]))
-            return {"signal": torch.from_numpy(np.stack(xs)), "stack": torch.from_numpy(np.stack(ts)),
-                    "truth": torch.from_numpy(np.stack(rs)), "ev": torch.tensor(EVS[-1])}
-        if self.stage == "generator":
-            xs, ts = [], []
-            for _ in range(cfg.batch):
-                shot, _ = _shot(pool, cfg.patch, cfg, rng, down=False)
-                assert shot.render is not None
-                xs.append(code_domain(shot.signal, shot.nominal))
-                ts.append(np.stack([code_domain(shot.render(2.0**e), shot.nominal) for e in EVS]))
-            return {"signal": torch.from_numpy(np.stack(xs)), "stack": torch.from_numpy(np.stack(ts))}
+                if self.stage == "joint":
+                    rs.append(np.ascontiguousarray(shot.target.transpose(2, 0, 1)) * np.float32(2.0**-EVS[-1]))
+            out = {"signal": torch.from_numpy(np.stack(xs)), "stack": torch.from_numpy(np.stack(ts))}
+            if rs:
+                out.update(truth=torch.from_numpy(np.stack(rs)), ev=torch.tensor(EVS[-1]))
+            return out
         down = self.stage == "fusion-2x"
         e = float(rng.integers(1, 4))
         xs, us, os_, ts = [], [], [], []
@@ -136,15 +131,18 @@ class BracketFamily:
 
     # --- losses -----------------------------------------------------------------------------------------------
 
-    def _generator_loss(self, model: TwoStage, b: dict[str, torch.Tensor], outputs: list[torch.Tensor] | None = None
-                        ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Stage 1's loss; ``outputs``, when given, receives the generated stack (N, len(EVS), 3, H, W)."""
-        s, stack = b["signal"], b["stack"]
-        n, k = stack.shape[:2]
+    @staticmethod
+    def _stack(model: TwoStage, s: torch.Tensor) -> torch.Tensor:
+        """The generator's pictures of ``s`` at every EV of ``EVS``: (N, len(EVS), 3, H, W)."""
+        n, k = s.shape[0], len(EVS)
         evs = torch.tensor(EVS, device=s.device).repeat(n)
-        out = model.gen(s.repeat_interleave(k, 0), evs).float().view(n, k, *s.shape[1:])
-        if outputs is not None:
-            outputs.append(out)
+        return model.gen(s.repeat_interleave(k, 0), evs).float().view(n, k, *s.shape[1:])
+
+    def _generator_loss(self, model: TwoStage, b: dict[str, torch.Tensor], out: torch.Tensor | None = None
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Stage 1's loss on the generated stack ``out`` (made here when not given)."""
+        s, stack = b["signal"], b["stack"]
+        out = self._stack(model, s) if out is None else out
         w = 1 + CLIPPED_WEIGHT * clip_mask(s)[:, None]
         l1 = (w * (out - stack).abs()).mean()
         mid = len(EVS) // 2
@@ -156,15 +154,16 @@ class BracketFamily:
                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(total, fusion loss, monotonicity violation): the generator's stack, its -3/+3 EV pictures fused with
         gradients flowing back through the generator, plus the generator's own loss."""
-        stack: list[torch.Tensor] = []
+        stack = self._stack(model, b["signal"])
         gen_loss, violation = self._generator_loss(model, b, stack)
-        b = {**b, "under": stack[0][:, 0], "over": stack[0][:, -1]}
+        b = {**b, "under": stack[:, 0], "over": stack[:, -1]}
         fusion = self._fusion_loss(model, b, generated=False, every_pass=every_pass, net=model.fuse)
         return fusion + JOINT_GENERATOR_WEIGHT * gen_loss, fusion, violation
 
     def _fusion_loss(self, model: TwoStage, b: dict[str, torch.Tensor], generated: bool,
                      every_pass: bool = True, net: CFNet | None = None) -> torch.Tensor:
-        net = net or (model.fuse2x if self.stage == "fusion-2x" else model.fuse)
+        if net is None:
+            net = model.fuse2x if self.stage == "fusion-2x" else model.fuse
         e = float(b["ev"])
         under, over = b["under"], b["over"]
         n = under.shape[0]

@@ -337,3 +337,14 @@ def test_joint_brackets_stage_trains_generator_and_fusion_end_to_end_and_nothing
     _, fusion, _ = fam._joint_loss(model, batch)
     fusion.backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.gen.parameters())
+
+
+def test_stage_is_refused_where_it_does_not_apply_and_nothing_is_written(tmp_path: Path):
+    """--stage names a stage of the two-stage brackets models: an unknown stage, or a stage given to a model of
+    one network (it was silently ignored), is a one-line error before any file is written."""
+    from hdrvid.errors import InputError
+
+    for model, stage in (("brackets", "bogus"), ("hdrunet", "joint")):
+        with pytest.raises(InputError, match="--stage"):
+            train(_cfg(tmp_path, model, steps=1, stage=stage), progress=False)
+        assert not (tmp_path / model).exists()

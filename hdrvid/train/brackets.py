@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdrvid.color.transfer import DECODERS
+from hdrvid.errors import InputError
 from hdrvid.models.brackets import CFNet, TwoStage, clip_mask, encode
 from hdrvid.models.merge_nets import mu_law
 from hdrvid.synth.camera import Shot, shoot
@@ -73,7 +74,7 @@ class BracketFamily:
             raise TypeError("the bracket family trains the two-stage brackets models")
         self.stage = cfg.stage or "generator"
         if self.stage not in STAGES:
-            raise ValueError(f"--stage must be one of {STAGES}")
+            raise InputError(f"--stage {self.stage}: not a stage of {cfg.model}; use one of {', '.join(STAGES)}")
         self.cfg = cfg
         self.model = model
         trained = {"generator": [model.gen], "fusion": [model.fuse], "fusion-2x": [model.fuse2x],

@@ -44,5 +44,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> TrainSummary:
     if cfg.sampler_weight > 0 and cls is not DiffusionMergeFamily:
         raise InputError(f"--sampler-weight: only the diffusion merge (diffhdr) takes it; {cfg.model} has no "
                          "few-step sampler to train through (leave --sampler-weight out)")
+    if cfg.stage and cls is not BracketFamily:
+        raise InputError(f"--stage {cfg.stage}: only the two-stage brackets models take it; {cfg.model} trains as "
+                         "one network (leave --stage out)")
     family: Family = cls(cfg, model, files, held)
     return TrainLoop(cfg, family).run(progress)

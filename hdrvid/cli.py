@@ -599,7 +599,8 @@ def info(file: Path, as_json: bool) -> None:
 @click.option("--stage", default="", help="Two-stage models (brackets): generator, fusion, fusion-2x or joint (generator + fusion end to end).")
 @click.option("--loss", type=click.Choice(["expandnet", "psnr-mu"]), default=None,
               help="Single-exposure models: ExpandNet's loss (default) or the metric's own: squared error of "
-                   "PSNR-mu's encoding in the clipped pixels, per picture in dB.")
+                   "PSNR-mu's encoding in the clipped pixels, per picture in dB; brackets --stage joint: "
+                   "psnr-mu adds the metric's loss on the blended output.")
 @click.pass_context
 @handle_errors
 def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, steps: int, batch: int, patch: int,

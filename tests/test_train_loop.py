@@ -348,3 +348,48 @@ def test_stage_is_refused_where_it_does_not_apply_and_nothing_is_written(tmp_pat
         with pytest.raises(InputError, match="--stage"):
             train(_cfg(tmp_path, model, steps=1, stage=stage), progress=False)
         assert not (tmp_path / model).exists()
+
+
+def test_joint_psnr_mu_loss_scores_what_convert_outputs_and_trains_both_networks(tmp_path: Path):
+    """``--stage joint --loss psnr-mu``: the metric's loss is taken on the picture ``convert --model brackets``
+    writes (the fused radiance blended into the decoded picture by the clip mask, ``BracketHDR.apply``), in
+    the camera's clipped pixels; its gradient reaches the generator and the fusion network; validation reports
+    it (dB); the loss is refused on the stages it does not apply to."""
+    from hdrvid.errors import InputError
+    from hdrvid.models.brackets import FLOOR, BracketHDR, decode
+    from hdrvid.train.brackets import BracketFamily
+    from hdrvid.train.losses import psnr_mu_loss
+
+    torch.manual_seed(0)
+    model = build_tiny("brackets")
+    assert isinstance(model, BracketHDR)
+    fam = BracketFamily(_cfg(tmp_path, "brackets", stage="joint", loss="psnr-mu"), model, [], [])
+    batch = fam.batch(np.random.default_rng(0))
+    assert batch["clipped"].shape == (batch["signal"].shape[0], 1, *batch["signal"].shape[-2:])
+    assert batch["clipped"].any()
+    # the composite is BracketHDR.apply's output (in the under exposure's units)
+    fused = torch.rand_like(batch["signal"]) * 3 + 0.01
+    ev = float(batch["ev"])
+    linear = decode(batch["signal"])
+    field = torch.log(fused * 2.0**ev) - torch.log(linear.clamp(min=FLOOR))
+    shipped = model.apply(linear, field)
+    composite = fam._composite(batch["signal"], fused, ev) * 2.0**ev
+    recorded = linear > FLOOR
+    assert torch.allclose(composite[recorded], shipped[recorded], rtol=1e-4, atol=1e-6)
+    # the logged value is the metric on that composite, and both networks learn from it
+    total, metric, _ = fam._joint_loss(model, batch)
+    stack = fam._stack(model, batch["signal"])
+    final = model.fuse(stack[:, 0], stack[:, -1], torch.full((len(stack),), 2 * ev))[-1]
+    expected = psnr_mu_loss(fam._composite(batch["signal"], final, ev), batch["truth"], batch["clipped"])
+    assert math.isclose(float(metric.detach()), float(expected.detach()), rel_tol=1e-4)
+    model.zero_grad()
+    metric.backward()
+    for net in (model.gen, model.fuse):
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
+    assert fam.validate(model, torch.device("cpu")) < 0  # the metric's loss: dB of a squared error below 1
+    s = train(_cfg(tmp_path, "brackets", steps=1, checkpoint_every=1, stage="joint", loss="psnr-mu", bf16=False),
+              progress=False)
+    assert s.steps == 1 and s.best_validation is not None and s.best_validation < 0
+    for stage in ("generator", "fusion"):
+        with pytest.raises(InputError, match="--loss"):
+            BracketFamily(_cfg(tmp_path, "brackets", stage=stage, loss="psnr-mu"), build_tiny("brackets"), [], [])

@@ -38,9 +38,9 @@ def train(cfg: TrainConfig, progress: bool = True) -> TrainSummary:
     model = spec.factory(**{**spec.factory_kwargs, **cfg.model_kwargs})
     kind = getattr(model, "family", spec.kind)
     cls = DiffusionSingleFamily if kind == "diffusion" and getattr(model, "single", False) else FAMILIES[kind]
-    if cfg.loss not in ("", "expandnet") and cls is not SingleExposureFamily:
-        raise InputError(f"--loss {cfg.loss}: only single-exposure regression models (expandnet, hdrunet...) take "
-                         f"it; {cfg.model} trains with its own loss (leave --loss out)")
+    if cfg.loss not in ("", "expandnet") and cls not in (SingleExposureFamily, BracketFamily):
+        raise InputError(f"--loss {cfg.loss}: only single-exposure regression models (expandnet, hdrunet...) and "
+                         f"brackets --stage joint take it; {cfg.model} trains with its own loss (leave --loss out)")
     if cfg.sampler_weight > 0 and cls is not DiffusionMergeFamily:
         raise InputError(f"--sampler-weight: only the diffusion merge (diffhdr) takes it; {cfg.model} has no "
                          "few-step sampler to train through (leave --sampler-weight out)")

@@ -132,7 +132,7 @@ register(
         card="diffhdr.md",
     )
 )
-BRACKETS_SHA256: str | None = "c14dc3e8f728ed164e3da80a2b91723fc7ac46be1ab2cefb97017887a44c6c32"
+BRACKETS_SHA256: str | None = "3d795a49f80bdf1dc6f85fbc890851b05ad224f5f8686825c061c0c77bbf46de"
 for _name, _factory, _summary in (
     ("brackets", BracketHDR, "two stages: a synthetic bracket at -3/+3 EV (DrTMO style) fused by a coupled-feedback "
                              "network (CF-Net style) into the clipped pixels"),

@@ -585,6 +585,8 @@ def info(file: Path, as_json: bool) -> None:
 @click.option("--seed", default=0, show_default=True)
 @click.option("--minutes", type=float, help="Stop after this many minutes (the schedule still spans --steps).")
 @click.option("--samples", default=600, show_default=True, help="Merge models: rendered samples kept in memory.")
+@click.option("--validation", default=48, show_default=True,
+              help="Fixed validation samples (from the validation scenes) that checkpoints are chosen on.")
 @click.option("--graded-share", default=0.4, show_default=True,
               help="Single-exposure models: share of training pictures made as graded SDR (tone curve with a shoulder).")
 @click.option("--threads", type=int, help="CPU threads for training (default: all cores).")
@@ -606,7 +608,8 @@ def info(file: Path, as_json: bool) -> None:
 def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, steps: int, batch: int, patch: int,
           lr: float, procedural: int, device: str, fp32: bool, seed: int, minutes: float | None, samples: int,
           graded_share: float, threads: int | None, adversarial: bool, checkpoint_every: int,
-          init: Path | None, temporal_weight: float, sampler_weight: float, stage: str, loss: str | None) -> None:
+          init: Path | None, temporal_weight: float, sampler_weight: float, stage: str, loss: str | None,
+          validation: int) -> None:
     """Train MODEL on HDR images through the camera simulation; checkpoints and resumes in --out."""
     from hdrvid.train import TrainConfig
     from hdrvid.train import train as run_train
@@ -615,7 +618,8 @@ def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, ste
                       lr=lr, procedural=procedural, device=device, bf16=not fp32, seed=seed, minutes=minutes,
                       samples=samples, adversarial=adversarial, checkpoint_every=checkpoint_every,
                       graded_share=graded_share, threads=threads, init=str(init) if init else None,
-                      temporal_weight=temporal_weight, sampler_weight=sampler_weight, stage=stage, loss=loss or "")
+                      temporal_weight=temporal_weight, sampler_weight=sampler_weight, stage=stage, loss=loss or "",
+                      validation=validation)
     summary = run_train(cfg, progress=not ctx.obj["quiet"])
     click.echo(json.dumps(summary.as_dict(), indent=2))
 

@@ -134,3 +134,20 @@ def test_rendered_scenes_are_trained_on_and_never_change_the_validation_set():
     train_all, val_all = validation_split(real + rendered)
     assert val_all == val_real == [Path("/d/d.hdr"), Path("/d/k.hdr")]
     assert set(train_all) == set(train_real) | set(rendered)
+
+
+def test_train_command_end_to_end(hdr_folder: Path, tmp_path: Path):
+    """``hdrvid train`` from the command line: a short run writes its weights, config and summary, passes
+    ``--validation`` through, and a bad option value is one line, exit 2, nothing written."""
+    from conftest import run_cli
+
+    out = tmp_path / "run"
+    r = run_cli("train", "-m", "expandnet", "--data", hdr_folder, "--out", out, "--steps", "2", "--batch", "2",
+                "--patch", "32", "--procedural", "1", "--checkpoint-every", "2", "--validation", "4", "--fp32", "-q")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output[r.output.index("{"):])["steps"] == 2
+    assert (out / "expandnet.pt").is_file() and json.loads((out / "config.json").read_text())["validation"] == 4
+    bad = tmp_path / "bad"
+    r = run_cli("train", "-m", "expandnet", "--data", hdr_folder, "--out", bad, "--validation", "0", "-q")
+    assert r.exit_code == 2 and "--validation must be at least 1" in r.output and len(r.output.strip().splitlines()) == 1
+    assert not bad.exists()

@@ -84,8 +84,11 @@ class BracketFamily:
         self.stage = cfg.stage or "generator"
         if self.stage not in STAGES:
             raise InputError(f"--stage {self.stage}: not a stage of {cfg.model}; use one of {', '.join(STAGES)}")
-        if cfg.loss not in ("", "psnr-mu") or (cfg.loss and self.stage != "joint"):
-            raise InputError(f"--loss {cfg.loss}: {cfg.model} takes only psnr-mu, and only with --stage joint")
+        if cfg.loss not in ("", "psnr-mu"):
+            raise InputError(f"--loss {cfg.loss}: {cfg.model} takes only --loss psnr-mu (with --stage joint)")
+        if cfg.loss and self.stage != "joint":
+            raise InputError(f"--loss {cfg.loss}: only the joint stage of {cfg.model} takes it; use --stage joint or "
+                             f"leave --loss out for the {self.stage} stage")
         self.cfg = cfg
         self.model = model
         trained = {"generator": [model.gen], "fusion": [model.fuse], "fusion-2x": [model.fuse2x],

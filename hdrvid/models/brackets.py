@@ -67,6 +67,13 @@ def clip_mask(signal: torch.Tensor) -> torch.Tensor:
     return t * t * (3 - 2 * t)
 
 
+def blend(linear: torch.Tensor, hdr: torch.Tensor) -> torch.Tensor:
+    """The picture ``--model brackets`` writes: ``hdr`` (the fused radiance, the picture's white = 1) in the
+    pixels the picture clipped, blended by :func:`clip_mask`; every recorded pixel stays ``linear``."""
+    a = clip_mask(encode(linear))
+    return linear * (1 - a) + hdr * a
+
+
 RECEPTIVE_RADIUS = 128
 """Pixels of context an output pixel of the two stages sees besides the frame-wide vector (measured in
 ``tests/test_brackets.py``), rounded up."""
@@ -252,8 +259,7 @@ class BracketHDR(TwoStage):
         return clip_mask(encode(linear)) > 0
 
     def apply(self, linear: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
-        a = clip_mask(encode(linear))
-        return linear * (1 - a) + linear.clamp(min=FLOOR) * torch.exp(field.clamp(max=12)) * a
+        return blend(linear, linear.clamp(min=FLOOR) * torch.exp(field.clamp(max=12)))
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.apply(linear, self.field(linear))

@@ -40,7 +40,7 @@ from torch import nn
 
 from hdrvid.color.transfer import DECODERS
 from hdrvid.errors import InputError
-from hdrvid.models.brackets import CFNet, TwoStage, clip_mask, decode, encode
+from hdrvid.models.brackets import CFNet, TwoStage, blend, clip_mask, decode, encode
 from hdrvid.models.merge_nets import mu_law
 from hdrvid.synth.camera import Shot, shoot
 from hdrvid.train.data import HDRPool, load_images, validation_split
@@ -184,10 +184,9 @@ class BracketFamily:
 
     @staticmethod
     def _composite(signal: torch.Tensor, fused: torch.Tensor, ev: float) -> torch.Tensor:
-        """What ``BracketHDR.apply`` outputs, in the fused radiance's units (the under exposure's white): the
-        decoded picture where it was recorded, the fused radiance blended in by the clip mask."""
-        a = clip_mask(signal)
-        return decode(signal) * 2.0**-ev * (1 - a) + fused.float() * a
+        """What ``BracketHDR.apply`` outputs (the model's own :func:`blend`), in the fused radiance's units (the
+        under exposure's white)."""
+        return blend(decode(signal), fused.float() * 2.0**ev) * 2.0**-ev
 
     def _fusion_loss(self, model: TwoStage, b: dict[str, torch.Tensor], generated: bool,
                      every_pass: bool = True, net: CFNet | None = None) -> tuple[torch.Tensor, torch.Tensor]:

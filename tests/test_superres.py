@@ -46,13 +46,17 @@ def test_an_untrained_network_is_bicubic_upscaling_of_the_default_model() -> Non
     assert torch.allclose(y, ref, rtol=1e-5, atol=1e-6)
 
 
-def test_the_network_changes_detail_only_within_its_bound() -> None:
-    """A trained-like head changes the upscaled estimate (in the log encoding) by a bounded residual that
-    averages to zero over the four output pixels of each input pixel: detail, never the level the base model
-    chose (light pushed below 0 is clamped there)."""
+@pytest.mark.parametrize("window", [1, 5])
+def test_the_network_changes_detail_only_within_its_bound(window: int) -> None:
+    """A trained-like head changes the upscaled estimate (in the log encoding) by a bounded residual whose level
+    is zero: over the four output pixels of each input pixel (window 1, the session-12 form), or over every 5x5
+    input pixels while single input pixels may move (window 5: noise and blocks at the input's pixel scale).
+    Detail, never the level the base model chose (light pushed below 0 is clamped there)."""
+    import torch.nn.functional as F
+
     from hdrvid.models.superres import decode, encode
 
-    m = _model(perturb=True)
+    m = _model(perturb=True, level_window=window)
     x = torch.rand(1, 3, 32, 48) ** 2.2
     with torch.no_grad():
         base = m.base(x)
@@ -60,8 +64,27 @@ def test_the_network_changes_detail_only_within_its_bound() -> None:
         y = m(x)
     up = bicubic2x(base)
     assert 0.001 < float(r.abs().max()) <= 0.5 + 1e-5
-    assert float(torch.nn.functional.avg_pool2d(r, 2).abs().max()) < 1e-6
+    blocks = F.avg_pool2d(r, 2)
+    if window == 1:
+        assert float(blocks.abs().max()) < 1e-6
+    else:  # a smooth high-pass: single input pixels move, 5x5 neighbourhoods keep (nearly) their level
+        local = F.avg_pool2d(F.pad(blocks, (window // 2,) * 4, mode="replicate"), window, stride=1)
+        assert float(blocks.abs().max()) > 0.02
+        assert float(local.abs().max()) < 0.2 * float(blocks.abs().max())
     assert torch.allclose(y, decode(encode(up) + r), rtol=1e-5, atol=1e-6)
+    with torch.no_grad():  # a head that shifts everything (a level, not detail) changes nothing
+        m.sr.tail.bias.add_(0.1)
+        assert torch.allclose(m.sr.residual(x, base), r, atol=1e-6)
+
+
+def test_weights_without_a_level_window_load_as_the_block_mean_form(tmp_path: Path) -> None:
+    """The window travels in the weights file; a file without it (the session-12 network) is the block-mean form."""
+    state = _model(perturb=True, level_window=1).state_dict()
+    assert "sr.level" not in state
+    torch.save(state, tmp_path / "old.pt")
+    assert build("hdrunet-2x", tmp_path / "old.pt").sr.level_window == 1
+    torch.save(_model(perturb=True, level_window=5).state_dict(), tmp_path / "new.pt")
+    assert build("hdrunet-2x", tmp_path / "new.pt").sr.level_window == 5
 
 
 def test_refine_part_exports_and_onnxruntime_runs_it_like_torch(tmp_path: Path, weights: Path) -> None:

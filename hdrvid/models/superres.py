@@ -31,7 +31,13 @@ EPS = 1e-3
 """E(x) = log(x + EPS): relative detail (a residual scales light, it never pushes a dark pixel below 0; a first
 run in log(1 + x), nearly linear in the shadows, clamped 1 % of real pixels to black there)."""
 MAX_RESIDUAL = 0.25
-"""|r| is bounded by about twice this (tanh, then the block mean removed): light x0.6..x1.6 at most."""
+"""|r| is bounded by about twice this (tanh, then the local level removed): light x0.6..x1.6 at most."""
+LEVEL_WINDOW = 5
+"""The residual's level is zero over every LEVEL_WINDOW x LEVEL_WINDOW input pixels (a box mean of its 2x2 block
+means). 1 = zero over each output 2x2 block (each input pixel keeps the base model's level exactly: the
+session-12 network, which therefore cannot remove the camera's noise or a codec's blocks at the input's own pixel
+scale). 5 lets it change single input pixels (denoise, deblock) while the level of every 5x5 neighbourhood
+stays the base model's."""
 
 
 def encode(x: torch.Tensor) -> torch.Tensor:
@@ -45,6 +51,18 @@ def decode(e: torch.Tensor) -> torch.Tensor:
 def feature(x: torch.Tensor) -> torch.Tensor:
     """The estimate as the network sees it: E(x) shifted and scaled to about [0, 1] (64x white -> 1.1)."""
     return (encode(x) - math.log(EPS)) / 10.0
+
+
+def local_level(sub: torch.Tensor, window: int) -> torch.Tensor:
+    """(N, 3, 4, H, W) sub-pixels -> the local level each must lose: the box mean over ``window`` x ``window``
+    input pixels (edges replicated) of the 2x2 block means; ``window`` 1 is the block mean itself."""
+    m = sub.mean(2, keepdim=True)
+    if window <= 1:
+        return m
+    n, c, _, h, w = m.shape
+    pad = window // 2
+    flat = F.pad(m.reshape(n, c, h, w), (pad, pad, pad, pad), mode="replicate")
+    return F.avg_pool2d(flat, window, stride=1).reshape(n, c, 1, h, w)
 
 
 def bicubic2x(x: torch.Tensor) -> torch.Tensor:
@@ -67,8 +85,11 @@ class _Block(nn.Module):
 class SuperRes(nn.Module):
     """(linear picture, its HDR estimate) at (H, W) -> the upscaled estimate at (2H, 2W)."""
 
-    def __init__(self, width: int = 32, blocks: int = 6) -> None:
+    def __init__(self, width: int = 32, blocks: int = 6, level_window: int = LEVEL_WINDOW) -> None:
         super().__init__()
+        self.level_window = int(level_window)
+        if self.level_window != 1:  # in the weights file (files without it are the block-mean form)
+            self.register_buffer("level", torch.tensor(self.level_window))
         self.head = nn.Conv2d(9, width, 3, padding=1)  # signal, E(estimate), clip mask (3 each)
         self.body = nn.Sequential(*[_Block(width) for _ in range(blocks)], nn.Conv2d(width, width, 3, padding=1))
         self.tail = nn.Conv2d(width, 3 * 4, 3, padding=1)
@@ -77,9 +98,10 @@ class SuperRes(nn.Module):
         nn.init.zeros_(self.tail.bias)
 
     def residual(self, linear: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
-        """(N, 3, 2H, 2W) in E units (log light), bounded, and zero on average over each output 2x2 block (each
-        input pixel): detail only. The network cannot move the level the base model chose (a first run without this
-        learned to darken graded shots towards scene radiance, which is the base model's decision to make)."""
+        """(N, 3, 2H, 2W) in E units (log light), bounded, and zero on average over every ``level_window`` x
+        ``level_window`` input pixels (:func:`local_level`): detail only. The network cannot move the level the
+        base model chose (a first run without this learned to darken graded shots towards scene radiance, which
+        is the base model's decision to make)."""
         lin = linear.clamp(0, 1)
         signal = HDRUNet._signal(lin)
         mask = HDRUNet.clip_mask(signal)
@@ -88,9 +110,9 @@ class SuperRes(nn.Module):
         sub = self.tail(feat)  # (N, 12, H, W): the four sub-pixels of each channel
         n, _, h, w = sub.shape
         sub = sub.view(n, 3, 4, h, w)
-        sub = sub - sub.mean(2, keepdim=True)
+        sub = sub - local_level(sub, self.level_window)
         r = MAX_RESIDUAL * torch.tanh(sub / MAX_RESIDUAL)
-        r = r - r.mean(2, keepdim=True)  # (again after the bound, which is not linear)
+        r = r - local_level(r, self.level_window)  # (again after the bound, which is not linear)
         return self.shuffle(r.reshape(n, 12, h, w))
 
     def forward(self, linear: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
@@ -113,10 +135,10 @@ class HDRUNet2x(WrapsHDRUNet, nn.Module):
     """``--precision auto`` runs it in bf16 on CPUs that compute bf16 natively: validation PSNR-mu and PU21 the
     same as fp32 to 0.01 dB (model card)."""
 
-    def __init__(self, width: int = 32, blocks: int = 6) -> None:
+    def __init__(self, width: int = 32, blocks: int = 6, level_window: int = LEVEL_WINDOW) -> None:
         super().__init__()
         self.base = HDRUNet(curve=False, adaptive=True)
-        self.sr = SuperRes(width, blocks)
+        self.sr = SuperRes(width, blocks, level_window)
 
     @staticmethod
     def sizes_of(state: dict[str, torch.Tensor]) -> dict[str, int]:
@@ -126,7 +148,8 @@ class HDRUNet2x(WrapsHDRUNet, nn.Module):
         if head is None:
             return {}
         blocks = sum(1 for k in state if k.startswith("sr.body.") and k.endswith(".c1.weight"))
-        return {"width": int(head.shape[0]), "blocks": blocks}
+        level = state.get("sr.level")
+        return {"width": int(head.shape[0]), "blocks": blocks, "level_window": 1 if level is None else int(level)}
 
     def example_input(self, h: int = 64, w: int = 96) -> torch.Tensor:
         g = torch.Generator().manual_seed(0)

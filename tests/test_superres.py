@@ -153,10 +153,17 @@ def test_shipped_weights_carry_the_shipped_default_model_as_their_base() -> None
     auto = build("hdrunet-auto")
     for k, v in auto.state_dict().items():
         assert torch.equal(m.base.state_dict()[k], v), k
-    x = torch.rand(1, 3, 24, 40) ** 2.2
+    assert m.sr.level_window == 5  # session 26: the residual's level is zero over 5x5 input pixels
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 32, 48) ** 2.2
+    x[..., 4:28, 6:42] = 0.3  # a flat area: the network may sharpen and denoise, never relight it
     with torch.no_grad():
-        r = m.sr.residual(x, m.base(x))
-    assert float(r.abs().max()) > 0 and float(torch.nn.functional.avg_pool2d(r, 2).abs().max()) < 1e-6
+        base = m.base(x)
+        y, up = m.refine(x, base), bicubic2x(base)
+    assert float((y - up).abs().max()) > 0.01  # it does change the textured part
+    inside = (..., slice(24, 40), slice(30, 66))  # the flat area's inside, 8 input pixels from its edges
+    assert float(y[inside].mean() / up[inside].mean()) == pytest.approx(1.0, abs=0.003)
+    assert float((y - up)[inside].abs().max()) < 0.01
 
 
 def test_a_wider_network_loads_from_its_weights_file_alone(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ import random
 from pathlib import Path
 
 import bpy
+from bpy_scene import light_source, new_scene, world_light
 
 ap = argparse.ArgumentParser()
 ap.add_argument("out"); ap.add_argument("worlds"); ap.add_argument("first", type=int); ap.add_argument("count", type=int)
@@ -70,8 +71,8 @@ def texture(nt, rng, scale):
     return fac
 
 
-def material(name, rng, rough, metal=0.0, emit=0.0, emit_color=(1, 1, 1)):
-    """Principled BSDF; unless emitting, its colour is a two-colour ramp over a procedural texture and its normal
+def material(name, rng, rough, metal=0.0):
+    """Principled BSDF; its colour is a two-colour ramp over a procedural texture and its normal
     is bumped by another, each at a random scale (2-400 features per metre: a pixel of a 512-px view at 5 m
     spans about 1 cm)."""
     m = bpy.data.materials.new(name); m.use_nodes = True
@@ -79,11 +80,6 @@ def material(name, rng, rough, metal=0.0, emit=0.0, emit_color=(1, 1, 1)):
     b = nt.nodes["Principled BSDF"]
     b.inputs["Roughness"].default_value = rough
     b.inputs["Metallic"].default_value = metal
-    if emit:
-        b.inputs["Base Color"].default_value = (0, 0, 0, 1)
-        b.inputs["Emission Color"].default_value = (*emit_color, 1)
-        b.inputs["Emission Strength"].default_value = emit
-        return m
     ramp = nt.nodes.new("ShaderNodeValToRGB")
     for el in ramp.color_ramp.elements:
         el.color = (*[rng.uniform(0.02, 0.9) for _ in range(3)], 1)
@@ -102,26 +98,8 @@ def material(name, rng, rough, metal=0.0, emit=0.0, emit_color=(1, 1, 1)):
 
 def render(i: int) -> None:
     rng = random.Random(1_000_003 * i + 17)
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    sc = bpy.context.scene
-    sc.render.engine = "CYCLES"; sc.cycles.device = "CPU"; sc.cycles.samples = a.samples
-    sc.cycles.use_denoising = True; sc.cycles.max_bounces = 4
-    sc.render.resolution_x, sc.render.resolution_y = a.width, a.height
-    sc.render.resolution_percentage = 100
-    sc.render.image_settings.file_format = "OPEN_EXR"; sc.render.image_settings.color_depth = "32"
-    sc.render.image_settings.color_mode = "RGB"
-    sc.view_settings.view_transform = "Standard"
-    sc.render.threads_mode = "FIXED"; sc.render.threads = 1
-    w = bpy.data.worlds.new("w"); sc.world = w; w.use_nodes = True
-    nt = w.node_tree; env = nt.nodes.new("ShaderNodeTexEnvironment")
-    world = rng.choice(worlds)
-    env.image = bpy.data.images.load(world)
-    mapping = nt.nodes.new("ShaderNodeMapping"); coord = nt.nodes.new("ShaderNodeTexCoord")
-    yaw = rng.uniform(0, 2 * math.pi)
-    mapping.inputs["Rotation"].default_value[2] = yaw
-    nt.links.new(coord.outputs["Generated"], mapping.inputs["Vector"])
-    nt.links.new(mapping.outputs["Vector"], env.inputs["Vector"])
-    nt.links.new(env.outputs["Color"], nt.nodes["Background"].inputs["Color"])
+    sc = new_scene(a.width, a.height, a.samples)
+    world = world_light(sc, rng, worlds)  # a real panorama's light, turned at random
     # the camera looks along +y, a little down, so that ground and objects fill most of the frame
     cam = bpy.data.cameras.new("c"); cam.lens = rng.uniform(22, 70)
     co = bpy.data.objects.new("c", cam); sc.collection.objects.link(co); sc.camera = co
@@ -156,14 +134,7 @@ def render(i: int) -> None:
         bpy.context.object.data.materials.append(material(f"m{k}", rng, rough, metal))
     for k in range(rng.randint(0, 3)):  # light sources in view: 20 to 5000 times a lit wall
         y = rng.uniform(2.0, 12.0); loc = (rng.uniform(-0.6, 0.6) * y, y, rng.uniform(0.3, 3.0))
-        warm = rng.choice([(1.0, 0.75, 0.5), (1.0, 0.9, 0.8), (1.0, 1.0, 1.0), (0.8, 0.9, 1.0)])
-        strength = 10 ** rng.uniform(1.3, 3.7)
-        if rng.random() < 0.6:
-            bpy.ops.mesh.primitive_uv_sphere_add(radius=rng.uniform(0.03, 0.15), location=loc)
-        else:
-            bpy.ops.mesh.primitive_plane_add(size=rng.uniform(0.2, 1.0), location=loc,
-                                             rotation=(rng.uniform(0, 3), rng.uniform(0, 3), 0))
-        bpy.context.object.data.materials.append(material(f"e{k}", rng, 0.5, emit=strength, emit_color=warm))
+        light_source(rng, loc, f"e{k}")
     sc.render.filepath = str(out / f"{a.prefix}{i:04d}.exr")
     bpy.ops.render.render(write_still=True)
     print("wrote", sc.render.filepath, "world", Path(world).stem, flush=True)

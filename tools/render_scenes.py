@@ -18,6 +18,7 @@ import random
 from pathlib import Path
 
 import bpy
+from bpy_scene import light_source, new_scene, world_light
 
 ap = argparse.ArgumentParser()
 ap.add_argument("out"); ap.add_argument("worlds"); ap.add_argument("first", type=int); ap.add_argument("count", type=int)
@@ -27,40 +28,19 @@ worlds = a.worlds.split(",")
 out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
 
 
-def material(name, color, rough, metal=0.0, emit=0.0, emit_color=(1, 1, 1)):
+def material(name, color, rough, metal=0.0):
     m = bpy.data.materials.new(name); m.use_nodes = True
     b = m.node_tree.nodes["Principled BSDF"]
     b.inputs["Base Color"].default_value = (*color, 1)
     b.inputs["Roughness"].default_value = rough
     b.inputs["Metallic"].default_value = metal
-    if emit:
-        b.inputs["Emission Color"].default_value = (*emit_color, 1)
-        b.inputs["Emission Strength"].default_value = emit
     return m
 
 
 def render(i: int) -> None:
     rng = random.Random(i)
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    sc = bpy.context.scene
-    sc.render.engine = "CYCLES"; sc.cycles.device = "CPU"; sc.cycles.samples = a.samples
-    sc.cycles.use_denoising = True; sc.cycles.max_bounces = 4
-    sc.render.resolution_x, sc.render.resolution_y = a.size, a.size // 2
-    sc.render.resolution_percentage = 100
-    sc.render.image_settings.file_format = "OPEN_EXR"; sc.render.image_settings.color_depth = "32"
-    sc.render.image_settings.color_mode = "RGB"
-    sc.view_settings.view_transform = "Standard"
-    sc.render.threads_mode = "FIXED"; sc.render.threads = 1
-    # world: a real panorama's light, turned at random
-    w = bpy.data.worlds.new("w"); sc.world = w; w.use_nodes = True
-    nt = w.node_tree; env = nt.nodes.new("ShaderNodeTexEnvironment")
-    world = rng.choice(worlds)
-    env.image = bpy.data.images.load(world)
-    mapping = nt.nodes.new("ShaderNodeMapping"); coord = nt.nodes.new("ShaderNodeTexCoord")
-    mapping.inputs["Rotation"].default_value[2] = rng.uniform(0, 2 * math.pi)
-    nt.links.new(coord.outputs["Generated"], mapping.inputs["Vector"])
-    nt.links.new(mapping.outputs["Vector"], env.inputs["Vector"])
-    nt.links.new(env.outputs["Color"], nt.nodes["Background"].inputs["Color"])
+    sc = new_scene(a.size, a.size // 2, a.samples)
+    world = world_light(sc, rng, worlds)  # a real panorama's light, turned at random
     # ground
     bpy.ops.mesh.primitive_plane_add(size=200, location=(0, 0, 0))
     g = rng.uniform(0.05, 0.5); tint = [g * rng.uniform(0.8, 1.2) for _ in range(3)]
@@ -85,14 +65,7 @@ def render(i: int) -> None:
     for k in range(rng.randint(0, 4)):
         r = rng.uniform(1.2, 7.0); th = rng.uniform(0, 2 * math.pi)
         loc = (r * math.cos(th), r * math.sin(th), rng.uniform(0.5, 3.5))
-        warm = rng.choice([(1.0, 0.75, 0.5), (1.0, 0.9, 0.8), (1.0, 1.0, 1.0), (0.8, 0.9, 1.0)])
-        strength = 10 ** rng.uniform(1.3, 3.7)
-        if rng.random() < 0.6:
-            bpy.ops.mesh.primitive_uv_sphere_add(radius=rng.uniform(0.03, 0.15), location=loc)
-        else:
-            bpy.ops.mesh.primitive_plane_add(size=rng.uniform(0.2, 1.0), location=loc,
-                                             rotation=(rng.uniform(0, 3), rng.uniform(0, 3), 0))
-        bpy.context.object.data.materials.append(material(f"e{k}", (0, 0, 0), 0.5, emit=strength, emit_color=warm))
+        light_source(rng, loc, f"e{k}")
     # an equirectangular camera at eye height
     cam = bpy.data.cameras.new("c"); cam.type = "PANO"
     try:

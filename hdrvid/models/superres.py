@@ -33,11 +33,12 @@ run in log(1 + x), nearly linear in the shadows, clamped 1 % of real pixels to b
 MAX_RESIDUAL = 0.25
 """|r| is bounded by about twice this (tanh, then the local level removed): light x0.6..x1.6 at most."""
 LEVEL_WINDOW = 5
-"""The residual's level is zero over every LEVEL_WINDOW x LEVEL_WINDOW input pixels (a box mean of its 2x2 block
-means). 1 = zero over each output 2x2 block (each input pixel keeps the base model's level exactly: the
+"""The residual loses its local level: the box mean over LEVEL_WINDOW x LEVEL_WINDOW input pixels of its 2x2
+block means (a smooth high-pass: a constant or a ramp is removed exactly, any level over a 5x5 neighbourhood
+nearly). 1 = zero over each output 2x2 block (each input pixel keeps the base model's level exactly: the
 session-12 network, which therefore cannot remove the camera's noise or a codec's blocks at the input's own pixel
 scale). 5 lets it change single input pixels (denoise, deblock) while the level of every 5x5 neighbourhood
-stays the base model's."""
+stays (nearly) the base model's."""
 
 
 def encode(x: torch.Tensor) -> torch.Tensor:
@@ -55,7 +56,9 @@ def feature(x: torch.Tensor) -> torch.Tensor:
 
 def local_level(sub: torch.Tensor, window: int) -> torch.Tensor:
     """(N, 3, 4, H, W) sub-pixels -> the local level each must lose: the box mean over ``window`` x ``window``
-    input pixels (edges replicated) of the 2x2 block means; ``window`` 1 is the block mean itself."""
+    input pixels (edges replicated) of the 2x2 block means; ``window`` 1 is the block mean itself.
+    (Not ``itmo.box_filter``: that one averages only the window's part inside the frame, where the shipped weights
+    were trained with replicated edges, and its CPU path runs OpenCV, which an ONNX export cannot trace.)"""
     m = sub.mean(2, keepdim=True)
     if window <= 1:
         return m
@@ -106,8 +109,8 @@ class SuperRes(nn.Module):
         nn.init.zeros_(self.tail.bias)
 
     def residual(self, linear: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
-        """(N, 3, 2H, 2W) in E units (log light), bounded, and zero on average over every ``level_window`` x
-        ``level_window`` input pixels (:func:`local_level`): detail only. The network cannot move the level the
+        """(N, 3, 2H, 2W) in E units (log light), bounded, and without a local level (:func:`local_level`: zero
+        over each input pixel's four output pixels, or a ``level_window``-pixel box high-pass): detail only. The network cannot move the level the
         base model chose (a first run without this learned to darken graded shots towards scene radiance, which
         is the base model's decision to make)."""
         lin = linear.clamp(0, 1)

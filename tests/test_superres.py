@@ -85,6 +85,14 @@ def test_weights_without_a_level_window_load_as_the_block_mean_form(tmp_path: Pa
     assert build("hdrunet-2x", tmp_path / "old.pt").sr.level_window == 1
     torch.save(_model(perturb=True, level_window=5).state_dict(), tmp_path / "new.pt")
     assert build("hdrunet-2x", tmp_path / "new.pt").sr.level_window == 5
+    from hdrvid.errors import ModelError
+
+    for bad in (0, 4, 1001):  # a damaged file is refused in one line, never run with a strange window
+        state = _model(perturb=True, level_window=5).state_dict()
+        state["sr.level"] = torch.tensor(bad)
+        torch.save(state, tmp_path / "bad.pt")
+        with pytest.raises(ModelError, match=f"sr.level = {bad}"):
+            build("hdrunet-2x", tmp_path / "bad.pt")
 
 
 def test_refine_part_exports_and_onnxruntime_runs_it_like_torch(tmp_path: Path, weights: Path) -> None:

@@ -161,18 +161,23 @@ def build(name: str, weights: str | Path | None = None) -> nn.Module:
     model = spec.factory(**spec.factory_kwargs)
     if spec.kind == "classical":
         return model.eval()
-    if weights is not None:
-        state = load_state_dict(Path(weights), None)
+    path = Path(weights) if weights is not None else None
+    if path is not None:
+        state = load_state_dict(path, None)
     elif not spec.trained or spec.weights is None:
         raise ModelError(
             f"model {name!r} has no trained weights in this release; it refuses to run with random weights "
             f"(use --model itmo, or pass trained weights with --weights FILE)"
         )
     else:
-        state = load_state_dict(weights_dir() / spec.weights, spec.sha256)
+        path = weights_dir() / spec.weights
+        state = load_state_dict(path, spec.sha256)
     sizes = getattr(type(model), "sizes_of", None)  # a model whose size the weights file decides (hdrunet-2x)
     if sizes is not None:
-        kwargs = {**spec.factory_kwargs, **sizes(state)}
+        try:
+            kwargs = {**spec.factory_kwargs, **sizes(state)}
+        except ModelError as e:
+            raise ModelError(f"{path}: {e}") from None
         if kwargs != spec.factory_kwargs:
             model = spec.factory(**kwargs)
     try:

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hdrvid.errors import ModelError
 from hdrvid.models.hdrunet import HDRUNet, WrapsHDRUNet
 
 EPS = 1e-3
@@ -160,7 +161,11 @@ class HDRUNet2x(WrapsHDRUNet, nn.Module):
             return {}
         blocks = sum(1 for k in state if k.startswith("sr.body.") and k.endswith(".c1.weight"))
         level = state.get("sr.level")
-        return {"width": int(head.shape[0]), "blocks": blocks, "level_window": 1 if level is None else int(level)}
+        window = 1 if level is None else int(level)
+        if window not in range(1, 16, 2):
+            raise ModelError(f"hdrunet-2x weights hold sr.level = {window}: the level window must be an odd number "
+                             "of input pixels from 1 to 15 (a damaged or foreign file; use the shipped weights)")
+        return {"width": int(head.shape[0]), "blocks": blocks, "level_window": window}
 
     def example_input(self, h: int = 64, w: int = 96) -> torch.Tensor:
         g = torch.Generator().manual_seed(0)

@@ -3,6 +3,7 @@
 import pickle
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -248,6 +249,7 @@ def test_hdrunet_auto_is_hdrunet_times_the_bt2446a_curve_by_the_detector(monkeyp
     plain = HDRUNet(width=4, context=8, curve=False).eval()
     auto = HDRUNet(width=4, context=8, curve=False, adaptive=True).eval()
     auto.load_state_dict(plain.state_dict())
+    auto.edge_gate = False  # the gate on soft-edged clipped areas of camera frames: its own test
     x = torch.rand(1, 3, 32, 32) * 0.9
     x[..., 4:10, 4:10] = 1.0
     with torch.inference_mode():
@@ -335,6 +337,7 @@ def test_hdrunet_expands_near_neutral_highlights_as_one_and_saturated_ones_per_c
         auto.head.weight.zero_()
         auto.head.bias.fill_(3.0)  # the same large gain in every channel
         auto.shoulder.net[2].bias.fill_(-20.0)  # camera footage: the narrow mask (codes ~252.5-254.5)
+    auto.edge_gate = False  # one row of test codes has no edges to speak of; the gate has its own test
     g = torch.linspace(255, 180, 151)  # R = B = 255, G from 255 down to saturated
     codes = torch.stack([torch.full_like(g, 255.0), g, torch.full_like(g, 255.0)])
     codes = torch.cat([codes, torch.tensor([[254.0, 255.0], [251.0, 200.0], [255.0, 100.0]])], 1)
@@ -465,3 +468,77 @@ def test_hdrunet_auto_graded_boost_lifts_clipped_pixels_of_graded_frames_with_an
         auto(camera)
         assert float(auto.last_boost) == pytest.approx(0.0)
     assert hdrunet.TOP_CODE_LINEAR == pytest.approx((253.5 / 255) ** 2.2)
+
+
+def _plateau_and_lamp(h: int, w: int) -> np.ndarray:
+    """max(R, G, B) codes: a dim room (code 120) with a lamp on the left (a clipped disc whose glow falls 20 codes
+    per pixel) and a lit wall on the right that reaches white through a gentle slope (a plateau: 1.2 codes per
+    pixel), both at 384 across, scaled with the width."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    scale = w / 384
+    lamp = np.hypot(yy - h / 2, xx - w / 4) / scale
+    wall = np.hypot(yy - h / 2, xx - 3 * w / 4) / scale
+    return np.clip(np.maximum(255 - 20 * (lamp - 20), 275 - 1.2 * wall), 120, 255).astype(np.float32)
+
+
+def test_edge_exponents_tell_a_plateau_from_a_highlight_at_any_size():
+    """A hard-edged clipped lamp keeps all its expansion (exponent 1); a wall that reaches white through a gentle
+    slope gets EDGE_FLOOR; nothing clipped: None; the whole frame clipped (no ring): 1. Measured at EDGE_WIDTH, so
+    the same scene at 4x the pixels gets the same exponents."""
+    from hdrvid.models.clip_edges import EDGE_FLOOR, edge_exponents, working_size
+
+    code = _plateau_and_lamp(288, 384)
+    s = edge_exponents(code)
+    assert s is not None and s.shape == code.shape
+    assert float(s[144, 96]) == 1.0  # the lamp
+    assert float(s[144, 288]) == pytest.approx(EDGE_FLOOR)  # the wall
+    assert float(s[10, 10]) == 1.0  # recorded pixels: no area
+    assert edge_exponents(np.full((32, 32), 200.0, np.float32)) is None
+    assert np.all(edge_exponents(np.full((32, 32), 255.0, np.float32)) == 1.0)
+    assert working_size(1152, 1536) == (288, 384) and working_size(100, 200) == (100, 200)
+
+
+def test_hdrunet_auto_edge_gate_halves_a_plateaus_expansion_on_camera_frames_only():
+    """hdrunet-auto on camera footage: the clipped pixels of a gentle plateau get the square root of the expansion
+    ratio (exponent EDGE_FLOOR = 0.5), a hard-edged lamp all of it; recorded pixels stay exactly as decoded; on a
+    frame called graded the gate is off; at 4x the size the plateau is still found; every apply path agrees."""
+    from hdrvid.engines.executor import bilinear_at, guide, guided_coefficients, pick
+    from hdrvid.models.hdrunet import SIGNAL_GAMMA, HDRUNet
+
+    torch.manual_seed(0)
+    auto = HDRUNet(width=4, context=8, curve=False, adaptive=True).eval()
+    auto.average_cap = float("inf")
+    with torch.no_grad():
+        auto.head.bias.fill_(1.0)
+    weight = torch.zeros(1)
+    auto.shoulder_weight = lambda lin: weight.expand(lin.shape[0])  # type: ignore[method-assign]
+    for h, w in ((288, 384), (576, 768)):
+        x = torch.from_numpy((_plateau_and_lamp(h, w) / 255) ** SIGNAL_GAMMA)[None, None].expand(1, 3, h, w).contiguous()
+        lamp, wall = (slice(None), h // 2, w // 4), (slice(None), h // 2, 3 * w // 4)
+        with torch.inference_mode():
+            auto.edge_gate = False
+            plain = auto(x)
+            auto.edge_gate = True
+            gated = auto(x)
+        assert torch.equal(gated[0][lamp], plain[0][lamp])
+        torch.testing.assert_close(gated[0][wall], x[0][wall] * (plain[0][wall] / x[0][wall]) ** 0.5)
+        assert float((plain[0][wall] / x[0][wall]).min()) > 2  # the plain output expanded it
+        recorded = x.amax(1, keepdim=True).expand_as(x) < 0.9
+        assert torch.equal(gated[recorded], x[recorded])
+    with torch.inference_mode():
+        field = auto.field(x)
+        means = field[:, 3:].mean((-2, -1))
+        full = auto.apply_split(x, field[:, :3], means)
+        g = guide(x)
+        a, b = guided_coefficients(field[:, :3], g, 2, 1e-3)
+        at = lambda n, r, c: bilinear_at(a, n, r, c, (h, w)) * guide(pick(x, n, r, c)) + bilinear_at(  # noqa: E731
+            b, n, r, c, (h, w))
+        where = auto.apply_where(x, at, means)
+        torch.testing.assert_close(auto.apply_guided(x, a, b, means), where, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(auto.apply_where(x, lambda n, r, c: field[n, :3, r, c], means), full,
+                                   rtol=1e-5, atol=1e-6)
+        weight = torch.ones(1)  # graded: no gate
+        auto.edge_gate = False
+        plain = auto(x)
+        auto.edge_gate = True
+        assert torch.equal(auto(x), plain)

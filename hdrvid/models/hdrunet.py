@@ -33,6 +33,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -41,6 +42,7 @@ from torch import nn
 from hdrvid.color.kernels import expand_clipped, luminance_gain
 from hdrvid.color.levels import LEVEL_GAIN
 from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion, luminance
+from hdrvid.models.clip_edges import edge_exponents, working_size
 from hdrvid.models.shoulder import ShoulderDetector
 
 KNOTS = 8
@@ -90,6 +92,10 @@ TOP_SHARE_LO, TOP_SHARE_HI = 0.004, 0.012
 channel, none above TOP_SHARE_HI (smoothstep). A grade's shoulder leaves the top code almost empty; a camera's
 clip piles pixels there (on validation every clip-at-white and consumer picture the detector called graded had
 at least 1.3 %, graded pictures a median of 0.2 %)."""
+EDGE_GATE = True
+"""hdrunet-auto: each clipped area's expansion is scaled (as an exponent) by how steep the code values rise to white
+around it (:mod:`hdrvid.models.clip_edges`), on frames called camera footage; on frames called graded (shoulder
+weight w) the exponent moves to 1 as ``s + (1 - s) w``. Chosen on validation (session 27, card)."""
 LOG_EXPANSION = torch.log(bt2446a_expansion(torch.linspace(0, 1, 4097) ** 2))
 """hdrunet-auto's curve (log gain) tabulated at sqrt(luminance) 0..1 for the compiled pass
 (``color.kernels.luminance_gain``: C, or numba where not built); a frame's table is exp(weight x this)."""
@@ -206,6 +212,7 @@ class HDRUNet(nn.Module):
         self._curve_sum = 0.0
         self.last_curve: torch.Tensor | None = None
         """The curve weights of the last call after the average-light cap (adaptive)."""
+        self.edge_gate = EDGE_GATE and adaptive
         w = width
         chans = [w, 2 * w, 3 * w, 4 * w, 6 * w]
         self.stem = nn.Sequential(_conv(4, chans[0]), _conv(chans[0], chans[0]))
@@ -519,6 +526,51 @@ class HDRUNet(nn.Module):
         y = luminance(linear.clamp(0, 1), BT709_WEIGHTS).to(out.dtype)
         return out * torch.exp(w * torch.log(bt2446a_expansion(y)))
 
+    def edge_exponents(self, linear: torch.Tensor) -> torch.Tensor | None:
+        """(N, 1, H, W) each clipped area's exponent on its expansion (:func:`clip_edges.edge_exponents`, measured on
+        max(R, G, B) under the 2.2 signal at the working size, bilinearly resized back), 1 elsewhere; None when no
+        frame has a clipped area."""
+        n, _, h, w = linear.shape
+        size = working_size(h, w)
+        peak = linear.amax(1).clamp(0, 1).float().cpu().numpy()
+        maps, any_area = [], False
+        for i in range(n):
+            m = peak[i] if size == (h, w) else cv2.resize(peak[i], size[::-1], interpolation=cv2.INTER_AREA)
+            s = edge_exponents(np.power(m, 1 / SIGNAL_GAMMA) * 255)
+            if s is None:
+                maps.append(np.ones((h, w), np.float32))
+                continue
+            any_area = True
+            maps.append(s if size == (h, w) else cv2.resize(s, (w, h), interpolation=cv2.INTER_LINEAR))
+        if not any_area:
+            return None
+        return torch.from_numpy(np.stack(maps))[:, None].to(linear.device)
+
+    def edge_gated(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+        """``out`` (the expansion of ``linear`` before the BT.2446A curve) with each clipped area's expansion ratio
+        raised to its exponent (:meth:`edge_exponents`), pulled to 1 on graded frames: ``s + (1 - s) w``. Only
+        pixels above the clip mask's start change (elsewhere the ratio is 1), in place (every caller's ``out`` is
+        its own fresh tensor)."""
+        if not self.edge_gate or out.requires_grad:
+            return out
+        weight = torch.zeros(linear.shape[0]) if w is None else w.detach().flatten().float().cpu()
+        if bool((weight >= 1).all()):
+            return out
+        active = linear.amax(1, keepdim=True) > CLIP_START_LINEAR
+        if not bool(active.any()):
+            return out
+        s = self.edge_exponents(linear)
+        if s is None:
+            return out
+        s = s + (1 - s) * weight.to(s.device).view(-1, 1, 1, 1)
+        n, rows, cols = (active & (s < 1))[:, 0].nonzero(as_tuple=True)
+        if not len(n):
+            return out
+        lin = linear[n, :, rows, cols].clamp(1e-8, 1).to(out.dtype)  # (P, 3): only the gated pixels
+        ratio = (out[n, :, rows, cols] / lin).clamp(min=1e-8)
+        out[n, :, rows, cols] = lin * torch.pow(ratio, s[n, :, rows, cols].to(out.dtype))
+        return out
+
     def _smoothed(self, knots: torch.Tensor) -> torch.Tensor:
         if self.curve_alpha is None:
             return knots
@@ -551,7 +603,7 @@ class HDRUNet(nn.Module):
         boost = self.graded_boost(lin, w)
         if boost is not None:
             out = self.boosted(out, signal, bounds, boost.to(lin.dtype).view(-1, 1, 1, 1))
-        return self._graded(lin, out, w)
+        return self._graded(lin, self.edge_gated(lin, out, w), w)
 
     @property
     def acts_where_clipped(self) -> bool:
@@ -587,7 +639,8 @@ class HDRUNet(nn.Module):
                 out[0].view(out.shape[1], -1).index_copy_(1, flat, expanded.T.contiguous())
             else:
                 out[n, :, rows, cols] = expanded
-        return self._graded(linear.clamp(0, 1), out, w)
+        lin = linear.clamp(0, 1)
+        return self._graded(lin, self.edge_gated(lin, out, w), w)
 
     def apply_guided(self, linear: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
                      frame: torch.Tensor) -> torch.Tensor:
@@ -611,7 +664,7 @@ class HDRUNet(nn.Module):
                 px = out[0].flatten(1).index_select(1, flat)
                 signal = self._signal(linear[0].flatten(1).index_select(1, flat).clamp(0, 1))
                 out[0].view(3, -1).index_copy_(1, flat, self.boosted(px, signal, lo_hi, boost.to(px.dtype)[0], dim=0))
-        return self._graded(linear, out, w)
+        return self._graded(linear, self.edge_gated(linear, out, w), w)
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.apply(linear, self.field(linear))

@@ -512,7 +512,7 @@ def test_hdrunet_auto_edge_gate_halves_a_plateaus_expansion_on_camera_frames_onl
         auto.head.bias.fill_(1.0)
     weight = torch.zeros(1)
     auto.shoulder_weight = lambda lin: weight.expand(lin.shape[0])  # type: ignore[method-assign]
-    for h, w in ((288, 384), (576, 768)):
+    for h, w in ((288, 384), (576, 768), (360, 1280)):
         x = torch.from_numpy((_plateau_and_lamp(h, w) / 255) ** SIGNAL_GAMMA)[None, None].expand(1, 3, h, w).contiguous()
         lamp, wall = (slice(None), h // 2, w // 4), (slice(None), h // 2, 3 * w // 4)
         with torch.inference_mode():

@@ -21,6 +21,9 @@ nominal transfer curve is wrong even where nothing clipped. The design takes the
 ``hdrunet-auto`` (the default model since session 10) adds ITU-R BT.2446 Method A's inverse curve, as a gain on
 the input's luminance (1 at 18 % grey), on frames a small detector (:mod:`hdrvid.models.shoulder`) finds graded,
 one decision per shot in video: camera footage that clips at white keeps its recorded pixels.
+On frames it calls camera footage, each clipped area's expansion is raised to a power from 0.5 (the codes reach
+white through a gentle slope: a plateau at the clip point) to 1 (a steep rise: a light source), the edge gate of
+:mod:`hdrvid.models.clip_edges` (session 27).
 
 Built in parts for hdrvid's executor (``field`` = 3 log-gain channels + the curve's knot values as constant
 channels; ``apply`` is per pixel), so the CPU fast mode runs the network at a quarter of the frame size and

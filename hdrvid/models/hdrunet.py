@@ -569,12 +569,15 @@ class HDRUNet(nn.Module):
             [cv2.resize(m[0].numpy(), (w_, h), interpolation=cv2.INTER_LINEAR) for m in small]))[:, None]
         s = s.to(linear.device)
         active = (linear.amax(1, keepdim=True) > CLIP_START_LINEAR) & (s < 1)
-        n, rows, cols = active[:, 0].nonzero(as_tuple=True)
-        if not len(n):
-            return out
-        lin = linear[n, :, rows, cols].clamp(1e-8, 1).to(out.dtype)  # (P, 3): only the gated pixels
-        ratio = (out[n, :, rows, cols] / lin).clamp(min=1e-8)
-        out[n, :, rows, cols] = lin * torch.pow(ratio, s[n, :, rows, cols].to(out.dtype))
+        for i in range(linear.shape[0]):  # flat gathers per frame (advanced indexing of (n, :, rows, cols) took
+            flat = active[i, 0].flatten().nonzero().flatten()  # ~10x as long at 720p)
+            if not len(flat):
+                continue
+            lin = linear[i].reshape(linear.shape[1], -1).index_select(1, flat).clamp(1e-8, 1).to(out.dtype)
+            view = out[i].view(out.shape[1], -1)
+            ratio = (view.index_select(1, flat) / lin).clamp(min=1e-8)
+            exponent = s[i].reshape(-1).index_select(0, flat).to(out.dtype)
+            view.index_copy_(1, flat, lin * torch.exp(exponent * torch.log(ratio)))
         return out
 
     def _smoothed(self, knots: torch.Tensor) -> torch.Tensor:

@@ -564,7 +564,7 @@ class HDRUNet(nn.Module):
         small = small + (1 - small) * weight.view(-1, 1, 1, 1)
         if not bool((small < 1).any()):
             return out
-        n_, _, h, w_ = linear.shape
+        h, w_ = linear.shape[-2:]
         s = small if small.shape[-2:] == (h, w_) else torch.from_numpy(np.stack(
             [cv2.resize(m[0].numpy(), (w_, h), interpolation=cv2.INTER_LINEAR) for m in small]))[:, None]
         s = s.to(linear.device)

@@ -11,12 +11,14 @@ the two apart (hdrunet card, session 26; docs/training/hdrunet/renders-check-ses
 of a pixel there is ``x * (y / x) ** s``): 1 for a steep edge (EDGE_HI codes per pixel or more), EDGE_FLOOR for a
 gentle one (EDGE_LO or less), linear in between. It is measured at EDGE_WIDTH pixels across (the width it was
 chosen at), so a 4K frame's soft edge is not mistaken for a plateau because it spans more pixels.
+:func:`gate_expansion` applies it to a model's output (``hdrunet-auto``: ``HDRUNet.edge_gated``).
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+import torch
 
 EDGE_CODE = 246.0
 """An area is clipped where max(R, G, B) reaches this 8-bit code (signal ~0.965: where the expansion mask starts)."""
@@ -37,6 +39,13 @@ def working_size(height: int, width: int) -> tuple[int, int]:
     if width <= EDGE_WIDTH:
         return height, width
     return max(1, round(height * EDGE_WIDTH / width)), EDGE_WIDTH
+
+
+def sample_stride(width: int) -> int:
+    """Every how many rows and columns max(R, G, B) is read for the working-size map: every pixel up to twice
+    EDGE_WIDTH across, else every ``width // EDGE_WIDTH``-th (a 720p frame's every 3rd; a full-size pass cost 2-3 ms
+    a frame at 720p for a map a quarter of the size is plenty for)."""
+    return 1 if width < 2 * EDGE_WIDTH else width // EDGE_WIDTH
 
 
 def edge_exponents(code: np.ndarray) -> np.ndarray | None:
@@ -63,3 +72,51 @@ def edge_exponents(code: np.ndarray) -> np.ndarray | None:
     s[counts == 0] = 1.0
     s[0] = 1.0
     return s.astype(np.float32)[labels]
+
+
+def exponent_maps(linear: torch.Tensor, gamma: float) -> torch.Tensor | None:
+    """(N, 1, h, w) float32 on the CPU: :func:`edge_exponents` of each frame of ``linear`` (N, C, H, W), measured on
+    max(R, G, B) under the signal ``linear ** (1 / gamma)`` (read every :func:`sample_stride`-th pixel, area-resized
+    to :func:`working_size`); None when no frame has a clipped area."""
+    n, _, h, w = linear.shape
+    size = working_size(h, w)
+    k = sample_stride(w)
+    peak = linear[:, :, ::k, ::k].amax(1).clamp(0, 1).float().cpu().numpy()
+    maps, any_area = [], False
+    for i in range(n):
+        m = peak[i] if peak.shape[1:] == size else cv2.resize(peak[i], size[::-1], interpolation=cv2.INTER_AREA)
+        s = edge_exponents(np.power(m, 1 / gamma) * 255)
+        maps.append(np.ones(size, np.float32) if s is None else s)
+        any_area = any_area or s is not None
+    return torch.from_numpy(np.stack(maps))[:, None] if any_area else None
+
+
+def gate_expansion(linear: torch.Tensor, out: torch.Tensor, weight: torch.Tensor, start: float,
+                   gamma: float) -> torch.Tensor:
+    """``out`` (an expansion of ``linear``, (N, C, H, W)) with each clipped area's expansion ratio ``out / linear``
+    raised to its exponent (:func:`exponent_maps`, bilinearly resized to the frame), pulled to 1 by each frame's
+    ``weight`` (N,) on the CPU (``s + (1 - s) w``: 1 = a graded frame, left alone). Only pixels whose max(R, G, B)
+    is above ``start`` (linear light) change, in place (the caller's ``out`` must be its own tensor)."""
+    if bool((weight >= 1).all()):
+        return out
+    small = exponent_maps(linear, gamma)
+    if small is None:
+        return out
+    small = small + (1 - small) * weight.view(-1, 1, 1, 1)
+    if not bool((small < 1).any()):
+        return out
+    h, w = linear.shape[-2:]
+    s = small if small.shape[-2:] == (h, w) else torch.from_numpy(np.stack(
+        [cv2.resize(m[0].numpy(), (w, h), interpolation=cv2.INTER_LINEAR) for m in small]))[:, None]
+    s = s.to(linear.device)
+    active = (linear.amax(1, keepdim=True) > start) & (s < 1)
+    for i in range(linear.shape[0]):  # flat gathers per frame (advanced indexing of (n, :, rows, cols) took
+        flat = active[i, 0].flatten().nonzero().flatten()  # ~10x as long at 720p)
+        if not len(flat):
+            continue
+        lin = linear[i].reshape(linear.shape[1], -1).index_select(1, flat).clamp(1e-8, 1).to(out.dtype)
+        view = out[i].view(out.shape[1], -1)
+        ratio = (view.index_select(1, flat) / lin).clamp(min=1e-8)
+        exponent = s[i].reshape(-1).index_select(0, flat).to(out.dtype)
+        view.index_copy_(1, flat, lin * torch.exp(exponent * torch.log(ratio)))
+    return out

@@ -36,7 +36,6 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -45,7 +44,7 @@ from torch import nn
 from hdrvid.color.kernels import expand_clipped, luminance_gain
 from hdrvid.color.levels import LEVEL_GAIN
 from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion, luminance
-from hdrvid.models.clip_edges import EDGE_WIDTH, edge_exponents, working_size
+from hdrvid.models.clip_edges import gate_expansion
 from hdrvid.models.shoulder import ShoulderDetector
 
 KNOTS = 8
@@ -529,56 +528,13 @@ class HDRUNet(nn.Module):
         y = luminance(linear.clamp(0, 1), BT709_WEIGHTS).to(out.dtype)
         return out * torch.exp(w * torch.log(bt2446a_expansion(y)))
 
-    @staticmethod
-    def edge_exponents(linear: torch.Tensor) -> torch.Tensor | None:
-        """(N, 1, h, w) each clipped area's exponent on its expansion (:func:`clip_edges.edge_exponents`) at the
-        working size (:func:`clip_edges.working_size`), 1 elsewhere; None when no frame has a clipped area. Measured
-        on max(R, G, B) under the 2.2 signal: of every pixel up to 2x the working width, else of every k-th row and
-        column (k = width // EDGE_WIDTH; a 720p frame's every 3rd), area-resized to the working size: a full-size
-        pass costs 2-3 ms a frame at 720p for a map a quarter of the size is plenty for."""
-        n, _, h, w = linear.shape
-        size = working_size(h, w)
-        k = 1 if w < 2 * EDGE_WIDTH else w // EDGE_WIDTH
-        peak = linear[:, :, ::k, ::k].amax(1).clamp(0, 1).float().cpu().numpy()
-        maps, any_area = [], False
-        for i in range(n):
-            m = peak[i] if peak.shape[1:] == size else cv2.resize(peak[i], size[::-1], interpolation=cv2.INTER_AREA)
-            s = edge_exponents(np.power(m, 1 / SIGNAL_GAMMA) * 255)
-            maps.append(np.ones(size, np.float32) if s is None else s)
-            any_area = any_area or s is not None
-        return torch.from_numpy(np.stack(maps))[:, None] if any_area else None
-
     def edge_gated(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
-        """``out`` (the expansion of ``linear`` before the BT.2446A curve) with each clipped area's expansion ratio
-        raised to its exponent (:meth:`edge_exponents`, bilinearly resized to the frame), pulled to 1 on graded
-        frames: ``s + (1 - s) w``. Only pixels above the clip mask's start change (elsewhere the ratio is 1), in
-        place (every caller's ``out`` is its own fresh tensor)."""
+        """``out`` (the expansion of ``linear`` before the BT.2446A curve) through the edge gate
+        (:func:`clip_edges.gate_expansion`), pulled to 1 on graded frames by the shoulder weights ``w``; in place."""
         if not self.edge_gate or out.requires_grad:
             return out
         weight = torch.zeros(linear.shape[0]) if w is None else w.detach().flatten().float().cpu()
-        if bool((weight >= 1).all()):
-            return out
-        small = self.edge_exponents(linear)
-        if small is None:
-            return out
-        small = small + (1 - small) * weight.view(-1, 1, 1, 1)
-        if not bool((small < 1).any()):
-            return out
-        h, w_ = linear.shape[-2:]
-        s = small if small.shape[-2:] == (h, w_) else torch.from_numpy(np.stack(
-            [cv2.resize(m[0].numpy(), (w_, h), interpolation=cv2.INTER_LINEAR) for m in small]))[:, None]
-        s = s.to(linear.device)
-        active = (linear.amax(1, keepdim=True) > CLIP_START_LINEAR) & (s < 1)
-        for i in range(linear.shape[0]):  # flat gathers per frame (advanced indexing of (n, :, rows, cols) took
-            flat = active[i, 0].flatten().nonzero().flatten()  # ~10x as long at 720p)
-            if not len(flat):
-                continue
-            lin = linear[i].reshape(linear.shape[1], -1).index_select(1, flat).clamp(1e-8, 1).to(out.dtype)
-            view = out[i].view(out.shape[1], -1)
-            ratio = (view.index_select(1, flat) / lin).clamp(min=1e-8)
-            exponent = s[i].reshape(-1).index_select(0, flat).to(out.dtype)
-            view.index_copy_(1, flat, lin * torch.exp(exponent * torch.log(ratio)))
-        return out
+        return gate_expansion(linear, out, weight, CLIP_START_LINEAR, SIGNAL_GAMMA)
 
     def _smoothed(self, knots: torch.Tensor) -> torch.Tensor:
         if self.curve_alpha is None:

@@ -367,8 +367,8 @@ def test_c_model_output_kernel_is_the_numba_kernel_bit_for_bit(roll_off: tuple[f
 def test_c_hdrunet_kernels_are_the_numba_kernels_bit_for_bit() -> None:
     """hdrunet's two compiled passes (the fast mode's guided expansion of clipped pixels, hdrunet-auto's
     BT.2446A gain on luminance) in C give numba's numbers bit for bit: odd sizes, negative light, light above
-    1, maps smaller than the frame by uneven factors, both clip masks, near-neutral highlights (the shared gain);
-    so the default model loads no numba."""
+    1, maps smaller than the frame by uneven factors, both clip masks, near-neutral highlights (the shared gain),
+    with and without the mask's signal shift; so the default model loads no numba."""
     rng = np.random.default_rng(5)
     wts = np.array([0.2126, 0.7152, 0.0722], np.float32)
     for h, w, hs, ws in ((67, 93, 17, 24), (64, 96, 16, 24), (1, 5, 1, 2)):
@@ -380,6 +380,11 @@ def test_c_hdrunet_kernels_are_the_numba_kernels_bit_for_bit() -> None:
             for neutral in ((4 / 255, 12 / 255), (0.0, 1e-9)):
                 np.testing.assert_array_equal(kernels.expand_clipped(x, a, b, math.log(64), 0.9, clip, 2.2, neutral),
                                               fused.expand_clipped(x, a, b, math.log(64), 0.9, clip, 2.2, neutral))
+                # the mask read through the codec-block filter (models.deblock): a signal shift, zero in places
+                shift = (rng.normal(0, 0.01, (h, w)) * (rng.random((h, w)) < 0.7)).astype(np.float32)
+                np.testing.assert_array_equal(
+                    kernels.expand_clipped(x, a, b, math.log(64), 0.9, clip, 2.2, neutral, shift),
+                    fused.expand_clipped(x, a, b, math.log(64), 0.9, clip, 2.2, neutral, shift))
         table = np.exp(rng.normal(0, 0.3, 4097)).astype(np.float32)
         out_c = rng.random((3, h, w), dtype=np.float32)
         out_n = out_c.copy()

@@ -375,6 +375,7 @@ def test_hdrunet_auto_leaves_near_white_codes_of_camera_footage_as_recorded(monk
     monkeypatch.setattr(hdrunet, "AVERAGE_CAP", float("inf"))  # an all-bright frame: the cap has its own test
     torch.manual_seed(0)
     auto = HDRUNet(width=4, context=8, curve=False, adaptive=True).eval()
+    auto.deblock = False  # the mask's codec-block filter pulls this ramp down at the frame's edge (its own tests)
     with torch.no_grad():
         auto.head.bias.fill_(3.0)  # gains well above 1 wherever the mask is open
     s = torch.linspace(0.9, 1.0, 48 * 48).view(1, 1, 48, 48).expand(1, 3, 48, 48).contiguous()
@@ -541,4 +542,88 @@ def test_hdrunet_auto_edge_gate_halves_a_plateaus_expansion_on_camera_frames_onl
         auto.edge_gate = False
         plain = auto(x)
         auto.edge_gate = True
+        assert torch.equal(auto(x), plain)
+
+
+def _blocky_plateau(h: int = 96, w: int = 160) -> np.ndarray:
+    """max(R, G, B) codes: a room at code 200 with a near-white wall of 16x16 codec blocks at codes 252 and 254 in
+    a checkerboard (the step the camera mask, codes ~252.5-254.5, opens across) and a clipped lamp (code 255 on
+    the room's 200, a one-pixel edge)."""
+    code = np.full((h, w), 200.0, np.float32)
+    yy, xx = np.mgrid[0:h, 0:w]
+    code[16:80, 16:80] = np.where(((yy[16:80, 16:80] // 16) + (xx[16:80, 16:80] // 16)) % 2, 252.0, 254.0)
+    code[np.hypot(yy - 48, xx - 130) < 22] = 255.0
+    return code
+
+
+def test_deblock_mask_shift_averages_codec_blocks_and_keeps_edges():
+    """The mask's signal through the self-guided filter: a near-white wall's 2-code block steps are averaged (the
+    spread of the signal the mask reads falls several times), a clipped lamp's interior and every pixel at or
+    below the start (the room) get no shift; graded frames (weight 1) and frames with nothing near white: none."""
+    from hdrvid.models.deblock import DEBLOCK_RADIUS, mask_shift
+    from hdrvid.models.hdrunet import CLIP_START_LINEAR, SIGNAL_GAMMA
+
+    code = _blocky_plateau()
+    x = torch.from_numpy((code / 255) ** SIGNAL_GAMMA)[None, None].expand(2, 3, *code.shape).contiguous()
+    shift = mask_shift(x, torch.tensor([0.0, 0.5]), CLIP_START_LINEAR, SIGNAL_GAMMA)
+    assert shift is not None and shift.shape == (2, 1, *code.shape)
+    signal = torch.from_numpy(code / 255)
+    inner = (slice(16 + DEBLOCK_RADIUS, 80 - DEBLOCK_RADIUS),) * 2
+    raw, read = signal[inner], (signal + shift[0, 0])[inner]
+    assert float(read.std()) < 0.5 * float(raw.std())
+    assert abs(float(read.mean() - raw.mean())) < 0.5 / 255  # averaged, not moved
+    torch.testing.assert_close(shift[1], 0.5 * shift[0])  # half a camera frame: half the shift
+    room = torch.from_numpy(code <= 246)
+    assert bool((shift[:, 0][:, room] == 0).all())
+    assert float(shift[0, 0, 48, 130].abs()) < 1e-4  # the lamp's flat interior (float rounding: ~0.001 code)
+    assert mask_shift(x, torch.ones(2), CLIP_START_LINEAR, SIGNAL_GAMMA) is None
+    assert mask_shift(x * 0.5, torch.zeros(2), CLIP_START_LINEAR, SIGNAL_GAMMA) is None
+
+
+def test_hdrunet_auto_expands_a_blocky_near_white_wall_smoothly_on_camera_frames():
+    """hdrunet-auto on camera footage: across a near-white wall of codec blocks the expansion no longer switches
+    block by block (the spread of the log expansion ratio falls several times against the mask on the raw
+    signal); recorded pixels stay exactly as decoded; every apply path agrees; a frame called graded is
+    unchanged by it."""
+    from hdrvid.engines.executor import bilinear_at, guide, guided_coefficients, pick
+    from hdrvid.models.hdrunet import SIGNAL_GAMMA, HDRUNet
+
+    torch.manual_seed(0)
+    auto = HDRUNet(width=4, context=8, curve=False, adaptive=True).eval()
+    auto.average_cap = float("inf")
+    auto.edge_gate = False  # its own tests
+    with torch.no_grad():
+        auto.head.bias.fill_(1.0)
+    weight = torch.zeros(1)
+    auto.shoulder_weight = lambda lin: weight.expand(lin.shape[0])  # type: ignore[method-assign]
+    code = _blocky_plateau()
+    h, w = code.shape
+    x = torch.from_numpy((code / 255) ** SIGNAL_GAMMA)[None, None].expand(1, 3, h, w).contiguous()
+    inner = (0, 0, slice(24, 72), slice(24, 72))
+    with torch.inference_mode():
+        auto.deblock = False
+        plain = auto(x)
+        auto.deblock = True
+        smooth = auto(x)
+    spread_plain = float((plain / x).log()[inner].std())
+    spread = float((smooth / x).log()[inner].std())
+    assert spread_plain > 0.3  # block by block: expanded or not
+    assert spread < 0.5 * spread_plain
+    recorded = x.amax(1, keepdim=True).expand_as(x) < 0.9
+    assert torch.equal(smooth[recorded], x[recorded])
+    with torch.inference_mode():
+        field = auto.field(x)
+        means = field[:, 3:].mean((-2, -1))
+        torch.testing.assert_close(auto.apply_where(x, lambda n, r, c: field[n, :3, r, c], means),
+                                   auto.apply_split(x, field[:, :3], means), rtol=1e-5, atol=1e-6)
+        g = guide(x)
+        a, b = guided_coefficients(field[:, :3], g, 2, 1e-3)
+        at = lambda n, r, c: bilinear_at(a, n, r, c, (h, w)) * guide(pick(x, n, r, c)) + bilinear_at(  # noqa: E731
+            b, n, r, c, (h, w))
+        torch.testing.assert_close(auto.apply_guided(x, a, b, means), auto.apply_where(x, at, means),
+                                   rtol=1e-5, atol=1e-6)
+        weight = torch.ones(1)  # graded: the wide mask on the raw signal
+        auto.deblock = False
+        plain = auto(x)
+        auto.deblock = True
         assert torch.equal(auto(x), plain)

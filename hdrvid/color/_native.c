@@ -23,7 +23,7 @@
 
 /* Bumped whenever a function's arguments change: hdrvid.color.kernels refuses a library built from another
  * version of this file (a stale in-place build) and uses the numba kernels instead. */
-int64_t native_abi(void) { return 2; }
+int64_t native_abi(void) { return 3; }
 
 static inline float fmax3(float a, float b, float c) { float m = a > b ? a : b; return m > c ? m : c; }
 static inline float fminf_(float a, float b) { return a < b ? a : b; }
@@ -744,11 +744,12 @@ void sdr_pass(const float *lin, int64_t h, int64_t w, float ex, const float *wts
  * max(R,G,B) is above `start` get per channel v * exp(log_gain * alpha * (a * guide + b)), the coefficient maps
  * (3, hs, ws) read bilinearly (align_corners=False taps), the guide max(R,G,B) ** (1 / gamma), alpha the
  * smoothstep of the channel's signal between lo and hi, pulled to the pixel's largest alpha for channels within
- * neutral_lo of the brightest signal (fading out by neutral_hi). Scalar: the work is on the few pixels above `start`.
+ * neutral_lo of the brightest signal (fading out by neutral_hi). `shift` (h, w), or NULL: added to each channel's
+ * signal where the mask reads it (models.deblock). Scalar: the work is on the few pixels above `start`.
  * Precision as numba types the twin: the maps, taps and clamps in float32; the powers, the smoothstep and the
  * exponent in float64, each result rounded to float32 where numba's is. */
 void expand_clipped(const float *x, int64_t h, int64_t w, const float *a, const float *b, int64_t hs, int64_t ws,
-                    float *out, double log_gain, double start, double lo, double hi, double gamma,
+                    float *out, const float *shift, double log_gain, double start, double lo, double hi, double gamma,
                     double neutral_lo, double neutral_hi, int64_t r0, int64_t r1) {
     const float sy = (float)((double)hs / (double)h), sx = (float)((double)ws / (double)w);
     const double inv = 1.0 / gamma, lo_lin = pow(lo, gamma), hi_lin = pow(hi, gamma), span = hi - lo;
@@ -768,7 +769,9 @@ void expand_clipped(const float *x, int64_t h, int64_t w, const float *a, const 
                 out[k * plane + i] = v[k];
             }
             const float m = fmax3(v[0], v[1], v[2]);
-            if ((double)m <= start || (double)m <= lo_lin) continue;  /* every alpha 0: nothing expands */
+            if ((double)m <= start) continue;  /* left as decoded on every path */
+            const double sh = shift ? (double)shift[i] : 0.0;  /* the mask's signal shift (models.deblock) */
+            if (sh == 0.0 && (double)m <= lo_lin) continue;  /* every alpha 0: nothing expands */
             float src_c = ((float)c + 0.5f) * sx - 0.5f;
             src_c = src_c > 0.0f ? src_c : 0.0f;
             const int64_t ca = imin((int64_t)src_c, ws - 1), cb = imin(ca + 1, ws - 1);
@@ -781,12 +784,12 @@ void expand_clipped(const float *x, int64_t h, int64_t w, const float *a, const 
             for (int k = 0; k < 3; k++) {
                 const float vk = v[k];
                 float alpha;
-                if ((double)vk <= lo_lin) {
+                if (sh == 0.0 && (double)vk <= lo_lin) {
                     alpha = 0.0f;
-                } else if ((double)vk >= hi_lin) {
+                } else if (sh == 0.0 && (double)vk >= hi_lin) {
                     alpha = 1.0f;
                 } else {
-                    double t = (sig[k] - lo) / span;
+                    double t = ((double)(float)(sig[k] + sh) - lo) / span;
                     t = t > 0.0 ? t : 0.0;
                     t = t < 1.0 ? t : 1.0;
                     alpha = (float)(t * t * (3.0 - 2.0 * t));

@@ -583,13 +583,14 @@ def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarr
 # --- highlight expansion by a guided field (hdrunet's fast mode) ---------------------------------------
 
 @numba.njit(cache=True, parallel=True)
-def _expand_clipped(x, a, b, out, log_gain, start, lo, hi, gamma, neutral_lo, neutral_hi):  # pragma: no cover
+def _expand_clipped(x, a, b, out, shift, log_gain, start, lo, hi, gamma, neutral_lo, neutral_hi):  # pragma: no cover
     """Per row (parallel): pixels whose max(R,G,B) (clamped to [0, 1]) is at or below ``start`` leave as they
     are; the others get per channel ``v * exp(log_gain * alpha * gain)``, gain = the coefficient maps read
     bilinearly (align_corners=False taps) times the guide, max(R,G,B) ** (1 / gamma), alpha = the smoothstep of
     the channel's signal v ** (1 / gamma) from ``lo`` to ``hi`` (0 and 1 outside, without the power), pulled to
     the pixel's largest ``alpha`` for channels within ``neutral_lo`` of its brightest signal, fading out by
-    ``neutral_hi`` (``models.hdrunet.HDRUNet.shared_gains``)."""
+    ``neutral_hi`` (``models.hdrunet.HDRUNet.shared_gains``); ``shift`` (h, w) is added to each channel's signal
+    where alpha reads it (``models.deblock``; an array of zeros for none)."""
     _, h, w = x.shape
     hs, ws = a.shape[1], a.shape[2]
     f32 = np.float32
@@ -610,7 +611,10 @@ def _expand_clipped(x, a, b, out, log_gain, start, lo, hi, gamma, neutral_lo, ne
             out[0, r, c] = v0
             out[1, r, c] = v1
             out[2, r, c] = v2
-            if m <= start or m <= lo_lin:  # every alpha 0: nothing expands
+            if m <= start:  # left as decoded on every path
+                continue
+            sh = np.float64(shift[r, c])  # the mask's signal shift (models.deblock)
+            if sh == 0.0 and m <= lo_lin:  # every alpha 0: nothing expands
                 continue
             src_c = max((f32(c) + f32(0.5)) * sx - f32(0.5), f32(0.0))
             c0 = min(int(src_c), ws - 1)
@@ -623,12 +627,12 @@ def _expand_clipped(x, a, b, out, log_gain, start, lo, hi, gamma, neutral_lo, ne
             g = f32(smax)  # the guide m ** (1 / gamma): the brightest channel's signal
             for k in range(3):
                 v = out[k, r, c]
-                if v <= lo_lin:
+                if sh == 0.0 and v <= lo_lin:
                     alpha = f32(0.0)
-                elif v >= hi_lin:
+                elif sh == 0.0 and v >= hi_lin:
                     alpha = f32(1.0)
                 else:
-                    alpha = f32(_smooth(sig[k], lo, hi))
+                    alpha = f32(_smooth(np.float64(f32(sig[k] + sh)), lo, hi))
                 ak = ((a[k, r0, c0] * (f32(1.0) - fc) + a[k, r0, c1] * fc) * (f32(1.0) - fr)
                       + (a[k, r1, c0] * (f32(1.0) - fc) + a[k, r1, c1] * fc) * fr)
                 bk = ((b[k, r0, c0] * (f32(1.0) - fc) + b[k, r0, c1] * fc) * (f32(1.0) - fr)
@@ -644,16 +648,20 @@ def _expand_clipped(x, a, b, out, log_gain, start, lo, hi, gamma, neutral_lo, ne
 
 
 def expand_clipped(linear: np.ndarray, a: np.ndarray, b: np.ndarray, log_gain: float, start: float,
-                   clip: tuple[float, float], gamma: float, neutral: tuple[float, float]) -> np.ndarray:
+                   clip: tuple[float, float], gamma: float, neutral: tuple[float, float],
+                   shift: np.ndarray | None = None) -> np.ndarray:
     """``models.hdrunet.HDRUNet.apply_where`` with the executor's guided gains (``engines.executor``: the
     coefficient maps ``a``, ``b`` (3, h, w) of a field ~ a * guide + b, read bilinearly at full size, the guide
     max(R,G,B) ** (1 / ``gamma``)) for one frame (3, H, W) float32 in one compiled pass: light clamped to [0, 1],
     pixels with max(R,G,B) above ``start`` times exp(``log_gain`` x the clip mask (smoothstep of the signal
     between ``clip``) x the gain) per channel, near-neutral channels (within ``neutral`` of the brightest, in
-    signal) sharing the pixel's largest, the others as they are."""
+    signal) sharing the pixel's largest, the others as they are; ``shift`` (H, W) added to each channel's signal
+    where the clip mask reads it (``models.deblock``)."""
     out = np.empty(linear.shape, np.float32)
+    h, w = linear.shape[1:]
+    shift = np.zeros((h, w), np.float32) if shift is None else np.asarray(shift, np.float32).reshape(h, w)
     _expand_clipped(np.asarray(linear, np.float32), np.asarray(a, np.float32), np.asarray(b, np.float32), out,
-                    float(log_gain), float(start), float(clip[0]), float(clip[1]), float(gamma), float(neutral[0]),
+                    shift, float(log_gain), float(start), float(clip[0]), float(clip[1]), float(gamma), float(neutral[0]),
                     float(neutral[1]))
     return out
 

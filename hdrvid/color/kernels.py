@@ -47,7 +47,7 @@ _I64P = ctypes.POINTER(ctypes.c_int64)
 _I64 = ctypes.c_int64
 
 
-NATIVE_ABI = 2
+NATIVE_ABI = 3
 """What ``native_abi()`` of the built library must return (``_native.c`` bumps it when arguments change)."""
 
 
@@ -101,7 +101,7 @@ def _library() -> Any:
                              _F32, _F32, _U8, _I64, _U8, _U8, _F32, _F32, ctypes.c_int, _I64P, _I64P, _I64, _I64]
     lib.sdr_pass.restype = None
     d = ctypes.c_double
-    lib.expand_clipped.argtypes = [_F32, _I64, _I64, _F32, _F32, _I64, _I64, _F32, d, d, d, d, d, d, d, _I64, _I64]
+    lib.expand_clipped.argtypes = [_F32, _I64, _I64, _F32, _F32, _I64, _I64, _F32, _F32, d, d, d, d, d, d, d, _I64, _I64]
     lib.expand_clipped.restype = None
     lib.luminance_gain.argtypes = [_F32, _F32, _I64, _I64, _F32, _F32, _I64, _I64, _I64]
     lib.luminance_gain.restype = None
@@ -427,20 +427,23 @@ def planar_lookup(codes: np.ndarray, lut: np.ndarray) -> np.ndarray:
 
 
 def expand_clipped(linear: np.ndarray, a: np.ndarray, b: np.ndarray, log_gain: float, start: float,
-                   clip: tuple[float, float], gamma: float, neutral: tuple[float, float]) -> np.ndarray:
+                   clip: tuple[float, float], gamma: float, neutral: tuple[float, float],
+                   shift: np.ndarray | None = None) -> np.ndarray:
     """:func:`hdrvid.color.fused.expand_clipped` (hdrunet's fast mode: guided gains on the clipped pixels of one
     frame, (3, H, W) float32): the C kernel where built, else numba's; the same numbers (tests)."""
     lib = _library()
     if lib is None:
         from hdrvid.color import fused
 
-        return fused.expand_clipped(linear, a, b, log_gain, start, clip, gamma, neutral)
+        return fused.expand_clipped(linear, a, b, log_gain, start, clip, gamma, neutral, shift)
     x = np.ascontiguousarray(linear, np.float32)
     a, b = np.ascontiguousarray(a, np.float32), np.ascontiguousarray(b, np.float32)
     out = np.empty(x.shape, np.float32)
     h, w = x.shape[1:]
+    if shift is not None:
+        shift = np.ascontiguousarray(shift, np.float32).reshape(h, w)
     _parallel(lib.expand_clipped, h, _p(x, _F32), h, w, _p(a, _F32), _p(b, _F32), a.shape[1], a.shape[2],
-              _p(out, _F32), float(log_gain), float(start), float(clip[0]), float(clip[1]), float(gamma),
+              _p(out, _F32), None if shift is None else _p(shift, _F32), float(log_gain), float(start), float(clip[0]), float(clip[1]), float(gamma),
               float(neutral[0]), float(neutral[1]))
     return out
 

@@ -45,6 +45,7 @@ from hdrvid.color.kernels import expand_clipped, luminance_gain
 from hdrvid.color.levels import LEVEL_GAIN
 from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion, luminance
 from hdrvid.models.clip_edges import gate_expansion
+from hdrvid.models.deblock import mask_shift
 from hdrvid.models.shoulder import ShoulderDetector
 
 KNOTS = 8
@@ -98,6 +99,10 @@ EDGE_GATE = True
 """hdrunet-auto: each clipped area's expansion is scaled (as an exponent) by how steep the code values rise to white
 around it (:mod:`hdrvid.models.clip_edges`), on frames called camera footage; on frames called graded (shoulder
 weight w) the exponent moves to 1 as ``s + (1 - s) w``. Chosen on validation (session 27, card)."""
+DEBLOCK = True
+"""hdrunet-auto: on frames called camera footage the expansion mask reads the signal through a self-guided filter
+(:mod:`hdrvid.models.deblock`), so a near-white area's codec blocks do not switch the expansion block by block;
+pulled to the plain signal on graded frames by the shoulder weight. Chosen on validation (session 28, card)."""
 LOG_EXPANSION = torch.log(bt2446a_expansion(torch.linspace(0, 1, 4097) ** 2))
 """hdrunet-auto's curve (log gain) tabulated at sqrt(luminance) 0..1 for the compiled pass
 (``color.kernels.luminance_gain``: C, or numba where not built); a frame's table is exp(weight x this)."""
@@ -215,6 +220,7 @@ class HDRUNet(nn.Module):
         self.last_curve: torch.Tensor | None = None
         """The curve weights of the last call after the average-light cap (adaptive)."""
         self.edge_gate = EDGE_GATE and adaptive
+        self.deblock = DEBLOCK and adaptive
         w = width
         chans = [w, 2 * w, 3 * w, 4 * w, 6 * w]
         self.stem = nn.Sequential(_conv(4, chans[0]), _conv(chans[0], chans[0]))
@@ -536,6 +542,15 @@ class HDRUNet(nn.Module):
         weight = torch.zeros(linear.shape[0]) if w is None else w.detach().flatten().float().cpu()
         return gate_expansion(linear, out, weight, CLIP_START_LINEAR, SIGNAL_GAMMA)
 
+    def mask_shift(self, linear: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor | None:
+        """(N, 1, H, W) what the expansion mask adds to each channel's signal (:func:`deblock.mask_shift`: the
+        codec-block filter on camera frames, pulled to 0 by the shoulder weights ``w``), or None (none anywhere,
+        or off: not ``hdrunet-auto``, or training)."""
+        if not self.deblock or linear.requires_grad or w is None:
+            return None
+        shift = mask_shift(linear, w.detach().flatten().float().cpu(), CLIP_START_LINEAR, SIGNAL_GAMMA)
+        return None if shift is None else shift.to(linear.device)
+
     def _smoothed(self, knots: torch.Tensor) -> torch.Tensor:
         if self.curve_alpha is None:
             return knots
@@ -563,11 +578,13 @@ class HDRUNet(nn.Module):
         if bounds is not None:
             bounds = (bounds[0].to(lin.dtype).view(-1, 1, 1, 1), bounds[1].to(lin.dtype).view(-1, 1, 1, 1))
         signal = self._signal(lin)
-        shared = self.shared_gains(signal, self.alpha_mask(signal, bounds), gains.to(lin.dtype))
+        shift = self.mask_shift(lin, w)
+        masked = signal if shift is None else signal + shift.to(lin.dtype)
+        shared = self.shared_gains(signal, self.alpha_mask(masked, bounds), gains.to(lin.dtype))
         out = base * torch.exp(self.log_gain * shared)
         boost = self.graded_boost(lin, w)
         if boost is not None:
-            out = self.boosted(out, signal, bounds, boost.to(lin.dtype).view(-1, 1, 1, 1))
+            out = self.boosted(out, masked, bounds, boost.to(lin.dtype).view(-1, 1, 1, 1))
         return self._graded(lin, self.edge_gated(lin, out, w), w)
 
     @property
@@ -588,6 +605,7 @@ class HDRUNet(nn.Module):
         w = self.frame_weight(out)
         bounds = self.alpha_bounds(w)
         boost = self.graded_boost(out, w)
+        shift = self.mask_shift(out, w)
         n, rows, cols = (out.amax(1) > CLIP_START_LINEAR).nonzero(as_tuple=True)
         if len(rows):
             single = out.shape[0] == 1  # one flat gather / scatter per image (see engines.executor.pick)
@@ -595,11 +613,15 @@ class HDRUNet(nn.Module):
             lin = out[0].flatten(1).index_select(1, flat).T if single else out[n, :, rows, cols]
             at = None if bounds is None else (bounds[0].to(lin.dtype)[n, None], bounds[1].to(lin.dtype)[n, None])
             signal = self._signal(lin)
-            alpha = self.alpha_mask(signal, at)
+            masked = signal
+            if shift is not None:
+                masked = signal + (shift[0, 0].flatten()[flat] if single else shift[n, 0, rows, cols])[:, None].to(
+                    lin.dtype)
+            alpha = self.alpha_mask(masked, at)
             shared = self.shared_gains(signal, alpha, gains_at(n, rows, cols).to(lin.dtype), dim=1)
             expanded = lin * torch.exp(self.log_gain * shared)
             if boost is not None:
-                expanded = self.boosted(expanded, signal, at, boost.to(lin.dtype)[n, None])
+                expanded = self.boosted(expanded, masked, at, boost.to(lin.dtype)[n, None])
             if single:
                 out[0].view(out.shape[1], -1).index_copy_(1, flat, expanded.T.contiguous())
             else:
@@ -621,13 +643,17 @@ class HDRUNet(nn.Module):
         bounds = self.alpha_bounds(w)
         boost = self.graded_boost(linear, w)
         lo_hi = (ALPHA_LO, ALPHA_HI) if bounds is None else (float(bounds[0][0]), float(bounds[1][0]))
+        shift = self.mask_shift(linear, w)
         out = torch.from_numpy(expand_clipped(linear[0].numpy(), a[0].numpy(), b[0].numpy(), self.log_gain,
-                                              CLIP_START_LINEAR, lo_hi, SIGNAL_GAMMA, (NEUTRAL_LO, NEUTRAL_HI)))[None]
+                                              CLIP_START_LINEAR, lo_hi, SIGNAL_GAMMA, (NEUTRAL_LO, NEUTRAL_HI),
+                                              None if shift is None else shift[0, 0].numpy()))[None]
         if boost is not None:  # at the pixels the kernel expanded (every channel below its start: a factor of 1)
             flat = (linear[0].amax(0) > CLIP_START_LINEAR).flatten().nonzero().flatten()
             if len(flat):
                 px = out[0].flatten(1).index_select(1, flat)
                 signal = self._signal(linear[0].flatten(1).index_select(1, flat).clamp(0, 1))
+                if shift is not None:
+                    signal = signal + shift[0, 0].flatten()[flat]
                 out[0].view(3, -1).index_copy_(1, flat, self.boosted(px, signal, lo_hi, boost.to(px.dtype)[0], dim=0))
         return self._graded(linear, self.edge_gated(linear, out, w), w)
 

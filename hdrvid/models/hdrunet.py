@@ -45,7 +45,7 @@ from hdrvid.color.kernels import expand_clipped, luminance_gain
 from hdrvid.color.levels import LEVEL_GAIN
 from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion, luminance
 from hdrvid.models.clip_edges import gate_expansion
-from hdrvid.models.deblock import mask_shift
+from hdrvid.models.deblock import MaskShift
 from hdrvid.models.shoulder import ShoulderDetector
 
 KNOTS = 8
@@ -221,6 +221,7 @@ class HDRUNet(nn.Module):
         """The curve weights of the last call after the average-light cap (adaptive)."""
         self.edge_gate = EDGE_GATE and adaptive
         self.deblock = DEBLOCK and adaptive
+        self._mask_shift = MaskShift()
         w = width
         chans = [w, 2 * w, 3 * w, 4 * w, 6 * w]
         self.stem = nn.Sequential(_conv(4, chans[0]), _conv(chans[0], chans[0]))
@@ -548,7 +549,7 @@ class HDRUNet(nn.Module):
         or off: not ``hdrunet-auto``, or training)."""
         if not self.deblock or linear.requires_grad or w is None:
             return None
-        shift = mask_shift(linear, w.detach().flatten().float().cpu(), CLIP_START_LINEAR, SIGNAL_GAMMA)
+        shift = self._mask_shift(linear, w.detach().flatten().float().cpu(), CLIP_START_LINEAR, SIGNAL_GAMMA)
         return None if shift is None else shift.to(linear.device)
 
     def _smoothed(self, knots: torch.Tensor) -> torch.Tensor:

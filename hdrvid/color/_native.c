@@ -789,7 +789,7 @@ void expand_clipped(const float *x, int64_t h, int64_t w, const float *a, const 
                 } else if (sh == 0.0 && (double)vk >= hi_lin) {
                     alpha = 1.0f;
                 } else {
-                    double t = ((double)(float)(sig[k] + sh) - lo) / span;
+                    double t = ((double)((float)sig[k] + (float)sh) - lo) / span;  /* float32, as torch adds them */
                     t = t > 0.0 ? t : 0.0;
                     t = t < 1.0 ? t : 1.0;
                     alpha = (float)(t * t * (3.0 - 2.0 * t));

@@ -632,7 +632,7 @@ def _expand_clipped(x, a, b, out, shift, log_gain, start, lo, hi, gamma, neutral
                 elif sh == 0.0 and v >= hi_lin:
                     alpha = f32(1.0)
                 else:
-                    alpha = f32(_smooth(np.float64(f32(sig[k] + sh)), lo, hi))
+                    alpha = f32(_smooth(np.float64(f32(sig[k]) + f32(sh)), lo, hi))  # float32, as torch adds them
                 ak = ((a[k, r0, c0] * (f32(1.0) - fc) + a[k, r0, c1] * fc) * (f32(1.0) - fr)
                       + (a[k, r1, c0] * (f32(1.0) - fc) + a[k, r1, c1] * fc) * fr)
                 bk = ((b[k, r0, c0] * (f32(1.0) - fc) + b[k, r0, c1] * fc) * (f32(1.0) - fr)

@@ -29,28 +29,33 @@ DEBLOCK_SCALE = 2
 resized back ("Fast Guided Filter", He and Sun 2015): 4x fewer box passes, the radius the same in frame pixels."""
 
 
-def guided_self(plane: np.ndarray, radius: int, eps: float, scale: int = 1) -> np.ndarray:
-    """Self-guided filter of a float32 (h, w) plane (box means by OpenCV, reflected borders), its coefficients
-    computed ``scale`` times smaller (at radius ``radius // scale``) when the plane is large enough."""
+def flat_mean_shift(plane: np.ndarray, radius: int, eps: float, scale: int = 1) -> np.ndarray:
+    """How far each pixel of a float32 (h, w) plane moves towards its window's mean, ``(1 - a) (mean - plane)``
+    with ``a = var / (var + eps)`` the window's flatness weight (the self-guided filter's local linear model
+    ``a x + b`` at the pixel's own window, without the filter's second averaging of ``a`` and ``b``, which carried
+    a flat neighbour's pull into a small clipped highlight's edge). The window's mean and variance are taken
+    ``scale`` times smaller (area-resized, radius ``radius // scale``) and bilinearly resized back when the plane
+    is large enough ("Fast Guided Filter", He and Sun 2015); box means by OpenCV, reflected borders."""
     h, w = plane.shape
-    small = plane
-    if scale > 1 and min(h, w) >= 4 * scale:
-        small = cv2.resize(plane, (w // scale, h // scale), interpolation=cv2.INTER_AREA)
+    small, square = plane, np.multiply(plane, plane)
+    if scale > 1 and min(h, w) >= 4 * scale:  # the squares at full size: the variance keeps fine texture
+        size = (w // scale, h // scale)
+        small = cv2.resize(plane, size, interpolation=cv2.INTER_AREA)
+        square = cv2.resize(square, size, interpolation=cv2.INTER_AREA)
         radius = max(1, radius // scale)
     k = (2 * radius + 1, 2 * radius + 1)
     mean = cv2.boxFilter(small, -1, k)
-    a = cv2.boxFilter(np.multiply(small, small), -1, k)
-    a -= mean * mean
-    np.maximum(a, 0, out=a)  # the window's variance
-    a /= a + np.float32(eps)
-    mean -= a * mean  # b = mean (1 - a)
-    a, b = cv2.boxFilter(a, -1, k), cv2.boxFilter(mean, -1, k)
+    keep = cv2.boxFilter(square, -1, k)
+    keep -= mean * mean
+    np.maximum(keep, 0, out=keep)  # the window's variance
+    keep += np.float32(eps)
+    np.divide(np.float32(eps), keep, out=keep)  # 1 - a
     if small is not plane:
-        a = cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR)
-        b = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
-    a *= plane
-    a += b
-    return a
+        mean = cv2.resize(mean, (w, h), interpolation=cv2.INTER_LINEAR)
+        keep = cv2.resize(keep, (w, h), interpolation=cv2.INTER_LINEAR)
+    mean -= plane
+    mean *= keep
+    return mean
 
 
 def _peak(frame: torch.Tensor) -> np.ndarray:
@@ -95,12 +100,11 @@ class MaskShift:
             if not len(rows):
                 continue
             cols = np.flatnonzero(above[rows[0]:rows[-1] + 1].any(0))
-            pad = 2 * radius + 1  # the filter's reach (two box passes)
+            pad = radius + 2 * DEBLOCK_SCALE  # the window's reach (and the resizes')
             r0, r1 = max(rows[0] - pad, 0), min(rows[-1] + pad + 1, h)
             c0, c1 = max(cols[0] - pad, 0), min(cols[-1] + pad + 1, w)
             m = cv2.pow(np.clip(peak[r0:r1, c0:c1], 1e-8, 1), 1 / gamma)
-            shift = guided_self(m, radius, eps, DEBLOCK_SCALE)
-            shift -= m
+            shift = flat_mean_shift(m, radius, eps, DEBLOCK_SCALE)
             shift *= above[r0:r1, c0:c1]
             if keep < 1:
                 shift *= np.float32(keep)

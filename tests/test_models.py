@@ -557,9 +557,10 @@ def _blocky_plateau(h: int = 96, w: int = 160) -> np.ndarray:
 
 
 def test_deblock_mask_shift_averages_codec_blocks_and_keeps_edges():
-    """The mask's signal through the self-guided filter: a near-white wall's 2-code block steps are averaged (the
-    spread of the signal the mask reads falls several times), a clipped lamp's interior and every pixel at or
-    below the start (the room) get no shift; graded frames (weight 1) and frames with nothing near white: none."""
+    """The mask's signal moved towards its window's mean by the window's flatness: a near-white wall's 2-code block
+    steps are averaged (the spread of the signal the mask reads falls by half or more), a clipped lamp's interior,
+    a small clipped spot on texture and every pixel at or below the start (the room) keep their level; graded
+    frames (weight 1) and frames with nothing near white: none."""
     from hdrvid.models.deblock import DEBLOCK_RADIUS, mask_shift
     from hdrvid.models.hdrunet import CLIP_START_LINEAR, SIGNAL_GAMMA
 
@@ -577,6 +578,12 @@ def test_deblock_mask_shift_averages_codec_blocks_and_keeps_edges():
     assert bool((shift[:, 0][:, room] == 0).all())
     assert float(shift[0, 0, 48, 130].abs()) < 1e-4  # the lamp's flat interior (float rounding: ~0.001 code)
     assert mask_shift(x, torch.ones(2), CLIP_START_LINEAR, SIGNAL_GAMMA) is None
+    # a small clipped highlight on texture keeps its level (under half a code: the camera mask stays open)
+    torch.manual_seed(0)
+    spot = torch.rand(1, 3, 64, 64) * 0.9
+    spot[..., 20:26, 20:26] = 1.0
+    small = mask_shift(spot, torch.zeros(1), CLIP_START_LINEAR, SIGNAL_GAMMA)
+    assert small is not None and float(small[0, 0, 20:26, 20:26].abs().max()) < 0.5 / 255
     assert mask_shift(x * 0.5, torch.zeros(2), CLIP_START_LINEAR, SIGNAL_GAMMA) is None
 
 

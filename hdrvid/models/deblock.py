@@ -5,12 +5,14 @@ On camera footage ``hdrunet-auto``'s expansion mask rises over two code values (
 differ by a code or two, so block by block the mask is 0 or nearly 1: the codec's blocks, invisible in the SDR
 input, became 300-vs-450-nit squares in the HDR output (Big Buck Bunny's sky, session 27).
 
-:func:`mask_shift` reads the mask on a self-guided filter (He, Sun and Tang, "Guided Image Filtering", ECCV
-2010) of max(R, G, B) in signal: where a window's values vary by less than ``DEBLOCK_EPS_CODES`` (a flat area's
-block steps) the filter averages them, where they vary by more (the edge of a lamp, a window frame) it keeps
-them. The expansion still multiplies the decoded light; only where it acts moves. Applied on frames called
-camera footage, pulled to nothing on frames called graded (whose mask is three times as wide), as the edge gate
-(:mod:`hdrvid.models.clip_edges`). Chosen on validation (hdrunet card, session 28).
+:func:`mask_shift` moves the signal the mask reads (max(R, G, B)) towards its 17x17 window's mean by the window's
+flatness, ``(1 - a) (mean - m)`` with ``a = var / (var + eps)``: the local linear model of a self-guided filter
+(He, Sun and Tang, "Guided Image Filtering", ECCV 2010). Where a window's values vary by much less than
+``DEBLOCK_EPS_CODES`` (a flat area's block steps) the mask reads their mean; where they vary by more (the edge of
+a lamp, a window frame, texture) it reads the pixel. The expansion still multiplies the decoded light; only where
+it acts moves. Applied on frames called camera footage, pulled to nothing on frames called graded (whose mask is
+three times as wide), as the edge gate (:mod:`hdrvid.models.clip_edges`). Chosen on validation (hdrunet card,
+session 28).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ DEBLOCK_RADIUS = 8
 """Box radius of the filter, pixels (a 17x17 window: spans an 8x8 or 16x16 codec block's edge). In pixels of the
 frame, not of a working size: codec blocks have a fixed size in pixels at any resolution."""
 DEBLOCK_EPS_CODES = 3.0
-"""The filter's regulariser as a standard deviation in 8-bit codes: windows varying by much less are averaged."""
+"""The flatness weight's regulariser as a standard deviation in 8-bit codes: windows varying by much less are
+averaged."""
 DEBLOCK_SCALE = 2
 """The filter's statistics are taken on a copy this many times smaller (area-resized), its coefficients bilinearly
 resized back ("Fast Guided Filter", He and Sun 2015): 4x fewer box passes, the radius the same in frame pixels."""
@@ -81,7 +84,7 @@ class MaskShift:
     def __call__(self, linear: torch.Tensor, weight: torch.Tensor, start: float, gamma: float,
                  radius: int | None = None, eps_codes: float | None = None) -> torch.Tensor | None:
         """(N, 1, H, W) float32: what to add to each channel's signal (``linear ** (1 / gamma)``) before the
-        expansion mask reads it, ``(guided(m) - m) (1 - weight)`` with ``m`` the max(R, G, B) signal; 0 at pixels
+        expansion mask reads it, ``flat_mean_shift(m) (1 - weight)`` with ``m`` the max(R, G, B) signal; 0 at pixels
         whose max(R, G, B) is at or below ``start`` (linear light; they leave as decoded on every path).
         ``weight`` (N,) is each frame's shoulder weight on the CPU (1 = graded: no shift). None when no frame needs
         one. The filter runs on the rows and columns around the pixels above ``start`` only (``radius``,

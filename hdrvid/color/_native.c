@@ -772,6 +772,10 @@ void expand_clipped(const float *x, int64_t h, int64_t w, const float *a, const 
             if ((double)m <= start) continue;  /* left as decoded on every path */
             const double sh = shift ? (double)shift[i] : 0.0;  /* the mask's signal shift (models.deblock) */
             if (sh == 0.0 && (double)m <= lo_lin) continue;  /* every alpha 0: nothing expands */
+            if (sh != 0.0) {  /* the brightest channel's shifted signal at or below lo: every alpha 0 */
+                const double sm = m < 1.0f ? pow((double)m > 1e-8 ? (double)m : 1e-8, inv) : 1.0;
+                if ((double)((float)sm + (float)sh) <= lo) continue;
+            }
             float src_c = ((float)c + 0.5f) * sx - 0.5f;
             src_c = src_c > 0.0f ? src_c : 0.0f;
             const int64_t ca = imin((int64_t)src_c, ws - 1), cb = imin(ca + 1, ws - 1);

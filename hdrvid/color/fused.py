@@ -616,6 +616,10 @@ def _expand_clipped(x, a, b, out, shift, log_gain, start, lo, hi, gamma, neutral
             sh = np.float64(shift[r, c])  # the mask's signal shift (models.deblock)
             if sh == 0.0 and m <= lo_lin:  # every alpha 0: nothing expands
                 continue
+            if sh != 0.0:  # the brightest channel's shifted signal at or below lo: every alpha 0
+                sm = max(np.float64(m), 1e-8) ** inv if m < 1.0 else 1.0
+                if np.float64(f32(sm) + f32(sh)) <= lo:
+                    continue
             src_c = max((f32(c) + f32(0.5)) * sx - f32(0.5), f32(0.0))
             c0 = min(int(src_c), ws - 1)
             c1 = min(c0 + 1, ws - 1)

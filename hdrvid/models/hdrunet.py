@@ -100,9 +100,10 @@ EDGE_GATE = True
 around it (:mod:`hdrvid.models.clip_edges`), on frames called camera footage; on frames called graded (shoulder
 weight w) the exponent moves to 1 as ``s + (1 - s) w``. Chosen on validation (session 27, card)."""
 DEBLOCK = True
-"""hdrunet-auto: on frames called camera footage the expansion mask reads the signal through a self-guided filter
-(:mod:`hdrvid.models.deblock`), so a near-white area's codec blocks do not switch the expansion block by block;
-pulled to the plain signal on graded frames by the shoulder weight. Chosen on validation (session 28, card)."""
+"""hdrunet-auto: on frames called camera footage the expansion mask reads near-white codes moved towards their
+window's mean by the window's flatness (:mod:`hdrvid.models.deblock`), so a near-white area's codec blocks do not
+switch the expansion block by block; pulled to the plain signal on graded frames by the shoulder weight. Chosen
+on validation (session 28, card)."""
 LOG_EXPANSION = torch.log(bt2446a_expansion(torch.linspace(0, 1, 4097) ** 2))
 """hdrunet-auto's curve (log gain) tabulated at sqrt(luminance) 0..1 for the compiled pass
 (``color.kernels.luminance_gain``: C, or numba where not built); a frame's table is exp(weight x this)."""
@@ -544,9 +545,9 @@ class HDRUNet(nn.Module):
         return gate_expansion(linear, out, weight, CLIP_START_LINEAR, SIGNAL_GAMMA)
 
     def mask_shift(self, linear: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor | None:
-        """(N, 1, H, W) what the expansion mask adds to each channel's signal (:func:`deblock.mask_shift`: the
-        codec-block filter on camera frames, pulled to 0 by the shoulder weights ``w``), or None (none anywhere,
-        or off: not ``hdrunet-auto``, or training)."""
+        """(N, 1, H, W) what the expansion mask adds to each channel's signal (:class:`deblock.MaskShift`: the
+        pull of near-white codes towards a flat window's mean on camera frames, to 0 by the shoulder weights
+        ``w``), or None (none anywhere, or off: not ``hdrunet-auto``, or training). Valid until the next call."""
         if not self.deblock or linear.requires_grad or w is None:
             return None
         shift = self._mask_shift(linear, w.detach().flatten().float().cpu(), CLIP_START_LINEAR, SIGNAL_GAMMA)

@@ -106,14 +106,14 @@ class MaskShift:
             pad = radius + 2 * DEBLOCK_SCALE  # the window's reach (and the resizes')
             r0, r1 = max(rows[0] - pad, 0), min(rows[-1] + pad + 1, h)
             c0, c1 = max(cols[0] - pad, 0), min(cols[-1] + pad + 1, w)
-            m = cv2.pow(np.clip(peak[r0:r1, c0:c1], 1e-8, 1), 1 / gamma)
+            m = np.clip(peak[r0:r1, c0:c1], 1e-8, 1)  # its own array: the power in place
+            cv2.pow(m, 1 / gamma, dst=m)
             shift = flat_mean_shift(m, radius, eps, DEBLOCK_SCALE)
-            shift *= above[r0:r1, c0:c1]
             if keep < 1:
                 shift *= np.float32(keep)
             if out is None:
                 out = self._zeroed((n, 1, h, w))
-            np.copyto(out[i, 0, r0:r1, c0:c1], shift)
+            np.multiply(shift, above[r0:r1, c0:c1], out=out[i, 0, r0:r1, c0:c1])
             self._dirty.append((i, r0, r1, c0, c1))
         return None if out is None else torch.from_numpy(out)
 

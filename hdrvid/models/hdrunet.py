@@ -616,9 +616,9 @@ class HDRUNet(nn.Module):
             at = None if bounds is None else (bounds[0].to(lin.dtype)[n, None], bounds[1].to(lin.dtype)[n, None])
             signal = self._signal(lin)
             masked = signal
-            if shift is not None:
-                masked = signal + (shift[0, 0].flatten()[flat] if single else shift[n, 0, rows, cols])[:, None].to(
-                    lin.dtype)
+            if shift is not None:  # gathered as the light is: (len, 1)
+                at_px = shift[0].flatten(1).index_select(1, flat).T if single else shift[n, :, rows, cols]
+                masked = signal + at_px.to(lin.dtype)
             alpha = self.alpha_mask(masked, at)
             shared = self.shared_gains(signal, alpha, gains_at(n, rows, cols).to(lin.dtype), dim=1)
             expanded = lin * torch.exp(self.log_gain * shared)

@@ -30,8 +30,20 @@ def legend(width: int) -> np.ndarray:
 
 
 def label(img: np.ndarray, text: str) -> np.ndarray:
-    """``img`` (BGR or RGB uint8) with ``text`` top left, white on a dark outline (readable on any picture)."""
+    """``img`` (BGR or RGB uint8, (H, W, 3) or (H, W)) with ``text`` top left, white on a dark outline (readable
+    on any picture), in place where ``img`` is contiguous.
+
+    The outline is the thin text's own mask grown by a pixel: OpenCV's Hershey glyphs advance further when
+    drawn thicker, so a thick black copy under a thin white one drifts apart along the line."""
     img = np.ascontiguousarray(img)
-    for colour, thick in (((0, 0, 0), 3), ((255, 255, 255), 1)):
-        cv2.putText(img, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, thick, cv2.LINE_AA)
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    box = img[:min(img.shape[0], 18 + base + 2), :min(img.shape[1], 6 + tw + 2)]
+    mask = np.zeros(box.shape[:2], np.uint8)
+    cv2.putText(mask, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 255, 1, cv2.LINE_AA)
+    outline = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    for cover, value in ((outline, 0.0), (mask, 255.0)):
+        a = cover.astype(np.float32) / 255
+        if box.ndim == 3:
+            a = a[..., None]
+        box[...] = np.rint(box * (1 - a) + value * a).astype(np.uint8)
     return img

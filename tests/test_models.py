@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from media import blocky_plateau
 
 from hdrvid.errors import ModelError
 from hdrvid.io.hashing import sha256_file
@@ -545,15 +546,33 @@ def test_hdrunet_auto_edge_gate_halves_a_plateaus_expansion_on_camera_frames_onl
         assert torch.equal(auto(x), plain)
 
 
-def _blocky_plateau(h: int = 96, w: int = 160) -> np.ndarray:
-    """max(R, G, B) codes: a room at code 200 with a near-white wall of 16x16 codec blocks at codes 252 and 254 in
-    a checkerboard (the step the camera mask, codes ~252.5-254.5, opens across) and a clipped lamp (code 255 on
-    the room's 200, a one-pixel edge)."""
-    code = np.full((h, w), 200.0, np.float32)
-    yy, xx = np.mgrid[0:h, 0:w]
-    code[16:80, 16:80] = np.where(((yy[16:80, 16:80] // 16) + (xx[16:80, 16:80] // 16)) % 2, 252.0, 254.0)
-    code[np.hypot(yy - 48, xx - 130) < 22] = 255.0
-    return code
+@pytest.mark.parametrize("size", [(720, 1280), (97, 131), (300, 1000)])
+def test_edge_gate_reads_only_the_box_its_exponents_reach_and_gates_the_same_pixels(size):
+    """``clip_edges._gated_pixels`` (the pixels above the start whose resized exponent is below 1, read inside the
+    box of rows and columns the bilinear resize can carry a gentle area's exponent to) is the full-frame test's
+    set, in the same order, wherever the gentle areas lie (near the edges too)."""
+    import cv2
+
+    from hdrvid.models.clip_edges import _gated_pixels, working_size
+
+    rng = np.random.default_rng(size[1])
+    h, w = size
+    hs, ws = working_size(h, w)
+    start, checked = 0.9, 0
+    frame = torch.from_numpy(rng.random((3, h, w), dtype=np.float32))
+    for _ in range(12):
+        small = np.ones((hs, ws), np.float32)
+        y, x = rng.integers(0, hs), rng.integers(0, ws)
+        small[y:y + rng.integers(1, 6), x:x + rng.integers(1, 6)] = 0.5
+        s = torch.from_numpy(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR) if (hs, ws) != (h, w) else small)
+        full = ((frame.amax(0) > start) & (s < 1)).flatten().nonzero().flatten()
+        got = _gated_pixels(frame, s, torch.from_numpy(small), start)
+        if not len(full):
+            assert got is None
+            continue
+        checked += 1
+        assert got is not None and torch.equal(got, full)
+    assert checked >= 4
 
 
 def test_deblock_mask_shift_averages_codec_blocks_and_keeps_edges():
@@ -564,7 +583,7 @@ def test_deblock_mask_shift_averages_codec_blocks_and_keeps_edges():
     from hdrvid.models.deblock import DEBLOCK_RADIUS, mask_shift
     from hdrvid.models.hdrunet import CLIP_START_LINEAR, SIGNAL_GAMMA
 
-    code = _blocky_plateau()
+    code = blocky_plateau()
     x = torch.from_numpy((code / 255) ** SIGNAL_GAMMA)[None, None].expand(2, 3, *code.shape).contiguous()
     shift = mask_shift(x, torch.tensor([0.0, 0.5]), CLIP_START_LINEAR, SIGNAL_GAMMA)
     assert shift is not None and shift.shape == (2, 1, *code.shape)
@@ -603,7 +622,7 @@ def test_hdrunet_auto_expands_a_blocky_near_white_wall_smoothly_on_camera_frames
         auto.head.bias.fill_(1.0)
     weight = torch.zeros(1)
     auto.shoulder_weight = lambda lin: weight.expand(lin.shape[0])  # type: ignore[method-assign]
-    code = _blocky_plateau()
+    code = blocky_plateau()
     h, w = code.shape
     x = torch.from_numpy((code / 255) ** SIGNAL_GAMMA)[None, None].expand(1, 3, h, w).contiguous()
     inner = (0, 0, slice(24, 72), slice(24, 72))

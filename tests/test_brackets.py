@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import run_cli
-from media import ffprobe, make_clip, pattern
+from media import blocky_plateau, ffprobe, make_clip, pattern
 
 from hdrvid.color.transfer import srgb_inverse_eotf
 from hdrvid.engines.executor import PartedModel, tiled
@@ -89,6 +89,106 @@ def test_composite_keeps_recorded_pixels_and_expands_clipped_ones():
     with torch.no_grad():
         assert m2(x).shape == (1, 3, 96, 128)
     assert not isinstance(m2, PartedModel)
+
+
+def test_the_blend_starts_at_code_252_on_camera_frames_and_at_246_on_graded_ones(monkeypatch: pytest.MonkeyPatch):
+    """The blend mask follows the default model's: on frames the shoulder detector calls camera footage the codes
+    below ~252.5 leave exactly as decoded (the camera recorded them), on graded frames the wide mask (~246) stays;
+    in video one decision per shot (the mean of its first frames, then held; a scene cut starts again)."""
+    from hdrvid.models import brackets
+    from hdrvid.models.hdrunet import SETTLE_FRAMES
+
+    monkeypatch.setattr(brackets, "EDGE_GATE", False)  # a ramp is a gentle slope: the gate has its own test
+    monkeypatch.setattr(brackets, "DEBLOCK", False)  # and flat at the codec-block filter's scale: its own test
+    torch.manual_seed(0)
+    m = BracketHDR(width=4, fusion_width=4).eval()
+    s = torch.linspace(0.9, 1.0, 48 * 48).view(1, 1, 48, 48).expand(1, 3, 48, 48).contiguous()
+    x = decode(s)
+    field = torch.full_like(x, 1.0)  # the fused radiance e times the picture wherever the mask is open
+    between = (s > brackets.BLEND[0] + 0.002) & (s < brackets.CAMERA_BLEND[0] - 0.002)
+    top = s > 0.999
+    assert int(between.sum()) > 300
+    outs = {}
+    for bias, name in ((-20.0, "camera"), (20.0, "graded")):
+        with torch.no_grad():
+            m.shoulder.net[2].bias.fill_(bias)
+            outs[name] = m.apply(x, field)
+        assert float(m.last_shoulder) == (0.0 if name == "camera" else 1.0)
+        assert bool((outs[name][top] > 2.5 * x[top]).all())
+    assert torch.equal(outs["camera"][between], x[between])
+    assert bool((outs["graded"][between] > x[between]).all())
+    recorded = s < brackets.BLEND[0]
+    assert all(torch.equal(o[recorded], x[recorded]) for o in outs.values())
+    # video: the shot's decision is the mean of its first SETTLE_FRAMES frames, then held, until a cut
+    m.enable_temporal(0.1)
+    calls = []
+    m.shoulder.forward = lambda lin: calls.append(1) or torch.ones(lin.shape[0])  # type: ignore[method-assign]
+    for _ in range(SETTLE_FRAMES + 3):
+        assert float(m.shoulder_weight(x)) == 1.0
+    assert len(calls) == SETTLE_FRAMES  # held: the detector no longer runs
+    m.reset_temporal()
+    m.shoulder.forward = lambda lin: torch.zeros(lin.shape[0])  # type: ignore[method-assign]
+    assert float(m.shoulder_weight(x)) == 0.0
+
+
+def test_a_blocky_near_white_wall_blends_smoothly_on_camera_frames(monkeypatch: pytest.MonkeyPatch):
+    """On camera frames the narrow mask reads near-white codes through the default model's codec-block filter: across
+    a wall of 16x16 blocks at codes 252 and 254 the blend no longer switches block by block; recorded pixels stay
+    as decoded; a frame called graded gets no filter."""
+    from hdrvid.models import brackets
+
+    monkeypatch.setattr(brackets, "EDGE_GATE", False)  # its own test
+    torch.manual_seed(0)
+    m = BracketHDR(width=4, fusion_width=4).eval()
+    code = torch.from_numpy(blocky_plateau())
+    x = decode(code / 255)[None, None].expand(1, 3, *code.shape).contiguous()
+    field = torch.full_like(x, 1.0)
+    inner = (0, 0, slice(24, 72), slice(24, 72))
+    outs = {}
+    for bias in (-20.0, 20.0):  # camera, graded
+        m.shoulder.net[2].bias.fill_(bias)
+        for on in (False, True):
+            monkeypatch.setattr(brackets, "DEBLOCK", on)
+            with torch.no_grad():
+                outs[bias, on] = m.apply(x, field)
+    spread_plain = float((outs[-20.0, False] / x).log()[inner].std())
+    spread = float((outs[-20.0, True] / x).log()[inner].std())
+    assert spread_plain > 0.3 and spread < 0.5 * spread_plain
+    recorded = x < decode(torch.tensor(0.9))
+    assert torch.equal(outs[-20.0, True][recorded], x[recorded])
+    assert torch.equal(outs[20.0, True], outs[20.0, False])
+
+
+def test_the_edge_gate_tempers_a_plateau_and_spares_graded_frames(monkeypatch: pytest.MonkeyPatch):
+    """``apply`` sends the blended picture through the default model's edge gate: a clipped area reached through a
+    gentle slope (a plateau: an overcast sky, a lit wall) expands by the gate's floor exponent on camera frames, a
+    steep one (a lamp) in full; on frames called graded the gate leaves everything."""
+    from hdrvid.models import brackets
+    from hdrvid.models.clip_edges import EDGE_FLOOR
+
+    torch.manual_seed(0)
+    m = BracketHDR(width=4, fusion_width=4).eval()
+    yy, xx = torch.meshgrid(torch.arange(96.0), torch.arange(128.0), indexing="ij")
+    r = ((yy - 48) ** 2 + (xx - 40) ** 2).sqrt()
+    s = (1.0 - 0.004 * (r - 12)).clamp(0.5, 1.0)  # a plateau 12 px across reached by ~1 code per pixel
+    s[:, 96:112] = 0.3
+    s[40:56, 100:108] = 1.0  # a lamp: steep edge
+    x = decode(s.expand(1, 3, 96, 128).contiguous())
+    field = torch.full_like(x, 2.0)
+    for bias, gated in ((-20.0, True), (20.0, False)):
+        with torch.no_grad():
+            m.shoulder.net[2].bias.fill_(bias)
+            monkeypatch.setattr(brackets, "EDGE_GATE", False)
+            plain = m.apply(x, field)
+            monkeypatch.setattr(brackets, "EDGE_GATE", True)
+            out = m.apply(x, field)
+        plateau, lamp = (slice(None), slice(None), slice(44, 52), slice(36, 44)), (slice(None), slice(None), 48, 104)
+        assert torch.allclose(out[lamp], plain[lamp])
+        ratio = (out[plateau] / x[plateau]).log() / (plain[plateau] / x[plateau]).log()
+        if gated:
+            assert torch.allclose(ratio, torch.full_like(ratio, EDGE_FLOOR), atol=1e-3)
+        else:
+            assert torch.equal(out, plain)
 
 
 def test_tiles_with_the_receptive_radius_give_the_whole_frame_field():

@@ -350,12 +350,14 @@ def test_stage_is_refused_where_it_does_not_apply_and_nothing_is_written(tmp_pat
         assert not (tmp_path / model).exists()
 
 
-def test_joint_psnr_mu_loss_scores_what_convert_outputs_and_trains_both_networks(tmp_path: Path):
+def test_joint_psnr_mu_loss_scores_what_convert_outputs_and_trains_both_networks(tmp_path: Path, monkeypatch):
     """``--stage joint --loss psnr-mu``: the metric's loss is taken on the picture ``convert --model brackets``
-    writes (the fused radiance blended into the decoded picture by the clip mask, ``BracketHDR.apply``), in
-    the camera's clipped pixels; its gradient reaches the generator and the fusion network; validation reports
-    it (dB); the loss is refused on the stages it does not apply to."""
+    writes (the fused radiance blended into the decoded picture by the mask the model's shoulder detector picks,
+    ``BracketHDR.apply`` before its edge gate), in the camera's clipped pixels; its gradient reaches the generator
+    and the fusion network; validation reports it (dB); the loss is refused on the stages it does not apply to."""
+    import hdrvid.models.brackets as brackets_module
     from hdrvid.errors import InputError
+    from hdrvid.models import build
     from hdrvid.models.brackets import FLOOR, BracketHDR, decode
     from hdrvid.train.brackets import BracketFamily
     from hdrvid.train.losses import psnr_mu_loss
@@ -364,6 +366,8 @@ def test_joint_psnr_mu_loss_scores_what_convert_outputs_and_trains_both_networks
     model = build_tiny("brackets")
     assert isinstance(model, BracketHDR)
     fam = BracketFamily(_cfg(tmp_path, "brackets", stage="joint", loss="psnr-mu"), model, [], [])
+    shipped_detector = build("hdrunet-auto").shoulder.state_dict()  # loaded by the family, whatever the init
+    assert all(torch.equal(v, shipped_detector[k]) for k, v in model.shoulder.state_dict().items())
     batch = fam.batch(np.random.default_rng(0))
     assert batch["clipped"].shape == (batch["signal"].shape[0], 1, *batch["signal"].shape[-2:])
     assert batch["clipped"].any()
@@ -372,15 +376,17 @@ def test_joint_psnr_mu_loss_scores_what_convert_outputs_and_trains_both_networks
     ev = float(batch["ev"])
     linear = decode(batch["signal"])
     field = torch.log(fused * 2.0**ev) - torch.log(linear.clamp(min=FLOOR))
+    monkeypatch.setattr(brackets_module, "EDGE_GATE", False)
     shipped = model.apply(linear, field)
-    composite = fam._composite(batch["signal"], fused, ev) * 2.0**ev
+    monkeypatch.undo()
+    composite = fam._composite(model, batch["signal"], fused, ev) * 2.0**ev
     recorded = linear > FLOOR
     assert torch.allclose(composite[recorded], shipped[recorded], rtol=1e-4, atol=1e-6)
     # the logged value is the metric on that composite, and both networks learn from it
     total, metric, _ = fam._joint_loss(model, batch)
     stack = fam._stack(model, batch["signal"])
     final = model.fuse(stack[:, 0], stack[:, -1], torch.full((len(stack),), 2 * ev))[-1]
-    expected = psnr_mu_loss(fam._composite(batch["signal"], final, ev), batch["truth"], batch["clipped"])
+    expected = psnr_mu_loss(fam._composite(model, batch["signal"], final, ev), batch["truth"], batch["clipped"])
     assert math.isclose(float(metric.detach()), float(expected.detach()), rel_tol=1e-4)
     model.zero_grad()
     metric.backward()

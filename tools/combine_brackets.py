@@ -3,8 +3,10 @@
     python tools/combine_brackets.py GEN.pt FUSE.pt FUSE2X.pt OUT.pt
 
 Takes ``gen.*`` from the generator run, ``fuse.*`` from the fusion run and ``fuse2x.*`` from the fusion-2x run
-(each run's file holds all three; the frozen ones are whatever it started from). Prints the sha256 for the
-registry. Stages trained one after another with ``--init`` do not need this.
+(each run's file holds all three; the frozen ones are whatever it started from), and ``shoulder.*`` (the frozen
+shoulder detector, since session 29) from the shipped ``hdrunet.pt``. Prints the sha256 for the registry. Stages
+trained one after another with ``--init`` do not need this (training loads the shipped detector itself); session
+29 made the shipped file with ``python tools/combine_brackets.py B B B B`` (B = session 25's ``brackets.pt``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import torch
 
 from hdrvid.io.atomic import AtomicFile
 from hdrvid.io.hashing import sha256_file
+from hdrvid.models import build
 from hdrvid.models.brackets import BracketHDR
 
 
@@ -25,6 +28,7 @@ def main(gen: str, fuse: str, fuse2x: str, out: str) -> None:
     for prefix, path in parts.items():
         src = torch.load(path, map_location="cpu", weights_only=True)
         state.update({k: v for k, v in src.items() if k.startswith(prefix)})
+    state.update({f"shoulder.{k}": v for k, v in build("hdrunet-auto").shoulder.state_dict().items()})
     BracketHDR().load_state_dict(state)  # every tensor present, every shape right
     with AtomicFile(Path(out)) as f:
         torch.save(state, f.path)

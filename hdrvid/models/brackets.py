@@ -26,7 +26,12 @@ run at half resolution and the same head restores it (the CPU cost is then the s
 
 :class:`BracketHDR` is what ``--model brackets`` runs: the picture, its brackets at -E and +E from stage 1,
 fused by stage 2, blended into the decoded picture only where it clipped (HDRCNN's mask), so every recorded
-pixel stays exactly as decoded. :class:`BracketHDR2x` is the same with the 2x fusion network.
+pixel stays exactly as decoded. Since session 29 the mask follows the default model's: on frames the shoulder
+detector (``hdrunet-auto``'s, :mod:`hdrvid.models.shoulder`, frozen, copied into this model's file) calls camera
+footage it starts at code ~252.5 instead of ~246 (a camera that clips at white recorded the codes below
+exactly), reads near-white codes through the codec-block filter (:mod:`hdrvid.models.deblock`), and each clipped
+area's expansion goes through the edge gate (:mod:`hdrvid.models.clip_edges`).
+:class:`BracketHDR2x` is the same with the 2x fusion network (its output is used everywhere: no mask).
 """
 
 from __future__ import annotations
@@ -37,7 +42,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hdrvid.models.clip_edges import gate_expansion
+from hdrvid.models.deblock import MaskShift
+from hdrvid.models.hdrunet import CLIP_START_LINEAR, SHOULDER_HI, SHOULDER_LO, SIGNAL_GAMMA, ShotMean
 from hdrvid.models.merge import weighted_merge
+from hdrvid.models.shoulder import ShoulderDetector
 
 EPS = 1.0 / 1024
 FLOOR = 1e-4
@@ -61,16 +70,50 @@ def _logit(p: torch.Tensor) -> torch.Tensor:
     return torch.log(p) - torch.log1p(-p)
 
 
+BLEND = (0.965, 0.99)
+"""The blend mask's smoothstep on max(R, G, B) in the picture's code domain on frames called graded (shoulder
+weight 1), codes ~246 to ~252.5: the networks' own input mask (:func:`clip_mask`) and the whole blend up to
+session 28."""
+CAMERA_BLEND = (0.99, 0.998)
+"""The blend mask on frames called camera footage (shoulder weight 0), codes ~252.5 to ~254.5: the default model's
+camera mask. Between the two by the weight. Chosen on validation over the wide mask everywhere and this one
+everywhere (session 29, card)."""
+DEBLOCK = True
+"""On frames called camera footage the blend mask reads near-white codes moved towards their window's mean by the
+window's flatness (the default model's :class:`deblock.MaskShift`), so a near-white area's codec blocks do not
+switch the narrow camera mask block by block; none on graded frames. Chosen on validation and Big Buck Bunny's
+sky (session 29, card)."""
+EDGE_GATE = True
+"""Each clipped area's expansion through the default model's edge gate (:func:`clip_edges.gate_expansion`), pulled
+to 1 on frames called graded. Chosen on validation (session 29, card)."""
+
+
 def clip_mask(signal: torch.Tensor) -> torch.Tensor:
     """Where a picture clipped (any channel; smoothstep between codes ~246 and ~252.5), (N, 1, H, W)."""
     t = ((signal.amax(1, keepdim=True) - 0.965) / (0.99 - 0.965)).clamp(0, 1)
     return t * t * (3 - 2 * t)
 
 
-def blend(linear: torch.Tensor, hdr: torch.Tensor) -> torch.Tensor:
+def blend_bounds(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, 1, 1, 1) lower and upper bounds of the blend mask from the frames' shoulder weights ``w`` (N,):
+    :data:`CAMERA_BLEND` at 0, :data:`BLEND` at 1, linear between."""
+    w = w.reshape(-1, 1, 1, 1)
+    return (CAMERA_BLEND[0] + (BLEND[0] - CAMERA_BLEND[0]) * w, CAMERA_BLEND[1] + (BLEND[1] - CAMERA_BLEND[1]) * w)
+
+
+def blend(linear: torch.Tensor, hdr: torch.Tensor,
+          bounds: tuple[torch.Tensor | float, torch.Tensor | float] = BLEND,
+          shift: torch.Tensor | None = None) -> torch.Tensor:
     """The picture ``--model brackets`` writes: ``hdr`` (the fused radiance, the picture's white = 1) in the
-    pixels the picture clipped, blended by :func:`clip_mask`; every recorded pixel stays ``linear``."""
-    a = clip_mask(encode(linear))
+    pixels the picture clipped, blended by the smoothstep of max(R, G, B) in the code domain (plus ``shift``,
+    (N, 1, H, W), where given: :class:`deblock.MaskShift`) over ``bounds`` (:func:`blend_bounds`; the default is
+    :func:`clip_mask`'s); every recorded pixel stays ``linear``."""
+    lo, hi = bounds
+    signal = encode(linear).amax(1, keepdim=True)
+    if shift is not None:
+        signal = signal + shift.to(signal.device, signal.dtype)
+    t = ((signal - lo) / (hi - lo)).clamp(0, 1)
+    a = t * t * (3 - 2 * t)
     return linear * (1 - a) + hdr * a
 
 
@@ -216,6 +259,10 @@ class TwoStage(nn.Module):
         self.gen = BracketNet(width)
         self.fuse = CFNet(fusion_width, upscale=1)
         self.fuse2x = CFNet(fusion_width, upscale=2, middle=True)
+        self.shoulder = ShoulderDetector()
+        """``hdrunet-auto``'s detector (graded or camera footage), frozen: its trained values travel in this model's
+        file (copied from ``hdrunet.pt``; ``hdrvid.train.brackets`` loads them before any training)."""
+        self.shoulder.requires_grad_(False)
 
     def brackets(self, signal: torch.Tensor, evs: list[float], context: torch.Tensor | None = None) -> list[torch.Tensor]:
         """The picture (code domain) at each EV in ``evs``."""
@@ -244,6 +291,48 @@ class BracketHDR(TwoStage):
 
     receptive_radius = RECEPTIVE_RADIUS
 
+    def __init__(self, **kw: float) -> None:
+        super().__init__(**kw)
+        self.video = False
+        self._shot = ShotMean()
+        """Video: the shot's detector probability (the mean over its first SETTLE_FRAMES frames, then held)."""
+        self.last_shoulder: torch.Tensor | None = None
+        """The frames' shoulder weights of the last ``apply``."""
+        self._mask_shift = MaskShift()
+
+    def enable_temporal(self, alpha: float) -> None:
+        """Video: one graded-or-camera decision per shot, as ``hdrunet-auto`` makes it (:meth:`reset_temporal` at
+        scene cuts)."""
+        self.video = True
+        self._shot.reset()
+
+    def reset_temporal(self) -> None:
+        self._shot.reset()
+
+    def shoulder_weight(self, linear: torch.Tensor) -> torch.Tensor:
+        """(N,) how graded each frame looks: the detector's probability through ``hdrunet-auto``'s smoothstep
+        (0 below SHOULDER_LO: camera footage); in video the shot's first SETTLE_FRAMES frames' mean, then held."""
+        if self.video and self._shot.held:
+            p = self._shot.value.expand(linear.shape[0])  # type: ignore[union-attr]
+        else:
+            with torch.no_grad():
+                p = self.shoulder(linear.clamp(0, 1).float())
+            if self.video:
+                p = self._shot.update(p)
+        t = ((p - SHOULDER_LO) / (SHOULDER_HI - SHOULDER_LO)).clamp(0, 1)
+        return t * t * (3 - 2 * t)
+
+    def blended(self, linear: torch.Tensor, hdr: torch.Tensor) -> torch.Tensor:
+        """:func:`blend` with the mask each frame's shoulder weight gives (:func:`blend_bounds`)."""
+        w = self.shoulder_weight(linear).to(linear.device, linear.dtype)
+        self.last_shoulder = w.detach()
+        if bool((w >= 1).all()):  # graded: the wide mask as numbers (bit for bit the sessions 7-28 blend)
+            return blend(linear, hdr)
+        shift = None
+        if DEBLOCK and not hdr.requires_grad:  # (training's composite reads the plain signal, as hdrunet's)
+            shift = self._mask_shift(linear, w.flatten().float().cpu(), CLIP_START_LINEAR, SIGNAL_GAMMA)
+        return blend(linear, hdr, blend_bounds(w), shift)
+
     def context(self, linear: torch.Tensor) -> torch.Tensor:
         return self.gen.context(encode(linear))
 
@@ -259,7 +348,11 @@ class BracketHDR(TwoStage):
         return clip_mask(encode(linear)) > 0
 
     def apply(self, linear: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
-        return blend(linear, linear.clamp(min=FLOOR) * torch.exp(field.clamp(max=12)))
+        out = self.blended(linear, linear.clamp(min=FLOOR) * torch.exp(field.clamp(max=12)))
+        if not EDGE_GATE or out.requires_grad:
+            return out
+        w = self.last_shoulder.flatten().float().cpu()  # type: ignore[union-attr]
+        return gate_expansion(linear.clamp(0, 1), out, w, CLIP_START_LINEAR, SIGNAL_GAMMA)
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.apply(linear, self.field(linear))
@@ -322,16 +415,16 @@ class BracketDebevec(BracketHDR):
 
     def __init__(self, **kw: float) -> None:
         super().__init__(**kw)
-        self.video = False
         self._choice: tuple[int, int] | None = None
         self.choices: list[tuple[int, int]] = []
         """Every stack choice made (down, up), for reports and tests."""
 
     def enable_temporal(self, alpha: float) -> None:
-        self.video = True
+        super().enable_temporal(alpha)
         self._choice = None
 
     def reset_temporal(self) -> None:
+        super().reset_temporal()
         self._choice = None
 
     def context(self, linear: torch.Tensor) -> torch.Tensor:

@@ -132,7 +132,7 @@ register(
         card="diffhdr.md",
     )
 )
-BRACKETS_SHA256: str | None = "3d795a49f80bdf1dc6f85fbc890851b05ad224f5f8686825c061c0c77bbf46de"
+BRACKETS_SHA256: str | None = "1d5d45ce48619844d6b950d00712161ee9400ce91a845e3d98519ec93d37a7f6"
 for _name, _factory, _summary in (
     ("brackets", BracketHDR, "two stages: a synthetic bracket at -3/+3 EV (DrTMO style) fused by a coupled-feedback "
                              "network (CF-Net style) into the clipped pixels"),

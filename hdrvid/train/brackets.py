@@ -40,8 +40,9 @@ from torch import nn
 
 from hdrvid.color.transfer import DECODERS
 from hdrvid.errors import InputError
-from hdrvid.models.brackets import CFNet, TwoStage, blend, clip_mask, decode, encode
+from hdrvid.models.brackets import BracketHDR, CFNet, TwoStage, blend, clip_mask, decode, encode
 from hdrvid.models.merge_nets import mu_law
+from hdrvid.models.registry import build
 from hdrvid.synth.camera import Shot, shoot
 from hdrvid.train.data import HDRPool, load_images, validation_split
 from hdrvid.train.loop import GENERATOR, TrainConfig, TrainContext
@@ -91,6 +92,9 @@ class BracketFamily:
                              f"leave --loss out for the {self.stage} stage")
         self.cfg = cfg
         self.model = model
+        # the frozen shoulder detector is hdrunet-auto's (sha-checked): a run from scratch or from a file made before
+        # the detector was part of this model never saves an untrained one
+        model.shoulder.load_state_dict(build("hdrunet-auto").shoulder.state_dict())  # type: ignore[union-attr]
         trained = {"generator": [model.gen], "fusion": [model.fuse], "fusion-2x": [model.fuse2x],
                    "joint": [model.gen, model.fuse]}[self.stage]
         for p in model.parameters():
@@ -178,15 +182,17 @@ class BracketFamily:
         fusion, final = self._fusion_loss(model, b, generated=False, every_pass=every_pass, net=model.fuse)
         total = fusion + JOINT_GENERATOR_WEIGHT * gen_loss
         if self.cfg.loss == "psnr-mu":
-            metric = psnr_mu_loss(self._composite(b["signal"], final, float(b["ev"])), b["truth"], b["clipped"])
+            metric = psnr_mu_loss(self._composite(model, b["signal"], final, float(b["ev"])), b["truth"], b["clipped"])
             return total + JOINT_PSNR_MU_WEIGHT * metric, metric, violation
         return total, fusion, violation
 
     @staticmethod
-    def _composite(signal: torch.Tensor, fused: torch.Tensor, ev: float) -> torch.Tensor:
-        """What ``BracketHDR.apply`` outputs (the model's own :func:`blend`), in the fused radiance's units (the
-        under exposure's white)."""
-        return blend(decode(signal), fused.float() * 2.0**ev) * 2.0**-ev
+    def _composite(model: TwoStage, signal: torch.Tensor, fused: torch.Tensor, ev: float) -> torch.Tensor:
+        """What ``BracketHDR.apply`` outputs before its edge gate (the model's own blend, with the mask its
+        shoulder detector picks for the picture), in the fused radiance's units (the under exposure's white)."""
+        linear, hdr = decode(signal), fused.float() * 2.0**ev
+        out = model.blended(linear, hdr) if isinstance(model, BracketHDR) else blend(linear, hdr)
+        return out * 2.0**-ev
 
     def _fusion_loss(self, model: TwoStage, b: dict[str, torch.Tensor], generated: bool,
                      every_pass: bool = True, net: CFNet | None = None) -> tuple[torch.Tensor, torch.Tensor]:

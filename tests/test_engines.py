@@ -454,3 +454,28 @@ def test_guided_coefficients_opencv_box_is_torch_box_and_dilation_is_max_pool():
     assert torch.allclose(b, b_ref.detach(), rtol=1e-4, atol=1e-4)
     active = (torch.rand(1, 1, 37, 53, generator=g) > 0.97).float()
     assert torch.equal(square_max(active, 6), F.max_pool2d(active, 13, stride=1, padding=6))
+
+
+@pytest.mark.parametrize("n, size, scale", [(1, (720, 1280), 4), (2, (96, 160), 4), (1, (90, 160), 2), (1, (64, 64), 8)])
+def test_the_sparse_mask_in_numpy_is_the_torch_pools(n, size, scale):
+    """``executor.active_blocks`` (max(R, G, B) above the model's threshold in any frame, any per block, grown by k
+    blocks; numpy and OpenCV) gives exactly what the torch path gives (``active_mask``, ``adaptive_max_pool2d``,
+    ``square_max``), clipped spots at the frame's edges and corners included; it declines what it does not cover."""
+    from hdrvid.engines.executor import active_blocks
+    from hdrvid.models.itmo import square_max
+
+    rng = np.random.default_rng(size[1] + n)
+    h, w = size
+    x = torch.from_numpy(rng.random((n, 3, h, w), dtype=np.float32) * 0.8)
+    for y0, x0 in ((0, 0), (h - 1, w - 1), (0, w - 3), (h // 2, w // 3)):
+        x[rng.integers(0, n), rng.integers(0, 3), y0, x0] = 0.99
+    small = (h // scale, w // scale)
+    for k in (0, 3, 6):
+        full = (x.amax(1, keepdim=True) > 0.95).any(0, keepdim=True).float()
+        expected = square_max(F.adaptive_max_pool2d(full, small), k)
+        got = active_blocks(x, 0.95, small, k)
+        assert got is not None and got.dtype == torch.float32 and torch.equal(got, expected)
+    assert active_blocks(x, None, small, 3) is None  # a model without a threshold
+    assert active_blocks(x, 0.95, (h, w), 3) is None  # no downscaling
+    assert active_blocks(x, 0.95, (h // scale + 1, w // scale), 3) is None  # blocks that do not divide the frame
+    assert active_blocks(x.double(), 0.95, small, 3) is None

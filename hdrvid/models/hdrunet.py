@@ -311,6 +311,11 @@ class HDRUNet(nn.Module):
             return torch.ones_like(linear[:, :1], dtype=torch.bool)
         return (linear.amax(1, keepdim=True) > CLIP_START_LINEAR)
 
+    @property
+    def active_threshold(self) -> float | None:
+        """``active_mask`` is max(R, G, B) > this (the executor's fast path computes it so), or None (curve on)."""
+        return None if self.use_curve else CLIP_START_LINEAR
+
     # --- parts ----------------------------------------------------------------------------------------------
 
     def context(self, linear: torch.Tensor) -> torch.Tensor:

@@ -800,7 +800,8 @@ def bench(ctx: click.Context, input: Path | None, models: tuple[str, ...], backe
 @verbosity
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Merged HDR image (.exr or .hdr).")
-@click.option("--exposures", help="EV of each image (e.g. -2,0,2), or a Kalantari exposure.txt; default: measured.")
+@click.option("--exposures", help="EV of each image (e.g. -2,0,2), or a Kalantari exposure.txt; default: what `hdrvid "
+              "brackets` recorded for its stack, else EXIF, else measured.")
 @click.option("--method", type=METHODS,
               default="flowmerge", show_default=True,
               help="robertson/mertens: OpenCV's (mertens is exposure fusion: a display-referred image, not radiance); "
@@ -813,7 +814,8 @@ def bench(ctx: click.Context, input: Path | None, models: tuple[str, ...], backe
 @handle_errors
 def merge_cmd(images: tuple[Path, ...], output: Path, exposures: str | None, method: str, crf: str,
               reference: int | None, weights: Path | None, overwrite: bool) -> None:
-    """Merge bracketed IMAGES (or one folder in the Kalantari layout) into one HDR image."""
+    """Merge bracketed IMAGES (or one folder in the Kalantari layout, or one `hdrvid brackets` wrote) into one HDR
+    image."""
     from hdrvid.jobs.merge_stills import merge_stills
 
     r = merge_stills(list(images), output, exposures=exposures, method=method, crf=crf, reference=reference,

@@ -278,6 +278,19 @@ def test_cli_brackets_writes_a_stack_other_tools_can_read(tmp_path: Path, weight
     assert np.array_equal(ev0, cv2.imread(str(pic)))  # the picture itself, untouched
     dark = cv2.imread(str(tmp_path / "stack" / "photo_ev-2.png"))
     assert dark.shape == ev0.shape and dark.mean() < ev0.mean()
+    # hdrvid merge reads the EVs the stack was made at (not measured): from its files, or the folder as a whole
+    stack = tmp_path / "stack"
+    r = run_cli("merge", stack / "photo_ev-2.png", stack / "photo_ev+2.png", "-o", tmp_path / "m.exr",
+                "--method", "cfnet", "--weights", weights)
+    assert r.exit_code == 0, r.output
+    assert "exposures [-4.0, 0.0] EV" in r.output
+    r = run_cli("merge", stack, "-o", tmp_path / "all.exr", "--method", "debevec")
+    assert r.exit_code == 0, r.output
+    assert "exposures [-2.0, -1.0, 0.0, 2.0] EV, reference #2" in r.output  # ordered by EV, the middle the reference
+    (stack / "stack.json").write_text("{}")
+    r = run_cli("merge", stack, "-o", tmp_path / "bad.exr")
+    assert r.exit_code != 0 and "stack.json" in r.output and "--exposures" in r.output
+    assert not (tmp_path / "bad.exr").exists()
     # bad input: a clear one-line error, nothing written
     r = run_cli("brackets", pic, "-o", tmp_path / "s2", "--ev", "0,1", "--weights", weights)
     assert r.exit_code != 0 and "--ev" in r.output and not (tmp_path / "s2").exists()

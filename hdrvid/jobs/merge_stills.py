@@ -1,4 +1,6 @@
-"""``hdrvid merge``: bracketed still images (or a Kalantari 2017 scene folder) to one HDR image.
+"""``hdrvid merge``: bracketed still images (or a Kalantari 2017 scene folder, or a folder ``hdrvid brackets`` wrote)
+to one HDR image. EVs from ``--exposures``, else the stack listing ``hdrvid brackets`` writes, else EXIF, else
+measured between neighbours.
 
 The reference image (the middle exposure by default) defines the geometry and EV 0 of the output:
 1.0 in the result is the white of the reference exposure.
@@ -6,6 +8,7 @@ The reference image (the middle exposure by default) defines the geometry and EV
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -71,6 +74,47 @@ def kalantari_scene(folder: Path) -> tuple[list[Path], list[float] | None, Path 
     return tifs, evs, gt
 
 
+STACK_FILE = "stack.json"
+"""What ``hdrvid brackets`` writes beside its stack: each image's file name and EV."""
+
+
+def stack_listing(folder: Path) -> dict[str, float] | None:
+    """File name -> EV from ``folder``'s :data:`STACK_FILE`, or None (no such file, or not one of ours)."""
+    path = folder / STACK_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        return {str(i["file"]): float(i["ev"]) for i in data["images"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError(f"{path}: not a stack listing hdrvid brackets wrote (images with file and ev); move it "
+                         f"away or give --exposures") from None
+
+
+def stack_scene(folder: Path) -> tuple[list[Path], list[float]] | None:
+    """(images ordered by EV, their EVs) of a folder ``hdrvid brackets`` wrote, or None (not such a folder)."""
+    listing = stack_listing(folder)
+    if listing is None:
+        return None
+    missing = [name for name in listing if not (folder / name).is_file()]
+    if missing:
+        raise InputError(f"{folder / STACK_FILE}: lists {missing[0]}, which is not in the folder")
+    ordered = sorted(listing.items(), key=lambda kv: kv[1])
+    return [folder / name for name, _ in ordered], [ev for _, ev in ordered]
+
+
+def stack_evs(paths: Sequence[Path]) -> list[float] | None:
+    """The EVs ``hdrvid brackets`` recorded for these images (all in one folder whose :data:`STACK_FILE` lists every
+    one of them), or None."""
+    folders = {p.resolve().parent for p in paths}
+    if len(folders) != 1:
+        return None
+    listing = stack_listing(folders.pop())
+    if listing is None or not all(p.name in listing for p in paths):
+        return None
+    return [listing[p.name] for p in paths]
+
+
 def read_exposures(path: Path) -> list[float]:
     """EV per image, one number per line (Kalantari's exposure.txt gives stops)."""
     try:
@@ -117,9 +161,13 @@ def merge_stills(images: Sequence[Path], output: Path, exposures: str | None = N
     paths = [Path(p) for p in images]
     evs: list[float] | None = None
     if len(paths) == 1 and paths[0].is_dir():
-        paths, evs, _ = kalantari_scene(paths[0])
-        if crf == "srgb":
-            crf = "gamma22"  # the Kalantari dataset's images are gamma 2.2 encoded
+        stack = stack_scene(paths[0])
+        if stack is not None:  # a folder hdrvid brackets wrote: its images at the EVs it made them
+            paths, evs = stack
+        else:
+            paths, evs, _ = kalantari_scene(paths[0])
+            if crf == "srgb":
+                crf = "gamma22"  # the Kalantari dataset's images are gamma 2.2 encoded
     if len(paths) < 2:
         raise InputError("give two or more bracketed images (or one Kalantari-layout folder)")
     if output.suffix.lower() not in (".exr", ".hdr"):
@@ -133,6 +181,8 @@ def merge_stills(images: Sequence[Path], output: Path, exposures: str | None = N
     if len(shapes) != 1:
         raise InputError(f"the brackets differ in size: {sorted(shapes)}")
     evs = parse_exposures(exposures, len(paths)) if exposures is not None else evs
+    if evs is None:
+        evs = stack_evs(paths)  # images of a stack hdrvid brackets wrote: the EVs it made them at
     lins_hwc = _linearise([r[0] for r in read], evs, crf, max(r[1] for r in read))
     lins = [np.ascontiguousarray(x.transpose(2, 0, 1)) for x in lins_hwc]
     if evs is None:

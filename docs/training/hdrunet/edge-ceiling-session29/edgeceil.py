@@ -1,10 +1,13 @@
 """hdrunet-auto's edge gate with a ceiling above 1: areas whose edge rises faster than EDGE_HI codes/px expand
 by an exponent rising linearly from 1 (at EDGE_HI) to CEIL (at HI2 codes/px and up). python edgeceil.py CEIL HI2 eval ..."""
 import sys
+
 import cv2
 import numpy as np
 import torch
+
 import hdrvid.models.clip_edges as C
+
 CEIL, HI2 = float(sys.argv[1]), float(sys.argv[2])
 
 def edge_exponents(code):
@@ -53,7 +56,9 @@ def gate_expansion(linear, out, weight, start, gamma):
     return out
 C.gate_expansion = gate_expansion
 import hdrvid.models.hdrunet as H
+
 H.gate_expansion = gate_expansion
 from hdrvid.cli import main
+
 sys.argv = ["hdrvid"] + sys.argv[3:]
 main()

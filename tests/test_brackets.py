@@ -333,6 +333,8 @@ def test_cli_convert_brackets_video_and_upscale(tmp_path: Path, weights: Path):
     r = run_cli("convert", src, tmp_path / "same.mp4", "-m", "brackets", "--weights", weights)
     s = ffprobe(tmp_path / "same.mp4", "-show_streams", "-select_streams", "v")["streams"][0]
     assert r.exit_code == 0 and (s["width"], s["height"]) == (64, 48)
+    assert "treated as graded footage (blended from code ~246" in r.output or \
+        "treated as camera footage (blended from code ~252.5" in r.output  # the run says which blend it used
     r = run_cli("convert", src, tmp_path / "x.mp4", "-m", "hdrunet", "--upscale", "2")
     assert r.exit_code != 0 and "super-resolution" in r.output and not (tmp_path / "x.mp4").exists()
 

@@ -185,6 +185,9 @@ class ConvertReport(RunReport):
     graded_boost: float | None = None
     """``hdrunet-auto``: mean stops added to the clipped highlights of frames treated as graded whose top code is
     nearly empty (``models.hdrunet.GRADED_BOOST``), over all frames."""
+    blend_graded: float | None = None
+    """``brackets``: the blend mask's mean shoulder weight over the frames (1 = graded footage, blended from code
+    ~246; 0 = camera footage, from ~252.5 through the codec-block filter and the edge gate)."""
 
     @property
     def curve_lowered(self) -> bool:
@@ -207,13 +210,17 @@ class ConvertReport(RunReport):
                 curve += f", clipped highlights +{self.graded_boost:.2f} stops"
             line += (f"; treated as graded footage ({curve}; --model hdrunet keeps recorded pixels as decoded)"
                      if self.graded_weight >= 0.5 else f"; treated as camera footage ({curve})")
+        if self.blend_graded is not None:
+            line += (f"; treated as graded footage (blended from code ~246, weight {self.blend_graded:.2f})"
+                     if self.blend_graded >= 0.5 else
+                     f"; treated as camera footage (blended from code ~252.5, weight {self.blend_graded:.2f})")
         return line
 
 
 MODEL_MEANS = {"graded_weight": "mean_shoulder_weight", "curve_weight": "mean_curve_weight",
-               "graded_boost": "mean_graded_boost"}
+               "graded_boost": "mean_graded_boost", "blend_graded": "mean_blend_weight"}
 """Report field -> the model's method that gives its mean over the run (``hdrunet-auto`` and the models that
-wrap it: ``models.hdrunet.WrapsHDRUNet``); a stills run reports the mean over its pictures."""
+wrap it: ``models.hdrunet.WrapsHDRUNet``; ``brackets``); a stills run reports the mean over its pictures."""
 
 
 @dataclass

@@ -299,6 +299,11 @@ class BracketHDR(TwoStage):
         self.last_shoulder: torch.Tensor | None = None
         """The frames' shoulder weights of the last ``apply``."""
         self._mask_shift = MaskShift()
+        self._weight_sum, self._weight_frames = 0.0, 0
+
+    def mean_blend_weight(self) -> float | None:
+        """The blend's mean shoulder weight over the frames applied so far (for the run report), or None."""
+        return self._weight_sum / self._weight_frames if self._weight_frames else None
 
     def enable_temporal(self, alpha: float) -> None:
         """Video: one graded-or-camera decision per shot, as ``hdrunet-auto`` makes it (:meth:`reset_temporal` at
@@ -326,6 +331,8 @@ class BracketHDR(TwoStage):
         """:func:`blend` with the mask each frame's shoulder weight gives (:func:`blend_bounds`)."""
         w = self.shoulder_weight(linear).to(linear.device, linear.dtype)
         self.last_shoulder = w.detach()
+        self._weight_sum += float(w.detach().float().sum())
+        self._weight_frames += int(w.numel())
         if bool((w >= 1).all()):  # graded: the wide mask as numbers (bit for bit the sessions 7-28 blend)
             return blend(linear, hdr)
         shift = None

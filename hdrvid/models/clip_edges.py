@@ -109,16 +109,22 @@ def gate_expansion(linear: torch.Tensor, out: torch.Tensor, weight: torch.Tensor
     s = small if small.shape[-2:] == (h, w) else torch.from_numpy(np.stack(
         [cv2.resize(m[0].numpy(), (w, h), interpolation=cv2.INTER_LINEAR) for m in small]))[:, None]
     s = s.to(linear.device)
-    for i in range(linear.shape[0]):  # flat gathers per frame (advanced indexing of (n, :, rows, cols) took
-        flat = _gated_pixels(linear[i], s[i, 0], small[i, 0], start)  # ~10x as long at 720p)
-        if flat is None:
-            continue
-        lin = linear[i].reshape(linear.shape[1], -1).index_select(1, flat).clamp(1e-8, 1).to(out.dtype)
-        view = out[i].view(out.shape[1], -1)
-        ratio = (view.index_select(1, flat) / lin).clamp(min=1e-8)
-        exponent = s[i].reshape(-1).index_select(0, flat).to(out.dtype)
-        view.index_copy_(1, flat, lin * torch.exp(exponent * torch.log(ratio)))
+    for i in range(linear.shape[0]):
+        flat = _gated_pixels(linear[i], s[i, 0], small[i, 0], start)
+        if flat is not None:
+            raise_ratios(linear[i], out[i], s[i, 0], flat)
     return out
+
+
+def raise_ratios(linear: torch.Tensor, out: torch.Tensor, s: torch.Tensor, flat: torch.Tensor) -> None:
+    """At the pixels ``flat`` (flat indices) of one frame, ``out`` (C, H, W) becomes ``lin * (out / lin) ** s`` with
+    ``lin`` the frame ``linear`` clamped to [1e-8, 1] and ``s`` (H, W) the exponents; in place (flat gathers:
+    advanced indexing of (:, rows, cols) took ~10x as long at 720p)."""
+    lin = linear.reshape(linear.shape[0], -1).index_select(1, flat).clamp(1e-8, 1).to(out.dtype)
+    view = out.view(out.shape[0], -1)
+    ratio = (view.index_select(1, flat) / lin).clamp(min=1e-8)
+    exponent = s.reshape(-1).index_select(0, flat).to(out.dtype)
+    view.index_copy_(1, flat, lin * torch.exp(exponent * torch.log(ratio)))
 
 
 def _gated_pixels(frame: torch.Tensor, s: torch.Tensor, small: torch.Tensor, start: float) -> torch.Tensor | None:

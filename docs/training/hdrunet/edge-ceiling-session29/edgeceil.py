@@ -46,13 +46,8 @@ def gate_expansion(linear, out, weight, start, gamma):
     active = (linear.amax(1, keepdim=True) > start) & (s != 1)
     for i in range(linear.shape[0]):
         flat = active[i, 0].flatten().nonzero().flatten()
-        if not len(flat):
-            continue
-        lin = linear[i].reshape(linear.shape[1], -1).index_select(1, flat).clamp(1e-8, 1).to(out.dtype)
-        view = out[i].view(out.shape[1], -1)
-        ratio = (view.index_select(1, flat) / lin).clamp(min=1e-8)
-        exponent = s[i].reshape(-1).index_select(0, flat).to(out.dtype)
-        view.index_copy_(1, flat, lin * torch.exp(exponent * torch.log(ratio)))
+        if len(flat):
+            C.raise_ratios(linear[i], out[i], s[i, 0], flat)
     return out
 C.gate_expansion = gate_expansion
 import hdrvid.models.hdrunet as H

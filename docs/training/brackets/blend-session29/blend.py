@@ -4,7 +4,8 @@
         --threads 1 --json OUT.json
 
 MODE: `wide` (sessions 7-28: codes ~246-252.5 on every frame, no edge gate), `camera` (codes ~252.5-254.5 on every
-frame, no gate), `adaptive` (by the shoulder detector's weight, no gate), `shipped` (adaptive + the edge gate)."""
+frame, no gate), `adaptive` (by the shoulder detector's weight, no gate), `shipped` (adaptive + the edge gate and the
+codec-block filter), `forced-camera` (as shipped, every frame called camera footage: a stress look on real clips)."""
 import sys
 
 import torch
@@ -20,6 +21,8 @@ elif mode == "camera":
     b.BracketHDR.shoulder_weight = lambda self, lin: torch.zeros(lin.shape[0])
 elif mode == "adaptive":
     b.EDGE_GATE = False
+elif mode == "forced-camera":
+    b.BracketHDR.shoulder_weight = lambda self, lin: torch.zeros(lin.shape[0])
 elif mode != "shipped":
     sys.exit(__doc__)
 from hdrvid.cli import main  # noqa: E402

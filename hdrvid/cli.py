@@ -442,6 +442,26 @@ def _finish(ctx: click.Context, report: Any, report_path: Path | None, overwrite
         click.echo(str(report), err=True)
 
 
+def parse_model_args(items: tuple[str, ...]) -> dict[str, Any]:
+    """``train --model-arg KEY=VALUE`` (repeated) -> constructor keyword arguments: int, float, true/false, or text."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise OptionError(f"--model-arg {item!r}: give KEY=VALUE, e.g. --model-arg max_residual=1.0")
+        value: Any = text.strip()
+        for kind in (int, float):
+            try:
+                value = kind(value)
+                break
+            except ValueError:
+                pass
+        if value in ("true", "false"):
+            value = value == "true"
+        out[key.strip()] = value
+    return out
+
+
 def _parse_exposures(text: str) -> tuple[float, ...] | None:
     if text.strip().lower() == "auto":
         return None
@@ -603,23 +623,29 @@ def info(file: Path, as_json: bool) -> None:
               help="Single-exposure models: ExpandNet's loss (default) or the metric's own: squared error of "
                    "PSNR-mu's encoding in the clipped pixels, per picture in dB; brackets --stage joint: "
                    "psnr-mu adds the metric's loss on the blended output.")
+@click.option("--model-arg", "model_args", multiple=True, metavar="KEY=VALUE",
+              help="Build the model with this constructor argument (repeat; a number or a word, e.g. "
+                   "max_residual=1.0 for hdrunet-2x); recorded in the run's config, and in the weights where the "
+                   "model keeps it.")
 @click.pass_context
 @handle_errors
 def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, steps: int, batch: int, patch: int,
           lr: float, procedural: int, device: str, fp32: bool, seed: int, minutes: float | None, samples: int,
           graded_share: float, threads: int | None, adversarial: bool, checkpoint_every: int,
           init: Path | None, temporal_weight: float, sampler_weight: float, stage: str, loss: str | None,
-          validation: int) -> None:
+          validation: int, model_args: tuple[str, ...]) -> None:
     """Train MODEL on HDR images through the camera simulation; checkpoints and resumes in --out."""
     from hdrvid.train import TrainConfig
     from hdrvid.train import train as run_train
+
+    model_kwargs = parse_model_args(model_args)
 
     cfg = TrainConfig(model=model, data=[str(d) for d in data], out=str(out), steps=steps, batch=batch, patch=patch,
                       lr=lr, procedural=procedural, device=device, bf16=not fp32, seed=seed, minutes=minutes,
                       samples=samples, adversarial=adversarial, checkpoint_every=checkpoint_every,
                       graded_share=graded_share, threads=threads, init=str(init) if init else None,
                       temporal_weight=temporal_weight, sampler_weight=sampler_weight, stage=stage, loss=loss or "",
-                      validation=validation)
+                      validation=validation, model_kwargs=model_kwargs)
     summary = run_train(cfg, progress=not ctx.obj["quiet"])
     click.echo(json.dumps(summary.as_dict(), indent=2))
 

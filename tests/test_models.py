@@ -553,7 +553,7 @@ def test_edge_gate_reads_only_the_box_its_exponents_reach_and_gates_the_same_pix
     set, in the same order, wherever the gentle areas lie (near the edges too)."""
     import cv2
 
-    from hdrvid.models.clip_edges import _gated_pixels, working_size
+    from hdrvid.models.clip_edges import _box, _gated_pixels, working_size
 
     rng = np.random.default_rng(size[1])
     h, w = size
@@ -566,13 +566,48 @@ def test_edge_gate_reads_only_the_box_its_exponents_reach_and_gates_the_same_pix
         small[y:y + rng.integers(1, 6), x:x + rng.integers(1, 6)] = 0.5
         s = torch.from_numpy(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR) if (hs, ws) != (h, w) else small)
         full = ((frame.amax(0) > start) & (s < 1)).flatten().nonzero().flatten()
-        got = _gated_pixels(frame, s, torch.from_numpy(small), start)
+        box = _box(torch.from_numpy(small), h, w)
+        got = None if box is None else _gated_pixels(frame, s, box, start)
         if not len(full):
             assert got is None
             continue
         checked += 1
         assert got is not None and torch.equal(got, full)
     assert checked >= 4
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_edge_gate_kernel_is_the_torch_steps(native, monkeypatch):
+    """``color.kernels.gate_ratios`` (one pass over the box; C, or numba's twin) gives what the torch steps give
+    (``_gated_pixels`` + ``raise_ratios``) to float32 rounding and leaves every other pixel untouched: a ramp of
+    exponents, ratios from 0 to 40, light around the start."""
+    from hdrvid.color import kernels
+    from hdrvid.models.clip_edges import _box, _gated_pixels, raise_ratios
+
+    if native and not kernels.native_available():
+        pytest.skip("C kernels not built")
+    if not native:
+        monkeypatch.setattr(kernels, "_library", lambda: None)
+    rng = np.random.default_rng(7)
+    h, w, start = 90, 159, 0.8
+    lin = rng.uniform(0.6, 1.05, (3, h, w)).astype(np.float32)
+    lin[:, :, :8] = 0  # black, and a ratio from 0
+    out = (lin * rng.uniform(0.5, 40, (3, h, w))).astype(np.float32)
+    small = np.ones((h // 3, w // 3), np.float32)
+    small[5:20, 10:40] = np.linspace(0.5, 1.0, 30, dtype=np.float32)
+    s = torch.from_numpy(np.repeat(np.repeat(small, 3, 0), 3, 1).copy())
+    box = _box(torch.from_numpy(small), h, w)
+    assert box is not None and box != (0, h, 0, w)
+    ref = torch.from_numpy(out.copy())
+    flat = _gated_pixels(torch.from_numpy(lin), s, box, start)
+    assert flat is not None and len(flat) > 500
+    raise_ratios(torch.from_numpy(lin), ref, s, flat)
+    got = out.copy()
+    kernels.gate_ratios(lin, got, s.numpy(), box, start)
+    np.testing.assert_allclose(got, ref.numpy(), rtol=2e-6, atol=0)
+    untouched = np.ones((h, w), bool)
+    untouched.flat[flat.numpy()] = False
+    assert np.array_equal(got[:, untouched], out[:, untouched]) and not np.array_equal(got, out)
 
 
 def test_deblock_mask_shift_averages_codec_blocks_and_keeps_edges():

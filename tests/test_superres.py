@@ -13,7 +13,7 @@ from hdrvid.models import build, get
 from hdrvid.models.superres import HDRUNet2x, bicubic2x
 
 
-def _model(perturb: bool, **kw: int) -> HDRUNet2x:
+def _model(perturb: bool, **kw: float) -> HDRUNet2x:
     """The registered architecture with the shipped hdrunet-auto as its base; ``perturb``: a non-zero head (a
     network that does something, for parity tests), else the initial head (bicubic upscaling exactly)."""
     torch.manual_seed(0)
@@ -93,6 +93,33 @@ def test_weights_without_a_level_window_load_as_the_block_mean_form(tmp_path: Pa
         torch.save(state, tmp_path / "bad.pt")
         with pytest.raises(ModelError, match=f"sr.level = {bad}"):
             build("hdrunet-2x", tmp_path / "bad.pt")
+
+
+def test_the_residual_bound_travels_in_the_weights_file(tmp_path: Path) -> None:
+    """A network trained with another bound (``train --model-arg max_residual=1.0``) carries it and loads with it;
+    files without it (sessions 12-29) keep the first bound, 0.25; a damaged bound is refused in one line."""
+    from hdrvid.errors import ModelError
+    from hdrvid.models.superres import MAX_RESIDUAL
+
+    state = _model(perturb=True).state_dict()
+    assert "sr.bound" not in state
+    torch.save(state, tmp_path / "old.pt")
+    assert build("hdrunet-2x", tmp_path / "old.pt").sr.max_residual == MAX_RESIDUAL == 0.25
+    wide = _model(perturb=True, max_residual=1.0)
+    with torch.no_grad():
+        wide.sr.tail.weight.mul_(100)  # residuals beyond the old bound
+    torch.save(wide.state_dict(), tmp_path / "wide.pt")
+    m = build("hdrunet-2x", tmp_path / "wide.pt").eval()
+    assert m.sr.max_residual == 1.0
+    x = torch.rand(1, 3, 32, 48) ** 2.2
+    with torch.no_grad():
+        r = m.sr.residual(x, m.base(x))
+    assert 0.5 < float(r.abs().max()) <= 2.0 + 1e-5
+    state = wide.state_dict()
+    state["sr.bound"] = torch.tensor(50.0)
+    torch.save(state, tmp_path / "bad.pt")
+    with pytest.raises(ModelError, match="sr.bound = 50"):
+        build("hdrunet-2x", tmp_path / "bad.pt")
 
 
 def test_refine_part_exports_and_onnxruntime_runs_it_like_torch(tmp_path: Path, weights: Path) -> None:

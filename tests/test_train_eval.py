@@ -151,3 +151,15 @@ def test_train_command_end_to_end(hdr_folder: Path, tmp_path: Path):
     r = run_cli("train", "-m", "expandnet", "--data", hdr_folder, "--out", bad, "--validation", "0", "-q")
     assert r.exit_code == 2 and "--validation must be at least 1" in r.output and len(r.output.strip().splitlines()) == 1
     assert not bad.exists()
+    for arg, said in (("width=8", "does not take it"), ("=3", "give KEY=VALUE")):  # --model-arg the model lacks
+        r = run_cli("train", "-m", "expandnet", "--data", hdr_folder, "--out", bad, "--model-arg", arg, "-q")
+        assert r.exit_code == 2 and said in r.output and len(r.output.strip().splitlines()) == 1, r.output
+        assert not bad.exists()
+
+
+def test_model_args_are_typed() -> None:
+    from hdrvid.cli import parse_model_args
+
+    assert parse_model_args(("max_residual=1.0", "blocks=8", "edge_gate=false", "name=x")) == {
+        "max_residual": 1.0, "blocks": 8, "edge_gate": False, "name": "x"}
+    assert isinstance(parse_model_args(("blocks=8",))["blocks"], int)

@@ -23,7 +23,7 @@
 
 /* Bumped whenever a function's arguments change: hdrvid.color.kernels refuses a library built from another
  * version of this file (a stale in-place build) and uses the numba kernels instead. */
-int64_t native_abi(void) { return 3; }
+int64_t native_abi(void) { return 4; }
 
 static inline float fmax3(float a, float b, float c) { float m = a > b ? a : b; return m > c ? m : c; }
 static inline float fminf_(float a, float b) { return a < b ? a : b; }
@@ -844,6 +844,26 @@ void luminance_gain(const float *lin, float *out, int64_t h, int64_t w, const fl
             out[i] *= g;
             out[plane + i] *= g;
             out[2 * plane + i] *= g;
+        }
+    }
+}
+
+/* hdrunet-auto's edge gate (fused._gate_ratios; models.clip_edges.raise_ratios is the reference), rows [r0, r1) of
+ * the box [y0, y1) x [x0, x1): where max(R, G, B) of `lin` is above `start` and the exponent `s` (one plane) is below
+ * 1, each channel of `out` becomes l * (out / l) ** s with l = lin clamped to [1e-8, 1] and the ratio to 1e-8 and
+ * above; in place. Rows outside the box are left alone (the caller splits all rows of the frame). */
+void gate_ratios(const float *lin, float *out, const float *s, int64_t h, int64_t w, int64_t y0, int64_t y1,
+                 int64_t x0, int64_t x1, float start, int64_t r0, int64_t r1) {
+    const int64_t plane = h * w;
+    for (int64_t r = imax(r0, y0); r < imin(r1, y1); r++) {
+        for (int64_t i = r * w + x0; i < r * w + x1; i++) {
+            const float e = s[i];
+            if (!(e < 1.0f) || !(fmax3(lin[i], lin[plane + i], lin[2 * plane + i]) > start)) continue;
+            for (int64_t k = 0; k < 3; k++) {
+                const float l = fminf_(fmaxf_(lin[k * plane + i], 1e-8f), 1.0f);
+                const float q = fmaxf_(out[k * plane + i] / l, 1e-8f);
+                out[k * plane + i] = l * expf(e * logf(q));
+            }
         }
     }
 }

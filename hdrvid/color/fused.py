@@ -693,6 +693,30 @@ def luminance_gain(linear: np.ndarray, out: np.ndarray, weights: np.ndarray, tab
     _luminance_gain(linear, out, weights.astype(np.float32), table.astype(np.float32))
 
 
+@numba.njit(cache=True, parallel=True)
+def _gate_ratios(lin, out, s, y0, y1, x0, x1, start):  # pragma: no cover - compiled
+    lo, one = np.float32(1e-8), np.float32(1.0)
+    for r in numba.prange(y0, y1):
+        for c in range(x0, x1):
+            e = s[r, c]
+            if not (e < one) or not (max(lin[0, r, c], lin[1, r, c], lin[2, r, c]) > start):
+                continue
+            for ch in range(3):
+                v = min(max(lin[ch, r, c], lo), one)
+                q = max(out[ch, r, c] / v, lo)
+                out[ch, r, c] = v * np.float32(math.exp(e * np.float32(math.log(q))))
+
+
+def gate_ratios(linear: np.ndarray, out: np.ndarray, s: np.ndarray, box: tuple[int, int, int, int],
+                start: float) -> None:
+    """The edge gate (``models.clip_edges``) on one frame, in place: inside ``box`` = (y0, y1, x0, x1), where
+    max(R, G, B) of ``linear`` (3, H, W) float32 is above ``start`` and the exponent ``s`` (H, W) is below 1, each
+    channel of ``out`` becomes ``l * (out / l) ** s``, ``l`` the light clamped to [1e-8, 1], the ratio to 1e-8 and
+    above (``clip_edges.raise_ratios``' arithmetic in one pass)."""
+    y0, y1, x0, x1 = (int(v) for v in box)
+    _gate_ratios(np.asarray(linear, np.float32), out, np.asarray(s, np.float32), y0, y1, x0, x1, np.float32(start))
+
+
 # --- the alternating merge's per-pixel weights and sum (flowmerge) -------------------------------------
 
 @numba.njit(cache=True, inline="always")

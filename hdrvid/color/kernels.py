@@ -47,7 +47,7 @@ _I64P = ctypes.POINTER(ctypes.c_int64)
 _I64 = ctypes.c_int64
 
 
-NATIVE_ABI = 3
+NATIVE_ABI = 4
 """What ``native_abi()`` of the built library must return (``_native.c`` bumps it when arguments change)."""
 
 
@@ -105,6 +105,8 @@ def _library() -> Any:
     lib.expand_clipped.restype = None
     lib.luminance_gain.argtypes = [_F32, _F32, _I64, _I64, _F32, _F32, _I64, _I64, _I64]
     lib.luminance_gain.restype = None
+    lib.gate_ratios.argtypes = [_F32, _F32, _F32, _I64, _I64, _I64, _I64, _I64, _I64, ctypes.c_float, _I64, _I64]
+    lib.gate_ratios.restype = None
     return lib
 
 
@@ -462,3 +464,21 @@ def luminance_gain(linear: np.ndarray, out: np.ndarray, weights: np.ndarray, tab
     h, w = lin.shape[1:]
     _parallel(lib.luminance_gain, h, _p(lin, _F32), _p(out, _F32), h, w, _p(wts, _F32), _p(tab, _F32),
               tab.size - 1)
+
+
+def gate_ratios(linear: np.ndarray, out: np.ndarray, s: np.ndarray, box: tuple[int, int, int, int],
+                start: float) -> None:
+    """:func:`hdrvid.color.fused.gate_ratios` (the edge gate's exponents on ``out``'s expansion of ``linear``, (3, H,
+    W) float32, in place, inside ``box`` = (y0, y1, x0, x1)): the C kernel where built, else numba's; the same
+    numbers (tests; within float32 rounding of ``models.clip_edges.raise_ratios``)."""
+    lib = _library()
+    if lib is None or not (out.flags.c_contiguous and out.dtype == np.float32):
+        from hdrvid.color import fused
+
+        fused.gate_ratios(linear, out, s, box, start)
+        return
+    lin = np.ascontiguousarray(linear, np.float32)
+    ex = np.ascontiguousarray(s, np.float32)
+    h, w = lin.shape[1:]
+    y0, y1, x0, x1 = (int(v) for v in box)
+    _parallel(lib.gate_ratios, h, _p(lin, _F32), _p(out, _F32), _p(ex, _F32), h, w, y0, y1, x0, x1, float(start))

@@ -20,6 +20,7 @@ and sparse tiles). The whole model (``forward``) runs the frozen ``hdrunet-auto`
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -32,7 +33,8 @@ EPS = 1e-3
 """E(x) = log(x + EPS): relative detail (a residual scales light, it never pushes a dark pixel below 0; a first
 run in log(1 + x), nearly linear in the shadows, clamped 1 % of real pixels to black there)."""
 MAX_RESIDUAL = 0.25
-"""|r| is bounded by about twice this (tanh, then the local level removed): light x0.6..x1.6 at most."""
+"""|r| is bounded by about twice this (tanh, then the local level removed): light x0.6..x1.6 at most. The bound of
+a weights file without a ``sr.bound`` value (sessions 12-29); a file trained with another bound carries it."""
 LEVEL_WINDOW = 5
 """The residual loses its local level: the box mean over LEVEL_WINDOW x LEVEL_WINDOW input pixels of its 2x2
 block means (a smooth high-pass: a constant or a ramp is removed exactly, any level over a 5x5 neighbourhood
@@ -97,11 +99,15 @@ class _Block(nn.Module):
 class SuperRes(nn.Module):
     """(linear picture, its HDR estimate) at (H, W) -> the upscaled estimate at (2H, 2W)."""
 
-    def __init__(self, width: int = 32, blocks: int = 6, level_window: int = LEVEL_WINDOW) -> None:
+    def __init__(self, width: int = 32, blocks: int = 6, level_window: int = LEVEL_WINDOW,
+                 max_residual: float = MAX_RESIDUAL) -> None:
         super().__init__()
         self.level_window = int(level_window)
         if self.level_window != 1:  # in the weights file (files without it are the block-mean form)
             self.register_buffer("level", torch.tensor(self.level_window))
+        self.max_residual = float(max_residual)
+        if self.max_residual != MAX_RESIDUAL:  # in the weights file (files without it have the first bound)
+            self.register_buffer("bound", torch.tensor(self.max_residual))
         self.head = nn.Conv2d(9, width, 3, padding=1)  # signal, E(estimate), clip mask (3 each)
         self.body = nn.Sequential(*[_Block(width) for _ in range(blocks)], nn.Conv2d(width, width, 3, padding=1))
         self.tail = nn.Conv2d(width, 3 * 4, 3, padding=1)
@@ -123,7 +129,7 @@ class SuperRes(nn.Module):
         n, _, h, w = sub.shape
         sub = sub.view(n, 3, 4, h, w)
         sub = sub - local_level(sub, self.level_window)
-        r = MAX_RESIDUAL * torch.tanh(sub / MAX_RESIDUAL)
+        r = self.max_residual * torch.tanh(sub / self.max_residual)
         r = r - local_level(r, self.level_window)  # (again after the bound, which is not linear)
         return self.shuffle(r.reshape(n, 12, h, w))
 
@@ -147,13 +153,14 @@ class HDRUNet2x(WrapsHDRUNet, nn.Module):
     """``--precision auto`` runs it in bf16 on CPUs that compute bf16 natively: validation PSNR-mu and PU21 the
     same as fp32 to 0.01 dB (model card)."""
 
-    def __init__(self, width: int = 32, blocks: int = 6, level_window: int = LEVEL_WINDOW) -> None:
+    def __init__(self, width: int = 32, blocks: int = 6, level_window: int = LEVEL_WINDOW,
+                 max_residual: float = MAX_RESIDUAL) -> None:
         super().__init__()
         self.base = HDRUNet(curve=False, adaptive=True)
-        self.sr = SuperRes(width, blocks, level_window)
+        self.sr = SuperRes(width, blocks, level_window, max_residual)
 
     @staticmethod
-    def sizes_of(state: dict[str, torch.Tensor]) -> dict[str, int]:
+    def sizes_of(state: dict[str, torch.Tensor]) -> dict[str, Any]:
         """The network's width and depth as a weights file holds them (``registry.build`` makes the model that
         fits: a wider network trained with ``model_kwargs`` loads by ``--weights`` alone)."""
         head = state.get("sr.head.weight")
@@ -165,7 +172,12 @@ class HDRUNet2x(WrapsHDRUNet, nn.Module):
         if window not in range(1, 16, 2):
             raise ModelError(f"hdrunet-2x weights hold sr.level = {window}: the level window must be an odd number "
                              "of input pixels from 1 to 15 (a damaged or foreign file; use the shipped weights)")
-        return {"width": int(head.shape[0]), "blocks": blocks, "level_window": window}
+        bound = state.get("sr.bound")
+        max_residual = MAX_RESIDUAL if bound is None else float(bound)
+        if not 0.05 <= max_residual <= 4.0:
+            raise ModelError(f"hdrunet-2x weights hold sr.bound = {max_residual:g}: the residual's bound must be "
+                             "0.05-4 (log light; a damaged or foreign file; use the shipped weights)")
+        return {"width": int(head.shape[0]), "blocks": blocks, "level_window": window, "max_residual": max_residual}
 
     def example_input(self, h: int = 64, w: int = 96) -> torch.Tensor:
         g = torch.Generator().manual_seed(0)

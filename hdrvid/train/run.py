@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from hdrvid.errors import InputError
+from hdrvid.errors import InputError, OptionError
 from hdrvid.io.images import list_hdr
 from hdrvid.models import get
 from hdrvid.train.brackets import BracketFamily
@@ -35,7 +35,10 @@ def train(cfg: TrainConfig, progress: bool = True) -> TrainSummary:
     if not files and cfg.procedural == 0:
         raise InputError("no training images left after holding out the evaluation set")
     torch.manual_seed(cfg.seed)
-    model = spec.factory(**{**spec.factory_kwargs, **cfg.model_kwargs})
+    try:
+        model = spec.factory(**{**spec.factory_kwargs, **cfg.model_kwargs})
+    except TypeError as e:
+        raise OptionError(f"--model-arg {sorted(cfg.model_kwargs)}: model {cfg.model!r} does not take it ({e})") from None
     kind = getattr(model, "family", spec.kind)
     cls = DiffusionSingleFamily if kind == "diffusion" and getattr(model, "single", False) else FAMILIES[kind]
     if cfg.loss not in ("", "expandnet") and cls not in (SingleExposureFamily, BracketFamily):

@@ -122,6 +122,23 @@ def test_the_residual_bound_travels_in_the_weights_file(tmp_path: Path) -> None:
         build("hdrunet-2x", tmp_path / "bad.pt")
 
 
+def test_a_shared_residual_is_one_for_the_three_channels_and_travels_in_the_weights_file(tmp_path: Path) -> None:
+    """``shared=True`` (``train --model-arg shared=true``): one residual for R, G and B (light, never colour: a
+    residual per channel drew a red line along an office's white wall and dark skirting board at bound 2). The
+    flag is in the weights file; files without it keep a residual per channel."""
+    m = _model(perturb=True, max_residual=2.0, shared=True)
+    x = torch.rand(1, 3, 32, 48) ** 2.2
+    with torch.no_grad():
+        r = m.sr.residual(x, m.base(x))
+    assert float(r.abs().max()) > 0.001
+    assert torch.equal(r[:, 0], r[:, 1]) and torch.equal(r[:, 1], r[:, 2])
+    torch.save(m.state_dict(), tmp_path / "shared.pt")
+    loaded = build("hdrunet-2x", tmp_path / "shared.pt")
+    assert loaded.sr.shared and loaded.sr.max_residual == 2.0
+    torch.save(_model(perturb=True).state_dict(), tmp_path / "own.pt")
+    assert not build("hdrunet-2x", tmp_path / "own.pt").sr.shared
+
+
 def test_refine_part_exports_and_onnxruntime_runs_it_like_torch(tmp_path: Path, weights: Path) -> None:
     from hdrvid.engines import OrtBackend, OrtEngine
     from hdrvid.export.onnx import export_onnx

@@ -100,8 +100,11 @@ class SuperRes(nn.Module):
     """(linear picture, its HDR estimate) at (H, W) -> the upscaled estimate at (2H, 2W)."""
 
     def __init__(self, width: int = 32, blocks: int = 6, level_window: int = LEVEL_WINDOW,
-                 max_residual: float = MAX_RESIDUAL) -> None:
+                 max_residual: float = MAX_RESIDUAL, shared: bool = False) -> None:
         super().__init__()
+        self.shared = bool(shared)
+        if self.shared:  # in the weights file (files without it have a residual per channel)
+            self.register_buffer("shared_residual", torch.tensor(1))
         self.level_window = int(level_window)
         if self.level_window != 1:  # in the weights file (files without it are the block-mean form)
             self.register_buffer("level", torch.tensor(self.level_window))
@@ -128,6 +131,8 @@ class SuperRes(nn.Module):
         sub = self.tail(feat)  # (N, 12, H, W): the four sub-pixels of each channel
         n, _, h, w = sub.shape
         sub = sub.view(n, 3, 4, h, w)
+        if self.shared:  # one residual for the three channels: detail in light, never a colour fringe at an edge
+            sub = sub.mean(1, keepdim=True).expand(n, 3, 4, h, w)
         sub = sub - local_level(sub, self.level_window)
         r = self.max_residual * torch.tanh(sub / self.max_residual)
         r = r - local_level(r, self.level_window)  # (again after the bound, which is not linear)
@@ -154,10 +159,10 @@ class HDRUNet2x(WrapsHDRUNet, nn.Module):
     same as fp32 to 0.01 dB (model card)."""
 
     def __init__(self, width: int = 32, blocks: int = 6, level_window: int = LEVEL_WINDOW,
-                 max_residual: float = MAX_RESIDUAL) -> None:
+                 max_residual: float = MAX_RESIDUAL, shared: bool = False) -> None:
         super().__init__()
         self.base = HDRUNet(curve=False, adaptive=True)
-        self.sr = SuperRes(width, blocks, level_window, max_residual)
+        self.sr = SuperRes(width, blocks, level_window, max_residual, shared)
 
     @staticmethod
     def sizes_of(state: dict[str, torch.Tensor]) -> dict[str, Any]:
@@ -177,7 +182,8 @@ class HDRUNet2x(WrapsHDRUNet, nn.Module):
         if not 0.05 <= max_residual <= 4.0:
             raise ModelError(f"hdrunet-2x weights hold sr.bound = {max_residual:g}: the residual's bound must be "
                              "0.05-4 (log light; a damaged or foreign file; use the shipped weights)")
-        return {"width": int(head.shape[0]), "blocks": blocks, "level_window": window, "max_residual": max_residual}
+        return {"width": int(head.shape[0]), "blocks": blocks, "level_window": window, "max_residual": max_residual,
+                "shared": "sr.shared_residual" in state}
 
     def example_input(self, h: int = 64, w: int = 96) -> torch.Tensor:
         g = torch.Generator().manual_seed(0)

@@ -941,3 +941,39 @@ def test_x265_frame_threads_fit_the_machine_and_keep_the_picture(tmp_path: Path,
             planes[threads] = [f.to_ndarray(format="yuv420p10le").astype(int) for f in c.decode(video=0)]
     assert len(planes[None]) == len(planes[2]) == 12
     assert max(np.abs(a - b).max() for a, b in zip(planes[None], planes[2])) <= 1
+
+
+def test_the_split_inference_writes_what_one_stage_writes(tmp_path: Path, monkeypatch):
+    """hdrunet's fast mode runs as two stages (the network on one frame while the previous frame is expanded,
+    ``pipeline.inference.Network`` / ``Expand``): the same output, frame for frame, as one stage doing both, on a
+    clip with a scene cut (the order of the state's updates: ``test_runner``'s split test)."""
+    from hdrvid.pipeline.inference import Inference
+    from hdrvid.runtime import EngineOptions
+
+    src = tmp_path / "cut.mp4"
+    rng = np.random.default_rng(3)
+    with av.open(str(src), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 128, 96, "yuv420p"
+        v.options = {"preset": "ultrafast", "crf": "12"}
+        for i in range(16):
+            img = np.full((96, 128, 3), 60 if i < 8 else 150, np.uint8)
+            img[20:50, 30 + i:70 + i] = 255  # a clipped highlight that moves
+            img += rng.integers(0, 8, img.shape, dtype=np.uint8)
+            for p in v.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+
+    def frames(path: Path) -> list[np.ndarray]:
+        with av.open(str(path)) as c:
+            return [f.to_ndarray(format="gbrp16le") for f in c.decode(video=0)]
+
+    opts = dict(model="hdrunet-auto", engine=EngineOptions(infer_scale=0.5), encode=EncodeOptions(preset="ultrafast"))
+    split = convert(ConvertOptions(src, tmp_path / "split.mp4", **opts))
+    assert split.stages is not None and "expand" in split.stages and split.scene_cuts == [8]
+    monkeypatch.setattr(Inference, "stages", lambda self: [self])
+    whole = convert(ConvertOptions(src, tmp_path / "whole.mp4", **opts))
+    assert "expand" not in whole.stages
+    a, b = frames(tmp_path / "split.mp4"), frames(tmp_path / "whole.mp4")
+    assert len(a) == len(b) == 16 and all(np.array_equal(x, y) for x, y in zip(a, b))

@@ -292,3 +292,70 @@ def test_opencv_runs_single_threaded_inside_a_pipeline_and_gets_its_setting_back
     finally:
         cv2.setNumThreads(before)
         _set_madvise_hugepage(huge_before)
+
+
+def test_a_split_inference_expands_in_frame_order_with_its_resets_where_the_cuts_are():
+    """``Inference.stages()`` for an executor that ``overlaps``: the network part runs in one stage, the rest (which
+    reads and moves the model's per-shot state) in the next, frame after frame, with the scene cut's reset between
+    the last frame of one shot and the first of the next, never ahead of it; at most ``Expand.max_queue`` prepared
+    frames wait between the two."""
+    import numpy as np
+    import torch
+
+    from hdrvid.pipeline.frame import Batch, Frame
+    from hdrvid.pipeline.inference import Expand, Inference, Network
+    from hdrvid.pipeline.runner import Runner
+
+    class Model:
+        state = 0
+
+        def enable_temporal(self, alpha: float) -> None:
+            pass
+
+        def reset_temporal(self) -> None:
+            self.state = 0
+
+    class Stub:
+        overlaps, name = True, "stub"
+
+        def __init__(self) -> None:
+            self.model, self.log = Model(), []
+
+        def prepare(self, x: torch.Tensor):
+            i = int(x[0, 0, 0, 0])
+            self.log.append(("network", i))
+
+            def rest() -> torch.Tensor:
+                self.model.state += 1  # the shot's frame count: what per-shot state would be
+                self.log.append(("expand", i, self.model.state))
+                return x * 0 + self.model.state
+
+            return rest
+
+        def close(self) -> None:
+            self.log.append(("closed",))
+
+    dark, light = np.eye(64)[5], np.eye(64)[50]
+
+    class Source:
+        name = "decode"
+
+        def __iter__(self):
+            for i in range(10):
+                f = Frame(i, i, None, torch.full((3, 2, 2), float(i)))
+                f.stats.hist = dark if i < 6 else light
+                yield Batch([f], f.data[None], 1)
+
+        def close(self) -> None:
+            pass
+
+    stub = Stub()
+    stages = Inference(stub, video=True).stages()
+    assert [type(s) for s in stages] == [Network, Expand]
+    runner = Runner(Source(), stages, queue_size=8)
+    assert runner.queues[1].maxsize == Expand.max_queue
+    runner.run()
+    expands = [e for e in stub.log if e[0] == "expand"]
+    assert [e[1] for e in expands] == list(range(10))
+    assert [e[2] for e in expands] == [1, 2, 3, 4, 5, 6, 1, 2, 3, 4]  # the reset lands on frame 6
+    assert stub.log[-1] == ("closed",)

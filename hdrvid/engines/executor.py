@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -142,6 +142,25 @@ class Executor:
             self.name += f" scale {plan.infer_scale:g}"
 
     def infer(self, x: torch.Tensor) -> torch.Tensor:
+        return self.prepare(x)()
+
+    @property
+    def overlaps(self) -> bool:
+        """Whether :meth:`prepare` does real work before it returns: the fast mode of a model that acts where the
+        input clipped (hdrunet's guided path), whose network is stateless and whose per-frame expansion (and
+        state) is the rest. The pipeline then runs the two on different frames at once (``pipeline.inference``)."""
+        return ("full" not in self.engines and self.plan.infer_scale != 1 and not self.plan.tile
+                and bool(getattr(self.model, "acts_where_clipped", False)))
+
+    def prepare(self, x: torch.Tensor) -> Callable[[], torch.Tensor]:
+        """``infer(x)`` in two steps: the network's part now, where it is stateless (:attr:`overlaps`), and a
+        function that does the rest (the model's expansion of the frame, which may read and move per-shot state,
+        so calls must follow the frames' order). Without :attr:`overlaps` everything is left to the function."""
+        if not self.overlaps:
+            return lambda: self._infer(x)
+        return self._infer(x, split=True)  # type: ignore[return-value]
+
+    def _infer(self, x: torch.Tensor, split: bool = False) -> Any:
         if "full" in self.engines and len(self.engines) == 1:
             return self.engines["full"].infer(x)
         small = downscale(x, self.plan.infer_scale)
@@ -170,18 +189,26 @@ class Executor:
 
             with torch.inference_mode():
                 means = field[:, k:].mean((-2, -1))
-                if (hasattr(self.model, "apply_guided") and x.shape[0] == 1 and x.device.type == "cpu"
-                        and x.dtype == torch.float32):  # the same in one compiled pass
-                    return self.model.apply_guided(x, a, b, means)  # type: ignore[operator]
-                return self.model.apply_where(x, gains, means)  # type: ignore[operator]
+
+            def expand() -> torch.Tensor:
+                with torch.inference_mode():
+                    if (hasattr(self.model, "apply_guided") and x.shape[0] == 1 and x.device.type == "cpu"
+                            and x.dtype == torch.float32):  # the same in one compiled pass
+                        return self.model.apply_guided(x, a, b, means)  # type: ignore[operator]
+                    return self.model.apply_where(x, gains, means)  # type: ignore[operator]
+
+            return expand if split else expand()
         if scaled:
             spatial = guided_upsample(field[:, :k], guide(small), guide(x), self.plan.guide_radius,
                                       self.plan.guide_eps)
-        with torch.inference_mode():
-            if k < field.shape[1]:  # channels the model reads only as frame means: never upsampled
-                return self.model.apply_split(x, spatial if scaled else field[:, :k],  # type: ignore[operator]
-                                              field[:, k:].mean((-2, -1)))
-            return self.model.apply(x, spatial if scaled else field)  # type: ignore[operator]
+        def apply() -> torch.Tensor:
+            with torch.inference_mode():
+                if k < field.shape[1]:  # channels the model reads only as frame means: never upsampled
+                    return self.model.apply_split(x, spatial if scaled else field[:, :k],  # type: ignore[operator]
+                                                  field[:, k:].mean((-2, -1)))
+                return self.model.apply(x, spatial if scaled else field)  # type: ignore[operator]
+
+        return apply if split else apply()
 
     def _field(self, x: torch.Tensor, active: torch.Tensor | None) -> torch.Tensor:
         tile = self.plan.tile

@@ -347,9 +347,9 @@ def model_stages(opts: ConvertOptions, info: VideoInfo, image_input: bool, execu
                                                                  single_engine_options(opts, info, streaming))
     set_average_cap(engine, opts)
     weights = str(opts.weights) if opts.weights else f"the shipped {opts.model} weights"
-    stages: list[Stage] = [Batcher(1 if image_input else opts.batch_size),
-                           Inference(engine, weights, video=not image_input, cut_threshold=opts.cut_threshold,
-                                     boost=opts.highlight_boost, owns_executor=owns_executor)]
+    inference = Inference(engine, weights, video=not image_input, cut_threshold=opts.cut_threshold,
+                          boost=opts.highlight_boost, owns_executor=owns_executor)
+    stages: list[Stage] = [Batcher(1 if image_input else opts.batch_size), *inference.stages()]
     return stages, engine.name, engine, None
 
 

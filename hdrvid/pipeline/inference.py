@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 from hdrvid.engines import Executor
 from hdrvid.errors import ModelError
@@ -51,9 +53,19 @@ class Inference:
             model.enable_temporal(temporal_alpha)
 
     def process(self, batch: Batch) -> Iterator[Frame]:
+        return self.finish(self.prepare(batch))
+
+    def prepare(self, batch: Batch) -> Prepared:
+        """The executor's stateless part of ``batch`` now (:meth:`hdrvid.engines.Executor.prepare`), the rest later."""
+        prepare = getattr(self.executor, "prepare", None)
+        rest = prepare(batch.tensor) if prepare is not None else (lambda: self.executor.infer(batch.tensor))
+        return Prepared(batch, rest)
+
+    def finish(self, item: Prepared) -> Iterator[Frame]:
+        batch = item.batch
         if self._temporal and any(self._cuts.update(f.stats.hist) for f in batch.frames[: batch.valid]):
             self.executor.model.reset_temporal()  # type: ignore[operator]
-        out = boost_expansion(batch.tensor, self.executor.infer(batch.tensor), self.boost)
+        out = boost_expansion(batch.tensor, item.rest(), self.boost)
         if out.shape[0] != batch.tensor.shape[0]:
             raise RuntimeError(f"engine {self.executor.name} returned {out.shape[0]} frames for {batch.tensor.shape[0]}")
         what = implausible(peak_magnitude(out))
@@ -64,9 +76,66 @@ class Inference:
             frame.data = out[i]
             yield frame
 
+    def stages(self) -> list[Any]:
+        """This stage as the pipeline should run it: two stages (:class:`Network`, then :class:`Expand`, on their own
+        threads) when the executor's network part is worth running beside the previous frame's expansion
+        (:attr:`hdrvid.engines.Executor.overlaps`: hdrunet's fast mode, whose expansion at 1080p costs as much as
+        the network), else itself. The same arithmetic in the same order per frame either way (tests)."""
+        if getattr(self.executor, "overlaps", False):
+            return [Network(self), Expand(self)]
+        return [self]
+
     def flush(self) -> Iterator[Frame]:
         return iter(())
 
     def close(self) -> None:
         if self.owns_executor:
             self.executor.close()
+
+
+@dataclass
+class Prepared:
+    """A batch whose network part has run, and what is left to do for it (``rest()`` -> the model's output)."""
+
+    batch: Batch
+    rest: Callable[[], torch.Tensor]
+
+
+class Network:
+    """First half of a split :class:`Inference`: the executor's stateless network part, frame after frame."""
+
+    name = "infer"
+
+    def __init__(self, inference: Inference) -> None:
+        self.inference = inference
+
+    def process(self, batch: Batch) -> Iterator[Prepared]:
+        yield self.inference.prepare(batch)
+
+    def flush(self) -> Iterator[Prepared]:
+        return iter(())
+
+    def close(self) -> None:
+        pass  # the executor is closed by Expand, which uses it last
+
+
+class Expand:
+    """Second half of a split :class:`Inference`: the model's expansion of each frame, with its per-shot state and
+    the scene cuts that reset it, in the frames' order."""
+
+    name = "expand"
+    max_queue = 2
+    """At most this many prepared frames wait (each holds its full-size frame): the split costs two frames of
+    memory, not a queue's worth."""
+
+    def __init__(self, inference: Inference) -> None:
+        self.inference = inference
+
+    def process(self, item: Prepared) -> Iterator[Frame]:
+        return self.inference.finish(item)
+
+    def flush(self) -> Iterator[Frame]:
+        return iter(())
+
+    def close(self) -> None:
+        self.inference.close()

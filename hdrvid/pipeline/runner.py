@@ -91,10 +91,13 @@ class Runner:
         self.source = source
         self.stages = stages
         self.stop = threading.Event()
-        self.queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=queue_size) for _ in stages]
+        # a stage may take fewer items in than the run's queue size (``max_queue``: items that each hold a frame)
+        sizes = [min(queue_size, int(getattr(s, "max_queue", queue_size))) for s in stages]
+        self.queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=n) for n in sizes]
         self.stats = RunStats(
             stages=[StageStats(source.name)] + [StageStats(s.name) for s in stages],
-            queues=[QueueStats(f"{a}->{b.name}", queue_size) for a, b in zip([source.name] + [s.name for s in stages], stages)],
+            queues=[QueueStats(f"{a}->{b.name}", n)
+                    for a, b, n in zip([source.name] + [s.name for s in stages], stages, sizes)],
         )
         self.error: BaseException | None = None
         self.failed_stage: str | None = None

@@ -627,13 +627,16 @@ def info(file: Path, as_json: bool) -> None:
               help="Build the model with this constructor argument (repeat; a number or a word, e.g. "
                    "max_residual=1.0 for hdrunet-2x); recorded in the run's config, and in the weights where the "
                    "model keeps it.")
+@click.option("--sharpen-share", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Super-resolution (hdrunet-2x): share of training shots sharpened as phones and TV cameras do "
+                   "(unsharp mask on the codes); validation stays unsharpened.")
 @click.pass_context
 @handle_errors
 def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, steps: int, batch: int, patch: int,
           lr: float, procedural: int, device: str, fp32: bool, seed: int, minutes: float | None, samples: int,
           graded_share: float, threads: int | None, adversarial: bool, checkpoint_every: int,
           init: Path | None, temporal_weight: float, sampler_weight: float, stage: str, loss: str | None,
-          validation: int, model_args: tuple[str, ...]) -> None:
+          validation: int, model_args: tuple[str, ...], sharpen_share: float) -> None:
     """Train MODEL on HDR images through the camera simulation; checkpoints and resumes in --out."""
     from hdrvid.train import TrainConfig
     from hdrvid.train import train as run_train
@@ -645,7 +648,7 @@ def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, ste
                       samples=samples, adversarial=adversarial, checkpoint_every=checkpoint_every,
                       graded_share=graded_share, threads=threads, init=str(init) if init else None,
                       temporal_weight=temporal_weight, sampler_weight=sampler_weight, stage=stage, loss=loss or "",
-                      validation=validation, model_kwargs=model_kwargs)
+                      validation=validation, model_kwargs=model_kwargs, sharpen_share=sharpen_share)
     summary = run_train(cfg, progress=not ctx.obj["quiet"])
     click.echo(json.dumps(summary.as_dict(), indent=2))
 

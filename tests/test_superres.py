@@ -235,3 +235,24 @@ def test_a_wider_network_loads_from_its_weights_file_alone(tmp_path: Path) -> No
 
     with pytest.raises(ModelError, match="weights do not fit model 'hdrunet-2x'"):
         build("hdrunet-2x", tmp_path / "bad.pt")
+
+
+def test_a_sharpened_shot_has_edge_lines_and_decodes_its_own_codes() -> None:
+    """``synth.camera.sharpened`` (``train --sharpen-share``): an edge gains the light and dark lines an unsharp mask
+    draws (over- and undershoot beside it), flat areas stay, ``linear`` is the nominal decode of the new codes."""
+    import numpy as np
+
+    from hdrvid.color.transfer import srgb_eotf
+    from hdrvid.synth.camera import sharpened, shoot
+
+    hdr = np.full((32, 32, 3), 0.05, np.float32)
+    hdr[:, 16:] = 0.4  # a vertical edge
+    hdr[:6, :16] = 8.0  # what the camera clips (its exposure leaves the edge below white)
+    rng = np.random.default_rng(0)
+    shot = shoot(hdr, rng, "srgb-mid")
+    sharp = sharpened(shot, rng)
+    row, srow = shot.signal[16, :, 1].astype(int), sharp.signal[16, :, 1].astype(int)
+    assert srow[:12].min() == row[:12].min() and srow[20:].max() == row[20:].max()  # flat areas kept
+    assert srow[14:16].min() < row[14:16].min() and srow[16:18].max() > row[16:18].max()  # under- and overshoot
+    np.testing.assert_allclose(sharp.linear, srgb_eotf(sharp.signal.astype(np.float32) / 255), rtol=1e-6)
+    assert sharp.exposure == shot.exposure and sharp.target is shot.target

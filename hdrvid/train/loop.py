@@ -85,6 +85,9 @@ class TrainConfig:
     adversarial_weight: float = 0.01
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     """Overrides of the registered factory's arguments (tiny models in tests)."""
+    sharpen_share: float = 0.0
+    """Super-resolution family: share of training shots through ``synth.camera.sharpened`` (edges as real footage
+    has them)."""
     temporal_weight: float = 0.0
     """Merge models: > 0 trains on realistic clips in consecutive pairs with this weight on the temporal loss
     (the change between consecutive outputs must match the truth's)."""

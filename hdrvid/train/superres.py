@@ -25,7 +25,7 @@ from torch import nn
 
 from hdrvid.metrics.hdr import MU
 from hdrvid.models.superres import bicubic2x
-from hdrvid.synth.camera import shoot
+from hdrvid.synth.camera import sharpened, shoot
 from hdrvid.train.data import HDRPool, load_images, validation_split
 from hdrvid.train.diffusion import freeze_base
 from hdrvid.train.loop import GENERATOR, TrainConfig, TrainContext
@@ -38,13 +38,15 @@ def mu_loss(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
     return (enc(pred) - enc(truth)).abs().mean()
 
 
-def _pairs(pool: HDRPool, count: int, size: int, cfg: TrainConfig, rng: np.random.Generator
-           ) -> tuple[torch.Tensor, torch.Tensor]:
+def _pairs(pool: HDRPool, count: int, size: int, cfg: TrainConfig, rng: np.random.Generator,
+           sharpen: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     xs, ts = [], []
     for _ in range(count):
         hdr = pool.crop(size, rng)
         small = cv2.resize(hdr, (size // 2, size // 2), interpolation=cv2.INTER_AREA)
         shot = shoot(small, rng, graded_share=cfg.graded_share)
+        if sharpen and rng.random() < sharpen:
+            shot = sharpened(shot, rng)
         xs.append(shot.linear)
         ts.append(hdr * np.float32(shot.exposure))
     x = torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).contiguous()
@@ -60,6 +62,9 @@ class SuperResFamily:
             raise ValueError("--patch must be even (the shots are half its size)")
         self.cfg = cfg
         self.model = model
+        self.sharpen = cfg.sharpen_share
+        """``train --sharpen-share S``: this share of the training shots goes through
+        :func:`hdrvid.synth.camera.sharpened`; the validation batch never (the set checkpoints were always chosen on)."""
         freeze_base(model, getattr(model, "base_model"))  # the shipped weights, sha-checked
         self.train_files, self.val_files = validation_split(files)
         self.held = held
@@ -79,7 +84,7 @@ class SuperResFamily:
         return {GENERATOR: self.model}
 
     def batch(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        return _pairs(self.pool, self.cfg.batch, self.cfg.patch, self.cfg, rng)
+        return _pairs(self.pool, self.cfg.batch, self.cfg.patch, self.cfg, rng, self.sharpen)
 
     def step(self, batch: tuple[torch.Tensor, torch.Tensor], ctx: TrainContext) -> dict[str, torch.Tensor]:
         x, t = batch

@@ -206,6 +206,7 @@ def test_shipped_weights_carry_the_shipped_default_model_as_their_base() -> None
     for k, v in auto.state_dict().items():
         assert torch.equal(m.base.state_dict()[k], v), k
     assert m.sr.level_window == 5  # session 26: the residual's level is zero over 5x5 input pixels
+    assert m.sr.shared and m.sr.max_residual == 2.0  # session 30: one residual for R, G, B, bounded at 2 (log light)
     torch.manual_seed(0)
     x = torch.rand(1, 3, 32, 48) ** 2.2
     x[..., 4:28, 6:42] = 0.3  # a flat area: the network may sharpen and denoise, never relight it

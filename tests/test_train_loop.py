@@ -399,3 +399,20 @@ def test_joint_psnr_mu_loss_scores_what_convert_outputs_and_trains_both_networks
     for stage in ("generator", "fusion"):
         with pytest.raises(InputError, match="--loss"):
             BracketFamily(_cfg(tmp_path, "brackets", stage=stage, loss="psnr-mu"), build_tiny("brackets"), [], [])
+
+
+def test_init_keeps_the_runs_own_configuration_and_takes_the_files_weights(tmp_path: Path):
+    """``--init FILE --model-arg max_residual=4``: the network's weights come from the file, its configuration
+    (hdrunet-2x's scalar buffers ``sr.bound``, ``sr.level``, ``sr.shared_residual``) is the run's: a session-30 run
+    trained at bound 4 had saved its init's bound 2 into its weights file."""
+    kw = {**TINY["hdrunet-2x"], "max_residual": 2.0}
+    src = get("hdrunet-2x").factory(**kw)
+    with torch.no_grad():
+        src.sr.tail.weight.normal_(0, 0.02)
+    torch.save(src.state_dict(), tmp_path / "init.pt")
+    cfg = _cfg(tmp_path, "hdrunet-2x", steps=1, checkpoint_every=1, init=str(tmp_path / "init.pt"),
+               model_kwargs={**TINY["hdrunet-2x"], "max_residual": 4.0, "shared": True})
+    train(cfg, progress=False)
+    state = torch.load(tmp_path / "hdrunet-2x" / "hdrunet-2x.pt", weights_only=True)
+    assert float(state["sr.bound"]) == 4.0 and int(state["sr.shared_residual"]) == 1 and int(state["sr.level"]) == 5
+    assert not torch.equal(state["sr.tail.weight"], torch.zeros_like(state["sr.tail.weight"]))

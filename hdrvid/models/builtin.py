@@ -68,7 +68,7 @@ for _name, _kwargs, _summary in (
                        summary=_summary, weights="hdrunet.pt", sha256=HDRUNET_SHA256, card="hdrunet.md",
                        upscaled="hdrunet-2x" if _name == "hdrunet-auto" else None,
                        encoder_thread_share=0.5))  # BENCHMARKS.md, issue 17 session 22
-HDRUNET2X_SHA256: str | None = "857a25f1287217efd10b34fb7b832869972ab5fe9b894390b4d95a2d17c53b70"
+HDRUNET2X_SHA256: str | None = "d0575e2e511c2d31f7dd3b10fff5bc19640a94f3146eac3e02fca04b8e3bf303"
 register(ModelSpec(name="hdrunet-2x", kind="single-exposure", factory=HDRUNet2x,
                    summary="hdrunet-auto at the input's size, then 2x super-resolution by a residual network guided by "
                            "the picture (also --upscale 2 with the default model)",

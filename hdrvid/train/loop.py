@@ -271,13 +271,19 @@ class TrainLoop:
             raise InputError(f"--init {weights}: no such weights file")
         state = torch.load(weights, map_location=self.device, weights_only=True)
         own = self.generator.state_dict()
-        fits = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+        params = {k for k, _ in self.generator.named_parameters()}
+        # scalar buffers are the model's configuration (hdrunet-2x's sr.bound, sr.level, sr.shared_residual): the run's
+        # own (its --model-arg), never the file's (a session-30 run trained at bound 4 carried its init's bound 2)
+        config = {k for k, v in own.items() if k not in params and v.dim() == 0 and k in state and
+                  not torch.equal(state[k].to(v.dtype), v)}
+        fits = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape and k not in config}
         if not fits:
             raise InputError(f"--init {weights}: none of its tensors fit model {self.cfg.model!r}")
-        new = sorted(k for k in own if k not in fits)
+        new = sorted(k for k in own if k not in fits and k not in config)
         self.generator.load_state_dict({**own, **fits})
         self.ema = {k: v.detach().clone() for k, v in self.generator.state_dict().items()}
-        log.info("initialised from %s (%d tensors; new: %s)", weights, len(fits), ", ".join(new) or "none")
+        log.info("initialised from %s (%d tensors; new: %s; the run's own configuration: %s)", weights, len(fits),
+                 ", ".join(new) or "none", ", ".join(sorted(config)) or "none")
 
     # --- one step ------------------------------------------------------------------------------------------------
 

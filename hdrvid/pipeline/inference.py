@@ -101,25 +101,29 @@ class Prepared:
     rest: Callable[[], torch.Tensor]
 
 
-class Network:
-    """First half of a split :class:`Inference`: the executor's stateless network part, frame after frame."""
-
-    name = "infer"
+class _Half:
+    """One of the two stages of a split :class:`Inference` (what both halves share)."""
 
     def __init__(self, inference: Inference) -> None:
         self.inference = inference
 
+    def flush(self) -> Iterator[Any]:
+        return iter(())
+
+
+class Network(_Half):
+    """First half of a split :class:`Inference`: the executor's stateless network part, frame after frame."""
+
+    name = "infer"
+
     def process(self, batch: Batch) -> Iterator[Prepared]:
         yield self.inference.prepare(batch)
-
-    def flush(self) -> Iterator[Prepared]:
-        return iter(())
 
     def close(self) -> None:
         pass  # the executor is closed by Expand, which uses it last
 
 
-class Expand:
+class Expand(_Half):
     """Second half of a split :class:`Inference`: the model's expansion of each frame, with its per-shot state and
     the scene cuts that reset it, in the frames' order."""
 
@@ -128,14 +132,8 @@ class Expand:
     """At most this many prepared frames wait (each holds its full-size frame): the split costs two frames of
     memory, not a queue's worth."""
 
-    def __init__(self, inference: Inference) -> None:
-        self.inference = inference
-
     def process(self, item: Prepared) -> Iterator[Frame]:
         return self.inference.finish(item)
-
-    def flush(self) -> Iterator[Frame]:
-        return iter(())
 
     def close(self) -> None:
         self.inference.close()

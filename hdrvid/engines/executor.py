@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -142,7 +142,7 @@ class Executor:
             self.name += f" scale {plan.infer_scale:g}"
 
     def infer(self, x: torch.Tensor) -> torch.Tensor:
-        return self.prepare(x)()
+        return self._prepare(x)()
 
     @property
     def overlaps(self) -> bool:
@@ -157,12 +157,13 @@ class Executor:
         function that does the rest (the model's expansion of the frame, which may read and move per-shot state,
         so calls must follow the frames' order). Without :attr:`overlaps` everything is left to the function."""
         if not self.overlaps:
-            return lambda: self._infer(x)
-        return self._infer(x, split=True)  # type: ignore[return-value]
+            return lambda: self._prepare(x)()
+        return self._prepare(x)
 
-    def _infer(self, x: torch.Tensor, split: bool = False) -> Any:
+    def _prepare(self, x: torch.Tensor) -> Callable[[], torch.Tensor]:
+        """The network's part of ``x`` now, the model's application of it as the function returned."""
         if "full" in self.engines and len(self.engines) == 1:
-            return self.engines["full"].infer(x)
+            return lambda: self.engines["full"].infer(x)
         small = downscale(x, self.plan.infer_scale)
         scaled = small.shape[-2:] != x.shape[-2:]
         active = None
@@ -197,10 +198,11 @@ class Executor:
                         return self.model.apply_guided(x, a, b, means)  # type: ignore[operator]
                     return self.model.apply_where(x, gains, means)  # type: ignore[operator]
 
-            return expand if split else expand()
+            return expand
         if scaled:
             spatial = guided_upsample(field[:, :k], guide(small), guide(x), self.plan.guide_radius,
                                       self.plan.guide_eps)
+
         def apply() -> torch.Tensor:
             with torch.inference_mode():
                 if k < field.shape[1]:  # channels the model reads only as frame means: never upsampled
@@ -208,7 +210,7 @@ class Executor:
                                                   field[:, k:].mean((-2, -1)))
                 return self.model.apply(x, spatial if scaled else field)  # type: ignore[operator]
 
-        return apply if split else apply()
+        return apply
 
     def _field(self, x: torch.Tensor, active: torch.Tensor | None) -> torch.Tensor:
         tile = self.plan.tile

@@ -82,6 +82,13 @@ class Shot:
     (H, W, 3) uint8 codes. A synthetic bracket's ground truth (issue 15)."""
 
 
+def nominal_linear(code: np.ndarray, nominal: str) -> np.ndarray:
+    """8-bit codes (H, W, 3) -> float32 light decoded with the nominal curve a shot's decoder assumes ("srgb", else
+    BT.709's inverse OETF)."""
+    decode = srgb_eotf if nominal == "srgb" else bt709_inverse_oetf
+    return np.asarray(decode(code.astype(np.float32) / 255), dtype=np.float32)
+
+
 def _response(kind: str, rng: np.random.Generator):
     if kind == "srgb":
         return srgb_inverse_eotf
@@ -207,8 +214,7 @@ def shoot(hdr: np.ndarray, rng: np.random.Generator, setting: str = "random", gr
     if jpeg is not None:  # 4:2:0 + DCT artefacts (OpenCV's JPEG subsamples chroma by default)
         ok, buf = cv2.imencode(".jpg", code[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, jpeg])
         code = cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1] if ok else code
-    decode = srgb_eotf if nominal == "srgb" else bt709_inverse_oetf
-    linear = np.asarray(decode(code.astype(np.float32) / 255), dtype=np.float32)
+    linear = nominal_linear(code, nominal)
     clipped = code.max(-1) >= 250
     target = (x if setting != "consumer" else hdr.astype(np.float32)) * np.float32(exposure)
     return Shot(signal=np.ascontiguousarray(code), linear=linear, target=target.astype(np.float32),
@@ -239,8 +245,7 @@ def _shoot_graded(hdr: np.ndarray, rng: np.random.Generator) -> Shot:
     else:
         ok, buf = cv2.imencode(".jpg", code[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(70, 95))])
         code = cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1] if ok else code
-    decode = srgb_eotf if nominal == "srgb" else bt709_inverse_oetf
-    linear = np.asarray(decode(code.astype(np.float32) / 255), dtype=np.float32)
+    linear = nominal_linear(code, nominal)
     return Shot(signal=np.ascontiguousarray(code), linear=linear, target=lin.astype(np.float32),
                 clipped=code.max(-1) >= 250, exposure=exposure, nominal=nominal, setting=GRADED, render=render)
 
@@ -261,6 +266,5 @@ def sharpened(shot: Shot, rng: np.random.Generator) -> Shot:
     code = shot.signal.astype(np.float32)
     blur = cv2.GaussianBlur(code, (0, 0), float(rng.uniform(0.6, 1.4)))
     code = np.clip(np.rint(code + np.float32(rng.uniform(0.3, 1.2)) * (code - blur)), 0, 255).astype(np.uint8)
-    decode = srgb_eotf if shot.nominal == "srgb" else bt709_inverse_oetf
-    linear = np.asarray(decode(code.astype(np.float32) / 255), dtype=np.float32)
-    return replace(shot, signal=np.ascontiguousarray(code), linear=linear, clipped=code.max(-1) >= 250)
+    return replace(shot, signal=np.ascontiguousarray(code), linear=nominal_linear(code, shot.nominal),
+                   clipped=code.max(-1) >= 250)

@@ -151,8 +151,9 @@ def test_train_command_end_to_end(hdr_folder: Path, tmp_path: Path):
     r = run_cli("train", "-m", "expandnet", "--data", hdr_folder, "--out", bad, "--validation", "0", "-q")
     assert r.exit_code == 2 and "--validation must be at least 1" in r.output and len(r.output.strip().splitlines()) == 1
     assert not bad.exists()
-    for arg, said in (("width=8", "does not take it"), ("=3", "give KEY=VALUE")):  # --model-arg the model lacks
-        r = run_cli("train", "-m", "expandnet", "--data", hdr_folder, "--out", bad, "--model-arg", arg, "-q")
+    for args, said in ((["--model-arg", "width=8"], "does not take it"), (["--model-arg", "=3"], "give KEY=VALUE"),
+                       (["--sharpen-share", "0.5"], "only the super-resolution network")):  # options it cannot take
+        r = run_cli("train", "-m", "expandnet", "--data", hdr_folder, "--out", bad, *args, "-q")
         assert r.exit_code == 2 and said in r.output and len(r.output.strip().splitlines()) == 1, r.output
         assert not bad.exists()
 

@@ -44,6 +44,9 @@ def train(cfg: TrainConfig, progress: bool = True) -> TrainSummary:
     if cfg.loss not in ("", "expandnet") and cls not in (SingleExposureFamily, BracketFamily):
         raise InputError(f"--loss {cfg.loss}: only single-exposure regression models (expandnet, hdrunet...) and "
                          f"brackets --stage joint take it; {cfg.model} trains with its own loss (leave --loss out)")
+    if cfg.sharpen_share > 0 and cls is not SuperResFamily:
+        raise InputError(f"--sharpen-share: only the super-resolution network (hdrunet-2x) takes it; {cfg.model} "
+                         "trains on the cameras as they are (leave it out)")
     if cfg.sampler_weight > 0 and cls is not DiffusionMergeFamily:
         raise InputError(f"--sampler-weight: only the diffusion merge (diffhdr) takes it; {cfg.model} has no "
                          "few-step sampler to train through (leave --sampler-weight out)")

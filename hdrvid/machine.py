@@ -33,6 +33,38 @@ def torch_threads_restorer() -> Callable[[], None]:
     return restore
 
 
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
+"""glibc's ``mallopt`` parameters (malloc.h)."""
+
+
+def tune_allocator() -> bool:
+    """glibc's allocator set for a process that makes and drops frame-sized buffers on several threads; call it
+    once, before the pipeline's threads start (the command line does; a library caller decides for its own
+    process, or sets ``MALLOC_ARENA_MAX=1`` before starting Python). False where there is no glibc.
+
+    - One arena (M_ARENA_MAX 1): each thread that allocates otherwise gets its own arena, whose heaps are at
+      most 64 MiB and are shrunk (their pages given back) when a frame is freed, so the next frame's buffer is
+      faulted in and zeroed by the kernel again. The default model at 1080p (48 frames, 2 cores) spent 3.0-5.8 s
+      of its 12-14 s in the kernel (``perf``: ``clear_page_erms`` under page faults from torch's new tensors and
+      x265's pictures), 1.2-1.5 s with one arena, and peaked at 1.5 instead of 2.0 GB (BENCHMARKS.md, session 31).
+    - Buffers up to 32 MiB (a 1080p float frame) from the heap, not from ``mmap`` (M_MMAP_THRESHOLD), and the
+      heap trimmed only past 256 MiB of free top (M_TRIM_THRESHOLD): ~10 % off the output transform at 1080p
+      (2026-11-22)."""
+    if sys.platform != "linux":
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None)  # the process's own symbols, libc's among them (find_library costs ~20 ms)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return False
+    ok = mallopt(M_ARENA_MAX, 1)
+    ok &= mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024)
+    ok &= mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024)
+    return bool(ok)
+
+
 @contextmanager
 def opencv_threads(count: int) -> Iterator[None]:
     """OpenCV's own thread pool at ``count`` threads while the block runs, then as it was. A streaming pipeline

@@ -359,3 +359,39 @@ def test_a_split_inference_expands_in_frame_order_with_its_resets_where_the_cuts
     assert [e[1] for e in expands] == list(range(10))
     assert [e[2] for e in expands] == [1, 2, 3, 4, 5, 6, 1, 2, 3, 4]  # the reset lands on frame 6
     assert stub.log[-1] == ("closed",)
+
+
+ARENAS_SCRIPT = """
+import ctypes, sys, threading
+from hdrvid.machine import tune_allocator
+if sys.argv[1] == "tuned":
+    assert tune_allocator()
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+barrier = threading.Barrier(4)
+def work():
+    p = libc.malloc(1 << 20)  # each thread's first allocation picks (or makes) its arena
+    barrier.wait()            # all four alive at once: none inherits an exited thread's arena
+    libc.free(p)
+threads = [threading.Thread(target=work) for _ in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+libc.malloc_stats()           # one "Arena N:" block per arena, on stderr
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="glibc's allocator")
+def test_tune_allocator_keeps_every_thread_in_one_malloc_arena():
+    """The command line's allocator setting (``machine.tune_allocator``): threads that allocate at the same time
+    share one arena (whose freed frame buffers stay mapped) instead of one each (whose heaps give their pages back
+    on every free, BENCHMARKS.md session 31); checked against glibc's own per-arena statistics."""
+    def arenas(mode: str) -> int:
+        r = subprocess.run([sys.executable, "-c", ARENAS_SCRIPT, mode], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return len(re.findall(r"^Arena \d+:", r.stderr, re.M))
+
+    assert arenas("default") >= 3  # glibc's default: an arena per thread (up to 8 per core)
+    assert arenas("tuned") == 1

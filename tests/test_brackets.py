@@ -324,8 +324,16 @@ def test_cli_merge_cfnet_fuses_a_real_pair_into_radiance(tmp_path: Path, weights
 
 
 def test_cli_convert_brackets_video_and_upscale(tmp_path: Path, weights: Path):
+    from hdrvid.models.superres import Brackets2x
+
     src = make_clip(tmp_path / "in.mp4", frames=4, size=(64, 48))
     r = run_cli("convert", src, tmp_path / "out.mp4", "-m", "brackets", "--weights", weights, "--upscale", "2")
+    assert r.exit_code != 0 and not (tmp_path / "out.mp4").exists()  # a brackets file is not a brackets-2x file
+    assert "not a brackets-2x weights file" in r.output and "drop --weights" in r.output
+    up = Brackets2x(width=8, blocks=1)
+    up.base.load_state_dict(torch.load(weights, weights_only=True))
+    torch.save(up.state_dict(), tmp_path / "b2x.pt")
+    r = run_cli("convert", src, tmp_path / "out.mp4", "-m", "brackets", "--weights", tmp_path / "b2x.pt", "--upscale", "2")
     assert r.exit_code == 0, r.output
     s = ffprobe(tmp_path / "out.mp4", "-show_streams", "-select_streams", "v")["streams"][0]
     assert (s["width"], s["height"], s["color_transfer"]) == (128, 96, "smpte2084")
@@ -341,19 +349,19 @@ def test_cli_convert_brackets_video_and_upscale(tmp_path: Path, weights: Path):
 
 def test_onnx_export_and_onnxruntime_parity_for_both_stages(tmp_path: Path, weights: Path, monkeypatch):
     """The generator and the 1x fusion run in ``brackets``' field parts, the generator and the 2x fusion in
-    ``brackets-2x``: exported, checked against torch on the parity frame, and run by ONNX Runtime."""
+    ``brackets-cf2x``: exported, checked against torch on the parity frame, and run by ONNX Runtime."""
     from hdrvid.engines import OrtBackend, OrtEngine
     from hdrvid.export.onnx import export_onnx, parity_input
 
-    for name, part in (("brackets", "field"), ("brackets", "field_tile"), ("brackets-2x", "full")):
+    for name, part in (("brackets", "field"), ("brackets", "field_tile"), ("brackets-cf2x", "full")):
         r = export_onnx(name, tmp_path / name / part / "model.onnx", part=part, weights=weights)
         assert r.parity_ok and r.max_abs_diff < 1e-3, (name, part, r)
     x = torch.nn.functional.interpolate(parity_input(), size=(72, 120), mode="bilinear", align_corners=False)
-    ort = OrtEngine(tmp_path / "brackets-2x" / "full" / "model.onnx", OrtBackend(threads=2)).infer(x)
+    ort = OrtEngine(tmp_path / "brackets-cf2x" / "full" / "model.onnx", OrtBackend(threads=2)).infer(x)
     from hdrvid.models import build
 
     with torch.no_grad():
-        ref = build("brackets-2x", weights)(x)
+        ref = build("brackets-cf2x", weights)(x)
     assert ort.shape == (1, 3, 144, 240) and float((ort - ref).abs().max()) < 1e-3
 
 

@@ -139,26 +139,30 @@ def test_a_shared_residual_is_one_for_the_three_channels_and_travels_in_the_weig
     assert not build("hdrunet-2x", tmp_path / "own.pt").sr.shared
 
 
-def test_refine_part_exports_and_onnxruntime_runs_it_like_torch(tmp_path: Path, weights: Path) -> None:
+@pytest.mark.parametrize("name", ["hdrunet-2x", "brackets-2x"])
+def test_refine_part_exports_and_onnxruntime_runs_it_like_torch(tmp_path: Path, weights: Path, name: str) -> None:
     from hdrvid.engines import OrtBackend, OrtEngine
     from hdrvid.export.onnx import export_onnx
     from hdrvid.runtime import EngineOptions
     from hdrvid.runtime.factory import make_executor
 
-    r = export_onnx("hdrunet-2x", tmp_path / "refine.onnx", part="refine", weights=weights)
+    if name == "brackets-2x":
+        weights = tmp_path / "b2x.pt"
+        torch.save(_brackets2x(perturb=True).state_dict(), weights)
+    r = export_onnx(name, tmp_path / "refine.onnx", part="refine", weights=weights)
     assert r.parity_ok and r.max_abs_diff < 1e-4, r
-    m = build("hdrunet-2x", weights)
+    m = build(name, weights)
     x = torch.rand(1, 3, 40, 64) ** 2.2
     with torch.no_grad():
         base = m.base(x)
         ort = OrtEngine(tmp_path / "refine.onnx", OrtBackend(threads=2)).infer(x, base)
         ref = m.refine(x, base)
     assert ort.shape == (1, 3, 80, 128) and float((ort - ref).abs().max()) < 1e-4
-    ex = make_executor("hdrunet-2x", weights, EngineOptions(infer_scale=1.0))
+    ex = make_executor(name, weights, EngineOptions(infer_scale=1.0))
     with torch.no_grad():
         assert torch.allclose(ex.infer(x), m(x), rtol=1e-4, atol=1e-5)  # the executor: base, then refine
     with pytest.raises(Exception, match="--part refine"):
-        export_onnx("hdrunet-2x", tmp_path / "full.onnx", weights=weights)
+        export_onnx(name, tmp_path / "full.onnx", weights=weights)
 
 
 def test_default_model_upscales_and_the_others_refuse() -> None:
@@ -257,3 +261,58 @@ def test_a_sharpened_shot_has_edge_lines_and_decodes_its_own_codes() -> None:
     assert srow[14:16].min() < row[14:16].min() and srow[16:18].max() > row[16:18].max()  # under- and overshoot
     np.testing.assert_allclose(sharp.linear, srgb_eotf(sharp.signal.astype(np.float32) / 255), rtol=1e-6)
     assert sharp.exposure == shot.exposure and sharp.target is shot.target
+
+
+def _brackets2x(perturb: bool, **kw: float):
+    """``brackets-2x``'s architecture with the shipped ``brackets`` as its base (and a zero or perturbed head)."""
+    from hdrvid.models.superres import Brackets2x
+
+    torch.manual_seed(0)
+    m = Brackets2x(**kw)
+    m.base.load_state_dict(build("brackets").state_dict())
+    if perturb:
+        with torch.no_grad():
+            m.sr.tail.weight.normal_(0, 0.02)
+            m.sr.tail.bias.normal_(0, 0.01)
+    return m.eval()
+
+
+def test_brackets_upscales_through_its_estimate_and_a_super_resolution_network() -> None:
+    """``--model brackets --upscale 2`` is ``brackets-2x``: the two-stage model at the input's size, then the
+    super-resolution network on the picture and that estimate (untrained: bicubic upscaling of brackets' output
+    exactly); the CF-Net joint variant stays reachable by name."""
+    from hdrvid.models import for_upscale
+    from hdrvid.models.brackets import BracketHDR2x
+
+    assert for_upscale("brackets", 2) == "brackets-2x"
+    assert get("brackets-2x").base == "brackets" and get("brackets-2x").output_scale == 2
+    assert get("brackets-cf2x").output_scale == 2
+    assert isinstance(build("brackets-cf2x"), BracketHDR2x)
+    m = _brackets2x(perturb=False, width=8, blocks=1)
+    x = m.example_input(40, 56)
+    with torch.no_grad():
+        y, ref = m(x), bicubic2x(m.base(x))
+    assert y.shape == (1, 3, 80, 112)
+    assert torch.allclose(y, ref, rtol=1e-5, atol=1e-6)
+    assert float(ref[..., 20:40, 40:56].max()) > 1.5  # the clipped patch was expanded by brackets
+
+
+def test_brackets_2x_weights_load_by_their_own_sizes_and_run_in_a_conversion(tmp_path: Path) -> None:
+    """A ``brackets-2x`` file holds brackets' networks (``base.*``) and the super-resolution network (``sr.*``); the
+    registry builds the size the file holds, and ``convert --model brackets --upscale 2`` runs it end to end."""
+    m = _brackets2x(perturb=True, width=8, blocks=1, max_residual=2.0, shared=True)
+    w = tmp_path / "b2x.pt"
+    torch.save(m.state_dict(), w)
+    b = build("brackets-2x", w)
+    assert (b.sr.head.out_channels, b.sr.shared, b.sr.max_residual) == (8, True, 2.0)
+    x = m.example_input(32, 48)
+    with torch.no_grad():
+        assert torch.equal(b(x), m(x))
+    src = make_clip(tmp_path / "in.mp4", frames=3, size=(64, 48))
+    r = run_cli("convert", src, tmp_path / "out.mp4", "--model", "brackets", "--upscale", "2", "--weights", w)
+    assert r.exit_code == 0, r.output
+    import av
+
+    with av.open(str(tmp_path / "out.mp4")) as f:
+        frames = [fr for fr in f.decode(video=0)]
+    assert len(frames) == 3 and (frames[0].width, frames[0].height) == (128, 96)

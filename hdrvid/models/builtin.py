@@ -7,6 +7,7 @@ BT2446AInverse = Deferred("hdrvid.models.itmo", "BT2446AInverse")
 BracketDebevec = Deferred("hdrvid.models.brackets", "BracketDebevec")
 BracketHDR = Deferred("hdrvid.models.brackets", "BracketHDR")
 BracketHDR2x = Deferred("hdrvid.models.brackets", "BracketHDR2x")
+Brackets2x = Deferred("hdrvid.models.superres", "Brackets2x")
 ClassicalITMO = Deferred("hdrvid.models.itmo", "ClassicalITMO")
 DiffHDRMerge = Deferred("hdrvid.models.diffhdr", "DiffHDRMerge")
 DiffHDRSingle = Deferred("hdrvid.models.diffhdr", "DiffHDRSingle")
@@ -136,12 +137,18 @@ BRACKETS_SHA256: str | None = "1d5d45ce48619844d6b950d00712161ee9400ce91a845e3d9
 for _name, _factory, _summary in (
     ("brackets", BracketHDR, "two stages: a synthetic bracket at -3/+3 EV (DrTMO style) fused by a coupled-feedback "
                              "network (CF-Net style) into the clipped pixels"),
-    ("brackets-2x", BracketHDR2x, "brackets with joint fusion + 2x super-resolution (output twice the size; also "
-                                  "--model brackets --upscale 2)"),
+    ("brackets-cf2x", BracketHDR2x, "brackets' CF-Net-style joint fusion + 2x super-resolution network on whole "
+                                    "frames (below bicubic upscaling on validation; brackets-2x is the 2x path)"),
     ("brackets-debevec", BracketDebevec, "brackets' synthetic stack (-3..+3 EV) merged classically (Debevec, known "
                                          "response, DrTMO's rule for frames that move the wrong way, one choice per shot)"),
 ):  # one weights file: the generator and both fusion networks
     register(ModelSpec(name=_name, kind="single-exposure", factory=_factory, summary=_summary, weights="brackets.pt",
                        sha256=BRACKETS_SHA256, trained=BRACKETS_SHA256 is not None, card="brackets.md",
                        upscaled="brackets-2x" if _name == "brackets" else None,
-                       output_scale=2 if _name == "brackets-2x" else 1))
+                       output_scale=2 if _name == "brackets-cf2x" else 1))
+BRACKETS2X_SHA256: str | None = "bb85bc462177030f14ffdbff1f257fba6a6633584474fa5c35e91edc16aa7599"
+register(ModelSpec(name="brackets-2x", kind="single-exposure", factory=Brackets2x,
+                   summary="brackets at the input's size, then 2x super-resolution by a residual network guided by the "
+                           "picture (also --model brackets --upscale 2)",
+                   weights="brackets-2x.pt", sha256=BRACKETS2X_SHA256, trained=BRACKETS2X_SHA256 is not None,
+                   card="brackets.md", output_scale=2, base="brackets"))

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdrvid.errors import ModelError
+from hdrvid.models.brackets import BracketHDR
 from hdrvid.models.hdrunet import HDRUNet, WrapsHDRUNet
 
 EPS = 1e-3
@@ -143,47 +144,50 @@ class SuperRes(nn.Module):
         return decode(encode(up) + self.residual(linear, base).float())
 
 
-class HDRUNet2x(WrapsHDRUNet, nn.Module):
-    """``hdrunet-2x`` (``--upscale 2`` with the default model): ``hdrunet-auto`` then :class:`SuperRes`.
-    One linear frame in (the single-exposure models' conventions), relative radiance out at twice the size."""
+def sr_sizes_of(state: dict[str, torch.Tensor], model: str) -> dict[str, Any]:
+    """:class:`SuperRes`'s width, depth, level window, bound and shared flag as a weights file holds them (under
+    ``sr.``), checked; {} when the file has no such network."""
+    head = state.get("sr.head.weight")
+    if head is None:
+        return {}
+    blocks = sum(1 for k in state if k.startswith("sr.body.") and k.endswith(".c1.weight"))
+    level = state.get("sr.level")
+    window = 1 if level is None else int(level)
+    if window not in range(1, 16, 2):
+        raise ModelError(f"{model} weights hold sr.level = {window}: the level window must be an odd number "
+                         "of input pixels from 1 to 15 (a damaged or foreign file; use the shipped weights)")
+    bound = state.get("sr.bound")
+    max_residual = MAX_RESIDUAL if bound is None else float(bound)
+    if not 0.05 <= max_residual <= 4.0:
+        raise ModelError(f"{model} weights hold sr.bound = {max_residual:g}: the residual's bound must be "
+                         "0.05-4 (log light; a damaged or foreign file; use the shipped weights)")
+    return {"width": int(head.shape[0]), "blocks": blocks, "level_window": window, "max_residual": max_residual,
+            "shared": "sr.shared_residual" in state}
+
+
+class _SuperResolved(nn.Module):
+    """A 1x model (``base``, run first at the input's size by its own executor) and :class:`SuperRes` on the frame
+    and its estimate. One linear frame in (the single-exposure models' conventions), relative radiance out at twice
+    the size. Subclasses set ``base_model`` and build ``base``."""
 
     upscale = 2
     superres = True
     """Runs as base model + ``refine`` part (:class:`hdrvid.engines.superres.SuperResExecutor`)."""
-    base_model = "hdrunet-auto"
+    base_model = ""
     """The estimate's registry name (its executor computes ``base`` in the pipeline)."""
-    exportable = True  # the ``refine`` part; the base runs on torch (hdrunet)
+    exportable = True  # the ``refine`` part; the base runs on torch
     family = "superres"
-    cpu_bf16 = True
-    """``--precision auto`` runs it in bf16 on CPUs that compute bf16 natively: validation PSNR-mu and PU21 the
-    same as fp32 to 0.01 dB (model card)."""
+    base: nn.Module
 
-    def __init__(self, width: int = 32, blocks: int = 6, level_window: int = LEVEL_WINDOW,
-                 max_residual: float = MAX_RESIDUAL, shared: bool = False) -> None:
+    def __init__(self, width: int, blocks: int, level_window: int, max_residual: float, shared: bool) -> None:
         super().__init__()
-        self.base = HDRUNet(curve=False, adaptive=True)
         self.sr = SuperRes(width, blocks, level_window, max_residual, shared)
 
-    @staticmethod
-    def sizes_of(state: dict[str, torch.Tensor]) -> dict[str, Any]:
+    @classmethod
+    def sizes_of(cls, state: dict[str, torch.Tensor]) -> dict[str, Any]:
         """The network's width and depth as a weights file holds them (``registry.build`` makes the model that
         fits: a wider network trained with ``model_kwargs`` loads by ``--weights`` alone)."""
-        head = state.get("sr.head.weight")
-        if head is None:
-            return {}
-        blocks = sum(1 for k in state if k.startswith("sr.body.") and k.endswith(".c1.weight"))
-        level = state.get("sr.level")
-        window = 1 if level is None else int(level)
-        if window not in range(1, 16, 2):
-            raise ModelError(f"hdrunet-2x weights hold sr.level = {window}: the level window must be an odd number "
-                             "of input pixels from 1 to 15 (a damaged or foreign file; use the shipped weights)")
-        bound = state.get("sr.bound")
-        max_residual = MAX_RESIDUAL if bound is None else float(bound)
-        if not 0.05 <= max_residual <= 4.0:
-            raise ModelError(f"hdrunet-2x weights hold sr.bound = {max_residual:g}: the residual's bound must be "
-                             "0.05-4 (log light; a damaged or foreign file; use the shipped weights)")
-        return {"width": int(head.shape[0]), "blocks": blocks, "level_window": window, "max_residual": max_residual,
-                "shared": "sr.shared_residual" in state}
+        return sr_sizes_of(state, cls.base_model + " 2x")
 
     def example_input(self, h: int = 64, w: int = 96) -> torch.Tensor:
         g = torch.Generator().manual_seed(0)
@@ -197,9 +201,39 @@ class HDRUNet2x(WrapsHDRUNet, nn.Module):
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.sr(linear, self.base(linear))
 
-    # hdrunet-auto's per-shot state (the shoulder weight) lives in the base
+    # the base's per-shot state (hdrunet-auto's or brackets' shoulder weight)
     def enable_temporal(self, alpha: float) -> None:
-        self.base.enable_temporal(alpha)
+        self.base.enable_temporal(alpha)  # type: ignore[operator]
 
     def reset_temporal(self) -> None:
-        self.base.reset_temporal()
+        self.base.reset_temporal()  # type: ignore[operator]
+
+
+class HDRUNet2x(WrapsHDRUNet, _SuperResolved):
+    """``hdrunet-2x`` (``--upscale 2`` with the default model): ``hdrunet-auto`` then :class:`SuperRes`."""
+
+    base_model = "hdrunet-auto"
+    cpu_bf16 = True
+    """``--precision auto`` runs it in bf16 on CPUs that compute bf16 natively: validation PSNR-mu and PU21 the
+    same as fp32 to 0.01 dB (model card)."""
+
+    def __init__(self, width: int = 32, blocks: int = 6, level_window: int = LEVEL_WINDOW,
+                 max_residual: float = MAX_RESIDUAL, shared: bool = False) -> None:
+        super().__init__(width, blocks, level_window, max_residual, shared)
+        self.base = HDRUNet(curve=False, adaptive=True)
+
+
+class Brackets2x(_SuperResolved):
+    """``brackets-2x`` (``--model brackets --upscale 2``): the two-stage ``brackets`` model (synthetic bracket,
+    coupled-feedback fusion, blended into the clipped pixels) at the input's size, then :class:`SuperRes` on the
+    picture and that estimate (the super-resolution branch CF-Net's 2x variant lacked: brackets card, session 31)."""
+
+    base_model = "brackets"
+
+    def __init__(self, width: int = 32, blocks: int = 6, level_window: int = LEVEL_WINDOW,
+                 max_residual: float = MAX_RESIDUAL, shared: bool = False) -> None:
+        super().__init__(width, blocks, level_window, max_residual, shared)
+        self.base = BracketHDR()
+
+    def mean_blend_weight(self) -> float | None:
+        return self.base.mean_blend_weight()  # type: ignore[operator]

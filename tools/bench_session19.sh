@@ -2,6 +2,9 @@
 # Every row of issue 17 in one run (session 19): source the venv, then `bash tools/bench_session19.sh WORKDIR`.
 # WORKDIR holds bbb720.mp4 (1280x720, 48 frames), bbb1080.mp4 (1920x1080, 20 s), cut1080.mp4 (1920x1080, 48
 # frames), bbb2160.mp4 (3840x2160, 24 frames), hdr1080.mp4 (HDR10 1920x1080, 24 frames): Big Buck Bunny cuts.
+# tools/bench_vs_ffmpeg.sh's first lines make bbb720/bbb1080/bbb2160/hdr1080; cut1080.mp4 is
+#   ffmpeg -i bbb1080.mp4 -frames:v 48 -c:v libx264 -preset veryfast -crf 18 -pix_fmt yuv420p \
+#     -color_primaries bt709 -color_trc bt709 -colorspace bt709 -c:a aac cut1080.mp4
 set -e
 source "$(dirname "$0")/bench_lib.sh"
 cd "$1"

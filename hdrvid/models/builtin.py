@@ -138,7 +138,7 @@ for _name, _factory, _summary in (
     ("brackets", BracketHDR, "two stages: a synthetic bracket at -3/+3 EV (DrTMO style) fused by a coupled-feedback "
                              "network (CF-Net style) into the clipped pixels"),
     ("brackets-cf2x", BracketHDR2x, "brackets' CF-Net-style joint fusion + 2x super-resolution network on whole "
-                                    "frames (below bicubic upscaling on validation; brackets-2x is the 2x path)"),
+                                    "frames (below bicubic upscaling of brackets on validation; brackets-2x is the 2x path)"),
     ("brackets-debevec", BracketDebevec, "brackets' synthetic stack (-3..+3 EV) merged classically (Debevec, known "
                                          "response, DrTMO's rule for frames that move the wrong way, one choice per shot)"),
 ):  # one weights file: the generator and both fusion networks

@@ -10,15 +10,16 @@ from conftest import run_cli
 from media import ffprobe, make_clip, needs_ffprobe
 
 from hdrvid.models import build, get
-from hdrvid.models.superres import HDRUNet2x, bicubic2x
+from hdrvid.models.superres import Brackets2x, HDRUNet2x, bicubic2x
 
 
-def _model(perturb: bool, **kw: float) -> HDRUNet2x:
-    """The registered architecture with the shipped hdrunet-auto as its base; ``perturb``: a non-zero head (a
-    network that does something, for parity tests), else the initial head (bicubic upscaling exactly)."""
+def _model(perturb: bool, cls: type = HDRUNet2x, **kw: float):
+    """The registered architecture (``cls``) with its shipped base model (``hdrunet-auto``, ``brackets``); ``perturb``:
+    a non-zero head (a network that does something, for parity tests), else the initial head (bicubic upscaling
+    exactly)."""
     torch.manual_seed(0)
-    m = HDRUNet2x(**kw)
-    m.base.load_state_dict(build("hdrunet-auto").state_dict())
+    m = cls(**kw)
+    m.base.load_state_dict(build(cls.base_model).state_dict())
     if perturb:
         with torch.no_grad():
             m.sr.tail.weight.normal_(0, 0.02)
@@ -263,18 +264,8 @@ def test_a_sharpened_shot_has_edge_lines_and_decodes_its_own_codes() -> None:
     assert sharp.exposure == shot.exposure and sharp.target is shot.target
 
 
-def _brackets2x(perturb: bool, **kw: float):
-    """``brackets-2x``'s architecture with the shipped ``brackets`` as its base (and a zero or perturbed head)."""
-    from hdrvid.models.superres import Brackets2x
-
-    torch.manual_seed(0)
-    m = Brackets2x(**kw)
-    m.base.load_state_dict(build("brackets").state_dict())
-    if perturb:
-        with torch.no_grad():
-            m.sr.tail.weight.normal_(0, 0.02)
-            m.sr.tail.bias.normal_(0, 0.01)
-    return m.eval()
+def _brackets2x(perturb: bool, **kw: float) -> Brackets2x:
+    return _model(perturb, Brackets2x, **kw)
 
 
 def test_brackets_upscales_through_its_estimate_and_a_super_resolution_network() -> None:

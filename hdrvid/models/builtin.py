@@ -70,11 +70,19 @@ for _name, _kwargs, _summary in (
                        upscaled="hdrunet-2x" if _name == "hdrunet-auto" else None,
                        encoder_thread_share=0.5))  # BENCHMARKS.md, issue 17 session 22
 HDRUNET2X_SHA256: str | None = "d0575e2e511c2d31f7dd3b10fff5bc19640a94f3146eac3e02fca04b8e3bf303"
-register(ModelSpec(name="hdrunet-2x", kind="single-exposure", factory=HDRUNet2x,
-                   summary="hdrunet-auto at the input's size, then 2x super-resolution by a residual network guided by "
-                           "the picture (also --upscale 2 with the default model)",
-                   weights="hdrunet-2x.pt", sha256=HDRUNET2X_SHA256, trained=HDRUNET2X_SHA256 is not None,
-                   card="superres.md", output_scale=2, base="hdrunet-auto"))
+
+
+def register_superres(name: str, factory: Deferred, base: str, sha256: str | None, card: str, also: str) -> None:
+    """A 2x model that refines ``base``'s output (``models.superres``): its own weights file ``NAME.pt``."""
+    register(ModelSpec(name=name, kind="single-exposure", factory=factory,
+                       summary=f"{base} at the input's size, then 2x super-resolution by a residual network guided by "
+                               f"the picture (also {also})",
+                       weights=f"{name}.pt", sha256=sha256, trained=sha256 is not None, card=card, output_scale=2,
+                       base=base))
+
+
+register_superres("hdrunet-2x", HDRUNet2x, "hdrunet-auto", HDRUNET2X_SHA256, "superres.md",
+                  "--upscale 2 with the default model")
 
 MERGE_INPUT = "packed reference + two neighbours (hdrvid.models.merge_nets.pack), NCHW float32"
 MERGE_OUTPUT = "mu-law radiance normalised by the shortest exposure's white, NCHW float32 in [0, 1]"
@@ -147,8 +155,4 @@ for _name, _factory, _summary in (
                        upscaled="brackets-2x" if _name == "brackets" else None,
                        output_scale=2 if _name == "brackets-cf2x" else 1))
 BRACKETS2X_SHA256: str | None = "bb85bc462177030f14ffdbff1f257fba6a6633584474fa5c35e91edc16aa7599"
-register(ModelSpec(name="brackets-2x", kind="single-exposure", factory=Brackets2x,
-                   summary="brackets at the input's size, then 2x super-resolution by a residual network guided by the "
-                           "picture (also --model brackets --upscale 2)",
-                   weights="brackets-2x.pt", sha256=BRACKETS2X_SHA256, trained=BRACKETS2X_SHA256 is not None,
-                   card="brackets.md", output_scale=2, base="brackets"))
+register_superres("brackets-2x", Brackets2x, "brackets", BRACKETS2X_SHA256, "brackets.md", "--model brackets --upscale 2")

@@ -46,7 +46,8 @@ def tune_allocator() -> bool:
       most 64 MiB and are shrunk (their pages given back) when a frame is freed, so the next frame's buffer is
       faulted in and zeroed by the kernel again. The default model at 1080p (48 frames, 2 cores) spent 3.0-5.8 s
       of its 12-14 s in the kernel (``perf``: ``clear_page_erms`` under page faults from torch's new tensors and
-      x265's pictures), 1.2-1.5 s with one arena, and peaked at 1.5 instead of 2.0 GB (BENCHMARKS.md, session 31).
+      x265's pictures), 1.1-3.0 s with one arena (medians of ten runs 3.7 and 1.4 s), and peaked at 1.5 instead
+      of 2.0 GB (BENCHMARKS.md, session 31).
     - Buffers up to 32 MiB (a 1080p float frame) from the heap, not from ``mmap`` (M_MMAP_THRESHOLD), and the
       heap trimmed only past 256 MiB of free top (M_TRIM_THRESHOLD): ~10 % off the output transform at 1080p
       (2026-11-22)."""

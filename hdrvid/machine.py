@@ -44,7 +44,7 @@ def tune_allocator() -> bool:
 
     - One arena (M_ARENA_MAX 1): each thread that allocates otherwise gets its own arena, whose heaps are at
       most 64 MiB and are shrunk (their pages given back) when a frame is freed, so the next frame's buffer is
-      faulted in and zeroed by the kernel again. The default model at 1080p (48 frames, 2 cores) spent 3.0-5.8 s
+      faulted in and zeroed by the kernel again. The default model at 1080p (48 frames, 2 cores) spent 2.6-5.8 s
       of its 12-14 s in the kernel (``perf``: ``clear_page_erms`` under page faults from torch's new tensors and
       x265's pictures), 1.1-3.0 s with one arena (medians of ten runs 3.7 and 1.4 s), and peaked at 1.5 instead
       of 2.0 GB (BENCHMARKS.md, session 31).

@@ -307,3 +307,35 @@ def test_brackets_2x_weights_load_by_their_own_sizes_and_run_in_a_conversion(tmp
     with av.open(str(tmp_path / "out.mp4")) as f:
         frames = [fr for fr in f.decode(video=0)]
     assert len(frames) == 3 and (frames[0].width, frames[0].height) == (128, 96)
+
+
+@pytest.mark.parametrize("name", ["hdrunet-2x", "brackets-2x"])
+def test_the_network_on_tiles_gives_the_whole_frames_numbers(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the CPU the refining network runs on tiles with its receptive radius around each (feature maps small
+    enough for the allocator to reuse: BENCHMARKS.md session 31); the output is the whole frame's. A halo smaller
+    than the radius the model declares changes it (the radius is not overstated into a no-op)."""
+    import hdrvid.engines.superres as superres_engine
+    from hdrvid.engines.superres import SuperResExecutor, tiles
+    from hdrvid.engines.torch_engine import TorchEngine
+    from hdrvid.runtime import EngineOptions
+    from hdrvid.runtime.factory import make_executor
+
+    m = _model(True, HDRUNet2x if name == "hdrunet-2x" else Brackets2x, width=8, blocks=2)
+    assert m.receptive_radius == 3 + 2 * 2 + 2 * (m.sr.level_window // 2)
+    x = m.example_input(70, 90)
+    ex = make_executor(name, None, EngineOptions(infer_scale=1.0), model=m)
+    assert isinstance(ex, SuperResExecutor) and ex.tile is not None
+    ex.tile = 32
+    monkeypatch.setattr(superres_engine, "MMAP_LIMIT", 70 * 90 * 8 * 4 - 1)  # this frame's maps: just over the limit
+    with torch.no_grad():
+        whole = m(x)
+        assert torch.allclose(ex.infer(x), whole, rtol=0, atol=1e-5)
+        ex.halo = m.receptive_radius // 2
+        assert float((ex.infer(x) - whole).abs().max()) > 1e-4
+        monkeypatch.setattr(superres_engine, "MMAP_LIMIT", 70 * 90 * 8 * 4)  # at the limit: whole frames
+        assert torch.allclose(ex.infer(x), whole, rtol=0, atol=1e-5)
+    covered = torch.zeros(70, 90)
+    for rows, cols, own_r, own_c in tiles(70, 90, 32, 5):
+        covered[rows, cols][own_r, own_c] += 1
+    assert bool((covered == 1).all())
+    assert isinstance(ex.engines["refine"], TorchEngine)

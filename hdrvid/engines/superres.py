@@ -9,16 +9,55 @@ from torch import nn
 from hdrvid.engines.base import Engine
 from hdrvid.engines.diffusion import BaseExecutor
 
+REFINE_TILE = 384
+"""On the CPU the refining network runs on tiles of this many input pixels a side (each with its receptive field
+around it) when its whole-frame feature maps would be larger than glibc's largest ``mmap`` threshold (32 MiB,
+``MMAP_LIMIT``): a tile's maps (32 x 422 x 422 floats, 23 MB) stay below it, so the allocator reuses them, where on
+whole frames each layer's output at 1280x720 (118 MB) was mapped, faulted in, zeroed and unmapped again.
+Measured (the shipped network, 2 threads, fp32; BENCHMARKS.md session 31): one 1920x1080 frame 8.4 s whole (8.2 s of
+it in the kernel), 4.6-5.0 s in tiles of 256, 4.8-5.1 s in tiles of 384, 9.1-9.3 s in tiles of 512; 1280x720 3.8 ->
+2.0 s; the same numbers out. A 640x360 frame (29 MB maps) runs whole: tiles only added work there (in bf16, 48
+frames end to end, 18.3 -> 24.2 s in tiles of 256)."""
+MMAP_LIMIT = 32 * 1024 * 1024
+
+
+def tiles(h: int, w: int, tile: int, halo: int) -> list[tuple[slice, slice, slice, slice]]:
+    """(rows, cols) of each tile with its halo, then the tile's own part of that window: cover (h, w) once."""
+    out = []
+    for r0 in range(0, h, tile):
+        for c0 in range(0, w, tile):
+            r1, c1 = min(r0 + tile, h), min(c0 + tile, w)
+            a0, a1, b0, b1 = max(r0 - halo, 0), min(r1 + halo, h), max(c0 - halo, 0), min(c1 + halo, w)
+            out.append((slice(a0, a1), slice(b0, b1), slice(r0 - a0, r1 - a0), slice(c0 - b0, c1 - b0)))
+    return out
+
 
 class SuperResExecutor:
-    def __init__(self, model: nn.Module, refine: Engine, base: BaseExecutor) -> None:
+    def __init__(self, model: nn.Module, refine: Engine, base: BaseExecutor, tile: int | None = None) -> None:
+        """``tile``: run the refining network on tiles of this size (input pixels; with the model's
+        ``receptive_radius`` around each, so the result is the whole frame's) when its feature maps on the whole
+        frame would exceed MMAP_LIMIT; None: whole frames always (GPUs)."""
         self.model = model.eval()
         self.engines = {"refine": refine}
         self.base = base
+        self.tile = tile
+        self.halo = int(getattr(model, "receptive_radius"))
         self.name = f"{refine.name} 2x from {base.name}"
 
     def infer(self, x: torch.Tensor) -> torch.Tensor:
-        return self.engines["refine"].infer(x, self.base.infer(x).float())
+        base = self.base.infer(x).float()
+        refine = self.engines["refine"]
+        n, _, h, w = x.shape
+        maps = n * h * w * int(getattr(self.model, "refine_features")) * 4  # one float32 feature map, whole frames
+        if self.tile is None or max(h, w) <= self.tile or maps <= MMAP_LIMIT:
+            return refine.infer(x, base)
+        out = torch.empty((n, 3, 2 * h, 2 * w), dtype=torch.float32)
+        for rows, cols, own_r, own_c in tiles(h, w, self.tile, self.halo):
+            y = refine.infer(x[..., rows, cols], base[..., rows, cols])
+            out[..., 2 * rows.start + 2 * own_r.start:2 * rows.start + 2 * own_r.stop,
+                2 * cols.start + 2 * own_c.start:2 * cols.start + 2 * own_c.stop] = \
+                y[..., 2 * own_r.start:2 * own_r.stop, 2 * own_c.start:2 * own_c.stop]
+        return out
 
     @property
     def active_share(self) -> float | None:

@@ -183,6 +183,20 @@ class _SuperResolved(nn.Module):
         super().__init__()
         self.sr = SuperRes(width, blocks, level_window, max_residual, shared)
 
+    @property
+    def refine_features(self) -> int:
+        """Channels of the refining network's feature maps (the executor sizes its tiles by them)."""
+        return int(self.sr.head.out_channels)
+
+    @property
+    def receptive_radius(self) -> int:
+        """Input pixels around an input pixel that its four output pixels depend on (in ``refine``): a 3x3
+        convolution each for the head, 2 per block, the body's last and the tail, and the local level taken twice
+        (after the network and after the bound), ``level_window // 2`` each. Tiles with this much around them give
+        the whole frame's numbers (``engines.superres``)."""
+        convs = 3 + 2 * (len(self.sr.body) - 1)
+        return convs + 2 * (self.sr.level_window // 2)
+
     @classmethod
     def sizes_of(cls, state: dict[str, torch.Tensor]) -> dict[str, Any]:
         """The network's width and depth as a weights file holds them (``registry.build`` makes the model that

@@ -27,7 +27,7 @@ from hdrvid.engines import (
     TorchEngine,
 )
 from hdrvid.engines.diffusion import DIFFUSION_PARTS, DiffusionExecutor
-from hdrvid.engines.superres import SuperResExecutor
+from hdrvid.engines.superres import REFINE_TILE, SuperResExecutor
 from hdrvid.engines.tensorrt_engine import import_tensorrt
 from hdrvid.errors import BackendError
 from hdrvid.export.onnx import cached_onnx
@@ -91,7 +91,8 @@ def make_executor(model_name: str, weights: Path | None = None, opts: EngineOpti
             else TorchBackend(device=opts.device, precision="auto")  # its own weights: see _WRAPPED_BASE
         base = make_executor(getattr(model, "base_model"), None, replace(opts, backend=base_backend), model=base_model)
         backend = _profile_for(opts.backend, opts) if isinstance(opts.backend, TensorRTBackend) else opts.backend
-        return SuperResExecutor(model, _engine(model_name, model, "refine", backend, weights), base)
+        return SuperResExecutor(model, _engine(model_name, model, "refine", backend, weights), base,
+                                tile=REFINE_TILE if opts.device == "cpu" else None)
     scale = 1.0 if opts.infer_scale is None or not spec.learned else opts.infer_scale
     plan = ExecutionPlan(tile=opts.tile, overlap=opts.overlap, infer_scale=scale)
     parts = plan.parts(model)

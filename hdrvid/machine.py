@@ -33,7 +33,7 @@ def torch_threads_restorer() -> Callable[[], None]:
     return restore
 
 
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_MMAP_MAX, M_ARENA_MAX = -1, -3, -4, -8
 """glibc's ``mallopt`` parameters (malloc.h)."""
 
 
@@ -48,9 +48,11 @@ def tune_allocator() -> bool:
       of its 12-14 s in the kernel (``perf``: ``clear_page_erms`` under page faults from torch's new tensors and
       x265's pictures), 1.1-3.0 s with one arena (medians of ten runs 3.7 and 1.4 s), and peaked at 1.5 instead
       of 2.0 GB (BENCHMARKS.md, session 31).
-    - Buffers up to 32 MiB (a 1080p float frame) from the heap, not from ``mmap`` (M_MMAP_THRESHOLD), and the
-      heap trimmed only past 256 MiB of free top (M_TRIM_THRESHOLD): ~10 % off the output transform at 1080p
-      (2026-11-22)."""
+    - Every buffer from the heap, none from ``mmap`` (M_MMAP_MAX 0; until session 31 M_MMAP_THRESHOLD 32 MiB, glibc's
+      largest, which still mapped anything larger: a 2160p float frame, a super-resolution network's whole-frame
+      feature maps), and the heap trimmed only past 256 MiB of free top (M_TRIM_THRESHOLD): ~10 % off the output
+      transform at 1080p (2026-11-22); the default model at 3840x2160 (12 frames) 13.0-13.2 -> 11.3-12.6 s, its
+      kernel time 2.5-2.8 -> 1.2-1.4 s, the same peak (BENCHMARKS.md, session 31)."""
     if sys.platform != "linux":
         return False
     import ctypes
@@ -61,7 +63,7 @@ def tune_allocator() -> bool:
     except (OSError, AttributeError):  # not glibc (musl has no mallopt)
         return False
     ok = mallopt(M_ARENA_MAX, 1)
-    ok &= mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024)
+    ok &= mallopt(M_MMAP_MAX, 0)
     ok &= mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024)
     return bool(ok)
 

@@ -380,18 +380,28 @@ for t in threads:
 for t in threads:
     t.join()
 libc.malloc_stats()           # one "Arena N:" block per arena, on stderr
+class Info(ctypes.Structure):  # glibc's struct mallinfo2
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                               "fsmblks", "uordblks", "fordblks", "keepcost")]
+libc.mallinfo2.restype = Info
+before = libc.mallinfo2().hblkhd
+big = libc.malloc(64 << 20)   # larger than glibc's largest mmap threshold
+print(libc.mallinfo2().hblkhd - before)  # bytes of it in mmapped regions
+libc.free(big)
 """
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="glibc's allocator")
-def test_tune_allocator_keeps_every_thread_in_one_malloc_arena():
+def test_tune_allocator_keeps_every_thread_in_one_malloc_arena_and_maps_nothing():
     """The command line's allocator setting (``machine.tune_allocator``): threads that allocate at the same time
     share one arena (whose freed frame buffers stay mapped) instead of one each (whose heaps give their pages back
-    on every free, BENCHMARKS.md session 31); checked against glibc's own per-arena statistics."""
-    def arenas(mode: str) -> int:
+    on every free), and blocks larger than 32 MiB come from the heap instead of a fresh ``mmap`` each
+    (BENCHMARKS.md session 31); checked against glibc's own statistics."""
+    def stats(mode: str) -> tuple[int, int]:
         r = subprocess.run([sys.executable, "-c", ARENAS_SCRIPT, mode], capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
-        return len(re.findall(r"^Arena \d+:", r.stderr, re.M))
+        return len(re.findall(r"^Arena \d+:", r.stderr, re.M)), int(r.stdout.split()[-1])
 
-    assert arenas("default") >= 3  # glibc's default: an arena per thread (up to 8 per core)
-    assert arenas("tuned") == 1
+    arenas, mapped = stats("default")
+    assert arenas >= 3 and mapped >= 64 << 20  # glibc's default: an arena per thread (up to 8 per core); big blocks mapped
+    assert stats("tuned") == (1, 0)  # one arena; every block from the heap

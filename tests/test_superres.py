@@ -315,7 +315,8 @@ def test_the_network_on_tiles_gives_the_whole_frames_numbers(name: str, monkeypa
     enough for the allocator to reuse: BENCHMARKS.md session 31); the output is the whole frame's. A halo smaller
     than the radius the model declares changes it (the radius is not overstated into a no-op)."""
     import hdrvid.engines.superres as superres_engine
-    from hdrvid.engines.superres import SuperResExecutor, tiles
+    from hdrvid.engines.executor import tiled
+    from hdrvid.engines.superres import SuperResExecutor
     from hdrvid.engines.torch_engine import TorchEngine
     from hdrvid.runtime import EngineOptions
     from hdrvid.runtime.factory import make_executor
@@ -334,8 +335,7 @@ def test_the_network_on_tiles_gives_the_whole_frames_numbers(name: str, monkeypa
         assert float((ex.infer(x) - whole).abs().max()) > 1e-4
         monkeypatch.setattr(superres_engine, "MMAP_LIMIT", 70 * 90 * 8 * 4)  # at the limit: whole frames
         assert torch.allclose(ex.infer(x), whole, rtol=0, atol=1e-5)
-    covered = torch.zeros(70, 90)
-    for rows, cols, own_r, own_c in tiles(70, 90, 32, 5):
-        covered[rows, cols][own_r, own_c] += 1
-    assert bool((covered == 1).all())
+    covered = tiled(lambda t: torch.ones_like(t).repeat_interleave(2, -2).repeat_interleave(2, -1),
+                    torch.zeros(1, 1, 70, 90), 32, 5, scale=2)  # every output pixel written once, by its own tile
+    assert covered.shape == (1, 1, 140, 180) and bool((covered == 1).all())
     assert isinstance(ex.engines["refine"], TorchEngine)

@@ -252,13 +252,15 @@ def _tile_count(size: tuple[int, ...], tile: int, active: torch.Tensor | None = 
 
 
 def tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, overlap: int,
-          active: torch.Tensor | None = None) -> torch.Tensor:
+          active: torch.Tensor | None = None, scale: int = 1) -> torch.Tensor:
     """Run ``fn`` on overlapping tiles of x and keep only each tile's core (discard-border stitching).
-    With ``active`` ((1, 1, H, W), nonzero where the result matters), tiles without any are left at 0."""
+    With ``active`` ((1, 1, H, W), nonzero where the result matters), tiles without any are left at 0.
+    ``scale``: ``fn`` returns its tile ``scale`` times larger (a super-resolution network)."""
     n, _, h, w = x.shape
     if h <= tile and w <= tile and active is None:
         return fn(x)
     out: torch.Tensor | None = None
+    s = scale
     for y0 in range(0, h, tile):
         for x0 in range(0, w, tile):
             y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
@@ -268,8 +270,8 @@ def tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int
             yb, xb = min(h, y1 + overlap), min(w, x1 + overlap)
             r = fn(x[:, :, ya:yb, xa:xb])
             if out is None:
-                out = torch.zeros((n, r.shape[1], h, w), dtype=r.dtype)
-            out[:, :, y0:y1, x0:x1] = r[:, :, y0 - ya:y1 - ya, x0 - xa:x1 - xa]
+                out = torch.zeros((n, r.shape[1], h * s, w * s), dtype=r.dtype)
+            out[:, :, s * y0:s * y1, s * x0:s * x1] = r[:, :, s * (y0 - ya):s * (y1 - ya), s * (x0 - xa):s * (x1 - xa)]
     assert out is not None
     return out
 

@@ -8,6 +8,7 @@ from torch import nn
 
 from hdrvid.engines.base import Engine
 from hdrvid.engines.diffusion import BaseExecutor
+from hdrvid.engines.executor import tiled
 
 REFINE_TILE = 384
 """On the CPU the refining network runs on tiles of this many input pixels a side (each with its receptive field
@@ -19,17 +20,6 @@ it in the kernel), 4.6-5.0 s in tiles of 256, 4.8-5.1 s in tiles of 384, 9.1-9.3
 2.0 s; the same numbers out. A 640x360 frame (29 MB maps) runs whole: tiles only added work there (in bf16, 48
 frames end to end, 18.3 -> 24.2 s in tiles of 256)."""
 MMAP_LIMIT = 32 * 1024 * 1024
-
-
-def tiles(h: int, w: int, tile: int, halo: int) -> list[tuple[slice, slice, slice, slice]]:
-    """(rows, cols) of each tile with its halo, then the tile's own part of that window: cover (h, w) once."""
-    out = []
-    for r0 in range(0, h, tile):
-        for c0 in range(0, w, tile):
-            r1, c1 = min(r0 + tile, h), min(c0 + tile, w)
-            a0, a1, b0, b1 = max(r0 - halo, 0), min(r1 + halo, h), max(c0 - halo, 0), min(c1 + halo, w)
-            out.append((slice(a0, a1), slice(b0, b1), slice(r0 - a0, r1 - a0), slice(c0 - b0, c1 - b0)))
-    return out
 
 
 class SuperResExecutor:
@@ -49,15 +39,11 @@ class SuperResExecutor:
         refine = self.engines["refine"]
         n, _, h, w = x.shape
         maps = n * h * w * int(getattr(self.model, "refine_features")) * 4  # one float32 feature map, whole frames
-        if self.tile is None or max(h, w) <= self.tile or maps <= MMAP_LIMIT:
+        if self.tile is None or maps <= MMAP_LIMIT:
             return refine.infer(x, base)
-        out = torch.empty((n, 3, 2 * h, 2 * w), dtype=torch.float32)
-        for rows, cols, own_r, own_c in tiles(h, w, self.tile, self.halo):
-            y = refine.infer(x[..., rows, cols], base[..., rows, cols])
-            out[..., 2 * rows.start + 2 * own_r.start:2 * rows.start + 2 * own_r.stop,
-                2 * cols.start + 2 * own_c.start:2 * cols.start + 2 * own_c.stop] = \
-                y[..., 2 * own_r.start:2 * own_r.stop, 2 * own_c.start:2 * own_c.stop]
-        return out
+        c = x.shape[1]  # the frame and its estimate tiled together, split again for the network
+        return tiled(lambda t: refine.infer(t[:, :c], t[:, c:]), torch.cat([x, base], 1), self.tile, self.halo,
+                     scale=2)
 
     @property
     def active_share(self) -> float | None:

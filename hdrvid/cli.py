@@ -614,7 +614,7 @@ def info(file: Path, as_json: bool) -> None:
                    "max_residual=1.0 for hdrunet-2x); recorded in the run's config, and in the weights where the "
                    "model keeps it.")
 @click.option("--sharpen-share", default=0.0, show_default=True, type=click.FloatRange(0, 1),
-              help="Super-resolution (hdrunet-2x): share of training shots sharpened as phones and TV cameras do "
+              help="Super-resolution (hdrunet-2x, brackets-2x): share of training shots sharpened as phones and TV cameras do "
                    "(unsharp mask on the codes); validation stays unsharpened.")
 @click.pass_context
 @handle_errors

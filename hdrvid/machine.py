@@ -40,7 +40,8 @@ M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_MMAP_MAX, M_ARENA_MAX = -1, -3, -4, -8
 def tune_allocator() -> bool:
     """glibc's allocator set for a process that makes and drops frame-sized buffers on several threads; call it
     once, before the pipeline's threads start (the command line does; a library caller decides for its own
-    process, or sets ``MALLOC_ARENA_MAX=1`` before starting Python). False where there is no glibc.
+    process, or sets ``MALLOC_ARENA_MAX=1 MALLOC_MMAP_MAX_=0`` before starting Python). False where there is no
+    glibc.
 
     - One arena (M_ARENA_MAX 1): each thread that allocates otherwise gets its own arena, whose heaps are at
       most 64 MiB and are shrunk (their pages given back) when a frame is freed, so the next frame's buffer is

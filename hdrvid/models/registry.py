@@ -172,10 +172,6 @@ def build(name: str, weights: str | Path | None = None) -> nn.Module:
     else:
         path = weights_dir() / spec.weights
         state = load_state_dict(path, spec.sha256)
-    if getattr(model, "superres", False) and not any(k.startswith("sr.") for k in state):
-        raise ModelError(f"{path}: not a {name} weights file (no super-resolution network in it: a "
-                         f"{getattr(model, 'base_model', '')} file?); pass the file `hdrvid train -m {name}` writes, "
-                         "or drop --weights")
     sizes = getattr(type(model), "sizes_of", None)  # a model whose size the weights file decides (hdrunet-2x)
     if sizes is not None:
         try:

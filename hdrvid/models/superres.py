@@ -144,12 +144,13 @@ class SuperRes(nn.Module):
         return decode(encode(up) + self.residual(linear, base).float())
 
 
-def sr_sizes_of(state: dict[str, torch.Tensor], model: str) -> dict[str, Any]:
-    """:class:`SuperRes`'s width, depth, level window, bound and shared flag as a weights file holds them (under
-    ``sr.``), checked; {} when the file has no such network."""
+def sr_sizes_of(state: dict[str, torch.Tensor], model: str, base: str) -> dict[str, Any]:
+    """:class:`SuperRes`'s width, depth, level window, bound and shared flag as ``model``'s weights file holds them
+    (under ``sr.``), checked; a file without the network (``base``'s own, given to ``--upscale 2``) is refused."""
     head = state.get("sr.head.weight")
     if head is None:
-        return {}
+        raise ModelError(f"not a {model} weights file (no super-resolution network in it: a {base} file?); pass the "
+                         f"file `hdrvid train -m {model}` writes, or drop --weights")
     blocks = sum(1 for k in state if k.startswith("sr.body.") and k.endswith(".c1.weight"))
     level = state.get("sr.level")
     window = 1 if level is None else int(level)
@@ -173,6 +174,8 @@ class _SuperResolved(nn.Module):
     upscale = 2
     superres = True
     """Runs as base model + ``refine`` part (:class:`hdrvid.engines.superres.SuperResExecutor`)."""
+    name = ""
+    """The model's registry name (in its weights file's errors)."""
     base_model = ""
     """The estimate's registry name (its executor computes ``base`` in the pipeline)."""
     exportable = True  # the ``refine`` part; the base runs on torch
@@ -201,7 +204,7 @@ class _SuperResolved(nn.Module):
     def sizes_of(cls, state: dict[str, torch.Tensor]) -> dict[str, Any]:
         """The network's width and depth as a weights file holds them (``registry.build`` makes the model that
         fits: a wider network trained with ``model_kwargs`` loads by ``--weights`` alone)."""
-        return sr_sizes_of(state, cls.base_model + " 2x")
+        return sr_sizes_of(state, cls.name, cls.base_model)
 
     def example_input(self, h: int = 64, w: int = 96) -> torch.Tensor:
         g = torch.Generator().manual_seed(0)
@@ -226,6 +229,7 @@ class _SuperResolved(nn.Module):
 class HDRUNet2x(WrapsHDRUNet, _SuperResolved):
     """``hdrunet-2x`` (``--upscale 2`` with the default model): ``hdrunet-auto`` then :class:`SuperRes`."""
 
+    name = "hdrunet-2x"
     base_model = "hdrunet-auto"
     cpu_bf16 = True
     """``--precision auto`` runs it in bf16 on CPUs that compute bf16 natively: validation PSNR-mu and PU21 the
@@ -242,6 +246,7 @@ class Brackets2x(_SuperResolved):
     coupled-feedback fusion, blended into the clipped pixels) at the input's size, then :class:`SuperRes` on the
     picture and that estimate (the super-resolution branch CF-Net's 2x variant lacked: brackets card, session 31)."""
 
+    name = "brackets-2x"
     base_model = "brackets"
     cpu_bf16 = True
     """``--precision auto`` runs the network in bf16 on CPUs that compute bf16 natively (``brackets`` itself stays in

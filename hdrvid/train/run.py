@@ -45,7 +45,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> TrainSummary:
         raise InputError(f"--loss {cfg.loss}: only single-exposure regression models (expandnet, hdrunet...) and "
                          f"brackets --stage joint take it; {cfg.model} trains with its own loss (leave --loss out)")
     if cfg.sharpen_share > 0 and cls is not SuperResFamily:
-        raise InputError(f"--sharpen-share: only the super-resolution network (hdrunet-2x) takes it; {cfg.model} "
+        raise InputError(f"--sharpen-share: only the super-resolution networks (hdrunet-2x, brackets-2x) take it; {cfg.model} "
                          "trains on the cameras as they are (leave it out)")
     if cfg.sampler_weight > 0 and cls is not DiffusionMergeFamily:
         raise InputError(f"--sampler-weight: only the diffusion merge (diffhdr) takes it; {cfg.model} has no "

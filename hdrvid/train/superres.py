@@ -57,7 +57,7 @@ def _pairs(pool: HDRPool, count: int, size: int, cfg: TrainConfig, rng: np.rando
 class SuperResFamily:
     def __init__(self, cfg: TrainConfig, model: nn.Module, files: list[Path], held: list[Path]) -> None:
         if not getattr(model, "superres", False):
-            raise TypeError("the super-resolution family trains hdrunet-2x")
+            raise TypeError("the super-resolution family trains the 2x refiners (hdrunet-2x, brackets-2x)")
         if cfg.patch % 2:
             raise ValueError("--patch must be even (the shots are half its size)")
         self.cfg = cfg

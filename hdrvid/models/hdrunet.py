@@ -141,6 +141,84 @@ class ShotMean:
         return torch.stack(out)  # type: ignore[arg-type]
 
 
+
+class GradedCurve:
+    """BT.2446 Method A's inverse curve on frames called graded (``hdrunet-auto``'s, and ``brackets``' since session
+    32): a picture's light times BT.2446A's expansion of its input luminance to the power of the frame's shoulder
+    weight, lowered on bright frames by the cap on their average light (:meth:`capped_weight`). Video
+    (:meth:`start`): the cap's factor is one per shot (:class:`ShotMean`), reset at scene cuts (:meth:`cut`)."""
+
+    def __init__(self) -> None:
+        self.average_cap = AVERAGE_CAP
+        """The cap on a frame's mean max(R, G, B) under the curve (relative light; inf: none)."""
+        self.video = False
+        self._cap = ShotMean()
+        """Video: the shot's factor on the curve from the average-light cap."""
+        self.total = 0.0
+        """Sum of the curve weights applied since :meth:`start` (the run report's mean)."""
+        self.last: torch.Tensor | None = None
+        """The curve weights of the last call after the average-light cap."""
+
+    def start(self, video: bool) -> None:
+        self.video = video
+        self._cap.reset()
+        self.total = 0.0
+
+    def cut(self) -> None:
+        self._cap.reset()
+
+    def capped_weight(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """(N, 1, 1, 1) the curve weights ``w`` lowered where the curve would lift a frame's mean max(R, G, B)
+        above :attr:`average_cap` (on every 4th row and column): the largest weight in [0, w] that keeps the mean at
+        the cap, or 0 when the frame is already above it without the curve. Video: one factor per shot, the
+        mean over the shot's first SETTLE_FRAMES frames, then held (as the shoulder weight)."""
+        cap = self.average_cap
+        if not math.isfinite(cap):
+            return w
+        if self.video and self._cap.held:
+            return w * self._cap.value.to(w.dtype)  # type: ignore[union-attr]
+        lin = linear[:, :, ::4, ::4].clamp(0, 1).float()
+        m = out[:, :, ::4, ::4].float().amax(1).flatten(1)  # (N, P)
+        log_g = torch.log(bt2446a_expansion(luminance(lin, BT709_WEIGHTS))).flatten(1)
+        ww = w.flatten().float()
+
+        def mean_at(e: torch.Tensor) -> torch.Tensor:
+            return (m * torch.exp(e[:, None] * log_g)).mean(1)
+
+        lo, hi = torch.zeros_like(ww), ww.clone()
+        over = mean_at(ww) > cap
+        for _ in range(16):  # the mean rises with the weight wherever light is above 18 % grey: bisection
+            mid = (lo + hi) / 2
+            up = mean_at(mid) <= cap
+            lo, hi = torch.where(up, mid, lo), torch.where(up, hi, mid)
+        factor = torch.where(over, lo / ww.clamp(min=1e-6), torch.ones_like(ww))
+        if self.video:
+            factor = self._cap.update(factor)
+        return w * factor.to(w.dtype).view(-1, 1, 1, 1)
+
+    def __call__(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+        """``out`` (the highlights-only result for ``linear``) times BT.2446A's expansion of the input's
+        luminance (of the light clamped to [0, 1]) to the power of the frame's shoulder weight ``w``
+        (1 at 18 % grey, 2.5 at SDR white), lowered on bright frames by :meth:`capped_weight`."""
+        if w is None:
+            return out
+        w = w.to(out.dtype).view(-1, 1, 1, 1)
+        if not bool((w > 0).any()):
+            return out
+        w = self.capped_weight(linear, out, w)
+        self.last = w.flatten()
+        self.total += float(self.last.float().sum())
+        if (out.device.type == "cpu" and out.dtype == torch.float32 and linear.dtype == torch.float32
+                and not out.requires_grad):
+            out = out.contiguous()
+            lin = linear.contiguous()
+            for i in range(out.shape[0]):  # one compiled pass per frame, the curve as a table of sqrt(Y)
+                table = torch.exp(w[i, 0, 0, 0] * LOG_EXPANSION).numpy()
+                luminance_gain(lin[i].numpy(), out[i].numpy(), np.asarray(BT709_WEIGHTS, np.float32), table)
+            return out
+        y = luminance(linear.clamp(0, 1), BT709_WEIGHTS).to(out.dtype)
+        return out * torch.exp(w * torch.log(bt2446a_expansion(y)))
+
 def area_resize(x: torch.Tensor, size: int) -> torch.Tensor:
     """``F.interpolate(x, (size, size), mode="area")`` (adaptive average pooling: output row i averages input
     rows floor(i H / size) to ceil((i + 1) H / size) - 1, the same for columns) as two matrix products with
@@ -208,18 +286,13 @@ class HDRUNet(nn.Module):
         self.last_shoulder: torch.Tensor | None = None
         """The frames' shoulder weights of the last call (adaptive)."""
         self._shoulder_sum, self._shoulder_frames = 0.0, 0
-        self.average_cap = AVERAGE_CAP
-        """The cap on a frame's mean max(R, G, B) under the BT.2446A curve (relative light; inf: none)."""
-        self._cap = ShotMean()
-        """Video: the shot's factor on the curve from the average-light cap."""
+        self.graded_curve = GradedCurve()
+        """BT.2446A's curve on frames called graded, with the cap on their average light (``average_cap``)."""
         self.graded_boost_stops = GRADED_BOOST
         self._top = ShotMean()
         """Video: the shot's gate of the graded boost (share of pixels at the top code)."""
         self._boost_sum = 0.0
         self.last_boost: torch.Tensor | None = None
-        self._curve_sum = 0.0
-        self.last_curve: torch.Tensor | None = None
-        """The curve weights of the last call after the average-light cap (adaptive)."""
         self.edge_gate = EDGE_GATE and adaptive
         self.deblock = DEBLOCK and adaptive
         self._mask_shift = MaskShift()
@@ -393,14 +466,14 @@ class HDRUNet(nn.Module):
         self.curve_alpha = alpha
         self._curve_state = None
         self._shoulder.reset()
-        self._cap.reset()
+        self.graded_curve.start(video=True)
         self._top.reset()
-        self._shoulder_sum, self._shoulder_frames, self._curve_sum, self._boost_sum = 0.0, 0, 0.0, 0.0
+        self._shoulder_sum, self._shoulder_frames, self._boost_sum = 0.0, 0, 0.0
 
     def reset_temporal(self) -> None:
         self._curve_state = None
         self._shoulder.reset()
-        self._cap.reset()
+        self.graded_curve.cut()
         self._top.reset()
 
     # --- adaptive: BT.2446 Method A's inverse where the frame was graded ---------------------------------------
@@ -450,39 +523,12 @@ class HDRUNet(nn.Module):
         factor on every channel (``signal`` along ``dim``; ``bounds`` and ``log_boost`` broadcast with it)."""
         return expanded * torch.exp(log_boost * self.alpha_mask(signal.amax(dim, keepdim=True), bounds))
 
-    def capped_weight(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        """(N, 1, 1, 1) the curve weights ``w`` lowered where the curve would lift a frame's mean max(R, G, B)
-        above :attr:`average_cap` (on every 4th row and column): the largest weight in [0, w] that keeps the mean at
-        the cap, or 0 when the frame is already above it without the curve. Video: one factor per shot, the
-        mean over the shot's first SETTLE_FRAMES frames, then held (as :meth:`shoulder_weight`)."""
-        cap = self.average_cap
-        if not math.isfinite(cap):
-            return w
-        if self.curve_alpha is not None and self._cap.held:
-            return w * self._cap.value.to(w.dtype)  # type: ignore[union-attr]
-        lin = linear[:, :, ::4, ::4].clamp(0, 1).float()
-        m = out[:, :, ::4, ::4].float().amax(1).flatten(1)  # (N, P)
-        log_g = torch.log(bt2446a_expansion(luminance(lin, BT709_WEIGHTS))).flatten(1)
-        ww = w.flatten().float()
-
-        def mean_at(e: torch.Tensor) -> torch.Tensor:
-            return (m * torch.exp(e[:, None] * log_g)).mean(1)
-
-        lo, hi = torch.zeros_like(ww), ww.clone()
-        over = mean_at(ww) > cap
-        for _ in range(16):  # the mean rises with the weight wherever light is above 18 % grey: bisection
-            mid = (lo + hi) / 2
-            up = mean_at(mid) <= cap
-            lo, hi = torch.where(up, mid, lo), torch.where(up, hi, mid)
-        factor = torch.where(over, lo / ww.clamp(min=1e-6), torch.ones_like(ww))
-        if self.curve_alpha is not None:
-            factor = self._cap.update(factor)
-        return w * factor.to(w.dtype).view(-1, 1, 1, 1)
-
     def mean_curve_weight(self) -> float | None:
         """Mean weight of the BT.2446A curve as applied (after the average-light cap) since
         :meth:`enable_temporal` (None: not adaptive or nothing run)."""
-        return self._curve_sum / self._shoulder_frames if self.adaptive and self._shoulder_frames else None
+        if not self.adaptive or not self._shoulder_frames:
+            return None
+        return self.graded_curve.total / self._shoulder_frames
 
     def mean_graded_boost(self) -> float | None:
         """Mean stops the graded boost added to clipped highlights over the frames since :meth:`enable_temporal`
@@ -518,28 +564,23 @@ class HDRUNet(nn.Module):
         return w
 
     def _graded(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
-        """``out`` (the highlights-only result for ``linear``) times BT.2446A's expansion of the input's
-        luminance (of the light clamped to [0, 1]) to the power of the frame's shoulder weight ``w``
-        (:meth:`frame_weight`; 1 at 18 % grey, 2.5 at SDR white), lowered on bright frames by
-        :meth:`capped_weight`."""
-        if w is None:
-            return out
-        w = w.to(out.dtype).view(-1, 1, 1, 1)
-        if not bool((w > 0).any()):
-            return out
-        w = self.capped_weight(linear, out, w)
-        self.last_curve = w.flatten()
-        self._curve_sum += float(self.last_curve.float().sum())
-        if (out.device.type == "cpu" and out.dtype == torch.float32 and linear.dtype == torch.float32
-                and not out.requires_grad):
-            out = out.contiguous()
-            lin = linear.contiguous()
-            for i in range(out.shape[0]):  # one compiled pass per frame, the curve as a table of sqrt(Y)
-                table = torch.exp(w[i, 0, 0, 0] * LOG_EXPANSION).numpy()
-                luminance_gain(lin[i].numpy(), out[i].numpy(), np.asarray(BT709_WEIGHTS, np.float32), table)
-            return out
-        y = luminance(linear.clamp(0, 1), BT709_WEIGHTS).to(out.dtype)
-        return out * torch.exp(w * torch.log(bt2446a_expansion(y)))
+        """``out`` (the highlights-only result for ``linear``) through BT.2446A's curve by the frames' shoulder
+        weights ``w`` (:meth:`frame_weight`), lowered on bright frames by the average-light cap (:class:`GradedCurve`)."""
+        return self.graded_curve(linear, out, w)
+
+    @property
+    def average_cap(self) -> float:
+        """The cap on a frame's mean max(R, G, B) under the BT.2446A curve (relative light; inf: none)."""
+        return self.graded_curve.average_cap
+
+    @average_cap.setter
+    def average_cap(self, value: float) -> None:
+        self.graded_curve.average_cap = value
+
+    @property
+    def last_curve(self) -> torch.Tensor | None:
+        """The curve weights of the last call after the average-light cap (adaptive)."""
+        return self.graded_curve.last
 
     def edge_gated(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
         """``out`` (the expansion of ``linear`` before the BT.2446A curve) through the edge gate

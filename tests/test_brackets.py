@@ -100,6 +100,7 @@ def test_the_blend_starts_at_code_252_on_camera_frames_and_at_246_on_graded_ones
 
     monkeypatch.setattr(brackets, "EDGE_GATE", False)  # a ramp is a gentle slope: the gate has its own test
     monkeypatch.setattr(brackets, "DEBLOCK", False)  # and flat at the codec-block filter's scale: its own test
+    monkeypatch.setattr(brackets, "GRADED_CURVE", False)  # the tones of graded frames: their own test
     torch.manual_seed(0)
     m = BracketHDR(width=4, fusion_width=4).eval()
     s = torch.linspace(0.9, 1.0, 48 * 48).view(1, 1, 48, 48).expand(1, 3, 48, 48).contiguous()
@@ -129,6 +130,53 @@ def test_the_blend_starts_at_code_252_on_camera_frames_and_at_246_on_graded_ones
     m.reset_temporal()
     m.shoulder.forward = lambda lin: torch.zeros(lin.shape[0])  # type: ignore[method-assign]
     assert float(m.shoulder_weight(x)) == 0.0
+
+
+def test_frames_called_graded_get_the_default_models_bt2446a_curve(monkeypatch: pytest.MonkeyPatch):
+    """``apply`` ends as the default model's does: on frames called graded every pixel times BT.2446A's expansion of
+    its luminance (the same tones as ``hdrunet-auto``; the fused light adds the highlights), lowered by the
+    average-light cap on bright frames and held for a shot in video; camera frames are left as blended."""
+    from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion, luminance
+    from hdrvid.models import brackets
+    from hdrvid.models.hdrunet import SETTLE_FRAMES
+
+    torch.manual_seed(0)
+    m = BracketHDR(width=4, fusion_width=4).eval()
+    s = torch.linspace(0.05, 1.0, 48 * 64).view(1, 1, 48, 64).expand(1, 3, 48, 64).contiguous()
+    x = decode(s)
+    field = torch.full_like(x, 1.0)
+    curve = bt2446a_expansion(luminance(x, BT709_WEIGHTS))
+    m.average_cap = float("inf")
+    for bias in (-20.0, 20.0):  # camera, graded
+        m.shoulder.net[2].bias.fill_(bias)
+        with torch.no_grad():
+            monkeypatch.setattr(brackets, "GRADED_CURVE", False)
+            plain = m.apply(x, field)
+            monkeypatch.setattr(brackets, "GRADED_CURVE", True)
+            out = m.apply(x, field)
+        if bias < 0:
+            assert torch.equal(out, plain)
+        else:
+            assert torch.allclose(out, plain * curve, rtol=2e-4)  # the compiled pass reads the curve from a table
+            assert m.mean_curve_weight() is not None and m.mean_shoulder_weight() is not None
+    # a bright frame: the curve lowered until its mean max(R, G, B) is back at the cap, then held for the shot
+    def light(t: torch.Tensor) -> float:
+        return float(t[:, :, ::4, ::4].amax(1).mean())
+
+    cap = (light(plain) + light(plain * curve)) / 2
+    m.average_cap = cap
+    m.enable_temporal(0.1)
+    with torch.no_grad():
+        out = m.apply(x, field)
+        held = float(m.graded_curve.last)
+        assert 0 < held < 1 and light(out) == pytest.approx(cap, rel=0.02)
+        dark = x * 0.25
+        for _ in range(SETTLE_FRAMES):
+            m.apply(dark, field)
+        assert float(m.graded_curve.last) < 1  # the shot's factor: the mean of its first frames
+        m.reset_temporal()
+        m.apply(dark, field)
+        assert float(m.graded_curve.last) == 1.0  # a cut: the new shot's own
 
 
 def test_a_blocky_near_white_wall_blends_smoothly_on_camera_frames(monkeypatch: pytest.MonkeyPatch):
@@ -341,8 +389,11 @@ def test_cli_convert_brackets_video_and_upscale(tmp_path: Path, weights: Path):
     r = run_cli("convert", src, tmp_path / "same.mp4", "-m", "brackets", "--weights", weights)
     s = ffprobe(tmp_path / "same.mp4", "-show_streams", "-select_streams", "v")["streams"][0]
     assert r.exit_code == 0 and (s["width"], s["height"]) == (64, 48)
-    assert "treated as graded footage (blended from code ~246" in r.output or \
-        "treated as camera footage (blended from code ~252.5" in r.output  # the run says which blend it used
+    import re
+
+    # the run says how it treated the footage: the curve's weight and which blend it used
+    assert re.search(r"treated as (graded|camera) footage \(BT\.2446A curve at [0-9.]+.*, blended from code "
+                     r"~(246|252\.5)", r.output), r.output
     r = run_cli("convert", src, tmp_path / "x.mp4", "-m", "hdrunet", "--upscale", "2")
     assert r.exit_code != 0 and "super-resolution" in r.output and not (tmp_path / "x.mp4").exists()
 

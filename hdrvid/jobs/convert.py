@@ -208,9 +208,11 @@ class ConvertReport(RunReport):
                 curve += f", lowered to {self.curve_weight:.2f} to keep the frame-average light down"
             if self.graded_boost is not None and self.graded_boost >= 0.005:
                 curve += f", clipped highlights +{self.graded_boost:.2f} stops"
+            if self.blend_graded is not None:  # brackets: where its fused light is blended in
+                curve += ", blended from code ~246" if self.blend_graded >= 0.5 else ", blended from code ~252.5"
             line += (f"; treated as graded footage ({curve}; --model hdrunet keeps recorded pixels as decoded)"
                      if self.graded_weight >= 0.5 else f"; treated as camera footage ({curve})")
-        if self.blend_graded is not None:
+        elif self.blend_graded is not None:
             line += (f"; treated as graded footage (blended from code ~246, weight {self.blend_graded:.2f})"
                      if self.blend_graded >= 0.5 else
                      f"; treated as camera footage (blended from code ~252.5, weight {self.blend_graded:.2f})")
@@ -220,7 +222,7 @@ class ConvertReport(RunReport):
 MODEL_MEANS = {"graded_weight": "mean_shoulder_weight", "curve_weight": "mean_curve_weight",
                "graded_boost": "mean_graded_boost", "blend_graded": "mean_blend_weight"}
 """Report field -> the model's method that gives its mean over the run (``hdrunet-auto`` and the models that
-wrap it: ``models.hdrunet.WrapsHDRUNet``; ``brackets``); a stills run reports the mean over its pictures."""
+wrap it: ``models.hdrunet.WrapsBase``; ``brackets``); a stills run reports the mean over its pictures."""
 
 
 @dataclass

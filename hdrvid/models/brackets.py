@@ -44,7 +44,7 @@ from torch import nn
 
 from hdrvid.models.clip_edges import gate_expansion
 from hdrvid.models.deblock import MaskShift
-from hdrvid.models.hdrunet import CLIP_START_LINEAR, SHOULDER_HI, SHOULDER_LO, SIGNAL_GAMMA, ShotMean
+from hdrvid.models.hdrunet import CLIP_START_LINEAR, SHOULDER_HI, SHOULDER_LO, SIGNAL_GAMMA, GradedCurve, ShotMean
 from hdrvid.models.merge import weighted_merge
 from hdrvid.models.shoulder import ShoulderDetector
 
@@ -86,6 +86,11 @@ sky (session 29, card)."""
 EDGE_GATE = True
 """Each clipped area's expansion through the default model's edge gate (:func:`clip_edges.gate_expansion`), pulled
 to 1 on frames called graded. Chosen on validation (session 29, card)."""
+GRADED_CURVE = True
+"""The default model's BT.2446A curve (:class:`hdrunet.GradedCurve`) by each frame's shoulder weight, with its
+average-light cap (``--average-cap``): graded footage gets the same tones from ``brackets`` as from the default model,
+the fused light adding the highlights. Validation (session 32, card): consumer and graded pictures +1.0 / +3.4 dB
+clipped PSNR-mu; camera pictures the detector calls graded pay the curve's cost, as with the default model."""
 
 
 def clip_mask(signal: torch.Tensor) -> torch.Tensor:
@@ -300,19 +305,44 @@ class BracketHDR(TwoStage):
         """The frames' shoulder weights of the last ``apply``."""
         self._mask_shift = MaskShift()
         self._weight_sum, self._weight_frames = 0.0, 0
+        self.graded_curve = GradedCurve()
+        """``hdrunet-auto``'s BT.2446A curve by the shoulder weight, with its average-light cap (session 32)."""
 
     def mean_blend_weight(self) -> float | None:
         """The blend's mean shoulder weight over the frames applied so far (for the run report), or None."""
         return self._weight_sum / self._weight_frames if self._weight_frames else None
 
+    def mean_shoulder_weight(self) -> float | None:
+        """The BT.2446A curve's mean weight over the frames (the blend's shoulder weight; the run report)."""
+        return self.mean_blend_weight()
+
+    def mean_curve_weight(self) -> float | None:
+        """The curve's mean weight as applied, after the average-light cap (the run report), or None."""
+        return self.graded_curve.total / self._weight_frames if self._weight_frames else None
+
+    def mean_graded_boost(self) -> float | None:
+        """None: the fused highlights get no graded boost (``hdrunet-auto``'s extra stop is its network's)."""
+        return None
+
+    @property
+    def average_cap(self) -> float:
+        """The cap on a frame's mean max(R, G, B) under the BT.2446A curve (``--average-cap``; relative light)."""
+        return self.graded_curve.average_cap
+
+    @average_cap.setter
+    def average_cap(self, value: float) -> None:
+        self.graded_curve.average_cap = value
+
     def enable_temporal(self, alpha: float) -> None:
         """Video: one graded-or-camera decision per shot, as ``hdrunet-auto`` makes it (:meth:`reset_temporal` at
-        scene cuts)."""
+        scene cuts), and one average-light factor on the curve per shot."""
         self.video = True
         self._shot.reset()
+        self.graded_curve.start(video=True)
 
     def reset_temporal(self) -> None:
         self._shot.reset()
+        self.graded_curve.cut()
 
     def shoulder_weight(self, linear: torch.Tensor) -> torch.Tensor:
         """(N,) how graded each frame looks: the detector's probability through ``hdrunet-auto``'s smoothstep
@@ -355,11 +385,15 @@ class BracketHDR(TwoStage):
         return clip_mask(encode(linear)) > 0
 
     def apply(self, linear: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
+        """The fused light blended into the clipped pixels (:meth:`blended`), through ``hdrunet-auto``'s edge gate
+        and, on frames called graded, its BT.2446A curve (both outside training, whose loss reads the blend)."""
         out = self.blended(linear, linear.clamp(min=FLOOR) * torch.exp(field.clamp(max=12)))
-        if not EDGE_GATE or out.requires_grad:
+        if out.requires_grad:
             return out
         w = self.last_shoulder.flatten().float().cpu()  # type: ignore[union-attr]
-        return gate_expansion(linear.clamp(0, 1), out, w, CLIP_START_LINEAR, SIGNAL_GAMMA)
+        if EDGE_GATE:
+            out = gate_expansion(linear.clamp(0, 1), out, w, CLIP_START_LINEAR, SIGNAL_GAMMA)
+        return self.graded_curve(linear, out, self.last_shoulder) if GRADED_CURVE else out
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.apply(linear, self.field(linear))

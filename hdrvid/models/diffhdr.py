@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hdrvid.models.hdrunet import HDRUNet, WrapsHDRUNet
+from hdrvid.models.hdrunet import HDRUNet, WrapsBase
 from hdrvid.models.merge_nets import KalantariMerge, example_input
 
 TIMESTEPS = 1000
@@ -280,7 +280,7 @@ class SingleFCG(nn.Module):
         return self.net(torch.cat([signal, alpha, base], 1))
 
 
-class DiffHDRSingle(WrapsHDRUNet, nn.Module):
+class DiffHDRSingle(WrapsBase, nn.Module):
     """The single-exposure ``diffhdr`` (``convert --model diffhdr``): one linear frame in, relative radiance
     out (the single-exposure models' conventions). The regression start is the shipped ``hdrunet`` (curve
     off); the diffusion models the log ratio truth / estimate **in clipped pixels only**:

@@ -709,12 +709,13 @@ class HDRUNet(nn.Module):
         return self.apply(linear, self.field(linear))
 
 
-class WrapsHDRUNet:
-    """Mixin for a model that holds an ``HDRUNet`` as ``base`` (``hdrunet-2x``, ``diffhdr-single``): its
-    ``average_cap`` and its per-run curve weights are the base's, so ``jobs.convert.set_average_cap`` and the
-    run report reach them (None from a base that is not ``hdrunet-auto``)."""
+class WrapsBase:
+    """Mixin for a model that holds a single-exposure model with BT.2446A's graded curve as ``base``
+    (``hdrunet-2x`` and ``diffhdr-single`` an ``HDRUNet``, ``brackets-2x`` a ``BracketHDR``): its ``average_cap``
+    and its per-run curve weights are the base's, so ``jobs.convert.set_average_cap`` and the run report reach
+    them (None from a base that is not adaptive)."""
 
-    base: HDRUNet
+    base: Any
 
     def mean_shoulder_weight(self) -> float | None:
         return self.base.mean_shoulder_weight()

@@ -28,7 +28,7 @@ from torch import nn
 
 from hdrvid.errors import ModelError
 from hdrvid.models.brackets import BracketHDR
-from hdrvid.models.hdrunet import HDRUNet, WrapsHDRUNet
+from hdrvid.models.hdrunet import HDRUNet, WrapsBase
 
 EPS = 1e-3
 """E(x) = log(x + EPS): relative detail (a residual scales light, it never pushes a dark pixel below 0; a first
@@ -226,7 +226,7 @@ class _SuperResolved(nn.Module):
         self.base.reset_temporal()  # type: ignore[operator]
 
 
-class HDRUNet2x(WrapsHDRUNet, _SuperResolved):
+class HDRUNet2x(WrapsBase, _SuperResolved):
     """``hdrunet-2x`` (``--upscale 2`` with the default model): ``hdrunet-auto`` then :class:`SuperRes`."""
 
     name = "hdrunet-2x"
@@ -241,7 +241,7 @@ class HDRUNet2x(WrapsHDRUNet, _SuperResolved):
         self.base = HDRUNet(curve=False, adaptive=True)
 
 
-class Brackets2x(_SuperResolved):
+class Brackets2x(WrapsBase, _SuperResolved):
     """``brackets-2x`` (``--model brackets --upscale 2``): the two-stage ``brackets`` model (synthetic bracket,
     coupled-feedback fusion, blended into the clipped pixels) at the input's size, then :class:`SuperRes` on the
     picture and that estimate (the super-resolution branch CF-Net's 2x variant lacked: brackets card, session 31)."""
@@ -258,4 +258,4 @@ class Brackets2x(_SuperResolved):
         self.base = BracketHDR()
 
     def mean_blend_weight(self) -> float | None:
-        return self.base.mean_blend_weight()  # type: ignore[operator]
+        return self.base.mean_blend_weight()

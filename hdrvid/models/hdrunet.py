@@ -145,8 +145,10 @@ class ShotMean:
 class GradedCurve:
     """BT.2446 Method A's inverse curve on frames called graded (``hdrunet-auto``'s, and ``brackets``' since session
     32): a picture's light times BT.2446A's expansion of its input luminance to the power of the frame's shoulder
-    weight, lowered on bright frames by the cap on their average light (:meth:`capped_weight`). Video
-    (:meth:`start`): the cap's factor is one per shot (:class:`ShotMean`), reset at scene cuts (:meth:`cut`)."""
+    weight, lowered on bright frames by the cap on their average light (:meth:`capped_weight`); and the graded boost
+    (:meth:`boost`: more light in the clipped highlights of graded frames whose top code is nearly empty). Video
+    (:meth:`start`): the cap's factor and the boost's gate are one per shot (:class:`ShotMean`), reset at scene cuts
+    (:meth:`cut`)."""
 
     def __init__(self) -> None:
         self.average_cap = AVERAGE_CAP
@@ -158,14 +160,44 @@ class GradedCurve:
         """Sum of the curve weights applied since :meth:`start` (the run report's mean)."""
         self.last: torch.Tensor | None = None
         """The curve weights of the last call after the average-light cap."""
+        self.boost_stops = GRADED_BOOST
+        """Stops the graded boost (:meth:`boost`) adds at full weight (0: off)."""
+        self._top = ShotMean()
+        """Video: the shot's gate of the graded boost (share of pixels at the top code)."""
+        self.boost_total = 0.0
+        """Sum of the stops the boost added since :meth:`start`."""
+        self.last_boost: torch.Tensor | None = None
 
     def start(self, video: bool) -> None:
         self.video = video
         self._cap.reset()
-        self.total = 0.0
+        self._top.reset()
+        self.total = self.boost_total = 0.0
 
     def cut(self) -> None:
         self._cap.reset()
+        self._top.reset()
+
+    def boost(self, linear: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor | None:
+        """(N,) each frame's graded boost as a natural-log gain at full mask: :attr:`boost_stops` x the shoulder
+        weight ``w`` x the gate on the share of pixels at the top code (``TOP_SHARE_LO`` .. ``TOP_SHARE_HI``, on
+        every 2nd row and column) x ln 2; None when off. A grade's shoulder leaves the top code almost empty: its
+        clipped highlights were compressed more than a camera's clip. Video: one gate per shot."""
+        if w is None or self.boost_stops == 0 or not bool((w > 0).any()):
+            self.last_boost = None
+            return None
+        if self.video and self._top.held:
+            gate = self._top.value.expand(linear.shape[0])  # type: ignore[union-attr]
+        else:
+            top = (linear[:, :, ::2, ::2].amax(1) >= TOP_CODE_LINEAR).flatten(1).float().mean(1)
+            t = ((top - TOP_SHARE_LO) / (TOP_SHARE_HI - TOP_SHARE_LO)).clamp(0, 1)
+            gate = 1 - t * t * (3 - 2 * t)
+            if self.video:
+                gate = self._top.update(gate)
+        stops = self.boost_stops * w.flatten().float() * gate.float()
+        self.last_boost = stops
+        self.boost_total += float(stops.sum())
+        return stops * math.log(2)
 
     def capped_weight(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """(N, 1, 1, 1) the curve weights ``w`` lowered where the curve would lift a frame's mean max(R, G, B)
@@ -288,11 +320,6 @@ class HDRUNet(nn.Module):
         self._shoulder_sum, self._shoulder_frames = 0.0, 0
         self.graded_curve = GradedCurve()
         """BT.2446A's curve on frames called graded, with the cap on their average light (``average_cap``)."""
-        self.graded_boost_stops = GRADED_BOOST
-        self._top = ShotMean()
-        """Video: the shot's gate of the graded boost (share of pixels at the top code)."""
-        self._boost_sum = 0.0
-        self.last_boost: torch.Tensor | None = None
         self.edge_gate = EDGE_GATE and adaptive
         self.deblock = DEBLOCK and adaptive
         self._mask_shift = MaskShift()
@@ -467,14 +494,12 @@ class HDRUNet(nn.Module):
         self._curve_state = None
         self._shoulder.reset()
         self.graded_curve.start(video=True)
-        self._top.reset()
-        self._shoulder_sum, self._shoulder_frames, self._boost_sum = 0.0, 0, 0.0
+        self._shoulder_sum, self._shoulder_frames = 0.0, 0
 
     def reset_temporal(self) -> None:
         self._curve_state = None
         self._shoulder.reset()
         self.graded_curve.cut()
-        self._top.reset()
 
     # --- adaptive: BT.2446 Method A's inverse where the frame was graded ---------------------------------------
 
@@ -495,27 +520,24 @@ class HDRUNet(nn.Module):
         return t * t * (3 - 2 * t)
 
     def graded_boost(self, linear: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor | None:
-        """(N,) each frame's graded boost as a natural-log gain at full mask: ``graded_boost_stops`` x the shoulder
-        weight ``w`` x the gate on the share of pixels at the top code (``TOP_SHARE_LO`` .. ``TOP_SHARE_HI``, on
-        every 2nd row and column) x ln 2; None when off. Video: one gate per shot (as :meth:`shoulder_weight`).
+        """(N,) each frame's graded boost as a natural-log gain at full mask (:meth:`GradedCurve.boost`), or None.
         It multiplies all three channels of a pixel alike, by the expansion mask of its brightest channel
         (:meth:`boosted`): added to each channel's own gains it turned a bluish-white office wall, whose blue
         alone reached the mask, into purple blotches."""
-        if w is None or self.graded_boost_stops == 0 or not bool((w > 0).any()):
-            self.last_boost = None
-            return None
-        if self.curve_alpha is not None and self._top.held:
-            gate = self._top.value.expand(linear.shape[0])  # type: ignore[union-attr]
-        else:
-            top = (linear[:, :, ::2, ::2].amax(1) >= TOP_CODE_LINEAR).flatten(1).float().mean(1)
-            t = ((top - TOP_SHARE_LO) / (TOP_SHARE_HI - TOP_SHARE_LO)).clamp(0, 1)
-            gate = 1 - t * t * (3 - 2 * t)
-            if self.curve_alpha is not None:
-                gate = self._top.update(gate)
-        stops = self.graded_boost_stops * w.flatten().float() * gate.float()
-        self.last_boost = stops
-        self._boost_sum += float(stops.sum())
-        return stops * math.log(2)
+        return self.graded_curve.boost(linear, w)
+
+    @property
+    def graded_boost_stops(self) -> float:
+        """Stops the graded boost adds at full weight (0: off)."""
+        return self.graded_curve.boost_stops
+
+    @graded_boost_stops.setter
+    def graded_boost_stops(self, value: float) -> None:
+        self.graded_curve.boost_stops = value
+
+    @property
+    def last_boost(self) -> torch.Tensor | None:
+        return self.graded_curve.last_boost
 
     def boosted(self, expanded: torch.Tensor, signal: torch.Tensor, bounds: tuple[Any, Any] | None,
                 log_boost: torch.Tensor, dim: int = 1) -> torch.Tensor:
@@ -535,7 +557,7 @@ class HDRUNet(nn.Module):
         (None: not adaptive, the boost off, or nothing run)."""
         if not self.adaptive or not self.graded_boost_stops or not self._shoulder_frames:
             return None
-        return self._boost_sum / self._shoulder_frames
+        return self.graded_curve.boost_total / self._shoulder_frames
 
     def mean_shoulder_weight(self) -> float | None:
         """Mean weight of the BT.2446A curve over the frames since :meth:`enable_temporal` (None: not adaptive

@@ -147,6 +147,7 @@ def test_frames_called_graded_get_the_default_models_bt2446a_curve(monkeypatch: 
     field = torch.full_like(x, 1.0)
     curve = bt2446a_expansion(luminance(x, BT709_WEIGHTS))
     m.average_cap = float("inf")
+    m.graded_curve.boost_stops = 0.0  # the boost: below
     for bias in (-20.0, 20.0):  # camera, graded
         m.shoulder.net[2].bias.fill_(bias)
         with torch.no_grad():
@@ -177,6 +178,21 @@ def test_frames_called_graded_get_the_default_models_bt2446a_curve(monkeypatch: 
         m.reset_temporal()
         m.apply(dark, field)
         assert float(m.graded_curve.last) == 1.0  # a cut: the new shot's own
+    # the graded boost: one more stop of fused light where the mask is full, on a graded frame whose top code is empty
+    m = BracketHDR(width=4, fusion_width=4).eval()
+    m.shoulder.net[2].bias.fill_(20.0)
+    x = decode(torch.linspace(0.9, 0.993, 48 * 64).view(1, 1, 48, 64).expand(1, 3, 48, 64).contiguous())
+    outs = {}
+    for stops in (0.0, 1.0):
+        m.graded_curve.boost_stops = stops
+        with torch.no_grad():
+            outs[stops] = m.apply(x, field)
+    full = encode(x).amax(1, keepdim=True).expand_as(x) >= brackets.BLEND[1]
+    recorded = encode(x).amax(1, keepdim=True).expand_as(x) <= brackets.BLEND[0]
+    assert int(full.sum()) > 100 and int(recorded.sum()) > 100
+    assert torch.allclose(outs[1.0][full], 2 * outs[0.0][full], rtol=1e-5)
+    assert torch.equal(outs[1.0][recorded], outs[0.0][recorded])
+    assert m.mean_graded_boost() == pytest.approx(0.5)  # one frame boosted by 1 stop, one by none
 
 
 def test_a_blocky_near_white_wall_blends_smoothly_on_camera_frames(monkeypatch: pytest.MonkeyPatch):

@@ -87,10 +87,11 @@ EDGE_GATE = True
 """Each clipped area's expansion through the default model's edge gate (:func:`clip_edges.gate_expansion`), pulled
 to 1 on frames called graded. Chosen on validation (session 29, card)."""
 GRADED_CURVE = True
-"""The default model's BT.2446A curve (:class:`hdrunet.GradedCurve`) by each frame's shoulder weight, with its
-average-light cap (``--average-cap``): graded footage gets the same tones from ``brackets`` as from the default model,
-the fused light adding the highlights. Validation (session 32, card): consumer and graded pictures +1.0 / +3.4 dB
-clipped PSNR-mu; camera pictures the detector calls graded pay the curve's cost, as with the default model."""
+"""The default model's treatment of graded frames (:class:`hdrunet.GradedCurve`) by each frame's shoulder weight: its
+BT.2446A curve with the average-light cap (``--average-cap``), and its graded boost on the fused light: graded footage
+gets the same tones from ``brackets`` as from the default model, the fused light adding the highlights. Validation
+(session 32, card): consumer and graded pictures +1.0 / +4.1 dB clipped PSNR-mu; camera pictures the detector calls
+graded pay the curve's cost, as with the default model."""
 
 
 def clip_mask(signal: torch.Tensor) -> torch.Tensor:
@@ -321,8 +322,10 @@ class BracketHDR(TwoStage):
         return self.graded_curve.total / self._weight_frames if self._weight_frames else None
 
     def mean_graded_boost(self) -> float | None:
-        """None: the fused highlights get no graded boost (``hdrunet-auto``'s extra stop is its network's)."""
-        return None
+        """Mean stops the graded boost added to the fused light over the frames (the run report), or None."""
+        if not GRADED_CURVE or not self.graded_curve.boost_stops or not self._weight_frames:
+            return None
+        return self.graded_curve.boost_total / self._weight_frames
 
     @property
     def average_cap(self) -> float:
@@ -358,11 +361,17 @@ class BracketHDR(TwoStage):
         return t * t * (3 - 2 * t)
 
     def blended(self, linear: torch.Tensor, hdr: torch.Tensor) -> torch.Tensor:
-        """:func:`blend` with the mask each frame's shoulder weight gives (:func:`blend_bounds`)."""
+        """:func:`blend` with the mask each frame's shoulder weight gives (:func:`blend_bounds`); outside training,
+        the fused light of frames called graded whose top code is nearly empty raised by the default model's graded
+        boost (:meth:`hdrunet.GradedCurve.boost`)."""
         w = self.shoulder_weight(linear).to(linear.device, linear.dtype)
         self.last_shoulder = w.detach()
         self._weight_sum += float(w.detach().float().sum())
         self._weight_frames += int(w.numel())
+        if GRADED_CURVE and not hdr.requires_grad:
+            boost = self.graded_curve.boost(linear, w)
+            if boost is not None:
+                hdr = hdr * torch.exp(boost.to(hdr.dtype).view(-1, 1, 1, 1))
         if bool((w >= 1).all()):  # graded: the wide mask as numbers (bit for bit the sessions 7-28 blend)
             return blend(linear, hdr)
         shift = None

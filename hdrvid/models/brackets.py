@@ -307,19 +307,20 @@ class BracketHDR(TwoStage):
         self._mask_shift = MaskShift()
         self._weight_sum, self._weight_frames = 0.0, 0
         self.graded_curve = GradedCurve()
-        """``hdrunet-auto``'s BT.2446A curve by the shoulder weight, with its average-light cap (session 32)."""
+        """``hdrunet-auto``'s BT.2446A curve by the shoulder weight, with its average-light cap, and its graded boost
+        (:data:`GRADED_CURVE`; session 32)."""
 
     def mean_blend_weight(self) -> float | None:
         """The blend's mean shoulder weight over the frames applied so far (for the run report), or None."""
         return self._weight_sum / self._weight_frames if self._weight_frames else None
 
     def mean_shoulder_weight(self) -> float | None:
-        """The BT.2446A curve's mean weight over the frames (the blend's shoulder weight; the run report)."""
-        return self.mean_blend_weight()
+        """The BT.2446A curve's mean weight over the frames (the blend's shoulder weight; the run report), or None."""
+        return self.mean_blend_weight() if GRADED_CURVE else None
 
     def mean_curve_weight(self) -> float | None:
         """The curve's mean weight as applied, after the average-light cap (the run report), or None."""
-        return self.graded_curve.total / self._weight_frames if self._weight_frames else None
+        return self.graded_curve.total / self._weight_frames if GRADED_CURVE and self._weight_frames else None
 
     def mean_graded_boost(self) -> float | None:
         """Mean stops the graded boost added to the fused light over the frames (the run report), or None."""

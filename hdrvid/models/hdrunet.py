@@ -141,7 +141,6 @@ class ShotMean:
         return torch.stack(out)  # type: ignore[arg-type]
 
 
-
 class GradedCurve:
     """BT.2446 Method A's inverse curve on frames called graded (``hdrunet-auto``'s, and ``brackets``' since session
     32): a picture's light times BT.2446A's expansion of its input luminance to the power of the frame's shoulder
@@ -250,6 +249,7 @@ class GradedCurve:
             return out
         y = luminance(linear.clamp(0, 1), BT709_WEIGHTS).to(out.dtype)
         return out * torch.exp(w * torch.log(bt2446a_expansion(y)))
+
 
 def area_resize(x: torch.Tensor, size: int) -> torch.Tensor:
     """``F.interpolate(x, (size, size), mode="area")`` (adaptive average pooling: output row i averages input

@@ -44,7 +44,15 @@ from torch import nn
 
 from hdrvid.models.clip_edges import gate_expansion
 from hdrvid.models.deblock import MaskShift
-from hdrvid.models.hdrunet import CLIP_START_LINEAR, SHOULDER_HI, SHOULDER_LO, SIGNAL_GAMMA, GradedCurve, ShotMean
+from hdrvid.models.hdrunet import (
+    CLIP_START_LINEAR,
+    SHOULDER_HI,
+    SHOULDER_LO,
+    SIGNAL_GAMMA,
+    GradedCurve,
+    HoldsGradedCurve,
+    ShotMean,
+)
 from hdrvid.models.merge import weighted_merge
 from hdrvid.models.shoulder import ShoulderDetector
 
@@ -287,7 +295,7 @@ class TwoStage(nn.Module):
         return self.fuse(under, over, gap)[-1] * 2.0 ** self.ev
 
 
-class BracketHDR(TwoStage):
+class BracketHDR(HoldsGradedCurve, TwoStage):
     """``--model brackets``: bracket synthesis at -E and +E, fusion, and mask blending into the picture.
 
     Built in parts for hdrvid's executor: ``field`` is the per-channel log gain of the fused radiance over the
@@ -327,15 +335,6 @@ class BracketHDR(TwoStage):
         if not GRADED_CURVE or not self.graded_curve.boost_stops or not self._weight_frames:
             return None
         return self.graded_curve.boost_total / self._weight_frames
-
-    @property
-    def average_cap(self) -> float:
-        """The cap on a frame's mean max(R, G, B) under the BT.2446A curve (``--average-cap``; relative light)."""
-        return self.graded_curve.average_cap
-
-    @average_cap.setter
-    def average_cap(self, value: float) -> None:
-        self.graded_curve.average_cap = value
 
     def enable_temporal(self, alpha: float) -> None:
         """Video: one graded-or-camera decision per shot, as ``hdrunet-auto`` makes it (:meth:`reset_temporal` at

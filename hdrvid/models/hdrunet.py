@@ -251,6 +251,22 @@ class GradedCurve:
         return out * torch.exp(w * torch.log(bt2446a_expansion(y)))
 
 
+class HoldsGradedCurve:
+    """Mixin for a model that holds a :class:`GradedCurve` as ``graded_curve`` (``hdrunet-auto``, ``brackets``): its
+    ``average_cap`` is the curve's, so ``jobs.convert.set_average_cap`` (``--average-cap``) reaches it."""
+
+    graded_curve: GradedCurve
+
+    @property
+    def average_cap(self) -> float:
+        """The cap on a frame's mean max(R, G, B) under the BT.2446A curve (relative light; inf: none)."""
+        return self.graded_curve.average_cap
+
+    @average_cap.setter
+    def average_cap(self, value: float) -> None:
+        self.graded_curve.average_cap = value
+
+
 def area_resize(x: torch.Tensor, size: int) -> torch.Tensor:
     """``F.interpolate(x, (size, size), mode="area")`` (adaptive average pooling: output row i averages input
     rows floor(i H / size) to ceil((i + 1) H / size) - 1, the same for columns) as two matrix products with
@@ -282,7 +298,7 @@ def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequent
                          nn.LeakyReLU(0.1, inplace=True))
 
 
-class HDRUNet(nn.Module):
+class HDRUNet(HoldsGradedCurve, nn.Module):
     field_channels = 3 + KNOTS + 1
     spatial_channels = 3
     """Only the log gains vary over the frame; the curve's knots and the gate are read as frame means, so the
@@ -589,15 +605,6 @@ class HDRUNet(nn.Module):
         """``out`` (the highlights-only result for ``linear``) through BT.2446A's curve by the frames' shoulder
         weights ``w`` (:meth:`frame_weight`), lowered on bright frames by the average-light cap (:class:`GradedCurve`)."""
         return self.graded_curve(linear, out, w)
-
-    @property
-    def average_cap(self) -> float:
-        """The cap on a frame's mean max(R, G, B) under the BT.2446A curve (relative light; inf: none)."""
-        return self.graded_curve.average_cap
-
-    @average_cap.setter
-    def average_cap(self, value: float) -> None:
-        self.graded_curve.average_cap = value
 
     @property
     def last_curve(self) -> torch.Tensor | None:

@@ -193,6 +193,9 @@ def test_frames_called_graded_get_the_default_models_bt2446a_curve(monkeypatch: 
     assert torch.allclose(outs[1.0][full], 2 * outs[0.0][full], rtol=1e-5)
     assert torch.equal(outs[1.0][recorded], outs[0.0][recorded])
     assert m.mean_graded_boost() == pytest.approx(0.5)  # one frame boosted by 1 stop, one by none
+    hdr = x * 3.0
+    with torch.no_grad():  # training's composite (the plain blend) has no boost, with or without gradients
+        assert torch.equal(m.blended(x, hdr), brackets.blend(x, hdr))
 
 
 def test_a_blocky_near_white_wall_blends_smoothly_on_camera_frames(monkeypatch: pytest.MonkeyPatch):

@@ -360,15 +360,16 @@ class BracketHDR(HoldsGradedCurve, TwoStage):
         t = ((p - SHOULDER_LO) / (SHOULDER_HI - SHOULDER_LO)).clamp(0, 1)
         return t * t * (3 - 2 * t)
 
-    def blended(self, linear: torch.Tensor, hdr: torch.Tensor) -> torch.Tensor:
-        """:func:`blend` with the mask each frame's shoulder weight gives (:func:`blend_bounds`); outside training,
-        the fused light of frames called graded whose top code is nearly empty raised by the default model's graded
-        boost (:meth:`hdrunet.GradedCurve.boost`)."""
+    def blended(self, linear: torch.Tensor, hdr: torch.Tensor, graded_boost: bool = False) -> torch.Tensor:
+        """:func:`blend` with the mask each frame's shoulder weight gives (:func:`blend_bounds`); with
+        ``graded_boost`` (``apply``; training's composite reads the plain blend), the fused light of frames called
+        graded whose top code is nearly empty raised by the default model's graded boost
+        (:meth:`hdrunet.GradedCurve.boost`)."""
         w = self.shoulder_weight(linear).to(linear.device, linear.dtype)
         self.last_shoulder = w.detach()
         self._weight_sum += float(w.detach().float().sum())
         self._weight_frames += int(w.numel())
-        if GRADED_CURVE and not hdr.requires_grad:
+        if graded_boost and GRADED_CURVE:
             boost = self.graded_curve.boost(linear, w)
             if boost is not None:
                 hdr = hdr * torch.exp(boost.to(hdr.dtype).view(-1, 1, 1, 1))
@@ -395,8 +396,10 @@ class BracketHDR(HoldsGradedCurve, TwoStage):
 
     def apply(self, linear: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
         """The fused light blended into the clipped pixels (:meth:`blended`), through ``hdrunet-auto``'s edge gate
-        and, on frames called graded, its BT.2446A curve (both outside training, whose loss reads the blend)."""
-        out = self.blended(linear, linear.clamp(min=FLOOR) * torch.exp(field.clamp(max=12)))
+        and, on frames called graded, its graded boost and BT.2446A curve (all outside training, whose loss reads the
+        plain blend)."""
+        hdr = linear.clamp(min=FLOOR) * torch.exp(field.clamp(max=12))
+        out = self.blended(linear, hdr, graded_boost=not hdr.requires_grad)
         if out.requires_grad:
             return out
         w = self.last_shoulder.flatten().float().cpu()  # type: ignore[union-attr]

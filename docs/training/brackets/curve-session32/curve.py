@@ -31,7 +31,8 @@ elif mode == "boost":
     _blended = b.BracketHDR.blended
     booster = HDRUNet(curve=False, adaptive=True)
 
-    def blended(self, linear, hdr):  # type: ignore[no-untyped-def]
+    def blended(self, linear, hdr, graded_boost=False):  # type: ignore[no-untyped-def]
+        # (shipped since as `blended(..., graded_boost=True)` from `apply`: this wrapper now stands in for it)
         if not hdr.requires_grad:
             w = self.shoulder_weight(linear).to(linear.device, linear.dtype)
             boost = booster.graded_boost(linear, w)

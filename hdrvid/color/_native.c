@@ -740,40 +740,83 @@ void sdr_pass(const float *lin, int64_t h, int64_t w, float ex, const float *wts
     free(buf);
 }
 
+/* pow(max(v, 1e-8), inv) for float32 v in (0, 1), memoised in a direct-mapped cache keyed by v's bits: the pixels
+ * of an 8-bit source take 256 values per channel, so nearly every call is a hit. The same value as the call. */
+typedef struct {
+    uint32_t key[256];
+    double val[256];
+} PowCache;
+
+AI double signal_pow(PowCache *pc, float v, double inv) {
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    const uint32_t slot = (bits * 2654435761u) >> 24;
+    if (pc->key[slot] == bits) return pc->val[slot];
+    const double r = pow((double)v > 1e-8 ? (double)v : 1e-8, inv);
+    pc->key[slot] = bits;
+    pc->val[slot] = r;
+    return r;
+}
+
+/* One row of expand_clipped's first step: every pixel clamped to [0, 1] into out, its max(R, G, B) into M. Apart
+ * from the per-pixel work so that it vectorises. */
+AI void clamp_row(const float *restrict x0, const float *restrict x1, const float *restrict x2, float *restrict o0,
+                  float *restrict o1, float *restrict o2, float *restrict M, int64_t w) {
+    for (int64_t c = 0; c < w; c++) {
+        float t0 = x0[c], t1 = x1[c], t2 = x2[c];
+        t0 = t0 > 0.0f ? t0 : 0.0f;
+        t1 = t1 > 0.0f ? t1 : 0.0f;
+        t2 = t2 > 0.0f ? t2 : 0.0f;
+        t0 = t0 < 1.0f ? t0 : 1.0f;
+        t1 = t1 < 1.0f ? t1 : 1.0f;
+        t2 = t2 < 1.0f ? t2 : 1.0f;
+        o0[c] = t0;
+        o1[c] = t1;
+        o2[c] = t2;
+        M[c] = fmax3(t0, t1, t2);
+    }
+}
+
 /* hdrunet's fast mode (fused._expand_clipped), rows [r0, r1): every pixel clamped to [0, 1]; those whose
  * max(R,G,B) is above `start` get per channel v * exp(log_gain * alpha * (a * guide + b)), the coefficient maps
  * (3, hs, ws) read bilinearly (align_corners=False taps), the guide max(R,G,B) ** (1 / gamma), alpha the
  * smoothstep of the channel's signal between lo and hi, pulled to the pixel's largest alpha for channels within
  * neutral_lo of the brightest signal (fading out by neutral_hi). `shift` (h, w), or NULL: added to each channel's
- * signal where the mask reads it (models.deblock). Scalar: the work is on the few pixels above `start`.
+ * signal where the mask reads it (models.deblock). A vectorised clamp of each row, then
+ * scalar work on the pixels above `start` (its powers memoised: signal_pow).
  * Precision as numba types the twin: the maps, taps and clamps in float32; the powers, the smoothstep and the
  * exponent in float64, each result rounded to float32 where numba's is. */
+SIMD_CLONES
 void expand_clipped(const float *x, int64_t h, int64_t w, const float *a, const float *b, int64_t hs, int64_t ws,
                     float *out, const float *shift, double log_gain, double start, double lo, double hi, double gamma,
                     double neutral_lo, double neutral_hi, int64_t r0, int64_t r1) {
     const float sy = (float)((double)hs / (double)h), sx = (float)((double)ws / (double)w);
     const double inv = 1.0 / gamma, lo_lin = pow(lo, gamma), hi_lin = pow(hi, gamma), span = hi - lo;
     const int64_t plane = h * w, splane = hs * ws;
+    float *M = (float *)malloc(sizeof(float) * (size_t)w);
+    PowCache *pc = (PowCache *)malloc(sizeof(PowCache));
+    if (!M || !pc) {
+        free(M);
+        free(pc);
+        return;
+    }
+    memset(pc->key, 0xff, sizeof pc->key); /* a NaN's bits: never a clamped value */
     for (int64_t r = r0; r < r1; r++) {
         float src = ((float)r + 0.5f) * sy - 0.5f;
         src = src > 0.0f ? src : 0.0f;
         const int64_t ra = imin((int64_t)src, hs - 1), rb = imin(ra + 1, hs - 1);
         const float fr = src - (float)ra;
+        clamp_row(x + r * w, x + plane + r * w, x + 2 * plane + r * w, out + r * w, out + plane + r * w,
+                  out + 2 * plane + r * w, M, w);
         for (int64_t c = 0; c < w; c++) {
-            const int64_t i = r * w + c;
-            float v[3];
-            for (int k = 0; k < 3; k++) {
-                float t = x[k * plane + i];
-                t = t > 0.0f ? t : 0.0f;
-                v[k] = t < 1.0f ? t : 1.0f;
-                out[k * plane + i] = v[k];
-            }
-            const float m = fmax3(v[0], v[1], v[2]);
+            const float m = M[c];
             if ((double)m <= start) continue;  /* left as decoded on every path */
+            const int64_t i = r * w + c;
+            const float v[3] = {out[i], out[plane + i], out[2 * plane + i]};
             const double sh = shift ? (double)shift[i] : 0.0;  /* the mask's signal shift (models.deblock) */
             if (sh == 0.0 && (double)m <= lo_lin) continue;  /* every alpha 0: nothing expands */
             if (sh != 0.0) {  /* the brightest channel's shifted signal at or below lo: every alpha 0 */
-                const double sm = m < 1.0f ? pow((double)m > 1e-8 ? (double)m : 1e-8, inv) : 1.0;
+                const double sm = m < 1.0f ? signal_pow(pc, m, inv) : 1.0;
                 if ((double)((float)sm + (float)sh) <= lo) continue;
             }
             float src_c = ((float)c + 0.5f) * sx - 0.5f;
@@ -781,8 +824,7 @@ void expand_clipped(const float *x, int64_t h, int64_t w, const float *a, const 
             const int64_t ca = imin((int64_t)src_c, ws - 1), cb = imin(ca + 1, ws - 1);
             const float fc = src_c - (float)ca;
             double sig[3], gain[3], alp[3];
-            for (int k = 0; k < 3; k++)
-                sig[k] = v[k] < 1.0f ? pow((double)v[k] > 1e-8 ? (double)v[k] : 1e-8, inv) : 1.0;
+            for (int k = 0; k < 3; k++) sig[k] = v[k] < 1.0f ? signal_pow(pc, v[k], inv) : 1.0;
             const double smax = fmax(sig[0], fmax(sig[1], sig[2]));
             const float g = (float)smax;  /* the guide m ** (1 / gamma): the brightest channel's signal */
             for (int k = 0; k < 3; k++) {
@@ -817,6 +859,8 @@ void expand_clipped(const float *x, int64_t h, int64_t w, const float *a, const 
             }
         }
     }
+    free(pc);
+    free(M);
 }
 
 /* hdrunet-auto's BT.2446A curve (fused._luminance_gain), rows [r0, r1): `out` (3 planes) times a gain read from

@@ -158,6 +158,22 @@ def test_hdrunet_tiny_shapes_parts_and_recorded_pixels():
     assert bool((c[1:] >= c[:-1] - 1e-6).all())  # increasing
 
 
+def test_in_unit_range_skips_the_copy_only_when_nothing_needs_clamping():
+    """The detector's input: the frame itself when every value lies in [0, 1] (no 25 MB copy a frame at 1080p),
+    else exactly ``clamp(0, 1)`` (light above white, negative light, NaN kept as clamp keeps it)."""
+    from hdrvid.models.hdrunet import in_unit_range
+
+    x = torch.rand(1, 3, 8, 9)
+    x[0, 0, 0, 0], x[0, 1, 0, 0] = 0.0, 1.0
+    assert in_unit_range(x) is x
+    for bad in (1.0000001, -1e-9, 7.0, float("nan")):
+        y = x.clone()
+        y[0, 2, 3, 4] = bad
+        out = in_unit_range(y)
+        assert out is not y
+        torch.testing.assert_close(out, y.clamp(0, 1), equal_nan=True, rtol=0, atol=0)
+
+
 def test_hdrunet_curve_moves_slowly_in_video_and_resets_at_cuts():
     from hdrvid.models.hdrunet import KNOTS, HDRUNet
 

@@ -52,6 +52,7 @@ from hdrvid.models.hdrunet import (
     GradedCurve,
     HoldsGradedCurve,
     ShotMean,
+    in_unit_range,
 )
 from hdrvid.models.merge import weighted_merge
 from hdrvid.models.shoulder import ShoulderDetector
@@ -354,7 +355,7 @@ class BracketHDR(HoldsGradedCurve, TwoStage):
             p = self._shot.value.expand(linear.shape[0])  # type: ignore[union-attr]
         else:
             with torch.no_grad():
-                p = self.shoulder(linear.clamp(0, 1).float())
+                p = self.shoulder(in_unit_range(linear).float())
             if self.video:
                 p = self._shot.update(p)
         t = ((p - SHOULDER_LO) / (SHOULDER_HI - SHOULDER_LO)).clamp(0, 1)

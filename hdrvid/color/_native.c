@@ -866,30 +866,38 @@ void expand_clipped(const float *x, int64_t h, int64_t w, const float *a, const 
 /* hdrunet-auto's BT.2446A curve (fused._luminance_gain), rows [r0, r1): `out` (3 planes) times a gain read from
  * `table` (n + 1 entries, linear interpolation; its last entry from the end on) at sqrt(luminance of `lin`, each
  * channel and the sum clamped to [0, 1]) x n. */
+SIMD_CLONES
 void luminance_gain(const float *lin, float *out, int64_t h, int64_t w, const float *wts, const float *table,
                     int64_t n, int64_t r0, int64_t r1) {
-    const float nf = (float)n;
+    /* in three loops per row so that each vectorises: the index (clamped to n: the read from n on is table[n] + 0 x
+     * 0 from the padded copy, exactly table[n]), the reads, the products */
+    float *tab = (float *)malloc(sizeof(float) * ((size_t)n + 2 + (size_t)w));
+    if (!tab) return;
+    memcpy(tab, table, sizeof(float) * ((size_t)n + 1));
+    tab[n + 1] = tab[n];
+    float *T = tab + n + 2;
+    const float nf = (float)n, w0 = wts[0], w1 = wts[1], w2 = wts[2];
     const int64_t plane = h * w;
     for (int64_t r = r0; r < r1; r++) {
-        for (int64_t i = r * w; i < (r + 1) * w; i++) {
-            const float l0 = fminf_(fmaxf_(lin[i], 0.0f), 1.0f), l1 = fminf_(fmaxf_(lin[plane + i], 0.0f), 1.0f),
-                        l2 = fminf_(fmaxf_(lin[2 * plane + i], 0.0f), 1.0f);
-            float y = wts[0] * l0 + wts[1] * l1 + wts[2] * l2;
+        const float *a0 = lin + r * w, *a1 = a0 + plane, *a2 = a1 + plane;
+        float *o0 = out + r * w, *o1 = o0 + plane, *o2 = o1 + plane;
+        for (int64_t c = 0; c < w; c++) {
+            const float l0 = fminf_(fmaxf_(a0[c], 0.0f), 1.0f), l1 = fminf_(fmaxf_(a1[c], 0.0f), 1.0f),
+                        l2 = fminf_(fmaxf_(a2[c], 0.0f), 1.0f);
+            float y = w0 * l0 + w1 * l1 + w2 * l2;
             y = y > 0.0f ? y : 0.0f;
             y = y < 1.0f ? y : 1.0f;
-            const float t = sqrtf(y) * nf;
-            float g;
-            if ((double)t >= (double)n) {
-                g = table[n];
-            } else {
-                const int32_t j = (int32_t)t;
-                g = table[j] + (t - (float)j) * (table[j + 1] - table[j]);
-            }
-            out[i] *= g;
-            out[plane + i] *= g;
-            out[2 * plane + i] *= g;
+            T[c] = pad_index(sqrtf(y) * nf, nf);
+        }
+        for (int64_t c = 0; c < w; c++) T[c] = lerp_at(T[c], tab);
+        for (int64_t c = 0; c < w; c++) {
+            const float g = T[c];
+            o0[c] *= g;
+            o1[c] *= g;
+            o2[c] *= g;
         }
     }
+    free(tab);
 }
 
 /* hdrunet-auto's edge gate (fused._gate_ratios; models.clip_edges.raise_ratios is the reference), rows [r0, r1) of

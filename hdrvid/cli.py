@@ -616,13 +616,19 @@ def info(file: Path, as_json: bool) -> None:
 @click.option("--sharpen-share", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Super-resolution (hdrunet-2x, brackets-2x): share of training shots sharpened as phones and TV cameras do "
                    "(unsharp mask on the codes); validation stays unsharpened.")
+@click.option("--teacher", metavar="MODEL",
+              help="Single-exposure models: also learn to match this shipped model's output (distillation, e.g. a "
+                   "smaller hdrunet for the CPU fast mode: -m hdrunet --model-arg width=8 --teacher hdrunet).")
+@click.option("--teacher-weight", default=1.0, show_default=True, type=click.FloatRange(0),
+              help="Weight of the distillation loss (mean |log(1 + y) - log(1 + teacher's y)|).")
 @click.pass_context
 @handle_errors
 def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, steps: int, batch: int, patch: int,
           lr: float, procedural: int, device: str, fp32: bool, seed: int, minutes: float | None, samples: int,
           graded_share: float, threads: int | None, adversarial: bool, checkpoint_every: int,
           init: Path | None, temporal_weight: float, sampler_weight: float, stage: str, loss: str | None,
-          validation: int, model_args: tuple[str, ...], sharpen_share: float) -> None:
+          validation: int, model_args: tuple[str, ...], sharpen_share: float, teacher: str | None,
+          teacher_weight: float) -> None:
     """Train MODEL on HDR images through the camera simulation; checkpoints and resumes in --out."""
     from hdrvid.train import TrainConfig
     from hdrvid.train import train as run_train
@@ -634,7 +640,8 @@ def train(ctx: click.Context, model: str, data: tuple[Path, ...], out: Path, ste
                       samples=samples, adversarial=adversarial, checkpoint_every=checkpoint_every,
                       graded_share=graded_share, threads=threads, init=str(init) if init else None,
                       temporal_weight=temporal_weight, sampler_weight=sampler_weight, stage=stage, loss=loss or "",
-                      validation=validation, model_kwargs=model_kwargs, sharpen_share=sharpen_share)
+                      validation=validation, model_kwargs=model_kwargs, sharpen_share=sharpen_share,
+                      teacher=teacher or "", teacher_weight=teacher_weight)
     summary = run_train(cfg, progress=not ctx.obj["quiet"])
     click.echo(json.dumps(summary.as_dict(), indent=2))
 

@@ -258,6 +258,38 @@ def test_psnr_mu_loss_trains_a_single_exposure_model(tmp_path: Path):
         train(_cfg(tmp_path, "kalantari", loss="psnr-mu"), progress=False)
 
 
+def test_teacher_distils_into_a_smaller_single_exposure_model_and_is_refused_elsewhere(tmp_path: Path):
+    """``--teacher``: the step's loss adds ``--teacher-weight`` x the mean |log(1 + y) - log(1 + teacher(x))| of a
+    frozen shipped model (zero where the student gives the teacher's output); other families refuse it."""
+    from hdrvid.errors import InputError
+    from hdrvid.train.single import SingleExposureFamily
+
+    s = train(_cfg(tmp_path, "hdrunet", steps=2, teacher="hdrunet"), progress=False)
+    assert s.steps == 2 and s.final_loss is not None
+    assert json.loads((tmp_path / "hdrunet" / "summary.json").read_text())["data"]["teacher"] == "hdrunet"
+    losses = {}
+    for weight in (0.0, 3.0):
+        cfg = _cfg(tmp_path / "f", "hdrunet", teacher="hdrunet", teacher_weight=weight)
+        torch.manual_seed(0)
+        model = get("hdrunet").factory(**{**get("hdrunet").factory_kwargs, **TINY["hdrunet"]})
+        fam = SingleExposureFamily(cfg, model, [], [])
+        assert fam.teacher is not None and not any(p.requires_grad for p in fam.teacher.parameters())
+        batch = fam.batch(np.random.default_rng(3))
+        ctx = TrainContext(0, torch.device("cpu"), contextlib.nullcontext, torch.Generator(), fam.networks())
+        losses[weight] = float(fam.step(batch, ctx)[GENERATOR].detach())
+        x = batch[0]
+        with torch.no_grad():
+            y, yt = model(x), fam.teacher(x)
+            assert float(fam.distillation(x, yt)) == 0.0
+            distill = float(fam.distillation(x, y))
+    assert distill > 0
+    assert losses[3.0] - losses[0.0] == pytest.approx(3 * distill, rel=1e-4)
+    with pytest.raises(InputError, match="--teacher"):
+        train(_cfg(tmp_path, "kalantari", steps=1, teacher="hdrunet"), progress=False)
+    with pytest.raises(InputError, match="--teacher ahdr"):
+        train(_cfg(tmp_path / "g", "hdrunet", steps=1, teacher="ahdr"), progress=False)
+
+
 def test_sampler_loss_trains_through_the_few_step_chain(tmp_path: Path):
     """``--sampler-weight``: the diffusion merge's deterministic 2/4-step chain is differentiated through
     every step (gradients reach the denoiser), a run with it trains, and models without a few-step sampler

@@ -100,6 +100,11 @@ class TrainConfig:
     init: str | None = None
     """Start a new run from these weights (fine-tuning); parts of the model they do not cover (a new head)
     start from their initialisation and are listed in the log. Ignored when the run resumes."""
+    teacher: str = ""
+    """Single-exposure models: a shipped model (registry name, its own weights) whose output the model also learns
+    to match (distillation: a smaller network for the CPU fast mode, issue 17)."""
+    teacher_weight: float = 1.0
+    """Weight of the distillation loss: mean |log(1 + y) - log(1 + teacher's y)| over every pixel."""
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch", "patch", "checkpoint_every", "samples", "validation"):
@@ -119,6 +124,8 @@ class TrainConfig:
             raise InputError(f"--sampler-weight must be >= 0, not {self.sampler_weight}")
         if not self.temporal_weight >= 0:
             raise InputError(f"--temporal-weight must be >= 0, not {self.temporal_weight}")
+        if not self.teacher_weight >= 0:
+            raise InputError(f"--teacher-weight must be >= 0, not {self.teacher_weight}")
         if self.minutes is not None and not self.minutes > 0:
             raise InputError(f"--minutes must be positive, not {self.minutes}")
         if not (self.device == "cpu" or self.device.startswith("cuda") or self.device == "meta"):

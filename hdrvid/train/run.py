@@ -50,6 +50,9 @@ def train(cfg: TrainConfig, progress: bool = True) -> TrainSummary:
     if cfg.sampler_weight > 0 and cls is not DiffusionMergeFamily:
         raise InputError(f"--sampler-weight: only the diffusion merge (diffhdr) takes it; {cfg.model} has no "
                          "few-step sampler to train through (leave --sampler-weight out)")
+    if cfg.teacher and cls is not SingleExposureFamily:
+        raise InputError(f"--teacher: only single-exposure regression models (hdrunet, expandnet) learn from a "
+                         f"teacher; {cfg.model} trains on its own loss (leave --teacher out)")
     if cfg.stage and cls is not BracketFamily:
         raise InputError(f"--stage {cfg.stage}: only the two-stage brackets models take it; {cfg.model} trains as "
                          "one network (leave --stage out)")

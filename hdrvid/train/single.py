@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hdrvid.errors import InputError
 from hdrvid.models.merge_nets import mu_law
 from hdrvid.synth.camera import shoot
 from hdrvid.train.adversarial import add_adversarial, discriminator_for
@@ -67,6 +68,29 @@ class SingleExposureFamily:
         val_images = load_images(self.val_files, 0, cfg.seed) or load_images([], 4, cfg.seed + 99)
         self.val = _shots(val_images, cfg.validation, cfg, np.random.default_rng([cfg.seed, 1234]))
         self.loss = get_loss(cfg.loss or "expandnet")
+        self.teacher = self._teacher(cfg)
+
+    @staticmethod
+    def _teacher(cfg: TrainConfig) -> nn.Module | None:
+        """``--teacher NAME``: that shipped single-exposure model with its own weights, frozen, in eval mode."""
+        if not cfg.teacher:
+            return None
+        from hdrvid.models import build, get
+
+        if get(cfg.teacher).kind != "single-exposure":
+            raise InputError(f"--teacher {cfg.teacher}: not a single-exposure model; use one whose output is "
+                             "relative radiance from one picture (hdrunet, expandnet)")
+        teacher = build(cfg.teacher).eval()
+        teacher.requires_grad_(False)
+        return teacher
+
+    def distillation(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Mean |log(1 + y) - log(1 + teacher(x))| (the teacher in float32, no gradients)."""
+        assert self.teacher is not None
+        self.teacher.to(x.device)
+        with torch.no_grad():
+            yt = self.teacher(x.float()).float()
+        return (torch.log1p(y.clamp(min=0)) - torch.log1p(yt.clamp(min=0))).abs().mean()
 
     def networks(self) -> dict[str, nn.Module]:
         return {GENERATOR: self.model, **discriminator_for(self.cfg)}
@@ -92,6 +116,8 @@ class SingleExposureFamily:
         with ctx.autocast():
             y = self.model(x)
         loss = self.content_loss(y.float(), t, clipped)
+        if self.teacher is not None:
+            loss = loss + self.cfg.teacher_weight * self.distillation(x, y.float())
         gate = self._gate_loss(self.model, x, labels)
         if gate is not None:
             loss = loss + GATE_WEIGHT * gate
@@ -112,4 +138,5 @@ class SingleExposureFamily:
 
     def describe(self) -> dict[str, Any]:
         return {"train_images": len(self.train_files), "validation_images": [f.stem for f in self.val_files],
-                "held_out": [f.stem for f in self.held], "procedural": self.cfg.procedural}
+                "held_out": [f.stem for f in self.held], "procedural": self.cfg.procedural,
+                **({"teacher": self.cfg.teacher, "teacher_weight": self.cfg.teacher_weight} if self.teacher else {})}

@@ -383,9 +383,19 @@ void hdr10_pass2(const float *y, int64_t hh, int64_t ww, const float *lift, int6
     const float ceil_ = ceiling - half;
     (void)hh;
     float *buf = (float *)malloc(sizeof(float) * (3 * (size_t)ww + 9 * (size_t)jc) + sizeof(int32_t) * (size_t)ww);
-    if (!buf) return;
+    /* the statistics' reads, in two loops that vectorise (the EOTF table padded: from n on its last entry) */
+    double *stat = (double *)malloc(sizeof(double) * (2 * (size_t)jc + 2 + (size_t)eotf_n + 2));
+    if (!buf || !stat) {
+        free(buf);
+        free(stat);
+        return;
+    }
     float *W = buf, *E = buf + ww, *V = buf + 2 * ww, *P = buf + 3 * ww, *Pn = P + 3 * jc, *B = Pn + 3 * jc;
     int32_t *Q = (int32_t *)(B + 3 * jc);
+    double *S = stat, *L = stat + jc + 1, *tab = stat + 2 * jc + 2;
+    memcpy(tab, eotf, sizeof(double) * ((size_t)eotf_n + 1));
+    tab[eotf_n + 1] = tab[eotf_n];
+    const double dn = (double)eotf_n;
     for (int64_t r = r0; r < r1; r++) {
         int64_t k = r / 2;
         int64_t kn = (r % 2 == 0) ? imax(k - 1, 0) : imin(k + 1, kc - 1);
@@ -395,17 +405,28 @@ void hdr10_pass2(const float *y, int64_t hh, int64_t ww, const float *lift, int6
         for (int64_t c = 0; c < ww; c++) out[c] = (uint16_t)Q[c];
         double best = 0.0, total = 0.0;
         if (r % 2 == 0) {
-            for (int64_t c = 0; c < ww; c += 2) {
-                double s = ((double)Q[c] - 64.0) / 876.0 + (double)E[c];
+            const int64_t m = (ww + 1) / 2;
+            for (int64_t j = 0; j < m; j++) {
+                double s = ((double)Q[2 * j] - 64.0) / 876.0 + (double)E[2 * j];
                 s = s < 0.0 ? 0.0 : s;
                 s = s > 1.0 ? 1.0 : s;
-                if (s > best) best = s;
-                total += table_at_d(s * (double)eotf_n, eotf, eotf_n);
+                S[j] = s;
+                const double t = s * dn;
+                L[j] = t < dn ? t : dn; /* table_at_d's index; from n on the padded read gives table[n] + 0 */
+            }
+            for (int64_t j = 0; j < m; j++) {
+                const int64_t i = (int64_t)L[j];
+                L[j] = tab[i] + (L[j] - (double)(float)i) * (tab[i + 1] - tab[i]);
+            }
+            for (int64_t j = 0; j < m; j++) { /* in column order, as before: the same sum */
+                if (S[j] > best) best = S[j];
+                total += L[j];
             }
         }
         stats[r] = best;
         sums[r] = total;
     }
+    free(stat);
     free(buf);
 }
 

@@ -174,6 +174,30 @@ def test_in_unit_range_skips_the_copy_only_when_nothing_needs_clamping():
         torch.testing.assert_close(out, y.clamp(0, 1), equal_nan=True, rtol=0, atol=0)
 
 
+def test_hdrunet_lite_is_the_default_model_with_a_width_8_network_and_weights_decide_the_width(tmp_path: Path):
+    """``hdrunet-lite`` (session 33's distilled network) is ``hdrunet-auto`` at width 8 with the same shoulder detector;
+    a weights file's own width builds the model that fits (``--weights`` of a ``--model-arg width=N`` run), and the
+    shipped width-16 file still builds the width-16 network."""
+    from hdrvid.models.hdrunet import HDRUNet
+
+    lite, auto = build("hdrunet-lite"), build("hdrunet-auto")
+    assert lite.stem[0][0].weight.shape[0] == 8 and auto.stem[0][0].weight.shape[0] == 16
+    assert sum(p.numel() for p in lite.parameters()) < 0.4 * sum(p.numel() for p in auto.parameters())
+    for k, v in auto.state_dict().items():  # the same trained detector
+        if k.startswith("shoulder."):
+            assert torch.equal(v, lite.state_dict()[k]), k
+    x = torch.rand(1, 3, 48, 64) ** 2.2
+    x[..., 10:20, 10:30] = 1.0
+    with torch.no_grad():
+        assert torch.isfinite(lite(x)).all()
+    path = tmp_path / "w8.pt"
+    torch.save(lite.state_dict(), path)
+    again = build("hdrunet-auto", path)
+    assert again.stem[0][0].weight.shape[0] == 8
+    assert HDRUNet.sizes_of(auto.state_dict()) == {}
+    assert HDRUNet.sizes_of(HDRUNet(width=4, context=8).state_dict()) == {"width": 4, "context": 8}
+
+
 def test_hdrunet_curve_moves_slowly_in_video_and_resets_at_cuts():
     from hdrvid.models.hdrunet import KNOTS, HDRUNet
 

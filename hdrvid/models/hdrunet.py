@@ -322,6 +322,19 @@ class HDRUNet(HoldsGradedCurve, nn.Module):
     """Pixels of context each output pixel of the U-Net sees (outside the frame-wide vector), rounded up: 4
     stride-2 levels and a dilated bottleneck (about 140 px)."""
 
+    @classmethod
+    def sizes_of(cls, state: dict[str, torch.Tensor]) -> dict[str, Any]:
+        """The U-Net's width and the context vector's length as a weights file holds them, where they are not the
+        defaults (``registry.build`` then makes the model that fits: a distilled network, ``hdrunet-lite``, or a
+        run's file trained with ``--model-arg width=N``, loads by ``--weights`` alone)."""
+        out: dict[str, Any] = {}
+        stem, film = state.get("stem.0.0.weight"), state.get("film.weight")
+        if stem is not None and int(stem.shape[0]) != 16:
+            out["width"] = int(stem.shape[0])
+        if film is not None and int(film.shape[1]) != 64:
+            out["context"] = int(film.shape[1])
+        return out
+
     def __init__(self, width: int = 16, max_gain: float = 64.0, context: int = 64, curve: bool = True,
                  adaptive: bool = False, detector: bool = True) -> None:
         """``curve=False``: highlights only; every unclipped pixel stays exactly as decoded (the frame-wide

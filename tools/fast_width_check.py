@@ -24,22 +24,21 @@ from hdrvid.synth.camera import ALL_SETTINGS, shoot
 ROWS = (("all", "psnr_mu"), ("clipped", "psnr_mu"), ("unclipped", "psnr_mu"), ("all", "pu21_psnr"))
 
 
-def main() -> None:
+def score(nets: dict[str, object], width: int) -> None:
+    """Run each executor of ``nets`` (label -> executor) on the validation views at ``width`` through the five
+    cameras and print the rows per camera (one thread)."""
     torch.set_num_threads(1)
-    width, scales = int(sys.argv[1]), [float(s) for s in sys.argv[2].split(",")]
-    model = sys.argv[3] if len(sys.argv) > 3 else "hdrunet-auto"
     data = [Path("../shared/hdri-train") / d for d in ("pmndrs-1k", "polyhaven-1k", "blender-world")]
     pictures = [v for i, f in enumerate(eval_files(data, "validation"))
                 for v in panorama_views(read_hdr(f), 2, width, [0, i, 99])]
-    nets = {s: executor_for(f"{model}@{s}", None, EngineOptions()) for s in scales}
-    scores = {(s, c, r): [] for s in scales for c in ALL_SETTINGS for r in ROWS}
+    scores = {(s, c, r): [] for s in nets for c in ALL_SETTINGS for r in ROWS}
     for i, img in enumerate(pictures):
         for j, cam in enumerate(ALL_SETTINGS):
             shot = shoot(img, np.random.default_rng([0, i, j]), cam)
             x = model_input(shot.signal, shot.nominal)
             for s, net in nets.items():
                 with torch.inference_mode():
-                    y = net.infer(x)[0].permute(1, 2, 0).double().numpy()
+                    y = net.infer(x)[0].permute(1, 2, 0).double().numpy()  # type: ignore[attr-defined]
                 for region, mask in (("all", None), ("clipped", shot.clipped), ("unclipped", ~shot.clipped)):
                     if mask is not None and not mask.any():
                         continue
@@ -47,10 +46,17 @@ def main() -> None:
                     for r in ROWS:
                         if r[0] == region:
                             scores[(s, cam, r)].append(m[r[1]])
-    for s in scales:
+    print("cameras:", " ".join(ALL_SETTINGS))
+    for s in nets:
         for r in ROWS:
             vals = [float(np.mean(scores[(s, c, r)])) for c in ALL_SETTINGS]
-            print(f"{model}@{s:.4f} {r[1]} {r[0]:9s}", " ".join(f"{v:6.2f}" for v in vals), f" mean {np.mean(vals):6.2f}")
+            print(f"{s} {r[1]} {r[0]:9s}", " ".join(f"{v:6.2f}" for v in vals), f" mean {np.mean(vals):6.2f}")
+
+
+def main() -> None:
+    width, scales = int(sys.argv[1]), [float(s) for s in sys.argv[2].split(",")]
+    model = sys.argv[3] if len(sys.argv) > 3 else "hdrunet-auto"
+    score({f"{model}@{s:.4f}": executor_for(f"{model}@{s}", None, EngineOptions()) for s in scales}, width)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ from hdrvid.train.loop import DISCRIMINATOR, GENERATOR, TrainContext, TrainLoop,
 from hdrvid.train.run import FAMILIES
 
 TINY = {"expandnet": {}, "hdrunet": {"width": 4, "context": 8}, "hdrunet-graded": {"width": 4, "context": 8},
-        "hdrunet-auto": {"width": 4, "context": 8}, "ahdr": {"features": 8, "growth": 4, "blocks": 1}, "kalantari": {"features": 8},
+        "hdrunet-auto": {"width": 4, "context": 8}, "hdrunet-lite": {"width": 4, "context": 8},
+        "ahdr": {"features": 8, "growth": 4, "blocks": 1}, "kalantari": {"features": 8},
         "diffhdr": {"features": 4, "unet": (8, 8, 8)}, "diffhdr-single": {"features": 4, "unet": (8, 8, 8)},
         "brackets": {"width": 4, "fusion_width": 4}, "brackets-cf2x": {"width": 4, "fusion_width": 4},
         "brackets-2x": {"width": 8, "blocks": 1},

@@ -141,6 +141,10 @@ class ShotMean:
         return torch.stack(out)  # type: ignore[arg-type]
 
 
+WIDTH, CONTEXT = 16, 64
+"""The shipped network's U-Net width (its first level's channels) and context vector length: the defaults."""
+
+
 def in_unit_range(x: torch.Tensor) -> torch.Tensor:
     """``x.clamp(0, 1)``, or ``x`` itself when every value already lies in [0, 1] (one read-only min-max pass: an
     8-bit source's light always does; a 1080p clamp's new 25 MB cost ~5x the check, session 33)."""
@@ -329,13 +333,13 @@ class HDRUNet(HoldsGradedCurve, nn.Module):
         run's file trained with ``--model-arg width=N``, loads by ``--weights`` alone)."""
         out: dict[str, Any] = {}
         stem, film = state.get("stem.0.0.weight"), state.get("film.weight")
-        if stem is not None and int(stem.shape[0]) != 16:
+        if stem is not None and int(stem.shape[0]) != WIDTH:
             out["width"] = int(stem.shape[0])
-        if film is not None and int(film.shape[1]) != 64:
+        if film is not None and int(film.shape[1]) != CONTEXT:
             out["context"] = int(film.shape[1])
         return out
 
-    def __init__(self, width: int = 16, max_gain: float = 64.0, context: int = 64, curve: bool = True,
+    def __init__(self, width: int = WIDTH, max_gain: float = 64.0, context: int = CONTEXT, curve: bool = True,
                  adaptive: bool = False, detector: bool = True) -> None:
         """``curve=False``: highlights only; every unclipped pixel stays exactly as decoded (the frame-wide
         inverse response is not applied; same weights). ``adaptive``: highlights, plus BT.2446 Method A's inverse

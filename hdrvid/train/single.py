@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdrvid.errors import InputError
+from hdrvid.models import build, get
 from hdrvid.models.merge_nets import mu_law
 from hdrvid.synth.camera import shoot
 from hdrvid.train.adversarial import add_adversarial, discriminator_for
@@ -75,8 +76,6 @@ class SingleExposureFamily:
         """``--teacher NAME``: that shipped single-exposure model with its own weights, frozen, in eval mode."""
         if not cfg.teacher:
             return None
-        from hdrvid.models import build, get
-
         if get(cfg.teacher).kind != "single-exposure":
             raise InputError(f"--teacher {cfg.teacher}: not a single-exposure model; use one whose output is "
                              "relative radiance from one picture (hdrunet, expandnet)")

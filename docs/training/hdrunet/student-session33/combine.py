@@ -9,10 +9,18 @@ import torch
 
 from hdrvid.models import build
 
-sd = torch.load(sys.argv[1], map_location="cpu", weights_only=True)
-shipped = build("hdrunet-auto").state_dict()
-out = {k: v for k, v in sd.items() if not k.startswith("shoulder.")}
-out.update({k: v.clone() for k, v in shipped.items() if k.startswith("shoulder.")})
-torch.save(out, sys.argv[2])
-print(f"{sys.argv[2]}: {sum(v.numel() for k, v in out.items() if not k.startswith('shoulder.'))} network values, "
-      f"{sum(v.numel() for k, v in out.items() if k.startswith('shoulder.'))} of the detector")
+
+def with_shipped_detector(path: str) -> dict[str, torch.Tensor]:
+    """A run's weights file with its ``shoulder.*`` values replaced by the shipped ``hdrunet-auto``'s."""
+    sd = torch.load(path, map_location="cpu", weights_only=True)
+    shipped = build("hdrunet-auto").state_dict()
+    out = {k: v for k, v in sd.items() if not k.startswith("shoulder.")}
+    out.update({k: v.clone() for k, v in shipped.items() if k.startswith("shoulder.")})
+    return out
+
+
+if __name__ == "__main__":
+    out = with_shipped_detector(sys.argv[1])
+    torch.save(out, sys.argv[2])
+    print(f"{sys.argv[2]}: {sum(v.numel() for k, v in out.items() if not k.startswith('shoulder.'))} network values, "
+          f"{sum(v.numel() for k, v in out.items() if k.startswith('shoulder.'))} of the detector")

@@ -13,9 +13,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import torch
-
-from hdrvid.models import build
 from hdrvid.models.hdrunet import HDRUNet
 from hdrvid.runtime import EngineOptions
 from hdrvid.runtime.factory import make_executor
@@ -23,16 +20,14 @@ from hdrvid.runtime.factory import make_executor
 sys.path.insert(0, str(Path(__file__).resolve().parents[4] / "tools"))
 from fast_width_check import score  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from combine import with_shipped_detector  # noqa: E402
+
 
 def student(path: Path, width: int) -> HDRUNet:
-    shipped = build("hdrunet-auto")
     m = HDRUNet(width=width, curve=False, adaptive=True)
-    sd = torch.load(path, map_location="cpu", weights_only=True)
-    sd = {k: v for k, v in sd.items() if not k.startswith("shoulder.")}
-    sd.update({k: v for k, v in shipped.state_dict().items() if k.startswith("shoulder.")})
-    m.load_state_dict(sd)
+    m.load_state_dict(with_shipped_detector(str(path)))
     return m.eval()
-
 
 def main() -> None:
     width, scale, path = int(sys.argv[1]), float(sys.argv[2]), Path(sys.argv[3])
@@ -40,7 +35,6 @@ def main() -> None:
     opts = EngineOptions(infer_scale=scale)
     score({f"shipped@{scale:.4f}": make_executor("hdrunet-auto", None, opts),
            f"student-w{sw}@{scale:.4f}": make_executor("hdrunet-auto", None, opts, model=student(path, sw))}, width)
-
 
 if __name__ == "__main__":
     main()

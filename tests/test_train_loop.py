@@ -214,7 +214,6 @@ def build_tiny(name: str):
 def test_frozen_parts_stay_exact_through_the_ema(tmp_path: Path):
     """diffhdr's regression start (the shipped kalantari) is frozen: the EMA copies it instead of averaging
     it with itself (which drifted by float rounding)."""
-    from hdrvid.models import build
 
     s = train(_cfg(tmp_path, "diffhdr", steps=3, checkpoint_every=3), progress=False)
     weights = torch.load(tmp_path / "diffhdr" / "diffhdr.pt", weights_only=True)
@@ -391,7 +390,6 @@ def test_joint_psnr_mu_loss_scores_what_convert_outputs_and_trains_both_networks
     and the fusion network; validation reports it (dB); the loss is refused on the stages it does not apply to."""
     import hdrvid.models.brackets as brackets_module
     from hdrvid.errors import InputError
-    from hdrvid.models import build
     from hdrvid.models.brackets import FLOOR, BracketHDR, decode
     from hdrvid.train.brackets import BracketFamily
     from hdrvid.train.losses import psnr_mu_loss
@@ -450,3 +448,33 @@ def test_init_keeps_the_runs_own_configuration_and_takes_the_files_weights(tmp_p
     state = torch.load(tmp_path / "hdrunet-2x" / "hdrunet-2x.pt", weights_only=True)
     assert float(state["sr.bound"]) == 4.0 and int(state["sr.shared_residual"]) == 1 and int(state["sr.level"]) == 5
     assert not torch.equal(state["sr.tail.weight"], torch.zeros_like(state["sr.tail.weight"]))
+
+
+def test_init_widens_a_network_given_a_new_input_and_starts_as_the_files(tmp_path: Path):
+    """``--init brackets.pt --model-arg fuse_middle=true``: the 1x fusion network's first convolutions take three
+    more input channels (the middle picture); they start at zero on them, so the run starts from the file's
+    function exactly; ``sizes_of`` reads the option back from a file (``registry.build --weights``)."""
+    from hdrvid.models.brackets import BracketHDR
+
+    torch.manual_seed(0)
+    src = BracketHDR(**TINY["brackets"])
+    with torch.no_grad():
+        for p in src.fuse.head.parameters():
+            p.normal_(0, 0.1)
+    torch.save(src.state_dict(), tmp_path / "init.pt")
+    fam = _Probe()
+    fam.g = BracketHDR(**TINY["brackets"], fuse_middle=True)
+    loop = TrainLoop(_probe_cfg(tmp_path, steps=1), fam)
+    loop.initialise(tmp_path / "init.pt")
+    first = fam.g.state_dict()["fuse.extract.0.0.0.weight"]
+    assert first.shape[1] == 8 and float(first[:, 5:].abs().max()) == 0.0
+    x = torch.rand(1, 3, 24, 32) ** 2
+    src.eval(), fam.g.eval()
+    with torch.no_grad():
+        want = src.field(x)
+        assert torch.equal(fam.g.field(x), want)
+        fam.g.fuse.extract[0][0][0].weight[:, 5:] = 0.05  # the new input now matters
+        assert not torch.equal(fam.g.field(x), want)
+    torch.save(fam.g.state_dict(), tmp_path / "middle.pt")
+    assert BracketHDR.sizes_of(torch.load(tmp_path / "middle.pt", weights_only=True)) == {"fuse_middle": True}
+    assert BracketHDR.sizes_of(src.state_dict()) == {}

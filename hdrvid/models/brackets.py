@@ -37,6 +37,7 @@ area's expansion goes through the edge gate (:mod:`hdrvid.models.clip_edges`).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -268,11 +269,20 @@ class TwoStage(nn.Module):
     family = "brackets"
     exportable = True
 
-    def __init__(self, ev: float = 3.0, width: int = 24, fusion_width: int = 16) -> None:
+    @classmethod
+    def sizes_of(cls, state: dict[str, torch.Tensor]) -> dict[str, Any]:
+        """Whether the 1x fusion network of a weights file takes the middle picture (its first convolution's
+        input channels), so ``registry.build`` makes the model that fits the file (``--weights`` alone)."""
+        first = state.get("fuse.extract.0.0.0.weight")
+        return {"fuse_middle": True} if first is not None and int(first.shape[1]) == 8 else {}
+
+    def __init__(self, ev: float = 3.0, width: int = 24, fusion_width: int = 16, fuse_middle: bool = False) -> None:
+        """``fuse_middle``: the 1x fusion network also sees the picture the pair was made from (CF-Net's optional
+        middle frame, as ``fuse2x`` does)."""
         super().__init__()
         self.ev = float(ev)
         self.gen = BracketNet(width)
-        self.fuse = CFNet(fusion_width, upscale=1)
+        self.fuse = CFNet(fusion_width, upscale=1, middle=fuse_middle)
         self.fuse2x = CFNet(fusion_width, upscale=2, middle=True)
         self.shoulder = ShoulderDetector()
         """``hdrunet-auto``'s detector (graded or camera footage), frozen: its trained values travel in this model's
@@ -291,9 +301,8 @@ class TwoStage(nn.Module):
         n = signal.shape[0]
         under, over = self.brackets(signal, [-self.ev, self.ev], context)
         gap = torch.full((n,), 2 * self.ev, device=signal.device, dtype=signal.dtype)
-        if upscale == 2:
-            return self.fuse2x(under, over, gap, signal)[-1] * 2.0 ** self.ev
-        return self.fuse(under, over, gap)[-1] * 2.0 ** self.ev
+        net = self.fuse2x if upscale == 2 else self.fuse
+        return net(under, over, gap, signal if net.middle else None)[-1] * 2.0 ** self.ev
 
 
 class BracketHDR(HoldsGradedCurve, TwoStage):

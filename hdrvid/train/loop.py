@@ -284,13 +284,16 @@ class TrainLoop:
         config = {k for k, v in own.items() if k not in params and v.dim() == 0 and k in state and
                   not torch.equal(state[k].to(v.dtype), v)}
         fits = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape and k not in config}
+        widened = {k: _widened(own[k], v) for k, v in state.items()
+                   if k in params and k not in fits and _widens(own[k], v)}
         if not fits:
             raise InputError(f"--init {weights}: none of its tensors fit model {self.cfg.model!r}")
-        new = sorted(k for k in own if k not in fits and k not in config)
-        self.generator.load_state_dict({**own, **fits})
+        new = sorted(k for k in own if k not in fits and k not in widened and k not in config)
+        self.generator.load_state_dict({**own, **fits, **widened})
         self.ema = {k: v.detach().clone() for k, v in self.generator.state_dict().items()}
-        log.info("initialised from %s (%d tensors; new: %s; the run's own configuration: %s)", weights, len(fits),
-                 ", ".join(new) or "none", ", ".join(sorted(config)) or "none")
+        log.info("initialised from %s (%d tensors; widened: %s; new: %s; the run's own configuration: %s)", weights,
+                 len(fits), ", ".join(sorted(widened)) or "none", ", ".join(new) or "none",
+                 ", ".join(sorted(config)) or "none")
 
     # --- one step ------------------------------------------------------------------------------------------------
 
@@ -373,6 +376,21 @@ class TrainLoop:
             data=self.family.describe())
         write_text_atomic(self.out / "summary.json", json.dumps(summary.as_dict(), indent=2) + "\n")
         return summary
+
+
+def _widens(own: torch.Tensor, theirs: torch.Tensor) -> bool:
+    """A convolution of the run's model that takes more input channels than the file's and is otherwise the same
+    (e.g. a network given one more input picture: ``--model-arg fuse_middle=true`` on ``brackets``)."""
+    return (own.dim() == 4 and theirs.dim() == 4 and own.shape[1] > theirs.shape[1]
+            and own.shape[0] == theirs.shape[0] and own.shape[2:] == theirs.shape[2:])
+
+
+def _widened(own: torch.Tensor, theirs: torch.Tensor) -> torch.Tensor:
+    """The file's weights on their input channels, zero on the new ones: the network starts as the file's (the new
+    inputs change nothing until training finds a use for them)."""
+    out = torch.zeros_like(own)
+    out[:, : theirs.shape[1]] = theirs.to(own.dtype)
+    return out
 
 
 def _progress(enabled: bool, total: int, initial: int, desc: str) -> Iterator[None]:

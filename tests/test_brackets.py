@@ -313,6 +313,33 @@ def test_debevec_fallback_merges_a_true_stack_exactly_and_chooses_once_per_shot(
     assert len(m.choices) == 2  # the first frame and after the cut, not every frame
 
 
+def test_brackets_field_mixes_cfnet_and_the_debevec_merge_of_the_whole_stack():
+    """``brackets``' stage 2 (session 34): log gain = (1 - share) x CF-Net's fused pair + share x the Debevec merge of
+    the generator's -3..+3 EV stack and the picture; the merge in torch (exportable) is the numpy one's arithmetic;
+    share 0 is CF-Net alone."""
+    from hdrvid.models.brackets import DEBEVEC_SHARE, FLOOR, debevec_merge
+
+    assert 0 < DEBEVEC_SHARE < 1
+    m = BracketHDR(width=4, fusion_width=4).eval()
+    _randomise(m, 2)
+    x = torch.rand(2, 3, 32, 48) ** 2 * 1.1
+    x[:, :, 8:20, 10:30] = 1.0
+    s = encode(x)
+    with torch.no_grad():
+        ctx = m.context(x)
+        stack = m.brackets(s, list(STACK_EVS), ctx)
+        merged = debevec_merge(stack + [s], list(STACK_EVS) + [0.0])
+        assert torch.allclose(merged, debevec_stack(stack + [s], list(STACK_EVS) + [0.0]), rtol=1e-5, atol=1e-6)
+        lx = torch.log(x.clamp(min=FLOOR))
+        cf = torch.log(m.fused(s, context=ctx).clamp(min=FLOOR)) - lx
+        deb = torch.log(merged.clamp(min=FLOOR)) - lx
+        mixed = m.field_tile(x, ctx)
+        assert torch.allclose(mixed, (1 - DEBEVEC_SHARE) * cf + DEBEVEC_SHARE * deb, atol=1e-5)
+        assert float((mixed - cf).abs().max()) > 1e-3  # the merge matters
+        m.debevec_share = 0.0
+        assert torch.equal(m.field_tile(x, ctx), cf)
+
+
 # --- commands and engines (random but fixed weights given with --weights: the shape of the work, not its quality)
 
 @pytest.fixture(scope="module")

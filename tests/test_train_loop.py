@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from hdrvid.models import get, names
+from hdrvid.models import build, get, names
 from hdrvid.train import TrainConfig, train
 from hdrvid.train.loop import DISCRIMINATOR, GENERATOR, TrainContext, TrainLoop, to_device
 from hdrvid.train.run import FAMILIES

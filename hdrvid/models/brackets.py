@@ -25,7 +25,8 @@ variant: the branches run at input resolution and a pixel-shuffle head doubles i
 run at half resolution and the same head restores it (the CPU cost is then the same for both).
 
 :class:`BracketHDR` is what ``--model brackets`` runs: the picture, its brackets at -E and +E from stage 1,
-fused by stage 2, blended into the decoded picture only where it clipped (HDRCNN's mask), so every recorded
+fused by stage 2 (since session 34 averaged in log light with the Debevec merge of the whole -3..+3 EV stack,
+:data:`DEBEVEC_SHARE`), blended into the decoded picture only where it clipped (HDRCNN's mask), so every recorded
 pixel stays exactly as decoded. Since session 29 the mask follows the default model's: on frames the shoulder
 detector (``hdrunet-auto``'s, :mod:`hdrvid.models.shoulder`, frozen, copied into this model's file) calls camera
 footage it starts at code ~252.5 instead of ~246 (a camera that clips at white recorded the codes below

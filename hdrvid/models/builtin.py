@@ -150,8 +150,8 @@ register(
 )
 BRACKETS_SHA256: str | None = "1d5d45ce48619844d6b950d00712161ee9400ce91a845e3d98519ec93d37a7f6"
 for _name, _factory, _summary in (
-    ("brackets", BracketHDR, "two stages: a synthetic bracket at -3/+3 EV (DrTMO style) fused by a coupled-feedback "
-                             "network (CF-Net style) into the clipped pixels"),
+    ("brackets", BracketHDR, "two stages: a synthetic bracket at -3..+3 EV (DrTMO style) fused by a coupled-feedback "
+                             "network (CF-Net style) with the Debevec merge of the stack, into the clipped pixels"),
     ("brackets-cf2x", BracketHDR2x, "brackets' CF-Net-style joint fusion + 2x super-resolution network on whole "
                                     "frames (below bicubic upscaling of brackets on validation; brackets-2x is the 2x path)"),
     ("brackets-debevec", BracketDebevec, "brackets' synthetic stack (-3..+3 EV) merged classically (Debevec, known "

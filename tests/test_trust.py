@@ -251,6 +251,18 @@ def test_07_a_tampered_onnx_in_the_cache_is_never_loaded(cache: Path):
     assert path.read_bytes() == good  # exported again, not loaded
 
 
+def test_07_a_cached_onnx_is_exported_again_when_the_model_code_changes(cache: Path, monkeypatch):
+    """Same weights, same hdrvid version, different model code (session 34 changed what ``brackets``' field computes
+    without new weights): the cache key holds the models' source digest, so the old graph is never reused."""
+    import hdrvid.export.onnx as onnx_mod
+
+    first = _onnx_in_cache(cache)
+    assert onnx_mod.cached_onnx("expandnet", "field") == first
+    monkeypatch.setattr(onnx_mod, "model_code_digest", lambda: "changed")
+    second = onnx_mod.cached_onnx("expandnet", "field")
+    assert second != first and second.is_file()
+
+
 def test_08_a_symlinked_onnx_is_refused(cache: Path, tmp_path: Path):
     from hdrvid.engines import OrtEngine, check_onnx_file
     from hdrvid.errors import ModelError

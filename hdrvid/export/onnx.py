@@ -8,6 +8,7 @@ hdrvid.inputs (comma-separated input names in order).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -176,12 +177,22 @@ def parity(path: Path, reference: nn.Module, inputs: tuple[torch.Tensor, ...]) -
     return float((got - want).abs().max())
 
 
+@functools.lru_cache(maxsize=1)
+def model_code_digest() -> str:
+    """sha256 of the models' source (``hdrvid/models/*.py``): part of a cached export's key, so a change to what a
+    model computes (session 34: ``brackets``' stage-2 ensemble, with the same weights and version) exports again."""
+    h = hashlib.sha256()
+    for f in sorted(Path(__file__).resolve().parents[1].joinpath("models").glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
 def cached_onnx(name: str, part: str, *, weights: Path | None = None, fp16: bool = False,
                 opset: int = DEFAULT_OPSET, root: Path | None = None) -> Path:
     """The ONNX file for a model part, exported once into the cache and reused (keyed on weights, versions)."""
     spec = get(name)
     sha = sha256_file(Path(weights)) if weights is not None else (spec.sha256 or "classical")
-    key = f"{name}|{part}|{sha}|{fp16}|{opset}|{__version__}|{torch.__version__}|{EXPORT_REVISION}"
+    key = f"{name}|{part}|{sha}|{fp16}|{opset}|{__version__}|{torch.__version__}|{EXPORT_REVISION}|{model_code_digest()}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     path = (root or cache_dir() / "onnx") / f"{name}-{part}-{'fp16' if fp16 else 'fp32'}-{digest}" / "model.onnx"
     if _verified(path):

@@ -306,9 +306,12 @@ class TwoStage(nn.Module):
 
     def fused(self, signal: torch.Tensor, upscale: int = 1, context: torch.Tensor | None = None) -> torch.Tensor:
         """Stage 1 at -E/+E, then stage 2: radiance relative to the picture's white (``upscale`` times larger)."""
-        n = signal.shape[0]
         under, over = self.brackets(signal, [-self.ev, self.ev], context)
-        gap = torch.full((n,), 2 * self.ev, device=signal.device, dtype=signal.dtype)
+        return self.fuse_pair(signal, under, over, upscale)
+
+    def fuse_pair(self, signal: torch.Tensor, under: torch.Tensor, over: torch.Tensor, upscale: int = 1) -> torch.Tensor:
+        """Stage 2 on the picture's -E/+E pair: radiance relative to the picture's white."""
+        gap = torch.full((signal.shape[0],), 2 * self.ev, device=signal.device, dtype=signal.dtype)
         net = self.fuse2x if upscale == 2 else self.fuse
         return net(under, over, gap, signal if net.middle else None)[-1] * 2.0 ** self.ev
 
@@ -414,10 +417,7 @@ class BracketHDR(HoldsGradedCurve, TwoStage):
             return torch.log(self.fused(signal, context=context).clamp(min=FLOOR)) - floor
         evs = list(STACK_EVS)
         stack = self.brackets(signal, evs, context)
-        n = signal.shape[0]
-        gap = torch.full((n,), 2 * self.ev, device=signal.device, dtype=signal.dtype)
-        under, over = stack[evs.index(-self.ev)], stack[evs.index(self.ev)]
-        fused = self.fuse(under, over, gap, signal if self.fuse.middle else None)[-1] * 2.0**self.ev
+        fused = self.fuse_pair(signal, stack[evs.index(-self.ev)], stack[evs.index(self.ev)])
         merged = debevec_merge(stack + [signal], evs + [0.0])
         return ((1 - share) * torch.log(fused.clamp(min=FLOOR)) + share * torch.log(merged.clamp(min=FLOOR))
                 - floor)

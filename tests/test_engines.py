@@ -405,7 +405,7 @@ def test_fast_mode_reads_the_field_only_where_hdrunet_acts():
 
 
 def test_precision_auto_is_bf16_only_for_validated_models_on_native_bf16(monkeypatch):
-    """``--precision auto``: hdrunet (validated in bf16) in bf16 where the CPU computes it natively, fp32
+    """``--precision auto``: hdrunet and brackets (validated in bf16) in bf16 where the CPU computes it natively, fp32
     elsewhere and for other models; an engine never sees "auto"."""
     import hdrvid.runtime.factory as factory
     from hdrvid.engines.backends import TorchBackend, backend_from_options
@@ -417,6 +417,8 @@ def test_precision_auto_is_bf16_only_for_validated_models_on_native_bf16(monkeyp
         monkeypatch.setattr(factory, "native_bf16", lambda native=native: native)
         assert make_executor("hdrunet", opts=auto).name.startswith(f"torch-cpu-{want}")
         assert make_executor("expandnet", opts=auto).name.startswith("torch-cpu-fp32")
+        assert make_executor("brackets", opts=auto).name.startswith(f"torch-cpu-{want}")  # validated (session 34)
+        assert make_executor("brackets-debevec", opts=auto).name.startswith("torch-cpu-fp32")
     assert backend_from_options("onnxruntime", "cpu", "auto").precision == "fp32"
     with pytest.raises(BackendError, match="auto"):
         TorchEngine(build("expandnet"), TorchBackend(precision="auto"))

@@ -159,7 +159,7 @@ def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True, help="Inference backend (onnxruntime: exported once into the cache)."),
         click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N]."),
         click.option("--precision", type=PRECISIONS, default="auto", show_default=True,
-                     help="auto: bf16 for models validated in it (hdrunet) on a CPU with native bf16, else fp32."),
+                     help="auto: bf16 for models validated in it (hdrunet, brackets) on a CPU with native bf16, else fp32."),
         click.option("--threads", type=int, help="CPU threads for inference (default: all cores; half of them "
                                                   "for the hdrunet models beside a video encoder)."),
         click.option("--tile", default=0, show_default=True,

@@ -19,7 +19,7 @@ import torch
 
 from hdrvid.color.operators import OPERATORS, ToneStats
 from hdrvid.color.transfer import bt1886_inverse_eotf, pq_eotf
-from hdrvid.io.sheets import false_colour, label
+from hdrvid.io.sheets import false_colour, label, legend
 
 
 def middle_frame_nits(path: Path) -> np.ndarray:
@@ -76,8 +76,9 @@ def main() -> None:
             y = nits.mean(-1)
             txt = f"{m}: MaxCLL {r['max_cll']} FALL {r['max_fall']} med {np.median(y):.0f} >203: {100 * (nits.max(-1) > 203).mean():.1f}%"
             rows.append(np.concatenate([label(sdr.copy(), "SDR in"), label(render(nits), txt),
-                                        label(false_colour(nits.max(-1)), "max(RGB) nits")], 1))
-        sheet = np.concatenate(rows, 0)
+                                        label(false_colour(nits.max(-1))[..., ::-1].copy(), "max(RGB) nits")], 1))
+        sheet = np.concatenate(rows, 0)  # RGB (false_colour and legend give BGR, as cv2 writes it)
+        sheet = np.concatenate([sheet, legend(sheet.shape[1])[..., ::-1]], 0)
         cv2.imwrite(str(a.out / f"{clip.stem}-sheet.png"), sheet[:, :, ::-1])
         print(a.out / f"{clip.stem}-sheet.png")
 

@@ -685,7 +685,8 @@ def evaluate_cmd(models: tuple[str, ...], data: tuple[Path, ...], weights: Path 
                  seed: int, noise_scale: float | None) -> None:
     """Score models on simulated cameras over held-out HDR images, beside itmo and plain linearisation.
 
-    A model given as NAME@SCALE (e.g. expandnet@0.25) runs in the fast mode at that --infer-scale; a diffusion
+    A model given as NAME@SCALE (e.g. expandnet@0.25) runs in the fast mode at that --infer-scale; A+B scores the
+    geometric mean of the models' outputs (an ensemble, e.g. hdrunet-auto+brackets); a diffusion
     merge given as NAME@K[:T[:S]] (e.g. diffhdr@4:0.5) at K DDIM steps, noise scale T, the chain started at S
     of the schedule; --weights applies to the first model or merge.
     With --mode alternating, score merges against ground truth on moving alternating-exposure clips;

@@ -102,6 +102,25 @@ def test_eval_reports_baselines_side_by_side(hdr_folder: Path):
     assert r["scores"]["none"]["srgb-mid"]["unclipped/psnr_mu"] > 40
 
 
+def test_eval_scores_an_ensemble_as_the_geometric_mean_of_its_members(hdr_folder: Path):
+    """``-m A+B``: one row, each frame the geometric mean of the members' outputs (hdrunet card, session 34)."""
+    from hdrvid.jobs.evaluate import Ensemble, executor_for
+    from hdrvid.runtime import EngineOptions
+
+    runner = executor_for("none+itmo", None, EngineOptions())
+    assert isinstance(runner, Ensemble) and len(runner.members) == 2
+    shot = shoot(interior_with_window(0.3, 64, 48), np.random.default_rng(0), "hard")
+    x = model_input(shot.signal, shot.nominal)
+    with torch.no_grad():
+        a, b = (m.infer(x).float() for m in runner.members)
+        want = torch.sqrt(a.clamp(min=1e-6) * b.clamp(min=1e-6))
+        assert float((a - b).abs().max()) > 0.01  # the members differ, so the mean is a real mix
+        assert torch.allclose(runner.infer(x), want, rtol=1e-5, atol=1e-6)
+    r = evaluate(["none+itmo"], [hdr_folder], settings=("hard",), width=96, all_images=True)
+    assert r["models"] == ["none", "itmo", "none+itmo"]
+    assert r["scores"]["none+itmo"]["hard"]["clipped/psnr_mu"] is not None
+
+
 def test_eval_and_convert_see_the_same_image(tmp_path: Path):
     """One HDR image through `hdrvid eval`'s path and through `hdrvid convert image.png out.exr`."""
     shot = shoot(interior_with_window(0.4, 96, 64), np.random.default_rng(3), "srgb-mid")

@@ -55,12 +55,33 @@ BICUBIC = "+bicubic"
 """``eval --upscale 2`` label suffix: the model at 1x, upscaled bicubically (the reference of its 2x variant)."""
 
 
+ENSEMBLE = "+"
+"""``-m A+B``: the geometric mean of the models' outputs (an ensemble scored as one model; hdrunet card, session 34)."""
+
+
+class Ensemble:
+    """Runs every member on the frame and returns the geometric mean of their outputs (equal weights)."""
+
+    def __init__(self, members: list[Any]) -> None:
+        self.members = members
+
+    def infer(self, x: torch.Tensor) -> torch.Tensor:
+        logs = [torch.log(m.infer(x).float().clamp(min=1e-6)) for m in self.members]
+        return torch.exp(torch.stack(logs).mean(0))
+
+
+def is_ensemble(label: str) -> bool:
+    return ENSEMBLE in (label[: -len(BICUBIC)] if label.endswith(BICUBIC) else label)
+
+
 def executor_for(label: str, weights: Path | None, engine: EngineOptions, upscale: int = 1) -> Any:
     """``name`` or ``name@scale`` (the fast mode at that --infer-scale); engine options apply to learned models.
     ``upscale=2``: a model's super-resolution variant where it has one (the others, and ``name+bicubic``, are
-    upscaled by the caller)."""
+    upscaled by the caller). ``A+B``: an :class:`Ensemble` of the models (each with its own shipped weights)."""
     if label.endswith(BICUBIC):
         label, upscale = label[: -len(BICUBIC)], 1
+    if ENSEMBLE in label:
+        return Ensemble([executor_for(part, None, engine, upscale) for part in label.split(ENSEMBLE)])
     name, _, scale = parse_label(label)[0].partition("@")
     name = for_single_exposure(name)
     if upscale != 1 and get(name).upscaled:
@@ -127,8 +148,8 @@ def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SE
     files = eval_files(data, split_name, all_images)
     names = list(dict.fromkeys(["none", "itmo", *models]))
     if upscale != 1:  # beside each 2x variant, its model at 1x upscaled bicubically (what the variant must beat)
-        names += [f"{n}{BICUBIC}" for n in models
-                  if get(for_single_exposure(parse_label(n)[0].partition("@")[0])).upscaled]
+        names += [f"{n}{BICUBIC}" for n in models if not is_ensemble(n)
+                  and get(for_single_exposure(parse_label(n)[0].partition("@")[0])).upscaled]
     nets = {n: executor_for(n, (weights or {}).get(n.partition("@")[0].partition("~")[0]) if not n.endswith(BICUBIC)
                             else None, engine, upscale) for n in names}
     scores: dict[str, dict[str, dict[str, list[float]]]] = {

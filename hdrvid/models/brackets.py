@@ -105,10 +105,14 @@ gets the same tones from ``brackets`` as from the default model, the fused light
 graded pay the curve's cost, as with the default model."""
 
 
+def _smoothstep(x: torch.Tensor, lo: torch.Tensor | float, hi: torch.Tensor | float) -> torch.Tensor:
+    t = ((x - lo) / (hi - lo)).clamp(0, 1)
+    return t * t * (3 - 2 * t)
+
+
 def clip_mask(signal: torch.Tensor) -> torch.Tensor:
     """Where a picture clipped (any channel; smoothstep between codes ~246 and ~252.5), (N, 1, H, W)."""
-    t = ((signal.amax(1, keepdim=True) - 0.965) / (0.99 - 0.965)).clamp(0, 1)
-    return t * t * (3 - 2 * t)
+    return _smoothstep(signal.amax(1, keepdim=True), 0.965, 0.99)
 
 
 def blend_bounds(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -129,8 +133,7 @@ def blend(linear: torch.Tensor, hdr: torch.Tensor,
     signal = encode(linear).amax(1, keepdim=True)
     if shift is not None:
         signal = signal + shift.to(signal.device, signal.dtype)
-    t = ((signal - lo) / (hi - lo)).clamp(0, 1)
-    a = t * t * (3 - 2 * t)
+    a = _smoothstep(signal, lo, hi)
     return linear * (1 - a) + hdr * a
 
 
@@ -381,8 +384,7 @@ class BracketHDR(HoldsGradedCurve, TwoStage):
                 p = self.shoulder(in_unit_range(linear).float())
             if self.video:
                 p = self._shot.update(p)
-        t = ((p - SHOULDER_LO) / (SHOULDER_HI - SHOULDER_LO)).clamp(0, 1)
-        return t * t * (3 - 2 * t)
+        return _smoothstep(p, SHOULDER_LO, SHOULDER_HI)
 
     def blended(self, linear: torch.Tensor, hdr: torch.Tensor, graded_boost: bool = False) -> torch.Tensor:
         """:func:`blend` with the mask each frame's shoulder weight gives (:func:`blend_bounds`); with
@@ -493,11 +495,6 @@ def debevec_stack(frames: list[torch.Tensor], evs: list[float]) -> torch.Tensor:
         lins = [decode(f[n]).float().cpu().numpy() for f in frames]
         out.append(torch.from_numpy(weighted_merge(lins, evs)))
     return torch.stack(out).to(frames[0].device)
-
-
-def _smoothstep(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
-    t = ((x - lo) / (hi - lo)).clamp(0, 1)
-    return t * t * (3 - 2 * t)
 
 
 def debevec_merge(frames: list[torch.Tensor], evs: list[float]) -> torch.Tensor:

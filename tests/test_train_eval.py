@@ -116,6 +116,10 @@ def test_eval_scores_an_ensemble_as_the_geometric_mean_of_its_members(hdr_folder
         want = torch.sqrt(a.clamp(min=1e-6) * b.clamp(min=1e-6))
         assert float((a - b).abs().max()) > 0.01  # the members differ, so the mean is a real mix
         assert torch.allclose(runner.infer(x), want, rtol=1e-5, atol=1e-6)
+    from hdrvid.errors import OptionError
+
+    with pytest.raises(OptionError, match="each side of"):
+        executor_for("none+", None, EngineOptions())
     r = evaluate(["none+itmo"], [hdr_folder], settings=("hard",), width=96, all_images=True)
     assert r["models"] == ["none", "itmo", "none+itmo"]
     assert r["scores"]["none+itmo"]["hard"]["clipped/psnr_mu"] is not None
@@ -170,9 +174,13 @@ def test_train_command_end_to_end(hdr_folder: Path, tmp_path: Path):
     r = run_cli("train", "-m", "expandnet", "--data", hdr_folder, "--out", bad, "--validation", "0", "-q")
     assert r.exit_code == 2 and "--validation must be at least 1" in r.output and len(r.output.strip().splitlines()) == 1
     assert not bad.exists()
-    for args, said in ((["--model-arg", "width=8"], "does not take it"), (["--model-arg", "=3"], "give KEY=VALUE"),
-                       (["--sharpen-share", "0.5"], "only the super-resolution network")):  # options it cannot take
-        r = run_cli("train", "-m", "expandnet", "--data", hdr_folder, "--out", bad, *args, "-q")
+    for model, args, said in (("expandnet", ["--model-arg", "width=8"], "does not take it"),
+                              ("expandnet", ["--model-arg", "=3"], "give KEY=VALUE"),
+                              ("expandnet", ["--sharpen-share", "0.5"], "only the super-resolution network"),
+                              ("brackets", ["--model-arg", "fuse_middle=maybe"], "give true or false"),
+                              ("brackets", ["--model-arg", "width=8.5"], "give a whole number"),
+                              ("hdrunet-2x", ["--model-arg", "max_residual=true"], "give a number")):
+        r = run_cli("train", "-m", model, "--data", hdr_folder, "--out", bad, *args, "-q")  # options it cannot take
         assert r.exit_code == 2 and said in r.output and len(r.output.strip().splitlines()) == 1, r.output
         assert not bad.exists()
 

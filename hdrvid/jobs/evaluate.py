@@ -81,6 +81,8 @@ def executor_for(label: str, weights: Path | None, engine: EngineOptions, upscal
     if label.endswith(BICUBIC):
         label, upscale = label[: -len(BICUBIC)], 1
     if ENSEMBLE in label:
+        if not all(label.split(ENSEMBLE)):
+            raise OptionError(f"-m {label}: an ensemble names a model on each side of +, e.g. hdrunet-auto+brackets")
         return Ensemble([executor_for(part, None, engine, upscale) for part in label.split(ENSEMBLE)])
     name, _, scale = parse_label(label)[0].partition("@")
     name = for_single_exposure(name)

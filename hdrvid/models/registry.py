@@ -87,10 +87,14 @@ class Deferred:
     module: str
     name: str
 
-    def __call__(self, **kwargs: object) -> nn.Module:
+    def resolve(self) -> type:
+        """The class itself (imported now)."""
         import importlib
 
-        return getattr(importlib.import_module(self.module), self.name)(**kwargs)
+        return getattr(importlib.import_module(self.module), self.name)
+
+    def __call__(self, **kwargs: object) -> nn.Module:
+        return self.resolve()(**kwargs)
 
 
 def register(spec: ModelSpec) -> ModelSpec:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from hdrvid.errors import InputError, OptionError
 from hdrvid.io.images import list_hdr
 from hdrvid.models import get
+from hdrvid.models.registry import Deferred
 from hdrvid.train.brackets import BracketFamily
 from hdrvid.train.data import split
 from hdrvid.train.diffusion import DiffusionMergeFamily, DiffusionSingleFamily
@@ -23,6 +26,35 @@ FAMILIES = {"single-exposure": SingleExposureFamily, "multi-exposure": MergeFami
 diffusion model: :class:`DiffusionSingleFamily`)."""
 
 
+def _default_of(cls: type, key: str) -> Any:
+    """The default of constructor argument ``key`` in the first class of ``cls``' MRO that names it (a subclass's
+    ``__init__(**kw)`` passes it on), or ``inspect.Parameter.empty``."""
+    for c in getattr(cls, "__mro__", ()):
+        if "__init__" in vars(c):
+            p = inspect.signature(c.__init__).parameters.get(key)
+            if p is not None and p.default is not inspect.Parameter.empty:
+                return p.default
+    return inspect.Parameter.empty
+
+
+def check_model_arg_types(factory: Any, kwargs: dict[str, Any]) -> None:
+    """``--model-arg KEY=VALUE`` against the type of the constructor's default: a switch takes true/false, a count a
+    whole number, a size a number (``fuse_middle=maybe`` used to build the model with the text, which is truthy)."""
+    cls = factory.resolve() if isinstance(factory, Deferred) else factory
+    for key, value in kwargs.items():
+        default = _default_of(cls, key)
+        if isinstance(default, bool):
+            ok, want = isinstance(value, bool), "true or false"
+        elif isinstance(default, int):
+            ok, want = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+        elif isinstance(default, float):
+            ok, want = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+        else:
+            continue
+        if not ok:
+            raise OptionError(f"--model-arg {key}={value}: give {want}")
+
+
 def train(cfg: TrainConfig, progress: bool = True) -> TrainSummary:
     spec = get(cfg.model)
     if spec.kind not in FAMILIES:
@@ -35,6 +67,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> TrainSummary:
     if not files and cfg.procedural == 0:
         raise InputError("no training images left after holding out the evaluation set")
     torch.manual_seed(cfg.seed)
+    check_model_arg_types(spec.factory, cfg.model_kwargs)
     try:
         model = spec.factory(**{**spec.factory_kwargs, **cfg.model_kwargs})
     except TypeError as e:

@@ -390,7 +390,7 @@ def test_joint_psnr_mu_loss_scores_what_convert_outputs_and_trains_both_networks
     and the fusion network; validation reports it (dB); the loss is refused on the stages it does not apply to."""
     import hdrvid.models.brackets as brackets_module
     from hdrvid.errors import InputError
-    from hdrvid.models.brackets import FLOOR, BracketHDR, decode
+    from hdrvid.models.brackets import FLOOR, STACK_EVS, BracketHDR, debevec_merge, decode
     from hdrvid.train.brackets import BracketFamily
     from hdrvid.train.losses import psnr_mu_loss
 
@@ -418,8 +418,28 @@ def test_joint_psnr_mu_loss_scores_what_convert_outputs_and_trains_both_networks
     total, metric, _ = fam._joint_loss(model, batch)
     stack = fam._stack(model, batch["signal"])
     final = model.fuse(stack[:, 0], stack[:, -1], torch.full((len(stack),), 2 * ev))[-1]
-    expected = psnr_mu_loss(fam._composite(model, batch["signal"], final, ev), batch["truth"], batch["clipped"])
+    merged = debevec_merge(list(stack.unbind(1)) + [batch["signal"]], list(STACK_EVS) + [0.0])
+    assert model.debevec_share > 0
+    expected = psnr_mu_loss(fam._composite(model, batch["signal"], final, ev, merged), batch["truth"],
+                            batch["clipped"])
     assert math.isclose(float(metric.detach()), float(expected.detach()), rel_tol=1e-4)
+    # with the Debevec share, the composite is what the shipped field gives (BracketHDR.field_tile: the whole
+    # stack's merge mixed in), here on a made-up stack and fused pair that differ from each other
+    g = torch.Generator().manual_seed(1)
+    fake_stack = torch.stack([(batch["signal"] * 2.0 ** (e / 2.2)).clamp(0, 1) for e in STACK_EVS], 1)
+    fake_final = torch.rand(batch["signal"].shape, generator=g) * 4 + 0.05
+    fake_merged = debevec_merge(list(fake_stack.unbind(1)) + [batch["signal"]], list(STACK_EVS) + [0.0])
+    monkeypatch.setattr(model, "brackets", lambda signal, evs, context=None: list(fake_stack.unbind(1)))
+    monkeypatch.setattr(model, "fuse_pair", lambda signal, under, over, upscale=1: fake_final * 2.0**ev)
+    monkeypatch.setattr(brackets_module, "EDGE_GATE", False)
+    with torch.no_grad():
+        shipped = model.apply(linear, model.field(linear))
+    monkeypatch.undo()
+    composite = fam._composite(model, batch["signal"], fake_final, ev, fake_merged) * 2.0**ev
+    assert torch.allclose(composite[recorded], shipped[recorded], rtol=1e-4, atol=1e-6)
+    without = fam._composite(model, batch["signal"], fake_final, ev) * 2.0**ev
+    clipped = batch["clipped"].expand_as(shipped)
+    assert (without - shipped)[clipped].abs().max() > 1e-2  # the pair alone is another picture there
     model.zero_grad()
     metric.backward()
     for net in (model.gen, model.fuse):

@@ -20,8 +20,10 @@ one file with ``--init``):
   +3 EV pictures are the pair ``fusion`` fuses, with the fusion loss flowing back into the generator; the
   generator's own loss (every EV, monotonicity) is kept beside it (weight ``JOINT_GENERATOR_WEIGHT``) so the
   stack that ``hdrvid brackets`` writes stays a bracket. With ``--loss psnr-mu`` the metric's own loss is added
-  (weight ``JOINT_PSNR_MU_WEIGHT``) on what ``convert --model brackets`` outputs: the fused radiance blended
-  into the decoded picture by the clip mask (``BracketHDR.apply``), scored in the camera's clipped pixels.
+  (weight ``JOINT_PSNR_MU_WEIGHT``) on what ``convert --model brackets`` outputs: the fused radiance, mixed
+  with the Debevec merge of the generated stack by the model's ``debevec_share`` (since session 35; sessions
+  25-34 scored the fused pair alone), blended into the decoded picture by the clip mask (``BracketHDR.apply``),
+  scored in the camera's clipped pixels.
 
 Validation: a fixed batch from the validation images, scored with the stage's loss (final pass only; the joint
 stage with ``--loss psnr-mu``: that loss alone, in dB).
@@ -40,7 +42,7 @@ from torch import nn
 
 from hdrvid.color.transfer import DECODERS
 from hdrvid.errors import InputError
-from hdrvid.models.brackets import BracketHDR, CFNet, TwoStage, blend, clip_mask, decode, encode
+from hdrvid.models.brackets import FLOOR, BracketHDR, CFNet, TwoStage, blend, clip_mask, debevec_merge, decode, encode
 from hdrvid.models.merge_nets import mu_law
 from hdrvid.models.registry import build
 from hdrvid.synth.camera import Shot, shoot
@@ -182,15 +184,26 @@ class BracketFamily:
         fusion, final = self._fusion_loss(model, b, generated=False, every_pass=every_pass, net=model.fuse)
         total = fusion + JOINT_GENERATOR_WEIGHT * gen_loss
         if self.cfg.loss == "psnr-mu":
-            metric = psnr_mu_loss(self._composite(model, b["signal"], final, float(b["ev"])), b["truth"], b["clipped"])
+            merged = None
+            if float(getattr(model, "debevec_share", 0.0)):  # the shipped field: the stack's merge mixed in
+                merged = debevec_merge(list(stack.unbind(1)) + [b["signal"]], list(EVS) + [0.0])
+            metric = psnr_mu_loss(self._composite(model, b["signal"], final, float(b["ev"]), merged), b["truth"],
+                                  b["clipped"])
             return total + JOINT_PSNR_MU_WEIGHT * metric, metric, violation
         return total, fusion, violation
 
     @staticmethod
-    def _composite(model: TwoStage, signal: torch.Tensor, fused: torch.Tensor, ev: float) -> torch.Tensor:
+    def _composite(model: TwoStage, signal: torch.Tensor, fused: torch.Tensor, ev: float,
+                   merged: torch.Tensor | None = None) -> torch.Tensor:
         """What ``BracketHDR.apply`` outputs before its edge gate (the model's own blend, with the mask its
-        shoulder detector picks for the picture), in the fused radiance's units (the under exposure's white)."""
+        shoulder detector picks for the picture), in the fused radiance's units (the under exposure's white).
+        ``merged``: the Debevec merge of the generated stack (relative to the picture's white), mixed with the
+        fused pair in log light by the model's ``debevec_share`` as ``BracketHDR.field_tile`` mixes them."""
         linear, hdr = decode(signal), fused.float() * 2.0**ev
+        if merged is not None:
+            share = float(model.debevec_share)  # type: ignore[attr-defined]
+            hdr = torch.exp((1 - share) * torch.log(hdr.clamp(min=FLOOR))
+                            + share * torch.log(merged.float().clamp(min=FLOOR)))
         out = model.blended(linear, hdr) if isinstance(model, BracketHDR) else blend(linear, hdr)
         return out * 2.0**-ev
 

@@ -1,12 +1,16 @@
 """The joint psnr-mu validation value (the run's own batch) of weights files: python val_of.py CONFIG W..."""
-import json, sys
+import json
+import sys
 from pathlib import Path
+
 import torch
-from hdrvid.train.loop import TrainConfig
-from hdrvid.train.brackets import BracketFamily
+
 from hdrvid.io.images import list_hdr
-from hdrvid.train.run import split
 from hdrvid.models.registry import get
+from hdrvid.train.brackets import BracketFamily
+from hdrvid.train.loop import TrainConfig
+from hdrvid.train.run import split
+
 torch.set_num_threads(1)
 c = json.load(open(sys.argv[1]))
 cfg = TrainConfig(**{k: v for k, v in c.items() if k in TrainConfig.__dataclass_fields__})

@@ -1,7 +1,9 @@
 """Measure a flip self-ensemble of the 2x super-resolution residual (not product code):
     python tta_eval.py N -- hdrvid eval args...   (N = 1, 2 or 4 flips; 8 adds transposes)"""
 import sys
+
 import torch
+
 from hdrvid.models import superres as S
 
 n = int(sys.argv[1])
@@ -28,5 +30,6 @@ def tta(self, linear, base):
 
 S.SuperRes.residual = tta
 from hdrvid.cli import main
+
 sys.argv = ["hdrvid"] + sys.argv[3:]
 main()

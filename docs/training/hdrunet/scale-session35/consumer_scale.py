@@ -2,12 +2,16 @@
 the default's shoulder weight (graded or camera footage)."""
 import sys
 from pathlib import Path
-import numpy as np, torch
+
+import numpy as np
+import torch
+
 from hdrvid.io.images import read_hdr
 from hdrvid.jobs.evaluate import eval_files, executor_for, model_input, panorama_views
 from hdrvid.metrics.hdr import hdr_metrics
 from hdrvid.runtime import EngineOptions
 from hdrvid.synth.camera import ALL_SETTINGS, shoot
+
 torch.set_num_threads(1)
 cam = sys.argv[1] if len(sys.argv) > 1 else "consumer"
 data = [Path("../shared/hdri-train") / d for d in ("pmndrs-1k", "polyhaven-1k", "blender-world")]

@@ -424,8 +424,7 @@ class BracketHDR(HoldsGradedCurve, TwoStage):
         stack = self.brackets(signal, evs, context)
         fused = self.fuse_pair(signal, stack[evs.index(-self.ev)], stack[evs.index(self.ev)])
         merged = debevec_merge(stack + [signal], evs + [0.0])
-        return ((1 - share) * torch.log(fused.clamp(min=FLOOR)) + share * torch.log(merged.clamp(min=FLOOR))
-                - floor)
+        return mixed_log_light(fused, merged, share) - floor
 
     def field(self, linear: torch.Tensor) -> torch.Tensor:
         return self.field_tile(linear, self.context(linear))
@@ -495,6 +494,13 @@ def debevec_stack(frames: list[torch.Tensor], evs: list[float]) -> torch.Tensor:
         lins = [decode(f[n]).float().cpu().numpy() for f in frames]
         out.append(torch.from_numpy(weighted_merge(lins, evs)))
     return torch.stack(out).to(frames[0].device)
+
+
+def mixed_log_light(fused: torch.Tensor, merged: torch.Tensor, share: float) -> torch.Tensor:
+    """Stage 2's light in log: CF-Net's fused pair and the Debevec merge of the stack (both relative to the
+    picture's white) mixed by ``share`` (:data:`DEBEVEC_SHARE`); ``BracketHDR.field_tile`` and the joint training
+    stage's composite both mix through here."""
+    return (1 - share) * torch.log(fused.clamp(min=FLOOR)) + share * torch.log(merged.clamp(min=FLOOR))
 
 
 def debevec_merge(frames: list[torch.Tensor], evs: list[float]) -> torch.Tensor:

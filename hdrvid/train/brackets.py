@@ -42,7 +42,17 @@ from torch import nn
 
 from hdrvid.color.transfer import DECODERS
 from hdrvid.errors import InputError
-from hdrvid.models.brackets import FLOOR, BracketHDR, CFNet, TwoStage, blend, clip_mask, debevec_merge, decode, encode
+from hdrvid.models.brackets import (
+    BracketHDR,
+    CFNet,
+    TwoStage,
+    blend,
+    clip_mask,
+    debevec_merge,
+    decode,
+    encode,
+    mixed_log_light,
+)
 from hdrvid.models.merge_nets import mu_law
 from hdrvid.models.registry import build
 from hdrvid.synth.camera import Shot, shoot
@@ -202,8 +212,7 @@ class BracketFamily:
         linear, hdr = decode(signal), fused.float() * 2.0**ev
         if merged is not None:
             share = float(model.debevec_share)  # type: ignore[attr-defined]
-            hdr = torch.exp((1 - share) * torch.log(hdr.clamp(min=FLOOR))
-                            + share * torch.log(merged.float().clamp(min=FLOOR)))
+            hdr = torch.exp(mixed_log_light(hdr, merged.float(), share))
         out = model.blended(linear, hdr) if isinstance(model, BracketHDR) else blend(linear, hdr)
         return out * 2.0**-ev
 

@@ -458,6 +458,66 @@ def test_guided_coefficients_opencv_box_is_torch_box_and_dilation_is_max_pool():
     assert torch.equal(square_max(active, 6), F.max_pool2d(active, 13, stride=1, padding=6))
 
 
+@pytest.mark.parametrize("n_in, n_out", [(1280, 320), (1920, 320), (720, 180), (1080, 180), (70, 17), (33, 33), (40, 90)])
+def test_the_c_downscale_takes_torchs_taps_bit_for_bit(n_in, n_out):
+    """``kernels.aa_taps`` are the weights torch's antialiased bilinear resize uses, bit for bit (read back from
+    torch by resizing one-hot rows), upscales and borders included."""
+    from hdrvid.color.kernels import aa_taps
+
+    first, size, wts = aa_taps(n_in, n_out)
+    eye = torch.eye(n_in)[:, None, None, :]
+    ref = F.interpolate(eye, size=(1, n_out), mode="bilinear", antialias=True, align_corners=False)[:, 0, 0].numpy()
+    for i in range(n_out):
+        mine = np.zeros(n_in, np.float32)
+        mine[first[i]:first[i] + size[i]] = wts[i, :size[i]]
+        assert np.array_equal(mine, ref[:, i]), i
+
+
+@pytest.mark.parametrize("shape, scale", [((1, 3, 720, 1280), 0.25), ((1, 3, 1080, 1920), 1 / 6), ((2, 3, 90, 160), 0.5),
+                                          ((1, 3, 37, 53), 0.3)])
+def test_the_fast_modes_c_downscale_is_torchs_within_float_rounding(shape, scale, monkeypatch):
+    """The fast mode's network input (``executor.downscale``) in C is ``F.interpolate(antialias=True)`` within a
+    few float32 ulps (the passes in the other order), and torch's own where the C kernels are not built."""
+    from hdrvid.color import kernels
+    from hdrvid.engines.executor import downscale
+
+    if not kernels.native_available():
+        pytest.skip("the C kernels are not built")
+    g = torch.Generator().manual_seed(shape[-1])
+    x = torch.rand(shape, generator=g) ** 2.2
+    x[..., : shape[-2] // 3, : shape[-1] // 4] = 1.0  # a clipped block with hard edges
+    size = (max(16, round(shape[-2] * scale)), max(16, round(shape[-1] * scale)))
+    ref = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
+    fast = downscale(x, scale)
+    assert fast.shape == ref.shape and fast.dtype == torch.float32
+    assert torch.allclose(fast, ref, rtol=4e-7, atol=2e-7), (fast - ref).abs().max()
+    assert not torch.equal(fast, ref)  # the C path ran (torch's own would be equal)
+    monkeypatch.setattr(kernels, "_library", lambda: None)
+    assert torch.equal(downscale(x, scale), ref)
+
+
+def test_the_default_models_fast_mode_with_the_c_downscale_is_within_one_pq_code(monkeypatch):
+    """The default model in its fast mode with the C downscale gives the output of torch's downscale within one
+    10-bit PQ code on a frame with clipped highlights (the network runs in bf16: an ulp in its input may move
+    a gain by a bf16 step)."""
+    from hdrvid.color import kernels
+    from hdrvid.color.transfer import pq_inverse_eotf
+
+    if not kernels.native_available():
+        pytest.skip("the C kernels are not built")
+    g = torch.Generator().manual_seed(11)
+    x = F.interpolate(torch.rand(1, 3, 45, 80, generator=g), size=(360, 640), mode="bicubic").clamp(0, 1) ** 2.2
+    x[..., 60:160, 100:300] = 1.0
+    x[..., 200:260, 400:600] = torch.tensor([1.0, 0.93, 0.7])[:, None, None]
+    run = make_executor("hdrunet-auto", opts=EngineOptions(infer_scale=0.5))
+    fast = run.infer(x)
+    monkeypatch.setattr(kernels, "_library", lambda: None)  # the same executor code, torch's F.interpolate
+    ref = make_executor("hdrunet-auto", opts=EngineOptions(infer_scale=0.5)).infer(x)
+    assert not torch.equal(fast, ref)
+    codes = [np.round(pq_inverse_eotf(y.clamp(min=0).numpy() * 203) * 1023) for y in (fast, ref)]
+    assert np.abs(codes[0] - codes[1]).max() <= 1
+
+
 @pytest.mark.parametrize("n, size, scale", [(1, (720, 1280), 4), (2, (96, 160), 4), (1, (90, 160), 2), (1, (64, 64), 8)])
 def test_the_sparse_mask_in_numpy_is_the_torch_pools(n, size, scale):
     """``executor.active_blocks`` (max(R, G, B) above the model's threshold in any frame, any per block, grown by k

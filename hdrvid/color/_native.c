@@ -23,7 +23,7 @@
 
 /* Bumped whenever a function's arguments change: hdrvid.color.kernels refuses a library built from another
  * version of this file (a stale in-place build) and uses the numba kernels instead. */
-int64_t native_abi(void) { return 4; }
+int64_t native_abi(void) { return 5; }
 
 static inline float fmax3(float a, float b, float c) { float m = a > b ? a : b; return m > c ? m : c; }
 static inline float fminf_(float a, float b) { return a < b ? a : b; }
@@ -954,6 +954,45 @@ void gate_ratios(const float *lin, float *out, const float *s, int64_t h, int64_
         }
     }
     free(flag);
+}
+
+/* The antialiased bilinear downscale of torch's F.interpolate(mode="bilinear", antialias=True,
+ * align_corners=False) (a triangle filter as wide as the scale, each output's taps renormalised at the borders;
+ * the taps' windows and weights come from the caller, computed as torch computes them): planes of (h, w) float32 to
+ * (oh, ow), output rows [r0, r1) of every plane. Vertical first (contiguous rows, vectorised), then horizontal on
+ * the oh rows; torch runs the horizontal pass first, so the two round differently (within a few float32 ulps). */
+AI void taps_row(const float *restrict src, float *restrict dst, const float *restrict wt, int64_t taps,
+                 int64_t stride, int64_t n) {
+    for (int64_t c = 0; c < n; c++) dst[c] = src[c] * wt[0];
+    for (int64_t k = 1; k < taps; k++) {
+        const float *restrict s = src + k * stride;
+        const float wk = wt[k];
+        for (int64_t c = 0; c < n; c++) dst[c] += s[c] * wk;
+    }
+}
+
+SIMD_CLONES
+void downscale_aa(const float *x, int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow,
+                  const int64_t *xmin, const int64_t *xsize, const float *xw, int64_t xk,
+                  const int64_t *ymin, const int64_t *ysize, const float *yw, int64_t yk,
+                  float *out, int64_t r0, int64_t r1) {
+    float *row = (float *)malloc((size_t)(w > 0 ? w : 1) * sizeof(float));
+    if (!row) return;
+    for (int64_t p = 0; p < planes; p++) {
+        const float *src = x + p * h * w;
+        for (int64_t r = r0; r < r1; r++) {
+            taps_row(src + ymin[r] * w, row, yw + r * yk, ysize[r], w, w);
+            float *dst = out + (p * oh + r) * ow;
+            for (int64_t c = 0; c < ow; c++) {
+                const float *s = row + xmin[c];
+                const float *wt = xw + c * xk;
+                float t = s[0] * wt[0];
+                for (int64_t k = 1; k < xsize[c]; k++) t += s[k] * wt[k];
+                dst[c] = t;
+            }
+        }
+    }
+    free(row);
 }
 
 /* A valid (empty) Python module, so the build and the import machinery treat the file as one; the functions

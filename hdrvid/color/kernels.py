@@ -47,7 +47,7 @@ _I64P = ctypes.POINTER(ctypes.c_int64)
 _I64 = ctypes.c_int64
 
 
-NATIVE_ABI = 4
+NATIVE_ABI = 5
 """What ``native_abi()`` of the built library must return (``_native.c`` bumps it when arguments change)."""
 
 
@@ -107,6 +107,9 @@ def _library() -> Any:
     lib.luminance_gain.restype = None
     lib.gate_ratios.argtypes = [_F32, _F32, _F32, _I64, _I64, _I64, _I64, _I64, _I64, ctypes.c_float, _I64, _I64]
     lib.gate_ratios.restype = None
+    lib.downscale_aa.argtypes = [_F32, _I64, _I64, _I64, _I64, _I64, _I64P, _I64P, _F32, _I64, _I64P, _I64P, _F32, _I64,
+                                 _F32, _I64, _I64]
+    lib.downscale_aa.restype = None
     return lib
 
 
@@ -482,3 +485,57 @@ def gate_ratios(linear: np.ndarray, out: np.ndarray, s: np.ndarray, box: tuple[i
     h, w = lin.shape[1:]
     y0, y1, x0, x1 = (int(v) for v in box)
     _parallel(lib.gate_ratios, h, _p(lin, _F32), _p(out, _F32), _p(ex, _F32), h, w, y0, y1, x0, x1, float(start))
+
+
+# --- the fast mode's downscale ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=16)
+def aa_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The taps of torch's antialiased bilinear resize of one axis from ``n_in`` to ``n_out`` samples
+    (``F.interpolate(..., mode="bilinear", antialias=True, align_corners=False)``, ATen's
+    ``_compute_indices_min_size_weights_aa``): each output's first input index, its number of taps and its weights
+    ((n_out, taps) float32, zero-padded), in torch's precisions (float32 values, the sums that mix an integer and
+    0.5 in float64), so the weights are torch's bit for bit (tests)."""
+    f32, f64 = np.float32, np.float64
+    scale = f32(f32(n_in) / f32(n_out))
+    down = scale >= 1
+    support = f32(f64(scale)) if down else f32(1.0)
+    invscale = f32(1.0 / f64(scale)) if down else f32(1.0)
+    k = int(np.ceil(support)) * 2 + 1
+    first = np.zeros(n_out, np.int64)
+    size = np.zeros(n_out, np.int64)
+    wts = np.zeros((n_out, k), np.float32)
+    for i in range(n_out):
+        center = f32(f64(scale) * (i + 0.5))
+        lo = max(int(f64(center) - f64(support) + 0.5), 0)
+        n = min(max(min(int(f64(center) + f64(support) + 0.5), n_in) - lo, 0), k)
+        total = f32(0.0)
+        for j in range(n):
+            d = abs(f32((f64(f32(f32(j + lo) - center)) + 0.5) * f64(invscale)))
+            wts[i, j] = f32(1.0 - f64(d)) if d < 1 else f32(0.0)
+            total = f32(total + wts[i, j])
+        if total != 0:
+            wts[i, :n] /= total
+        first[i], size[i] = lo, n
+    for a in (first, size, wts):
+        a.flags.writeable = False
+    return first, size, wts
+
+
+def downscale_aa(x: np.ndarray, oh: int, ow: int) -> np.ndarray | None:
+    """Planes (..., H, W) float32 to (..., oh, ow) by torch's antialiased bilinear resize (:func:`aa_taps`) in C:
+    within a few float32 ulps of ``F.interpolate(..., mode="bilinear", antialias=True)`` (the passes in the other
+    order) at a third of its time on a 720p frame. None where the C kernels were not built (the caller takes torch's)."""
+    lib = _library()
+    if lib is None or x.ndim < 2:
+        return None
+    h, w = x.shape[-2:]
+    src = np.ascontiguousarray(x, np.float32)
+    planes = int(np.prod(x.shape[:-2], dtype=np.int64))
+    out = np.empty(x.shape[:-2] + (oh, ow), np.float32)
+    xmin, xsize, xw = aa_taps(int(w), int(ow))
+    ymin, ysize, yw = aa_taps(int(h), int(oh))
+    _parallel(lib.downscale_aa, oh, _p(src, _F32), planes, h, w, oh, ow, _p(xmin, _I64P), _p(xsize, _I64P),
+              _p(xw, _F32), xw.shape[1], _p(ymin, _I64P), _p(ysize, _I64P), _p(yw, _F32), yw.shape[1], _p(out, _F32))
+    return out

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hdrvid.color.kernels import downscale_aa
 from hdrvid.engines.base import Engine
 from hdrvid.errors import BackendError
 from hdrvid.models.itmo import box_filter, square_max
@@ -302,10 +303,17 @@ def active_blocks(x: torch.Tensor, threshold: float | None, size: tuple[int, ...
 
 
 def downscale(x: torch.Tensor, scale: float) -> torch.Tensor:
+    """The fast mode's network input: ``x`` resized by ``scale`` with torch's antialiased bilinear filter, in C on
+    the CPU (:func:`hdrvid.color.kernels.downscale_aa`: within a few float32 ulps of ``F.interpolate``, 0.9 against
+    3.4 ms a 720p frame on one thread), by ``F.interpolate`` elsewhere."""
     if scale >= 1:
         return x
     h, w = x.shape[-2:]
     size = (max(16, round(h * scale)), max(16, round(w * scale)))
+    if x.device.type == "cpu" and x.dtype == torch.float32 and not x.requires_grad and size[0] < h and size[1] < w:
+        small = downscale_aa(x.detach().numpy(), *size)
+        if small is not None:
+            return torch.from_numpy(small)
     return F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
 
 

@@ -18,7 +18,7 @@ from media import ffprobe, make_clip, needs_ffprobe
 from hdrvid.errors import OptionError
 from hdrvid.jobs.batch import BatchConfig, BatchWorker, LocalEngine, Unit, run_batch
 from hdrvid.jobs.convert import ConvertOptions, convert
-from hdrvid.pipeline.encoder import EncodeOptions
+from hdrvid.pipeline.encoder import EncodeOptions, decoded_light_level
 from hdrvid.pipeline.segments import FrameIndex, index_frames, plan_segments, preroll_frames
 from hdrvid.synth.alternating import SynthConfig, synth_alternating
 from hdrvid.synth.scenes import interior_with_window
@@ -105,8 +105,14 @@ def test_hdr10_batch_signals_light_levels_of_the_whole_file(tmp_path, clips):
     cll = side["Content light level metadata"]
     assert (cll["max_content"], cll["max_average"]) == (report.files[0].max_cll, report.files[0].max_fall)
     assert "Mastering display metadata" in side
-    # measured on the joined stream: within a few nits of the single run's (the encodes differ slightly)
-    assert abs(report.files[0].max_cll - single.max_cll) <= 0.05 * single.max_cll
+    # measured over the whole joined stream, every segment's frames: what decoding the output file gives
+    whole = decoded_light_level(out, 96, 64)
+    assert whole is not None and (report.files[0].max_cll, report.files[0].max_fall) == whole.values()
+    # and close to the single run's, whose encode differs (other GOPs; the brightest pixel of a 96x64 lossy
+    # encode): within 10 % (usually equal; one clean-clone CI run measured the single run's MaxCLL at 1269
+    # against the 1185 of every other run, 6.6 % apart)
+    assert abs(report.files[0].max_fall - single.max_fall) <= 0.10 * single.max_fall
+    assert abs(report.files[0].max_cll - single.max_cll) <= 0.10 * single.max_cll
     assert len(_frames(out)) == 40 and len(_audio(out)) == len(_audio(clips[0]))
 
 

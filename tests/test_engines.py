@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from onnx import TensorProto, helper, numpy_helper
 
+from hdrvid.color import kernels
 from hdrvid.engines import (
     ExecutionPlan,
     Executor,
@@ -473,16 +474,14 @@ def test_the_c_downscale_takes_torchs_taps_bit_for_bit(n_in, n_out):
         assert np.array_equal(mine, ref[:, i]), i
 
 
+@pytest.mark.skipif(not kernels.native_available(), reason="the C kernels were not built")
 @pytest.mark.parametrize("shape, scale", [((1, 3, 720, 1280), 0.25), ((1, 3, 1080, 1920), 1 / 6), ((2, 3, 90, 160), 0.5),
                                           ((1, 3, 37, 53), 0.3)])
 def test_the_fast_modes_c_downscale_is_torchs_within_float_rounding(shape, scale, monkeypatch):
     """The fast mode's network input (``executor.downscale``) in C is ``F.interpolate(antialias=True)`` within a
     few float32 ulps (the passes in the other order), and torch's own where the C kernels are not built."""
-    from hdrvid.color import kernels
     from hdrvid.engines.executor import downscale
 
-    if not kernels.native_available():
-        pytest.skip("the C kernels are not built")
     g = torch.Generator().manual_seed(shape[-1])
     x = torch.rand(shape, generator=g) ** 2.2
     x[..., : shape[-2] // 3, : shape[-1] // 4] = 1.0  # a clipped block with hard edges
@@ -496,15 +495,13 @@ def test_the_fast_modes_c_downscale_is_torchs_within_float_rounding(shape, scale
     assert torch.equal(downscale(x, scale), ref)
 
 
+@pytest.mark.skipif(not kernels.native_available(), reason="the C kernels were not built")
 def test_the_default_models_fast_mode_with_the_c_downscale_is_within_one_pq_code(monkeypatch):
     """The default model in its fast mode with the C downscale gives the output of torch's downscale within one
     10-bit PQ code on a frame with clipped highlights (the network runs in bf16: an ulp in its input may move
     a gain by a bf16 step)."""
-    from hdrvid.color import kernels
     from hdrvid.color.transfer import pq_inverse_eotf
 
-    if not kernels.native_available():
-        pytest.skip("the C kernels are not built")
     g = torch.Generator().manual_seed(11)
     x = F.interpolate(torch.rand(1, 3, 45, 80, generator=g), size=(360, 640), mode="bicubic").clamp(0, 1) ** 2.2
     x[..., 60:160, 100:300] = 1.0

@@ -69,13 +69,33 @@ def tune_allocator() -> bool:
     return bool(ok)
 
 
+OPENCV_THREADS_ENV = "OPENCV_FOR_THREADS_NUM"
+"""OpenCV's default thread count, read once when it is imported."""
+
+
 @contextmanager
 def opencv_threads(count: int) -> Iterator[None]:
     """OpenCV's own thread pool at ``count`` threads while the block runs, then as it was. A streaming pipeline
     already runs its stages in parallel threads; OpenCV's pool beside them (its workers wait by spinning on
     ``sched_yield``) took cores from the encoder: ``tonemap`` at 1080p made ~16,000 ``sched_yield`` calls and
     spent 0.46-0.70 s in the kernel against 0.22-0.38 s with one thread, the same bytes out (BENCHMARKS.md,
-    session 23)."""
+    session 23). OpenCV is not imported for this (~15 ms of every start; the plain transcode never uses it): one
+    imported inside the block starts with ``count`` threads (``OPENCV_FOR_THREADS_NUM``) and gets its default,
+    the CPUs it may use, after it."""
+    if sys.modules.get("cv2") is None:
+        saved = os.environ.get(OPENCV_THREADS_ENV)
+        os.environ[OPENCV_THREADS_ENV] = str(count)
+        try:
+            yield
+        finally:
+            if saved is None:
+                os.environ.pop(OPENCV_THREADS_ENV, None)
+            else:
+                os.environ[OPENCV_THREADS_ENV] = saved
+            cv2 = sys.modules.get("cv2")
+            if cv2 is not None and hasattr(cv2, "setNumThreads"):  # imported inside: its default (it caches the variable)
+                cv2.setNumThreads(int(saved) if saved and saved.isdigit() else cv2.getNumberOfCPUs())
+        return
     import cv2
 
     before = cv2.getNumThreads()

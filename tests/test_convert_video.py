@@ -225,6 +225,32 @@ def test_odd_dimensions_are_padded(tmp_path: Path):
     assert (v["width"], v["height"]) == (66, 50) and int(v["nb_frames"]) == 12
 
 
+def test_decoder_opens_and_decodes_the_file_once(tmp_path: Path, monkeypatch):
+    """The probe's first frame is the pass's first frame: one opening, no frame decoded twice; the frames are
+    PyAV's own, in order, with every packet counted; a second pass opens the file again and gives the same."""
+    import hdrvid.pipeline.decoder as decoder
+
+    src = make_clip(tmp_path / "in.mp4", frames=9, size=(64, 48), audio=True)
+    opened = []
+    real = decoder.open_input
+    monkeypatch.setattr(decoder, "open_input", lambda p, *a: opened.append(p) or real(p, *a))
+    dec = VideoDecoder(src)
+    dec.raw = True
+    first = [(f.pts, f.codes.copy()) for f in dec]
+    assert len(opened) == 1 and dec.packets == 9 and dec.frames_out == 9
+    again = [(f.pts, f.codes.copy()) for f in dec]
+    assert len(opened) == 2 and dec.packets == 9
+    dec.close()
+    with av.open(str(src)) as c:
+        want = [(f.pts, f.to_ndarray(format="rgb24")) for f in c.decode(video=0)]
+    assert len(first) == len(want) == len(again) == 9
+    for i, ((pa, a), (pb, b), (pw, _)) in enumerate(zip(first, again, want)):
+        assert pa == pb == pw
+        np.testing.assert_array_equal(a, b)
+        # the nearest of PyAV's pictures is the one with the same index (swscale's chroma differs a little)
+        assert np.argmin([np.abs(a.astype(int) - w.astype(int)).mean() for _, w in want]) == i
+
+
 def test_ten_bit_input_keeps_precision(tmp_path: Path):
     src = make_clip(tmp_path / "ten.mkv", size=(1024, 16), codec="libx265", pix_fmt="yuv420p10le", gradient10=True,
                     frames=2)

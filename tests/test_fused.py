@@ -177,9 +177,11 @@ def test_plain_transcode_runs_without_torch(tmp_path: Path) -> None:
 @pytest.mark.skipif(not kernels.native_available(), reason="the C kernels were not built")
 def test_plain_transcode_runs_without_numba_on_the_c_kernels(tmp_path: Path) -> None:
     """With the C kernels built, `convert --model none` to HDR10 imports neither torch nor numba (numba's LLVM
-    alone costs ~115 MB per process) and writes the same file as the numba kernels."""
+    alone costs ~115 MB per process) nor OpenCV (~15 ms of the start) and writes the same file as the numba
+    kernels."""
     src = make_clip(tmp_path / "in.mp4", frames=6, size=(96, 64), audio=False)
-    rep = _run_without_torch(["convert", src, tmp_path / "c.mp4", "--model", "none"], tmp_path, ("torch", "numba"))
+    rep = _run_without_torch(["convert", src, tmp_path / "c.mp4", "--model", "none"], tmp_path,
+                             ("torch", "numba", "cv2"))
     assert rep["engine"].startswith("fused") and rep["frames"] == 6 and rep["max_cll"] > 0
     env = {**os.environ, "HDRVID_NO_NATIVE": "1"}
     code = f"from hdrvid.cli import main; main(['-q', 'convert', {str(src)!r}, {str(tmp_path / 'nb.mp4')!r}, '--model', 'none'])"
@@ -218,6 +220,17 @@ def test_c_kernels_are_the_numba_kernels_bit_for_bit(kind: str, tmp_path: Path) 
     h, w = codes.shape[:2]
     assert kernels.decoded_light(flat, w, h) == fused.decoded_light(flat, w, h)
     np.testing.assert_array_equal(kernels.planar_lookup(codes, lut), fused.planar_lookup(codes, lut))
+
+
+@pytest.mark.skipif(not kernels.native_available(), reason="the C kernels were not built")
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (7, 1), (2, 2), (37, 53), (360, 640)])
+def test_c_3x3_maximum_is_opencvs_dilate(shape: tuple[int, int]) -> None:
+    """The HDR10 kernel's largest chroma lift of each 3x3 neighbourhood (C, rows over threads) is OpenCV's 3x3
+    dilate with its default border, exactly, edges and one-pixel frames included."""
+    import cv2
+
+    x = np.random.default_rng(sum(shape)).normal(size=shape).astype(np.float32)
+    np.testing.assert_array_equal(kernels.max3x3(x), cv2.dilate(x, np.ones((3, 3), np.uint8)))
 
 
 @pytest.mark.skipif(not kernels.native_available(), reason="the C kernels were not built")

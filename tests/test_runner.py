@@ -405,3 +405,19 @@ def test_tune_allocator_keeps_every_thread_in_one_malloc_arena_and_maps_nothing(
     arenas, mapped = stats("default")
     assert arenas >= 3 and mapped >= 64 << 20  # glibc's default: an arena per thread (up to 8 per core); big blocks mapped
     assert stats("tuned") == (1, 0)  # one arena; every block from the heap
+
+
+def test_opencv_threads_reach_an_opencv_imported_inside_the_block() -> None:
+    """`opencv_threads` does not import OpenCV (~15 ms of every start): one imported inside the block starts with
+    the block's thread count and has its default, the CPUs it may use, after it."""
+    code = ("import os, sys; from hdrvid.machine import opencv_threads\n"
+            "assert 'cv2' not in sys.modules\n"
+            "with opencv_threads(1):\n"
+            "    import cv2\n"
+            "    inside = cv2.getNumThreads()\n"
+            "print(inside, cv2.getNumThreads(), cv2.getNumberOfCPUs(), 'OPENCV_FOR_THREADS_NUM' in os.environ)")
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_FOR_THREADS_NUM"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    inside, after, cpus, leaked = r.stdout.split()
+    assert (int(inside), int(after), leaked) == (1, int(cpus), "False")

@@ -23,7 +23,7 @@
 
 /* Bumped whenever a function's arguments change: hdrvid.color.kernels refuses a library built from another
  * version of this file (a stale in-place build) and uses the numba kernels instead. */
-int64_t native_abi(void) { return 5; }
+int64_t native_abi(void) { return 6; }
 
 static inline float fmax3(float a, float b, float c) { float m = a > b ? a : b; return m > c ? m : c; }
 static inline float fminf_(float a, float b) { return a < b ? a : b; }
@@ -993,6 +993,23 @@ void downscale_aa(const float *x, int64_t planes, int64_t h, int64_t w, int64_t 
         }
     }
     free(row);
+}
+
+/* The largest value of each 3x3 neighbourhood (the frame's edge adds nothing): OpenCV's dilate with a 3x3
+ * kernel and its default border, exactly (a maximum has no rounding). Rows r0..r1 of the output. */
+void max3x3(const float *x, int64_t h, int64_t w, float *out, int64_t r0, int64_t r1) {
+    float *col = (float *)malloc((size_t)(w > 0 ? w : 1) * sizeof(float));
+    if (!col) return;
+    for (int64_t r = r0; r < r1; r++) {
+        const float *a = x + imax(r - 1, 0) * w, *b = x + r * w, *c = x + imin(r + 1, h - 1) * w;
+        for (int64_t j = 0; j < w; j++) col[j] = fmax3(a[j], b[j], c[j]);  /* vertical maxima */
+        float *dst = out + r * w;
+        if (w == 1) { dst[0] = col[0]; continue; }
+        dst[0] = fmaxf_(col[0], col[1]);
+        for (int64_t j = 1; j < w - 1; j++) dst[j] = fmax3(col[j - 1], col[j], col[j + 1]);
+        dst[w - 1] = fmaxf_(col[w - 2], col[w - 1]);
+    }
+    free(col);
 }
 
 /* A valid (empty) Python module, so the build and the import machinery treat the file as one; the functions

@@ -12,7 +12,6 @@ import struct
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from hdrvid.color import REFERENCE_WHITE_NITS
@@ -23,7 +22,8 @@ from hdrvid.io.probe import IMAGE_SUFFIXES
 from hdrvid.lazy import LazyModule
 
 log = logging.getLogger("hdrvid")
-OpenEXR: Any = LazyModule("OpenEXR")  # imported when an EXR is first read or written (~10 ms of every start otherwise)
+OpenEXR: Any = LazyModule("OpenEXR")
+cv2: Any = LazyModule("cv2")  # imported when an image is first read or written (~15 ms of every start otherwise)  # imported when an EXR is first read or written (~10 ms of every start otherwise)
 
 HDR_SUFFIXES = (".exr", ".hdr")
 MAX_PIXELS = 7680 * 4320

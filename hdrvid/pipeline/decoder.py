@@ -9,6 +9,7 @@ the reference white (203 nits, BT.2408).
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -224,14 +225,18 @@ class VideoDecoder:
         self.stream = video_stream(self.container, path)
         cc = self.stream.codec_context
         check_pixels(path, cc.width, cc.height, options.max_pixels)  # from the headers, before any decode
-        self.stream.thread_type = "AUTO"
-        if options.threads:
-            self.stream.thread_count = options.threads
-        self.info = self._probe()
+        self._threads()
         self.packets = 0
+        self.decode_errors = 0
+        self._read = False
+        self._last_pts = None
+        self._rebuilt = False
+        self._pending: tuple[Any, Iterator[Any]] | None = None
+        """The first decoded frame and the rest of the pass that decoded it (the probe's frame is the first one
+        yielded: no second opening, no second decode)."""
+        self.info = self._probe()
         self._last_pts: int | None = None
         self._rebuilt = False
-        self.decode_errors = 0
         self.frames_out = 0
         self.deinterlaced = False
         self._graph: Any = None
@@ -244,10 +249,9 @@ class VideoDecoder:
     def _probe(self) -> VideoInfo:
         s = self.stream
         cc = s.codec_context
-        first = None
+        frames = self._packets_decoded()
         try:
-            for first in self.container.decode(s):
-                break
+            first = next(frames, None)
         except av.error.FFmpegError as e:
             raise InputError(f"{self.path}: cannot decode the video stream ({e.strerror or e})") from None
         if first is None:
@@ -276,15 +280,41 @@ class VideoDecoder:
                 _untagged_matrix(self.path, prim, first.height, fmt.name)),
             full_range=full, rotation=rotation_of(s, first), interlaced=bool(first.interlaced_frame),
             mastering_display=md, content_light=cl, stream_index=s.index, sample_aspect=sample_aspect(s),
+            start=self.origin(),
         )
-        self._reopen()  # start again from the first packet (seeking is unreliable on raw streams)
+        self._pending = (first, frames)
         return info
 
+    def _threads(self) -> None:
+        self.stream.thread_type = "AUTO"
+        if self.options.threads:
+            self.stream.thread_count = self.options.threads
+
     def _reopen(self) -> None:
+        """Start again from the first packet (seeking is unreliable on raw streams)."""
+        self._pending = None
         self.container.close()
         self.container = open_input(self.path)
         self.stream = video_stream(self.container, self.path)
-        self.stream.thread_type = "AUTO"
+        self._threads()
+        self.packets = 0
+        self.decode_errors = 0
+        self._read = False
+        self._last_pts = None
+        self._rebuilt = False
+
+    def _decoded(self) -> Iterator[Any]:
+        """The pass the probe began (its first frame first), else a pass over a container no pass has read
+        (reopened, or reopened and sought)."""
+        if self._pending is not None:
+            first, rest = self._pending
+            self._pending = None
+            self._read = True
+            return itertools.chain((first,), rest)
+        if self._read:
+            self._reopen()
+        self._read = True
+        return self._packets_decoded()
 
     # --- conversion ---------------------------------------------------------------------------------
 
@@ -458,7 +488,9 @@ class VideoDecoder:
         yield from drain()
 
     def origin(self) -> float:
-        """Seconds of the file's first timestamp (what --start counts from)."""
+        """Seconds of the file's first timestamp: what --start counts from, and what the encoder subtracts from
+        every timestamp so the output starts at 0 (a transport stream can start anywhere, even just before its
+        33-bit clock wraps; an MP4 edit list made from that plays half)."""
         start = self.container.start_time
         return float(start) / 1e6 if start is not None and start > 0 else 0.0
 
@@ -467,6 +499,8 @@ class VideoDecoder:
         origin = self.origin()
         start, end = opts.start, opts.end
         half = 0.5 / float(self.info.rate or 25)
+        if start > 10 or (opts.segment and opts.pts_from is not None):
+            self._reopen()  # a fresh container to seek in (not the probe's half-read one)
         if start > 10:  # jump near the start (to a keyframe before it) instead of decoding everything before
             try:
                 self.container.seek(int((origin + start - 5) / self.stream.time_base), stream=self.stream,
@@ -478,7 +512,7 @@ class VideoDecoder:
             return
         index = 0
         stopped = False
-        for f in self._deinterlaced(self._packets_decoded()):
+        for f in self._deinterlaced(self._decoded()):
             if opts.trimmed and f.pts is not None:
                 t = float(f.pts * f.time_base) - origin
                 if t < start - half:
@@ -519,7 +553,7 @@ class VideoDecoder:
             except av.error.FFmpegError:
                 self._reopen()
         index = opts.first_index
-        for f in self._deinterlaced(self._packets_decoded()):
+        for f in self._deinterlaced(self._decoded()):
             if f.pts is None:
                 raise InputError(f"{self.path}: frames without timestamps cannot be split into segments; "
                                  f"use --segment-seconds 0 (whole files)")

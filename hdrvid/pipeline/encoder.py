@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import av
-import cv2
 import numpy as np
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc, Interpolation
 
@@ -34,11 +33,13 @@ from hdrvid.errors import OptionError, OutputError, check_choice, check_range
 from hdrvid.io.images import write_exr, write_hdr
 from hdrvid.io.mp4boxes import add_hdr_boxes
 from hdrvid.io.probe import is_cover_picture, open_input
+from hdrvid.lazy import LazyModule
 from hdrvid.machine import usable_cores
 from hdrvid.pipeline.frame import Frame, VideoInfo, plane_views_420
 from hdrvid.pipeline.output import OutputSpec
 
 log = logging.getLogger("hdrvid")
+cv2: Any = LazyModule("cv2")  # HDR10+ measurement only
 
 X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
                 "placebo")
@@ -372,10 +373,10 @@ class VideoEncoder:
             if spec.format == "hdr10" and not self.hdr10plus and self.given_light is None and self.codec in DECODER_OF:
                 self.meter = DecodedLightMeter(DECODER_OF[self.codec], info.width, info.height)
             if not info.is_image:
-                # One opening of the input serves the start offset, the container's properties and the copied
-                # streams (each opening probes the streams again: ~14 ms each on a small file)
-                self.input = open_input(info.path)
-                self._offset = self._start_offset(self.input)
+                # One opening of the input serves the container's properties and the copied streams; it only
+                # copies packets, so its probing decodes no video (the decoder's container gave the start)
+                self.input = open_input(info.path, decode=False)
+                self._offset = info.start
                 self._copy_video_properties(self.input)
                 if options.copy_streams:
                     self._add_copy_streams()
@@ -420,13 +421,6 @@ class VideoEncoder:
         return s
 
     # --- stream copy --------------------------------------------------------------------------------
-
-    @staticmethod
-    def _start_offset(c: Any) -> float:
-        """Seconds subtracted from every timestamp so the output starts at 0 (a transport stream can start
-        anywhere, even just before its 33-bit clock wraps; an MP4 edit list made from that plays half)."""
-        start = c.start_time
-        return float(start) / 1e6 if start is not None and start > 0 else 0.0
 
     def _copy_video_properties(self, c: Any) -> None:
         copy_container_properties(c, self.out)

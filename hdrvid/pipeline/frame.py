@@ -67,6 +67,7 @@ class VideoInfo:
     stream_index: int = 0
     scene_linear: bool = False  # float images (EXR, Radiance HDR): already linear HDR light
     sample_aspect: Fraction | None = None  # a pixel's width over its height where not square (anamorphic SD, HDV)
+    start: float = 0.0  # seconds of the file's first timestamp (what --start counts from; the output starts at 0)
 
     @property
     def is_hdr(self) -> bool:

@@ -1,4 +1,4 @@
-from hdrvid.cli import main
+from hdrvid.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

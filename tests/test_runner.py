@@ -421,3 +421,17 @@ def test_opencv_threads_reach_an_opencv_imported_inside_the_block() -> None:
     assert r.returncode == 0, r.stderr
     inside, after, cpus, leaked = r.stdout.split()
     assert (int(inside), int(after), leaked) == (1, int(cpus), "False")
+
+
+@pytest.mark.parametrize("args, ok", [(["models"], True), (["convert", "missing.mp4", "out.mp4"], False)])
+def test_the_command_keeps_its_exit_code_and_freezes_the_heap_at_the_end(tmp_path: Path, args: list, ok: bool):
+    """The console script (`hdrvid.cli.run`): main's exit code, success or failure, and every object frozen out
+    of the collector afterwards (the interpreter's closing collection would walk them all)."""
+    code = ("import gc, sys\nfrom hdrvid.cli import run\n"
+            f"sys.argv = ['hdrvid', *{args!r}]\n"
+            "try:\n    run()\nexcept SystemExit as e:\n    print('exit', e.code or 0, gc.get_freeze_count() > 1000)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    last = r.stdout.strip().splitlines()[-1].split()
+    assert last[0] == "exit" and (last[1] == "0") == ok and last[2] == "True", (r.stdout, r.stderr)
+    if not ok:
+        assert "missing.mp4" in r.stderr and not (tmp_path / "out.mp4").exists()

@@ -93,7 +93,7 @@ def opencv_threads(count: int) -> Iterator[None]:
             else:
                 os.environ[OPENCV_THREADS_ENV] = saved
             cv2 = sys.modules.get("cv2")
-            if cv2 is not None and hasattr(cv2, "setNumThreads"):  # imported inside: its default (it caches the variable)
+            if cv2 is not None and hasattr(cv2, "setNumThreads"):  # imported inside: its default (cached at import)
                 cv2.setNumThreads(int(saved) if saved and saved.isdigit() else cv2.getNumberOfCPUs())
         return
     import cv2

@@ -429,7 +429,8 @@ def test_the_command_keeps_its_exit_code_and_freezes_the_heap_at_the_end(tmp_pat
     of the collector afterwards (the interpreter's closing collection would walk them all)."""
     code = ("import gc, sys\nfrom hdrvid.cli import run\n"
             f"sys.argv = ['hdrvid', *{args!r}]\n"
-            "try:\n    run()\nexcept SystemExit as e:\n    print('exit', e.code or 0, gc.get_freeze_count() > 1000)")
+            "try:\n    run()\nexcept SystemExit as e:\n"
+            "    print('exit', e.code or 0, gc.get_freeze_count() > 1000)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     last = r.stdout.strip().splitlines()[-1].split()
     assert last[0] == "exit" and (last[1] == "0") == ok and last[2] == "True", (r.stdout, r.stderr)

@@ -229,14 +229,12 @@ class VideoDecoder:
         self.packets = 0
         self.decode_errors = 0
         self._read = False
-        self._last_pts = None
+        self._last_pts: int | None = None
         self._rebuilt = False
         self._pending: tuple[Any, Iterator[Any]] | None = None
         """The first decoded frame and the rest of the pass that decoded it (the probe's frame is the first one
         yielded: no second opening, no second decode)."""
         self.info = self._probe()
-        self._last_pts: int | None = None
-        self._rebuilt = False
         self.frames_out = 0
         self.deinterlaced = False
         self._graph: Any = None

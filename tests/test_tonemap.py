@@ -44,6 +44,24 @@ def test_hdr10_to_sdr_is_tagged_bt709(hdr10: Path, tmp_path: Path):
     assert rep["flicker"]["warp_error_in"] is not None and rep["flicker"]["warp_error_out"] is not None
 
 
+def test_flicker_without_warp_measures_log_changes_only(hdr10: Path, tmp_path: Path):
+    """Without --flicker-warp the meter takes the luminances alone: no optical flow, no PQ signals made, the
+    same log changes as with the warp."""
+    from hdrvid.metrics.flicker import FlickerMeter
+
+    meter = FlickerMeter(warp=False)
+    assert meter._dis is None
+    meter.add(None, None, np.full((4, 4), 10.0), np.full((4, 4), 0.5))
+    with pytest.raises(ValueError):
+        FlickerMeter(warp=True).add(None, None, np.ones((4, 4)), np.ones((4, 4)))
+    reps = [tonemap(TonemapOptions(hdr10, tmp_path / f"{w}.mp4", operator="hable", flicker_warp=w))
+            for w in (False, True)]
+    plain, warped = reps[0]["flicker"], reps[1]["flicker"]
+    assert plain["warp_error_in"] is None and warped["warp_error_in"] is not None
+    assert plain["log_change_in"] == warped["log_change_in"] is not None
+    assert plain["log_change_out"] == warped["log_change_out"]
+
+
 @needs_ffprobe
 def test_hlg_to_sdr(tmp_path: Path):
     src = make_clip(tmp_path / "sdr.mp4", frames=6, size=(64, 48))

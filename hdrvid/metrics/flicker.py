@@ -72,17 +72,24 @@ class FlickerMeter:
     _index: int = 0
 
     def __post_init__(self) -> None:
-        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self._dis: Any = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM) if self.warp else None
 
     def mark_cut(self) -> None:
         """The next frame added starts a new scene."""
         self.cuts.add(self._index)
 
-    def add(self, sig_in: np.ndarray, sig_out: np.ndarray, lum_in: np.ndarray, lum_out: np.ndarray) -> None:
-        a, b = _small(sig_in), _small(sig_out)
+    def add(self, sig_in: np.ndarray | None, sig_out: np.ndarray | None, lum_in: np.ndarray,
+            lum_out: np.ndarray) -> None:
+        """One frame; the signals are only read for the warping error (None without ``warp``)."""
         self.log_in.append(mean_log_luminance(lum_in))
         self.log_out.append(mean_log_luminance(lum_out))
-        if self.warp and self._prev is not None and self._index not in self.cuts:
+        if not self.warp:
+            self._index += 1
+            return
+        if sig_in is None or sig_out is None:
+            raise ValueError("the warping error needs both signals")
+        a, b = _small(sig_in), _small(sig_out)
+        if self._prev is not None and self._index not in self.cuts:
             pa, pb = self._prev
             f = _flow(pa, a, self._dis)
             back = _flow(a, pa, self._dis)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from hdrvid.color.transfer import pq_inverse_eotf
 from hdrvid.lazy import torch
 
 MAX_RELATIVE = 1e4
@@ -76,14 +77,18 @@ class VideoInfo:
 
 @dataclass
 class FlickerSample:
-    """Small luminance images of one frame's input and output, kept for the flicker meter: PQ signals of
-    absolute light (input; output on a display whose white is the reference white), and the same in nits /
-    display-relative units."""
+    """Small luminance images of one frame's input and output, kept for the flicker meter: the input in nits,
+    the output as shown (display-relative, 1 = white) on a display whose white is ``white`` nits."""
 
-    pq_in: np.ndarray
-    pq_out: np.ndarray
     nits_in: np.ndarray
     display_out: np.ndarray
+    white: float
+
+    def signals(self) -> tuple[np.ndarray, np.ndarray]:
+        """Both as PQ signals of absolute light, so their changes compare (only the optical-flow warping error
+        uses them: made on demand, ~1 ms each a 1080p frame)."""
+        return (np.asarray(pq_inverse_eotf(self.nits_in), np.float32),
+                np.asarray(pq_inverse_eotf(self.display_out * self.white), np.float32))
 
 
 @dataclass

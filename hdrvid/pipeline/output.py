@@ -333,12 +333,7 @@ class OutputTransform:
         y_in = block_mean(y_lin, f)
         y_out = block_mean(y_disp, f).clip(0, 1)
         white = self.spec.reference_white
-        frame.stats.flicker = FlickerSample(
-            pq_in=np.asarray(pq_inverse_eotf(y_in * white), np.float32),
-            pq_out=np.asarray(pq_inverse_eotf(y_out * white), np.float32),
-            nits_in=y_in * white,
-            display_out=y_out,
-        )
+        frame.stats.flicker = FlickerSample(nits_in=y_in * white, display_out=y_out, white=white)
 
     def flush(self) -> Iterator[Frame]:
         return iter(())
@@ -367,7 +362,8 @@ class FlickerStage:
         if kept is not None:
             if frame.stats.scene_cut:
                 self.meter.mark_cut()
-            self.meter.add(kept.pq_in, kept.pq_out, kept.nits_in, kept.display_out)
+            pq_in, pq_out = kept.signals() if self.meter.warp else (None, None)
+            self.meter.add(pq_in, pq_out, kept.nits_in, kept.display_out)
         yield frame
 
     def flush(self) -> Iterator[Frame]:

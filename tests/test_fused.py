@@ -354,6 +354,16 @@ def test_c_sdr_output_is_the_numba_kernel(by_max: bool) -> None:
         np.testing.assert_allclose(lum[1], b[2][1], rtol=1e-6, atol=1e-7)
         c = kernels.sdr_planes_linear(x, exposure, curve, encode, gamut=gamut)
         assert c[3] is None and all(np.array_equal(p, q) for p, q in zip(c[0], planes))
+        # the flicker meter's block means, made in the kernel: the twins alike, the means of the full-size images
+        kb = kernels.sdr_planes_linear(x, exposure, curve, encode, gamut=gamut, luminance_out=True,
+                                       luminance_block=3)
+        nb = fused.sdr_planes_linear(x, exposure, curve, encode, gamut=gamut, luminance_out=True, luminance_block=3)
+        assert all(np.array_equal(p, q) for p, q in zip(kb[0], planes)) and kb[3] is not None and nb[2] is not None
+        np.testing.assert_array_equal(kb[3][0], nb[2][0])
+        np.testing.assert_allclose(kb[3][1], nb[2][1], rtol=1e-6, atol=1e-7)
+        for small, full in zip(kb[3], lum):
+            assert small.shape == (x.shape[1] // 3, x.shape[2] // 3)
+            np.testing.assert_allclose(small, packed.block_mean(full, 3), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.skipif(not kernels.native_available(), reason="the C kernels were not built")

@@ -23,7 +23,7 @@
 
 /* Bumped whenever a function's arguments change: hdrvid.color.kernels refuses a library built from another
  * version of this file (a stale in-place build) and uses the numba kernels instead. */
-int64_t native_abi(void) { return 6; }
+int64_t native_abi(void) { return 7; }
 
 static inline float fmax3(float a, float b, float c) { float m = a > b ? a : b; return m > c ? m : c; }
 static inline float fminf_(float a, float b) { return a < b ? a : b; }
@@ -661,13 +661,14 @@ static inline __attribute__((always_inline)) void sdr_row(
  * pixels out of gamut), the curve's gain on max(R,G,B) (`by_max`) or luminance from `ratio` (over the fourth
  * root, scale `rs`), the clamp to [0, 1], the encoding table `oetf` (over the square root) and 8-bit Y'CbCr
  * 4:2:0 (yq: (hh, ww); ucode, vcode: (hh/2, ww/2)); with `keep`, the luminance of the input (negative light as
- * 0) into yin and of the output as shown into yout ((h, w) each). */
+ * 0) into yin and of the output as shown into yout, each row summed over blocks of `fb` columns ((h, w / fb) each:
+ * the flicker meter's small images without a full-size plane). */
 SIMD_CLONES
 void sdr_pass(const float *lin, int64_t h, int64_t w, float ex, const float *wts, float thr, float span,
               int compress, float oogf, int by_max, const float *ratio, int64_t ratio_n, float rs, const float *oetf,
               int64_t oetf_n, const float *ym, const float *cm, uint8_t *yq, int64_t ww, uint8_t *ucode,
-              uint8_t *vcode, float *yin, float *yout, int keep, int64_t *oog_rows, int64_t *white_rows, int64_t k0,
-              int64_t k1) {
+              uint8_t *vcode, float *yin, float *yout, int keep, int64_t fb, int64_t *oog_rows, int64_t *white_rows,
+              int64_t k0, int64_t k1) {
     float *buf = (float *)malloc(sizeof(float) * 19 * (size_t)ww);
     if (!buf) return;
     float *T = buf + 14 * ww, *G = buf + 15 * ww, *I = buf + 16 * ww;
@@ -679,6 +680,7 @@ void sdr_pass(const float *lin, int64_t h, int64_t w, float ex, const float *wts
     const float y0m = ym[0], y1m = ym[1], y2m = ym[2];
     const int64_t plane = h * w;
     const int64_t jc = ww / 2;
+    const int64_t nb = w / fb; /* the flicker luminances' column blocks (the last partial one dropped) */
     for (int64_t k = k0; k < k1; k++) {
         int64_t count = 0;
         for (int dr = 0; dr < 2; dr++) {
@@ -700,10 +702,14 @@ void sdr_pass(const float *lin, int64_t h, int64_t w, float ex, const float *wts
                 for (int64_t c = 0; c < w; c += 2) n += fmax3(l0[c], l1[c], l2[c]) > 1.001f;
                 white_rows[k] = n;
             }
-            if (keep && real_row) {
-                float *yi = yin + r * w;
-                for (int64_t c = 0; c < w; c++)
-                    yi[c] = wr * fmaxf_(l0[c], zero) + wg * fmaxf_(l1[c], zero) + wb * fmaxf_(l2[c], zero);
+            if (keep && real_row) { /* the input's luminance, summed over each block of fb columns */
+                float *yi = yin + r * nb;
+                for (int64_t b = 0; b < nb; b++) {
+                    float t = 0.0f;
+                    for (int64_t c = b * fb; c < (b + 1) * fb; c++)
+                        t += wr * fmaxf_(l0[c], zero) + wg * fmaxf_(l1[c], zero) + wb * fmaxf_(l2[c], zero);
+                    yi[b] = t;
+                }
             }
             /* gamut (color.gamut.gamut_map): distance to the grey of the same luminance, 1 = the boundary */
             for (int64_t c = 0; c < ww; c++) {
@@ -741,7 +747,14 @@ void sdr_pass(const float *lin, int64_t h, int64_t w, float ex, const float *wts
                 sdr_row(A, B, D, Y, RW, RW + ww, RW + 2 * ww, yq + (2 * k + dr) * ww, T, G, I, I + ww, I + 2 * ww, ww,
                         wr, wg, wb, 0, ratio,
                         (float)ratio_n, rs, oetf, on, y0m, y1m, y2m);
-            if (keep && real_row) memcpy(yout + r * w, Y, sizeof(float) * (size_t)w);
+            if (keep && real_row) { /* the output's, as shown */
+                float *yo = yout + r * nb;
+                for (int64_t b = 0; b < nb; b++) {
+                    float t = 0.0f;
+                    for (int64_t c = b * fb; c < (b + 1) * fb; c++) t += Y[c];
+                    yo[b] = t;
+                }
+            }
         }
         oog_rows[k] = count;
         column_sums(R0, R1, S0, S1, S2, ww);

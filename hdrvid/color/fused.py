@@ -44,7 +44,15 @@ def _import_numba():  # type: ignore[no-untyped-def]
 
 numba = _import_numba()
 
-from hdrvid.color.packed import PQ_SCALE, PQ_TABLE_SIZE, eotf_table, pq_table, roll_off_params, sdr_buffers  # noqa: E402
+from hdrvid.color.packed import (  # noqa: E402
+    PQ_SCALE,
+    PQ_TABLE_SIZE,
+    block_rows_mean,
+    eotf_table,
+    pq_table,
+    roll_off_params,
+    sdr_buffers,
+)
 from hdrvid.color.ycbcr import code_scales, rgb_to_ycbcr_matrix
 
 # --- PQ by table ----------------------------------------------------------------------------------
@@ -481,17 +489,19 @@ def planar_lookup(codes: np.ndarray, lut: np.ndarray) -> np.ndarray:
 
 @numba.njit(cache=True, parallel=True)
 def _sdr_pass(lin, exposure, weights, threshold, compress, tolerance, by_max, ratio, ratio_scale, oetf, ym, cm,
-              yq, ucode, vcode, yin, yout, oog_rows):  # pragma: no cover - compiled
+              yq, ucode, vcode, yin, yout, block, oog_rows):  # pragma: no cover - compiled
     """Per chroma row k (parallel): rows 2k and 2k+1 (padded by replication) of ``exposure * lin`` (3, H, W)
     through the gamut mapping, the curve's gain on max(R,G,B) (``by_max``) or luminance, the clamp to [0, 1],
     the encoding (``oetf``: a table over the square root of display light) and 8-bit Y'CbCr 4:2:0
     (``pipeline.output.to_yuv420``); the luminance of the tone-mapped light as shown (channels clamped to 1)
-    into ``yout`` and of the input (negative light as 0) into ``yin`` when they are not empty (flicker),
-    out-of-gamut counts into ``oog_rows``. Float32 throughout; a colour's distance to its grey,
-    (y - min(R,G,B)) / y, is compared without dividing (only colours past the threshold are moved)."""
+    into ``yout`` and of the input (negative light as 0) into ``yin`` when they are not empty (flicker), each
+    row summed over blocks of ``block`` columns, out-of-gamut counts into ``oog_rows``. Float32 throughout; a
+    colour's distance to its grey, (y - min(R,G,B)) / y, is compared without dividing (only colours past the
+    threshold are moved)."""
     h, w = lin.shape[1], lin.shape[2]
     hh, ww = yq.shape
     keep = yout.shape[0] > 0
+    kept = yout.shape[1] * block  # the columns in whole blocks
     f32 = np.float32
     zero, one = f32(0.0), f32(1.0)
     tiny = f32(1e-9)
@@ -513,9 +523,9 @@ def _sdr_pass(lin, exposure, weights, threshold, compress, tolerance, by_max, ra
                 a = lin[0, r, cc] * ex
                 b = lin[1, r, cc] * ex
                 d = lin[2, r, cc] * ex
-                if keep and real_row and c < w:
-                    yin[r, c] = (wr * max(lin[0, r, cc], zero) + wg * max(lin[1, r, cc], zero)
-                                 + wb * max(lin[2, r, cc], zero))
+                if keep and real_row and c < kept:
+                    yin[r, c // block] += (wr * max(lin[0, r, cc], zero) + wg * max(lin[1, r, cc], zero)
+                                           + wb * max(lin[2, r, cc], zero))
                 # gamut (color.gamut.gamut_map): distance to the grey of the same luminance, 1 = the boundary
                 y = wr * a + wg * b + wb * d
                 yc = max(y, tiny)
@@ -537,8 +547,8 @@ def _sdr_pass(lin, exposure, weights, threshold, compress, tolerance, by_max, ra
                 a = min(a * g, one)
                 b = min(b * g, one)
                 d = min(d * g, one)
-                if keep and real_row and c < w:
-                    yout[r, c] = wr * a + wg * b + wb * d
+                if keep and real_row and c < kept:
+                    yout[r, c // block] += wr * a + wg * b + wb * d
                 s0 = _table_at(f32(math.sqrt(a)) * on, oetf)
                 s1 = _table_at(f32(math.sqrt(b)) * on, oetf)
                 s2 = _table_at(f32(math.sqrt(d)) * on, oetf)
@@ -556,7 +566,7 @@ def _sdr_pass(lin, exposure, weights, threshold, compress, tolerance, by_max, ra
 
 def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarray, float, bool],
                       encode: np.ndarray, gamut: str = "compress", threshold: float = 1.0, tolerance: float = 0.02,
-                      luminance_out: bool = False
+                      luminance_out: bool = False, luminance_block: int = 1
                       ) -> tuple[list[np.ndarray], float, tuple[np.ndarray, np.ndarray] | None]:
     """Relative linear BT.709 light (3, H, W) float32 -> SDR BT.709 Y'CbCr 4:2:0 8-bit planes (limited range,
     sizes rounded up to even, views of one buffer in PyAV's yuv420p layout), as ``pipeline.output`` makes them
@@ -565,19 +575,21 @@ def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarr
     True for max(R,G,B) / False for BT.709 luminance; ``curve_table``), clamp to [0, 1], the encoding
     (``encode``: ``oetf_table``) and Y'CbCr with the reference path's chroma filter.
     Returns the planes, the share of pixels out of gamut (``tolerance``) and, with ``luminance_out``, the
-    luminance (H, W) of the input (negative light as 0) and of the tone-mapped light as shown (channels clamped to
-    1): the flicker meter's."""
+    luminance of the input (negative light as 0) and of the tone-mapped light as shown (channels clamped to
+    1), the means of ``luminance_block`` x ``luminance_block`` blocks ((H, W) for 1): the flicker meter's."""
     from hdrvid.color.gamut import BT709
 
-    lin, (yq, ucode, vcode), yin, yout, oog = sdr_buffers(linear, gamut, luminance_out)
+    lin, (yq, ucode, vcode), yin, yout, oog = sdr_buffers(linear, gamut, luminance_out, luminance_block)
     h, w = lin.shape[1:]
     hh, ww = yq.shape
     m = rgb_to_ycbcr_matrix("bt709").astype(np.float32)
     table, scale, by_max = curve
     _sdr_pass(lin, float(exposure), np.asarray(BT709.luminance_weights(), np.float32), float(min(threshold, 1.0)),
               gamut == "compress", float(tolerance), bool(by_max), np.ascontiguousarray(table, np.float32),
-              float(scale), np.ascontiguousarray(encode, np.float32), m[0], m[1:], yq, ucode, vcode, yin, yout, oog)
-    return [yq, ucode, vcode], float(oog.sum()) / (h * w), ((yin, yout) if luminance_out else None)
+              float(scale), np.ascontiguousarray(encode, np.float32), m[0], m[1:], yq, ucode, vcode, yin, yout,
+              int(luminance_block), oog)
+    lum = (block_rows_mean(yin, luminance_block), block_rows_mean(yout, luminance_block)) if luminance_out else None
+    return [yq, ucode, vcode], float(oog.sum()) / (h * w), lum
 
 
 # --- highlight expansion by a guided field (hdrunet's fast mode) ---------------------------------------

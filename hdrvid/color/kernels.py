@@ -26,6 +26,7 @@ from hdrvid.color.packed import (
     EOTF_TABLE_SIZE,
     PQ_SCALE,
     PQ_TABLE_SIZE,
+    block_rows_mean,
     eotf_table,
     pq_table,
     roll_off_params,
@@ -46,7 +47,7 @@ _I64P = ctypes.POINTER(ctypes.c_int64)
 _I64 = ctypes.c_int64
 
 
-NATIVE_ABI = 6
+NATIVE_ABI = 7
 """What ``native_abi()`` of the built library must return (``_native.c`` bumps it when arguments change)."""
 
 
@@ -97,7 +98,8 @@ def _library() -> Any:
     lib.yuv420_u8_to_codes.restype = None
     f = ctypes.c_float
     lib.sdr_pass.argtypes = [_F32, _I64, _I64, f, _F32, f, f, ctypes.c_int, f, ctypes.c_int, _F32, _I64, f, _F32, _I64,
-                             _F32, _F32, _U8, _I64, _U8, _U8, _F32, _F32, ctypes.c_int, _I64P, _I64P, _I64, _I64]
+                             _F32, _F32, _U8, _I64, _U8, _U8, _F32, _F32, ctypes.c_int, _I64, _I64P, _I64P, _I64,
+                             _I64]
     lib.sdr_pass.restype = None
     d = ctypes.c_double
     lib.expand_clipped.argtypes = [_F32, _I64, _I64, _F32, _F32, _I64, _I64, _F32, _F32, d, d, d, d, d, d, d, _I64, _I64]
@@ -383,25 +385,26 @@ def yuv420_u8_to_codes(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, full_range
 
 def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarray, float, bool],
                       encode: np.ndarray, gamut: str = "compress", threshold: float = 1.0, tolerance: float = 0.02,
-                      luminance_out: bool = False
+                      luminance_out: bool = False, luminance_block: int = 1
                       ) -> tuple[list[np.ndarray], float, float, tuple[np.ndarray, np.ndarray] | None]:
     """Relative linear BT.709 light (3, H, W) float32 -> SDR BT.709 Y'CbCr 4:2:0 8-bit planes for a curve
     operator, as ``color.fused.sdr_planes_linear`` documents it (gamut mapping, the curve's gain from a table,
     the encoding ``encode`` from ``packed.oetf_table``, the reference chroma filter; the out-of-gamut share and,
     with ``luminance_out``, the flicker meter's luminances), plus the share of even pixels (every 2nd row and
-    column) whose max(R,G,B) is above reference white (1.001; the run report's statistic). The C kernel where
-    built (within one code value of numba's twin: the same arithmetic, ``tanh`` from the C library), else
-    numba's."""
+    column) whose max(R,G,B) is above reference white (1.001; the run report's statistic); the luminances are
+    means over ``luminance_block`` x ``luminance_block`` blocks (``packed.block_rows_mean``: no full-size
+    plane is written). The C kernel where built (within one code value of numba's twin: the same arithmetic,
+    ``tanh`` from the C library), else numba's."""
     lib = _library()
     if lib is None:
         from hdrvid.color import fused
 
         planes, oog, lum = fused.sdr_planes_linear(linear, exposure, curve, encode, gamut, threshold, tolerance,
-                                                   luminance_out)
+                                                   luminance_out, luminance_block)
         return planes, oog, float((np.asarray(linear)[:, ::2, ::2].max(0) > 1.001).mean()), lum
     from hdrvid.color.gamut import BT709
 
-    lin, (yq, ucode, vcode), yin, yout, oog = sdr_buffers(linear, gamut, luminance_out)
+    lin, (yq, ucode, vcode), yin, yout, oog = sdr_buffers(linear, gamut, luminance_out, luminance_block)
     h, w = lin.shape[1:]
     hh, ww = yq.shape
     white = np.zeros(hh // 2, np.int64)
@@ -419,10 +422,10 @@ def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarr
               float(f32(max(1.0 - thr, 1e-9))), int(gamut == "compress"), float(f32(1.0 + tolerance)), int(bool(by_max)),
               _p(table, _F32), n_table, float(f32(scale)), _p(encode, _F32), n_encode, _p(ym, _F32),
               _p(cm, _F32), _p(yq, _U8), ww, _p(ucode, _U8), _p(vcode, _U8), _p(yin, _F32), _p(yout, _F32),
-              int(luminance_out), _p(oog, _I64P), _p(white, _I64P))
+              int(luminance_out), luminance_block, _p(oog, _I64P), _p(white, _I64P))
     even = ((h + 1) // 2) * ((w + 1) // 2)
-    return ([yq, ucode, vcode], float(oog.sum()) / (h * w), float(white.sum()) / even,
-            ((yin, yout) if luminance_out else None))
+    lum = (block_rows_mean(yin, luminance_block), block_rows_mean(yout, luminance_block)) if luminance_out else None
+    return [yq, ucode, vcode], float(oog.sum()) / (h * w), float(white.sum()) / even, lum
 
 
 def planar_lookup(codes: np.ndarray, lut: np.ndarray) -> np.ndarray:

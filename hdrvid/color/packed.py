@@ -89,18 +89,29 @@ def yuv420_planes(h: int, w: int, dtype: type) -> list[np.ndarray]:
             buf[n * 5 // 4:].reshape(hh // 2, ww // 2)]
 
 
-def sdr_buffers(linear: np.ndarray, gamut: str, luminance_out: bool
+def sdr_buffers(linear: np.ndarray, gamut: str, luminance_out: bool, block: int = 1
                 ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
     """What both SDR output kernels (C and numba) write into: the frame as contiguous float32 (3, H, W), its
-    8-bit planes (``yuv420_planes``), the flicker meter's luminance images ((H, W) each, or empty) and the
-    per-chroma-row out-of-gamut counts; ``gamut`` checked."""
+    8-bit planes (``yuv420_planes``), the flicker meter's luminance rows summed over blocks of ``block`` columns
+    ((H, W // block) each, zeros, or empty) and the per-chroma-row out-of-gamut counts; ``gamut`` checked."""
     if gamut not in ("compress", "clip"):
         raise ValueError(f"gamut mode must be compress or clip, not {gamut!r}")
+    if block < 1:
+        raise ValueError(f"the luminance block must be at least 1 pixel, not {block}")
     lin = np.ascontiguousarray(linear, np.float32)
     h, w = lin.shape[1:]
     planes = yuv420_planes(h, w, np.uint8)
-    yout = np.empty((h, w) if luminance_out else (0, 0), np.float32)
-    return lin, planes, np.empty_like(yout), yout, np.zeros(planes[1].shape[0], np.int64)
+    yout = np.zeros((h, w // block) if luminance_out else (0, 0), np.float32)
+    return lin, planes, np.zeros_like(yout), yout, np.zeros(planes[1].shape[0], np.int64)
+
+
+def block_rows_mean(row_sums: np.ndarray, block: int) -> np.ndarray:
+    """(H, W // block) rows summed over column blocks -> the mean of each ``block`` x ``block`` block
+    ((H // block, W // block): the last partial rows dropped, as ``block_mean``); ``block`` 1 returns the rows."""
+    if block <= 1:
+        return row_sums
+    n = row_sums.shape[0] // block
+    return row_sums[:n * block].reshape(n, block, -1).sum(axis=1, dtype=np.float32) * np.float32(1 / (block * block))
 
 
 # --- packed helpers (OpenCV) ------------------------------------------------------------------------------

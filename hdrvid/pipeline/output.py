@@ -267,11 +267,12 @@ class OutputTransform:
         gain = curve_gain(s.operator, samples, self._tone_stats(frame))
         planes, oog, above, lum = sdr_planes_linear(
             np.asarray(frame.data), s.sdr_exposure, (*curve_table(gain, CURVE_TOP), CURVE_SCALARS[s.operator] == "max"),
-            oetf_table(SDR_MAPPING_TRANSFER[s.sdr_mapping]), gamut=s.gamut, luminance_out=s.measure_flicker)
+            oetf_table(SDR_MAPPING_TRANSFER[s.sdr_mapping]), gamut=s.gamut, luminance_out=s.measure_flicker,
+            luminance_block=flicker_block(frame))
         frame.stats.out_of_gamut = oog
         self.out_of_gamut_sum += oog
         self.above_white_sum += above
-        if lum is not None:
+        if lum is not None:  # (block means already: the kernel writes no full-size luminance)
             self._keep_for_flicker(frame, *lum)
         frame.planes = planes
 
@@ -312,8 +313,9 @@ class OutputTransform:
             disp = self._tone_map(frame)
             encoded = ENCODERS[SDR_MAPPING_TRANSFER[s.sdr_mapping]](disp.clamp(0, 1))
             if s.measure_flicker:
-                self._keep_for_flicker(frame, luminance(frame.data.clamp(min=0), axis=0).numpy(),
-                                       luminance(disp.clamp(0, 1), axis=0).numpy())
+                f = flicker_block(frame)
+                self._keep_for_flicker(frame, block_mean(luminance(frame.data.clamp(min=0), axis=0).numpy(), f),
+                                       block_mean(luminance(disp.clamp(0, 1), axis=0).numpy(), f))
             frame.planes, _ = to_yuv420(encoded, "bt709", 8)
         elif s.format in IMAGE_FORMATS:
             img = frame.data.permute(1, 2, 0).numpy()
@@ -325,13 +327,11 @@ class OutputTransform:
         frame.data = np.empty(0, np.float32) if arrays else torch.empty(0)
         yield frame
 
-    def _keep_for_flicker(self, frame: Frame, y_lin: np.ndarray, y_disp: np.ndarray) -> None:
-        """Small luminance images of input and output for the flicker meter (from (H, W) luminance of the input,
-        negative light as 0, and of the tone-mapped light as shown, channels clamped to [0, 1]), both as PQ of
-        absolute light (the output on a display whose white is the reference white), so their changes compare."""
-        f = max(1, frame.data.shape[-2] // 270)
-        y_in = block_mean(y_lin, f)
-        y_out = block_mean(y_disp, f).clip(0, 1)
+    def _keep_for_flicker(self, frame: Frame, y_in: np.ndarray, y_disp: np.ndarray) -> None:
+        """Small luminance images of input and output for the flicker meter (``flicker_block`` means of the
+        input's luminance, negative light as 0, and of the tone-mapped light as shown, channels clamped to [0, 1]),
+        the input in nits, the output on a display whose white is the reference white."""
+        y_out = y_disp.clip(0, 1)
         white = self.spec.reference_white
         frame.stats.flicker = FlickerSample(nits_in=y_in * white, display_out=y_out, white=white)
 
@@ -347,6 +347,11 @@ class OutputTransform:
 
     def out_of_gamut_share(self) -> float:
         return self.out_of_gamut_sum / max(1, self.frames)
+
+
+def flicker_block(frame: Frame) -> int:
+    """The flicker meter's block size: ~270 rows of block means (``metrics.flicker.ANALYSIS_HEIGHT``)."""
+    return max(1, frame.data.shape[-2] // 270)
 
 
 class FlickerStage:

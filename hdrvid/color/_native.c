@@ -656,6 +656,15 @@ static inline __attribute__((always_inline)) void sdr_row(
     }
 }
 
+/* dst[b] = the sum of v over columns [b * fb, (b + 1) * fb), in order (as numba's twin adds them). */
+static inline void block_sums(const float *restrict v, float *restrict dst, int64_t nb, int64_t fb) {
+    for (int64_t b = 0; b < nb; b++) {
+        float t = 0.0f;
+        for (int64_t c = b * fb; c < (b + 1) * fb; c++) t += v[c];
+        dst[b] = t;
+    }
+}
+
 /* fused._sdr_pass for chroma rows [k0, k1): rows 2k and 2k + 1 (padded by replication) of `ex` x lin (3, h, w)
  * through the gamut mapping (`compress`: threshold `thr`, `span` = 1 - thr; `oogf` = 1 + tolerance counts
  * pixels out of gamut), the curve's gain on max(R,G,B) (`by_max`) or luminance from `ratio` (over the fourth
@@ -702,14 +711,10 @@ void sdr_pass(const float *lin, int64_t h, int64_t w, float ex, const float *wts
                 for (int64_t c = 0; c < w; c += 2) n += fmax3(l0[c], l1[c], l2[c]) > 1.001f;
                 white_rows[k] = n;
             }
-            if (keep && real_row) { /* the input's luminance, summed over each block of fb columns */
-                float *yi = yin + r * nb;
-                for (int64_t b = 0; b < nb; b++) {
-                    float t = 0.0f;
-                    for (int64_t c = b * fb; c < (b + 1) * fb; c++)
-                        t += wr * fmaxf_(l0[c], zero) + wg * fmaxf_(l1[c], zero) + wb * fmaxf_(l2[c], zero);
-                    yi[b] = t;
-                }
+            if (keep && real_row) { /* the input's luminance (G: scratch until sdr_row) */
+                for (int64_t c = 0; c < w; c++)
+                    G[c] = wr * fmaxf_(l0[c], zero) + wg * fmaxf_(l1[c], zero) + wb * fmaxf_(l2[c], zero);
+                block_sums(G, yin + r * nb, nb, fb);
             }
             /* gamut (color.gamut.gamut_map): distance to the grey of the same luminance, 1 = the boundary */
             for (int64_t c = 0; c < ww; c++) {
@@ -747,14 +752,7 @@ void sdr_pass(const float *lin, int64_t h, int64_t w, float ex, const float *wts
                 sdr_row(A, B, D, Y, RW, RW + ww, RW + 2 * ww, yq + (2 * k + dr) * ww, T, G, I, I + ww, I + 2 * ww, ww,
                         wr, wg, wb, 0, ratio,
                         (float)ratio_n, rs, oetf, on, y0m, y1m, y2m);
-            if (keep && real_row) { /* the output's, as shown */
-                float *yo = yout + r * nb;
-                for (int64_t b = 0; b < nb; b++) {
-                    float t = 0.0f;
-                    for (int64_t c = b * fb; c < (b + 1) * fb; c++) t += Y[c];
-                    yo[b] = t;
-                }
-            }
+            if (keep && real_row) block_sums(Y, yout + r * nb, nb, fb); /* the output's, as shown */
         }
         oog_rows[k] = count;
         column_sums(R0, R1, S0, S1, S2, ww);

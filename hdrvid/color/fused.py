@@ -44,15 +44,8 @@ def _import_numba():  # type: ignore[no-untyped-def]
 
 numba = _import_numba()
 
-from hdrvid.color.packed import (  # noqa: E402
-    PQ_SCALE,
-    PQ_TABLE_SIZE,
-    block_rows_mean,
-    eotf_table,
-    pq_table,
-    roll_off_params,
-    sdr_buffers,
-)
+from hdrvid.color import packed  # noqa: E402
+from hdrvid.color.packed import PQ_SCALE, PQ_TABLE_SIZE, eotf_table, pq_table, roll_off_params, sdr_buffers  # noqa: E402
 from hdrvid.color.ycbcr import code_scales, rgb_to_ycbcr_matrix
 
 # --- PQ by table ----------------------------------------------------------------------------------
@@ -588,7 +581,8 @@ def sdr_planes_linear(linear: np.ndarray, exposure: float, curve: tuple[np.ndarr
               gamut == "compress", float(tolerance), bool(by_max), np.ascontiguousarray(table, np.float32),
               float(scale), np.ascontiguousarray(encode, np.float32), m[0], m[1:], yq, ucode, vcode, yin, yout,
               int(luminance_block), oog)
-    lum = (block_rows_mean(yin, luminance_block), block_rows_mean(yout, luminance_block)) if luminance_out else None
+    means = packed.block_rows_mean
+    lum = (means(yin, luminance_block), means(yout, luminance_block)) if luminance_out else None
     return [yq, ucode, vcode], float(oog.sum()) / (h * w), lum
 
 

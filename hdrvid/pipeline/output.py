@@ -43,7 +43,7 @@ from hdrvid.color.ycbcr import (
 )
 from hdrvid.errors import OptionError, check_choice, check_range
 from hdrvid.lazy import F, torch
-from hdrvid.metrics.flicker import FlickerMeter
+from hdrvid.metrics.flicker import ANALYSIS_HEIGHT, FlickerMeter
 from hdrvid.pipeline.frame import FlickerSample, Frame
 
 VideoFormat = Literal["hdr10", "hlg", "sdr"]
@@ -350,8 +350,8 @@ class OutputTransform:
 
 
 def flicker_block(frame: Frame) -> int:
-    """The flicker meter's block size: ~270 rows of block means (``metrics.flicker.ANALYSIS_HEIGHT``)."""
-    return max(1, frame.data.shape[-2] // 270)
+    """The flicker meter's block size: about ``ANALYSIS_HEIGHT`` rows of block means."""
+    return max(1, frame.data.shape[-2] // ANALYSIS_HEIGHT)
 
 
 class FlickerStage:

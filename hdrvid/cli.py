@@ -608,7 +608,8 @@ def info(file: Path, as_json: bool) -> None:
 @click.option("--loss", type=click.Choice(["expandnet", "psnr-mu"]), default=None,
               help="Single-exposure models: ExpandNet's loss (default) or the metric's own: squared error of "
                    "PSNR-mu's encoding in the clipped pixels, per picture in dB; brackets --stage joint: "
-                   "psnr-mu adds the metric's loss on the blended output.")
+                   "psnr-mu adds the metric's loss on the blended output; super-resolution networks "
+                   "(hdrunet-2x, brackets-2x): psnr-mu is the metric over every pixel instead of its L1.")
 @click.option("--model-arg", "model_args", multiple=True, metavar="KEY=VALUE",
               help="Build the model with this constructor argument (repeat; a number or a word, e.g. "
                    "max_residual=1.0 for hdrunet-2x); recorded in the run's config, and in the weights where the "

@@ -258,6 +258,27 @@ def test_psnr_mu_loss_trains_a_single_exposure_model(tmp_path: Path):
         train(_cfg(tmp_path, "kalantari", loss="psnr-mu"), progress=False)
 
 
+def test_super_resolution_trains_on_the_metric_over_every_pixel(tmp_path: Path):
+    """``hdrvid train -m hdrunet-2x --loss psnr-mu``: the loss is what ``hdrvid eval`` scores over all pixels (minus
+    the mean PSNR-mu in dB); the run trains on it and validates on it; ExpandNet's loss is refused."""
+    from hdrvid.metrics.hdr import hdr_metrics
+    from hdrvid.train.superres import psnr_mu_all
+
+    rng = np.random.default_rng(1)
+    truth = rng.uniform(0, 1, (2, 3, 12, 16)) ** 3 * 40
+    pred = truth * rng.uniform(0.3, 2.0, truth.shape)
+    want = np.mean([hdr_metrics(pred[i].transpose(1, 2, 0), truth[i].transpose(1, 2, 0), None, align=False)["psnr_mu"]
+                    for i in range(2)])
+    assert float(psnr_mu_all(torch.from_numpy(pred), torch.from_numpy(truth))) == pytest.approx(-want, abs=1e-4)
+    s = train(_cfg(tmp_path, "hdrunet-2x", steps=2, loss="psnr-mu", model_kwargs=TINY["hdrunet-2x"]), progress=False)
+    assert s.steps == 2 and s.final_loss is not None and s.final_loss < 0  # minus a PSNR in dB
+    summary = json.loads((tmp_path / "hdrunet-2x" / "summary.json").read_text())
+    assert summary["data"]["bicubic_validation"] < 0  # validated on the same loss
+    with pytest.raises(Exception, match="--loss expandnet: hdrunet-2x takes only --loss psnr-mu"):
+        train(_cfg(tmp_path / "e", "hdrunet-2x", steps=1, loss="expandnet", model_kwargs=TINY["hdrunet-2x"]),
+              progress=False)
+
+
 def test_teacher_distils_into_a_smaller_single_exposure_model_and_is_refused_elsewhere(tmp_path: Path):
     """``--teacher``: the step's loss adds ``--teacher-weight`` x the mean |log(1 + y) - log(1 + teacher(x))| of a
     frozen shipped model (zero where the student gives the teacher's output); other families refuse it."""

@@ -74,9 +74,10 @@ def train(cfg: TrainConfig, progress: bool = True) -> TrainSummary:
         raise OptionError(f"--model-arg {sorted(cfg.model_kwargs)}: model {cfg.model!r} does not take it ({e})") from None
     kind = getattr(model, "family", spec.kind)
     cls = DiffusionSingleFamily if kind == "diffusion" and getattr(model, "single", False) else FAMILIES[kind]
-    if cfg.loss not in ("", "expandnet") and cls not in (SingleExposureFamily, BracketFamily):
-        raise InputError(f"--loss {cfg.loss}: only single-exposure regression models (expandnet, hdrunet...) and "
-                         f"brackets --stage joint take it; {cfg.model} trains with its own loss (leave --loss out)")
+    if cfg.loss not in ("", "expandnet") and cls not in (SingleExposureFamily, BracketFamily, SuperResFamily):
+        raise InputError(f"--loss {cfg.loss}: only single-exposure regression models (expandnet, hdrunet...), the "
+                         f"super-resolution networks and brackets --stage joint take it; {cfg.model} trains with its "
+                         f"own loss (leave --loss out)")
     if cfg.sharpen_share > 0 and cls is not SuperResFamily:
         raise InputError(f"--sharpen-share: only the super-resolution networks (hdrunet-2x, brackets-2x) take it; {cfg.model} "
                          "trains on the cameras as they are (leave it out)")

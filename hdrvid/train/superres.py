@@ -9,8 +9,10 @@ and graded SDR, noise and codecs); the truth is the full-size view at the shot's
 (shipped weights, frozen) makes the estimate from the small shot, as the pipeline does.
 
 Loss: L1 between the mu-law encodings (mu = 5000, over each truth's own peak) of output and truth, the
-encoding PSNR-mu scores. Validation: a fixed set from the validation scenes with the same loss (bicubic
-upscaling of the estimate scores ``bicubic_validation`` on it: the network starts there).
+encoding PSNR-mu scores; with ``--loss psnr-mu`` the metric itself (:func:`psnr_mu_all`: per picture the squared
+error of that encoding over every pixel, in dB, averaged over the pictures, as ``hdrvid eval`` averages them).
+Validation: a fixed set from the validation scenes with the same loss (bicubic upscaling of the estimate scores
+``bicubic_validation`` on it: the network starts there).
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from hdrvid.errors import InputError
 from hdrvid.metrics.hdr import MU
 from hdrvid.models.superres import bicubic2x
 from hdrvid.synth.camera import sharpened, shoot
 from hdrvid.train.data import HDRPool, load_images, validation_split
 from hdrvid.train.diffusion import freeze_base
 from hdrvid.train.loop import GENERATOR, TrainConfig, TrainContext
+from hdrvid.train.losses import psnr_mu_loss
 
 
 def mu_loss(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
@@ -36,6 +40,12 @@ def mu_loss(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
     top = truth.flatten(1).amax(1).clamp(min=1e-6).view(-1, 1, 1, 1)
     enc = lambda v: torch.log1p(MU * v.clamp(min=0) / top) / np.log1p(MU)  # noqa: E731
     return (enc(pred) - enc(truth)).abs().mean()
+
+
+def psnr_mu_all(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """Minus the mean PSNR-mu over every pixel of each picture (dB; lower is better): ``psnr_mu_loss`` with every
+    pixel counted."""
+    return psnr_mu_loss(pred, truth, torch.ones_like(truth[:, :1], dtype=torch.bool))
 
 
 def _pairs(pool: HDRPool, count: int, size: int, cfg: TrainConfig, rng: np.random.Generator,
@@ -60,7 +70,10 @@ class SuperResFamily:
             raise TypeError("the super-resolution family trains the 2x refiners (hdrunet-2x, brackets-2x)")
         if cfg.patch % 2:
             raise ValueError("--patch must be even (the shots are half its size)")
+        if cfg.loss not in ("", "psnr-mu"):
+            raise InputError(f"--loss {cfg.loss}: {cfg.model} takes only --loss psnr-mu (the metric over every pixel)")
         self.cfg = cfg
+        self.loss = psnr_mu_all if cfg.loss == "psnr-mu" else mu_loss
         self.model = model
         self.sharpen = cfg.sharpen_share
         """``train --sharpen-share S``: this share of the training shots goes through
@@ -74,7 +87,7 @@ class SuperResFamily:
         x, t = _pairs(val_pool, cfg.validation, cfg.patch, cfg, np.random.default_rng([cfg.seed, 2468]))
         with torch.no_grad():
             self.val = (x, self._base(x), t)
-            self.bicubic_validation = float(mu_loss(bicubic2x(self.val[1]), t))
+            self.bicubic_validation = float(self.loss(bicubic2x(self.val[1]), t))
 
     def _base(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -91,14 +104,14 @@ class SuperResFamily:
         base = self._base(x)
         with ctx.autocast():
             y = getattr(self.model, "refine")(x, base)
-        return {GENERATOR: mu_loss(y.float(), t)}
+        return {GENERATOR: self.loss(y.float(), t)}
 
     def validate(self, model: nn.Module, device: torch.device) -> float:
         x, base, t = self.val
         total = 0.0
         for i in range(0, len(x), 8):
             y = getattr(model, "refine")(x[i:i + 8].to(device), base[i:i + 8].to(device)).float()
-            total += float(mu_loss(y, t[i:i + 8].to(device))) * len(y)
+            total += float(self.loss(y, t[i:i + 8].to(device))) * len(y)
         return total / len(x)
 
     def describe(self) -> dict[str, Any]:

@@ -4,14 +4,11 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 
 from hdrvid.color.transfer import _C1, _C2, _C3, _M1, _M2, PQ_PEAK, pq_eotf, pq_inverse_eotf
-from hdrvid.lazy import LazyModule
-
-cv2: Any = LazyModule("cv2")  # ~15 ms of every start; imported when first used
+from hdrvid.lazy import cv2
 
 # --- tables -----------------------------------------------------------------------------------------------
 

@@ -19,11 +19,10 @@ from hdrvid.color.gamut import BT709, BT2020, convert_primaries
 from hdrvid.errors import InputError, OutputError
 from hdrvid.io.atomic import write_bytes_atomic
 from hdrvid.io.probe import IMAGE_SUFFIXES
-from hdrvid.lazy import LazyModule
+from hdrvid.lazy import LazyModule, cv2
 
 log = logging.getLogger("hdrvid")
 OpenEXR: Any = LazyModule("OpenEXR")
-cv2: Any = LazyModule("cv2")  # imported when an image is first read or written (~15 ms of every start otherwise)  # imported when an EXR is first read or written (~10 ms of every start otherwise)
 
 HDR_SUFFIXES = (".exr", ".hdr")
 MAX_PIXELS = 7680 * 4320

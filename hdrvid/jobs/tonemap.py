@@ -26,7 +26,7 @@ from hdrvid.io.atomic import check_destination
 from hdrvid.io.images import write_png
 from hdrvid.io.sheets import label
 from hdrvid.jobs.job import CONTAINERS, Job, RunReport, execute, finish_hdr10, open_source, video_writer
-from hdrvid.lazy import LazyModule, torch
+from hdrvid.lazy import cv2, torch
 from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.encoder import EncodeOptions
 from hdrvid.pipeline.frame import Frame, VideoInfo
@@ -47,8 +47,6 @@ from hdrvid.pipeline.smoothing import (
     TemporalSmoother,
     frame_statistics,
 )
-
-cv2: Any = LazyModule("cv2")  # ~15 ms of every start; imported when first used
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from hdrvid.lazy import LazyModule
-
-cv2: Any = LazyModule("cv2")  # ~15 ms of every start; imported when first used
+from hdrvid.lazy import cv2
 
 ANALYSIS_HEIGHT = 270
 

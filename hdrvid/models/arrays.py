@@ -10,14 +10,11 @@ upscaling with half-pixel centres (``interpolate(..., align_corners=False)``).
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import numpy as np
 
 from hdrvid.color.packed import block_mean
-from hdrvid.lazy import LazyModule
-
-cv2: Any = LazyModule("cv2")  # ~15 ms of every start; imported when first used
+from hdrvid.lazy import cv2
 
 ITMO_GAIN, ITMO_LARGE_GAIN, ITMO_THRESHOLD = 8.0, 2.5, 0.94
 ITMO_RADIUS_FRACTION, ITMO_REGION_FRACTION = 0.02, 0.12

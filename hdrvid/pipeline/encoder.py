@@ -33,13 +33,12 @@ from hdrvid.errors import OptionError, OutputError, check_choice, check_range
 from hdrvid.io.images import write_exr, write_hdr
 from hdrvid.io.mp4boxes import add_hdr_boxes
 from hdrvid.io.probe import is_cover_picture, open_input
-from hdrvid.lazy import LazyModule
+from hdrvid.lazy import cv2
 from hdrvid.machine import usable_cores
 from hdrvid.pipeline.frame import Frame, VideoInfo, plane_views_420
 from hdrvid.pipeline.output import OutputSpec
 
 log = logging.getLogger("hdrvid")
-cv2: Any = LazyModule("cv2")  # HDR10+ measurement only
 
 X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
                 "placebo")

@@ -1,0 +1,115 @@
+"""Per clipped blob: what scaling the default's output inside it would be worth (an oracle with the truth), and
+features a run-time rule could read (the input around the blob, the model's own answer).
+
+python blob_study.py SPLIT SEED OUT.npz   (SPLIT = train | validation; views as `hdrvid eval --views 8 --width 384`)
+
+For every picture and camera: hdrunet-auto's output, aligned to the truth as `hdr_metrics` aligns it (k fixed from
+the output as shipped); the clipped pixels' squared mu-law error outside the blobs; per blob (8-connected clipped
+pixels, at least MIN_PIX) its squared error for each scale on GRID and its features."""
+import math, os, sys, time
+from pathlib import Path
+import cv2
+import numpy as np
+import torch
+torch.set_num_threads(1)
+import hdrvid.jobs.evaluate as E
+import hdrvid.models.hdrunet as H
+from hdrvid.engines.backends import backend_from_options
+from hdrvid.runtime import EngineOptions
+from hdrvid.synth.camera import ALL_SETTINGS, shoot
+from hdrvid.io.images import read_hdr
+from hdrvid.metrics.hdr import align_scale, luminance, MU
+from hdrvid.train.data import split, validation_split
+from hdrvid.io.images import list_hdr
+
+D = [Path("../shared/hdri-train/pmndrs-1k"), Path("../shared/hdri-train/polyhaven-1k"), Path("../shared/hdri-train/blender-world")]
+which, seed, out_path = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+GRID = np.linspace(-2, 8, 41)  # log2 scale
+MIN_PIX = 4
+engine = EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1), infer_scale=None)
+net = E.executor_for("hdrunet-auto", None, engine)
+state = {}
+orig = H.HDRUNet.shoulder_weight
+def patched(self, linear):
+    w = orig(self, linear)
+    state["p"] = float(self.shoulder(linear).flatten()[0])
+    return w
+H.HDRUNet.shoulder_weight = patched
+
+tr, _ = split(list_hdr(D))
+tr_files, val_files = validation_split(tr)
+files = val_files if which == "validation" else [f for f in tr_files if "rendered" not in f.stem]
+views = int(os.environ.get("VIEWS", 8))
+pictures = []
+for i, f in enumerate(files):
+    pictures += [(f.stem, v) for v in E.panorama_views(read_hdr(f), views, 384, [seed, i, 99])]
+K = np.ones((3, 3), np.uint8)
+def ring(mask, r0, r1):
+    a = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r1 + 1, 2 * r1 + 1)))
+    b = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r0 + 1, 2 * r0 + 1))) if r0 else mask
+    return (a > 0) & ~(b > 0)
+
+pics, blobs = [], []
+t0 = time.time()
+for i, (scene, img) in enumerate(pictures):
+    for j, setting in enumerate(ALL_SETTINGS):
+        shot = shoot(img, np.random.default_rng([seed, i, j]), setting)
+        if not shot.clipped.any() or shot.clipped.all():
+            continue
+        x = E.model_input(shot.signal, shot.nominal)
+        with torch.inference_mode():
+            y = net.infer(x)
+        pred = np.clip(y[0].permute(1, 2, 0).double().numpy(), 0, None)
+        ref = np.clip(shot.target.astype(np.float64), 0, None)
+        k = align_scale(pred, ref)
+        pred = pred * k
+        top = max(float(ref.max()), 1e-12)
+        mu = lambda v: np.log1p(MU * v / top) / math.log1p(MU)
+        mref = mu(ref)
+        clip = shot.clipped
+        lin = x[0].permute(1, 2, 0).numpy().astype(np.float64)
+        ylin = luminance(lin)
+        ypred = luminance(pred) / k
+        n, lab, stats, cents = cv2.connectedComponentsWithStats(clip.astype(np.uint8), connectivity=8)
+        err_rest = 0.0
+        hgt, wid = clip.shape
+        unclipped = ~clip
+        pic = dict(i=i, j=j, scene=scene, setting=setting, p=state["p"], nclip=int(clip.sum()), npix=clip.size,
+                   frac_clip=float(clip.mean()), mean_lum=float(ylin.mean()), k=k)
+        nb = 0
+        for b in range(1, n):
+            area = int(stats[b, cv2.CC_STAT_AREA])
+            m = lab == b
+            e1 = (mu(pred[m]) - mref[m]) ** 2
+            if area < MIN_PIX:
+                err_rest += float(e1.sum())
+                continue
+            pb, rb = pred[m], mref[m]
+            errs = np.array([float(((mu(pb * 2.0 ** g) - rb) ** 2).sum()) for g in GRID])
+            mu8 = m.astype(np.uint8)
+            feats = {}
+            for (r0, r1) in ((0, 2), (2, 6), (6, 16), (16, 40)):
+                rg = ring(mu8, r0, r1) & unclipped
+                feats[f"ring{r1}"] = float(ylin[rg].mean()) if rg.any() else float("nan")
+                feats[f"ringfrac{r1}"] = float(rg.sum()) / max(area, 1)
+            x0, y0, w0, h0 = stats[b, :4]
+            feats.update(area=area, frac=area / clip.size, bw=int(w0), bh=int(h0),
+                         border=int(x0 == 0 or y0 == 0 or x0 + w0 == wid or y0 + h0 == hgt),
+                         cy=float(cents[b, 1]) / hgt, cx=float(cents[b, 0]) / wid,
+                         pred_mean=float(np.log2(np.maximum(ypred[m], 1e-6)).mean()),
+                         pred_max=float(np.log2(max(ypred[m].max(), 1e-6))),
+                         lin_sat=float((lin[m].max(1) - lin[m].min(1)).mean() / max(lin[m].max(1).mean(), 1e-6)),
+                         truth_mean=float(np.log2(max(luminance(ref[m]).mean() / k, 1e-9))))
+            blobs.append(dict(pic=len(pics), errs=errs, **feats))
+            nb += 1
+        err_rest += float(((mu(pred[clip & (lab == 0)]) - mref[clip & (lab == 0)]) ** 2).sum())
+        pic.update(err_rest=err_rest, nblobs=nb)
+        pics.append(pic)
+    if i % 8 == 7:
+        print(i, len(pictures), "%.0f s" % (time.time() - t0), len(blobs), flush=True)
+
+import pickle
+tmp = out_path.with_suffix(".part")
+with open(tmp, "wb") as fh:
+    pickle.dump(dict(pics=pics, blobs=blobs, grid=GRID), fh)
+tmp.replace(out_path)

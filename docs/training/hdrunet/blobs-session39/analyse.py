@@ -1,8 +1,12 @@
 """Clipped PSNR-mu per camera (mean over pictures) of hdrunet-auto as shipped, with each blob scaled by the oracle's
 best factor, and with one oracle factor per picture. python analyse.py VAL.pkl [VAL2.pkl ...]"""
-import pickle, sys
+import pickle
+import sys
+
 import numpy as np
+
 from hdrvid.synth.camera import ALL_SETTINGS
+
 
 def load(paths):
     pics, blobs = [], []
@@ -32,9 +36,6 @@ if __name__ == "__main__":
     rows = {"shipped": psnr_table(pics, blobs, grid, lambda b: g0),
             "blob oracle": psnr_table(pics, blobs, grid, lambda b: int(np.argmin(b["errs"])))}
     # one factor per picture
-    best = {}
-    for i in range(len(pics)):
-        pass
     tot = {}
     for b in blobs:
         tot.setdefault(b["pic"], np.zeros(len(grid)))

@@ -1,22 +1,27 @@
 """The per-blob level model fitted by fit.py (h=16, on train0.pkl) applied to hdrunet-auto's output on the validation
 views and scored with `hdr_metrics` itself (its own alignment): clipped / unclipped / all-pixel PSNR-mu per camera,
 shipped vs corrected. python blob_eval.py TRAIN.pkl SEED [SEED ...]"""
-import math, sys, time
+import math
+import sys
+import time
 from pathlib import Path
+
 import cv2
 import numpy as np
 import torch
+
 torch.set_num_threads(1)
 import fit as F
 from analyse import load
+
 import hdrvid.jobs.evaluate as E
+import hdrvid.models.hdrunet as H
 from hdrvid.engines.backends import backend_from_options
+from hdrvid.io.images import list_hdr, read_hdr
+from hdrvid.metrics.hdr import hdr_metrics, luminance
 from hdrvid.runtime import EngineOptions
 from hdrvid.synth.camera import ALL_SETTINGS, shoot
-from hdrvid.io.images import read_hdr, list_hdr
-from hdrvid.metrics.hdr import hdr_metrics, luminance
 from hdrvid.train.data import split, validation_split
-import hdrvid.models.hdrunet as H
 
 ROOT0 = Path(__file__).resolve().parents[5] / 'shared' / 'hdri-train'
 assert ROOT0.exists(), ROOT0

@@ -6,21 +6,25 @@ python blob_study.py SPLIT SEED OUT.npz   (SPLIT = train | validation; views as 
 For every picture and camera: hdrunet-auto's output, aligned to the truth as `hdr_metrics` aligns it (k fixed from
 the output as shipped); the clipped pixels' squared mu-law error outside the blobs; per blob (8-connected clipped
 pixels, at least MIN_PIX) its squared error for each scale on GRID and its features."""
-import math, os, sys, time
+import math
+import os
+import sys
+import time
 from pathlib import Path
+
 import cv2
 import numpy as np
 import torch
+
 torch.set_num_threads(1)
 import hdrvid.jobs.evaluate as E
 import hdrvid.models.hdrunet as H
 from hdrvid.engines.backends import backend_from_options
+from hdrvid.io.images import list_hdr, read_hdr
+from hdrvid.metrics.hdr import MU, align_scale, luminance
 from hdrvid.runtime import EngineOptions
 from hdrvid.synth.camera import ALL_SETTINGS, shoot
-from hdrvid.io.images import read_hdr
-from hdrvid.metrics.hdr import align_scale, luminance, MU
 from hdrvid.train.data import split, validation_split
-from hdrvid.io.images import list_hdr
 
 D = [Path("../shared/hdri-train/pmndrs-1k"), Path("../shared/hdri-train/polyhaven-1k"), Path("../shared/hdri-train/blender-world")]
 which, seed, out_path = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
@@ -109,6 +113,7 @@ for i, (scene, img) in enumerate(pictures):
         print(i, len(pictures), "%.0f s" % (time.time() - t0), len(blobs), flush=True)
 
 import pickle
+
 tmp = out_path.with_suffix(".part")
 with open(tmp, "wb") as fh:
     pickle.dump(dict(pics=pics, blobs=blobs, grid=GRID), fh)

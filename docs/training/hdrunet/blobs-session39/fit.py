@@ -3,10 +3,13 @@ scale g = f(features), f linear or a small MLP fitted on the training scenes' bl
 pictures of the clipped pixels' log squared mu-law error, errors interpolated on the study's grid), scored on
 validation. python fit.py TRAIN.pkl -- VAL.pkl [VAL.pkl ...]"""
 import sys
+
 import numpy as np
 import torch
 from analyse import load, psnr_table
+
 from hdrvid.synth.camera import ALL_SETTINGS
+
 torch.manual_seed(0)
 BLOB = ["ring2", "ring6", "ring16", "ring40"]
 

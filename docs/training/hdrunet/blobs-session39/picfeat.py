@@ -1,6 +1,8 @@
+import sys
+
 import numpy as np
 from analyse import load
-import sys
+
 P, B, grid = load(sys.argv[1:])
 agg = {}
 for b in B:

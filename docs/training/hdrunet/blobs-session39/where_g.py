@@ -1,7 +1,9 @@
-import numpy as np, torch
 import fit as F
-from analyse import load, psnr_table
+import numpy as np
+from analyse import load
+
 from hdrvid.synth.camera import ALL_SETTINGS
+
 tp, tb, grid = load(["/work/blobs/train0.pkl"])
 vp, vb, _ = load(["/work/blobs/val0.pkl", "/work/blobs/val1.pkl", "/work/blobs/val2.pkl"])
 f = F.fit(tp, tb, grid, 16)

@@ -291,6 +291,7 @@ def test_hdrunet_auto_is_hdrunet_times_the_bt2446a_curve_by_the_detector(monkeyp
     auto = HDRUNet(width=4, context=8, curve=False, adaptive=True).eval()
     auto.load_state_dict(plain.state_dict())
     auto.edge_gate = False  # the gate on soft-edged clipped areas of camera frames: its own test
+    auto.blob_level = None  # each clipped blob's level: its own tests (tests/test_blob_level.py)
     x = torch.rand(1, 3, 32, 32) * 0.9
     x[..., 4:10, 4:10] = 1.0
     with torch.inference_mode():

@@ -185,6 +185,9 @@ class ConvertReport(RunReport):
     graded_boost: float | None = None
     """``hdrunet-auto``: mean stops added to the clipped highlights of frames treated as graded whose top code is
     nearly empty (``models.hdrunet.GRADED_BOOST``), over all frames."""
+    blob_level: float | None = None
+    """``hdrunet-auto``: mean stops the per-blob level (``models.blob_level``) added to fully clipped pixels, over all
+    frames (negative: it dimmed them)."""
     blend_graded: float | None = None
     """``brackets``: the blend mask's mean shoulder weight over the frames (1 = graded footage, blended from code
     ~246; 0 = camera footage, from ~252.5 through the codec-block filter and the edge gate)."""
@@ -208,6 +211,8 @@ class ConvertReport(RunReport):
                 curve += f", lowered to {self.curve_weight:.2f} to keep the frame-average light down"
             if self.graded_boost is not None and self.graded_boost >= 0.005:
                 curve += f", clipped highlights +{self.graded_boost:.2f} stops"
+            if self.blob_level is not None and abs(self.blob_level) >= 0.005:
+                curve += f", clipped blobs {self.blob_level:+.2f} stops"
             if self.blend_graded is not None:  # brackets: where its fused light is blended in
                 curve += ", blended from code ~246" if self.blend_graded >= 0.5 else ", blended from code ~252.5"
             line += (f"; treated as graded footage ({curve}; --model hdrunet keeps recorded pixels as decoded)"
@@ -220,7 +225,8 @@ class ConvertReport(RunReport):
 
 
 MODEL_MEANS = {"graded_weight": "mean_shoulder_weight", "curve_weight": "mean_curve_weight",
-               "graded_boost": "mean_graded_boost", "blend_graded": "mean_blend_weight"}
+               "graded_boost": "mean_graded_boost", "blob_level": "mean_blob_level",
+               "blend_graded": "mean_blend_weight"}
 """Report field -> the model's method that gives its mean over the run (``hdrunet-auto`` and the models that
 wrap it: ``models.hdrunet.WrapsBase``; ``brackets``); a stills run reports the mean over its pictures."""
 

@@ -44,6 +44,7 @@ from torch import nn
 from hdrvid.color.kernels import expand_clipped, luminance_gain
 from hdrvid.color.levels import LEVEL_GAIN
 from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion, luminance
+from hdrvid.models.blob_level import BlobLevel
 from hdrvid.models.clip_edges import gate_expansion
 from hdrvid.models.deblock import MaskShift
 from hdrvid.models.shoulder import ShoulderDetector
@@ -100,6 +101,9 @@ EDGE_GATE = True
 around it (:mod:`hdrvid.models.clip_edges`), on frames called camera footage; on frames called graded (shoulder
 weight w) the exponent moves to 1 as ``s + (1 - s) w``. Chosen on validation (session 27, card)."""
 DEBLOCK = True
+BLOB_LEVEL = True
+"""``hdrunet-auto`` scales each clipped blob's light by a factor read from the picture (:mod:`blob_level`;
+session 39)."""
 """hdrunet-auto: on frames called camera footage the expansion mask reads near-white codes moved towards their
 window's mean by the window's flatness (:mod:`hdrvid.models.deblock`), so a near-white area's codec blocks do not
 switch the expansion block by block; pulled to the plain signal on graded frames by the shoulder weight. Chosen
@@ -357,6 +361,12 @@ class HDRUNet(HoldsGradedCurve, nn.Module):
         """Video: the shot's detector probability (the mean over its first frames, then held)."""
         self.last_shoulder: torch.Tensor | None = None
         """The frames' shoulder weights of the last call (adaptive)."""
+        self.last_p: torch.Tensor | None = None
+        """The frames' detector probabilities of the last call (adaptive; in video the shot's held mean)."""
+        self.blob_level = BlobLevel() if BLOB_LEVEL and adaptive else None
+        """Each clipped blob's level (:mod:`hdrvid.models.blob_level`), after the curve."""
+        self._last_shift: torch.Tensor | None = None
+        """The expansion mask's codec-block shift of the last apply (the blob level reads the same mask)."""
         self._shoulder_sum, self._shoulder_frames = 0.0, 0
         self.graded_curve = GradedCurve()
         """BT.2446A's curve on frames called graded, with the cap on their average light (``average_cap``)."""
@@ -534,12 +544,16 @@ class HDRUNet(HoldsGradedCurve, nn.Module):
         self._curve_state = None
         self._shoulder.reset()
         self.graded_curve.start(video=True)
+        if self.blob_level is not None:
+            self.blob_level.start(video=True)
         self._shoulder_sum, self._shoulder_frames = 0.0, 0
 
     def reset_temporal(self) -> None:
         self._curve_state = None
         self._shoulder.reset()
         self.graded_curve.cut()
+        if self.blob_level is not None:
+            self.blob_level.cut()
 
     # --- adaptive: BT.2446 Method A's inverse where the frame was graded ---------------------------------------
 
@@ -556,6 +570,7 @@ class HDRUNet(HoldsGradedCurve, nn.Module):
             p = self.shoulder(linear)
             if self.curve_alpha is not None:
                 p = self._shoulder.update(p)
+        self.last_p = p.detach().flatten()
         t = ((p - SHOULDER_LO) / (SHOULDER_HI - SHOULDER_LO)).clamp(0, 1)
         return t * t * (3 - 2 * t)
 
@@ -630,6 +645,18 @@ class HDRUNet(HoldsGradedCurve, nn.Module):
         weights ``w`` (:meth:`frame_weight`), lowered on bright frames by the average-light cap (:class:`GradedCurve`)."""
         return self.graded_curve(linear, out, w)
 
+    def levelled(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+        """``out`` (the answer for ``linear`` after the curve) with each clipped blob's light scaled by the factor
+        :class:`~hdrvid.models.blob_level.BlobLevel` reads from the picture (off when not ``hdrunet-auto`` or
+        training)."""
+        if self.blob_level is None or w is None or self.last_p is None or out.requires_grad:
+            return out
+        return self.blob_level(linear, out, self.last_p, self.alpha_bounds(w), self._last_shift)
+
+    def mean_blob_level(self) -> float | None:
+        """Mean stops the per-blob level added to fully clipped pixels since :meth:`enable_temporal` (None: off)."""
+        return None if self.blob_level is None else self.blob_level.mean_stops()
+
     @property
     def last_curve(self) -> torch.Tensor | None:
         """The curve weights of the last call after the average-light cap (adaptive)."""
@@ -679,14 +706,14 @@ class HDRUNet(HoldsGradedCurve, nn.Module):
         if bounds is not None:
             bounds = (bounds[0].to(lin.dtype).view(-1, 1, 1, 1), bounds[1].to(lin.dtype).view(-1, 1, 1, 1))
         signal = self._signal(lin)
-        shift = self.mask_shift(lin, w)
+        shift = self._last_shift = self.mask_shift(lin, w)
         masked = signal if shift is None else signal + shift.to(lin.dtype)
         shared = self.shared_gains(signal, self.alpha_mask(masked, bounds), gains.to(lin.dtype))
         out = base * torch.exp(self.log_gain * shared)
         boost = self.graded_boost(lin, w)
         if boost is not None:
             out = self.boosted(out, masked, bounds, boost.to(lin.dtype).view(-1, 1, 1, 1))
-        return self._graded(lin, self.edge_gated(lin, out, w), w)
+        return self.levelled(lin, self._graded(lin, self.edge_gated(lin, out, w), w), w)
 
     @property
     def acts_where_clipped(self) -> bool:
@@ -706,7 +733,7 @@ class HDRUNet(HoldsGradedCurve, nn.Module):
         w = self.frame_weight(out)
         bounds = self.alpha_bounds(w)
         boost = self.graded_boost(out, w)
-        shift = self.mask_shift(out, w)
+        shift = self._last_shift = self.mask_shift(out, w)
         n, rows, cols = (out.amax(1) > CLIP_START_LINEAR).nonzero(as_tuple=True)
         if len(rows):
             single = out.shape[0] == 1  # one flat gather / scatter per image (see engines.executor.pick)
@@ -728,7 +755,7 @@ class HDRUNet(HoldsGradedCurve, nn.Module):
             else:
                 out[n, :, rows, cols] = expanded
         lin = linear.clamp(0, 1)
-        return self._graded(lin, self.edge_gated(lin, out, w), w)
+        return self.levelled(lin, self._graded(lin, self.edge_gated(lin, out, w), w), w)
 
     def apply_guided(self, linear: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
                      frame: torch.Tensor) -> torch.Tensor:
@@ -744,7 +771,7 @@ class HDRUNet(HoldsGradedCurve, nn.Module):
         bounds = self.alpha_bounds(w)
         boost = self.graded_boost(linear, w)
         lo_hi = (ALPHA_LO, ALPHA_HI) if bounds is None else (float(bounds[0][0]), float(bounds[1][0]))
-        shift = self.mask_shift(linear, w)
+        shift = self._last_shift = self.mask_shift(linear, w)
         out = torch.from_numpy(expand_clipped(linear[0].numpy(), a[0].numpy(), b[0].numpy(), self.log_gain,
                                               CLIP_START_LINEAR, lo_hi, SIGNAL_GAMMA, (NEUTRAL_LO, NEUTRAL_HI),
                                               None if shift is None else shift[0, 0].numpy()))[None]
@@ -756,7 +783,7 @@ class HDRUNet(HoldsGradedCurve, nn.Module):
                 if shift is not None:
                     signal = signal + shift[0, 0].flatten()[flat]
                 out[0].view(3, -1).index_copy_(1, flat, self.boosted(px, signal, lo_hi, boost.to(px.dtype)[0], dim=0))
-        return self._graded(linear, self.edge_gated(linear, out, w), w)
+        return self.levelled(linear, self._graded(linear, self.edge_gated(linear, out, w), w), w)
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.apply(linear, self.field(linear))
@@ -778,6 +805,9 @@ class WrapsBase:
 
     def mean_graded_boost(self) -> float | None:
         return self.base.mean_graded_boost()
+
+    def mean_blob_level(self) -> float | None:
+        return getattr(self.base, "mean_blob_level", lambda: None)()
 
     @property
     def average_cap(self) -> float:

@@ -1,0 +1,147 @@
+"""The per-blob level of ``hdrunet-auto`` (hdrvid.models.blob_level; hdrunet card, session 39)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from hdrvid.models import blob_level
+from hdrvid.models.blob_level import EVERY, FOLLOW, RANGE, BlobLevel, blob_features, blob_masks
+
+
+def constant_rule(tmp_path, stops: float, name: str = "rule.json") -> BlobLevel:
+    """A rule giving every blob ``stops`` (zero weights, the bias set)."""
+    n = 22
+    doc = {"mean": [0.0] * n, "std": [1.0] * n, "w1": [[0.0] * n for _ in range(4)], "b1": [0.0] * 4,
+           "w2": [0.0] * 4, "b2": stops}
+    path = tmp_path / name
+    path.write_text(json.dumps(doc))
+    return BlobLevel(path)
+
+
+def frame(width: int = 96, height: int = 64) -> torch.Tensor:
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(1, 3, height, width, generator=g) * 0.7
+    x[..., height // 4: height // 4 + 8, width // 4: width // 4 + 10] = 1.0  # a window, clipped
+    x[..., height // 2: height // 2 + 3, 3 * width // 4: 3 * width // 4 + 3] = 1.0  # a lamp
+    x[..., 2, 5] = 1.0  # one clipped pixel: too small for a level
+    return x
+
+
+def test_every_clipped_blob_gets_its_factor_on_every_channel_and_recorded_pixels_stay(tmp_path):
+    rule = constant_rule(tmp_path, 1.0)
+    x = frame()
+    model = x * torch.where(x.amax(1, keepdim=True) >= 1.0, 3.0, 1.0)  # the model's answer: clipped pixels x3
+    out = rule(x, model.clone(), torch.ones(1))
+    big = torch.zeros(64, 96, dtype=torch.bool)
+    big[16:24, 24:34] = True
+    big[32:35, 72:75] = True
+    assert torch.allclose(out[..., big], model[..., big] * 2.0, rtol=1e-6)  # the same factor on R, G and B
+    signal = x.amax(1)[0] ** (1 / 2.2)
+    recorded = signal < blob_level.RAMP[0]
+    assert torch.equal(out[..., recorded], model[..., recorded])
+    assert torch.equal(out[..., 2, 5], model[..., 2, 5])  # a blob below MIN_PIXELS keeps the model's light
+    assert rule.mean_stops() == pytest.approx(1.0, abs=0.05)
+    # nothing clipped: the answer untouched
+    dim = x * 0.5
+    assert torch.equal(rule(dim, dim.clone(), torch.ones(1)), dim)
+
+
+def test_a_large_frame_is_read_on_a_working_copy_and_scaled_at_full_size(tmp_path):
+    rule = constant_rule(tmp_path, 0.5)
+    x = frame(1152, 768)  # three times the working width
+    model = x.clone()
+    out = rule(x, model.clone(), torch.zeros(1))
+    inner = (slice(192 + 3, 192 + 8 - 3), slice(288 + 3, 288 + 10 - 3))
+    assert torch.allclose(out[..., inner[0], inner[1]], model[..., inner[0], inner[1]] * 2 ** 0.5, rtol=1e-5)
+    far = x.amax(1)[0] ** (1 / 2.2) < blob_level.RAMP[0]
+    assert torch.equal(out[..., far], model[..., far])
+
+
+def test_video_a_blob_factor_holds_between_readings_moves_a_share_of_the_way_and_a_cut_forgets(tmp_path):
+    x = frame()
+    rule = constant_rule(tmp_path, 1.0)
+    rule.start(video=True)
+    rule(x, x.clone(), torch.ones(1))
+    rule.b2 = 0.0  # the picture now asks for no change
+
+    def stops() -> float:
+        out = rule(x, x.clone(), torch.ones(1))
+        return float((out[0, 0, 18, 28] / x[0, 0, 18, 28]).log2())
+
+    for _ in range(EVERY - 1):  # between readings the blob keeps its factor
+        assert stops() == pytest.approx(1.0, abs=1e-5)
+    assert stops() == pytest.approx(1.0 + FOLLOW * (0.0 - 1.0), abs=1e-5)  # read: a share of the way
+    rule.b2 = 1.0
+    x2 = x.clone()
+    x2[..., 40:46, 10:16] = 1.0  # a highlight appears between readings: it starts from nothing (fades in)
+    out = rule(x2, x2.clone(), torch.ones(1))
+    assert torch.equal(out[..., 40:46, 10:16], x2[..., 40:46, 10:16])
+    assert float((out[0, 0, 18, 28] / x2[0, 0, 18, 28]).log2()) == pytest.approx(0.75, abs=1e-5)  # held
+    rule.cut()
+    assert stops() == pytest.approx(1.0, abs=1e-5)  # a cut: the new shot's own reading
+
+
+def test_features_are_the_fit_s_in_its_order():
+    lin = np.full((64, 96, 3), 0.25)
+    lin[20:28, 40:50] = 1.0
+    pred = lin * 2.0
+    clip = lin.max(-1) >= blob_level.CLIP_LINEAR
+    masks = blob_masks(clip)
+    feats = blob_features(lin, pred, clip, 0.7, masks)
+    assert len(feats) == 1 and len(feats[0]) == 22
+    f = feats[0]
+    assert f[:4] == pytest.approx([-2.0] * 4)  # every ring at a quarter of white
+    assert f[4:8] == [1.0] * 4
+    assert f[8] == pytest.approx(math.log2(80)) and f[9] == pytest.approx(math.log2(80 / (64 * 96)))
+    assert f[10] == 0.0 and f[11] == pytest.approx(23.5 / 64)
+    assert f[12] == pytest.approx(1.0) and f[13] == pytest.approx(1.0)  # the model's level: 2x white
+    assert f[14] == pytest.approx(0.0)  # neutral
+    assert f[15] == pytest.approx(0.0) and f[16] == pytest.approx(0.0)
+    assert f[17] == 0.7 and f[18] == pytest.approx(math.log2(80 / (64 * 96)))
+    y0, x0, m = masks[0]
+    assert (y0, x0, int(m.sum())) == (20, 40, 80)
+
+
+def test_the_shipped_rule_loads_and_stays_in_range_and_a_damaged_file_is_refused(tmp_path):
+    rule = BlobLevel()
+    lin = np.full((64, 96, 3), 0.3)
+    lin[10:20, 10:30] = 1.0
+    clip = lin.max(-1) >= blob_level.CLIP_LINEAR
+    feats = blob_features(lin, lin * 4, clip, 1.0, blob_masks(clip))
+    g = rule.predict(np.asarray(feats))
+    assert np.all((g >= RANGE[0]) & (g <= RANGE[1]))
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(RuntimeError, match="bad.json"):
+        BlobLevel(bad)
+
+
+def test_hdrunet_auto_levels_blobs_alike_in_every_apply_path():
+    from hdrvid.engines.executor import bilinear_at, guide, guided_coefficients, pick
+    from hdrvid.models.hdrunet import HDRUNet
+
+    torch.manual_seed(0)
+    auto = HDRUNet(width=4, context=8, curve=False, adaptive=True).eval()
+    assert auto.blob_level is not None
+    x = frame(64, 64)
+    with torch.inference_mode():
+        field = auto.field(x)
+        means = field[:, 3:].mean((-2, -1))
+        full = auto.apply_split(x, field[:, :3], means)
+        rule, auto.blob_level = auto.blob_level, None
+        unlevelled = auto.apply_split(x, field[:, :3], means)
+        auto.blob_level = rule
+        recorded = x.amax(1)[0] ** (1 / 2.2) < blob_level.RAMP[0]
+        assert torch.equal(full[..., recorded], unlevelled[..., recorded])
+        where = auto.apply_where(x, lambda n, r, c: field[n, :3, r, c], means)
+        assert torch.allclose(where, full, rtol=1e-5, atol=1e-6)
+        g = guide(x)
+        a, b = guided_coefficients(field[:, :3], g, 2, 1e-3)
+        at = lambda n, r, c: bilinear_at(a, n, r, c, (64, 64)) * guide(pick(x, n, r, c)) + bilinear_at(  # noqa: E731
+            b, n, r, c, (64, 64))
+        assert torch.allclose(auto.apply_guided(x, a, b, means), auto.apply_where(x, at, means), rtol=1e-5, atol=1e-6)

@@ -23,11 +23,12 @@ def constant_rule(tmp_path, stops: float, name: str = "rule.json") -> BlobLevel:
     return BlobLevel(path)
 
 
-def frame(width: int = 96, height: int = 64) -> torch.Tensor:
+def frame(width: int = 256, height: int = 64, window: tuple[int, int] = (16, 24), size: tuple[int, int] = (8, 10)
+          ) -> torch.Tensor:
     g = torch.Generator().manual_seed(0)
     x = torch.rand(1, 3, height, width, generator=g) * 0.7
-    x[..., height // 4: height // 4 + 8, width // 4: width // 4 + 10] = 1.0  # a window, clipped
-    x[..., height // 2: height // 2 + 3, 3 * width // 4: 3 * width // 4 + 3] = 1.0  # a lamp
+    x[..., window[0]: window[0] + size[0], window[1]: window[1] + size[1]] = 1.0  # a window, clipped
+    x[..., 32:35, 72:75] = 1.0  # a lamp
     x[..., 2, 5] = 1.0  # one clipped pixel: too small for a level
     return x
 
@@ -37,7 +38,7 @@ def test_every_clipped_blob_gets_its_factor_on_every_channel_and_recorded_pixels
     x = frame()
     model = x * torch.where(x.amax(1, keepdim=True) >= 1.0, 3.0, 1.0)  # the model's answer: clipped pixels x3
     out = rule(x, model.clone(), torch.ones(1))
-    big = torch.zeros(64, 96, dtype=torch.bool)
+    big = torch.zeros(64, 256, dtype=torch.bool)
     big[16:24, 24:34] = True
     big[32:35, 72:75] = True
     assert torch.allclose(out[..., big], model[..., big] * 2.0, rtol=1e-6)  # the same factor on R, G and B
@@ -46,14 +47,16 @@ def test_every_clipped_blob_gets_its_factor_on_every_channel_and_recorded_pixels
     assert torch.equal(out[..., recorded], model[..., recorded])
     assert torch.equal(out[..., 2, 5], model[..., 2, 5])  # a blob below MIN_PIXELS keeps the model's light
     assert rule.mean_stops() == pytest.approx(1.0, abs=0.05)
-    # nothing clipped: the answer untouched
+    # nothing clipped: the answer untouched; nor in a frame narrower than the rule was fitted for
     dim = x * 0.5
     assert torch.equal(rule(dim, dim.clone(), torch.ones(1)), dim)
+    thumb = frame(blob_level.MIN_WIDTH - 2, 64)
+    assert torch.equal(rule(thumb, thumb.clone(), torch.ones(1)), thumb)
 
 
 def test_a_large_frame_is_read_on_a_working_copy_and_scaled_at_full_size(tmp_path):
     rule = constant_rule(tmp_path, 0.5)
-    x = frame(1152, 768)  # three times the working width
+    x = frame(1152, 768, window=(192, 288))  # three times the working width
     model = x.clone()
     out = rule(x, model.clone(), torch.zeros(1))
     inner = (slice(192 + 3, 192 + 8 - 3), slice(288 + 3, 288 + 10 - 3))
@@ -121,14 +124,15 @@ def test_the_shipped_rule_loads_and_stays_in_range_and_a_damaged_file_is_refused
         BlobLevel(bad)
 
 
-def test_hdrunet_auto_levels_blobs_alike_in_every_apply_path():
+def test_hdrunet_auto_levels_blobs_alike_in_every_apply_path(tmp_path):
     from hdrvid.engines.executor import bilinear_at, guide, guided_coefficients, pick
     from hdrvid.models.hdrunet import HDRUNet
 
     torch.manual_seed(0)
     auto = HDRUNet(width=4, context=8, curve=False, adaptive=True).eval()
     assert auto.blob_level is not None
-    x = frame(64, 64)
+    x = frame(256, 64)
+    auto.blob_level = constant_rule(tmp_path, 0.5)  # the shipped rule's answer depends on its fit: a fixed one
     with torch.inference_mode():
         field = auto.field(x)
         means = field[:, 3:].mean((-2, -1))
@@ -138,10 +142,12 @@ def test_hdrunet_auto_levels_blobs_alike_in_every_apply_path():
         auto.blob_level = rule
         recorded = x.amax(1)[0] ** (1 / 2.2) < blob_level.RAMP[0]
         assert torch.equal(full[..., recorded], unlevelled[..., recorded])
+        window = full[..., 17:23, 25:33] / unlevelled[..., 17:23, 25:33]  # inside the window: the mask is fully open
+        assert torch.allclose(window, torch.full_like(window, 2 ** 0.5), rtol=1e-5)
         where = auto.apply_where(x, lambda n, r, c: field[n, :3, r, c], means)
         assert torch.allclose(where, full, rtol=1e-5, atol=1e-6)
         g = guide(x)
         a, b = guided_coefficients(field[:, :3], g, 2, 1e-3)
-        at = lambda n, r, c: bilinear_at(a, n, r, c, (64, 64)) * guide(pick(x, n, r, c)) + bilinear_at(  # noqa: E731
-            b, n, r, c, (64, 64))
+        at = lambda n, r, c: bilinear_at(a, n, r, c, (64, 256)) * guide(pick(x, n, r, c)) + bilinear_at(  # noqa: E731
+            b, n, r, c, (64, 256))
         assert torch.allclose(auto.apply_guided(x, a, b, means), auto.apply_where(x, at, means), rtol=1e-5, atol=1e-6)

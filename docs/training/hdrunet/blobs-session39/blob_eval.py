@@ -23,11 +23,10 @@ from hdrvid.runtime import EngineOptions
 from hdrvid.synth.camera import ALL_SETTINGS, shoot
 from hdrvid.train.data import split, validation_split
 
-ROOT0 = Path(__file__).resolve().parents[5] / 'shared' / 'hdri-train'
-assert ROOT0.exists(), ROOT0
 tp, tb, grid = load([sys.argv[1]])
 model = F.fit(tp, tb, grid, 16)
 seeds = [int(s) for s in sys.argv[2:]]
+H.BLOB_LEVEL = False  # the study is of the model without its per-blob level (session 39 ships it)
 engine = EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1), infer_scale=None)
 net = E.executor_for("hdrunet-auto", None, engine)
 state = {}

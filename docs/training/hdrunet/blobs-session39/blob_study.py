@@ -30,6 +30,7 @@ D = [Path("../shared/hdri-train/pmndrs-1k"), Path("../shared/hdri-train/polyhave
 which, seed, out_path = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
 GRID = np.linspace(-2, 8, 41)  # log2 scale
 MIN_PIX = 4
+H.BLOB_LEVEL = False  # the study is of the model without its per-blob level (session 39 ships it)
 engine = EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1), infer_scale=None)
 net = E.executor_for("hdrunet-auto", None, engine)
 state = {}

@@ -421,6 +421,36 @@ def test_c_hdrunet_kernels_are_the_numba_kernels_bit_for_bit() -> None:
         np.testing.assert_array_equal(out_c, out_clamped)
 
 
+@pytest.mark.skipif(not kernels.native_available(), reason="the C kernels were not built")
+def test_c_blob_gain_is_the_numba_kernel_bit_for_bit_and_the_reference() -> None:
+    """The per-blob level's pass (models.blob_level): C and numba give the same bytes; both are the plain
+    reference (the factor read bilinearly from the working copy, through the mask of the brightest channel)."""
+    rng = np.random.default_rng(5)
+    for h, w, f in ((61, 97, 1), (123, 251, 3), (200, 640, 5)):
+        sh, sw = h // f, w // f
+        x = (rng.random((3, h, w)) * 1.1).astype(np.float32)
+        x[:, : h // 2, : w // 3] = 1.0
+        stops = np.where(rng.random((sh, sw)) < 0.4, rng.normal(0, 1, (sh, sw)), 0).astype(np.float32)
+        shift = (rng.normal(0, 0.01, (h, w)) * (rng.random((h, w)) < 0.7)).astype(np.float32)
+        for sft in (None, shift):
+            out_c = rng.random((3, h, w), dtype=np.float32)
+            out_n, before = out_c.copy(), out_c.copy()
+            sums_c = kernels.blob_gain(x, out_c, stops, f, sft, 0.968, 0.98, 2.2)
+            taps = kernels.blob_taps(h, w, sh, sw, f)
+            sums_n = fused.blob_gain(x, out_n, stops, taps, sft, 0.968, 0.98, 2.2)
+            np.testing.assert_array_equal(out_c, out_n)
+            assert sums_c == pytest.approx(sums_n, rel=1e-12)
+            # the reference: dense bilinear taps, the mask, 2 ** (factor x mask)
+            y0, y1, fy, x0, x1, fx = taps
+            s = ((stops[y0][:, x0] * (1 - fx) + stops[y0][:, x1] * fx) * (1 - fy[:, None])
+                 + (stops[y1][:, x0] * (1 - fx) + stops[y1][:, x1] * fx) * fy[:, None])
+            sig = np.clip(x.max(0), 1e-8, 1).astype(np.float64) ** (1 / 2.2) + (0 if sft is None else sft)
+            t = np.clip((sig - 0.968) / (0.98 - 0.968), 0, 1)
+            ref = before * (2.0 ** (s * t * t * (3 - 2 * t)))[None]
+            np.testing.assert_allclose(out_c, ref, rtol=1e-5)
+            assert bool((out_c != before).any())
+
+
 def test_models_and_other_formats_take_the_reference_path(tmp_path: Path) -> None:
     from hdrvid.jobs.convert import ConvertOptions, convert
 

@@ -23,7 +23,7 @@
 
 /* Bumped whenever a function's arguments change: hdrvid.color.kernels refuses a library built from another
  * version of this file (a stale in-place build) and uses the numba kernels instead. */
-int64_t native_abi(void) { return 7; }
+int64_t native_abi(void) { return 8; }
 
 static inline float fmax3(float a, float b, float c) { float m = a > b ? a : b; return m > c ? m : c; }
 static inline float fminf_(float a, float b) { return a < b ? a : b; }
@@ -1029,3 +1029,47 @@ static struct PyModuleDef native_module = {PyModuleDef_HEAD_INIT, "_native", "hd
                                            -1, NULL, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&native_module); }
+
+/* hdrunet-auto's per-blob level (fused._blob_gain; models.blob_level), rows [r0, r1): each pixel's log2 factor read
+ * bilinearly from the working copy's `stops` (sh x sw) through per-row (y0, y1, fy) and per-column (x0, x1, fx) taps;
+ * where it is not 0, `out` (3 planes) times 2^(factor x the smoothstep of max(R, G, B) clamped to [0, 1], to the
+ * power 1 / gamma, plus `shift`, from lo to hi). Per row: sums[2 r] += the factors applied, sums[2 r + 1] += the
+ * smoothstep weights (the run report's mean). */
+void blob_gain(const float *lin, float *out, int64_t h, int64_t w, const float *stops, int64_t sw,
+               const int64_t *ty0, const int64_t *ty1, const float *tfy, const int64_t *tx0, const int64_t *tx1,
+               const float *tfx, const float *shift, double lo, double hi, double gamma, double *sums, int64_t r0,
+               int64_t r1) {
+    const int64_t plane = h * w;
+    const double inv = 1.0 / gamma;
+    for (int64_t r = r0; r < r1; r++) {
+        const float *s0 = stops + ty0[r] * sw, *s1 = stops + ty1[r] * sw;
+        const float fy = tfy[r];
+        const float *a0 = lin + r * w, *a1 = a0 + plane, *a2 = a1 + plane;
+        float *o0 = out + r * w, *o1 = o0 + plane, *o2 = o1 + plane;
+        double sum_a = 0.0, sum_t = 0.0;
+        for (int64_t c = 0; c < w; c++) {
+            const int64_t x0 = tx0[c], x1 = tx1[c];
+            const float fx = tfx[c];
+            const float top = s0[x0] * (1.0f - fx) + s0[x1] * fx, bot = s1[x0] * (1.0f - fx) + s1[x1] * fx;
+            const float st = top * (1.0f - fy) + bot * fy;
+            if (st == 0.0f) continue;
+            float m = fmaxf_(fmaxf_(a0[c], a1[c]), a2[c]);
+            m = fminf_(fmaxf_(m, 1e-8f), 1.0f);
+            double sig = pow((double)m, inv);
+            if (shift) sig += (double)shift[r * w + c];
+            double t = (sig - lo) / (hi - lo);
+            t = t < 0.0 ? 0.0 : (t > 1.0 ? 1.0 : t);
+            const double wt = t * t * (3.0 - 2.0 * t);
+            if (wt == 0.0) continue;
+            const double add = (double)st * wt;
+            const float g = (float)exp2(add);
+            o0[c] *= g;
+            o1[c] *= g;
+            o2[c] *= g;
+            sum_a += add;
+            sum_t += wt;
+        }
+        sums[2 * r] = sum_a;
+        sums[2 * r + 1] = sum_t;
+    }
+}

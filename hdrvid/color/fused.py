@@ -788,3 +788,54 @@ def exposure_merge(ref: np.ndarray, ev_ref: float, neighbours: list[np.ndarray],
     _exposure_merge(np.ascontiguousarray(ref, np.float32), nbs, ag, scales, gains, int(np.argmin(all_evs)),
                     int(np.argmax(all_evs)), 1.0 / gamma, float(low), float(high[0]), float(high[1]), out)
     return out
+
+
+# --- hdrunet-auto's per-blob level ------------------------------------------------------------------------------
+
+@numba.njit(cache=True, parallel=True)
+def _blob_gain(lin, out, stops, ty0, ty1, tfy, tx0, tx1, tfx, shift, has_shift, lo, hi, gamma, sums):  # pragma: no cover
+    h, w = lin.shape[1], lin.shape[2]
+    inv = 1.0 / gamma
+    one = np.float32(1.0)
+    for r in numba.prange(h):
+        y0, y1, fy = ty0[r], ty1[r], tfy[r]
+        sum_a, sum_t = 0.0, 0.0
+        for c in range(w):
+            x0, x1, fx = tx0[c], tx1[c], tfx[c]
+            top = stops[y0, x0] * (one - fx) + stops[y0, x1] * fx
+            bot = stops[y1, x0] * (one - fx) + stops[y1, x1] * fx
+            st = top * (one - fy) + bot * fy
+            if st == np.float32(0.0):
+                continue
+            m = max(max(lin[0, r, c], lin[1, r, c]), lin[2, r, c])
+            m = min(max(m, np.float32(1e-8)), one)
+            sig = math.pow(np.float64(m), inv)
+            if has_shift:
+                sig += np.float64(shift[r, c])
+            t = (sig - lo) / (hi - lo)
+            t = 0.0 if t < 0.0 else (1.0 if t > 1.0 else t)
+            wt = t * t * (3.0 - 2.0 * t)
+            if wt == 0.0:
+                continue
+            add = np.float64(st) * wt
+            g = np.float32(2.0 ** add)
+            out[0, r, c] *= g
+            out[1, r, c] *= g
+            out[2, r, c] *= g
+            sum_a += add
+            sum_t += wt
+        sums[r, 0] = sum_a
+        sums[r, 1] = sum_t
+
+
+def blob_gain(linear: np.ndarray, out: np.ndarray, stops: np.ndarray, taps: tuple[np.ndarray, ...],
+              shift: np.ndarray | None, lo: float, hi: float, gamma: float) -> tuple[float, float]:
+    """``out`` (3, H, W) float32, in place, times 2 ** (the per-blob level's log2 factor x its mask): the factor read
+    bilinearly from ``stops`` (the working copy's, float32) through ``taps`` (per row y0, y1, fy; per column x0, x1,
+    fx), the mask a smoothstep of ``linear``'s max(R, G, B) (clamped to [1e-8, 1]) ** (1 / gamma) plus ``shift``
+    from ``lo`` to ``hi``. Returns (sum of the factors applied, sum of the mask weights)."""
+    h = linear.shape[1]
+    sums = np.zeros((h, 2), np.float64)
+    _blob_gain(linear, out, stops, *taps, np.zeros((1, 1), np.float32) if shift is None else shift,
+               shift is not None, float(lo), float(hi), float(gamma), sums)
+    return float(sums[:, 0].sum()), float(sums[:, 1].sum())

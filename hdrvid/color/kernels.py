@@ -47,7 +47,7 @@ _I64P = ctypes.POINTER(ctypes.c_int64)
 _I64 = ctypes.c_int64
 
 
-NATIVE_ABI = 7
+NATIVE_ABI = 8
 """What ``native_abi()`` of the built library must return (``_native.c`` bumps it when arguments change)."""
 
 
@@ -106,6 +106,9 @@ def _library() -> Any:
     lib.expand_clipped.restype = None
     lib.luminance_gain.argtypes = [_F32, _F32, _I64, _I64, _F32, _F32, _I64, _I64, _I64]
     lib.luminance_gain.restype = None
+    lib.blob_gain.argtypes = [_F32, _F32, _I64, _I64, _F32, _I64, _I64P, _I64P, _F32, _I64P, _I64P, _F32, _F32,
+                              ctypes.c_double, ctypes.c_double, ctypes.c_double, _F64, _I64, _I64]
+    lib.blob_gain.restype = None
     lib.gate_ratios.argtypes = [_F32, _F32, _F32, _I64, _I64, _I64, _I64, _I64, _I64, ctypes.c_float, _I64, _I64]
     lib.gate_ratios.restype = None
     lib.downscale_aa.argtypes = [_F32, _I64, _I64, _I64, _I64, _I64, _I64P, _I64P, _F32, _I64, _I64P, _I64P, _F32, _I64,
@@ -483,6 +486,40 @@ def luminance_gain(linear: np.ndarray, out: np.ndarray, weights: np.ndarray, tab
     h, w = lin.shape[1:]
     _parallel(lib.luminance_gain, h, _p(lin, _F32), _p(out, _F32), h, w, _p(wts, _F32), _p(tab, _F32),
               tab.size - 1)
+
+
+def blob_taps(h: int, w: int, sh: int, sw: int, f: int) -> tuple[np.ndarray, ...]:
+    """The per-row and per-column bilinear taps from a frame's pixels to its working copy's (``sh`` x ``sw``, means
+    of ``f`` x ``f`` blocks; pixel centres, the last partial blocks reading the last cells): (y0, y1, fy, x0, x1, fx)."""
+    out: list[np.ndarray] = []
+    for n, m in ((h, sh), (w, sw)):
+        src = np.clip((np.arange(n) + 0.5) / f - 0.5, 0, m - 1)
+        i0 = src.astype(np.int64)
+        out += [i0, np.minimum(i0 + 1, m - 1), (src - i0).astype(np.float32)]
+    return tuple(out)
+
+
+def blob_gain(linear: np.ndarray, out: np.ndarray, stops: np.ndarray, f: int, shift: np.ndarray | None,
+              lo: float, hi: float, gamma: float) -> tuple[float, float]:
+    """:func:`hdrvid.color.fused.blob_gain` (hdrunet-auto's per-blob level on one frame, ``out`` (3, H, W) float32
+    in place; ``stops`` the working copy's log2 factors, blocks of ``f`` pixels): the C kernel where built, else
+    numba's; the same numbers (tests). Returns (sum of the factors applied, sum of the mask weights)."""
+    h, w = linear.shape[1:]
+    st = np.ascontiguousarray(stops, np.float32)
+    taps = blob_taps(h, w, st.shape[0], st.shape[1], f)
+    x = np.ascontiguousarray(linear, np.float32)
+    sh_ = None if shift is None else np.ascontiguousarray(shift, np.float32).reshape(h, w)
+    lib = _library()
+    if lib is None or not (out.flags.c_contiguous and out.dtype == np.float32):
+        from hdrvid.color import fused
+
+        return fused.blob_gain(x, out, st, taps, sh_, lo, hi, gamma)
+    sums = np.zeros((h, 2), np.float64)
+    y0, y1, fy, x0, x1, fx = taps
+    _parallel(lib.blob_gain, h, _p(x, _F32), _p(out, _F32), h, w, _p(st, _F32), st.shape[1], _p(y0, _I64P),
+              _p(y1, _I64P), _p(fy, _F32), _p(x0, _I64P), _p(x1, _I64P), _p(fx, _F32),
+              None if sh_ is None else _p(sh_, _F32), float(lo), float(hi), float(gamma), _p(sums, _F64))
+    return float(sums[:, 0].sum()), float(sums[:, 1].sum())
 
 
 def gate_ratios(linear: np.ndarray, out: np.ndarray, s: np.ndarray, box: tuple[int, int, int, int],

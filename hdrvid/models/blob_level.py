@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from hdrvid.color.kernels import blob_gain
 from hdrvid.color.operators import BT709_WEIGHTS
 from hdrvid.lazy import cv2
 
@@ -134,48 +135,16 @@ class BlobLevel:
         stops = self.stops(small, pred, p)
         if stops is None:
             return
-        # the frame's pixels the factor can reach: the f x f blocks of the working copy's cells with a factor or
-        # next to one (bilinear reading spreads a cell's factor half a cell), the last partial row and column of
-        # blocks reading the last cells; their factor read bilinearly from the working copy
-        sh, sw = stops.shape
-        near = cv2.dilate((stops != 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-        ext = np.zeros((-(-h // f), -(-w // f)), bool)
-        ext[:sh, :sw] = near
-        ext[sh:, :sw] = near[-1:]
-        ext[:, sw:] = ext[:, sw - 1: sw]
-        r, c = np.nonzero(ext)
-        d = np.arange(f)
-        rows = (r[:, None, None] * f + d[None, :, None]).repeat(f, 2)
-        cols = (c[:, None, None] * f + d[None, None, :]).repeat(f, 1)
-        inside = (rows < h) & (cols < w)
-        rows, cols = rows[inside], cols[inside]
-        # bilinear weights per row and per column of the frame (tables: the same for every block)
-        sy = np.clip((np.arange(h) + 0.5) / f - 0.5, 0, sh - 1)
-        sx = np.clip((np.arange(w) + 0.5) / f - 0.5, 0, sw - 1)
-        ry0, rx0 = sy.astype(np.int64), sx.astype(np.int64)
-        ry1, rx1 = np.minimum(ry0 + 1, sh - 1), np.minimum(rx0 + 1, sw - 1)
-        rfy, rfx = (sy - ry0).astype(np.float32), (sx - rx0).astype(np.float32)
-        st = stops.astype(np.float32)
-        y0, y1, fy = ry0[rows], ry1[rows], rfy[rows]
-        x0, x1, fx = rx0[cols], rx1[cols], rfx[cols]
-        at_np = (st[y0, x0] * (1 - fx) + st[y0, x1] * fx) * (1 - fy) + (st[y1, x0] * (1 - fx) + st[y1, x1] * fx) * fy
-        keep = at_np != 0
-        flat = torch.from_numpy(rows[keep] * w + cols[keep])
-        at = torch.from_numpy(at_np[keep])
-        if not len(flat):
-            return
-        idx = flat.to(linear.device)
-        px = linear.reshape(3, -1).index_select(1, idx).float().cpu()
-        signal = px.clamp(1e-8, 1).amax(0) ** (1 / SIGNAL_GAMMA)
-        if shift is not None:
-            signal = signal + shift.reshape(-1).index_select(0, flat.to(shift.device)).float().cpu()
-        t = ((signal - ramp[0]) / (ramp[1] - ramp[0])).clamp(0, 1)
-        weight = t * t * (3 - 2 * t)
-        added = at * weight
-        self.total += float(added.sum()) / max(float(weight.sum()), 1e-6)
-        view = out.view(3, -1)
-        idx = flat.to(out.device)
-        view.index_copy_(1, idx, view.index_select(1, idx) * torch.exp2(added).to(out.device, out.dtype))
+        # the factor read bilinearly from the working copy at each pixel and applied through the mask, in one
+        # compiled pass (``color.kernels.blob_gain``) on the float32 CPU frame (a copy elsewhere)
+        direct = out.device.type == "cpu" and out.dtype == torch.float32 and out.is_contiguous()
+        o = out if direct else out.detach().float().cpu().contiguous()
+        x = linear.detach().float().cpu().contiguous().numpy()
+        sh_np = None if shift is None else shift.detach().float().cpu().contiguous().numpy()
+        added, weight = blob_gain(x, o.numpy(), stops.astype(np.float32), f, sh_np, ramp[0], ramp[1], SIGNAL_GAMMA)
+        if not direct:
+            out.copy_(o.to(out.device, out.dtype))
+        self.total += added / max(weight, 1e-6)
 
     def stops(self, lin: np.ndarray, pred: Callable[[], np.ndarray], p: float) -> np.ndarray | None:
         """(h, w) log2 factors on the working copy (``lin`` the input's light in [0, 1], (h, w, 3); ``pred()``

@@ -79,6 +79,9 @@ def test_video_a_blob_factor_holds_between_readings_moves_a_share_of_the_way_and
     for _ in range(EVERY - 1):  # between readings the blob keeps its factor
         assert stops() == pytest.approx(1.0, abs=1e-5)
     assert stops() == pytest.approx(1.0 + FOLLOW * (0.0 - 1.0), abs=1e-5)  # read: a share of the way
+    moved = torch.roll(x, shifts=2, dims=-1)  # the scene pans two pixels: the blobs keep their levels
+    out = rule(moved, moved.clone(), torch.ones(1))
+    assert float((out[0, 0, 18, 30] / moved[0, 0, 18, 30]).log2()) == pytest.approx(0.75, abs=1e-5)
     rule.b2 = 1.0
     x2 = x.clone()
     x2[..., 40:46, 10:16] = 1.0  # a highlight appears between readings: it starts from nothing (fades in)

@@ -149,7 +149,8 @@ class BlobLevel:
     def stops(self, lin: np.ndarray, pred: Callable[[], np.ndarray], p: float) -> np.ndarray | None:
         """(h, w) log2 factors on the working copy (``lin`` the input's light in [0, 1], (h, w, 3); ``pred()``
         the model's answer there): each blob's factor on its pixels, 0 elsewhere; None when no blob. Video: each
-        blob starts from what the previous frame gave its pixels (0 where nothing: a blob that appears fades in);
+        blob starts from what the previous frame gave its pixels (a blob most of whose pixels were levelled keeps
+        that level as it moves; one that appears counts its new pixels as 0 and fades in);
         every :data:`EVERY` frames the blobs are read and each factor moves :data:`FOLLOW` of the way to the
         reading; between, it holds."""
         clip = lin.max(-1) >= CLIP_LINEAR
@@ -162,8 +163,13 @@ class BlobLevel:
             self._prev = None
             return None
         held = []
-        if prev is not None:  # what the previous frame gave each blob's pixels (0 where it gave nothing)
-            held = [float(prev[y0:y0 + m.shape[0], x0:x0 + m.shape[1]][m].mean()) for y0, x0, m in masks]
+        if prev is not None:  # what the previous frame gave each blob's pixels
+            for y0, x0, m in masks:
+                before = prev[y0:y0 + m.shape[0], x0:x0 + m.shape[1]][m]
+                given = before[before != 0]
+                # a blob that was there (at least half its pixels levelled: it moved or grew) keeps its level; one
+                # that was not counts its new pixels as 0 and fades in
+                held.append(float(given.mean()) if 2 * len(given) >= len(before) else float(before.mean()))
         read = prev is None or self._count % EVERY == 0
         self._count += 1
         if read:

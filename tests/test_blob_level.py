@@ -129,11 +129,13 @@ def test_the_shipped_rule_loads_and_stays_in_range_and_a_damaged_file_is_refused
 
 def test_hdrunet_auto_levels_blobs_alike_in_every_apply_path(tmp_path):
     from hdrvid.engines.executor import bilinear_at, guide, guided_coefficients, pick
+    from hdrvid.models import hdrunet
     from hdrvid.models.hdrunet import HDRUNet
 
     torch.manual_seed(0)
     auto = HDRUNet(width=4, context=8, curve=False, adaptive=True).eval()
     assert auto.blob_level is not None
+    assert blob_level.SIGNAL_GAMMA == hdrunet.SIGNAL_GAMMA  # the rule's mask reads the model's signal
     x = frame(256, 64)
     auto.blob_level = constant_rule(tmp_path, 0.5)  # the shipped rule's answer depends on its fit: a fixed one
     with torch.inference_mode():

@@ -186,8 +186,8 @@ class ConvertReport(RunReport):
     """``hdrunet-auto``: mean stops added to the clipped highlights of frames treated as graded whose top code is
     nearly empty (``models.hdrunet.GRADED_BOOST``), over all frames."""
     blob_level: float | None = None
-    """``hdrunet-auto``: mean stops the per-blob level (``models.blob_level``) added to fully clipped pixels, over all
-    frames (negative: it dimmed them)."""
+    """``hdrunet-auto``: mean over the frames of the stops the per-blob level (``models.blob_level``) added where it
+    acted, weighted by its mask (negative: it dimmed the clipped highlights)."""
     blend_graded: float | None = None
     """``brackets``: the blend mask's mean shoulder weight over the frames (1 = graded footage, blended from code
     ~246; 0 = camera footage, from ~252.5 through the codec-block filter and the edge gate)."""

@@ -57,6 +57,8 @@ EVERY = 4
 """Video: the blobs' features are read every this many frames; between, each blob keeps the factor the previous
 frame gave its pixels (the reading costs ~1/4 as much)."""
 SIGNAL_GAMMA = 2.2
+"""The signal the mask reads, linear ** (1 / this): ``models.hdrunet.SIGNAL_GAMMA`` (that module imports this one;
+a test holds the two equal)."""
 
 
 class BlobLevel:

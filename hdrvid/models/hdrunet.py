@@ -101,13 +101,13 @@ EDGE_GATE = True
 around it (:mod:`hdrvid.models.clip_edges`), on frames called camera footage; on frames called graded (shoulder
 weight w) the exponent moves to 1 as ``s + (1 - s) w``. Chosen on validation (session 27, card)."""
 DEBLOCK = True
-BLOB_LEVEL = True
-"""``hdrunet-auto`` scales each clipped blob's light by a factor read from the picture (:mod:`blob_level`;
-session 39)."""
 """hdrunet-auto: on frames called camera footage the expansion mask reads near-white codes moved towards their
 window's mean by the window's flatness (:mod:`hdrvid.models.deblock`), so a near-white area's codec blocks do not
 switch the expansion block by block; pulled to the plain signal on graded frames by the shoulder weight. Chosen
 on validation (session 28, card)."""
+BLOB_LEVEL = True
+"""``hdrunet-auto`` scales each clipped blob's light by a factor read from the picture (:mod:`blob_level`;
+session 39)."""
 LOG_EXPANSION = torch.log(bt2446a_expansion(torch.linspace(0, 1, 4097) ** 2))
 """hdrunet-auto's curve (log gain) tabulated at sqrt(luminance) 0..1 for the compiled pass
 (``color.kernels.luminance_gain``: C, or numba where not built); a frame's table is exp(weight x this)."""
@@ -654,7 +654,8 @@ class HDRUNet(HoldsGradedCurve, nn.Module):
         return self.blob_level(linear, out, self.last_p, self.alpha_bounds(w), self._last_shift)
 
     def mean_blob_level(self) -> float | None:
-        """Mean stops the per-blob level added to fully clipped pixels since :meth:`enable_temporal` (None: off)."""
+        """Mean over the frames since :meth:`enable_temporal` of the stops the per-blob level added where it acted
+        (:meth:`BlobLevel.mean_stops`; None: off)."""
         return None if self.blob_level is None else self.blob_level.mean_stops()
 
     @property

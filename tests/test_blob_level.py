@@ -128,7 +128,8 @@ def test_the_shipped_rule_loads_and_stays_in_range_and_a_damaged_file_is_refused
 
 
 def test_hdrunet_auto_levels_blobs_alike_in_every_apply_path(tmp_path):
-    from hdrvid.engines.executor import bilinear_at, guide, guided_coefficients, pick
+    from apply_paths import apply_paths_agree
+
     from hdrvid.models import hdrunet
     from hdrvid.models.hdrunet import HDRUNet
 
@@ -139,9 +140,9 @@ def test_hdrunet_auto_levels_blobs_alike_in_every_apply_path(tmp_path):
     x = frame(256, 64)
     auto.blob_level = constant_rule(tmp_path, 0.5)  # the shipped rule's answer depends on its fit: a fixed one
     with torch.inference_mode():
+        full = apply_paths_agree(auto, x)  # every apply path levels alike
         field = auto.field(x)
         means = field[:, 3:].mean((-2, -1))
-        full = auto.apply_split(x, field[:, :3], means)
         rule, auto.blob_level = auto.blob_level, None
         unlevelled = auto.apply_split(x, field[:, :3], means)
         auto.blob_level = rule
@@ -149,10 +150,3 @@ def test_hdrunet_auto_levels_blobs_alike_in_every_apply_path(tmp_path):
         assert torch.equal(full[..., recorded], unlevelled[..., recorded])
         window = full[..., 17:23, 25:33] / unlevelled[..., 17:23, 25:33]  # inside the window: the mask is fully open
         assert torch.allclose(window, torch.full_like(window, 2 ** 0.5), rtol=1e-5)
-        where = auto.apply_where(x, lambda n, r, c: field[n, :3, r, c], means)
-        assert torch.allclose(where, full, rtol=1e-5, atol=1e-6)
-        g = guide(x)
-        a, b = guided_coefficients(field[:, :3], g, 2, 1e-3)
-        at = lambda n, r, c: bilinear_at(a, n, r, c, (64, 256)) * guide(pick(x, n, r, c)) + bilinear_at(  # noqa: E731
-            b, n, r, c, (64, 256))
-        assert torch.allclose(auto.apply_guided(x, a, b, means), auto.apply_where(x, at, means), rtol=1e-5, atol=1e-6)

@@ -450,7 +450,8 @@ def test_hdrunet_auto_graded_boost_lifts_clipped_pixels_of_graded_frames_with_an
     (times its weight), gated off where many pixels reach the top code (a camera's clip), the same factor on every
     channel of a pixel; camera frames, recorded pixels and a boost of 0 leave the output as it was; every apply
     path boosts alike; in video one gate per shot."""
-    from hdrvid.engines.executor import bilinear_at, guide, guided_coefficients, pick
+    from apply_paths import apply_paths_agree
+
     from hdrvid.models import hdrunet
     from hdrvid.models.hdrunet import SETTLE_FRAMES, HDRUNet
 
@@ -489,17 +490,7 @@ def test_hdrunet_auto_graded_boost_lifts_clipped_pixels_of_graded_frames_with_an
         auto(graded)
         assert float(auto.last_boost) == pytest.approx(0.5)
         # every apply path: the whole field, the gains read where they act, the compiled guided pass
-        field = auto.field(graded)
-        means = field[:, 3:].mean((-2, -1))
-        full = auto.apply_split(graded, field[:, :3], means)
-        where = auto.apply_where(graded, lambda n, r, c: field[n, :3, r, c], means)
-        assert torch.allclose(where, full, rtol=1e-5, atol=1e-6)
-        g = guide(graded)
-        a, b = guided_coefficients(field[:, :3], g, 2, 1e-3)
-        at = lambda n, r, c: bilinear_at(a, n, r, c, (64, 64)) * guide(pick(graded, n, r, c)) + bilinear_at(  # noqa: E731
-            b, n, r, c, (64, 64))
-        assert torch.allclose(auto.apply_guided(graded, a, b, means), auto.apply_where(graded, at, means),
-                              rtol=1e-5, atol=1e-6)
+        apply_paths_agree(auto, graded)
         # video: the gate is decided on the shot's first frames, then held; a cut decides again
         weight = torch.ones(1)
         auto.enable_temporal(0.1)

@@ -4,7 +4,6 @@ shipped vs corrected. python blob_eval.py TRAIN.pkl SEED [SEED ...]"""
 import math
 import sys
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,28 +12,16 @@ import torch
 torch.set_num_threads(1)
 import fit as F
 from analyse import load
+from common import hdrunet_auto, scene_files, views_of
 
 import hdrvid.jobs.evaluate as E
-import hdrvid.models.hdrunet as H
-from hdrvid.engines.backends import backend_from_options
-from hdrvid.io.images import list_hdr, read_hdr
 from hdrvid.metrics.hdr import hdr_metrics, luminance
-from hdrvid.runtime import EngineOptions
 from hdrvid.synth.camera import ALL_SETTINGS, shoot
-from hdrvid.train.data import split, validation_split
 
 tp, tb, grid = load([sys.argv[1]])
 model = F.fit(tp, tb, grid, 16)
 seeds = [int(s) for s in sys.argv[2:]]
-H.BLOB_LEVEL = False  # the study is of the model without its per-blob level (session 39 ships it)
-engine = EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1), infer_scale=None)
-net = E.executor_for("hdrunet-auto", None, engine)
-state = {}
-orig = H.HDRUNet.shoulder_weight
-def patched(self, linear):
-    state["p"] = float(self.shoulder(linear).flatten()[0])
-    return orig(self, linear)
-H.HDRUNet.shoulder_weight = patched
+net, state = hdrunet_auto(level=False)  # the model without its shipped per-blob level, as the study saw it
 def ring(mask, r0, r1):
     a = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r1 + 1, 2 * r1 + 1)))
     b = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r0 + 1, 2 * r0 + 1))) if r0 else mask
@@ -75,15 +62,11 @@ def correct(lin, pred, p):
         gain[m] = 2.0 ** float(np.clip(gi, -2, 8))
     return pred * gain[..., None]
 
-ROOT = Path(__file__).resolve().parents[5] / "shared" / "hdri-train"
-files = validation_split(split(list_hdr([ROOT / "pmndrs-1k", ROOT / "polyhaven-1k", ROOT / "blender-world"]))[0])[1]
+files = scene_files("validation")
 res = {lab: {s: {r: [] for r in ("clipped", "unclipped", "all")} for s in ALL_SETTINGS} for lab in ("shipped", "blob")}
 t0 = time.time()
 for seed in seeds:
-    pictures = []
-    for i, f in enumerate(files):
-        pictures += [(f.stem, v) for v in E.panorama_views(read_hdr(f), 8, 384, [seed, i, 99])]
-    for i, (_, img) in enumerate(pictures):
+    for i, (_, img) in enumerate(views_of(files, seed)):
         for j, setting in enumerate(ALL_SETTINGS):
             shot = shoot(img, np.random.default_rng([seed, i, j]), setting)
             x = E.model_input(shot.signal, shot.nominal)

@@ -7,7 +7,6 @@ For every picture and camera: hdrunet-auto's output, aligned to the truth as `hd
 the output as shipped); the clipped pixels' squared mu-law error outside the blobs; per blob (8-connected clipped
 pixels, at least MIN_PIX) its squared error for each scale on GRID and its features."""
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -17,37 +16,17 @@ import numpy as np
 import torch
 
 torch.set_num_threads(1)
-import hdrvid.jobs.evaluate as E
-import hdrvid.models.hdrunet as H
-from hdrvid.engines.backends import backend_from_options
-from hdrvid.io.images import list_hdr, read_hdr
-from hdrvid.metrics.hdr import MU, align_scale, luminance
-from hdrvid.runtime import EngineOptions
-from hdrvid.synth.camera import ALL_SETTINGS, shoot
-from hdrvid.train.data import split, validation_split
+from common import hdrunet_auto, scene_files, views_of
 
-D = [Path("../shared/hdri-train/pmndrs-1k"), Path("../shared/hdri-train/polyhaven-1k"), Path("../shared/hdri-train/blender-world")]
+import hdrvid.jobs.evaluate as E
+from hdrvid.metrics.hdr import MU, align_scale, luminance
+from hdrvid.synth.camera import ALL_SETTINGS, shoot
+
 which, seed, out_path = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
 GRID = np.linspace(-2, 8, 41)  # log2 scale
 MIN_PIX = 4
-H.BLOB_LEVEL = False  # the study is of the model without its per-blob level (session 39 ships it)
-engine = EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1), infer_scale=None)
-net = E.executor_for("hdrunet-auto", None, engine)
-state = {}
-orig = H.HDRUNet.shoulder_weight
-def patched(self, linear):
-    w = orig(self, linear)
-    state["p"] = float(self.shoulder(linear).flatten()[0])
-    return w
-H.HDRUNet.shoulder_weight = patched
-
-tr, _ = split(list_hdr(D))
-tr_files, val_files = validation_split(tr)
-files = val_files if which == "validation" else [f for f in tr_files if "rendered" not in f.stem]
-views = int(os.environ.get("VIEWS", 8))
-pictures = []
-for i, f in enumerate(files):
-    pictures += [(f.stem, v) for v in E.panorama_views(read_hdr(f), views, 384, [seed, i, 99])]
+net, state = hdrunet_auto(level=False)  # the study is of the model without its per-blob level (session 39 ships it)
+pictures = views_of(scene_files(which), seed)
 K = np.ones((3, 3), np.uint8)
 def ring(mask, r0, r1):
     a = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r1 + 1, 2 * r1 + 1)))

@@ -4,39 +4,31 @@ per camera. python model_eval.py SEED [SEED ...] (no PU21-SSIM: the PSNR-mu figu
 import math
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
 torch.set_num_threads(1)
-import hdrvid.jobs.evaluate as E
-from hdrvid.engines.backends import backend_from_options
-from hdrvid.io.images import list_hdr, read_hdr
-from hdrvid.metrics.hdr import hdr_metrics
-from hdrvid.runtime import EngineOptions
-from hdrvid.synth.camera import ALL_SETTINGS, shoot
-from hdrvid.train.data import split, validation_split
+from common import hdrunet_auto, scene_files, views_of
 
-ROOT = Path(__file__).resolve().parents[5] / "shared" / "hdri-train"
-files = validation_split(split(list_hdr([ROOT / "pmndrs-1k", ROOT / "polyhaven-1k", ROOT / "blender-world"]))[0])[1]
-engine = EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1), infer_scale=None)
-net = E.executor_for("hdrunet-auto", None, engine)
-model = net.model
-rule = model.blob_level
+import hdrvid.jobs.evaluate as E
+from hdrvid.metrics.hdr import hdr_metrics
+from hdrvid.synth.camera import ALL_SETTINGS, shoot
+
+files = scene_files("validation")
+net, _ = hdrunet_auto(level=True)
+hdrunet = net.model
+rule = hdrunet.blob_level
 assert rule is not None
 res = {lab: {s: {r: [] for r in ("clipped", "unclipped", "all")} for s in ALL_SETTINGS} for lab in ("off", "on")}
 t0 = time.time()
 for seed in (int(s) for s in sys.argv[1:]):
-    pictures = []
-    for i, f in enumerate(files):
-        pictures += [(f.stem, v) for v in E.panorama_views(read_hdr(f), 8, 384, [seed, i, 99])]
-    for i, (_, img) in enumerate(pictures):
+    for i, (_, img) in enumerate(views_of(files, seed)):
         for j, setting in enumerate(ALL_SETTINGS):
             shot = shoot(img, np.random.default_rng([seed, i, j]), setting)
             x = E.model_input(shot.signal, shot.nominal)
             for lab in ("off", "on"):
-                model.blob_level = rule if lab == "on" else None
+                hdrunet.blob_level = rule if lab == "on" else None
                 with torch.inference_mode():
                     pred = net.infer(x)[0].permute(1, 2, 0).double().numpy()
                 for region, mask in (("all", None), ("clipped", shot.clipped), ("unclipped", ~shot.clipped)):

@@ -1,0 +1,50 @@
+"""What the session-39 study scripts share: the scenes, `eval`'s views of them, and `hdrunet-auto` run on one thread
+with its detector's probability kept for each picture (``state["p"]``)."""
+import os
+from pathlib import Path
+
+import torch
+
+import hdrvid.jobs.evaluate as E
+import hdrvid.models.hdrunet as H
+from hdrvid.engines.backends import backend_from_options
+from hdrvid.io.images import list_hdr, read_hdr
+from hdrvid.runtime import EngineOptions
+from hdrvid.train.data import split, validation_split
+
+ROOT = Path(__file__).resolve().parents[5] / "shared" / "hdri-train"
+DATA = [ROOT / "pmndrs-1k", ROOT / "polyhaven-1k", ROOT / "blender-world"]
+
+
+def scene_files(which: str) -> list[Path]:
+    """The validation split's scenes, or the training scenes (real ones: no rendered scene), never the held-out six."""
+    train, val = validation_split(split(list_hdr(DATA))[0])
+    return val if which == "validation" else [f for f in train if "rendered" not in f.stem]
+
+
+def views_of(files: list[Path], seed: int) -> list[tuple[str, object]]:
+    """`hdrvid eval`'s views (VIEWS a scene, default 8; 384 px) with picture seed ``seed``."""
+    views = int(os.environ.get("VIEWS", 8))
+    out = []
+    for i, f in enumerate(files):
+        out += [(f.stem, v) for v in E.panorama_views(read_hdr(f), views, 384, [seed, i, 99])]
+    return out
+
+
+def hdrunet_auto(level: bool) -> tuple[object, dict]:
+    """`hdrunet-auto` (with or without its per-blob level) as `eval` runs it, and the dict its detector's
+    probability is kept in."""
+    torch.set_num_threads(1)
+    H.BLOB_LEVEL = level
+    net = E.executor_for("hdrunet-auto", None, EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1),
+                                                             infer_scale=None))
+    state: dict = {}
+    orig = H.HDRUNet.shoulder_weight
+
+    def kept(self, linear):
+        w = orig(self, linear)
+        state["p"] = float(self.shoulder(linear).flatten()[0])
+        return w
+
+    H.HDRUNet.shoulder_weight = kept
+    return net, state

@@ -230,7 +230,7 @@ def conversion_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--highlight-boost", default=1.0, show_default=True,
                      help="Strength of the model's highlight expansion: each gain raised to this power (0 = none, "
                           "1 = as trained, 1.5 = stronger; see the model card)."),
-        click.option("--average-cap", default=320.0, show_default=True, metavar="NITS",
+        click.option("--average-cap", default=250.0, show_default=True, metavar="NITS",
                      help="hdrunet-auto and brackets on graded footage: lower the BT.2446A curve on frames whose "
                           "average light (FALL) it would lift above this, once per shot (white walls, snow); 0 = no cap."),
         click.option("--upscale", type=click.Choice(["1", "2"]), default="1", show_default=True,

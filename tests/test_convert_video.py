@@ -720,9 +720,9 @@ def test_average_cap_reaches_the_model_in_its_own_units(tmp_path: Path):
     from hdrvid.models.hdrunet import AVERAGE_CAP, HDRUNet
 
     model = HDRUNet(width=4, context=8, curve=False, adaptive=True)
-    assert model.average_cap == pytest.approx(320 / (203 * 1.96))
+    assert model.average_cap == pytest.approx(250 / (203 * 1.96))
     src = tmp_path / "in.png"
-    for kw, want in (({}, AVERAGE_CAP), ({"level": "bt2408"}, 320 / 203), ({"average_cap": 400.0,
+    for kw, want in (({}, AVERAGE_CAP), ({"level": "bt2408"}, 250 / 203), ({"average_cap": 400.0,
                      "reference_white": 100.0}, 400 / 196), ({"average_cap": 0.0}, math.inf)):
         set_average_cap(SimpleNamespace(model=model), ConvertOptions(src, tmp_path / "o.mp4", **kw))
         assert model.average_cap == pytest.approx(want)

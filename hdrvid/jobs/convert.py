@@ -106,7 +106,7 @@ class ConvertOptions:
     0 = plain linearisation, 1.5 = half as many stops again). See the model card for what it does per kind of
     footage."""
 
-    average_cap: float = 320.0
+    average_cap: float = 250.0
     """``hdrunet-auto``: nits of frame-average light (at ``level`` and ``reference_white``) above which its
     BT.2446A curve is lowered, once per shot; 0 = no cap."""
 

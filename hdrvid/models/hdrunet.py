@@ -77,14 +77,15 @@ SHOULDER_LO, SHOULDER_HI = 0.6, 0.95
 (chosen on validation over 0.25-0.75, 0.4-0.8 and 0.5-0.9: the mean over the five cameras, see the card)."""
 SETTLE_FRAMES = 24
 """Video: hdrunet-auto decides once per shot, on the mean detector probability of its first this many frames."""
-AVERAGE_CAP = 320.0 / (203.0 * LEVEL_GAIN["bt2446a"])
+AVERAGE_CAP = 250.0 / (203.0 * LEVEL_GAIN["bt2446a"])
 """The BT.2446A curve keeps a frame's mean max(R, G, B) at most this (relative: 1 = SDR white at the default
-level, 398 nits; so 320 nits at the defaults, ``--average-cap``): on a bright frame (a white office wall, a snow
+level, 398 nits; so 250 nits at the defaults, ``--average-cap``): on a bright frame (a white office wall, a snow
 field, an overexposed floor) the curve's weight is lowered until its average light is back at the cap (never
 below the light without the curve). The whole curve put a phone's white office wall at 600-1000 nits, MaxFALL
 ~400, where a grade keeps diffuse white near reference white; and on validation the detector's false "graded"
 calls were bright camera frames, where the curve cost up to 12 dB in recorded pixels. Chosen on validation over
-250, 320, 400 nits and none (session 21, card)."""
+250, 320, 400 nits and none (session 21: 320), and again over 230-320 on three draws of the views after the per-blob
+level (session 40: 250, the largest smallest clipped margin with every recorded-pixel margin within 0.1 dB; card)."""
 GRADED_BOOST = 1.0
 """hdrunet-auto: stops of extra light in the clipped pixels of frames it calls graded whose top code is nearly empty,
 the same factor on every channel (:meth:`HDRUNet.graded_boost`); 0 = off. Chosen on validation over 1.5 and a

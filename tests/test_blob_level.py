@@ -113,14 +113,19 @@ def test_features_are_the_fit_s_in_its_order():
     assert (y0, x0, int(m.sum())) == (20, 40, 80)
 
 
-def test_the_shipped_rule_loads_and_stays_in_range_and_a_damaged_file_is_refused(tmp_path):
-    rule = BlobLevel()
+def test_the_shipped_rules_load_and_stay_in_range_and_a_damaged_file_is_refused(tmp_path):
+    from hdrvid.models.brackets import BLOB_LEVEL_FILE
+
     lin = np.full((64, 96, 3), 0.3)
     lin[10:20, 10:30] = 1.0
     clip = lin.max(-1) >= blob_level.CLIP_LINEAR
-    feats = blob_features(lin, lin * 4, clip, 1.0, blob_masks(clip))
-    g = rule.predict(np.asarray(feats))
-    assert np.all((g >= RANGE[0]) & (g <= RANGE[1]))
+    feats = np.asarray(blob_features(lin, lin * 4, clip, 1.0, blob_masks(clip)))
+    answers = []
+    for path in (blob_level.WEIGHTS_FILE, BLOB_LEVEL_FILE):  # hdrunet-auto's rule and brackets' own
+        g = BlobLevel(path).predict(feats)
+        assert np.all((g >= RANGE[0]) & (g <= RANGE[1]))
+        answers.append(g)
+    assert not np.allclose(answers[0], answers[1])  # two fits, not one file twice
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     with pytest.raises(RuntimeError, match="bad.json"):
@@ -150,3 +155,36 @@ def test_hdrunet_auto_levels_blobs_alike_in_every_apply_path(tmp_path):
         assert torch.equal(full[..., recorded], unlevelled[..., recorded])
         window = full[..., 17:23, 25:33] / unlevelled[..., 17:23, 25:33]  # inside the window: the mask is fully open
         assert torch.allclose(window, torch.full_like(window, 2 ** 0.5), rtol=1e-5)
+
+
+def test_brackets_levels_its_clipped_blobs_through_its_blend_mask_and_reports_it(tmp_path):
+    from hdrvid.models import brackets
+    from hdrvid.models.brackets import BracketHDR
+
+    torch.manual_seed(0)
+    m = BracketHDR(width=4, fusion_width=4).eval()
+    assert brackets.BLOB_LEVEL and m.blob_level is not None
+    x = frame(256, 64)
+    m.blob_level = constant_rule(tmp_path, 1.0)
+    with torch.inference_mode():
+        field = m.field(x)
+        levelled = m.apply(x, field)
+        rule, m.blob_level = m.blob_level, None
+        plain = m.apply(x, field)
+        m.blob_level = rule
+    assert m.last_p is not None and m.last_p.shape == (1,)
+    signal = x.amax(1)[0] ** (1 / 2.2)
+    recorded = signal < brackets.CAMERA_BLEND[0] - 0.01  # below the blend mask whatever the frame's weight
+    recorded &= signal < brackets.BLEND[0]
+    assert torch.equal(levelled[..., recorded], plain[..., recorded])  # recorded pixels stay as decoded
+    window = levelled[..., 17:23, 25:33] / plain[..., 17:23, 25:33]  # inside the window: the mask fully open
+    assert torch.allclose(window, torch.full_like(window, 2.0), rtol=1e-5)
+    assert m.mean_blob_level() == pytest.approx(1.0, abs=0.05)
+    # video: the rule follows the shot (started with the model's temporal state, forgotten at a cut)
+    m.enable_temporal(0.1)
+    assert m.blob_level.video and m.blob_level.frames == 0
+    with torch.inference_mode():
+        m.apply(x, field)
+    assert m.blob_level._prev is not None
+    m.reset_temporal()
+    assert m.blob_level._prev is None

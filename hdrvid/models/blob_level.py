@@ -12,7 +12,8 @@ into log2 of the factor. The factor multiplies all three channels alike (the hue
 expansion mask of the brightest channel (as session 23's graded boost), so nothing steps at a blob's edge and a
 camera frame's recorded codes stay as decoded. Video: each blob starts from the factor the previous frame gave the
 pixels it covers (0 where none: a highlight that appears fades in), the blobs are read every 4th frame and each
-factor moves a quarter of the way to the reading (:data:`EVERY`, :data:`FOLLOW`); reset at cuts.
+factor moves a quarter of the way to the reading (:data:`EVERY`, :data:`FOLLOW`); reset at cuts. ``brackets`` carries
+the same rule fitted on its own answers (``weights/brackets-blob-level.json``; brackets card, session 40).
 """
 
 from __future__ import annotations

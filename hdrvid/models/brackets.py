@@ -38,12 +38,14 @@ area's expansion goes through the edge gate (:mod:`hdrvid.models.clip_edges`).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hdrvid.models.blob_level import BlobLevel
 from hdrvid.models.clip_edges import gate_expansion
 from hdrvid.models.deblock import MaskShift
 from hdrvid.models.hdrunet import (
@@ -103,6 +105,11 @@ BT.2446A curve with the average-light cap (``--average-cap``), and its graded bo
 gets the same tones from ``brackets`` as from the default model, the fused light adding the highlights. Validation
 (session 32, card): consumer and graded pictures +1.0 / +4.1 dB clipped PSNR-mu; camera pictures the detector calls
 graded pay the curve's cost, as with the default model."""
+BLOB_LEVEL = True
+"""Each clipped blob of the fused light scaled by a per-blob level (:class:`blob_level.BlobLevel`, the default model's
+rule refitted on this model's own answers: :data:`BLOB_LEVEL_FILE`) through the blend's own mask, after the curve.
+Chosen on validation (session 40, card)."""
+BLOB_LEVEL_FILE = Path(__file__).parent / "weights" / "brackets-blob-level.json"
 
 
 def _smoothstep(x: torch.Tensor, lo: torch.Tensor | float, hi: torch.Tensor | float) -> torch.Tensor:
@@ -344,10 +351,20 @@ class BracketHDR(HoldsGradedCurve, TwoStage):
         self.graded_curve = GradedCurve()
         """``hdrunet-auto``'s BT.2446A curve by the shoulder weight, with its average-light cap, and its graded boost
         (:data:`GRADED_CURVE`; session 32)."""
+        self.blob_level = BlobLevel(BLOB_LEVEL_FILE) if BLOB_LEVEL else None
+        """Each clipped blob's level (:data:`BLOB_LEVEL`), after the curve."""
+        self.last_p: torch.Tensor | None = None
+        """The frames' detector probabilities of the last ``apply`` (the per-blob level reads them)."""
+        self._last_shift: torch.Tensor | None = None
+        """The blend mask's codec-block shift of the last ``apply`` (None: none)."""
 
     def mean_blend_weight(self) -> float | None:
         """The blend's mean shoulder weight over the frames applied so far (for the run report), or None."""
         return self._weight_sum / self._weight_frames if self._weight_frames else None
+
+    def mean_blob_level(self) -> float | None:
+        """Mean stops the per-blob level added where it acted, over the frames (the run report), or None."""
+        return None if self.blob_level is None else self.blob_level.mean_stops()
 
     def mean_shoulder_weight(self) -> float | None:
         """The BT.2446A curve's mean weight over the frames (the blend's shoulder weight; the run report), or None."""
@@ -369,10 +386,14 @@ class BracketHDR(HoldsGradedCurve, TwoStage):
         self.video = True
         self._shot.reset()
         self.graded_curve.start(video=True)
+        if self.blob_level is not None:
+            self.blob_level.start(video=True)
 
     def reset_temporal(self) -> None:
         self._shot.reset()
         self.graded_curve.cut()
+        if self.blob_level is not None:
+            self.blob_level.cut()
 
     def shoulder_weight(self, linear: torch.Tensor) -> torch.Tensor:
         """(N,) how graded each frame looks: the detector's probability through ``hdrunet-auto``'s smoothstep
@@ -384,6 +405,7 @@ class BracketHDR(HoldsGradedCurve, TwoStage):
                 p = self.shoulder(in_unit_range(linear).float())
             if self.video:
                 p = self._shot.update(p)
+        self.last_p = p.detach().flatten()
         return _smoothstep(p, SHOULDER_LO, SHOULDER_HI)
 
     def blended(self, linear: torch.Tensor, hdr: torch.Tensor, graded_boost: bool = False) -> torch.Tensor:
@@ -399,11 +421,13 @@ class BracketHDR(HoldsGradedCurve, TwoStage):
             boost = self.graded_curve.boost(linear, w)
             if boost is not None:
                 hdr = hdr * torch.exp(boost.to(hdr.dtype).view(-1, 1, 1, 1))
+        self._last_shift = None
         if bool((w >= 1).all()):  # graded: the wide mask as numbers (bit for bit the sessions 7-28 blend)
             return blend(linear, hdr)
         shift = None
         if DEBLOCK and not hdr.requires_grad:  # (training's composite reads the plain signal, as hdrunet's)
             shift = self._mask_shift(linear, w.flatten().float().cpu(), CLIP_START_LINEAR, SIGNAL_GAMMA)
+        self._last_shift = shift
         return blend(linear, hdr, blend_bounds(w), shift)
 
     def context(self, linear: torch.Tensor) -> torch.Tensor:
@@ -444,7 +468,13 @@ class BracketHDR(HoldsGradedCurve, TwoStage):
         w = self.last_shoulder.flatten().float().cpu()  # type: ignore[union-attr]
         if EDGE_GATE:
             out = gate_expansion(linear.clamp(0, 1), out, w, CLIP_START_LINEAR, SIGNAL_GAMMA)
-        return self.graded_curve(linear, out, self.last_shoulder) if GRADED_CURVE else out
+        if GRADED_CURVE:
+            out = self.graded_curve(linear, out, self.last_shoulder)
+        if self.blob_level is not None and self.last_p is not None:
+            # through the blend's mask: its bounds are codes in the sRGB domain, the level's smoothstep reads
+            # linear ** (1 / SIGNAL_GAMMA); at these codes the two differ by less than 0.1 of a code value
+            out = self.blob_level(linear, out, self.last_p, blend_bounds(w), self._last_shift)
+        return out
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.apply(linear, self.field(linear))

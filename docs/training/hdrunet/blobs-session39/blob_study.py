@@ -2,11 +2,13 @@
 features a run-time rule could read (the input around the blob, the model's own answer).
 
 python blob_study.py SPLIT SEED OUT.npz   (SPLIT = train | validation; views as `hdrvid eval --views 8 --width 384`)
+(MODEL=brackets in the environment: the same study of `brackets` without its level, session 40)
 
 For every picture and camera: hdrunet-auto's output, aligned to the truth as `hdr_metrics` aligns it (k fixed from
 the output as shipped); the clipped pixels' squared mu-law error outside the blobs; per blob (8-connected clipped
 pixels, at least MIN_PIX) its squared error for each scale on GRID and its features."""
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,7 +18,7 @@ import numpy as np
 import torch
 
 torch.set_num_threads(1)
-from common import hdrunet_auto, scene_files, views_of
+from common import brackets_without_level, hdrunet_auto, scene_files, views_of
 
 import hdrvid.jobs.evaluate as E
 from hdrvid.metrics.hdr import MU, align_scale, luminance
@@ -25,7 +27,8 @@ from hdrvid.synth.camera import ALL_SETTINGS, shoot
 which, seed, out_path = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
 GRID = np.linspace(-2, 8, 41)  # log2 scale
 MIN_PIX = 4
-net, state = hdrunet_auto(level=False)  # the study is of the model without its per-blob level (session 39 ships it)
+# the study is of the model without its per-blob level (session 39 ships it; session 40 for brackets)
+net, state = brackets_without_level() if os.environ.get("MODEL") == "brackets" else hdrunet_auto(level=False)
 pictures = views_of(scene_files(which), seed)
 K = np.ones((3, 3), np.uint8)
 def ring(mask, r0, r1):

@@ -48,3 +48,18 @@ def hdrunet_auto(level: bool) -> tuple[object, dict]:
 
     H.HDRUNet.shoulder_weight = kept
     return net, state
+
+
+def brackets_without_level() -> tuple[object, dict]:
+    """`brackets` as `eval` runs it, without its per-blob level (session 40 studies it), and a dict whose "p" is its
+    detector's probability for the last picture (the model keeps it: ``BracketHDR.last_p``)."""
+    torch.set_num_threads(1)
+    net = E.executor_for("brackets", None, EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1),
+                                                         infer_scale=None))
+    net.model.blob_level = None
+
+    class LastP(dict):
+        def __getitem__(self, key):
+            return float(net.model.last_p[0]) if key == "p" else super().__getitem__(key)
+
+    return net, LastP()

@@ -1,7 +1,6 @@
 """The per-blob level model fitted by fit.py (h=16, on train0.pkl) applied to hdrunet-auto's output on the validation
 views and scored with `hdr_metrics` itself (its own alignment): clipped / unclipped / all-pixel PSNR-mu per camera,
 shipped vs corrected. python blob_eval.py TRAIN.pkl SEED [SEED ...]"""
-import math
 import sys
 import time
 
@@ -12,10 +11,10 @@ import torch
 torch.set_num_threads(1)
 import fit as F
 from analyse import load
-from common import hdrunet_auto, scene_files, views_of
+from common import hdrunet_auto, scene_files, score, views_of
 
 import hdrvid.jobs.evaluate as E
-from hdrvid.metrics.hdr import hdr_metrics, luminance
+from hdrvid.metrics.hdr import luminance
 from hdrvid.synth.camera import ALL_SETTINGS, shoot
 
 tp, tb, grid = load([sys.argv[1]])
@@ -75,12 +74,7 @@ for seed in seeds:
             pred = y[0].permute(1, 2, 0).double().numpy()
             lin = x[0].permute(1, 2, 0).numpy().astype(np.float64)
             for lab, pr in (("shipped", pred), ("blob", correct(lin, pred, state["p"]))):
-                for region, mask in (("all", None), ("clipped", shot.clipped), ("unclipped", ~shot.clipped)):
-                    if mask is not None and not mask.any():
-                        continue
-                    v = hdr_metrics(pr, shot.target, mask, ssim=False)["psnr_mu"]
-                    if math.isfinite(v):
-                        res[lab][setting][region].append(v)
+                score(res[lab][setting], pr, shot)
     print("seed", seed, "%.0f s" % (time.time() - t0), flush=True)
 for lab, per in res.items():
     for region in ("clipped", "unclipped", "all"):

@@ -1,15 +1,19 @@
 """What the session-39 study scripts share: the scenes, `eval`'s views of them, and `hdrunet-auto` run on one thread
 with its detector's probability kept for each picture (``state["p"]``)."""
+import math
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import hdrvid.jobs.evaluate as E
 import hdrvid.models.hdrunet as H
 from hdrvid.engines.backends import backend_from_options
 from hdrvid.io.images import list_hdr, read_hdr
+from hdrvid.metrics.hdr import hdr_metrics
 from hdrvid.runtime import EngineOptions
+from hdrvid.synth.camera import ALL_SETTINGS, shoot
 from hdrvid.train.data import split, validation_split
 
 ROOT = Path(__file__).resolve().parents[5] / "shared" / "hdri-train"
@@ -29,6 +33,26 @@ def views_of(files: list[Path], seed: int) -> list[tuple[str, object]]:
     for i, f in enumerate(files):
         out += [(f.stem, v) for v in E.panorama_views(read_hdr(f), views, 384, [seed, i, 99])]
     return out
+
+
+def shots(files: list[Path], seed: int):
+    """Each of `eval`'s views (:func:`views_of`) through each camera as `eval` shoots it: (view index, camera index,
+    camera, the shot, the model's input)."""
+    for i, (_, img) in enumerate(views_of(files, seed)):
+        for j, setting in enumerate(ALL_SETTINGS):
+            shot = shoot(img, np.random.default_rng([seed, i, j]), setting)
+            yield i, j, setting, shot, E.model_input(shot.signal, shot.nominal)
+
+
+def score(res: dict, pred: np.ndarray, shot) -> None:
+    """Append ``pred``'s PSNR-mu over all, the clipped and the unclipped pixels (as `hdr_metrics` scores them; a
+    region the picture lacks is left out) to ``res["all"]``, ``res["clipped"]``, ``res["unclipped"]``."""
+    for region, mask in (("all", None), ("clipped", shot.clipped), ("unclipped", ~shot.clipped)):
+        if mask is not None and not mask.any():
+            continue
+        v = hdr_metrics(pred, shot.target, mask, ssim=False)["psnr_mu"]
+        if math.isfinite(v):
+            res[region].append(v)
 
 
 def hdrunet_auto(level: bool) -> tuple[object, dict]:

@@ -2,21 +2,19 @@
 views (`eval`'s: 8 per scene, 384 px, five cameras): clipped / unclipped / all-pixel PSNR-mu per camera.
 python cap_eval.py SEED [SEED ...]   environment: CAPS=320,280,250 (nits), MODEL=brackets (default hdrunet-auto),
 LEVEL=0 (the model's per-blob level off), SPLIT=heldout (the held-out panoramas; reported, never chosen on)"""
-import math, os, sys, time
+import os, sys, time
 from pathlib import Path
 import numpy as np, torch
 torch.set_num_threads(1)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "blobs-session39"))
-from common import hdrunet_auto, scene_files, views_of
+from common import DATA, hdrunet_auto, scene_files, score, shots
 import hdrvid.jobs.evaluate as E
 from hdrvid.color.levels import LEVEL_GAIN
-from hdrvid.metrics.hdr import hdr_metrics
-from hdrvid.synth.camera import ALL_SETTINGS, shoot
+from hdrvid.synth.camera import ALL_SETTINGS
 
 caps = [float(c) for c in os.environ.get("CAPS", "320,280,250").split(",")]
 from hdrvid.io.images import list_hdr
 from hdrvid.train.data import split
-from common import DATA
 files = split(list_hdr(DATA))[1] if os.environ.get("SPLIT") == "heldout" else scene_files("validation")
 print(len(files), "scenes", flush=True)
 MODEL = os.environ.get("MODEL", "hdrunet-auto")
@@ -33,20 +31,12 @@ print(MODEL, "level", model.blob_level is not None, flush=True)
 res = {c: {s: {r: [] for r in ("clipped", "unclipped", "all")} for s in ALL_SETTINGS} for c in caps}
 t0 = time.time()
 for seed in (int(s) for s in sys.argv[1:]):
-    for i, (_, img) in enumerate(views_of(files, seed)):
-        for j, setting in enumerate(ALL_SETTINGS):
-            shot = shoot(img, np.random.default_rng([seed, i, j]), setting)
-            x = E.model_input(shot.signal, shot.nominal)
-            for c in caps:
-                model.average_cap = c / (203.0 * LEVEL_GAIN["bt2446a"])
-                with torch.inference_mode():
-                    pred = net.infer(x)[0].permute(1, 2, 0).double().numpy()
-                for region, mask in (("all", None), ("clipped", shot.clipped), ("unclipped", ~shot.clipped)):
-                    if mask is not None and not mask.any():
-                        continue
-                    v = hdr_metrics(pred, shot.target, mask, ssim=False)["psnr_mu"]
-                    if math.isfinite(v):
-                        res[c][setting][region].append(v)
+    for _, _, setting, shot, x in shots(files, seed):
+        for c in caps:
+            model.average_cap = c / (203.0 * LEVEL_GAIN["bt2446a"])
+            with torch.inference_mode():
+                pred = net.infer(x)[0].permute(1, 2, 0).double().numpy()
+            score(res[c][setting], pred, shot)
     print("seed", seed, "%.0f s" % (time.time() - t0), flush=True)
 for region in ("clipped", "unclipped", "all"):
     for c in caps:

@@ -6,10 +6,8 @@ from pathlib import Path
 import cv2, numpy as np, torch
 torch.set_num_threads(1)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "blobs-session39"))
-from common import hdrunet_auto, scene_files, views_of
-import hdrvid.jobs.evaluate as E
+from common import hdrunet_auto, scene_files, shots
 from hdrvid.metrics.hdr import MU, align_scale
-from hdrvid.synth.camera import ALL_SETTINGS, shoot
 
 seed, out_path = int(sys.argv[1]), Path(sys.argv[2])
 which = sys.argv[3] if len(sys.argv) > 3 else "validation"
@@ -17,49 +15,45 @@ G0 = np.arange(-2, 4.01, 0.25)
 S = np.array([-1, 0, 0.5, 1, 2, 3, 4, 6])
 PROFILES = ("rel", "abs8", "abs24")
 net, state = hdrunet_auto(level=True)
-pictures = views_of(scene_files(which), seed)
 pics, blobs = [], []
 t0 = time.time()
-for i, (scene, img) in enumerate(pictures):
-    for j, setting in enumerate(ALL_SETTINGS):
-        shot = shoot(img, np.random.default_rng([seed, i, j]), setting)
-        if not shot.clipped.any() or shot.clipped.all():
+for i, j, setting, shot, x in shots(scene_files(which), seed):
+    if i % 8 == 7 and j == 0:
+        print(i, "%.0f s" % (time.time() - t0), len(blobs), flush=True)
+    if not shot.clipped.any() or shot.clipped.all():
+        continue
+    with torch.inference_mode():
+        y = net.infer(x)
+    pred = np.clip(y[0].permute(1, 2, 0).double().numpy(), 0, None)
+    ref = np.clip(shot.target.astype(np.float64), 0, None)
+    k = align_scale(pred, ref)
+    pred = pred * k
+    top = max(float(ref.max()), 1e-12)
+    mu = lambda v: np.log1p(MU * v / top) / math.log1p(MU)
+    mref = mu(ref)
+    clip = shot.clipped
+    n, lab = cv2.connectedComponents(clip.astype(np.uint8), connectivity=8)
+    dist = cv2.distanceTransform(np.pad(clip.astype(np.uint8), 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    pic = dict(i=i, j=j, setting=setting, p=state["p"], nclip=int(clip.sum()))
+    err_rest = 0.0
+    for b in range(1, n):
+        m = lab == b
+        area = int(m.sum())
+        if area < 4:
+            err_rest += float(((mu(pred[m]) - mref[m]) ** 2).sum())
             continue
-        x = E.model_input(shot.signal, shot.nominal)
-        with torch.inference_mode():
-            y = net.infer(x)
-        pred = np.clip(y[0].permute(1, 2, 0).double().numpy(), 0, None)
-        ref = np.clip(shot.target.astype(np.float64), 0, None)
-        k = align_scale(pred, ref)
-        pred = pred * k
-        top = max(float(ref.max()), 1e-12)
-        mu = lambda v: np.log1p(MU * v / top) / math.log1p(MU)
-        mref = mu(ref)
-        clip = shot.clipped
-        n, lab = cv2.connectedComponents(clip.astype(np.uint8), connectivity=8)
-        dist = cv2.distanceTransform(np.pad(clip.astype(np.uint8), 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
-        pic = dict(i=i, j=j, scene=scene, setting=setting, p=state["p"], nclip=int(clip.sum()))
-        err_rest = 0.0
-        for b in range(1, n):
-            m = lab == b
-            area = int(m.sum())
-            if area < 4:
-                err_rest += float(((mu(pred[m]) - mref[m]) ** 2).sum())
-                continue
-            pb, rb, d = pred[m], mref[m], dist[m]
-            ts = {"rel": d / d.max(), "abs8": np.minimum(d / 8, 1), "abs24": np.minimum(d / 24, 1)}
-            errs = np.zeros((len(PROFILES), len(S), len(G0)))
-            for a, prof in enumerate(PROFILES):
-                t = ts[prof]
-                for si, s in enumerate(S):
-                    f = 2.0 ** (G0[None, :] + s * t[:, None])  # (npix, nG0)
-                    e = (mu(pb[:, :, None] * f[:, None, :]) - rb[:, :, None]) ** 2
-                    errs[a, si] = e.sum((0, 1))
-            blobs.append(dict(pic=len(pics), area=area, dmax=float(d.max()), errs=errs))
-        pic.update(err_rest=err_rest)
-        pics.append(pic)
-    if i % 8 == 7:
-        print(i, len(pictures), "%.0f s" % (time.time() - t0), len(blobs), flush=True)
+        pb, rb, d = pred[m], mref[m], dist[m]
+        ts = {"rel": d / d.max(), "abs8": np.minimum(d / 8, 1), "abs24": np.minimum(d / 24, 1)}
+        errs = np.zeros((len(PROFILES), len(S), len(G0)))
+        for a, prof in enumerate(PROFILES):
+            t = ts[prof]
+            for si, s in enumerate(S):
+                f = 2.0 ** (G0[None, :] + s * t[:, None])  # (npix, nG0)
+                e = (mu(pb[:, :, None] * f[:, None, :]) - rb[:, :, None]) ** 2
+                errs[a, si] = e.sum((0, 1))
+        blobs.append(dict(pic=len(pics), area=area, dmax=float(d.max()), errs=errs))
+    pic.update(err_rest=err_rest)
+    pics.append(pic)
 tmp = out_path.with_suffix(".part")
 pickle.dump(dict(pics=pics, blobs=blobs, g0=G0, s=S, profiles=PROFILES), open(tmp, "wb"))
 tmp.replace(out_path)

@@ -25,9 +25,10 @@ else:
     from hdrvid.runtime import EngineOptions
     net = E.executor_for(MODEL, None, EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1), infer_scale=None))
 model = net.model
+holder = getattr(model, "base", model)  # diffhdr-single and the 2x models carry the level in their base
 if os.environ.get("LEVEL") == "0":
-    model.blob_level = None
-print(MODEL, "level", model.blob_level is not None, flush=True)
+    holder.blob_level = None
+print(MODEL, "level", getattr(holder, "blob_level", None) is not None, flush=True)
 res = {c: {s: {r: [] for r in ("clipped", "unclipped", "all")} for s in ALL_SETTINGS} for c in caps}
 t0 = time.time()
 for seed in (int(s) for s in sys.argv[1:]):

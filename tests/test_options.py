@@ -175,3 +175,20 @@ def test_bench_labels_say_how_the_model_runs():
     assert resolved_precision("auto", "torch-cpu-bf16 1 thread sparse scale 0.25") == "bf16"
     assert resolved_precision("auto", "onnxruntime-cpu-fp32") == "fp32"
     assert resolved_precision("fp16", "tensorrt-fp16") == "fp16" and resolved_precision("auto", "") == "auto"
+
+
+def test_convert_s_command_line_defaults_are_the_job_s_defaults():
+    """A default changed in one place (``--average-cap`` moved 320 -> 250 in session 40) is changed in both: the click
+    option and ``ConvertOptions`` give the same value, and the cap is the model's own default at the default level."""
+    import dataclasses
+
+    from hdrvid.color.levels import LEVEL_GAIN
+    from hdrvid.models.hdrunet import AVERAGE_CAP
+
+    params = {p.name: p.default for p in main.commands["convert"].params}
+    fields = {f.name: f.default for f in dataclasses.fields(ConvertOptions)}
+    for name in ("model", "peak_nits", "reference_white", "level", "highlight_boost", "average_cap", "batch_size",
+                 "queue_size", "mode", "start_number"):
+        assert params[name] == fields[name], name
+    assert int(params["upscale"]) == fields["upscale"]
+    assert fields["average_cap"] == pytest.approx(AVERAGE_CAP * 203.0 * LEVEL_GAIN[fields["level"]])

@@ -7,7 +7,6 @@ python blob_study.py SPLIT SEED OUT.npz   (SPLIT = train | validation; views as 
 For every picture and camera: hdrunet-auto's output, aligned to the truth as `hdr_metrics` aligns it (k fixed from
 the output as shipped); the clipped pixels' squared mu-law error outside the blobs; per blob (8-connected clipped
 pixels, at least MIN_PIX) its squared error for each scale on GRID and its features."""
-import math
 import os
 import sys
 import time
@@ -18,10 +17,10 @@ import numpy as np
 import torch
 
 torch.set_num_threads(1)
-from common import brackets_without_level, hdrunet_auto, scene_files, views_of
+from common import aligned, brackets_without_level, hdrunet_auto, scene_files, views_of
 
 import hdrvid.jobs.evaluate as E
-from hdrvid.metrics.hdr import MU, align_scale, luminance
+from hdrvid.metrics.hdr import luminance
 from hdrvid.synth.camera import ALL_SETTINGS, shoot
 
 which, seed, out_path = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
@@ -44,15 +43,7 @@ for i, (scene, img) in enumerate(pictures):
         if not shot.clipped.any() or shot.clipped.all():
             continue
         x = E.model_input(shot.signal, shot.nominal)
-        with torch.inference_mode():
-            y = net.infer(x)
-        pred = np.clip(y[0].permute(1, 2, 0).double().numpy(), 0, None)
-        ref = np.clip(shot.target.astype(np.float64), 0, None)
-        k = align_scale(pred, ref)
-        pred = pred * k
-        top = max(float(ref.max()), 1e-12)
-        mu = lambda v: np.log1p(MU * v / top) / math.log1p(MU)
-        mref = mu(ref)
+        pred, ref, k, mu, mref = aligned(net, shot, x)
         clip = shot.clipped
         lin = x[0].permute(1, 2, 0).numpy().astype(np.float64)
         ylin = luminance(lin)

@@ -11,7 +11,7 @@ import hdrvid.jobs.evaluate as E
 import hdrvid.models.hdrunet as H
 from hdrvid.engines.backends import backend_from_options
 from hdrvid.io.images import list_hdr, read_hdr
-from hdrvid.metrics.hdr import hdr_metrics
+from hdrvid.metrics.hdr import MU, align_scale, hdr_metrics
 from hdrvid.runtime import EngineOptions
 from hdrvid.synth.camera import ALL_SETTINGS, shoot
 from hdrvid.train.data import split, validation_split
@@ -53,6 +53,23 @@ def score(res: dict, pred: np.ndarray, shot) -> None:
         v = hdr_metrics(pred, shot.target, mask, ssim=False)["psnr_mu"]
         if math.isfinite(v):
             res[region].append(v)
+
+
+def aligned(net, shot, x):
+    """The model's answer for ``x`` aligned to the shot's truth as `hdr_metrics` aligns it, and the mu-law the metric
+    encodes with: (aligned answer, (H, W, 3) float64; the truth, clipped at 0; the factor k; mu(v) over the truth's
+    peak; mu of the truth)."""
+    with torch.inference_mode():
+        y = net.infer(x)
+    pred = np.clip(y[0].permute(1, 2, 0).double().numpy(), 0, None)
+    ref = np.clip(shot.target.astype(np.float64), 0, None)
+    k = align_scale(pred, ref)
+    top = max(float(ref.max()), 1e-12)
+
+    def mu(v):
+        return np.log1p(MU * v / top) / math.log1p(MU)
+
+    return pred * k, ref, k, mu, mu(ref)
 
 
 def hdrunet_auto(level: bool) -> tuple[object, dict]:

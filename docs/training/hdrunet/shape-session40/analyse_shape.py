@@ -1,4 +1,8 @@
-import pickle, sys, numpy as np
+import pickle
+import sys
+
+import numpy as np
+
 SETS = ["srgb-mid", "hard", "broadcast", "consumer", "graded"]
 pics, blobs = [], []
 for p in sys.argv[1:]:

@@ -1,4 +1,7 @@
-import pickle, numpy as np, sys
+import pickle
+
+import numpy as np
+
 CURVE = {"graded", "consumer"}
 def load(path):
     d = pickle.load(open(path, "rb"))

@@ -3,9 +3,10 @@ saturation, the model's level) tell graded/consumer from camera pictures better 
 python detector_study.py (the session-39 pickles in /work/blobs; needs scikit-learn, not a project dependency)"""
 import numpy as np
 from detector_feats import load
-from sklearn.linear_model import LogisticRegression
 from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
+
 Xt, yt, mt = [], [], []
 for f in ("train0", "train1"):
     X, y, m = load(f"/work/blobs/{f}.pkl"); Xt.append(X); yt.append(y); mt += m

@@ -1,13 +1,18 @@
 """Within-blob shape: per clipped blob, the squared mu-law error of hdrunet-auto (as shipped, per-blob level on)
 scaled by 2^(g0 + s*t) for a grid of (g0, s), t = a profile inside the blob (0 at its edge, 1 deep inside).
 python shape_study.py SEED OUT.pkl   (validation views as `hdrvid eval --views 8 --width 384`)"""
-import math, sys, time, pickle
+import pickle
+import sys
+import time
 from pathlib import Path
-import cv2, numpy as np, torch
+
+import cv2
+import numpy as np
+import torch
+
 torch.set_num_threads(1)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "blobs-session39"))
-from common import hdrunet_auto, scene_files, shots
-from hdrvid.metrics.hdr import MU, align_scale
+from common import aligned, hdrunet_auto, scene_files, shots
 
 seed, out_path = int(sys.argv[1]), Path(sys.argv[2])
 which = sys.argv[3] if len(sys.argv) > 3 else "validation"
@@ -22,15 +27,7 @@ for i, j, setting, shot, x in shots(scene_files(which), seed):
         print(i, "%.0f s" % (time.time() - t0), len(blobs), flush=True)
     if not shot.clipped.any() or shot.clipped.all():
         continue
-    with torch.inference_mode():
-        y = net.infer(x)
-    pred = np.clip(y[0].permute(1, 2, 0).double().numpy(), 0, None)
-    ref = np.clip(shot.target.astype(np.float64), 0, None)
-    k = align_scale(pred, ref)
-    pred = pred * k
-    top = max(float(ref.max()), 1e-12)
-    mu = lambda v: np.log1p(MU * v / top) / math.log1p(MU)
-    mref = mu(ref)
+    pred, _, k, mu, mref = aligned(net, shot, x)
     clip = shot.clipped
     n, lab = cv2.connectedComponents(clip.astype(np.uint8), connectivity=8)
     dist = cv2.distanceTransform(np.pad(clip.astype(np.uint8), 1), cv2.DIST_L2, 5)[1:-1, 1:-1]

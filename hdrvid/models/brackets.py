@@ -54,6 +54,7 @@ from hdrvid.models.hdrunet import (
     SHOULDER_LO,
     SIGNAL_GAMMA,
     GradedCurve,
+    HoldsBlobLevel,
     HoldsGradedCurve,
     ShotMean,
     in_unit_range,
@@ -326,7 +327,7 @@ class TwoStage(nn.Module):
         return net(under, over, gap, signal if net.middle else None)[-1] * 2.0 ** self.ev
 
 
-class BracketHDR(HoldsGradedCurve, TwoStage):
+class BracketHDR(HoldsGradedCurve, HoldsBlobLevel, TwoStage):
     """``--model brackets``: bracket synthesis at -E and +E, fusion, and mask blending into the picture.
 
     Built in parts for hdrvid's executor: ``field`` is the per-channel log gain of the fused radiance over the
@@ -361,10 +362,6 @@ class BracketHDR(HoldsGradedCurve, TwoStage):
     def mean_blend_weight(self) -> float | None:
         """The blend's mean shoulder weight over the frames applied so far (for the run report), or None."""
         return self._weight_sum / self._weight_frames if self._weight_frames else None
-
-    def mean_blob_level(self) -> float | None:
-        """Mean stops the per-blob level added where it acted, over the frames (the run report), or None."""
-        return None if self.blob_level is None else self.blob_level.mean_stops()
 
     def mean_shoulder_weight(self) -> float | None:
         """The BT.2446A curve's mean weight over the frames (the blend's shoulder weight; the run report), or None."""
@@ -470,11 +467,9 @@ class BracketHDR(HoldsGradedCurve, TwoStage):
             out = gate_expansion(linear.clamp(0, 1), out, w, CLIP_START_LINEAR, SIGNAL_GAMMA)
         if GRADED_CURVE:
             out = self.graded_curve(linear, out, self.last_shoulder)
-        if self.blob_level is not None and self.last_p is not None:
-            # through the blend's mask: its bounds are codes in the sRGB domain, the level's smoothstep reads
-            # linear ** (1 / SIGNAL_GAMMA); at these codes the two differ by less than 0.1 of a code value
-            out = self.blob_level(linear, out, self.last_p, blend_bounds(w), self._last_shift)
-        return out
+        # through the blend's mask: its bounds are codes in the sRGB domain, the level's smoothstep reads
+        # linear ** (1 / SIGNAL_GAMMA); at these codes the two differ by less than 0.1 of a code value
+        return self.level_blobs(linear, out, blend_bounds(w))
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.apply(linear, self.field(linear))

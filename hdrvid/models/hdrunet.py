@@ -283,6 +283,29 @@ class HoldsGradedCurve:
         self.graded_curve.average_cap = value
 
 
+class HoldsBlobLevel:
+    """Mixin for a model that levels its clipped blobs (``hdrunet-auto``, ``brackets``): ``blob_level`` (None: off),
+    the last frames' detector probabilities ``last_p`` and mask shift ``_last_shift``, which the rule reads."""
+
+    blob_level: BlobLevel | None
+    last_p: torch.Tensor | None
+    _last_shift: torch.Tensor | None
+
+    def level_blobs(self, linear: torch.Tensor, out: torch.Tensor,
+                    bounds: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """``out`` (the answer for ``linear`` after the curve) with each clipped blob's light scaled by the factor
+        :class:`~hdrvid.models.blob_level.BlobLevel` reads from the picture, through the model's mask (``bounds``,
+        per frame, and ``_last_shift``); unchanged when off, before a frame's detector ran, or in training."""
+        if self.blob_level is None or self.last_p is None or out.requires_grad:
+            return out
+        return self.blob_level(linear, out, self.last_p, bounds, self._last_shift)
+
+    def mean_blob_level(self) -> float | None:
+        """Mean over the frames since the run started of the stops the per-blob level added where it acted
+        (:meth:`BlobLevel.mean_stops`; None: off)."""
+        return None if self.blob_level is None else self.blob_level.mean_stops()
+
+
 def area_resize(x: torch.Tensor, size: int) -> torch.Tensor:
     """``F.interpolate(x, (size, size), mode="area")`` (adaptive average pooling: output row i averages input
     rows floor(i H / size) to ceil((i + 1) H / size) - 1, the same for columns) as two matrix products with
@@ -314,7 +337,7 @@ def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequent
                          nn.LeakyReLU(0.1, inplace=True))
 
 
-class HDRUNet(HoldsGradedCurve, nn.Module):
+class HDRUNet(HoldsGradedCurve, HoldsBlobLevel, nn.Module):
     field_channels = 3 + KNOTS + 1
     spatial_channels = 3
     """Only the log gains vary over the frame; the curve's knots and the gate are read as frame means, so the
@@ -650,14 +673,9 @@ class HDRUNet(HoldsGradedCurve, nn.Module):
         """``out`` (the answer for ``linear`` after the curve) with each clipped blob's light scaled by the factor
         :class:`~hdrvid.models.blob_level.BlobLevel` reads from the picture (off when not ``hdrunet-auto`` or
         training)."""
-        if self.blob_level is None or w is None or self.last_p is None or out.requires_grad:
+        if self.blob_level is None or w is None:
             return out
-        return self.blob_level(linear, out, self.last_p, self.alpha_bounds(w), self._last_shift)
-
-    def mean_blob_level(self) -> float | None:
-        """Mean over the frames since :meth:`enable_temporal` of the stops the per-blob level added where it acted
-        (:meth:`BlobLevel.mean_stops`; None: off)."""
-        return None if self.blob_level is None else self.blob_level.mean_stops()
+        return self.level_blobs(linear, out, self.alpha_bounds(w))
 
     @property
     def last_curve(self) -> torch.Tensor | None:

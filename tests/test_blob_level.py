@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from hdrvid.errors import ModelError
 from hdrvid.models import blob_level
 from hdrvid.models.blob_level import EVERY, FOLLOW, RANGE, BlobLevel, blob_features, blob_masks
 
@@ -128,7 +129,7 @@ def test_the_shipped_rules_load_and_stay_in_range_and_a_damaged_file_is_refused(
     assert not np.allclose(answers[0], answers[1])  # two fits, not one file twice
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(RuntimeError, match="bad.json"):
+    with pytest.raises(ModelError, match="bad.json"):  # the CLI's model-file error: one line, exit code 4
         BlobLevel(bad)
 
 

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from hdrvid.color.kernels import blob_gain
 from hdrvid.color.operators import BT709_WEIGHTS
+from hdrvid.errors import ModelError
 from hdrvid.lazy import cv2
 
 WEIGHTS_FILE = Path(__file__).parent / "weights" / "hdrunet-blob-level.json"
@@ -75,10 +76,10 @@ class BlobLevel:
             self.w2 = np.asarray(doc["w2"], np.float64)
             self.b2 = float(doc["b2"])
         except (OSError, ValueError, KeyError, TypeError) as err:
-            raise RuntimeError(f"{path}: the per-blob level's parameters are missing or damaged ({err}); "
+            raise ModelError(f"{path}: the per-blob level's parameters are missing or damaged ({err}); "
                                "reinstall hdrvid") from None
         if self.w1.shape != (len(self.b1), len(self.mean)) or self.w2.shape != self.b1.shape:
-            raise RuntimeError(f"{path}: the per-blob level's parameters have inconsistent shapes; reinstall hdrvid")
+            raise ModelError(f"{path}: the per-blob level's parameters have inconsistent shapes; reinstall hdrvid")
         self.video = False
         self._prev: np.ndarray | None = None
         self._count = 0

@@ -140,6 +140,8 @@ def test_frames_called_graded_get_the_default_models_bt2446a_curve(monkeypatch: 
     from hdrvid.models import brackets
     from hdrvid.models.hdrunet import SETTLE_FRAMES
 
+    monkeypatch.setattr(brackets, "EDGE_RING", None)  # the graded boost's factor below is read before the ring
+
     torch.manual_seed(0)
     m = BracketHDR(width=4, fusion_width=4).eval()
     s = torch.linspace(0.05, 1.0, 48 * 64).view(1, 1, 48, 64).expand(1, 3, 48, 64).contiguous()
@@ -233,6 +235,7 @@ def test_the_edge_gate_tempers_a_plateau_and_spares_graded_frames(monkeypatch: p
     from hdrvid.models import brackets
     from hdrvid.models.clip_edges import EDGE_FLOOR
 
+    monkeypatch.setattr(brackets, "EDGE_RING", None)  # the ring has its own test below
     torch.manual_seed(0)
     m = BracketHDR(width=4, fusion_width=4).eval()
     yy, xx = torch.meshgrid(torch.arange(96.0), torch.arange(128.0), indexing="ij")
@@ -256,6 +259,54 @@ def test_the_edge_gate_tempers_a_plateau_and_spares_graded_frames(monkeypatch: p
             assert torch.allclose(ratio, torch.full_like(ratio, EDGE_FLOOR), atol=1e-3)
         else:
             assert torch.equal(out, plain)
+
+
+def test_the_edge_ring_lowers_a_clipped_areas_outer_pixels_on_camera_frames(monkeypatch: pytest.MonkeyPatch):
+    """With ``EDGE_RING`` = (floor, width) a clipped area's expansion (its log ratio to the picture) is the floor's
+    share of itself on the area's outermost pixels, rising to all of it ``width`` pixels inside, on frames called
+    camera footage, and on graded ones too unless ``EDGE_RING_WEIGHTED``; recorded pixels stay as decoded."""
+    from hdrvid.models import brackets
+
+    torch.manual_seed(0)
+    m = BracketHDR(width=4, fusion_width=4).eval()
+    yy, xx = torch.meshgrid(torch.arange(96.0), torch.arange(128.0), indexing="ij")
+    s = torch.where(((yy - 48) ** 2 + (xx - 64) ** 2).sqrt() < 30, 1.0, 0.4)  # a lamp: a steep edge, all clipped
+    x = decode(s.expand(1, 3, 96, 128).contiguous())
+    field = torch.full_like(x, 2.0)
+    for bias, weighted in ((-20.0, True), (20.0, False), (20.0, True)):
+        monkeypatch.setattr(brackets, "EDGE_RING_WEIGHTED", weighted)
+        with torch.no_grad():
+            m.shoulder.net[2].bias.fill_(bias)
+            monkeypatch.setattr(brackets, "EDGE_RING", None)
+            plain = m.apply(x, field)
+            monkeypatch.setattr(brackets, "EDGE_RING", (0.7, 6.0))
+            out = m.apply(x, field)
+        if bias > 0 and weighted:  # a graded frame, the ring weighted: left alone
+            assert torch.equal(out, plain)
+            continue
+        ratio = (out / x).log() / (plain / x).log()
+        assert float(ratio[0, :, 48, 64].min()) == pytest.approx(1.0, abs=1e-4)  # deep inside: all of it
+        assert float(ratio[0, :, 48, 35].max()) == pytest.approx(0.7, abs=1e-3)  # the area's outermost pixel
+        assert 0.75 < float(ratio[0, 0, 48, 37]) < 0.95  # on the way in
+        recorded = s.expand(1, 3, 96, 128) < 0.9
+        assert torch.equal(out[recorded], x[recorded])
+
+
+def test_ring_exponents_rise_from_the_edge_and_the_frame_border_is_no_edge():
+    """The ring map: the floor on an area's outermost pixels and below the code, all of the expansion ``width``
+    pixels inside; an area's side along the frame's border is not an edge; nothing at the code: None."""
+    from hdrvid.models.clip_edges import RING_CODE, ring_exponents
+
+    code = np.full((40, 60), 100.0, np.float32)
+    code[:, :20] = 255.0  # a clipped sky along the left border: its left end is the frame's, not an edge
+    r = ring_exponents(code, 0.5, 5.0)
+    assert r is not None and r.shape == code.shape
+    assert float(r[20, 19]) == pytest.approx(0.5)  # the outermost pixel
+    assert float(r[20, 17]) == pytest.approx(0.5 + 0.5 * 2 / 4, abs=0.05)  # three pixels in
+    assert float(r[20, 0]) == 1.0  # at the frame's border
+    assert float(r[20, 30]) == pytest.approx(0.5)  # below the code: the floor
+    code[:, :20] = RING_CODE - 0.5
+    assert ring_exponents(code, 0.5, 5.0) is None
 
 
 def test_tiles_with_the_receptive_radius_give_the_whole_frame_field():

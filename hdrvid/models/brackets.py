@@ -100,6 +100,17 @@ sky (session 29, card)."""
 EDGE_GATE = True
 """Each clipped area's expansion through the default model's edge gate (:func:`clip_edges.gate_expansion`), pulled
 to 1 on frames called graded. Chosen on validation (session 29, card)."""
+EDGE_RING: tuple[float, float] | None = (0.5, 12.0)
+"""(floor, width): each clipped area's expansion also lowered on its outer ring (:func:`clip_edges.ring_exponents`:
+the log gain times 0.5 on the outermost pixels, rising to all of it 12 pixels inside, at the edge gate's working size
+of 384 px across), on frames called camera footage (pulled to 1 on graded ones, as the gate is:
+:data:`EDGE_RING_WEIGHTED`). The generator runs at half resolution and its field is smoother than the clipped areas,
+so its inner gains spilled onto the edge pixels, whose truth is barely above white (session 41, card: the validation
+views' clipped error by distance to the edge; chosen on validation among 0.7 / 6, 0.5 / 8 and 0.5 / 12, weighted or
+not). None: no ring (sessions 29-40)."""
+EDGE_RING_WEIGHTED = True
+"""The ring pulled to 1 by the frame's shoulder weight, as the edge gate is (False: on every frame; on graded
+frames it cost the graded pictures 0.2 dB on validation)."""
 GRADED_CURVE = True
 """The default model's treatment of graded frames (:class:`hdrunet.GradedCurve`) by each frame's shoulder weight: its
 BT.2446A curve with the average-light cap (``--average-cap``), and its graded boost on the fused light: graded footage
@@ -464,7 +475,8 @@ class BracketHDR(HoldsGradedCurve, HoldsBlobLevel, TwoStage):
             return out
         w = self.last_shoulder.flatten().float().cpu()  # type: ignore[union-attr]
         if EDGE_GATE:
-            out = gate_expansion(linear.clamp(0, 1), out, w, CLIP_START_LINEAR, SIGNAL_GAMMA)
+            out = gate_expansion(linear.clamp(0, 1), out, w, CLIP_START_LINEAR, SIGNAL_GAMMA, EDGE_RING,
+                                  EDGE_RING_WEIGHTED)
         if GRADED_CURVE:
             out = self.graded_curve(linear, out, self.last_shoulder)
         # through the blend's mask: its bounds are codes in the sRGB domain, the level's smoothstep reads

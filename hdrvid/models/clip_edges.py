@@ -30,6 +30,9 @@ an area: at or below EDGE_LO the area's expansion takes the exponent EDGE_FLOOR,
 Chosen on validation over 2-10, 2-6 and 4-12 with floors 0.3-0.7 (session 26 study; card)."""
 EDGE_FLOOR = 0.5
 EDGE_WIDTH = 384
+RING_CODE = 252.5
+"""The ring (:func:`ring_exponents`) measures each pixel's distance to the nearest pixel below this code: where a
+camera's clip begins (the default model's camera mask starts here, ``hdrunet.CAMERA_ALPHA_LO``)."""
 """Frames wider than this are measured on a copy area-resized to this width."""
 
 _KERNEL3 = np.ones((3, 3), np.uint8)
@@ -80,6 +83,15 @@ def exponent_maps(linear: torch.Tensor, gamma: float) -> torch.Tensor | None:
     """(N, 1, h, w) float32 on the CPU: :func:`edge_exponents` of each frame of ``linear`` (N, C, H, W), measured on
     max(R, G, B) under the signal ``linear ** (1 / gamma)`` (read every :func:`sample_stride`-th pixel, area-resized
     to :func:`working_size`); None when no frame has a clipped area."""
+    return _working_maps(linear, gamma, edge_exponents)
+
+
+def ring_maps(linear: torch.Tensor, gamma: float, floor: float, width: float) -> torch.Tensor | None:
+    """:func:`exponent_maps` for :func:`ring_exponents` (``floor``, ``width`` in working-size pixels)."""
+    return _working_maps(linear, gamma, lambda code: ring_exponents(code, floor, width))
+
+
+def _working_maps(linear: torch.Tensor, gamma: float, of) -> torch.Tensor | None:
     n, _, h, w = linear.shape
     size = working_size(h, w)
     k = sample_stride(w)
@@ -87,24 +99,49 @@ def exponent_maps(linear: torch.Tensor, gamma: float) -> torch.Tensor | None:
     maps, any_area = [], False
     for i in range(n):
         m = peak[i] if peak.shape[1:] == size else cv2.resize(peak[i], size[::-1], interpolation=cv2.INTER_AREA)
-        s = edge_exponents(np.power(m, 1 / gamma) * 255)
+        s = of(np.power(m, 1 / gamma) * 255)
         maps.append(np.ones(size, np.float32) if s is None else s)
         any_area = any_area or s is not None
     return torch.from_numpy(np.stack(maps))[:, None] if any_area else None
 
 
+def ring_exponents(code: np.ndarray, floor: float, width: float) -> np.ndarray | None:
+    """``code`` (h, w) float32 as :func:`edge_exponents` takes it. Returns an exponent map (h, w) float32 that rises
+    from ``floor`` on the outermost pixels of each area at or above :data:`RING_CODE` to 1 at ``width`` pixels inside
+    (linear in the L2 distance to the nearest pixel below it; the frame's border is not an edge) and is ``floor``
+    below the code (the gate changes only pixels above its start: there, the near-white pixels around an area, which
+    a mask blends in part); None when nothing reaches the code. Light rises continuously from the clip point at an area's edge: a model whose
+    expansion field is smoother than the clipped area (``brackets``' generator runs at half resolution) spills its
+    inner gains onto the edge pixels, whose truth is barely above white (brackets card, session 41)."""
+    inside = (np.ascontiguousarray(code, np.float32) >= RING_CODE).astype(np.uint8)
+    if not inside.any():
+        return None
+    d = cv2.distanceTransform(np.pad(inside, 1, mode="edge"), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    return np.clip(floor + (1 - floor) * (d - 1) / max(width - 1, 1e-6), floor, 1).astype(np.float32)
+
+
+
+
+
 def gate_expansion(linear: torch.Tensor, out: torch.Tensor, weight: torch.Tensor, start: float,
-                   gamma: float) -> torch.Tensor:
+                   gamma: float, ring: tuple[float, float] | None = None, ring_weighted: bool = False) -> torch.Tensor:
     """``out`` (an expansion of ``linear``, (N, C, H, W)) with each clipped area's expansion ratio ``out / linear``
     raised to its exponent (:func:`exponent_maps`, bilinearly resized to the frame), pulled to 1 by each frame's
-    ``weight`` (N,) on the CPU (``s + (1 - s) w``: 1 = a graded frame, left alone). Only pixels whose max(R, G, B)
-    is above ``start`` (linear light) change, in place (the caller's ``out`` must be its own tensor)."""
-    if bool((weight >= 1).all()):
-        return out
-    small = exponent_maps(linear, gamma)
+    ``weight`` (N,) on the CPU (``s + (1 - s) w``: 1 = a graded frame, left alone), and with ``ring`` = (floor,
+    width) times :func:`ring_maps`' exponents (on every frame, or with ``ring_weighted`` pulled to 1 by the weight
+    as the edge's are). Only pixels whose max(R, G, B) is above ``start`` (linear light) change, in place (the
+    caller's ``out`` must be its own tensor)."""
+    camera = not bool((weight >= 1).all())
+    small = exponent_maps(linear, gamma) if camera else None
+    if small is not None:
+        small = small + (1 - small) * weight.view(-1, 1, 1, 1)
+    rings = ring_maps(linear, gamma, *ring) if ring is not None and (camera or not ring_weighted) else None
+    if rings is not None:
+        if ring_weighted:
+            rings = rings + (1 - rings) * weight.view(-1, 1, 1, 1)
+        small = rings if small is None else small * rings
     if small is None:
         return out
-    small = small + (1 - small) * weight.view(-1, 1, 1, 1)
     if not bool((small < 1).any()):
         return out
     h, w = linear.shape[-2:]

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from conftest import run_cli
 from media import blocky_plateau, ffprobe, make_clip, pattern
 
@@ -264,7 +265,8 @@ def test_the_edge_gate_tempers_a_plateau_and_spares_graded_frames(monkeypatch: p
 def test_the_edge_ring_lowers_a_clipped_areas_outer_pixels_on_camera_frames(monkeypatch: pytest.MonkeyPatch):
     """With ``EDGE_RING`` = (floor, width) a clipped area's expansion (its log ratio to the picture) is the floor's
     share of itself on the area's outermost pixels, rising to all of it ``width`` pixels inside, on frames called
-    camera footage, and on graded ones too unless ``EDGE_RING_WEIGHTED``; recorded pixels stay as decoded."""
+    camera footage, and on graded ones too unless ``EDGE_RING_WEIGHTED``; recorded pixels stay as decoded. The
+    width is in pixels of a frame 384 across: at 3x the size the same ring spans 3x the pixels."""
     from hdrvid.models import brackets
 
     torch.manual_seed(0)
@@ -279,7 +281,7 @@ def test_the_edge_ring_lowers_a_clipped_areas_outer_pixels_on_camera_frames(monk
             m.shoulder.net[2].bias.fill_(bias)
             monkeypatch.setattr(brackets, "EDGE_RING", None)
             plain = m.apply(x, field)
-            monkeypatch.setattr(brackets, "EDGE_RING", (0.7, 6.0))
+            monkeypatch.setattr(brackets, "EDGE_RING", (0.7, 18.0))  # 18 px at 384 across: 6 at this frame's 128
             out = m.apply(x, field)
         if bias > 0 and weighted:  # a graded frame, the ring weighted: left alone
             assert torch.equal(out, plain)
@@ -288,8 +290,20 @@ def test_the_edge_ring_lowers_a_clipped_areas_outer_pixels_on_camera_frames(monk
         assert float(ratio[0, :, 48, 64].min()) == pytest.approx(1.0, abs=1e-4)  # deep inside: all of it
         assert float(ratio[0, :, 48, 35].max()) == pytest.approx(0.7, abs=1e-3)  # the area's outermost pixel
         assert 0.75 < float(ratio[0, 0, 48, 37]) < 0.95  # on the way in
+        ratio_small_37 = ratio[0, 0, 48, 37]
         recorded = s.expand(1, 3, 96, 128) < 0.9
         assert torch.equal(out[recorded], x[recorded])
+    # the same lamp at 3x the size (384 across: the working size itself), the same ring in the same share of it
+    big = F.interpolate(x, scale_factor=3, mode="nearest")
+    m.shoulder.net[2].bias.data.fill_(-20.0)
+    m.blob_level = None  # (its per-blob level acts on frames 192 px wide or more and reads the expansion)
+    with torch.no_grad():
+        monkeypatch.setattr(brackets, "EDGE_RING", None)
+        plain = m.apply(big, torch.full_like(big, 2.0))
+        monkeypatch.setattr(brackets, "EDGE_RING", (0.7, 18.0))
+        ratio = (m.apply(big, torch.full_like(big, 2.0)) / big).log() / (plain / big).log()
+    assert float(ratio[0, 0, 144, 105]) == pytest.approx(0.7, abs=1e-3)  # the outermost pixel (column 3 x 35)
+    assert float(ratio[0, 0, 144, 111]) == pytest.approx(float(ratio_small_37), abs=0.03)  # 3 x 37: as far in
 
 
 def test_ring_exponents_rise_from_the_edge_and_the_frame_border_is_no_edge():

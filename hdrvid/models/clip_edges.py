@@ -87,8 +87,11 @@ def exponent_maps(linear: torch.Tensor, gamma: float) -> torch.Tensor | None:
 
 
 def ring_maps(linear: torch.Tensor, gamma: float, floor: float, width: float) -> torch.Tensor | None:
-    """:func:`exponent_maps` for :func:`ring_exponents` (``floor``, ``width`` in working-size pixels)."""
-    return _working_maps(linear, gamma, lambda code: ring_exponents(code, floor, width))
+    """:func:`exponent_maps` for :func:`ring_exponents`: ``floor``, and ``width`` in pixels of a frame EDGE_WIDTH
+    across (the working size of every frame at least that wide; a narrower frame's ring is as much narrower, so it
+    spans the same share of the picture at every size)."""
+    scaled = width * working_size(*linear.shape[-2:])[1] / EDGE_WIDTH
+    return _working_maps(linear, gamma, lambda code: ring_exponents(code, floor, scaled))
 
 
 def _working_maps(linear: torch.Tensor, gamma: float, of) -> torch.Tensor | None:

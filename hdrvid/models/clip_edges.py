@@ -11,7 +11,9 @@ the two apart (hdrunet card, session 26; docs/training/hdrunet/renders-check-ses
 of a pixel there is ``x * (y / x) ** s``): 1 for a steep edge (EDGE_HI codes per pixel or more), EDGE_FLOOR for a
 gentle one (EDGE_LO or less), linear in between. It is measured at EDGE_WIDTH pixels across (the width it was
 chosen at), so a 4K frame's soft edge is not mistaken for a plateau because it spans more pixels.
-:func:`gate_expansion` applies it to a model's output (``hdrunet-auto``: ``HDRUNet.edge_gated``).
+:func:`gate_expansion` applies it to a model's output (``hdrunet-auto``: ``HDRUNet.edge_gated``), and with a ``ring``
+(``brackets``: ``brackets.EDGE_RING``) also :func:`ring_exponents`, which lower the expansion on each clipped area's
+outer pixels.
 """
 
 from __future__ import annotations
@@ -30,10 +32,10 @@ an area: at or below EDGE_LO the area's expansion takes the exponent EDGE_FLOOR,
 Chosen on validation over 2-10, 2-6 and 4-12 with floors 0.3-0.7 (session 26 study; card)."""
 EDGE_FLOOR = 0.5
 EDGE_WIDTH = 384
+"""Frames wider than this are measured on a copy area-resized to this width."""
 RING_CODE = 252.5
 """The ring (:func:`ring_exponents`) measures each pixel's distance to the nearest pixel below this code: where a
 camera's clip begins (the default model's camera mask starts here, ``hdrunet.CAMERA_ALPHA_LO``)."""
-"""Frames wider than this are measured on a copy area-resized to this width."""
 
 _KERNEL3 = np.ones((3, 3), np.uint8)
 _KERNEL5 = np.ones((5, 5), np.uint8)
@@ -113,17 +115,15 @@ def ring_exponents(code: np.ndarray, floor: float, width: float) -> np.ndarray |
     from ``floor`` on the outermost pixels of each area at or above :data:`RING_CODE` to 1 at ``width`` pixels inside
     (linear in the L2 distance to the nearest pixel below it; the frame's border is not an edge) and is ``floor``
     below the code (the gate changes only pixels above its start: there, the near-white pixels around an area, which
-    a mask blends in part); None when nothing reaches the code. Light rises continuously from the clip point at an area's edge: a model whose
-    expansion field is smoother than the clipped area (``brackets``' generator runs at half resolution) spills its
-    inner gains onto the edge pixels, whose truth is barely above white (brackets card, session 41)."""
+    a mask blends in part); None when nothing reaches the code. Light rises continuously from the clip point at an
+    area's edge: a model whose expansion field is smoother than the clipped area (``brackets``' generator runs at
+    half resolution) spills its inner gains onto the edge pixels, whose truth is barely above white (brackets card,
+    session 41)."""
     inside = (np.ascontiguousarray(code, np.float32) >= RING_CODE).astype(np.uint8)
     if not inside.any():
         return None
     d = cv2.distanceTransform(np.pad(inside, 1, mode="edge"), cv2.DIST_L2, 5)[1:-1, 1:-1]
     return np.clip(floor + (1 - floor) * (d - 1) / max(width - 1, 1e-6), floor, 1).astype(np.float32)
-
-
-
 
 
 def gate_expansion(linear: torch.Tensor, out: torch.Tensor, weight: torch.Tensor, start: float,

@@ -18,6 +18,8 @@ outer pixels.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 import torch
@@ -83,31 +85,42 @@ def edge_exponents(code: np.ndarray) -> np.ndarray | None:
 
 def exponent_maps(linear: torch.Tensor, gamma: float) -> torch.Tensor | None:
     """(N, 1, h, w) float32 on the CPU: :func:`edge_exponents` of each frame of ``linear`` (N, C, H, W), measured on
-    max(R, G, B) under the signal ``linear ** (1 / gamma)`` (read every :func:`sample_stride`-th pixel, area-resized
-    to :func:`working_size`); None when no frame has a clipped area."""
-    return _working_maps(linear, gamma, edge_exponents)
+    max(R, G, B) under the signal ``linear ** (1 / gamma)`` (:func:`working_codes`); None when no frame has a clipped
+    area."""
+    return _maps(working_codes(linear, gamma), edge_exponents)
 
 
 def ring_maps(linear: torch.Tensor, gamma: float, floor: float, width: float) -> torch.Tensor | None:
     """:func:`exponent_maps` for :func:`ring_exponents`: ``floor``, and ``width`` in pixels of a frame EDGE_WIDTH
     across (the working size of every frame at least that wide; a narrower frame's ring is as much narrower, so it
     spans the same share of the picture at every size)."""
-    scaled = width * working_size(*linear.shape[-2:])[1] / EDGE_WIDTH
-    return _working_maps(linear, gamma, lambda code: ring_exponents(code, floor, scaled))
+    return _ring_maps(working_codes(linear, gamma), floor, width)
 
 
-def _working_maps(linear: torch.Tensor, gamma: float, of) -> torch.Tensor | None:
+def working_codes(linear: torch.Tensor, gamma: float) -> np.ndarray:
+    """(N, h, w) float32: each frame's max(R, G, B) of ``linear`` (N, C, H, W) as 8-bit codes of the signal
+    ``linear ** (1 / gamma)``, read every :func:`sample_stride`-th pixel and area-resized to :func:`working_size`:
+    the map the edge gate and the ring both read."""
     n, _, h, w = linear.shape
     size = working_size(h, w)
     k = sample_stride(w)
     peak = linear[:, :, ::k, ::k].amax(1).clamp(0, 1).float().cpu().numpy()
-    maps, any_area = [], False
-    for i in range(n):
-        m = peak[i] if peak.shape[1:] == size else cv2.resize(peak[i], size[::-1], interpolation=cv2.INTER_AREA)
-        s = of(np.power(m, 1 / gamma) * 255)
-        maps.append(np.ones(size, np.float32) if s is None else s)
-        any_area = any_area or s is not None
-    return torch.from_numpy(np.stack(maps))[:, None] if any_area else None
+    return np.stack([np.power(peak[i] if peak.shape[1:] == size else
+                              cv2.resize(peak[i], size[::-1], interpolation=cv2.INTER_AREA), 1 / gamma) * 255
+                     for i in range(n)])
+
+
+def _maps(codes: np.ndarray, of: Callable[[np.ndarray], np.ndarray | None]) -> torch.Tensor | None:
+    """(N, 1, h, w): ``of`` each working-size code map (1 where it returns None); None when it does for every frame."""
+    maps = [of(code) for code in codes]
+    if all(m is None for m in maps):
+        return None
+    return torch.from_numpy(np.stack([np.ones(codes.shape[1:], np.float32) if m is None else m for m in maps]))[:, None]
+
+
+def _ring_maps(codes: np.ndarray, floor: float, width: float) -> torch.Tensor | None:
+    scaled = width * codes.shape[-1] / EDGE_WIDTH
+    return _maps(codes, lambda code: ring_exponents(code, floor, scaled))
 
 
 def ring_exponents(code: np.ndarray, floor: float, width: float) -> np.ndarray | None:
@@ -135,10 +148,14 @@ def gate_expansion(linear: torch.Tensor, out: torch.Tensor, weight: torch.Tensor
     as the edge's are). Only pixels whose max(R, G, B) is above ``start`` (linear light) change, in place (the
     caller's ``out`` must be its own tensor)."""
     camera = not bool((weight >= 1).all())
-    small = exponent_maps(linear, gamma) if camera else None
+    with_ring = ring is not None and (camera or not ring_weighted)
+    if not camera and not with_ring:
+        return out
+    codes = working_codes(linear, gamma)  # one working map for both
+    small = _maps(codes, edge_exponents) if camera else None
     if small is not None:
         small = small + (1 - small) * weight.view(-1, 1, 1, 1)
-    rings = ring_maps(linear, gamma, *ring) if ring is not None and (camera or not ring_weighted) else None
+    rings = _ring_maps(codes, *ring) if with_ring and ring is not None else None
     if rings is not None:
         if ring_weighted:
             rings = rings + (1 - rings) * weight.view(-1, 1, 1, 1)

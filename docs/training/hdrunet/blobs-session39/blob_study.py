@@ -2,7 +2,7 @@
 features a run-time rule could read (the input around the blob, the model's own answer).
 
 python blob_study.py SPLIT SEED OUT.npz   (SPLIT = train | validation; views as `hdrvid eval --views 8 --width 384`)
-(MODEL=brackets in the environment: the same study of `brackets` without its level, session 40)
+(MODEL=brackets in the environment: the same study of `brackets` without its level, session 40; MASKED=1 below)
 
 For every picture and camera: hdrunet-auto's output, aligned to the truth as `hdr_metrics` aligns it (k fixed from
 the output as shipped); the clipped pixels' squared mu-law error outside the blobs; per blob (8-connected clipped
@@ -28,7 +28,31 @@ GRID = np.linspace(-2, 8, 41)  # log2 scale
 MIN_PIX = 4
 # the study is of the model without its per-blob level (session 39 ships it; session 40 for brackets)
 net, state = brackets_without_level() if os.environ.get("MODEL") == "brackets" else hdrunet_auto(level=False)
-pictures = views_of(scene_files(which), seed)
+MASKED = os.environ.get("MASKED") == "1"
+"""MASKED=1 (session 42): a blob's scale acts through the model's own mask, as the run-time rule applies it
+(`BlobLevel` through `color.kernels.blob_gain`: camera frames from code ~252.5), not on all its clipped pixels: the
+unmasked study scored pixels at codes 250-252.5 that the rule never moves (brackets card, session 42)."""
+if MASKED:
+    from hdrvid.color.kernels import blob_gain
+    from hdrvid.models.blob_level import SIGNAL_GAMMA
+
+    class MaskOf:
+        """Stands where the per-blob level sits in the model: keeps the mask it would act through (log2 of the gain
+        one stop everywhere gives), leaves the answer as it is."""
+        mask = None
+
+        def __call__(self, linear, out, p, bounds, shift):
+            x = linear[0].detach().float().contiguous().numpy()
+            ones = np.ones(x.shape, np.float32)
+            blob_gain(x, ones, np.ones(x.shape[1:], np.float32), 1,
+                      None if shift is None else shift[0, 0].float().contiguous().numpy(),
+                      float(bounds[0].flatten()[0]), float(bounds[1].flatten()[0]), SIGNAL_GAMMA)
+            MaskOf.mask = np.log2(ones[0]).astype(np.float64)
+            return out
+
+    holder = getattr(net.model, "base", net.model)
+    holder.blob_level = MaskOf()
+pictures = views_of(scene_files(which), seed)[::int(os.environ.get("STRIDE", 1))]  # STRIDE=2: every other view
 K = np.ones((3, 3), np.uint8)
 def ring(mask, r0, r1):
     a = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r1 + 1, 2 * r1 + 1)))
@@ -63,7 +87,11 @@ for i, (scene, img) in enumerate(pictures):
                 err_rest += float(e1.sum())
                 continue
             pb, rb = pred[m], mref[m]
-            errs = np.array([float(((mu(pb * 2.0 ** g) - rb) ** 2).sum()) for g in GRID])
+            if MASKED:
+                mk = MaskOf.mask[m][:, None]
+                errs = np.array([float(((mu(pb * 2.0 ** (g * mk)) - rb) ** 2).sum()) for g in GRID])
+            else:
+                errs = np.array([float(((mu(pb * 2.0 ** g) - rb) ** 2).sum()) for g in GRID])
             mu8 = m.astype(np.uint8)
             feats = {}
             for (r0, r1) in ((0, 2), (2, 6), (6, 16), (16, 40)):

@@ -7,7 +7,7 @@ ALIGN=1: the objective follows the metric's alignment. PSNR-mu scores k * output
 truth's luminance over the output's (``metrics.hdr.align_scale``, every pixel), so scaling a blob that covers a share
 a of the picture by 2^g moves k by 2^(-a g): every blob of the picture then stands at its g plus the picture's
 s = -sum(a g). The study (blob_study.py) holds k at the model's own; without ALIGN the fit is session 39's objective.
-python export_fit2.py OUT.json TRAIN.pkl [TRAIN.pkl ...] -- VAL.pkl [VAL.pkl ...]   (STEPS=3000 STARTS=3 ALIGN=1 WHAT=...)"""
+python export_fit2.py OUT.json TRAIN.pkl [TRAIN.pkl ...] -- VAL.pkl [VAL.pkl ...]   (STEPS=3000 STARTS=3 ALIGN=1 INTERP=cr WHAT=...)"""
 import json
 import math
 import os
@@ -19,6 +19,7 @@ import fit as F  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from analyse import load  # noqa: E402
+from interp import interp_cr  # noqa: E402
 
 # the feature names, as session 39/40 wrote them into the rule files (export_fit.py runs on import)
 NAMES = json.load(open(Path(__file__).resolve().parents[4] / "hdrvid/models/weights/brackets-blob-level.json"))["features"]
@@ -26,6 +27,7 @@ NAMES = json.load(open(Path(__file__).resolve().parents[4] / "hdrvid/models/weig
 STEPS = int(os.environ.get("STEPS", 3000))
 STARTS = int(os.environ.get("STARTS", 3))
 ALIGN = os.environ.get("ALIGN") == "1"
+INTERP = interp_cr if os.environ.get("INTERP") == "cr" else F.interp  # INTERP=cr: interp.py
 out = sys.argv[1]
 k = sys.argv.index("--")
 tp, tb, grid = load(sys.argv[2:k])
@@ -48,7 +50,7 @@ def objective_of(pics, blobs):
         if ALIGN:  # the metric's k moves with the levelled blobs (see the docstring): each picture shifts by s
             s = torch.zeros(len(pics), dtype=torch.float64).index_add(0, pic, -frac * g)
             g = g + s[pic]
-        return (10 * torch.log10(rest.index_add(0, pic, F.interp(errs, grid, g)).clamp(min=1e-30) / n)).mean()
+        return (10 * torch.log10(rest.index_add(0, pic, INTERP(errs, grid, g)).clamp(min=1e-30) / n)).mean()
     return objective
 
 

@@ -11,8 +11,11 @@ import fit as F
 import numpy as np
 import torch
 from analyse import load
+from interp import interp_cr
 
 from hdrvid.synth.camera import ALL_SETTINGS
+
+INTERP = interp_cr if os.environ.get("INTERP") == "cr" else F.interp
 
 k = sys.argv.index("--")
 vp, vb, grid = load(sys.argv[k + 1:])
@@ -27,7 +30,7 @@ def by_camera(g):
     if os.environ.get("ALIGN") == "1":  # the metric's k follows the levelled blobs (export_fit2.py)
         frac = torch.tensor([b["frac"] for b in vb], dtype=torch.float64)
         g = g + torch.zeros(len(vp), dtype=torch.float64).index_add(0, pic, -frac * g)[pic]
-    e = torch.tensor([p["err_rest"] for p in vp], dtype=torch.float64).index_add(0, pic, F.interp(errs, grid, g))
+    e = torch.tensor([p["err_rest"] for p in vp], dtype=torch.float64).index_add(0, pic, INTERP(errs, grid, g))
     ps = -10 * torch.log10(e.clamp(min=1e-30) / torch.tensor([3.0 * p["nclip"] for p in vp], dtype=torch.float64))
     return "%.4f  " % float(-ps.mean()) + " / ".join(
         "%.2f" % float(ps[[i for i, p in enumerate(vp) if p["setting"] == c]].mean()) for c in ALL_SETTINGS)

@@ -3,10 +3,8 @@ Session 39's export_fit.py took Adam's last iterate at a fixed 1e-2, where the f
 +-0.3 dB from step to step (session 42: -25.9 to -26.6 over the last 1000 steps on brackets' training blobs), so
 which rule it wrote was partly chance. Here the step decays (cosine, 1e-2 -> 1e-4 over STEPS), several starts are
 fitted on the training blobs and the start is chosen on the validation blobs, as before.
-ALIGN=1: the objective follows the metric's alignment. PSNR-mu scores k * output with k the geometric mean of the
-truth's luminance over the output's (``metrics.hdr.align_scale``, every pixel), so scaling a blob that covers a share
-a of the picture by 2^g moves k by 2^(-a g): every blob of the picture then stands at its g plus the picture's
-s = -sum(a g). The study (blob_study.py) holds k at the model's own; without ALIGN the fit is session 39's objective.
+ALIGN=1: the objective follows the metric's alignment (study.picture_psnr); INTERP=cr: Catmull-Rom between the
+study's grid points (study.interp_cr); with neither the objective is session 39's.
 python export_fit2.py OUT.json TRAIN.pkl [TRAIN.pkl ...] -- VAL.pkl [VAL.pkl ...]   (STEPS=3000 STARTS=3 ALIGN=1 INTERP=cr WHAT=...)"""
 import json
 import math
@@ -16,10 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "hdrunet" / "blobs-session39"))
 import fit as F  # noqa: E402
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from analyse import load  # noqa: E402
-from interp import interp_cr  # noqa: E402
+from study import interp_cr, picture_psnr  # noqa: E402
 
 # the feature names, as session 39/40 wrote them into the rule files (export_fit.py runs on import)
 NAMES = json.load(open(Path(__file__).resolve().parents[4] / "hdrvid/models/weights/brackets-blob-level.json"))["features"]
@@ -27,7 +24,7 @@ NAMES = json.load(open(Path(__file__).resolve().parents[4] / "hdrvid/models/weig
 STEPS = int(os.environ.get("STEPS", 3000))
 STARTS = int(os.environ.get("STARTS", 3))
 ALIGN = os.environ.get("ALIGN") == "1"
-INTERP = interp_cr if os.environ.get("INTERP") == "cr" else F.interp  # INTERP=cr: interp.py
+INTERP = interp_cr if os.environ.get("INTERP") == "cr" else F.interp  # INTERP=cr: study.py
 out = sys.argv[1]
 k = sys.argv.index("--")
 tp, tb, grid = load(sys.argv[2:k])
@@ -36,25 +33,17 @@ X = F.features(tp, tb)
 XV = F.features(vp, vb)
 
 
-def objective_of(pics, blobs):
-    """fit.objective with its tensors made once (fit.objective rebuilds them from the blob list at every call: ~0.5 s
-    a step on 70,000 blobs); the same value."""
-    errs = torch.tensor(np.array([b["errs"] for b in blobs]), dtype=torch.float64)
-    pic = torch.tensor([b["pic"] for b in blobs])
-    rest = torch.tensor([p["err_rest"] for p in pics], dtype=torch.float64)
-    n = torch.tensor([3.0 * p["nclip"] for p in pics], dtype=torch.float64)
-    frac = torch.tensor([b["frac"] for b in blobs], dtype=torch.float64)
-
-    def objective(g: torch.Tensor) -> torch.Tensor:
-        g = g.double()
-        if ALIGN:  # the metric's k moves with the levelled blobs (see the docstring): each picture shifts by s
-            s = torch.zeros(len(pics), dtype=torch.float64).index_add(0, pic, -frac * g)
-            g = g + s[pic]
-        return (10 * torch.log10(rest.index_add(0, pic, INTERP(errs, grid, g)).clamp(min=1e-30) / n)).mean()
-    return objective
+psnr_t, psnr_v = picture_psnr(tp, tb, grid, INTERP, ALIGN), picture_psnr(vp, vb, grid, INTERP, ALIGN)
 
 
-obj_t, obj_v = objective_of(tp, tb), objective_of(vp, vb)
+def obj_t(g):
+    return -psnr_t(g).mean()
+
+
+def obj_v(g):
+    return -psnr_v(g).mean()
+
+
 assert abs(float(obj_t(torch.zeros(X.shape[0]))) - float(F.objective(tp, tb, grid, torch.zeros(X.shape[0])))) < 1e-9
 mean, std = X.mean(0), X.std(0) + 1e-6
 zero_t = float(obj_t(torch.zeros(X.shape[0])))

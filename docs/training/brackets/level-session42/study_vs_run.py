@@ -1,8 +1,7 @@
 """Study against run, picture by picture (validation seed 0, srgb-mid): each picture's clipped PSNR-mu as `convert`
-runs `brackets` with its level off and on, and what the blob study (the masked pickle, the rule's factors, linear
+runs `brackets` with its level off and on, and what the blob study (the masked pickle, the shipped rule's factors by BlobLevel.predict, linear
 interpolation on the grid) predicts; prints the pictures where the two differ by more than 0.3 dB.
 python study_vs_run.py   (from the checkout; runs/mblobs-validation0.pkl from blob_study.py MASKED=1)"""
-import json
 import math
 import pickle
 import sys
@@ -21,10 +20,6 @@ from hdrvid.runtime import EngineOptions
 net = E.executor_for("brackets", None, EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1), infer_scale=None))
 rule = net.model.blob_level
 d = pickle.load(open("runs/mblobs-validation0.pkl", "rb")); pics, grid = d["pics"], d["grid"]
-J = json.load(open("hdrvid/models/weights/brackets-blob-level.json"))
-def g_of(X):
-    z = (X - torch.tensor(J["mean"])) / torch.tensor(J["std"])
-    return (torch.tanh(z @ torch.tensor(J["w1"]).T + torch.tensor(J["b1"])) @ torch.tensor(J["w2"]) + J["b2"]).clamp(-1, 2)
 n = 0
 for i, j, setting, shot, x in shots(scene_files("validation"), 0):
     if setting != "srgb-mid" or not shot.clipped.any(): continue
@@ -38,7 +33,7 @@ for i, j, setting, shot, x in shots(scene_files("validation"), 0):
     bl = [b for b in d["blobs"] if b["pic"] == pi]
     p = pics[pi]
     e0 = p["err_rest"] + sum(b["errs"][8] for b in bl)
-    g = g_of(F.features(pics, bl)).double() if bl else torch.zeros(0)
+    g = torch.from_numpy(rule.predict(F.features(pics, bl).numpy().astype(np.float64))) if bl else torch.zeros(0)
     e1 = p["err_rest"] + float(F.interp(torch.tensor(np.array([b["errs"] for b in bl])), grid, g).sum()) if bl else e0
     st = lambda e: -10 * math.log10(e / (3 * p["nclip"]))
     if abs(out[1][0] - st(e1)) > 0.3: print(i, "runtime off %.2f on %.2f (k %.3f -> %.3f) | study off %.2f on %.2f" % (out[0][0], out[1][0], out[0][1], out[1][1], st(e0), st(e1)), flush=True)

@@ -5,7 +5,10 @@ which rule it wrote was partly chance. Here the step decays (cosine, 1e-2 -> 1e-
 fitted on the training blobs and the start is chosen on the validation blobs, as before.
 ALIGN=1: the objective follows the metric's alignment (study.picture_psnr); INTERP=cr: Catmull-Rom between the
 study's grid points (study.interp_cr); with neither the objective is session 39's.
-python export_fit2.py OUT.json TRAIN.pkl [TRAIN.pkl ...] -- VAL.pkl [VAL.pkl ...]   (STEPS=3000 STARTS=3 ALIGN=1 INTERP=cr WHAT=...)"""
+python export_fit2.py OUT.json TRAIN.pkl [TRAIN.pkl ...] -- VAL.pkl [VAL.pkl ...]   (STEPS=3000 STARTS=3 ALIGN=1 INTERP=cr WHAT=...)
+Session 43 (hdrunet-auto's rule): HIDDEN=16 (the MLP's units), WD=0 (AdamW's weight decay); each start's validation
+figures per camera are printed; ENSEMBLE=1: also OUT-mean.json, the mean of all the starts' factors (one MLP with
+their hidden units side by side, the output layer divided by the number of starts)."""
 import json
 import math
 import os
@@ -18,12 +21,17 @@ import torch  # noqa: E402
 from analyse import load  # noqa: E402
 from study import interp_cr, picture_psnr  # noqa: E402
 
+from hdrvid.synth.camera import ALL_SETTINGS  # noqa: E402
+
 # the feature names, as session 39/40 wrote them into the rule files (export_fit.py runs on import)
 NAMES = json.load(open(Path(__file__).resolve().parents[4] / "hdrvid/models/weights/brackets-blob-level.json"))["features"]
 
 STEPS = int(os.environ.get("STEPS", 3000))
 STARTS = int(os.environ.get("STARTS", 3))
 ALIGN = os.environ.get("ALIGN") == "1"
+HIDDEN = int(os.environ.get("HIDDEN", 16))
+WD = float(os.environ.get("WD", 0))
+ENSEMBLE = os.environ.get("ENSEMBLE") == "1"
 INTERP = interp_cr if os.environ.get("INTERP") == "cr" else F.interp  # INTERP=cr: study.py
 out = sys.argv[1]
 k = sys.argv.index("--")
@@ -34,6 +42,11 @@ XV = F.features(vp, vb)
 
 
 psnr_t, psnr_v = picture_psnr(tp, tb, grid, INTERP, ALIGN), picture_psnr(vp, vb, grid, INTERP, ALIGN)
+
+
+def by_camera(ps):
+    """Each camera's mean of the validation pictures' clipped PSNR-mu ``ps``."""
+    return " / ".join("%.2f" % float(ps[[i for i, p in enumerate(vp) if p["setting"] == c]].mean()) for c in ALL_SETTINGS)
 
 
 def obj_t(g):
@@ -50,12 +63,13 @@ zero_t = float(obj_t(torch.zeros(X.shape[0])))
 zero_v = float(obj_v(torch.zeros(XV.shape[0])))
 print(f"no level: training objective {zero_t:.4f}, validation {zero_v:.4f}", flush=True)
 best = None
+nets = []
 for start in range(STARTS):
     torch.manual_seed(start)
-    net = torch.nn.Sequential(torch.nn.Linear(X.shape[1], 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    net = torch.nn.Sequential(torch.nn.Linear(X.shape[1], HIDDEN), torch.nn.Tanh(), torch.nn.Linear(HIDDEN, 1))
     torch.nn.init.zeros_(net[-1].weight)
     torch.nn.init.zeros_(net[-1].bias)
-    opt = torch.optim.Adam(net.parameters(), 1e-2)
+    opt = torch.optim.AdamW(net.parameters(), 1e-2, weight_decay=WD) if WD else torch.optim.Adam(net.parameters(), 1e-2)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * s / STEPS)))
     for s in range(STEPS):
         opt.zero_grad()
@@ -68,16 +82,37 @@ for start in range(STARTS):
     with torch.no_grad():
         val = float(obj_v(net((XV - mean) / std)[:, 0]))
         tr = float(obj_t(net((X - mean) / std)[:, 0]))
-    print(f"start {start}: training objective {tr:.4f}, validation {val:.4f}", flush=True)
+        cams = psnr_v(net((XV - mean) / std)[:, 0])
+    print(f"start {start}: training objective {tr:.4f}, validation {val:.4f}  ({by_camera(cams)})", flush=True)
+    nets.append(net)
     if best is None or val < best[0]:
         best = (val, start, net)
 val, start, net = best
-doc = {"what": os.environ.get("WHAT", "a per-blob level rule: log2 factor of a clipped blob's light"),
-       "start": start, "validation_objective": val, "features": NAMES,
-       "mean": mean.tolist(), "std": std.tolist(),
-       "w1": net[0].weight.detach().tolist(), "b1": net[0].bias.detach().tolist(),
-       "w2": net[2].weight.detach()[0].tolist(), "b2": float(net[2].bias.detach()[0])}
-with open(out + ".part", "w") as fh:
-    json.dump(doc, fh, indent=1)
-os.replace(out + ".part", out)
-print("chose start", start)
+
+
+def write(path, net, start, val):
+    doc = {"what": os.environ.get("WHAT", "a per-blob level rule: log2 factor of a clipped blob's light"),
+           "start": start, "validation_objective": val, "features": NAMES,
+           "mean": mean.tolist(), "std": std.tolist(),
+           "w1": net[0].weight.detach().tolist(), "b1": net[0].bias.detach().tolist(),
+           "w2": net[2].weight.detach()[0].tolist(), "b2": float(net[2].bias.detach()[0])}
+    with open(path + ".part", "w") as fh:
+        json.dump(doc, fh, indent=1)
+    os.replace(path + ".part", path)
+    print("wrote", path, "start", start)
+
+
+write(out, net, start, val)
+if ENSEMBLE:
+    both = torch.nn.Sequential(torch.nn.Linear(X.shape[1], HIDDEN * STARTS), torch.nn.Tanh(),
+                               torch.nn.Linear(HIDDEN * STARTS, 1))
+    with torch.no_grad():
+        both[0].weight.copy_(torch.cat([n[0].weight for n in nets]))
+        both[0].bias.copy_(torch.cat([n[0].bias for n in nets]))
+        both[2].weight.copy_(torch.cat([n[2].weight for n in nets], 1) / STARTS)
+        both[2].bias.copy_(sum(n[2].bias for n in nets) / STARTS)
+        g = both((XV - mean) / std)[:, 0]
+        assert torch.allclose(g, sum(n((XV - mean) / std)[:, 0] for n in nets) / STARTS, atol=1e-5)
+    write(out[:-5] + "-mean.json" if out.endswith(".json") else out + "-mean", both, "mean of %d" % STARTS,
+          float(obj_v(g)))
+    print(f"mean of the starts: validation {float(obj_v(g)):.4f}  ({by_camera(psnr_v(g))})")

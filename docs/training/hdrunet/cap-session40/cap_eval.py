@@ -1,7 +1,8 @@
 """hdrunet-auto as shipped with its average cap at several values (nits at the default level), on the validation
 views (`eval`'s: 8 per scene, 384 px, five cameras): clipped / unclipped / all-pixel PSNR-mu per camera.
 python cap_eval.py SEED [SEED ...]   environment: CAPS=320,280,250 (nits), MODEL=brackets (default hdrunet-auto),
-LEVEL=0 (the model's per-blob level off), SPLIT=heldout (the held-out panoramas; reported, never chosen on)"""
+LEVEL=0 (the model's per-blob level off), SPLIT=heldout (the held-out panoramas; reported, never chosen on),
+BLF=rule.json (the per-blob level's parameters read from another file; session 43)"""
 import os, sys, time
 from pathlib import Path
 import numpy as np, torch
@@ -28,6 +29,10 @@ model = net.model
 holder = getattr(model, "base", model)  # diffhdr-single and the 2x models carry the level in their base
 if os.environ.get("LEVEL") == "0":
     holder.blob_level = None
+elif os.environ.get("BLF"):
+    from hdrvid.models.blob_level import BlobLevel
+    holder.blob_level = BlobLevel(Path(os.environ["BLF"]).resolve())
+    print("blob level file", os.environ["BLF"], flush=True)
 print(MODEL, "level", getattr(holder, "blob_level", None) is not None, flush=True)
 res = {c: {s: {r: [] for r in ("clipped", "unclipped", "all")} for s in ALL_SETTINGS} for c in caps}
 t0 = time.time()

@@ -10,7 +10,6 @@ Session 43 (hdrunet-auto's rule): HIDDEN=16 (the MLP's units), WD=0 (AdamW's wei
 figures per camera are printed; ENSEMBLE=1: also OUT-mean.json, the mean of all the starts' factors (one MLP with
 their hidden units side by side, the output layer divided by the number of starts)."""
 import json
-import math
 import os
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "hdrunet" / "blobs-
 import fit as F  # noqa: E402
 import torch  # noqa: E402
 from analyse import load  # noqa: E402
-from study import interp_cr, picture_psnr  # noqa: E402
+from study import fit_mlp, interp_cr, mean_of, picture_psnr  # noqa: E402
 
 from hdrvid.synth.camera import ALL_SETTINGS  # noqa: E402
 
@@ -59,30 +58,19 @@ def obj_v(g):
 
 assert abs(float(obj_t(torch.zeros(X.shape[0]))) - float(F.objective(tp, tb, grid, torch.zeros(X.shape[0])))) < 1e-9
 mean, std = X.mean(0), X.std(0) + 1e-6
+Z, ZV = (X - mean) / std, (XV - mean) / std
 zero_t = float(obj_t(torch.zeros(X.shape[0])))
 zero_v = float(obj_v(torch.zeros(XV.shape[0])))
 print(f"no level: training objective {zero_t:.4f}, validation {zero_v:.4f}", flush=True)
 best = None
 nets = []
 for start in range(STARTS):
-    torch.manual_seed(start)
-    net = torch.nn.Sequential(torch.nn.Linear(X.shape[1], HIDDEN), torch.nn.Tanh(), torch.nn.Linear(HIDDEN, 1))
-    torch.nn.init.zeros_(net[-1].weight)
-    torch.nn.init.zeros_(net[-1].bias)
-    opt = torch.optim.AdamW(net.parameters(), 1e-2, weight_decay=WD) if WD else torch.optim.Adam(net.parameters(), 1e-2)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * s / STEPS)))
-    for s in range(STEPS):
-        opt.zero_grad()
-        loss = obj_t(net((X - mean) / std)[:, 0])
-        loss.backward()
-        opt.step()
-        sched.step()
-        if s % 500 == 0:
-            print(f"  start {start} step {s}: {float(loss.detach()):.4f}", flush=True)
+    net = fit_mlp(Z, obj_t, HIDDEN, STEPS, start, WD,
+                  log=lambda s, v: print(f"  start {start} step {s}: {v:.4f}", flush=True))
     with torch.no_grad():
-        val = float(obj_v(net((XV - mean) / std)[:, 0]))
-        tr = float(obj_t(net((X - mean) / std)[:, 0]))
-        cams = psnr_v(net((XV - mean) / std)[:, 0])
+        val = float(obj_v(net(ZV)[:, 0]))
+        tr = float(obj_t(net(Z)[:, 0]))
+        cams = psnr_v(net(ZV)[:, 0])
     print(f"start {start}: training objective {tr:.4f}, validation {val:.4f}  ({by_camera(cams)})", flush=True)
     nets.append(net)
     if best is None or val < best[0]:
@@ -104,15 +92,10 @@ def write(path, net, start, val):
 
 write(out, net, start, val)
 if ENSEMBLE:
-    both = torch.nn.Sequential(torch.nn.Linear(X.shape[1], HIDDEN * STARTS), torch.nn.Tanh(),
-                               torch.nn.Linear(HIDDEN * STARTS, 1))
+    both = mean_of(nets)
     with torch.no_grad():
-        both[0].weight.copy_(torch.cat([n[0].weight for n in nets]))
-        both[0].bias.copy_(torch.cat([n[0].bias for n in nets]))
-        both[2].weight.copy_(torch.cat([n[2].weight for n in nets], 1) / STARTS)
-        both[2].bias.copy_(sum(n[2].bias for n in nets) / STARTS)
-        g = both((XV - mean) / std)[:, 0]
-        assert torch.allclose(g, sum(n((XV - mean) / std)[:, 0] for n in nets) / STARTS, atol=1e-5)
+        g = both(ZV)[:, 0]
+        assert torch.allclose(g, sum(n(ZV)[:, 0] for n in nets) / STARTS, atol=1e-5)
     write(out[:-5] + "-mean.json" if out.endswith(".json") else out + "-mean", both, "mean of %d" % STARTS,
           float(obj_v(g)))
     print(f"mean of the starts: validation {float(obj_v(g)):.4f}  ({by_camera(psnr_v(g))})")

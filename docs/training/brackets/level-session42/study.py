@@ -5,6 +5,8 @@ grid of log2 scales (step 0.25); near a blob's best scale the error is close to 
 overstates it by up to ~5x between the points: on nearly exact pictures (clipped PSNR-mu 55-65 dB) a factor of
 2^0.05 scored ~10 dB worse in the study than it does as `convert` runs it. The cubic Hermite spline with central
 differences (Catmull-Rom) passes through the same points and is exact for parabolas."""
+import math
+
 import numpy as np
 import torch
 
@@ -49,3 +51,41 @@ def picture_psnr(pics, blobs, grid, interp=interp_cr, align=False):
             g = g + torch.zeros(len(pics), dtype=torch.float64).index_add(0, pic, -frac * g)[pic]
         return -10 * torch.log10(rest.index_add(0, pic, interp(errs, grid, g)).clamp(min=1e-30) / n)
     return psnr
+
+
+def fit_mlp(z: torch.Tensor, objective, hidden: int = 16, steps: int = 3000, start: int = 0, wd: float = 0.0,
+            decay: bool = True, log=None) -> torch.nn.Sequential:
+    """The per-blob level MLP (z (B, F) normalised features -> (B, 1) log2 factors; tanh, ``hidden`` units, the output
+    layer starting at zero, so the fit starts from no level) fitted by full-batch Adam (AdamW with ``wd``) to minimise
+    ``objective(g)``: the step from 1e-2 decays on a cosine to 1e-4 over ``steps`` (``decay=False``: session 39's
+    fixed 1e-2, the last iterate kept). ``start`` seeds the first layer; ``log(step, loss)`` every 500 steps."""
+    torch.manual_seed(start)
+    net = torch.nn.Sequential(torch.nn.Linear(z.shape[1], hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, 1))
+    torch.nn.init.zeros_(net[-1].weight)
+    torch.nn.init.zeros_(net[-1].bias)
+    opt = torch.optim.AdamW(net.parameters(), 1e-2, weight_decay=wd) if wd else torch.optim.Adam(net.parameters(), 1e-2)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * s / steps)) if decay else 1.0)
+    for s in range(steps):
+        opt.zero_grad()
+        loss = objective(net(z)[:, 0])
+        loss.backward()
+        opt.step()
+        sched.step()
+        if log is not None and s % 500 == 0:
+            log(s, float(loss.detach()))
+    return net
+
+
+def mean_of(nets: list[torch.nn.Sequential]) -> torch.nn.Sequential:
+    """One MLP whose factor is the mean of ``nets``' (fit_mlp's, same inputs): their hidden units side by side, the
+    output layer divided by their number; ``models.blob_level.BlobLevel`` reads it as it reads one."""
+    n, hidden = len(nets), sum(m[0].out_features for m in nets)
+    both = torch.nn.Sequential(torch.nn.Linear(nets[0][0].in_features, hidden), torch.nn.Tanh(),
+                               torch.nn.Linear(hidden, 1))
+    with torch.no_grad():
+        both[0].weight.copy_(torch.cat([m[0].weight for m in nets]))
+        both[0].bias.copy_(torch.cat([m[0].bias for m in nets]))
+        both[2].weight.copy_(torch.cat([m[2].weight for m in nets], 1) / n)
+        both[2].bias.copy_(sum(m[2].bias for m in nets) / n)
+    return both

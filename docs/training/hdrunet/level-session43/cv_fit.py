@@ -7,7 +7,6 @@ mean over the held-out folds' pictures of the clipped PSNR-mu as the study score
 python cv_fit.py TRAIN.pkl [TRAIN.pkl ...]   (HIDDEN=16 WD=0 STEPS=3000 FOLDS=5; OLD=1: session 39's fit, linear
 interpolation and a fixed step of 1e-2 for 1500 steps, the last iterate; the score is Catmull-Rom's either way;
 ENSEMBLE=3: the mean of the factors of that many starts, which one MLP with their hidden units side by side computes)"""
-import math
 import os
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ sys.path.insert(0, str(HERE.parent / "blobs-session39"))
 sys.path.insert(0, str(HERE.parents[1] / "brackets" / "level-session42"))
 import fit as F  # noqa: E402
 from analyse import load  # noqa: E402
-from study import interp_cr, picture_psnr  # noqa: E402
+from study import fit_mlp, interp_cr, picture_psnr  # noqa: E402
 
 from hdrvid.synth.camera import ALL_SETTINGS  # noqa: E402
 
@@ -55,18 +54,7 @@ def subset(keep_pic):
 def fit(tp, tb, xt, start=0):
     mean, std = xt.mean(0), xt.std(0) + 1e-6
     psnr = picture_psnr(tp, tb, grid, F.interp if OLD else interp_cr)
-    torch.manual_seed(start)
-    net = torch.nn.Sequential(torch.nn.Linear(xt.shape[1], HIDDEN), torch.nn.Tanh(), torch.nn.Linear(HIDDEN, 1))
-    torch.nn.init.zeros_(net[-1].weight)
-    torch.nn.init.zeros_(net[-1].bias)
-    opt = torch.optim.AdamW(net.parameters(), 1e-2, weight_decay=WD) if WD else torch.optim.Adam(net.parameters(), 1e-2)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 1.0 if OLD else 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * s / STEPS)))
-    for _ in range(STEPS):
-        opt.zero_grad()
-        (-psnr(net((xt - mean) / std)[:, 0]).mean()).backward()
-        opt.step()
-        sched.step()
+    net = fit_mlp((xt - mean) / std, lambda g: -psnr(g).mean(), HIDDEN, STEPS, start, WD, decay=not OLD)
     return lambda x: net((x - mean) / std)[:, 0].detach()
 
 

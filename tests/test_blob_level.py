@@ -114,6 +114,34 @@ def test_features_are_the_fit_s_in_its_order():
     assert (y0, x0, int(m.sum())) == (20, 40, 80)
 
 
+def test_the_extra_features_read_the_climb_to_a_blob_and_whether_all_three_channels_clipped(tmp_path):
+    lin = np.full((64, 96, 3), 0.25)
+    lin[20:28, 40:50] = 1.0  # a white blob
+    lin[19, 40:50] = 0.9  # its top neighbours nearly clipped: 10 of the innermost ring's pixels above 0.7
+    lin[40:46, 10:20] = (1.0, 0.5, 0.4)  # a red surface: only R clipped
+    clip = lin.max(-1) >= blob_level.CLIP_LINEAR
+    masks = blob_masks(clip)
+    plain = blob_features(lin, lin, clip, 0.5, masks)
+    feats = blob_features(lin, lin, clip, 0.5, masks, extra=True)
+    assert [f[:22] for f in feats] == plain and all(len(f) == 25 for f in feats)
+    white, red = feats  # the larger first
+    assert 0.0 < white[22] < 0.5 and white[23] == pytest.approx(math.log2(0.9))
+    assert white[24] == 1.0
+    assert red[22] == 0.0 and red[23] == pytest.approx(math.log2(0.25)) and red[24] == 0.0
+    # a rule file of 25 features is read with them, one whose names are not these refused
+    n = 25
+    doc = {"mean": [0.0] * n, "std": [1.0] * n, "w1": [[0.0] * n], "b1": [0.0], "w2": [0.0], "b2": 0.5,
+           "features": ["x"] * 22 + blob_level.EXTRA_FEATURES}
+    good = tmp_path / "extra.json"
+    good.write_text(json.dumps(doc))
+    assert BlobLevel(good).extra
+    doc["features"] = ["x"] * 25
+    bad = tmp_path / "unknown.json"
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(ModelError, match="unknown.json"):
+        BlobLevel(bad)
+
+
 def test_the_shipped_rules_load_and_stay_in_range_and_a_damaged_file_is_refused(tmp_path):
     from hdrvid.models.brackets import BLOB_LEVEL_FILE
 

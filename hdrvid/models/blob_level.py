@@ -43,6 +43,14 @@ CLIP_LINEAR = 0.953
 """max(R, G, B) at or above this linear light is clipped: code 250 of 255 through sRGB's or BT.709's curve (code
 249 decodes to 0.947 / 0.951)."""
 RINGS = ((0, 2), (2, 6), (6, 16), (16, 40))
+EXTRA_FEATURES = ["ring 0-2 share above 0.7", "log2 ring 0-2 peak", "share with R, G and B clipped"]
+"""Three more features (session 44) a rule file may end its ``features`` with: the share of the innermost ring's
+pixels whose luminance is above 0.7 of white and log2 of that ring's peak (how the light climbs to the blob: a sun's
+glare ramps up, a window's frame does not), and the share of the blob's pixels where all three channels clipped (a
+white source against one coloured channel clipped). A file of 22 features (sessions 39-43) is read as before."""
+NEAR = 0.7
+BASE_FEATURES = 22
+"""Sessions 39-43's features (:func:`blob_features`' first 22)."""
 MIN_PIXELS = 4
 MAX_BLOBS = 256
 """The largest blobs of a frame get a level; the rest (smaller still) keep the model's."""
@@ -80,6 +88,10 @@ class BlobLevel:
                                "reinstall hdrvid") from None
         if self.w1.shape != (len(self.b1), len(self.mean)) or self.w2.shape != self.b1.shape:
             raise ModelError(f"{path}: the per-blob level's parameters have inconsistent shapes; reinstall hdrvid")
+        self.extra = len(self.mean) == BASE_FEATURES + len(EXTRA_FEATURES)
+        if len(self.mean) != BASE_FEATURES and not (self.extra and doc.get("features", [])[-3:] == EXTRA_FEATURES):
+            raise ModelError(f"{path}: the per-blob level's parameters are for {len(self.mean)} features this hdrvid "
+                             "does not compute; reinstall hdrvid")
         self.video = False
         self._prev: np.ndarray | None = None
         self._count = 0
@@ -177,7 +189,7 @@ class BlobLevel:
         read = prev is None or self._count % EVERY == 0
         self._count += 1
         if read:
-            g = self.predict(np.asarray(blob_features(lin, pred(), clip, p, masks)))
+            g = self.predict(np.asarray(blob_features(lin, pred(), clip, p, masks, self.extra)))
             if prev is not None:
                 g = np.array(held) + FOLLOW * (g - np.array(held))
         else:
@@ -208,10 +220,10 @@ def blob_masks(clip: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
 
 
 def blob_features(lin: np.ndarray, pred: np.ndarray, clip: np.ndarray, p: float,
-                  masks: list[tuple[int, int, np.ndarray]]) -> list[list[float]]:
+                  masks: list[tuple[int, int, np.ndarray]], extra: bool = False) -> list[list[float]]:
     """Each blob's features (the order of ``features`` in the weights file): ``lin`` the input's light and ``pred``
     the model's answer (h, w, 3), ``clip`` the clipped pixels, ``p`` the frame's detector probability, ``masks``
-    from :func:`blob_masks`."""
+    from :func:`blob_masks`; ``extra``: :data:`EXTRA_FEATURES` after the first :data:`BASE_FEATURES`."""
     weights = np.asarray(BT709_WEIGHTS, np.float64)
     ylin, ypred = lin @ weights, pred @ weights
     hgt, wid = clip.shape
@@ -231,9 +243,11 @@ def blob_features(lin: np.ndarray, pred: np.ndarray, clip: np.ndarray, p: float,
         free = ~clip[cy0:cy1, cx0:cx1]
         yl = ylin[cy0:cy1, cx0:cx1]
         rings = []
+        inner = None
         for r0, r1 in RINGS:
             ring = (dist > r0) & (dist <= r1 + 0.5) & free
             rings.append(float(yl[ring].mean()) if ring.any() else float("nan"))
+            inner = yl[ring] if inner is None else inner
         logs = [math.log2(max(v, 1e-4)) if math.isfinite(v) else -14.0 for v in rings]
         seen = [float(math.isfinite(v)) for v in rings]
         inside = lin[y0:y0 + bh, x0:x0 + bw][box]
@@ -247,4 +261,8 @@ def blob_features(lin: np.ndarray, pred: np.ndarray, clip: np.ndarray, p: float,
             float(np.log2(np.maximum(yp, 1e-6)).mean()), math.log2(max(float(yp.max()), 1e-6)),
             float((top - inside.min(1)).mean() / max(float(top.mean()), 1e-6)),
             logs[0] - logs[2], logs[1] - logs[3], *frame, math.log2(bw + 1), math.log2(bh + 1)])
+        if extra:
+            feats[-1] += [float((inner > NEAR).mean()) if inner.size else 0.0,
+                          math.log2(max(float(inner.max()), 1e-4)) if inner.size else -14.0,
+                          float((inside.min(1) >= CLIP_LINEAR).mean())]
     return feats

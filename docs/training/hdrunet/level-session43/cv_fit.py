@@ -6,7 +6,8 @@ of how a setting of the fit generalises to scenes it has not seen. Folds are by 
 mean over the held-out folds' pictures of the clipped PSNR-mu as the study scores it, next to no level's.
 python cv_fit.py TRAIN.pkl [TRAIN.pkl ...]   (HIDDEN=16 WD=0 STEPS=3000 FOLDS=5; OLD=1: session 39's fit, linear
 interpolation and a fixed step of 1e-2 for 1500 steps, the last iterate; the score is Catmull-Rom's either way;
-ENSEMBLE=3: the mean of the factors of that many starts, which one MLP with their hidden units side by side computes)"""
+ENSEMBLE=3: the mean of the factors of that many starts, which one MLP with their hidden units side by side computes;
+EXTRA=key,key: more columns, read from each blob's dict as they are: session 44's features-session44/extra_features.py)"""
 import os
 import sys
 from pathlib import Path
@@ -34,6 +35,9 @@ if OLD:
     STEPS = 1500
 pics, blobs, grid = load(sys.argv[1:])
 X = F.features(pics, blobs)
+EXTRA = [k for k in os.environ.get("EXTRA", "").split(",") if k]
+if EXTRA:
+    X = torch.cat([X, torch.tensor([[float(b[k]) for k in EXTRA] for b in blobs], dtype=torch.float32)], 1)
 scenes = sorted({p["scene"] for p in pics})
 fold_of = {s: i % FOLDS for i, s in enumerate(np.random.default_rng(0).permutation(scenes))}
 
@@ -72,5 +76,5 @@ for k in range(FOLDS):
     cam += [p["setting"] for p in vp]
     print(f"  fold {k}: {len(vp)} pictures, {float(on[-1].mean() - off[-1].mean()):+.3f} dB", flush=True)
 on, off, cam = np.concatenate(on), np.concatenate(off), np.array(cam)
-print(f"OLD={int(OLD)} ENSEMBLE={ENSEMBLE} HIDDEN={HIDDEN} WD={WD} STEPS={STEPS}: mean {on.mean() - off.mean():+.3f} dB over no level; per camera "
+print(f"EXTRA={','.join(EXTRA) or '-'} OLD={int(OLD)} ENSEMBLE={ENSEMBLE} HIDDEN={HIDDEN} WD={WD} STEPS={STEPS}: mean {on.mean() - off.mean():+.3f} dB over no level; per camera "
       + " / ".join(f"{on[cam == c].mean():.2f} ({on[cam == c].mean() - off[cam == c].mean():+.2f})" for c in ALL_SETTINGS))

@@ -19,11 +19,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "blobs-session39"))
-from common import scene_files, views_of  # noqa: E402
+from common import scene_files, shots  # noqa: E402
 
-import hdrvid.jobs.evaluate as E  # noqa: E402
 from hdrvid.metrics.hdr import luminance  # noqa: E402
-from hdrvid.synth.camera import ALL_SETTINGS, shoot  # noqa: E402
 
 which, seed, src, dst = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
 MIN_PIX = 4
@@ -67,7 +65,6 @@ def extra(lin, ylin, clip, m, area, bw, bh):
     return out
 
 
-pictures = views_of(scene_files(which), seed)
 pics, blobs = d["pics"], d["blobs"]
 by_pic: dict[int, list[dict]] = {}
 for b in blobs:
@@ -75,29 +72,26 @@ for b in blobs:
 bad = set()
 pi = 0
 t0 = time.time()
-for i, (scene, img) in enumerate(pictures):
-    for j, setting in enumerate(ALL_SETTINGS):
-        shot = shoot(img, np.random.default_rng([seed, i, j]), setting)
-        if not shot.clipped.any() or shot.clipped.all():
-            continue
-        p = pics[pi]
-        assert (p["i"], p["j"], p["scene"]) == (i, j, scene), (p["i"], p["j"], i, j)
-        x = E.model_input(shot.signal, shot.nominal)
-        lin = x[0].permute(1, 2, 0).numpy().astype(np.float64)
-        ylin = luminance(lin)
-        clip = shot.clipped
-        n, lab, stats, cents = cv2.connectedComponentsWithStats(clip.astype(np.uint8), connectivity=8)
-        found = [b for b in range(1, n) if stats[b, cv2.CC_STAT_AREA] >= MIN_PIX]
-        mine = by_pic.get(pi, [])
-        if [int(stats[b, cv2.CC_STAT_AREA]) for b in found] != [m["area"] for m in mine]:
-            bad.add(pi)  # the shot came out differently this time (the codec's threads): left out
-        else:
-            for b, blob in zip(found, mine):
-                x0, y0, w0, h0 = stats[b, :4]
-                blob.update(extra(lin, ylin, clip, lab == b, int(stats[b, cv2.CC_STAT_AREA]), int(w0), int(h0)))
-        pi += 1
-    if i % 32 == 31:
-        print(i, len(pictures), "%.0f s" % (time.time() - t0), len(bad), flush=True)
+for i, j, setting, shot, x in shots(scene_files(which), seed):  # the study's shots, in its order
+    if not shot.clipped.any() or shot.clipped.all():
+        continue
+    p = pics[pi]
+    assert (p["i"], p["j"]) == (i, j), (p["i"], p["j"], i, j)
+    lin = x[0].permute(1, 2, 0).numpy().astype(np.float64)
+    ylin = luminance(lin)
+    clip = shot.clipped
+    n, lab, stats, cents = cv2.connectedComponentsWithStats(clip.astype(np.uint8), connectivity=8)
+    found = [b for b in range(1, n) if stats[b, cv2.CC_STAT_AREA] >= MIN_PIX]
+    mine = by_pic.get(pi, [])
+    if [int(stats[b, cv2.CC_STAT_AREA]) for b in found] != [m["area"] for m in mine]:
+        bad.add(pi)  # the shot came out differently this time (the codec's threads): left out
+    else:
+        for b, blob in zip(found, mine):
+            x0, y0, w0, h0 = stats[b, :4]
+            blob.update(extra(lin, ylin, clip, lab == b, int(stats[b, cv2.CC_STAT_AREA]), int(w0), int(h0)))
+    pi += 1
+    if pi % 256 == 0:
+        print(pi, "%.0f s" % (time.time() - t0), len(bad), flush=True)
 assert pi == len(pics), (pi, len(pics))
 if bad:  # the pictures whose blobs did not match, and their blobs, dropped; the rest renumbered
     keep = [k for k in range(len(pics)) if k not in bad]

@@ -122,20 +122,23 @@ def test_the_extra_features_read_the_climb_to_a_blob_and_whether_all_three_chann
     clip = lin.max(-1) >= blob_level.CLIP_LINEAR
     masks = blob_masks(clip)
     plain = blob_features(lin, lin, clip, 0.5, masks)
-    feats = blob_features(lin, lin, clip, 0.5, masks, extra=True)
+    feats = blob_features(lin, lin, clip, 0.5, masks, extra=tuple(blob_level.EXTRA_FEATURES))
     assert [f[:22] for f in feats] == plain and all(len(f) == 25 for f in feats)
     white, red = feats  # the larger first
     assert 0.0 < white[22] < 0.5 and white[23] == pytest.approx(math.log2(0.9))
     assert white[24] == 1.0
     assert red[22] == 0.0 and red[23] == pytest.approx(math.log2(0.25)) and red[24] == 0.0
-    # a rule file of 25 features is read with them, one whose names are not these refused
-    n = 25
+    # in the order a rule file names them
+    two = ("share with R, G and B clipped", "log2 ring 0-2 peak")
+    assert [f[22:] for f in blob_features(lin, lin, clip, 0.5, masks, extra=two)] == [f[:21:-1][:2] for f in feats]
+    # a rule file naming some of them is read with them, one naming features hdrvid does not know refused
+    n = 24
     doc = {"mean": [0.0] * n, "std": [1.0] * n, "w1": [[0.0] * n], "b1": [0.0], "w2": [0.0], "b2": 0.5,
-           "features": ["x"] * 22 + blob_level.EXTRA_FEATURES}
+           "features": ["x"] * 22 + list(two)}
     good = tmp_path / "extra.json"
     good.write_text(json.dumps(doc))
-    assert BlobLevel(good).extra
-    doc["features"] = ["x"] * 25
+    assert BlobLevel(good).extra == two
+    doc["features"] = ["x"] * 24
     bad = tmp_path / "unknown.json"
     bad.write_text(json.dumps(doc))
     with pytest.raises(ModelError, match="unknown.json"):

@@ -43,11 +43,14 @@ CLIP_LINEAR = 0.953
 """max(R, G, B) at or above this linear light is clipped: code 250 of 255 through sRGB's or BT.709's curve (code
 249 decodes to 0.947 / 0.951)."""
 RINGS = ((0, 2), (2, 6), (6, 16), (16, 40))
-EXTRA_FEATURES = ["ring 0-2 share above 0.7", "log2 ring 0-2 peak", "share with R, G and B clipped"]
-"""Three more features (session 44) a rule file may end its ``features`` with: the share of the innermost ring's
-pixels whose luminance is above 0.7 of white and log2 of that ring's peak (how the light climbs to the blob: a sun's
-glare ramps up, a window's frame does not), and the share of the blob's pixels where all three channels clipped (a
-white source against one coloured channel clipped). A file of 22 features (sessions 39-43) is read as before."""
+EXTRA_FEATURES = {"ring 0-2 share above 0.7": "near2", "log2 ring 0-2 peak": "max2",
+                  "share with R, G and B clipped": "white"}
+"""More features (session 44) a rule file may list after the first :data:`BASE_FEATURES`, by name (the value: the
+key the study's pickles hold it under, `docs/training/hdrunet/features-session44/extra_features.py`): the share of
+the innermost ring's pixels whose luminance is above :data:`NEAR` of white and log2 of that ring's peak (how the
+light climbs to the blob: a sun's glare ramps up, a window's frame does not), and the share of the blob's pixels
+where all three channels clipped (a white source against one coloured channel clipped). A file of 22 features
+(sessions 39-43) is read as before."""
 NEAR = 0.7
 BASE_FEATURES = 22
 """Sessions 39-43's features (:func:`blob_features`' first 22)."""
@@ -88,8 +91,10 @@ class BlobLevel:
                                "reinstall hdrvid") from None
         if self.w1.shape != (len(self.b1), len(self.mean)) or self.w2.shape != self.b1.shape:
             raise ModelError(f"{path}: the per-blob level's parameters have inconsistent shapes; reinstall hdrvid")
-        self.extra = len(self.mean) == BASE_FEATURES + len(EXTRA_FEATURES)
-        if len(self.mean) != BASE_FEATURES and not (self.extra and doc.get("features", [])[-3:] == EXTRA_FEATURES):
+        names = list(doc.get("features", []))[BASE_FEATURES:]
+        self.extra = tuple(names)
+        """The names of the rule's features after the first :data:`BASE_FEATURES` (:data:`EXTRA_FEATURES`)."""
+        if len(self.mean) != BASE_FEATURES + len(names) or any(n not in EXTRA_FEATURES for n in names):
             raise ModelError(f"{path}: the per-blob level's parameters are for {len(self.mean)} features this hdrvid "
                              "does not compute; reinstall hdrvid")
         self.video = False
@@ -220,10 +225,11 @@ def blob_masks(clip: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
 
 
 def blob_features(lin: np.ndarray, pred: np.ndarray, clip: np.ndarray, p: float,
-                  masks: list[tuple[int, int, np.ndarray]], extra: bool = False) -> list[list[float]]:
+                  masks: list[tuple[int, int, np.ndarray]], extra: tuple[str, ...] = ()) -> list[list[float]]:
     """Each blob's features (the order of ``features`` in the weights file): ``lin`` the input's light and ``pred``
     the model's answer (h, w, 3), ``clip`` the clipped pixels, ``p`` the frame's detector probability, ``masks``
-    from :func:`blob_masks`; ``extra``: :data:`EXTRA_FEATURES` after the first :data:`BASE_FEATURES`."""
+    from :func:`blob_masks`; ``extra``: names of :data:`EXTRA_FEATURES`, in this order after the first
+    :data:`BASE_FEATURES`."""
     weights = np.asarray(BT709_WEIGHTS, np.float64)
     ylin, ypred = lin @ weights, pred @ weights
     hgt, wid = clip.shape
@@ -262,7 +268,8 @@ def blob_features(lin: np.ndarray, pred: np.ndarray, clip: np.ndarray, p: float,
             float((top - inside.min(1)).mean() / max(float(top.mean()), 1e-6)),
             logs[0] - logs[2], logs[1] - logs[3], *frame, math.log2(bw + 1), math.log2(bh + 1)])
         if extra:
-            feats[-1] += [float((inner > NEAR).mean()) if inner.size else 0.0,
-                          math.log2(max(float(inner.max()), 1e-4)) if inner.size else -14.0,
-                          float((inside.min(1) >= CLIP_LINEAR).mean())]
+            more = {"near2": float((inner > NEAR).mean()) if inner.size else 0.0,
+                    "max2": math.log2(max(float(inner.max()), 1e-4)) if inner.size else -14.0,
+                    "white": float((inside.min(1) >= CLIP_LINEAR).mean())}
+            feats[-1] += [more[EXTRA_FEATURES[n]] for n in extra]
     return feats

@@ -9,8 +9,8 @@ python export_fit2.py OUT.json TRAIN.pkl [TRAIN.pkl ...] -- VAL.pkl [VAL.pkl ...
 Session 43 (hdrunet-auto's rule): HIDDEN=16 (the MLP's units), WD=0 (AdamW's weight decay); each start's validation
 figures per camera are printed; ENSEMBLE=1: also OUT-mean.json, the mean of all the starts' factors (one MLP with
 their hidden units side by side, the output layer divided by the number of starts).
-Session 44: EXTRA=1 adds `models.blob_level.EXTRA_FEATURES` (read from each blob's dict under the keys
-near2, max2, white that hdrunet/features-session44/extra_features.py writes into a study's pickle)."""
+Session 44: EXTRA=near2,max2,white adds those of `models.blob_level.EXTRA_FEATURES` (read from each blob's dict under
+these keys, which hdrunet/features-session44/extra_features.py writes into a study's pickle)."""
 import json
 import os
 import sys
@@ -40,13 +40,14 @@ tp, tb, grid = load(sys.argv[2:k])
 vp, vb, _ = load(sys.argv[k + 1:])
 X = F.features(tp, tb)
 XV = F.features(vp, vb)
-if os.environ.get("EXTRA") == "1":
+KEYS = [k for k in os.environ.get("EXTRA", "").split(",") if k]
+if KEYS:
     from hdrvid.models.blob_level import EXTRA_FEATURES
 
     def extra(blobs):
-        return torch.tensor([[float(b[k]) for k in ("near2", "max2", "white")] for b in blobs], dtype=torch.float32)
+        return torch.tensor([[float(b[k]) for k in KEYS] for b in blobs], dtype=torch.float32)
     X, XV = torch.cat([X, extra(tb)], 1), torch.cat([XV, extra(vb)], 1)
-    NAMES = NAMES + EXTRA_FEATURES
+    NAMES = NAMES + [next(n for n, k in EXTRA_FEATURES.items() if k == key) for key in KEYS]
 
 
 psnr_t, psnr_v = picture_psnr(tp, tb, grid, INTERP, ALIGN), picture_psnr(vp, vb, grid, INTERP, ALIGN)

@@ -249,11 +249,9 @@ def blob_features(lin: np.ndarray, pred: np.ndarray, clip: np.ndarray, p: float,
         free = ~clip[cy0:cy1, cx0:cx1]
         yl = ylin[cy0:cy1, cx0:cx1]
         rings = []
-        inner = None
         for r0, r1 in RINGS:
             ring = (dist > r0) & (dist <= r1 + 0.5) & free
             rings.append(float(yl[ring].mean()) if ring.any() else float("nan"))
-            inner = yl[ring] if inner is None else inner
         logs = [math.log2(max(v, 1e-4)) if math.isfinite(v) else -14.0 for v in rings]
         seen = [float(math.isfinite(v)) for v in rings]
         inside = lin[y0:y0 + bh, x0:x0 + bw][box]
@@ -268,6 +266,7 @@ def blob_features(lin: np.ndarray, pred: np.ndarray, clip: np.ndarray, p: float,
             float((top - inside.min(1)).mean() / max(float(top.mean()), 1e-6)),
             logs[0] - logs[2], logs[1] - logs[3], *frame, math.log2(bw + 1), math.log2(bh + 1)])
         if extra:
+            inner = yl[(dist > RINGS[0][0]) & (dist <= RINGS[0][1] + 0.5) & free]  # the innermost ring's light
             more = {"near2": float((inner > NEAR).mean()) if inner.size else 0.0,
                     "max2": math.log2(max(float(inner.max()), 1e-4)) if inner.size else -14.0,
                     "white": float((inside.min(1) >= CLIP_LINEAR).mean())}

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "hdrunet" / "blobs-
 import fit as F  # noqa: E402
 import torch  # noqa: E402
 from analyse import load  # noqa: E402
-from study import fit_mlp, interp_cr, mean_of, picture_psnr  # noqa: E402
+from study import fit_mlp, interp_cr, mean_of, picture_psnr, write_rule  # noqa: E402
 
 from hdrvid.synth.camera import ALL_SETTINGS  # noqa: E402
 
@@ -89,14 +89,8 @@ val, start, net = best
 
 
 def write(path, net, start, val):
-    doc = {"what": os.environ.get("WHAT", "a per-blob level rule: log2 factor of a clipped blob's light"),
-           "start": start, "validation_objective": val, "features": NAMES,
-           "mean": mean.tolist(), "std": std.tolist(),
-           "w1": net[0].weight.detach().tolist(), "b1": net[0].bias.detach().tolist(),
-           "w2": net[2].weight.detach()[0].tolist(), "b2": float(net[2].bias.detach()[0])}
-    with open(path + ".part", "w") as fh:
-        json.dump(doc, fh, indent=1)
-    os.replace(path + ".part", path)
+    write_rule(path, os.environ.get("WHAT", "a per-blob level rule: log2 factor of a clipped blob's light"), start,
+               val, NAMES, mean, std, net)
     print("wrote", path, "start", start)
 
 

@@ -5,7 +5,9 @@ grid of log2 scales (step 0.25); near a blob's best scale the error is close to 
 overstates it by up to ~5x between the points: on nearly exact pictures (clipped PSNR-mu 55-65 dB) a factor of
 2^0.05 scored ~10 dB worse in the study than it does as `convert` runs it. The cubic Hermite spline with central
 differences (Catmull-Rom) passes through the same points and is exact for parabolas."""
+import json
 import math
+import os
 
 import numpy as np
 import torch
@@ -89,3 +91,15 @@ def mean_of(nets: list[torch.nn.Sequential]) -> torch.nn.Sequential:
         both[2].weight.copy_(torch.cat([m[2].weight for m in nets], 1) / n)
         both[2].bias.copy_(sum(m[2].bias for m in nets) / n)
     return both
+
+
+def write_rule(path: str, what: str, start, val: float, names: list[str], mean: torch.Tensor, std: torch.Tensor,
+               net: torch.nn.Sequential) -> None:
+    """The rule file ``models.blob_level.BlobLevel`` reads (plain numbers), written to a temporary name and renamed."""
+    doc = {"what": what, "start": start, "validation_objective": val, "features": names,
+           "mean": mean.tolist(), "std": std.tolist(),
+           "w1": net[0].weight.detach().tolist(), "b1": net[0].bias.detach().tolist(),
+           "w2": net[2].weight.detach()[0].tolist(), "b2": float(net[2].bias.detach()[0])}
+    with open(path + ".part", "w") as fh:
+        json.dump(doc, fh, indent=1)
+    os.replace(path + ".part", path)

@@ -1,12 +1,15 @@
 """Fit the per-blob level MLP (fit.py, 16 units) from several starts on the training views' blobs, choose the start on
 the validation views' objective, and write its parameters as the JSON file the model reads.
 python export_fit.py OUT.json TRAIN.pkl [TRAIN.pkl ...] -- VAL.pkl [VAL.pkl ...]"""
-import json
 import sys
+from pathlib import Path
 
 import fit as F
 import torch
 from analyse import load
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "brackets" / "level-session42"))
+from study import write_rule  # noqa: E402
 
 NAMES = ["log2 ring 0-2", "log2 ring 2-6", "log2 ring 6-16", "log2 ring 16-40", "ring 0-2 seen", "ring 2-6 seen",
          "ring 6-16 seen", "ring 16-40 seen", "log2 area", "log2 area share", "touches border", "centre row",
@@ -39,14 +42,6 @@ for start in range(3):
     if best is None or val < best[0]:
         best = (val, start, mean, std, net)
 val, start, mean, std, net = best
-doc = {"what": "hdrunet-auto's per-blob level (hdrunet card, session 39): log2 factor of a clipped blob's light",
-       "start": start, "validation_objective": val, "features": NAMES,
-       "mean": mean.tolist(), "std": std.tolist(),
-       "w1": net[0].weight.detach().tolist(), "b1": net[0].bias.detach().tolist(),
-       "w2": net[2].weight.detach()[0].tolist(), "b2": float(net[2].bias.detach()[0])}
-with open(out + ".part", "w") as fh:
-    json.dump(doc, fh, indent=1)
-import os
-
-os.replace(out + ".part", out)
+write_rule(out, "hdrunet-auto's per-blob level (hdrunet card, session 39): log2 factor of a clipped blob's light", start,
+           val, NAMES, mean, std, net)
 print("chose start", start)

@@ -109,11 +109,21 @@ def _probe_cfg(tmp_path: Path, **kw) -> TrainConfig:
     return TrainConfig(**{**dict(model="probe", out=str(tmp_path / "run"), steps=3, checkpoint_every=2), **kw})
 
 
-def test_batches_and_model_are_on_the_configured_device_with_its_autocast(tmp_path: Path):
+@pytest.mark.parametrize("native", [True, False])
+def test_batches_and_model_are_on_the_configured_device_with_its_autocast(tmp_path: Path, monkeypatch, native: bool):
+    """bf16 autocast on a CPU that computes bf16 natively; fp32 on one that would emulate it (a step ~27x slower:
+    session 45), and the run's summary says which; ``--fp32`` turns it off everywhere."""
+    import hdrvid.train.loop as loop_module
+
+    monkeypatch.setattr(loop_module, "native_bf16", lambda: native)
     fam = _Probe()
-    TrainLoop(_probe_cfg(tmp_path, device="cpu", bf16=True), fam).run()
+    summary = TrainLoop(_probe_cfg(tmp_path, device="cpu", bf16=True), fam).run()
     assert all(r["x_device"].type == "cpu" and r["model_device"].type == "cpu" for r in fam.seen)
-    assert all(r["autocast_inside"] for r in fam.seen)
+    assert all(r["autocast_inside"] is native for r in fam.seen)
+    assert summary.precision == ("bf16" if native else "fp32")
+    fam = _Probe()
+    assert TrainLoop(_probe_cfg(tmp_path / "fp32", device="cpu", bf16=False), fam).run().precision == "fp32"
+    assert not any(r["autocast_inside"] for r in fam.seen)
 
 
 @pytest.mark.gpu

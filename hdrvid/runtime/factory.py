@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,20 +30,11 @@ from hdrvid.engines.superres import REFINE_TILE, SuperResExecutor
 from hdrvid.engines.tensorrt_engine import import_tensorrt
 from hdrvid.errors import BackendError
 from hdrvid.export.onnx import cached_onnx
+from hdrvid.machine import native_bf16
 from hdrvid.models import build, get
 from hdrvid.runtime.options import EngineOptions
 
 log = logging.getLogger("hdrvid")
-
-
-def native_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX, from Linux's CPU flags); elsewhere bf16
-    would be emulated and no faster."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(errors="replace")
-    except OSError:
-        return False
-    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
 
 
 def auto_precision(model: nn.Module, device: str) -> str:

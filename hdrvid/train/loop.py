@@ -39,6 +39,7 @@ from hdrvid.errors import InputError
 from hdrvid.io.atomic import AtomicFile, write_text_atomic
 from hdrvid.io.images import write_png
 from hdrvid.io.report import Report
+from hdrvid.machine import native_bf16
 
 log = logging.getLogger("hdrvid")
 
@@ -183,6 +184,8 @@ class TrainSummary(Report):
     best_validation: float | None
     weights: str
     data: dict[str, Any]
+    precision: str = "fp32"
+    """What the steps ran in: "bf16" (autocast) or "fp32" (``--fp32``, or a CPU without native bf16)."""
 
     def __str__(self) -> str:
         best = f", best validation {self.best_validation:.4g}" if self.best_validation is not None else ""
@@ -297,10 +300,17 @@ class TrainLoop:
 
     # --- one step ------------------------------------------------------------------------------------------------
 
-    def autocast(self) -> AbstractContextManager[Any]:
+    @property
+    def uses_bf16(self) -> bool:
+        """bf16 autocast (``bf16``, i.e. no ``--fp32``) where it pays: a GPU, or a CPU that computes bf16 natively
+        (:func:`hdrvid.machine.native_bf16`); on other CPUs it is emulated and a step ~27x slower (session 45), so
+        those train in fp32."""
         if not self.cfg.bf16 or self.device.type not in ("cpu", "cuda"):
-            return nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+            return False
+        return self.device.type == "cuda" or native_bf16()
+
+    def autocast(self) -> AbstractContextManager[Any]:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.uses_bf16 else nullcontext()
 
     def optimise(self, losses: dict[str, torch.Tensor]) -> None:
         for name in (GENERATOR, DISCRIMINATOR):
@@ -352,6 +362,8 @@ class TrainLoop:
         stopped_by = "steps"
         for net in self.nets.values():
             net.train()
+        if cfg.bf16 and not self.uses_bf16 and self.device.type == "cpu":
+            log.info("this CPU has no native bf16 (emulated, a step would be ~27x slower): training in fp32")
         for _ in _progress(progress, cfg.steps, self.step, f"train {cfg.model}"):
             if self.step >= cfg.steps:
                 break
@@ -373,7 +385,7 @@ class TrainLoop:
             seconds_this_run=round(time.perf_counter() - t0, 1),
             final_loss=float(np.mean([v for _, v in self.losses[-50:]])) if self.losses else None,
             best_validation=self.best if math.isfinite(self.best) else None, weights=str(self.weights_path),
-            data=self.family.describe())
+            data=self.family.describe(), precision="bf16" if self.uses_bf16 else "fp32")
         write_text_atomic(self.out / "summary.json", json.dumps(summary.as_dict(), indent=2) + "\n")
         return summary
 

@@ -140,7 +140,35 @@ def test_a_shared_residual_is_one_for_the_three_channels_and_travels_in_the_weig
     assert not build("hdrunet-2x", tmp_path / "own.pt").sr.shared
 
 
-@pytest.mark.parametrize("name", ["hdrunet-2x", "brackets-2x"])
+def test_a_log_start_is_bicubic_upscaling_in_the_log_encoding_and_travels_in_the_weights_file(tmp_path: Path) -> None:
+    """``log_start=True`` (``train --model-arg log_start=true``, session 45): the residual refines the estimate
+    upscaled bicubically in E = log(x + 0.001) instead of in linear light, so an untrained head gives exactly that;
+    beside an expanded highlight it spills less light onto the dark pixels next to it than linear bicubic does. The
+    flag is in the weights file; files without it start from linear bicubic upscaling as before."""
+    import torch.nn.functional as F
+
+    from hdrvid.models.superres import decode, encode
+
+    m = _model(perturb=False, width=8, blocks=1, log_start=True)
+    x = torch.full((1, 3, 24, 32), 0.02)
+    x[..., 8:16, 8:16] = 1.0  # a clipped square on a dark ground: the base expands it
+    with torch.no_grad():
+        base = m.base(x)
+        y = m.refine(x, base)
+    log_up = decode(F.interpolate(encode(base), scale_factor=2, mode="bicubic", align_corners=False))
+    assert torch.allclose(y, log_up, rtol=1e-5, atol=1e-6)
+    lin_up = bicubic2x(base)
+    assert float(base[..., 8:16, 8:16].min()) > 1.5  # expanded
+    ring = (slice(None), slice(None), slice(12, 15), slice(16, 32))  # the dark pixels just above the square
+    assert float(y[ring].max()) < float(lin_up[ring].max())
+    assert float((y - lin_up).abs().max()) > 0.05
+    torch.save(_model(perturb=True, log_start=True).state_dict(), tmp_path / "log.pt")
+    assert build("hdrunet-2x", tmp_path / "log.pt").sr.log_start
+    torch.save(_model(perturb=True).state_dict(), tmp_path / "own.pt")
+    assert not build("hdrunet-2x", tmp_path / "own.pt").sr.log_start
+
+
+@pytest.mark.parametrize("name", ["hdrunet-2x", "brackets-2x", "hdrunet-2x-log"])
 def test_refine_part_exports_and_onnxruntime_runs_it_like_torch(tmp_path: Path, weights: Path, name: str) -> None:
     from hdrvid.engines import OrtBackend, OrtEngine
     from hdrvid.export.onnx import export_onnx
@@ -150,6 +178,9 @@ def test_refine_part_exports_and_onnxruntime_runs_it_like_torch(tmp_path: Path, 
     if name == "brackets-2x":
         weights = tmp_path / "b2x.pt"
         torch.save(_brackets2x(perturb=True).state_dict(), weights)
+    if name == "hdrunet-2x-log":  # the log-light start (session 45)
+        name, weights = "hdrunet-2x", tmp_path / "log.pt"
+        torch.save(_model(perturb=True, max_residual=2.0, shared=True, log_start=True).state_dict(), weights)
     r = export_onnx(name, tmp_path / "refine.onnx", part="refine", weights=weights)
     assert r.parity_ok and r.max_abs_diff < 1e-4, r
     m = build(name, weights)
@@ -309,7 +340,7 @@ def test_brackets_2x_weights_load_by_their_own_sizes_and_run_in_a_conversion(tmp
     assert len(frames) == 3 and (frames[0].width, frames[0].height) == (128, 96)
 
 
-@pytest.mark.parametrize("name", ["hdrunet-2x", "brackets-2x"])
+@pytest.mark.parametrize("name", ["hdrunet-2x", "brackets-2x", "hdrunet-2x-log"])
 def test_the_network_on_tiles_gives_the_whole_frames_numbers(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """On the CPU the refining network runs on tiles with its receptive radius around each (feature maps small
     enough for the allocator to reuse: BENCHMARKS.md session 31); the output is the whole frame's. A halo smaller
@@ -321,7 +352,9 @@ def test_the_network_on_tiles_gives_the_whole_frames_numbers(name: str, monkeypa
     from hdrvid.runtime import EngineOptions
     from hdrvid.runtime.factory import make_executor
 
-    m = _model(True, HDRUNet2x if name == "hdrunet-2x" else Brackets2x, width=8, blocks=2)
+    log = name.endswith("-log")  # the log-light start (session 45): its bicubic taps fit inside the same halo
+    name = name.removesuffix("-log")
+    m = _model(True, HDRUNet2x if name == "hdrunet-2x" else Brackets2x, width=8, blocks=2, log_start=log)
     assert m.receptive_radius == 3 + 2 * 2 + 2 * (m.sr.level_window // 2)
     x = m.example_input(70, 90)
     ex = make_executor(name, None, EngineOptions(infer_scale=1.0), model=m)

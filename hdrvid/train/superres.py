@@ -27,7 +27,7 @@ from torch import nn
 
 from hdrvid.errors import InputError
 from hdrvid.metrics.hdr import MU
-from hdrvid.models.superres import bicubic2x
+from hdrvid.models.superres import bicubic2x, decode
 from hdrvid.synth.camera import sharpened, shoot
 from hdrvid.train.data import HDRPool, load_images, validation_split
 from hdrvid.train.diffusion import freeze_base
@@ -88,6 +88,8 @@ class SuperResFamily:
         with torch.no_grad():
             self.val = (x, self._base(x), t)
             self.bicubic_validation = float(self.loss(bicubic2x(self.val[1]), t))
+            sr = getattr(self.model, "sr")  # where the network starts (its head at zero): bicubic, or in log light
+            self.start_validation = float(self.loss(decode(sr.start(self.val[1])), t))
 
     def _base(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -117,4 +119,5 @@ class SuperResFamily:
     def describe(self) -> dict[str, Any]:
         return {"train_images": len(self.train_files), "validation_images": [f.stem for f in self.val_files],
                 "held_out": [f.stem for f in self.held], "procedural": self.cfg.procedural,
-                "base": getattr(self.model, "base_model"), "bicubic_validation": self.bicubic_validation}
+                "base": getattr(self.model, "base_model"), "bicubic_validation": self.bicubic_validation,
+                "start_validation": self.start_validation}

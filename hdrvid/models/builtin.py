@@ -76,7 +76,7 @@ register(ModelSpec(name="hdrunet-lite", kind="single-exposure", factory=HDRUNet,
                            "faster network for the CPU fast mode, clipped highlights a little worse (card, session 33)",
                    weights="hdrunet-lite.pt", sha256=HDRUNET_LITE_SHA256, trained=HDRUNET_LITE_SHA256 is not None,
                    card="hdrunet.md", encoder_thread_share=0.5))
-HDRUNET2X_SHA256: str | None = "9d094581004e43364a296914a114830a5fffcca47ac6d66d56fa55809df9257c"
+HDRUNET2X_SHA256: str | None = "75c7d810c6d55264c4c57e3ae829f1abc283fefa921fe98809a0db57d7b48fe8"
 
 
 def register_superres(name: str, factory: Deferred, base: str, sha256: str | None, card: str, also: str) -> None:
@@ -161,5 +161,5 @@ for _name, _factory, _summary in (
                        sha256=BRACKETS_SHA256, trained=BRACKETS_SHA256 is not None, card="brackets.md",
                        upscaled="brackets-2x" if _name == "brackets" else None,
                        output_scale=2 if _name == "brackets-cf2x" else 1))
-BRACKETS2X_SHA256: str | None = "7135ea61b3dfbfa8b536b255b47968bdbf8e1e95c2e58fc22645f9c4900774d7"
+BRACKETS2X_SHA256: str | None = "4fc0eb7155cc8e50078e334e45faf24bd9304cf705b40baf14243b3427e43d7c"
 register_superres("brackets-2x", Brackets2x, "brackets", BRACKETS2X_SHA256, "brackets.md", "--model brackets --upscale 2")

@@ -24,13 +24,13 @@ import torch
 import torch.nn.functional as F
 
 from hdrvid.engines.backends import backend_from_options
+from hdrvid.io.images import read_hdr
 from hdrvid.jobs.evaluate import eval_files, executor_for, model_input, panorama_views
 from hdrvid.metrics.hdr import hdr_metrics
 from hdrvid.models.hdrunet import SIGNAL_GAMMA
 from hdrvid.models.superres import bicubic2x, decode, encode
 from hdrvid.runtime import EngineOptions
 from hdrvid.synth.camera import ALL_SETTINGS, shoot
-from hdrvid.io.images import read_hdr
 
 torch.set_num_threads(1)
 D = [Path("../shared/hdri-train/pmndrs-1k"), Path("../shared/hdri-train/polyhaven-1k"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -18,10 +19,11 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+@functools.cache
 def native_bf16() -> bool:
     """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX, from Linux's CPU flags); elsewhere bf16
     is emulated: no faster at inference, and a training step of a bf16 convolution ~27x slower than fp32's (an
-    AMD EPYC host without AVX-512, session 45)."""
+    AMD EPYC host without AVX-512, session 45). Read once: the training loop asks at every step."""
     try:
         with open("/proc/cpuinfo", errors="replace") as f:
             flags = f.read()

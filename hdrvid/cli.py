@@ -159,7 +159,8 @@ def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True, help="Inference backend (onnxruntime: exported once into the cache)."),
         click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N]."),
         click.option("--precision", type=PRECISIONS, default="auto", show_default=True,
-                     help="auto: bf16 for models validated in it (hdrunet, brackets) on a CPU with native bf16, else fp32."),
+                     help="auto: bf16 for models validated in it (hdrunet, brackets) on a CPU with native bf16; "
+                          "without it, the default model's packaged int8 network (ONNX Runtime); else fp32."),
         click.option("--threads", type=int, help="CPU threads for inference (default: all cores; half of them "
                                                   "for the hdrunet models beside a video encoder)."),
         click.option("--tile", default=0, show_default=True,
@@ -778,7 +779,8 @@ def export_cmd(model: str, fmt: str, output: Path, part: str, opset: int, fp16: 
 @click.option("--backend", "backends", multiple=True, default=("torch", "onnxruntime"), show_default=True,
               type=BACKENDS)
 @click.option("--precision", "precisions", multiple=True, default=("auto",), show_default=True,
-              type=PRECISIONS, help="auto: what convert uses (bf16 where validated and native, fp16 on TensorRT).")
+              type=PRECISIONS, help="auto: what convert uses (bf16 where validated and native, else int8 where packaged; fp16 "
+                   "on TensorRT).")
 @click.option("--resolution", "resolutions", multiple=True, default=("1280x720",), show_default=True,
               help="WxH of the generated input (repeat); ignored with INPUT.")
 @click.option("--frames", default=12, show_default=True, help="Frames of generated input.")

@@ -407,7 +407,7 @@ def test_fast_mode_reads_the_field_only_where_hdrunet_acts():
 
 def test_precision_auto_is_bf16_only_for_validated_models_on_native_bf16(monkeypatch):
     """``--precision auto``: hdrunet and brackets (validated in bf16) in bf16 where the CPU computes it natively, fp32
-    elsewhere and for other models; an engine never sees "auto"."""
+    elsewhere (hdrunet: int8) and for other models; an engine never sees "auto"."""
     import hdrvid.runtime.factory as factory
     from hdrvid.engines.backends import TorchBackend, backend_from_options
     from hdrvid.engines.torch_engine import TorchEngine
@@ -416,7 +416,9 @@ def test_precision_auto_is_bf16_only_for_validated_models_on_native_bf16(monkeyp
     auto = EngineOptions(backend=backend_from_options("torch", "cpu", "auto"), infer_scale=1.0)
     for native, want in ((True, "bf16"), (False, "fp32")):
         monkeypatch.setattr(factory, "native_bf16", lambda native=native: native)
-        assert make_executor("hdrunet", opts=auto).name.startswith(f"torch-cpu-{want}")
+        # hdrunet without native bf16: its packaged int8 network (tests/test_int8.py)
+        assert make_executor("hdrunet", opts=auto).name.startswith("torch-cpu-bf16" if native else
+                                                                   "onnxruntime-cpu-int8")
         assert make_executor("expandnet", opts=auto).name.startswith("torch-cpu-fp32")
         assert make_executor("brackets", opts=auto).name.startswith(f"torch-cpu-{want}")  # validated (session 34)
         assert make_executor("brackets-debevec", opts=auto).name.startswith("torch-cpu-fp32")

@@ -18,10 +18,12 @@ from typing import Any, ClassVar, Literal, Union, get_args
 from hdrvid.errors import BackendError
 from hdrvid.io.hashing import sha256_file
 
-Precision = Literal["fp32", "fp16", "bf16", "auto"]
+Precision = Literal["fp32", "fp16", "bf16", "int8", "auto"]
 PRECISIONS: tuple[str, ...] = get_args(Precision)
-"""``auto``: torch on a CPU with native bf16 runs a model validated in bf16 (``cpu_bf16``) in bf16, everything
-else in fp32 (``runtime.factory.auto_precision``); onnxruntime fp32, TensorRT fp16."""
+"""``auto``: torch on a CPU with native bf16 runs a model validated in bf16 (``cpu_bf16``) in bf16; on a CPU
+without it, a model that ships an int8 network (``ModelSpec.int8``) runs that through ONNX Runtime; everything
+else in fp32 (``runtime.factory.auto_precision``); onnxruntime fp32, TensorRT fp16. ``int8`` (CPU only): the
+model's packaged int8 network part, the rest of the model in fp32."""
 OrtProvider = Literal["cpu", "cuda", "tensorrt"]
 
 _DEVICE = re.compile(r"^(cpu|cuda(:\d+)?)$")
@@ -72,6 +74,8 @@ class TorchBackend:
         _threads(self.threads)
         if self.precision == "fp16" and not self.device.startswith("cuda"):
             raise BackendError("fp16 needs --device cuda; on CPU use bf16 or fp32")
+        if self.precision == "int8" and self.device != "cpu":
+            raise BackendError("--precision int8 runs on the CPU; on a GPU use fp16 or auto")
 
     @property
     def label(self) -> str:
@@ -106,8 +110,10 @@ class OrtBackend:
     def __post_init__(self) -> None:
         _choice(self.provider, get_args(OrtProvider), "ONNX Runtime provider")
         if self.precision == "bf16":
-            raise BackendError("the onnxruntime backend runs fp32 or fp16; use --backend torch for bf16")
-        _choice(self.precision, ("fp32", "fp16"), "--precision")
+            raise BackendError("the onnxruntime backend runs fp32, fp16 or int8; use --backend torch for bf16")
+        _choice(self.precision, ("fp32", "fp16", "int8"), "--precision")
+        if self.precision == "int8" and self.provider != "cpu":
+            raise BackendError("--precision int8 runs on the CPU; on a GPU use fp16 or fp32")
         _threads(self.threads)
         if self.device_id < 0:
             raise BackendError(f"CUDA device index must be >= 0, not {self.device_id}")

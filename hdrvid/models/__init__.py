@@ -4,6 +4,15 @@ Importing this package registers the built-in models by name only (``registry.De
 model is built."""
 
 from hdrvid.models import builtin  # noqa: F401  (the built-in models register themselves)
-from hdrvid.models.registry import ModelSpec, build, for_single_exposure, for_upscale, get, names, register
+from hdrvid.models.registry import (
+    ModelSpec,
+    build,
+    for_single_exposure,
+    for_upscale,
+    get,
+    int8_file,
+    names,
+    register,
+)
 
-__all__ = ["ModelSpec", "build", "for_single_exposure", "for_upscale", "get", "names", "register"]
+__all__ = ["ModelSpec", "build", "for_single_exposure", "for_upscale", "get", "int8_file", "names", "register"]

@@ -54,6 +54,9 @@ register(
 )
 
 HDRUNET_SHA256 = "577b48d911d872dd4bafa2a4244d294788022dea8104aba0da3e327222b02287"
+HDRUNET_INT8_SHA256 = "55589914637125fd284f30e7ca7e4e1f90f2bceb301376fcd35f0e1c9ff62f1e"
+"""``weights/hdrunet-field_tile-int8.onnx``: the network part ``field_tile`` of ``hdrunet.pt`` in int8 (card,
+session 46)."""
 for _name, _kwargs, _summary in (
     ("hdrunet", {"curve": False},
      "U-Net highlight expansion with mask blending (HDRCNN-style) and a frame-wide context; recorded pixels stay "
@@ -68,6 +71,7 @@ for _name, _kwargs, _summary in (
     register(ModelSpec(name=_name, kind="single-exposure", factory=HDRUNet, factory_kwargs=_kwargs,
                        summary=_summary, weights="hdrunet.pt", sha256=HDRUNET_SHA256, card="hdrunet.md",
                        upscaled="hdrunet-2x" if _name == "hdrunet-auto" else None,
+                       int8="hdrunet-field_tile-int8.onnx", int8_sha256=HDRUNET_INT8_SHA256,
                        encoder_thread_share=0.5))  # BENCHMARKS.md, issue 17 session 22
 HDRUNET_LITE_SHA256: str | None = "4553f4a93ad70fbb477aa5e6fdf333d76bc621fd2f1c271baed35c5ac487253c"
 register(ModelSpec(name="hdrunet-lite", kind="single-exposure", factory=HDRUNet,

@@ -350,6 +350,11 @@ class HDRUNet(HoldsGradedCurve, HoldsBlobLevel, nn.Module):
     cpu_bf16 = True
     """Validated in bf16 (``--precision auto`` picks it on CPUs with native bf16): on the validation views the
     largest change against fp32 is -0.05 dB PU21 (hard camera, unclipped pixels; see the model card)."""
+    int8_keep_float = ("stem.0.0", "head")
+    """Convolutions an int8 version of ``field_tile`` keeps in float (``--precision int8``,
+    :mod:`hdrvid.export.quantize`): the first reads the clip mask's steep ramp, the head feeds a sigmoid into a gain
+    of up to 64x. With them quantised the log gain moved by up to 0.72 on a real clip's frames, without them by
+    0.06 (model card, session 46)."""
     receptive_radius = 160
     """Pixels of context each output pixel of the U-Net sees (outside the frame-wide vector), rounded up: 4
     stride-2 levels and a dilated bottleneck (about 140 px)."""

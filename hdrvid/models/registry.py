@@ -65,6 +65,12 @@ class ModelSpec:
     passes, where a second intra-op thread mostly waits on cores that x265 holds
     (``runtime.options.streaming_threads``)."""
 
+    int8: str | None = None
+    """File name inside ``hdrvid/models/weights`` of the int8 ONNX version of its network part ``field_tile``
+    (``--precision int8``; made from the shipped weights by :mod:`hdrvid.export.quantize`, the card gives the
+    command), or None."""
+    int8_sha256: str | None = None
+
     @property
     def learned(self) -> bool:
         return self.kind != "classical"
@@ -140,6 +146,24 @@ def for_upscale(name: str, factor: int) -> str:
 
 def weights_dir() -> Path:
     return Path(str(resources.files("hdrvid.models") / "weights"))
+
+
+def int8_file(name: str) -> Path:
+    """The model's packaged int8 network (``ModelSpec.int8``), its sha256 checked against the registry: a changed
+    or replaced file is refused, never run."""
+    spec = get(name)
+    if spec.int8 is None:
+        having = [n for n in names() if get(n).int8]
+        raise ModelError(f"--precision int8: model {name!r} ships no int8 network (those that do: "
+                         f"{', '.join(having)}); use --precision fp32 or auto")
+    path = weights_dir() / spec.int8
+    if not path.is_file():
+        raise ModelError(f"{path}: int8 network file not found (reinstall hdrvid)")
+    got = sha256_file(path)
+    if got != spec.int8_sha256:
+        raise ModelError(f"{path}: sha256 {got[:12]}... does not match the registry "
+                         f"({str(spec.int8_sha256)[:12]}...); reinstall hdrvid")
+    return path
 
 
 def load_state_dict(path: Path, expected_sha256: str | None) -> dict[str, torch.Tensor]:

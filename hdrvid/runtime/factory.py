@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from torch import nn
 
@@ -31,18 +32,47 @@ from hdrvid.engines.tensorrt_engine import import_tensorrt
 from hdrvid.errors import BackendError
 from hdrvid.export.onnx import cached_onnx
 from hdrvid.machine import native_bf16
-from hdrvid.models import build, get
+from hdrvid.models import build, get, int8_file
 from hdrvid.runtime.options import EngineOptions
 
 log = logging.getLogger("hdrvid")
 
 
-def auto_precision(model: nn.Module, device: str) -> str:
+def auto_precision(model: nn.Module, device: str, int8: bool = False) -> str:
     """``--precision auto``: bf16 for a model validated in bf16 (``cpu_bf16 = True``; its card gives the quality
-    cost) on a CPU that computes bf16 natively, fp32 otherwise."""
+    cost) on a CPU that computes bf16 natively; on a CPU without it, int8 where the model ships an int8 network
+    for the weights it runs (``int8``; validated on the card too); fp32 otherwise."""
     if device == "cpu" and getattr(model, "cpu_bf16", False) and native_bf16():
         return "bf16"
+    if device == "cpu" and int8:
+        return "int8"
     return "fp32"
+
+
+class Int8Field:
+    """The ``field`` part of a model whose ``field_tile`` runs in int8: the frame-wide context on its own engine
+    (fp32), then the int8 network on the whole frame (what ``field`` computes in one call elsewhere)."""
+
+    def __init__(self, context: Engine, field_tile: Engine) -> None:
+        self.context, self.field_tile = context, field_tile
+        self.name = field_tile.name
+
+    def infer(self, *inputs: Any) -> Any:
+        x = inputs[0]
+        return self.field_tile.infer(x, self.context.infer(x))
+
+    def close(self) -> None:
+        self.context.close()
+        self.field_tile.close()
+
+
+def _fp32(backend: Backend) -> Backend:
+    """The backend in fp32: what a model wrapped in another (a super-resolution or diffusion model's base, whose
+    weights are the wrapper's copy) runs when int8 is asked for; the int8 file is the registry weights' only."""
+    if isinstance(backend, (TorchBackend, OrtBackend)) and backend.precision == "int8":
+        log.info("int8 covers the default network's registry weights only; the wrapped model runs in fp32")
+        return replace(backend, precision="fp32")
+    return backend
 
 
 # _WRAPPED_BASE: a model that refines another (``diffhdr-single``, ``hdrunet-2x``) holds its base's weights in its
@@ -55,10 +85,20 @@ def make_executor(model_name: str, weights: Path | None = None, opts: EngineOpti
                   model: nn.Module | None = None) -> Executor | DiffusionExecutor | SuperResExecutor:
     """The model ``model_name`` on the chosen backend, ready to run full frames."""
     spec = get(model_name)
+    shipped = model is None and weights is None  # the registry's weights: what a packaged int8 file was made from
     model = model if model is not None else build(model_name, weights)
     requested = opts.backend
     if isinstance(opts.backend, TorchBackend) and opts.backend.precision == "auto":
-        opts = replace(opts, backend=replace(opts.backend, precision=auto_precision(model, opts.backend.device)))
+        precision = auto_precision(model, opts.backend.device, int8=shipped and spec.int8 is not None)
+        opts = replace(opts, backend=replace(opts.backend, precision=precision))
+    if spec.kind == "diffusion" or getattr(model, "superres", False):
+        opts = replace(opts, backend=_fp32(opts.backend))
+        requested = _fp32(requested)
+    elif getattr(opts.backend, "precision", None) == "int8":
+        if weights is not None or not shipped:
+            raise BackendError("--precision int8 runs the int8 network packaged with the shipped weights; with "
+                               "--weights use --precision fp32 or auto")
+        int8_file(model_name)  # one line if the model ships none
     if spec.kind == "diffusion":
         backend = _profile_for(opts.backend, opts) if isinstance(opts.backend, TensorRTBackend) else opts.backend
         base = None
@@ -95,8 +135,24 @@ def make_executor(model_name: str, weights: Path | None = None, opts: EngineOpti
                            f"yet); use --backend torch (CPU or --device cuda)")
     if isinstance(backend, TensorRTBackend):
         backend = _profile_for(backend, opts)
+    if getattr(backend, "precision", None) == "int8":
+        return Executor(model, _int8_engines(model_name, model, parts, backend), plan)
     engines = {part: _engine(model_name, model, part, backend, weights) for part in parts}
     return Executor(model, engines, plan)
+
+
+def _int8_engines(model_name: str, model: nn.Module, parts: tuple[str, ...], backend: Backend) -> dict[str, Engine]:
+    """``parts`` with the network (``field_tile``) in the model's packaged int8 file on ONNX Runtime's CPU provider,
+    the frame-wide context in fp32 on the backend asked for, and ``field`` as the two in turn."""
+    if "field_tile" not in parts and "field" not in parts:
+        raise BackendError(f"--precision int8: {model_name} has no network part to run in int8; use fp32")
+    threads = getattr(backend, "threads", None)
+    tile = OrtEngine(int8_file(model_name), OrtBackend(provider="cpu", precision="int8", threads=threads), known=True)
+    context = _engine(model_name, model, "context", replace(backend, precision="fp32"), None)  # type: ignore[type-var]
+    engines: dict[str, Engine] = {}
+    for part in parts:
+        engines[part] = {"field_tile": tile, "context": context}.get(part) or Int8Field(context, tile)
+    return engines
 
 
 def _engine(model_name: str, model: nn.Module, part: str, backend: Backend, weights: Path | None) -> Engine:

@@ -11,7 +11,7 @@ import torch
 
 from hdrvid.errors import ModelError
 from hdrvid.models import blob_level
-from hdrvid.models.blob_level import EVERY, FOLLOW, RANGE, BlobLevel, blob_features, blob_masks
+from hdrvid.models.blob_level import EVERY, FOLLOW, RANGE, BlobLevel, blob_features, blob_masks, block_means
 
 
 def constant_rule(tmp_path, stops: float, name: str = "rule.json") -> BlobLevel:
@@ -219,3 +219,18 @@ def test_brackets_levels_its_clipped_blobs_through_its_blend_mask_and_reports_it
     assert m.blob_level._prev is not None
     m.reset_temporal()
     assert m.blob_level._prev is None
+
+
+def test_the_working_copy_is_torch_s_block_average():
+    """``block_means`` (OpenCV's area resize at an integer factor) gives ``F.avg_pool2d``'s means, the last partial
+    row and column of blocks dropped, to float32 rounding; factor 1 is the frame itself."""
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(0)
+    for h, w, f in ((720, 1280, 3), (97, 131, 4), (64, 64, 1), (1080, 1920, 5)):
+        x = torch.rand((3, h, w), generator=g) ** 2.2
+        want = F.avg_pool2d(x[None], f)[0].permute(1, 2, 0).double().numpy() if f > 1 else \
+            x.permute(1, 2, 0).double().numpy()
+        got = block_means(x, f)
+        assert got.shape == want.shape and got.dtype == np.float64
+        assert np.abs(got - want).max() < 1e-6

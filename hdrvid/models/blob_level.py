@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from hdrvid.color.kernels import blob_gain
 from hdrvid.color.operators import BT709_WEIGHTS
@@ -144,14 +143,10 @@ class BlobLevel:
         if w < MIN_WIDTH:
             return
         f = min(max(1, round(w / WORKING_WIDTH)), h, w)
-        lin = linear.detach().float().cpu()[None]
-        if f > 1:  # the working copy: means of f x f blocks (the last partial row and column of blocks dropped)
-            lin = F.avg_pool2d(lin, f)
-        small = lin[0].clamp(0, 1).permute(1, 2, 0).double().numpy()
+        small = block_means(linear, f).clip(0, 1)
 
         def pred() -> np.ndarray:  # the model's answer on the working copy, only when features are read
-            y = out.detach().float().cpu()[None]
-            return (F.avg_pool2d(y, f) if f > 1 else y)[0].permute(1, 2, 0).double().numpy()
+            return block_means(out, f)
 
         stops = self.stops(small, pred, p)
         if stops is None:
@@ -210,6 +205,18 @@ class BlobLevel:
         """Mean over the frames since :meth:`start` of the stops added where the factor acted (within
         :data:`RANGE`; None: none run)."""
         return self.total / self.frames if self.frames else None
+
+
+def block_means(x: torch.Tensor, f: int) -> np.ndarray:
+    """(h, w, C) float64: the means of ``f`` x ``f`` blocks of a (C, H, W) frame, the last partial row and column of
+    blocks dropped (``F.avg_pool2d(x, f)``'s values to float32 rounding: a test), by OpenCV's area resize of each
+    plane at an exact integer factor, 2.5x faster than torch's pooling on a 720p frame (4.2 -> 1.7 ms; issue 17)."""
+    planes = x.detach().float().cpu().numpy()
+    if f == 1:
+        return planes.transpose(1, 2, 0).astype(np.float64)
+    h, w = planes.shape[1] // f, planes.shape[2] // f
+    return np.stack([cv2.resize(np.ascontiguousarray(p[:h * f, :w * f]), (w, h), interpolation=cv2.INTER_AREA)
+                     for p in planes], -1).astype(np.float64)
 
 
 def blob_masks(clip: np.ndarray) -> list[tuple[int, int, np.ndarray]]:

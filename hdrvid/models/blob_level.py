@@ -169,7 +169,7 @@ class BlobLevel:
         that level as it moves; one that appears counts its new pixels as 0 and fades in);
         every :data:`EVERY` frames the blobs are read and each factor moves :data:`FOLLOW` of the way to the
         reading; between, it holds."""
-        clip = lin.max(-1) >= CLIP_LINEAR
+        clip = np.maximum(np.maximum(lin[..., 0], lin[..., 1]), lin[..., 2]) >= CLIP_LINEAR  # = lin.max(-1), 4x faster
         if not clip.any() or clip.all():
             self._prev = None
             return None

@@ -3,6 +3,7 @@
 #   T NAME CMD...   run CMD under /usr/bin/time, print "NAME wall s user s sys s peak KB"
 #   tonemap_pairs   `tonemap` against FFmpeg's zscale + tonemap + libx264 medium at 1080p: hable three times,
 #                   mobius and reinhard once
+#   long_and_large  `none --max-cll` on the 20-second 1080p clip and `none` on the 2160p one, each beside FFmpeg
 #   transcode_triples N   N times, 720p 48 frames: FFmpeg's peer, `none --max-cll 1000,400` (the peer's metadata
 #                   work), `none` (measured light levels)
 FF="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/ff_hdr10.sh"
@@ -30,4 +31,11 @@ transcode_triples() {
     T given720 hdrvid -q convert bbb720.mp4 given720.mp4 --model none --overwrite --max-cll 1000,400
     T none720 hdrvid -q convert bbb720.mp4 none720.mp4 --model none --overwrite
   done
+}
+
+long_and_large() {
+  T ff1080 $FF bbb1080.mp4 ff1080.mp4
+  T given1080 hdrvid -q convert bbb1080.mp4 given1080.mp4 --model none --overwrite --max-cll 1000,400
+  T none2160 hdrvid -q convert bbb2160.mp4 none2160.mp4 --model none --overwrite
+  T ff2160 $FF bbb2160.mp4 ff2160.mp4
 }

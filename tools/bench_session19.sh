@@ -9,10 +9,7 @@ set -e
 source "$(dirname "$0")/bench_lib.sh"
 cd "$1"
 transcode_triples 3
-T ff1080 $FF bbb1080.mp4 ff1080.mp4
-T given1080 hdrvid -q convert bbb1080.mp4 given1080.mp4 --model none --overwrite --max-cll 1000,400
-T none2160 hdrvid -q convert bbb2160.mp4 none2160.mp4 --model none --overwrite
-T ff2160 $FF bbb2160.mp4 ff2160.mp4
+long_and_large
 for i in 1 2; do
   T none720b hdrvid -q convert bbb720.mp4 none720.mp4 --model none --overwrite
   T itmo720 hdrvid -q convert bbb720.mp4 itmo720.mp4 --model itmo --overwrite

@@ -69,8 +69,8 @@ def test_precision_auto_takes_int8_on_a_cpu_without_native_bf16_for_the_shipped_
     weights = tmp_path / "mine.pt"
     shutil.copy(registry.weights_dir() / "hdrunet.pt", weights)
     assert make_executor("hdrunet-auto", weights, opts=auto).name.startswith("torch-cpu-fp32")
-    two_x = make_executor("hdrunet-2x", opts=_opts("int8"))  # a wrapper's base holds its own copy: fp32
-    assert "int8" not in two_x.base.name
+    two_x = make_executor("hdrunet-2x", opts=auto)  # a wrapper's base holds its own copy of the weights: fp32
+    assert "int8" not in two_x.name and two_x.base.name.startswith("torch-cpu-fp32")
     monkeypatch.setattr(factory, "native_bf16", lambda: True)
     assert make_executor("hdrunet-auto", opts=auto).name.startswith("torch-cpu-bf16")
 
@@ -80,8 +80,9 @@ def test_int8_is_refused_in_one_line_where_it_cannot_run(tmp_path, monkeypatch):
     shutil.copy(registry.weights_dir() / "hdrunet.pt", weights)
     with pytest.raises(BackendError, match="--weights"):
         make_executor("hdrunet-auto", weights, opts=_opts("int8"))
-    with pytest.raises(ModelError, match="ships no int8 network"):
-        make_executor("expandnet", opts=_opts("int8"))
+    for name in ("expandnet", "hdrunet-2x", "diffhdr-single"):
+        with pytest.raises(ModelError, match="ships no int8 network"):
+            make_executor(name, opts=_opts("int8"))
     with pytest.raises(BackendError, match="CPU"):
         TorchBackend(device="cuda", precision="int8")
     with pytest.raises(BackendError, match="CPU"):

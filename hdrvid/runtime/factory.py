@@ -66,15 +66,6 @@ class Int8Field:
         self.field_tile.close()
 
 
-def _fp32(backend: Backend) -> Backend:
-    """The backend in fp32: what a model wrapped in another (a super-resolution or diffusion model's base, whose
-    weights are the wrapper's copy) runs when int8 is asked for; the int8 file is the registry weights' only."""
-    if isinstance(backend, (TorchBackend, OrtBackend)) and backend.precision == "int8":
-        log.info("int8 covers the default network's registry weights only; the wrapped model runs in fp32")
-        return replace(backend, precision="fp32")
-    return backend
-
-
 # _WRAPPED_BASE: a model that refines another (``diffhdr-single``, ``hdrunet-2x``) holds its base's weights in its
 # own file (``diffhdr-single``: the session-4 ``hdrunet``, not the shipped one). The base runs through its own
 # executor on torch (on the backend's device) whatever backend runs the refining network: an ONNX export of the
@@ -85,20 +76,19 @@ def make_executor(model_name: str, weights: Path | None = None, opts: EngineOpti
                   model: nn.Module | None = None) -> Executor | DiffusionExecutor | SuperResExecutor:
     """The model ``model_name`` on the chosen backend, ready to run full frames."""
     spec = get(model_name)
-    shipped = model is None and weights is None  # the registry's weights: what a packaged int8 file was made from
+    # a packaged int8 file is made from the registry's weights: not from --weights, nor a wrapper's copy of its
+    # base (``model`` given: a super-resolution or diffusion model's base), which run fp32 under auto
+    shipped = model is None and weights is None
     model = model if model is not None else build(model_name, weights)
     requested = opts.backend
     if isinstance(opts.backend, TorchBackend) and opts.backend.precision == "auto":
         precision = auto_precision(model, opts.backend.device, int8=shipped and spec.int8 is not None)
         opts = replace(opts, backend=replace(opts.backend, precision=precision))
-    if spec.kind == "diffusion" or getattr(model, "superres", False):
-        opts = replace(opts, backend=_fp32(opts.backend))
-        requested = _fp32(requested)
-    elif getattr(opts.backend, "precision", None) == "int8":
-        if weights is not None or not shipped:
+    if getattr(opts.backend, "precision", None) == "int8":
+        int8_file(model_name)  # one line if the model ships none
+        if not shipped:
             raise BackendError("--precision int8 runs the int8 network packaged with the shipped weights; with "
                                "--weights use --precision fp32 or auto")
-        int8_file(model_name)  # one line if the model ships none
     if spec.kind == "diffusion":
         backend = _profile_for(opts.backend, opts) if isinstance(opts.backend, TensorRTBackend) else opts.backend
         base = None
@@ -144,8 +134,6 @@ def make_executor(model_name: str, weights: Path | None = None, opts: EngineOpti
 def _int8_engines(model_name: str, model: nn.Module, parts: tuple[str, ...], backend: Backend) -> dict[str, Engine]:
     """``parts`` with the network (``field_tile``) in the model's packaged int8 file on ONNX Runtime's CPU provider,
     the frame-wide context in fp32 on the backend asked for, and ``field`` as the two in turn."""
-    if "field_tile" not in parts and "field" not in parts:
-        raise BackendError(f"--precision int8: {model_name} has no network part to run in int8; use fp32")
     threads = getattr(backend, "threads", None)
     tile = OrtEngine(int8_file(model_name), OrtBackend(provider="cpu", precision="int8", threads=threads), known=True)
     context = _engine(model_name, model, "context", replace(backend, precision="fp32"), None)  # type: ignore[type-var]

@@ -32,6 +32,28 @@ def native_bf16() -> bool:
     return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
 
 
+CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+"""The CPU features that decide which of hdrvid's paths run fast (bf16, int8, the C kernels' AVX2/AVX-512)."""
+
+
+def describe_cpu() -> dict[str, object]:
+    """This CPU as a benchmark report records it: model name, usable cores, which of :data:`CPU_FLAGS` it has and
+    whether it computes bf16 natively (Linux's /proc/cpuinfo; the name alone elsewhere)."""
+    import platform
+
+    text = ""
+    try:
+        with open("/proc/cpuinfo", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        pass
+    name = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
+    listed = re.search(r"^flags\s*:\s*(.+)$", text, re.M)
+    flags = set(listed.group(1).split()) if listed else set()
+    return {"cpu": name.group(1).strip() if name else platform.processor() or platform.machine(),
+            "cores": usable_cores(), "flags": [f for f in CPU_FLAGS if f in flags], "native_bf16": native_bf16()}
+
+
 def torch_threads_restorer() -> Callable[[], None]:
     """A function that gives the calling thread back torch's intra-op thread count as it is now. An engine
     with ``threads`` (``--threads``, ``runtime.options.streaming_threads``) sets the count for the whole

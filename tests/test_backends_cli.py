@@ -101,6 +101,12 @@ def test_bench_cli_table_json_and_plot(tmp_path: Path):
     assert any(s["backend"] == "tensorrt" for s in res["skipped"])  # not installed here: reported, not fatal
     assert (tmp_path / "b.png").stat().st_size > 1000
     assert "e2e/slowest" in r.output
+    # the machine it ran on, for a report sent back from elsewhere (issue 17)
+    m = res["machine"]
+    assert m["cores"] >= 1 and isinstance(m["native_bf16"], bool) and isinstance(m["gpus"], list)
+    assert set(m["flags"]) <= {"avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8"}
+    assert m["versions"]["torch"] and m["versions"]["onnxruntime"] and m["versions"]["hdrvid"]
+    assert f"{m['cores']} cores" in r.output.splitlines()[0]
 
 
 def test_a_model_without_onnx_export_says_so(bright_clip: Path, tmp_path: Path):

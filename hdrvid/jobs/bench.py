@@ -29,6 +29,7 @@ from hdrvid.io.images import write_png
 from hdrvid.io.report import Report
 from hdrvid.jobs.convert import ConvertOptions, ConvertReport, convert
 from hdrvid.jobs.demo import write_demo_input
+from hdrvid.machine import describe_cpu
 from hdrvid.models import for_single_exposure, get
 from hdrvid.models.registry import CLASSICAL_MERGES, DIFFUSION_MERGES, VIDEO_MERGES
 from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
@@ -159,6 +160,8 @@ class BenchReport(Report):
     rows: list[dict[str, Any]]
     skipped: list[dict[str, str]]
     config: dict[str, Any]
+    machine: dict[str, Any] = field(default_factory=dict)
+    """:func:`describe_machine`: the CPU, its features, GPUs and library versions."""
 
     def __str__(self) -> str:
         return format_table(self)
@@ -228,7 +231,26 @@ def run_bench(cfg: BenchConfig, progress: bool = False) -> BenchReport:
     return BenchReport(rows=rows, skipped=skipped, config={
         "input": str(cfg.input) if cfg.input else "generated (hdrvid demo scene, H.264 BT.709)",
         "frames": cfg.frames, "device": cfg.device, "threads": cfg.threads or torch.get_num_threads(),
-        "torch": torch.__version__, "encoder": cfg.encode.codec or "libx265", "preset": cfg.encode.preset})
+        "torch": torch.__version__, "encoder": cfg.encode.codec or "libx265", "preset": cfg.encode.preset},
+        machine=describe_machine())
+
+
+def describe_machine() -> dict[str, Any]:
+    """What a report sent back from another machine must say for its rows to be read (issue 17): the CPU
+    (:func:`hdrvid.machine.describe_cpu`: which of bf16, int8 and AVX-512 paths run natively), the GPUs torch
+    sees, and the versions of the libraries that do the work."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from hdrvid import __version__
+
+    versions = {"hdrvid": __version__}
+    for dist in ("torch", "onnxruntime", "onnxruntime-gpu", "tensorrt", "av", "numpy", "opencv-python-headless"):
+        try:
+            versions[dist] = version(dist)
+        except PackageNotFoundError:
+            continue
+    gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    return {**describe_cpu(), "gpus": gpus, "versions": versions}
 
 
 def _bench_merge(merge: str, size: tuple[int, int], cfg: BenchConfig, tmp: Path, skipped: list[dict[str, str]],
@@ -281,8 +303,12 @@ def _ratios(rows: list[dict[str, Any]]) -> None:
 
 
 def format_table(result: BenchReport) -> str:
+    m = result.machine
+    about = [f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores ({' '.join(m.get('flags', [])) or 'no AVX2'}"
+             f"{', native bf16' if m.get('native_bf16') else ''}); GPU: {', '.join(m.get('gpus', [])) or 'none'}"] \
+        if m else []
     head = f"{'resolution':<11}{'model':<20}{'backend':<13}{'prec':<6}{'mode':<11}{'fps':>8}  {'slowest stage':<20}{'e2e/slowest':>12}{'e2e/transcode':>15}{'vs seq':>8}"
-    lines = [head, "-" * len(head)]
+    lines = [*about, head, "-" * len(head)]
     for r in result.rows:
         slow = f"{r['slowest_stage']} {r['slowest_stage_fps']:.2f}" if r.get("slowest_stage") else ""
         def f(v: Any) -> str:

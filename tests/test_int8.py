@@ -65,6 +65,8 @@ def test_precision_auto_takes_int8_on_a_cpu_without_native_bf16_for_the_shipped_
     monkeypatch.setattr(factory, "native_bf16", lambda: False)
     auto = _opts("auto")
     assert make_executor("hdrunet-auto", opts=auto).name.startswith("onnxruntime-cpu-int8")
+    tiles = make_executor("hdrunet-auto", opts=EngineOptions(backend=TorchBackend(precision="auto"), tile=256))
+    assert tiles.name.startswith("onnxruntime-cpu-int8") and "tile 256" in tiles.name  # the network's engine names it
     assert make_executor("expandnet", opts=auto).name.startswith("torch-cpu-fp32")
     weights = tmp_path / "mine.pt"
     shutil.copy(registry.weights_dir() / "hdrunet.pt", weights)

@@ -138,7 +138,7 @@ def _int8_engines(model_name: str, model: nn.Module, parts: tuple[str, ...], bac
     tile = OrtEngine(int8_file(model_name), OrtBackend(provider="cpu", precision="int8", threads=threads), known=True)
     context = _engine(model_name, model, "context", replace(backend, precision="fp32"), None)  # type: ignore[type-var]
     engines: dict[str, Engine] = {}
-    for part in parts:
+    for part in sorted(parts, key=lambda p: p == "context"):  # the executor is named after its first engine
         engines[part] = {"field_tile": tile, "context": context}.get(part) or Int8Field(context, tile)
     return engines
 

@@ -84,8 +84,9 @@ def make_executor(model_name: str, weights: Path | None = None, opts: EngineOpti
     if isinstance(opts.backend, TorchBackend) and opts.backend.precision == "auto":
         precision = auto_precision(model, opts.backend.device, int8=shipped and spec.int8 is not None)
         opts = replace(opts, backend=replace(opts.backend, precision=precision))
+    int8_path = None
     if getattr(opts.backend, "precision", None) == "int8":
-        int8_file(model_name)  # one line if the model ships none
+        int8_path = int8_file(model_name)  # checked once (one line if the model ships none)
         if not shipped:
             raise BackendError("--precision int8 runs the int8 network packaged with the shipped weights; with "
                                "--weights use --precision fp32 or auto")
@@ -125,17 +126,19 @@ def make_executor(model_name: str, weights: Path | None = None, opts: EngineOpti
                            f"yet); use --backend torch (CPU or --device cuda)")
     if isinstance(backend, TensorRTBackend):
         backend = _profile_for(backend, opts)
-    if getattr(backend, "precision", None) == "int8":
-        return Executor(model, _int8_engines(model_name, model, parts, backend), plan)
+    if int8_path is not None:
+        return Executor(model, _int8_engines(model_name, model, parts, backend, int8_path), plan)
     engines = {part: _engine(model_name, model, part, backend, weights) for part in parts}
     return Executor(model, engines, plan)
 
 
-def _int8_engines(model_name: str, model: nn.Module, parts: tuple[str, ...], backend: Backend) -> dict[str, Engine]:
-    """``parts`` with the network (``field_tile``) in the model's packaged int8 file on ONNX Runtime's CPU provider,
-    the frame-wide context in fp32 on the backend asked for, and ``field`` as the two in turn."""
+def _int8_engines(model_name: str, model: nn.Module, parts: tuple[str, ...], backend: Backend,
+                  path: Path) -> dict[str, Engine]:
+    """``parts`` with the network (``field_tile``) in the model's packaged int8 file ``path`` (checked by
+    ``int8_file``) on ONNX Runtime's CPU provider, the frame-wide context in fp32 on the backend asked for, and
+    ``field`` as the two in turn."""
     threads = getattr(backend, "threads", None)
-    tile = OrtEngine(int8_file(model_name), OrtBackend(provider="cpu", precision="int8", threads=threads), known=True)
+    tile = OrtEngine(path, OrtBackend(provider="cpu", precision="int8", threads=threads), known=True)
     context = _engine(model_name, model, "context", replace(backend, precision="fp32"), None)  # type: ignore[type-var]
     engines: dict[str, Engine] = {}
     for part in sorted(parts, key=lambda p: p == "context"):  # the executor is named after its first engine

@@ -20,16 +20,23 @@ def usable_cores() -> int:
 
 
 @functools.cache
+def _cpuinfo() -> tuple[str, frozenset[str]]:
+    """(model name, feature flags) of the first CPU in Linux's /proc/cpuinfo; ("", empty) elsewhere. Read once."""
+    try:
+        with open("/proc/cpuinfo", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return "", frozenset()
+    name = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
+    listed = re.search(r"^flags\s*:\s*(.+)$", text, re.M)
+    return (name.group(1).strip() if name else ""), frozenset(listed.group(1).split() if listed else ())
+
+
 def native_bf16() -> bool:
     """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX, from Linux's CPU flags); elsewhere bf16
     is emulated: no faster at inference, and a training step of a bf16 convolution ~27x slower than fp32's (an
-    AMD EPYC host without AVX-512, session 45). Read once: the training loop asks at every step."""
-    try:
-        with open("/proc/cpuinfo", errors="replace") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
+    AMD EPYC host without AVX-512, session 45). The flags are read once: the training loop asks at every step."""
+    return bool(_cpuinfo()[1] & {"avx512_bf16", "amx_bf16"})
 
 
 CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
@@ -38,20 +45,12 @@ CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16",
 
 def describe_cpu() -> dict[str, object]:
     """This CPU as a benchmark report records it: model name, usable cores, which of :data:`CPU_FLAGS` it has and
-    whether it computes bf16 natively (Linux's /proc/cpuinfo; the name alone elsewhere)."""
+    whether it computes bf16 natively (Linux's /proc/cpuinfo; the platform's name alone elsewhere)."""
     import platform
 
-    text = ""
-    try:
-        with open("/proc/cpuinfo", errors="replace") as f:
-            text = f.read()
-    except OSError:
-        pass
-    name = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
-    listed = re.search(r"^flags\s*:\s*(.+)$", text, re.M)
-    flags = set(listed.group(1).split()) if listed else set()
-    return {"cpu": name.group(1).strip() if name else platform.processor() or platform.machine(),
-            "cores": usable_cores(), "flags": [f for f in CPU_FLAGS if f in flags], "native_bf16": native_bf16()}
+    name, flags = _cpuinfo()
+    return {"cpu": name or platform.processor() or platform.machine(), "cores": usable_cores(),
+            "flags": [f for f in CPU_FLAGS if f in flags], "native_bf16": native_bf16()}
 
 
 def torch_threads_restorer() -> Callable[[], None]:

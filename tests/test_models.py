@@ -598,7 +598,7 @@ def test_edge_gate_reads_only_the_box_its_exponents_reach_and_gates_the_same_pix
         small[y:y + rng.integers(1, 6), x:x + rng.integers(1, 6)] = 0.5
         s = torch.from_numpy(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR) if (hs, ws) != (h, w) else small)
         full = ((frame.amax(0) > start) & (s < 1)).flatten().nonzero().flatten()
-        box = _box(torch.from_numpy(small), h, w)
+        box = _box(small, h, w)
         got = None if box is None else _gated_pixels(frame, s, box, start)
         if not len(full):
             assert got is None
@@ -628,7 +628,7 @@ def test_edge_gate_kernel_is_the_torch_steps(native, monkeypatch):
     small = np.ones((h // 3, w // 3), np.float32)
     small[5:20, 10:40] = np.linspace(0.5, 1.0, 30, dtype=np.float32)
     s = torch.from_numpy(np.repeat(np.repeat(small, 3, 0), 3, 1).copy())
-    box = _box(torch.from_numpy(small), h, w)
+    box = _box(small, h, w)
     assert box is not None and box != (0, h, 0, w)
     ref = torch.from_numpy(out.copy())
     flat = _gated_pixels(torch.from_numpy(lin), s, box, start)

@@ -9,7 +9,8 @@ from hdrvid.lazy import lazy_exports
 _EXPORTS = {
     'backends': ('BACKENDS', 'PRECISIONS', 'Backend', 'OrtBackend', 'TensorRTBackend', 'TorchBackend', 'backend_device', 'backend_from_options'),
     'base': ('Engine', 'cache_dir'),
-    'executor': ('ExecutionPlan', 'Executor', 'ModelPart', 'PartedModel'),
+    'executor': ('Executor', 'ModelPart', 'PartedModel'),
+    'plan': ('ExecutionPlan',),
     'onnx_file': ('check_onnx_file',),
     'onnxruntime_engine': ('OrtEngine',),
     'tensorrt_engine': ('TensorRTEngine',),
@@ -29,8 +30,9 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time each submodule lo
         backend_from_options,
     )
     from hdrvid.engines.base import Engine, cache_dir  # noqa: F401
-    from hdrvid.engines.executor import ExecutionPlan, Executor, ModelPart, PartedModel  # noqa: F401
+    from hdrvid.engines.executor import Executor, ModelPart, PartedModel  # noqa: F401
     from hdrvid.engines.onnx_file import check_onnx_file  # noqa: F401
     from hdrvid.engines.onnxruntime_engine import OrtEngine  # noqa: F401
+    from hdrvid.engines.plan import ExecutionPlan  # noqa: F401
     from hdrvid.engines.tensorrt_engine import TensorRTEngine  # noqa: F401
     from hdrvid.engines.torch_engine import TorchEngine  # noqa: F401

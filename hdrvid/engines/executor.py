@@ -17,17 +17,15 @@ the field follow the frame's own edges.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-import cv2
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from hdrvid.color.kernels import downscale_aa
 from hdrvid.engines.base import Engine
+from hdrvid.engines.plan import ExecutionPlan, active_blocks_np
 from hdrvid.errors import BackendError
 from hdrvid.models.itmo import box_filter, square_max
 
@@ -76,38 +74,6 @@ class ModelPart(nn.Module):
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         fn = self.model if self.part == "full" else getattr(self.model, self.part)
         return fn(*inputs)
-
-
-@dataclass(frozen=True)
-class ExecutionPlan:
-    """tile: tile edge in pixels (0 = whole frames). overlap: border discarded around each tile (None: the
-    model's receptive radius, rounded up to 8). infer_scale: run the network at this fraction of the frame size.
-    sparse: for models with an ``active_mask``, run the network only on tiles (``sparse_tile`` pixels at the
-    inference resolution) that hold pixels whose output depends on it; frames where too many tiles are active
-    (``sparse_limit``) run whole. The result is the same as running everything (tested)."""
-
-    tile: int = 0
-    overlap: int | None = None
-    infer_scale: float = 1.0
-    guide_radius: int = 2
-    guide_eps: float = 1e-3
-    sparse: bool = True
-    sparse_tile: int = 64
-    sparse_limit: float = 0.7
-
-    def parts(self, model: nn.Module) -> tuple[str, ...]:
-        """The model parts the engines must provide for this plan."""
-        parted = isinstance(model, PartedModel)
-        if not parted:
-            if self.tile or self.infer_scale != 1.0:
-                raise BackendError(f"{type(model).__name__} runs on whole frames only: drop --tile and --infer-scale "
-                                   f"(classical models are cheap at full resolution)")
-            return ("full",)
-        if self.tile:
-            return ("context", "field_tile")
-        if self.sparse and hasattr(model, "active_mask"):
-            return ("field", "context", "field_tile")
-        return ("field",)
 
 
 class Executor:
@@ -278,28 +244,12 @@ def tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int
 
 
 def active_blocks(x: torch.Tensor, threshold: float | None, size: tuple[int, ...], k: int) -> torch.Tensor | None:
-    """The sparse path's mask at the network's ``size`` (1, 1, h, w) float32, computed in numpy and OpenCV: where any
-    frame of ``x`` has max(R, G, B) above ``threshold`` in a block of the frame, grown by ``k`` blocks. The same
-    values as ``adaptive_max_pool2d`` of the full-size mask and ``square_max`` (tests) at a fraction of their cost
-    (5-6 ms a 720p frame inside a pipeline: torch's max over the channel axis, its adaptive max pool over a
-    full-size float mask). None where it does not apply (no threshold, not float32 on the CPU, a size that does not
-    divide the frame's into whole blocks, or no downscaling): the caller takes the torch path."""
-    h, w = int(x.shape[-2]), int(x.shape[-1])
-    sh, sw = int(size[0]), int(size[1])
-    if (threshold is None or x.device.type != "cpu" or x.dtype != torch.float32 or x.shape[1] < 1
-            or (sh, sw) == (h, w) or h % sh or w % sw):
+    """:func:`hdrvid.engines.plan.active_blocks_np` of a float32 CPU tensor (N, C, H, W), as (1, 1, h, w); None where
+    it does not apply (not float32 on the CPU, or as that function says): the caller takes the torch path."""
+    if x.device.type != "cpu" or x.dtype != torch.float32:
         return None
-    planes = x.detach().numpy()
-    above = np.zeros((h, w), bool)
-    for frame in planes:
-        peak = frame[0].copy()
-        for p in frame[1:]:
-            np.maximum(peak, p, out=peak)
-        above |= peak > threshold
-    fy, fx = h // sh, w // sw  # any over each fy x fx block: a max over the block anchored at its corner, read there
-    blocks = cv2.dilate(above.view(np.uint8), np.ones((fy, fx), np.uint8), anchor=(0, 0))[::fy, ::fx]
-    grown = cv2.dilate(blocks, np.ones((2 * k + 1, 2 * k + 1), np.uint8))  # outside the frame adds nothing
-    return torch.from_numpy(grown.astype(np.float32))[None, None]
+    grown = active_blocks_np(x.detach().numpy(), threshold, size, k)
+    return None if grown is None else torch.from_numpy(grown)[None, None]
 
 
 def downscale(x: torch.Tensor, scale: float) -> torch.Tensor:

@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from hdrvid.engines.backends import OrtBackend
 from hdrvid.engines.base import cache_dir
 from hdrvid.engines.onnx_file import check_onnx_file
 from hdrvid.errors import BackendError
+from hdrvid.lazy import torch
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
 
@@ -73,6 +73,14 @@ class OrtEngine:
         feed = {n: _as_numpy(t, ty) for n, t, ty in zip(self.inputs, inputs, self.input_types)}
         out = self.session.run(self.outputs[:1], feed)[0]
         return torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32))
+
+    def run(self, *inputs: np.ndarray) -> np.ndarray:
+        """``infer`` on float32 arrays (CPU), its first output as an array: no torch."""
+        if len(inputs) != len(self.inputs):
+            raise BackendError(f"{self.name}: the network takes {len(self.inputs)} inputs, got {len(inputs)}")
+        feed = {n: np.ascontiguousarray(a, np.float16 if "float16" in ty else np.float32)
+                for n, a, ty in zip(self.inputs, inputs, self.input_types)}
+        return self.session.run(self.outputs[:1], feed)[0]
 
     def _infer_bound(self, inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
         """GPU: inputs go to CUDA once and ORT reads them in place; the output stays on the device until copied."""

@@ -33,7 +33,7 @@ from hdrvid.jobs.job import (
 from hdrvid.models import for_single_exposure, for_upscale, get
 from hdrvid.models.arrays import ARRAY_MODELS
 from hdrvid.models.registry import VIDEO_MERGES
-from hdrvid.pipeline.arrays import ArrayModel
+from hdrvid.pipeline.arrays import ArrayModel, AutoExpand, AutoNetwork
 from hdrvid.pipeline.decoder import DecodeOptions, VideoDecoder
 from hdrvid.pipeline.encoder import EncodeOptions, ImageWriter, VideoEncoder, codec_for
 from hdrvid.pipeline.frame import VideoInfo
@@ -401,6 +401,32 @@ def uses_array_model(opts: ConvertOptions, spec: OutputSpec, info: VideoInfo, pl
             and isinstance(backend, TorchBackend) and backend.device == "cpu")
 
 
+def auto_arrays(opts: ConvertOptions, spec: OutputSpec, info: VideoInfo, plan: Plan,
+                extra_stages: list[Stage] | None) -> Any:
+    """The default model's torch-free executor (:mod:`hdrvid.engines.array_executor`) when it runs this conversion,
+    else None: the model ships the files (``ModelSpec.arrays``), a video to HDR10 through the compiled kernels, its
+    shipped weights on the CPU in the fast mode with the int8 network (``--precision int8``, or ``auto`` on a CPU
+    without native bf16, where ``auto`` picks int8), whole frames that divide into the network's blocks, no
+    highlight boost. The same picture as the torch executor within float rounding (tests); torch is never loaded."""
+    from hdrvid.engines.array_executor import applies, auto_arrays_executor
+    from hdrvid.engines.plan import ExecutionPlan
+    from hdrvid.machine import native_bf16
+
+    backend = opts.engine.backend
+    if (opts.mode != "single" or opts.upscale != 1 or plan.kind != "video" or info.is_image or extra_stages
+            or get(opts.single_model).arrays is None or opts.weights is not None or opts.highlight_boost != 1.0
+            or spec.format != "hdr10" or not OutputTransform(spec).takes_arrays or opts.engine.tile
+            or not isinstance(backend, TorchBackend) or backend.device != "cpu"
+            or not (backend.precision == "int8" or (backend.precision == "auto" and not native_bf16()))):
+        return None
+    eng = single_engine_options(opts, info, streaming=True)
+    scale = float(eng.infer_scale or 1.0)
+    if not applies(info.height, info.width, scale):
+        return None
+    threads = getattr(eng.backend, "threads", None)
+    return auto_arrays_executor(opts.single_model, ExecutionPlan(overlap=eng.overlap, infer_scale=scale), threads)
+
+
 def single_engine_options(opts: ConvertOptions, info: VideoInfo, streaming: bool = False) -> EngineOptions:
     """The engine options of a single-exposure run (``--infer-scale auto`` resolved for the frame size; with
     ``streaming``, a video encoder beside the model, the CPU threads planned with it: ``runtime.options.
@@ -454,6 +480,12 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
             source.raw = True
             kernel = "C kernels" if native_available() else "numba kernels"
             first, engine_name, engine, cycle = [], f"fused ({kernel}, no model)", None, None
+        elif isinstance(source, VideoDecoder) and (auto := auto_arrays(opts, spec, info, plan, extra_stages)):
+            source.arrays = True  # the default model in numpy and ONNX Runtime: torch is never loaded
+            engine = auto
+            set_average_cap(engine, opts)
+            first, engine_name, cycle = [AutoNetwork(engine), AutoExpand(engine, opts.model, opts.cut_threshold)], \
+                engine.name, None
         elif uses_array_model(opts, spec, info, plan) and not extra_stages and isinstance(source, VideoDecoder):
             source.arrays = True  # every stage takes numpy frames: torch is never loaded
             first = [ArrayModel(ARRAY_MODELS[opts.model], opts.model)]

@@ -12,7 +12,8 @@ from hdrvid.models.registry import (
     get,
     int8_file,
     names,
+    packaged_file,
     register,
 )
 
-__all__ = ["ModelSpec", "build", "for_single_exposure", "for_upscale", "get", "int8_file", "names", "register"]
+__all__ = ["ModelSpec", "build", "for_single_exposure", "for_upscale", "get", "int8_file", "names", "packaged_file", "register"]

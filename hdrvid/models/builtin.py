@@ -55,6 +55,9 @@ register(
 
 HDRUNET_SHA256 = "577b48d911d872dd4bafa2a4244d294788022dea8104aba0da3e327222b02287"
 HDRUNET_INT8_SHA256 = "55589914637125fd284f30e7ca7e4e1f90f2bceb301376fcd35f0e1c9ff62f1e"
+HDRUNET_ARRAYS = {"hdrunet-context.onnx": "68badc09de412a398f485d079d9d6fce1922b81ea6ee23565e543a80d9d01d65",
+                  "hdrunet-shoulder.json": "1cb37374b7878d2942a21be29ce5fea22aa33ef167516fc6afad839245fa8255"}
+"""``hdrunet-auto``'s torch-free CPU path (made by docs/training/hdrunet/arrays-session47/make_files.py)."""
 """``weights/hdrunet-field_tile-int8.onnx``: the network part ``field_tile`` of ``hdrunet.pt`` in int8 (card,
 session 46)."""
 for _name, _kwargs, _summary in (
@@ -72,6 +75,7 @@ for _name, _kwargs, _summary in (
                        summary=_summary, weights="hdrunet.pt", sha256=HDRUNET_SHA256, card="hdrunet.md",
                        upscaled="hdrunet-2x" if _name == "hdrunet-auto" else None,
                        int8="hdrunet-field_tile-int8.onnx", int8_sha256=HDRUNET_INT8_SHA256,
+                       arrays=HDRUNET_ARRAYS if _name == "hdrunet-auto" else None,
                        encoder_thread_share=0.5))  # BENCHMARKS.md, issue 17 session 22
 HDRUNET_LITE_SHA256: str | None = "4553f4a93ad70fbb477aa5e6fdf333d76bc621fd2f1c271baed35c5ac487253c"
 register(ModelSpec(name="hdrunet-lite", kind="single-exposure", factory=HDRUNet,

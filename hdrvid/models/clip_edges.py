@@ -22,9 +22,9 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
-import torch
 
 from hdrvid.color.kernels import gate_ratios
+from hdrvid.lazy import torch
 
 EDGE_CODE = 246.0
 """An area is clipped where max(R, G, B) reaches this 8-bit code (signal ~0.965: where the expansion mask starts)."""
@@ -104,7 +104,10 @@ def working_codes(linear: torch.Tensor, gamma: float) -> np.ndarray:
     n, _, h, w = linear.shape
     size = working_size(h, w)
     k = sample_stride(w)
-    peak = linear[:, :, ::k, ::k].amax(1).clamp(0, 1).float().cpu().numpy()
+    if isinstance(linear, np.ndarray):
+        peak = np.clip(linear[:, :, ::k, ::k].max(1), 0, 1).astype(np.float32, copy=False)
+    else:
+        peak = linear[:, :, ::k, ::k].amax(1).clamp(0, 1).float().cpu().numpy()
     return np.stack([np.power(peak[i] if peak.shape[1:] == size else
                               cv2.resize(peak[i], size[::-1], interpolation=cv2.INTER_AREA), 1 / gamma) * 255
                      for i in range(n)])
@@ -171,7 +174,7 @@ def gate_expansion(linear: torch.Tensor, out: torch.Tensor, weight: torch.Tensor
     compiled = (linear.device.type == "cpu" and linear.dtype == out.dtype == torch.float32 and out.is_contiguous()
                 and not out.requires_grad)
     for i in range(linear.shape[0]):
-        box = _box(small[i, 0], h, w)
+        box = _box(small[i, 0].numpy(), h, w)
         if box is None:
             continue
         if compiled:  # one pass over the box (the torch steps below took ~35 ms a frame at 1080p; the same numbers)
@@ -194,16 +197,35 @@ def raise_ratios(linear: torch.Tensor, out: torch.Tensor, s: torch.Tensor, flat:
     view.index_copy_(1, flat, lin * torch.exp(exponent * torch.log(ratio)))
 
 
-def _box(small: torch.Tensor, h: int, w: int) -> tuple[int, int, int, int] | None:
+def gate_frame(linear: np.ndarray, out: np.ndarray, weight: float, start: float, gamma: float) -> None:
+    """:func:`gate_expansion` (no ring) of one float32 frame ``out`` (3, H, W, C-contiguous) in place, ``linear`` its
+    input and ``weight`` its shoulder weight: the same numbers, no torch (``hdrunet-auto``'s torch-free path)."""
+    w32 = np.float32(weight)
+    if w32 >= 1:
+        return
+    small = edge_exponents(working_codes(linear[None], gamma)[0])
+    if small is None:
+        return
+    small = small + (1 - small) * w32
+    if not (small < 1).any():
+        return
+    h, w = linear.shape[-2:]
+    s = small if small.shape == (h, w) else cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    box = _box(small, h, w)
+    if box is not None:
+        gate_ratios(linear, out, np.ascontiguousarray(s, np.float32), box, start)
+
+
+def _box(small: np.ndarray, h: int, w: int) -> tuple[int, int, int, int] | None:
     """(y0, y1, x0, x1): the box of full-size (``h`` x ``w``) rows and columns the bilinear resize can carry an exponent
     below 1 of ``small`` (h, w) to, or None (no exponent below 1). A frame's gentle areas are usually a small part of
     it: the full-frame max and test cost ~5 ms a frame at 720p inside a pipeline."""
     hs, ws = small.shape
     below = small < 1
-    rows = below.any(1).nonzero().flatten()
+    rows = np.flatnonzero(below.any(1))
     if not len(rows):
         return None
-    cols = below.any(0).nonzero().flatten()
+    cols = np.flatnonzero(below.any(0))
     # full-size row y reads small rows floor(src) and floor(src) + 1, src = (y + 0.5) hs / h - 0.5: rows whose src lies
     # within one of [r0, r1] (and two pixels more for rounding)
     y0 = max(0, int((int(rows[0]) - 0.5) * h / hs - 0.5) - 2)

@@ -17,9 +17,12 @@ session 28).
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
-import torch
+
+from hdrvid.lazy import torch
 
 DEBLOCK_RADIUS = 8
 """Box radius of the filter, pixels (a 17x17 window: spans an 8x8 or 16x16 codec block's edge). In pixels of the
@@ -61,11 +64,11 @@ def flat_mean_shift(plane: np.ndarray, radius: int, eps: float, scale: int = 1) 
     return mean
 
 
-def _peak(frame: torch.Tensor) -> np.ndarray:
-    """max(R, G, B) of one (C, H, W) frame as float32 numpy (on the CPU: NumPy's elementwise maximum, ~10x
-    torch's ``amax`` over the channel dimension)."""
-    if frame.device.type == "cpu" and frame.dtype == torch.float32:
-        planes = frame.numpy()
+def _peak(frame: torch.Tensor | np.ndarray) -> np.ndarray:
+    """max(R, G, B) of one (C, H, W) frame (a tensor or a float32 array) as float32 numpy (on the CPU: NumPy's
+    elementwise maximum, ~10x torch's ``amax`` over the channel dimension)."""
+    if isinstance(frame, np.ndarray) or (frame.device.type == "cpu" and frame.dtype == torch.float32):
+        planes = frame if isinstance(frame, np.ndarray) else frame.detach().numpy()
         out = np.maximum(planes[0], planes[1])
         for p in planes[2:]:
             np.maximum(out, p, out=out)
@@ -81,14 +84,15 @@ class MaskShift:
         self._buffer: np.ndarray | None = None
         self._dirty: list[tuple[int, int, int, int, int]] = []
 
-    def __call__(self, linear: torch.Tensor, weight: torch.Tensor, start: float, gamma: float,
-                 radius: int | None = None, eps_codes: float | None = None) -> torch.Tensor | None:
+    def __call__(self, linear: torch.Tensor | np.ndarray, weight: torch.Tensor | np.ndarray, start: float,
+                 gamma: float, radius: int | None = None, eps_codes: float | None = None) -> Any:
         """(N, 1, H, W) float32: what to add to each channel's signal (``linear ** (1 / gamma)``) before the
         expansion mask reads it, ``flat_mean_shift(m) (1 - weight)`` with ``m`` the max(R, G, B) signal; 0 at pixels
         whose max(R, G, B) is at or below ``start`` (linear light; they leave as decoded on every path).
         ``weight`` (N,) is each frame's shoulder weight on the CPU (1 = graded: no shift). None when no frame needs
         one. The filter runs on the rows and columns around the pixels above ``start`` only (``radius``,
-        ``eps_codes``: default DEBLOCK_RADIUS, DEBLOCK_EPS_CODES)."""
+        ``eps_codes``: default DEBLOCK_RADIUS, DEBLOCK_EPS_CODES). ``linear`` a float32 array: the result is one
+        (no torch)."""
         n, _, h, w = linear.shape
         radius = DEBLOCK_RADIUS if radius is None else radius
         eps = ((DEBLOCK_EPS_CODES if eps_codes is None else eps_codes) / 255.0) ** 2
@@ -97,7 +101,7 @@ class MaskShift:
             keep = 1.0 - float(weight[i])
             if keep <= 0:
                 continue
-            peak = _peak(linear[i].detach())
+            peak = _peak(linear[i])
             above = peak > start
             rows = np.flatnonzero(above.any(1))
             if not len(rows):
@@ -115,7 +119,9 @@ class MaskShift:
                 out = self._zeroed((n, 1, h, w))
             np.multiply(shift, above[r0:r1, c0:c1], out=out[i, 0, r0:r1, c0:c1])
             self._dirty.append((i, r0, r1, c0, c1))
-        return None if out is None else torch.from_numpy(out)
+        if out is None or isinstance(linear, np.ndarray):
+            return out
+        return torch.from_numpy(out)
 
     def _zeroed(self, shape: tuple[int, int, int, int]) -> np.ndarray:
         if self._buffer is None or self._buffer.shape != shape:

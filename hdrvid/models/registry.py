@@ -70,6 +70,9 @@ class ModelSpec:
     (``--precision int8``; made from the shipped weights by :mod:`hdrvid.export.quantize`, the card gives the
     command), or None."""
     int8_sha256: str | None = None
+    arrays: dict[str, str] | None = None
+    """File name -> sha256 of the packaged files its torch-free CPU path reads beside the int8 network (``hdrunet-auto``:
+    the frame-wide context in ONNX and the shoulder detector's numbers; :mod:`hdrvid.models.auto_arrays`), or None."""
 
     @property
     def learned(self) -> bool:
@@ -156,13 +159,19 @@ def int8_file(name: str) -> Path:
         having = [n for n in names() if get(n).int8]
         raise ModelError(f"--precision int8: model {name!r} ships no int8 network (those that do: "
                          f"{', '.join(having)}); use --precision fp32 or auto")
-    path = weights_dir() / spec.int8
+    return packaged_file(spec.int8, spec.int8_sha256, "int8 network")
+
+
+def packaged_file(file: str, sha256: str | None, what: str) -> Path:
+    """``weights/FILE``, its sha256 checked against ``sha256`` (the registry's record): a changed or replaced file
+    is refused, never read."""
+    path = weights_dir() / file
     if not path.is_file():
-        raise ModelError(f"{path}: int8 network file not found (reinstall hdrvid)")
+        raise ModelError(f"{path}: {what} file not found (reinstall hdrvid)")
     got = sha256_file(path)
-    if got != spec.int8_sha256:
+    if got != sha256:
         raise ModelError(f"{path}: sha256 {got[:12]}... does not match the registry "
-                         f"({str(spec.int8_sha256)[:12]}...); reinstall hdrvid")
+                         f"({str(sha256)[:12]}...); reinstall hdrvid")
     return path
 
 

@@ -21,67 +21,19 @@ is a small MLP on them, trained on the project's camera simulation (``hdrvid.syn
 
 from __future__ import annotations
 
+import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-ANALYSIS_SIDE = 256
-"""The frame is analysed at about this longer side (area-averaged for the gradients, every k-th pixel for the
-code histogram, which must keep exact codes)."""
-HIST_BINS = 16
-BANDS = ((100, 150), (150, 200), (200, 230), (230, 245), (245, 253), (253, 256))
-FEATURES = 1 + HIST_BINS + 6 + 1 + 3 * len(BANDS) + 5
-SIGNAL_GAMMA = 2.2
-
-
-def _signal(linear: torch.Tensor) -> torch.Tensor:
-    """Linear light -> the 8-bit-like signal in [0, 1] the features are taken on."""
-    return linear.clamp(0, 1) ** (1 / SIGNAL_GAMMA)
+from hdrvid.models.shoulder_arrays import ANALYSIS_SIDE, BANDS, FEATURES, HIST_BINS, SIGNAL_GAMMA  # noqa: F401
+from hdrvid.models.shoulder_arrays import features as frame_features
 
 
 def features(linear: torch.Tensor) -> torch.Tensor:
-    """(N, 3, H, W) linear light (1.0 = SDR white) -> (N, FEATURES) float32."""
-    x = linear.float()
-    n, _, h, w = x.shape
-    step = max(1, round(max(h, w) / ANALYSIS_SIDE))
-    sub = x[:, :, ::step, ::step]
-    small = F.adaptive_avg_pool2d(x, (max(8, round(h / step)), max(8, round(w / step)))) if step > 1 else x
-    out = []
-    for i in range(n):
-        codes = (_signal(sub[i]) * 255).round().flatten(1)  # (3, pixels): exact codes
-        m = codes.amax(0)
-        total = m.numel()
-        f = []
-        bright = max(int((m >= 128).sum()), 1)
-        f.append(torch.log(torch.tensor(bright / total + 1e-4)))
-        f += list(torch.histc(m, HIST_BINS, 128, 256) / bright)
-        top = max(int((m >= 224).sum()), 1)
-        f += [(m == k).sum() / top for k in range(250, 256)]
-        f.append(torch.log((m >= 250).float().mean() + 1e-4))
-        # how the top clips: one channel (hue shifts, a camera's per-channel clip) or all three at once
-        hot = codes[:, m >= 250]
-        k = max(hot.shape[1], 1)
-        lo, at = hot.amin(0), (hot >= 254).sum(0)
-        f += [(lo < 200).sum() / k, (lo >= 250).sum() / k, (at == 1).sum() / k, (at == 2).sum() / k,
-              (at == 3).sum() / k]
-        cs = _signal(small[i])  # gradients and saturation at the analysis scale
-        ms = (cs.amax(0) * 255).round()[None]
-        gx = F.conv2d(ms[None], _SOBEL_X, padding=1)[0, 0]
-        gy = F.conv2d(ms[None], _SOBEL_X.transpose(-1, -2), padding=1)[0, 0]
-        g = torch.sqrt(gx * gx + gy * gy)[1:-1, 1:-1].flatten()
-        mg = ms[0, 1:-1, 1:-1].flatten()
-        satg = ((cs.amax(0) - cs.amin(0)) / cs.amax(0).clamp(min=1 / 255))[1:-1, 1:-1].flatten()
-        for lo_band, hi_band in BANDS:
-            sel = (mg >= lo_band) & (mg < hi_band)
-            if int(sel.sum()) >= 8:
-                f += [satg[sel].mean(), torch.log(g[sel].median() + 1), torch.tensor(1.0)]
-            else:
-                f += [torch.tensor(0.0)] * 3
-        out.append(torch.stack([torch.as_tensor(v, dtype=torch.float32, device=x.device) for v in f]))
-    return torch.stack(out).to(linear.device)
-
-
-_SOBEL_X = torch.tensor([[[[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]]])
+    """(N, 3, H, W) linear light (1.0 = SDR white) -> (N, FEATURES) float32 (:func:`shoulder_arrays.features` on
+    each frame: the torch-free path reads the same numbers)."""
+    frames = linear.detach().float().cpu().numpy()
+    return torch.from_numpy(np.stack([frame_features(f) for f in frames])).to(linear.device)
 
 
 class ShoulderDetector(nn.Module):

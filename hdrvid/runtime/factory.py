@@ -33,7 +33,7 @@ from hdrvid.errors import BackendError
 from hdrvid.export.onnx import cached_onnx
 from hdrvid.machine import native_bf16
 from hdrvid.models import build, get, int8_file
-from hdrvid.runtime.options import EngineOptions
+from hdrvid.runtime.options import FAST_WIDTH, EngineOptions, auto_scale  # noqa: F401  (named here as before)
 
 log = logging.getLogger("hdrvid")
 
@@ -165,18 +165,3 @@ def _profile_for(backend: TensorRTBackend, opts: EngineOptions) -> TensorRTBacke
         pad = 2 * (opts.overlap if opts.overlap is not None else 16)
         h, w = h + pad, w + pad
     return replace(backend, max_shape=(4, h, w), opt_shape=(1, min(h, 720), min(w, 1280)))
-
-
-FAST_WIDTH = 320
-"""The fast mode's network width from 1280 px up: the network sees every frame of 1280 px or more at the same
-size (320 px wide), so its cost stops growing with the frame and a 720p and a 1080p copy of a film get the same
-expansion."""
-
-
-def auto_scale(device: str, width: int) -> float:
-    """``--infer-scale auto``: full resolution on a GPU; on a CPU the fast mode, by frame width
-    (>= 1280: the network at FAST_WIDTH px wide, 0.25 at 1280, 1/6 at 1920; >= 640: 0.5; else 1). Measured
-    cost: BENCHMARKS.md and the models' cards."""
-    if device.startswith("cuda"):
-        return 1.0
-    return FAST_WIDTH / width if width >= 1280 else 0.5 if width >= 640 else 1.0

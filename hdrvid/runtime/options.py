@@ -68,3 +68,17 @@ def streaming_threads(opts: EngineOptions, share: float, cores: int | None = Non
     threads = max(1, int((cores or usable_cores()) * share))
     return replace(opts, backend=replace(backend, threads=threads))
 
+
+FAST_WIDTH = 320
+"""The fast mode's network width from 1280 px up: the network sees every frame of 1280 px or more at the same
+size (320 px wide), so its cost stops growing with the frame and a 720p and a 1080p copy of a film get the same
+expansion."""
+
+
+def auto_scale(device: str, width: int) -> float:
+    """``--infer-scale auto``: full resolution on a GPU; on a CPU the fast mode, by frame width
+    (>= 1280: the network at FAST_WIDTH px wide, 0.25 at 1280, 1/6 at 1920; >= 640: 0.5; else 1). Measured
+    cost: BENCHMARKS.md and the models' cards."""
+    if device.startswith("cuda"):
+        return 1.0
+    return FAST_WIDTH / width if width >= 1280 else 0.5 if width >= 640 else 1.0

@@ -1,0 +1,147 @@
+"""``hdrunet-auto``'s fast mode on numpy frames through ONNX Runtime, without torch (issue 17).
+
+:class:`hdrvid.engines.executor.Executor`'s guided path for one float32 (3, H, W) frame: the frame downscaled by
+torch's antialiased bilinear filter (the C kernel), the sparse mask of blocks that hold clipped pixels, the network
+(the packaged fp32 context and int8 ``field_tile``, whole or on the active tiles), the fast guided filter's
+coefficients at the network's size, then :class:`hdrvid.models.auto_arrays.AutoArrays`' expansion at full size. The
+same steps and float32 numbers as the torch executor with the same int8 engines (tests); it applies where the frame
+divides into whole blocks of the network's size (``applies``), which every 16:9 frame from 640 px up does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from hdrvid.color.kernels import downscale_aa
+from hdrvid.engines.onnxruntime_engine import OrtEngine
+from hdrvid.engines.plan import ExecutionPlan, active_blocks_np
+from hdrvid.models.arrays import box_mean
+from hdrvid.models.auto_arrays import AutoArrays
+from hdrvid.models.auto_params import CLIP_START_LINEAR, KNOTS
+
+FIELD_CHANNELS = 3 + KNOTS + 1
+
+
+def network_size(h: int, w: int, scale: float) -> tuple[int, int]:
+    """The network's input size for a frame of h x w at ``scale`` (as ``executor.downscale``)."""
+    return max(16, round(h * scale)), max(16, round(w * scale))
+
+
+def applies(h: int, w: int, scale: float) -> bool:
+    """Whether this path runs a frame of h x w at ``scale``: downscaled, into whole blocks (the sparse mask's
+    numpy form), with the C kernels built."""
+    from hdrvid.color.kernels import native_available
+
+    sh, sw = network_size(h, w, scale)
+    return scale < 1 and sh < h and sw < w and h % sh == 0 and w % sw == 0 and native_available()
+
+
+def guide(x: np.ndarray) -> np.ndarray:
+    """``executor.guide`` of (3, h, w): max(R, G, B) clamped to [1e-6, 1], to the power 1 / 2.2 (float32)."""
+    peak = np.maximum(np.maximum(x[0], x[1]), x[2])
+    return np.power(np.clip(peak, np.float32(1e-6), np.float32(1)), np.float32(1 / 2.2))
+
+
+def guided_coefficients(field: np.ndarray, g: np.ndarray, r: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """``executor.guided_coefficients`` for (C, h, w) ``field`` and (h, w) guide ``g``: (C, h, w) ``a``, ``b``."""
+    mg = box_mean(g, r)
+    var = box_mean(g * g, r) - mg * mg
+    a_out, b_out = [], []
+    for f in field:
+        f = np.ascontiguousarray(f)
+        mf = box_mean(f, r)
+        cov = box_mean(g * f, r) - mg * mf
+        a = cov / (var + np.float32(eps))
+        b = mf - a * mg
+        a_out.append(box_mean(a, r))
+        b_out.append(box_mean(b, r))
+    return np.stack(a_out), np.stack(b_out)
+
+
+class ArrayExecutor:
+    """``hdrunet-auto`` on float32 (3, H, W) frames: :meth:`prepare` runs the network now and returns the expansion
+    to run later, in the frames' order (the pipeline runs the two on different threads, as ``Inference`` does)."""
+
+    overlaps = True
+
+    def __init__(self, model: AutoArrays, context: OrtEngine, field_tile: OrtEngine, plan: ExecutionPlan,
+                 overlap: int) -> None:
+        self.model, self.context, self.field_tile, self.plan = model, context, field_tile, plan
+        self.overlap = overlap
+        self.tiles_run = self.tiles_total = 0
+        self.name = f"{field_tile.name} sparse scale {plan.infer_scale:g} (numpy, no torch)"
+
+    def prepare(self, x: np.ndarray) -> Callable[[], np.ndarray]:
+        h, w = x.shape[-2:]
+        size = network_size(h, w, self.plan.infer_scale)
+        small = downscale_aa(x, *size)
+        if small is None:
+            raise RuntimeError("the C kernels are not built: the torch-free path does not apply")
+        k = 2 * self.plan.guide_radius + 2  # what the guided upsampling reaches (2 box radii + 1)
+        active = active_blocks_np(x[None], CLIP_START_LINEAR, size, k)
+        field = self._field(small, active)
+        a, b = guided_coefficients(field[:3], guide(small), self.plan.guide_radius, self.plan.guide_eps)
+        return lambda: self.model.apply(x, a, b)
+
+    def _field(self, small: np.ndarray, active: np.ndarray | None) -> np.ndarray:
+        """The network's field (FIELD_CHANNELS, h, w) of the downscaled frame: whole, on its active tiles, or zeros."""
+        h, w = small.shape[-2:]
+        tile = self.plan.sparse_tile
+        ny, nx = -(-h // tile), -(-w // tile)
+        self.tiles_total += ny * nx
+        x = small[None]
+        if active is None:  # no mask: the whole frame
+            self.tiles_run += ny * nx
+            return self.field_tile.run(x, self.context.run(x))[0]
+        padded = np.zeros((ny * tile, nx * tile), bool)
+        padded[:h, :w] = active > 0
+        on = padded.reshape(ny, tile, nx, tile).any((1, 3))
+        n_active = int(on.sum())
+        if n_active == 0:
+            return np.zeros((FIELD_CHANNELS, h, w), np.float32)
+        span = tile + 2 * self.overlap
+        if n_active > self.plan.sparse_limit * ny * nx or n_active * min(h, span) * min(w, span) > 1.5 * h * w:
+            self.tiles_run += ny * nx
+            return self.field_tile.run(x, self.context.run(x))[0]
+        self.tiles_run += n_active
+        ctx = self.context.run(x)
+        out = np.zeros((FIELD_CHANNELS, h, w), np.float32)
+        o = self.overlap
+        for ty, tx in zip(*np.nonzero(on)):
+            y0, x0 = int(ty) * tile, int(tx) * tile
+            y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
+            ya, xa = max(0, y0 - o), max(0, x0 - o)
+            yb, xb = min(h, y1 + o), min(w, x1 + o)
+            r = self.field_tile.run(x[:, :, ya:yb, xa:xb], ctx)[0]
+            out[:, y0:y1, x0:x1] = r[:, y0 - ya:y1 - ya, x0 - xa:x1 - xa]
+        return out
+
+    @property
+    def active_share(self) -> float | None:
+        return self.tiles_run / self.tiles_total if self.tiles_total else None
+
+    def close(self) -> None:
+        self.context.close()
+        self.field_tile.close()
+
+
+def auto_arrays_executor(model_name: str, plan: ExecutionPlan, threads: int | None) -> ArrayExecutor:
+    """``model_name``'s torch-free executor from its packaged files (``ModelSpec.arrays``, the int8 network), each
+    checked against the registry's sha256 before it is read."""
+    from hdrvid.engines.backends import OrtBackend
+    from hdrvid.models import get, int8_file, packaged_file
+    from hdrvid.models.auto_arrays import load_detector
+
+    spec = get(model_name)
+    files = spec.arrays or {}
+    context_name = next(n for n in files if n.endswith(".onnx"))
+    detector_name = next(n for n in files if n.endswith(".json"))
+    context = OrtEngine(packaged_file(context_name, files[context_name], "context network"),
+                        OrtBackend(provider="cpu", precision="fp32", threads=threads), known=True)
+    tile = OrtEngine(int8_file(model_name), OrtBackend(provider="cpu", precision="int8", threads=threads), known=True)
+    model = AutoArrays(load_detector(packaged_file(detector_name, files[detector_name], "shoulder detector")))
+    radius = 160  # HDRUNet.receptive_radius
+    overlap = plan.overlap if plan.overlap is not None else -(-radius // 8) * 8
+    return ArrayExecutor(model, context, tile, plan, overlap)

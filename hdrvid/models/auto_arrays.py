@@ -1,0 +1,249 @@
+"""``hdrunet-auto``'s per-frame expansion on numpy arrays, without torch (issue 17).
+
+What :meth:`HDRUNet.apply_guided <hdrvid.models.hdrunet.HDRUNet.apply_guided>` does to one float32 CPU frame, given
+the executor's guided field (coefficient maps ``a``, ``b`` at the network's resolution): the shoulder detector and
+its per-shot decision, the camera or graded mask bounds, the codec-block mask shift, the guided expansion of the
+clipped pixels, the graded boost, the edge gate, BT.2446A's curve under the average-light cap and the per-blob
+level, with the same per-shot state and scene-cut resets. The compiled kernels and the numpy helpers are the ones
+the torch model calls; the rest is the torch model's arithmetic in float32 numpy (tests hold the two paths to each
+other on frame sequences). ``convert`` runs this path (:mod:`hdrvid.engines.array_executor`) for the default model
+on CPUs where ``--precision auto`` picks the int8 network, so the run never imports torch (1.3 s of a start here).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from hdrvid.color.kernels import expand_clipped, luminance_gain
+from hdrvid.color.levels import LEVEL_GAIN
+from hdrvid.errors import ModelError
+from hdrvid.models.auto_params import (
+    ALPHA_HI,
+    ALPHA_LO,
+    AVERAGE_CAP,
+    BLOB_LEVEL,
+    CAMERA_ALPHA_HI,
+    CAMERA_ALPHA_LO,
+    CLIP_START_LINEAR,
+    DEBLOCK,
+    EDGE_GATE,
+    GRADED_BOOST,
+    NEUTRAL_HI,
+    NEUTRAL_LO,
+    SETTLE_FRAMES,
+    SHOULDER_HI,
+    SHOULDER_LO,
+    SIGNAL_GAMMA,
+    TOP_CODE_LINEAR,
+    TOP_SHARE_HI,
+    TOP_SHARE_LO,
+)
+from hdrvid.models.blob_level import BlobLevel
+from hdrvid.models.clip_edges import gate_frame
+from hdrvid.models.deblock import MaskShift
+from hdrvid.models.shoulder_arrays import PARAMETERS, ShoulderMLP
+
+BT709 = np.asarray((0.2126, 0.7152, 0.0722), np.float32)
+LOG_GAIN = math.log(64.0)
+"""``HDRUNet.log_gain`` of the shipped network (``max_gain`` 64)."""
+
+
+def bt2446a_log_expansion(y: np.ndarray) -> np.ndarray:
+    """ln of :func:`hdrvid.color.operators.bt2446a_expansion` (float32), the same steps."""
+    y = np.clip(y, np.float32(1e-6), np.float32(1)).astype(np.float32, copy=False)
+    v = np.float32(255) * np.exp(np.log(np.maximum(y, np.float32(1e-12))) / np.float32(2.4))
+    hi = (np.float32(2.8305e-6) * v - np.float32(7.4622e-4)) * v + np.float32(1.2528)
+    lo = (np.float32(1.8712e-5) * v - np.float32(2.7334e-3)) * v + np.float32(1.3141)
+    e = np.exp(np.log(np.maximum(v, np.float32(1e-12))) * np.where(v > 70, hi, lo))
+    inv = np.exp(np.log(np.maximum(e / np.float32(1000), np.float32(1e-12))) * np.float32(2.4))
+    return np.log(inv * np.float32(1000.0 / (203.0 * LEVEL_GAIN["bt2446a"])) / y)
+
+
+LOG_EXPANSION = bt2446a_log_expansion(np.linspace(0, 1, 4097, dtype=np.float32) ** 2)
+"""As ``hdrunet.LOG_EXPANSION``: the curve's log gain at sqrt(luminance) 0..1 for ``luminance_gain``."""
+
+
+def smoothstep(t: float) -> float:
+    t = min(max(t, 0.0), 1.0)
+    return t * t * (3 - 2 * t)
+
+
+class ShotValue:
+    """:class:`hdrvid.models.hdrunet.ShotMean` for one number per frame."""
+
+    def __init__(self) -> None:
+        self.value: float | None = None
+        self.count = 0
+
+    def reset(self) -> None:
+        self.value, self.count = None, 0
+
+    @property
+    def held(self) -> bool:
+        return self.count >= SETTLE_FRAMES
+
+    def update(self, v: float) -> float:
+        if self.count < SETTLE_FRAMES:
+            self.count += 1
+            self.value = v if self.value is None else float(np.float32(self.value + (v - self.value) / self.count))
+        assert self.value is not None
+        return self.value
+
+
+def load_detector(path: Path) -> ShoulderMLP:
+    """The shoulder detector's numbers (``hdrunet-shoulder.json``; its sha256 checked by the caller)."""
+    try:
+        doc = json.loads(path.read_text())
+        params = {k: np.asarray(doc[k], np.float32) for k in PARAMETERS}
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ModelError(f"{path}: the shoulder detector's numbers are missing or damaged ({err}); reinstall hdrvid") \
+            from None
+    return ShoulderMLP(params)
+
+
+class AutoArrays:
+    """``hdrunet-auto``'s expansion of one float32 (3, H, W) frame at a time (see the module)."""
+
+    def __init__(self, detector: ShoulderMLP, log_gain: float = LOG_GAIN) -> None:
+        self.detector = detector
+        self.log_gain = log_gain
+        self.average_cap = AVERAGE_CAP
+        self.boost_stops = GRADED_BOOST
+        self.blob_level = BlobLevel() if BLOB_LEVEL else None
+        self._mask_shift = MaskShift()
+        self.video = False
+        self._shoulder, self._cap, self._top = ShotValue(), ShotValue(), ShotValue()
+        self.last_p: float | None = None
+        self._shoulder_sum = self._curve_sum = self._boost_sum = 0.0
+        self._frames = 0
+
+    # --- the run: video state and the report's means (as HDRUNet's) ---------------------------------------
+
+    def enable_temporal(self, alpha: float = 0.1) -> None:
+        """Video: per-shot decisions, reset by :meth:`reset_temporal` at scene cuts (``alpha``: the torch model's
+        curve filter, which ``hdrunet-auto`` does not apply)."""
+        self.video = True
+        self.reset_temporal()
+        if self.blob_level is not None:
+            self.blob_level.start(video=True)
+        self._shoulder_sum = self._curve_sum = self._boost_sum = 0.0
+        self._frames = 0
+
+    def reset_temporal(self) -> None:
+        self._shoulder.reset()
+        self._cap.reset()
+        self._top.reset()
+        if self.blob_level is not None:
+            self.blob_level.cut()
+
+    def mean_shoulder_weight(self) -> float | None:
+        return self._shoulder_sum / self._frames if self._frames else None
+
+    def mean_curve_weight(self) -> float | None:
+        return self._curve_sum / self._frames if self._frames else None
+
+    def mean_graded_boost(self) -> float | None:
+        return self._boost_sum / self._frames if self._frames and self.boost_stops else None
+
+    def mean_blob_level(self) -> float | None:
+        return None if self.blob_level is None else self.blob_level.mean_stops()
+
+    # --- one frame ----------------------------------------------------------------------------------------
+
+    def shoulder_weight(self, linear: np.ndarray) -> float:
+        if self.video and self._shoulder.held:
+            p = self._shoulder.value
+        else:
+            lo, hi = float(linear.min()), float(linear.max())
+            x = linear if lo >= 0 and hi <= 1 else np.clip(linear, 0, 1)
+            p = float(np.float32(self.detector.probability(x)))
+            if self.video:
+                p = self._shoulder.update(p)
+        assert p is not None
+        self.last_p = p
+        return float(np.float32(smoothstep(float(np.float32((p - SHOULDER_LO) / (SHOULDER_HI - SHOULDER_LO))))))
+
+    def boost(self, linear: np.ndarray, w: float) -> float | None:
+        """The graded boost's natural-log gain at full mask (``GradedCurve.boost``), or None."""
+        if self.boost_stops == 0 or not w > 0:
+            return None
+        if self.video and self._top.held:
+            gate = self._top.value
+        else:
+            sub = linear[:, ::2, ::2]
+            top = float((np.maximum(np.maximum(sub[0], sub[1]), sub[2]) >= TOP_CODE_LINEAR).mean(dtype=np.float32))
+            gate = 1 - smoothstep((top - TOP_SHARE_LO) / (TOP_SHARE_HI - TOP_SHARE_LO))
+            if self.video:
+                gate = self._top.update(gate)
+        assert gate is not None
+        stops = float(np.float32(self.boost_stops * w * gate))
+        self._boost_sum += stops
+        return stops * math.log(2)
+
+    def capped_weight(self, linear: np.ndarray, out: np.ndarray, w: float) -> float:
+        """``GradedCurve.capped_weight`` for one frame."""
+        cap = self.average_cap
+        if not math.isfinite(cap):
+            return w
+        if self.video and self._cap.held:
+            return float(np.float32(w * self._cap.value))  # type: ignore[operator]
+        lin = np.clip(linear[:, ::4, ::4], 0, 1)
+        o = out[:, ::4, ::4]
+        m = np.maximum(np.maximum(o[0], o[1]), o[2]).ravel()
+        y = BT709[0] * lin[0] + BT709[1] * lin[1] + BT709[2] * lin[2]
+        log_g = bt2446a_log_expansion(y).ravel()
+        ww = np.float32(w)
+
+        def mean_at(e: np.float32) -> float:
+            return float((m * np.exp(e * log_g)).mean(dtype=np.float32))
+
+        lo, hi = np.float32(0), ww
+        over = mean_at(ww) > cap
+        for _ in range(16):
+            mid = (lo + hi) / np.float32(2)
+            if mean_at(mid) <= cap:
+                lo = mid
+            else:
+                hi = mid
+        factor = float(lo / max(ww, np.float32(1e-6))) if over else 1.0
+        if self.video:
+            factor = self._cap.update(float(np.float32(factor)))
+        return float(np.float32(w * factor))
+
+    def apply(self, linear: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The expanded frame (a new float32 array) for ``linear`` (3, H, W) float32 and the guided field's
+        coefficient maps ``a``, ``b`` (3, h, w)."""
+        w = self.shoulder_weight(linear)
+        self._shoulder_sum += w
+        self._frames += 1
+        bounds = (float(np.float32(CAMERA_ALPHA_LO + (ALPHA_LO - CAMERA_ALPHA_LO) * np.float32(w))),
+                  float(np.float32(CAMERA_ALPHA_HI + (ALPHA_HI - CAMERA_ALPHA_HI) * np.float32(w))))
+        boost = self.boost(linear, w)
+        weights = np.asarray([w], np.float32)
+        shift = self._mask_shift(linear[None], weights, CLIP_START_LINEAR, SIGNAL_GAMMA) if DEBLOCK else None
+        out = expand_clipped(linear, a, b, self.log_gain, CLIP_START_LINEAR, bounds, SIGNAL_GAMMA,
+                             (NEUTRAL_LO, NEUTRAL_HI), None if shift is None else shift[0, 0])
+        if boost is not None:  # at the pixels the kernel expanded: one factor on every channel by the mask
+            peak = np.maximum(np.maximum(linear[0], linear[1]), linear[2]).ravel()
+            flat = np.flatnonzero(peak > CLIP_START_LINEAR)
+            if len(flat):
+                view = out.reshape(3, -1)
+                signal = np.power(np.clip(linear.reshape(3, -1)[:, flat], 1e-8, 1), np.float32(1 / SIGNAL_GAMMA))
+                if shift is not None:
+                    signal = signal + shift[0, 0].ravel()[flat]
+                t = np.clip((signal.max(0) - np.float32(bounds[0])) / np.float32(bounds[1] - bounds[0]), 0, 1)
+                view[:, flat] *= np.exp(np.float32(boost) * (t * t * (3 - 2 * t)))
+        if EDGE_GATE:
+            gate_frame(linear, out, w, CLIP_START_LINEAR, SIGNAL_GAMMA)
+        if w > 0:
+            cw = self.capped_weight(linear, out, w)
+            self._curve_sum += cw
+            luminance_gain(linear, out, BT709, np.exp(np.float32(cw) * LOG_EXPANSION))
+        if self.blob_level is not None and self.last_p is not None:
+            self.blob_level(linear[None], out[None], np.asarray([self.last_p]),
+                            (np.asarray([bounds[0]]), np.asarray([bounds[1]])), shift)
+        return out

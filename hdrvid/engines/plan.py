@@ -11,7 +11,6 @@ import numpy as np
 from hdrvid.errors import BackendError
 from hdrvid.lazy import cv2
 
-
 PARTED = ("receptive_radius", "field", "context", "field_tile", "apply")
 """What a model built in parts has (``executor.PartedModel``, a runtime-checkable protocol: the same test)."""
 

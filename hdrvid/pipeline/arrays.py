@@ -19,6 +19,14 @@ from hdrvid.pipeline.frame import Frame, implausible
 from hdrvid.pipeline.smoothing import SceneCuts
 
 
+def checked(out: np.ndarray, message: str) -> np.ndarray:
+    """``out`` if it holds a picture's values, else a ModelError: ``message`` with ``{what}`` (NaN, infinite, absurd)."""
+    what = implausible(max(float(out.max()), -float(out.min())) if out.size else 0.0)
+    if what:
+        raise ModelError(message.format(what=what))
+    return out
+
+
 class ArrayModel:
     """Runs ``fn`` ((3, H, W) float32 -> the same, ``models.arrays.ARRAY_MODELS``) on every frame's light, which
     is the frame's own (the decoder makes a new array per frame): ``fn`` may write its result there."""
@@ -31,11 +39,8 @@ class ArrayModel:
 
     def process(self, frame: Frame) -> Iterator[Frame]:
         out = self.fn(np.asarray(frame.data), overwrite=True)
-        what = implausible(max(float(out.max()), -float(out.min())) if out.size else 0.0)
-        if what:
-            raise ModelError(f"{self.model} produced {what} on frame {frame.index}; the input frame holds values "
-                             f"no picture has")
-        frame.data = out
+        frame.data = checked(out, f"{self.model} produced {{what}} on frame {frame.index}; the input frame holds "
+                                  f"values no picture has")
         yield frame
 
     def flush(self) -> Iterator[Frame]:
@@ -91,12 +96,8 @@ class AutoExpand:
         frame = item.frame
         if self._cuts.update(frame.stats.hist):
             self.executor.model.reset_temporal()
-        out = item.rest()
-        what = implausible(max(float(out.max()), -float(out.min())) if out.size else 0.0)
-        if what:
-            raise ModelError(f"the shipped {self.model} files: the model produced {what} on frame {frame.index}; "
-                             f"reinstall hdrvid")
-        frame.data = out
+        frame.data = checked(item.rest(), f"the shipped {self.model} files: the model produced {{what}} on frame "
+                                          f"{frame.index}; reinstall hdrvid")
         yield frame
 
     def flush(self) -> Iterator[Frame]:

@@ -103,6 +103,19 @@ def test_the_torch_free_path_is_the_torch_executors_picture_on_a_video():
     assert arrays.active_share == torch_path.active_share
 
 
+def test_the_torch_free_path_on_a_frame_the_network_size_does_not_divide():
+    """A 2.39:1 frame (960x400 with the network at a third: 320x133, bins of 3-4 rows) gives the torch executor's
+    picture too (the sparse mask's overlapping bins, the guided coefficients at that size)."""
+    torch_path, arrays = _executors(1 / 3)
+    for i in range(3):
+        x = _room_frame(i, 960, 400)
+        want = torch_path.prepare(torch.from_numpy(x.copy())[None])()[0].numpy()
+        got = arrays.prepare(x)()
+        rel = np.abs(got - want) / np.maximum(np.abs(want), 1e-3)
+        assert rel.max() < 5e-3 and np.mean(rel > 1e-4) < 1e-3, (i, rel.max())
+    assert arrays.active_share == torch_path.active_share
+
+
 def test_a_changed_packaged_file_is_refused(tmp_path, monkeypatch):
     from hdrvid.errors import ModelError
     from hdrvid.models import registry

@@ -4,8 +4,8 @@
 torch's antialiased bilinear filter (the C kernel), the sparse mask of blocks that hold clipped pixels, the network
 (the packaged fp32 context and int8 ``field_tile``, whole or on the active tiles), the fast guided filter's
 coefficients at the network's size, then :class:`hdrvid.models.auto_arrays.AutoArrays`' expansion at full size. The
-same steps and float32 numbers as the torch executor with the same int8 engines (tests); it applies where the frame
-divides into whole blocks of the network's size (``applies``), which every 16:9 frame from 640 px up does.
+same steps and float32 numbers as the torch executor with the same int8 engines (tests); it applies wherever the fast
+mode downscales the frame (``applies``).
 """
 
 from __future__ import annotations
@@ -30,12 +30,11 @@ def network_size(h: int, w: int, scale: float) -> tuple[int, int]:
 
 
 def applies(h: int, w: int, scale: float) -> bool:
-    """Whether this path runs a frame of h x w at ``scale``: downscaled, into whole blocks (the sparse mask's
-    numpy form), with the C kernels built."""
+    """Whether this path runs a frame of h x w at ``scale``: downscaled (the fast mode), with the C kernels built."""
     from hdrvid.color.kernels import native_available
 
     sh, sw = network_size(h, w, scale)
-    return scale < 1 and sh < h and sw < w and h % sh == 0 and w % sw == 0 and native_available()
+    return scale < 1 and sh < h and sw < w and native_available()
 
 
 def guide(x: np.ndarray) -> np.ndarray:

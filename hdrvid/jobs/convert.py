@@ -406,7 +406,7 @@ def auto_arrays(opts: ConvertOptions, spec: OutputSpec, info: VideoInfo, plan: P
     """The default model's torch-free executor (:mod:`hdrvid.engines.array_executor`) when it runs this conversion,
     else None: the model ships the files (``ModelSpec.arrays``), a video to HDR10 through the compiled kernels, its
     shipped weights on the CPU in the fast mode with the int8 network (``--precision int8``, or ``auto`` on a CPU
-    without native bf16, where ``auto`` picks int8), whole frames that divide into the network's blocks, no
+    without native bf16, where ``auto`` picks int8), whole frames the fast mode downscales, no
     highlight boost. The same picture as the torch executor within float rounding (tests); torch is never loaded."""
     from hdrvid.engines.array_executor import applies, auto_arrays_executor
     from hdrvid.engines.plan import ExecutionPlan

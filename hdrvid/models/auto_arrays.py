@@ -72,6 +72,40 @@ def smoothstep(t: float) -> float:
     return t * t * (3 - 2 * t)
 
 
+def top_gate(sub: np.ndarray) -> float:
+    """The graded boost's gate of one frame from its every 2nd row and column ``sub`` (3, h, w): 1 - smoothstep of
+    the share of pixels whose max(R, G, B) reaches code ~254 (``TOP_SHARE_LO`` .. ``TOP_SHARE_HI``). A grade's
+    shoulder leaves the top code almost empty; a camera's clip piles pixels there."""
+    top = float((np.maximum(np.maximum(sub[0], sub[1]), sub[2]) >= TOP_CODE_LINEAR).mean(dtype=np.float32))
+    return 1 - smoothstep((top - TOP_SHARE_LO) / (TOP_SHARE_HI - TOP_SHARE_LO))
+
+
+def cap_factor(lin: np.ndarray, out: np.ndarray, w: float, cap: float) -> float:
+    """The average-light cap's factor on the curve weight ``w`` of one frame from its every 4th row and column: the
+    input's light ``lin`` and the answer before the curve ``out`` (3, h, w). The largest weight in [0, w] that keeps
+    the mean max(R, G, B) under the curve at ``cap`` (bisection: the mean rises with the weight wherever light is
+    above 18 % grey), over ``w``; 1 when the curve keeps the mean at or below the cap; 0 when the frame is above
+    the cap without it."""
+    lin = np.clip(lin, 0, 1).astype(np.float32, copy=False)
+    m = np.maximum(np.maximum(out[0], out[1]), out[2]).astype(np.float32, copy=False).ravel()
+    log_g = bt2446a_log_expansion(BT709[0] * lin[0] + BT709[1] * lin[1] + BT709[2] * lin[2]).ravel()
+    ww = np.float32(w)
+
+    def mean_at(e: np.float32) -> float:
+        return float((m * np.exp(e * log_g)).mean(dtype=np.float32))
+
+    if not mean_at(ww) > cap:
+        return 1.0
+    lo, hi = np.float32(0), ww
+    for _ in range(16):
+        mid = (lo + hi) / np.float32(2)
+        if mean_at(mid) <= cap:
+            lo = mid
+        else:
+            hi = mid
+    return float(lo / max(ww, np.float32(1e-6)))
+
+
 class ShotValue:
     """:class:`hdrvid.models.hdrunet.ShotMean` for one number per frame."""
 
@@ -174,9 +208,7 @@ class AutoArrays:
         if self.video and self._top.held:
             gate = self._top.value
         else:
-            sub = linear[:, ::2, ::2]
-            top = float((np.maximum(np.maximum(sub[0], sub[1]), sub[2]) >= TOP_CODE_LINEAR).mean(dtype=np.float32))
-            gate = 1 - smoothstep((top - TOP_SHARE_LO) / (TOP_SHARE_HI - TOP_SHARE_LO))
+            gate = top_gate(linear[:, ::2, ::2])
             if self.video:
                 gate = self._top.update(gate)
         assert gate is not None
@@ -191,25 +223,7 @@ class AutoArrays:
             return w
         if self.video and self._cap.held:
             return float(np.float32(w * self._cap.value))  # type: ignore[operator]
-        lin = np.clip(linear[:, ::4, ::4], 0, 1)
-        o = out[:, ::4, ::4]
-        m = np.maximum(np.maximum(o[0], o[1]), o[2]).ravel()
-        y = BT709[0] * lin[0] + BT709[1] * lin[1] + BT709[2] * lin[2]
-        log_g = bt2446a_log_expansion(y).ravel()
-        ww = np.float32(w)
-
-        def mean_at(e: np.float32) -> float:
-            return float((m * np.exp(e * log_g)).mean(dtype=np.float32))
-
-        lo, hi = np.float32(0), ww
-        over = mean_at(ww) > cap
-        for _ in range(16):
-            mid = (lo + hi) / np.float32(2)
-            if mean_at(mid) <= cap:
-                lo = mid
-            else:
-                hi = mid
-        factor = float(lo / max(ww, np.float32(1e-6))) if over else 1.0
+        factor = cap_factor(linear[:, ::4, ::4], out[:, ::4, ::4], w, cap)
         if self.video:
             factor = self._cap.update(float(np.float32(factor)))
         return float(np.float32(w * factor))

@@ -43,6 +43,7 @@ from torch import nn
 
 from hdrvid.color.kernels import expand_clipped, luminance_gain
 from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion, luminance
+from hdrvid.models.auto_arrays import cap_factor, top_gate
 from hdrvid.models.auto_params import (  # noqa: F401  (the settings, named here as before)
     ALPHA_HI,
     ALPHA_LO,
@@ -168,9 +169,8 @@ class GradedCurve:
         if self.video and self._top.held:
             gate = self._top.value.expand(linear.shape[0])  # type: ignore[union-attr]
         else:
-            top = (linear[:, :, ::2, ::2].amax(1) >= TOP_CODE_LINEAR).flatten(1).float().mean(1)
-            t = ((top - TOP_SHARE_LO) / (TOP_SHARE_HI - TOP_SHARE_LO)).clamp(0, 1)
-            gate = 1 - t * t * (3 - 2 * t)
+            subs = linear[:, :, ::2, ::2].detach().float().cpu().numpy()
+            gate = torch.tensor([top_gate(sub) for sub in subs], dtype=torch.float32, device=w.device)
             if self.video:
                 gate = self._top.update(gate)
         stops = self.boost_stops * w.flatten().float() * gate.float()
@@ -188,21 +188,11 @@ class GradedCurve:
             return w
         if self.video and self._cap.held:
             return w * self._cap.value.to(w.dtype)  # type: ignore[union-attr]
-        lin = linear[:, :, ::4, ::4].clamp(0, 1).float()
-        m = out[:, :, ::4, ::4].float().amax(1).flatten(1)  # (N, P)
-        log_g = torch.log(bt2446a_expansion(luminance(lin, BT709_WEIGHTS))).flatten(1)
+        lin = linear[:, :, ::4, ::4].detach().float().cpu().numpy()
+        o = out[:, :, ::4, ::4].detach().float().cpu().numpy()
         ww = w.flatten().float()
-
-        def mean_at(e: torch.Tensor) -> torch.Tensor:
-            return (m * torch.exp(e[:, None] * log_g)).mean(1)
-
-        lo, hi = torch.zeros_like(ww), ww.clone()
-        over = mean_at(ww) > cap
-        for _ in range(16):  # the mean rises with the weight wherever light is above 18 % grey: bisection
-            mid = (lo + hi) / 2
-            up = mean_at(mid) <= cap
-            lo, hi = torch.where(up, mid, lo), torch.where(up, hi, mid)
-        factor = torch.where(over, lo / ww.clamp(min=1e-6), torch.ones_like(ww))
+        factor = torch.tensor([cap_factor(lin[i], o[i], float(ww[i]), cap) for i in range(len(lin))],
+                              dtype=torch.float32, device=w.device)
         if self.video:
             factor = self._cap.update(factor)
         return w * factor.to(w.dtype).view(-1, 1, 1, 1)

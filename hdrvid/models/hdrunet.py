@@ -43,6 +43,7 @@ from torch import nn
 
 from hdrvid.color.kernels import expand_clipped, luminance_gain
 from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion, luminance
+from hdrvid.models.auto_arrays import LOG_EXPANSION as LOG_EXPANSION_TABLE
 from hdrvid.models.auto_arrays import cap_factor, top_gate
 from hdrvid.models.auto_params import (  # noqa: F401  (the settings, named here as before)
     ALPHA_HI,
@@ -74,9 +75,10 @@ from hdrvid.models.clip_edges import gate_expansion
 from hdrvid.models.deblock import MaskShift
 from hdrvid.models.shoulder import ShoulderDetector
 
-LOG_EXPANSION = torch.log(bt2446a_expansion(torch.linspace(0, 1, 4097) ** 2))
+LOG_EXPANSION = torch.from_numpy(LOG_EXPANSION_TABLE)
 """hdrunet-auto's curve (log gain) tabulated at sqrt(luminance) 0..1 for the compiled pass
-(``color.kernels.luminance_gain``: C, or numba where not built); a frame's table is exp(weight x this)."""
+(``color.kernels.luminance_gain``: C, or numba where not built); a frame's table is exp(weight x this). The torch-free
+path's table (``auto_arrays.LOG_EXPANSION``, BT.2446A's expansion in float32 numpy): one table for both."""
 TAIL_EDGES = 16
 """The gate sees the share of pixels whose max(R, G, B) signal reaches each of these many levels between
 the knee and white: a grade's shoulder fills the top codes smoothly, a clip piles pixels up at 255."""

@@ -92,7 +92,7 @@ def test_the_torch_free_path_is_the_torch_executors_picture_on_a_video():
         got = arrays.prepare(x)()
         assert got.shape == want.shape and got.dtype == np.float32
         rel = np.abs(got - want) / np.maximum(np.abs(want), 1e-3)
-        assert rel.max() < 5e-3 and np.mean(rel > 1e-4) < 1e-3, (i, rel.max())
+        assert rel.max() < 1e-4, (i, rel.max())
         ps.append(arrays.model.last_p)
         assert arrays.model.last_p == pytest.approx(float(torch_path.model.last_p[0]), abs=1e-5)
     assert min(ps) < 0.6 and max(ps) > 0.95  # a camera shot and a graded one
@@ -112,7 +112,7 @@ def test_the_torch_free_path_on_a_frame_the_network_size_does_not_divide():
         want = torch_path.prepare(torch.from_numpy(x.copy())[None])()[0].numpy()
         got = arrays.prepare(x)()
         rel = np.abs(got - want) / np.maximum(np.abs(want), 1e-3)
-        assert rel.max() < 5e-3 and np.mean(rel > 1e-4) < 1e-3, (i, rel.max())
+        assert rel.max() < 1e-4, (i, rel.max())
     assert arrays.active_share == torch_path.active_share
 
 

@@ -146,24 +146,25 @@ def tm_bt2446a(x: torch.Tensor, s: ToneStats) -> torch.Tensor:
     return _ratio(x, y, out)
 
 
-def bt2446a_inverse_curve(y_sdr: torch.Tensor) -> torch.Tensor:
-    """BT.2446 Method A inverse: SDR display-linear luminance [0,1] -> HDR, 1.0 = 1000 nits.
+def bt2446a_inverse_curve(y_sdr: Array) -> Array:
+    """BT.2446 Method A inverse: SDR display-linear luminance [0,1] -> HDR, 1.0 = 1000 nits (a tensor or a numpy
+    array: the same float32 steps either way).
 
     Y' = 255 * BT.1886^-1(Y); E = Y'^(a Y'^2 + b Y' + c) (two polynomials split at 70); (E / 1000)^2.4.
     """
-    v = 255 * torch.exp(torch.log(y_sdr.clamp(min=1e-12)) / 2.4)
+    m = xp(y_sdr)
+    v = 255 * m.exp(m.log(m.clip(y_sdr, 1e-12, None)) / 2.4)
     hi = (2.8305e-6 * v - 7.4622e-4) * v + 1.2528
     lo = (1.8712e-5 * v - 2.7334e-3) * v + 1.3141
-    e = torch.exp(torch.log(v.clamp(min=1e-12)) * torch.where(v > 70, hi, lo))
-    return torch.exp(torch.log((e / 1000).clamp(min=1e-12)) * 2.4)
+    e = m.exp(m.log(m.clip(v, 1e-12, None)) * where(v > 70, hi, lo))
+    return m.exp(m.log(m.clip(e / 1000, 1e-12, None)) * 2.4)
 
 
-
-def bt2446a_expansion(y_sdr: torch.Tensor) -> torch.Tensor:
+def bt2446a_expansion(y_sdr: Array) -> Array:
     """BT.2446 Method A's inverse as a gain on SDR luminance (display-linear, [0, 1]), relative to the level that
     puts SDR white at 1.96 x 203 nits: 1.0 at 18 % grey, ~2.5 at white (1000 nits), ~0.75 at 1 %. What undoes
-    a grade's shoulder without moving the mid-tones."""
-    y = y_sdr.clamp(1e-6, 1)
+    a grade's shoulder without moving the mid-tones. A tensor or a numpy array."""
+    y = xp(y_sdr).clip(y_sdr, 1e-6, 1)
     return bt2446a_inverse_curve(y) * (1000.0 / (203.0 * LEVEL_GAIN["bt2446a"])) / y
 
 # --- global adaptive ---------------------------------------------------------------------------------

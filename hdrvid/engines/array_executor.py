@@ -137,6 +137,7 @@ def auto_arrays_executor(model_name: str, plan: ExecutionPlan, threads: int | No
     files = spec.arrays or {}
     context_name = next(n for n in files if n.endswith(".onnx"))
     detector_name = next(n for n in files if n.endswith(".json"))
+    # the same two engines as the torch executor's int8 path (runtime.factory._int8_engines)
     context = OrtEngine(packaged_file(context_name, files[context_name], "context network"),
                         OrtBackend(provider="cpu", precision="fp32", threads=threads), known=True)
     tile = OrtEngine(int8_file(model_name), OrtBackend(provider="cpu", precision="int8", threads=threads), known=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from hdrvid.color.kernels import expand_clipped, luminance_gain
-from hdrvid.color.levels import LEVEL_GAIN
+from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion
 from hdrvid.errors import ModelError
 from hdrvid.models.auto_params import (
     ALPHA_HI,
@@ -32,6 +32,7 @@ from hdrvid.models.auto_params import (
     DEBLOCK,
     EDGE_GATE,
     GRADED_BOOST,
+    MAX_GAIN,
     NEUTRAL_HI,
     NEUTRAL_LO,
     SETTLE_FRAMES,
@@ -47,23 +48,13 @@ from hdrvid.models.clip_edges import gate_frame
 from hdrvid.models.deblock import MaskShift
 from hdrvid.models.shoulder_arrays import PARAMETERS, ShoulderMLP
 
-BT709 = np.asarray((0.2126, 0.7152, 0.0722), np.float32)
-LOG_GAIN = math.log(64.0)
-"""``HDRUNet.log_gain`` of the shipped network (``max_gain`` 64)."""
+BT709 = np.asarray(BT709_WEIGHTS, np.float32)
+"""BT.709 luminance weights from its primaries (``color.operators.BT709_WEIGHTS``, what the torch curve uses)."""
+LOG_GAIN = math.log(MAX_GAIN)
+"""``HDRUNet.log_gain`` of the shipped network."""
 
 
-def bt2446a_log_expansion(y: np.ndarray) -> np.ndarray:
-    """ln of :func:`hdrvid.color.operators.bt2446a_expansion` (float32), the same steps."""
-    y = np.clip(y, np.float32(1e-6), np.float32(1)).astype(np.float32, copy=False)
-    v = np.float32(255) * np.exp(np.log(np.maximum(y, np.float32(1e-12))) / np.float32(2.4))
-    hi = (np.float32(2.8305e-6) * v - np.float32(7.4622e-4)) * v + np.float32(1.2528)
-    lo = (np.float32(1.8712e-5) * v - np.float32(2.7334e-3)) * v + np.float32(1.3141)
-    e = np.exp(np.log(np.maximum(v, np.float32(1e-12))) * np.where(v > 70, hi, lo))
-    inv = np.exp(np.log(np.maximum(e / np.float32(1000), np.float32(1e-12))) * np.float32(2.4))
-    return np.log(inv * np.float32(1000.0 / (203.0 * LEVEL_GAIN["bt2446a"])) / y)
-
-
-LOG_EXPANSION = bt2446a_log_expansion(np.linspace(0, 1, 4097, dtype=np.float32) ** 2)
+LOG_EXPANSION = np.log(bt2446a_expansion(np.linspace(0, 1, 4097, dtype=np.float32) ** 2))
 """As ``hdrunet.LOG_EXPANSION``: the curve's log gain at sqrt(luminance) 0..1 for ``luminance_gain``."""
 
 
@@ -88,7 +79,7 @@ def cap_factor(lin: np.ndarray, out: np.ndarray, w: float, cap: float) -> float:
     the cap without it."""
     lin = np.clip(lin, 0, 1).astype(np.float32, copy=False)
     m = np.maximum(np.maximum(out[0], out[1]), out[2]).astype(np.float32, copy=False).ravel()
-    log_g = bt2446a_log_expansion(BT709[0] * lin[0] + BT709[1] * lin[1] + BT709[2] * lin[2]).ravel()
+    log_g = np.log(bt2446a_expansion(BT709[0] * lin[0] + BT709[1] * lin[1] + BT709[2] * lin[2])).ravel()
     ww = np.float32(w)
 
     def mean_at(e: np.float32) -> float:

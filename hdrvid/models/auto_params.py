@@ -65,3 +65,5 @@ on validation (session 28, card)."""
 BLOB_LEVEL = True
 """``hdrunet-auto`` scales each clipped blob's light by a factor read from the picture (:mod:`blob_level`;
 session 39)."""
+MAX_GAIN = 64.0
+"""The largest gain the network's head gives a clipped pixel (``HDRUNet(max_gain)``; its log is ``log_gain``)."""

@@ -60,6 +60,7 @@ from hdrvid.models.auto_params import (  # noqa: F401  (the settings, named here
     GRADED_BOOST,
     KNEE,
     KNOTS,
+    MAX_GAIN,
     NEUTRAL_HI,
     NEUTRAL_LO,
     SETTLE_FRAMES,
@@ -328,7 +329,7 @@ class HDRUNet(HoldsGradedCurve, HoldsBlobLevel, nn.Module):
             out["context"] = int(film.shape[1])
         return out
 
-    def __init__(self, width: int = WIDTH, max_gain: float = 64.0, context: int = CONTEXT, curve: bool = True,
+    def __init__(self, width: int = WIDTH, max_gain: float = MAX_GAIN, context: int = CONTEXT, curve: bool = True,
                  adaptive: bool = False, detector: bool = True) -> None:
         """``curve=False``: highlights only; every unclipped pixel stays exactly as decoded (the frame-wide
         inverse response is not applied; same weights). ``adaptive``: highlights, plus BT.2446 Method A's inverse

@@ -52,8 +52,6 @@ BT709 = np.asarray(BT709_WEIGHTS, np.float32)
 """BT.709 luminance weights from its primaries (``color.operators.BT709_WEIGHTS``, what the torch curve uses)."""
 LOG_GAIN = math.log(MAX_GAIN)
 """``HDRUNet.log_gain`` of the shipped network."""
-
-
 LOG_EXPANSION = np.log(bt2446a_expansion(np.linspace(0, 1, 4097, dtype=np.float32) ** 2))
 """As ``hdrunet.LOG_EXPANSION``: the curve's log gain at sqrt(luminance) 0..1 for ``luminance_gain``."""
 

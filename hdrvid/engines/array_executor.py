@@ -11,6 +11,7 @@ mode downscales the frame (``applies``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,20 @@ def applies(h: int, w: int, scale: float) -> bool:
 
     sh, sw = network_size(h, w, scale)
     return scale < 1 and sh < h and sw < w and native_available()
+
+
+def runs_torch_free(model_name: str, backend: Any, tile: int, h: int, w: int, scale: float) -> bool:
+    """Whether ``model_name`` with its shipped weights on ``backend`` (a backend value) runs on this path for frames
+    of h x w at ``scale``: the model ships the files (``ModelSpec.arrays``), torch on the CPU with the int8 network
+    (``--precision int8``, or ``auto`` on a CPU without native bf16, where ``auto`` picks int8), whole frames in
+    the fast mode (:func:`applies`). What ``convert`` and ``bench`` both ask."""
+    from hdrvid.engines.backends import TorchBackend
+    from hdrvid.machine import native_bf16
+    from hdrvid.models import get
+
+    return (get(model_name).arrays is not None and isinstance(backend, TorchBackend) and backend.device == "cpu"
+            and (backend.precision == "int8" or (backend.precision == "auto" and not native_bf16()))
+            and not tile and applies(h, w, scale))
 
 
 def guide(x: np.ndarray) -> np.ndarray:

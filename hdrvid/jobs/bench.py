@@ -24,6 +24,8 @@ import numpy as np
 import torch
 
 from hdrvid.engines import BACKENDS, PRECISIONS, TorchBackend, backend_from_options
+from hdrvid.engines.array_executor import auto_arrays_executor, runs_torch_free
+from hdrvid.engines.plan import ExecutionPlan
 from hdrvid.errors import BackendError, HdrvidError, OptionError, check_choice, check_range
 from hdrvid.io.images import write_png
 from hdrvid.io.report import Report
@@ -116,7 +118,17 @@ def _model_fps(label: str, opts: EngineOptions, x: torch.Tensor, repeats: int) -
     scale = model_scale(label)
     if scale is None:
         scale = auto_scale(opts.device, int(x.shape[-1])) if get(name).learned else 1.0
-    ex = make_executor(for_single_exposure(name), None, replace(opts, infer_scale=scale))
+    model = for_single_exposure(name)
+    if runs_torch_free(model, opts.backend, opts.tile, int(x.shape[-2]), int(x.shape[-1]), scale):
+        # the default's torch-free path, as ``convert`` runs it here: network, then expansion, on a numpy frame
+        arrays = auto_arrays_executor(model, ExecutionPlan(overlap=opts.overlap, infer_scale=scale),
+                                      getattr(opts.backend, "threads", None))
+        arrays.model.enable_temporal()
+        try:
+            return _timed(lambda f: arrays.prepare(f)(), x[0].contiguous().numpy(), repeats), arrays.name
+        finally:
+            arrays.close()
+    ex = make_executor(model, None, replace(opts, infer_scale=scale))
     try:
         return _timed(ex.infer, x, repeats), ex.name
     finally:
@@ -133,7 +145,7 @@ def resolved_precision(asked: str, engine: str) -> str:
     return last if last in PRECISIONS else asked
 
 
-def _timed(fn: Callable[[torch.Tensor], object], x: torch.Tensor, repeats: int) -> float:
+def _timed(fn: Callable[[Any], object], x: Any, repeats: int) -> float:
     """Calls per second of ``fn(x)`` after one warm-up call (first-call allocations, ORT graph preparation)."""
     fn(x)
     t0 = time.perf_counter()

@@ -408,20 +408,16 @@ def auto_arrays(opts: ConvertOptions, spec: OutputSpec, info: VideoInfo, plan: P
     shipped weights on the CPU in the fast mode with the int8 network (``--precision int8``, or ``auto`` on a CPU
     without native bf16, where ``auto`` picks int8), whole frames the fast mode downscales, no
     highlight boost. The same picture as the torch executor within float rounding (tests); torch is never loaded."""
-    from hdrvid.engines.array_executor import applies, auto_arrays_executor
+    from hdrvid.engines.array_executor import auto_arrays_executor, runs_torch_free
     from hdrvid.engines.plan import ExecutionPlan
-    from hdrvid.machine import native_bf16
 
-    backend = opts.engine.backend
     if (opts.mode != "single" or opts.upscale != 1 or plan.kind != "video" or info.is_image or extra_stages
             or get(opts.single_model).arrays is None or opts.weights is not None or opts.highlight_boost != 1.0
-            or spec.format != "hdr10" or not OutputTransform(spec).takes_arrays or opts.engine.tile
-            or not isinstance(backend, TorchBackend) or backend.device != "cpu"
-            or not (backend.precision == "int8" or (backend.precision == "auto" and not native_bf16()))):
+            or spec.format != "hdr10" or not OutputTransform(spec).takes_arrays):
         return None
     eng = single_engine_options(opts, info, streaming=True)
     scale = float(eng.infer_scale or 1.0)
-    if not applies(info.height, info.width, scale):
+    if not runs_torch_free(opts.single_model, eng.backend, eng.tile, info.height, info.width, scale):
         return None
     threads = getattr(eng.backend, "threads", None)
     return auto_arrays_executor(opts.single_model, ExecutionPlan(overlap=eng.overlap, infer_scale=scale), threads)

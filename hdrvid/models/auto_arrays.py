@@ -21,28 +21,7 @@ import numpy as np
 from hdrvid.color.kernels import expand_clipped, luminance_gain
 from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion
 from hdrvid.errors import ModelError
-from hdrvid.models.auto_params import (
-    ALPHA_HI,
-    ALPHA_LO,
-    AVERAGE_CAP,
-    BLOB_LEVEL,
-    CAMERA_ALPHA_HI,
-    CAMERA_ALPHA_LO,
-    CLIP_START_LINEAR,
-    DEBLOCK,
-    EDGE_GATE,
-    GRADED_BOOST,
-    MAX_GAIN,
-    NEUTRAL_HI,
-    NEUTRAL_LO,
-    SETTLE_FRAMES,
-    SHOULDER_HI,
-    SHOULDER_LO,
-    SIGNAL_GAMMA,
-    TOP_CODE_LINEAR,
-    TOP_SHARE_HI,
-    TOP_SHARE_LO,
-)
+from hdrvid.models import auto_params as P
 from hdrvid.models.blob_level import BlobLevel
 from hdrvid.models.clip_edges import gate_frame
 from hdrvid.models.deblock import MaskShift
@@ -50,7 +29,7 @@ from hdrvid.models.shoulder_arrays import PARAMETERS, ShoulderMLP
 
 BT709 = np.asarray(BT709_WEIGHTS, np.float32)
 """BT.709 luminance weights from its primaries (``color.operators.BT709_WEIGHTS``, what the torch curve uses)."""
-LOG_GAIN = math.log(MAX_GAIN)
+LOG_GAIN = math.log(P.MAX_GAIN)
 """``HDRUNet.log_gain`` of the shipped network."""
 LOG_EXPANSION = np.log(bt2446a_expansion(np.linspace(0, 1, 4097, dtype=np.float32) ** 2))
 """As ``hdrunet.LOG_EXPANSION``: the curve's log gain at sqrt(luminance) 0..1 for ``luminance_gain``."""
@@ -63,10 +42,10 @@ def smoothstep(t: float) -> float:
 
 def top_gate(sub: np.ndarray) -> float:
     """The graded boost's gate of one frame from its every 2nd row and column ``sub`` (3, h, w): 1 - smoothstep of
-    the share of pixels whose max(R, G, B) reaches code ~254 (``TOP_SHARE_LO`` .. ``TOP_SHARE_HI``). A grade's
+    the share of pixels whose max(R, G, B) reaches code ~254 (``auto_params.TOP_SHARE_LO`` .. ``TOP_SHARE_HI``). A grade's
     shoulder leaves the top code almost empty; a camera's clip piles pixels there."""
-    top = float((np.maximum(np.maximum(sub[0], sub[1]), sub[2]) >= TOP_CODE_LINEAR).mean(dtype=np.float32))
-    return 1 - smoothstep((top - TOP_SHARE_LO) / (TOP_SHARE_HI - TOP_SHARE_LO))
+    top = float((np.maximum(np.maximum(sub[0], sub[1]), sub[2]) >= P.TOP_CODE_LINEAR).mean(dtype=np.float32))
+    return 1 - smoothstep((top - P.TOP_SHARE_LO) / (P.TOP_SHARE_HI - P.TOP_SHARE_LO))
 
 
 def cap_factor(lin: np.ndarray, out: np.ndarray, w: float, cap: float) -> float:
@@ -107,10 +86,10 @@ class ShotValue:
 
     @property
     def held(self) -> bool:
-        return self.count >= SETTLE_FRAMES
+        return self.count >= P.SETTLE_FRAMES
 
     def update(self, v: float) -> float:
-        if self.count < SETTLE_FRAMES:
+        if self.count < P.SETTLE_FRAMES:
             self.count += 1
             self.value = v if self.value is None else float(np.float32(self.value + (v - self.value) / self.count))
         assert self.value is not None
@@ -134,9 +113,9 @@ class AutoArrays:
     def __init__(self, detector: ShoulderMLP, log_gain: float = LOG_GAIN) -> None:
         self.detector = detector
         self.log_gain = log_gain
-        self.average_cap = AVERAGE_CAP
-        self.boost_stops = GRADED_BOOST
-        self.blob_level = BlobLevel() if BLOB_LEVEL else None
+        self.average_cap = P.AVERAGE_CAP
+        self.boost_stops = P.GRADED_BOOST
+        self.blob_level = BlobLevel() if P.BLOB_LEVEL else None
         self._mask_shift = MaskShift()
         self.video = False
         self._shoulder, self._cap, self._top = ShotValue(), ShotValue(), ShotValue()
@@ -188,7 +167,7 @@ class AutoArrays:
                 p = self._shoulder.update(p)
         assert p is not None
         self.last_p = p
-        return float(np.float32(smoothstep(float(np.float32((p - SHOULDER_LO) / (SHOULDER_HI - SHOULDER_LO))))))
+        return float(np.float32(smoothstep(float(np.float32((p - P.SHOULDER_LO) / (P.SHOULDER_HI - P.SHOULDER_LO))))))
 
     def boost(self, linear: np.ndarray, w: float) -> float | None:
         """The graded boost's natural-log gain at full mask (``GradedCurve.boost``), or None."""
@@ -223,25 +202,25 @@ class AutoArrays:
         w = self.shoulder_weight(linear)
         self._shoulder_sum += w
         self._frames += 1
-        bounds = (float(np.float32(CAMERA_ALPHA_LO + (ALPHA_LO - CAMERA_ALPHA_LO) * np.float32(w))),
-                  float(np.float32(CAMERA_ALPHA_HI + (ALPHA_HI - CAMERA_ALPHA_HI) * np.float32(w))))
+        bounds = (float(np.float32(P.CAMERA_ALPHA_LO + (P.ALPHA_LO - P.CAMERA_ALPHA_LO) * np.float32(w))),
+                  float(np.float32(P.CAMERA_ALPHA_HI + (P.ALPHA_HI - P.CAMERA_ALPHA_HI) * np.float32(w))))
         boost = self.boost(linear, w)
         weights = np.asarray([w], np.float32)
-        shift = self._mask_shift(linear[None], weights, CLIP_START_LINEAR, SIGNAL_GAMMA) if DEBLOCK else None
-        out = expand_clipped(linear, a, b, self.log_gain, CLIP_START_LINEAR, bounds, SIGNAL_GAMMA,
-                             (NEUTRAL_LO, NEUTRAL_HI), None if shift is None else shift[0, 0])
+        shift = self._mask_shift(linear[None], weights, P.CLIP_START_LINEAR, P.SIGNAL_GAMMA) if P.DEBLOCK else None
+        out = expand_clipped(linear, a, b, self.log_gain, P.CLIP_START_LINEAR, bounds, P.SIGNAL_GAMMA,
+                             (P.NEUTRAL_LO, P.NEUTRAL_HI), None if shift is None else shift[0, 0])
         if boost is not None:  # at the pixels the kernel expanded: one factor on every channel by the mask
             peak = np.maximum(np.maximum(linear[0], linear[1]), linear[2]).ravel()
-            flat = np.flatnonzero(peak > CLIP_START_LINEAR)
+            flat = np.flatnonzero(peak > P.CLIP_START_LINEAR)
             if len(flat):
                 view = out.reshape(3, -1)
-                signal = np.power(np.clip(linear.reshape(3, -1)[:, flat], 1e-8, 1), np.float32(1 / SIGNAL_GAMMA))
+                signal = np.power(np.clip(linear.reshape(3, -1)[:, flat], 1e-8, 1), np.float32(1 / P.SIGNAL_GAMMA))
                 if shift is not None:
                     signal = signal + shift[0, 0].ravel()[flat]
                 t = np.clip((signal.max(0) - np.float32(bounds[0])) / np.float32(bounds[1] - bounds[0]), 0, 1)
                 view[:, flat] *= np.exp(np.float32(boost) * (t * t * (3 - 2 * t)))
-        if EDGE_GATE:
-            gate_frame(linear, out, w, CLIP_START_LINEAR, SIGNAL_GAMMA)
+        if P.EDGE_GATE:
+            gate_frame(linear, out, w, P.CLIP_START_LINEAR, P.SIGNAL_GAMMA)
         if w > 0:
             cw = self.capped_weight(linear, out, w)
             self._curve_sum += cw

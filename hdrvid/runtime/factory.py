@@ -135,8 +135,9 @@ def make_executor(model_name: str, weights: Path | None = None, opts: EngineOpti
 def _int8_engines(model_name: str, model: nn.Module, parts: tuple[str, ...], backend: Backend,
                   path: Path) -> dict[str, Engine]:
     """``parts`` with the network (``field_tile``) in the model's packaged int8 file ``path`` (checked by
-    ``int8_file``) on ONNX Runtime's CPU provider, the frame-wide context in fp32 on the backend asked for, and
-    ``field`` as the two in turn."""
+    ``int8_file``) on ONNX Runtime's CPU provider, the frame-wide context in fp32 (the model's packaged export on
+    ONNX Runtime where it ships one and the backend is the CPU, else on the backend asked for), and ``field`` as the
+    two in turn."""
     threads = getattr(backend, "threads", None)
     tile = OrtEngine(path, OrtBackend(provider="cpu", precision="int8", threads=threads), known=True)
     context: Engine

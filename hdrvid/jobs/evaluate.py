@@ -126,6 +126,24 @@ def eval_files(data: list[Path], split_name: str = "held-out", all_images: bool 
     return (validation_split(train_files)[1] if split_name == "validation" else held) or files
 
 
+def eval_pictures(files: list[Path], views: int, width: int, seed: int) -> list[tuple[str, np.ndarray]]:
+    """The pictures ``evaluate`` scores, (scene name, linear HDR) each: ``views`` rectilinear views of each panorama
+    (``panorama_views``, seeds ``[seed, i, 99]``), or each image resized to ``width`` (also every image when
+    ``views`` is 0)."""
+    pictures: list[tuple[str, np.ndarray]] = []
+    for i, f in enumerate(files):
+        pano = read_hdr(f)
+        if views and pano.shape[1] == 2 * pano.shape[0]:
+            pictures += [(f.stem, v) for v in panorama_views(pano, views, width, [seed, i, 99])]
+            continue
+        img = pano
+        if img.shape[1] != width:
+            h = max(8, round(img.shape[0] * width / img.shape[1]))
+            img = cv2.resize(img, (width, h), interpolation=cv2.INTER_AREA)
+        pictures.append((f.stem, img))
+    return pictures
+
+
 def panorama_views(pano: np.ndarray, count: int, width: int, seed: list[int]) -> list[np.ndarray]:
     """``count`` rectilinear views of a panorama (width x 2/3 width; yaw any, pitch -15..30 deg, horizontal
     FOV 50-85 deg), drawn from ``seed``."""
@@ -157,17 +175,7 @@ def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SE
     scores: dict[str, dict[str, dict[str, list[float]]]] = {
         n: {s: {**{f"{r}/{m}": [] for r in REGIONS for m in METRICS}, "clipped/highlight_level": []}
             for s in settings} for n in names}
-    pictures: list[tuple[str, np.ndarray]] = []
-    for i, f in enumerate(files):
-        pano = read_hdr(f)
-        if views and pano.shape[1] == 2 * pano.shape[0]:
-            pictures += [(f.stem, v) for v in panorama_views(pano, views, width, [seed, i, 99])]
-            continue
-        img = pano
-        if img.shape[1] != width:
-            h = max(8, round(img.shape[0] * width / img.shape[1]))
-            img = cv2.resize(img, (width, h), interpolation=cv2.INTER_AREA)
-        pictures.append((f.stem, img))
+    pictures = eval_pictures(files, views, width, seed)
     for i, (_, img) in enumerate(pictures):
         if upscale != 1:
             img = img[: img.shape[0] // 2 * 2, : img.shape[1] // 2 * 2]

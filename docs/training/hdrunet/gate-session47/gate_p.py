@@ -14,7 +14,6 @@ import numpy as np
 import torch
 
 import hdrvid.jobs.evaluate as E
-from hdrvid.io.images import read_hdr
 from hdrvid.models import build
 from hdrvid.synth.camera import ALL_SETTINGS, shoot
 
@@ -23,10 +22,7 @@ D = [Path("../shared/hdri-train/pmndrs-1k"), Path("../shared/hdri-train/polyhave
      Path("../shared/hdri-train/blender-world")]
 seed, out_path = int(sys.argv[1]), Path(sys.argv[2])
 model = build("hdrunet-auto").eval()
-files = E.eval_files(D, "validation")
-pictures = []
-for i, f in enumerate(files):
-    pictures += [(f.stem, v) for v in E.panorama_views(read_hdr(f), 8, 384, [seed, i, 99])]
+pictures = E.eval_pictures(E.eval_files(D, "validation"), 8, 384, seed)  # the studies' pictures
 recs = []
 t0 = time.time()
 for i, (scene, img) in enumerate(pictures):

@@ -17,7 +17,7 @@ import numpy as np
 
 from hdrvid.color.kernels import downscale_aa
 from hdrvid.engines.onnxruntime_engine import OrtEngine
-from hdrvid.engines.plan import ExecutionPlan, active_blocks_np
+from hdrvid.engines.plan import ExecutionPlan, active_blocks_np, sparse_choice, tiled
 from hdrvid.models.arrays import box_mean
 from hdrvid.models.auto_arrays import AutoArrays
 from hdrvid.models.auto_params import CLIP_START_LINEAR, KNOTS
@@ -95,42 +95,25 @@ class ArrayExecutor:
             raise RuntimeError("the C kernels are not built: the torch-free path does not apply")
         k = 2 * self.plan.guide_radius + 2  # what the guided upsampling reaches (2 box radii + 1)
         active = active_blocks_np(x[None], CLIP_START_LINEAR, size, k)
+        assert active is not None  # a threshold and a downscaled frame (``applies``)
         field = self._field(small, active)
         a, b = guided_coefficients(field[:3], guide(small), self.plan.guide_radius, self.plan.guide_eps)
         return lambda: self.model.apply(x, a, b)
 
-    def _field(self, small: np.ndarray, active: np.ndarray | None) -> np.ndarray:
-        """The network's field (FIELD_CHANNELS, h, w) of the downscaled frame: whole, on its active tiles, or zeros."""
+    def _field(self, small: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """The network's field (FIELD_CHANNELS, h, w) of the downscaled frame: whole, on its active tiles
+        (``plan.sparse_choice``, ``plan.tiled``: the torch executor's), or zeros."""
         h, w = small.shape[-2:]
-        tile = self.plan.sparse_tile
-        ny, nx = -(-h // tile), -(-w // tile)
-        self.tiles_total += ny * nx
         x = small[None]
-        if active is None:  # no mask: the whole frame
-            self.tiles_run += ny * nx
-            return self.field_tile.run(x, self.context.run(x))[0]
-        padded = np.zeros((ny * tile, nx * tile), bool)
-        padded[:h, :w] = active > 0
-        on = padded.reshape(ny, tile, nx, tile).any((1, 3))
-        n_active = int(on.sum())
-        if n_active == 0:
+        choice, n_total, n_run = sparse_choice((h, w), self.plan, self.overlap, active)
+        self.tiles_total += n_total
+        self.tiles_run += n_run
+        if choice == "none":
             return np.zeros((FIELD_CHANNELS, h, w), np.float32)
-        span = tile + 2 * self.overlap
-        if n_active > self.plan.sparse_limit * ny * nx or n_active * min(h, span) * min(w, span) > 1.5 * h * w:
-            self.tiles_run += ny * nx
-            return self.field_tile.run(x, self.context.run(x))[0]
-        self.tiles_run += n_active
         ctx = self.context.run(x)
-        out = np.zeros((FIELD_CHANNELS, h, w), np.float32)
-        o = self.overlap
-        for ty, tx in zip(*np.nonzero(on)):
-            y0, x0 = int(ty) * tile, int(tx) * tile
-            y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
-            ya, xa = max(0, y0 - o), max(0, x0 - o)
-            yb, xb = min(h, y1 + o), min(w, x1 + o)
-            r = self.field_tile.run(x[:, :, ya:yb, xa:xb], ctx)[0]
-            out[:, y0:y1, x0:x1] = r[:, y0 - ya:y1 - ya, x0 - xa:x1 - xa]
-        return out
+        if choice == "whole":
+            return self.field_tile.run(x, ctx)[0]
+        return tiled(lambda t: self.field_tile.run(t, ctx), x, self.plan.sparse_tile, self.overlap, active[None, None])[0]
 
     @property
     def active_share(self) -> float | None:

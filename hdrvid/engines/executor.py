@@ -25,7 +25,7 @@ from torch import nn
 
 from hdrvid.color.kernels import downscale_aa
 from hdrvid.engines.base import Engine
-from hdrvid.engines.plan import ExecutionPlan, active_blocks_np
+from hdrvid.engines.plan import ExecutionPlan, active_blocks_np, sparse_choice, tiled  # noqa: F401  (tiled: named here as before)
 from hdrvid.errors import BackendError
 from hdrvid.models.itmo import box_filter, square_max
 
@@ -182,19 +182,13 @@ class Executor:
     def _field(self, x: torch.Tensor, active: torch.Tensor | None) -> torch.Tensor:
         tile = self.plan.tile
         if active is not None and not tile:
-            n_total = _tile_count(x.shape[-2:], self.plan.sparse_tile)
-            n_active = _tile_count(x.shape[-2:], self.plan.sparse_tile, active)
+            choice, n_total, n_run = sparse_choice(x.shape[-2:], self.plan, self.overlap, active)
             self.tiles_total += n_total
-            if n_active == 0:
+            self.tiles_run += n_run
+            if choice == "none":
                 return torch.zeros((x.shape[0], self.field_channels, *x.shape[-2:]))
-            h, w = x.shape[-2:]
-            span = self.plan.sparse_tile + 2 * self.overlap  # what one tile costs with its border
-            # whole when most tiles are active, or when the active tiles with their borders cost clearly more
-            # than the frame (a wide receptive field makes every bordered tile nearly the whole frame)
-            if n_active > self.plan.sparse_limit * n_total or n_active * min(h, span) * min(w, span) > 1.5 * h * w:
-                self.tiles_run += n_total
+            if choice == "whole":
                 return self.engines["field"].infer(x)
-            self.tiles_run += n_active
             tile = self.plan.sparse_tile
         elif not tile:
             return self.engines["field"].infer(x)
@@ -209,38 +203,6 @@ class Executor:
     def close(self) -> None:
         for e in self.engines.values():
             e.close()
-
-
-def _tile_count(size: tuple[int, ...], tile: int, active: torch.Tensor | None = None) -> int:
-    h, w = size
-    if active is None:
-        return -(-h // tile) * -(-w // tile)
-    return int(F.max_pool2d(active, tile, stride=tile, ceil_mode=True).gt(0).sum())
-
-
-def tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, overlap: int,
-          active: torch.Tensor | None = None, scale: int = 1) -> torch.Tensor:
-    """Run ``fn`` on overlapping tiles of x and keep only each tile's core (discard-border stitching).
-    With ``active`` ((1, 1, H, W), nonzero where the result matters), tiles without any are left at 0.
-    ``scale``: ``fn`` returns its tile ``scale`` times larger (a super-resolution network)."""
-    n, _, h, w = x.shape
-    if h <= tile and w <= tile and active is None:
-        return fn(x)
-    out: torch.Tensor | None = None
-    s = scale
-    for y0 in range(0, h, tile):
-        for x0 in range(0, w, tile):
-            y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
-            if active is not None and not bool(active[..., y0:y1, x0:x1].any()):
-                continue
-            ya, xa = max(0, y0 - overlap), max(0, x0 - overlap)
-            yb, xb = min(h, y1 + overlap), min(w, x1 + overlap)
-            r = fn(x[:, :, ya:yb, xa:xb])
-            if out is None:
-                out = torch.zeros((n, r.shape[1], h * s, w * s), dtype=r.dtype)
-            out[:, :, s * y0:s * y1, s * x0:s * x1] = r[:, :, s * (y0 - ya):s * (y1 - ya), s * (x0 - xa):s * (x1 - xa)]
-    assert out is not None
-    return out
 
 
 def active_blocks(x: torch.Tensor, threshold: float | None, size: tuple[int, ...], k: int) -> torch.Tensor | None:

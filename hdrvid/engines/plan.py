@@ -3,6 +3,7 @@ blocks: no torch (the torch-free CPU path, :mod:`hdrvid.engines.array_executor`,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,3 +90,60 @@ def _bin_max(a: np.ndarray, n: int, axis: int) -> np.ndarray:
         sl[axis] = idx
         out[tuple(sl)] = np.maximum(np.take(out, idx, axis=axis), extra)
     return np.ascontiguousarray(out)
+
+
+def tile_grid(active: Any, tile: int) -> np.ndarray:
+    """(ny, nx) bool: which ``tile`` x ``tile`` tiles of ``active`` ((1, 1, h, w) or (h, w), a tensor or an array;
+    the last row and column of tiles partial) hold a nonzero value (``max_pool2d`` with ``ceil_mode``)."""
+    a = active if isinstance(active, np.ndarray) else active.detach().cpu().numpy()
+    a = a.reshape(a.shape[-2:])
+    h, w = a.shape
+    ny, nx = -(-h // tile), -(-w // tile)
+    padded = np.zeros((ny * tile, nx * tile), bool)
+    padded[:h, :w] = a != 0
+    return padded.reshape(ny, tile, nx, tile).any((1, 3))
+
+
+def sparse_choice(size: tuple[int, ...], plan: ExecutionPlan, overlap: int, active: Any) -> tuple[str, int, int]:
+    """How the sparse path runs the network on a frame of ``size`` (h, w) whose mask of active pixels is ``active``:
+    ``"none"`` (no tile active: the field is zeros), ``"whole"`` (most tiles active, or the active tiles with their
+    ``overlap`` borders cost clearly more than the frame: a wide receptive field makes every bordered tile nearly
+    the whole frame) or ``"tiles"`` (the active ``plan.sparse_tile`` tiles); with the frame's tile count and the
+    tiles the network runs on (the run's share)."""
+    h, w = int(size[0]), int(size[1])
+    tile = plan.sparse_tile
+    n_total = -(-h // tile) * -(-w // tile)
+    n_active = int(tile_grid(active, tile).sum())
+    if n_active == 0:
+        return "none", n_total, 0
+    span = tile + 2 * overlap  # what one tile costs with its border
+    if n_active > plan.sparse_limit * n_total or n_active * min(h, span) * min(w, span) > 1.5 * h * w:
+        return "whole", n_total, n_total
+    return "tiles", n_total, n_active
+
+
+def tiled(fn: Callable[[Any], Any], x: Any, tile: int, overlap: int, active: Any = None, scale: int = 1) -> Any:
+    """Run ``fn`` on overlapping tiles of ``x`` (N, C, H, W: a tensor or an array) and keep only each tile's core
+    (discard-border stitching). With ``active`` ((1, 1, H, W), nonzero where the result matters), tiles without any
+    are left at 0. ``scale``: ``fn`` returns its tile ``scale`` times larger (a super-resolution network). The
+    result is on the CPU."""
+    n, _, h, w = x.shape
+    if h <= tile and w <= tile and active is None:
+        return fn(x)
+    out = None
+    s = scale
+    for y0 in range(0, h, tile):
+        for x0 in range(0, w, tile):
+            y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
+            if active is not None and not bool(active[..., y0:y1, x0:x1].any()):
+                continue
+            ya, xa = max(0, y0 - overlap), max(0, x0 - overlap)
+            yb, xb = min(h, y1 + overlap), min(w, x1 + overlap)
+            r = fn(x[:, :, ya:yb, xa:xb])
+            if out is None:
+                shape = (n, r.shape[1], h * s, w * s)
+                out = np.zeros(shape, r.dtype) if isinstance(r, np.ndarray) else r.new_zeros(shape, device="cpu")
+            out[:, :, s * y0:s * y1, s * x0:s * x1] = r[:, :, s * (y0 - ya):s * (y1 - ya), s * (x0 - xa):s * (x1 - xa)]
+    assert out is not None
+    return out
+

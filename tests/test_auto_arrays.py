@@ -116,6 +116,18 @@ def test_the_torch_free_path_on_a_frame_the_network_size_does_not_divide():
     assert arrays.active_share == torch_path.active_share
 
 
+def test_the_torch_free_path_runs_the_network_on_the_active_tiles_only():
+    """A dim frame with one small clipped lamp: the network runs on the tiles around it (share below 1), and the
+    picture is the torch executor's."""
+    torch_path, arrays = _executors(0.25)
+    x = np.full((3, 720, 1280), 0.05, np.float32)
+    x[:, 100:110, 200:212] = 1.0
+    want = torch_path.prepare(torch.from_numpy(x.copy())[None])()[0].numpy()
+    got = arrays.prepare(x)()
+    assert np.abs(got - want).max() / np.abs(want).max() < 1e-4 and got.max() > 1.0
+    assert arrays.active_share == torch_path.active_share and 0 < arrays.active_share < 1
+
+
 def test_a_changed_packaged_file_is_refused(tmp_path, monkeypatch):
     from hdrvid.errors import ModelError
     from hdrvid.models import registry

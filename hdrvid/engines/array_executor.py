@@ -18,9 +18,10 @@ import numpy as np
 from hdrvid.color.kernels import downscale_aa
 from hdrvid.engines.onnxruntime_engine import OrtEngine
 from hdrvid.engines.plan import ExecutionPlan, active_blocks_np, sparse_choice, tiled
+from hdrvid.errors import ModelError
 from hdrvid.models.arrays import box_mean
 from hdrvid.models.auto_arrays import AutoArrays
-from hdrvid.models.auto_params import CLIP_START_LINEAR, KNOTS
+from hdrvid.models.auto_params import CLIP_START_LINEAR, KNOTS, RECEPTIVE_RADIUS
 
 FIELD_CHANNELS = 3 + KNOTS + 1
 
@@ -128,18 +129,16 @@ def auto_arrays_executor(model_name: str, plan: ExecutionPlan, threads: int | No
     """``model_name``'s torch-free executor from its packaged files (``ModelSpec.arrays``, the int8 network), each
     checked against the registry's sha256 before it is read."""
     from hdrvid.engines.backends import OrtBackend
-    from hdrvid.models import get, int8_file, packaged_file
+    from hdrvid.models import arrays_file, int8_file
     from hdrvid.models.auto_arrays import load_detector
 
-    spec = get(model_name)
-    files = spec.arrays or {}
-    context_name = next(n for n in files if n.endswith(".onnx"))
-    detector_name = next(n for n in files if n.endswith(".json"))
+    context_file = arrays_file(model_name, ".onnx", "context network")
+    detector_file = arrays_file(model_name, ".json", "shoulder detector")
+    if context_file is None or detector_file is None:
+        raise ModelError(f"model {model_name!r} ships no torch-free CPU path")
     # the same two engines as the torch executor's int8 path (runtime.factory._int8_engines)
-    context = OrtEngine(packaged_file(context_name, files[context_name], "context network"),
-                        OrtBackend(provider="cpu", precision="fp32", threads=threads), known=True)
+    context = OrtEngine(context_file, OrtBackend(provider="cpu", precision="fp32", threads=threads), known=True)
     tile = OrtEngine(int8_file(model_name), OrtBackend(provider="cpu", precision="int8", threads=threads), known=True)
-    model = AutoArrays(load_detector(packaged_file(detector_name, files[detector_name], "shoulder detector")))
-    radius = 160  # HDRUNet.receptive_radius
-    overlap = plan.overlap if plan.overlap is not None else -(-radius // 8) * 8
+    model = AutoArrays(load_detector(detector_file))
+    overlap = plan.border(RECEPTIVE_RADIUS)
     return ArrayExecutor(model, context, tile, plan, overlap)

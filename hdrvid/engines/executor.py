@@ -92,7 +92,7 @@ class Executor:
         self.engines = engines
         self.plan = plan
         radius = getattr(model, "receptive_radius", 0)
-        self.overlap = plan.overlap if plan.overlap is not None else -(-radius // 8) * 8
+        self.overlap = plan.border(radius)
         self.field_channels = int(getattr(model, "field_channels", 3))
         """Channels of the model's field (what an all-inactive frame gets as zeros)."""
         if plan.tile and self.overlap < radius:

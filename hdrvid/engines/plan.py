@@ -33,6 +33,11 @@ class ExecutionPlan:
     sparse_tile: int = 64
     sparse_limit: float = 0.7
 
+    def border(self, radius: int) -> int:
+        """The tile border discarded for a model whose receptive radius is ``radius``: ``overlap``, or the radius
+        rounded up to 8."""
+        return self.overlap if self.overlap is not None else -(-radius // 8) * 8
+
     def parts(self, model: Any) -> tuple[str, ...]:
         """The model parts the engines must provide for this plan."""
         parted = all(hasattr(model, n) for n in PARTED)

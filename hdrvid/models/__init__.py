@@ -6,6 +6,7 @@ model is built."""
 from hdrvid.models import builtin  # noqa: F401  (the built-in models register themselves)
 from hdrvid.models.registry import (
     ModelSpec,
+    arrays_file,
     build,
     for_single_exposure,
     for_upscale,
@@ -16,4 +17,4 @@ from hdrvid.models.registry import (
     register,
 )
 
-__all__ = ["ModelSpec", "build", "for_single_exposure", "for_upscale", "get", "int8_file", "names", "packaged_file", "register"]
+__all__ = ["ModelSpec", "arrays_file", "build", "for_single_exposure", "for_upscale", "get", "int8_file", "names", "packaged_file", "register"]

@@ -67,3 +67,6 @@ BLOB_LEVEL = True
 session 39)."""
 MAX_GAIN = 64.0
 """The largest gain the network's head gives a clipped pixel (``HDRUNet(max_gain)``; its log is ``log_gain``)."""
+RECEPTIVE_RADIUS = 160
+"""Pixels of context each output pixel of the U-Net sees (outside the frame-wide vector), rounded up: 4 stride-2
+levels and a dilated bottleneck (about 140 px). The executors discard a tile border at least this wide."""

@@ -63,6 +63,7 @@ from hdrvid.models.auto_params import (  # noqa: F401  (the settings, named here
     MAX_GAIN,
     NEUTRAL_HI,
     NEUTRAL_LO,
+    RECEPTIVE_RADIUS,
     SETTLE_FRAMES,
     SHOULDER_HI,
     SHOULDER_LO,
@@ -312,9 +313,8 @@ class HDRUNet(HoldsGradedCurve, HoldsBlobLevel, nn.Module):
     :mod:`hdrvid.export.quantize`): the first reads the clip mask's steep ramp, the head feeds a sigmoid into a gain
     of up to 64x. With them quantised the log gain moved by up to 0.72 on a real clip's frames, without them by
     0.09 (model card, session 46)."""
-    receptive_radius = 160
-    """Pixels of context each output pixel of the U-Net sees (outside the frame-wide vector), rounded up: 4
-    stride-2 levels and a dilated bottleneck (about 140 px)."""
+    receptive_radius = RECEPTIVE_RADIUS
+    """Pixels of context each output pixel of the U-Net sees (``auto_params.RECEPTIVE_RADIUS``)."""
 
     @classmethod
     def sizes_of(cls, state: dict[str, torch.Tensor]) -> dict[str, Any]:

@@ -162,6 +162,15 @@ def int8_file(name: str) -> Path:
     return packaged_file(spec.int8, spec.int8_sha256, "int8 network")
 
 
+def arrays_file(name: str, suffix: str, what: str) -> Path | None:
+    """The model's packaged file for its torch-free CPU path (``ModelSpec.arrays``) whose name ends in ``suffix``
+    (``.onnx``: the context network, ``.json``: the detector's numbers), checked by ``packaged_file``; None when it
+    ships none."""
+    files = get(name).arrays or {}
+    file = next((f for f in files if f.endswith(suffix)), None)
+    return None if file is None else packaged_file(file, files[file], what)
+
+
 def packaged_file(file: str, sha256: str | None, what: str) -> Path:
     """``weights/FILE``, its sha256 checked against ``sha256`` (the registry's record): a changed or replaced file
     is refused, never read."""

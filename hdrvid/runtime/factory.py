@@ -32,7 +32,7 @@ from hdrvid.engines.tensorrt_engine import import_tensorrt
 from hdrvid.errors import BackendError
 from hdrvid.export.onnx import cached_onnx
 from hdrvid.machine import native_bf16
-from hdrvid.models import build, get, int8_file, packaged_file
+from hdrvid.models import arrays_file, build, get, int8_file
 from hdrvid.runtime.options import FAST_WIDTH, EngineOptions, auto_scale  # noqa: F401  (named here as before)
 
 log = logging.getLogger("hdrvid")
@@ -141,7 +141,7 @@ def _int8_engines(model_name: str, model: nn.Module, parts: tuple[str, ...], bac
     threads = getattr(backend, "threads", None)
     tile = OrtEngine(path, OrtBackend(provider="cpu", precision="int8", threads=threads), known=True)
     context: Engine
-    packaged = packaged_context(model_name)
+    packaged = arrays_file(model_name, ".onnx", "context network")
     if packaged is not None and isinstance(backend, TorchBackend) and backend.device == "cpu":
         # the packaged fp32 export the torch-free path runs (engines.array_executor): the int8 network's input is
         # then the same numbers on both paths (a float-rounding change in it can flip an int8 rounding step)
@@ -152,13 +152,6 @@ def _int8_engines(model_name: str, model: nn.Module, parts: tuple[str, ...], bac
     for part in sorted(parts, key=lambda p: p == "context"):  # the executor is named after its first engine
         engines[part] = {"field_tile": tile, "context": context}.get(part) or Int8Field(context, tile)
     return engines
-
-
-def packaged_context(model_name: str) -> Path | None:
-    """The model's packaged fp32 context network (``ModelSpec.arrays``), checked by sha256, or None."""
-    files = get(model_name).arrays or {}
-    name = next((n for n in files if n.endswith(".onnx")), None)
-    return None if name is None else packaged_file(name, files[name], "context network")
 
 
 def _engine(model_name: str, model: nn.Module, part: str, backend: Backend, weights: Path | None) -> Engine:

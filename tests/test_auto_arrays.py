@@ -97,10 +97,28 @@ def test_the_torch_free_path_is_the_torch_executors_picture_on_a_video():
         assert arrays.model.last_p == pytest.approx(float(torch_path.model.last_p[0]), abs=1e-5)
     assert min(ps) < 0.6 and max(ps) > 0.95  # a camera shot and a graded one
     assert (got > 1.5).any() and (want > 1.5).any()  # highlights were expanded on both
-    for name in ("mean_shoulder_weight", "mean_curve_weight", "mean_graded_boost", "mean_blob_level"):
+    for name in ("mean_shoulder_weight", "mean_curve_weight", "mean_cap_gain", "mean_graded_boost", "mean_blob_level"):
         a, b = getattr(arrays.model, name)(), getattr(torch_path.model, name)()
         assert (a is None) == (b is None) and (a is None or a == pytest.approx(b, abs=1e-4)), name
     assert arrays.active_share == torch_path.active_share
+
+
+def test_the_torch_free_path_holds_the_average_light_of_a_graded_shot_by_the_torch_paths_gain():
+    """A graded shot whose top code is empty, under a low average-light cap: both paths keep the whole curve and hold
+    the frames' light down by the same per-shot gain (hdrunet card, session 48), within float rounding."""
+    torch_path, arrays = _executors(0.5)
+    for m in (torch_path.model, arrays.model):
+        m.average_cap = 0.15
+    for i in range(3):
+        codes = np.minimum(pattern(i, 640, 360).astype(np.float32).transpose(2, 0, 1), 245)  # nothing at the top code
+        x = np.ascontiguousarray((codes / 255) ** 2.2, np.float32)
+        want = torch_path.prepare(torch.from_numpy(x.copy())[None])()[0].numpy()
+        got = arrays.prepare(x)()
+        assert (np.abs(got - want) / np.maximum(np.abs(want), 1e-3)).max() < 1e-4
+        assert arrays.model.last_p > 0.95 and 0.5 < arrays.model.last_gain < 0.95
+    assert arrays.model.mean_curve_weight() == torch_path.model.mean_curve_weight() == 1.0
+    assert arrays.model.mean_cap_gain() == pytest.approx(torch_path.model.mean_cap_gain(), abs=1e-6)
+    assert torch_path.model.mean_cap_gain() < 0.95
 
 
 def test_the_torch_free_path_on_a_frame_the_network_size_does_not_divide():

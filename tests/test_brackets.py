@@ -135,8 +135,9 @@ def test_the_blend_starts_at_code_252_on_camera_frames_and_at_246_on_graded_ones
 
 def test_frames_called_graded_get_the_default_models_bt2446a_curve(monkeypatch: pytest.MonkeyPatch):
     """``apply`` ends as the default model's does: on frames called graded every pixel times BT.2446A's expansion of
-    its luminance (the same tones as ``hdrunet-auto``; the fused light adds the highlights), lowered by the
-    average-light cap on bright frames and held for a shot in video; camera frames are left as blended."""
+    its luminance (the same tones as ``hdrunet-auto``; the fused light adds the highlights), held at the
+    average-light cap on bright frames (by the weight where the top code is full, by a gain where it is empty) and
+    held for a shot in video; camera frames are left as blended."""
     from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion, luminance
     from hdrvid.models import brackets
     from hdrvid.models.hdrunet import SETTLE_FRAMES
@@ -169,11 +170,24 @@ def test_frames_called_graded_get_the_default_models_bt2446a_curve(monkeypatch: 
 
     cap = (light(plain) + light(plain * curve)) / 2
     m.average_cap = cap
+    with torch.no_grad():  # the ramp's top code is empty (a grade's): the whole curve, and one gain
+        out = m.apply(x, field)
+    assert float(m.graded_curve.last) == 1.0 and light(out) == pytest.approx(cap, rel=0.02)
+    assert m.mean_cap_gain() is not None and m.mean_cap_gain() < 1
+    x = x.clone()
+    x[..., :3, :] = 1.0  # 6 % of the pixels at the top code (a camera's clip): the weight lowered instead
+    with torch.no_grad():
+        monkeypatch.setattr(brackets, "GRADED_CURVE", False)
+        plain = m.apply(x, field)
+        monkeypatch.setattr(brackets, "GRADED_CURVE", True)
+    curve = bt2446a_expansion(luminance(x, BT709_WEIGHTS))
+    cap = (light(plain) + light(plain * curve)) / 2
+    m.average_cap = cap
     m.enable_temporal(0.1)
     with torch.no_grad():
         out = m.apply(x, field)
         held = float(m.graded_curve.last)
-        assert 0 < held < 1 and light(out) == pytest.approx(cap, rel=0.02)
+        assert 0 < held < 1 and light(out) == pytest.approx(cap, rel=0.02) and m.graded_curve.last_gain is None
         dark = x * 0.25
         for _ in range(SETTLE_FRAMES):
             m.apply(dark, field)
@@ -184,6 +198,7 @@ def test_frames_called_graded_get_the_default_models_bt2446a_curve(monkeypatch: 
     # the graded boost: one more stop of fused light where the mask is full, on a graded frame whose top code is empty
     m = BracketHDR(width=4, fusion_width=4).eval()
     m.shoulder.net[2].bias.fill_(20.0)
+    m.average_cap = float("inf")  # the boost alone (on this bright frame the cap's gain would follow its light)
     x = decode(torch.linspace(0.9, 0.993, 48 * 64).view(1, 1, 48, 64).expand(1, 3, 48, 64).contiguous())
     outs = {}
     for stops in (0.0, 1.0):

@@ -327,43 +327,64 @@ def test_hdrunet_auto_is_hdrunet_times_the_bt2446a_curve_by_the_detector(monkeyp
 
 def test_hdrunet_auto_caps_the_frame_average_light_of_bright_frames_once_per_shot():
     """BT.2446A put a white office wall at 600-1000 nits (MaxFALL ~400): on a frame the curve would lift above
-    AVERAGE_CAP on average, its weight is lowered to the largest that keeps the mean max(R, G, B) at the cap
-    (never below the frame without the curve); a dark frame keeps the whole curve; in video one factor per shot
-    (the first frames' mean, then held, reset at a cut), and the report's curve weight says what was applied."""
+    AVERAGE_CAP on average, the mean max(R, G, B) is held at the cap. A frame whose top code is full (a camera's
+    clip, where the detector's false "graded" calls are) gets the largest curve weight that keeps the mean at the
+    cap (never below the frame without the curve); a frame whose top code is empty (a grade's shoulder) keeps the
+    whole curve, its shape, and one gain on the finished frame brings it to the same mean. A dark frame keeps the
+    whole curve; in video one factor and one gain per shot (the first frames' mean, then held, reset at a cut),
+    and the report's curve weight and gain say what was applied."""
+    from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion
     from hdrvid.models.hdrunet import AVERAGE_CAP, SETTLE_FRAMES, HDRUNet
 
     torch.manual_seed(0)
     auto = HDRUNet(width=4, context=8, curve=False, adaptive=True).eval()
+    auto.blob_level = None
     one = torch.ones(1)
 
     def mean_light(y: torch.Tensor) -> float:
         return float(y[:, :, ::4, ::4].amax(1).mean())
 
-    wall = torch.full((1, 3, 64, 64), 0.6)  # a bright wall, not clipped
-    wall[..., :, :8] = 0.1
+    def curved(x: torch.Tensor) -> torch.Tensor:  # the curve, the per-blob level (off) and the cap's gain
+        return auto.graded_curve.gained(auto._graded(x, x.clone(), auto.frame_weight(x)))
+
+    graded = torch.full((1, 3, 64, 64), 0.6)  # a bright wall, not clipped: the top code is empty
+    graded[..., :, :8] = 0.1
+    camera = graded.clone()
+    camera[..., :4, :] = 1.0  # 6 % of the pixels at the top code: a camera's clip
     dark = torch.rand(1, 3, 64, 64) * 0.4
     with torch.inference_mode():
         auto.shoulder_weight = lambda lin: one.expand(lin.shape[0])  # type: ignore[method-assign]
-        full = auto._graded(wall, wall.clone(), auto.frame_weight(wall))
-        assert mean_light(wall) < AVERAGE_CAP < mean_light(wall * 2.5)  # the whole curve would go above the cap
-        assert mean_light(full) == pytest.approx(AVERAGE_CAP, rel=2e-3)
-        assert 0 < float(auto.last_curve) < 1
-        assert float((full[..., 8:] / wall[..., 8:]).mean()) > 1.05  # lowered, not switched off
-        kept = auto._graded(dark, dark.clone(), auto.frame_weight(dark))
-        assert float(auto.last_curve) == 1.0 and mean_light(kept) < AVERAGE_CAP
-        brighter = wall.clone().fill_(0.95)
-        assert torch.equal(auto._graded(brighter, brighter.clone(), auto.frame_weight(brighter)), brighter)
+        lowered = curved(camera)
+        assert mean_light(camera) < AVERAGE_CAP < mean_light(camera * 2.5)  # the whole curve would go above the cap
+        assert mean_light(lowered) == pytest.approx(AVERAGE_CAP, rel=2e-3)
+        assert 0 < float(auto.last_curve) < 1 and auto.graded_curve.last_gain is None
+        assert float((lowered[..., 8:] / camera[..., 8:]).mean()) > 1.05  # lowered, not switched off
+        kept = curved(graded)
+        assert float(auto.last_curve) == 1.0 and 0 < float(auto.graded_curve.last_gain) < 1
+        assert mean_light(kept) == pytest.approx(AVERAGE_CAP, rel=2e-3)
+        ratio = float(kept[0, 0, 0, 20] / kept[0, 0, 0, 0])  # the curve's shape between the wall and its shadow
+        e = bt2446a_expansion(torch.tensor([0.6, 0.1]) * sum(BT709_WEIGHTS))
+        assert ratio == pytest.approx(6 * float(e[0] / e[1]), rel=1e-4)
+        as_dark = curved(dark)
+        assert float(auto.last_curve) == 1.0 and auto.graded_curve.last_gain is None and mean_light(as_dark) < AVERAGE_CAP
+        brighter = camera.clone().fill_(0.95)
+        brighter[..., :4, :] = 1.0
+        assert torch.equal(curved(brighter), brighter)
         assert float(auto.last_curve) == 0.0  # above the cap without the curve: none of it, the light as decoded
+        brighter[..., :4, :] = 0.95  # the same without the top code: the curve, and the decoded frame's mean
+        assert mean_light(curved(brighter)) == pytest.approx(0.95, rel=2e-3) and float(auto.last_curve) == 1.0
         auto.enable_temporal(0.1)
         for _ in range(SETTLE_FRAMES):
-            auto._graded(wall, wall.clone(), auto.frame_weight(wall))
-        held = float(auto.last_curve)
-        auto._graded(dark, dark.clone(), auto.frame_weight(dark))
+            curved(graded)
+        held, gain = float(auto.last_curve), float(auto.graded_curve.last_gain)
+        curved(dark)
         assert float(auto.last_curve) == pytest.approx(held)  # held for the rest of the shot
+        assert float(auto.graded_curve.last_gain) == pytest.approx(gain)
         assert auto.mean_curve_weight() == pytest.approx(held) and auto.mean_shoulder_weight() == 1.0
+        assert auto.mean_cap_gain() == pytest.approx(gain)
         auto.reset_temporal()
-        auto._graded(dark, dark.clone(), auto.frame_weight(dark))
-        assert float(auto.last_curve) == 1.0  # a cut: the new shot's own
+        curved(dark)
+        assert float(auto.last_curve) == 1.0 and auto.graded_curve.last_gain is None  # a cut: the new shot's own
 
 
 def test_hdrunet_expands_near_neutral_highlights_as_one_and_saturated_ones_per_channel():

@@ -182,6 +182,9 @@ class ConvertReport(RunReport):
     curve_weight: float | None = None
     """``hdrunet-auto``: the curve's mean weight as applied, after the cap on a frame's average light (below
     ``graded_weight`` on bright footage: white walls, snow)."""
+    cap_gain: float | None = None
+    """``hdrunet-auto``: the average-light cap's mean gain over the frames (1: none); the cap keeps the curve on frames
+    whose top code is empty (a grade's) and holds their average light down by this gain instead."""
     graded_boost: float | None = None
     """``hdrunet-auto``: mean stops added to the clipped highlights of frames treated as graded whose top code is
     nearly empty (``models.hdrunet.GRADED_BOOST``), over all frames."""
@@ -203,12 +206,15 @@ class ConvertReport(RunReport):
             share = 100 * self.above_reference_white
             line += f"; {share:.1f}% of pixels above reference white ({self.reference_white_nits:g} nits)"
             if share < 0.5 and self.model not in ("none",):
-                line += (" - almost nothing was expanded" + (" (held down by --average-cap)" if self.curve_lowered
+                held = self.curve_lowered or (self.cap_gain is not None and self.cap_gain < 0.995)
+                line += (" - almost nothing was expanded" + (" (held down by --average-cap)" if held
                                                              else " (no clipped highlights in this input?)"))
         if self.graded_weight is not None:
             curve = f"BT.2446A curve at {self.graded_weight:.2f}"
             if self.curve_lowered:
                 curve += f", lowered to {self.curve_weight:.2f} to keep the frame-average light down"
+            if self.cap_gain is not None and self.cap_gain < 0.995:
+                curve += f", frame-average light held down by a gain of {self.cap_gain:.2f}"
             if self.graded_boost is not None and self.graded_boost >= 0.005:
                 curve += f", clipped highlights +{self.graded_boost:.2f} stops"
             if self.blob_level is not None and abs(self.blob_level) >= 0.005:
@@ -224,7 +230,7 @@ class ConvertReport(RunReport):
         return line
 
 
-MODEL_MEANS = {"graded_weight": "mean_shoulder_weight", "curve_weight": "mean_curve_weight",
+MODEL_MEANS = {"graded_weight": "mean_shoulder_weight", "curve_weight": "mean_curve_weight", "cap_gain": "mean_cap_gain",
                "graded_boost": "mean_graded_boost", "blob_level": "mean_blob_level",
                "blend_graded": "mean_blend_weight"}
 """Report field -> the model's method that gives its mean over the run (``hdrunet-auto`` and the models that

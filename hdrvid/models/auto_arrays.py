@@ -48,12 +48,18 @@ def top_gate(sub: np.ndarray) -> float:
     return 1 - smoothstep((top - P.TOP_SHARE_LO) / (P.TOP_SHARE_HI - P.TOP_SHARE_LO))
 
 
-def cap_factor(lin: np.ndarray, out: np.ndarray, w: float, cap: float) -> float:
-    """The average-light cap's factor on the curve weight ``w`` of one frame from its every 4th row and column: the
-    input's light ``lin`` and the answer before the curve ``out`` (3, h, w). The largest weight in [0, w] that keeps
-    the mean max(R, G, B) under the curve at ``cap`` (bisection: the mean rises with the weight wherever light is
-    above 18 % grey), over ``w``; 1 when the curve keeps the mean at or below the cap; 0 when the frame is above
-    the cap without it."""
+def cap_factors(lin: np.ndarray, out: np.ndarray, w: float, cap: float, gate: float) -> tuple[float, float]:
+    """The average-light cap of one frame from its every 4th row and column: the input's light ``lin`` and the
+    answer before the curve ``out`` (3, h, w), the curve weight ``w``, the cap, and the frame's top-code gate
+    ``gate`` (:func:`top_gate`: 1 when the top code is empty, as a grade leaves it). Returns (the factor on ``w``,
+    one gain on the whole frame).
+
+    The weight cap: the largest weight in [0, w] that keeps the mean max(R, G, B) under the curve at ``cap``
+    (bisection: the mean rises with the weight wherever light is above 18 % grey); 1 when the curve keeps the
+    mean at or below the cap; 0 when the frame is above the cap without it. It exists for bright camera frames
+    the detector calls graded, which all fill the top code (hdrunet card, sessions 21 and 23). As far as the
+    ``gate`` is open the curve keeps its weight (its shape is the grade's inverse) and the gain brings the frame's
+    mean down to where the weight cap would have put it (the same average light; hdrunet card, session 48)."""
     lin = np.clip(lin, 0, 1).astype(np.float32, copy=False)
     m = np.maximum(np.maximum(out[0], out[1]), out[2]).astype(np.float32, copy=False).ravel()
     log_g = np.log(bt2446a_expansion(BT709[0] * lin[0] + BT709[1] * lin[1] + BT709[2] * lin[2])).ravel()
@@ -63,7 +69,7 @@ def cap_factor(lin: np.ndarray, out: np.ndarray, w: float, cap: float) -> float:
         return float((m * np.exp(e * log_g)).mean(dtype=np.float32))
 
     if not mean_at(ww) > cap:
-        return 1.0
+        return 1.0, 1.0
     lo, hi = np.float32(0), ww
     for _ in range(16):
         mid = (lo + hi) / np.float32(2)
@@ -71,7 +77,12 @@ def cap_factor(lin: np.ndarray, out: np.ndarray, w: float, cap: float) -> float:
             lo = mid
         else:
             hi = mid
-    return float(lo / max(ww, np.float32(1e-6)))
+    factor = float(lo / max(ww, np.float32(1e-6)))
+    if not gate > 0:
+        return factor, 1.0
+    kept = float(np.float32(factor + gate * (1 - factor)))
+    light = max(cap, mean_at(lo))  # the weight cap's mean: the cap, or the frame without the curve above it
+    return kept, float(np.float32(min(1.0, light / max(mean_at(np.float32(ww * np.float32(kept))), 1e-12))))
 
 
 class ShotValue:
@@ -118,9 +129,10 @@ class AutoArrays:
         self.blob_level = BlobLevel() if P.BLOB_LEVEL else None
         self._mask_shift = MaskShift()
         self.video = False
-        self._shoulder, self._cap, self._top = ShotValue(), ShotValue(), ShotValue()
+        self._shoulder, self._cap, self._gain, self._top = ShotValue(), ShotValue(), ShotValue(), ShotValue()
         self.last_p: float | None = None
-        self._shoulder_sum = self._curve_sum = self._boost_sum = 0.0
+        self.last_gain = 1.0
+        self._shoulder_sum = self._curve_sum = self._boost_sum = self._gain_sum = 0.0
         self._frames = 0
 
     # --- the run: video state and the report's means (as HDRUNet's) ---------------------------------------
@@ -132,12 +144,13 @@ class AutoArrays:
         self.reset_temporal()
         if self.blob_level is not None:
             self.blob_level.start(video=True)
-        self._shoulder_sum = self._curve_sum = self._boost_sum = 0.0
+        self._shoulder_sum = self._curve_sum = self._boost_sum = self._gain_sum = 0.0
         self._frames = 0
 
     def reset_temporal(self) -> None:
         self._shoulder.reset()
         self._cap.reset()
+        self._gain.reset()
         self._top.reset()
         if self.blob_level is not None:
             self.blob_level.cut()
@@ -150,6 +163,9 @@ class AutoArrays:
 
     def mean_graded_boost(self) -> float | None:
         return self._boost_sum / self._frames if self._frames and self.boost_stops else None
+
+    def mean_cap_gain(self) -> float | None:
+        return self._gain_sum / self._frames if self._frames else None
 
     def mean_blob_level(self) -> float | None:
         return None if self.blob_level is None else self.blob_level.mean_stops()
@@ -185,15 +201,20 @@ class AutoArrays:
         return stops * math.log(2)
 
     def capped_weight(self, linear: np.ndarray, out: np.ndarray, w: float) -> float:
-        """``GradedCurve.capped_weight`` for one frame."""
+        """``GradedCurve.capped_weight`` for one frame; the gain it leaves for the finished frame in
+        :attr:`last_gain`."""
         cap = self.average_cap
+        self.last_gain = 1.0
         if not math.isfinite(cap):
             return w
         if self.video and self._cap.held:
+            self.last_gain = self._gain.value  # type: ignore[assignment]
             return float(np.float32(w * self._cap.value))  # type: ignore[operator]
-        factor = cap_factor(linear[:, ::4, ::4], out[:, ::4, ::4], w, cap)
-        if self.video:
+        factor, gain = cap_factors(linear[:, ::4, ::4], out[:, ::4, ::4], w, cap, top_gate(linear[:, ::2, ::2]))
+        if self.video:  # the weight: the shot's first frames' mean; the gain: its first frame's, held
             factor = self._cap.update(float(np.float32(factor)))
+            gain = self._gain.value if self._gain.value is not None else self._gain.update(float(np.float32(gain)))
+        self.last_gain = gain
         return float(np.float32(w * factor))
 
     def apply(self, linear: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -221,11 +242,16 @@ class AutoArrays:
                 view[:, flat] *= np.exp(np.float32(boost) * (t * t * (3 - 2 * t)))
         if P.EDGE_GATE:
             gate_frame(linear, out, w, P.CLIP_START_LINEAR, P.SIGNAL_GAMMA)
+        gain = 1.0
         if w > 0:
             cw = self.capped_weight(linear, out, w)
+            gain = self.last_gain
             self._curve_sum += cw
             luminance_gain(linear, out, BT709, np.exp(np.float32(cw) * LOG_EXPANSION))
+        self._gain_sum += gain
         if self.blob_level is not None and self.last_p is not None:
             self.blob_level(linear[None], out[None], np.asarray([self.last_p]),
                             (np.asarray([bounds[0]]), np.asarray([bounds[1]])), shift)
+        if gain < 1:  # the cap's gain on the finished frame (after the per-blob level, which reads light)
+            out *= np.float32(gain)
         return out

@@ -382,6 +382,10 @@ class BracketHDR(HoldsGradedCurve, HoldsBlobLevel, TwoStage):
         """The curve's mean weight as applied, after the average-light cap (the run report), or None."""
         return self.graded_curve.total / self._weight_frames if GRADED_CURVE and self._weight_frames else None
 
+    def mean_cap_gain(self) -> float | None:
+        """The average-light cap's mean gain on frames whose top code is empty (the run report), or None."""
+        return self.graded_curve.mean_gain(self._weight_frames) if GRADED_CURVE and self._weight_frames else None
+
     def mean_graded_boost(self) -> float | None:
         """Mean stops the graded boost added to the fused light over the frames (the run report), or None."""
         if not GRADED_CURVE or not self.graded_curve.boost_stops or not self._weight_frames:
@@ -481,7 +485,8 @@ class BracketHDR(HoldsGradedCurve, HoldsBlobLevel, TwoStage):
             out = self.graded_curve(linear, out, self.last_shoulder)
         # through the blend's mask: its bounds are codes in the sRGB domain, the level's smoothstep reads
         # linear ** (1 / SIGNAL_GAMMA); at these codes the two differ by less than 0.1 of a code value
-        return self.level_blobs(linear, out, blend_bounds(w))
+        out = self.level_blobs(linear, out, blend_bounds(w))
+        return self.graded_curve.gained(out) if GRADED_CURVE else out
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.apply(linear, self.field(linear))

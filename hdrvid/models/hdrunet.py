@@ -44,7 +44,7 @@ from torch import nn
 from hdrvid.color.kernels import expand_clipped, luminance_gain
 from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion, luminance
 from hdrvid.models.auto_arrays import LOG_EXPANSION as LOG_EXPANSION_TABLE
-from hdrvid.models.auto_arrays import cap_factor, top_gate
+from hdrvid.models.auto_arrays import cap_factors, top_gate
 from hdrvid.models.auto_params import (  # noqa: F401  (the settings, named here as before)
     ALPHA_HI,
     ALPHA_LO,
@@ -129,10 +129,11 @@ def in_unit_range(x: torch.Tensor) -> torch.Tensor:
 class GradedCurve:
     """BT.2446 Method A's inverse curve on frames called graded (``hdrunet-auto``'s, and ``brackets``' since session
     32): a picture's light times BT.2446A's expansion of its input luminance to the power of the frame's shoulder
-    weight, lowered on bright frames by the cap on their average light (:meth:`capped_weight`); and the graded boost
-    (:meth:`boost`: more light in the clipped highlights of graded frames whose top code is nearly empty). Video
-    (:meth:`start`): the cap's factor and the boost's gate are one per shot (:class:`ShotMean`), reset at scene cuts
-    (:meth:`cut`)."""
+    weight, lowered on bright frames by the cap on their average light (:meth:`capped_weight`: on frames whose top
+    code is full by the weight, on frames whose top code is empty by one gain that :meth:`gained` applies to the
+    finished frame); and the graded boost (:meth:`boost`: more light in the clipped highlights of graded frames
+    whose top code is nearly empty). Video (:meth:`start`): the cap's factor and gain and the boost's gate are one
+    per shot (:class:`ShotMean`), reset at scene cuts (:meth:`cut`)."""
 
     def __init__(self) -> None:
         self.average_cap = AVERAGE_CAP
@@ -140,10 +141,19 @@ class GradedCurve:
         self.video = False
         self._cap = ShotMean()
         """Video: the shot's factor on the curve from the average-light cap."""
+        self._gain: torch.Tensor | None = None
+        """Video: the shot's gain from the average-light cap (its first frame's: a moving mean of a gain on the
+        whole frame made the picture breathe)."""
         self.total = 0.0
         """Sum of the curve weights applied since :meth:`start` (the run report's mean)."""
         self.last: torch.Tensor | None = None
         """The curve weights of the last call after the average-light cap."""
+        self.last_gain: torch.Tensor | None = None
+        """The cap's gains of the last call's frames ((N,); None: none below 1), for :meth:`gained`."""
+        self.gain_total = 0.0
+        """Sum of the cap's gains on the frames the curve saw since :meth:`start`."""
+        self.frames = 0
+        """Frames the curve saw since :meth:`start` (with a weight above 0)."""
         self.boost_stops = GRADED_BOOST
         """Stops the graded boost (:meth:`boost`) adds at full weight (0: off)."""
         self._top = ShotMean()
@@ -155,11 +165,14 @@ class GradedCurve:
     def start(self, video: bool) -> None:
         self.video = video
         self._cap.reset()
+        self._gain = None
         self._top.reset()
-        self.total = self.boost_total = 0.0
+        self.total = self.boost_total = self.gain_total = 0.0
+        self.frames = 0
 
     def cut(self) -> None:
         self._cap.reset()
+        self._gain = None
         self._top.reset()
 
     def boost(self, linear: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor | None:
@@ -183,28 +196,56 @@ class GradedCurve:
         return stops * math.log(2)
 
     def capped_weight(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        """(N, 1, 1, 1) the curve weights ``w`` lowered where the curve would lift a frame's mean max(R, G, B)
-        above :attr:`average_cap` (on every 4th row and column): the largest weight in [0, w] that keeps the mean at
-        the cap, or 0 when the frame is already above it without the curve. Video: one factor per shot, the
-        mean over the shot's first SETTLE_FRAMES frames, then held (as the shoulder weight)."""
+        """(N, 1, 1, 1) the curve weights ``w`` under the cap on a frame's mean max(R, G, B) (on every 4th row and
+        column; :func:`~hdrvid.models.auto_arrays.cap_factors`): on a frame whose top code is full (a camera's
+        clip) the largest weight in [0, w] that keeps the mean at :attr:`average_cap`, or 0 when the frame is
+        already above it without the curve; as far as the top code is empty (a grade's shoulder) the weight is
+        kept and one gain (:attr:`last_gain`, applied by :meth:`gained`) brings the frame to the same mean.
+        Video: one factor and one gain per shot, the means over the shot's first SETTLE_FRAMES frames, then held
+        (as the shoulder weight)."""
         cap = self.average_cap
+        self.last_gain = None
         if not math.isfinite(cap):
             return w
         if self.video and self._cap.held:
-            return w * self._cap.value.to(w.dtype)  # type: ignore[union-attr]
-        lin = linear[:, :, ::4, ::4].detach().float().cpu().numpy()
-        o = out[:, :, ::4, ::4].detach().float().cpu().numpy()
-        ww = w.flatten().float()
-        factor = torch.tensor([cap_factor(lin[i], o[i], float(ww[i]), cap) for i in range(len(lin))],
-                              dtype=torch.float32, device=w.device)
-        if self.video:
-            factor = self._cap.update(factor)
-        return w * factor.to(w.dtype).view(-1, 1, 1, 1)
+            factor = self._cap.value.to(w.dtype).expand(w.shape[0])  # type: ignore[union-attr]
+            gain = self._gain.to(w.dtype).expand(w.shape[0])  # type: ignore[union-attr]
+        else:
+            lin = linear[:, :, ::4, ::4].detach().float().cpu().numpy()
+            o = out[:, :, ::4, ::4].detach().float().cpu().numpy()
+            subs = linear[:, :, ::2, ::2].detach().float().cpu().numpy()
+            ww = w.flatten().float()
+            both = torch.tensor([cap_factors(lin[i], o[i], float(ww[i]), cap, top_gate(subs[i])) for i in range(len(lin))],
+                                dtype=torch.float32, device=w.device).view(-1, 2)
+            factor, gain = both[:, 0], both[:, 1]
+            if self.video:  # the weight: the mean of the shot's first frames; the gain: its first frame's, held
+                factor = self._cap.update(factor)
+                if self._gain is None:
+                    self._gain = gain[0].detach()
+                gain = self._gain.expand(w.shape[0])
+            factor, gain = factor.to(w.dtype), gain.to(w.dtype)
+        if bool((gain < 1).any()):
+            self.last_gain = gain
+        return w * factor.view(-1, 1, 1, 1)
+
+    def mean_gain(self, frames: int) -> float:
+        """The cap's mean gain over the run's ``frames`` (a frame the curve did not see counts as 1)."""
+        return (self.gain_total + (frames - self.frames)) / frames
+
+    def gained(self, out: torch.Tensor) -> torch.Tensor:
+        """``out`` (the finished frames of the last call, after the per-blob level, which reads light) times the
+        cap's gains (:meth:`capped_weight`), in place where it can be; ``out`` itself when none is below 1."""
+        g = self.last_gain
+        if g is None:
+            return out
+        g = g.to(out.dtype).view(-1, 1, 1, 1)
+        return out.mul_(g) if not out.requires_grad else out * g
 
     def __call__(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
         """``out`` (the highlights-only result for ``linear``) times BT.2446A's expansion of the input's
         luminance (of the light clamped to [0, 1]) to the power of the frame's shoulder weight ``w``
         (1 at 18 % grey, 2.5 at SDR white), lowered on bright frames by :meth:`capped_weight`."""
+        self.last_gain = None
         if w is None:
             return out
         w = w.to(out.dtype).view(-1, 1, 1, 1)
@@ -213,6 +254,8 @@ class GradedCurve:
         w = self.capped_weight(linear, out, w)
         self.last = w.flatten()
         self.total += float(self.last.float().sum())
+        self.frames += w.shape[0]
+        self.gain_total += float(self.last_gain.float().sum()) if self.last_gain is not None else w.shape[0]
         if (out.device.type == "cpu" and out.dtype == torch.float32 and linear.dtype == torch.float32
                 and not out.requires_grad):
             out = out.contiguous()
@@ -593,6 +636,13 @@ class HDRUNet(HoldsGradedCurve, HoldsBlobLevel, nn.Module):
             return None
         return self.graded_curve.total / self._shoulder_frames
 
+    def mean_cap_gain(self) -> float | None:
+        """Mean gain of the average-light cap on frames whose top code is empty (1: none) since
+        :meth:`enable_temporal` (None: not adaptive or nothing run)."""
+        if not self.adaptive or not self._shoulder_frames:
+            return None
+        return self.graded_curve.mean_gain(self._shoulder_frames)
+
     def mean_graded_boost(self) -> float | None:
         """Mean stops the graded boost added to clipped highlights over the frames since :meth:`enable_temporal`
         (None: not adaptive, the boost off, or nothing run)."""
@@ -638,6 +688,11 @@ class HDRUNet(HoldsGradedCurve, HoldsBlobLevel, nn.Module):
         if self.blob_level is None or w is None:
             return out
         return self.level_blobs(linear, out, self.alpha_bounds(w))
+
+    def finished(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+        """The answer from ``out`` (the expansion of ``linear`` before the curve): the edge gate, BT.2446A's curve
+        under the average-light cap, the per-blob level, then the cap's gain on frames whose top code is empty."""
+        return self.graded_curve.gained(self.levelled(linear, self._graded(linear, self.edge_gated(linear, out, w), w), w))
 
     @property
     def last_curve(self) -> torch.Tensor | None:
@@ -695,7 +750,7 @@ class HDRUNet(HoldsGradedCurve, HoldsBlobLevel, nn.Module):
         boost = self.graded_boost(lin, w)
         if boost is not None:
             out = self.boosted(out, masked, bounds, boost.to(lin.dtype).view(-1, 1, 1, 1))
-        return self.levelled(lin, self._graded(lin, self.edge_gated(lin, out, w), w), w)
+        return self.finished(lin, out, w)
 
     @property
     def acts_where_clipped(self) -> bool:
@@ -737,7 +792,7 @@ class HDRUNet(HoldsGradedCurve, HoldsBlobLevel, nn.Module):
             else:
                 out[n, :, rows, cols] = expanded
         lin = linear.clamp(0, 1)
-        return self.levelled(lin, self._graded(lin, self.edge_gated(lin, out, w), w), w)
+        return self.finished(lin, out, w)
 
     def apply_guided(self, linear: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
                      frame: torch.Tensor) -> torch.Tensor:
@@ -765,7 +820,7 @@ class HDRUNet(HoldsGradedCurve, HoldsBlobLevel, nn.Module):
                 if shift is not None:
                     signal = signal + shift[0, 0].flatten()[flat]
                 out[0].view(3, -1).index_copy_(1, flat, self.boosted(px, signal, lo_hi, boost.to(px.dtype)[0], dim=0))
-        return self.levelled(linear, self._graded(linear, self.edge_gated(linear, out, w), w), w)
+        return self.finished(linear, out, w)
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.apply(linear, self.field(linear))
@@ -784,6 +839,9 @@ class WrapsBase:
 
     def mean_curve_weight(self) -> float | None:
         return self.base.mean_curve_weight()
+
+    def mean_cap_gain(self) -> float | None:
+        return getattr(self.base, "mean_cap_gain", lambda: None)()
 
     def mean_graded_boost(self) -> float | None:
         return self.base.mean_graded_boost()

@@ -1,0 +1,64 @@
+"""Graded pictures of the validation views (`eval`'s, seeds given): `hdrunet-auto` as shipped against `bt2446a` and
+`none`, all-pixel PQ-PSNR / deltaE_ITP / PSNR-mu and clipped PSNR-mu (as `hdr_metrics` scores them), with the
+detector's probability, the curve's weight after the average-light cap and the graded boost per picture.
+python graded_study.py OUT.pkl SEED [SEED ...]   environment: CAP=nits (the average-light cap at the default level;
+inf: off), BOOST=stops (the graded boost), LEVEL=0 (the per-blob level off), SPLIT=heldout (the held-out panoramas:
+reported, never chosen on)"""
+import os
+import pickle, sys, time
+from pathlib import Path
+import numpy as np, torch
+torch.set_num_threads(1)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "blobs-session39"))
+from common import DATA, hdrunet_auto, scene_files, views_of
+import hdrvid.jobs.evaluate as E
+from hdrvid.engines.backends import backend_from_options
+from hdrvid.metrics.hdr import hdr_metrics
+from hdrvid.runtime import EngineOptions
+from hdrvid.synth.camera import ALL_SETTINGS, shoot
+import gatecap  # noqa: F401  (GATECAP=1)
+
+if os.environ.get("SPLIT") == "heldout":
+    from hdrvid.io.images import list_hdr
+    from hdrvid.train.data import split
+    files = split(list_hdr(DATA))[1]
+else:
+    files = scene_files("validation")
+net, state = hdrunet_auto(level=os.environ.get("LEVEL") != "0")
+model = net.model
+if "CAP" in os.environ:
+    from hdrvid.color.levels import LEVEL_GAIN
+    model.average_cap = float(os.environ["CAP"]) / (203.0 * LEVEL_GAIN["bt2446a"])
+if "BOOST" in os.environ:
+    model.graded_boost_stops = float(os.environ["BOOST"])
+eng = EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1), infer_scale=None)
+others = {m: E.executor_for(m, None, eng) for m in ("bt2446a", "none")}
+J = ALL_SETTINGS.index("graded")
+rows = []
+t0 = time.time()
+for seed in (int(s) for s in sys.argv[2:]):
+    for i, (name, img) in enumerate(views_of(files, seed)):
+        shot = shoot(img, np.random.default_rng([seed, i, J]), "graded")
+        x = E.model_input(shot.signal, shot.nominal)
+        row = {"seed": seed, "i": i, "scene": name, "clipped_share": float(shot.clipped.mean())}
+        for m, ex in (("hdrunet-auto", net), *others.items()):
+            with torch.inference_mode():
+                pred = ex.infer(x)[0].permute(1, 2, 0).double().numpy()
+            a = hdr_metrics(pred, shot.target, None, ssim=False)
+            row[m] = {k: a[k] for k in ("psnr_mu", "pq_psnr", "delta_e_itp")}
+            if shot.clipped.any():
+                row[m]["clipped_psnr_mu"] = hdr_metrics(pred, shot.target, shot.clipped, ssim=False)["psnr_mu"]
+            for region, mask in (("clipped", shot.clipped), ("unclipped", ~shot.clipped)):
+                if mask.any():
+                    row[m][region + "_delta_e_itp"] = hdr_metrics(pred, shot.target, mask, ssim=False)["delta_e_itp"]
+            if m == "hdrunet-auto":
+                row["p"] = state.get("p")
+                c, b = model.last_curve, model.last_boost
+                row["curve"] = None if c is None else float(c[0])
+                row["boost"] = None if b is None else float(b[0])
+        rows.append(row)
+    print("seed", seed, "%.0f s" % (time.time() - t0), flush=True)
+pickle.dump(rows, open(sys.argv[1], "wb"))
+for m in ("none", "bt2446a", "hdrunet-auto"):
+    f = lambda k: np.mean([r[m][k] for r in rows if k in r[m] and np.isfinite(r[m][k])])
+    print(f"{m:13s} PSNR-mu {f('psnr_mu'):.2f} PQ-PSNR {f('pq_psnr'):.2f} dE_ITP {f('delta_e_itp'):.2f} clipped {f('clipped_psnr_mu'):.2f}")

@@ -1,9 +1,9 @@
 """Study patch (GATECAP=1): the average-light cap lowers the BT.2446A curve's weight only as far as the frame's top
 code is full (the graded boost's gate g: 1 when the top code is empty, as a grade leaves it); where it is empty the
 curve keeps its weight (w x (f + g (1 - f))) and the cap would be met by one gain on the frame, which aligned
-metrics do not see. Imported for its effect."""
+metrics do not see. Imported for its effect. Written against the code before commit 626c607, which made this the
+shipped behaviour: on later code it would apply the gate twice."""
 import os
-import numpy as np
 import torch
 import hdrvid.models.hdrunet as H
 from hdrvid.models.auto_arrays import top_gate

@@ -133,7 +133,7 @@ class GradedCurve:
     code is full by the weight, on frames whose top code is empty by one gain that :meth:`gained` applies to the
     finished frame); and the graded boost (:meth:`boost`: more light in the clipped highlights of graded frames
     whose top code is nearly empty). Video (:meth:`start`): the cap's factor and gain and the boost's gate are one
-    per shot (:class:`ShotMean`), reset at scene cuts (:meth:`cut`)."""
+    per shot (:class:`ShotMean`; the gain is the shot's first frame's), reset at scene cuts (:meth:`cut`)."""
 
     def __init__(self) -> None:
         self.average_cap = AVERAGE_CAP
@@ -201,8 +201,9 @@ class GradedCurve:
         clip) the largest weight in [0, w] that keeps the mean at :attr:`average_cap`, or 0 when the frame is
         already above it without the curve; as far as the top code is empty (a grade's shoulder) the weight is
         kept and one gain (:attr:`last_gain`, applied by :meth:`gained`) brings the frame to the same mean.
-        Video: one factor and one gain per shot, the means over the shot's first SETTLE_FRAMES frames, then held
-        (as the shoulder weight)."""
+        Video: one factor per shot, the mean over the shot's first SETTLE_FRAMES frames, then held (as the
+        shoulder weight); one gain per shot, its first frame's (a gain on the whole picture that followed a running
+        mean made it breathe: hdrunet card, session 48)."""
         cap = self.average_cap
         self.last_gain = None
         if not math.isfinite(cap):

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "blobs-session39
 from common import DATA, hdrunet_auto, scene_files, views_of
 import hdrvid.jobs.evaluate as E
 from hdrvid.engines.backends import backend_from_options
-from hdrvid.metrics.hdr import hdr_metrics
+from hdrvid.metrics.hdr import hdr_metrics, highlight_level
 from hdrvid.runtime import EngineOptions
 from hdrvid.synth.camera import ALL_SETTINGS, shoot
 import gatecap  # noqa: F401  (GATECAP=1)
@@ -48,6 +48,7 @@ for seed in (int(s) for s in sys.argv[2:]):
             row[m] = {k: a[k] for k in ("psnr_mu", "pq_psnr", "delta_e_itp")}
             if shot.clipped.any():
                 row[m]["clipped_psnr_mu"] = hdr_metrics(pred, shot.target, shot.clipped, ssim=False)["psnr_mu"]
+                row[m]["highlight_level"] = highlight_level(pred, shot.target, shot.clipped)
             for region, mask in (("clipped", shot.clipped), ("unclipped", ~shot.clipped)):
                 if mask.any():
                     row[m][region + "_delta_e_itp"] = hdr_metrics(pred, shot.target, mask, ssim=False)["delta_e_itp"]

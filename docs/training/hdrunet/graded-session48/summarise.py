@@ -1,12 +1,14 @@
 """Means of graded_study.py pickles: all pictures, the detector's hits (p >= 0.5) and misses, for `none`, `bt2446a`
-and `hdrunet-auto`: all-pixel PQ-PSNR, deltaE_ITP (and its clipped / unclipped parts), PSNR-mu, clipped PSNR-mu.
+and `hdrunet-auto`: all-pixel PQ-PSNR, deltaE_ITP (and its clipped / unclipped parts), PSNR-mu, clipped PSNR-mu and
+the highlight level (log2 of the clipped pixels' median light over the truth's; studies from session 48 on).
 python summarise.py LABEL=STUDY.pkl [LABEL=STUDY.pkl ...]"""
 import pickle
 import sys
 
 import numpy as np
 
-KEYS = ("pq_psnr", "delta_e_itp", "unclipped_delta_e_itp", "clipped_delta_e_itp", "psnr_mu", "clipped_psnr_mu")
+KEYS = ("pq_psnr", "delta_e_itp", "unclipped_delta_e_itp", "clipped_delta_e_itp", "psnr_mu", "clipped_psnr_mu",
+        "highlight_level")
 
 
 def mean(rows, model, key):

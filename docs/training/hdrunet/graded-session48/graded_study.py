@@ -3,7 +3,8 @@
 detector's probability, the curve's weight after the average-light cap and the graded boost per picture.
 python graded_study.py OUT.pkl SEED [SEED ...]   environment: CAP=nits (the average-light cap at the default level;
 inf: off), BOOST=stops (the graded boost), LEVEL=0 (the per-blob level off), SPLIT=heldout (the held-out panoramas:
-reported, never chosen on)"""
+reported, never chosen on), FORCE_P=1 (the detector's probability forced to 1 on every graded picture: what catching
+every grade would give)"""
 import os
 import pickle, sys, time
 from pathlib import Path
@@ -29,6 +30,16 @@ model = net.model
 if "CAP" in os.environ:
     from hdrvid.color.levels import LEVEL_GAIN
     model.average_cap = float(os.environ["CAP"]) / (203.0 * LEVEL_GAIN["bt2446a"])
+if os.environ.get("FORCE_P") == "1":
+    import hdrvid.models.hdrunet as H
+    real = H.HDRUNet.shoulder_weight
+
+    def forced(self, linear):
+        real(self, linear)  # the detector runs (its probability kept for the study); its answer is replaced
+        self.last_p = torch.ones_like(self.last_p)
+        return torch.ones(linear.shape[0], dtype=linear.dtype, device=linear.device)
+
+    H.HDRUNet.shoulder_weight = forced
 if "BOOST" in os.environ:
     model.graded_boost_stops = float(os.environ["BOOST"])
 eng = EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1), infer_scale=None)

@@ -157,6 +157,20 @@ def test_rendered_scenes_are_trained_on_and_never_change_the_validation_set():
     train_all, val_all = validation_split(real + rendered)
     assert val_all == val_real == [Path("/d/d.hdr"), Path("/d/k.hdr")]
     assert set(train_all) == set(train_real) | set(rendered)
+    twin = Path("/e/k.exr")  # the same scene as a validation image, from another folder
+    train_twin, val_twin = validation_split(real + [twin])
+    assert twin not in train_twin and twin not in val_twin and Path("/d/k.hdr") in val_twin
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/hdri-train not present")
+def test_no_validation_scene_is_trained_on():
+    """blender-world/sunrise.exr is the panorama of pmndrs-1k/sunrise.hdr, a validation scene: it is not training data."""
+    from hdrvid.io.images import list_hdr
+    from hdrvid.train.data import split, validation_split
+
+    train, val = validation_split(split(list_hdr([SHARED / d for d in ("pmndrs-1k", "polyhaven-1k", "blender-world")]))[0])
+    assert len(val) == 8 and "sunrise" in {f.stem for f in val}
+    assert not ({f.stem for f in train} & {f.stem for f in val})
 
 
 def test_train_command_end_to_end(hdr_folder: Path, tmp_path: Path):

@@ -30,11 +30,16 @@ validation set stays the real scenes it has always been."""
 
 def validation_split(files: list[Path]) -> tuple[list[Path], list[Path]]:
     """Training images minus a fixed validation set: every 7th real image by sorted name (deterministic, by
-    scene); rendered scenes are training data only. Checkpoints are chosen on validation only; the held-out set
+    scene), and no training image shares a validation image's name (the same scene from another folder); rendered
+    scenes are training data only. Checkpoints are chosen on validation only; the held-out set
     (:data:`HELD_OUT`) is never seen."""
     rendered = sorted((f for f in files if f.stem.startswith(RENDERED_PREFIX)), key=lambda f: f.stem)
     files = sorted((f for f in files if not f.stem.startswith(RENDERED_PREFIX)), key=lambda f: f.stem)
-    return [f for i, f in enumerate(files) if i % 7 != 3] + rendered, [f for i, f in enumerate(files) if i % 7 == 3]
+    val = [f for i, f in enumerate(files) if i % 7 == 3]
+    # a scene is one name in every folder: ../shared/hdri-train's blender-world/sunrise.exr is pmndrs-1k/sunrise.hdr
+    # (the same panorama), which trained every model up to session 48 while its twin was validated on
+    names = {f.stem for f in val}
+    return [f for i, f in enumerate(files) if i % 7 != 3 and f.stem not in names] + rendered, val
 
 
 def load_images(files: list[Path], procedural: int, seed: int, size: tuple[int, int] = (320, 180)) -> list[np.ndarray]:

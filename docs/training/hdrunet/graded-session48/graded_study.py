@@ -18,6 +18,7 @@ from hdrvid.metrics.hdr import hdr_metrics, highlight_level
 from hdrvid.runtime import EngineOptions
 from hdrvid.synth.camera import ALL_SETTINGS, shoot
 import gatecap  # noqa: F401  (GATECAP=1)
+import det_patch  # noqa: F401  (DET=weights)
 
 if os.environ.get("SPLIT") == "heldout":
     from hdrvid.io.images import list_hdr

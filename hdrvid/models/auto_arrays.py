@@ -48,11 +48,11 @@ def top_gate(sub: np.ndarray) -> float:
     return 1 - smoothstep((top - P.TOP_SHARE_LO) / (P.TOP_SHARE_HI - P.TOP_SHARE_LO))
 
 
-def cap_factors(lin: np.ndarray, out: np.ndarray, w: float, cap: float, gate: float) -> tuple[float, float]:
+def cap_factors(lin: np.ndarray, out: np.ndarray, w: float, cap: float, sub: np.ndarray) -> tuple[float, float]:
     """The average-light cap of one frame from its every 4th row and column: the input's light ``lin`` and the
-    answer before the curve ``out`` (3, h, w), the curve weight ``w``, the cap, and the frame's top-code gate
-    ``gate`` (:func:`top_gate`: 1 when the top code is empty, as a grade leaves it). Returns (the factor on ``w``,
-    one gain on the whole frame).
+    answer before the curve ``out`` (3, h, w), the curve weight ``w``, the cap, and the frame's every 2nd row and
+    column ``sub`` for its top-code gate (:func:`top_gate`: 1 when the top code is empty, as a grade leaves it; read
+    only when the cap acts). Returns (the factor on ``w``, one gain on the whole frame).
 
     The weight cap: the largest weight in [0, w] that keeps the mean max(R, G, B) under the curve at ``cap``
     (bisection: the mean rises with the weight wherever light is above 18 % grey); 1 when the curve keeps the
@@ -78,6 +78,7 @@ def cap_factors(lin: np.ndarray, out: np.ndarray, w: float, cap: float, gate: fl
         else:
             hi = mid
     factor = float(lo / max(ww, np.float32(1e-6)))
+    gate = top_gate(sub)
     if not gate > 0:
         return factor, 1.0
     kept = float(np.float32(factor + gate * (1 - factor)))
@@ -210,7 +211,7 @@ class AutoArrays:
         if self.video and self._cap.held:
             self.last_gain = self._gain.value  # type: ignore[assignment]
             return float(np.float32(w * self._cap.value))  # type: ignore[operator]
-        factor, gain = cap_factors(linear[:, ::4, ::4], out[:, ::4, ::4], w, cap, top_gate(linear[:, ::2, ::2]))
+        factor, gain = cap_factors(linear[:, ::4, ::4], out[:, ::4, ::4], w, cap, linear[:, ::2, ::2])
         if self.video:  # the weight: the shot's first frames' mean; the gain: its first frame's, held
             factor = self._cap.update(float(np.float32(factor)))
             gain = self._gain.value if self._gain.value is not None else self._gain.update(float(np.float32(gain)))

@@ -216,7 +216,7 @@ class GradedCurve:
             o = out[:, :, ::4, ::4].detach().float().cpu().numpy()
             subs = linear[:, :, ::2, ::2].detach().float().cpu().numpy()
             ww = w.flatten().float()
-            both = torch.tensor([cap_factors(lin[i], o[i], float(ww[i]), cap, top_gate(subs[i])) for i in range(len(lin))],
+            both = torch.tensor([cap_factors(lin[i], o[i], float(ww[i]), cap, subs[i]) for i in range(len(lin))],
                                 dtype=torch.float32, device=w.device).view(-1, 2)
             factor, gain = both[:, 0], both[:, 1]
             if self.video:  # the weight: the mean of the shot's first frames; the gain: its first frame's, held

@@ -26,7 +26,7 @@ from hdrvid.models import for_single_exposure, get
 from hdrvid.pipeline.decoder import linearise
 from hdrvid.pipeline.inference import boost_expansion
 from hdrvid.runtime import EngineOptions, make_executor
-from hdrvid.synth.camera import ALL_SETTINGS, SETTINGS, shoot
+from hdrvid.synth.camera import ALL_SETTINGS, SETTINGS, Shot, shoot
 from hdrvid.synth.views import perspective_view
 from hdrvid.train.data import split, validation_split
 
@@ -126,6 +126,13 @@ def eval_files(data: list[Path], split_name: str = "held-out", all_images: bool 
     return (validation_split(train_files)[1] if split_name == "validation" else held) or files
 
 
+def eval_shot(img: np.ndarray, seed: int, i: int, j: int, setting: str) -> tuple[Shot, torch.Tensor]:
+    """Picture ``i`` through camera ``setting`` (the ``j``-th ``evaluate`` scores) as ``evaluate`` shoots it, with
+    the draws ``[seed, i, j]``: (the shot, the model's input). Studies that score ``evaluate``'s pictures use it."""
+    shot = shoot(img, np.random.default_rng([seed, i, j]), setting)
+    return shot, model_input(shot.signal, shot.nominal)
+
+
 def eval_pictures(files: list[Path], views: int, width: int, seed: int) -> list[tuple[str, np.ndarray]]:
     """The pictures ``evaluate`` scores, (scene name, linear HDR) each: ``views`` rectilinear views of each panorama
     (``panorama_views``, seeds ``[seed, i, 99]``), or each image resized to ``width`` (also every image when
@@ -181,8 +188,7 @@ def evaluate(models: list[str], data: list[Path], settings: tuple[str, ...] = SE
             img = img[: img.shape[0] // 2 * 2, : img.shape[1] // 2 * 2]
             small = cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA)
         for j, setting in enumerate(settings):
-            shot = shoot(img if upscale == 1 else small, np.random.default_rng([seed, i, j]), setting)
-            x = model_input(shot.signal, shot.nominal)
+            shot, x = eval_shot(img if upscale == 1 else small, seed, i, j, setting)
             target, clipped = shot.target, shot.clipped
             if upscale != 1:
                 target = img * np.float32(shot.exposure)

@@ -10,10 +10,10 @@ import torch
 import hdrvid.jobs.evaluate as E
 import hdrvid.models.hdrunet as H
 from hdrvid.engines.backends import backend_from_options
-from hdrvid.io.images import list_hdr, read_hdr
+from hdrvid.io.images import list_hdr
 from hdrvid.metrics.hdr import MU, align_scale, hdr_metrics
 from hdrvid.runtime import EngineOptions
-from hdrvid.synth.camera import ALL_SETTINGS, shoot
+from hdrvid.synth.camera import ALL_SETTINGS
 from hdrvid.train.data import split, validation_split
 
 ROOT = Path(__file__).resolve().parents[5] / "shared" / "hdri-train"
@@ -28,11 +28,7 @@ def scene_files(which: str) -> list[Path]:
 
 def views_of(files: list[Path], seed: int) -> list[tuple[str, object]]:
     """`hdrvid eval`'s views (VIEWS a scene, default 8; 384 px) with picture seed ``seed``."""
-    views = int(os.environ.get("VIEWS", 8))
-    out = []
-    for i, f in enumerate(files):
-        out += [(f.stem, v) for v in E.panorama_views(read_hdr(f), views, 384, [seed, i, 99])]
-    return out
+    return E.eval_pictures(files, int(os.environ.get("VIEWS", 8)), 384, seed)
 
 
 def shots(files: list[Path], seed: int):
@@ -40,8 +36,7 @@ def shots(files: list[Path], seed: int):
     camera, the shot, the model's input)."""
     for i, (_, img) in enumerate(views_of(files, seed)):
         for j, setting in enumerate(ALL_SETTINGS):
-            shot = shoot(img, np.random.default_rng([seed, i, j]), setting)
-            yield i, j, setting, shot, E.model_input(shot.signal, shot.nominal)
+            yield i, j, setting, *E.eval_shot(img, seed, i, j, setting)
 
 
 def score(res: dict, pred: np.ndarray, shot) -> None:

@@ -3,15 +3,13 @@ with picture seed SEED, five cameras): hdrunet-auto's detector probability p, an
 weight forced to 0, forced to 1, and as shipped. Writes a JSON list of records."""
 import json, sys, time
 from pathlib import Path
-import numpy as np
 import torch
 torch.set_num_threads(1)
 import hdrvid.jobs.evaluate as E
 import hdrvid.models.hdrunet as H
 from hdrvid.engines.backends import backend_from_options
 from hdrvid.runtime import EngineOptions
-from hdrvid.synth.camera import ALL_SETTINGS, shoot
-from hdrvid.io.images import read_hdr
+from hdrvid.synth.camera import ALL_SETTINGS
 
 D = [Path("../shared/hdri-train/pmndrs-1k"), Path("../shared/hdri-train/polyhaven-1k"), Path("../shared/hdri-train/blender-world")]
 seed, out_path = int(sys.argv[1]), Path(sys.argv[2])
@@ -29,18 +27,14 @@ def patched(self, linear):
     return torch.full_like(p, float(state["force"]))
 
 H.HDRUNet.shoulder_weight = patched
-files = E.eval_files(D, "validation")
-pictures = []
-for i, f in enumerate(files):
-    pictures += [(f.stem, v) for v in E.panorama_views(read_hdr(f), 8, 384, [seed, i, 99])]
+pictures = E.eval_pictures(E.eval_files(D, "validation"), 8, 384, seed)
 import os
 pictures = pictures[: int(os.environ.get("LIMIT", len(pictures)))]
 recs = []
 t0 = time.time()
 for i, (scene, img) in enumerate(pictures):
     for j, setting in enumerate(ALL_SETTINGS):
-        shot = shoot(img, np.random.default_rng([seed, i, j]), setting)
-        x = E.model_input(shot.signal, shot.nominal)
+        shot, x = E.eval_shot(img, seed, i, j, setting)
         rec = {"scene": scene, "i": i, "setting": setting}
         for label, force in (("w0", 0.0), ("w1", 1.0), ("shipped", None)):
             state["force"] = force

@@ -10,12 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 import hdrvid.jobs.evaluate as E
 from hdrvid.models import build
-from hdrvid.synth.camera import ALL_SETTINGS, shoot
+from hdrvid.synth.camera import ALL_SETTINGS
 
 torch.set_num_threads(1)
 D = [Path("../shared/hdri-train/pmndrs-1k"), Path("../shared/hdri-train/polyhaven-1k"),
@@ -27,8 +26,7 @@ recs = []
 t0 = time.time()
 for i, (scene, img) in enumerate(pictures):
     for j, setting in enumerate(ALL_SETTINGS):
-        shot = shoot(img, np.random.default_rng([seed, i, j]), setting)
-        x = E.model_input(shot.signal, shot.nominal)
+        shot, x = E.eval_shot(img, seed, i, j, setting)
         with torch.inference_mode():
             ctx = model.context(x)
             gate = float(torch.sigmoid(model.gate_logit(ctx))[0])

@@ -16,7 +16,7 @@ import hdrvid.jobs.evaluate as E
 from hdrvid.engines.backends import backend_from_options
 from hdrvid.metrics.hdr import hdr_metrics, highlight_level
 from hdrvid.runtime import EngineOptions
-from hdrvid.synth.camera import ALL_SETTINGS, shoot
+from hdrvid.synth.camera import ALL_SETTINGS
 import gatecap  # noqa: F401  (GATECAP=1)
 import det_patch  # noqa: F401  (DET=weights)
 
@@ -50,8 +50,7 @@ rows = []
 t0 = time.time()
 for seed in (int(s) for s in sys.argv[2:]):
     for i, (name, img) in enumerate(views_of(files, seed)):
-        shot = shoot(img, np.random.default_rng([seed, i, J]), "graded")
-        x = E.model_input(shot.signal, shot.nominal)
+        shot, x = E.eval_shot(img, seed, i, J, "graded")
         row = {"seed": seed, "i": i, "scene": name, "clipped_share": float(shot.clipped.mean())}
         for m, ex in (("hdrunet-auto", net), *others.items()):
             with torch.inference_mode():

@@ -9,6 +9,9 @@ import hdrvid.models.hdrunet as H
 from hdrvid.models.auto_arrays import top_gate
 
 if os.environ.get("GATECAP") == "1":
+    import hdrvid.models.auto_arrays as A
+    if hasattr(A, "cap_factors"):  # the shipped code (commit 626c607 on) does this already
+        raise SystemExit("GATECAP=1 is the study patch of the code before commit 626c607; this code already gates the cap")
     orig = H.GradedCurve.capped_weight
 
     def capped_weight(self, linear, out, w):

@@ -10,6 +10,7 @@ upscaling with half-pixel centres (``interpolate(..., align_corners=False)``).
 from __future__ import annotations
 
 import functools
+import threading
 
 import numpy as np
 
@@ -21,6 +22,23 @@ ITMO_RADIUS_FRACTION, ITMO_REGION_FRACTION = 0.02, 0.12
 """``itmo``'s parameters (``models.itmo.ClassicalITMO`` takes its defaults from here)."""
 _ITMO_FLOOR = np.float32(0.9 * ITMO_THRESHOLD ** 2.2)
 """Light below which ``itmo``'s mask is 0 for certain (the threshold's signal, with a margin for rounding)."""
+_SHIFTS = threading.local()
+
+
+def itmo_block_shift(x: object, floor: float = float(_ITMO_FLOOR)) -> np.ndarray | None:
+    """What ``itmo``'s mask adds to the max(R, G, B) signal it reads, (N, 1, H, W) float32 for frames ``x``
+    (N, 3, H, W) (a tensor for a tensor), or None: the codec-block filter of ``hdrunet-auto``'s camera mask
+    (:class:`hdrvid.models.deblock.MaskShift`) at every pixel above ``floor`` (linear light). A near-white wall in H.264 is a
+    mosaic of blocks a code or two apart; itmo's mask rises over codes ~240-252, so read pixel by pixel it turned the
+    blocks into bright and dim squares (the office clip's wall, session 49). The filter moves the signal towards its
+    window's mean where the window is flat, and keeps it at edges and texture. The result is valid until the next
+    call on the same thread (one buffer per thread)."""
+    from hdrvid.models.deblock import MaskShift
+
+    shift = getattr(_SHIFTS, "shift", None)
+    if shift is None:
+        shift = _SHIFTS.shift = MaskShift()
+    return shift(x, (0.0,) * int(x.shape[0]), floor, 2.2)  # type: ignore[attr-defined]
 
 
 @functools.lru_cache(maxsize=16)
@@ -60,6 +78,9 @@ def _itmo_gains(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if not bright.size:
         return bright, np.zeros(0, np.float32)
     signal = np.clip(peak.ravel()[bright], 1e-8, 1.0) ** np.float32(1 / 2.2)
+    shift = itmo_block_shift(x[None])
+    if shift is not None:
+        signal += shift.ravel()[bright]
     t = np.clip((signal - np.float32(ITMO_THRESHOLD)) / np.float32(0.99 - ITMO_THRESHOLD), 0, 1)
     mask = np.zeros((h, w), np.float32)
     mask.ravel()[bright] = t * t * (3 - 2 * t)

@@ -5,7 +5,9 @@ In the spirit of Akyuz et al. 2007 (a linear expansion is already a good HDR) an
 
 1. the input is already linear light (the decoder undoes the transfer function);
 2. a highlight mask rises smoothly from 0 just below clipping (signal 0.94) to 1 at clipping, on
-   max(R,G,B) so that a single clipped channel (a saturated blue sky) counts too;
+   max(R,G,B) so that a single clipped channel (a saturated blue sky) counts too, read through the codec-block
+   filter of ``hdrunet-auto``'s camera mask (flat areas read their window's mean: a near-white wall's H.264 blocks
+   do not become bright and dim squares);
 3. inside the mask the enhancement grows with the local share of clipped pixels (a dome from a region's
    edge to its centre: no flat plateau), and it never leaves the mask (no halo into the neighbours);
 4. each pixel is multiplied by 1 + (gain - 1) * map. Pixels below clipping are untouched, so
@@ -28,6 +30,7 @@ from hdrvid.models.arrays import (
     ITMO_REGION_FRACTION,
     ITMO_THRESHOLD,
     box_mean,
+    itmo_block_shift,
 )
 
 
@@ -91,6 +94,9 @@ class ClassicalITMO(nn.Module):
     def expansion_map(self, x: torch.Tensor) -> torch.Tensor:
         """The per-pixel gain minus one."""
         signal = x.amax(1, keepdim=True).clamp(1e-8, 1) ** (1 / 2.2)
+        shift = itmo_block_shift(x.detach(), 0.9 * self.threshold ** 2.2)
+        if shift is not None:
+            signal = signal + shift.to(signal)
         t = ((signal - self.threshold) / (0.99 - self.threshold)).clamp(0, 1)
         mask = t * t * (3 - 2 * t)  # smoothstep
         h, w = x.shape[-2:]

@@ -16,7 +16,10 @@ if os.environ.get("DET"):
         ex = made(label, weights, engine, upscale)
         model = getattr(ex, "model", None)
         if label == "hdrunet-auto" and model is not None:
+            from hdrvid.models.shoulder import ShoulderDetector
+            model.shoulder = ShoulderDetector(shoulder["net.0.weight"].shape[0])  # any hidden size (an ensemble)
             model.shoulder.load_state_dict(shoulder)
+            model.shoulder.eval()
             print("detector from", os.environ["DET"], flush=True)
         return ex
 

@@ -4,7 +4,7 @@ detector's probability, the curve's weight after the average-light cap and the g
 python graded_study.py OUT.pkl SEED [SEED ...]   environment: CAP=nits (the average-light cap at the default level;
 inf: off), BOOST=stops (the graded boost), LEVEL=0 (the per-blob level off), SPLIT=heldout (the held-out panoramas:
 reported, never chosen on), FORCE_P=1 (the detector's probability forced to 1 on every graded picture: what catching
-every grade would give)"""
+every grade would give), MORE=m1,m2 (more models scored beside `bt2446a` and `none`)"""
 import os
 import pickle, sys, time
 from pathlib import Path
@@ -44,7 +44,8 @@ if os.environ.get("FORCE_P") == "1":
 if "BOOST" in os.environ:
     model.graded_boost_stops = float(os.environ["BOOST"])
 eng = EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1), infer_scale=None)
-others = {m: E.executor_for(m, None, eng) for m in ("bt2446a", "none")}
+MORE = [m for m in os.environ.get("MORE", "").split(",") if m]  # more models scored beside them (session 49)
+others = {m: E.executor_for(m, None, eng) for m in ("bt2446a", "none", *MORE)}
 J = ALL_SETTINGS.index("graded")
 rows = []
 t0 = time.time()
@@ -71,6 +72,6 @@ for seed in (int(s) for s in sys.argv[2:]):
         rows.append(row)
     print("seed", seed, "%.0f s" % (time.time() - t0), flush=True)
 pickle.dump(rows, open(sys.argv[1], "wb"))
-for m in ("none", "bt2446a", "hdrunet-auto"):
+for m in ("none", "bt2446a", "hdrunet-auto", *MORE):
     f = lambda k: np.mean([r[m][k] for r in rows if k in r[m] and np.isfinite(r[m][k])])
     print(f"{m:13s} PSNR-mu {f('psnr_mu'):.2f} PQ-PSNR {f('pq_psnr'):.2f} dE_ITP {f('delta_e_itp'):.2f} clipped {f('clipped_psnr_mu'):.2f}")

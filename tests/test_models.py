@@ -297,6 +297,30 @@ def test_shoulder_features_are_size_independent_and_the_detector_separates_the_e
     assert probs["hard"] < 0.5 < probs["graded"], probs
 
 
+def test_the_shoulder_detector_takes_the_width_of_the_weights_it_is_given():
+    """The shipped detector is an ensemble (five MLPs' hidden units side by side, session 49): a detector built at
+    the default width loads it, gives its logits, and stays frozen if it was; the numpy path reads it too."""
+    from hdrvid.models.registry import load_state_dict, weights_dir
+    from hdrvid.models.shoulder import FEATURES, ShoulderDetector
+    from hdrvid.models.shoulder_arrays import ShoulderMLP
+
+    torch.manual_seed(0)
+    wide = ShoulderDetector(hidden=96).eval()
+    det = ShoulderDetector().requires_grad_(False)
+    det.load_state_dict(wide.state_dict())
+    x = torch.randn(5, FEATURES)
+    assert det.net[0].out_features == 96 and not any(p.requires_grad for p in det.parameters())
+    assert torch.equal(det.logit_of(x), wide.logit_of(x))
+    shipped = {k[len("shoulder."):]: v for k, v in load_state_dict(weights_dir() / "hdrunet.pt", None).items()
+               if k.startswith("shoulder.")}
+    det.load_state_dict(shipped)
+    assert det.net[0].out_features == shipped["net.0.weight"].shape[0] == 320
+    frame = torch.rand(3, 60, 80) ** 2.2
+    mlp = ShoulderMLP({k: v.double().numpy() for k, v in shipped.items()})
+    with torch.inference_mode():
+        assert abs(mlp.probability(frame.numpy()) - float(det(frame[None])[0])) < 1e-5
+
+
 def test_hdrunet_auto_is_hdrunet_times_the_bt2446a_curve_by_the_detector(monkeypatch: pytest.MonkeyPatch):
     """``hdrunet-auto`` = ``hdrunet`` where the detector says "camera" (every recorded pixel exactly as
     decoded), times BT.2446A's expansion of the input's luminance where it says "graded"; in video one decision

@@ -69,7 +69,10 @@ def pictures(files: list[Path], per_scene: int, seed: int, workers: int = 1) -> 
     return np.stack([x for fs, _ in done for x in fs]), np.array([s for _, ss in done for s in ss])
 
 
-def fit(x: np.ndarray, y: np.ndarray, steps: int = 4000, seed: int = 0, camera_weight: float = 1.0) -> ShoulderDetector:
+def fit(x: np.ndarray, y: np.ndarray, steps: int = 4000, seed: int = 0, camera_weight: float = 1.0,
+        weights: np.ndarray | None = None) -> ShoulderDetector:
+    """One MLP; the loss weighs each picture by ``weights`` if given, else the clip-at-white cameras (y = 0) by
+    ``camera_weight``."""
     torch.manual_seed(seed)
     det = ShoulderDetector()
     with torch.no_grad():
@@ -78,7 +81,7 @@ def fit(x: np.ndarray, y: np.ndarray, steps: int = 4000, seed: int = 0, camera_w
         det.mean.copy_(torch.from_numpy(x.mean(0)))
         det.std.copy_(torch.from_numpy(x.std(0) + 1e-3))
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    weight = torch.where(yt > 0.5, 1.0, camera_weight)
+    weight = torch.where(yt > 0.5, 1.0, camera_weight) if weights is None else torch.from_numpy(weights.astype(np.float32))
     opt = torch.optim.AdamW(det.net.parameters(), 3e-3, weight_decay=1e-2)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(steps):
@@ -90,6 +93,31 @@ def fit(x: np.ndarray, y: np.ndarray, steps: int = 4000, seed: int = 0, camera_w
     return det.eval()
 
 
+def ensemble(dets: list[ShoulderDetector]) -> ShoulderDetector:
+    """One detector whose logit is the mean of ``dets``' logits (their hidden units side by side, the output layer
+    divided by their number); the feature range and normalisation are the first's (the same data: identical)."""
+    n = len(dets)
+    one = ShoulderDetector(sum(d.net[0].out_features for d in dets))
+    state = {k: v for k, v in dets[0].state_dict().items() if not k.startswith("net.")}
+    state["net.0.weight"] = torch.cat([d.net[0].weight for d in dets])
+    state["net.0.bias"] = torch.cat([d.net[0].bias for d in dets])
+    state["net.2.weight"] = torch.cat([d.net[2].weight for d in dets], 1) / n
+    state["net.2.bias"] = sum(d.net[2].bias for d in dets) / n
+    one.load_state_dict({k: v.detach().clone() for k, v in state.items()})
+    return one.eval()
+
+
+def calibrate(det: ShoulderDetector, xv: np.ndarray, sv: np.ndarray, rate: float) -> float:
+    """Shift ``det``'s output bias so that ``rate`` of the validation pictures from the clip-at-white cameras get
+    p > SHOULDER_LO (the curve starts there); returns the shift."""
+    with torch.no_grad():
+        logits = det.logit_of(torch.from_numpy(xv)).numpy()
+        cams = ~np.isin(sv, list(SHOULDER))
+        shift = math.log(SHOULDER_LO / (1 - SHOULDER_LO)) - float(np.quantile(logits[cams], 1 - rate))
+        det.net[2].bias += shift
+    return shift
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True, help="the hdri-train folder (pmndrs-1k, polyhaven-1k, "
@@ -97,6 +125,10 @@ def main() -> None:
     ap.add_argument("--per-scene", type=int, default=240)
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--camera-weight", type=float, default=1.0, help="loss weight of the clip-at-white cameras")
+    ap.add_argument("--consumer-weight", type=float, default=1.0, help="loss weight of the consumer camera")
+    ap.add_argument("--ensemble", type=int, default=1, help="fit this many MLPs (seeds 0..N-1) and average their logits")
+    ap.add_argument("--false-call-rate", type=float, help="shift the output so that this share of the validation's "
+                                                           "clip-at-white pictures gets p > SHOULDER_LO")
     ap.add_argument("--val-per-scene", type=int, default=60)
     ap.add_argument("--workers", type=int, default=1, help="processes making the pictures")
     ap.add_argument("--cache", type=Path, help="keep the pictures' features in this .npz (made once, then reused: "
@@ -125,7 +157,12 @@ def main() -> None:
             tmp = a.cache.with_name(a.cache.name + ".part.npz")
             np.savez(tmp, xt=xt, st=st, xv=xv, sv=sv)
             tmp.replace(a.cache)  # whole or not at all
-    det = fit(xt, np.array([s in SHOULDER for s in st], np.float32), camera_weight=a.camera_weight)
+    y = np.array([s in SHOULDER for s in st], np.float32)
+    w = np.where(y > 0.5, np.where(st == "consumer", a.consumer_weight, 1.0), a.camera_weight)
+    dets = [fit(xt, y, seed=k, weights=w) for k in range(a.ensemble)]
+    det = dets[0] if len(dets) == 1 else ensemble(dets)
+    if a.false_call_rate is not None:
+        print(f"output shifted by {calibrate(det, xv, sv, a.false_call_rate):+.4f} (--false-call-rate {a.false_call_rate})")
     with torch.no_grad():
         pv = det(torch.from_numpy(xv), precomputed=True).numpy()
     yv = np.array([s in SHOULDER for s in sv])

@@ -53,10 +53,10 @@ register(
     )
 )
 
-HDRUNET_SHA256 = "577b48d911d872dd4bafa2a4244d294788022dea8104aba0da3e327222b02287"
-HDRUNET_INT8_SHA256 = "55589914637125fd284f30e7ca7e4e1f90f2bceb301376fcd35f0e1c9ff62f1e"
+HDRUNET_SHA256 = "1d54a37b4327adc62f727864dcddf60f02bc8e35159c9fe7426251878b0bc922"
+HDRUNET_INT8_SHA256 = "c9d0b76876e0675c50464d3f332b1d602957221a23908615090fdfd285615e0d"
 HDRUNET_ARRAYS = {"hdrunet-context.onnx": "68badc09de412a398f485d079d9d6fce1922b81ea6ee23565e543a80d9d01d65",
-                  "hdrunet-shoulder.json": "1cb37374b7878d2942a21be29ce5fea22aa33ef167516fc6afad839245fa8255"}
+                  "hdrunet-shoulder.json": "39359d6526502cb9f049548cfaa0a0d9b073da65f46e2bbc2a2f2ebbb2af9c74"}
 """``hdrunet-auto``'s torch-free CPU path (made by docs/training/hdrunet/arrays-session47/make_files.py)."""
 """``weights/hdrunet-field_tile-int8.onnx``: the network part ``field_tile`` of ``hdrunet.pt`` in int8 (card,
 session 46)."""
@@ -77,14 +77,14 @@ for _name, _kwargs, _summary in (
                        int8="hdrunet-field_tile-int8.onnx", int8_sha256=HDRUNET_INT8_SHA256,
                        arrays=HDRUNET_ARRAYS if _name == "hdrunet-auto" else None,
                        encoder_thread_share=0.5))  # BENCHMARKS.md, issue 17 session 22
-HDRUNET_LITE_SHA256: str | None = "4553f4a93ad70fbb477aa5e6fdf333d76bc621fd2f1c271baed35c5ac487253c"
+HDRUNET_LITE_SHA256: str | None = "e27cced089f7438261afd867a2d9c6b5fafc7529a7a33f7fd3e94ed416925370"
 register(ModelSpec(name="hdrunet-lite", kind="single-exposure", factory=HDRUNet,
                    factory_kwargs={"curve": False, "adaptive": True, "width": 8},
                    summary="hdrunet-auto with its network distilled to a third of the parameters (width 8): ~2x "
                            "faster network for the CPU fast mode, clipped highlights a little worse (card, session 33)",
                    weights="hdrunet-lite.pt", sha256=HDRUNET_LITE_SHA256, trained=HDRUNET_LITE_SHA256 is not None,
                    card="hdrunet.md", encoder_thread_share=0.5))
-HDRUNET2X_SHA256: str | None = "75c7d810c6d55264c4c57e3ae829f1abc283fefa921fe98809a0db57d7b48fe8"
+HDRUNET2X_SHA256: str | None = "dfc4b5faab07de5d4d58b792fb6fa5e1e495056a292aaea9821742cee1767c73"
 
 
 def register_superres(name: str, factory: Deferred, base: str, sha256: str | None, card: str, also: str) -> None:

@@ -49,6 +49,19 @@ class ShoulderDetector(nn.Module):
         self.register_buffer("std", torch.ones(FEATURES))
         self.net = nn.Sequential(nn.Linear(FEATURES, hidden), nn.GELU(), nn.Linear(hidden, 1))
 
+    adopts_width = True
+    """Loading a state dict rebuilds the MLP at the width of the weights given (see ``_load_from_state_dict``)."""
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """A file's detector may be wider than the default (an ensemble's hidden units side by side, session 49):
+        the MLP takes the width of the weights it is given (frozen as it was)."""
+        w = state_dict.get(prefix + "net.0.weight")
+        if w is not None and w.dim() == 2 and w.shape[0] != self.net[0].out_features:
+            frozen = not self.net[0].weight.requires_grad
+            self.net = nn.Sequential(nn.Linear(FEATURES, w.shape[0]), nn.GELU(), nn.Linear(w.shape[0], 1))
+            self.net.requires_grad_(not frozen)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def logit_of(self, feats: torch.Tensor) -> torch.Tensor:
         x = torch.maximum(torch.minimum(feats, self.hi), self.lo)
         return self.net((x - self.mean) / self.std).squeeze(1)

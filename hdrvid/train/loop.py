@@ -280,6 +280,11 @@ class TrainLoop:
         if not weights.is_file():
             raise InputError(f"--init {weights}: no such weights file")
         state = torch.load(weights, map_location=self.device, weights_only=True)
+        for name, module in self.generator.named_modules():  # a frozen part that takes the file's width (the
+            if getattr(module, "adopts_width", False):           # shoulder detector, session 49) loads it first
+                part = {k[len(name) + 1:]: v for k, v in state.items() if k.startswith(name + ".")}
+                if part:
+                    module.load_state_dict(part)
         own = self.generator.state_dict()
         params = {k for k, _ in self.generator.named_parameters()}
         # scalar buffers are the model's configuration (hdrunet-2x's sr.bound, sr.level, sr.shared_residual): the run's

@@ -69,10 +69,8 @@ def pictures(files: list[Path], per_scene: int, seed: int, workers: int = 1) -> 
     return np.stack([x for fs, _ in done for x in fs]), np.array([s for _, ss in done for s in ss])
 
 
-def fit(x: np.ndarray, y: np.ndarray, steps: int = 4000, seed: int = 0, camera_weight: float = 1.0,
-        weights: np.ndarray | None = None) -> ShoulderDetector:
-    """One MLP; the loss weighs each picture by ``weights`` if given, else the clip-at-white cameras (y = 0) by
-    ``camera_weight``."""
+def fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray, steps: int = 4000, seed: int = 0) -> ShoulderDetector:
+    """One MLP; the loss weighs each picture by ``weights``."""
     torch.manual_seed(seed)
     det = ShoulderDetector()
     with torch.no_grad():
@@ -81,7 +79,7 @@ def fit(x: np.ndarray, y: np.ndarray, steps: int = 4000, seed: int = 0, camera_w
         det.mean.copy_(torch.from_numpy(x.mean(0)))
         det.std.copy_(torch.from_numpy(x.std(0) + 1e-3))
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    weight = torch.where(yt > 0.5, 1.0, camera_weight) if weights is None else torch.from_numpy(weights.astype(np.float32))
+    weight = torch.from_numpy(weights.astype(np.float32))
     opt = torch.optim.AdamW(det.net.parameters(), 3e-3, weight_decay=1e-2)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(steps):
@@ -159,7 +157,7 @@ def main() -> None:
             tmp.replace(a.cache)  # whole or not at all
     y = np.array([s in SHOULDER for s in st], np.float32)
     w = np.where(y > 0.5, np.where(st == "consumer", a.consumer_weight, 1.0), a.camera_weight)
-    dets = [fit(xt, y, seed=k, weights=w) for k in range(a.ensemble)]
+    dets = [fit(xt, y, w, seed=k) for k in range(a.ensemble)]
     det = dets[0] if len(dets) == 1 else ensemble(dets)
     if a.false_call_rate is not None:
         print(f"output shifted by {calibrate(det, xv, sv, a.false_call_rate):+.4f} (--false-call-rate {a.false_call_rate})")

@@ -20,8 +20,16 @@ from hdrvid.lazy import cv2
 ITMO_GAIN, ITMO_LARGE_GAIN, ITMO_THRESHOLD = 8.0, 2.5, 0.94
 ITMO_RADIUS_FRACTION, ITMO_REGION_FRACTION = 0.02, 0.12
 """``itmo``'s parameters (``models.itmo.ClassicalITMO`` takes its defaults from here)."""
-_ITMO_FLOOR = np.float32(0.9 * ITMO_THRESHOLD ** 2.2)
-"""Light below which ``itmo``'s mask is 0 for certain (the threshold's signal, with a margin for rounding)."""
+
+
+def itmo_floor(threshold: float) -> np.float32:
+    """Light below which ``itmo``'s mask (rising from signal ``threshold``) is 0 for certain (with a margin for
+    rounding)."""
+    return np.float32(0.9 * threshold ** 2.2)
+
+
+_ITMO_FLOOR = itmo_floor(ITMO_THRESHOLD)
+"""The floor at the default threshold."""
 _SHIFTS = threading.local()
 
 

@@ -31,6 +31,7 @@ from hdrvid.models.arrays import (
     ITMO_THRESHOLD,
     box_mean,
     itmo_block_shift,
+    itmo_floor,
 )
 
 
@@ -94,7 +95,7 @@ class ClassicalITMO(nn.Module):
     def expansion_map(self, x: torch.Tensor) -> torch.Tensor:
         """The per-pixel gain minus one."""
         signal = x.amax(1, keepdim=True).clamp(1e-8, 1) ** (1 / 2.2)
-        shift = itmo_block_shift(x.detach(), 0.9 * self.threshold ** 2.2)
+        shift = itmo_block_shift(x.detach(), float(itmo_floor(self.threshold)))
         if shift is not None:
             signal = signal + shift.to(signal)
         t = ((signal - self.threshold) / (0.99 - self.threshold)).clamp(0, 1)

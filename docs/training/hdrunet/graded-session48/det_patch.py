@@ -16,10 +16,7 @@ if os.environ.get("DET"):
         ex = made(label, weights, engine, upscale)
         model = getattr(ex, "model", None)
         if label == "hdrunet-auto" and model is not None:
-            from hdrvid.models.shoulder import ShoulderDetector
-            model.shoulder = ShoulderDetector(shoulder["net.0.weight"].shape[0])  # any hidden size (an ensemble)
-            model.shoulder.load_state_dict(shoulder)
-            model.shoulder.eval()
+            model.shoulder.load_state_dict(shoulder)  # any width (an ensemble): the detector takes the file's
             print("detector from", os.environ["DET"], flush=True)
         return ex
 

@@ -30,13 +30,13 @@ def pattern(i: int, w: int, h: int, bright: bool = True) -> np.ndarray:
     return img
 
 
-def blocky_plateau(h: int = 96, w: int = 160) -> np.ndarray:
-    """max(R, G, B) codes: a room at code 200 with a near-white wall of 16x16 codec blocks at codes 252 and 254 in
-    a checkerboard (the step the camera mask, codes ~252.5-254.5, opens across) and a clipped lamp (code 255 on
-    the room's 200, a one-pixel edge)."""
+def blocky_plateau(h: int = 96, w: int = 160, codes: tuple[float, float] = (252.0, 254.0)) -> np.ndarray:
+    """max(R, G, B) codes: a room at code 200 with a near-white wall of 16x16 codec blocks at ``codes`` in a
+    checkerboard (by default 252 and 254, the step the camera mask, codes ~252.5-254.5, opens across) and a clipped
+    lamp (code 255 on the room's 200, a one-pixel edge)."""
     code = np.full((h, w), 200.0, np.float32)
     yy, xx = np.mgrid[0:h, 0:w]
-    code[16:80, 16:80] = np.where(((yy[16:80, 16:80] // 16) + (xx[16:80, 16:80] // 16)) % 2, 252.0, 254.0)
+    code[16:80, 16:80] = np.where(((yy[16:80, 16:80] // 16) + (xx[16:80, 16:80] // 16)) % 2, *codes)
     code[np.hypot(yy - 48, xx - 130) < 22] = 255.0
     return code
 

@@ -738,11 +738,11 @@ def test_deblock_mask_shift_averages_codec_blocks_and_keeps_edges():
     assert mask_shift(x * 0.5, torch.zeros(2), CLIP_START_LINEAR, SIGNAL_GAMMA) is None
 
 
-def test_hdrunet_auto_expands_a_blocky_near_white_wall_smoothly_on_camera_frames():
+def test_hdrunet_auto_expands_a_blocky_near_white_wall_smoothly_on_camera_and_graded_frames():
     """hdrunet-auto on camera footage: across a near-white wall of codec blocks the expansion no longer switches
     block by block (the spread of the log expansion ratio falls several times against the mask on the raw
-    signal); recorded pixels stay exactly as decoded; every apply path agrees; a frame called graded is
-    unchanged by it."""
+    signal); recorded pixels stay exactly as decoded; every apply path agrees. On a frame called graded (the wide
+    mask, codes ~246-252.5) a wall of blocks inside that ramp is smoothed the same way (session 50)."""
     from hdrvid.engines.executor import bilinear_at, guide, guided_coefficients, pick
     from hdrvid.models.hdrunet import SIGNAL_GAMMA, HDRUNet
 
@@ -780,8 +780,15 @@ def test_hdrunet_auto_expands_a_blocky_near_white_wall_smoothly_on_camera_frames
             b, n, r, c, (h, w))
         torch.testing.assert_close(auto.apply_guided(x, a, b, means), auto.apply_where(x, at, means),
                                    rtol=1e-5, atol=1e-6)
-        weight = torch.ones(1)  # graded: the wide mask on the raw signal
+    weight = torch.ones(1)  # graded: the wide mask, a wall of blocks inside its ramp
+    code = blocky_plateau(codes=(247.0, 250.0))
+    x = torch.from_numpy((code / 255) ** SIGNAL_GAMMA)[None, None].expand(1, 3, h, w).contiguous()
+    with torch.inference_mode():
         auto.deblock = False
         plain = auto(x)
         auto.deblock = True
-        assert torch.equal(auto(x), plain)
+        smooth = auto(x)
+    spread_plain = float((plain / x).log()[inner].std())
+    spread = float((smooth / x).log()[inner].std())
+    assert spread_plain > 0.3
+    assert spread < 0.5 * spread_plain

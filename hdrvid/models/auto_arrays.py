@@ -227,8 +227,8 @@ class AutoArrays:
         bounds = (float(np.float32(P.CAMERA_ALPHA_LO + (P.ALPHA_LO - P.CAMERA_ALPHA_LO) * np.float32(w))),
                   float(np.float32(P.CAMERA_ALPHA_HI + (P.ALPHA_HI - P.CAMERA_ALPHA_HI) * np.float32(w))))
         boost = self.boost(linear, w)
-        weights = np.asarray([w], np.float32)
-        shift = self._mask_shift(linear[None], weights, P.CLIP_START_LINEAR, P.SIGNAL_GAMMA) if P.DEBLOCK else None
+        every = np.zeros(1, np.float32)  # the block filter on camera and graded frames alike (auto_params.DEBLOCK)
+        shift = self._mask_shift(linear[None], every, P.CLIP_START_LINEAR, P.SIGNAL_GAMMA) if P.DEBLOCK else None
         out = expand_clipped(linear, a, b, self.log_gain, P.CLIP_START_LINEAR, bounds, P.SIGNAL_GAMMA,
                              (P.NEUTRAL_LO, P.NEUTRAL_HI), None if shift is None else shift[0, 0])
         if boost is not None:  # at the pixels the kernel expanded: one factor on every channel by the mask

@@ -10,10 +10,10 @@ flatness, ``(1 - a) (mean - m)`` with ``a = var / (var + eps)``: the local linea
 (He, Sun and Tang, "Guided Image Filtering", ECCV 2010). Where a window's values vary by much less than
 ``DEBLOCK_EPS_CODES`` (a flat area's block steps) the mask reads their mean; where they vary by more (the edge of
 a lamp, a window frame, texture) it reads the pixel. The expansion still multiplies the decoded light; only where
-it acts moves. Applied on frames called camera footage, pulled to nothing on frames called graded (whose mask is
-three times as wide), as the edge gate (:mod:`hdrvid.models.clip_edges`). Chosen on validation (hdrunet card,
-session 28).
-"""
+it acts moves. Chosen on validation (hdrunet card, session 28). ``hdrunet-auto`` applies it on every frame (since
+session 50: on frames called graded, whose mask is three times as wide, a graded office wall's blocks still became
+squares under the graded boost); ``brackets`` on frames called camera footage, pulled to nothing by the shoulder
+weight on frames called graded, as the edge gate (:mod:`hdrvid.models.clip_edges`)."""
 
 from __future__ import annotations
 

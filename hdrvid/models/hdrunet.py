@@ -710,11 +710,12 @@ class HDRUNet(HoldsGradedCurve, HoldsBlobLevel, nn.Module):
 
     def mask_shift(self, linear: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor | None:
         """(N, 1, H, W) what the expansion mask adds to each channel's signal (:class:`deblock.MaskShift`: the
-        pull of near-white codes towards a flat window's mean on camera frames, to 0 by the shoulder weights
-        ``w``), or None (none anywhere, or off: not ``hdrunet-auto``, or training). Valid until the next call."""
+        pull of near-white codes towards a flat window's mean, on camera and graded frames alike; ``w``, the shoulder
+        weights, only says the frames are ``hdrunet-auto``'s), or None (none anywhere, or off: not ``hdrunet-auto``,
+        or training). Valid until the next call."""
         if not self.deblock or linear.requires_grad or w is None:
             return None
-        shift = self._mask_shift(linear, w.detach().flatten().float().cpu(), CLIP_START_LINEAR, SIGNAL_GAMMA)
+        shift = self._mask_shift(linear, torch.zeros(w.numel()), CLIP_START_LINEAR, SIGNAL_GAMMA)
         return None if shift is None else shift.to(linear.device)
 
     def _smoothed(self, knots: torch.Tensor) -> torch.Tensor:

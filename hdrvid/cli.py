@@ -232,9 +232,11 @@ def conversion_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Strength of the model's highlight expansion: each gain raised to this power (0 = none, "
                           "1 = as trained, 1.5 = stronger; see the model card)."),
         click.option("--average-cap", default=250.0, show_default=True, metavar="NITS",
-                     help="hdrunet-auto and brackets on graded footage: hold frames whose average light (FALL) the "
-                          "BT.2446A curve would lift above this at it, once per shot (white walls, snow): by a lower "
-                          "curve where the top code is full, by one gain where it is empty; 0 = no cap."),
+                     help="hdrunet-auto and brackets on graded footage, and itmo: hold frames whose average light "
+                          "(FALL) the model would lift above this at it (white walls, snow); the default's BT.2446A "
+                          "curve once per shot: by a lower "
+                          "curve where the top code is full, by one gain where it is empty; itmo: by scaling its "
+                          "expansion down; 0 = no cap."),
         click.option("--upscale", type=click.Choice(["1", "2"]), default="1", show_default=True,
                      help="2: output twice the width and height (models with a 2x variant: the default, brackets)."),
         click.option("--codec", help="Video encoder: libx265 (default for HDR), libsvtav1 (AV1), libx264 (SDR)."),

@@ -1005,3 +1005,46 @@ def test_the_split_inference_writes_what_one_stage_writes(tmp_path: Path, monkey
     assert "expand" not in whole.stages
     a, b = frames(tmp_path / "split.mp4"), frames(tmp_path / "whole.mp4")
     assert len(a) == len(b) == 16 and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+@needs_ffprobe
+def test_itmo_holds_a_white_walls_frame_average_light_at_the_average_cap(tmp_path: Path):
+    """``convert --model itmo`` (session 50): a clipped white wall over 45 % of the frame would lift MaxFALL far
+    above ``--average-cap``; with the cap the expansion is scaled down so MaxFALL stays near it (the wall still
+    expanded), the run report says so, and the torch path (EXR output) gets the numpy path's factor."""
+    import json
+
+    src = tmp_path / "wall.mp4"
+    with av.open(str(src), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 96, 64, "yuv420p"
+        v.options = {"preset": "ultrafast", "crf": "10"}
+        cc = v.codec_context
+        cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = 1, 1, 1, 1
+        for i in range(12):
+            rgb = np.full((64, 96, 3), 100, np.uint8)
+            rgb[:, : 43 + i % 2] = 255  # a clipped white wall, its edge moving by a pixel
+            f = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p", dst_colorspace="ITU709",
+                                                                         dst_color_range="MPEG")
+            f.pts = i
+            for p in v.encode(f):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+    reports = {}
+    for name, args in (("capped", ()), ("free", ("--average-cap", "0"))):
+        r = run_cli("convert", src, tmp_path / f"{name}.mp4", "-m", "itmo", "--report", tmp_path / f"{name}.json",
+                    *args)
+        assert r.exit_code == 0, r.output
+        reports[name] = json.loads((tmp_path / f"{name}.json").read_text())
+    capped, free = reports["capped"], reports["free"]
+    assert free["max_fall"] > 320 and free.get("expansion_cap") is None  # the cap off: no factor
+    assert capped["max_fall"] < 0.85 * free["max_fall"] and capped["max_fall"] <= 250 * 1.1
+    assert capped["max_cll"] > 1.1 * 203 * 1.96  # the wall is still expanded above SDR white (398 nits)
+    assert 0.05 < capped["expansion_cap"] < 0.9
+    r = run_cli("convert", src, tmp_path / "t.mp4", "-m", "itmo")
+    assert "expansion held down by --average-cap" in r.output
+    # the torch module (EXR output does not take the numpy path): the same factor
+    r = run_cli("convert", src, tmp_path / "exr", "-m", "itmo", "--report", tmp_path / "exr.json")
+    assert r.exit_code == 0, r.output
+    assert abs(json.loads((tmp_path / "exr.json").read_text())["expansion_cap"] - capped["expansion_cap"]) < 2e-3

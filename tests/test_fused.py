@@ -620,6 +620,7 @@ def test_numpy_itmo_is_the_torch_module() -> None:
     from hdrvid.models.arrays import itmo
 
     model = build("itmo").eval()
+    model.average_cap = float("inf")  # these bright frames would be held by it: the cap's parity has its own test
     torch.manual_seed(3)
     for h, w in ((180, 320), (121, 203)):
         x = torch.rand(3, h, w) ** 0.5 * 0.9

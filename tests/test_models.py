@@ -113,14 +113,63 @@ def test_itmo_reads_a_near_white_walls_codec_blocks_through_the_block_filter():
     x = np.full((3, 256, 256), 0.05, np.float32)
     checker = ((np.arange(128)[:, None] // 8) + (np.arange(128)[None] // 8)) % 2 == 0
     x[:, 64:192, 64:192] = (np.where(checker, 244, 247) / 255.0) ** 2.2
-    with torch.inference_mode():
-        y = ClassicalITMO()(torch.from_numpy(x)[None])[0].numpy()
+    with torch.inference_mode():  # the average-light cap off: its own test
+        y = ClassicalITMO(average_cap=float("inf"))(torch.from_numpy(x)[None])[0].numpy()
     g = y[0] / x[0]
     a, b = float(g[124, 124]), float(g[124, 132])  # the centres of two neighbouring blocks
     assert max(a, b) > 2  # the wall is expanded (a large near-white region)
     assert max(a, b) / min(a, b) < 1.25
     assert np.abs(itmo(x) - y).max() < 2e-5 * float(y.max())  # the numpy path reads the same filter
     assert np.array_equal(y[:, :40, :40], x[:, :40, :40])  # far from the wall: exact
+
+
+def test_itmo_holds_a_frames_average_light_at_the_cap_and_over_neighbouring_frames():
+    """itmo's average-light cap (session 50): a frame whose expansion would lift its mean max(R, G, B) above the
+    cap gets its expansion scaled so the mean lands on it (recorded pixels untouched); a frame already above it
+    without the expansion gets none; in video a dimmer frame after a bright one keeps the bright one's factor,
+    comes back over the next frames and is exactly itself after two windows, or at once after a scene cut; the
+    numpy path gives the same pictures."""
+    from hdrvid.models.arrays import ITMO_AVERAGE_CAP, ITMO_CAP_WINDOW, CappedItmo, frame_light
+
+    def wall(share: float, level: float = 0.1) -> np.ndarray:
+        x = np.full((3, 128, 128), level, np.float32)
+        x[:, :, : int(128 * share)] = 1.0  # a clipped white wall over this share of the frame
+        return x
+
+    light = lambda y: frame_light(y[:, ::4, ::4].max(0))  # noqa: E731
+    plain = ClassicalITMO(average_cap=float("inf"))
+    m = ClassicalITMO()
+    with torch.inference_mode():
+        big, small = torch.from_numpy(wall(0.4))[None], torch.from_numpy(wall(0.15))[None]
+        free = plain(big)[0].numpy()
+        held = m(big)[0].numpy()
+        assert light(free) > 1.3 * ITMO_AVERAGE_CAP  # uncapped, the wall lifts the frame far above the cap
+        assert abs(light(held) - ITMO_AVERAGE_CAP) < 1e-3 * ITMO_AVERAGE_CAP
+        assert np.array_equal(held[:, :, 80:], wall(0.4)[:, :, 80:])  # recorded pixels as decoded
+        assert float(held.max()) > 1.2  # still expanded, less
+        assert light(plain(small)[0].numpy()) < ITMO_AVERAGE_CAP  # the small wall alone: under the cap
+        bright = torch.from_numpy(wall(0.4, level=0.6))[None]  # above the cap before any expansion: none
+        assert light(bright[0].numpy()) > ITMO_AVERAGE_CAP and torch.equal(m(bright), bright)
+        # video: the small wall alone is under the cap; after the big wall in the same shot it keeps that factor
+        m.enable_temporal()
+        first = m(big)[0].numpy()
+        after = m(small)[0].numpy()
+        alone = plain(small)[0].numpy()
+        assert float(after.max()) < float(alone.max()) - 0.1
+        peaks = [float(m(small)[0].numpy().max()) for _ in range(2 * ITMO_CAP_WINDOW)]
+        assert all(a <= b for a, b in zip(peaks, peaks[1:], strict=False)) and peaks[0] < peaks[-2]  # back slowly
+        assert peaks[-1] == float(alone.max())
+        m(big)
+        m.reset_temporal()  # a scene cut
+        assert np.array_equal(m(small)[0].numpy(), alone)
+        np.testing.assert_array_equal(first, held)
+    # the numpy path: the same factors and pictures, frame by frame
+    fn = CappedItmo()
+    fn.enable_temporal()
+    for x, want in ((wall(0.4), first), (wall(0.15), after)):
+        got = fn(x)
+        assert np.abs(got - want).max() < 2e-5 * float(want.max())
+    assert fn.mean_cap_factor() is not None and fn.mean_cap_factor() < 1
 
 
 def test_bt2446a_inverse_model_expands_by_the_standard_curve():

@@ -194,11 +194,18 @@ class ConvertReport(RunReport):
     blend_graded: float | None = None
     """``brackets``: the blend mask's mean shoulder weight over the frames (1 = graded footage, blended from code
     ~246; 0 = camera footage, from ~252.5 through the codec-block filter and the edge gate)."""
+    expansion_cap: float | None = None
+    """``itmo``: the average-light cap's mean factor on the expansion over the frames (1: none)."""
 
     @property
     def curve_lowered(self) -> bool:
         """The average-light cap lowered the curve below the detector's weight (on average over the frames)."""
         return self.curve_weight is not None and self.curve_weight < (self.graded_weight or 0.0) - 0.005
+
+    @property
+    def expansion_held(self) -> bool:
+        """``itmo``'s average-light cap scaled its expansion down (on average over the frames)."""
+        return self.expansion_cap is not None and self.expansion_cap < 0.995
 
     def __str__(self) -> str:
         line = super().__str__()
@@ -206,7 +213,8 @@ class ConvertReport(RunReport):
             share = 100 * self.above_reference_white
             line += f"; {share:.1f}% of pixels above reference white ({self.reference_white_nits:g} nits)"
             if share < 0.5 and self.model not in ("none",):
-                held = self.curve_lowered or (self.cap_gain is not None and self.cap_gain < 0.995)
+                held = (self.curve_lowered or (self.cap_gain is not None and self.cap_gain < 0.995)
+                        or self.expansion_held)
                 line += (" - almost nothing was expanded" + (" (held down by --average-cap)" if held
                                                              else " (no clipped highlights in this input?)"))
         if self.graded_weight is not None:
@@ -227,12 +235,14 @@ class ConvertReport(RunReport):
             line += (f"; treated as graded footage (blended from code ~246, weight {self.blend_graded:.2f})"
                      if self.blend_graded >= 0.5 else
                      f"; treated as camera footage (blended from code ~252.5, weight {self.blend_graded:.2f})")
+        if self.expansion_held:
+            line += f"; expansion held down by --average-cap (mean factor {self.expansion_cap:.2f})"
         return line
 
 
 MODEL_MEANS = {"graded_weight": "mean_shoulder_weight", "curve_weight": "mean_curve_weight", "cap_gain": "mean_cap_gain",
                "graded_boost": "mean_graded_boost", "blob_level": "mean_blob_level",
-               "blend_graded": "mean_blend_weight"}
+               "blend_graded": "mean_blend_weight", "expansion_cap": "mean_cap_factor"}
 """Report field -> the model's method that gives its mean over the run (``hdrunet-auto`` and the models that
 wrap it: ``models.hdrunet.WrapsBase``; ``brackets``); a stills run reports the mean over its pictures."""
 
@@ -368,8 +378,13 @@ def model_stages(opts: ConvertOptions, info: VideoInfo, image_input: bool, execu
 
 
 def set_average_cap(engine: Any, opts: ConvertOptions) -> None:
-    """``--average-cap`` (nits at the output's level) as the model's own relative cap (``hdrunet-auto``)."""
-    model = getattr(engine, "model", None)
+    """``--average-cap`` (nits at the output's level) as the model's own relative cap (``hdrunet-auto``,
+    ``brackets``, ``itmo``)."""
+    cap_model(getattr(engine, "model", None), opts)
+
+
+def cap_model(model: Any, opts: ConvertOptions) -> None:
+    """:func:`set_average_cap` on a model (or the numpy path's ``fn``) that has an ``average_cap``."""
     if model is not None and hasattr(model, "average_cap"):
         white = opts.reference_white * LEVEL_GAIN[opts.level]
         model.average_cap = opts.average_cap / white if opts.average_cap > 0 else math.inf
@@ -490,7 +505,9 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
                 engine.name, None
         elif uses_array_model(opts, spec, info, plan) and not extra_stages and isinstance(source, VideoDecoder):
             source.arrays = True  # every stage takes numpy frames: torch is never loaded
-            first = [ArrayModel(ARRAY_MODELS[opts.model], opts.model)]
+            fn = ARRAY_MODELS[opts.model]()
+            cap_model(fn, opts)
+            first = [ArrayModel(fn, opts.model, video=not image_input, cut_threshold=opts.cut_threshold)]
             engine_name, engine, cycle = "numpy (OpenCV, no torch)", None, None
         else:
             first, engine_name, engine, cycle = model_stages(opts, info, image_input, streaming=plan.kind == "video")
@@ -524,8 +541,10 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
                                engine=engine_name, batch_size=batch)
         if engine is not None and engine.active_share is not None:
             report.network_tile_share = round(engine.active_share, 3)
-        for field_name, method in MODEL_MEANS.items():  # hdrunet-auto's per-run decisions (None elsewhere)
-            mean = getattr(getattr(engine, "model", None), method, None)
+        model = getattr(engine, "model", None) if engine is not None else (
+            getattr(first[0], "fn", None) if first else None)  # the numpy path's fn
+        for field_name, method in MODEL_MEANS.items():  # the model's per-run decisions (None where it has none)
+            mean = getattr(model, method, None)
             value = mean() if callable(mean) else None
             setattr(report, field_name, round(float(value), 3) if value is not None else None)
         if cycle is not None:

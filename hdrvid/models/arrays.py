@@ -9,17 +9,81 @@ upscaling with half-pixel centres (``interpolate(..., align_corners=False)``).
 
 from __future__ import annotations
 
+import collections
 import functools
 import threading
 
 import numpy as np
 
+from hdrvid.color.levels import LEVEL_GAIN
 from hdrvid.color.packed import block_mean
 from hdrvid.lazy import cv2
 
 ITMO_GAIN, ITMO_LARGE_GAIN, ITMO_THRESHOLD = 8.0, 2.5, 0.94
 ITMO_RADIUS_FRACTION, ITMO_REGION_FRACTION = 0.02, 0.12
 """``itmo``'s parameters (``models.itmo.ClassicalITMO`` takes its defaults from here)."""
+ITMO_AVERAGE_CAP = 250.0 / (203.0 * LEVEL_GAIN["bt2446a"])
+"""``itmo`` holds a frame's mean max(R, G, B) at most this (relative: 1 = SDR white at the default level, 398 nits;
+250 nits at the defaults, ``--average-cap``) by scaling its expansion down (never the recorded light):
+:class:`ItmoCap`. Session 50: on the office clip a white wall's clipped third went to 1,000-2,400 nits and the
+frame-average light to 289 nits, against 201 for the linearised input."""
+
+
+ITMO_CAP_WINDOW = 12
+"""Frames of :class:`ItmoCap`'s two windows in video (half a second at 24 fps)."""
+
+
+class ItmoCap:
+    """``itmo``'s average-light cap: the factor on its expansion (``gain - 1``) that keeps a frame's mean
+    max(R, G, B) at ``average_cap`` (relative light; ``inf``: off), or at the frame's own mean before the expansion
+    when that is already above.
+
+    Video (:meth:`enable_temporal`): the factor a frame gets is the smaller of its own and the mean, over the last
+    ``ITMO_CAP_WINDOW`` frames, of each frame's smallest factor over the ``ITMO_CAP_WINDOW`` frames before it; reset
+    at scene cuts (:meth:`reset_temporal`). So the expanded highlights dim at once when a brighter frame needs it,
+    hold while neighbouring frames need it (a person walking in front of a white wall does not make it pump), and
+    come back over half a second. Two finite windows, so a segment of ``hdrvid batch`` with its pre-roll gets the
+    single run's factors exactly. Shared by the torch module and the numpy path."""
+
+    def __init__(self, average_cap: float = ITMO_AVERAGE_CAP) -> None:
+        self.average_cap = average_cap
+        self.video = False
+        self._needs: collections.deque[float] = collections.deque(maxlen=ITMO_CAP_WINDOW)
+        self._floors: collections.deque[float] = collections.deque(maxlen=ITMO_CAP_WINDOW)
+        self._sum, self._frames = 0.0, 0
+
+    def enable_temporal(self, alpha: float | None = None) -> None:
+        self.video = True
+
+    def reset_temporal(self) -> None:
+        self._needs.clear()
+        self._floors.clear()
+
+    def factor(self, light: float, added: float) -> float:
+        """The factor for one frame whose mean max(R, G, B) is ``light`` before the expansion and ``light +
+        added`` after it."""
+        k = 1.0
+        cap = self.average_cap
+        if np.isfinite(cap) and added > 0 and light + added > cap:
+            k = float(np.float32(max(cap - light, 0.0) / added))
+        if self.video:
+            self._needs.append(k)
+            self._floors.append(min(self._needs))
+            k = min(k, float(np.float32(sum(self._floors) / len(self._floors))))
+        self._sum += k
+        self._frames += 1
+        return k
+
+    def mean_factor(self) -> float | None:
+        """The mean factor over the frames so far (the run report), or None before any frame."""
+        return self._sum / self._frames if self._frames else None
+
+
+def frame_light(grid_peak: np.ndarray) -> float:
+    """A frame's mean max(R, G, B) as :class:`ItmoCap` reads it, from ``grid_peak``: max(R, G, B) at every 4th row
+    and column (``frame[:, ::4, ::4]``), in float64 (both paths sum the same values; the expansion's share is
+    summed on the same grid)."""
+    return float(grid_peak.astype(np.float64).mean())
 
 
 def itmo_floor(threshold: float) -> np.float32:
@@ -123,17 +187,56 @@ def itmo_expansion_map(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def itmo(x: np.ndarray, overwrite: bool = False) -> np.ndarray:
+def itmo(x: np.ndarray, overwrite: bool = False, cap: ItmoCap | None = None) -> np.ndarray:
     """``itmo`` (``models.itmo.ClassicalITMO.forward``) on one frame (3, H, W) float32; ``overwrite``: the result
-    in ``x``'s own memory (a pipeline's frame, no longer needed: no 11 MB allocation per 720p frame)."""
+    in ``x``'s own memory (a pipeline's frame, no longer needed: no 11 MB allocation per 720p frame); ``cap``: its
+    average-light cap (:class:`ItmoCap`; None: none, as a still's stateless call)."""
     own = overwrite and x.dtype == np.float32 and x.flags.c_contiguous and x.flags.writeable
     out = np.maximum(x, np.float32(0), out=x) if own else np.maximum(x, np.float32(0), dtype=np.float32)
     idx, gain = _itmo_gains(out)
     if idx.size:  # most frames expand a few percent of their pixels: the product only there
+        if cap is not None and np.isfinite(cap.average_cap):
+            h, w = out.shape[1:]
+            at_grid = ((idx // w) % 4 == 0) & ((idx % w) % 4 == 0)  # frame_light's grid
+            on, flat = idx[at_grid], out.reshape(3, -1)
+            peak_at = np.maximum(np.maximum(flat[0, on], flat[1, on]), flat[2, on]).astype(np.float64)
+            added = float((peak_at * gain[at_grid]).sum() / (((h + 3) // 4) * ((w + 3) // 4)))
+            k = cap.factor(frame_light(out[:, ::4, ::4].max(0)), added)
+            if k < 1:
+                gain *= np.float32(k)
         gain += np.float32(1)
         for plane in out.reshape(3, -1):
             plane[idx] *= gain
     return out
+
+
+class CappedItmo:
+    """``itmo`` with its average-light cap for one run (``convert``'s numpy path): ``fn(x, overwrite)`` as
+    :data:`ARRAY_MODELS` wants it, the cap's state kept between frames (``average_cap``, ``enable_temporal``,
+    ``reset_temporal`` as the torch module has them)."""
+
+    def __init__(self) -> None:
+        self.cap = ItmoCap()
+
+    @property
+    def average_cap(self) -> float:
+        return self.cap.average_cap
+
+    @average_cap.setter
+    def average_cap(self, value: float) -> None:
+        self.cap.average_cap = value
+
+    def enable_temporal(self, alpha: float | None = None) -> None:
+        self.cap.enable_temporal(alpha)
+
+    def reset_temporal(self) -> None:
+        self.cap.reset_temporal()
+
+    def mean_cap_factor(self) -> float | None:
+        return self.cap.mean_factor()
+
+    def __call__(self, x: np.ndarray, overwrite: bool = False) -> np.ndarray:
+        return itmo(x, overwrite, self.cap)
 
 
 def linearise(x: np.ndarray, overwrite: bool = False) -> np.ndarray:
@@ -141,6 +244,7 @@ def linearise(x: np.ndarray, overwrite: bool = False) -> np.ndarray:
     return x
 
 
-ARRAY_MODELS = {"itmo": itmo, "none": linearise}
-"""Model name -> its numpy implementation (what ``convert`` runs without torch when it can): ``fn(x, overwrite)``
-with ``x`` (3, H, W) float32; ``overwrite=True`` lets it reuse ``x``'s memory for the result."""
+ARRAY_MODELS = {"itmo": CappedItmo, "none": lambda: linearise}
+"""Model name -> a factory of its numpy implementation for one run (what ``convert`` runs without torch when it
+can): ``fn(x, overwrite)`` with ``x`` (3, H, W) float32; ``overwrite=True`` lets it reuse ``x``'s memory for the
+result. An ``fn`` with ``reset_temporal`` keeps state between frames (reset at scene cuts, ``pipeline.arrays``)."""

@@ -11,7 +11,9 @@ In the spirit of Akyuz et al. 2007 (a linear expansion is already a good HDR) an
 3. inside the mask the enhancement grows with the local share of clipped pixels (a dome from a region's
    edge to its centre: no flat plateau), and it never leaves the mask (no halo into the neighbours);
 4. each pixel is multiplied by 1 + (gain - 1) * map. Pixels below clipping are untouched, so
-   well-exposed regions (and merely bright ones) stay exactly linearised.
+   well-exposed regions (and merely bright ones) stay exactly linearised;
+5. the expansion is scaled down where it would lift a frame's average light (mean max(R, G, B)) above
+   ``--average-cap`` (:class:`hdrvid.models.arrays.ItmoCap`; in video held over neighbouring frames).
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ from torch import nn
 from hdrvid.color.levels import LEVEL_GAIN
 from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_inverse_curve, luminance
 from hdrvid.models.arrays import (
+    ITMO_AVERAGE_CAP,
     ITMO_GAIN,
     ITMO_LARGE_GAIN,
     ITMO_RADIUS_FRACTION,
     ITMO_REGION_FRACTION,
     ITMO_THRESHOLD,
+    ItmoCap,
     box_mean,
+    frame_light,
     itmo_block_shift,
     itmo_floor,
 )
@@ -84,8 +89,11 @@ class ClassicalITMO(nn.Module):
     """
 
     def __init__(self, gain: float = ITMO_GAIN, large_gain: float = ITMO_LARGE_GAIN, threshold: float = ITMO_THRESHOLD,
-                 radius_fraction: float = ITMO_RADIUS_FRACTION, region_fraction: float = ITMO_REGION_FRACTION) -> None:
+                 radius_fraction: float = ITMO_RADIUS_FRACTION, region_fraction: float = ITMO_REGION_FRACTION,
+                 average_cap: float = ITMO_AVERAGE_CAP) -> None:
         super().__init__()
+        self.cap = ItmoCap(average_cap)
+        """The average-light cap (``average_cap``: relative light, ``inf`` off; video: held over nearby frames)."""
         self.gain = gain
         self.large_gain = large_gain
         self.threshold = threshold
@@ -117,9 +125,43 @@ class ClassicalITMO(nn.Module):
         depth = spot * (1 - label) + dome * label
         return mask * depth * ((self.gain - 1) - (self.gain - self.large_gain) * label)
 
+    @property
+    def average_cap(self) -> float:
+        return self.cap.average_cap
+
+    @average_cap.setter
+    def average_cap(self, value: float) -> None:
+        self.cap.average_cap = value
+
+    def enable_temporal(self, alpha: float | None = None) -> None:
+        self.cap.enable_temporal(alpha)
+
+    def reset_temporal(self) -> None:
+        self.cap.reset_temporal()
+
+    def mean_cap_factor(self) -> float | None:
+        return self.cap.mean_factor()
+
+    def capped(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        """``m`` (the expansion map of ``x``, (N, 1, H, W)) times each frame's cap factor, frames in order
+        (:class:`ItmoCap`, the numpy path's sums). Not in an exported graph (ONNX, a trace: the cap is state
+        between frames), so ``--backend onnxruntime`` / ``tensorrt`` run ``itmo`` without it."""
+        if (not np.isfinite(self.cap.average_cap) or x.requires_grad or m.requires_grad or torch.jit.is_tracing()
+                or torch.onnx.is_in_onnx_export()):
+            return m
+        peak = x.detach().amax(1)
+        factors = []
+        for i in range(x.shape[0]):
+            on_grid = peak[i, ::4, ::4]  # frame_light's grid
+            added = float((on_grid.double() * m[i, 0, ::4, ::4].detach().double()).sum()) / on_grid.numel()
+            factors.append(self.cap.factor(frame_light(on_grid.float().cpu().numpy()), added))
+        if all(f == 1.0 for f in factors):
+            return m
+        return m * torch.tensor(factors, dtype=m.dtype, device=m.device).view(-1, 1, 1, 1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.clamp(min=0)
-        return x * (1 + self.expansion_map(x))
+        return x * (1 + self.capped(x, self.expansion_map(x)))
 
 
 class Linearise(nn.Module):

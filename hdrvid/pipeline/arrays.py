@@ -28,16 +28,24 @@ def checked(out: np.ndarray, message: str) -> np.ndarray:
 
 
 class ArrayModel:
-    """Runs ``fn`` ((3, H, W) float32 -> the same, ``models.arrays.ARRAY_MODELS``) on every frame's light, which
-    is the frame's own (the decoder makes a new array per frame): ``fn`` may write its result there."""
+    """Runs ``fn`` ((3, H, W) float32 -> the same, made by ``models.arrays.ARRAY_MODELS``) on every frame's light,
+    which is the frame's own (the decoder makes a new array per frame): ``fn`` may write its result there. An
+    ``fn`` with state between frames (``reset_temporal``: ``itmo``'s average-light cap) gets it in video, reset at
+    scene cuts (the detector the smoother uses)."""
 
     name = "infer"
 
-    def __init__(self, fn: Callable[[np.ndarray], np.ndarray], model: str) -> None:
+    def __init__(self, fn: Callable[..., np.ndarray], model: str, video: bool = True,
+                 cut_threshold: float = 0.3) -> None:
         self.fn = fn
         self.model = model
+        self._cuts = SceneCuts(cut_threshold) if video and hasattr(fn, "reset_temporal") else None
+        if self._cuts is not None:
+            fn.enable_temporal()  # type: ignore[attr-defined]
 
     def process(self, frame: Frame) -> Iterator[Frame]:
+        if self._cuts is not None and self._cuts.update(frame.stats.hist):
+            self.fn.reset_temporal()  # type: ignore[attr-defined]
         out = self.fn(np.asarray(frame.data), overwrite=True)
         frame.data = checked(out, f"{self.model} produced {{what}} on frame {frame.index}; the input frame holds "
                                   f"values no picture has")

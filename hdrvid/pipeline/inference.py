@@ -51,6 +51,8 @@ class Inference:
         self._cuts = SceneCuts(cut_threshold)
         if self._temporal:
             model.enable_temporal(temporal_alpha)
+            if hasattr(model, "reset_temporal"):  # a run starts afresh (``hdrvid batch`` reuses a worker's model)
+                model.reset_temporal()
 
     def process(self, batch: Batch) -> Iterator[Frame]:
         return self.finish(self.prepare(batch))

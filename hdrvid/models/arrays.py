@@ -210,13 +210,11 @@ def itmo(x: np.ndarray, overwrite: bool = False, cap: ItmoCap | None = None) -> 
     return out
 
 
-class CappedItmo:
-    """``itmo`` with its average-light cap for one run (``convert``'s numpy path): ``fn(x, overwrite)`` as
-    :data:`ARRAY_MODELS` wants it, the cap's state kept between frames (``average_cap``, ``enable_temporal``,
-    ``reset_temporal`` as the torch module has them)."""
+class HoldsItmoCap:
+    """What a model with an :class:`ItmoCap` in ``self.cap`` shows the pipeline (``average_cap``, ``enable_temporal``,
+    ``reset_temporal``, the report's ``mean_cap_factor``): the torch module and :class:`CappedItmo`."""
 
-    def __init__(self) -> None:
-        self.cap = ItmoCap()
+    cap: ItmoCap
 
     @property
     def average_cap(self) -> float:
@@ -234,6 +232,14 @@ class CappedItmo:
 
     def mean_cap_factor(self) -> float | None:
         return self.cap.mean_factor()
+
+
+class CappedItmo(HoldsItmoCap):
+    """``itmo`` with its average-light cap for one run (``convert``'s numpy path): ``fn(x, overwrite)`` as
+    :data:`ARRAY_MODELS` wants it, the cap's state kept between frames."""
+
+    def __init__(self) -> None:
+        self.cap = ItmoCap()
 
     def __call__(self, x: np.ndarray, overwrite: bool = False) -> np.ndarray:
         return itmo(x, overwrite, self.cap)

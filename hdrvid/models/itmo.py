@@ -32,6 +32,7 @@ from hdrvid.models.arrays import (
     ITMO_RADIUS_FRACTION,
     ITMO_REGION_FRACTION,
     ITMO_THRESHOLD,
+    HoldsItmoCap,
     ItmoCap,
     box_mean,
     frame_light,
@@ -76,7 +77,7 @@ def square_max(x: torch.Tensor, r: int) -> torch.Tensor:
     return F.max_pool2d(F.max_pool2d(x, (1, k), stride=1, padding=(0, r)), (k, 1), stride=1, padding=(r, 0))
 
 
-class ClassicalITMO(nn.Module):
+class ClassicalITMO(HoldsItmoCap, nn.Module):
     """Highlight expansion on linear input; output relative linear light (1.0 = reference white).
 
     Only pixels at the edge of clipping expand (smoothstep on max(R',G',B') between signal 0.94 and 0.99,
@@ -124,23 +125,6 @@ class ClassicalITMO(nn.Module):
         spot = box_filter(mask, max(1, round(self.radius_fraction * side / 4))).clamp(0, 1).sqrt()
         depth = spot * (1 - label) + dome * label
         return mask * depth * ((self.gain - 1) - (self.gain - self.large_gain) * label)
-
-    @property
-    def average_cap(self) -> float:
-        return self.cap.average_cap
-
-    @average_cap.setter
-    def average_cap(self, value: float) -> None:
-        self.cap.average_cap = value
-
-    def enable_temporal(self, alpha: float | None = None) -> None:
-        self.cap.enable_temporal(alpha)
-
-    def reset_temporal(self) -> None:
-        self.cap.reset_temporal()
-
-    def mean_cap_factor(self) -> float | None:
-        return self.cap.mean_factor()
 
     def capped(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
         """``m`` (the expansion map of ``x``, (N, 1, H, W)) times each frame's cap factor, frames in order

@@ -244,7 +244,8 @@ MODEL_MEANS = {"graded_weight": "mean_shoulder_weight", "curve_weight": "mean_cu
                "graded_boost": "mean_graded_boost", "blob_level": "mean_blob_level",
                "blend_graded": "mean_blend_weight", "expansion_cap": "mean_cap_factor"}
 """Report field -> the model's method that gives its mean over the run (``hdrunet-auto`` and the models that
-wrap it: ``models.hdrunet.WrapsBase``; ``brackets``); a stills run reports the mean over its pictures."""
+wrap it: ``models.hdrunet.WrapsBase``; ``brackets``; ``itmo``, torch module or numpy ``fn``); a stills run reports
+the mean over its pictures."""
 
 
 @dataclass

@@ -74,6 +74,13 @@ class ItmoCap:
         self._frames += 1
         return k
 
+    def frame_factor(self, grid_peak: np.ndarray, grid_gain: np.ndarray) -> float:
+        """:meth:`factor` for one frame from max(R, G, B) and the expansion (gain - 1) at every 4th row and
+        column (``[::4, ::4]``, float32): the light before it (:func:`frame_light`) and what it adds, summed in
+        float64. Both paths call this."""
+        peak = grid_peak.astype(np.float64)
+        return self.factor(frame_light(peak), float((peak * grid_gain).sum() / peak.size))
+
     def mean_factor(self) -> float | None:
         """The mean factor over the frames so far (the run report), or None before any frame."""
         return self._sum / self._frames if self._frames else None
@@ -196,12 +203,12 @@ def itmo(x: np.ndarray, overwrite: bool = False, cap: ItmoCap | None = None) -> 
     idx, gain = _itmo_gains(out)
     if idx.size:  # most frames expand a few percent of their pixels: the product only there
         if cap is not None and np.isfinite(cap.average_cap):
-            h, w = out.shape[1:]
-            at_grid = ((idx // w) % 4 == 0) & ((idx % w) % 4 == 0)  # frame_light's grid
-            on, flat = idx[at_grid], out.reshape(3, -1)
-            peak_at = np.maximum(np.maximum(flat[0, on], flat[1, on]), flat[2, on]).astype(np.float64)
-            added = float((peak_at * gain[at_grid]).sum() / (((h + 3) // 4) * ((w + 3) // 4)))
-            k = cap.factor(frame_light(out[:, ::4, ::4].max(0)), added)
+            grid_peak = out[:, ::4, ::4].max(0)
+            grid_gain = np.zeros_like(grid_peak)
+            rows, cols = np.divmod(idx, out.shape[2])
+            on = (rows % 4 == 0) & (cols % 4 == 0)
+            grid_gain[rows[on] // 4, cols[on] // 4] = gain[on]
+            k = cap.frame_factor(grid_peak, grid_gain)
             if k < 1:
                 gain *= np.float32(k)
         gain += np.float32(1)

@@ -35,7 +35,6 @@ from hdrvid.models.arrays import (
     HoldsItmoCap,
     ItmoCap,
     box_mean,
-    frame_light,
     itmo_block_shift,
     itmo_floor,
 )
@@ -133,12 +132,9 @@ class ClassicalITMO(HoldsItmoCap, nn.Module):
         if (not np.isfinite(self.cap.average_cap) or x.requires_grad or m.requires_grad or torch.jit.is_tracing()
                 or torch.onnx.is_in_onnx_export()):
             return m
-        peak = x.detach().amax(1)
-        factors = []
-        for i in range(x.shape[0]):
-            on_grid = peak[i, ::4, ::4]  # frame_light's grid
-            added = float((on_grid.double() * m[i, 0, ::4, ::4].detach().double()).sum()) / on_grid.numel()
-            factors.append(self.cap.factor(frame_light(on_grid.float().cpu().numpy()), added))
+        peak = x.detach()[..., ::4, ::4].amax(1).float().cpu().numpy()
+        grid_gain = m.detach()[:, 0, ::4, ::4].float().cpu().numpy()
+        factors = [self.cap.frame_factor(peak[i], grid_gain[i]) for i in range(x.shape[0])]
         if all(f == 1.0 for f in factors):
             return m
         return m * torch.tensor(factors, dtype=m.dtype, device=m.device).view(-1, 1, 1, 1)

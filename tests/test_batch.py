@@ -304,12 +304,9 @@ def test_ray_actors_on_gpus_equal_the_single_run(tmp_path, clips):
     assert _same_pictures(tmp_path / "single.mkv", tmp_path / "out" / "clip1.mkv") <= 1
 
 
-@pytest.mark.skipif(__import__("media").FFMPEG is None, reason="ffmpeg not installed")
-def test_a_stream_copy_cut_splits_into_segments(tmp_path):
-    """A cut made by stream copy starts at the keyframe before its start: the frames before it are in the file,
-    marked for discarding by the edit list, and never shown. The plan counts only the frames shown (it counted
-    all of them, and the batch failed with "segment 1 decoded 38 of its 205 frames" on such a cut); the joined
-    output equals the single run frame for frame (FFV1)."""
+def _stream_copy_cut(tmp_path: Path) -> Path:
+    """``in/cut.mp4``: 1.5 s into a 75-frame clip (keyframe every 10 frames) by stream copy, so it starts with
+    pre-roll packets its edit list hides."""
     import subprocess
 
     from media import FFMPEG
@@ -318,6 +315,33 @@ def test_a_stream_copy_cut_splits_into_segments(tmp_path):
     (tmp_path / "in").mkdir()
     cut = tmp_path / "in" / "cut.mp4"
     subprocess.run([FFMPEG, "-v", "error", "-ss", "1.5", "-i", str(src), "-c", "copy", str(cut)], check=True)
+    return cut
+
+
+@pytest.mark.skipif(__import__("media").FFMPEG is None, reason="ffmpeg not installed")
+@pytest.mark.parametrize("model", ["none", "hdrunet-auto"])
+def test_segments_take_the_single_runs_path_and_join_to_its_picture(tmp_path, clips, model):
+    """Each segment runs the way ``convert`` runs (``convert.model_path``): ``none`` through the fused transcode, the
+    default through its own path; the worker ran every model through torch, whose picture differs from the fused
+    and numpy paths by a code value at a few pixels, and a joined batch differed from the single run."""
+    cut = _stream_copy_cut(tmp_path)  # a clip on which the torch path and the others differ (numpy 2.4.6)
+    opts = _template(model=model, encode=EncodeOptions(codec="ffv1"))
+    single = convert(replace(opts, input=cut, output=tmp_path / "single.mkv"))
+    report = run_batch(BatchConfig(inputs=(str(cut),), out=tmp_path / "out", convert=opts, segment_seconds=0.5,
+                                   container=".mkv"))
+    assert not report.failed and report.files[0].segments > 1 and report.files[0].frames == single.frames
+    assert _same_pictures(tmp_path / "single.mkv", tmp_path / "out" / "cut.mkv") == 0
+    if model == "none":
+        assert single.engine.startswith("fused")
+
+
+@pytest.mark.skipif(__import__("media").FFMPEG is None, reason="ffmpeg not installed")
+def test_a_stream_copy_cut_splits_into_segments(tmp_path):
+    """A cut made by stream copy starts at the keyframe before its start: the frames before it are in the file,
+    marked for discarding by the edit list, and never shown. The plan counts only the frames shown (it counted
+    all of them, and the batch failed with "segment 1 decoded 38 of its 205 frames" on such a cut); the joined
+    output equals the single run frame for frame (FFV1)."""
+    cut = _stream_copy_cut(tmp_path)
     with av.open(str(cut)) as c:
         shown = sum(1 for _ in c.decode(video=0))
     with av.open(str(cut)) as c:

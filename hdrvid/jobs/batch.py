@@ -38,8 +38,9 @@ from hdrvid.io.report import Report
 from hdrvid.jobs.convert import (
     ConvertOptions,
     ConvertReport,
+    Plan,
     check_sdr_source,
-    model_stages,
+    model_path,
     output_info,
     output_spec,
     single_engine_options,
@@ -50,6 +51,7 @@ from hdrvid.pipeline.encoder import SegmentJoiner, VideoEncoder
 from hdrvid.pipeline.output import OutputTransform
 from hdrvid.pipeline.segments import KeepRange, Segment, index_frames, plan_segments, preroll_frames
 from hdrvid.pipeline.smoothing import TemporalSmoother
+from hdrvid.pipeline.transcode import FusedHdr10
 from hdrvid.runtime import make_executor
 
 log = logging.getLogger("hdrvid")
@@ -305,16 +307,20 @@ class BatchWorker:
         with Job(VideoDecoder(unit.input, opts.decode)) as job:
             info = job.source.info
             check_sdr_source(opts, info)
-            executor = self._single_executor(opts, info) if opts.mode == "single" else None
-            first, _, _, _ = model_stages(opts, info, False, executor, owns_executor=False)
             spec = output_spec(opts, unit.fmt, info)
+            reuse = (lambda: self._single_executor(opts, info)) if opts.mode == "single" else None
+            fused, first, _, _, _ = model_path(opts, spec, info, Plan(unit.fmt, "video"), job.source, False,
+                                               reuse=reuse)
             target = job.output(AtomicFile(seg, overwrite=True))
             writer = job.writer(VideoEncoder(target.path, segment_format(opts.encode.codec)[0], spec,
                                              output_info(opts, info),
                                              opts.encode, dest=seg))
             keep = KeepRange(s.start, s.end)
-            stages = [*first, TemporalSmoother(opts.smoothing_period, opts.cut_threshold), OutputTransform(spec),
-                      keep, writer]
+            if fused:  # one stage: statistics (scene cuts) and the output transform, as in convert
+                stages = [FusedHdr10(spec, info.transfer, info.primaries, opts.cut_threshold), keep, writer]
+            else:
+                stages = [*first, TemporalSmoother(opts.smoothing_period, opts.cut_threshold), OutputTransform(spec),
+                          keep, writer]
             execute(job.source, stages, writer, opts.queue_size, False, unit.label)
             if keep.kept != s.frames:
                 raise InputError(f"{unit.input}: segment {s.number + 1} decoded {keep.kept} of its {s.frames} frames "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -405,6 +406,39 @@ def output_spec(opts: ConvertOptions, fmt: str, info: VideoInfo) -> OutputSpec:
                       sdr_mapping=opts.decode.sdr_mapping, operator="bt2390", content_light=opts.max_cll)
 
 
+def model_path(opts: ConvertOptions, spec: OutputSpec, info: VideoInfo, plan: Plan, source: Any, image_input: bool,
+               extra_stages: list[Stage] | None = None, reuse: Callable[[], Any] | None = None,
+               ) -> tuple[bool, list[Stage], str, Any, Cycle | None]:
+    """How frames become HDR radiance in this conversion, the fastest way that gives the same picture: (fused: one
+    stage does the model and the output transform, the model's stages, the engine's name, the single-exposure
+    executor or None, the exposure cycle). The fused plain transcode (``--model none``), the default model without
+    torch, a classical model in numpy, else :func:`model_stages` (``reuse``: returns the executor to run there and
+    not close, built only when that path is taken: ``hdrvid batch`` loads a model once per worker). Sets the
+    decoder's frame type for the first three. ``convert`` and every ``hdrvid batch`` segment take the same path,
+    so a joined batch is the single run's picture (they differed by a code value at a few pixels when the worker
+    always ran torch)."""
+    video = isinstance(source, VideoDecoder)
+    if uses_fused_transcode(opts, spec, info, plan) and not extra_stages:
+        assert video
+        source.raw = True
+        kernel = "C kernels" if native_available() else "numba kernels"
+        return True, [], f"fused ({kernel}, no model)", None, None
+    if video and (auto := auto_arrays(opts, spec, info, plan, extra_stages)):
+        source.arrays = True  # the default model in numpy and ONNX Runtime: torch is never loaded
+        set_average_cap(auto, opts)
+        return False, [AutoNetwork(auto), AutoExpand(auto, opts.model, opts.cut_threshold)], auto.name, auto, None
+    if uses_array_model(opts, spec, info, plan) and not extra_stages and video:
+        source.arrays = True  # every stage takes numpy frames: torch is never loaded
+        fn = ARRAY_MODELS[opts.model]()
+        cap_model(fn, opts)
+        return False, [ArrayModel(fn, opts.model, video=not image_input, cut_threshold=opts.cut_threshold)], \
+            "numpy (OpenCV, no torch)", None, None
+    executor = reuse() if reuse is not None else None
+    first, engine_name, engine, cycle = model_stages(opts, info, image_input, executor, executor is None,
+                                                     streaming=plan.kind == "video")
+    return False, first, engine_name, engine, cycle
+
+
 def uses_fused_transcode(opts: ConvertOptions, spec: OutputSpec, info: VideoInfo, plan: Plan) -> bool:
     """The plain transcode (``--model none`` to an HDR10 video, SDR video input) runs as one fused stage
     (:mod:`hdrvid.pipeline.transcode`): same picture within one code value, no torch, a fraction of the work."""
@@ -492,26 +526,8 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
             raise InputError(f"{opts.input}: alternating mode takes a video; merge still brackets with hdrvid merge")
         check_sdr_source(opts, info)
         spec = output_spec(opts, plan.format, info)
-        fused = uses_fused_transcode(opts, spec, info, plan) and not extra_stages
-        if fused:
-            assert isinstance(source, VideoDecoder)
-            source.raw = True
-            kernel = "C kernels" if native_available() else "numba kernels"
-            first, engine_name, engine, cycle = [], f"fused ({kernel}, no model)", None, None
-        elif isinstance(source, VideoDecoder) and (auto := auto_arrays(opts, spec, info, plan, extra_stages)):
-            source.arrays = True  # the default model in numpy and ONNX Runtime: torch is never loaded
-            engine = auto
-            set_average_cap(engine, opts)
-            first, engine_name, cycle = [AutoNetwork(engine), AutoExpand(engine, opts.model, opts.cut_threshold)], \
-                engine.name, None
-        elif uses_array_model(opts, spec, info, plan) and not extra_stages and isinstance(source, VideoDecoder):
-            source.arrays = True  # every stage takes numpy frames: torch is never loaded
-            fn = ARRAY_MODELS[opts.model]()
-            cap_model(fn, opts)
-            first = [ArrayModel(fn, opts.model, video=not image_input, cut_threshold=opts.cut_threshold)]
-            engine_name, engine, cycle = "numpy (OpenCV, no torch)", None, None
-        else:
-            first, engine_name, engine, cycle = model_stages(opts, info, image_input, streaming=plan.kind == "video")
+        fused, first, engine_name, engine, cycle = model_path(opts, spec, info, plan, source, image_input,
+                                                               extra_stages)
         writer: Any
         target: AtomicFile | AtomicFolder
         if plan.kind == "video":

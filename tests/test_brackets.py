@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -183,9 +184,16 @@ def test_frames_called_graded_get_the_default_models_bt2446a_curve(monkeypatch: 
     curve = bt2446a_expansion(luminance(x, BT709_WEIGHTS))
     cap = (light(plain) + light(plain * curve)) / 2
     m.average_cap = cap
+    with torch.no_grad():  # a detector sure of its call (p ~1): the whole curve and one gain here too
+        out = m.apply(x, field)
+    assert float(m.graded_curve.last) == 1.0 and light(out) == pytest.approx(cap, rel=0.02)
+    with torch.no_grad():  # graded but unsure (p 0.97, logit 3.5 < CAP_SURE_LO): the weight lowered
+        m.shoulder.net[2].weight.zero_()
+        m.shoulder.net[2].bias.fill_(3.5)
     m.enable_temporal(0.1)
     with torch.no_grad():
         out = m.apply(x, field)
+        assert float(m.last_p) == pytest.approx(1 / (1 + math.exp(-3.5)), abs=1e-4)
         held = float(m.graded_curve.last)
         assert 0 < held < 1 and light(out) == pytest.approx(cap, rel=0.02) and m.graded_curve.last_gain is None
         dark = x * 0.25
@@ -286,6 +294,7 @@ def test_the_edge_ring_lowers_a_clipped_areas_outer_pixels_on_camera_frames(monk
 
     torch.manual_seed(0)
     m = BracketHDR(width=4, fusion_width=4).eval()
+    monkeypatch.setattr(brackets, "GRADED_CURVE", False)  # the curve on graded frames and its cap: their own tests
     yy, xx = torch.meshgrid(torch.arange(96.0), torch.arange(128.0), indexing="ij")
     s = torch.where(((yy - 48) ** 2 + (xx - 64) ** 2).sqrt() < 30, 1.0, 0.4)  # a lamp: a steep edge, all clipped
     x = decode(s.expand(1, 3, 96, 128).contiguous())

@@ -1,5 +1,6 @@
 """Registry, ExpandNet as published, the classical itmo, and refusing unsafe or missing weights."""
 
+import math
 import pickle
 from pathlib import Path
 
@@ -478,6 +479,60 @@ def test_hdrunet_auto_caps_the_frame_average_light_of_bright_frames_once_per_sho
         auto.reset_temporal()
         curved(dark)
         assert float(auto.last_curve) == 1.0 and auto.graded_curve.last_gain is None  # a cut: the new shot's own
+
+
+def test_hdrunet_auto_keeps_the_curves_shape_under_the_cap_on_frames_the_detector_is_sure_of():
+    """A consumer camera's shoulder fills the top code as a camera's clip does, and the weight cap (a hedge against
+    the detector's false "graded" calls on bright camera frames) flattened BT.2446A's curve on them: 2.4 dB lost in
+    recorded pixels on validation, below `bt2446a` (session 51). As far as the detector is sure (its logit from
+    CAP_SURE_LO to CAP_SURE_HI) the curve keeps its weight and one gain holds the frame's mean at the cap; an unsure
+    call lowers the weight as before. The torch-free path reads the same probability the same way."""
+    from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion
+    from hdrvid.engines.array_executor import auto_arrays_executor
+    from hdrvid.engines.plan import ExecutionPlan
+    from hdrvid.models.auto_params import CAP_SURE_HI, CAP_SURE_LO
+    from hdrvid.models.hdrunet import AVERAGE_CAP, HDRUNet
+
+    torch.manual_seed(0)
+    auto = HDRUNet(width=4, context=8, curve=False, adaptive=True).eval()
+    auto.blob_level = None
+    arrays = auto_arrays_executor("hdrunet-auto", ExecutionPlan(infer_scale=0.5), 1).model
+    camera = torch.full((1, 3, 64, 64), 0.6)
+    camera[..., :, :8] = 0.1
+    camera[..., :4, :] = 1.0  # 6 % of the pixels at the top code
+
+    def mean_light(y: torch.Tensor) -> float:
+        return float(y[:, :, ::4, ::4].amax(1).mean())
+
+    def at(p: float) -> tuple[torch.Tensor, float, float]:
+        def weight(lin: torch.Tensor) -> torch.Tensor:
+            auto.last_p = torch.full((lin.shape[0],), p)
+            return torch.ones(lin.shape[0])
+        auto.shoulder_weight = weight  # type: ignore[method-assign]
+        y = auto.graded_curve.gained(auto._graded(camera, camera.clone(), auto.frame_weight(camera)))
+        gain = auto.graded_curve.last_gain
+        arrays.last_p = p  # the torch-free path: the same weight and gain for the same probability
+        lin = camera[0].numpy()
+        assert arrays.capped_weight(lin, lin.copy(), 1.0) == pytest.approx(float(auto.last_curve), abs=1e-5)
+        assert arrays.last_gain == pytest.approx(1.0 if gain is None else float(gain), abs=1e-5)
+        return y, float(auto.last_curve), 1.0 if gain is None else float(gain)
+
+    def prob(logit: float) -> float:
+        return 1 / (1 + math.exp(-logit))
+
+    with torch.inference_mode():
+        unsure, w_unsure, g_unsure = at(prob(CAP_SURE_LO - 0.5))
+        assert 0 < w_unsure < 1 and g_unsure == 1.0  # the weight lowered, as before
+        sure, w_sure, g_sure = at(prob(CAP_SURE_HI + 0.5))
+        assert w_sure == 1.0 and 0 < g_sure < 1  # the whole curve, held down by one gain
+        half, w_half, g_half = at(prob((CAP_SURE_LO + CAP_SURE_HI) / 2))
+        assert w_unsure < w_half < 1 and g_sure < g_half < 1
+        for y in (unsure, sure, half):
+            assert mean_light(y) == pytest.approx(AVERAGE_CAP, rel=2e-3)
+        shape = float(sure[0, 0, 20, 20] / sure[0, 0, 20, 0])  # the wall over its shadow: the curve's whole shape
+        e = bt2446a_expansion(torch.tensor([0.6, 0.1]) * sum(BT709_WEIGHTS))
+        assert shape == pytest.approx(6 * float(e[0] / e[1]), rel=1e-4)
+        assert float(unsure[0, 0, 20, 20] / unsure[0, 0, 20, 0]) < shape
 
 
 def test_hdrunet_expands_near_neutral_highlights_as_one_and_saturated_ones_per_channel():

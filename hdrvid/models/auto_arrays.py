@@ -48,18 +48,31 @@ def top_gate(sub: np.ndarray) -> float:
     return 1 - smoothstep((top - P.TOP_SHARE_LO) / (P.TOP_SHARE_HI - P.TOP_SHARE_LO))
 
 
-def cap_factors(lin: np.ndarray, out: np.ndarray, w: float, cap: float, sub: np.ndarray) -> tuple[float, float]:
+def cap_sure(p: float) -> float:
+    """How far the average-light cap keeps the BT.2446A curve's shape on a frame the detector calls graded with
+    probability ``p``, whatever its top code: smoothstep of the logit from ``P.CAP_SURE_LO`` to ``P.CAP_SURE_HI``."""
+    if not p > 0:
+        return 0.0
+    if p >= 1:
+        return 1.0
+    return smoothstep((math.log(p / (1 - p)) - P.CAP_SURE_LO) / (P.CAP_SURE_HI - P.CAP_SURE_LO))
+
+
+def cap_factors(lin: np.ndarray, out: np.ndarray, w: float, cap: float, sub: np.ndarray,
+                sure: float = 0.0) -> tuple[float, float]:
     """The average-light cap of one frame from its every 4th row and column: the input's light ``lin`` and the
     answer before the curve ``out`` (3, h, w), the curve weight ``w``, the cap, and the frame's every 2nd row and
     column ``sub`` for its top-code gate (:func:`top_gate`: 1 when the top code is empty, as a grade leaves it; read
-    only when the cap acts). Returns (the factor on ``w``, one gain on the whole frame).
+    only when the cap acts), and how sure the detector is (:func:`cap_sure`). Returns (the factor on ``w``, one gain
+    on the whole frame).
 
     The weight cap: the largest weight in [0, w] that keeps the mean max(R, G, B) under the curve at ``cap``
     (bisection: the mean rises with the weight wherever light is above 18 % grey); 1 when the curve keeps the
     mean at or below the cap; 0 when the frame is above the cap without it. It exists for bright camera frames
     the detector calls graded, which all fill the top code (hdrunet card, sessions 21 and 23). As far as the
     ``gate`` is open the curve keeps its weight (its shape is the grade's inverse) and the gain brings the frame's
-    mean down to where the weight cap would have put it (the same average light; hdrunet card, session 48)."""
+    mean down to where the weight cap would have put it (the same average light; hdrunet card, session 48). The
+    gate opens as far as the detector is ``sure`` too (a consumer camera's shoulder fills the top code; session 51)."""
     lin = np.clip(lin, 0, 1).astype(np.float32, copy=False)
     m = np.maximum(np.maximum(out[0], out[1]), out[2]).astype(np.float32, copy=False).ravel()
     log_g = np.log(bt2446a_expansion(BT709[0] * lin[0] + BT709[1] * lin[1] + BT709[2] * lin[2])).ravel()
@@ -78,7 +91,7 @@ def cap_factors(lin: np.ndarray, out: np.ndarray, w: float, cap: float, sub: np.
         else:
             hi = mid
     factor = float(lo / max(ww, np.float32(1e-6)))
-    gate = top_gate(sub)
+    gate = 1 - (1 - top_gate(sub)) * (1 - sure)
     if not gate > 0:
         return factor, 1.0
     kept = float(np.float32(factor + gate * (1 - factor)))
@@ -211,7 +224,8 @@ class AutoArrays:
         if self.video and self._cap.held:
             self.last_gain = self._gain.value  # type: ignore[assignment]
             return float(np.float32(w * self._cap.value))  # type: ignore[operator]
-        factor, gain = cap_factors(linear[:, ::4, ::4], out[:, ::4, ::4], w, cap, linear[:, ::2, ::2])
+        factor, gain = cap_factors(linear[:, ::4, ::4], out[:, ::4, ::4], w, cap, linear[:, ::2, ::2],
+                                   cap_sure(self.last_p) if self.last_p is not None else 0.0)
         if self.video:  # the weight: the shot's first frames' mean; the gain: its first frame's, held
             factor = self._cap.update(float(np.float32(factor)))
             gain = self._gain.value if self._gain.value is not None else self._gain.update(float(np.float32(gain)))

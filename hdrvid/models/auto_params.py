@@ -42,6 +42,16 @@ below the light without the curve). The whole curve put a phone's white office w
 calls were bright camera frames, where the curve cost up to 12 dB in recorded pixels. Chosen on validation over
 250, 320, 400 nits and none (session 21: 320), and again over 230-320 on three draws of the views after the per-blob
 level (session 40: 250, the largest smallest clipped margin with every recorded-pixel margin within 0.1 dB; card)."""
+CAP_SURE_LO, CAP_SURE_HI = 4.5, 6.5
+"""How sure the detector must be (its logit; 4.5 = p 0.989, 6.5 = p 0.9985, smoothstep between) before the
+average-light cap stops lowering the BT.2446A curve's weight on a frame whose top code is full and holds the frame's
+average light with one gain instead, keeping the curve's shape (:func:`~hdrvid.models.auto_arrays.cap_sure`). The
+weight cap is a hedge against the detector's false "graded" calls on bright camera frames; on frames it is sure
+of (a consumer camera's shoulder: p > 0.995 on 75 % of them) the hedge cost 2.4 dB in recorded pixels. Chosen on
+validation (session 51, hdrunet card) over hard thresholds at logits 3, 4 and 5.3 and ramps 4-6, 4.5-6.5, 5-7,
+4-8 and 3-7 (scored from per-shot records, then measured): of those that keep both the broadcast camera's recorded
+pixels (against ``none``) and the consumer camera's (against ``bt2446a``) within 0.1 dB, the one with the most
+consumer margin, clipped and recorded, for 0.01 dB less broadcast headroom than 5-7."""
 GRADED_BOOST = 1.0
 """hdrunet-auto: stops of extra light in the clipped pixels of frames it calls graded whose top code is nearly empty,
 the same factor on every channel (:meth:`HDRUNet.graded_boost`); 0 = off. Chosen on validation over 1.5 and a

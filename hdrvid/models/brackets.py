@@ -482,7 +482,7 @@ class BracketHDR(HoldsGradedCurve, HoldsBlobLevel, TwoStage):
             out = gate_expansion(linear.clamp(0, 1), out, w, CLIP_START_LINEAR, SIGNAL_GAMMA, EDGE_RING,
                                   EDGE_RING_WEIGHTED)
         if GRADED_CURVE:
-            out = self.graded_curve(linear, out, self.last_shoulder)
+            out = self.graded_curve(linear, out, self.last_shoulder, self.last_p)
         # through the blend's mask: its bounds are codes in the sRGB domain, the level's smoothstep reads
         # linear ** (1 / SIGNAL_GAMMA); at these codes the two differ by less than 0.1 of a code value
         out = self.level_blobs(linear, out, blend_bounds(w))

@@ -44,7 +44,7 @@ from torch import nn
 from hdrvid.color.kernels import expand_clipped, luminance_gain
 from hdrvid.color.operators import BT709_WEIGHTS, bt2446a_expansion, luminance
 from hdrvid.models.auto_arrays import LOG_EXPANSION as LOG_EXPANSION_TABLE
-from hdrvid.models.auto_arrays import cap_factors, top_gate
+from hdrvid.models.auto_arrays import cap_factors, cap_sure, top_gate
 from hdrvid.models.auto_params import (  # noqa: F401  (the settings, named here as before)
     ALPHA_HI,
     ALPHA_LO,
@@ -195,12 +195,14 @@ class GradedCurve:
         self.boost_total += float(stops.sum())
         return stops * math.log(2)
 
-    def capped_weight(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    def capped_weight(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor,
+                      p: torch.Tensor | None = None) -> torch.Tensor:
         """(N, 1, 1, 1) the curve weights ``w`` under the cap on a frame's mean max(R, G, B) (on every 4th row and
         column; :func:`~hdrvid.models.auto_arrays.cap_factors`): on a frame whose top code is full (a camera's
         clip) the largest weight in [0, w] that keeps the mean at :attr:`average_cap`, or 0 when the frame is
         already above it without the curve; as far as the top code is empty (a grade's shoulder) the weight is
-        kept and one gain (:attr:`last_gain`, applied by :meth:`gained`) brings the frame to the same mean.
+        kept and one gain (:attr:`last_gain`, applied by :meth:`gained`) brings the frame to the same mean; and as
+        far as the detector's probability ``p`` (N,) is sure (:func:`~hdrvid.models.auto_arrays.cap_sure`).
         Video: one factor per shot, the mean over the shot's first SETTLE_FRAMES frames, then held (as the
         shoulder weight); one gain per shot, its first frame's (a gain on the whole picture that followed a running
         mean made it breathe: hdrunet card, session 48)."""
@@ -216,8 +218,9 @@ class GradedCurve:
             o = out[:, :, ::4, ::4].detach().float().cpu().numpy()
             subs = linear[:, :, ::2, ::2].detach().float().cpu().numpy()
             ww = w.flatten().float()
-            both = torch.tensor([cap_factors(lin[i], o[i], float(ww[i]), cap, subs[i]) for i in range(len(lin))],
-                                dtype=torch.float32, device=w.device).view(-1, 2)
+            sure = [0.0] * len(lin) if p is None else [cap_sure(float(v)) for v in p.flatten()]
+            both = torch.tensor([cap_factors(lin[i], o[i], float(ww[i]), cap, subs[i], sure[i])
+                                 for i in range(len(lin))], dtype=torch.float32, device=w.device).view(-1, 2)
             factor, gain = both[:, 0], both[:, 1]
             if self.video:  # the weight: the mean of the shot's first frames; the gain: its first frame's, held
                 factor = self._cap.update(factor)
@@ -242,17 +245,19 @@ class GradedCurve:
         g = g.to(out.dtype).view(-1, 1, 1, 1)
         return out.mul_(g) if not out.requires_grad else out * g
 
-    def __call__(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+    def __call__(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor | None,
+                 p: torch.Tensor | None = None) -> torch.Tensor:
         """``out`` (the highlights-only result for ``linear``) times BT.2446A's expansion of the input's
         luminance (of the light clamped to [0, 1]) to the power of the frame's shoulder weight ``w``
-        (1 at 18 % grey, 2.5 at SDR white), lowered on bright frames by :meth:`capped_weight`."""
+        (1 at 18 % grey, 2.5 at SDR white), lowered on bright frames by :meth:`capped_weight` (which reads the
+        detector's probabilities ``p``)."""
         self.last_gain = None
         if w is None:
             return out
         w = w.to(out.dtype).view(-1, 1, 1, 1)
         if not bool((w > 0).any()):
             return out
-        w = self.capped_weight(linear, out, w)
+        w = self.capped_weight(linear, out, w, p)
         self.last = w.flatten()
         self.total += float(self.last.float().sum())
         self.frames += w.shape[0]
@@ -680,7 +685,7 @@ class HDRUNet(HoldsGradedCurve, HoldsBlobLevel, nn.Module):
     def _graded(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
         """``out`` (the highlights-only result for ``linear``) through BT.2446A's curve by the frames' shoulder
         weights ``w`` (:meth:`frame_weight`), lowered on bright frames by the average-light cap (:class:`GradedCurve`)."""
-        return self.graded_curve(linear, out, w)
+        return self.graded_curve(linear, out, w, self.last_p)
 
     def levelled(self, linear: torch.Tensor, out: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
         """``out`` (the answer for ``linear`` after the curve) with each clipped blob's light scaled by the factor

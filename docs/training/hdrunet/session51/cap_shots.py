@@ -34,8 +34,8 @@ rec: dict = {}
 orig = A.cap_factors
 
 
-def cap_factors(lin, out, w, cap, sub):
-    f, g = orig(lin, out, w, cap, sub)
+def cap_factors(lin, out, w, cap, sub, sure=0.0):
+    f, g = orig(lin, out, w, cap, sub, sure)
     top = float((np.maximum(np.maximum(sub[0], sub[1]), sub[2]) >= A.P.TOP_CODE_LINEAR).mean())
     rec.update(w=w, factor=f, gain=g, top=top, gate=A.top_gate(sub))
     return f, g

@@ -236,6 +236,40 @@ def test_ray_actors_run_the_same_units_and_replace_a_dead_worker(tmp_path, clips
     assert _same_pictures(tmp_path / "single.mkv", tmp_path / "out" / "clip1.mkv") == 0
 
 
+def test_a_local_ray_start_that_times_out_is_tried_once_more_then_named(tmp_path, monkeypatch, caplog):
+    """Ray waits 30 s for its own processes to come up; on a loaded 2-core machine that can time out ("Timed out while
+    waiting for GCS to become available", seen in this project's test run). A local start is tried once more; a
+    second failure is a one-line error naming --engine ray and the way out, not a message about --address."""
+    import types
+
+    from hdrvid.errors import OptionError
+    from hdrvid.jobs.batch import RayEngine
+
+    calls = []
+
+    def init(**kwargs):
+        calls.append(kwargs)
+        if len(calls) <= failures:
+            raise RuntimeError("Timed out while waiting for GCS to become available.")
+
+    fake = types.SimpleNamespace(is_initialized=lambda: False, init=init, shutdown=lambda: None,
+                                 remote=lambda **kw: (lambda cls: cls))
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    cfg = BatchConfig(inputs=("x.mp4",), out=tmp_path / "out", convert=_template(), engine="ray", workers=2)
+    failures = 1
+    RayEngine(cfg)
+    assert len(calls) == 2 and "trying once more" in caplog.text
+    calls.clear()
+    failures = 2
+    with pytest.raises(OptionError, match="--engine ray: Ray did not start.*--engine local"):
+        RayEngine(cfg)
+    assert len(calls) == 2
+    calls.clear()
+    with pytest.raises(OptionError, match="--address 10.0.0.1:6379"):  # a cluster's address: no second try
+        RayEngine(replace(cfg, address="10.0.0.1:6379"))
+    assert len(calls) == 1
+
+
 def test_join_refuses_segments_encoded_differently(tmp_path, clips):
     from hdrvid.errors import OutputError
     from hdrvid.pipeline.decoder import VideoDecoder

@@ -399,14 +399,28 @@ class RayEngine:
                 kwargs["address"] = cfg.address
             else:
                 kwargs["num_cpus"] = max(os.cpu_count() or 1, cfg.workers)
-            try:
-                ray.init(**kwargs)
-            except (ConnectionError, RuntimeError, ValueError) as e:
-                raise OptionError(f"--address {cfg.address}: cannot connect to a Ray cluster ({e}); check the "
-                                  f"address or start one with `ray start --head`") from None
+            self._init(kwargs)
             self._started = True
         cpus = max(1, (os.cpu_count() or 1) // cfg.workers) if not cfg.address else 1
         self.actor_class = ray.remote(num_cpus=cpus, num_gpus=cfg.gpus_per_worker, max_restarts=0)(worker_class)
+
+    def _init(self, kwargs: dict[str, Any]) -> None:
+        """``ray.init``; a local start that times out (Ray waits 30 s for its own processes, which a loaded 2-core
+        machine can exceed) is tried once more before it is reported."""
+        ray, address = self.ray, self.cfg.address
+        for attempt in (1, 2):
+            try:
+                ray.init(**kwargs)
+                return
+            except (ConnectionError, RuntimeError, ValueError) as e:
+                ray.shutdown()
+                if address:
+                    raise OptionError(f"--address {address}: cannot connect to a Ray cluster ({e}); check the "
+                                      f"address or start one with `ray start --head`") from None
+                if attempt == 2:
+                    raise OptionError(f"--engine ray: Ray did not start on this machine ({e}); try again when the "
+                                      f"machine is less busy, or use --engine local") from None
+                log.warning("Ray did not start (%s); trying once more", e)
 
     def _actor(self) -> Any:
         return self.actor_class.remote(self.cfg.convert, self.cfg.out)

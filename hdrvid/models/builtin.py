@@ -156,7 +156,7 @@ register(
         card="diffhdr.md",
     )
 )
-BRACKETS_SHA256: str | None = "1d5d45ce48619844d6b950d00712161ee9400ce91a845e3d98519ec93d37a7f6"
+BRACKETS_SHA256: str | None = "7149a18ddfba50534f75ba81e091bc1549e0e270c259afb9629a404c008b7d11"
 for _name, _factory, _summary in (
     ("brackets", BracketHDR, "two stages: a synthetic bracket at -3..+3 EV (DrTMO style) fused by a coupled-feedback "
                              "network (CF-Net style) with the Debevec merge of the stack, into the clipped pixels"),
@@ -169,5 +169,5 @@ for _name, _factory, _summary in (
                        sha256=BRACKETS_SHA256, trained=BRACKETS_SHA256 is not None, card="brackets.md",
                        upscaled="brackets-2x" if _name == "brackets" else None,
                        output_scale=2 if _name == "brackets-cf2x" else 1))
-BRACKETS2X_SHA256: str | None = "4fc0eb7155cc8e50078e334e45faf24bd9304cf705b40baf14243b3427e43d7c"
+BRACKETS2X_SHA256: str | None = "22eaf89fba9c89161ce8a0522856c58bbb95c6b2b1fc8b48dd1351e005e64301"
 register_superres("brackets-2x", Brackets2x, "brackets", BRACKETS2X_SHA256, "brackets.md", "--model brackets --upscale 2")

@@ -162,6 +162,33 @@ def test_shards_then_join_and_a_bad_file_fails_alone(tmp_path, clips):
     assert not list((tmp_path / "out").glob(".*hdrvid-*"))  # no temporary outputs left
 
 
+@pytest.mark.skipif(__import__("media").FFMPEG is None, reason="ffmpeg not installed")
+def test_a_truncated_file_is_named_as_convert_names_it_and_the_others_complete(tmp_path, clips):
+    """A file cut short in transfer (its index lists every packet, the data stops): `convert` says "truncated ...
+    re-download" and rc 2; `batch` said "segment 1 decoded 15 of its 16 frames ... use --segment-seconds 0", which
+    does not help. Now it is caught when the file is planned, with convert's words, and the other files still
+    complete; nothing is left for it but the report."""
+    import subprocess
+
+    from media import FFMPEG
+
+    (tmp_path / "in").mkdir()
+    good = shutil.copy(clips[1], tmp_path / "in" / "good.mp4")
+    fast = tmp_path / "fast.mp4"
+    subprocess.run([FFMPEG, "-v", "error", "-i", str(clips[1]), "-c", "copy", "-movflags", "+faststart", str(fast)],
+                   check=True)
+    data = fast.read_bytes()
+    assert data.find(b"moov") < data.find(b"mdat")  # the index first, so a cut keeps it and loses data
+    (tmp_path / "in" / "cut.mp4").write_bytes(data[: len(data) // 2])
+    out = tmp_path / "out"
+    r = run_cli("batch", str(tmp_path / "in"), "--out", out, "--model", "none")
+    assert r.exit_code != 0
+    assert f"{tmp_path / 'in' / 'cut.mp4'}: truncated: read" in r.output and "re-download" in r.output
+    assert "--segment-seconds 0" not in r.output
+    assert len(_frames(out / "good.mp4")) == len(_frames(Path(good)))
+    assert not (out / "cut.mp4").exists()
+
+
 class _FlakyWorker(BatchWorker):
     """Crashes on the first attempt of every unit (a worker killed mid-segment)."""
 

@@ -255,6 +255,11 @@ def preroll_for(cfg: BatchConfig) -> int:
 
 def plan_file(path: Path, cfg: BatchConfig, opts_key: str) -> FilePlan:
     index = index_frames(path)
+    if index.declared and index.packets < index.declared and not cfg.convert.decode.allow_short:
+        # as convert says it (VideoDecoder); a segment of such a file fails later with a less useful message
+        raise InputError(f"{path}: truncated: read {index.packets} of {index.declared} packets its index lists "
+                         f"({len(index.pts)} frames); re-download the file or pass --allow-short to convert what is "
+                         f"there")
     segments = plan_segments(index, cfg.segment_seconds, preroll_for(cfg), POSTROLL)
     output = cfg.out / (path.stem + cfg.container)
     return FilePlan(path, output, input_key(path, opts_key), segments, len(index.pts))
@@ -546,6 +551,7 @@ def run_batch(cfg: BatchConfig, progress: bool = False, engine: Any = None) -> B
             remove_stale(work_dir(out, plan.key))
         except HdrvidError as e:
             res.errors.append(str(e))
+            log.error("%s", e)  # named now, as a unit's failure is
     units = [u for i, p in plans.items() for u in p.units(i, fmt, cfg.convert.encode.codec)]
     if cfg.shard is not None:
         k, n = cfg.shard

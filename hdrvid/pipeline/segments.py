@@ -27,6 +27,10 @@ class FrameIndex:
     pts: tuple[int, ...]
     keyframes: tuple[bool, ...]
     time_base: Fraction
+    packets: int = 0
+    """Video packets with data read (the edit list's hidden pre-roll included)."""
+    declared: int = 0
+    """Frames the container's index lists (0: none listed)."""
 
 
 @dataclass(frozen=True)
@@ -52,10 +56,13 @@ def index_frames(path: Path) -> FrameIndex:
     with open_input(path) as c:
         st = video_stream(c, path)
         items = []
+        packets = 0
         for p in c.demux(st):
+            packets += bool(p.size)
             if p.size and p.pts is not None and not p.is_discard:  # (an edit list's pre-roll is never shown)
                 items.append((int(p.pts), bool(p.is_keyframe)))
         tb = Fraction(st.time_base) if st.time_base else Fraction(1, 90000)
+        declared = int(st.frames or 0)
     if not items:
         raise InputError(f"{path}: its video packets carry no timestamps; it cannot be split into segments "
                          f"(use --segment-seconds 0)")
@@ -64,7 +71,7 @@ def index_frames(path: Path) -> FrameIndex:
     if len(set(pts)) != len(pts):
         raise InputError(f"{path}: repeated timestamps in the video stream; it cannot be split into segments "
                          f"(use --segment-seconds 0)")
-    return FrameIndex(pts, tuple(k for _, k in items), tb)
+    return FrameIndex(pts, tuple(k for _, k in items), tb, packets, declared)
 
 
 def plan_segments(index: FrameIndex, seconds: float, preroll: int, postroll: int = 0) -> list[Segment]:

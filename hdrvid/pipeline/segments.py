@@ -28,7 +28,8 @@ class FrameIndex:
     keyframes: tuple[bool, ...]
     time_base: Fraction
     packets: int = 0
-    """Video packets with data read (the edit list's hidden pre-roll included)."""
+    """Video packets read (with data or a timestamp: an AVI index lists empty ones; the edit list's hidden pre-roll
+    included), counted as :class:`~hdrvid.pipeline.decoder.VideoDecoder` counts them for its truncation check."""
     declared: int = 0
     """Frames the container's index lists (0: none listed)."""
 
@@ -58,7 +59,7 @@ def index_frames(path: Path) -> FrameIndex:
         items = []
         packets = 0
         for p in c.demux(st):
-            packets += bool(p.size)
+            packets += bool(p.size or p.pts is not None or p.dts is not None)  # as VideoDecoder counts them
             if p.size and p.pts is not None and not p.is_discard:  # (an edit list's pre-roll is never shown)
                 items.append((int(p.pts), bool(p.is_keyframe)))
         tb = Fraction(st.time_base) if st.time_base else Fraction(1, 90000)

@@ -40,18 +40,16 @@ from hdrvid.jobs.convert import (
     ConvertReport,
     Plan,
     check_sdr_source,
+    light_stages,
     model_path,
     output_info,
     output_spec,
     single_engine_options,
 )
 from hdrvid.jobs.job import CONTAINERS, Job, execute, finish_hdr10
-from hdrvid.pipeline.decoder import VideoDecoder
+from hdrvid.pipeline.decoder import TRUNCATED_FIX, VideoDecoder, truncated_message
 from hdrvid.pipeline.encoder import SegmentJoiner, VideoEncoder
-from hdrvid.pipeline.output import OutputTransform
 from hdrvid.pipeline.segments import KeepRange, Segment, index_frames, plan_segments, preroll_frames
-from hdrvid.pipeline.smoothing import TemporalSmoother
-from hdrvid.pipeline.transcode import FusedHdr10
 from hdrvid.runtime import make_executor
 
 log = logging.getLogger("hdrvid")
@@ -257,9 +255,7 @@ def plan_file(path: Path, cfg: BatchConfig, opts_key: str) -> FilePlan:
     index = index_frames(path)
     if index.declared and index.packets < index.declared and not cfg.convert.decode.allow_short:
         # as convert says it (VideoDecoder); a segment of such a file fails later with a less useful message
-        raise InputError(f"{path}: truncated: read {index.packets} of {index.declared} packets its index lists "
-                         f"({len(index.pts)} frames); re-download the file or pass --allow-short to convert what is "
-                         f"there")
+        raise InputError(truncated_message(path, index.packets, index.declared, len(index.pts)) + TRUNCATED_FIX)
     segments = plan_segments(index, cfg.segment_seconds, preroll_for(cfg), POSTROLL)
     output = cfg.out / (path.stem + cfg.container)
     return FilePlan(path, output, input_key(path, opts_key), segments, len(index.pts))
@@ -321,11 +317,7 @@ class BatchWorker:
                                              output_info(opts, info),
                                              opts.encode, dest=seg))
             keep = KeepRange(s.start, s.end)
-            if fused:  # one stage: statistics (scene cuts) and the output transform, as in convert
-                stages = [FusedHdr10(spec, info.transfer, info.primaries, opts.cut_threshold), keep, writer]
-            else:
-                stages = [*first, TemporalSmoother(opts.smoothing_period, opts.cut_threshold), OutputTransform(spec),
-                          keep, writer]
+            stages = [*light_stages(opts, spec, info, fused, first)[2], keep, writer]
             execute(job.source, stages, writer, opts.queue_size, False, unit.label)
             if keep.kept != s.frames:
                 raise InputError(f"{unit.input}: segment {s.number + 1} decoded {keep.kept} of its {s.frames} frames "

@@ -439,6 +439,19 @@ def model_path(opts: ConvertOptions, spec: OutputSpec, info: VideoInfo, plan: Pl
     return False, first, engine_name, engine, cycle
 
 
+def light_stages(opts: ConvertOptions, spec: OutputSpec, info: VideoInfo, fused: bool, first: list[Stage],
+                 ) -> tuple[TemporalSmoother | FusedHdr10, OutputTransform | FusedHdr10, list[Stage]]:
+    """The stages from decoded frames to output light, after :func:`model_path` (``fused``, ``first``): (the stage
+    that finds scene cuts, the output transform, all of them in order). The fused transcode is one stage doing both;
+    otherwise the model's stages, the temporal smoother and the output transform. ``convert`` and every ``hdrvid
+    batch`` segment build them here."""
+    if fused:
+        both = FusedHdr10(spec, info.transfer, info.primaries, opts.cut_threshold)
+        return both, both, [both]
+    smoother, transform = TemporalSmoother(opts.smoothing_period, opts.cut_threshold), OutputTransform(spec)
+    return smoother, transform, [*first, smoother, transform]
+
+
 def uses_fused_transcode(opts: ConvertOptions, spec: OutputSpec, info: VideoInfo, plan: Plan) -> bool:
     """The plain transcode (``--model none`` to an HDR10 video, SDR video input) runs as one fused stage
     (:mod:`hdrvid.pipeline.transcode`): same picture within one code value, no torch, a fraction of the work."""
@@ -544,15 +557,8 @@ def convert(opts: ConvertOptions, progress: bool = False, extra_stages: list[Sta
             target = job.output(AtomicFolder(dest, overwrite=opts.overwrite, replace=replace_names))
             writer = job.writer(ImageWriter(target.path, plan.format, plan.pattern, opts.start_number))
         batch = 1 if image_input else opts.batch_size
-        smoother: TemporalSmoother | FusedHdr10
-        transform: OutputTransform | FusedHdr10
-        if fused:  # one stage: statistics (scene cuts) and the output transform
-            smoother = transform = FusedHdr10(spec, info.transfer, info.primaries, opts.cut_threshold)
-            stages: list[Stage] = [transform, writer]
-        else:
-            smoother = TemporalSmoother(opts.smoothing_period, opts.cut_threshold)
-            transform = OutputTransform(spec)
-            stages = [*first, smoother, transform, *(extra_stages or []), writer]
+        smoother, transform, core = light_stages(opts, spec, info, fused, first)
+        stages = [*core, *(extra_stages or []), writer]
         stats = execute(source, stages, writer, opts.queue_size, progress, opts.input.name, opts.sequential)
         report = ConvertReport(input=str(opts.input), output=str(opts.output), model=opts.model, format=plan.format,
                                engine=engine_name, batch_size=batch)

@@ -213,6 +213,16 @@ def _warn_transparency(path: Path, frame: Any) -> None:
         log.warning(TRANSPARENCY_WARNING, path)
 
 
+TRUNCATED_FIX = "; re-download the file or pass --allow-short to convert what is there"
+"""What :func:`truncated_message`'s reader can do about it (the error's end)."""
+
+
+def truncated_message(path: Path, packets: int, declared: int, frames: int) -> str:
+    """A file with fewer video packets than its index lists (cut short in transfer), said once for ``convert``'s
+    decoder and ``hdrvid batch``'s planner."""
+    return f"{path}: truncated: read {packets} of {declared} packets its index lists ({frames} frames)"
+
+
 class VideoDecoder:
     """Source stage: demux + decode the first video stream, yield linear :class:`Frame` objects."""
 
@@ -532,9 +542,9 @@ class VideoDecoder:
         # file is short only when fewer packets could be read than its index lists
         declared = self.info.frames
         if declared and self.packets < declared:
-            msg = f"{self.path}: truncated: read {self.packets} of {declared} packets its index lists ({index} frames)"
+            msg = truncated_message(self.path, self.packets, declared, index)
             if not self.options.allow_short:
-                raise InputError(msg + "; re-download the file or pass --allow-short to convert what is there")
+                raise InputError(msg + TRUNCATED_FIX)
             log.warning(msg)
         if self.decode_errors:
             log.warning("%s: %d decode errors concealed", self.path, self.decode_errors)

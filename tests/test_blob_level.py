@@ -234,3 +234,38 @@ def test_the_working_copy_is_torch_s_block_average():
         got = block_means(x, f)
         assert got.shape == want.shape and got.dtype == np.float64
         assert np.abs(got - want).max() < 1e-6
+
+
+@pytest.mark.parametrize("reads_gained", [True, False])
+def test_brackets_rule_reads_the_answer_after_the_average_light_cap_s_gain(monkeypatch, reads_gained):
+    """``brackets``' rule is fitted on the finished answer (the blob study reads it after the average-light cap's one
+    gain on the frame), so since session 53 it reads it there; the gain and a blob's factor multiply, so the picture
+    is the same whatever the rule reads when its factor is."""
+    from hdrvid.models import brackets
+    from hdrvid.models.brackets import BracketHDR
+
+    monkeypatch.setattr(brackets, "LEVEL_READS_GAINED", reads_gained)
+    torch.manual_seed(0)
+    m = BracketHDR(width=4, fusion_width=4).eval()
+    m.shoulder.net[2].bias.fill_(20.0)  # called graded, sure of it
+    x = torch.full((1, 3, 64, 96), 0.8)
+    x[..., 20:30, 30:50] = 0.96  # a clipped blob (code ~250.5); the top code is empty: the cap acts by a gain
+
+    class Spy:
+        seen: torch.Tensor | None = None
+
+        def __call__(self, linear, out, p, bounds, shift):
+            Spy.seen = out.clone()
+            return out
+
+    m.blob_level = Spy()  # type: ignore[assignment]
+    with torch.inference_mode():
+        field = m.field(x)
+        m.average_cap = float("inf")
+        uncapped = m.apply(x, field)
+        m.average_cap = float(uncapped[:, :, ::4, ::4].amax(1).mean()) / 2
+        out = m.apply(x, field)
+    gain = m.graded_curve.last_gain
+    assert gain is not None and 0.4 < float(gain) < 0.6
+    assert torch.allclose(out, uncapped * gain, rtol=1e-5)  # one gain on the whole frame
+    assert torch.equal(Spy.seen, out) if reads_gained else torch.allclose(Spy.seen * gain, out, rtol=1e-6)

@@ -122,6 +122,13 @@ BLOB_LEVEL = True
 rule refitted on this model's own answers: :data:`BLOB_LEVEL_FILE`) through the blend's own mask, after the curve.
 Chosen on validation (session 40, card)."""
 BLOB_LEVEL_FILE = Path(__file__).parent / "weights" / "brackets-blob-level.json"
+LEVEL_READS_GAINED = True
+"""The per-blob level reads (and scales) the finished answer, after the average-light cap's one gain on the frame
+(:meth:`hdrunet.GradedCurve.gained`), as the blob study its rule is fitted on reads it (session 53; the gain and a
+blob's factor multiply, so only what the rule reads changes: on three draws of the validation views the cap dims
+68 % of the consumer camera's pictures, by 0.9 stops on average, a third of the graded ones and 1 % of the others).
+False: the level reads the answer before the gain, as ``hdrunet-auto``'s rule, fitted before the gain existed,
+does (sessions 48-52 here)."""
 
 
 def _smoothstep(x: torch.Tensor, lo: torch.Tensor | float, hi: torch.Tensor | float) -> torch.Tensor:
@@ -483,10 +490,12 @@ class BracketHDR(HoldsGradedCurve, HoldsBlobLevel, TwoStage):
                                   EDGE_RING_WEIGHTED)
         if GRADED_CURVE:
             out = self.graded_curve(linear, out, self.last_shoulder, self.last_p)
+            if LEVEL_READS_GAINED:
+                out = self.graded_curve.gained(out)
         # through the blend's mask: its bounds are codes in the sRGB domain, the level's smoothstep reads
         # linear ** (1 / SIGNAL_GAMMA); at these codes the two differ by less than 0.1 of a code value
         out = self.level_blobs(linear, out, blend_bounds(w))
-        return self.graded_curve.gained(out) if GRADED_CURVE else out
+        return self.graded_curve.gained(out) if GRADED_CURVE and not LEVEL_READS_GAINED else out
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         return self.apply(linear, self.field(linear))

@@ -28,6 +28,10 @@ GRID = np.linspace(-2, 8, 41)  # log2 scale
 MIN_PIX = 4
 # the study is of the model without its per-blob level (session 39 ships it; session 40 for brackets)
 net, state = brackets_without_level() if os.environ.get("MODEL") == "brackets" else hdrunet_auto(level=False)
+UNGAINED = os.environ.get("UNGAINED") == "1"
+"""UNGAINED=1 (session 53): the model's own level, a feature, read before the average-light cap's gain, as
+`BlobLevel` reads it at run time (the level acts before `GradedCurve.gained`); without it the features come from
+the finished output, as sessions 39-52 read them."""
 MASKED = os.environ.get("MASKED") == "1"
 """MASKED=1 (session 42): a blob's scale acts through the model's own mask, as the run-time rule applies it
 (`BlobLevel` through `color.kernels.blob_gain`: camera frames from code ~252.5), not on all its clipped pixels: the
@@ -72,12 +76,16 @@ for i, (scene, img) in enumerate(pictures):
         lin = x[0].permute(1, 2, 0).numpy().astype(np.float64)
         ylin = luminance(lin)
         ypred = luminance(pred) / k
+        gc = getattr(getattr(net.model, "base", net.model), "graded_curve", None)
+        gain = 1.0 if gc is None or gc.last_gain is None else float(gc.last_gain.flatten()[0])
+        if UNGAINED:  # the level reads the answer before the average-light cap's gain (as the model applies it)
+            ypred = ypred / gain
         n, lab, stats, cents = cv2.connectedComponentsWithStats(clip.astype(np.uint8), connectivity=8)
         err_rest = 0.0
         hgt, wid = clip.shape
         unclipped = ~clip
         pic = dict(i=i, j=j, scene=scene, setting=setting, p=state["p"], nclip=int(clip.sum()), npix=clip.size,
-                   frac_clip=float(clip.mean()), mean_lum=float(ylin.mean()), k=k)
+                   frac_clip=float(clip.mean()), mean_lum=float(ylin.mean()), k=k, gain=gain)
         nb = 0
         for b in range(1, n):
             area = int(stats[b, cv2.CC_STAT_AREA])

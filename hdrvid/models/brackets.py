@@ -120,7 +120,8 @@ graded pay the curve's cost, as with the default model."""
 BLOB_LEVEL = True
 """Each clipped blob of the fused light scaled by a per-blob level (:class:`blob_level.BlobLevel`, the default model's
 rule refitted on this model's own answers: :data:`BLOB_LEVEL_FILE`) through the blend's own mask, after the curve.
-Chosen on validation (session 40, card)."""
+Chosen on validation (session 40, card); fitted again in sessions 42 and 52 (the latter shipped in session 53, read
+as :data:`LEVEL_READS_GAINED` says)."""
 BLOB_LEVEL_FILE = Path(__file__).parent / "weights" / "brackets-blob-level.json"
 LEVEL_READS_GAINED = True
 """The per-blob level reads (and scales) the finished answer, after the average-light cap's one gain on the frame

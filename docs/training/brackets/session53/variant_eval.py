@@ -5,7 +5,8 @@ from the finished output; the two multiplications commute, so only what the rule
 sessions 48-52 shipped it.  LEVEL_LO=CODE (e.g. 250): the level acts through the blend's mask raised to start at this 8-bit code at
 the lowest (its upper bound at least CODE + 2.5), so pixels the metric counts as recorded (codes below 250) keep
 the blend's answer, as the unmasked study assumed.
-BLF=rule.json ORDER=... LEVEL_LO=... python variant_eval.py SEED [SEED ...]"""
+SHARE=0.2: stage 2's Debevec share (`brackets.DEBEVEC_SHARE`, 0.3 since session 34).
+BLF=rule.json ORDER=... LEVEL_LO=... SHARE=... python variant_eval.py SEED [SEED ...]"""
 import os
 import runpy
 import sys
@@ -36,6 +37,8 @@ def level(self, linear, out, bounds):
 
 
 B.BracketHDR.level_blobs = level
-print("order", ORDER, "level from code", LO, flush=True)
+if os.environ.get("SHARE"):
+    B.BracketHDR.debevec_share = float(os.environ["SHARE"])
+print("order", ORDER, "level from code", LO, "share", B.BracketHDR.debevec_share, flush=True)
 sys.argv = [str(Path(__file__).resolve().parents[1] / "level-session42/level_eval.py")] + sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name="__main__")

@@ -1,7 +1,9 @@
 """`brackets` with two per-blob level rules split by the average-light cap: frames the cap dims (its gain below 1)
 keep the shipped rule (session 42's, which reads the answer before the gain, as shipped); every other frame gets
 NEW (default: session 52's refit; the cap's gain is 1 there, so the order does not matter). level_eval.py's
-protocol:  NEW=runs/s52rule-mean.json python gain_split_eval.py SEED [SEED ...]"""
+protocol:  NEW=runs/s52rule-mean.json OLD=runs/rule_s42.json python gain_split_eval.py SEED [SEED ...]
+(`rule_s42.json`: `git show 2f46b94:hdrvid/models/weights/brackets-blob-level.json`); SHARE: stage 2's Debevec share,
+0.3 unless given, as when it was measured."""
 import os
 import runpy
 import sys
@@ -10,8 +12,11 @@ from pathlib import Path
 import hdrvid.models.brackets as B
 from hdrvid.models.blob_level import BlobLevel
 
+B.BracketHDR.debevec_share = float(os.environ.get("SHARE", "0.3"))
+B.LEVEL_READS_GAINED = False  # as measured (on the code before session 53's order): each rule reads the answer
+# before the cap's gain, which for NEW changes nothing (its frames' gain is 1) and for session 42's rule is how it was fit
 NEW = BlobLevel(Path(os.environ.get("NEW", "runs/s52rule-mean.json")).resolve())
-OLD = BlobLevel(B.BLOB_LEVEL_FILE)
+OLD = BlobLevel(Path(os.environ.get("OLD", "runs/rule_s42.json")).resolve())  # session 42's rule (shipped to 52)
 orig = B.BracketHDR.level_blobs
 count = {"old": 0, "new": 0}
 

@@ -1,7 +1,8 @@
 """`brackets` with its field made from the picture upsampled UP times (bilinear, linear light) and area-reduced back
 to the picture's size: the generator and fusion network run at half the upsampled size, so at the picture's own
 size for UP=2 (they run at half resolution as trained). On level_eval.py's protocol:
-UP=2 python upfield_eval.py SEED [SEED ...]"""
+BLF=runs/rule_s42.json UP=2 python upfield_eval.py SEED [SEED ...]   (as session 53 measured it, on `2f46b94`'s
+model: session 42's rule, read before the cap's gain, and the Debevec share at 0.3, which SHARE changes)"""
 import os
 import runpy
 import sys
@@ -10,8 +11,11 @@ from pathlib import Path
 import torch.nn.functional as F
 
 import hdrvid.engines.executor as X
+import hdrvid.models.brackets as B
 
 UP = int(os.environ.get("UP", "2"))
+B.BracketHDR.debevec_share = float(os.environ.get("SHARE", "0.3"))
+B.LEVEL_READS_GAINED = False
 orig = X.Executor._field
 
 

@@ -330,6 +330,53 @@ def test_the_edge_ring_lowers_a_clipped_areas_outer_pixels_on_camera_frames(monk
     assert float(ratio[0, 0, 144, 111]) == pytest.approx(float(ratio_small_37), abs=0.03)  # 3 x 37: as far in
 
 
+def test_kept_spread_cuts_each_clipped_blobs_spread_around_its_own_mean():
+    """Inside each clipped blob the field's channel mean moves towards the blob's own mean by (1 - keep) of its
+    distance, the channels keep their differences, and every pixel outside a blob keeps its gains."""
+    from hdrvid.models.brackets import kept_spread
+
+    x = torch.full((2, 3, 40, 60), 0.5)
+    x[0, :, 5:15, 5:25] = 1.0  # two blobs in the first frame
+    x[0, 1, 25:35, 30:55] = 0.97  # (one channel at the clip is enough)
+    torch.manual_seed(0)
+    field = torch.rand(2, 3, 40, 60) * 3
+    out = kept_spread(x, field, 0.5)
+    assert torch.equal(out[1], field[1])  # no blob: unchanged
+    outside = (x[0].amax(0) < 0.953)
+    assert torch.equal(out[0][:, outside], field[0][:, outside])
+    assert torch.allclose(out[0, 0] - out[0, 1], field[0, 0] - field[0, 1], atol=1e-5)
+    for rows, cols in ((slice(5, 15), slice(5, 25)), (slice(25, 35), slice(30, 55))):
+        g, h = field[0, :, rows, cols].mean(0), out[0, :, rows, cols].mean(0)
+        assert float(h.mean()) == pytest.approx(float(g.mean()), abs=1e-5)  # the blob's own mean kept
+        assert float(h.std()) == pytest.approx(0.5 * float(g.std()), rel=1e-4)
+    assert torch.equal(kept_spread(x, field, 1.0), field)
+
+
+def test_brackets_flattens_a_hot_patch_inside_a_clipped_surface(monkeypatch: pytest.MonkeyPatch):
+    """``apply`` keeps BLOB_SPREAD of the field's spread inside a clipped blob: a bright patch the networks put in
+    the middle of a blown ceiling comes out half as many stops above the rest of it; the recorded pixels stay."""
+    from hdrvid.models import brackets
+
+    torch.manual_seed(0)
+    m = BracketHDR(width=4, fusion_width=4).eval()
+    m.blob_level = None
+    monkeypatch.setattr(brackets, "GRADED_CURVE", False)
+    monkeypatch.setattr(brackets, "EDGE_GATE", False)  # (the gate tempers plateaus: its own test)
+    x = torch.full((1, 3, 96, 128), 0.3)
+    x[..., 10:80, 10:120] = 1.0  # a blown ceiling
+    field = torch.full_like(x, 1.0)
+    field[..., 30:50, 40:70] = 3.0  # a hot patch inside it
+    stops = {}
+    for keep in (1.0, 0.5):
+        monkeypatch.setattr(brackets, "BLOB_SPREAD", keep)
+        with torch.no_grad():
+            out = m.apply(x, field)
+        assert torch.equal(out[..., 85:, :], x[..., 85:, :])  # recorded
+        stops[keep] = float(torch.log2(out[0, 1, 40, 55] / out[0, 1, 70, 25]))
+    assert stops[1.0] == pytest.approx(2 / math.log(2), rel=0.02)
+    assert stops[0.5] == pytest.approx(0.5 * stops[1.0], rel=0.02)
+
+
 def test_ring_exponents_rise_from_the_edge_and_the_frame_border_is_no_edge():
     """The ring map: the floor on an area's outermost pixels and below the code, all of the expansion ``width``
     pixels inside; an area's side along the frame's border is not an edge; nothing at the code: None."""

@@ -417,7 +417,7 @@ def test_stage_is_refused_where_it_does_not_apply_and_nothing_is_written(tmp_pat
 def test_joint_psnr_mu_loss_scores_what_convert_outputs_and_trains_both_networks(tmp_path: Path, monkeypatch):
     """``--stage joint --loss psnr-mu``: the metric's loss is taken on the picture ``convert --model brackets``
     writes (the fused radiance blended into the decoded picture by the mask the model's shoulder detector picks,
-    ``BracketHDR.apply`` before its edge gate), in the camera's clipped pixels; its gradient reaches the generator
+    ``BracketHDR.apply`` before its blob spread and edge gate), in the camera's clipped pixels; its gradient reaches the generator
     and the fusion network; validation reports it (dB); the loss is refused on the stages it does not apply to."""
     import hdrvid.models.brackets as brackets_module
     from hdrvid.errors import InputError
@@ -443,6 +443,7 @@ def test_joint_psnr_mu_loss_scores_what_convert_outputs_and_trains_both_networks
     # the curve on graded frames and its average-light cap come after the blend and are not trained (this passed
     # with them on only while the cap took the curve's whole weight off these frames)
     monkeypatch.setattr(brackets_module, "GRADED_CURVE", False)
+    monkeypatch.setattr(brackets_module, "BLOB_SPREAD", 1.0)  # (session 54's blob spread: after training, as the gate)
     shipped = model.apply(linear, field)
     monkeypatch.undo()
     composite = fam._composite(model, batch["signal"], fused, ev) * 2.0**ev
@@ -467,6 +468,7 @@ def test_joint_psnr_mu_loss_scores_what_convert_outputs_and_trains_both_networks
     monkeypatch.setattr(model, "fuse_pair", lambda signal, under, over, upscale=1: fake_final * 2.0**ev)
     monkeypatch.setattr(brackets_module, "EDGE_GATE", False)
     monkeypatch.setattr(brackets_module, "GRADED_CURVE", False)
+    monkeypatch.setattr(brackets_module, "BLOB_SPREAD", 1.0)
     with torch.no_grad():
         shipped = model.apply(linear, model.field(linear))
     monkeypatch.undo()

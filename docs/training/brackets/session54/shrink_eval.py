@@ -1,6 +1,6 @@
 """`brackets` on level_eval.py's protocol with the field's spread inside each clipped blob shrunk towards the blob's
 mean (log light, the channels' mean): f' = m + SHRINK (f - m) where MODE=both, only above the mean where
-MODE=peaks. Blobs: 8-connected components of max(R, G, B) >= CLIP (linear, the per-blob level's 0.953).
+MODE=peaks (SMALL=0.005: blobs below that share of the frame keep all their spread). Blobs: 8-connected components of max(R, G, B) >= CLIP (linear, the per-blob level's 0.953).
 SHRINK=1 is the shipped model.
 SHRINK=0.5 [MODE=both|peaks] [BLF=rule.json] [SPLIT=heldout] python shrink_eval.py SEED [SEED ...]"""
 import os
@@ -17,6 +17,7 @@ import hdrvid.models.brackets as B
 S = float(os.environ.get("SHRINK", "1"))
 MODE = os.environ.get("MODE", "both")
 CLIP = float(os.environ.get("CLIP", "0.953"))
+SMALL = float(os.environ.get("SMALL", "0"))  # blobs below this share of the frame keep their spread
 orig_apply = B.BracketHDR.apply
 
 
@@ -35,7 +36,8 @@ def shrunk(linear, field):
         m = mean[lab].reshape(g.shape)
         dev = g - m
         new = m + S * dev if MODE == "both" else np.where(dev > 0, m + S * dev, g)
-        delta = np.where(clip > 0, new - g, 0.0)
+        small = (cnt / lab.size < SMALL)[lab].reshape(g.shape)
+        delta = np.where((clip > 0) & ~small, new - g, 0.0)
         field[n] += torch.from_numpy(delta).to(field.dtype).to(field.device)[None]
     return field
 
@@ -45,6 +47,6 @@ def apply(self, linear, field):
 
 
 B.BracketHDR.apply = apply
-print("shrink", S, "mode", MODE, "clip", CLIP, flush=True)
+print("shrink", S, "mode", MODE, "clip", CLIP, "small", SMALL, flush=True)
 sys.argv = [str(Path(__file__).resolve().parents[1] / "level-session42/level_eval.py")] + sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name="__main__")

@@ -1,12 +1,18 @@
 """Per picture of one camera: clipped PSNR-mu of `brackets` and `hdrunet-auto` and the mean log2 ratio of each
 answer to the truth in the clipped pixels (luminance, after the metric's alignment), the detector's p, the clipped share.
 python bias.py SETTING OUT.pkl SEED [SEED ...]"""
-import pickle, sys, time
+import pickle
+import sys
+import time
 from pathlib import Path
-import numpy as np, torch
+
+import numpy as np
+import torch
+
 torch.set_num_threads(1)
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "hdrunet/blobs-session39"))
 from common import hdrunet_auto, scene_files, shots
+
 import hdrvid.jobs.evaluate as E
 from hdrvid.engines.backends import backend_from_options
 from hdrvid.metrics.hdr import align_scale, hdr_metrics

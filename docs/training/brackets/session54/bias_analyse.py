@@ -1,8 +1,11 @@
 """Summary of bias.py's pickles: per camera the mean clipped PSNR-mu difference (brackets - hdrunet-auto), each
 model's mean log2 level against the truth (after the metric's alignment), and the difference split by how the two
 levels differ.  python bias_analyse.py PKL [PKL ...]"""
-import pickle, sys
+import pickle
+import sys
+
 import numpy as np
+
 for f in sys.argv[1:]:
     rows = pickle.load(open(f, "rb"))
     d = np.array([r["brackets"] - r["hdrunet-auto"] for r in rows])

@@ -1,8 +1,11 @@
 """Where `brackets` loses to `hdrunet-auto`, picture by picture: per camera the mean clipped PSNR-mu of each, the
 distribution of the per-picture difference, and how much of the mean difference the worst pictures carry.
 python analyse.py PKL [PKL ...]"""
-import pickle, sys
+import pickle
+import sys
+
 import numpy as np
+
 rows = [r for f in sys.argv[1:] for r in pickle.load(open(f, "rb"))]
 for s in ("srgb-mid", "hard", "broadcast", "consumer", "graded"):
     rs = [r for r in rows if r["setting"] == s and "brackets:clipped" in r and np.isfinite(r["brackets:clipped"])

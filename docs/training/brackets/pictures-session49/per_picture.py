@@ -1,21 +1,21 @@
 """Per-picture clipped / unclipped PSNR-mu of `brackets` and `hdrunet-auto` as `convert` runs them (cap_eval's
 validation views: 8 per scene, 384 px, the four cameras and graded), so the two can be compared picture by picture.
 python per_picture.py OUT.pkl SEED [SEED ...]"""
-import pickle, sys, time
+import pickle
+import sys
+import time
 from pathlib import Path
-import numpy as np, torch
+
+import torch
+
 torch.set_num_threads(1)
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "hdrunet/blobs-session39"))
-from common import hdrunet_auto, scene_files, shots
-import hdrvid.jobs.evaluate as E
-from hdrvid.engines.backends import backend_from_options
+from common import default_and_brackets, scene_files, shots
+
 from hdrvid.metrics.hdr import hdr_metrics
-from hdrvid.runtime import EngineOptions
 
 files = scene_files("validation")
-auto, _ = hdrunet_auto(level=True)
-br = E.executor_for("brackets", None, EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1), infer_scale=None))
-nets = {"hdrunet-auto": auto, "brackets": br}
+nets = default_and_brackets()
 rows, t0 = [], time.time()
 for seed in (int(s) for s in sys.argv[2:]):
     for k, (i, j, setting, shot, x) in enumerate(shots(files, seed)):

@@ -11,17 +11,12 @@ import torch
 
 torch.set_num_threads(1)
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "hdrunet/blobs-session39"))
-from common import hdrunet_auto, scene_files, shots
+from common import default_and_brackets, scene_files, shots
 
-import hdrvid.jobs.evaluate as E
-from hdrvid.engines.backends import backend_from_options
 from hdrvid.metrics.hdr import align_scale, hdr_metrics
-from hdrvid.runtime import EngineOptions
 
 files = scene_files("validation")
-auto, _ = hdrunet_auto(level=True)
-br = E.executor_for("brackets", None, EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1), infer_scale=None))
-nets = {"hdrunet-auto": auto, "brackets": br}
+nets = default_and_brackets()
 rows, t0 = [], time.time()
 W = np.array([0.2126, 0.7152, 0.0722])
 for seed in (int(s) for s in sys.argv[3:]):
@@ -41,7 +36,7 @@ for seed in (int(s) for s in sys.argv[3:]):
             row[name + ":bias"] = float(np.mean(np.log2(np.maximum(pred @ W, 1e-6) / np.maximum(t, 1e-6))[m]))
             row[name + ":level"] = float(np.mean(np.log2(np.maximum(pred @ W, 1e-6))[m]))
         row["truth:level"] = float(np.mean(np.log2(np.maximum(t, 1e-6))[m]))
-        row["p"] = float(br.model.last_p[0]) if getattr(br, "model", None) is not None and br.model.last_p is not None else float("nan")
+        row["p"] = float(nets["brackets"].model.last_p[0])  # the detector's probability (BracketHDR.last_p)
         rows.append(row)
     print("seed", seed, "%.0f s" % (time.time() - t0), flush=True)
 pickle.dump(rows, open(sys.argv[2], "wb"))

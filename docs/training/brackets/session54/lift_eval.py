@@ -1,7 +1,8 @@
 """`brackets` on level_eval.py's protocol with LIFT stops added to every blob's per-blob level on frames the
 detector calls graded (times hdrunet-auto's shoulder weight of the frame's p; LIFT_CAM stops on camera frames).
 LIFT=0 LIFT_CAM=0 is the shipped model.
-LIFT=0.2 [LIFT_CAM=0] [BLF=rule.json] [SPLIT=heldout] python lift_eval.py SEED [SEED ...]"""
+LIFT=0.2 [LIFT_CAM=0] [BLF=rule.json] [SPLIT=heldout] python lift_eval.py SEED [SEED ...]
+SPREAD=1 (the default): the blob spread of session 53's model, which these figures were measured on; SPREAD=0.5 as shipped since session 54."""
 import os
 import runpy
 import sys
@@ -12,6 +13,8 @@ import torch
 
 import hdrvid.models.blob_level as BL
 import hdrvid.models.brackets as B
+
+B.BLOB_SPREAD = float(os.environ.get("SPREAD", "1"))  # session 53's model, as measured (0.5: as shipped since 54)
 
 LIFT = float(os.environ.get("LIFT", "0"))
 LIFT_CAM = float(os.environ.get("LIFT_CAM", "0"))

@@ -1,7 +1,8 @@
 """`brackets` on level_eval.py's protocol with stage 2's CF-Net run on several pairs of the generated stack
 (-E/+E for each E in PAIRS, e.g. PAIRS=3,2), their fused light averaged in log (weights WEIGHTS, default equal),
 then mixed with the Debevec merge of the stack by the shipped share. PAIRS=3 is the shipped model.
-PAIRS=3,2 [WEIGHTS=0.5,0.5] [BLF=rule.json] [SPLIT=heldout] python pairs_eval.py SEED [SEED ...]"""
+PAIRS=3,2 [WEIGHTS=0.5,0.5] [BLF=rule.json] [SPLIT=heldout] python pairs_eval.py SEED [SEED ...]
+SPREAD=1 (the default): the blob spread of session 53's model, which these figures were measured on; SPREAD=0.5 as shipped since session 54."""
 import os
 import runpy
 import sys
@@ -11,9 +12,21 @@ import torch
 
 import hdrvid.models.brackets as B
 
+B.BLOB_SPREAD = float(os.environ.get("SPREAD", "1"))  # session 53's model, as measured (0.5: as shipped since 54)
+
 PAIRS = [float(e) for e in os.environ.get("PAIRS", "3").split(",")]
 WEIGHTS = [float(w) for w in os.environ["WEIGHTS"].split(",")] if os.environ.get("WEIGHTS") else [1.0] * len(PAIRS)
 WEIGHTS = [w / sum(WEIGHTS) for w in WEIGHTS]
+
+
+orig_brackets, orig_fuse_pair = B.TwoStage.brackets, B.TwoStage.fuse_pair
+_stack: dict = {}
+
+
+def brackets(self, signal, evs, context=None):  # the shipped field_tile's stack, kept for fuse_pair
+    out = orig_brackets(self, signal, evs, context)
+    _stack.update(zip(evs, out))
+    return out
 
 
 def fuse_at(self, signal, under, over, e):
@@ -21,19 +34,15 @@ def fuse_at(self, signal, under, over, e):
     return self.fuse(under, over, gap, signal if self.fuse.middle else None)[-1] * 2.0 ** e
 
 
-def field_tile(self, linear, context):
-    signal = B.encode(linear)
-    share = float(self.debevec_share)
-    floor = torch.log(linear.clamp(min=B.FLOOR))
-    evs = list(B.STACK_EVS)
-    stack = self.brackets(signal, evs, context)
-    logf = sum(w * torch.log(fuse_at(self, signal, stack[evs.index(-e)], stack[evs.index(e)], e).clamp(min=B.FLOOR))
-               for e, w in zip(PAIRS, WEIGHTS))
-    merged = B.debevec_merge(stack + [signal], evs + [0.0])
-    return (1 - share) * logf + share * torch.log(merged.clamp(min=B.FLOOR)) - floor
+def fuse_pair(self, signal, under, over, upscale=1):  # the -3/+3 pair's place in the shipped field_tile
+    if upscale != 1:
+        return orig_fuse_pair(self, signal, under, over, upscale)
+    return torch.exp(sum(w * torch.log(fuse_at(self, signal, _stack[-e], _stack[e], e).clamp(min=B.FLOOR))
+                         for e, w in zip(PAIRS, WEIGHTS)))
 
 
-B.BracketHDR.field_tile = field_tile
+B.TwoStage.brackets = brackets
+B.TwoStage.fuse_pair = fuse_pair
 print("pairs", PAIRS, "weights", WEIGHTS, "share", B.BracketHDR.debevec_share, flush=True)
 sys.argv = [str(Path(__file__).resolve().parents[1] / "level-session42/level_eval.py")] + sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name="__main__")

@@ -1,7 +1,8 @@
 """`brackets` on level_eval.py's protocol with stage 2's Debevec share set by the detector's call on the whole
 frame: SHARE_CAM on frames it calls camera footage, SHARE_GR on frames it calls graded, between by the shoulder
 weight (hdrunet-auto's smoothstep of p). SHARE_CAM=SHARE_GR=0.1 is the shipped model.
-SHARE_CAM=0.1 SHARE_GR=0.4 [BLF=rule.json] [SPLIT=heldout] python pshare_eval.py SEED [SEED ...]"""
+SHARE_CAM=0.1 SHARE_GR=0.4 [BLF=rule.json] [SPLIT=heldout] python pshare_eval.py SEED [SEED ...]
+SPREAD=1 (the default): the blob spread of session 53's model, which these figures were measured on; SPREAD=0.5 as shipped since session 54."""
 import os
 import runpy
 import sys
@@ -10,6 +11,8 @@ from pathlib import Path
 import torch
 
 import hdrvid.models.brackets as B
+
+B.BLOB_SPREAD = float(os.environ.get("SPREAD", "1"))  # session 53's model, as measured (0.5: as shipped since 54)
 
 S_CAM = float(os.environ.get("SHARE_CAM", "0.1"))
 S_GR = float(os.environ.get("SHARE_GR", "0.1"))

@@ -14,6 +14,8 @@ import torch
 
 import hdrvid.models.brackets as B
 
+B.BLOB_SPREAD = 1.0  # the model's own cut (session 54, what this study chose) off: SHRINK replaces it
+
 S = float(os.environ.get("SHRINK", "1"))
 MODE = os.environ.get("MODE", "both")
 CLIP = float(os.environ.get("CLIP", "0.953"))

@@ -99,3 +99,11 @@ def brackets_without_level() -> tuple[object, dict]:
             return float(net.model.last_p[0]) if key == "p" else super().__getitem__(key)
 
     return net, LastP()
+
+
+def default_and_brackets() -> dict[str, object]:
+    """`hdrunet-auto` and `brackets`, both as shipped (per-blob levels on) and as `eval` runs them on one thread, by
+    name: what the per-picture comparisons of the two run (brackets/pictures-session49, brackets/session54)."""
+    auto, _ = hdrunet_auto(level=True)
+    return {"hdrunet-auto": auto, "brackets": E.executor_for(
+        "brackets", None, EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1), infer_scale=None))}

@@ -1,8 +1,8 @@
 """`brackets` on level_eval.py's protocol with the field's spread inside each clipped blob shrunk towards the blob's
 mean (log light, the channels' mean): f' = m + SHRINK (f - m) where MODE=both, only above the mean where
-MODE=peaks (SMALL=0.005: blobs below that share of the frame keep all their spread). Blobs: 8-connected components of max(R, G, B) >= CLIP (linear, the per-blob level's 0.953).
+MODE=peaks, towards the blob's mean at the pixel's distance from the blob's edge where MODE=profile (SMALL=0.005: blobs below that share of the frame keep all their spread). Blobs: 8-connected components of max(R, G, B) >= CLIP (linear, the per-blob level's 0.953).
 SHRINK=1 is the shipped model.
-SHRINK=0.5 [MODE=both|peaks] [BLF=rule.json] [SPLIT=heldout] python shrink_eval.py SEED [SEED ...]"""
+SHRINK=0.5 [MODE=both|peaks|profile] [BLF=rule.json] [SPLIT=heldout] python shrink_eval.py SEED [SEED ...]"""
 import os
 import runpy
 import sys
@@ -19,6 +19,7 @@ B.BLOB_SPREAD = 1.0  # the model's own cut (session 54, what this study chose) o
 S = float(os.environ.get("SHRINK", "1"))
 MODE = os.environ.get("MODE", "both")
 CLIP = float(os.environ.get("CLIP", "0.953"))
+NBINS = int(os.environ.get("NBINS", "7"))  # MODE=profile: distance bins 0-2, 2-4, ... 64+ px
 SMALL = float(os.environ.get("SMALL", "0"))  # blobs below this share of the frame keep their spread
 orig_apply = B.BracketHDR.apply
 
@@ -36,8 +37,14 @@ def shrunk(linear, field):
         cnt = np.bincount(lab, minlength=k)
         mean = np.bincount(lab, weights=g.ravel(), minlength=k) / np.maximum(cnt, 1)
         m = mean[lab].reshape(g.shape)
+        if MODE == "profile":  # the blob's mean at each distance from its edge (bins of 2^k px at 384 across)
+            d = cv2.distanceTransform(clip, cv2.DIST_L2, 3) * (384.0 / clip.shape[1])
+            b = np.clip(np.floor(np.log2(np.maximum(d, 1.0))), 0, NBINS - 1).astype(np.int64).ravel()
+            key = lab * NBINS + b
+            kc = np.bincount(key, minlength=k * NBINS)
+            m = (np.bincount(key, weights=g.ravel(), minlength=k * NBINS) / np.maximum(kc, 1))[key].reshape(g.shape)
         dev = g - m
-        new = m + S * dev if MODE == "both" else np.where(dev > 0, m + S * dev, g)
+        new = np.where(dev > 0, m + S * dev, g) if MODE == "peaks" else m + S * dev
         small = (cnt / lab.size < SMALL)[lab].reshape(g.shape)
         delta = np.where((clip > 0) & ~small, new - g, 0.0)
         field[n] += torch.from_numpy(delta).to(field.dtype).to(field.device)[None]

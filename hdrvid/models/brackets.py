@@ -491,9 +491,9 @@ class BracketHDR(HoldsGradedCurve, HoldsBlobLevel, TwoStage):
         return clip_mask(encode(linear)) > 0
 
     def apply(self, linear: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
-        """The fused light blended into the clipped pixels (:meth:`blended`), through ``hdrunet-auto``'s edge gate
-        and, on frames called graded, its graded boost and BT.2446A curve (all outside training, whose loss reads the
-        plain blend)."""
+        """The fused light, each clipped blob keeping :data:`BLOB_SPREAD` of its spread (:func:`kept_spread`),
+        blended into the clipped pixels (:meth:`blended`), through ``hdrunet-auto``'s edge gate and, on frames called
+        graded, its graded boost and BT.2446A curve (all outside training, whose loss reads the plain blend)."""
         if BLOB_SPREAD != 1 and not field.requires_grad:
             field = kept_spread(linear, field, BLOB_SPREAD)
         hdr = linear.clamp(min=FLOOR) * torch.exp(field.clamp(max=12))

@@ -13,12 +13,13 @@ torch.set_num_threads(1)
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "hdrunet/blobs-session39"))
 from common import default_and_brackets, scene_files, shots
 
+from hdrvid.color.operators import BT709_WEIGHTS
 from hdrvid.metrics.hdr import align_scale, hdr_metrics
 
 files = scene_files("validation")
 nets = default_and_brackets()
 rows, t0 = [], time.time()
-W = np.array([0.2126, 0.7152, 0.0722])
+W = np.asarray(BT709_WEIGHTS, np.float64)
 for seed in (int(s) for s in sys.argv[3:]):
     for i, j, setting, shot, x in shots(files, seed):
         if setting != sys.argv[1]:

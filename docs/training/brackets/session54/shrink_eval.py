@@ -52,7 +52,10 @@ def shrunk(linear, field):
 
 
 def apply(self, linear, field):
-    return orig_apply(self, linear, shrunk(linear, field) if S != 1 else field)
+    if S == 1:
+        return orig_apply(self, linear, field)
+    plain = MODE == "both" and not SMALL and CLIP == B.CLIP_LINEAR  # the shipped cut: the model's own function
+    return orig_apply(self, linear, B.kept_spread(linear, field, S) if plain else shrunk(linear, field))
 
 
 B.BracketHDR.apply = apply

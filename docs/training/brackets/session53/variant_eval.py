@@ -16,6 +16,10 @@ import torch
 
 import hdrvid.models.brackets as B
 
+# the rule session 53 shipped (session 52's refit), as measured; session 55 ships its own refit
+os.environ.setdefault("BLF", str(Path(__file__).resolve().parents[1] / "session52" / "rule_mean.json"))
+B.BLOB_SPREAD = float(os.environ.get("SPREAD", "1"))  # session 53's model (0.5: as shipped since 54)
+
 ORDER = os.environ.get("ORDER", "gain-first")
 LO = os.environ.get("LEVEL_LO")
 orig = B.BracketHDR.level_blobs

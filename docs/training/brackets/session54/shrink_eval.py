@@ -14,6 +14,9 @@ import torch
 
 import hdrvid.models.brackets as B
 
+# the rule shipped in sessions 53-54 (session 52's refit), as measured; session 55 ships its own refit
+os.environ.setdefault("BLF", str(Path(__file__).resolve().parents[1] / "session52" / "rule_mean.json"))
+
 B.BLOB_SPREAD = 1.0  # the model's own cut (session 54, what this study chose) off: SHRINK replaces it
 
 S = float(os.environ.get("SHRINK", "1"))

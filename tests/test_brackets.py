@@ -187,13 +187,13 @@ def test_frames_called_graded_get_the_default_models_bt2446a_curve(monkeypatch: 
     with torch.no_grad():  # a detector sure of its call (p ~1): the whole curve and one gain here too
         out = m.apply(x, field)
     assert float(m.graded_curve.last) == 1.0 and light(out) == pytest.approx(cap, rel=0.02)
-    with torch.no_grad():  # graded but unsure (p 0.97, logit 3.5 < CAP_SURE_LO): the weight lowered
+    with torch.no_grad():  # graded but unsure (p 0.948, logit 2.9 < brackets.CAP_SURE_BOUNDS' 3): the weight lowered
         m.shoulder.net[2].weight.zero_()
-        m.shoulder.net[2].bias.fill_(3.5)
+        m.shoulder.net[2].bias.fill_(2.9)
     m.enable_temporal(0.1)
     with torch.no_grad():
         out = m.apply(x, field)
-        assert float(m.last_p) == pytest.approx(1 / (1 + math.exp(-3.5)), abs=1e-4)
+        assert float(m.last_p) == pytest.approx(1 / (1 + math.exp(-2.9)), abs=1e-4)
         held = float(m.graded_curve.last)
         assert 0 < held < 1 and light(out) == pytest.approx(cap, rel=0.02) and m.graded_curve.last_gain is None
         dark = x * 0.25
@@ -202,7 +202,9 @@ def test_frames_called_graded_get_the_default_models_bt2446a_curve(monkeypatch: 
         assert float(m.graded_curve.last) < 1  # the shot's factor: the mean of its first frames
         m.reset_temporal()
         m.apply(dark, field)
-        assert float(m.graded_curve.last) == 1.0  # a cut: the new shot's own
+        # a cut: the new shot's own, the dark frame's shoulder weight uncapped (p 0.948: 0.92 over SHOULDER_BOUNDS)
+        own = float(m.last_shoulder.flatten()[0])
+        assert own > 0.9 and float(m.graded_curve.last) == pytest.approx(own)
     # the graded boost: one more stop of fused light where the mask is full, on a graded frame whose top code is empty
     m = BracketHDR(width=4, fusion_width=4).eval()
     m.shoulder.net[2].bias.fill_(20.0)
@@ -627,3 +629,41 @@ def test_shipped_weights_keep_recorded_pixels_and_expand_a_clipped_window():
     # weights put the clipped pixels at 1.21 on average, session 25's, trained on the metric, at 1.18)
     assert float(y.amax(1, keepdim=True)[clipped].mean()) > 1.1
     assert big.shape == (1, 3, 192, 320) and float(big.amax()) > 1.2
+
+
+def test_brackets_calls_a_frame_graded_only_where_its_detector_is_surer_than_the_default_s():
+    # session 56: brackets' shoulder weight is a smoothstep of p over its own SHOULDER_BOUNDS (0.75 .. 0.99), not the
+    # default model's 0.6 .. 0.95: a frame at p 0.7 keeps its recorded codes here, one at p 0.995 is graded.
+    from hdrvid.models import brackets as B
+    from hdrvid.models.hdrunet import SHOULDER_HI, SHOULDER_LO
+
+    m = BracketHDR(width=4, fusion_width=4).eval()
+    p = torch.tensor([0.7, 0.87, 0.995])
+    m.shoulder.forward = lambda x, *a, **k: p[: x.shape[0]]  # type: ignore[method-assign]
+    w = m.shoulder_weight(torch.full((3, 3, 16, 16), 0.5))
+    assert B.SHOULDER_BOUNDS[0] > SHOULDER_LO and B.SHOULDER_BOUNDS[1] > SHOULDER_HI
+    assert float(w[0]) == 0.0 and 0.3 < float(w[1]) < 0.7 and float(w[2]) == 1.0
+    assert torch.allclose(m.last_p, p)
+
+
+def test_brackets_average_light_cap_keeps_the_curve_s_shape_from_a_lower_certainty():
+    # session 56: on a bright frame whose top code is full, the cap lowers the curve's weight unless the detector is
+    # sure; brackets counts as sure from logit 3 .. 5 (CAP_SURE_BOUNDS), the default from 4.5 .. 6.5.
+    from hdrvid.models import brackets as B
+    from hdrvid.models.auto_arrays import cap_sure
+    from hdrvid.models.hdrunet import GradedCurve
+
+    assert cap_sure(1 / (1 + math.exp(-4.0)), B.CAP_SURE_BOUNDS) == pytest.approx(0.5)
+    assert cap_sure(1 / (1 + math.exp(-4.0))) == 0.0  # the default's bounds
+    g = torch.Generator().manual_seed(0)
+    linear = (0.6 + 0.4 * torch.rand(1, 3, 64, 64, generator=g)).clamp(max=1)
+    linear[:, :, :24] = 1.0  # the top code full: a camera's clip, where the weight cap acts
+    p = torch.tensor([1 / (1 + math.exp(-5.2))])  # p 0.9945
+    w = torch.ones(1)
+    mine = BracketHDR(width=4, fusion_width=4).eval().graded_curve
+    assert mine.sure_bounds == B.CAP_SURE_BOUNDS
+    kept = mine.capped_weight(linear, linear.clone(), w.clone(), p)
+    default = GradedCurve().capped_weight(linear, linear.clone(), w.clone(), p)
+    assert float(kept.flatten()[0]) == pytest.approx(1.0)  # the shape kept, the mean brought down by one gain
+    assert mine.last_gain is not None and float(mine.last_gain.flatten()[0]) < 1
+    assert float(default.flatten()[0]) < 0.95  # the default, less sure at this p, lowers the weight

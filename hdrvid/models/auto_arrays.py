@@ -48,14 +48,16 @@ def top_gate(sub: np.ndarray) -> float:
     return 1 - smoothstep((top - P.TOP_SHARE_LO) / (P.TOP_SHARE_HI - P.TOP_SHARE_LO))
 
 
-def cap_sure(p: float) -> float:
+def cap_sure(p: float, bounds: tuple[float, float] | None = None) -> float:
     """How far the average-light cap keeps the BT.2446A curve's shape on a frame the detector calls graded with
-    probability ``p``, whatever its top code: smoothstep of the logit from ``P.CAP_SURE_LO`` to ``P.CAP_SURE_HI``."""
+    probability ``p``, whatever its top code: smoothstep of the logit from ``P.CAP_SURE_LO`` to ``P.CAP_SURE_HI``
+    (or over ``bounds``, logits: ``brackets``' own, session 56)."""
     if not p > 0:
         return 0.0
     if p >= 1:
         return 1.0
-    return smoothstep((math.log(p / (1 - p)) - P.CAP_SURE_LO) / (P.CAP_SURE_HI - P.CAP_SURE_LO))
+    lo, hi = bounds if bounds is not None else (P.CAP_SURE_LO, P.CAP_SURE_HI)
+    return smoothstep((math.log(p / (1 - p)) - lo) / (hi - lo))
 
 
 def cap_factors(lin: np.ndarray, out: np.ndarray, w: float, cap: float, sub: np.ndarray,

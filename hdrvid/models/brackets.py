@@ -52,8 +52,6 @@ from hdrvid.models.clip_edges import gate_expansion
 from hdrvid.models.deblock import MaskShift
 from hdrvid.models.hdrunet import (
     CLIP_START_LINEAR,
-    SHOULDER_HI,
-    SHOULDER_LO,
     SIGNAL_GAMMA,
     GradedCurve,
     HoldsBlobLevel,
@@ -119,6 +117,17 @@ BT.2446A curve with the average-light cap (``--average-cap``), and its graded bo
 gets the same tones from ``brackets`` as from the default model, the fused light adding the highlights. Validation
 (session 32, card): consumer and graded pictures +1.0 / +4.1 dB clipped PSNR-mu; camera pictures the detector calls
 graded pay the curve's cost, as with the default model."""
+SHOULDER_BOUNDS = (0.75, 0.99)
+"""The frame's shoulder weight (blend mask, edge gate, BT.2446A curve) is a smoothstep of the detector's probability
+over these bounds: ``hdrunet-auto``'s 0.6 .. 0.95 until session 56. ``brackets`` keeps a recorded frame's codes
+unless the detector is surer, since its false graded calls on camera frames cost it more. With
+:data:`CAP_SURE_BOUNDS`; chosen on validation (card, session 56)."""
+CAP_SURE_BOUNDS = (3.0, 5.0)
+"""Logits of the detector's probability (p 0.953 .. 0.993) over which the average-light cap comes to keep the
+BT.2446A curve's shape with one gain on the frame instead of lowering the curve's weight
+(:func:`auto_arrays.cap_sure`; ``hdrunet-auto``'s 4.5 .. 6.5 until session 56). On the consumer camera's pictures
+the detector gives 0.95-0.999, the lowered weight cost ``brackets`` 1.3 dB clipped PSNR-mu each (``hdrunet-auto``
+0.15; card, session 56)."""
 BLOB_LEVEL = True
 """Each clipped blob of the fused light scaled by a per-blob level (:class:`blob_level.BlobLevel`, the default model's
 rule refitted on this model's own answers: :data:`BLOB_LEVEL_FILE`) through the blend's own mask, after the curve.
@@ -381,7 +390,7 @@ class BracketHDR(HoldsGradedCurve, HoldsBlobLevel, TwoStage):
         """The frames' shoulder weights of the last ``apply``."""
         self._mask_shift = MaskShift()
         self._weight_sum, self._weight_frames = 0.0, 0
-        self.graded_curve = GradedCurve()
+        self.graded_curve = GradedCurve(sure_bounds=CAP_SURE_BOUNDS)
         """``hdrunet-auto``'s BT.2446A curve by the shoulder weight, with its average-light cap, and its graded boost
         (:data:`GRADED_CURVE`; session 32)."""
         self.blob_level = BlobLevel(BLOB_LEVEL_FILE) if BLOB_LEVEL else None
@@ -430,7 +439,7 @@ class BracketHDR(HoldsGradedCurve, HoldsBlobLevel, TwoStage):
 
     def shoulder_weight(self, linear: torch.Tensor) -> torch.Tensor:
         """(N,) how graded each frame looks: the detector's probability through ``hdrunet-auto``'s smoothstep
-        (0 below SHOULDER_LO: camera footage); in video the shot's first SETTLE_FRAMES frames' mean, then held."""
+        (0 below :data:`SHOULDER_BOUNDS`' lower one: camera footage); in video the shot's first SETTLE_FRAMES frames' mean, then held."""
         if self.video and self._shot.held:
             p = self._shot.value.expand(linear.shape[0])  # type: ignore[union-attr]
         else:
@@ -439,7 +448,7 @@ class BracketHDR(HoldsGradedCurve, HoldsBlobLevel, TwoStage):
             if self.video:
                 p = self._shot.update(p)
         self.last_p = p.detach().flatten()
-        return _smoothstep(p, SHOULDER_LO, SHOULDER_HI)
+        return _smoothstep(p, *SHOULDER_BOUNDS)
 
     def blended(self, linear: torch.Tensor, hdr: torch.Tensor, graded_boost: bool = False) -> torch.Tensor:
         """:func:`blend` with the mask each frame's shoulder weight gives (:func:`blend_bounds`); with

@@ -135,9 +135,12 @@ class GradedCurve:
     whose top code is nearly empty). Video (:meth:`start`): the cap's factor and gain and the boost's gate are one
     per shot (:class:`ShotMean`; the gain is the shot's first frame's), reset at scene cuts (:meth:`cut`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, sure_bounds: tuple[float, float] | None = None) -> None:
         self.average_cap = AVERAGE_CAP
         """The cap on a frame's mean max(R, G, B) under the curve (relative light; inf: none)."""
+        self.sure_bounds = sure_bounds
+        """Logits of the detector's probability over which the cap comes to keep the curve's shape
+        (:func:`~hdrvid.models.auto_arrays.cap_sure`; None: ``auto_params.CAP_SURE_LO`` .. ``CAP_SURE_HI``)."""
         self.video = False
         self._cap = ShotMean()
         """Video: the shot's factor on the curve from the average-light cap."""
@@ -218,7 +221,7 @@ class GradedCurve:
             o = out[:, :, ::4, ::4].detach().float().cpu().numpy()
             subs = linear[:, :, ::2, ::2].detach().float().cpu().numpy()
             ww = w.flatten().float()
-            sure = [0.0] * len(lin) if p is None else [cap_sure(float(v)) for v in p.flatten()]
+            sure = [0.0] * len(lin) if p is None else [cap_sure(float(v), self.sure_bounds) for v in p.flatten()]
             both = torch.tensor([cap_factors(lin[i], o[i], float(ww[i]), cap, subs[i], sure[i])
                                  for i in range(len(lin))], dtype=torch.float32, device=w.device).view(-1, 2)
             factor, gain = both[:, 0], both[:, 1]

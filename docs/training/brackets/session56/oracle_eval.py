@@ -4,7 +4,10 @@ python oracle_eval.py SEED [SEED ...]   MODEL=brackets|hdrunet-auto (default bra
 ORACLE=camera: p = 0 on the clip-at-white cameras (srgb-mid, hard, broadcast), the detector elsewhere;
 ORACLE=all: also p = 1 on the consumer camera and graded pictures (the detector's training classes);
 ORACLE=none: the detector as shipped (the reference, same code path).
+ONLY=consumer: that camera alone; PERPIC=out.pkl: each picture's (seed, view, camera, p, clipped PSNR-mu).
+CAPSURE=3,5: the average-light cap keeps the curve's shape from these logits of p (shipped 4.5,6.5; auto_params).
 LOHI=0.5,0.8 (brackets only): the smoothstep that turns p into the shoulder weight over these bounds (shipped 0.6,0.95)."""
+import math
 import os
 import sys
 import time
@@ -31,6 +34,20 @@ else:
     net = E.executor_for(MODEL, None, EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1),
                                                     infer_scale=None))
 model = net.model
+if os.environ.get("CAPSURE"):
+    import hdrvid.models.auto_params as AP
+    import hdrvid.models.hdrunet as H
+    from hdrvid.models.auto_arrays import smoothstep
+    SURE = tuple(float(v) for v in os.environ["CAPSURE"].split(","))
+
+    def cap_sure(p: float) -> float:
+        if not p > 0:
+            return 0.0
+        if p >= 1:
+            return 1.0
+        return smoothstep((math.log(p / (1 - p)) - SURE[0]) / (SURE[1] - SURE[0]))
+    H.cap_sure = cap_sure
+    print("cap sure over logits", SURE, "shipped", AP.CAP_SURE_LO, AP.CAP_SURE_HI, flush=True)
 if os.environ.get("LOHI"):
     import hdrvid.models.brackets as B
     B.SHOULDER_LO, B.SHOULDER_HI = (float(v) for v in os.environ["LOHI"].split(","))
@@ -44,6 +61,7 @@ current = {"setting": None}
 def forced(x, *a, **k):
     current["calls"] = current.get("calls", 0) + 1
     p = detector.__class__.forward(detector, x, *a, **k)
+    current["p"] = float(p.flatten()[0])
     s = current["setting"]
     if ORACLE == "camera" and TRUTH[s] == 0.0 or ORACLE == "all":
         return torch.full_like(p, TRUTH[s])
@@ -54,15 +72,25 @@ detector.forward = forced
 files = scene_files("validation")
 print(MODEL, "oracle", ORACLE, len(files), "scenes", flush=True)
 res = {s: {r: [] for r in ("clipped", "unclipped", "all")} for s in ALL_SETTINGS}
+ONLY = os.environ.get("ONLY")
+perpic = []
 t0 = time.time()
 model.average_cap = 250 / (203.0 * LEVEL_GAIN["bt2446a"])
 for seed in (int(s) for s in sys.argv[1:]):
-    for _, _, setting, shot, x in shots(files, seed):
+    for view, _, setting, shot, x in shots(files, seed):
+        if ONLY and setting != ONLY:
+            continue
         current["setting"] = setting
         with torch.inference_mode():
             pred = net.infer(x)[0].permute(1, 2, 0).double().numpy()
+        n = len(res[setting]["clipped"])
         score(res[setting], pred, shot)
+        if len(res[setting]["clipped"]) > n:
+            perpic.append((seed, view, setting, current.get("p"), res[setting]["clipped"][-1]))
     print("seed", seed, "%.0f s" % (time.time() - t0), flush=True)
 print("detector calls", current.get("calls", 0))
+if os.environ.get("PERPIC"):
+    import pickle
+    pickle.dump(perpic, open(os.environ["PERPIC"], "wb"))
 for region in ("clipped", "unclipped", "all"):
-    print(f"{region:9s}", " / ".join(f"{np.mean(res[s][region]):.2f}" for s in ALL_SETTINGS))
+    print(f"{region:9s}", " / ".join(f"{np.mean(res[s][region]):.2f}" if res[s][region] else "-" for s in ALL_SETTINGS))

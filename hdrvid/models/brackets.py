@@ -126,8 +126,8 @@ CAP_SURE_BOUNDS = (3.0, 5.0)
 """Logits of the detector's probability (p 0.953 .. 0.993) over which the average-light cap comes to keep the
 BT.2446A curve's shape with one gain on the frame instead of lowering the curve's weight
 (:func:`auto_arrays.cap_sure`; ``hdrunet-auto``'s 4.5 .. 6.5 until session 56). On the consumer camera's pictures
-the detector gives 0.95-0.999, the lowered weight cost ``brackets`` 1.3 dB clipped PSNR-mu each (``hdrunet-auto``
-0.15; card, session 56)."""
+the detector gives 0.95-0.999 (already the full shoulder weight), p = 1 gained ``brackets`` 1.3 dB clipped PSNR-mu
+each (``hdrunet-auto`` 0.15), and this cap is what reads p there (card, session 56)."""
 BLOB_LEVEL = True
 """Each clipped blob of the fused light scaled by a per-blob level (:class:`blob_level.BlobLevel`, the default model's
 rule refitted on this model's own answers: :data:`BLOB_LEVEL_FILE`) through the blend's own mask, after the curve.

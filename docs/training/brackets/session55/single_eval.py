@@ -8,26 +8,20 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 torch.set_num_threads(1)
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "hdrunet" / "blobs-session39"))
-from common import DATA, scene_files, score, shots  # noqa: E402
+from common import DATA, as_shipped, row, scene_files, score, shots, table  # noqa: E402
 
-import hdrvid.jobs.evaluate as E  # noqa: E402
-from hdrvid.engines.backends import backend_from_options  # noqa: E402
 from hdrvid.io.images import list_hdr  # noqa: E402
-from hdrvid.runtime import EngineOptions  # noqa: E402
-from hdrvid.synth.camera import ALL_SETTINGS  # noqa: E402
 from hdrvid.train.data import split  # noqa: E402
 
 files = split(list_hdr(DATA))[1] if os.environ.get("SPLIT") == "heldout" else scene_files("validation")
 models = os.environ.get("MODELS", "hdrunet,hdrunet-graded,hdrunet-lite,expandnet").split(",")
-nets = {m: E.executor_for(m, None, EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1),
-                                                 infer_scale=None)) for m in models}
+nets = {m: as_shipped(m) for m in models}
 print(len(files), "scenes", models, flush=True)
-res = {m: {s: {r: [] for r in ("clipped", "unclipped", "all")} for s in ALL_SETTINGS} for m in models}
+res = {m: table() for m in models}
 t0 = time.time()
 for seed in (int(s) for s in sys.argv[1:]):
     for _, _, setting, shot, x in shots(files, seed):
@@ -38,4 +32,4 @@ for seed in (int(s) for s in sys.argv[1:]):
     print("seed", seed, "%.0f s" % (time.time() - t0), flush=True)
 for region in ("clipped", "unclipped", "all"):
     for m in models:
-        print(f"{m:15s} {region:9s}", " / ".join(f"{np.mean(res[m][s][region]):.2f}" for s in ALL_SETTINGS))
+        print(f"{m:15s} {region:9s}", row(res[m], region))

@@ -5,54 +5,38 @@ ORACLE=camera: p = 0 on the clip-at-white cameras (srgb-mid, hard, broadcast), t
 ORACLE=all: also p = 1 on the consumer camera and graded pictures (the detector's training classes);
 ORACLE=none: the detector as shipped (the reference, same code path).
 ONLY=consumer: that camera alone; PERPIC=out.pkl: each picture's (seed, view, camera, p, clipped PSNR-mu).
-CAPSURE=3,5: the average-light cap keeps the curve's shape from these logits of p (shipped 4.5,6.5; auto_params).
-LOHI=0.5,0.8 (brackets only): the smoothstep that turns p into the shoulder weight over these bounds (shipped 0.6,0.95)."""
-import math
+CAPSURE=3,5: the average-light cap keeps the curve's shape from these logits of p (``GradedCurve.sure_bounds``; brackets
+ships 3,5 since this session, hdrunet-auto 4.5,6.5).
+LOHI=0.5,0.8 (brackets only): the smoothstep that turns p into the shoulder weight over these bounds
+(``brackets.SHOULDER_BOUNDS``; 0.6,0.95 before this session, 0.75,0.99 since)."""
 import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 torch.set_num_threads(1)
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "hdrunet" / "blobs-session39"))
-from common import hdrunet_auto, scene_files, score, shots  # noqa: E402
+from common import as_shipped, hdrunet_auto, row, scene_files, score, shots, table  # noqa: E402
 
-import hdrvid.jobs.evaluate as E  # noqa: E402
 from hdrvid.color.levels import LEVEL_GAIN  # noqa: E402
-from hdrvid.synth.camera import ALL_SETTINGS  # noqa: E402
 
 MODEL = os.environ.get("MODEL", "brackets")
 ORACLE = os.environ.get("ORACLE", "camera")
 if MODEL == "hdrunet-auto":
     net, _ = hdrunet_auto(level=True)
 else:
-    from hdrvid.engines.backends import backend_from_options
-    from hdrvid.runtime import EngineOptions
-    net = E.executor_for(MODEL, None, EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1),
-                                                    infer_scale=None))
+    net = as_shipped(MODEL)
 model = net.model
+holder = getattr(model, "base", model)
 if os.environ.get("CAPSURE"):
-    import hdrvid.models.auto_params as AP
-    import hdrvid.models.hdrunet as H
-    from hdrvid.models.auto_arrays import smoothstep
-    SURE = tuple(float(v) for v in os.environ["CAPSURE"].split(","))
-
-    def cap_sure(p: float) -> float:
-        if not p > 0:
-            return 0.0
-        if p >= 1:
-            return 1.0
-        return smoothstep((math.log(p / (1 - p)) - SURE[0]) / (SURE[1] - SURE[0]))
-    H.cap_sure = cap_sure
-    print("cap sure over logits", SURE, "shipped", AP.CAP_SURE_LO, AP.CAP_SURE_HI, flush=True)
+    holder.graded_curve.sure_bounds = tuple(float(v) for v in os.environ["CAPSURE"].split(","))
+    print("cap sure over logits", holder.graded_curve.sure_bounds, flush=True)
 if os.environ.get("LOHI"):
     import hdrvid.models.brackets as B
-    B.SHOULDER_LO, B.SHOULDER_HI = (float(v) for v in os.environ["LOHI"].split(","))
-    print("shoulder weight over", B.SHOULDER_LO, B.SHOULDER_HI, flush=True)
-holder = getattr(model, "base", model)
+    B.SHOULDER_BOUNDS = tuple(float(v) for v in os.environ["LOHI"].split(","))
+    print("shoulder weight over", *B.SHOULDER_BOUNDS, flush=True)
 detector = holder.shoulder
 TRUTH = {"srgb-mid": 0.0, "hard": 0.0, "broadcast": 0.0, "consumer": 1.0, "graded": 1.0}
 current = {"setting": None}
@@ -71,7 +55,7 @@ def forced(x, *a, **k):
 detector.forward = forced
 files = scene_files("validation")
 print(MODEL, "oracle", ORACLE, len(files), "scenes", flush=True)
-res = {s: {r: [] for r in ("clipped", "unclipped", "all")} for s in ALL_SETTINGS}
+res = table()
 ONLY = os.environ.get("ONLY")
 perpic = []
 t0 = time.time()
@@ -93,4 +77,4 @@ if os.environ.get("PERPIC"):
     import pickle
     pickle.dump(perpic, open(os.environ["PERPIC"], "wb"))
 for region in ("clipped", "unclipped", "all"):
-    print(f"{region:9s}", " / ".join(f"{np.mean(res[s][region]):.2f}" if res[s][region] else "-" for s in ALL_SETTINGS))
+    print(f"{region:9s}", row(res, region))

@@ -86,12 +86,28 @@ def hdrunet_auto(level: bool) -> tuple[object, dict]:
     return net, state
 
 
+def as_shipped(name: str):
+    """The model ``name`` as `eval` runs it (its executor: torch on one CPU thread, no inference scale), nothing
+    changed: what the sessions-55/56 comparisons run (brackets/session55/single_eval.py, session56/oracle_eval.py)."""
+    torch.set_num_threads(1)
+    return E.executor_for(name, None, EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1),
+                                                    infer_scale=None))
+
+
+def table() -> dict:
+    """An empty result table for :func:`score`: camera -> region -> per-picture PSNR-mu."""
+    return {s: {r: [] for r in ("clipped", "unclipped", "all")} for s in ALL_SETTINGS}
+
+
+def row(res: dict, region: str) -> str:
+    """One line of a :func:`table`: each camera's mean in ``region`` ("-" where no picture had it)."""
+    return " / ".join(f"{np.mean(res[s][region]):.2f}" if res[s][region] else "-" for s in ALL_SETTINGS)
+
+
 def brackets_without_level() -> tuple[object, dict]:
     """`brackets` as `eval` runs it, without its per-blob level (session 40 studies it), and a dict whose "p" is its
     detector's probability for the last picture (the model keeps it: ``BracketHDR.last_p``)."""
-    torch.set_num_threads(1)
-    net = E.executor_for("brackets", None, EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1),
-                                                         infer_scale=None))
+    net = as_shipped("brackets")
     net.model.blob_level = None
 
     class LastP(dict):
@@ -105,5 +121,4 @@ def default_and_brackets() -> dict[str, object]:
     """`hdrunet-auto` and `brackets`, both as shipped (per-blob levels on) and as `eval` runs them on one thread, by
     name: what the per-picture comparisons of the two run (brackets/pictures-session49, brackets/session54)."""
     auto, _ = hdrunet_auto(level=True)
-    return {"hdrunet-auto": auto, "brackets": E.executor_for(
-        "brackets", None, EngineOptions(backend=backend_from_options("torch", "cpu", "auto", 1), infer_scale=None))}
+    return {"hdrunet-auto": auto, "brackets": as_shipped("brackets")}
